@@ -1,0 +1,56 @@
+# pcitsm: the two commands of the README (`make run`, `make test`) do all the set-up.
+# Build directories: build/ (release, gcc), build-san/ (ASan + UBSan, clang), build-fuzz/ (libFuzzer).
+
+JOBS ?= $(shell nproc)
+CMAKE ?= cmake
+GEN := -G Ninja
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build/build.ninja:
+	$(CMAKE) -S . -B build $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps build/build.ninja
+	$(CMAKE) --build build -j $(JOBS)
+
+build-san/build.ninja:
+	CC=clang $(CMAKE) -S . -B build-san $(GEN) -DCMAKE_BUILD_TYPE=Debug -DPCITSM_SANITIZE=ON
+
+build-san: deps build-san/build.ninja
+	$(CMAKE) --build build-san -j $(JOBS)
+
+build-fuzz/build.ninja:
+	CC=clang $(CMAKE) -S . -B build-fuzz $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPCITSM_FUZZ=ON
+
+build-fuzz: deps build-fuzz/build.ninja
+	$(CMAKE) --build build-fuzz -j $(JOBS)
+
+# The main job on the embedded emulated platform.
+run: build
+	./scripts/run-demo.sh build
+
+# All tests: release build, then the whole suite again under AddressSanitizer + UBSan.
+test: test-release test-san
+
+test-release: build
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+test-san: build-san
+	cd build-san && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	./build/pcitsm bench
+
+# Run every libFuzzer target for FUZZ_SECONDS each, growing its corpus in a scratch copy.
+fuzz: build-fuzz
+	./scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install the Debian packages pcitsm needs (DESIGN.md "Dependencies"), only those missing.
+# Idempotent: a second run installs nothing and prints one line.
+set -eu
+
+PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
+libssl-dev openssl libipsec-mb-dev libfuse3-dev fuse3 libpcap-dev libjson-c-dev libcmocka-dev
+python3"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "install-deps: done"

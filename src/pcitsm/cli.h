@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The pcitsm CLI: the command table and what every command shares. */
+#ifndef PCITSM_CLI_H
+#define PCITSM_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pcitsm/core.h"
+
+/* Exit codes: 0 success, 1 operation failed, 2 usage error. */
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+struct cli_cmd {
+	const char *name;
+	const char *args;    /* one-line synopsis of the arguments */
+	const char *summary; /* one line */
+	int (*run)(int argc, char **argv);
+};
+
+/* Each command lives in its own cmd_<name>.c, which defines `const struct cli_cmd cli_cmd_<name>`,
+ * and is listed once in commands.def. */
+#define CLI_COMMAND(name) extern const struct cli_cmd cli_cmd_##name;
+#include "commands.def"
+#undef CLI_COMMAND
+
+/* Print "pcitsm: <what>: <reason>" to stderr and return CLI_EXIT_FAIL. */
+int cli_fail(const char *what, pcitsm_err e);
+int cli_usage(const char *cmd);
+PCITSM_PRINTF(1, 2) int cli_failf(const char *fmt, ...);
+
+#endif

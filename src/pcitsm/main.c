@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* pcitsm: one CLI for PCIe Trusted I/O, on a real 6.19 host or on the emulated platform. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd *const commands[] = {
+#define CLI_COMMAND(name) &cli_cmd_##name,
+#include "commands.def"
+#undef CLI_COMMAND
+};
+
+int cli_fail(const char *what, pcitsm_err e)
+{
+	fprintf(stderr, "pcitsm: %s: %s (%s)\n", what, pcitsm_err_str(e), pcitsm_err_name(e));
+	return CLI_EXIT_FAIL;
+}
+
+int cli_failf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pcitsm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_EXIT_FAIL;
+}
+
+int cli_usage(const char *name)
+{
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(commands); i++) {
+		if (!strcmp(commands[i]->name, name)) {
+			fprintf(stderr, "usage: pcitsm %s %s\n", name, commands[i]->args);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	fprintf(stderr, "pcitsm: unknown command '%s' (see 'pcitsm help')\n", name);
+	return CLI_EXIT_USAGE;
+}
+
+static void help(FILE *out)
+{
+	fprintf(out, "usage: pcitsm COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n             %s\n", commands[i]->name, commands[i]->args,
+			commands[i]->summary);
+	fprintf(out, "\nSee pcitsm(1) for details.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		help(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("pcitsm 0.1.0\n");
+		return 0;
+	}
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i]->name, argv[1]))
+			return commands[i]->run(argc - 1, argv + 1);
+	return cli_usage(argv[1]);
+}

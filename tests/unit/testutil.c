@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testutil.h"
+
+void _assert_err(pcitsm_err got, pcitsm_err want, const char *expr, const char *file, int line)
+{
+	if (got != want) {
+		print_error("%s returned %s (%d), expected %s (%d)\n", expr, pcitsm_err_name(got),
+			    (int)got, pcitsm_err_name(want), (int)want);
+		_fail(file, line);
+	}
+}
+
+uint8_t *test_read_file(const char *path, size_t *len)
+{
+	char full[4096];
+	FILE *f;
+	uint8_t *buf;
+	long n;
+
+	if (path[0] == '/')
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", PCITSM_TEST_DATA, path);
+	f = fopen(full, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}

@@ -18,7 +18,73 @@
 /* =============================================================================================
  * Hashes and signatures (lib/crypto/hash.c, sig.c)
  * ============================================================================================= */
-/* (filled in by the SPDM work) */
+/* Hash algorithms the control plane uses (SPDM BaseHashAlgo / MeasurementHashAlgo, facts B.4). */
+enum pcitsm_hash_alg {
+	PCITSM_HASH_NONE = 0,
+	PCITSM_HASH_SHA256,
+	PCITSM_HASH_SHA384,
+	PCITSM_HASH_SHA512,
+};
+#define PCITSM_HASH_MAX 64 /* bytes, SHA-512 */
+
+size_t pcitsm_hash_size(enum pcitsm_hash_alg alg); /* 0 for NONE or unknown */
+const char *pcitsm_hash_name(enum pcitsm_hash_alg alg); /* "sha256" */
+/* One-shot: out receives pcitsm_hash_size(alg) bytes. */
+pcitsm_err pcitsm_hash(enum pcitsm_hash_alg alg, const void *data, size_t len, uint8_t *out)
+	PCITSM_MUST_CHECK;
+
+/* Incremental hash. A zeroed struct is "not started"; pcitsm_hash_free is safe on it. Copy a
+ * running hash (a transcript fork) with pcitsm_hash_copy; pcitsm_hash_peek yields the digest so far
+ * without ending the running hash. */
+struct pcitsm_hash_ctx {
+	EVP_MD_CTX *md;
+	enum pcitsm_hash_alg alg;
+};
+pcitsm_err pcitsm_hash_init(struct pcitsm_hash_ctx *h, enum pcitsm_hash_alg alg) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_hash_update(struct pcitsm_hash_ctx *h, const void *data, size_t len)
+	PCITSM_MUST_CHECK;
+/* Digest and end: h is freed afterwards (as by pcitsm_hash_free). */
+pcitsm_err pcitsm_hash_final(struct pcitsm_hash_ctx *h, uint8_t *out) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_hash_peek(const struct pcitsm_hash_ctx *h, uint8_t *out) PCITSM_MUST_CHECK;
+/* dst becomes an independent copy of src (dst must be free or zeroed). */
+pcitsm_err pcitsm_hash_copy(struct pcitsm_hash_ctx *dst, const struct pcitsm_hash_ctx *src)
+	PCITSM_MUST_CHECK;
+void pcitsm_hash_free(struct pcitsm_hash_ctx *h);
+
+/* Signature algorithms (SPDM BaseAsymAlgo, facts B.4). ECDSA signatures are raw r||s, each
+ * big-endian and fixed width, as SPDM carries them (not DER). RSA-PSS uses salt length = hash length
+ * and MGF1 with the signature hash (facts B.4). */
+enum pcitsm_sig_alg {
+	PCITSM_SIG_NONE = 0,
+	PCITSM_SIG_ECDSA_P256,
+	PCITSM_SIG_ECDSA_P384,
+	PCITSM_SIG_RSASSA_2048,
+	PCITSM_SIG_RSAPSS_2048,
+	PCITSM_SIG_RSASSA_3072,
+	PCITSM_SIG_RSAPSS_3072,
+};
+#define PCITSM_SIG_MAX 384 /* bytes, RSA-3072 */
+
+size_t pcitsm_sig_size(enum pcitsm_sig_alg alg); /* 0 for NONE or unknown */
+const char *pcitsm_sig_name(enum pcitsm_sig_alg alg); /* "ecdsa-p256" */
+/* Whether key (public or private) has the type and size alg needs. RSASSA and RSAPSS of one size
+ * both match an RSA key of that size. */
+bool pcitsm_sig_key_matches(EVP_PKEY *key, enum pcitsm_sig_alg alg);
+
+/* Sign / verify msg, hashed with hash (the signature's digest algorithm). */
+pcitsm_err pcitsm_sig_sign(EVP_PKEY *key, enum pcitsm_sig_alg alg, enum pcitsm_hash_alg hash,
+			   const void *msg, size_t len, uint8_t *sig, size_t sig_len) PCITSM_MUST_CHECK;
+/* E_SIGNATURE if the signature does not verify, E_INVAL for a key that does not fit alg. */
+pcitsm_err pcitsm_sig_verify(EVP_PKEY *pub, enum pcitsm_sig_alg alg, enum pcitsm_hash_alg hash,
+			     const void *msg, size_t len, const uint8_t *sig, size_t sig_len)
+	PCITSM_MUST_CHECK;
+/* The same over a digest already computed with hash (SPDM 1.0/1.1 sign Hash(transcript)). */
+pcitsm_err pcitsm_sig_sign_digest(EVP_PKEY *key, enum pcitsm_sig_alg alg, enum pcitsm_hash_alg hash,
+				  const uint8_t *digest, uint8_t *sig, size_t sig_len)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_sig_verify_digest(EVP_PKEY *pub, enum pcitsm_sig_alg alg,
+				    enum pcitsm_hash_alg hash, const uint8_t *digest,
+				    const uint8_t *sig, size_t sig_len) PCITSM_MUST_CHECK;
 
 /* =============================================================================================
  * X.509 and device identities (lib/crypto/x509.c, identity.c)

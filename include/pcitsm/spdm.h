@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SPDM (DSP0274 1.0-1.3) for authentication: the requester engine (no I/O: build a request, feed
+ * the response), a driver that runs the whole authentication over a DOE transport, and the
+ * responder engine (request bytes in, response bytes out) that plugs into a DOE device.
+ *
+ * Facts: trusted-io-facts.md §A.6, §B, §G. Choices where the facts were unconfirmed: docs/spdm.md.
+ */
+#ifndef PCITSM_SPDM_H
+#define PCITSM_SPDM_H
+
+#include "pcitsm/core.h"
+#include "pcitsm/crypto.h"
+#include "pcitsm/doe.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Protocol constants (facts B.1-B.10).
+ */
+#define PCITSM_SPDM_V10 0x10
+#define PCITSM_SPDM_V11 0x11
+#define PCITSM_SPDM_V12 0x12
+#define PCITSM_SPDM_V13 0x13
+#define PCITSM_SPDM_V14 0x14
+
+/* Request and response codes (facts B.2). */
+#define PCITSM_SPDM_CODES(X)                                                  \
+	X(DIGESTS, 0x01) X(CERTIFICATE, 0x02) X(CHALLENGE_AUTH, 0x03)         \
+	X(VERSION, 0x04) X(CHUNK_SEND_ACK, 0x05) X(CHUNK_RESPONSE, 0x06)      \
+	X(ENDPOINT_INFO, 0x07) X(MEASUREMENTS, 0x60) X(CAPABILITIES, 0x61)    \
+	X(SUPPORTED_EVENT_TYPES, 0x62) X(ALGORITHMS, 0x63)                    \
+	X(KEY_EXCHANGE_RSP, 0x64) X(FINISH_RSP, 0x65) X(PSK_EXCHANGE_RSP, 0x66) \
+	X(PSK_FINISH_RSP, 0x67) X(HEARTBEAT_ACK, 0x68) X(KEY_UPDATE_ACK, 0x69) \
+	X(ENCAPSULATED_REQUEST, 0x6a) X(ENCAPSULATED_RESPONSE_ACK, 0x6b)      \
+	X(END_SESSION_ACK, 0x6c) X(CSR, 0x6d) X(SET_CERTIFICATE_RSP, 0x6e)    \
+	X(MEASUREMENT_EXTENSION_LOG, 0x6f) X(SUBSCRIBE_EVENT_TYPES_ACK, 0x70) \
+	X(EVENT_ACK, 0x71) X(KEY_PAIR_INFO, 0x7c) X(SET_KEY_PAIR_INFO_ACK, 0x7d) \
+	X(VENDOR_DEFINED_RESPONSE, 0x7e) X(ERROR, 0x7f)                       \
+	X(GET_DIGESTS, 0x81) X(GET_CERTIFICATE, 0x82) X(CHALLENGE, 0x83)      \
+	X(GET_VERSION, 0x84) X(CHUNK_SEND, 0x85) X(CHUNK_GET, 0x86)           \
+	X(GET_ENDPOINT_INFO, 0x87) X(GET_MEASUREMENTS, 0xe0)                  \
+	X(GET_CAPABILITIES, 0xe1) X(GET_SUPPORTED_EVENT_TYPES, 0xe2)          \
+	X(NEGOTIATE_ALGORITHMS, 0xe3) X(KEY_EXCHANGE, 0xe4) X(FINISH, 0xe5)   \
+	X(PSK_EXCHANGE, 0xe6) X(PSK_FINISH, 0xe7) X(HEARTBEAT, 0xe8)          \
+	X(KEY_UPDATE, 0xe9) X(GET_ENCAPSULATED_REQUEST, 0xea)                 \
+	X(DELIVER_ENCAPSULATED_RESPONSE, 0xeb) X(END_SESSION, 0xec)           \
+	X(GET_CSR, 0xed) X(SET_CERTIFICATE, 0xee)                             \
+	X(GET_MEASUREMENT_EXTENSION_LOG, 0xef) X(SUBSCRIBE_EVENT_TYPES, 0xf0) \
+	X(SEND_EVENT, 0xf1) X(GET_KEY_PAIR_INFO, 0xfc) X(SET_KEY_PAIR_INFO, 0xfd) \
+	X(VENDOR_DEFINED_REQUEST, 0xfe) X(RESPOND_IF_READY, 0xff)
+
+enum pcitsm_spdm_code {
+#define PCITSM_SPDM_CODE_ENUM(name, val) PCITSM_SPDM_##name = val,
+	PCITSM_SPDM_CODES(PCITSM_SPDM_CODE_ENUM)
+#undef PCITSM_SPDM_CODE_ENUM
+};
+/* "GET_VERSION"; "0x??" style name "UNKNOWN" for codes not in the table. */
+const char *pcitsm_spdm_code_name(uint8_t code);
+
+/* ERROR codes (facts B.10). */
+#define PCITSM_SPDM_ERRORS(X)                                                       \
+	X(INVALID_REQUEST, 0x01, "InvalidRequest") X(BUSY, 0x03, "Busy")            \
+	X(UNEXPECTED_REQUEST, 0x04, "UnexpectedRequest")                            \
+	X(UNSPECIFIED, 0x05, "Unspecified") X(DECRYPT_ERROR, 0x06, "DecryptError")  \
+	X(UNSUPPORTED_REQUEST, 0x07, "UnsupportedRequest")                          \
+	X(REQUEST_IN_FLIGHT, 0x08, "RequestInFlight")                               \
+	X(INVALID_RESPONSE_CODE, 0x09, "InvalidResponseCode")                       \
+	X(SESSION_LIMIT_EXCEEDED, 0x0a, "SessionLimitExceeded")                     \
+	X(SESSION_REQUIRED, 0x0b, "SessionRequired")                                \
+	X(RESET_REQUIRED, 0x0c, "ResetRequired")                                    \
+	X(RESPONSE_TOO_LARGE, 0x0d, "ResponseTooLarge")                             \
+	X(REQUEST_TOO_LARGE, 0x0e, "RequestTooLarge")                               \
+	X(LARGE_RESPONSE, 0x0f, "LargeResponse") X(MESSAGE_LOST, 0x10, "MessageLost") \
+	X(INVALID_POLICY, 0x11, "InvalidPolicy") X(DATA_TOO_LARGE, 0x12, "DataTooLarge") \
+	X(VERSION_MISMATCH, 0x41, "VersionMismatch")                                \
+	X(RESPONSE_NOT_READY, 0x42, "ResponseNotReady")                             \
+	X(REQUEST_RESYNCH, 0x43, "RequestResynch")                                  \
+	X(OPERATION_FAILED, 0x44, "OperationFailed")                                \
+	X(NO_PENDING_REQUESTS, 0x45, "NoPendingRequests")                           \
+	X(VENDOR_DEFINED, 0xff, "VendorDefined")
+
+enum pcitsm_spdm_error_code {
+#define PCITSM_SPDM_ERROR_ENUM(name, val, str) PCITSM_SPDM_ERR_##name = val,
+	PCITSM_SPDM_ERRORS(PCITSM_SPDM_ERROR_ENUM)
+#undef PCITSM_SPDM_ERROR_ENUM
+};
+const char *pcitsm_spdm_error_name(uint8_t code); /* "ResponseNotReady" */
+
+/* CAPABILITIES flags (facts B.3). */
+#define PCITSM_SPDM_CAP_CACHE (1u << 0)
+#define PCITSM_SPDM_CAP_CERT (1u << 1)
+#define PCITSM_SPDM_CAP_CHAL (1u << 2)
+#define PCITSM_SPDM_CAP_MEAS_MASK (3u << 3)
+#define PCITSM_SPDM_CAP_MEAS_NOSIG (1u << 3)
+#define PCITSM_SPDM_CAP_MEAS_SIG (2u << 3)
+#define PCITSM_SPDM_CAP_MEAS_FRESH (1u << 5)
+#define PCITSM_SPDM_CAP_ENCRYPT (1u << 6)
+#define PCITSM_SPDM_CAP_MAC (1u << 7)
+#define PCITSM_SPDM_CAP_MUT_AUTH (1u << 8)
+#define PCITSM_SPDM_CAP_KEY_EX (1u << 9)
+#define PCITSM_SPDM_CAP_PSK_MASK (3u << 10)
+#define PCITSM_SPDM_CAP_ENCAP (1u << 12)
+#define PCITSM_SPDM_CAP_HBEAT (1u << 13)
+#define PCITSM_SPDM_CAP_KEY_UPD (1u << 14)
+#define PCITSM_SPDM_CAP_HANDSHAKE_IN_CLEAR (1u << 15)
+#define PCITSM_SPDM_CAP_PUB_KEY_ID (1u << 16)
+#define PCITSM_SPDM_CAP_CHUNK (1u << 17)
+
+/* Algorithm bits (facts B.4). */
+#define PCITSM_SPDM_ASYM_RSASSA_2048 0x001u
+#define PCITSM_SPDM_ASYM_RSAPSS_2048 0x002u
+#define PCITSM_SPDM_ASYM_RSASSA_3072 0x004u
+#define PCITSM_SPDM_ASYM_RSAPSS_3072 0x008u
+#define PCITSM_SPDM_ASYM_ECDSA_P256 0x010u
+#define PCITSM_SPDM_ASYM_ECDSA_P384 0x080u
+#define PCITSM_SPDM_HASH_SHA256 0x01u
+#define PCITSM_SPDM_HASH_SHA384 0x02u
+#define PCITSM_SPDM_HASH_SHA512 0x04u
+#define PCITSM_SPDM_MEAS_HASH_RAW 0x01u
+#define PCITSM_SPDM_MEAS_HASH_SHA256 0x02u
+#define PCITSM_SPDM_MEAS_HASH_SHA384 0x04u
+#define PCITSM_SPDM_MEAS_HASH_SHA512 0x08u
+#define PCITSM_SPDM_MEAS_SPEC_DMTF 0x01u
+#define PCITSM_SPDM_OPAQUE_FMT1 0x02u
+#define PCITSM_SPDM_ALG_TYPE_DHE 2
+#define PCITSM_SPDM_ALG_TYPE_AEAD 3
+#define PCITSM_SPDM_ALG_TYPE_REQ_ASYM 4
+#define PCITSM_SPDM_ALG_TYPE_KEY_SCHEDULE 5
+#define PCITSM_SPDM_DHE_SECP256R1 0x08u
+#define PCITSM_SPDM_DHE_SECP384R1 0x10u
+#define PCITSM_SPDM_AEAD_AES_256_GCM 0x02u
+#define PCITSM_SPDM_KEY_SCHEDULE_SPDM 0x01u
+
+/* Translations between SPDM algorithm bits and crypto.h algorithms (NONE if not supported). */
+enum pcitsm_hash_alg pcitsm_spdm_hash_alg(uint32_t base_hash_bit);
+enum pcitsm_hash_alg pcitsm_spdm_meas_hash_alg(uint32_t meas_hash_bit);
+enum pcitsm_sig_alg pcitsm_spdm_sig_alg(uint32_t base_asym_bit);
+
+#define PCITSM_SPDM_NONCE_LEN 32
+#define PCITSM_SPDM_CONTEXT_LEN 8 /* RequesterContext, 1.3 */
+#define PCITSM_SPDM_MAX_SLOTS 8
+#define PCITSM_SPDM_MAX_CHAIN 0xffff /* an SPDM chain's Length is a u16 in 1.2/1.3 (facts B.5) */
+#define PCITSM_SPDM_MAX_MEAS_BLOCKS 64
+#define PCITSM_SPDM_VCA_MAX 1536 /* transcript A: the six VCA messages at their largest */
+/* Retry bounds: Busy answers tolerated per request, RequestResynch restarts per authentication,
+ * ResponseNotReady waits per request. */
+#define PCITSM_SPDM_BUSY_RETRIES 3
+#define PCITSM_SPDM_RESYNCH_RETRIES 2
+#define PCITSM_SPDM_NOT_READY_RETRIES 3
+
+/* One measurement block (facts B.7), parsed. value points into the record it came from. */
+struct pcitsm_spdm_meas_block {
+	uint8_t index;
+	uint8_t spec;       /* MeasurementSpecification, bit 0 DMTF */
+	uint8_t type;       /* DMTF Type byte: bit 7 raw, bits 6:0 value type */
+	const uint8_t *value;
+	uint16_t value_len;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Requester engine. No I/O: each pcitsm_spdm_req_<request>() writes the next request into w and
+ * remembers it; pcitsm_spdm_req_feed() takes the response bytes (DOE padding tolerated). The first
+ * error is sticky (the context stays failed until pcitsm_spdm_req_reset), except E_PEER_BUSY,
+ * which means "the peer asked to retry": see pcitsm_spdm_req_retry.
+ */
+struct pcitsm_spdm_req_cfg {
+	uint8_t min_version, max_version; /* default 1.2 .. 1.3 */
+	uint32_t caps;                    /* our GET_CAPABILITIES flags (default 0) */
+	uint8_t ct_exponent;              /* default 20 */
+	uint32_t data_transfer_size;      /* largest response we take; default 4096 */
+	uint32_t base_asym;               /* offered (default P-256, P-384, RSASSA/PSS 2048/3072) */
+	uint32_t base_hash;               /* offered (default SHA-256, SHA-384, SHA-512) */
+	/* AlgStructs offered when non-zero (next tasks: DHE, AEAD, key schedule). */
+	uint16_t dhe, aead, req_base_asym, key_schedule;
+	const struct pcitsm_trust *trust; /* anchors for the chain; NULL: chain not validated */
+	const struct pcitsm_env *env;
+};
+void pcitsm_spdm_req_cfg_default(struct pcitsm_spdm_req_cfg *c, const struct pcitsm_env *env);
+
+enum pcitsm_spdm_retry {
+	PCITSM_SPDM_RETRY_NONE = 0,
+	PCITSM_SPDM_RETRY_BUSY,      /* send the same request again */
+	PCITSM_SPDM_RETRY_NOT_READY, /* wait retry_ns, then send RESPOND_IF_READY */
+	PCITSM_SPDM_RETRY_RESYNCH,   /* start again at GET_VERSION */
+};
+
+enum pcitsm_spdm_req_state {
+	PCITSM_SPDM_REQ_START = 0,
+	PCITSM_SPDM_REQ_VERSION,    /* VERSION received */
+	PCITSM_SPDM_REQ_CAPS,       /* CAPABILITIES received */
+	PCITSM_SPDM_REQ_NEGOTIATED, /* ALGORITHMS received: VCA complete */
+	PCITSM_SPDM_REQ_FAILED,
+};
+
+struct pcitsm_spdm_req {
+	struct pcitsm_spdm_req_cfg cfg;
+	enum pcitsm_spdm_req_state state;
+	pcitsm_err err; /* sticky */
+
+	/* The outstanding request (kept for transcripts and retries). */
+	uint8_t req[160];
+	size_t req_len;
+	bool outstanding;
+	enum pcitsm_spdm_retry retry;
+	uint64_t retry_ns;
+	uint8_t rif_code, rif_token;
+	/* What a peer ERROR said, for messages. */
+	uint8_t peer_error, peer_error_data;
+
+	/* Negotiated (VERSION, CAPABILITIES, ALGORITHMS). */
+	uint8_t version;
+	uint32_t rsp_caps;
+	uint8_t rsp_ct_exponent;
+	uint32_t rsp_data_transfer_size, rsp_max_msg_size;
+	uint8_t meas_spec;
+	uint8_t other_params;
+	uint32_t base_asym, base_hash, meas_hash;
+	uint16_t dhe, aead, req_base_asym, key_schedule;
+	enum pcitsm_hash_alg hash;
+	enum pcitsm_hash_alg mhash; /* NONE for raw bit streams only */
+	enum pcitsm_sig_alg sig;
+	size_t hash_len, sig_len;
+
+	/* Transcript A as bytes, then running hashes of A||B||C (M1) and A||M (L1). */
+	uint8_t vca[PCITSM_SPDM_VCA_MAX];
+	size_t vca_len;
+	struct pcitsm_hash_ctx m1, l1;
+
+	/* GET_DIGESTS / GET_CERTIFICATE. */
+	uint8_t slot_mask;
+	uint8_t digests[PCITSM_SPDM_MAX_SLOTS][PCITSM_HASH_MAX];
+	uint8_t cert_slot;
+	uint8_t *chain; /* the SPDM chain of cert_slot being read, malloc'd */
+	size_t chain_len, chain_cap;
+	bool chain_done;
+	EVP_PKEY *leaf; /* the leaf's public key once the chain is verified */
+	bool chain_trusted; /* validated against cfg.trust */
+	char chain_why[256];
+
+	/* CHALLENGE / GET_MEASUREMENTS in flight, and results. */
+	uint8_t nonce[PCITSM_SPDM_NONCE_LEN];
+	uint8_t context[PCITSM_SPDM_CONTEXT_LEN];
+	uint8_t chal_summary_type;
+	uint8_t meas_summary[PCITSM_HASH_MAX];
+	bool challenged;
+	uint8_t m1_hash[PCITSM_HASH_MAX]; /* Hash(M1) of the verified CHALLENGE_AUTH */
+	uint8_t l1_hash[PCITSM_HASH_MAX]; /* Hash(L1) of the verified MEASUREMENTS */
+	uint8_t meas_count;               /* from an operation-0 GET_MEASUREMENTS */
+	uint8_t *meas;                    /* MeasurementRecord of the last MEASUREMENTS, malloc'd */
+	size_t meas_len;
+	unsigned meas_nr_blocks;
+	bool meas_signed;
+};
+
+pcitsm_err pcitsm_spdm_req_init(struct pcitsm_spdm_req *r, const struct pcitsm_spdm_req_cfg *cfg)
+	PCITSM_MUST_CHECK;
+/* Back to START (a new connection), keeping cfg. */
+void pcitsm_spdm_req_reset(struct pcitsm_spdm_req *r);
+void pcitsm_spdm_req_free(struct pcitsm_spdm_req *r);
+
+/* Requests, each in its legal place (E_STATE otherwise). */
+pcitsm_err pcitsm_spdm_req_get_version(struct pcitsm_spdm_req *r, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_req_get_capabilities(struct pcitsm_spdm_req *r, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_req_negotiate_algorithms(struct pcitsm_spdm_req *r, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_req_get_digests(struct pcitsm_spdm_req *r, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+/* The next portion of slot's chain (the first call starts at offset 0); loop until
+ * pcitsm_spdm_req_chain_complete(). On completion the chain is checked (length, root hash, digest)
+ * and validated against cfg.trust. */
+pcitsm_err pcitsm_spdm_req_get_certificate(struct pcitsm_spdm_req *r, uint8_t slot,
+					   struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+bool pcitsm_spdm_req_chain_complete(const struct pcitsm_spdm_req *r);
+/* summary_type: 0 none, 1 TCB, 0xff all (facts B.6). Needs the slot's chain. */
+pcitsm_err pcitsm_spdm_req_challenge(struct pcitsm_spdm_req *r, uint8_t slot, uint8_t summary_type,
+				     struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+/* operation: 0 count, 1..0xfe one index, 0xff all; sign requests a signature (needs the chain). */
+pcitsm_err pcitsm_spdm_req_get_measurements(struct pcitsm_spdm_req *r, uint8_t operation, bool sign,
+					    uint8_t slot, struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+/* After E_PEER_BUSY: rebuild what the peer asked for (the same request, or RESPOND_IF_READY). For
+ * RETRY_RESYNCH the caller starts again with pcitsm_spdm_req_reset + get_version. */
+pcitsm_err pcitsm_spdm_req_retry(struct pcitsm_spdm_req *r, struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+
+/* Process the response to the outstanding request. */
+pcitsm_err pcitsm_spdm_req_feed(struct pcitsm_spdm_req *r, const uint8_t *rsp, size_t len)
+	PCITSM_MUST_CHECK;
+
+/* Walk a MeasurementRecord: *off starts at 0; E_NOTFOUND at the end. */
+pcitsm_err pcitsm_spdm_meas_next(const uint8_t *record, size_t len, size_t *off,
+				 struct pcitsm_spdm_meas_block *b) PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
+ * Driver: the whole authentication over a transport (DOE vendor 0x0001 type 1 objects):
+ * VCA, GET_DIGESTS, GET_CERTIFICATE (portions), CHALLENGE, GET_MEASUREMENTS, with Busy, ResponseNotReady and
+ * RequestResynch handled within the bounds above.
+ */
+enum pcitsm_spdm_meas_mode {
+	PCITSM_SPDM_MEAS_NONE = 0,
+	PCITSM_SPDM_MEAS_ALL,  /* one request for every block (operation 0xff) */
+	PCITSM_SPDM_MEAS_ONE,  /* one index */
+};
+struct pcitsm_spdm_auth_opts {
+	struct pcitsm_spdm_req_cfg cfg; /* versions, algorithms, trust anchors, env */
+	uint8_t slot;                   /* default 0 */
+	bool skip_challenge;
+	uint8_t summary_type;           /* CHALLENGE MeasurementSummaryHashType, default 0 */
+	enum pcitsm_spdm_meas_mode meas; /* default ALL */
+	uint8_t meas_index;
+	bool meas_unsigned;             /* default signed */
+	bool allow_untrusted;           /* report an unvalidated chain instead of failing */
+};
+void pcitsm_spdm_auth_opts_default(struct pcitsm_spdm_auth_opts *o, const struct pcitsm_env *env);
+
+enum pcitsm_spdm_step {
+	PCITSM_SPDM_STEP_NONE = 0,
+	PCITSM_SPDM_STEP_VERSION,
+	PCITSM_SPDM_STEP_CAPABILITIES,
+	PCITSM_SPDM_STEP_ALGORITHMS,
+	PCITSM_SPDM_STEP_DIGESTS,
+	PCITSM_SPDM_STEP_CERTIFICATE,
+	PCITSM_SPDM_STEP_CHALLENGE,
+	PCITSM_SPDM_STEP_MEASUREMENTS,
+};
+const char *pcitsm_spdm_step_name(enum pcitsm_spdm_step s); /* "GET_CERTIFICATE" */
+
+struct pcitsm_spdm_auth_result {
+	/* Negotiated. */
+	uint8_t version;
+	uint32_t rsp_caps;
+	uint32_t base_asym, base_hash, meas_hash;
+	uint8_t meas_spec, other_params;
+	/* Transcript A (VCA) bytes, for evidence files. */
+	uint8_t vca[PCITSM_SPDM_VCA_MAX];
+	size_t vca_len;
+	/* Certificates: the DIGESTS, the slot's SPDM chain (header + root hash + DER certificates). */
+	uint8_t slot, slot_mask;
+	uint8_t digests[PCITSM_SPDM_MAX_SLOTS][PCITSM_HASH_MAX];
+	size_t hash_len;
+	uint8_t *chain; /* malloc'd */
+	size_t chain_len;
+	size_t certs_off; /* DER certificates start here within chain */
+	EVP_PKEY *leaf_pub;
+	bool chain_trusted;
+	char chain_why[256]; /* why the chain did not validate, or "" */
+	/* CHALLENGE_AUTH. */
+	bool challenged;
+	uint8_t m1_hash[PCITSM_HASH_MAX];
+	uint8_t meas_summary[PCITSM_HASH_MAX];
+	/* MEASUREMENTS: the raw record and its blocks (values point into meas). */
+	bool meas_signed;
+	uint8_t l1_hash[PCITSM_HASH_MAX];
+	uint8_t *meas; /* malloc'd */
+	size_t meas_len;
+	unsigned nr_blocks;
+	struct pcitsm_spdm_meas_block blocks[PCITSM_SPDM_MAX_MEAS_BLOCKS];
+	/* Failure: the step, the error, what the peer said (ERROR code), a sentence. */
+	enum pcitsm_spdm_step failed_step;
+	pcitsm_err err;
+	uint8_t peer_error, peer_error_data;
+	unsigned busy_retries, not_ready_waits, resynchs;
+	char why[320];
+};
+
+/* Run the authentication. res is always filled (free it with pcitsm_spdm_auth_result_free). */
+pcitsm_err pcitsm_spdm_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
+				    struct pcitsm_spdm_auth_result *res) PCITSM_MUST_CHECK;
+void pcitsm_spdm_auth_result_free(struct pcitsm_spdm_auth_result *res);
+
+/* One request/response exchange with retry handling, for callers running their own sequence:
+ * build_fn is called again on Busy; RESPOND_IF_READY is sent after ResponseNotReady. */
+typedef pcitsm_err (*pcitsm_spdm_build_fn)(struct pcitsm_spdm_req *r, struct pcitsm_wr *w,
+					   const void *arg);
+pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+				    pcitsm_spdm_build_fn build, const void *arg) PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
+ * Responder engine: any request bytes in, response bytes out (an ERROR where the request is bad),
+ * and the DOE handler (vendor 0x0001, type 1) wrapping it.
+ */
+struct pcitsm_spdm_rsp_opts {
+	uint8_t versions[8]; /* offered in VERSION, e.g. {0x10, 0x11, 0x12, 0x13} (the default) */
+	unsigned nr_versions;
+	uint32_t caps;        /* default CERT, CHAL, MEAS with signature */
+	uint8_t ct_exponent;  /* default 12 */
+	uint32_t data_transfer_size; /* default 4096 (no chunking) */
+	uint32_t base_hash;   /* supported; default SHA-256, SHA-384, SHA-512 */
+	uint32_t meas_hash;   /* the one used; default SHA-384 */
+	uint16_t dhe, aead, req_base_asym, key_schedule; /* supported AlgStruct values, default 0 */
+	/* Fault knobs for tests. */
+	bool fault_bad_signature;  /* flip a bit in every signature */
+	bool fault_echo_nonce;     /* put the requester's nonce where ours goes */
+	bool fault_wrong_context;  /* 1.3: echo a different RequesterContext */
+	bool fault_corrupt_chain;  /* flip a byte inside the leaf certificate */
+	bool fault_bad_root_hash;  /* wrong RootHash in the chain header */
+	unsigned fault_busy;       /* answer Busy to this many requests after VCA */
+	unsigned fault_not_ready;  /* answer ResponseNotReady to this many CHALLENGE/MEASUREMENTS */
+	unsigned fault_resynch;    /* answer RequestResynch to this many requests after VCA */
+};
+void pcitsm_spdm_rsp_opts_default(struct pcitsm_spdm_rsp_opts *o);
+
+enum pcitsm_spdm_rsp_state {
+	PCITSM_SPDM_RSP_IDLE = 0,   /* no GET_VERSION yet */
+	PCITSM_SPDM_RSP_VERSION,    /* after VERSION */
+	PCITSM_SPDM_RSP_CAPS,       /* after CAPABILITIES */
+	PCITSM_SPDM_RSP_NEGOTIATED, /* after ALGORITHMS */
+};
+
+struct pcitsm_spdm_rsp {
+	struct pcitsm_doe_handler doe; /* vid 0x0001, type 1 */
+	struct pcitsm_spdm_rsp_opts opts;
+	const struct pcitsm_identity *id;
+	const struct pcitsm_env *env;
+	enum pcitsm_sig_alg sig; /* from the identity's key */
+	uint32_t base_asym;      /* the one bit matching it */
+
+	enum pcitsm_spdm_rsp_state state;
+	uint8_t version;
+	uint32_t req_caps;
+	uint32_t req_data_transfer_size;
+	uint32_t base_hash;
+	enum pcitsm_hash_alg hash;
+	size_t hash_len;
+	uint16_t dhe, aead, req_base_asym, key_schedule;
+	uint8_t other_params;
+
+	uint8_t vca[PCITSM_SPDM_VCA_MAX];
+	size_t vca_len;
+	struct pcitsm_hash_ctx m1, l1;
+	uint8_t *chain; /* slot 0's SPDM chain for the negotiated hash, malloc'd */
+	size_t chain_len;
+	uint8_t chain_digest[PCITSM_HASH_MAX];
+
+	/* A response held back behind ResponseNotReady. */
+	uint8_t *pending;
+	size_t pending_len;
+	uint8_t pending_code, pending_token;
+	unsigned faults_busy, faults_not_ready, faults_resynch;
+	unsigned served, errors; /* counters */
+};
+
+pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_identity *id,
+				const struct pcitsm_spdm_rsp_opts *o, const struct pcitsm_env *env)
+	PCITSM_MUST_CHECK;
+void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s);
+/* One request, one response. Every malformed or out-of-place request gets an SPDM ERROR (returns
+ * PCITSM_OK with the ERROR written); only a local failure or a too-small rsp buffer returns an
+ * error. */
+pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t req_len,
+				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len) PCITSM_MUST_CHECK;
+
+#endif /* PCITSM_SPDM_H */

@@ -107,9 +107,13 @@ void pcitsm_trust_free(struct pcitsm_trust *t);
  * certificate and the problem into why ("certificate 2 (CN=...): certificate has expired"). */
 pcitsm_err pcitsm_x509_chain_verify(const struct pcitsm_trust *t, const uint8_t *certs, size_t len,
 				    EVP_PKEY **leaf_pub, char *why, size_t why_len) PCITSM_MUST_CHECK;
-/* Split concatenated DER certificates: offsets and lengths of up to max certificates. */
+/* Split concatenated DER certificates: offsets and lengths of up to max certificates. Only the
+ * outer DER framing is checked here (SEQUENCE tag, minimal definite length, complete): E_SHORT if the
+ * last one is cut, E_FIELD for bytes that are not a DER SEQUENCE, E_NOSPC for more than max. */
 pcitsm_err pcitsm_x509_chain_split(const uint8_t *certs, size_t len, size_t *off, size_t *clen,
 				   size_t max, size_t *n) PCITSM_MUST_CHECK;
+/* The most certificates pcitsm_x509_chain_verify accepts in one chain. */
+#define PCITSM_X509_MAX_CERTS 16
 /* One-line subject of a DER certificate ("CN=pcitsm device, O=pcitsm"). */
 pcitsm_err pcitsm_x509_subject(const uint8_t *der, size_t len, char *out, size_t out_len)
 	PCITSM_MUST_CHECK;
@@ -135,6 +139,8 @@ struct pcitsm_identity {
 	struct pcitsm_measurement meas[PCITSM_IDENTITY_MAX_MEAS];
 	unsigned nr_meas;
 };
+/* Name of a DMTF measurement value type (facts B.7), "immutable ROM"; "reserved" if unknown. */
+const char *pcitsm_meas_type_name(uint8_t value_type);
 /* Generate a fresh identity in memory: root CA, intermediate, device leaf (ECDSA P-256 or P-384) and
  * a default set of measurements. */
 pcitsm_err pcitsm_identity_generate(struct pcitsm_identity *id, unsigned curve_bits,
@@ -142,11 +148,69 @@ pcitsm_err pcitsm_identity_generate(struct pcitsm_identity *id, unsigned curve_b
 /* Write / read an identity directory (layout in docs/identity.md). */
 pcitsm_err pcitsm_identity_save(const struct pcitsm_identity *id, const char *dir) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_identity_load(struct pcitsm_identity *id, const char *dir) PCITSM_MUST_CHECK;
+/* The same, writing what was wrong ("device.key: does not match device.pem") into why. */
+pcitsm_err pcitsm_identity_load_why(struct pcitsm_identity *id, const char *dir, char *why,
+				    size_t why_len) PCITSM_MUST_CHECK;
 void pcitsm_identity_free(struct pcitsm_identity *id);
+/* Longest device name pcitsm_identity_generate accepts (printable ASCII; it goes into the CNs). */
+#define PCITSM_IDENTITY_NAME_MAX 40
+/* The identity's chain in the SPDM certificate-chain format (DSP0274, facts B.5): Length u16,
+ * Reserved u16, RootHash, certificates. The root hash is SHA-384 for a P-384 identity and SHA-256
+ * for a P-256 one. E_NOSPC if cap is too small (*len still receives the size needed). */
+pcitsm_err pcitsm_identity_spdm_chain(const struct pcitsm_identity *id, uint8_t *out, size_t cap,
+				      size_t *len) PCITSM_MUST_CHECK;
 
 /* =============================================================================================
  * AES-256-GCM data path (lib/crypto/gcm*.c)
  * ============================================================================================= */
-/* (filled in by the IDE work) */
+/* One AES-256-GCM implementation chosen at run time: intel-ipsec-mb's direct API when the CPU has
+ * AES-NI and PCLMULQDQ, OpenSSL's EVP otherwise. Both give identical bytes (test_crypto_gcm.c).
+ * Keys are expanded once, by pcitsm_gcm_key_set; a seal or open allocates nothing and makes no
+ * system call. */
+enum pcitsm_gcm_backend {
+	PCITSM_GCM_AUTO = 0,    /* PCITSM_GCM_BACKEND from the environment, else ipsec-mb if usable */
+	PCITSM_GCM_IPSECMB = 1, /* intel-ipsec-mb direct AES-GCM API (E_UNSUPPORTED if unusable) */
+	PCITSM_GCM_OPENSSL = 2, /* libcrypto EVP_aes_256_gcm */
+};
+#define PCITSM_GCM_ENV "PCITSM_GCM_BACKEND" /* "auto", "ipsec-mb" or "openssl" */
+#define PCITSM_GCM_KEY_LEN 32
+#define PCITSM_GCM_IV_LEN 12
+#define PCITSM_GCM_TAG_LEN 16
+
+struct pcitsm_gcm;     /* a backend instance (for ipsec-mb: one IMB_MGR) */
+struct pcitsm_gcm_key; /* one expanded key, bound to the backend that made it */
+
+/* "auto", "ipsec-mb" (or "ipsecmb"), "openssl": E_INVAL otherwise. */
+pcitsm_err pcitsm_gcm_backend_parse(const char *s, enum pcitsm_gcm_backend *b) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_gcm_new(struct pcitsm_gcm **g, enum pcitsm_gcm_backend want) PCITSM_MUST_CHECK;
+void pcitsm_gcm_free(struct pcitsm_gcm *g);
+enum pcitsm_gcm_backend pcitsm_gcm_backend_of(const struct pcitsm_gcm *g);
+/* "ipsec-mb 1.3.0 (avx2)" or "openssl 3.0.x". */
+const char *pcitsm_gcm_name(const struct pcitsm_gcm *g);
+
+pcitsm_err pcitsm_gcm_key_new(struct pcitsm_gcm *g, struct pcitsm_gcm_key **k) PCITSM_MUST_CHECK;
+/* Expand a 32-byte key (the only per-key work). */
+pcitsm_err pcitsm_gcm_key_set(struct pcitsm_gcm_key *k, const uint8_t key[PCITSM_GCM_KEY_LEN])
+	PCITSM_MUST_CHECK;
+/* Wipe the expanded key; the object stays reusable. */
+void pcitsm_gcm_key_clear(struct pcitsm_gcm_key *k);
+void pcitsm_gcm_key_free(struct pcitsm_gcm_key *k);
+
+/* One piece of plaintext / ciphertext; in and out may be equal (in place) or not overlap. */
+struct pcitsm_gcm_seg {
+	const uint8_t *in;
+	uint8_t *out;
+	size_t len;
+};
+/* Encrypt the concatenation of segs (the AAD first) under a 12-byte IV; write the first tag_len
+ * (1..16) bytes of the tag. */
+pcitsm_err pcitsm_gcm_seal(struct pcitsm_gcm_key *k, const uint8_t iv[PCITSM_GCM_IV_LEN],
+			   const uint8_t *aad, size_t aad_len, const struct pcitsm_gcm_seg *segs,
+			   size_t nseg, uint8_t *tag, size_t tag_len) PCITSM_MUST_CHECK;
+/* Decrypt and check the truncated tag in constant time: E_MAC on mismatch, and then every output
+ * byte is wiped. */
+pcitsm_err pcitsm_gcm_open(struct pcitsm_gcm_key *k, const uint8_t iv[PCITSM_GCM_IV_LEN],
+			   const uint8_t *aad, size_t aad_len, const struct pcitsm_gcm_seg *segs,
+			   size_t nseg, const uint8_t *tag, size_t tag_len) PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_CRYPTO_H */

@@ -460,21 +460,28 @@ static void verify_why(X509_STORE_CTX *ctx, size_t n, char *why, size_t why_len)
 }
 
 /* The path OpenSSL built must be exactly the given chain, leaf to first, plus at most the anchor
- * that signed the first certificate: nothing skipped, nothing reordered. */
+ * that signed the first certificate: nothing skipped, nothing reordered, and no given certificate
+ * swapped for a trusted one of the same name and key. */
 static pcitsm_err chain_matches_path(const struct chain *c, X509_STORE_CTX *ctx, char *why,
 				     size_t why_len)
 {
 	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
-	int len = path ? sk_X509_num(path) : 0;
+	size_t len = path ? (size_t)sk_X509_num(path) : 0;
+	char who[64];
 
-	if (len < (int)c->n || len > (int)c->n + 1)
-		goto bad;
-	for (size_t k = 0; k < c->n; k++)
-		if (X509_cmp(sk_X509_value(path, (int)k), c->cert[c->n - 1 - k]))
-			goto bad;
-	return PCITSM_OK;
-bad:
-	set_why(why, why_len, "validated path does not follow the given chain order");
+	for (size_t k = 0; k < c->n && k < len; k++) {
+		size_t idx = c->n - 1 - k;
+
+		if (!X509_cmp(sk_X509_value(path, (int)k), c->cert[idx]))
+			continue;
+		snprintf(who, sizeof(who), "certificate %zu", idx);
+		cert_why(why, why_len, who, c->cert[idx],
+			 "differs from the trusted certificate of the same name and key");
+		return PCITSM_E_CERT;
+	}
+	if (len >= c->n && len <= c->n + 1)
+		return PCITSM_OK;
+	set_why(why, why_len, "validated path has %zu certificates for a chain of %zu", len, c->n);
 	return PCITSM_E_CERT;
 }
 

@@ -33,14 +33,17 @@ struct pcitsm_doe_hdr {
 	uint16_t vid;
 	uint8_t type;
 	uint32_t len_dw; /* decoded: 2..2^18 */
+	uint16_t conn_id; /* DW1 bits 29:18, PCI-SIG types 3 and 4 only (reserved for others) */
 };
 
 /* Parse a whole object (header + DW-padded payload). The object's Length must equal len/4 exactly,
  * len must be a whole number of DWs, reserved bits zero, Length 1 invalid. payload/plen point into
- * obj. */
+ * obj. Errors: E_SHORT (fewer bytes than Length says, or under 8), E_LONG (more), E_FIELD
+ * (Length 1), E_RESERVED. */
 pcitsm_err pcitsm_doe_obj_parse(const uint8_t *obj, size_t len, struct pcitsm_doe_hdr *hdr,
 				const uint8_t **payload, size_t *plen) PCITSM_MUST_CHECK;
-/* Build an object: header + payload zero-padded to a DW. */
+/* Build an object: header + payload zero-padded to a DW. A payload that would make the object
+ * larger than 2^18 DW is E_INVAL; a full writer E_NOSPC. */
 pcitsm_err pcitsm_doe_obj_build(struct pcitsm_wr *w, uint16_t vid, uint8_t type, const void *payload,
 				size_t plen) PCITSM_MUST_CHECK;
 
@@ -66,6 +69,9 @@ struct pcitsm_xport {
 	struct pcitsm_xport_tap *tap; /* optional */
 	const char *name;             /* for messages: "doe:0000:01:00.0", "tcp:127.0.0.1:2323" */
 };
+/* Runs x->ops->exchange; when x->tap is set, shows it the request object before and the response
+ * object after (rebuilt from vid/type and the payload; not on error). On E_TRUNCATED *rsp_len is
+ * rsp_cap (the bytes stored). */
 pcitsm_err pcitsm_xport_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t type,
 				 const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
 				 size_t *rsp_len) PCITSM_MUST_CHECK;
@@ -87,11 +93,18 @@ struct pcitsm_doe_dev {
 	struct pcitsm_doe_handler *handlers[PCITSM_DOE_MAX_PROTOCOLS];
 	unsigned nr_handlers;
 	uint8_t cap_version; /* 1, or 2: discovery version 2 semantics */
+	uint32_t max_obj_dw; /* Max DO Length in discovery v2's DW3 (0 = 2^18); mbox_init sets it */
 };
 void pcitsm_doe_dev_init(struct pcitsm_doe_dev *d, uint8_t cap_version);
 pcitsm_err pcitsm_doe_dev_register(struct pcitsm_doe_dev *d, struct pcitsm_doe_handler *h)
 	PCITSM_MUST_CHECK;
-/* Serve one whole request object, writing one whole response object. E_NORESPONSE: discarded. */
+/* Serve one whole request object, writing one whole response object. E_NORESPONSE: discarded
+ * (malformed object, unknown vid/type, or the handler chose silence). Any other handler error is
+ * returned as is and no response is written (a mailbox sends nothing either). Discovery: index
+ * 0 is Discovery itself, then the handlers in registration order; a bad index answers vid 0xFFFF;
+ * the version byte is not checked (a version-2 device still answers version-0 requesters); DW3
+ * (Max DO Length) is added for PCI-SIG types 3-5 when cap_version >= 2 and the request asks for
+ * version 2. Register: E_INVAL (no handle or the Discovery type), E_EXISTS, E_EXHAUSTED. */
 pcitsm_err pcitsm_doe_dev_dispatch(struct pcitsm_doe_dev *d, const uint8_t *req, size_t req_len,
 				   uint8_t *rsp, size_t rsp_cap, size_t *rsp_len) PCITSM_MUST_CHECK;
 
@@ -121,7 +134,12 @@ struct pcitsm_doe_mbox {
 	 * response type. */
 	bool fault_no_abort, fault_no_response, fault_wrong_type;
 };
-/* Installs the capability header's registers and a hook on [off, off + 0x18). */
+/* Installs the capability header's registers and a hook on [off, off + 0x18). Semantics (see
+ * docs/doe.md): a write-mailbox DW past max_obj_dw, a Go with fewer than 2 DWs written or while
+ * Busy, and any partial-width mailbox access set Error; an object whose Length differs from the
+ * DWs written is discarded silently; Error blocks Go and writes until Abort. fault_no_abort: the
+ * mailbox is wedged (Status reads Busy for good, Abort ignored). fault_no_response: Go consumes
+ * the object and nothing is answered. fault_wrong_type: the response's type is altered. */
 pcitsm_err pcitsm_doe_mbox_init(struct pcitsm_doe_mbox *m, struct pcitsm_cfg_emu *cfg, uint16_t off,
 				uint16_t next_cap, uint8_t cap_version, struct pcitsm_doe_dev *dev,
 				uint32_t max_obj_dw) PCITSM_MUST_CHECK;
@@ -144,11 +162,20 @@ struct pcitsm_doe_host {
 	unsigned nr_protos;
 	uint8_t cap_version;
 };
-/* Take over the mailbox at off: abort to resynchronise (as Linux does), then run discovery. */
+/* Take over the mailbox at off: abort to resynchronise (as Linux does), then run discovery
+ * (at most 256 requests; a Next Index seen twice is E_LOOP, an invalid index E_FIELD, more
+ * protocols than protos[] E_EXHAUSTED). An abort that does not complete in 1 s marks the mailbox
+ * dead: E_DEAD now and on every later exchange. Exchange errors: E_BUSY (Busy before sending;
+ * aborted as Linux does), E_IO (Error set), E_TIMEOUT (no Data Object Ready in 1 s), E_FIELD
+ * (response vid/type differ from the request's, or Length 1), E_RESERVED, E_TRUNCATED (response
+ * larger than rsp_cap: the rest is drained, *rsp_len = rsp_cap). Every failure but E_TRUNCATED
+ * aborts the mailbox. */
 pcitsm_err pcitsm_doe_host_init(struct pcitsm_doe_host *h, struct pcitsm_cfg *cfg, uint16_t off,
 				const struct pcitsm_env *env) PCITSM_MUST_CHECK;
 bool pcitsm_doe_host_supports(const struct pcitsm_doe_host *h, uint16_t vid, uint8_t type);
-/* Find a mailbox on cfg that supports (vid, type) and initialise h on it. */
+/* Find a mailbox on cfg that supports (vid, type) and initialise h on it: every DOE capability
+ * instance is tried in list order; one that fails to initialise is skipped. E_NOTFOUND if none
+ * fits (or a broken capability list's E_LOOP / E_RANGE). */
 pcitsm_err pcitsm_doe_host_find(struct pcitsm_doe_host *h, struct pcitsm_cfg *cfg, uint16_t vid,
 				uint8_t type, const struct pcitsm_env *env) PCITSM_MUST_CHECK;
 

@@ -68,10 +68,17 @@ pcitsm_err pcitsm_cfg_read32(struct pcitsm_cfg *cfg, uint32_t off, uint32_t *val
 pcitsm_err pcitsm_cfg_write8(struct pcitsm_cfg *cfg, uint32_t off, uint8_t val) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_cfg_write16(struct pcitsm_cfg *cfg, uint32_t off, uint16_t val) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_cfg_write32(struct pcitsm_cfg *cfg, uint32_t off, uint32_t val) PCITSM_MUST_CHECK;
+/* Any width (1, 2 or 4), with the same checks: for code that forwards accesses. */
+pcitsm_err pcitsm_cfg_read(struct pcitsm_cfg *cfg, uint32_t off, unsigned width, uint32_t *val)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_cfg_write(struct pcitsm_cfg *cfg, uint32_t off, unsigned width, uint32_t val)
+	PCITSM_MUST_CHECK;
 
 /* Backend 1: <sysfs_root>/bus/pci/devices/<bdf>/config, pread/pwrite. A 4-byte aligned pwrite of 4
  * bytes is one DW config write (what DOE mailboxes need). size = the file's size (256 without
- * root, 4096 for PCIe as root). */
+ * root, 4096 for PCIe as root): a file of 4096 bytes or more is 4096, of 256..4095 is 256, a
+ * smaller one is E_RANGE. A missing device is E_NOTFOUND, a bdf not "DDDD:BB:DD.F" E_INVAL, other
+ * open failures E_SYSTEM, a failed or short pread/pwrite E_IO. */
 struct pcitsm_cfg_file {
 	struct pcitsm_cfg cfg;
 	int fd;
@@ -102,10 +109,14 @@ struct pcitsm_cfg_emu {
 	struct pcitsm_cfg_hook hooks[PCITSM_CFG_EMU_MAX_HOOKS];
 	unsigned nr_hooks;
 };
+/* size: 256, or 4096 (any other value is taken as 4096). Everything starts zero and read-only. */
 void pcitsm_cfg_emu_init(struct pcitsm_cfg_emu *emu, uint32_t size);
+/* Hooks: DW-aligned, non-empty, inside size (E_INVAL), not overlapping another (E_EXISTS), at
+ * most PCITSM_CFG_EMU_MAX_HOOKS (E_EXHAUSTED). */
 pcitsm_err pcitsm_cfg_emu_add_hook(struct pcitsm_cfg_emu *emu, const struct pcitsm_cfg_hook *hook)
 	PCITSM_MUST_CHECK;
-/* Direct access to the backing store, bypassing masks and hooks (device-side model code). */
+/* Direct access to the backing store, bypassing masks and hooks (device-side model code). Bytes
+ * outside size read 0 and are not written. */
 uint32_t pcitsm_cfg_emu_peek(const struct pcitsm_cfg_emu *emu, uint32_t off, unsigned width);
 void pcitsm_cfg_emu_poke(struct pcitsm_cfg_emu *emu, uint32_t off, unsigned width, uint32_t val);
 /* Set the RW / RW1C masks of a register (width 1, 2 or 4). */
@@ -123,7 +134,9 @@ struct pcitsm_cap {
 	bool ext;
 };
 /* Every capability, standard then extended, in list order. *n is the number found (also on error,
- * the entries before the bad pointer). */
+ * the entries before the bad pointer). More than max entries: E_NOSPC with *n = max. The standard
+ * list is followed only when Status bit 4 (Capabilities List) is set; a capability ID of 0xFF ends
+ * it (an all-ones read). A 256-byte config space has no extended list. */
 pcitsm_err pcitsm_cap_list(struct pcitsm_cfg *cfg, struct pcitsm_cap *caps, size_t max, size_t *n)
 	PCITSM_MUST_CHECK;
 /* The nth (0-based) instance of a standard / extended capability: E_NOTFOUND if absent. */
@@ -140,6 +153,7 @@ struct pcitsm_pci_id {
 	bool tee_io;  /* DEVCAP bit 30 */
 	uint8_t port_number; /* LNKCAP[31:24] */
 };
+/* Vendor ID 0xFFFF (no function answers) is E_NOTFOUND. */
 pcitsm_err pcitsm_pci_read_id(struct pcitsm_cfg *cfg, struct pcitsm_pci_id *id) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
@@ -167,6 +181,7 @@ struct pcitsm_doe_capinfo {
 	bool attention;
 	bool async;
 };
+/* E_FIELD if the capability at off is not DOE, E_RANGE if it does not fit in config space. */
 pcitsm_err pcitsm_doe_cap_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcitsm_doe_capinfo *d)
 	PCITSM_MUST_CHECK;
 
@@ -289,6 +304,8 @@ struct pcitsm_ide_info {
  * list that runs past the end of config space is E_RANGE. */
 pcitsm_err pcitsm_ide_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcitsm_ide_info *ide)
 	PCITSM_MUST_CHECK;
+/* Selective block i (E_INVAL if i >= nr_sel). The block's size is read again and re-checked against
+ * config space (the device may have changed it): E_RANGE if it no longer fits. */
 pcitsm_err pcitsm_ide_sel_read(struct pcitsm_cfg *cfg, const struct pcitsm_ide_info *ide, unsigned i,
 			       struct pcitsm_ide_sel *sel) PCITSM_MUST_CHECK;
 
@@ -310,6 +327,8 @@ struct pcitsm_bdf {
 	uint16_t seg;
 	uint8_t bus, dev, fn;
 };
+/* Exactly 12 characters: 4 + 2 + 2 hex digits (either case), device <= 0x1f, function 0-7;
+ * anything else is E_INVAL. Format writes lowercase, as sysfs names devices. */
 pcitsm_err pcitsm_bdf_parse(const char *s, struct pcitsm_bdf *bdf) PCITSM_MUST_CHECK;
 void pcitsm_bdf_format(const struct pcitsm_bdf *bdf, char out[13]);
 static inline uint16_t pcitsm_bdf_rid(const struct pcitsm_bdf *b)

@@ -528,7 +528,6 @@ static pcitsm_err tcp_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t typ
 	PCITSM_TRY(pcitsm_doe_obj_build(&w, vid, type, req, req_len));
 	pcitsm_wr_patch_be32(&w, 8, (uint32_t)(pcitsm_wr_len(&w) - PCITSM_EMU_FRAME_HDR_LEN));
 	PCITSM_TRY(pcitsm_wr_err(&w));
-	tap_object(x->tap, false, obj, pcitsm_wr_len(&w) - PCITSM_EMU_FRAME_HDR_LEN);
 	PCITSM_TRY(client_send(t, pcitsm_wr_len(&w)));
 
 	/* Reply: NORMAL over the same transport, or the request was not served. */
@@ -537,7 +536,6 @@ static pcitsm_err tcp_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t typ
 		return PCITSM_E_UNEXPECTED;
 	if (h.payload_size == 0)
 		return PCITSM_E_NORESPONSE; /* the device discarded the object (docs/transports.md) */
-	tap_object(x->tap, true, obj, h.payload_size);
 	PCITSM_TRY(pcitsm_doe_obj_parse(obj, h.payload_size, &dh, &body, &body_len));
 	if (dh.vid != vid || dh.type != type)
 		return PCITSM_E_FIELD;

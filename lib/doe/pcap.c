@@ -8,6 +8,7 @@
  * time. docs/transports.md says so for readers.
  */
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -38,20 +39,56 @@ static void pcap_object(struct pcitsm_xport_tap *tap, bool from_device, const ui
 	c->packets++;
 }
 
-pcitsm_err pcitsm_pcap_open(struct pcitsm_pcap *c, const char *path)
+/* libpcap before 1.10.5 refuses link types it has no name for (291 and 292 among them) in
+ * savefiles. Then open with a placeholder link type and set the file header's LinkType field
+ * (offset 20, u32 in the writer's byte order, as libpcap itself writes it) to 292 before the first
+ * packet. The one workaround for old libpcap; see docs/transports.md. */
+#define PCAP_PLACEHOLDER_DLT 147 /* DLT_USER0 */
+#define PCAP_HDR_LINKTYPE_OFF 20
+#define PCAP_HDR_LEN 24
+
+static pcitsm_err pcap_set_linktype(struct pcap_dumper *d, uint32_t linktype)
 {
-	memset(c, 0, sizeof(*c));
-	c->tap.object = pcap_object;
-	c->pcap = pcap_open_dead(PCITSM_PCAP_LINKTYPE_PCI_DOE, PCITSM_PCAP_SNAPLEN);
+	FILE *f = pcap_dump_file(d);
+
+	if (!f || fflush(f) != 0 || ftell(f) != PCAP_HDR_LEN)
+		return PCITSM_E_IO;
+	if (fseek(f, PCAP_HDR_LINKTYPE_OFF, SEEK_SET) != 0 || fwrite(&linktype, 4, 1, f) != 1 ||
+	    fseek(f, 0, SEEK_END) != 0)
+		return PCITSM_E_IO;
+	return PCITSM_OK;
+}
+
+static pcitsm_err pcap_open_as(struct pcitsm_pcap *c, const char *path, int dlt)
+{
+	c->pcap = pcap_open_dead(dlt, PCITSM_PCAP_SNAPLEN);
 	if (!c->pcap)
 		return PCITSM_E_NOMEM;
 	c->dumper = pcap_dump_open(c->pcap, path);
-	if (!c->dumper) {
+	if (c->dumper)
+		return PCITSM_OK;
+	pcap_close(c->pcap);
+	c->pcap = NULL;
+	return PCITSM_E_SYSTEM;
+}
+
+pcitsm_err pcitsm_pcap_open(struct pcitsm_pcap *c, const char *path)
+{
+	pcitsm_err e;
+
+	memset(c, 0, sizeof(*c));
+	c->tap.object = pcap_object;
+	if (pcap_open_as(c, path, PCITSM_PCAP_LINKTYPE_PCI_DOE) == PCITSM_OK)
+		return PCITSM_OK;
+	PCITSM_TRY(pcap_open_as(c, path, PCAP_PLACEHOLDER_DLT));
+	e = pcap_set_linktype(c->dumper, PCITSM_PCAP_LINKTYPE_PCI_DOE);
+	if (e != PCITSM_OK) {
+		pcap_dump_close(c->dumper);
 		pcap_close(c->pcap);
+		c->dumper = NULL;
 		c->pcap = NULL;
-		return PCITSM_E_SYSTEM;
 	}
-	return PCITSM_OK;
+	return e;
 }
 
 pcitsm_err pcitsm_pcap_close(struct pcitsm_pcap *c)

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/* doe: the spdm-emu TCP protocol: frame codec, the server's protocol step, and the client and
+ * server against each other (server in a thread), including malformed frames from a raw socket and
+ * a misbehaving scripted server. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pcitsm/doe.h"
+#include "testutil.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * A simple CMA handler: answers "R" followed by the request, counts requests (device state that
+ * must survive CONTINUE), and discards requests that start with 0xdd.
+ */
+struct echo {
+	struct pcitsm_doe_handler h;
+	unsigned calls;
+};
+
+static pcitsm_err echo_handle(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,
+			      uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+	struct echo *e = pcitsm_container_of(h, struct echo, h);
+
+	e->calls++;
+	if (req_len && req[0] == 0xdd)
+		return PCITSM_E_NORESPONSE;
+	if (req_len + 1 > rsp_cap)
+		return PCITSM_E_NOSPC;
+	rsp[0] = 'R';
+	memcpy(rsp + 1, req, req_len);
+	*rsp_len = req_len + 1;
+	return PCITSM_OK;
+}
+
+struct fixture {
+	struct pcitsm_doe_dev dev;
+	struct echo echo;
+	struct pcitsm_emu_server srv;
+	pthread_t thread;
+	pcitsm_err run_err;
+	bool running;
+	char port[8];
+};
+
+static void *server_thread(void *arg)
+{
+	struct fixture *f = arg;
+
+	f->run_err = pcitsm_emu_server_run(&f->srv);
+	return NULL;
+}
+
+static int fixture_setup(void **state)
+{
+	static struct fixture fx;
+	struct fixture *f = &fx;
+
+	memset(f, 0, sizeof(*f));
+	pcitsm_doe_dev_init(&f->dev, 1);
+	f->echo.h = (struct pcitsm_doe_handler){ .vid = PCITSM_DOE_VID_PCISIG,
+						 .type = PCITSM_DOE_TYPE_CMA,
+						 .handle = echo_handle };
+	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->echo.h));
+	assert_ok(pcitsm_emu_server_init(&f->srv, &f->dev, pcitsm_env_default()));
+	*state = f;
+	return 0;
+}
+
+static void fixture_start(struct fixture *f)
+{
+	assert_ok(pcitsm_emu_server_listen(&f->srv, "127.0.0.1", "0"));
+	assert_true(f->srv.port != 0);
+	snprintf(f->port, sizeof(f->port), "%u", f->srv.port);
+	assert_int_equal(pthread_create(&f->thread, NULL, server_thread, f), 0);
+	f->running = true;
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->running) {
+		pcitsm_emu_server_stop(&f->srv);
+		pthread_join(f->thread, NULL);
+	}
+	pcitsm_emu_server_close(&f->srv);
+	return 0;
+}
+
+static const struct pcitsm_tcp_opts short_timeout = { .timeout_ns = 300000000ull };
+
+/* ---------------------------------------------------------------------------------------------
+ * Frame codec.
+ */
+static void frame_header_exact(void **state)
+{
+	static const uint8_t hdr[12] = { 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0x10, 0 };
+	struct pcitsm_emu_frame_hdr h;
+
+	assert_ok(pcitsm_emu_hdr_parse(hdr, 12, PCITSM_EMU_MAX_PAYLOAD, &h));
+	assert_int_equal(h.command, PCITSM_EMU_CMD_NORMAL);
+	assert_int_equal(h.transport, PCITSM_EMU_TRANSPORT_PCI_DOE);
+	assert_int_equal(h.payload_size, 0x1000);
+	assert_err(pcitsm_emu_hdr_parse(hdr, 11, PCITSM_EMU_MAX_PAYLOAD, &h), PCITSM_E_SHORT);
+	assert_err(pcitsm_emu_hdr_parse(hdr, 12, 0xfff, &h), PCITSM_E_RANGE);
+}
+
+static void frame_oversize_and_lengths(void **state)
+{
+	uint8_t buf[32];
+	struct pcitsm_emu_frame_hdr h;
+	const uint8_t *p;
+	struct pcitsm_wr w;
+
+	pcitsm_wr_init(&w, buf, sizeof(buf));
+	assert_ok(pcitsm_emu_frame_build(&w, PCITSM_EMU_CMD_TEST, 2, "abcd", 4));
+	assert_int_equal(pcitsm_wr_len(&w), 16);
+	assert_ok(pcitsm_emu_frame_parse(buf, 16, 64, &h, &p));
+	assert_int_equal(h.command, PCITSM_EMU_CMD_TEST);
+	assert_memory_equal(p, "abcd", 4);
+	assert_err(pcitsm_emu_frame_parse(buf, 15, 64, &h, &p), PCITSM_E_SHORT);
+	assert_err(pcitsm_emu_frame_parse(buf, 17, 64, &h, &p), PCITSM_E_LONG);
+	assert_err(pcitsm_emu_frame_parse(buf, 3, 64, &h, &p), PCITSM_E_SHORT);
+	/* A payload size beyond one DOE object is refused before any payload is read. */
+	pcitsm_put_be32(buf + 8, PCITSM_EMU_MAX_PAYLOAD + 1);
+	assert_err(pcitsm_emu_frame_parse(buf, 16, PCITSM_EMU_MAX_PAYLOAD, &h, &p), PCITSM_E_RANGE);
+	pcitsm_wr_init(&w, buf, 8);
+	assert_err(pcitsm_emu_frame_build(&w, 1, 2, NULL, 0), PCITSM_E_NOSPC);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The server's protocol step, without sockets.
+ */
+static void step(struct fixture *f, uint32_t cmd, uint32_t transport, const void *payload,
+		 size_t len, struct pcitsm_emu_frame_hdr *rh, const uint8_t **rp,
+		 enum pcitsm_emu_action *act)
+{
+	struct pcitsm_emu_frame_hdr h = { cmd, transport, (uint32_t)len };
+	struct pcitsm_wr out;
+
+	pcitsm_wr_init(&out, f->srv.out, PCITSM_EMU_FRAME_HDR_LEN + PCITSM_EMU_MAX_PAYLOAD);
+	assert_ok(pcitsm_emu_serve_frame(&f->srv, &h, payload, &out, act));
+	assert_ok(pcitsm_emu_frame_parse(f->srv.out, pcitsm_wr_len(&out), PCITSM_EMU_MAX_PAYLOAD,
+					 rh, rp));
+}
+
+static void serve_step_commands(void **state)
+{
+	struct fixture *f = *state;
+	struct pcitsm_emu_frame_hdr rh;
+	enum pcitsm_emu_action act;
+	const uint8_t *rp;
+
+	step(f, PCITSM_EMU_CMD_TEST, 2, "Client Hello!", 14, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_TEST);
+	assert_int_equal(rh.payload_size, 14);
+	assert_string_equal((const char *)rp, "Server Hello!");
+	assert_int_equal(act, PCITSM_EMU_ACT_REPLY);
+
+	step(f, PCITSM_EMU_CMD_CONTINUE, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_CONTINUE);
+	assert_int_equal(rh.payload_size, 0);
+	assert_int_equal(act, PCITSM_EMU_ACT_CONTINUE);
+
+	step(f, PCITSM_EMU_CMD_SHUTDOWN, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_SHUTDOWN);
+	assert_int_equal(act, PCITSM_EMU_ACT_SHUTDOWN);
+
+	/* Unknown commands, the unsupported out-of-band ones, and NORMAL over MCTP / TCP. */
+	step(f, 0x1234, 2, "x", 1, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
+	assert_int_equal(rh.payload_size, 0);
+	step(f, PCITSM_EMU_CMD_OOB_KEY_UPDATE, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
+	step(f, PCITSM_EMU_CMD_NORMAL, PCITSM_EMU_TRANSPORT_MCTP, "x", 1, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
+	assert_int_equal(rh.transport, PCITSM_EMU_TRANSPORT_MCTP);
+	assert_int_equal(act, PCITSM_EMU_ACT_REPLY);
+}
+
+static void serve_step_normal(void **state)
+{
+	static const uint8_t obj[] = { 0x01, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00,
+				       0x12, 0x11, 0x00, 0x00 };
+	static const uint8_t discard[] = { 0x01, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00,
+					   0xdd, 0x00, 0x00, 0x00 };
+	struct fixture *f = *state;
+	struct pcitsm_emu_frame_hdr rh;
+	enum pcitsm_emu_action act;
+	const uint8_t *rp;
+
+	/* PCI_DOE: a whole object in, a whole object out. */
+	step(f, PCITSM_EMU_CMD_NORMAL, 2, obj, sizeof(obj), &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_NORMAL);
+	assert_int_equal(rh.transport, 2);
+	assert_int_equal(rh.payload_size, 16);
+	assert_int_equal(pcitsm_get_le32(rp + 4), 4);
+	assert_memory_equal(rp + 8, "R\x12\x11\x00\x00", 5);
+
+	/* NONE: a bare message in, the response's payload out (DW padding included). */
+	step(f, PCITSM_EMU_CMD_NORMAL, 0, "\x12\x84", 2, &rh, &rp, &act);
+	assert_int_equal(rh.transport, 0);
+	assert_int_equal(rh.payload_size, 8);
+	assert_memory_equal(rp, "R\x12\x84\x00\x00", 5);
+
+	/* Discarded object, or an object the device cannot parse: an empty NORMAL. */
+	step(f, PCITSM_EMU_CMD_NORMAL, 2, discard, sizeof(discard), &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_NORMAL);
+	assert_int_equal(rh.payload_size, 0);
+	step(f, PCITSM_EMU_CMD_NORMAL, 2, obj, 7, &rh, &rp, &act);
+	assert_int_equal(rh.payload_size, 0);
+	step(f, PCITSM_EMU_CMD_NORMAL, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.payload_size, 0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Client and server over loopback.
+ */
+struct counter_tap {
+	struct pcitsm_xport_tap tap;
+	unsigned to_dev, from_dev;
+};
+
+static void count_object(struct pcitsm_xport_tap *tap, bool from_device, const uint8_t *obj,
+			 size_t len)
+{
+	struct counter_tap *c = pcitsm_container_of(tap, struct counter_tap, tap);
+
+	assert_true(len >= 8 && len % 4 == 0);
+	if (from_device)
+		c->from_dev++;
+	else
+		c->to_dev++;
+}
+
+static void client_exchange_and_discovery(void **state)
+{
+	struct fixture *f = *state;
+	struct counter_tap ct = { .tap.object = count_object };
+	struct pcitsm_xport_tcp t;
+	uint8_t rsp[64];
+	uint8_t disc[4] = { 0, 0, 0, 0 };
+	char name[32];
+	size_t n;
+
+	fixture_start(f);
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, NULL, pcitsm_env_default()));
+
+	snprintf(name, sizeof(name), "tcp:127.0.0.1:%s", f->port);
+	assert_string_equal(t.x.name, name);
+	t.x.tap = &ct.tap;
+	assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"\x12\x84\x00", 3, rsp,
+					sizeof(rsp), &n));
+	/* The handler saw the DW-padded payload; the response comes back padded too. */
+	assert_int_equal(n, 8);
+	assert_memory_equal(rsp, "R\x12\x84\x00\x00\x00\x00\x00", 8);
+	/* The device's built-in discovery, index 0: the discovery protocol itself. */
+	assert_ok(pcitsm_xport_exchange(&t.x, 1, 0, disc, sizeof(disc), rsp, sizeof(rsp), &n));
+	assert_int_equal(n, 4);
+	assert_int_equal(pcitsm_get_le16(rsp), 1);
+	assert_int_equal(rsp[2], 0);
+	assert_int_equal(rsp[3], 1);
+	/* A discarded object: the server's empty NORMAL. */
+	assert_err(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"\xdd", 1, rsp, sizeof(rsp),
+					 &n),
+		   PCITSM_E_NORESPONSE);
+	/* Too small a buffer is reported, never cut. */
+	assert_err(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"abcdefgh", 8, rsp, 4, &n),
+		   PCITSM_E_TRUNCATED);
+	/* The transport wrapper shows the tap every request and every answered response. */
+	assert_int_equal(ct.to_dev, 4);
+	assert_int_equal(ct.from_dev, 2);
+	pcitsm_xport_close(&t.x);
+	assert_int_equal(f->echo.calls, 3);
+}
+
+static void client_continue_keeps_state_and_shutdown_stops(void **state)
+{
+	struct fixture *f = *state;
+	struct pcitsm_tcp_opts opts = { .shutdown_on_close = true };
+	struct pcitsm_emu_frame_hdr rh;
+	struct pcitsm_xport_tcp t;
+	uint8_t rsp[16];
+	size_t n;
+
+	fixture_start(f);
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, NULL, pcitsm_env_default()));
+	assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"a", 1, rsp, sizeof(rsp), &n));
+	/* An unknown command is answered UNKNOWN and the connection stays usable. */
+	assert_ok(pcitsm_xport_tcp_command(&t, 0x4242, 2, NULL, 0, &rh, rsp, sizeof(rsp)));
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_EMU_CMD_CONTINUE, 2, NULL, 0, &rh, rsp,
+					   sizeof(rsp)));
+	assert_int_equal(rh.command, PCITSM_EMU_CMD_CONTINUE);
+	assert_int_equal(rh.payload_size, 0);
+	pcitsm_xport_close(&t.x);
+
+	/* The next connection reaches the same device; close with SHUTDOWN stops the server. */
+	assert_ok(pcitsm_xport_tcp_connect(&t, "::ffff:127.0.0.1", f->port, &opts,
+					   pcitsm_env_default()));
+	assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"b", 1, rsp, sizeof(rsp), &n));
+	pcitsm_xport_close(&t.x);
+	pthread_join(f->thread, NULL);
+	f->running = false;
+	assert_ok(f->run_err);
+	assert_int_equal(f->echo.calls, 2);
+	assert_int_equal(f->srv.connections, 2);
+}
+
+/* A raw client socket for sending malformed frames. */
+static int raw_connect(const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Read until EOF; returns the number of bytes the server sent. */
+static size_t raw_drain(int fd, uint8_t *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t k;
+
+	while ((k = recv(fd, buf + got, cap - got, 0)) > 0)
+		got += (size_t)k;
+	return got;
+}
+
+static void server_survives_malformed_frames(void **state)
+{
+	static const uint8_t oversize[12] = { 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x40, 0x00, 0x01 };
+	static const uint8_t mid_frame[14] = { 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 12, 1, 0 };
+	static const uint8_t half_header[5] = { 0, 0, 0xde, 0xad, 0 };
+	static const uint8_t unknown[12] = { 0, 0, 0x77, 0x77, 0, 0, 0, 2, 0, 0, 0, 0 };
+	struct fixture *f = *state;
+	struct pcitsm_xport_tcp t;
+	uint8_t buf[64];
+	size_t n;
+	int fd;
+
+	fixture_start(f);
+	/* Oversize payload size: the connection is closed, nothing is answered. */
+	fd = raw_connect(f->port);
+	assert_int_equal(send(fd, oversize, sizeof(oversize), 0), (ssize_t)sizeof(oversize));
+	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	/* EOF in the middle of a payload, and in the middle of a header. */
+	fd = raw_connect(f->port);
+	assert_int_equal(send(fd, mid_frame, sizeof(mid_frame), 0), (ssize_t)sizeof(mid_frame));
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	fd = raw_connect(f->port);
+	assert_int_equal(send(fd, half_header, sizeof(half_header), 0), (ssize_t)sizeof(half_header));
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 0);
+	close(fd);
+	/* An unknown command as the very first frame: UNKNOWN, empty payload. */
+	fd = raw_connect(f->port);
+	assert_int_equal(send(fd, unknown, sizeof(unknown), 0), (ssize_t)sizeof(unknown));
+	shutdown(fd, SHUT_WR);
+	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 12);
+	assert_int_equal(pcitsm_get_be32(buf), PCITSM_EMU_CMD_UNKNOWN);
+	assert_int_equal(pcitsm_get_be32(buf + 8), 0);
+	close(fd);
+
+	/* Still serving. */
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, NULL, pcitsm_env_default()));
+	assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"c", 1, buf, sizeof(buf), &n));
+	pcitsm_xport_close(&t.x);
+	assert_int_equal(f->srv.bad_frames, 3);
+}
+
+static void server_stop_while_idle_and_connected(void **state)
+{
+	struct fixture *f = *state;
+	int fd;
+
+	fixture_start(f);
+	fd = raw_connect(f->port); /* the server now waits inside this connection */
+	usleep(20000);
+	pcitsm_emu_server_stop(&f->srv);
+	pcitsm_emu_server_stop(&f->srv); /* twice is harmless */
+	pthread_join(f->thread, NULL);
+	f->running = false;
+	assert_ok(f->run_err);
+	close(fd);
+	assert_err(pcitsm_emu_server_run(&f->srv), PCITSM_OK); /* a pending stop returns at once */
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A scripted server: answers TEST, reads one frame, then sends the script and either closes or
+ * waits for the client to close.
+ */
+struct script {
+	int lfd;
+	char port[8];
+	const uint8_t *bytes;
+	size_t len;
+	bool close_after;
+	bool reply_test_with_normal;
+	pthread_t thread;
+};
+
+static bool raw_read_frame(int fd)
+{
+	uint8_t hdr[12], body[256];
+	size_t got = 0, need;
+	ssize_t k;
+
+	while (got < 12 && (k = recv(fd, hdr + got, 12 - got, 0)) > 0)
+		got += (size_t)k;
+	if (got < 12)
+		return false;
+	need = pcitsm_get_be32(hdr + 8);
+	while (need && (k = recv(fd, body, PCITSM_MIN(need, sizeof(body)), 0)) > 0)
+		need -= (size_t)k;
+	return need == 0;
+}
+
+static void *script_thread(void *arg)
+{
+	static const uint8_t test_reply[12 + 14] = { 0, 0, 0xde, 0xad, 0, 0, 0, 2, 0, 0, 0, 14,
+						     'S', 'e', 'r', 'v', 'e', 'r', ' ', 'H',
+						     'e', 'l', 'l', 'o', '!', 0 };
+	struct script *s = arg;
+	uint8_t tr[sizeof(test_reply)];
+	int fd = accept(s->lfd, NULL, NULL);
+	uint8_t sink[64];
+
+	if (fd < 0)
+		return NULL;
+	memcpy(tr, test_reply, sizeof(tr));
+	if (s->reply_test_with_normal)
+		pcitsm_put_be32(tr, PCITSM_EMU_CMD_NORMAL);
+	if (raw_read_frame(fd) && send(fd, tr, sizeof(tr), 0) > 0 && !s->reply_test_with_normal &&
+	    raw_read_frame(fd) && s->len)
+		(void)!send(fd, s->bytes, s->len, 0);
+	if (!s->close_after)
+		while (recv(fd, sink, sizeof(sink), 0) > 0)
+			;
+	close(fd);
+	return NULL;
+}
+
+static void script_start(struct script *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->lfd >= 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->lfd, 1), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
+	snprintf(s->port, sizeof(s->port), "%u", ntohs(a.sin_port));
+	assert_int_equal(pthread_create(&s->thread, NULL, script_thread, s), 0);
+}
+
+/* Connect to a script, exchange once, and return the client's error. */
+static pcitsm_err scripted(const uint8_t *bytes, size_t len, bool close_after, size_t rsp_cap)
+{
+	struct script s = { .bytes = bytes, .len = len, .close_after = close_after };
+	struct pcitsm_xport_tcp t;
+	uint8_t rsp[64];
+	size_t n;
+	pcitsm_err e;
+
+	script_start(&s);
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", s.port, &short_timeout,
+					   pcitsm_env_default()));
+	e = pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"", 2, rsp, rsp_cap, &n);
+	if (e != PCITSM_OK)
+		assert_err(pcitsm_xport_exchange(&t.x, 1, 1, rsp, 1, rsp, sizeof(rsp), &n),
+			   t.broken ? PCITSM_E_DEAD : PCITSM_E_TIMEOUT);
+	pcitsm_xport_close(&t.x);
+	pthread_join(s.thread, NULL);
+	close(s.lfd);
+	return e;
+}
+
+#define NORMAL_HDR(tr, n) 0, 0, 0, 1, 0, 0, 0, tr, 0, 0, 0, n
+static void client_rejects_bad_replies(void **state)
+{
+	static const uint8_t good[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0, 3, 0, 0, 0, 'R', 1, 2, 0 };
+	static const uint8_t wrong_cmd[] = { 0, 0, 0xff, 0xff, 0, 0, 0, 2, 0, 0, 0, 0 };
+	static const uint8_t wrong_tr[] = { NORMAL_HDR(0, 12), 1, 0, 1, 0, 3, 0, 0, 0, 'R', 1, 2, 0 };
+	static const uint8_t wrong_type[] = { NORMAL_HDR(2, 12), 1, 0, 2, 0, 3, 0, 0, 0, 1, 2, 3, 4 };
+	static const uint8_t len_short[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0, 4, 0, 0, 0, 1, 2, 3, 4 };
+	static const uint8_t len_long[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0, 2, 0, 0, 0, 1, 2, 3, 4 };
+	static const uint8_t oversize[] = { 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x40, 0x00, 0x01 };
+	static const uint8_t mid_frame[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0 };
+	static const uint8_t mid_header[] = { 0, 0, 0 };
+
+	assert_ok(scripted(good, sizeof(good), false, 64));
+	assert_err(scripted(good, sizeof(good), false, 3), PCITSM_E_TRUNCATED);
+	assert_err(scripted(wrong_cmd, sizeof(wrong_cmd), false, 64), PCITSM_E_UNEXPECTED);
+	assert_err(scripted(wrong_tr, sizeof(wrong_tr), false, 64), PCITSM_E_UNEXPECTED);
+	assert_err(scripted(wrong_type, sizeof(wrong_type), false, 64), PCITSM_E_FIELD);
+	assert_err(scripted(len_short, sizeof(len_short), false, 64), PCITSM_E_SHORT);
+	assert_err(scripted(len_long, sizeof(len_long), false, 64), PCITSM_E_LONG);
+	assert_err(scripted(oversize, sizeof(oversize), false, 64), PCITSM_E_RANGE);
+	assert_err(scripted(mid_frame, sizeof(mid_frame), true, 64), PCITSM_E_CLOSED);
+	assert_err(scripted(mid_header, sizeof(mid_header), true, 64), PCITSM_E_CLOSED);
+	assert_err(scripted(NULL, 0, false, 64), PCITSM_E_TIMEOUT);
+}
+
+static void client_handshake_failures(void **state)
+{
+	struct script s = { .reply_test_with_normal = true };
+	struct pcitsm_xport_tcp t;
+
+	script_start(&s);
+	assert_err(pcitsm_xport_tcp_connect(&t, "127.0.0.1", s.port, &short_timeout,
+					    pcitsm_env_default()),
+		   PCITSM_E_UNEXPECTED);
+	pthread_join(s.thread, NULL);
+	/* Nobody listening any more. */
+	close(s.lfd);
+	assert_err(pcitsm_xport_tcp_connect(&t, "127.0.0.1", s.port, &short_timeout,
+					    pcitsm_env_default()),
+		   PCITSM_E_CLOSED);
+	assert_err(pcitsm_xport_tcp_connect(&t, "no-such-host.invalid", "2323", &short_timeout,
+					    pcitsm_env_default()),
+		   PCITSM_E_NOTFOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(frame_header_exact),
+		cmocka_unit_test(frame_oversize_and_lengths),
+		cmocka_unit_test_setup_teardown(serve_step_commands, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(serve_step_normal, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(client_exchange_and_discovery, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(client_continue_keeps_state_and_shutdown_stops,
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(server_survives_malformed_frames, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(server_stop_while_idle_and_connected, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test(client_rejects_bad_replies),
+		cmocka_unit_test(client_handshake_failures),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

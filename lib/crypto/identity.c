@@ -472,6 +472,22 @@ static pcitsm_err save_key(const char *dir, EVP_PKEY *key)
 	return err;
 }
 
+/* A text file ending in a newline. */
+static pcitsm_err write_text_line(const char *dir, const char *name, const char *text)
+{
+	size_t len = strlen(text);
+	char *line = malloc(len + 1);
+	pcitsm_err err;
+
+	if (!line)
+		return PCITSM_E_NOMEM;
+	memcpy(line, text, len);
+	line[len] = '\n';
+	err = write_file(dir, name, line, len + 1, 0644);
+	free(line);
+	return err;
+}
+
 static pcitsm_err save_meas(const char *dir, const struct pcitsm_identity *id)
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
@@ -502,7 +518,7 @@ static pcitsm_err save_meas(const char *dir, const struct pcitsm_identity *id)
 	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
-	err = text ? write_file(dir, F_MEAS, text, strlen(text), 0644) : PCITSM_E_NOMEM;
+	err = text ? write_text_line(dir, F_MEAS, text) : PCITSM_E_NOMEM;
 out:
 	json_object_put(root);
 	return err;
@@ -668,25 +684,16 @@ static pcitsm_err load_key(const struct loader *l, X509 *leaf, EVP_PKEY **out)
 	return err;
 }
 
-/* chain.der must be root.pem || intermediate.pem || device.pem, and that chain must validate
- * with root.pem as the only anchor. */
+/* root.pem, intermediate.pem and device.pem must form a chain that validates with root.pem as
+ * the only anchor, and chain.der must be exactly those three in DER. */
 static pcitsm_err load_check_chain(const struct loader *l, const struct pcitsm_identity *id)
 {
 	struct pcitsm_trust *t;
 	uint8_t *buf;
 	size_t len;
-	char why[384];
-	pcitsm_err err = load_file(l, F_CHAIN, &buf, &len);
+	char why[384] = "";
+	pcitsm_err err;
 
-	if (err)
-		return err;
-	if (len != id->chain_len || memcmp(buf, id->chain, len)) {
-		set_why(l->why, l->why_len, "%s: differs from %s, %s and %s", F_CHAIN, F_ROOT,
-			F_INTER, F_DEVICE);
-		free(buf);
-		return PCITSM_E_FIELD;
-	}
-	free(buf);
 	PCITSM_TRY(pcitsm_trust_new(&t));
 	err = pcitsm_trust_add_der(t, id->root, id->root_len);
 	if (!err)
@@ -694,6 +701,15 @@ static pcitsm_err load_check_chain(const struct loader *l, const struct pcitsm_i
 	if (err)
 		set_why(l->why, l->why_len, "certificates do not form a valid chain: %s", why);
 	pcitsm_trust_free(t);
+	if (err)
+		return err;
+	PCITSM_TRY(load_file(l, F_CHAIN, &buf, &len));
+	if (len != id->chain_len || memcmp(buf, id->chain, len)) {
+		set_why(l->why, l->why_len, "%s: differs from %s, %s and %s", F_CHAIN, F_ROOT,
+			F_INTER, F_DEVICE);
+		err = PCITSM_E_FIELD;
+	}
+	free(buf);
 	return err;
 }
 

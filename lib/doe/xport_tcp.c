@@ -5,8 +5,8 @@
  *
  * Frame: command u32 BE | transport u32 BE | payload_size u32 BE | payload. One request, one reply,
  * no sequence number. Each frame leaves in one send() on a TCP_NODELAY socket (§G: Nagle plus
- * delayed ACK otherwise costs ~40 ms a frame). The choices this file makes where the protocol leaves
- * room are listed in docs/transports.md.
+ * delayed ACK otherwise costs ~40 ms a frame). The choices this file makes where the protocol
+ * leaves room are listed in docs/transports.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 
 #include "pcitsm/doe.h"
 
-#define FRAME_MAX (PCITSM_EMU_FRAME_HDR_LEN + PCITSM_EMU_MAX_PAYLOAD)
+#define FRAME_MAX (PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD)
 
 /* §G: TEST payloads. The content is not checked by either end. */
 static const char client_hello[] = "Client Hello!"; /* sent with its NUL: 14 bytes */
@@ -32,8 +32,8 @@ static const char server_hello[] = "Server Hello!";
 /* ---------------------------------------------------------------------------------------------
  * Frame codec.
  */
-pcitsm_err pcitsm_emu_hdr_parse(const uint8_t *buf, size_t len, size_t max_payload,
-				struct pcitsm_emu_frame_hdr *h)
+pcitsm_err pcitsm_spdmemu_hdr_parse(const uint8_t *buf, size_t len, size_t max_payload,
+				    struct pcitsm_spdmemu_frame_hdr *h)
 {
 	struct pcitsm_rd r;
 
@@ -46,25 +46,25 @@ pcitsm_err pcitsm_emu_hdr_parse(const uint8_t *buf, size_t len, size_t max_paylo
 	return pcitsm_rd_finish(&r);
 }
 
-pcitsm_err pcitsm_emu_frame_parse(const uint8_t *buf, size_t len, size_t max_payload,
-				  struct pcitsm_emu_frame_hdr *h, const uint8_t **payload)
+pcitsm_err pcitsm_spdmemu_frame_parse(const uint8_t *buf, size_t len, size_t max_payload,
+				      struct pcitsm_spdmemu_frame_hdr *h, const uint8_t **payload)
 {
 	struct pcitsm_rd r;
 	const uint8_t *hdr;
 
 	pcitsm_rd_init(&r, buf, len);
-	hdr = pcitsm_rd_bytes(&r, PCITSM_EMU_FRAME_HDR_LEN);
+	hdr = pcitsm_rd_bytes(&r, PCITSM_SPDMEMU_FRAME_HDR_LEN);
 	if (!hdr)
 		return pcitsm_rd_err(&r);
-	PCITSM_TRY(pcitsm_emu_hdr_parse(hdr, PCITSM_EMU_FRAME_HDR_LEN, max_payload, h));
+	PCITSM_TRY(pcitsm_spdmemu_hdr_parse(hdr, PCITSM_SPDMEMU_FRAME_HDR_LEN, max_payload, h));
 	*payload = pcitsm_rd_bytes(&r, h->payload_size);
 	return pcitsm_rd_finish(&r);
 }
 
-pcitsm_err pcitsm_emu_frame_build(struct pcitsm_wr *w, uint32_t command, uint32_t transport,
-				  const void *payload, size_t len)
+pcitsm_err pcitsm_spdmemu_frame_build(struct pcitsm_wr *w, uint32_t command, uint32_t transport,
+				      const void *payload, size_t len)
 {
-	if (len > PCITSM_EMU_MAX_PAYLOAD)
+	if (len > PCITSM_SPDMEMU_MAX_PAYLOAD)
 		return PCITSM_E_INVAL;
 	pcitsm_wr_be32(w, command);
 	pcitsm_wr_be32(w, transport);
@@ -117,7 +117,7 @@ static pcitsm_err wr_commit(struct pcitsm_wr *w, size_t n)
 
 static pcitsm_err reply_empty(struct pcitsm_wr *out, uint32_t command, uint32_t transport)
 {
-	return pcitsm_emu_frame_build(out, command, transport, NULL, 0);
+	return pcitsm_spdmemu_frame_build(out, command, transport, NULL, 0);
 }
 
 static void tap_object(struct pcitsm_xport_tap *tap, bool from_device, const uint8_t *obj,
@@ -129,7 +129,7 @@ static void tap_object(struct pcitsm_xport_tap *tap, bool from_device, const uin
 
 /* Dispatch one whole DOE object into the reply area of out (after a reserved frame header).
  * *rsp_len is 0 when the device discarded the object (§A.2: no response). */
-static pcitsm_err dispatch_into(struct pcitsm_emu_server *s, const uint8_t *obj, size_t len,
+static pcitsm_err dispatch_into(struct pcitsm_spdmemu_server *s, const uint8_t *obj, size_t len,
 				struct pcitsm_wr *out, uint8_t **rsp, size_t *rsp_len)
 {
 	size_t cap = out->cap - out->off;
@@ -138,8 +138,8 @@ static pcitsm_err dispatch_into(struct pcitsm_emu_server *s, const uint8_t *obj,
 	tap_object(s->tap, false, obj, len);
 	*rsp = out->p + out->off;
 	*rsp_len = 0;
-	e = pcitsm_doe_dev_dispatch(s->dev, obj, len, *rsp, PCITSM_MIN(cap, PCITSM_EMU_MAX_PAYLOAD),
-				    rsp_len);
+	e = pcitsm_doe_dev_dispatch(s->dev, obj, len, *rsp,
+				    PCITSM_MIN(cap, PCITSM_SPDMEMU_MAX_PAYLOAD), rsp_len);
 	if (e != PCITSM_OK) {
 		/* A device answers nothing to an object it cannot take (§A.2). */
 		pcitsm_debug(s->env, "emu server: object discarded: %s", pcitsm_err_name(e));
@@ -152,14 +152,15 @@ static pcitsm_err dispatch_into(struct pcitsm_emu_server *s, const uint8_t *obj,
 
 /* NORMAL over PCI_DOE: the payload is one whole DOE object, and so is the reply. The response is
  * written in place after the reserved header, whose size field is patched at the end. */
-static pcitsm_err serve_doe(struct pcitsm_emu_server *s, const struct pcitsm_emu_frame_hdr *h,
-			    const uint8_t *payload, struct pcitsm_wr *out)
+static pcitsm_err serve_doe(struct pcitsm_spdmemu_server *s,
+			    const struct pcitsm_spdmemu_frame_hdr *h, const uint8_t *payload,
+			    struct pcitsm_wr *out)
 {
 	size_t hdr_off = pcitsm_wr_len(out);
 	uint8_t *rsp;
 	size_t rsp_len;
 
-	PCITSM_TRY(reply_empty(out, PCITSM_EMU_CMD_NORMAL, h->transport));
+	PCITSM_TRY(reply_empty(out, PCITSM_SPDMEMU_CMD_NORMAL, h->transport));
 	PCITSM_TRY(dispatch_into(s, payload, h->payload_size, out, &rsp, &rsp_len));
 	PCITSM_TRY(wr_commit(out, rsp_len));
 	pcitsm_wr_patch_be32(out, hdr_off + 8, (uint32_t)rsp_len);
@@ -169,8 +170,9 @@ static pcitsm_err serve_doe(struct pcitsm_emu_server *s, const struct pcitsm_emu
 /* NORMAL over NONE: the payload is a bare SPDM message. Wrap it as a CMA object (§A.6) for the
  * device, and send back the response object's payload (its DW padding included: the DOE layer does
  * not know the SPDM length, §G). */
-static pcitsm_err serve_bare(struct pcitsm_emu_server *s, const struct pcitsm_emu_frame_hdr *h,
-			     const uint8_t *payload, struct pcitsm_wr *out)
+static pcitsm_err serve_bare(struct pcitsm_spdmemu_server *s,
+			     const struct pcitsm_spdmemu_frame_hdr *h, const uint8_t *payload,
+			     struct pcitsm_wr *out)
 {
 	size_t hdr_off = pcitsm_wr_len(out);
 	struct pcitsm_doe_hdr dh;
@@ -180,8 +182,8 @@ static pcitsm_err serve_bare(struct pcitsm_emu_server *s, const struct pcitsm_em
 	uint8_t *rsp;
 	size_t rsp_len;
 
-	PCITSM_TRY(reply_empty(out, PCITSM_EMU_CMD_NORMAL, h->transport));
-	pcitsm_wr_init(&w, s->wrap, PCITSM_EMU_MAX_PAYLOAD);
+	PCITSM_TRY(reply_empty(out, PCITSM_SPDMEMU_CMD_NORMAL, h->transport));
+	pcitsm_wr_init(&w, s->wrap, PCITSM_SPDMEMU_MAX_PAYLOAD);
 	if (pcitsm_doe_obj_build(&w, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA, payload,
 				 h->payload_size) != PCITSM_OK)
 		return PCITSM_OK; /* too large to wrap: discarded, empty reply */
@@ -196,39 +198,40 @@ static pcitsm_err serve_bare(struct pcitsm_emu_server *s, const struct pcitsm_em
 	return pcitsm_wr_err(out);
 }
 
-pcitsm_err pcitsm_emu_serve_frame(struct pcitsm_emu_server *s, const struct pcitsm_emu_frame_hdr *h,
-				  const uint8_t *payload, struct pcitsm_wr *out,
-				  enum pcitsm_emu_action *act)
+pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
+				      const struct pcitsm_spdmemu_frame_hdr *h,
+				      const uint8_t *payload, struct pcitsm_wr *out,
+				      enum pcitsm_spdmemu_action *act)
 {
-	*act = PCITSM_EMU_ACT_REPLY;
+	*act = PCITSM_SPDMEMU_ACT_REPLY;
 	switch (h->command) {
-	case PCITSM_EMU_CMD_TEST:
+	case PCITSM_SPDMEMU_CMD_TEST:
 		/* §G: the first frame of a connection; answered whenever it comes. */
-		return pcitsm_emu_frame_build(out, PCITSM_EMU_CMD_TEST, h->transport, server_hello,
-					      sizeof(server_hello));
-	case PCITSM_EMU_CMD_NORMAL:
-		if (h->transport == PCITSM_EMU_TRANSPORT_PCI_DOE)
+		return pcitsm_spdmemu_frame_build(out, PCITSM_SPDMEMU_CMD_TEST, h->transport,
+						  server_hello, sizeof(server_hello));
+	case PCITSM_SPDMEMU_CMD_NORMAL:
+		if (h->transport == PCITSM_SPDMEMU_TRANSPORT_PCI_DOE)
 			return serve_doe(s, h, payload, out);
-		if (h->transport == PCITSM_EMU_TRANSPORT_NONE)
+		if (h->transport == PCITSM_SPDMEMU_TRANSPORT_NONE)
 			return serve_bare(s, h, payload, out);
 		break; /* MCTP, TCP and unknown transports: not served here */
-	case PCITSM_EMU_CMD_CONTINUE:
-		*act = PCITSM_EMU_ACT_CONTINUE;
+	case PCITSM_SPDMEMU_CMD_CONTINUE:
+		*act = PCITSM_SPDMEMU_ACT_CONTINUE;
 		return reply_empty(out, h->command, h->transport);
-	case PCITSM_EMU_CMD_SHUTDOWN:
-		*act = PCITSM_EMU_ACT_SHUTDOWN;
+	case PCITSM_SPDMEMU_CMD_SHUTDOWN:
+		*act = PCITSM_SPDMEMU_ACT_SHUTDOWN;
 		return reply_empty(out, h->command, h->transport);
 	default:
 		break; /* includes the out-of-band 0x8001 / 0x8002 requests (§G) */
 	}
-	return reply_empty(out, PCITSM_EMU_CMD_UNKNOWN, h->transport);
+	return reply_empty(out, PCITSM_SPDMEMU_CMD_UNKNOWN, h->transport);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Server: sockets.
  */
-pcitsm_err pcitsm_emu_server_init(struct pcitsm_emu_server *s, struct pcitsm_doe_dev *dev,
-				  const struct pcitsm_env *env)
+pcitsm_err pcitsm_spdmemu_server_init(struct pcitsm_spdmemu_server *s, struct pcitsm_doe_dev *dev,
+				      const struct pcitsm_env *env)
 {
 	memset(s, 0, sizeof(*s));
 	s->dev = dev;
@@ -239,17 +242,19 @@ pcitsm_err pcitsm_emu_server_init(struct pcitsm_emu_server *s, struct pcitsm_doe
 		return PCITSM_E_SYSTEM;
 	s->in = malloc(FRAME_MAX);
 	s->out = malloc(FRAME_MAX);
-	s->wrap = malloc(PCITSM_EMU_MAX_PAYLOAD);
+	s->wrap = malloc(PCITSM_SPDMEMU_MAX_PAYLOAD);
 	if (!s->in || !s->out || !s->wrap) {
-		pcitsm_emu_server_close(s);
+		pcitsm_spdmemu_server_close(s);
 		return PCITSM_E_NOMEM;
 	}
 	return PCITSM_OK;
 }
 
-pcitsm_err pcitsm_emu_server_listen(struct pcitsm_emu_server *s, const char *host, const char *port)
+pcitsm_err pcitsm_spdmemu_server_listen(struct pcitsm_spdmemu_server *s, const char *host,
+					const char *port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
 	struct sockaddr_storage ss;
@@ -276,12 +281,12 @@ pcitsm_err pcitsm_emu_server_listen(struct pcitsm_emu_server *s, const char *hos
 		return PCITSM_E_SYSTEM;
 	if (getsockname(s->lfd, (struct sockaddr *)&ss, &sl) == 0)
 		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							  : ((struct sockaddr_in *)&ss)->sin_port);
+							 : ((struct sockaddr_in *)&ss)->sin_port);
 	return PCITSM_OK;
 }
 
 /* Wait until fd is readable (true) or a stop was requested (false). */
-static bool wait_readable(struct pcitsm_emu_server *s, int fd)
+static bool wait_readable(struct pcitsm_spdmemu_server *s, int fd)
 {
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
@@ -297,7 +302,7 @@ static bool wait_readable(struct pcitsm_emu_server *s, int fd)
 }
 
 /* Read exactly n bytes. E_CLOSED on EOF (*got says how far it came), E_DEAD on a stop request. */
-static pcitsm_err server_recv(struct pcitsm_emu_server *s, int fd, uint8_t *p, size_t n,
+static pcitsm_err server_recv(struct pcitsm_spdmemu_server *s, int fd, uint8_t *p, size_t n,
 			      size_t *got)
 {
 	*got = 0;
@@ -319,58 +324,60 @@ static pcitsm_err server_recv(struct pcitsm_emu_server *s, int fd, uint8_t *p, s
 }
 
 /* Read one frame into s->in. A clean EOF between frames is E_CLOSED with *clean set. */
-static pcitsm_err server_read_frame(struct pcitsm_emu_server *s, int fd,
-				    struct pcitsm_emu_frame_hdr *h, bool *clean)
+static pcitsm_err server_read_frame(struct pcitsm_spdmemu_server *s, int fd,
+				    struct pcitsm_spdmemu_frame_hdr *h, bool *clean)
 {
 	size_t got;
 	pcitsm_err e;
 
 	*clean = false;
-	e = server_recv(s, fd, s->in, PCITSM_EMU_FRAME_HDR_LEN, &got);
+	e = server_recv(s, fd, s->in, PCITSM_SPDMEMU_FRAME_HDR_LEN, &got);
 	if (e == PCITSM_E_CLOSED && got == 0)
 		*clean = true;
 	PCITSM_TRY(e);
-	PCITSM_TRY(pcitsm_emu_hdr_parse(s->in, PCITSM_EMU_FRAME_HDR_LEN, PCITSM_EMU_MAX_PAYLOAD, h));
-	return server_recv(s, fd, s->in + PCITSM_EMU_FRAME_HDR_LEN, h->payload_size, &got);
+	PCITSM_TRY(pcitsm_spdmemu_hdr_parse(s->in, PCITSM_SPDMEMU_FRAME_HDR_LEN,
+					    PCITSM_SPDMEMU_MAX_PAYLOAD, h));
+	return server_recv(s, fd, s->in + PCITSM_SPDMEMU_FRAME_HDR_LEN, h->payload_size, &got);
 }
 
 /* Serve one connection until the peer closes it, a malformed frame, CONTINUE or SHUTDOWN. A stop
  * request reads as SHUTDOWN. */
-static enum pcitsm_emu_action serve_conn(struct pcitsm_emu_server *s, int fd)
+static enum pcitsm_spdmemu_action serve_conn(struct pcitsm_spdmemu_server *s, int fd)
 {
 	for (;;) {
-		struct pcitsm_emu_frame_hdr h;
-		enum pcitsm_emu_action act;
+		struct pcitsm_spdmemu_frame_hdr h;
+		enum pcitsm_spdmemu_action act;
 		struct pcitsm_wr out;
 		bool clean;
 		pcitsm_err e;
 
 		e = server_read_frame(s, fd, &h, &clean);
 		if (e == PCITSM_E_DEAD)
-			return PCITSM_EMU_ACT_SHUTDOWN;
+			return PCITSM_SPDMEMU_ACT_SHUTDOWN;
 		if (e != PCITSM_OK) {
 			if (!clean) {
 				s->bad_frames++;
 				pcitsm_info(s->env, "emu server: connection dropped: %s",
 					    pcitsm_err_name(e));
 			}
-			return PCITSM_EMU_ACT_CONTINUE;
+			return PCITSM_SPDMEMU_ACT_CONTINUE;
 		}
 		pcitsm_wr_init(&out, s->out, FRAME_MAX);
-		e = pcitsm_emu_serve_frame(s, &h, s->in + PCITSM_EMU_FRAME_HDR_LEN, &out, &act);
+		e = pcitsm_spdmemu_serve_frame(s, &h, s->in + PCITSM_SPDMEMU_FRAME_HDR_LEN, &out,
+					       &act);
 		if (e == PCITSM_OK)
 			e = send_all(fd, s->out, pcitsm_wr_len(&out));
 		if (e != PCITSM_OK) {
 			pcitsm_info(s->env, "emu server: reply failed: %s", pcitsm_err_name(e));
-			return PCITSM_EMU_ACT_CONTINUE;
+			return PCITSM_SPDMEMU_ACT_CONTINUE;
 		}
 		s->frames++;
-		if (act != PCITSM_EMU_ACT_REPLY)
+		if (act != PCITSM_SPDMEMU_ACT_REPLY)
 			return act;
 	}
 }
 
-pcitsm_err pcitsm_emu_server_run(struct pcitsm_emu_server *s)
+pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s)
 {
 	if (s->lfd < 0)
 		return PCITSM_E_STATE;
@@ -387,7 +394,7 @@ pcitsm_err pcitsm_emu_server_run(struct pcitsm_emu_server *s)
 		set_nodelay(fd);
 		s->connections++;
 		/* One connection at a time, like spdm-emu; device state carries over (CONTINUE). */
-		if (serve_conn(s, fd) == PCITSM_EMU_ACT_SHUTDOWN) {
+		if (serve_conn(s, fd) == PCITSM_SPDMEMU_ACT_SHUTDOWN) {
 			close(fd);
 			return PCITSM_OK;
 		}
@@ -395,7 +402,7 @@ pcitsm_err pcitsm_emu_server_run(struct pcitsm_emu_server *s)
 	}
 }
 
-void pcitsm_emu_server_stop(struct pcitsm_emu_server *s)
+void pcitsm_spdmemu_server_stop(struct pcitsm_spdmemu_server *s)
 {
 	/* The byte stays in the pipe, so every later wait sees the request too. A full pipe means a
 	 * stop is already pending. write() is async-signal-safe. */
@@ -403,7 +410,7 @@ void pcitsm_emu_server_stop(struct pcitsm_emu_server *s)
 		return;
 }
 
-void pcitsm_emu_server_close(struct pcitsm_emu_server *s)
+void pcitsm_spdmemu_server_close(struct pcitsm_spdmemu_server *s)
 {
 	if (s->lfd >= 0)
 		close(s->lfd);
@@ -462,16 +469,18 @@ static pcitsm_err client_recv(struct pcitsm_xport_tcp *t, uint8_t *p, size_t n, 
 
 /* Receive one frame into t->buf. Any failure leaves the byte stream out of step: the connection
  * is marked broken. */
-static pcitsm_err client_read_frame(struct pcitsm_xport_tcp *t, struct pcitsm_emu_frame_hdr *h)
+static pcitsm_err client_read_frame(struct pcitsm_xport_tcp *t, struct pcitsm_spdmemu_frame_hdr *h)
 {
 	uint64_t deadline = pcitsm_now_ns(t->env) + t->opts.timeout_ns;
 	pcitsm_err e;
 
-	e = client_recv(t, t->buf, PCITSM_EMU_FRAME_HDR_LEN, deadline);
+	e = client_recv(t, t->buf, PCITSM_SPDMEMU_FRAME_HDR_LEN, deadline);
 	if (e == PCITSM_OK)
-		e = pcitsm_emu_hdr_parse(t->buf, PCITSM_EMU_FRAME_HDR_LEN, PCITSM_EMU_MAX_PAYLOAD, h);
+		e = pcitsm_spdmemu_hdr_parse(t->buf, PCITSM_SPDMEMU_FRAME_HDR_LEN,
+					     PCITSM_SPDMEMU_MAX_PAYLOAD, h);
 	if (e == PCITSM_OK)
-		e = client_recv(t, t->buf + PCITSM_EMU_FRAME_HDR_LEN, h->payload_size, deadline);
+		e = client_recv(t, t->buf + PCITSM_SPDMEMU_FRAME_HDR_LEN, h->payload_size,
+				deadline);
 	if (e != PCITSM_OK)
 		t->broken = true;
 	return e;
@@ -489,20 +498,21 @@ static pcitsm_err client_send(struct pcitsm_xport_tcp *t, size_t len)
 
 pcitsm_err pcitsm_xport_tcp_command(struct pcitsm_xport_tcp *t, uint32_t command,
 				    uint32_t transport, const uint8_t *payload, size_t len,
-				    struct pcitsm_emu_frame_hdr *reply, uint8_t *rsp, size_t rsp_cap)
+				    struct pcitsm_spdmemu_frame_hdr *reply, uint8_t *rsp,
+				    size_t rsp_cap)
 {
 	struct pcitsm_wr w;
 
 	if (t->broken || t->fd < 0)
 		return PCITSM_E_DEAD;
 	pcitsm_wr_init(&w, t->buf, FRAME_MAX);
-	PCITSM_TRY(pcitsm_emu_frame_build(&w, command, transport, payload, len));
+	PCITSM_TRY(pcitsm_spdmemu_frame_build(&w, command, transport, payload, len));
 	PCITSM_TRY(client_send(t, pcitsm_wr_len(&w)));
 	PCITSM_TRY(client_read_frame(t, reply));
 	if (reply->payload_size > rsp_cap)
 		return PCITSM_E_TRUNCATED;
 	if (reply->payload_size)
-		memcpy(rsp, t->buf + PCITSM_EMU_FRAME_HDR_LEN, reply->payload_size);
+		memcpy(rsp, t->buf + PCITSM_SPDMEMU_FRAME_HDR_LEN, reply->payload_size);
 	return PCITSM_OK;
 }
 
@@ -511,8 +521,8 @@ static pcitsm_err tcp_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t typ
 			       size_t *rsp_len)
 {
 	struct pcitsm_xport_tcp *t = to_tcp(x);
-	const uint8_t *obj = t->buf + PCITSM_EMU_FRAME_HDR_LEN;
-	struct pcitsm_emu_frame_hdr h;
+	const uint8_t *obj = t->buf + PCITSM_SPDMEMU_FRAME_HDR_LEN;
+	struct pcitsm_spdmemu_frame_hdr h;
 	struct pcitsm_doe_hdr dh;
 	const uint8_t *body;
 	struct pcitsm_wr w;
@@ -523,19 +533,20 @@ static pcitsm_err tcp_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t typ
 		return PCITSM_E_DEAD;
 	/* Request: one NORMAL frame, transport PCI_DOE, carrying one whole DOE object (§G). */
 	pcitsm_wr_init(&w, t->buf, FRAME_MAX);
-	PCITSM_TRY(pcitsm_emu_frame_build(&w, PCITSM_EMU_CMD_NORMAL, PCITSM_EMU_TRANSPORT_PCI_DOE,
-					  NULL, 0));
+	PCITSM_TRY(pcitsm_spdmemu_frame_build(&w, PCITSM_SPDMEMU_CMD_NORMAL,
+					      PCITSM_SPDMEMU_TRANSPORT_PCI_DOE, NULL, 0));
 	PCITSM_TRY(pcitsm_doe_obj_build(&w, vid, type, req, req_len));
-	pcitsm_wr_patch_be32(&w, 8, (uint32_t)(pcitsm_wr_len(&w) - PCITSM_EMU_FRAME_HDR_LEN));
+	pcitsm_wr_patch_be32(&w, 8, (uint32_t)(pcitsm_wr_len(&w) - PCITSM_SPDMEMU_FRAME_HDR_LEN));
 	PCITSM_TRY(pcitsm_wr_err(&w));
 	PCITSM_TRY(client_send(t, pcitsm_wr_len(&w)));
 
 	/* Reply: NORMAL over the same transport, or the request was not served. */
 	PCITSM_TRY(client_read_frame(t, &h));
-	if (h.command != PCITSM_EMU_CMD_NORMAL || h.transport != PCITSM_EMU_TRANSPORT_PCI_DOE)
+	if (h.command != PCITSM_SPDMEMU_CMD_NORMAL ||
+	    h.transport != PCITSM_SPDMEMU_TRANSPORT_PCI_DOE)
 		return PCITSM_E_UNEXPECTED;
 	if (h.payload_size == 0)
-		return PCITSM_E_NORESPONSE; /* the device discarded the object (docs/transports.md) */
+		return PCITSM_E_NORESPONSE; /* discarded by the device (docs/transports.md) */
 	PCITSM_TRY(pcitsm_doe_obj_parse(obj, h.payload_size, &dh, &body, &body_len));
 	if (dh.vid != vid || dh.type != type)
 		return PCITSM_E_FIELD;
@@ -549,12 +560,13 @@ static pcitsm_err tcp_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t typ
 static void tcp_close(struct pcitsm_xport *x)
 {
 	struct pcitsm_xport_tcp *t = to_tcp(x);
-	struct pcitsm_emu_frame_hdr h;
+	struct pcitsm_spdmemu_frame_hdr h;
 
 	/* SHUTDOWN only when asked: a plain close leaves the server serving the next client. */
 	if (t->fd >= 0 && t->opts.shutdown_on_close && !t->broken &&
-	    pcitsm_xport_tcp_command(t, PCITSM_EMU_CMD_SHUTDOWN, PCITSM_EMU_TRANSPORT_PCI_DOE, NULL, 0,
-				     &h, NULL, 0) != PCITSM_OK)
+	    pcitsm_xport_tcp_command(t, PCITSM_SPDMEMU_CMD_SHUTDOWN,
+				     PCITSM_SPDMEMU_TRANSPORT_PCI_DOE, NULL, 0, &h, NULL,
+				     0) != PCITSM_OK)
 		pcitsm_info(t->env, "%s: SHUTDOWN not acknowledged", t->label);
 	if (t->fd >= 0)
 		close(t->fd);
@@ -570,7 +582,8 @@ static const struct pcitsm_xport_ops tcp_ops = {
 
 static pcitsm_err client_connect(struct pcitsm_xport_tcp *t, const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct timeval tv = { .tv_sec = (time_t)(t->opts.timeout_ns / 1000000000u),
 			      .tv_usec = (suseconds_t)(t->opts.timeout_ns % 1000000000u / 1000u) };
@@ -597,9 +610,10 @@ static pcitsm_err client_connect(struct pcitsm_xport_tcp *t, const char *host, c
 }
 
 pcitsm_err pcitsm_xport_tcp_connect(struct pcitsm_xport_tcp *t, const char *host, const char *port,
-				    const struct pcitsm_tcp_opts *opts, const struct pcitsm_env *env)
+				    const struct pcitsm_tcp_opts *opts,
+				    const struct pcitsm_env *env)
 {
-	struct pcitsm_emu_frame_hdr h;
+	struct pcitsm_spdmemu_frame_hdr h;
 	uint8_t hello[64];
 	pcitsm_err e;
 
@@ -609,7 +623,7 @@ pcitsm_err pcitsm_xport_tcp_connect(struct pcitsm_xport_tcp *t, const char *host
 	if (opts)
 		t->opts = *opts;
 	if (!t->opts.timeout_ns)
-		t->opts.timeout_ns = PCITSM_EMU_TIMEOUT_NS;
+		t->opts.timeout_ns = PCITSM_SPDMEMU_TIMEOUT_NS;
 	snprintf(t->label, sizeof(t->label), strchr(host, ':') ? "tcp:[%s]:%s" : "tcp:%s:%s", host,
 		 port);
 	t->x.ops = &tcp_ops;
@@ -620,10 +634,11 @@ pcitsm_err pcitsm_xport_tcp_connect(struct pcitsm_xport_tcp *t, const char *host
 	e = client_connect(t, host, port);
 	/* §G: TEST "Client Hello!\0" first; the server answers TEST (content not checked). */
 	if (e == PCITSM_OK)
-		e = pcitsm_xport_tcp_command(t, PCITSM_EMU_CMD_TEST, PCITSM_EMU_TRANSPORT_PCI_DOE,
+		e = pcitsm_xport_tcp_command(t, PCITSM_SPDMEMU_CMD_TEST,
+					     PCITSM_SPDMEMU_TRANSPORT_PCI_DOE,
 					     (const uint8_t *)client_hello, sizeof(client_hello),
 					     &h, hello, sizeof(hello));
-	if (e == PCITSM_OK && h.command != PCITSM_EMU_CMD_TEST)
+	if (e == PCITSM_OK && h.command != PCITSM_SPDMEMU_CMD_TEST)
 		e = PCITSM_E_UNEXPECTED;
 	if (e != PCITSM_OK) {
 		t->opts.shutdown_on_close = false;

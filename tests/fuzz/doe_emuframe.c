@@ -20,25 +20,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pcitsm_doe_handler h = { .vid = 1, .type = 1, .handle = echo };
-	struct pcitsm_emu_frame_hdr fh, rh;
-	struct pcitsm_emu_server s;
-	enum pcitsm_emu_action act;
+	struct pcitsm_spdmemu_frame_hdr fh, rh;
+	struct pcitsm_spdmemu_server s;
+	enum pcitsm_spdmemu_action act;
 	struct pcitsm_doe_dev dev;
 	const uint8_t *payload, *rp;
 	struct pcitsm_wr out;
 
-	if (pcitsm_emu_frame_parse(data, size, PCITSM_EMU_MAX_PAYLOAD, &fh, &payload) != PCITSM_OK)
+	if (pcitsm_spdmemu_frame_parse(data, size, PCITSM_SPDMEMU_MAX_PAYLOAD, &fh, &payload) !=
+	    PCITSM_OK)
 		return 0;
 	pcitsm_doe_dev_init(&dev, 2);
 	if (pcitsm_doe_dev_register(&dev, &h) != PCITSM_OK ||
-	    pcitsm_emu_server_init(&s, &dev, pcitsm_env_default()) != PCITSM_OK)
+	    pcitsm_spdmemu_server_init(&s, &dev, pcitsm_env_default()) != PCITSM_OK)
 		return 0;
-	pcitsm_wr_init(&out, s.out, PCITSM_EMU_FRAME_HDR_LEN + PCITSM_EMU_MAX_PAYLOAD);
+	pcitsm_wr_init(&out, s.out, PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD);
 	/* Every frame gets exactly one well-formed reply frame. */
-	if (pcitsm_emu_serve_frame(&s, &fh, payload, &out, &act) != PCITSM_OK ||
-	    pcitsm_emu_frame_parse(s.out, pcitsm_wr_len(&out), PCITSM_EMU_MAX_PAYLOAD, &rh, &rp) !=
-		    PCITSM_OK)
+	if (pcitsm_spdmemu_serve_frame(&s, &fh, payload, &out, &act) != PCITSM_OK ||
+	    pcitsm_spdmemu_frame_parse(s.out, pcitsm_wr_len(&out), PCITSM_SPDMEMU_MAX_PAYLOAD, &rh,
+				       &rp) != PCITSM_OK)
 		__builtin_trap();
-	pcitsm_emu_server_close(&s);
+	pcitsm_spdmemu_server_close(&s);
 	return 0;
 }

@@ -42,7 +42,7 @@ static pcitsm_err echo_handle(struct pcitsm_doe_handler *h, const uint8_t *req, 
 struct fixture {
 	struct pcitsm_doe_dev dev;
 	struct echo echo;
-	struct pcitsm_emu_server srv;
+	struct pcitsm_spdmemu_server srv;
 	pthread_t thread;
 	pcitsm_err run_err;
 	bool running;
@@ -53,7 +53,7 @@ static void *server_thread(void *arg)
 {
 	struct fixture *f = arg;
 
-	f->run_err = pcitsm_emu_server_run(&f->srv);
+	f->run_err = pcitsm_spdmemu_server_run(&f->srv);
 	return NULL;
 }
 
@@ -68,14 +68,14 @@ static int fixture_setup(void **state)
 						 .type = PCITSM_DOE_TYPE_CMA,
 						 .handle = echo_handle };
 	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->echo.h));
-	assert_ok(pcitsm_emu_server_init(&f->srv, &f->dev, pcitsm_env_default()));
+	assert_ok(pcitsm_spdmemu_server_init(&f->srv, &f->dev, pcitsm_env_default()));
 	*state = f;
 	return 0;
 }
 
 static void fixture_start(struct fixture *f)
 {
-	assert_ok(pcitsm_emu_server_listen(&f->srv, "127.0.0.1", "0"));
+	assert_ok(pcitsm_spdmemu_server_listen(&f->srv, "127.0.0.1", "0"));
 	assert_true(f->srv.port != 0);
 	snprintf(f->port, sizeof(f->port), "%u", f->srv.port);
 	assert_int_equal(pthread_create(&f->thread, NULL, server_thread, f), 0);
@@ -87,10 +87,10 @@ static int fixture_teardown(void **state)
 	struct fixture *f = *state;
 
 	if (f->running) {
-		pcitsm_emu_server_stop(&f->srv);
+		pcitsm_spdmemu_server_stop(&f->srv);
 		pthread_join(f->thread, NULL);
 	}
-	pcitsm_emu_server_close(&f->srv);
+	pcitsm_spdmemu_server_close(&f->srv);
 	return 0;
 }
 
@@ -102,121 +102,123 @@ static const struct pcitsm_tcp_opts short_timeout = { .timeout_ns = 300000000ull
 static void frame_header_exact(void **state)
 {
 	static const uint8_t hdr[12] = { 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0x10, 0 };
-	struct pcitsm_emu_frame_hdr h;
+	struct pcitsm_spdmemu_frame_hdr h;
 
-	assert_ok(pcitsm_emu_hdr_parse(hdr, 12, PCITSM_EMU_MAX_PAYLOAD, &h));
-	assert_int_equal(h.command, PCITSM_EMU_CMD_NORMAL);
-	assert_int_equal(h.transport, PCITSM_EMU_TRANSPORT_PCI_DOE);
+	assert_ok(pcitsm_spdmemu_hdr_parse(hdr, 12, PCITSM_SPDMEMU_MAX_PAYLOAD, &h));
+	assert_int_equal(h.command, PCITSM_SPDMEMU_CMD_NORMAL);
+	assert_int_equal(h.transport, PCITSM_SPDMEMU_TRANSPORT_PCI_DOE);
 	assert_int_equal(h.payload_size, 0x1000);
-	assert_err(pcitsm_emu_hdr_parse(hdr, 11, PCITSM_EMU_MAX_PAYLOAD, &h), PCITSM_E_SHORT);
-	assert_err(pcitsm_emu_hdr_parse(hdr, 12, 0xfff, &h), PCITSM_E_RANGE);
+	assert_err(pcitsm_spdmemu_hdr_parse(hdr, 11, PCITSM_SPDMEMU_MAX_PAYLOAD, &h),
+		   PCITSM_E_SHORT);
+	assert_err(pcitsm_spdmemu_hdr_parse(hdr, 12, 0xfff, &h), PCITSM_E_RANGE);
 }
 
 static void frame_oversize_and_lengths(void **state)
 {
 	uint8_t buf[32];
-	struct pcitsm_emu_frame_hdr h;
+	struct pcitsm_spdmemu_frame_hdr h;
 	const uint8_t *p;
 	struct pcitsm_wr w;
 
 	pcitsm_wr_init(&w, buf, sizeof(buf));
-	assert_ok(pcitsm_emu_frame_build(&w, PCITSM_EMU_CMD_TEST, 2, "abcd", 4));
+	assert_ok(pcitsm_spdmemu_frame_build(&w, PCITSM_SPDMEMU_CMD_TEST, 2, "abcd", 4));
 	assert_int_equal(pcitsm_wr_len(&w), 16);
-	assert_ok(pcitsm_emu_frame_parse(buf, 16, 64, &h, &p));
-	assert_int_equal(h.command, PCITSM_EMU_CMD_TEST);
+	assert_ok(pcitsm_spdmemu_frame_parse(buf, 16, 64, &h, &p));
+	assert_int_equal(h.command, PCITSM_SPDMEMU_CMD_TEST);
 	assert_memory_equal(p, "abcd", 4);
-	assert_err(pcitsm_emu_frame_parse(buf, 15, 64, &h, &p), PCITSM_E_SHORT);
-	assert_err(pcitsm_emu_frame_parse(buf, 17, 64, &h, &p), PCITSM_E_LONG);
-	assert_err(pcitsm_emu_frame_parse(buf, 3, 64, &h, &p), PCITSM_E_SHORT);
+	assert_err(pcitsm_spdmemu_frame_parse(buf, 15, 64, &h, &p), PCITSM_E_SHORT);
+	assert_err(pcitsm_spdmemu_frame_parse(buf, 17, 64, &h, &p), PCITSM_E_LONG);
+	assert_err(pcitsm_spdmemu_frame_parse(buf, 3, 64, &h, &p), PCITSM_E_SHORT);
 	/* A payload size beyond one DOE object is refused before any payload is read. */
-	pcitsm_put_be32(buf + 8, PCITSM_EMU_MAX_PAYLOAD + 1);
-	assert_err(pcitsm_emu_frame_parse(buf, 16, PCITSM_EMU_MAX_PAYLOAD, &h, &p), PCITSM_E_RANGE);
+	pcitsm_put_be32(buf + 8, PCITSM_SPDMEMU_MAX_PAYLOAD + 1);
+	assert_err(pcitsm_spdmemu_frame_parse(buf, 16, PCITSM_SPDMEMU_MAX_PAYLOAD, &h, &p),
+		   PCITSM_E_RANGE);
 	pcitsm_wr_init(&w, buf, 8);
-	assert_err(pcitsm_emu_frame_build(&w, 1, 2, NULL, 0), PCITSM_E_NOSPC);
+	assert_err(pcitsm_spdmemu_frame_build(&w, 1, 2, NULL, 0), PCITSM_E_NOSPC);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * The server's protocol step, without sockets.
  */
 static void step(struct fixture *f, uint32_t cmd, uint32_t transport, const void *payload,
-		 size_t len, struct pcitsm_emu_frame_hdr *rh, const uint8_t **rp,
-		 enum pcitsm_emu_action *act)
+		 size_t len, struct pcitsm_spdmemu_frame_hdr *rh, const uint8_t **rp,
+		 enum pcitsm_spdmemu_action *act)
 {
-	struct pcitsm_emu_frame_hdr h = { cmd, transport, (uint32_t)len };
+	struct pcitsm_spdmemu_frame_hdr h = { cmd, transport, (uint32_t)len };
 	struct pcitsm_wr out;
 
-	pcitsm_wr_init(&out, f->srv.out, PCITSM_EMU_FRAME_HDR_LEN + PCITSM_EMU_MAX_PAYLOAD);
-	assert_ok(pcitsm_emu_serve_frame(&f->srv, &h, payload, &out, act));
-	assert_ok(pcitsm_emu_frame_parse(f->srv.out, pcitsm_wr_len(&out), PCITSM_EMU_MAX_PAYLOAD,
-					 rh, rp));
+	pcitsm_wr_init(&out, f->srv.out, PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD);
+	assert_ok(pcitsm_spdmemu_serve_frame(&f->srv, &h, payload, &out, act));
+	assert_ok(pcitsm_spdmemu_frame_parse(f->srv.out, pcitsm_wr_len(&out),
+					     PCITSM_SPDMEMU_MAX_PAYLOAD, rh, rp));
 }
 
 static void serve_step_commands(void **state)
 {
 	struct fixture *f = *state;
-	struct pcitsm_emu_frame_hdr rh;
-	enum pcitsm_emu_action act;
+	struct pcitsm_spdmemu_frame_hdr rh;
+	enum pcitsm_spdmemu_action act;
 	const uint8_t *rp;
 
-	step(f, PCITSM_EMU_CMD_TEST, 2, "Client Hello!", 14, &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_TEST);
+	step(f, PCITSM_SPDMEMU_CMD_TEST, 2, "Client Hello!", 14, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_TEST);
 	assert_int_equal(rh.payload_size, 14);
 	assert_string_equal((const char *)rp, "Server Hello!");
-	assert_int_equal(act, PCITSM_EMU_ACT_REPLY);
+	assert_int_equal(act, PCITSM_SPDMEMU_ACT_REPLY);
 
-	step(f, PCITSM_EMU_CMD_CONTINUE, 2, NULL, 0, &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_CONTINUE);
+	step(f, PCITSM_SPDMEMU_CMD_CONTINUE, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_CONTINUE);
 	assert_int_equal(rh.payload_size, 0);
-	assert_int_equal(act, PCITSM_EMU_ACT_CONTINUE);
+	assert_int_equal(act, PCITSM_SPDMEMU_ACT_CONTINUE);
 
-	step(f, PCITSM_EMU_CMD_SHUTDOWN, 2, NULL, 0, &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_SHUTDOWN);
-	assert_int_equal(act, PCITSM_EMU_ACT_SHUTDOWN);
+	step(f, PCITSM_SPDMEMU_CMD_SHUTDOWN, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_SHUTDOWN);
+	assert_int_equal(act, PCITSM_SPDMEMU_ACT_SHUTDOWN);
 
 	/* Unknown commands, the unsupported out-of-band ones, and NORMAL over MCTP / TCP. */
 	step(f, 0x1234, 2, "x", 1, &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_UNKNOWN);
 	assert_int_equal(rh.payload_size, 0);
-	step(f, PCITSM_EMU_CMD_OOB_KEY_UPDATE, 2, NULL, 0, &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
-	step(f, PCITSM_EMU_CMD_NORMAL, PCITSM_EMU_TRANSPORT_MCTP, "x", 1, &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
-	assert_int_equal(rh.transport, PCITSM_EMU_TRANSPORT_MCTP);
-	assert_int_equal(act, PCITSM_EMU_ACT_REPLY);
+	step(f, PCITSM_SPDMEMU_CMD_OOB_KEY_UPDATE, 2, NULL, 0, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_UNKNOWN);
+	step(f, PCITSM_SPDMEMU_CMD_NORMAL, PCITSM_SPDMEMU_TRANSPORT_MCTP, "x", 1, &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_UNKNOWN);
+	assert_int_equal(rh.transport, PCITSM_SPDMEMU_TRANSPORT_MCTP);
+	assert_int_equal(act, PCITSM_SPDMEMU_ACT_REPLY);
 }
 
 static void serve_step_normal(void **state)
 {
-	static const uint8_t obj[] = { 0x01, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00,
-				       0x12, 0x11, 0x00, 0x00 };
-	static const uint8_t discard[] = { 0x01, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00,
-					   0xdd, 0x00, 0x00, 0x00 };
+	static const uint8_t obj[] = { 0x01, 0x00, 0x01, 0x00, 0x03, 0x00,
+				       0x00, 0x00, 0x12, 0x11, 0x00, 0x00 };
+	static const uint8_t discard[] = { 0x01, 0x00, 0x01, 0x00, 0x03, 0x00,
+					   0x00, 0x00, 0xdd, 0x00, 0x00, 0x00 };
 	struct fixture *f = *state;
-	struct pcitsm_emu_frame_hdr rh;
-	enum pcitsm_emu_action act;
+	struct pcitsm_spdmemu_frame_hdr rh;
+	enum pcitsm_spdmemu_action act;
 	const uint8_t *rp;
 
 	/* PCI_DOE: a whole object in, a whole object out. */
-	step(f, PCITSM_EMU_CMD_NORMAL, 2, obj, sizeof(obj), &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_NORMAL);
+	step(f, PCITSM_SPDMEMU_CMD_NORMAL, 2, obj, sizeof(obj), &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_NORMAL);
 	assert_int_equal(rh.transport, 2);
 	assert_int_equal(rh.payload_size, 16);
 	assert_int_equal(pcitsm_get_le32(rp + 4), 4);
 	assert_memory_equal(rp + 8, "R\x12\x11\x00\x00", 5);
 
 	/* NONE: a bare message in, the response's payload out (DW padding included). */
-	step(f, PCITSM_EMU_CMD_NORMAL, 0, "\x12\x84", 2, &rh, &rp, &act);
+	step(f, PCITSM_SPDMEMU_CMD_NORMAL, 0, "\x12\x84", 2, &rh, &rp, &act);
 	assert_int_equal(rh.transport, 0);
 	assert_int_equal(rh.payload_size, 8);
 	assert_memory_equal(rp, "R\x12\x84\x00\x00", 5);
 
 	/* Discarded object, or an object the device cannot parse: an empty NORMAL. */
-	step(f, PCITSM_EMU_CMD_NORMAL, 2, discard, sizeof(discard), &rh, &rp, &act);
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_NORMAL);
+	step(f, PCITSM_SPDMEMU_CMD_NORMAL, 2, discard, sizeof(discard), &rh, &rp, &act);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_NORMAL);
 	assert_int_equal(rh.payload_size, 0);
-	step(f, PCITSM_EMU_CMD_NORMAL, 2, obj, 7, &rh, &rp, &act);
+	step(f, PCITSM_SPDMEMU_CMD_NORMAL, 2, obj, 7, &rh, &rp, &act);
 	assert_int_equal(rh.payload_size, 0);
-	step(f, PCITSM_EMU_CMD_NORMAL, 2, NULL, 0, &rh, &rp, &act);
+	step(f, PCITSM_SPDMEMU_CMD_NORMAL, 2, NULL, 0, &rh, &rp, &act);
 	assert_int_equal(rh.payload_size, 0);
 }
 
@@ -268,9 +270,9 @@ static void client_exchange_and_discovery(void **state)
 	assert_int_equal(rsp[2], 0);
 	assert_int_equal(rsp[3], 1);
 	/* A discarded object: the server's empty NORMAL. */
-	assert_err(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"\xdd", 1, rsp, sizeof(rsp),
-					 &n),
-		   PCITSM_E_NORESPONSE);
+	assert_err(
+		pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"\xdd", 1, rsp, sizeof(rsp), &n),
+		PCITSM_E_NORESPONSE);
 	/* Too small a buffer is reported, never cut. */
 	assert_err(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"abcdefgh", 8, rsp, 4, &n),
 		   PCITSM_E_TRUNCATED);
@@ -285,7 +287,7 @@ static void client_continue_keeps_state_and_shutdown_stops(void **state)
 {
 	struct fixture *f = *state;
 	struct pcitsm_tcp_opts opts = { .shutdown_on_close = true };
-	struct pcitsm_emu_frame_hdr rh;
+	struct pcitsm_spdmemu_frame_hdr rh;
 	struct pcitsm_xport_tcp t;
 	uint8_t rsp[16];
 	size_t n;
@@ -295,10 +297,10 @@ static void client_continue_keeps_state_and_shutdown_stops(void **state)
 	assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"a", 1, rsp, sizeof(rsp), &n));
 	/* An unknown command is answered UNKNOWN and the connection stays usable. */
 	assert_ok(pcitsm_xport_tcp_command(&t, 0x4242, 2, NULL, 0, &rh, rsp, sizeof(rsp)));
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_UNKNOWN);
-	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_EMU_CMD_CONTINUE, 2, NULL, 0, &rh, rsp,
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_UNKNOWN);
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_CONTINUE, 2, NULL, 0, &rh, rsp,
 					   sizeof(rsp)));
-	assert_int_equal(rh.command, PCITSM_EMU_CMD_CONTINUE);
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_CONTINUE);
 	assert_int_equal(rh.payload_size, 0);
 	pcitsm_xport_close(&t.x);
 
@@ -362,7 +364,8 @@ static void server_survives_malformed_frames(void **state)
 	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 0);
 	close(fd);
 	fd = raw_connect(f->port);
-	assert_int_equal(send(fd, half_header, sizeof(half_header), 0), (ssize_t)sizeof(half_header));
+	assert_int_equal(send(fd, half_header, sizeof(half_header), 0),
+			 (ssize_t)sizeof(half_header));
 	shutdown(fd, SHUT_WR);
 	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 0);
 	close(fd);
@@ -371,7 +374,7 @@ static void server_survives_malformed_frames(void **state)
 	assert_int_equal(send(fd, unknown, sizeof(unknown), 0), (ssize_t)sizeof(unknown));
 	shutdown(fd, SHUT_WR);
 	assert_int_equal(raw_drain(fd, buf, sizeof(buf)), 12);
-	assert_int_equal(pcitsm_get_be32(buf), PCITSM_EMU_CMD_UNKNOWN);
+	assert_int_equal(pcitsm_get_be32(buf), PCITSM_SPDMEMU_CMD_UNKNOWN);
 	assert_int_equal(pcitsm_get_be32(buf + 8), 0);
 	close(fd);
 
@@ -390,13 +393,14 @@ static void server_stop_while_idle_and_connected(void **state)
 	fixture_start(f);
 	fd = raw_connect(f->port); /* the server now waits inside this connection */
 	usleep(20000);
-	pcitsm_emu_server_stop(&f->srv);
-	pcitsm_emu_server_stop(&f->srv); /* twice is harmless */
+	pcitsm_spdmemu_server_stop(&f->srv);
+	pcitsm_spdmemu_server_stop(&f->srv); /* twice is harmless */
 	pthread_join(f->thread, NULL);
 	f->running = false;
 	assert_ok(f->run_err);
 	close(fd);
-	assert_err(pcitsm_emu_server_run(&f->srv), PCITSM_OK); /* a pending stop returns at once */
+	assert_err(pcitsm_spdmemu_server_run(&f->srv),
+		   PCITSM_OK); /* a pending stop returns at once */
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -431,9 +435,9 @@ static bool raw_read_frame(int fd)
 
 static void *script_thread(void *arg)
 {
-	static const uint8_t test_reply[12 + 14] = { 0, 0, 0xde, 0xad, 0, 0, 0, 2, 0, 0, 0, 14,
-						     'S', 'e', 'r', 'v', 'e', 'r', ' ', 'H',
-						     'e', 'l', 'l', 'o', '!', 0 };
+	static const uint8_t test_reply[12 + 14] = { 0,	  0,   0xde, 0xad, 0,	0,   0,	  2,   0,
+						     0,	  0,   14,   'S',  'e', 'r', 'v', 'e', 'r',
+						     ' ', 'H', 'e',  'l',  'l', 'o', '!', 0 };
 	struct script *s = arg;
 	uint8_t tr[sizeof(test_reply)];
 	int fd = accept(s->lfd, NULL, NULL);
@@ -443,7 +447,7 @@ static void *script_thread(void *arg)
 		return NULL;
 	memcpy(tr, test_reply, sizeof(tr));
 	if (s->reply_test_with_normal)
-		pcitsm_put_be32(tr, PCITSM_EMU_CMD_NORMAL);
+		pcitsm_put_be32(tr, PCITSM_SPDMEMU_CMD_NORMAL);
 	if (raw_read_frame(fd) && send(fd, tr, sizeof(tr), 0) > 0 && !s->reply_test_with_normal &&
 	    raw_read_frame(fd) && s->len)
 		(void)!send(fd, s->bytes, s->len, 0);
@@ -499,9 +503,15 @@ static void client_rejects_bad_replies(void **state)
 {
 	static const uint8_t good[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0, 3, 0, 0, 0, 'R', 1, 2, 0 };
 	static const uint8_t wrong_cmd[] = { 0, 0, 0xff, 0xff, 0, 0, 0, 2, 0, 0, 0, 0 };
-	static const uint8_t wrong_tr[] = { NORMAL_HDR(0, 12), 1, 0, 1, 0, 3, 0, 0, 0, 'R', 1, 2, 0 };
-	static const uint8_t wrong_type[] = { NORMAL_HDR(2, 12), 1, 0, 2, 0, 3, 0, 0, 0, 1, 2, 3, 4 };
-	static const uint8_t len_short[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0, 4, 0, 0, 0, 1, 2, 3, 4 };
+	static const uint8_t wrong_tr[] = {
+		NORMAL_HDR(0, 12), 1, 0, 1, 0, 3, 0, 0, 0, 'R', 1, 2, 0
+	};
+	static const uint8_t wrong_type[] = {
+		NORMAL_HDR(2, 12), 1, 0, 2, 0, 3, 0, 0, 0, 1, 2, 3, 4
+	};
+	static const uint8_t len_short[] = {
+		NORMAL_HDR(2, 12), 1, 0, 1, 0, 4, 0, 0, 0, 1, 2, 3, 4
+	};
 	static const uint8_t len_long[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0, 2, 0, 0, 0, 1, 2, 3, 4 };
 	static const uint8_t oversize[] = { 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x40, 0x00, 0x01 };
 	static const uint8_t mid_frame[] = { NORMAL_HDR(2, 12), 1, 0, 1, 0 };
@@ -545,7 +555,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(frame_header_exact),
 		cmocka_unit_test(frame_oversize_and_lengths),
-		cmocka_unit_test_setup_teardown(serve_step_commands, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(serve_step_commands, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(serve_step_normal, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(client_exchange_and_discovery, fixture_setup,
 						fixture_teardown),

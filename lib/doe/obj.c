@@ -53,6 +53,7 @@ pcitsm_err pcitsm_doe_obj_parse(const uint8_t *obj, size_t len, struct pcitsm_do
 				const uint8_t **payload, size_t *plen)
 {
 	struct pcitsm_rd r;
+	const uint8_t *pl;
 	uint32_t dw0, dw1;
 	size_t size;
 
@@ -69,9 +70,11 @@ pcitsm_err pcitsm_doe_obj_parse(const uint8_t *obj, size_t len, struct pcitsm_do
 	size = (size_t)hdr->len_dw * 4;
 	if (len < size)
 		return PCITSM_E_SHORT;
-	*payload = pcitsm_rd_bytes(&r, size - PCITSM_DOE_HDR_LEN);
+	pl = pcitsm_rd_bytes(&r, size - PCITSM_DOE_HDR_LEN);
+	PCITSM_TRY(pcitsm_rd_finish(&r));
+	*payload = pl;
 	*plen = size - PCITSM_DOE_HDR_LEN;
-	return pcitsm_rd_finish(&r);
+	return PCITSM_OK;
 }
 
 pcitsm_err pcitsm_doe_obj_build(struct pcitsm_wr *w, uint16_t vid, uint8_t type, const void *payload,

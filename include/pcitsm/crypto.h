@@ -152,6 +152,8 @@ pcitsm_err pcitsm_identity_load(struct pcitsm_identity *id, const char *dir) PCI
 pcitsm_err pcitsm_identity_load_why(struct pcitsm_identity *id, const char *dir, char *why,
 				    size_t why_len) PCITSM_MUST_CHECK;
 void pcitsm_identity_free(struct pcitsm_identity *id);
+/* The files an identity directory holds (docs/identity.md), NULL-terminated. */
+extern const char *const pcitsm_identity_files[];
 /* Longest device name pcitsm_identity_generate accepts (printable ASCII; it goes into the CNs). */
 #define PCITSM_IDENTITY_NAME_MAX 40
 /* The identity's chain in the SPDM certificate-chain format (DSP0274, facts B.5): Length u16,

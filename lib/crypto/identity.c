@@ -48,6 +48,10 @@
 #define F_SPDM "chain.spdm"
 #define F_MEAS "measurements.json"
 
+const char *const pcitsm_identity_files[] = {
+	F_ROOT, F_INTER, F_DEVICE, F_KEY, F_CHAIN, F_SPDM, F_MEAS, NULL,
+};
+
 PCITSM_PRINTF(3, 4) static void set_why(char *why, size_t why_len, const char *fmt, ...)
 {
 	va_list ap;

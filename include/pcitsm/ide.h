@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCIe IDE (Integrity and Data Encryption), non-flit mode: the TLP codec, the per-port IDE engine
+ * (streams, sub-streams, key sets, IV counters, aggregation, PR_Sent counters, Secure/Insecure),
+ * and an emulated link between two ports with a tap that can observe and tamper.
+ *
+ * Facts: shared/spec/trusted-io-facts.md §D (IDE), §E.3 (KEY_PROG byte order). Choices where the
+ * facts are unconfirmed are all in "Wire format choices" below and in docs/ide-wire-format.md.
+ *
+ * The engine never does I/O: TX turns a plaintext TLP into IDE TLP bytes, RX turns IDE TLP bytes
+ * into plaintext TLPs or a drop with a reason, and control messages the port must send (IDE Sync,
+ * IDE Fail) are handed out by pcitsm_ide_next_msg. The link (struct pcitsm_ide_wire) is the adapter
+ * that moves bytes between two ports.
+ */
+#ifndef PCITSM_IDE_H
+#define PCITSM_IDE_H
+
+#include "pcitsm/core.h"
+#include "pcitsm/crypto.h"
+#include "pcitsm/pci.h"
+
+/* =============================================================================================
+ * Wire format choices (unconfirmed facts, §D.3, §D.4, §D.8). One place; docs/ide-wire-format.md.
+ * ============================================================================================= */
+#define PCITSM_IDE_PFX_BYTE0 0x92       /* Fmt 100b, Type 1_0010b: E2E prefix "IDE" (§D.3) */
+#define PCITSM_IDE_PFX_PR_SENT_BYTE 1   /* PR_Sent_Counter[7:0] */
+#define PCITSM_IDE_PFX_STREAM_BYTE 2    /* Stream_ID[7:0] */
+#define PCITSM_IDE_PFX_FLAGS_BYTE 3     /* Sub-Stream, P, M, K, T */
+#define PCITSM_IDE_PFX_SUB_SHIFT 4      /* byte 3 bits 6:4 = Sub-Stream[2:0]; bit 7 reserved */
+#define PCITSM_IDE_PFX_SUB_MASK 0x7u
+#define PCITSM_IDE_PFX_RSVD 0x80u
+#define PCITSM_IDE_PFX_P 0x08u
+#define PCITSM_IDE_PFX_M 0x04u
+#define PCITSM_IDE_PFX_K 0x02u
+#define PCITSM_IDE_PFX_T 0x01u
+/* MAC: the first 12 bytes of the GCM tag, tag byte 0 first on the wire. PCRC: zlib-style CRC-32 of
+ * the plaintext payload, its value written little-endian (4 bytes), then encrypted with it. */
+#define PCITSM_IDE_MAC_LEN 12
+#define PCITSM_IDE_PCRC_LEN 4
+/* IDE Sync / IDE Fail message bodies: header byte 12 and 13 (DW3) hold, for Sync, the
+ * PR_Sent_Counter-NPR and -CPL values sent; for Fail, byte 12 is the failed Stream ID. */
+#define PCITSM_IDE_MSG_SYNC_NPR_BYTE 12
+#define PCITSM_IDE_MSG_SYNC_CPL_BYTE 13
+#define PCITSM_IDE_MSG_FAIL_STREAM_BYTE 12
+
+/* =============================================================================================
+ * TLPs (non-flit mode headers, big-endian DWs)
+ * ============================================================================================= */
+#define PCITSM_TLP_PREFIX_LEN 4
+#define PCITSM_TLP_HDR_MAX 16
+#define PCITSM_TLP_DATA_MAX 4096 /* Max_Payload_Size 4096 bytes = 1024 DW */
+/* The largest IDE TLP: prefix, 4-DW header, payload, PCRC, MAC. */
+#define PCITSM_IDE_TLP_MAX \
+	(PCITSM_TLP_PREFIX_LEN + PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX + PCITSM_IDE_PCRC_LEN + \
+	 PCITSM_IDE_MAC_LEN)
+
+enum pcitsm_tlp_kind {
+	PCITSM_TLP_MRD,    /* Memory Read, 32- or 64-bit address */
+	PCITSM_TLP_MWR,    /* Memory Write */
+	PCITSM_TLP_CFGRD1, /* Configuration Read Type 1 */
+	PCITSM_TLP_CFGWR1, /* Configuration Write Type 1 */
+	PCITSM_TLP_CPL,    /* Completion without data */
+	PCITSM_TLP_CPLD,   /* Completion with data */
+	PCITSM_TLP_MSG,    /* Message without data, routed by ID or local (IDE Sync / Fail) */
+};
+
+/* Message codes (§D.8) and routing sub-field r[2:0] of the Msg Type. */
+#define PCITSM_MSG_IDE_SYNC 0x54
+#define PCITSM_MSG_IDE_FAIL 0x55
+#define PCITSM_MSG_ROUTE_ID 0x2
+#define PCITSM_MSG_ROUTE_LOCAL 0x4
+
+/* A decoded TLP. data points into the buffer it was decoded from (or to the caller's payload). */
+struct pcitsm_tlp {
+	enum pcitsm_tlp_kind kind;
+	uint8_t tc;          /* traffic class 0-7 */
+	uint8_t attr;        /* Attr[2:0]: bit 2 ID-based ordering, bit 1 RO, bit 0 NS */
+	bool ep;             /* poisoned */
+	uint16_t req_id;     /* requester ID (requests, messages); completions: the requester */
+	uint8_t tag;
+	uint8_t first_be, last_be;   /* memory / config requests */
+	uint64_t addr;               /* memory requests; >= 4 GiB selects the 4-DW header */
+	uint16_t target_id;          /* config: bus/dev/fn; messages routed by ID: destination */
+	uint16_t reg;                /* config: register byte offset, DW aligned, < 4096 */
+	uint16_t cpl_id;             /* completions: completer ID */
+	uint8_t status;              /* completions: 0 SC, 1 UR, 2 CRS, 4 CA */
+	bool bcm;
+	uint16_t byte_count;         /* completions: 1-4096 (4096 encoded as 0) */
+	uint8_t lower_addr;          /* completions: Lower Address[6:0] */
+	uint8_t msg_code, msg_route; /* messages */
+	uint8_t msg_body[4];         /* messages: header bytes 12-15 */
+	const uint8_t *data;         /* payload (MWr, CfgWr1, CplD) */
+	size_t len;                  /* payload bytes: a multiple of 4, 4..4096 where present */
+};
+
+/* Header length (12 or 16) and total length of the encoded TLP. */
+size_t pcitsm_tlp_hdr_len(const struct pcitsm_tlp *t);
+/* Encode header and payload: E_INVAL for impossible fields, E_NOSPC if out is too small. */
+pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
+	PCITSM_MUST_CHECK;
+/* Decode one TLP (no prefixes) that must span exactly len bytes: E_SHORT / E_LONG for a length
+ * that disagrees with the header, E_FIELD for unsupported Fmt/Type or illegal field combinations,
+ * E_RESERVED for reserved bits set, E_UNSUPPORTED for TD=1 (ECRC is forbidden on IDE links). */
+pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t) PCITSM_MUST_CHECK;
+
+/* The IDE TLP prefix (§D.3). */
+struct pcitsm_ide_prefix {
+	bool m, k, t, p;
+	uint8_t sub;       /* sub-stream 0 PR, 1 NPR, 2 CPL */
+	uint8_t stream_id;
+	uint8_t pr_sent;
+};
+void pcitsm_ide_prefix_encode(const struct pcitsm_ide_prefix *x, uint8_t out[4]);
+/* E_FIELD unless byte 0 is the IDE prefix; E_RESERVED for the reserved bit; E_FIELD for a
+ * reserved sub-stream value (3-7) or P without M. */
+pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefix *x)
+	PCITSM_MUST_CHECK;
+/* An IDE TLP split into its parts (no cryptography): prefix, header, payload (+ PCRC) and MAC. */
+struct pcitsm_ide_tlp_view {
+	struct pcitsm_ide_prefix pfx;
+	const uint8_t *hdr;
+	size_t hdr_len;
+	const uint8_t *payload; /* encrypted payload, then the encrypted PCRC when pfx.p */
+	size_t payload_len;     /* including the PCRC */
+	const uint8_t *mac;     /* NULL when !pfx.m */
+};
+pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
+	PCITSM_MUST_CHECK;
+
+/* PCRC (§D.4) of a plaintext payload, as the 4 wire bytes; the incremental form starts from
+ * PCITSM_IDE_PCRC_SEED and ends with pcitsm_ide_pcrc_final. */
+#define PCITSM_IDE_PCRC_SEED 0xffffffffu
+uint32_t pcitsm_ide_pcrc_update(uint32_t crc, const uint8_t *p, size_t n);
+void pcitsm_ide_pcrc_final(uint32_t crc, uint8_t out[PCITSM_IDE_PCRC_LEN]);
+void pcitsm_ide_pcrc(const uint8_t *p, size_t n, uint8_t out[PCITSM_IDE_PCRC_LEN]);
+
+/* =============================================================================================
+ * IDE_KM key material byte order (§E.3): the one place it lives.
+ * ============================================================================================= */
+/* KEY_PROG message bytes (offset 8..39) <-> AES key bytes: each 4-byte group reversed. */
+void pcitsm_ide_km_key_to_aes(const uint8_t wire[32], uint8_t aes[32]);
+void pcitsm_ide_km_key_from_aes(const uint8_t aes[32], uint8_t wire[32]);
+/* KEY_PROG IFV bytes (offset 40..47) <-> the 64-bit invocation counter (IV bytes 4..11). */
+uint64_t pcitsm_ide_km_ifv_decode(const uint8_t wire[8]);
+void pcitsm_ide_km_ifv_encode(uint64_t ifv, uint8_t wire[8]);
+
+/* =============================================================================================
+ * The engine: one struct pcitsm_ide_port per port (root port or endpoint upstream port)
+ * ============================================================================================= */
+#define PCITSM_IDE_PORT_STREAMS 8  /* selective streams modelled per port */
+#define PCITSM_IDE_NR_SUB 3
+#define PCITSM_IDE_AGG_MAX 8       /* §D.5: at most 8 TLPs per unit */
+#define PCITSM_IDE_AGG_DATA_MAX 1024 /* §D.5: at most 256 DW of payload per unit */
+#define PCITSM_IDE_SYNC_AT 245     /* §D.7: a PR_Sent counter reaching 245 needs an IDE Sync */
+
+enum pcitsm_ide_dir { PCITSM_IDE_RX = 0, PCITSM_IDE_TX = 1 };
+enum pcitsm_ide_sub { PCITSM_IDE_SUB_PR = 0, PCITSM_IDE_SUB_NPR = 1, PCITSM_IDE_SUB_CPL = 2 };
+enum pcitsm_ide_state { PCITSM_IDE_INSECURE = 0, PCITSM_IDE_SECURE = 2 }; /* status encoding */
+
+/* One (direction, sub-stream, key set) slot: its expanded key and its IV counter. */
+struct pcitsm_ide_slot {
+	struct pcitsm_gcm_key *key; /* allocated on first KEY_PROG */
+	uint64_t ctr;               /* next invocation counter to use */
+	bool valid;                 /* programmed and not invalidated */
+	bool go;                    /* K_SET_GO received */
+};
+
+/* RX aggregation: the held (MAC-less) TLPs of the unit being received on one sub-stream. */
+struct pcitsm_ide_rx_unit {
+	uint8_t n;
+	uint8_t kset;
+	uint8_t aad[PCITSM_IDE_AGG_MAX * (PCITSM_TLP_PREFIX_LEN + PCITSM_TLP_HDR_MAX)];
+	size_t aad_len;
+	uint8_t data[PCITSM_IDE_AGG_DATA_MAX];
+	size_t data_len;
+	uint8_t hdr_off[PCITSM_IDE_AGG_MAX], hdr_len[PCITSM_IDE_AGG_MAX];
+	uint16_t data_off[PCITSM_IDE_AGG_MAX], data_len_of[PCITSM_IDE_AGG_MAX];
+	uint8_t pr_sent[PCITSM_IDE_AGG_MAX];
+	uint8_t msg[PCITSM_IDE_AGG_MAX];  /* 0, or PCITSM_MSG_IDE_SYNC / _FAIL */
+	uint8_t sync_npr[PCITSM_IDE_AGG_MAX], sync_cpl[PCITSM_IDE_AGG_MAX];
+};
+
+struct pcitsm_ide_stream_stats {
+	uint64_t tx_tlps, rx_tlps, rx_units, tx_syncs, rx_syncs, check_failed, dropped;
+};
+
+struct pcitsm_ide_stream {
+	bool configured, enabled;
+	enum pcitsm_ide_state state;
+	pcitsm_err fail_reason;  /* why it last went Insecure (OK if never) */
+	bool recvd_fail;         /* an IDE Fail message arrived (Status bit 31) */
+	/* Association and control (§D.1, §D.10), from the selective block. */
+	uint8_t id, tc;
+	bool default_stream, cfg_en, pcrc, tee_limited;
+	uint8_t agg[PCITSM_IDE_NR_SUB]; /* TX aggregation: max TLPs per unit (1, 2, 4, 8) */
+	bool rid_valid;
+	uint16_t rid_base, rid_limit;
+	uint8_t nr_addr;
+	struct pcitsm_ide_addr_assoc addr[PCITSM_IDE_MAX_ADDR];
+	/* Keys: [direction][sub-stream][key set] (§D.2). */
+	struct pcitsm_ide_slot slot[2][PCITSM_IDE_NR_SUB][2];
+	uint8_t tx_kset;                  /* K used by the transmitter on every sub-stream */
+	uint8_t rx_kset[PCITSM_IDE_NR_SUB];
+	/* §D.7 counters. */
+	uint8_t pr_sent_npr, pr_sent_cpl;
+	uint64_t pr_recv_npr, pr_recv_cpl;
+	bool sync_pending, fail_pending;
+	struct pcitsm_ide_rx_unit rx_unit[PCITSM_IDE_NR_SUB];
+	struct pcitsm_ide_stream_stats stats;
+};
+
+struct pcitsm_ide_port {
+	struct pcitsm_gcm *gcm;   /* not owned */
+	const struct pcitsm_env *env;
+	uint16_t rid;             /* Requester ID of the function implementing IDE */
+	bool rx_aggregation;      /* receiver accepts MAC-less TLPs (Aggregation Supported) */
+	uint8_t id_to_idx[256];   /* Stream ID -> stream index, 0xff for none (enabled streams) */
+	struct pcitsm_ide_stream stream[PCITSM_IDE_PORT_STREAMS];
+	uint64_t misrouted, clear_dropped;
+};
+
+/* Allocate a port (its contexts are large: keep them off the stack). */
+pcitsm_err pcitsm_ide_port_new(struct pcitsm_ide_port **p, struct pcitsm_gcm *gcm,
+			       const struct pcitsm_env *env, uint16_t rid) PCITSM_MUST_CHECK;
+/* Wipe every key and free. */
+void pcitsm_ide_port_free(struct pcitsm_ide_port *p);
+
+/* Configure selective stream idx (the block index) from its decoded registers; the stream must
+ * not be enabled (E_STATE). Only algorithm 0 and no partial header encryption (E_UNSUPPORTED). The
+ * Enable bit in sel is ignored: use pcitsm_ide_stream_enable. */
+pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
+				    const struct pcitsm_ide_sel *sel) PCITSM_MUST_CHECK;
+
+/* IDE_KM's operations. key is in KEY_PROG message byte order and ifv as its 8 bytes (§E.3). */
+pcitsm_err pcitsm_ide_key_prog(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
+			       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+			       const uint8_t key[32], const uint8_t ifv[8]) PCITSM_MUST_CHECK;
+/* The same with the AES key bytes and the counter value. */
+pcitsm_err pcitsm_ide_key_prog_aes(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
+				   enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				   const uint8_t aes_key[32], uint64_t ifv) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_ide_k_set_go(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
+			       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_ide_k_set_stop(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
+				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub) PCITSM_MUST_CHECK;
+/* Set Enable: Secure when a key set has all 6 slots programmed and GO, else the stream stays
+ * Insecure (the call still succeeds, as the register write does). */
+pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
+/* Clear Enable: Insecure, every key and IV of the stream invalidated. */
+pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
+enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx);
+/* The stream index carrying Stream ID id, or -1. */
+int pcitsm_ide_stream_find(const struct pcitsm_ide_port *p, uint8_t id);
+
+/* Which enabled stream a TLP belongs to at the transmitter (§D.10), or -1 for none. */
+int pcitsm_ide_select(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t);
+
+/* TX: n (1..8) plaintext TLPs in, IDE TLPs out; n > 1 is one aggregated unit (same stream and
+ * sub-stream, the stream's aggregation mode allows n, payload total <= 256 DW, MAC on the last).
+ * A TLP that belongs to no stream goes out unchanged. A TLP whose stream is not Secure is
+ * discarded: E_STATE (never sent in the clear). E_OVERFLOW when the IV counter is exhausted;
+ * E_BUSY when a PR_Sent counter waits for its IDE Sync (pcitsm_ide_next_msg). */
+struct pcitsm_ide_io {
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t out_cap;
+	size_t out_len;
+};
+pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n)
+	PCITSM_MUST_CHECK;
+
+/* RX: one received TLP in. Delivered plaintext TLPs (header + payload, no prefix) are laid out in
+ * buf: none while an aggregated unit is incomplete or for a consumed IDE message, up to 8 when a
+ * unit's MAC checks. An error means the TLP was discarded: E_MAC/E_REPLAY/E_FIELD on a Secure
+ * stream are IDE Check Failed (the stream goes Insecure, its keys are invalidated, an IDE Fail is
+ * queued); E_STATE for an IDE TLP on a stream that is not Secure; E_NOTFOUND for a misrouted IDE
+ * TLP; E_UNEXPECTED for a plaintext TLP that belongs to a Secure stream. */
+struct pcitsm_ide_rx_out {
+	uint8_t *buf;
+	size_t cap;
+	size_t n;
+	size_t off[PCITSM_IDE_AGG_MAX], len[PCITSM_IDE_AGG_MAX];
+	int stream;      /* stream index the TLP belonged to, -1 for none */
+	bool consumed;   /* an IDE message, handled by the engine */
+};
+pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+			 struct pcitsm_ide_rx_out *out) PCITSM_MUST_CHECK;
+
+/* The next control message the port must send (IDE Fail first, then IDE Sync), encoded: E_NOTFOUND
+ * when none is pending. */
+pcitsm_err pcitsm_ide_next_msg(struct pcitsm_ide_port *p, uint8_t *out, size_t cap, size_t *len)
+	PCITSM_MUST_CHECK;
+
+/* =============================================================================================
+ * The emulated link and its tap
+ * ============================================================================================= */
+enum pcitsm_ide_side { PCITSM_IDE_SIDE_RP = 0, PCITSM_IDE_SIDE_EP = 1 };
+
+/* A TLP on the wire, as the tap sees it. The tap may rewrite data/len (len <= cap). */
+struct pcitsm_ide_frame {
+	uint8_t data[PCITSM_IDE_TLP_MAX];
+	size_t len;
+};
+enum pcitsm_tap_verdict {
+	PCITSM_TAP_PASS,      /* forward (possibly modified) */
+	PCITSM_TAP_DROP,      /* lose it */
+	PCITSM_TAP_DUPLICATE, /* forward it twice */
+	PCITSM_TAP_HOLD,      /* keep it aside until pcitsm_ide_wire_release (reorder) */
+};
+
+#define PCITSM_IDE_WIRE_QUEUE 64
+#define PCITSM_IDE_WIRE_HOLD 8
+struct pcitsm_ide_wire;
+/* Called for every TLP entering the wire from side `from`, in order. */
+typedef enum pcitsm_tap_verdict (*pcitsm_ide_tap_fn)(struct pcitsm_ide_wire *w,
+						     enum pcitsm_ide_side from,
+						     struct pcitsm_ide_frame *f);
+/* Called for every plaintext TLP delivered to side `to`. */
+typedef void (*pcitsm_ide_sink_fn)(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
+				   const uint8_t *tlp, size_t len);
+
+struct pcitsm_ide_wire_stats {
+	uint64_t sent, delivered, rejected, tx_refused;
+	pcitsm_err last_reject;
+};
+
+struct pcitsm_ide_wire {
+	struct pcitsm_ide_port *port[2]; /* not owned */
+	pcitsm_ide_tap_fn tap;           /* NULL: pass everything */
+	pcitsm_ide_sink_fn sink;
+	/* Per direction (indexed by the sending side): in-flight and held frames. */
+	struct pcitsm_ide_frame q[2][PCITSM_IDE_WIRE_QUEUE];
+	unsigned q_head[2], q_n[2];
+	struct pcitsm_ide_frame hold[2][PCITSM_IDE_WIRE_HOLD];
+	unsigned hold_n[2];
+	bool running;
+	struct pcitsm_ide_frame txf[PCITSM_IDE_AGG_MAX], msg, cur; /* scratch */
+	uint8_t rx_buf[PCITSM_IDE_AGG_MAX * (PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX)];
+	struct pcitsm_ide_wire_stats stats[2]; /* indexed by the receiving side */
+};
+
+pcitsm_err pcitsm_ide_wire_new(struct pcitsm_ide_wire **w, struct pcitsm_ide_port *rp,
+			       struct pcitsm_ide_port *ep, pcitsm_ide_sink_fn sink) PCITSM_MUST_CHECK;
+void pcitsm_ide_wire_free(struct pcitsm_ide_wire *w);
+/* Send n (1..8) plaintext TLPs from one side (n > 1: one aggregated unit), then carry everything
+ * in flight, including IDE Sync / Fail the ports emit, until the wire is idle. Errors are the
+ * transmitter's (the TLPs were not sent); receive-side drops are counted in stats. */
+pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				const uint8_t *const *tlps, const size_t *lens, size_t n)
+	PCITSM_MUST_CHECK;
+/* The tap's own actions: put raw bytes on the wire (inject, replay), or release held frames. */
+pcitsm_err pcitsm_ide_wire_inject(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				  const uint8_t *bytes, size_t len) PCITSM_MUST_CHECK;
+void pcitsm_ide_wire_release(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from);
+/* Deliver everything queued (called by send; for injections made outside a send). */
+void pcitsm_ide_wire_run(struct pcitsm_ide_wire *w);
+
+#endif /* PCITSM_IDE_H */

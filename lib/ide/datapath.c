@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The IDE data path (trusted-io-facts §D.3-§D.9): a plaintext TLP (or an aggregated unit of up to
+ * 8) becomes IDE TLPs with the prefix and header as AAD, the payload (and PCRC) encrypted in one
+ * AES-256-GCM invocation per unit under IV = 0^32 || counter (big-endian), and the 96-bit MAC on
+ * the last TLP. The receive side is the mirror image plus the checks of §D.7 and §D.9.
+ *
+ * Per TLP: no allocation, no system call; the AAD is assembled on the stack.
+ */
+#include <string.h>
+
+#include "ide_engine.h"
+
+#define AAD_MAX (PCITSM_IDE_AGG_MAX * (PCITSM_TLP_PREFIX_LEN + PCITSM_TLP_HDR_MAX))
+
+static enum pcitsm_ide_sub sub_of(const struct pcitsm_tlp *t)
+{
+	switch (t->kind) {
+	case PCITSM_TLP_MWR:
+	case PCITSM_TLP_MSG:
+		return PCITSM_IDE_SUB_PR; /* posted */
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_CPLD:
+		return PCITSM_IDE_SUB_CPL;
+	default:
+		return PCITSM_IDE_SUB_NPR;
+	}
+}
+
+static size_t data_len(const struct pcitsm_tlp *t) { return t->data ? t->len : 0; }
+
+static bool is_msg(const struct pcitsm_tlp *t, uint8_t code)
+{
+	return t->kind == PCITSM_TLP_MSG && t->msg_code == code;
+}
+
+/* §D.4: the 96-bit IV, fixed field zero, then the invocation counter big-endian. */
+static void make_iv(uint64_t ctr, uint8_t iv[PCITSM_GCM_IV_LEN])
+{
+	memset(iv, 0, 4);
+	pcitsm_put_be64(iv + 4, ctr);
+}
+
+/* Checks before anything is written: state, aggregation limits, counters, buffer sizes. */
+static pcitsm_err tx_check(struct pcitsm_ide_stream *s, const struct pcitsm_ide_io *io,
+			   const struct pcitsm_tlp *t, size_t n, bool pcrc)
+{
+	enum pcitsm_ide_sub sub = sub_of(&t[0]);
+	const struct pcitsm_ide_slot *sl = &s->slot[PCITSM_IDE_TX][sub][s->tx_kset];
+	size_t total = 0;
+
+	if (s->state != PCITSM_IDE_SECURE) {
+		s->stats.dropped += n;
+		return PCITSM_E_STATE; /* §D.9: never in the clear, never elsewhere */
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t need = PCITSM_TLP_PREFIX_LEN + pcitsm_tlp_hdr_len(&t[i]) + data_len(&t[i]);
+
+		if (sub_of(&t[i]) != sub)
+			return PCITSM_E_INVAL;
+		if (i + 1 == n)
+			need += PCITSM_IDE_MAC_LEN + (pcrc ? PCITSM_IDE_PCRC_LEN : 0);
+		if (io[i].out_cap < need)
+			return PCITSM_E_NOSPC;
+		total += data_len(&t[i]);
+	}
+	/* §D.5: the configured count, at most 256 DW of payload, IDE Sync closes a unit. */
+	if (n > s->agg[sub] || (n > 1 && total > PCITSM_IDE_AGG_DATA_MAX))
+		return PCITSM_E_INVAL;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (t[i].kind == PCITSM_TLP_MSG)
+			return PCITSM_E_INVAL;
+	if (!sl->valid)
+		return PCITSM_E_STATE;
+	if (sl->ctr == UINT64_MAX)
+		return PCITSM_E_OVERFLOW; /* the counter never wraps: re-key first */
+	/* §D.7: at 245 an IDE Sync must go first (the Sync itself is always allowed). */
+	if (sub == PCITSM_IDE_SUB_PR && !is_msg(&t[0], PCITSM_MSG_IDE_SYNC) &&
+	    (s->pr_sent_npr + n > PCITSM_IDE_SYNC_AT || s->pr_sent_cpl + n > PCITSM_IDE_SYNC_AT)) {
+		s->sync_pending = true;
+		return PCITSM_E_BUSY;
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_io *io,
+			  const struct pcitsm_tlp *t, size_t n)
+{
+	struct pcitsm_ide_stream *s = &p->stream[idx];
+	enum pcitsm_ide_sub sub = sub_of(&t[0]);
+	struct pcitsm_ide_slot *sl = &s->slot[PCITSM_IDE_TX][sub][s->tx_kset];
+	struct pcitsm_gcm_seg seg[PCITSM_IDE_AGG_MAX + 1];
+	uint8_t aad[AAD_MAX], iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN];
+	uint8_t npr = s->pr_sent_npr, cpl = s->pr_sent_cpl;
+	size_t aad_len = 0, nseg = 0, total = 0, end = 0;
+	uint32_t c = PCITSM_IDE_PCRC_SEED;
+	bool pcrc;
+
+	for (size_t i = 0; i < n; i++)
+		total += data_len(&t[i]);
+	pcrc = s->pcrc && total;
+	PCITSM_TRY(tx_check(s, io, t, n, pcrc));
+	for (size_t i = 0; i < n; i++) {
+		struct pcitsm_ide_prefix x = { .m = i + 1 == n, .k = s->tx_kset, .sub = (uint8_t)sub,
+					       .stream_id = s->id };
+		size_t hl = pcitsm_tlp_hdr_len(&t[i]), dl = data_len(&t[i]);
+		uint8_t *o = io[i].out;
+
+		x.p = x.m && pcrc;
+		/* §D.7: NPR / CPL carry their counter and reset it; posted TLPs count. */
+		if (sub == PCITSM_IDE_SUB_NPR) {
+			x.pr_sent = npr;
+			npr = 0;
+		} else if (sub == PCITSM_IDE_SUB_CPL) {
+			x.pr_sent = cpl;
+			cpl = 0;
+		} else {
+			npr++;
+			cpl++;
+		}
+		pcitsm_ide_prefix_encode(&x, o);
+		memcpy(o + PCITSM_TLP_PREFIX_LEN, io[i].in, hl);
+		if (is_msg(&t[i], PCITSM_MSG_IDE_SYNC)) {
+			/* Both counters go in the Sync, then both restart from 0. */
+			o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_NPR_BYTE] = npr;
+			o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_CPL_BYTE] = cpl;
+			npr = cpl = 0;
+		}
+		memcpy(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
+		aad_len += PCITSM_TLP_PREFIX_LEN + hl;
+		seg[nseg++] = (struct pcitsm_gcm_seg){ io[i].in + hl, o + PCITSM_TLP_PREFIX_LEN + hl,
+						       dl };
+		if (pcrc)
+			c = pcitsm_ide_pcrc_update(c, io[i].in + hl, dl);
+		io[i].out_len = end = PCITSM_TLP_PREFIX_LEN + hl + dl;
+	}
+	if (pcrc) {
+		pcitsm_ide_pcrc_final(c, crc);
+		seg[nseg++] = (struct pcitsm_gcm_seg){ crc, io[n - 1].out + end, sizeof(crc) };
+		end += sizeof(crc);
+	}
+	make_iv(sl->ctr, iv);
+	PCITSM_TRY(pcitsm_gcm_seal(sl->key, iv, aad, aad_len, seg, nseg, io[n - 1].out + end,
+				   PCITSM_IDE_MAC_LEN));
+	io[n - 1].out_len = end + PCITSM_IDE_MAC_LEN;
+	/* Commit. */
+	sl->ctr++;
+	s->pr_sent_npr = npr;
+	s->pr_sent_cpl = cpl;
+	if (npr >= PCITSM_IDE_SYNC_AT || cpl >= PCITSM_IDE_SYNC_AT)
+		s->sync_pending = true;
+	if (is_msg(&t[n - 1], PCITSM_MSG_IDE_SYNC))
+		s->stats.tx_syncs++;
+	s->stats.tx_tlps += n;
+	return PCITSM_OK;
+}
+
+static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		PCITSM_TRY(pcitsm_tlp_decode(io[i].in, io[i].in_len, &t[i]));
+	return PCITSM_OK;
+}
+
+pcitsm_err ide_tx_stream(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_io *io, size_t n)
+{
+	struct pcitsm_tlp t[PCITSM_IDE_AGG_MAX];
+
+	if (!n || n > PCITSM_IDE_AGG_MAX)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(decode_all(io, t, n));
+	return tx_unit(p, idx, io, t, n);
+}
+
+pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n)
+{
+	struct pcitsm_tlp t[PCITSM_IDE_AGG_MAX];
+	int idx;
+
+	if (!p || !io || !n || n > PCITSM_IDE_AGG_MAX)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(decode_all(io, t, n));
+	idx = pcitsm_ide_select(p, &t[0]);
+	for (size_t i = 1; i < n; i++)
+		if (pcitsm_ide_select(p, &t[i]) != idx)
+			return PCITSM_E_INVAL; /* a unit is one stream and sub-stream */
+	if (idx >= 0)
+		return tx_unit(p, idx, io, t, n);
+	/* No stream: a plain TLP (§D.10), one at a time. */
+	if (n != 1)
+		return PCITSM_E_INVAL;
+	if (io[0].out_cap < io[0].in_len)
+		return PCITSM_E_NOSPC;
+	memcpy(io[0].out, io[0].in, io[0].in_len);
+	io[0].out_len = io[0].in_len;
+	return PCITSM_OK;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+/* IDE Check Failed (§D.9): the TLP and all later ones of the stream are discarded. */
+static pcitsm_err rx_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pcitsm_err why)
+{
+	s->stats.dropped++;
+	ide_stream_fail(p, s, why, true);
+	return why;
+}
+
+/* A plaintext TLP: IDE Fail is accepted in the clear; anything a Secure stream should have
+ * carried is discarded; the rest passes. */
+static pcitsm_err rx_clear(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+			   struct pcitsm_ide_rx_out *out)
+{
+	struct pcitsm_ide_stream *s;
+	struct pcitsm_tlp t;
+
+	PCITSM_TRY(pcitsm_tlp_decode(in, len, &t));
+	if (is_msg(&t, PCITSM_MSG_IDE_FAIL)) {
+		out->consumed = true;
+		s = ide_stream_by_id(p, t.msg_body[PCITSM_IDE_MSG_FAIL_STREAM_BYTE - 12]);
+		if (!s || !s->enabled) {
+			p->misrouted++;
+			return PCITSM_E_NOTFOUND;
+		}
+		out->stream = pcitsm_ide_stream_find(p, s->id);
+		s->recvd_fail = true;
+		ide_stream_fail(p, s, PCITSM_E_PEER_ERROR, false);
+		return PCITSM_OK;
+	}
+	out->stream = ide_rx_owner(p, &t);
+	if (out->stream >= 0 || is_msg(&t, PCITSM_MSG_IDE_SYNC)) {
+		p->clear_dropped++; /* Sync is always an IDE TLP (§D.8) */
+		return PCITSM_E_UNEXPECTED;
+	}
+	if (out->cap < len)
+		return PCITSM_E_NOSPC;
+	memcpy(out->buf, in, len);
+	out->off[0] = 0;
+	out->len[0] = len;
+	out->n = 1;
+	return PCITSM_OK;
+}
+
+/* A TLP without a MAC: held until the unit's last TLP (§D.5). */
+static pcitsm_err rx_hold(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
+			  struct pcitsm_ide_rx_unit *u, const struct pcitsm_ide_tlp_view *v,
+			  const struct pcitsm_tlp *t, size_t dl)
+{
+	if (!p->rx_aggregation || u->n + 1 >= PCITSM_IDE_AGG_MAX || t->kind == PCITSM_TLP_MSG ||
+	    u->data_len + dl > PCITSM_IDE_AGG_DATA_MAX)
+		return rx_fail(p, s, PCITSM_E_FIELD);
+	u->hdr_off[u->n] = (uint8_t)u->aad_len;
+	u->hdr_len[u->n] = (uint8_t)v->hdr_len;
+	memcpy(u->aad + u->aad_len, v->hdr - PCITSM_TLP_PREFIX_LEN,
+	       PCITSM_TLP_PREFIX_LEN + v->hdr_len);
+	u->aad_len += PCITSM_TLP_PREFIX_LEN + v->hdr_len;
+	u->data_off[u->n] = (uint16_t)u->data_len;
+	u->data_len_of[u->n] = (uint16_t)dl;
+	memcpy(u->data + u->data_len, v->payload, dl);
+	u->data_len += dl;
+	u->pr_sent[u->n] = v->pfx.pr_sent;
+	u->msg[u->n] = 0;
+	u->kset = v->pfx.k;
+	u->n++;
+	return PCITSM_OK;
+}
+
+/* §D.7 receiver counters over the unit, on copies; false on underflow or overflow. */
+static bool rx_counters(const struct pcitsm_ide_rx_unit *u, enum pcitsm_ide_sub sub,
+			uint64_t *npr, uint64_t *cpl)
+{
+	for (unsigned j = 0; j < u->n; j++) {
+		if (sub == PCITSM_IDE_SUB_PR) {
+			if (*npr == UINT64_MAX || *cpl == UINT64_MAX)
+				return false;
+			(*npr)++;
+			(*cpl)++;
+			if (u->msg[j] == PCITSM_MSG_IDE_SYNC) {
+				if (u->sync_npr[j] > *npr || u->sync_cpl[j] > *cpl)
+					return false;
+				*npr -= u->sync_npr[j];
+				*cpl -= u->sync_cpl[j];
+			}
+		} else {
+			uint64_t *c = sub == PCITSM_IDE_SUB_NPR ? npr : cpl;
+
+			if (u->pr_sent[j] > *c)
+				return false; /* a Non-Posted Request or Completion passed a Posted one */
+			*c -= u->pr_sent[j];
+		}
+	}
+	return true;
+}
+
+static void rx_deliver(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
+		       struct pcitsm_ide_rx_unit *u, struct pcitsm_ide_rx_out *out,
+		       const size_t *off, const size_t *len)
+{
+	bool fail = false;
+
+	for (unsigned j = 0; j < u->n; j++) {
+		if (u->msg[j] == PCITSM_MSG_IDE_SYNC) {
+			s->stats.rx_syncs++;
+			out->consumed = true;
+		} else if (u->msg[j] == PCITSM_MSG_IDE_FAIL) {
+			fail = true;
+		} else {
+			out->off[out->n] = off[j];
+			out->len[out->n++] = len[j];
+		}
+	}
+	s->stats.rx_tlps += u->n;
+	s->stats.rx_units++;
+	if (fail) {
+		/* A protected IDE Fail from the partner: Insecure, and nothing of the unit is used. */
+		pcitsm_wipe(out->buf, off[u->n - 1] + len[u->n - 1]);
+		out->n = 0;
+		out->consumed = true;
+		s->recvd_fail = true;
+		ide_stream_fail(p, s, PCITSM_E_PEER_ERROR, false);
+	}
+}
+
+/* The last TLP of a unit (or a single TLP): verify the MAC, then the counters, then deliver. */
+static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
+			  struct pcitsm_ide_rx_unit *u, struct pcitsm_ide_slot *sl,
+			  const struct pcitsm_ide_tlp_view *v, const struct pcitsm_tlp *t, size_t dl,
+			  struct pcitsm_ide_rx_out *out)
+{
+	enum pcitsm_ide_sub sub = v->pfx.sub;
+	struct pcitsm_gcm_seg seg[PCITSM_IDE_AGG_MAX + 1];
+	size_t off[PCITSM_IDE_AGG_MAX], len[PCITSM_IDE_AGG_MAX], pos = 0, total = 0, nseg = 0;
+	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN], want[PCITSM_IDE_PCRC_LEN];
+	uint64_t npr = s->pr_recv_npr, cpl = s->pr_recv_cpl;
+	uint32_t c = PCITSM_IDE_PCRC_SEED;
+	pcitsm_err e;
+
+	/* Room for every TLP of the unit, checked before any state changes. */
+	for (unsigned j = 0; j < u->n; j++)
+		pos += u->hdr_len[j] + u->data_len_of[j];
+	if (pos + v->hdr_len + dl > out->cap)
+		return PCITSM_E_NOSPC;
+	/* The current TLP joins the unit record. */
+	u->hdr_off[u->n] = (uint8_t)u->aad_len;
+	u->hdr_len[u->n] = (uint8_t)v->hdr_len;
+	u->data_len_of[u->n] = (uint16_t)dl;
+	u->pr_sent[u->n] = v->pfx.pr_sent;
+	u->msg[u->n] = t->kind == PCITSM_TLP_MSG ? t->msg_code : 0;
+	u->sync_npr[u->n] = t->msg_body[PCITSM_IDE_MSG_SYNC_NPR_BYTE - 12];
+	u->sync_cpl[u->n] = t->msg_body[PCITSM_IDE_MSG_SYNC_CPL_BYTE - 12];
+	memcpy(u->aad + u->aad_len, v->hdr - PCITSM_TLP_PREFIX_LEN,
+	       PCITSM_TLP_PREFIX_LEN + v->hdr_len);
+	u->aad_len += PCITSM_TLP_PREFIX_LEN + v->hdr_len;
+	u->n++;
+	pos = 0;
+	for (unsigned j = 0; j < u->n; j++) {
+		const uint8_t *src = j + 1 == u->n ? v->payload : u->data + u->data_off[j];
+
+		off[j] = pos;
+		len[j] = u->hdr_len[j] + (size_t)u->data_len_of[j];
+		memcpy(out->buf + pos, u->aad + u->hdr_off[j] + PCITSM_TLP_PREFIX_LEN, u->hdr_len[j]);
+		seg[nseg++] = (struct pcitsm_gcm_seg){ src, out->buf + pos + u->hdr_len[j],
+						       u->data_len_of[j] };
+		total += u->data_len_of[j];
+		pos += len[j];
+	}
+	/* §D.4: with PCRC enabled every unit with a MAC and a payload carries it. */
+	if (s->pcrc && total && !v->pfx.p)
+		return rx_fail(p, s, PCITSM_E_FIELD);
+	if (v->pfx.p)
+		seg[nseg++] = (struct pcitsm_gcm_seg){ v->payload + dl, crc, sizeof(crc) };
+	make_iv(sl->ctr, iv);
+	e = pcitsm_gcm_open(sl->key, iv, u->aad, u->aad_len, seg, nseg, v->mac, PCITSM_IDE_MAC_LEN);
+	if (!e && !rx_counters(u, sub, &npr, &cpl))
+		e = PCITSM_E_REPLAY;
+	if (e) {
+		pcitsm_wipe(out->buf, pos);
+		return rx_fail(p, s, e);
+	}
+	/* Commit: counter, the key set switch (§D.6), §D.7 counters. */
+	sl->ctr++;
+	if (u->kset != s->rx_kset[sub]) {
+		ide_slot_invalidate(&s->slot[PCITSM_IDE_RX][sub][s->rx_kset[sub]]);
+		s->rx_kset[sub] = u->kset;
+	}
+	s->pr_recv_npr = npr;
+	s->pr_recv_cpl = cpl;
+	if (v->pfx.p) {
+		for (unsigned j = 0; j < u->n; j++)
+			c = pcitsm_ide_pcrc_update(c, seg[j].out, seg[j].len);
+		pcitsm_ide_pcrc_final(c, want);
+		if (pcitsm_ct_memneq(want, crc, sizeof(crc))) {
+			/* PCRC Check Failed: reported, the data is not used (§D.9). */
+			pcitsm_wipe(out->buf, pos);
+			s->stats.dropped += u->n;
+			ide_rx_unit_reset(u);
+			return PCITSM_E_HASH;
+		}
+	}
+	rx_deliver(p, s, u, out, off, len);
+	ide_rx_unit_reset(u);
+	return PCITSM_OK;
+}
+
+static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+			 struct pcitsm_ide_rx_out *out)
+{
+	struct pcitsm_ide_stream *s = NULL;
+	struct pcitsm_ide_tlp_view v;
+	struct pcitsm_ide_rx_unit *u;
+	struct pcitsm_ide_slot *sl;
+	struct pcitsm_tlp t;
+	size_t dl;
+	pcitsm_err e;
+
+	e = pcitsm_ide_tlp_split(in, len, &v);
+	if (len >= PCITSM_TLP_PREFIX_LEN)
+		s = ide_stream_by_id(p, in[PCITSM_IDE_PFX_STREAM_BYTE]);
+	if (!s || !s->enabled) {
+		p->misrouted++; /* Misrouted IDE TLP: no associated stream (§D.9) */
+		return e ? e : PCITSM_E_NOTFOUND;
+	}
+	out->stream = pcitsm_ide_stream_find(p, s->id);
+	if (s->state != PCITSM_IDE_SECURE) {
+		s->stats.dropped++;
+		return PCITSM_E_STATE;
+	}
+	if (e)
+		return rx_fail(p, s, e);
+	dl = v.payload_len - (v.pfx.p ? PCITSM_IDE_PCRC_LEN : 0);
+	e = pcitsm_tlp_decode(v.hdr, v.hdr_len + dl, &t);
+	if (e)
+		return rx_fail(p, s, e);
+	/* The TLP type must match its sub-stream, the TC the stream's (§D.9, §D.10). */
+	if (sub_of(&t) != v.pfx.sub || t.tc != s->tc)
+		return rx_fail(p, s, PCITSM_E_FIELD);
+	u = &s->rx_unit[v.pfx.sub];
+	sl = &s->slot[PCITSM_IDE_RX][v.pfx.sub][v.pfx.k];
+	/* K may toggle only on a unit's first TLP, and only to a set that got K_SET_GO (§D.5-6). */
+	if ((u->n && v.pfx.k != u->kset) || !sl->valid || !sl->go || sl->ctr == UINT64_MAX)
+		return rx_fail(p, s, PCITSM_E_MAC);
+	if (!v.pfx.m)
+		return rx_hold(p, s, u, &v, &t, dl);
+	u->kset = v.pfx.k;
+	return rx_last(p, s, u, sl, &v, &t, dl, out);
+}
+
+pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+			 struct pcitsm_ide_rx_out *out)
+{
+	if (!p || !in || !out || !out->buf)
+		return PCITSM_E_INVAL;
+	out->n = 0;
+	out->stream = -1;
+	out->consumed = false;
+	if (len && in[0] == PCITSM_IDE_PFX_BYTE0)
+		return rx_ide(p, in, len, out);
+	return rx_clear(p, in, len, out);
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The IDE TLP prefix and the parts of an IDE TLP (trusted-io-facts §D.3), the PCRC (§D.4), and the
+ * byte order of keys and IFVs inside IDE_KM KEY_PROG (§E.3). Bit positions that the facts leave
+ * unconfirmed come from the "Wire format choices" table in pcitsm/ide.h.
+ */
+#include <string.h>
+
+#include "pcitsm/ide.h"
+
+void pcitsm_ide_prefix_encode(const struct pcitsm_ide_prefix *x, uint8_t out[4])
+{
+	out[0] = PCITSM_IDE_PFX_BYTE0;
+	out[PCITSM_IDE_PFX_PR_SENT_BYTE] = x->pr_sent;
+	out[PCITSM_IDE_PFX_STREAM_BYTE] = x->stream_id;
+	out[PCITSM_IDE_PFX_FLAGS_BYTE] =
+		(uint8_t)((x->sub & PCITSM_IDE_PFX_SUB_MASK) << PCITSM_IDE_PFX_SUB_SHIFT |
+			  (x->p ? PCITSM_IDE_PFX_P : 0) | (x->m ? PCITSM_IDE_PFX_M : 0) |
+			  (x->k ? PCITSM_IDE_PFX_K : 0) | (x->t ? PCITSM_IDE_PFX_T : 0));
+}
+
+pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefix *x)
+{
+	uint8_t f = in[PCITSM_IDE_PFX_FLAGS_BYTE];
+
+	memset(x, 0, sizeof(*x));
+	if (in[0] != PCITSM_IDE_PFX_BYTE0)
+		return PCITSM_E_FIELD;
+	/* Bit 7 of the sub-stream nibble is reserved when TEE-IO is supported (§D.2). */
+	if (f & PCITSM_IDE_PFX_RSVD)
+		return PCITSM_E_RESERVED;
+	x->pr_sent = in[PCITSM_IDE_PFX_PR_SENT_BYTE];
+	x->stream_id = in[PCITSM_IDE_PFX_STREAM_BYTE];
+	x->sub = f >> PCITSM_IDE_PFX_SUB_SHIFT & PCITSM_IDE_PFX_SUB_MASK;
+	x->p = f & PCITSM_IDE_PFX_P;
+	x->m = f & PCITSM_IDE_PFX_M;
+	x->k = f & PCITSM_IDE_PFX_K;
+	x->t = f & PCITSM_IDE_PFX_T;
+	/* 011b-110b are reserved sub-streams: IDE Check Failed (§D.2). PCRC only with a MAC. */
+	if (x->sub > PCITSM_IDE_SUB_CPL || (x->p && !x->m))
+		return PCITSM_E_FIELD;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
+{
+	struct pcitsm_rd r;
+	const uint8_t *pfx, *dw0;
+	size_t data = 0, dw;
+
+	memset(v, 0, sizeof(*v));
+	pcitsm_rd_init(&r, in, len);
+	pfx = pcitsm_rd_bytes(&r, PCITSM_TLP_PREFIX_LEN);
+	dw0 = pcitsm_rd_bytes(&r, 4);
+	PCITSM_TRY(pcitsm_rd_err(&r));
+	PCITSM_TRY(pcitsm_ide_prefix_decode(pfx, &v->pfx));
+	if (dw0[0] >> 5 >= 4)
+		return PCITSM_E_FIELD; /* a second prefix: not produced or accepted here */
+	v->hdr_len = dw0[0] & 0x20 ? 16 : 12;
+	if (dw0[0] & 0x40) {
+		dw = (size_t)(dw0[2] & 3) << 8 | dw0[3];
+		data = (dw ? dw : 1024) * 4;
+	}
+	pcitsm_rd_skip(&r, v->hdr_len - 4);
+	v->hdr = in + PCITSM_TLP_PREFIX_LEN;
+	v->payload_len = data + (v->pfx.p ? PCITSM_IDE_PCRC_LEN : 0);
+	v->payload = pcitsm_rd_bytes(&r, v->payload_len);
+	if (v->pfx.m)
+		v->mac = pcitsm_rd_bytes(&r, PCITSM_IDE_MAC_LEN);
+	return pcitsm_rd_finish(&r);
+}
+
+/* CRC-32, polynomial 0x04C11DB7 reflected (0xEDB88320), seed all ones, result complemented: the
+ * §D.4 register algorithm plus its ECRC-like bit mapping equals this value stored little-endian. */
+uint32_t pcitsm_ide_pcrc_update(uint32_t crc, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int b = 0; b < 8; b++)
+			crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+	}
+	return crc;
+}
+
+void pcitsm_ide_pcrc_final(uint32_t crc, uint8_t out[PCITSM_IDE_PCRC_LEN])
+{
+	pcitsm_put_le32(out, ~crc);
+}
+
+void pcitsm_ide_pcrc(const uint8_t *p, size_t n, uint8_t out[PCITSM_IDE_PCRC_LEN])
+{
+	pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, p, n), out);
+}
+
+/* §E.3: each DW of the key holds 4 AES bytes, lowest index in bits 31:24, sent little-endian. */
+void pcitsm_ide_km_key_to_aes(const uint8_t wire[32], uint8_t aes[32])
+{
+	for (size_t i = 0; i < 8; i++)
+		pcitsm_put_be32(aes + 4 * i, pcitsm_get_le32(wire + 4 * i));
+}
+
+void pcitsm_ide_km_key_from_aes(const uint8_t aes[32], uint8_t wire[32])
+{
+	for (size_t i = 0; i < 8; i++)
+		pcitsm_put_le32(wire + 4 * i, pcitsm_get_be32(aes + 4 * i));
+}
+
+/* §E.3: IFV DW0 = IV bytes 4..7, DW1 = IV bytes 8..11, same reversal: IFV 1 is 00 00 00 00 01 00
+ * 00 00. The counter is IV bytes 4..11 big-endian. */
+uint64_t pcitsm_ide_km_ifv_decode(const uint8_t wire[8])
+{
+	return (uint64_t)pcitsm_get_le32(wire) << 32 | pcitsm_get_le32(wire + 4);
+}
+
+void pcitsm_ide_km_ifv_encode(uint64_t ifv, uint8_t wire[8])
+{
+	pcitsm_put_le32(wire, (uint32_t)(ifv >> 32));
+	pcitsm_put_le32(wire + 4, (uint32_t)ifv);
+}

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Non-flit-mode TLP headers (PCIe base spec §2.2): the subset IDE protects here, MRd/MWr with 32-
+ * and 64-bit addresses, CfgRd1/CfgWr1, Cpl/CplD and the ID-routed or local messages that carry
+ * IDE Sync (0x54) and IDE Fail (0x55) (trusted-io-facts §D.8, §D.10).
+ *
+ * DW0: Fmt[2:0] Type[4:0] | T9 TC[2:0] T8 Attr[2] LN TH | TD EP Attr[1:0] AT[1:0] Length[9:8] |
+ * Length[7:0]. All header DWs are big-endian.
+ */
+#include <string.h>
+
+#include "pcitsm/ide.h"
+
+/* Fmt (§2.2.1): header size and data presence. */
+#define FMT_3DW 0x0
+#define FMT_4DW 0x1
+#define FMT_3DW_DATA 0x2
+#define FMT_4DW_DATA 0x3
+#define FMT_PREFIX 0x4
+/* Type[4:0]. */
+#define TYPE_MEM 0x00
+#define TYPE_CFG1 0x05
+#define TYPE_CPL 0x0a
+#define TYPE_MSG 0x10 /* 1_0rrr: r = routing */
+
+#define FOUR_GIB (1ull << 32)
+#define LEN_DW_MAX 1024u
+
+static bool has_data(enum pcitsm_tlp_kind k)
+{
+	return k == PCITSM_TLP_MWR || k == PCITSM_TLP_CFGWR1 || k == PCITSM_TLP_CPLD;
+}
+
+static bool is_mem(enum pcitsm_tlp_kind k) { return k == PCITSM_TLP_MRD || k == PCITSM_TLP_MWR; }
+
+size_t pcitsm_tlp_hdr_len(const struct pcitsm_tlp *t)
+{
+	if (t->kind == PCITSM_TLP_MSG || (is_mem(t->kind) && t->addr >= FOUR_GIB))
+		return 16;
+	return 12;
+}
+
+/* Length in DW the header's Length field describes (payload, or the read size for MRd). */
+static pcitsm_err length_dw(const struct pcitsm_tlp *t, uint32_t *dw)
+{
+	*dw = 0;
+	switch (t->kind) {
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_MSG:
+		return t->len ? PCITSM_E_INVAL : PCITSM_OK; /* Length reserved */
+	case PCITSM_TLP_CFGRD1:
+	case PCITSM_TLP_CFGWR1:
+		*dw = 1;
+		return t->len == 4 ? PCITSM_OK : PCITSM_E_INVAL;
+	default:
+		if (!t->len || t->len % 4 || t->len > PCITSM_TLP_DATA_MAX)
+			return PCITSM_E_INVAL;
+		*dw = (uint32_t)(t->len / 4);
+		return PCITSM_OK;
+	}
+}
+
+/* Byte enables (§2.2.5): a 1-DW request has Last BE 0; longer ones need both non-zero. */
+static bool be_ok(const struct pcitsm_tlp *t, uint32_t dw)
+{
+	if (t->first_be > 0xf || t->last_be > 0xf)
+		return false;
+	if (dw == 1)
+		return t->last_be == 0;
+	return t->first_be && t->last_be;
+}
+
+static pcitsm_err check_fields(const struct pcitsm_tlp *t, uint32_t dw)
+{
+	if (t->tc > 7 || t->attr > 7)
+		return PCITSM_E_INVAL;
+	switch (t->kind) {
+	case PCITSM_TLP_MRD:
+	case PCITSM_TLP_MWR:
+		return be_ok(t, dw) && !(t->addr & 3) ? PCITSM_OK : PCITSM_E_INVAL;
+	case PCITSM_TLP_CFGRD1:
+	case PCITSM_TLP_CFGWR1:
+		return be_ok(t, dw) && !(t->reg & 3) && t->reg < 4096 ? PCITSM_OK : PCITSM_E_INVAL;
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_CPLD:
+		return t->status <= 7 && t->byte_count >= 1 && t->byte_count <= 4096 &&
+			       t->lower_addr < 0x80 ? PCITSM_OK : PCITSM_E_INVAL;
+	case PCITSM_TLP_MSG:
+		return t->msg_route == PCITSM_MSG_ROUTE_ID || t->msg_route == PCITSM_MSG_ROUTE_LOCAL ?
+			       PCITSM_OK : PCITSM_E_INVAL;
+	}
+	return PCITSM_E_INVAL;
+}
+
+static void fmt_type(const struct pcitsm_tlp *t, uint8_t *fmt, uint8_t *type)
+{
+	bool four = pcitsm_tlp_hdr_len(t) == 16;
+
+	*fmt = (uint8_t)((has_data(t->kind) ? FMT_3DW_DATA : FMT_3DW) | (four ? FMT_4DW : 0));
+	switch (t->kind) {
+	case PCITSM_TLP_MRD:
+	case PCITSM_TLP_MWR: *type = TYPE_MEM; break;
+	case PCITSM_TLP_CFGRD1:
+	case PCITSM_TLP_CFGWR1: *type = TYPE_CFG1; break;
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_CPLD: *type = TYPE_CPL; break;
+	case PCITSM_TLP_MSG: *type = (uint8_t)(TYPE_MSG | t->msg_route); break;
+	}
+}
+
+pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
+{
+	struct pcitsm_wr w;
+	uint8_t fmt, type;
+	uint32_t dw;
+
+	PCITSM_TRY(length_dw(t, &dw));
+	PCITSM_TRY(check_fields(t, dw));
+	if (has_data(t->kind) && !t->data)
+		return PCITSM_E_INVAL;
+	fmt_type(t, &fmt, &type);
+	pcitsm_wr_init(&w, out, cap);
+	/* DW0 */
+	pcitsm_wr_u8(&w, (uint8_t)(fmt << 5 | type));
+	pcitsm_wr_u8(&w, (uint8_t)(t->tc << 4 | (t->attr >> 2 & 1) << 2));
+	pcitsm_wr_u8(&w, (uint8_t)(t->ep << 6 | (t->attr & 3) << 4 | (dw >> 8 & 3)));
+	pcitsm_wr_u8(&w, (uint8_t)dw);
+	switch (t->kind) {
+	case PCITSM_TLP_MRD:
+	case PCITSM_TLP_MWR:
+		pcitsm_wr_be16(&w, t->req_id);
+		pcitsm_wr_u8(&w, t->tag);
+		pcitsm_wr_u8(&w, (uint8_t)(t->last_be << 4 | t->first_be));
+		if (t->addr >= FOUR_GIB)
+			pcitsm_wr_be32(&w, (uint32_t)(t->addr >> 32));
+		pcitsm_wr_be32(&w, (uint32_t)t->addr);
+		break;
+	case PCITSM_TLP_CFGRD1:
+	case PCITSM_TLP_CFGWR1:
+		pcitsm_wr_be16(&w, t->req_id);
+		pcitsm_wr_u8(&w, t->tag);
+		pcitsm_wr_u8(&w, (uint8_t)(t->last_be << 4 | t->first_be));
+		pcitsm_wr_be16(&w, t->target_id);
+		pcitsm_wr_u8(&w, (uint8_t)(t->reg >> 8));       /* Ext Register Number */
+		pcitsm_wr_u8(&w, (uint8_t)(t->reg & 0xfc));     /* Register Number, 2 reserved */
+		break;
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_CPLD:
+		pcitsm_wr_be16(&w, t->cpl_id);
+		pcitsm_wr_u8(&w, (uint8_t)(t->status << 5 | t->bcm << 4 | (t->byte_count >> 8 & 0xf)));
+		pcitsm_wr_u8(&w, (uint8_t)t->byte_count);
+		pcitsm_wr_be16(&w, t->req_id);
+		pcitsm_wr_u8(&w, t->tag);
+		pcitsm_wr_u8(&w, t->lower_addr);
+		break;
+	case PCITSM_TLP_MSG:
+		pcitsm_wr_be16(&w, t->req_id);
+		pcitsm_wr_u8(&w, t->tag);
+		pcitsm_wr_u8(&w, t->msg_code);
+		pcitsm_wr_be16(&w, t->msg_route == PCITSM_MSG_ROUTE_ID ? t->target_id : 0);
+		pcitsm_wr_zero(&w, 2);
+		pcitsm_wr_bytes(&w, t->msg_body, 4);
+		break;
+	}
+	if (has_data(t->kind))
+		pcitsm_wr_bytes(&w, t->data, t->len);
+	*len = pcitsm_wr_len(&w);
+	return pcitsm_wr_err(&w);
+}
+
+static pcitsm_err decode_kind(uint8_t fmt, uint8_t type, struct pcitsm_tlp *t)
+{
+	bool data = fmt & 2, four = fmt & 1;
+
+	if (fmt >= FMT_PREFIX)
+		return PCITSM_E_FIELD;
+	if (type == TYPE_MEM)
+		t->kind = data ? PCITSM_TLP_MWR : PCITSM_TLP_MRD;
+	else if (type == TYPE_CFG1 && !four)
+		t->kind = data ? PCITSM_TLP_CFGWR1 : PCITSM_TLP_CFGRD1;
+	else if (type == TYPE_CPL && !four)
+		t->kind = data ? PCITSM_TLP_CPLD : PCITSM_TLP_CPL;
+	else if ((type & 0x18) == TYPE_MSG && four && !data)
+		t->kind = PCITSM_TLP_MSG;
+	else
+		return PCITSM_E_FIELD;
+	t->msg_route = type & 7;
+	return PCITSM_OK;
+}
+
+static void decode_body(struct pcitsm_rd *r, struct pcitsm_tlp *t, bool four)
+{
+	uint8_t be, b;
+
+	switch (t->kind) {
+	case PCITSM_TLP_MRD:
+	case PCITSM_TLP_MWR:
+		t->req_id = pcitsm_rd_be16(r);
+		t->tag = pcitsm_rd_u8(r);
+		be = pcitsm_rd_u8(r);
+		t->first_be = be & 0xf;
+		t->last_be = be >> 4;
+		t->addr = four ? (uint64_t)pcitsm_rd_be32(r) << 32 : 0;
+		t->addr |= pcitsm_rd_be32(r);
+		pcitsm_rd_check(r, !(t->addr & 3), PCITSM_E_RESERVED); /* PH with TH = 0 */
+		/* §2.2.4.1: addresses below 4 GiB must use the 3-DW format. */
+		pcitsm_rd_check(r, !four || t->addr >= FOUR_GIB, PCITSM_E_FIELD);
+		break;
+	case PCITSM_TLP_CFGRD1:
+	case PCITSM_TLP_CFGWR1:
+		t->req_id = pcitsm_rd_be16(r);
+		t->tag = pcitsm_rd_u8(r);
+		be = pcitsm_rd_u8(r);
+		t->first_be = be & 0xf;
+		t->last_be = be >> 4;
+		t->target_id = pcitsm_rd_be16(r);
+		b = pcitsm_rd_u8(r);
+		pcitsm_rd_check(r, !(b & 0xf0), PCITSM_E_RESERVED);
+		t->reg = (uint16_t)((b & 0xf) << 8);
+		b = pcitsm_rd_u8(r);
+		pcitsm_rd_check(r, !(b & 3), PCITSM_E_RESERVED);
+		t->reg |= b;
+		break;
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_CPLD:
+		t->cpl_id = pcitsm_rd_be16(r);
+		b = pcitsm_rd_u8(r);
+		t->status = b >> 5;
+		t->bcm = b & 0x10;
+		t->byte_count = (uint16_t)((b & 0xf) << 8 | pcitsm_rd_u8(r));
+		if (!t->byte_count)
+			t->byte_count = 4096;
+		t->req_id = pcitsm_rd_be16(r);
+		t->tag = pcitsm_rd_u8(r);
+		t->lower_addr = pcitsm_rd_u8(r);
+		pcitsm_rd_check(r, !(t->lower_addr & 0x80), PCITSM_E_RESERVED);
+		break;
+	case PCITSM_TLP_MSG:
+		t->req_id = pcitsm_rd_be16(r);
+		t->tag = pcitsm_rd_u8(r);
+		t->msg_code = pcitsm_rd_u8(r);
+		t->target_id = pcitsm_rd_be16(r);
+		pcitsm_rd_zero(r, 2);
+		pcitsm_rd_copy(r, t->msg_body, 4);
+		pcitsm_rd_check(r, t->msg_route == PCITSM_MSG_ROUTE_ID ||
+					   (t->msg_route == PCITSM_MSG_ROUTE_LOCAL && !t->target_id),
+				PCITSM_E_FIELD);
+		break;
+	}
+}
+
+/* The payload size the header announces, and whether the Length field must be zero. */
+static size_t announced(const struct pcitsm_tlp *t, uint32_t dw, struct pcitsm_rd *r)
+{
+	size_t bytes = (dw ? dw : LEN_DW_MAX) * 4;
+
+	switch (t->kind) {
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_MSG:
+		pcitsm_rd_check(r, !dw, PCITSM_E_RESERVED);
+		return 0;
+	case PCITSM_TLP_CFGRD1:
+	case PCITSM_TLP_CFGWR1:
+		pcitsm_rd_check(r, dw == 1, PCITSM_E_FIELD);
+		return 4;
+	default:
+		return bytes;
+	}
+}
+
+pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t)
+{
+	struct pcitsm_rd r;
+	uint8_t b0, b1, b2, b3;
+	uint32_t dw;
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	pcitsm_rd_init(&r, in, len);
+	b0 = pcitsm_rd_u8(&r);
+	b1 = pcitsm_rd_u8(&r);
+	b2 = pcitsm_rd_u8(&r);
+	b3 = pcitsm_rd_u8(&r);
+	PCITSM_TRY(pcitsm_rd_err(&r));
+	PCITSM_TRY(decode_kind(b0 >> 5, b0 & 0x1f, t));
+	if (b2 & 0x80)
+		return PCITSM_E_UNSUPPORTED; /* TD: ECRC is forbidden on IDE TLPs (§D.3) */
+	/* T9, T8, LN, TH, AT: not used by these TLPs. */
+	if (b1 & 0x8b || b2 & 0x0c)
+		return PCITSM_E_RESERVED;
+	t->tc = b1 >> 4 & 7;
+	t->attr = (uint8_t)((b1 >> 2 & 1) << 2 | (b2 >> 4 & 3));
+	t->ep = b2 & 0x40;
+	dw = (uint32_t)(b2 & 3) << 8 | b3;
+	decode_body(&r, t, b0 & 0x20);
+	n = announced(t, dw, &r);
+	if (pcitsm_rd_err(&r))
+		return pcitsm_rd_err(&r);
+	if (has_data(t->kind)) {
+		t->data = pcitsm_rd_bytes(&r, n);
+		t->len = n;
+	} else if (t->kind == PCITSM_TLP_MRD || t->kind == PCITSM_TLP_CFGRD1) {
+		t->len = n; /* the read length */
+	}
+	PCITSM_TRY(pcitsm_rd_finish(&r));
+	if (t->kind != PCITSM_TLP_CPL && t->kind != PCITSM_TLP_CPLD && t->kind != PCITSM_TLP_MSG &&
+	    !be_ok(t, (uint32_t)(n / 4)))
+		return PCITSM_E_FIELD;
+	return PCITSM_OK;
+}

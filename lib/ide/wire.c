@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated link between a root port and an endpoint: every TLP crosses it in order, through a
+ * tap that may observe, modify, drop, duplicate, hold back (reorder), replay and inject. This is
+ * the adapter around the two IDE engines: it moves bytes, the engines decide.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/ide.h"
+
+pcitsm_err pcitsm_ide_wire_new(struct pcitsm_ide_wire **out, struct pcitsm_ide_port *rp,
+			       struct pcitsm_ide_port *ep, pcitsm_ide_sink_fn sink)
+{
+	struct pcitsm_ide_wire *w;
+
+	if (!out || !rp || !ep || !sink)
+		return PCITSM_E_INVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return PCITSM_E_NOMEM;
+	w->port[PCITSM_IDE_SIDE_RP] = rp;
+	w->port[PCITSM_IDE_SIDE_EP] = ep;
+	w->sink = sink;
+	*out = w;
+	return PCITSM_OK;
+}
+
+void pcitsm_ide_wire_free(struct pcitsm_ide_wire *w)
+{
+	if (!w)
+		return;
+	pcitsm_wipe(w->rx_buf, sizeof(w->rx_buf)); /* delivered plaintext */
+	free(w);
+}
+
+static pcitsm_err enqueue(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, const uint8_t *p,
+			  size_t len)
+{
+	struct pcitsm_ide_frame *f;
+
+	if (len > sizeof(f->data))
+		return PCITSM_E_INVAL;
+	if (w->q_n[from] == PCITSM_IDE_WIRE_QUEUE)
+		return PCITSM_E_EXHAUSTED;
+	f = &w->q[from][(w->q_head[from] + w->q_n[from]) % PCITSM_IDE_WIRE_QUEUE];
+	memcpy(f->data, p, len);
+	f->len = len;
+	w->q_n[from]++;
+	return PCITSM_OK;
+}
+
+/* A frame leaves a port: the tap decides what the wire carries. */
+static pcitsm_err put(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+		      struct pcitsm_ide_frame *f)
+{
+	enum pcitsm_tap_verdict v = w->tap ? w->tap(w, from, f) : PCITSM_TAP_PASS;
+
+	w->stats[!from].sent++;
+	if (f->len > sizeof(f->data))
+		return PCITSM_E_INVAL;
+	switch (v) {
+	case PCITSM_TAP_DROP:
+		return PCITSM_OK;
+	case PCITSM_TAP_DUPLICATE:
+		PCITSM_TRY(enqueue(w, from, f->data, f->len));
+		return enqueue(w, from, f->data, f->len);
+	case PCITSM_TAP_HOLD:
+		if (w->hold_n[from] < PCITSM_IDE_WIRE_HOLD) {
+			w->hold[from][w->hold_n[from]++] = *f;
+			return PCITSM_OK;
+		}
+		return enqueue(w, from, f->data, f->len);
+	default:
+		return enqueue(w, from, f->data, f->len);
+	}
+}
+
+/* IDE Sync and IDE Fail the port owes its partner. */
+static pcitsm_err flush_msgs(struct pcitsm_ide_wire *w, enum pcitsm_ide_side side)
+{
+	while (pcitsm_ide_next_msg(w->port[side], w->msg.data, sizeof(w->msg.data), &w->msg.len) ==
+	       PCITSM_OK)
+		PCITSM_TRY(put(w, side, &w->msg));
+	return PCITSM_OK;
+}
+
+static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
+{
+	struct pcitsm_ide_rx_out out = { .buf = w->rx_buf, .cap = sizeof(w->rx_buf) };
+	struct pcitsm_ide_wire_stats *st = &w->stats[to];
+	pcitsm_err e;
+
+	e = pcitsm_ide_rx(w->port[to], w->cur.data, w->cur.len, &out);
+	if (e) {
+		st->rejected++;
+		st->last_reject = e;
+	}
+	for (size_t i = 0; i < out.n; i++) {
+		st->delivered++;
+		w->sink(w, to, out.buf + out.off[i], out.len[i]);
+	}
+	(void)flush_msgs(w, to);
+}
+
+void pcitsm_ide_wire_run(struct pcitsm_ide_wire *w)
+{
+	bool more = true;
+
+	if (w->running)
+		return; /* a sink that sends: its TLPs are carried by the outer loop */
+	w->running = true;
+	while (more) {
+		more = false;
+		for (int from = 0; from < 2; from++) {
+			if (!w->q_n[from])
+				continue;
+			w->cur = w->q[from][w->q_head[from]];
+			w->q_head[from] = (w->q_head[from] + 1) % PCITSM_IDE_WIRE_QUEUE;
+			w->q_n[from]--;
+			deliver(w, (enum pcitsm_ide_side)!from);
+			more = true;
+		}
+	}
+	w->running = false;
+}
+
+static pcitsm_err tx(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+		     const uint8_t *const *tlps, const size_t *lens, size_t n)
+{
+	struct pcitsm_ide_io io[PCITSM_IDE_AGG_MAX];
+
+	for (size_t i = 0; i < n; i++)
+		io[i] = (struct pcitsm_ide_io){ tlps[i], lens[i], w->txf[i].data,
+						sizeof(w->txf[i].data), 0 };
+	PCITSM_TRY(pcitsm_ide_tx(w->port[from], io, n));
+	for (size_t i = 0; i < n; i++)
+		w->txf[i].len = io[i].out_len;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				const uint8_t *const *tlps, const size_t *lens, size_t n)
+{
+	pcitsm_err e;
+
+	if (!w || !tlps || !lens || !n || n > PCITSM_IDE_AGG_MAX || (unsigned)from > 1)
+		return PCITSM_E_INVAL;
+	e = tx(w, from, tlps, lens, n);
+	if (e == PCITSM_E_BUSY) {
+		/* §D.7: the IDE Sync goes first, then the TLPs. */
+		PCITSM_TRY(flush_msgs(w, from));
+		e = tx(w, from, tlps, lens, n);
+	}
+	if (e) {
+		w->stats[!from].tx_refused++;
+		return e;
+	}
+	for (size_t i = 0; i < n; i++)
+		PCITSM_TRY(put(w, from, &w->txf[i]));
+	PCITSM_TRY(flush_msgs(w, from));
+	pcitsm_ide_wire_run(w);
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_wire_inject(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				  const uint8_t *bytes, size_t len)
+{
+	if (!w || !bytes || (unsigned)from > 1)
+		return PCITSM_E_INVAL;
+	return enqueue(w, from, bytes, len);
+}
+
+void pcitsm_ide_wire_release(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from)
+{
+	for (unsigned i = 0; i < w->hold_n[from]; i++)
+		(void)enqueue(w, from, w->hold[from][i].data, w->hold[from][i].len);
+	w->hold_n[from] = 0;
+}

@@ -403,7 +403,8 @@ static pcitsm_err write_file(const char *dir, const char *name, const void *data
 {
 	char path[4096], tmp[4096];
 	const uint8_t *p = data;
-	int fd;
+	pcitsm_err err = PCITSM_E_IO;
+	int fd, saved;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp))
@@ -427,16 +428,19 @@ static pcitsm_err write_file(const char *dir, const char *name, const void *data
 		fd = -1;
 		goto fail;
 	}
+	fd = -1;
 	if (rename(tmp, path) < 0) {
-		unlink(tmp);
-		return PCITSM_E_SYSTEM;
+		err = PCITSM_E_SYSTEM;
+		goto fail;
 	}
 	return PCITSM_OK;
 fail:
+	saved = errno; /* the cause, for the caller's message */
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	return PCITSM_E_IO;
+	errno = saved;
+	return err;
 }
 
 /* Write what a memory BIO holds. */

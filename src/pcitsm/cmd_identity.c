@@ -64,17 +64,17 @@ static void print_text(const char *verb, const char *dir, const struct pcitsm_id
 		       const struct cert_info info[3])
 {
 	printf("%s %s\n", verb, dir);
-	printf("  key:           %s, %s signatures; chain.spdm root hash %s\n", key_type(id),
+	printf("  key:              %s, %s signatures; chain.spdm root hash %s\n", key_type(id),
 	       hash_name(id), hash_name(id));
 	for (size_t i = 0; i < 3; i++)
-		printf("  %-14s %s\n  %-14s sha256 %s\n", cert_files[i], info[i].subject, "",
+		printf("  %-17s %s\n  %-17s sha256 %s\n", cert_files[i], info[i].subject, "",
 		       info[i].sha256);
-	printf("  measurements:  %u block%s\n", id->nr_meas, id->nr_meas == 1 ? "" : "s");
+	printf("  measurements:     %u block%s\n", id->nr_meas, id->nr_meas == 1 ? "" : "s");
 	for (unsigned i = 0; i < id->nr_meas; i++)
 		printf("    index %-3u %s, %s, %zu bytes\n", id->meas[i].index,
 		       pcitsm_meas_type_name(id->meas[i].value_type),
 		       id->meas[i].raw ? "raw bit stream" : "digest source", id->meas[i].len);
-	printf("  files:        ");
+	printf("  files:           ");
 	for (size_t i = 0; pcitsm_identity_files[i]; i++)
 		printf(" %s", pcitsm_identity_files[i]);
 	printf("\n");

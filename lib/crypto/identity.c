@@ -541,7 +541,9 @@ pcitsm_err pcitsm_identity_save(const struct pcitsm_identity *id, const char *di
 
 	if (!id || !dir || !id->key || !id->chain || !id->root)
 		return PCITSM_E_INVAL;
-	if (pcitsm_x509_chain_split(id->chain, id->chain_len, off, clen, 3, &n) || n != 3)
+	/* root, intermediate, device; and root is the first of them */
+	if (pcitsm_x509_chain_split(id->chain, id->chain_len, off, clen, 3, &n) || n != 3 ||
+	    id->root_len != clen[0] || memcmp(id->root, id->chain, clen[0]))
 		return PCITSM_E_INVAL;
 	if (mkdir(dir, 0755) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return PCITSM_E_SYSTEM;

@@ -216,11 +216,26 @@ pcitsm_err pcitsm_trust_add_der(struct pcitsm_trust *t, const uint8_t *der, size
 	return err;
 }
 
-/* Every PEM block of a file must be a certificate, and there must be at least one. */
+/* PEM blocks in a buffer: the "-----BEGIN " boundaries (RFC 7468 2). */
+static unsigned pem_blocks(const uint8_t *buf, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+	const uint8_t *p = buf, *end = buf + len, *hit;
+	unsigned n = 0;
+
+	while ((hit = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1))) {
+		n++;
+		p = hit + sizeof(begin) - 1;
+	}
+	return n;
+}
+
+/* Every PEM block of a file must be a certificate, and there must be at least one. (OpenSSL's
+ * reader skips blocks of other types, so the blocks are counted here.) */
 static pcitsm_err trust_add_pem(struct pcitsm_trust *t, const uint8_t *buf, size_t len)
 {
 	BIO *b = BIO_new_mem_buf(buf, (int)len);
-	unsigned added = 0;
+	unsigned added = 0, blocks = pem_blocks(buf, len);
 	pcitsm_err err = PCITSM_OK;
 	X509 *x;
 
@@ -234,7 +249,8 @@ static pcitsm_err trust_add_pem(struct pcitsm_trust *t, const uint8_t *buf, size
 		added++;
 	}
 	/* The loop ends on "no start line" at the end of the data; anything else is a bad block. */
-	if (!added || ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+	if (!added || added != blocks ||
+	    ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
 		err = PCITSM_E_FIELD;
 out:
 	ERR_clear_error();

@@ -228,6 +228,31 @@ static void save_load_round_trip(void **state)
 	}
 }
 
+/* save refuses an identity whose parts disagree, before writing anything */
+static void save_rejects_inconsistent(void **state)
+{
+	struct pcitsm_identity a, b, back;
+	uint8_t *root;
+	char dir[4096];
+
+	assert_ok(pcitsm_identity_generate(&a, 256, "a"));
+	assert_ok(pcitsm_identity_generate(&b, 256, "b"));
+	tmpdir(dir, sizeof(dir));
+	root = a.root;
+	a.root = b.root;
+	assert_err(pcitsm_identity_save(&a, dir), PCITSM_E_INVAL);
+	a.root = root;
+	a.chain_len--;
+	assert_err(pcitsm_identity_save(&a, dir), PCITSM_E_INVAL);
+	a.chain_len++;
+	assert_err(pcitsm_identity_save(NULL, dir), PCITSM_E_INVAL);
+	/* nothing was written */
+	assert_err(pcitsm_identity_load(&back, dir), PCITSM_E_NOTFOUND);
+	rm_rf(dir);
+	pcitsm_identity_free(&a);
+	pcitsm_identity_free(&b);
+}
+
 /* Each corruption of one file fails the load with a reason naming that file. */
 struct corruption {
 	const char *file;
@@ -356,6 +381,7 @@ int main(void)
 		cmocka_unit_test(spdm_chain_format),
 		cmocka_unit_test(meas_type_names),
 		cmocka_unit_test(save_load_round_trip),
+		cmocka_unit_test(save_rejects_inconsistent),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_rejects_mismatched_key_and_chain),
 		cmocka_unit_test(load_committed_identity),

@@ -458,6 +458,7 @@ static void trust_from_dir_and_files(void **state)
 	struct pcitsm_identity a, b, c;
 	struct pcitsm_trust *t;
 	char dir[4096], path[4200];
+	FILE *f;
 
 	assert_ok(pcitsm_identity_generate(&a, 384, "a"));
 	assert_ok(pcitsm_identity_generate(&b, 256, "b"));
@@ -497,7 +498,17 @@ static void trust_from_dir_and_files(void **state)
 	assert_err(pcitsm_trust_load(&t, dir), PCITSM_E_FIELD);
 	snprintf(path, sizeof(path), "%s/cut.der", dir);
 	assert_err(pcitsm_trust_load(&t, path), PCITSM_E_FIELD);
+	/* a PEM file with a certificate and a block that is not one */
+	append_pem(dir, "mixed.pem", c.root, c.root_len);
+	snprintf(path, sizeof(path), "%s/mixed.pem", dir);
+	f = fopen(path, "ab");
+	assert_non_null(f);
+	fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", f);
+	fclose(f);
+	assert_err(pcitsm_trust_load(&t, path), PCITSM_E_FIELD);
+	assert_int_equal(unlink(path), 0);
 	/* a PEM file whose block is damaged */
+	snprintf(path, sizeof(path), "%s/cut.der", dir);
 	write_bytes(dir, "cut.der", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 		    59);
 	assert_err(pcitsm_trust_load(&t, path), PCITSM_E_FIELD);

@@ -39,10 +39,10 @@ static void pcap_object(struct pcitsm_xport_tap *tap, bool from_device, const ui
 	c->packets++;
 }
 
-/* libpcap before 1.10.5 refuses link types it has no name for (291 and 292 among them) in
- * savefiles. Then open with a placeholder link type and set the file header's LinkType field
- * (offset 20, u32 in the writer's byte order, as libpcap itself writes it) to 292 before the first
- * packet. The one workaround for old libpcap; see docs/transports.md. */
+/* A libpcap that predates link type 292 (1.10.3 does) refuses it in savefiles ("link-layer type
+ * 292 isn't supported"). Then open with a placeholder link type and set the file header's
+ * LinkType field (offset 20, u32 in the writer's byte order, as libpcap itself writes it) to 292
+ * before the first packet. The one workaround for old libpcap; see docs/transports.md. */
 #define PCAP_PLACEHOLDER_DLT 147 /* DLT_USER0 */
 #define PCAP_HDR_LINKTYPE_OFF 20
 #define PCAP_HDR_LEN 24

@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The IDE engine between two ports, driven directly (no link): IV, AAD and MAC layout against an
+ * independent GCM computation, Secure / Insecure, check failures and IDE Fail, aggregation,
+ * PR_Sent counters and IDE Sync, key refresh, counter exhaustion, association, bad programming.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/ide.h"
+#include "testutil.h"
+
+#define RP_RID 0x0008 /* 00:01.0 */
+#define EP_RID 0x0100 /* 01:00.0 */
+#define SID 5
+
+struct fx {
+	struct pcitsm_env_test env;
+	struct pcitsm_gcm *gcm;
+	struct pcitsm_ide_port *rp, *ep;
+	uint8_t key[2][2][3][32]; /* [kset][sender: 0 rp, 1 ep][sub] */
+	uint8_t wire[PCITSM_IDE_TLP_MAX * PCITSM_IDE_AGG_MAX];
+	uint8_t plain[PCITSM_IDE_AGG_MAX * (PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX)];
+};
+
+static void sel_rp(struct pcitsm_ide_sel *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ctl.stream_id = SID;
+	s->ctl.agg_pr = 3;
+	s->ctl.agg_npr = 1;
+	s->rid_valid = true;
+	s->rid_base = EP_RID;
+	s->rid_limit = EP_RID + 7;
+	s->nr_addr = 2;
+	s->addr[0] = (struct pcitsm_ide_addr_assoc){ true, 0x80000000, 0x800fffff };
+	s->addr[1] = (struct pcitsm_ide_addr_assoc){ true, 0x100000000ull, 0x1000fffffull };
+}
+
+static void sel_ep(struct pcitsm_ide_sel *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ctl.stream_id = SID;
+	s->ctl.default_stream = true;
+	s->ctl.agg_pr = 3;
+	s->ctl.agg_cpl = 2;
+	s->rid_valid = true;
+	s->rid_base = RP_RID;
+	s->rid_limit = RP_RID;
+}
+
+/* KEY_PROG all six slots of kset at both ports, matching Tx to the partner's Rx. */
+static void prog(struct fx *f, unsigned kset)
+{
+	for (int u = 0; u < 3; u++) {
+		for (int s = 0; s < 2; s++)
+			assert_ok(pcitsm_random(&f->env.env, f->key[kset][s][u], 32));
+		assert_ok(pcitsm_ide_key_prog_aes(f->rp, SID, kset, PCITSM_IDE_TX, u,
+						  f->key[kset][0][u], 1));
+		assert_ok(pcitsm_ide_key_prog_aes(f->ep, SID, kset, PCITSM_IDE_RX, u,
+						  f->key[kset][0][u], 1));
+		assert_ok(pcitsm_ide_key_prog_aes(f->ep, SID, kset, PCITSM_IDE_TX, u,
+						  f->key[kset][1][u], 1));
+		assert_ok(pcitsm_ide_key_prog_aes(f->rp, SID, kset, PCITSM_IDE_RX, u,
+						  f->key[kset][1][u], 1));
+	}
+}
+
+static void go(struct fx *f, unsigned kset, enum pcitsm_ide_dir dir)
+{
+	for (int u = 0; u < 3; u++) {
+		assert_ok(pcitsm_ide_k_set_go(f->rp, SID, kset, dir, u));
+		assert_ok(pcitsm_ide_k_set_go(f->ep, SID, kset, dir, u));
+	}
+}
+
+static void secure(struct fx *f)
+{
+	prog(f, 0);
+	go(f, 0, PCITSM_IDE_RX);
+	go(f, 0, PCITSM_IDE_TX);
+	assert_ok(pcitsm_ide_stream_enable(f->ep, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_SECURE);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct pcitsm_ide_sel s;
+
+	pcitsm_env_test_init(&f->env, 7);
+	assert_ok(pcitsm_gcm_new(&f->gcm, PCITSM_GCM_AUTO));
+	assert_ok(pcitsm_ide_port_new(&f->rp, f->gcm, &f->env.env, RP_RID));
+	assert_ok(pcitsm_ide_port_new(&f->ep, f->gcm, &f->env.env, EP_RID));
+	sel_rp(&s);
+	assert_ok(pcitsm_ide_stream_config(f->rp, 0, &s));
+	sel_ep(&s);
+	assert_ok(pcitsm_ide_stream_config(f->ep, 0, &s));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	pcitsm_ide_port_free(f->rp);
+	pcitsm_ide_port_free(f->ep);
+	pcitsm_gcm_free(f->gcm);
+	free(f);
+	return 0;
+}
+
+static size_t mk_mwr(uint8_t *buf, uint64_t addr, const uint8_t *data, size_t len)
+{
+	struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = RP_RID, .first_be = 0xf,
+				.last_be = len > 4 ? 0xf : 0, .addr = addr, .data = data, .len = len };
+	size_t n;
+
+	assert_ok(pcitsm_tlp_encode(&t, buf, PCITSM_TLP_HDR_MAX + len, &n));
+	return n;
+}
+
+static size_t mk_mrd(uint8_t *buf, uint64_t addr, uint8_t tag)
+{
+	struct pcitsm_tlp t = { .kind = PCITSM_TLP_MRD, .req_id = RP_RID, .tag = tag,
+				.first_be = 0xf, .last_be = 0xf, .addr = addr, .len = 64 };
+	size_t n;
+
+	assert_ok(pcitsm_tlp_encode(&t, buf, 16, &n));
+	return n;
+}
+
+static size_t mk_cpld(uint8_t *buf, const uint8_t *data, size_t len, uint8_t tag)
+{
+	struct pcitsm_tlp t = { .kind = PCITSM_TLP_CPLD, .cpl_id = EP_RID, .req_id = RP_RID,
+				.tag = tag, .byte_count = (uint16_t)len, .data = data, .len = len };
+	size_t n;
+
+	assert_ok(pcitsm_tlp_encode(&t, buf, PCITSM_TLP_HDR_MAX + len, &n));
+	return n;
+}
+
+/* One TLP from a to b; returns b's verdict and the delivered plaintext. */
+static pcitsm_err hop(struct fx *f, struct pcitsm_ide_port *a, struct pcitsm_ide_port *b,
+		      const uint8_t *in, size_t len, struct pcitsm_ide_rx_out *out, size_t *wlen)
+{
+	struct pcitsm_ide_io io = { in, len, f->wire, PCITSM_IDE_TLP_MAX, 0 };
+
+	PCITSM_TRY(pcitsm_ide_tx(a, &io, 1));
+	*wlen = io.out_len;
+	*out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	return pcitsm_ide_rx(b, f->wire, io.out_len, out);
+}
+
+static void test_layout_matches_gcm(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[64], tlp[80], iv[12] = { 0 }, ct[64], tag[16];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_gcm *ref;
+	struct pcitsm_gcm_key *k;
+	size_t n, w;
+
+	secure(f);
+	for (int i = 0; i < 64; i++)
+		data[i] = (uint8_t)(0xa0 + i);
+	n = mk_mwr(tlp, 0x80000100, data, sizeof(data));
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(w, 4 + 12 + 64 + 12);
+	/* Prefix: PR_Sent 0, Stream ID, sub-stream PR, M=1, K=0. */
+	assert_int_equal(f->wire[0], 0x92);
+	assert_int_equal(f->wire[2], SID);
+	assert_int_equal(f->wire[3], PCITSM_IDE_PFX_M);
+	assert_memory_equal(f->wire + 4, tlp, 12); /* header in the clear */
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.len[0], n);
+	assert_memory_equal(f->plain + out.off[0], tlp, n);
+	/* Independently: AES-256-GCM(key PR, IV 00000000 || 0000000000000001, AAD = prefix +
+	 * header), MAC = first 12 tag bytes (§D.4). */
+	assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
+	assert_ok(pcitsm_gcm_key_new(ref, &k));
+	assert_ok(pcitsm_gcm_key_set(k, f->key[0][0][PCITSM_IDE_SUB_PR]));
+	iv[11] = 1;
+	struct pcitsm_gcm_seg s = { data, ct, sizeof(data) };
+	assert_ok(pcitsm_gcm_seal(k, iv, f->wire, 16, &s, 1, tag, 16));
+	assert_memory_equal(f->wire + 16, ct, 64);
+	assert_memory_equal(f->wire + 80, tag, 12);
+	/* The second TLP uses counter 2. */
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	iv[11] = 2;
+	assert_ok(pcitsm_gcm_seal(k, iv, f->wire, 16, &s, 1, tag, 16));
+	assert_memory_equal(f->wire + 16, ct, 64);
+	pcitsm_gcm_key_free(k);
+	pcitsm_gcm_free(ref);
+}
+
+static void test_types_and_counters(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[256], tlp[300];
+	struct pcitsm_ide_rx_out out;
+	size_t n, w;
+
+	secure(f);
+	memset(data, 0x3c, sizeof(data));
+	/* Three posted writes (one 64-bit), then a read carrying PR_Sent 3, then its completion. */
+	for (int i = 0; i < 3; i++) {
+		n = mk_mwr(tlp, i == 2 ? 0x100000040ull : 0x80000000, data, 16);
+		assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	}
+	n = mk_mrd(tlp, 0x80000000, 1);
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(f->wire[1], 3);                             /* PR_Sent_Counter-NPR */
+	assert_int_equal(f->wire[3] >> 4, PCITSM_IDE_SUB_NPR);
+	assert_int_equal(f->ep->stream[0].pr_recv_npr, 0);
+	assert_int_equal(f->ep->stream[0].pr_recv_cpl, 3);
+	n = mk_cpld(tlp, data, 256, 1);
+	assert_ok(hop(f, f->ep, f->rp, tlp, n, &out, &w));
+	assert_int_equal(f->wire[3] >> 4, PCITSM_IDE_SUB_CPL);
+	assert_memory_equal(f->plain, tlp, n);
+	/* The tap's view: no plaintext byte run of the payload. */
+	assert_null(memmem(f->wire + 16, 256, data, 8));
+}
+
+static void test_check_failed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[32] = { 1 }, tlp[64], msg[64];
+	struct pcitsm_ide_rx_out out;
+	size_t n, w, ml;
+
+	secure(f);
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	struct pcitsm_ide_io io = { tlp, n, f->wire, PCITSM_IDE_TLP_MAX, 0 };
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	f->wire[20] ^= 1;
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_err(pcitsm_ide_rx(f->ep, f->wire, io.out_len, &out), PCITSM_E_MAC);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	assert_int_equal(f->ep->stream[0].fail_reason, PCITSM_E_MAC);
+	assert_false(f->ep->stream[0].slot[PCITSM_IDE_RX][0][0].valid); /* keys invalidated */
+	/* Every later TLP of the stream is discarded; the transmitter refuses to send. */
+	f->wire[20] ^= 1;
+	assert_err(pcitsm_ide_rx(f->ep, f->wire, io.out_len, &out), PCITSM_E_STATE);
+	n = mk_cpld(tlp, data, 16, 0);
+	io = (struct pcitsm_ide_io){ tlp, n, f->wire, PCITSM_IDE_TLP_MAX, 0 };
+	assert_err(pcitsm_ide_tx(f->ep, &io, 1), PCITSM_E_STATE);
+	/* The IDE Fail goes out in the clear, and turns the partner Insecure too. */
+	assert_ok(pcitsm_ide_next_msg(f->ep, msg, sizeof(msg), &ml));
+	assert_int_equal(ml, 16);
+	assert_int_equal(msg[7], PCITSM_MSG_IDE_FAIL);
+	assert_int_equal(msg[12], SID);
+	assert_err(pcitsm_ide_next_msg(f->ep, msg + 20, sizeof(msg) - 20, &ml), PCITSM_E_NOTFOUND);
+	assert_ok(pcitsm_ide_rx(f->rp, msg, 16, &out));
+	assert_true(out.consumed);
+	assert_true(f->rp->stream[0].recvd_fail);
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_INSECURE);
+	/* Back to Secure only through Enable = 0, new keys, Enable. */
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_INSECURE);
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+}
+
+static void test_plain_rejected(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[16] = { 0 }, tlp[64];
+	struct pcitsm_ide_rx_out out = { .buf = f->plain, .cap = sizeof(f->plain) };
+	struct pcitsm_ide_io io;
+	size_t n;
+
+	/* Not enabled: no association, the TLP travels in the clear. */
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	io = (struct pcitsm_ide_io){ tlp, n, f->wire, PCITSM_IDE_TLP_MAX, 0 };
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	assert_int_equal(io.out_len, n);
+	/* Enabled without keys: Insecure, and the TLP is not sent at all. */
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_INSECURE);
+	assert_err(pcitsm_ide_tx(f->rp, &io, 1), PCITSM_E_STATE);
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	secure(f);
+	/* A plaintext TLP from the partner's RID on a Secure stream is discarded... */
+	assert_err(pcitsm_ide_rx(f->ep, tlp, n, &out), PCITSM_E_UNEXPECTED);
+	/* ...one outside the stream is not (and the default stream only takes its TC). */
+	tlp[1] = 0x70; /* TC 7 */
+	assert_ok(pcitsm_ide_rx(f->ep, tlp, n, &out));
+	assert_int_equal(out.n, 1);
+	/* An IDE TLP for an unknown stream is misrouted. */
+	struct pcitsm_ide_prefix x = { .m = true, .stream_id = 77 };
+	pcitsm_ide_prefix_encode(&x, f->wire);
+	memcpy(f->wire + 4, tlp, n);
+	memset(f->wire + 4 + n, 0, 12);
+	assert_err(pcitsm_ide_rx(f->ep, f->wire, 4 + n + 12, &out), PCITSM_E_NOTFOUND);
+	assert_int_equal(f->ep->misrouted, 1);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_SECURE);
+}
+
+static void test_aggregation(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[8][128], tlp[8][160], *outb = f->wire;
+	struct pcitsm_ide_io io[8];
+	struct pcitsm_ide_rx_out out = { .buf = f->plain, .cap = sizeof(f->plain) };
+	size_t n[8];
+
+	secure(f);
+	for (int i = 0; i < 8; i++) {
+		memset(data[i], i, sizeof(data[i]));
+		n[i] = mk_mwr(tlp[i], 0x80000000 + 0x100 * (unsigned)i, data[i], 128);
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb + i * 200, 200, 0 };
+	}
+	/* 8 x 128 bytes = 256 DW: the most one unit may carry. */
+	assert_ok(pcitsm_ide_tx(f->rp, io, 8));
+	for (int i = 0; i < 8; i++) {
+		bool last = i == 7;
+
+		assert_int_equal(io[i].out_len, 4 + 12 + 128 + (last ? 12 : 0));
+		assert_int_equal(!!(io[i].out[3] & PCITSM_IDE_PFX_M), last);
+		assert_ok(pcitsm_ide_rx(f->ep, io[i].out, io[i].out_len, &out));
+		assert_int_equal(out.n, last ? 8 : 0);
+	}
+	for (int i = 0; i < 8; i++)
+		assert_memory_equal(f->plain + out.off[i], tlp[i], n[i]);
+	/* One IV for the whole unit. */
+	assert_int_equal(f->rp->stream[0].slot[PCITSM_IDE_TX][0][0].ctr, 2);
+	/* NPR aggregation is "up to 2" here; CPL on the RP is none. */
+	n[0] = mk_mrd(tlp[0], 0x80000000, 1);
+	n[1] = mk_mrd(tlp[1], 0x80000000, 2);
+	n[2] = mk_mrd(tlp[2], 0x80000000, 3);
+	for (int i = 0; i < 3; i++)
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb + i * 200, 200, 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 3), PCITSM_E_INVAL);
+	assert_ok(pcitsm_ide_tx(f->rp, io, 2));
+	assert_ok(pcitsm_ide_rx(f->ep, io[0].out, io[0].out_len, &out));
+	assert_ok(pcitsm_ide_rx(f->ep, io[1].out, io[1].out_len, &out));
+	assert_int_equal(out.n, 2);
+	/* Mixed sub-streams in one unit, and too much payload, are refused. */
+	n[1] = mk_mwr(tlp[1], 0x80000000, data[1], 128);
+	io[1] = (struct pcitsm_ide_io){ tlp[1], n[1], outb + 200, 200, 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	/* A receiver without aggregation treats a MAC-less TLP as a check failure. */
+	f->ep->rx_aggregation = false;
+	for (int i = 0; i < 2; i++) {
+		n[i] = mk_mwr(tlp[i], 0x80000000, data[i], 64);
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb + i * 200, 200, 0 };
+	}
+	assert_ok(pcitsm_ide_tx(f->rp, io, 2));
+	assert_err(pcitsm_ide_rx(f->ep, io[0].out, io[0].out_len, &out), PCITSM_E_FIELD);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+}
+
+static void test_sync(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[4] = { 9 }, tlp[32], msg[64];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_ide_io io;
+	size_t n, w, ml;
+
+	secure(f);
+	n = mk_mwr(tlp, 0x80000000, data, 4);
+	for (int i = 0; i < PCITSM_IDE_SYNC_AT; i++)
+		assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	/* At 245 the next posted TLP waits for IDE Sync. */
+	io = (struct pcitsm_ide_io){ tlp, n, f->wire, PCITSM_IDE_TLP_MAX, 0 };
+	assert_err(pcitsm_ide_tx(f->rp, &io, 1), PCITSM_E_BUSY);
+	assert_ok(pcitsm_ide_next_msg(f->rp, msg, sizeof(msg), &ml));
+	assert_int_equal(ml, 4 + 16 + 12);
+	assert_int_equal(msg[4 + 7], PCITSM_MSG_IDE_SYNC);
+	assert_int_equal(msg[4 + 12], 246);
+	assert_int_equal(msg[4 + 13], 246);
+	assert_int_equal(f->rp->stream[0].pr_sent_npr, 0);
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_ok(pcitsm_ide_rx(f->ep, msg, ml, &out));
+	assert_true(out.consumed);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(f->ep->stream[0].pr_recv_npr, 0);
+	assert_int_equal(f->ep->stream[0].stats.rx_syncs, 1);
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	/* A read claiming more posted TLPs than arrived (one overtook them) is a check failure. */
+	n = mk_mrd(tlp, 0x80000000, 1);
+	io = (struct pcitsm_ide_io){ tlp, n, f->wire, PCITSM_IDE_TLP_MAX, 0 };
+	f->rp->stream[0].pr_sent_npr = 5;
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	assert_err(pcitsm_ide_rx(f->ep, f->wire, io.out_len, &out), PCITSM_E_REPLAY);
+}
+
+static void test_refresh(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[32] = { 4 }, tlp[4][64];
+	struct pcitsm_ide_rx_out out;
+	size_t n[4], w;
+
+	secure(f);
+	n[0] = mk_mwr(tlp[0], 0x80000000, data, 32);
+	n[1] = mk_mrd(tlp[1], 0x80000000, 1);
+	n[2] = mk_cpld(tlp[2], data, 32, 1);
+	n[3] = mk_cpld(tlp[3], data, 32, 2);
+	pcitsm_put_be16(tlp[3] + 8, EP_RID); /* a completion from the root port to the endpoint */
+	/* Every sub-stream in both directions, so every receiver sees each K toggle. */
+#define TRAFFIC()                                                                      \
+	do {                                                                           \
+		assert_ok(hop(f, f->rp, f->ep, tlp[0], n[0], &out, &w));               \
+		assert_ok(hop(f, f->rp, f->ep, tlp[1], n[1], &out, &w));               \
+		assert_ok(hop(f, f->ep, f->rp, tlp[2], n[2], &out, &w));               \
+		assert_ok(hop(f, f->ep, f->rp, tlp[0], n[0], &out, &w));               \
+		assert_ok(hop(f, f->ep, f->rp, tlp[1], n[1], &out, &w));               \
+		assert_ok(hop(f, f->rp, f->ep, tlp[3], n[3], &out, &w));               \
+	} while (0)
+	for (int round = 0; round < 4; round++) {
+		unsigned k = (round + 1) & 1;
+
+		TRAFFIC();
+		prog(f, k);
+		TRAFFIC();
+		go(f, k, PCITSM_IDE_RX);
+		TRAFFIC();
+		/* Transmitters one sub-stream at a time: the switch happens with the third. */
+		for (int u = 0; u < 3; u++) {
+			assert_ok(pcitsm_ide_k_set_go(f->rp, SID, k, PCITSM_IDE_TX, u));
+			TRAFFIC();
+			assert_ok(pcitsm_ide_k_set_go(f->ep, SID, k, PCITSM_IDE_TX, u));
+			TRAFFIC();
+		}
+		assert_int_equal(f->rp->stream[0].tx_kset, k);
+		assert_int_equal(f->ep->stream[0].rx_kset[0], k);
+		assert_false(f->ep->stream[0].slot[PCITSM_IDE_RX][0][!k].valid);
+		assert_int_equal(f->wire[3] & PCITSM_IDE_PFX_K ? 1 : 0, k);
+	}
+	assert_int_equal(f->ep->stream[0].stats.check_failed, 0);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_SECURE);
+	/* A TLP with K toggled to a set that is not GO is a check failure. */
+	n[0] = mk_mwr(tlp[0], 0x80000000, data, 32);
+	struct pcitsm_ide_io io = { tlp[0], n[0], f->wire, PCITSM_IDE_TLP_MAX, 0 };
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	f->wire[3] ^= PCITSM_IDE_PFX_K;
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_err(pcitsm_ide_rx(f->ep, f->wire, io.out_len, &out), PCITSM_E_MAC);
+#undef TRAFFIC
+}
+
+static void test_programming_errors(void **state)
+{
+	struct fx *f = *state;
+	uint8_t key[32] = { 1 }, wire_key[32], ifv[8], data[4] = { 0 }, tlp[32];
+	struct pcitsm_ide_sel s;
+	struct pcitsm_ide_rx_out out;
+	size_t n, w;
+
+	assert_err(pcitsm_ide_key_prog_aes(f->rp, 99, 0, PCITSM_IDE_TX, 0, key, 1),
+		   PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_ide_key_prog_aes(f->rp, SID, 2, PCITSM_IDE_TX, 0, key, 1), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_key_prog_aes(f->rp, SID, 0, PCITSM_IDE_TX, 3, key, 1), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_key_prog_aes(f->rp, SID, 0, PCITSM_IDE_TX, 0, key, 0), PCITSM_E_FIELD);
+	assert_err(pcitsm_ide_k_set_go(f->rp, SID, 1, PCITSM_IDE_TX, 0), PCITSM_E_STATE);
+	sel_rp(&s);
+	s.ctl.alg = 1;
+	assert_err(pcitsm_ide_stream_config(f->rp, 1, &s), PCITSM_E_UNSUPPORTED);
+	sel_rp(&s);
+	s.ctl.phe = 2;
+	assert_err(pcitsm_ide_stream_config(f->rp, 1, &s), PCITSM_E_UNSUPPORTED);
+	sel_rp(&s);
+	assert_err(pcitsm_ide_stream_config(f->rp, 1, &s), PCITSM_E_EXISTS);
+	s.ctl.stream_id = PCITSM_IDE_RESERVED_STREAM_ID;
+	assert_err(pcitsm_ide_stream_config(f->rp, 1, &s), PCITSM_E_FIELD);
+	sel_rp(&s);
+	s.ctl.stream_id = 9;
+	s.rid_base = 0x200;
+	s.rid_limit = 0x100;
+	assert_err(pcitsm_ide_stream_config(f->rp, 1, &s), PCITSM_E_FIELD);
+	assert_err(pcitsm_ide_stream_config(f->rp, PCITSM_IDE_PORT_STREAMS, &s), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_stream_enable(f->rp, 3), PCITSM_E_STATE);
+
+	secure(f);
+	sel_rp(&s);
+	assert_err(pcitsm_ide_stream_config(f->rp, 0, &s), PCITSM_E_STATE);
+	/* The keys in use can be neither overwritten nor stopped. */
+	assert_err(pcitsm_ide_key_prog_aes(f->rp, SID, 0, PCITSM_IDE_TX, 0, key, 1), PCITSM_E_BUSY);
+	assert_err(pcitsm_ide_k_set_stop(f->rp, SID, 0, PCITSM_IDE_RX, 1), PCITSM_E_BUSY);
+	/* KEY_PROG wire byte order: the same key through both entry points. */
+	pcitsm_ide_km_key_from_aes(f->key[0][0][0], wire_key);
+	pcitsm_ide_km_ifv_encode(1, ifv);
+	assert_ok(pcitsm_ide_key_prog(f->rp, SID, 1, PCITSM_IDE_TX, 0, wire_key, ifv));
+	assert_ok(pcitsm_ide_k_set_stop(f->rp, SID, 1, PCITSM_IDE_TX, 0));
+	/* IV counter exhaustion: the last value is refused, the stream needs a refresh. */
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	f->rp->stream[0].slot[PCITSM_IDE_TX][0][0].ctr = UINT64_MAX - 1;
+	f->ep->stream[0].slot[PCITSM_IDE_RX][0][0].ctr = UINT64_MAX - 1;
+	n = mk_mwr(tlp, 0x80000000, data, 4);
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &w), PCITSM_E_OVERFLOW);
+	assert_err(pcitsm_ide_key_prog_aes(f->ep, SID, 1, PCITSM_IDE_RX, 0, key, UINT64_MAX),
+		   PCITSM_E_FIELD);
+}
+
+static void test_select(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .addr = 0x80000000 };
+	struct pcitsm_ide_sel s;
+
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), -1); /* not enabled */
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->ep, 0));
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), 0);
+	t.addr = 0x80100000;
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), -1); /* outside every range */
+	t.addr = 0x1000fff00ull;
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), 0);
+	t.tc = 1;
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), -1);
+	/* Endpoint: the default stream takes its TC's TLPs. */
+	t.tc = 0;
+	t.addr = 0x1234000;
+	assert_int_equal(pcitsm_ide_select(f->ep, &t), 0);
+	/* Config requests only with Selective IDE for Configuration Requests enabled. */
+	t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_CFGRD1, .target_id = EP_RID };
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), -1);
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	sel_rp(&s);
+	s.ctl.cfg_en = true;
+	assert_ok(pcitsm_ide_stream_config(f->rp, 0, &s));
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), 0);
+	t.target_id = 0x300;
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), -1);
+	/* Completions and ID-routed messages by the destination's RID. */
+	t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_CPL, .req_id = EP_RID + 2 };
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), 0);
+	t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_MSG, .msg_route = PCITSM_MSG_ROUTE_ID,
+				 .target_id = EP_RID };
+	assert_int_equal(pcitsm_ide_select(f->rp, &t), 0);
+}
+
+static void test_pcrc(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_sel s;
+	uint8_t data[100], tlp[128];
+	struct pcitsm_ide_rx_out out;
+	size_t n, w;
+
+	sel_rp(&s);
+	s.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->rp, 0, &s));
+	sel_ep(&s);
+	s.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->ep, 0, &s));
+	secure(f);
+	memset(data, 0x11, sizeof(data));
+	n = mk_mwr(tlp, 0x80000000, data, 100);
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(w, 4 + 12 + 100 + 4 + 12);
+	assert_true(f->wire[3] & PCITSM_IDE_PFX_P);
+	assert_memory_equal(f->plain, tlp, n);
+	/* A read has no payload: no PCRC. */
+	n = mk_mrd(tlp, 0x80000000, 1);
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_false(f->wire[3] & PCITSM_IDE_PFX_P);
+	/* A transmitter without PCRC towards a receiver requiring it: check failure. */
+	f->rp->stream[0].pcrc = false;
+	n = mk_mwr(tlp, 0x80000000, data, 100);
+	assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &w), PCITSM_E_FIELD);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_layout_matches_gcm), T(test_types_and_counters), T(test_check_failed),
+		T(test_plain_rejected),     T(test_aggregation),        T(test_sync),
+		T(test_refresh),            T(test_programming_errors), T(test_select),
+		T(test_pcrc),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

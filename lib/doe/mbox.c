@@ -68,7 +68,7 @@ static void mbox_go(struct pcitsm_doe_mbox *m)
 	m->wlen = 0;
 	if (m->error)
 		return;
-	/* Go while Busy, or an object shorter than its header: Error (§A.5, "errors that set Error"). */
+	/* Go while Busy, or an object shorter than its header: Error (§A.5). */
 	if (m->busy_left || n < 2) {
 		m->error = true;
 		return;
@@ -127,8 +127,8 @@ static void mbox_ack(struct pcitsm_doe_mbox *m)
 	}
 }
 
-static pcitsm_err mbox_hook_read(struct pcitsm_cfg_emu *emu, void *arg, uint32_t off, unsigned width,
-				 uint32_t *val)
+static pcitsm_err mbox_hook_read(struct pcitsm_cfg_emu *emu, void *arg, uint32_t off,
+				 unsigned width, uint32_t *val)
 {
 	struct pcitsm_doe_mbox *m = arg;
 	uint32_t reg = (off - m->off) & ~3u, dw;
@@ -219,8 +219,9 @@ pcitsm_err pcitsm_doe_mbox_init(struct pcitsm_doe_mbox *m, struct pcitsm_cfg_emu
 		pcitsm_doe_mbox_free(m);
 		return e;
 	}
-	pcitsm_cfg_emu_poke(cfg, off, 4,
-			    PCITSM_ECAP_ID_DOE | (uint32_t)cap_version << 16 | (uint32_t)next_cap << 20);
+	/* Header: ID [15:0], version [19:16], next [31:20]. */
+	pcitsm_cfg_emu_poke(cfg, off, 4, PCITSM_ECAP_ID_DOE | (uint32_t)cap_version << 16 |
+					     (uint32_t)next_cap << 20);
 	pcitsm_cfg_emu_poke(cfg, off + PCITSM_DOE_CAP, 4, 0);
 	pcitsm_cfg_emu_poke(cfg, off + PCITSM_DOE_CTRL, 4, 0);
 	dev->max_obj_dw = pcitsm_doe_len_field(max_obj_dw);

@@ -77,8 +77,8 @@ pcitsm_err pcitsm_doe_obj_parse(const uint8_t *obj, size_t len, struct pcitsm_do
 	return PCITSM_OK;
 }
 
-pcitsm_err pcitsm_doe_obj_build(struct pcitsm_wr *w, uint16_t vid, uint8_t type, const void *payload,
-				size_t plen)
+pcitsm_err pcitsm_doe_obj_build(struct pcitsm_wr *w, uint16_t vid, uint8_t type,
+				const void *payload, size_t plen)
 {
 	size_t pad, dw;
 

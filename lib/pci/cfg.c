@@ -159,7 +159,8 @@ void pcitsm_cfg_emu_init(struct pcitsm_cfg_emu *emu, uint32_t size)
 {
 	memset(emu, 0, sizeof(*emu));
 	emu->cfg.ops = &emu_ops;
-	emu->cfg.size = size == PCITSM_CFG_SIZE_LEGACY ? PCITSM_CFG_SIZE_LEGACY : PCITSM_CFG_SIZE_EXT;
+	emu->cfg.size = size == PCITSM_CFG_SIZE_LEGACY ? PCITSM_CFG_SIZE_LEGACY
+						       : PCITSM_CFG_SIZE_EXT;
 }
 
 pcitsm_err pcitsm_cfg_emu_add_hook(struct pcitsm_cfg_emu *emu, const struct pcitsm_cfg_hook *hook)

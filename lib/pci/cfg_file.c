@@ -82,7 +82,8 @@ pcitsm_err pcitsm_cfg_file_open(struct pcitsm_cfg_file *f, const char *sysfs_roo
 		return PCITSM_E_RANGE;
 	}
 	f->fd = fd;
-	f->cfg.size = st.st_size >= PCITSM_CFG_SIZE_EXT ? PCITSM_CFG_SIZE_EXT : PCITSM_CFG_SIZE_LEGACY;
+	f->cfg.size = st.st_size >= PCITSM_CFG_SIZE_EXT ? PCITSM_CFG_SIZE_EXT
+							 : PCITSM_CFG_SIZE_LEGACY;
 	f->cfg.ops = &file_ops;
 	return PCITSM_OK;
 }

@@ -143,8 +143,8 @@ static void ide_addr_decode(uint32_t a1, uint32_t a2, uint32_t a3, struct pcitsm
 		   IDE_ADDR_LOW_ONES;
 }
 
-pcitsm_err pcitsm_ide_sel_read(struct pcitsm_cfg *cfg, const struct pcitsm_ide_info *ide, unsigned i,
-			       struct pcitsm_ide_sel *sel)
+pcitsm_err pcitsm_ide_sel_read(struct pcitsm_cfg *cfg, const struct pcitsm_ide_info *ide,
+			       unsigned i, struct pcitsm_ide_sel *sel)
 {
 	uint32_t pos, size, rid1, rid2;
 

@@ -146,7 +146,8 @@ static size_t disc_req(uint8_t *obj, uint8_t index, uint8_t version)
 static void dev_discovery(void **state)
 {
 	struct pcitsm_doe_dev d;
-	struct pcitsm_doe_handler cid = { .vid = 1, .type = PCITSM_DOE_TYPE_CMA_CID, .handle = echo };
+	struct pcitsm_doe_handler cid = { .vid = 1, .type = PCITSM_DOE_TYPE_CMA_CID,
+					  .handle = echo };
 	uint8_t req[16], rsp[64];
 	size_t n;
 
@@ -239,7 +240,8 @@ static void dev_full(void **state)
 
 	pcitsm_doe_dev_init(&d, 1);
 	for (unsigned i = 0; i <= PCITSM_DOE_MAX_PROTOCOLS; i++)
-		h[i] = (struct pcitsm_doe_handler){ .vid = 0x1000, .type = (uint8_t)i, .handle = echo };
+		h[i] = (struct pcitsm_doe_handler){ .vid = 0x1000, .type = (uint8_t)i,
+						    .handle = echo };
 	for (unsigned i = 0; i < PCITSM_DOE_MAX_PROTOCOLS; i++)
 		assert_ok(pcitsm_doe_dev_register(&d, &h[i]));
 	assert_err(pcitsm_doe_dev_register(&d, &h[PCITSM_DOE_MAX_PROTOCOLS]), PCITSM_E_EXHAUSTED);

@@ -40,7 +40,8 @@ static struct rig *rig_new(uint8_t version, uint32_t max_dw)
 	pcitsm_env_test_init(&r->t, 1);
 	pcitsm_cfg_emu_init(&r->emu, PCITSM_CFG_SIZE_EXT);
 	pcitsm_doe_dev_init(&r->dev, version);
-	r->cma = (struct pcitsm_doe_handler){ .vid = 1, .type = PCITSM_DOE_TYPE_CMA, .handle = echo };
+	r->cma = (struct pcitsm_doe_handler){ .vid = 1, .type = PCITSM_DOE_TYPE_CMA,
+					      .handle = echo };
 	r->sec = (struct pcitsm_doe_handler){ .vid = 1, .type = PCITSM_DOE_TYPE_SECURED_CMA,
 					      .handle = echo };
 	assert_ok(pcitsm_doe_dev_register(&r->dev, &r->cma));
@@ -189,7 +190,7 @@ static void wrong_type_and_truncation(void **state)
 	assert_false(r->mbox.ready); /* aborted */
 	r->mbox.fault_wrong_type = false;
 
-	/* Too small a buffer: what fits, E_TRUNCATED, the rest drained (not left in the mailbox). */
+	/* Too small a buffer: what fits, E_TRUNCATED, the rest drained (not left behind). */
 	assert_err(xchg(r, req, 12, rsp, 5, &n), PCITSM_E_TRUNCATED);
 	assert_int_equal(n, 5);
 	assert_memory_equal(rsp, "\x0c\x0b\x0a\x09\x08", 5);
@@ -353,7 +354,7 @@ static void find_instance(void **state)
 	struct pcitsm_doe_mbox m2, m3;
 	struct pcitsm_doe_handler only = { .vid = 1, .type = PCITSM_DOE_TYPE_CMA, .handle = echo };
 
-	/* 0x100: CMA + secured (from the rig); 0x180: CMA only; 0x200: wedged. Chain: 0x180 first. */
+	/* 0x100: CMA + secured (the rig's); 0x180: CMA only; 0x200: wedged. */
 	pcitsm_doe_dev_init(&dev2, 1);
 	assert_ok(pcitsm_doe_dev_register(&dev2, &only));
 	assert_ok(pcitsm_doe_mbox_init(&m2, &r->emu, 0x180, 0x100, 1, &dev2, 64));
@@ -429,8 +430,10 @@ static void model_registers(void **state)
 	assert_ok(pcitsm_cfg_read32(&r->emu.cfg, MBOX + PCITSM_DOE_STATUS, &v));
 	assert_int_equal(v, 0);
 	/* init argument checks */
-	assert_err(pcitsm_doe_mbox_init(&r->mbox, &r->emu, 0x102, 0, 1, &r->dev, 8), PCITSM_E_INVAL);
-	assert_err(pcitsm_doe_mbox_init(&r->mbox, &r->emu, 0x200, 0, 1, &r->dev, 3), PCITSM_E_INVAL);
+	assert_err(pcitsm_doe_mbox_init(&r->mbox, &r->emu, 0x102, 0, 1, &r->dev, 8),
+		   PCITSM_E_INVAL);
+	assert_err(pcitsm_doe_mbox_init(&r->mbox, &r->emu, 0x200, 0, 1, &r->dev, 3),
+		   PCITSM_E_INVAL);
 	rig_free(r);
 }
 

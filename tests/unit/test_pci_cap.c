@@ -255,7 +255,8 @@ static void ide_ctl_roundtrip(void **state)
 	struct pcitsm_ide_stream_ctl d;
 	uint32_t v = pcitsm_ide_ctl_encode(&c);
 
-	/* 0 EN, 3:2 NPR=1, 5:4 PR=2, 7:6 CPL=3, 8 PCRC, 9 CFG, 13:10 PHE=4, 21:19 TC=5, 22, 23, ID. */
+	/* 0 EN, 3:2 NPR=1, 5:4 PR=2, 7:6 CPL=3, 8 PCRC, 9 CFG, 13:10 PHE=4, 21:19 TC=5,
+	 * 22 default, 23 TEE-limited, 31:24 ID. */
 	assert_int_equal(v, 0x1u | 1u << 2 | 2u << 4 | 3u << 6 | 1u << 8 | 1u << 9 | 4u << 10 |
 				    5u << 19 | 1u << 22 | 1u << 23 | 0xa7u << 24);
 	pcitsm_ide_ctl_decode(v, &d);
@@ -287,7 +288,8 @@ static void ide_setup(void)
 	pcitsm_cfg_emu_poke(&emu, sel0 + 0x20 + PCITSM_IDE_SEL_STS, 4, 2);
 	pcitsm_cfg_emu_poke(&emu, sel0 + 0x20 + PCITSM_IDE_SEL_RID1, 4, 0x0001ff00u);
 	pcitsm_cfg_emu_poke(&emu, sel0 + 0x20 + PCITSM_IDE_SEL_RID2, 4, 0x03010001u);
-	/* addr 0: valid, base lower 0x801 (bits 31:20), limit lower 0x8ff; upper base 1, limit 2. */
+	/* addr 0: valid, base lower 0x801 (bits 31:20), limit lower 0x8ff; upper base 1,
+	 * upper limit 2. */
 	pcitsm_cfg_emu_poke(&emu, sel0 + 0x20 + PCITSM_IDE_SEL_ADDR1(0), 4, 0x8ff80101u);
 	pcitsm_cfg_emu_poke(&emu, sel0 + 0x20 + PCITSM_IDE_SEL_ADDR2(0), 4, 2);
 	pcitsm_cfg_emu_poke(&emu, sel0 + 0x20 + PCITSM_IDE_SEL_ADDR3(0), 4, 1);

@@ -291,7 +291,8 @@ out:
 	return err;
 }
 
-/* One anchor file: PEM if it holds a PEM boundary, else exactly one DER certificate. */
+/* One anchor file: exactly one DER certificate if it starts like one (a SEQUENCE tag, which no
+ * PEM text starts with), else PEM. */
 static pcitsm_err trust_add_file(struct pcitsm_trust *t, const char *path)
 {
 	uint8_t *buf;
@@ -300,10 +301,10 @@ static pcitsm_err trust_add_file(struct pcitsm_trust *t, const char *path)
 
 	if (err)
 		return err;
-	if (memmem(buf, len, "-----BEGIN", 10))
-		err = trust_add_pem(t, buf, len);
-	else
+	if (buf[0] == DER_SEQUENCE)
 		err = pcitsm_trust_add_der(t, buf, len);
+	else
+		err = trust_add_pem(t, buf, len);
 	free(buf);
 	return err;
 }

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Name tables for SPDM codes, ERROR codes and steps; algorithm bit translations (facts B.2-B.4). */
+#include "pcitsm/spdm.h"
+
+const char *pcitsm_spdm_code_name(uint8_t code)
+{
+	switch (code) {
+#define PCITSM_SPDM_CODE_NAME(name, val) \
+	case val:                        \
+		return #name;
+		PCITSM_SPDM_CODES(PCITSM_SPDM_CODE_NAME)
+#undef PCITSM_SPDM_CODE_NAME
+	}
+	return "UNKNOWN";
+}
+
+const char *pcitsm_spdm_error_name(uint8_t code)
+{
+	switch (code) {
+#define PCITSM_SPDM_ERROR_NAME(name, val, str) \
+	case val:                              \
+		return str;
+		PCITSM_SPDM_ERRORS(PCITSM_SPDM_ERROR_NAME)
+#undef PCITSM_SPDM_ERROR_NAME
+	}
+	return "Reserved";
+}
+
+const char *pcitsm_spdm_step_name(enum pcitsm_spdm_step s)
+{
+	static const char *const names[] = {
+		[PCITSM_SPDM_STEP_NONE] = "none",
+		[PCITSM_SPDM_STEP_VERSION] = "GET_VERSION",
+		[PCITSM_SPDM_STEP_CAPABILITIES] = "GET_CAPABILITIES",
+		[PCITSM_SPDM_STEP_ALGORITHMS] = "NEGOTIATE_ALGORITHMS",
+		[PCITSM_SPDM_STEP_DIGESTS] = "GET_DIGESTS",
+		[PCITSM_SPDM_STEP_CERTIFICATE] = "GET_CERTIFICATE",
+		[PCITSM_SPDM_STEP_CHALLENGE] = "CHALLENGE",
+		[PCITSM_SPDM_STEP_MEASUREMENTS] = "GET_MEASUREMENTS",
+	};
+
+	if ((unsigned)s >= PCITSM_ARRAY_SIZE(names))
+		return "unknown";
+	return names[s];
+}
+
+enum pcitsm_hash_alg pcitsm_spdm_hash_alg(uint32_t bit)
+{
+	switch (bit) {
+	case PCITSM_SPDM_HASH_SHA256:
+		return PCITSM_HASH_SHA256;
+	case PCITSM_SPDM_HASH_SHA384:
+		return PCITSM_HASH_SHA384;
+	case PCITSM_SPDM_HASH_SHA512:
+		return PCITSM_HASH_SHA512;
+	default:
+		return PCITSM_HASH_NONE;
+	}
+}
+
+enum pcitsm_hash_alg pcitsm_spdm_meas_hash_alg(uint32_t bit)
+{
+	switch (bit) {
+	case PCITSM_SPDM_MEAS_HASH_SHA256:
+		return PCITSM_HASH_SHA256;
+	case PCITSM_SPDM_MEAS_HASH_SHA384:
+		return PCITSM_HASH_SHA384;
+	case PCITSM_SPDM_MEAS_HASH_SHA512:
+		return PCITSM_HASH_SHA512;
+	default:
+		return PCITSM_HASH_NONE;
+	}
+}
+
+enum pcitsm_sig_alg pcitsm_spdm_sig_alg(uint32_t bit)
+{
+	switch (bit) {
+	case PCITSM_SPDM_ASYM_ECDSA_P256:
+		return PCITSM_SIG_ECDSA_P256;
+	case PCITSM_SPDM_ASYM_ECDSA_P384:
+		return PCITSM_SIG_ECDSA_P384;
+	case PCITSM_SPDM_ASYM_RSASSA_2048:
+		return PCITSM_SIG_RSASSA_2048;
+	case PCITSM_SPDM_ASYM_RSAPSS_2048:
+		return PCITSM_SIG_RSAPSS_2048;
+	case PCITSM_SPDM_ASYM_RSASSA_3072:
+		return PCITSM_SIG_RSASSA_3072;
+	case PCITSM_SPDM_ASYM_RSAPSS_3072:
+		return PCITSM_SIG_RSAPSS_3072;
+	default:
+		return PCITSM_SIG_NONE;
+	}
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Requester internals shared between req.c and req_auth.c. */
+#ifndef PCITSM_SPDM_REQ_PRIV_H
+#define PCITSM_SPDM_REQ_PRIV_H
+
+#include "msg.h"
+
+/* Largest RDTExponent we wait for (2^30 us, about 18 minutes); more is treated as a bad field. */
+#define SPDM_MAX_RDT_EXPONENT 30
+/* GET_CERTIFICATE portion size asked for (libspdm's usual block; the responder may send less). */
+#define SPDM_CERT_PORTION 1024
+/* Most certificates in a chain we split. */
+#define SPDM_MAX_CERTS 16
+
+pcitsm_err req_fail(struct pcitsm_spdm_req *r, pcitsm_err e);
+pcitsm_err req_begin(struct pcitsm_spdm_req *r, uint8_t code) PCITSM_MUST_CHECK;
+pcitsm_err req_commit(struct pcitsm_spdm_req *r, struct pcitsm_wr *rq, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+pcitsm_err req_l1_restart(struct pcitsm_spdm_req *r) PCITSM_MUST_CHECK;
+
+pcitsm_err req_on_digests(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
+pcitsm_err req_on_certificate(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
+pcitsm_err req_on_challenge_auth(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
+pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
+
+#endif

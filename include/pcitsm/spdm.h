@@ -172,6 +172,7 @@ struct pcitsm_spdm_req_cfg {
 	/* AlgStructs offered when non-zero (next tasks: DHE, AEAD, key schedule). */
 	uint16_t dhe, aead, req_base_asym, key_schedule;
 	const struct pcitsm_trust *trust; /* anchors for the chain; NULL: chain not validated */
+	bool allow_untrusted; /* a chain that does not validate is reported, not an error */
 	const struct pcitsm_env *env;
 };
 void pcitsm_spdm_req_cfg_default(struct pcitsm_spdm_req_cfg *c, const struct pcitsm_env *env);
@@ -202,6 +203,8 @@ struct pcitsm_spdm_req {
 	bool outstanding;
 	enum pcitsm_spdm_retry retry;
 	uint64_t retry_ns;
+	bool rif_outstanding;  /* the last request built was RESPOND_IF_READY */
+	unsigned busy_retries, not_ready_waits; /* for the outstanding request */
 	uint8_t rif_code, rif_token;
 	/* What a peer ERROR said, for messages. */
 	uint8_t peer_error, peer_error_data;

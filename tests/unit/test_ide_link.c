@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated link with its tap: on a Secure stream the tap sees no plaintext payload; IDE Sync
+ * flows by itself; a key refresh under continuous traffic loses and rejects nothing; and a
+ * randomized campaign of 10,000 tampering trials (modify, drop, duplicate, replay, reorder,
+ * inject IDE and plaintext TLPs) ends with zero undetected tamperings and zero corrupted TLPs
+ * delivered.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/ide.h"
+#include "testutil.h"
+
+#define RP_RID 0x0008
+#define EP_RID 0x0100
+#define SID 3
+#define LOG_MAX 64
+#define TLP_SMALL 96
+
+enum op { OP_MODIFY, OP_DROP, OP_DUP, OP_REPLAY, OP_REORDER, OP_INJECT_IDE, OP_INJECT_PLAIN,
+	  OP_COUNT };
+
+struct rec {
+	uint8_t b[TLP_SMALL];
+	size_t len;
+};
+
+struct lfx {
+	struct pcitsm_env_test env;
+	struct pcitsm_gcm *gcm;
+	struct pcitsm_ide_port *port[2];
+	struct pcitsm_ide_wire *w;
+	/* What each side sent (the last LOG_MAX, a ring) and how many arrived, per sub-stream. */
+	struct rec sent[2][3][LOG_MAX];
+	unsigned n_sent[2][3], n_got[2][3];
+	unsigned corrupted;
+	uint64_t delivered;
+	/* The tap. */
+	bool tap_check_plain;
+	const uint8_t *secret;
+	size_t secret_len;
+	unsigned plain_seen;
+	enum op op;
+	enum pcitsm_ide_side tdir;
+	unsigned target, seen, held_sub;
+	bool fired, holding;
+	struct pcitsm_ide_frame past[16];
+	unsigned npast;
+};
+
+static struct lfx *fx; /* the sink and tap reach the fixture through it */
+
+static enum pcitsm_ide_sub sub_of_bytes(const uint8_t *t)
+{
+	uint8_t type = t[0] & 0x1f;
+
+	if (type == 0x0a)
+		return PCITSM_IDE_SUB_CPL;
+	return (t[0] & 0x40) && type == 0 ? PCITSM_IDE_SUB_PR : PCITSM_IDE_SUB_NPR;
+}
+
+static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
+		 size_t len)
+{
+	enum pcitsm_ide_side from = !to;
+	enum pcitsm_ide_sub u = sub_of_bytes(tlp);
+	unsigned i = fx->n_got[from][u]++;
+
+	fx->delivered++;
+	/* Exactly the next TLP sent on that sub-stream, or it is corrupted. */
+	const struct rec *r = &fx->sent[from][u][i % LOG_MAX];
+
+	if (i >= fx->n_sent[from][u] || r->len != len || memcmp(r->b, tlp, len))
+		fx->corrupted++;
+}
+
+static void keys(struct lfx *f, unsigned k)
+{
+	uint8_t key[2][3][32];
+
+	for (int s = 0; s < 2; s++)
+		for (int u = 0; u < 3; u++) {
+			assert_ok(pcitsm_random(&f->env.env, key[s][u], 32));
+			assert_ok(pcitsm_ide_key_prog_aes(f->port[s], SID, k, PCITSM_IDE_TX, u,
+							  key[s][u], 1));
+			assert_ok(pcitsm_ide_key_prog_aes(f->port[!s], SID, k, PCITSM_IDE_RX, u,
+							  key[s][u], 1));
+		}
+	pcitsm_wipe(key, sizeof(key));
+}
+
+static void go_all(struct lfx *f, unsigned k, enum pcitsm_ide_dir d)
+{
+	for (int s = 0; s < 2; s++)
+		for (int u = 0; u < 3; u++)
+			assert_ok(pcitsm_ide_k_set_go(f->port[s], SID, k, d, u));
+}
+
+static void establish(struct lfx *f)
+{
+	for (int s = 0; s < 2; s++)
+		assert_ok(pcitsm_ide_stream_disable(f->port[s], 0));
+	keys(f, 0);
+	go_all(f, 0, PCITSM_IDE_RX);
+	go_all(f, 0, PCITSM_IDE_TX);
+	assert_ok(pcitsm_ide_stream_enable(f->port[1], 0));
+	assert_ok(pcitsm_ide_stream_enable(f->port[0], 0));
+	memset(f->n_sent, 0, sizeof(f->n_sent));
+	memset(f->n_got, 0, sizeof(f->n_got));
+	memset(f->w->stats, 0, sizeof(f->w->stats));
+}
+
+static int setup(void **state)
+{
+	struct lfx *f = calloc(1, sizeof(*f));
+	struct pcitsm_ide_sel s = { 0 };
+
+	pcitsm_env_test_init(&f->env, 2026);
+	assert_ok(pcitsm_gcm_new(&f->gcm, PCITSM_GCM_AUTO));
+	assert_ok(pcitsm_ide_port_new(&f->port[0], f->gcm, &f->env.env, RP_RID));
+	assert_ok(pcitsm_ide_port_new(&f->port[1], f->gcm, &f->env.env, EP_RID));
+	s.ctl.stream_id = SID;
+	s.ctl.agg_pr = 2;
+	s.rid_valid = true;
+	s.rid_base = s.rid_limit = EP_RID;
+	s.nr_addr = 1;
+	s.addr[0] = (struct pcitsm_ide_addr_assoc){ true, 0x80000000, 0x8fffffff };
+	assert_ok(pcitsm_ide_stream_config(f->port[0], 0, &s));
+	s.ctl.default_stream = true;
+	s.rid_base = s.rid_limit = RP_RID;
+	assert_ok(pcitsm_ide_stream_config(f->port[1], 0, &s));
+	assert_ok(pcitsm_ide_wire_new(&f->w, f->port[0], f->port[1], sink));
+	establish(f);
+	fx = f;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct lfx *f = *state;
+
+	pcitsm_ide_wire_free(f->w);
+	pcitsm_ide_port_free(f->port[0]);
+	pcitsm_ide_port_free(f->port[1]);
+	pcitsm_gcm_free(f->gcm);
+	free(f);
+	return 0;
+}
+
+static uint32_t rnd(struct lfx *f, uint32_t n)
+{
+	uint32_t r;
+
+	assert_ok(pcitsm_random(&f->env.env, &r, sizeof(r)));
+	return r % n;
+}
+
+/* A random TLP of sub-stream u from side `from`, payload 4..len_max bytes. */
+static size_t make(struct lfx *f, enum pcitsm_ide_side from, enum pcitsm_ide_sub u,
+		   size_t len_max, uint8_t *out)
+{
+	uint8_t data[64];
+	size_t dl = 4 * (1 + rnd(f, (uint32_t)len_max / 4)), n;
+	struct pcitsm_tlp t = { .first_be = 0xf, .last_be = dl > 4 ? 0xf : 0,
+				.req_id = from ? EP_RID : RP_RID, .tag = (uint8_t)rnd(f, 256),
+				.addr = 0x80000000 + 4 * rnd(f, 1 << 20), .data = data, .len = dl };
+
+	assert_ok(pcitsm_random(&f->env.env, data, dl));
+	if (u == PCITSM_IDE_SUB_PR) {
+		t.kind = PCITSM_TLP_MWR;
+	} else if (u == PCITSM_IDE_SUB_NPR) {
+		t.kind = PCITSM_TLP_MRD;
+		t.data = NULL;
+	} else {
+		t.kind = PCITSM_TLP_CPLD;
+		t.cpl_id = from ? EP_RID : RP_RID;
+		t.req_id = from ? RP_RID : EP_RID;
+		t.byte_count = (uint16_t)dl;
+	}
+	assert_ok(pcitsm_tlp_encode(&t, out, TLP_SMALL, &n));
+	return n;
+}
+
+/* Send n TLPs of sub-stream u from `from` as one unit, logging them first. */
+static void send(struct lfx *f, enum pcitsm_ide_side from, enum pcitsm_ide_sub u, size_t n)
+{
+	const uint8_t *p[4];
+	size_t l[4];
+	pcitsm_err e;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rec *r = &f->sent[from][u][f->n_sent[from][u]++ % LOG_MAX];
+
+		r->len = make(f, from, u, 64, r->b);
+		p[i] = r->b;
+		l[i] = r->len;
+	}
+	e = pcitsm_ide_wire_send(f->w, from, p, l, n);
+	/* Once the stream went Insecure after a detected tampering, senders are refused. */
+	if (e) {
+		assert_int_equal(e, PCITSM_E_STATE);
+		f->n_sent[from][u] -= (unsigned)n;
+	}
+}
+
+static enum pcitsm_tap_verdict tap_plain(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+					 struct pcitsm_ide_frame *fr)
+{
+	assert_int_equal(fr->data[0], PCITSM_IDE_PFX_BYTE0);
+	if (fx->secret_len && memmem(fr->data, fr->len, fx->secret, 8))
+		fx->plain_seen++;
+	return PCITSM_TAP_PASS;
+}
+
+static void test_tap_sees_no_plaintext(void **state)
+{
+	struct lfx *f = *state;
+	static uint8_t data[4096], tlp[4200];
+	size_t n;
+
+	f->w->tap = tap_plain;
+	for (size_t len = 4; len <= 4096; len *= 2) {
+		struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = RP_RID, .first_be = 0xf,
+					.last_be = len > 4 ? 0xf : 0, .addr = 0x80000000,
+					.data = data, .len = len };
+		const uint8_t *p = tlp;
+
+		assert_ok(pcitsm_random(&f->env.env, data, len));
+		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
+		f->secret = data;
+		f->secret_len = len;
+		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_RP, &p, &n, 1));
+	}
+	assert_int_equal(f->plain_seen, 0);
+	assert_int_equal(f->w->stats[PCITSM_IDE_SIDE_EP].delivered, 11);
+	assert_int_equal(f->w->stats[PCITSM_IDE_SIDE_EP].rejected, 0);
+	f->w->tap = NULL;
+}
+
+static void test_sync_and_refresh_under_traffic(void **state)
+{
+	struct lfx *f = *state;
+	unsigned k = 0;
+
+	/* 2000 rounds of traffic on all six (direction, sub-stream) pairs, aggregated and not, with
+	 * a key refresh every 250 rounds after the first 250 (posted only, for IDE Sync), the
+	 * transmitters switching one sub-stream at a time. */
+	for (int i = 0; i < 2000; i++) {
+		int phase = i < 250 ? -1 : i % 250;
+
+		if (phase == 10) {
+			k ^= 1;
+			keys(f, k);
+		} else if (phase == 20) {
+			go_all(f, k, PCITSM_IDE_RX);
+		} else if (phase >= 30 && phase < 36) {
+			assert_ok(pcitsm_ide_k_set_go(f->port[phase % 2], SID, k, PCITSM_IDE_TX,
+						      (phase - 30) / 2));
+		}
+		for (int s = 0; s < 2; s++) {
+			send(f, s, PCITSM_IDE_SUB_PR, 1 + (i & 3));
+			/* The first 250 rounds are posted only, so the counters reach 245. */
+			if (i >= 250 && i % 3 == 0)
+				send(f, s, PCITSM_IDE_SUB_NPR, 1);
+			if (i >= 250 && i % 5 == 0)
+				send(f, s, PCITSM_IDE_SUB_CPL, 1);
+		}
+	}
+	for (int s = 0; s < 2; s++) {
+		assert_int_equal(f->w->stats[s].rejected, 0);
+		assert_int_equal(f->w->stats[s].tx_refused, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->port[s], 0), PCITSM_IDE_SECURE);
+		assert_true(f->port[s]->stream[0].stats.tx_syncs >= 2);
+		assert_int_equal(f->port[s]->stream[0].tx_kset, k);
+	}
+	assert_int_equal(f->corrupted, 0);
+}
+
+/* ---- the campaign ---- */
+
+static void inject_ide(struct lfx *f, enum pcitsm_ide_side from)
+{
+	uint8_t b[4 + TLP_SMALL + 12];
+	enum pcitsm_ide_sub u = rnd(f, 3);
+	struct pcitsm_ide_prefix x = { .m = true, .sub = (uint8_t)u, .stream_id = SID };
+	size_t n;
+
+	pcitsm_ide_prefix_encode(&x, b);
+	n = make(f, from, u, 64, b + 4);
+	assert_ok(pcitsm_random(&f->env.env, b + 4 + n, 12));
+	assert_ok(pcitsm_ide_wire_inject(f->w, from, b, 4 + n + 12));
+}
+
+static void inject_plain(struct lfx *f, enum pcitsm_ide_side from)
+{
+	uint8_t b[TLP_SMALL];
+	size_t n = make(f, from, from ? PCITSM_IDE_SUB_CPL : PCITSM_IDE_SUB_PR, 64, b);
+
+	assert_ok(pcitsm_ide_wire_inject(f->w, from, b, n));
+}
+
+static enum pcitsm_tap_verdict tap_tamper(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+					  struct pcitsm_ide_frame *fr)
+{
+	struct lfx *f = fx;
+	unsigned idx;
+
+	if (from != f->tdir || (f->fired && !f->holding))
+		return PCITSM_TAP_PASS;
+	idx = f->seen++;
+	if (f->holding) {
+		/* Reorder: the held frame goes after the next one of its sub-stream. */
+		if (fr->data[0] != PCITSM_IDE_PFX_BYTE0 || (fr->data[3] >> 4 & 7) != f->held_sub)
+			return PCITSM_TAP_PASS;
+		assert_ok(pcitsm_ide_wire_inject(w, from, fr->data, fr->len));
+		pcitsm_ide_wire_release(w, from);
+		f->holding = false;
+		return PCITSM_TAP_DROP;
+	}
+	if (idx < f->target) {
+		if (f->npast < PCITSM_ARRAY_SIZE(f->past))
+			f->past[f->npast++] = *fr;
+		return PCITSM_TAP_PASS;
+	}
+	f->fired = true;
+	switch (f->op) {
+	case OP_MODIFY: {
+		uint32_t bit = rnd(f, (uint32_t)fr->len * 8);
+		fr->data[bit / 8] ^= (uint8_t)(1u << bit % 8);
+		return PCITSM_TAP_PASS;
+	}
+	case OP_DROP:
+		return PCITSM_TAP_DROP;
+	case OP_DUP:
+		return PCITSM_TAP_DUPLICATE;
+	case OP_REPLAY:
+		if (f->npast) {
+			struct pcitsm_ide_frame *p = &f->past[rnd(f, f->npast)];
+			assert_ok(pcitsm_ide_wire_inject(w, from, p->data, p->len));
+			return PCITSM_TAP_PASS;
+		}
+		return PCITSM_TAP_DUPLICATE; /* nothing earlier: replay this one */
+	case OP_REORDER:
+		f->holding = true;
+		f->held_sub = fr->data[3] >> 4 & 7;
+		return PCITSM_TAP_HOLD;
+	case OP_INJECT_IDE:
+		inject_ide(f, from);
+		return PCITSM_TAP_PASS;
+	default:
+		inject_plain(f, from);
+		return PCITSM_TAP_PASS;
+	}
+}
+
+static bool trial(struct lfx *f)
+{
+	enum pcitsm_ide_side to;
+	unsigned before;
+
+	establish(f);
+	f->op = rnd(f, OP_COUNT);
+	f->tdir = rnd(f, 2);
+	to = !f->tdir;
+	f->target = rnd(f, 8);
+	f->seen = f->npast = 0;
+	f->fired = f->holding = false;
+	before = f->corrupted;
+	/* Random traffic both ways; at least 8 frames in the tampered direction. */
+	for (unsigned i = 0; f->seen <= f->target || i < 10; i++) {
+		enum pcitsm_ide_side s = i % 3 == 2 ? to : f->tdir;
+		enum pcitsm_ide_sub u = rnd(f, 3);
+
+		send(f, s, u, u == PCITSM_IDE_SUB_PR ? 1 + rnd(f, 4) : 1);
+	}
+	/* Flush: one TLP on every sub-stream each way, so a loss or reorder has a successor. */
+	for (int round = 0; round < 2; round++)
+		for (int u = 0; u < 3; u++) {
+			send(f, f->tdir, u, 1);
+			send(f, to, u, 1);
+		}
+	assert_true(f->fired);
+	if (f->holding) {
+		/* Detected before a successor came (e.g. a read overtook the held write). */
+		pcitsm_ide_wire_release(f->w, f->tdir);
+		pcitsm_ide_wire_run(f->w);
+		f->holding = false;
+	}
+	assert_int_equal(f->corrupted, before);
+	/* Detected: the receiver of the tampered direction rejected at least one TLP. */
+	return f->w->stats[to].rejected > 0;
+}
+
+static void test_tamper_campaign(void **state)
+{
+	struct lfx *f = *state;
+	unsigned undetected = 0, by_op[OP_COUNT] = { 0 };
+
+	f->w->tap = tap_tamper;
+	for (int i = 0; i < 10000; i++) {
+		bool ok = trial(f);
+
+		by_op[f->op]++;
+		if (!ok) {
+			undetected++;
+			print_message("undetected: op %d dir %d target %u\n", f->op, f->tdir,
+				      f->target);
+		}
+	}
+	print_message("campaign: 10000 trials, %llu TLPs delivered, %u undetected, %u corrupted "
+		      "delivered (modify %u drop %u dup %u replay %u reorder %u inject-ide %u inject-plain %u)\n",
+		      (unsigned long long)f->delivered, undetected, f->corrupted, by_op[0], by_op[1], by_op[2], by_op[3], by_op[4],
+		      by_op[5], by_op[6]);
+	assert_int_equal(undetected, 0);
+	assert_int_equal(f->corrupted, 0);
+	assert_true(f->delivered > 50000);
+	for (int o = 0; o < OP_COUNT; o++)
+		assert_true(by_op[o] > 1000);
+	f->w->tap = NULL;
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_tap_sees_no_plaintext),
+		T(test_sync_and_refresh_under_traffic),
+		T(test_tamper_campaign),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated platform: config spaces of root ports and endpoints, built register by register
+ * from the facts (trusted-io-facts.md §A.1, §D.1; linux-tsm-abi.md §2), with the IDE registers'
+ * behaviour and a DOE mailbox on each endpoint.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/emu.h"
+
+#define EMU_EXP_OFF 0x40      /* PCI Express capability */
+#define EMU_EXT_OFF 0x100     /* first extended capability */
+#define EMU_DOE_MAX_DW 4096u  /* largest object the emulated mailbox accepts: 16 KiB */
+#define EMU_DEV3_SIZE 0x10
+
+/* Class codes: PCI-to-PCI bridge, processing accelerator. */
+#define EMU_CLASS_BRIDGE 0x060400u
+#define EMU_CLASS_ACCEL 0x120000u
+
+void pcitsm_emu_config_default(struct pcitsm_emu_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->segment = 0;
+	cfg->root_bus = 0;
+	cfg->nr_streams = PCITSM_EMU_DEFAULT_STREAMS;
+	cfg->nr_ports = 2;
+	for (unsigned i = 0; i < cfg->nr_ports; i++) {
+		struct pcitsm_emu_link_cfg *l = &cfg->ports[i];
+		struct pcitsm_emu_ide_cfg ide = {
+			.present = true, .link_tcs = 1, .nr_sel = 4, .nr_addr = 2,
+			.aggregation = true, .pcrc = true, .tee_limited = true,
+		};
+
+		l->rp_ide = ide;
+		l->rp_ide.sel_cfg = true;
+		l->ep_ide = ide;
+		l->ep_ide.ide_km = true;
+		l->ep_tee_io = true;
+		l->ep_doe = true;
+		l->doe_version = 2;
+		l->ep_dev3 = true;
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Extended capability headers.
+ */
+static void put_ecap_hdr(struct pcitsm_cfg_emu *c, uint16_t off, uint16_t id, uint8_t ver,
+			 uint16_t next)
+{
+	pcitsm_cfg_emu_poke(c, off, 4, (uint32_t)id | (uint32_t)ver << 16 | (uint32_t)next << 20);
+}
+
+static uint32_t ide_cap_size(const struct pcitsm_emu_ide_cfg *ide)
+{
+	return PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * ide->link_tcs +
+	       ide->nr_sel * PCITSM_IDE_SEL_BLOCK_SIZE(ide->nr_addr);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * IDE register behaviour (§D.1): while Enable is set the other control fields are sampled and read
+ * only; Status reads 0 while Enable is clear, and the stream's state (Insecure until keys are
+ * installed) while it is set; Enable with the RID Valid bit clear stays Insecure.
+ */
+struct ide_layout {
+	struct pcitsm_emu_func *f;
+	uint16_t base;
+	unsigned nr_link, nr_sel, nr_addr;
+};
+
+/* Which register of the capability does offset off (DW aligned, relative) hit? */
+enum ide_reg { IDE_REG_OTHER, IDE_REG_LINK_CTL, IDE_REG_LINK_STS, IDE_REG_SEL_CTL, IDE_REG_SEL_STS };
+
+static enum ide_reg ide_classify(const struct ide_layout *l, uint32_t rel, unsigned *index)
+{
+	uint32_t sel0 = PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * l->nr_link;
+	uint32_t bsz = PCITSM_IDE_SEL_BLOCK_SIZE(l->nr_addr);
+
+	if (rel >= PCITSM_IDE_LINK_BLOCK0 && rel < sel0) {
+		*index = (rel - PCITSM_IDE_LINK_BLOCK0) / PCITSM_IDE_LINK_BLOCK_SIZE;
+		return (rel - PCITSM_IDE_LINK_BLOCK0) % PCITSM_IDE_LINK_BLOCK_SIZE ? IDE_REG_LINK_STS
+										   : IDE_REG_LINK_CTL;
+	}
+	if (rel >= sel0 && rel < sel0 + bsz * l->nr_sel) {
+		uint32_t in = (rel - sel0) % bsz;
+
+		*index = (rel - sel0) / bsz;
+		if (in == PCITSM_IDE_SEL_CTL)
+			return IDE_REG_SEL_CTL;
+		if (in == PCITSM_IDE_SEL_STS)
+			return IDE_REG_SEL_STS;
+	}
+	return IDE_REG_OTHER;
+}
+
+static uint32_t ide_sel_block(const struct ide_layout *l, unsigned i)
+{
+	return l->base + PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * l->nr_link +
+	       i * PCITSM_IDE_SEL_BLOCK_SIZE(l->nr_addr);
+}
+
+static uint32_t ide_status(struct ide_layout *l, enum ide_reg reg, unsigned i, uint32_t off)
+{
+	struct pcitsm_cfg_emu *c = &l->f->cfg;
+	uint32_t ctl = pcitsm_cfg_emu_peek(c, off - 4, 4);
+	uint32_t sticky = pcitsm_cfg_emu_peek(c, off, 4) & PCITSM_IDE_STATUS_RECVD_FAIL;
+	uint8_t state = PCITSM_IDE_STATE_INSECURE;
+
+	if (!(ctl & PCITSM_IDE_CTL_EN))
+		return sticky;
+	if (reg == IDE_REG_SEL_STS) {
+		uint32_t rid2 = pcitsm_cfg_emu_peek(c, ide_sel_block(l, i) + PCITSM_IDE_SEL_RID2, 4);
+		if ((rid2 & 1) && l->f->ide_state)
+			state = l->f->ide_state(l->f, i);
+	}
+	return sticky | state;
+}
+
+/* The standard masked write: RW bits take the new value, RW1C bits clear where 1 is written. */
+static void masked_write(struct pcitsm_cfg_emu *c, uint32_t off, unsigned width, uint32_t val)
+{
+	uint32_t old = pcitsm_cfg_emu_peek(c, off, width);
+	uint32_t rw = 0, rw1c = 0;
+
+	for (unsigned b = 0; b < width; b++) {
+		rw |= (uint32_t)c->rw[off + b] << (8 * b);
+		rw1c |= (uint32_t)c->rw1c[off + b] << (8 * b);
+	}
+	old = (old & ~rw) | (val & rw);
+	old &= ~(val & rw1c);
+	pcitsm_cfg_emu_poke(c, off, width, old);
+}
+
+static pcitsm_err ide_hook_read(struct pcitsm_cfg_emu *c, void *arg, uint32_t off, unsigned width,
+				uint32_t *val)
+{
+	struct ide_layout *l = arg;
+	uint32_t dw = off & ~3u;
+	unsigned i;
+	enum ide_reg reg = ide_classify(l, dw - l->base, &i);
+	uint32_t v;
+
+	if (reg == IDE_REG_LINK_STS || reg == IDE_REG_SEL_STS)
+		v = ide_status(l, reg, i, dw);
+	else
+		v = pcitsm_cfg_emu_peek(c, dw, 4);
+	v >>= 8 * (off & 3);
+	*val = width == 4 ? v : v & ((1u << (8 * width)) - 1);
+	return PCITSM_OK;
+}
+
+static pcitsm_err ide_hook_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t off, unsigned width,
+				 uint32_t val)
+{
+	struct ide_layout *l = arg;
+	uint32_t dw = off & ~3u;
+	unsigned i;
+	enum ide_reg reg = ide_classify(l, dw - l->base, &i);
+
+	if (reg == IDE_REG_LINK_CTL || reg == IDE_REG_SEL_CTL) {
+		uint32_t old = pcitsm_cfg_emu_peek(c, dw, 4);
+		uint32_t shift = 8 * (off & 3);
+		uint32_t mask = width == 4 ? ~0u : ((1u << (8 * width)) - 1) << shift;
+		uint32_t full = (old & ~mask) | ((val << shift) & mask);
+
+		/* Enable set: every field but Enable is sampled (read only). */
+		if (old & PCITSM_IDE_CTL_EN)
+			full = (old & ~PCITSM_IDE_CTL_EN) | (full & PCITSM_IDE_CTL_EN);
+		masked_write(c, dw, 4, full);
+		return PCITSM_OK;
+	}
+	masked_write(c, off, width, val);
+	return PCITSM_OK;
+}
+
+/* Control bits a port implements, from what its capability offers. */
+static uint32_t ide_ctl_rw(const struct pcitsm_emu_ide_cfg *ide, bool selective, bool root_port)
+{
+	uint32_t rw = PCITSM_IDE_CTL_EN | PCITSM_IDE_CTL_TC_MASK << PCITSM_IDE_CTL_TC_SHIFT |
+		      PCITSM_IDE_CTL_ID_MASK << PCITSM_IDE_CTL_ID_SHIFT |
+		      PCITSM_IDE_CTL_ALG_MASK << PCITSM_IDE_CTL_ALG_SHIFT;
+
+	if (ide->aggregation)
+		rw |= 0x3fu << PCITSM_IDE_CTL_AGG_NPR_SHIFT;
+	if (ide->pcrc)
+		rw |= PCITSM_IDE_CTL_PCRC_EN;
+	if (ide->partial_hdr)
+		rw |= PCITSM_IDE_CTL_PHE_MASK << PCITSM_IDE_CTL_PHE_SHIFT;
+	if (selective) {
+		if (root_port && ide->sel_cfg)
+			rw |= PCITSM_IDE_CTL_CFG_EN;
+		if (!root_port)
+			rw |= PCITSM_IDE_CTL_DEFAULT;
+		if (ide->tee_limited)
+			rw |= PCITSM_IDE_CTL_TEE_LIMITED;
+	}
+	return rw;
+}
+
+static pcitsm_err ide_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_ide_cfg *ide,
+			    uint16_t off, uint16_t next)
+{
+	struct pcitsm_cfg_emu *c = &f->cfg;
+	bool rp = f->kind == PCITSM_EMU_ROOT_PORT;
+	uint32_t cap = 0, pos;
+	struct ide_layout *l;
+	struct pcitsm_cfg_hook hook;
+
+	if (ide->nr_sel > PCITSM_IDE_MAX_SEL || ide->link_tcs > PCITSM_IDE_MAX_LINK ||
+	    ide->nr_addr > PCITSM_IDE_MAX_ADDR || (!ide->nr_sel && !ide->link_tcs) ||
+	    off + ide_cap_size(ide) > PCITSM_CFG_SIZE_EXT)
+		return PCITSM_E_INVAL;
+
+	put_ecap_hdr(c, off, PCITSM_ECAP_ID_IDE, 1, next);
+	/* IDE Capability (§D.1); algorithm 0 = AES-GCM-256 with a 96-bit MAC. */
+	if (ide->link_tcs)
+		cap |= PCITSM_IDE_CAP_LINK | (ide->link_tcs - 1) << PCITSM_IDE_CAP_LINK_TC_SHIFT;
+	if (ide->nr_sel)
+		cap |= PCITSM_IDE_CAP_SEL | (ide->nr_sel - 1) << PCITSM_IDE_CAP_SEL_NUM_SHIFT;
+	cap |= ide->flowthrough ? PCITSM_IDE_CAP_FLOWTHROUGH : 0;
+	cap |= ide->partial_hdr ? PCITSM_IDE_CAP_PARTIAL_HDR : 0;
+	cap |= ide->aggregation ? PCITSM_IDE_CAP_AGGREGATION : 0;
+	cap |= ide->pcrc ? PCITSM_IDE_CAP_PCRC : 0;
+	cap |= ide->ide_km ? PCITSM_IDE_CAP_IDE_KM : 0;
+	cap |= ide->sel_cfg ? PCITSM_IDE_CAP_SEL_CFG : 0;
+	cap |= ide->tee_limited ? PCITSM_IDE_CAP_TEE_LIMITED : 0;
+	pcitsm_cfg_emu_poke(c, off + PCITSM_IDE_CAP, 4, cap);
+	pcitsm_cfg_emu_mask(c, off + PCITSM_IDE_CTL, 4, ide->flowthrough ? 0x4u : 0, 0);
+
+	pos = off + PCITSM_IDE_LINK_BLOCK0;
+	for (unsigned i = 0; i < ide->link_tcs; i++, pos += PCITSM_IDE_LINK_BLOCK_SIZE) {
+		pcitsm_cfg_emu_mask(c, pos, 4, ide_ctl_rw(ide, false, rp), 0);
+		pcitsm_cfg_emu_mask(c, pos + 4, 4, 0, PCITSM_IDE_STATUS_RECVD_FAIL);
+	}
+	for (unsigned i = 0; i < ide->nr_sel; i++, pos += PCITSM_IDE_SEL_BLOCK_SIZE(ide->nr_addr)) {
+		pcitsm_cfg_emu_poke(c, pos + PCITSM_IDE_SEL_CAP, 4, ide->nr_addr);
+		pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_CTL, 4, ide_ctl_rw(ide, true, rp), 0);
+		pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_STS, 4, 0, PCITSM_IDE_STATUS_RECVD_FAIL);
+		pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_RID1, 4, 0x00ffff00u, 0);
+		pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_RID2, 4, 0xffffff01u, 0);
+		for (unsigned k = 0; k < ide->nr_addr; k++) {
+			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR1(k), 4, 0xfff0ff01u, 0);
+			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR2(k), 4, ~0u, 0);
+			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR3(k), 4, ~0u, 0);
+		}
+	}
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return PCITSM_E_NOMEM;
+	*l = (struct ide_layout){ .f = f, .base = off, .nr_link = ide->link_tcs,
+				  .nr_sel = ide->nr_sel, .nr_addr = ide->nr_addr };
+	hook = (struct pcitsm_cfg_hook){
+		.off = off + 4,
+		.len = (ide_cap_size(ide) - 4 + 3) & ~3u,
+		.read = ide_hook_read,
+		.write = ide_hook_write,
+		.arg = l,
+	};
+	f->ide_off = off;
+	if (pcitsm_cfg_emu_add_hook(c, &hook) != PCITSM_OK) {
+		free(l);
+		return PCITSM_E_EXHAUSTED;
+	}
+	/* Idle streams carry the reserved Stream ID 255 (linux-tsm-abi §1.3), as Linux leaves them. */
+	for (unsigned i = 0; i < ide->nr_sel; i++) {
+		uint32_t ctl_off = ide_sel_block(l, i) + PCITSM_IDE_SEL_CTL;
+		pcitsm_cfg_emu_poke(c, ctl_off, 4,
+				    (uint32_t)PCITSM_IDE_RESERVED_STREAM_ID << PCITSM_IDE_CTL_ID_SHIFT);
+	}
+	return PCITSM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Standard header and PCI Express capability.
+ */
+static void header_build(struct pcitsm_emu_func *f, uint16_t device, uint32_t class_code,
+			 uint8_t header_type)
+{
+	struct pcitsm_cfg_emu *c = &f->cfg;
+
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_VENDOR_ID, 2, PCITSM_EMU_VENDOR);
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_DEVICE_ID, 2, device);
+	/* Command: I/O, memory, bus master, parity, SERR, INTx disable are writable. */
+	pcitsm_cfg_emu_mask(c, PCITSM_CFG_COMMAND, 2, 0x0547, 0);
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_STATUS, 2, PCITSM_CFG_STATUS_CAP_LIST);
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_REVISION, 4, class_code << 8 | 0x01);
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_HEADER_TYPE, 1, header_type);
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_CAP_PTR, 1, EMU_EXP_OFF);
+}
+
+static void exp_build(struct pcitsm_emu_func *f, uint8_t type, bool tee_io, uint8_t port_number)
+{
+	struct pcitsm_cfg_emu *c = &f->cfg;
+	uint32_t devcap = 0x00000002u; /* Max_Payload_Size supported: 512 bytes */
+
+	if (tee_io)
+		devcap |= PCITSM_EXP_DEVCAP_TEE;
+	pcitsm_cfg_emu_poke(c, EMU_EXP_OFF, 2, PCITSM_CAP_ID_EXP); /* next pointer 0 */
+	pcitsm_cfg_emu_poke(c, EMU_EXP_OFF + PCITSM_EXP_FLAGS, 2, 0x2u | (uint32_t)type << 4);
+	pcitsm_cfg_emu_poke(c, EMU_EXP_OFF + PCITSM_EXP_DEVCAP, 4, devcap);
+	/* Link Capabilities: 32 GT/s x16, and the port number in bits 31:24. */
+	pcitsm_cfg_emu_poke(c, EMU_EXP_OFF + PCITSM_EXP_LNKCAP, 4,
+			    0x105u | (uint32_t)port_number << 24);
+	f->exp_off = EMU_EXP_OFF;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The endpoint's DOE protocols: forward to the implementation an upper layer installs, or discard
+ * the object (no response) as a device without that responder does.
+ */
+static pcitsm_err cma_forward(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,
+			      uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+	struct pcitsm_emu_func *f = pcitsm_container_of(h, struct pcitsm_emu_func, cma);
+
+	if (!f->cma_impl)
+		return PCITSM_E_NORESPONSE;
+	return f->cma_impl->handle(f->cma_impl, req, req_len, rsp, rsp_cap, rsp_len);
+}
+
+static pcitsm_err secured_forward(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,
+				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+	struct pcitsm_emu_func *f = pcitsm_container_of(h, struct pcitsm_emu_func, secured_cma);
+
+	if (!f->secured_impl)
+		return PCITSM_E_NORESPONSE;
+	return f->secured_impl->handle(f->secured_impl, req, req_len, rsp, rsp_cap, rsp_len);
+}
+
+static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,
+				 uint8_t port_number)
+{
+	uint16_t pos = EMU_EXT_OFF;
+	uint16_t doe_off = 0, ide_off = 0, dev3_off = 0;
+
+	header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, 0x00);
+	exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, l->ep_tee_io, port_number);
+
+	/* Lay the extended capabilities out first, so that each knows its successor. */
+	if (l->ep_doe) {
+		doe_off = pos;
+		pos += PCITSM_DOE_CAP_SIZE;
+	}
+	if (l->ep_ide.present) {
+		ide_off = pos;
+		pos = (uint16_t)((pos + ide_cap_size(&l->ep_ide) + 3) & ~3u);
+	}
+	if (l->ep_dev3) {
+		dev3_off = pos;
+		pos += EMU_DEV3_SIZE;
+	}
+	if (pos > PCITSM_CFG_SIZE_EXT)
+		return PCITSM_E_INVAL;
+
+	if (doe_off) {
+		uint16_t next = ide_off ? ide_off : dev3_off;
+
+		pcitsm_doe_dev_init(&f->doe, l->doe_version ? l->doe_version : 1);
+		f->cma = (struct pcitsm_doe_handler){ PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
+						      cma_forward };
+		f->secured_cma = (struct pcitsm_doe_handler){ PCITSM_DOE_VID_PCISIG,
+							      PCITSM_DOE_TYPE_SECURED_CMA,
+							      secured_forward };
+		PCITSM_TRY(pcitsm_doe_dev_register(&f->doe, &f->cma));
+		PCITSM_TRY(pcitsm_doe_dev_register(&f->doe, &f->secured_cma));
+		PCITSM_TRY(pcitsm_doe_mbox_init(&f->mbox, &f->cfg, doe_off, next,
+						l->doe_version ? l->doe_version : 1, &f->doe,
+						EMU_DOE_MAX_DW));
+		f->doe_off = doe_off;
+	}
+	if (ide_off)
+		PCITSM_TRY(ide_build(f, &l->ep_ide, ide_off, dev3_off));
+	if (dev3_off) {
+		/* Device-3: Segment Captured is clear (no flit mode on the emulated link). */
+		put_ecap_hdr(&f->cfg, dev3_off, PCITSM_ECAP_ID_DEV3, 1, 0);
+		f->dev3_off = dev3_off;
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err root_port_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,
+				  uint8_t port_number, uint8_t primary, uint8_t secondary)
+{
+	header_build(f, PCITSM_EMU_DEVICE_ROOT_PORT, EMU_CLASS_BRIDGE, 0x01);
+	exp_build(f, PCITSM_EXP_TYPE_ROOT_PORT, false, port_number);
+	pcitsm_cfg_emu_poke(&f->cfg, PCITSM_CFG_PRIMARY_BUS, 4,
+			    primary | (uint32_t)secondary << 8 | (uint32_t)secondary << 16);
+	if (l->rp_ide.present)
+		PCITSM_TRY(ide_build(f, &l->rp_ide, EMU_EXT_OFF, 0));
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
+				    const struct pcitsm_emu_config *cfg,
+				    const struct pcitsm_env *env)
+{
+	pcitsm_err e = PCITSM_OK;
+	unsigned n;
+
+	memset(p, 0, sizeof(*p));
+	if (!cfg->nr_ports || cfg->nr_ports > PCITSM_EMU_MAX_PORTS || !cfg->nr_streams ||
+	    cfg->nr_streams > 256 || cfg->root_bus + cfg->nr_ports > 255)
+		return PCITSM_E_INVAL;
+	n = 2 * cfg->nr_ports;
+	p->funcs = calloc(n, sizeof(*p->funcs));
+	if (!p->funcs)
+		return PCITSM_E_NOMEM;
+	p->config = *cfg;
+	p->env = env;
+	p->nr_funcs = n;
+
+	for (unsigned i = 0; i < cfg->nr_ports && !e; i++) {
+		struct pcitsm_emu_func *rp = &p->funcs[i];
+		struct pcitsm_emu_func *ep = &p->funcs[cfg->nr_ports + i];
+		uint8_t sec = (uint8_t)(cfg->root_bus + 1 + i);
+
+		rp->kind = PCITSM_EMU_ROOT_PORT;
+		rp->bdf = (struct pcitsm_bdf){ cfg->segment, cfg->root_bus, (uint8_t)(1 + i), 0 };
+		ep->kind = PCITSM_EMU_ENDPOINT;
+		ep->bdf = (struct pcitsm_bdf){ cfg->segment, sec, 0, 0 };
+		rp->partner = ep;
+		ep->partner = rp;
+		ep->upstream = rp;
+		pcitsm_cfg_emu_init(&rp->cfg, PCITSM_CFG_SIZE_EXT);
+		pcitsm_cfg_emu_init(&ep->cfg, PCITSM_CFG_SIZE_EXT);
+		e = root_port_build(rp, &cfg->ports[i], (uint8_t)(1 + i), cfg->root_bus, sec);
+		if (!e)
+			e = endpoint_build(ep, &cfg->ports[i], 0);
+	}
+	if (e)
+		pcitsm_emu_platform_free(p);
+	return e;
+}
+
+void pcitsm_emu_platform_free(struct pcitsm_emu_platform *p)
+{
+	for (unsigned i = 0; i < p->nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &p->funcs[i];
+
+		for (unsigned h = 0; h < f->cfg.nr_hooks; h++)
+			if (f->cfg.hooks[h].read == ide_hook_read)
+				free(f->cfg.hooks[h].arg);
+		if (f->doe_off)
+			pcitsm_doe_mbox_free(&f->mbox);
+	}
+	free(p->funcs);
+	p->funcs = NULL;
+	p->nr_funcs = 0;
+}
+
+struct pcitsm_emu_func *pcitsm_emu_find(struct pcitsm_emu_platform *p, const struct pcitsm_bdf *bdf)
+{
+	for (unsigned i = 0; i < p->nr_funcs; i++) {
+		const struct pcitsm_bdf *b = &p->funcs[i].bdf;
+
+		if (b->seg == bdf->seg && b->bus == bdf->bus && b->dev == bdf->dev && b->fn == bdf->fn)
+			return &p->funcs[i];
+	}
+	return NULL;
+}
+
+unsigned pcitsm_emu_available_streams(struct pcitsm_emu_platform *p)
+{
+	unsigned used = 0;
+
+	for (unsigned i = 0; i < p->nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &p->funcs[i];
+		const struct pcitsm_emu_ide_cfg *ide;
+		struct ide_layout l;
+
+		if (f->kind != PCITSM_EMU_ROOT_PORT || !f->ide_off)
+			continue;
+		ide = &p->config.ports[i].rp_ide;
+		l = (struct ide_layout){ .f = f, .base = f->ide_off, .nr_link = ide->link_tcs,
+					 .nr_sel = ide->nr_sel, .nr_addr = ide->nr_addr };
+		for (unsigned s = 0; s < ide->nr_sel; s++)
+			if (pcitsm_cfg_emu_peek(&f->cfg, ide_sel_block(&l, s) + PCITSM_IDE_SEL_CTL, 4) &
+			    PCITSM_IDE_CTL_EN)
+				used++;
+	}
+	return used >= p->config.nr_streams ? 0 : p->config.nr_streams - used;
+}

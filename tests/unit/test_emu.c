@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* The emulated platform: topology, capabilities, IDE register behaviour, the endpoint's DOE. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/emu.h"
+#include "testutil.h"
+
+struct fixture {
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_emu_config cfg;
+
+	pcitsm_env_test_init(&fx->env, 1);
+	pcitsm_emu_config_default(&cfg);
+	if (pcitsm_emu_platform_init(&fx->p, &cfg, &fx->env.env) != PCITSM_OK)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	pcitsm_emu_platform_free(&fx->p);
+	free(fx);
+	return 0;
+}
+
+static struct pcitsm_emu_func *func(struct fixture *fx, const char *name)
+{
+	struct pcitsm_bdf bdf;
+
+	assert_ok(pcitsm_bdf_parse(name, &bdf));
+	return pcitsm_emu_find(&fx->p, &bdf);
+}
+
+static void topology(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *rp = func(fx, "0000:00:01.0"), *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_pci_id id;
+
+	assert_int_equal(fx->p.nr_funcs, 4);
+	assert_non_null(rp);
+	assert_non_null(ep);
+	assert_ptr_equal(ep->upstream, rp);
+	assert_ptr_equal(rp->partner, ep);
+	assert_non_null(func(fx, "0000:02:00.0"));
+	assert_null(func(fx, "0000:03:00.0"));
+
+	assert_ok(pcitsm_pci_read_id(&rp->cfg.cfg, &id));
+	assert_int_equal(id.vendor, PCITSM_EMU_VENDOR);
+	assert_int_equal(id.exp_type, PCITSM_EXP_TYPE_ROOT_PORT);
+	assert_int_equal(id.class_code, 0x060400);
+	assert_false(id.tee_io);
+	assert_int_equal(id.port_number, 1);
+
+	assert_ok(pcitsm_pci_read_id(&ep->cfg.cfg, &id));
+	assert_int_equal(id.exp_type, PCITSM_EXP_TYPE_ENDPOINT);
+	assert_true(id.tee_io);
+	assert_int_equal(id.header_type & 0x7f, 0);
+
+	/* Secondary and subordinate bus of the root port name the endpoint's bus. */
+	uint32_t buses;
+	assert_ok(pcitsm_cfg_read32(&rp->cfg.cfg, PCITSM_CFG_PRIMARY_BUS, &buses));
+	assert_int_equal((buses >> 8) & 0xff, 1);
+	assert_int_equal((buses >> 16) & 0xff, 1);
+}
+
+static void capabilities(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_cap caps[16];
+	size_t n;
+	uint16_t off;
+	struct pcitsm_dev3_info d3;
+	struct pcitsm_doe_capinfo doe;
+
+	assert_ok(pcitsm_cap_list(&ep->cfg.cfg, caps, 16, &n));
+	assert_int_equal(n, 4); /* PCIe, DOE, IDE, Device-3 */
+	assert_int_equal(caps[0].id, PCITSM_CAP_ID_EXP);
+	assert_false(caps[0].ext);
+	assert_int_equal(caps[1].id, PCITSM_ECAP_ID_DOE);
+	assert_int_equal(caps[1].version, 2);
+	assert_int_equal(caps[2].id, PCITSM_ECAP_ID_IDE);
+	assert_int_equal(caps[3].id, PCITSM_ECAP_ID_DEV3);
+
+	assert_ok(pcitsm_ecap_find(&ep->cfg.cfg, PCITSM_ECAP_ID_DOE, 0, &off));
+	assert_ok(pcitsm_doe_cap_read(&ep->cfg.cfg, off, &doe));
+	assert_int_equal(doe.version, 2);
+	assert_err(pcitsm_ecap_find(&ep->cfg.cfg, PCITSM_ECAP_ID_DOE, 1, &off), PCITSM_E_NOTFOUND);
+	assert_ok(pcitsm_ecap_find(&ep->cfg.cfg, PCITSM_ECAP_ID_DEV3, 0, &off));
+	assert_ok(pcitsm_dev3_read(&ep->cfg.cfg, off, &d3));
+	assert_false(d3.segment_captured);
+}
+
+static void ide_capability_decodes(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *rp = func(fx, "0000:00:01.0"), *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_ide_info *ide = calloc(1, sizeof(*ide));
+	struct pcitsm_ide_sel sel;
+
+	assert_ok(pcitsm_ide_read(&ep->cfg.cfg, ep->ide_off, ide));
+	assert_true(ide->sel_sup && ide->link_sup && ide->ide_km_sup && ide->tee_limited_sup);
+	assert_true(ide->aggregation_sup && ide->pcrc_sup);
+	assert_false(ide->sel_cfg_sup);
+	assert_int_equal(ide->nr_link, 1);
+	assert_int_equal(ide->nr_sel, 4);
+	assert_int_equal(ide->algs, 0);
+	for (unsigned i = 0; i < ide->nr_sel; i++) {
+		assert_ok(pcitsm_ide_sel_read(&ep->cfg.cfg, ide, i, &sel));
+		assert_int_equal(sel.nr_addr, 2);
+		assert_false(sel.ctl.enable);
+		/* Idle streams carry the reserved ID. */
+		assert_int_equal(sel.ctl.stream_id, PCITSM_IDE_RESERVED_STREAM_ID);
+		assert_int_equal(sel.state, PCITSM_IDE_STATE_INSECURE);
+	}
+	assert_ok(pcitsm_ide_read(&rp->cfg.cfg, rp->ide_off, ide));
+	assert_true(ide->sel_cfg_sup);
+	assert_false(ide->ide_km_sup);
+	free(ide);
+}
+
+/* Stream ID writable with Enable clear; every field but Enable read-only while set; Status
+ * Insecure (no keys yet); clearing Enable works. */
+static void ide_enable_sampling(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_cfg *cfg = &ep->cfg.cfg;
+	struct pcitsm_ide_info *ide = calloc(1, sizeof(*ide));
+	struct pcitsm_ide_sel sel;
+	uint32_t ctl_off, v;
+
+	assert_ok(pcitsm_ide_read(cfg, ep->ide_off, ide));
+	ctl_off = ide->sel_off[1] + PCITSM_IDE_SEL_CTL;
+
+	/* Program RID association, then Stream ID 7 with Enable clear. */
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[1] + PCITSM_IDE_SEL_RID1, 0xffff00));
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[1] + PCITSM_IDE_SEL_RID2, 0x000001));
+	assert_ok(pcitsm_cfg_write32(cfg, ctl_off, 7u << PCITSM_IDE_CTL_ID_SHIFT |
+						   PCITSM_IDE_CTL_DEFAULT));
+	assert_ok(pcitsm_cfg_read32(cfg, ctl_off, &v));
+	assert_int_equal(v, 7u << PCITSM_IDE_CTL_ID_SHIFT | PCITSM_IDE_CTL_DEFAULT);
+	/* Status reads 0 while Enable is clear. */
+	assert_ok(pcitsm_cfg_read32(cfg, ide->sel_off[1] + PCITSM_IDE_SEL_STS, &v));
+	assert_int_equal(v, 0);
+
+	/* Enable; then try to change the Stream ID: sampled, so it stays 7. */
+	assert_ok(pcitsm_cfg_write32(cfg, ctl_off, v = 7u << PCITSM_IDE_CTL_ID_SHIFT |
+						       PCITSM_IDE_CTL_DEFAULT | PCITSM_IDE_CTL_EN));
+	assert_ok(pcitsm_cfg_write32(cfg, ctl_off, 9u << PCITSM_IDE_CTL_ID_SHIFT | PCITSM_IDE_CTL_EN));
+	assert_ok(pcitsm_ide_sel_read(cfg, ide, 1, &sel));
+	assert_true(sel.ctl.enable);
+	assert_int_equal(sel.ctl.stream_id, 7);
+	assert_true(sel.ctl.default_stream);
+	assert_true(sel.rid_valid);
+	assert_int_equal(sel.rid_limit, 0xffff);
+	assert_int_equal(sel.state, PCITSM_IDE_STATE_INSECURE);
+
+	/* A byte write to the Stream ID byte is sampled too. */
+	assert_ok(pcitsm_cfg_write8(cfg, ctl_off + 3, 0x42));
+	assert_ok(pcitsm_cfg_read8(cfg, ctl_off + 3, &(uint8_t){ 0 }));
+	assert_ok(pcitsm_ide_sel_read(cfg, ide, 1, &sel));
+	assert_int_equal(sel.ctl.stream_id, 7);
+
+	/* Clear Enable: now the ID is writable again. */
+	assert_ok(pcitsm_cfg_write32(cfg, ctl_off, 7u << PCITSM_IDE_CTL_ID_SHIFT));
+	assert_ok(pcitsm_cfg_write8(cfg, ctl_off + 3, 0x42));
+	assert_ok(pcitsm_ide_sel_read(cfg, ide, 1, &sel));
+	assert_false(sel.ctl.enable);
+	assert_int_equal(sel.ctl.stream_id, 0x42);
+
+	/* Capability and Selective Capability registers are read-only. */
+	assert_ok(pcitsm_cfg_write32(cfg, ep->ide_off + PCITSM_IDE_CAP, 0));
+	assert_ok(pcitsm_cfg_read32(cfg, ep->ide_off + PCITSM_IDE_CAP, &v));
+	assert_int_equal(v, ide->cap_raw);
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[0] + PCITSM_IDE_SEL_CAP, 0xf));
+	assert_ok(pcitsm_cfg_read32(cfg, ide->sel_off[0] + PCITSM_IDE_SEL_CAP, &v));
+	assert_int_equal(v, 2);
+	free(ide);
+}
+
+/* Once a later layer reports a stream Secure, the register says so, but only with RID Valid. */
+static uint8_t always_secure(struct pcitsm_emu_func *f, unsigned i)
+{
+	return PCITSM_IDE_STATE_SECURE;
+}
+
+static void ide_state_hook(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_cfg *cfg = &ep->cfg.cfg;
+	struct pcitsm_ide_info *ide = calloc(1, sizeof(*ide));
+	struct pcitsm_ide_sel sel;
+
+	ep->ide_state = always_secure;
+	assert_ok(pcitsm_ide_read(cfg, ep->ide_off, ide));
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[0] + PCITSM_IDE_SEL_CTL, PCITSM_IDE_CTL_EN));
+	assert_ok(pcitsm_ide_sel_read(cfg, ide, 0, &sel));
+	assert_int_equal(sel.state, PCITSM_IDE_STATE_INSECURE); /* RID Valid clear */
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[0] + PCITSM_IDE_SEL_CTL, 0));
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[0] + PCITSM_IDE_SEL_RID2, 1));
+	assert_ok(pcitsm_cfg_write32(cfg, ide->sel_off[0] + PCITSM_IDE_SEL_CTL, PCITSM_IDE_CTL_EN));
+	assert_ok(pcitsm_ide_sel_read(cfg, ide, 0, &sel));
+	assert_int_equal(sel.state, PCITSM_IDE_STATE_SECURE);
+	free(ide);
+}
+
+static void available_streams(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *rp = func(fx, "0000:00:02.0");
+	struct pcitsm_ide_info *ide = calloc(1, sizeof(*ide));
+
+	assert_int_equal(pcitsm_emu_available_streams(&fx->p), 256);
+	assert_ok(pcitsm_ide_read(&rp->cfg.cfg, rp->ide_off, ide));
+	assert_ok(pcitsm_cfg_write32(&rp->cfg.cfg, ide->sel_off[3] + PCITSM_IDE_SEL_CTL,
+				     PCITSM_IDE_CTL_EN));
+	assert_int_equal(pcitsm_emu_available_streams(&fx->p), 255);
+	free(ide);
+}
+
+/* The endpoint's DOE mailbox, through its config space, with the host driver. */
+static void doe_discovery(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_doe_host *h = calloc(1, sizeof(*h));
+	uint8_t rsp[64];
+	size_t rlen;
+	static const uint8_t get_version[4] = { 0x10, 0x84, 0, 0 };
+
+	assert_ok(pcitsm_doe_host_find(h, &ep->cfg.cfg, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
+				       &fx->env.env));
+	assert_int_equal(h->nr_protos, 3);
+	assert_true(pcitsm_doe_host_supports(h, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_DISCOVERY));
+	assert_true(pcitsm_doe_host_supports(h, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA));
+	assert_true(pcitsm_doe_host_supports(h, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA));
+	/* With no SPDM responder installed the device discards CMA objects: the host times out. */
+	assert_err(pcitsm_xport_exchange(&h->x, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
+					 get_version, sizeof(get_version), rsp, sizeof(rsp), &rlen),
+		   PCITSM_E_TIMEOUT);
+	pcitsm_xport_close(&h->x);
+	free(h);
+}
+
+static void bad_configs(void **state)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config cfg;
+
+	pcitsm_env_test_init(&env, 1);
+	pcitsm_emu_config_default(&cfg);
+	cfg.nr_ports = 0;
+	assert_err(pcitsm_emu_platform_init(&p, &cfg, &env.env), PCITSM_E_INVAL);
+	pcitsm_emu_config_default(&cfg);
+	cfg.ports[0].ep_ide.nr_sel = 256;
+	cfg.ports[0].ep_ide.nr_addr = 15; /* 256 blocks of 200 bytes cannot fit in 4 KiB */
+	assert_err(pcitsm_emu_platform_init(&p, &cfg, &env.env), PCITSM_E_INVAL);
+	pcitsm_emu_config_default(&cfg);
+	cfg.nr_streams = 0;
+	assert_err(pcitsm_emu_platform_init(&p, &cfg, &env.env), PCITSM_E_INVAL);
+	/* A platform without DOE or IDE on the endpoint still builds. */
+	pcitsm_emu_config_default(&cfg);
+	cfg.ports[0].ep_doe = false;
+	cfg.ports[0].ep_ide.present = false;
+	cfg.ports[0].ep_dev3 = false;
+	assert_ok(pcitsm_emu_platform_init(&p, &cfg, &env.env));
+	pcitsm_emu_platform_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(topology, setup, teardown),
+		cmocka_unit_test_setup_teardown(capabilities, setup, teardown),
+		cmocka_unit_test_setup_teardown(ide_capability_decodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(ide_enable_sampling, setup, teardown),
+		cmocka_unit_test_setup_teardown(ide_state_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(available_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(doe_discovery, setup, teardown),
+		cmocka_unit_test(bad_configs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

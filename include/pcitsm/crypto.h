@@ -163,6 +163,77 @@ pcitsm_err pcitsm_identity_spdm_chain(const struct pcitsm_identity *id, uint8_t 
 				      size_t *len) PCITSM_MUST_CHECK;
 
 /* =============================================================================================
+ * Key derivation, AEAD and DHE (lib/crypto/hkdf.c, aead.c, dhe.c)
+ * ============================================================================================= */
+/* HMAC and HKDF (RFC 5869) with a control-plane hash, over OpenSSL's EVP_MAC / EVP_KDF. */
+pcitsm_err pcitsm_hmac(enum pcitsm_hash_alg alg, const uint8_t *key, size_t key_len,
+		       const void *data, size_t len, uint8_t *out) PCITSM_MUST_CHECK;
+/* PRK = HMAC(salt, IKM); prk receives pcitsm_hash_size(alg) bytes. */
+pcitsm_err pcitsm_hkdf_extract(enum pcitsm_hash_alg alg, const uint8_t *salt, size_t salt_len,
+			       const uint8_t *ikm, size_t ikm_len, uint8_t *prk) PCITSM_MUST_CHECK;
+/* OKM = T(1) || T(2) ... truncated to out_len (at most 255 * hash size, else E_INVAL). */
+pcitsm_err pcitsm_hkdf_expand(enum pcitsm_hash_alg alg, const uint8_t *prk, size_t prk_len,
+			      const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+	PCITSM_MUST_CHECK;
+
+/* AEADs of SPDM secured messages (facts B.4: AES-128-GCM, AES-256-GCM; 12-byte IV, 16-byte tag),
+ * one-shot over OpenSSL EVP. This is the control plane; the IDE data path is the section below. */
+enum pcitsm_aead_alg {
+	PCITSM_AEAD_NONE = 0,
+	PCITSM_AEAD_AES_128_GCM,
+	PCITSM_AEAD_AES_256_GCM,
+};
+#define PCITSM_AEAD_KEY_MAX 32
+#define PCITSM_AEAD_IV_LEN 12
+#define PCITSM_AEAD_TAG_LEN 16
+
+size_t pcitsm_aead_key_size(enum pcitsm_aead_alg alg); /* 0 for NONE or unknown */
+const char *pcitsm_aead_name(enum pcitsm_aead_alg alg);  /* "aes-256-gcm" */
+/* Encrypt len bytes of in into out (equal or not overlapping) and write the 16-byte tag. */
+pcitsm_err pcitsm_aead_seal(enum pcitsm_aead_alg alg, const uint8_t *key,
+			    const uint8_t iv[PCITSM_AEAD_IV_LEN], const uint8_t *aad, size_t aad_len,
+			    const uint8_t *in, size_t len, uint8_t *out,
+			    uint8_t tag[PCITSM_AEAD_TAG_LEN]) PCITSM_MUST_CHECK;
+/* Decrypt and check the tag (constant-time, in libcrypto's GCM final step): E_MAC on mismatch,
+ * and then the len output bytes are wiped. */
+pcitsm_err pcitsm_aead_open(enum pcitsm_aead_alg alg, const uint8_t *key,
+			    const uint8_t iv[PCITSM_AEAD_IV_LEN], const uint8_t *aad, size_t aad_len,
+			    const uint8_t *in, size_t len, uint8_t *out,
+			    const uint8_t tag[PCITSM_AEAD_TAG_LEN]) PCITSM_MUST_CHECK;
+
+/* Ephemeral ECDH of SPDM KEY_EXCHANGE (facts B.4, B.8): public values are X || Y, each big-endian
+ * and fixed width, no 0x04 prefix; the shared secret is the X coordinate of the product. */
+enum pcitsm_dhe_alg {
+	PCITSM_DHE_NONE = 0,
+	PCITSM_DHE_SECP256R1,
+	PCITSM_DHE_SECP384R1,
+};
+#define PCITSM_DHE_PUB_MAX 96    /* secp384r1 X || Y */
+#define PCITSM_DHE_SECRET_MAX 48 /* secp384r1 X */
+
+size_t pcitsm_dhe_pub_size(enum pcitsm_dhe_alg alg);    /* D: 64, 96; 0 if unknown */
+size_t pcitsm_dhe_secret_size(enum pcitsm_dhe_alg alg); /* 32, 48; 0 if unknown */
+const char *pcitsm_dhe_name(enum pcitsm_dhe_alg alg);   /* "secp256r1" */
+
+/* One ephemeral key pair. A zeroed struct holds none; pcitsm_dhe_free is safe on it. */
+struct pcitsm_dhe {
+	enum pcitsm_dhe_alg alg;
+	EVP_PKEY *key;
+};
+/* A fresh key pair from libcrypto's DRBG (d must hold none). */
+pcitsm_err pcitsm_dhe_generate(struct pcitsm_dhe *d, enum pcitsm_dhe_alg alg) PCITSM_MUST_CHECK;
+/* Our public value, pcitsm_dhe_pub_size(d->alg) bytes (E_NOSPC if len is smaller). */
+pcitsm_err pcitsm_dhe_public(const struct pcitsm_dhe *d, uint8_t *out, size_t len)
+	PCITSM_MUST_CHECK;
+/* Import the peer's public value and derive the shared secret into secret
+ * (pcitsm_dhe_secret_size bytes). E_INVAL if peer_len is not D; E_FIELD if the value is not a
+ * point on the curve (or a coordinate is not below the field prime). secret is wiped on failure. */
+pcitsm_err pcitsm_dhe_derive(const struct pcitsm_dhe *d, const uint8_t *peer, size_t peer_len,
+			     uint8_t *secret, size_t secret_len) PCITSM_MUST_CHECK;
+/* Free the key pair (libcrypto clears the private scalar). */
+void pcitsm_dhe_free(struct pcitsm_dhe *d);
+
+/* =============================================================================================
  * AES-256-GCM data path (lib/crypto/gcm*.c)
  * ============================================================================================= */
 /* One AES-256-GCM implementation chosen at run time: intel-ipsec-mb's direct API when the CPU has

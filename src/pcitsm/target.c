@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform.h"
 #include "target.h"
 
 #define TCP_PREFIX "tcp:"
@@ -79,6 +80,34 @@ static pcitsm_err open_sysfs(const char *bdf_str, const struct cli_target_opts *
 	return PCITSM_OK;
 }
 
+/* An endpoint of the embedded platform, through its DOE mailbox in its emulated config space: the
+ * same host driver as a real device's config file. */
+static pcitsm_err open_emu(const char *bdf_str, const struct pcitsm_env *env, struct cli_target *t,
+			   const char **why)
+{
+	struct pcitsm_emu_func *f;
+	struct pcitsm_bdf bdf;
+	char canon[13];
+
+	*why = "parse the PCI address";
+	PCITSM_TRY(pcitsm_bdf_parse(bdf_str, &bdf));
+	pcitsm_bdf_format(&bdf, canon);
+	*why = "start the emulated platform";
+	PCITSM_TRY(cli_platform_open(&t->plat, NULL, env));
+	*why = "find the endpoint on the emulated platform";
+	f = cli_platform_endpoint(t->plat, &bdf);
+	if (!f)
+		return PCITSM_E_NOTFOUND;
+	*why = "find a DOE mailbox with CMA-SPDM";
+	PCITSM_TRY(pcitsm_doe_host_find(&t->host, &f->cfg.cfg, PCITSM_DOE_VID_PCISIG,
+					PCITSM_DOE_TYPE_CMA, env));
+	t->kind = CLI_TARGET_EMU;
+	t->x = &t->host.x;
+	snprintf(t->name, sizeof(t->name), "emu-doe:%s", canon);
+	t->host.x.name = t->name;
+	return PCITSM_OK;
+}
+
 pcitsm_err cli_target_open(const char *target, const struct cli_target_opts *o,
 			   const struct pcitsm_env *env, struct cli_target *t, const char **why)
 {
@@ -86,17 +115,13 @@ pcitsm_err cli_target_open(const char *target, const struct cli_target_opts *o,
 
 	memset(t, 0, sizeof(*t));
 	t->tcp.fd = -1;
-	if (o->platform && strcmp(o->platform, "emu") == 0) {
-		/*
-		 * >>> EMBEDDED EMULATED PLATFORM (--platform emu) PLUGS IN HERE. <<<
-		 * The lead wires lib/emu: build the platform, find the endpoint named by target,
-		 * and set t->x to a doe_host over the endpoint's emulated config space
-		 * (kind CLI_TARGET_EMU). Until then the option is refused, not faked.
-		 */
-		*why = "--platform emu";
-		return PCITSM_E_UNSUPPORTED;
+	if (o->platform && strcmp(o->platform, "emu") != 0) {
+		*why = "--platform (emu is the only platform)";
+		return PCITSM_E_INVAL;
 	}
-	if (strncmp(target, TCP_PREFIX, strlen(TCP_PREFIX)) == 0)
+	if (o->platform)
+		e = open_emu(target, env, t, why);
+	else if (strncmp(target, TCP_PREFIX, strlen(TCP_PREFIX)) == 0)
 		e = open_tcp(target + strlen(TCP_PREFIX), o, env, t, why);
 	else
 		e = open_sysfs(target, o, env, t, why);
@@ -113,6 +138,7 @@ pcitsm_err cli_target_open(const char *target, const struct cli_target_opts *o,
 			pcitsm_xport_close(t->x);
 		if (t->cfg_open)
 			pcitsm_cfg_file_close(&t->cfg);
+		cli_platform_close(t->plat);
 		memset(t, 0, sizeof(*t));
 	}
 	return e;
@@ -131,6 +157,8 @@ pcitsm_err cli_target_close(struct cli_target *t)
 	if (t->pcap_open)
 		e = pcitsm_pcap_close(&t->pcap);
 	t->pcap_open = false;
+	cli_platform_close(t->plat);
+	t->plat = NULL;
 	return e;
 }
 
@@ -177,6 +205,13 @@ pcitsm_err cli_spdm_authenticate(struct cli_spdm_run *r, const struct pcitsm_env
 	pcitsm_err e;
 
 	memset(&r->res, 0, sizeof(r->res));
+	e = cli_target_open(r->target, &r->topts, env, &r->t, &why);
+	if (e != PCITSM_OK) {
+		r->res.err = e;
+		print_failure(r, why, NULL);
+		return e;
+	}
+	r->target_open = true;
 	if (r->trust_path) {
 		e = pcitsm_trust_load(&r->trust, r->trust_path);
 		if (e != PCITSM_OK) {
@@ -185,17 +220,13 @@ pcitsm_err cli_spdm_authenticate(struct cli_spdm_run *r, const struct pcitsm_env
 			return e;
 		}
 		r->auth.cfg.trust = r->trust;
+	} else if (r->t.plat) {
+		/* The emulated platform's TSM trusts the roots of its own devices. */
+		r->auth.cfg.trust = r->t.plat->trust;
 	} else {
 		/* No anchor: the chain is reported as not validated; signatures still verified. */
 		r->auth.allow_untrusted = true;
 	}
-	e = cli_target_open(r->target, &r->topts, env, &r->t, &why);
-	if (e != PCITSM_OK) {
-		r->res.err = e;
-		print_failure(r, why, NULL);
-		return e;
-	}
-	r->target_open = true;
 	e = pcitsm_spdm_authenticate(r->t.x, &r->auth, &r->res);
 	if (e != PCITSM_OK) {
 		if (r->res.err == PCITSM_OK)
@@ -327,7 +358,7 @@ static json_object *chain_json(const struct cli_spdm_run *r)
 	json_object_object_add(o, "certificates", certs);
 	json_object_object_add(
 		o, "validation",
-		json_object_new_string(!r->trust ? "not validated (no trust anchor given)"
+		json_object_new_string(!r->auth.cfg.trust ? "not validated (no trust anchor given)"
 				       : res->chain_trusted ? "trusted"
 							    : "NOT trusted"));
 	json_object_object_add(o, "trusted", json_object_new_boolean(res->chain_trusted));

@@ -3,7 +3,9 @@
  * A TARGET on the command line, opened as a DOE transport:
  *   DDDD:BB:DD.F    the function's `config` file under the sysfs root (default /sys; --sysfs DIR),
  *                   driven through its DOE mailbox that supports CMA-SPDM;
- *   tcp:HOST:PORT   a device served in the DMTF spdm-emu protocol (IPv6: tcp:[::1]:2323).
+ *   tcp:HOST:PORT   a device served in the DMTF spdm-emu protocol (IPv6: tcp:[::1]:2323);
+ *   DDDD:BB:DD.F with --platform emu: an endpoint of the embedded emulated platform, driven
+ *                   through its DOE mailbox in its emulated config space (the same host driver).
  * With a pcap path every DOE object crossing the transport is captured (LINKTYPE_PCI_DOE).
  */
 #ifndef PCITSM_CLI_TARGET_H
@@ -28,8 +30,11 @@ enum cli_target_kind {
 	CLI_TARGET_EMU,
 };
 
+struct cli_platform;
+
 struct cli_target {
 	enum cli_target_kind kind;
+	struct cli_platform *plat; /* CLI_TARGET_EMU: the embedded platform, owned */
 	struct pcitsm_xport *x; /* the transport to use, once open */
 	struct pcitsm_xport_tcp tcp;
 	struct pcitsm_cfg_file cfg;

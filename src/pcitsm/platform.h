@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The embedded emulated platform as the CLI uses it: lib/emu's hierarchy with an SPDM responder
+ * and a generated identity on every endpoint, and the trust store holding those identities' roots
+ * (what the platform's TSM trusts). `--platform emu` on any command, and `make run`.
+ */
+#ifndef PCITSM_CLI_PLATFORM_H
+#define PCITSM_CLI_PLATFORM_H
+
+#include "pcitsm/crypto.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/spdm.h"
+
+struct cli_platform {
+	struct pcitsm_emu_platform emu;
+	struct pcitsm_identity ids[PCITSM_EMU_MAX_PORTS];
+	struct pcitsm_spdm_rsp rsp[PCITSM_EMU_MAX_PORTS];
+	unsigned nr_endpoints;
+	struct pcitsm_trust *trust;
+};
+
+/* Build the default platform; every endpoint gets a fresh ECDSA P-384 identity, or the identity in
+ * identity_dir when given (then all endpoints share it). Allocated: free with cli_platform_close. */
+pcitsm_err cli_platform_open(struct cli_platform **p, const char *identity_dir,
+			     const struct pcitsm_env *env) PCITSM_MUST_CHECK;
+void cli_platform_close(struct cli_platform *p);
+/* The endpoint at bdf, or NULL. */
+struct pcitsm_emu_func *cli_platform_endpoint(struct cli_platform *p, const struct pcitsm_bdf *bdf);
+
+#endif

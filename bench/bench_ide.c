@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcitsm bench ide: IDE encrypt + verify-decrypt throughput on one core, a root port sending
+ * Memory Writes to an endpoint over a Secure stream (prefix, header as AAD, payload encrypted,
+ * 96-bit MAC, IV counter, PR_Sent counters with IDE Sync every 245), for payloads of 64, 256, 1024
+ * and 4096 bytes, one TLP per GCM invocation and aggregated (as many TLPs per unit as §D.5
+ * allows: at most 8 and at most 256 DW of payload). Measured in the same run, on the same buffers:
+ *   raw  - AES-256-GCM seal + open of the same payloads and AAD sizes through the same backend,
+ *          with nothing of IDE around it (what the engine costs on top of the cipher);
+ *   EVP  - a straightforward per-TLP libcrypto EVP implementation (init with the IV, AAD,
+ *          update, final / tag) of the same seal + open.
+ * Options: --backend auto|ipsec-mb|openssl (or PCITSM_GCM_BACKEND), --seconds S per figure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "pcitsm/ide.h"
+
+#define HDR 12                /* 3-DW MWr header */
+#define AAD (4 + HDR)         /* IDE prefix + header */
+#define UNIT_MAX 8
+
+struct ide_bench {
+	struct pcitsm_env_test env;
+	struct pcitsm_gcm *gcm;
+	struct pcitsm_ide_port *rp, *ep;
+	uint8_t key[32];
+	double seconds;
+	uint8_t tlp[UNIT_MAX][HDR + PCITSM_TLP_DATA_MAX];
+	uint8_t wire[UNIT_MAX][PCITSM_IDE_TLP_MAX];
+	uint8_t plain[UNIT_MAX * (PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX)];
+	uint8_t aad[UNIT_MAX * AAD];
+};
+
+struct rate {
+	double bytes_s, tlps_s;
+};
+
+static pcitsm_err setup(struct ide_bench *b, enum pcitsm_gcm_backend want)
+{
+	struct pcitsm_ide_sel s = { .ctl = { .stream_id = 1, .agg_pr = 3 }, .rid_valid = true,
+				    .rid_base = 0x100, .rid_limit = 0x100, .nr_addr = 1,
+				    .addr = { { true, 0x80000000, 0x8fffffff } } };
+	struct pcitsm_ide_port *p[2];
+
+	pcitsm_env_test_init(&b->env, 1);
+	PCITSM_TRY(pcitsm_gcm_new(&b->gcm, want));
+	PCITSM_TRY(pcitsm_ide_port_new(&b->rp, b->gcm, &b->env.env, 0x08));
+	PCITSM_TRY(pcitsm_ide_port_new(&b->ep, b->gcm, &b->env.env, 0x100));
+	p[0] = b->rp;
+	p[1] = b->ep;
+	PCITSM_TRY(pcitsm_random(&b->env.env, b->key, sizeof(b->key)));
+	for (int i = 0; i < 2; i++) {
+		s.ctl.default_stream = i;
+		PCITSM_TRY(pcitsm_ide_stream_config(p[i], 0, &s));
+		for (int u = 0; u < 3; u++)
+			for (int d = 0; d < 2; d++) {
+				PCITSM_TRY(pcitsm_ide_key_prog_aes(p[i], 1, 0, d, u, b->key, 1));
+				PCITSM_TRY(pcitsm_ide_k_set_go(p[i], 1, 0, d, u));
+			}
+		PCITSM_TRY(pcitsm_ide_stream_enable(p[i], 0));
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err make_tlps(struct ide_bench *b, size_t len, size_t *tlp_len)
+{
+	static uint8_t data[PCITSM_TLP_DATA_MAX];
+
+	PCITSM_TRY(pcitsm_random(&b->env.env, data, len));
+	for (unsigned i = 0; i < UNIT_MAX; i++) {
+		struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = 0x08, .first_be = 0xf,
+					.last_be = len > 4 ? 0xf : 0, .addr = 0x80000000 + 0x1000 * i,
+					.data = data, .len = len };
+		PCITSM_TRY(pcitsm_tlp_encode(&t, b->tlp[i], sizeof(b->tlp[i]), tlp_len));
+	}
+	return PCITSM_OK;
+}
+
+/* One unit through both engines; an IDE Sync when the transmitter asks for it. */
+static pcitsm_err ide_once(struct ide_bench *b, struct pcitsm_ide_io *io, size_t n)
+{
+	struct pcitsm_ide_rx_out out = { .buf = b->plain, .cap = sizeof(b->plain) };
+	pcitsm_err e = pcitsm_ide_tx(b->rp, io, n);
+	size_t len;
+
+	if (e == PCITSM_E_BUSY) {
+		PCITSM_TRY(pcitsm_ide_next_msg(b->rp, b->wire[0], sizeof(b->wire[0]), &len));
+		PCITSM_TRY(pcitsm_ide_rx(b->ep, b->wire[0], len, &out));
+		e = pcitsm_ide_tx(b->rp, io, n);
+	}
+	PCITSM_TRY(e);
+	for (size_t i = 0; i < n; i++)
+		PCITSM_TRY(pcitsm_ide_rx(b->ep, io[i].out, io[i].out_len, &out));
+	return out.n == n ? PCITSM_OK : PCITSM_E_STATE;
+}
+
+static pcitsm_err run_ide(struct ide_bench *b, size_t len, size_t n, struct rate *r)
+{
+	struct pcitsm_ide_io io[UNIT_MAX];
+	size_t tl, iters = 0;
+	double t0, t;
+
+	PCITSM_TRY(make_tlps(b, len, &tl));
+	for (size_t i = 0; i < n; i++)
+		io[i] = (struct pcitsm_ide_io){ b->tlp[i], tl, b->wire[i], sizeof(b->wire[i]), 0 };
+	t0 = bench_now();
+	do {
+		for (int k = 0; k < 64; k++)
+			PCITSM_TRY(ide_once(b, io, n));
+		iters += 64;
+		t = bench_now() - t0;
+	} while (t < b->seconds);
+	r->tlps_s = (double)(iters * n) / t;
+	r->bytes_s = r->tlps_s * (double)len;
+	return PCITSM_OK;
+}
+
+/* The same seal + open through the same backend, nothing else. */
+static pcitsm_err run_raw(struct ide_bench *b, size_t len, size_t n, struct rate *r)
+{
+	struct pcitsm_gcm_key *k;
+	struct pcitsm_gcm_seg enc[UNIT_MAX], dec[UNIT_MAX];
+	uint8_t iv[12] = { 0 }, tag[12];
+	uint64_t ctr = 1;
+	size_t iters = 0;
+	double t0, t;
+	pcitsm_err e = PCITSM_OK;
+
+	PCITSM_TRY(pcitsm_gcm_key_new(b->gcm, &k));
+	PCITSM_TRY(pcitsm_gcm_key_set(k, b->key));
+	for (size_t i = 0; i < n; i++) {
+		enc[i] = (struct pcitsm_gcm_seg){ b->tlp[i] + HDR, b->wire[i] + AAD, len };
+		dec[i] = (struct pcitsm_gcm_seg){ b->wire[i] + AAD, b->plain + i * len, len };
+	}
+	t0 = bench_now();
+	do {
+		for (int j = 0; j < 64 && !e; j++, ctr++) {
+			pcitsm_put_be64(iv + 4, ctr);
+			e = pcitsm_gcm_seal(k, iv, b->aad, AAD * n, enc, n, tag, sizeof(tag));
+			if (!e)
+				e = pcitsm_gcm_open(k, iv, b->aad, AAD * n, dec, n, tag, sizeof(tag));
+		}
+		iters += 64;
+		t = bench_now() - t0;
+	} while (t < b->seconds && !e);
+	pcitsm_gcm_key_free(k);
+	r->tlps_s = (double)(iters * n) / t;
+	r->bytes_s = r->tlps_s * (double)len;
+	return e;
+}
+
+/* A per-TLP EVP implementation: what one would write with libcrypto alone. */
+static int evp_once(EVP_CIPHER_CTX *ec, EVP_CIPHER_CTX *dc, struct ide_bench *b, size_t len,
+		    const uint8_t *iv)
+{
+	uint8_t tag[16];
+	int n, ok = 1;
+
+	ok &= EVP_EncryptInit_ex(ec, NULL, NULL, NULL, iv);
+	ok &= EVP_EncryptUpdate(ec, NULL, &n, b->aad, AAD);
+	ok &= EVP_EncryptUpdate(ec, b->wire[0] + AAD, &n, b->tlp[0] + HDR, (int)len);
+	ok &= EVP_EncryptFinal_ex(ec, NULL, &n);
+	ok &= EVP_CIPHER_CTX_ctrl(ec, EVP_CTRL_GCM_GET_TAG, 16, tag);
+	ok &= EVP_DecryptInit_ex(dc, NULL, NULL, NULL, iv);
+	ok &= EVP_DecryptUpdate(dc, NULL, &n, b->aad, AAD);
+	ok &= EVP_DecryptUpdate(dc, b->plain, &n, b->wire[0] + AAD, (int)len);
+	ok &= EVP_CIPHER_CTX_ctrl(dc, EVP_CTRL_GCM_SET_TAG, 12, tag);
+	ok &= EVP_DecryptFinal_ex(dc, NULL, &n) == 1;
+	return ok;
+}
+
+static pcitsm_err run_evp(struct ide_bench *b, size_t len, struct rate *r)
+{
+	EVP_CIPHER_CTX *ec = EVP_CIPHER_CTX_new(), *dc = EVP_CIPHER_CTX_new();
+	uint8_t iv[12] = { 0 };
+	uint64_t ctr = 1;
+	size_t iters = 0;
+	double t0, t;
+	int ok = ec && dc;
+
+	ok = ok && EVP_EncryptInit_ex(ec, EVP_aes_256_gcm(), NULL, b->key, NULL);
+	ok = ok && EVP_DecryptInit_ex(dc, EVP_aes_256_gcm(), NULL, b->key, NULL);
+	t0 = bench_now();
+	do {
+		for (int j = 0; j < 64 && ok; j++, ctr++) {
+			pcitsm_put_be64(iv + 4, ctr);
+			ok = evp_once(ec, dc, b, len, iv);
+		}
+		iters += 64;
+		t = bench_now() - t0;
+	} while (t < b->seconds && ok);
+	EVP_CIPHER_CTX_free(ec);
+	EVP_CIPHER_CTX_free(dc);
+	r->tlps_s = (double)iters / t;
+	r->bytes_s = r->tlps_s * (double)len;
+	return ok ? PCITSM_OK : PCITSM_E_CRYPTO;
+}
+
+static pcitsm_err row(struct ide_bench *b, size_t len, size_t n)
+{
+	struct rate ide, raw, evp;
+
+	PCITSM_TRY(run_ide(b, len, n, &ide));
+	PCITSM_TRY(run_raw(b, len, n, &raw));
+	PCITSM_TRY(run_evp(b, len, &evp));
+	printf("%7zu  %3zu  %8.2f  %9.2f  %8.2f  %8.2f  %7.2f  %7.2f\n", len, n,
+	       ide.bytes_s / 1e9, ide.tlps_s / 1e6, raw.bytes_s / 1e9, evp.bytes_s / 1e9,
+	       ide.bytes_s / raw.bytes_s, ide.bytes_s / evp.bytes_s);
+	return PCITSM_OK;
+}
+
+static int bench_ide_run(int argc, char **argv)
+{
+	static struct ide_bench b;
+	enum pcitsm_gcm_backend want = PCITSM_GCM_AUTO;
+	static const size_t sizes[] = { 64, 256, 1024, 4096 };
+	pcitsm_err e = PCITSM_OK;
+
+	b.seconds = 0.5;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+			if (pcitsm_gcm_backend_parse(argv[++i], &want))
+				return cli_usage("bench");
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			b.seconds = atof(argv[++i]);
+		} else {
+			fprintf(stderr, "usage: pcitsm bench ide [--backend auto|ipsec-mb|openssl] "
+					"[--seconds S]\n");
+			return CLI_EXIT_USAGE;
+		}
+	}
+	e = setup(&b, want);
+	if (e)
+		return cli_fail("bench ide", e);
+	printf("IDE encrypt + verify-decrypt, 1 core, backend %s\n", pcitsm_gcm_name(b.gcm));
+	printf("payload  agg   IDE GB/s  IDE MTLP/s  raw GB/s  EVP GB/s  IDE/raw  IDE/EVP\n");
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes) && !e; i++)
+		e = row(&b, sizes[i], 1);
+	/* Aggregated: the largest unit §D.5 allows (8 TLPs, 256 DW of payload). */
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes) && !e; i++) {
+		size_t n = PCITSM_MIN(UNIT_MAX, PCITSM_IDE_AGG_DATA_MAX / sizes[i]);
+
+		if (n < 2)
+			printf("%7zu    -  (a unit holds at most 256 DW: no aggregation)\n", sizes[i]);
+		else
+			e = row(&b, sizes[i], n);
+	}
+	pcitsm_ide_port_free(b.rp);
+	pcitsm_ide_port_free(b.ep);
+	pcitsm_gcm_free(b.gcm);
+	pcitsm_wipe(b.key, sizeof(b.key));
+	return e ? cli_fail("bench ide", e) : 0;
+}
+
+const struct bench bench_ide = {
+	.name = "ide",
+	.summary = "IDE TLP encrypt + verify-decrypt throughput vs raw AES-GCM and per-TLP EVP",
+	.run = bench_ide_run,
+};

@@ -14,8 +14,8 @@
  *     2 AEAD limit (DSP0277 1.3): AeadLimitExponent u8 (<= 64)
  *
  * Parsing is strict: reserved and padding bytes zero, every element's framing inside the opaque
- * data, TotalElements equal to the elements present, no trailing bytes, exactly one element of
- * the kind wanted. Elements of other registries and other SMDataIDs are checked and skipped.
+ * data, exactly TotalElements elements and nothing after them, exactly one element of the kind
+ * wanted. Elements of other registries and other SMDataIDs are checked and skipped.
  */
 #include <string.h>
 
@@ -132,19 +132,20 @@ static void check_other_sm(struct pcitsm_rd *d, uint8_t sm_id)
 		pcitsm_rd_skip(d, pcitsm_rd_left(d));
 }
 
-/* Walk every element; *found receives the data (after SMDataVersion and SMDataID) of the one DMTF
- * secured-message element with SMDataID want. */
+/* Walk the TotalElements elements (fewer present: E_SHORT; bytes after them: E_LONG); *found
+ * receives the data (after SMDataVersion and SMDataID) of the one DMTF secured-message element with
+ * SMDataID want (none or two: E_FIELD). */
 static pcitsm_err find_element(uint8_t spdm_version, const uint8_t *p, size_t len, uint8_t want,
 			       struct pcitsm_rd *found)
 {
 	struct pcitsm_rd r, d;
-	unsigned total, seen = 0;
+	unsigned total;
 	bool have = false;
 
 	pcitsm_rd_init(&r, p, len);
 	pcitsm_rd_init(found, NULL, 0);
 	total = read_header(&r, spdm_version);
-	while (!pcitsm_rd_err(&r) && pcitsm_rd_left(&r)) {
+	for (unsigned i = 0; i < total && !pcitsm_rd_err(&r); i++) {
 		size_t start = pcitsm_rd_pos(&r);
 		uint8_t registry = pcitsm_rd_u8(&r), vlen = pcitsm_rd_u8(&r), sm_id;
 
@@ -152,7 +153,6 @@ static pcitsm_err find_element(uint8_t spdm_version, const uint8_t *p, size_t le
 		pcitsm_rd_skip(&r, vlen); /* VendorID of another registry */
 		d = pcitsm_rd_sub(&r, pcitsm_rd_le16(&r));
 		pcitsm_rd_zero(&r, (4 - (pcitsm_rd_pos(&r) - start) % 4) % 4);
-		seen++;
 		if (pcitsm_rd_err(&r) || registry != REGISTRY_DMTF)
 			continue;
 		pcitsm_rd_check(&d, pcitsm_rd_u8(&d) == SM_DATA_VERSION, PCITSM_E_FIELD);
@@ -166,9 +166,8 @@ static pcitsm_err find_element(uint8_t spdm_version, const uint8_t *p, size_t le
 		check_other_sm(&d, sm_id);
 		pcitsm_rd_fail(&r, pcitsm_rd_finish(&d));
 	}
-	pcitsm_rd_check(&r, total == seen, PCITSM_E_FIELD);
-	pcitsm_rd_check(&r, have, PCITSM_E_FIELD);
-	return pcitsm_rd_finish(&r);
+	PCITSM_TRY(pcitsm_rd_finish(&r));
+	return have ? PCITSM_OK : PCITSM_E_FIELD;
 }
 
 pcitsm_err pcitsm_sm_opaque_supported_parse(uint8_t spdm_version, const uint8_t *p, size_t len,

@@ -74,7 +74,8 @@ static bool read_attr(const char *dir, const char *name, char *out, size_t len)
 	FILE *f;
 	size_t n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return false;
 	f = fopen(path, "r");
 	if (!f)
 		return false;

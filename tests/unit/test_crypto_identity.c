@@ -30,7 +30,7 @@ static void tmpdir(char *dir, size_t len)
 
 static char *path_of(char *buf, size_t len, const char *dir, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	assert_true((size_t)snprintf(buf, len, "%s/%s", dir, name) < len);
 	return buf;
 }
 

@@ -430,7 +430,7 @@ static void write_bytes(const char *dir, const char *name, const void *p, size_t
 	char path[4096];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path));
 	f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(p, 1, n, f), n);

@@ -9,6 +9,7 @@
  *          with nothing of IDE around it (what the engine costs on top of the cipher);
  *   EVP  - a straightforward per-TLP libcrypto EVP implementation (init with the IV, AAD,
  *          update, final / tag) of the same seal + open.
+ * The three are measured in interleaved slices so that they share the machine's load.
  * Options: --backend auto|ipsec-mb|openssl (or PCITSM_GCM_BACKEND), --seconds S per figure.
  */
 #include <stdio.h>
@@ -37,9 +38,13 @@ struct ide_bench {
 	uint8_t aad[UNIT_MAX * AAD];
 };
 
+/* Accumulated over interleaved slices, so the three figures see the same machine load. */
 struct rate {
+	double tlps, secs;
 	double bytes_s, tlps_s;
 };
+
+#define SLICES 10
 
 static pcitsm_err setup(struct ide_bench *b, enum pcitsm_gcm_backend want)
 {
@@ -100,13 +105,12 @@ static pcitsm_err ide_once(struct ide_bench *b, struct pcitsm_ide_io *io, size_t
 	return out.n == n ? PCITSM_OK : PCITSM_E_STATE;
 }
 
-static pcitsm_err run_ide(struct ide_bench *b, size_t len, size_t n, struct rate *r)
+static pcitsm_err run_ide(struct ide_bench *b, size_t tl, size_t n, struct rate *r)
 {
 	struct pcitsm_ide_io io[UNIT_MAX];
-	size_t tl, iters = 0;
+	size_t iters = 0;
 	double t0, t;
 
-	PCITSM_TRY(make_tlps(b, len, &tl));
 	for (size_t i = 0; i < n; i++)
 		io[i] = (struct pcitsm_ide_io){ b->tlp[i], tl, b->wire[i], sizeof(b->wire[i]), 0 };
 	t0 = bench_now();
@@ -115,9 +119,9 @@ static pcitsm_err run_ide(struct ide_bench *b, size_t len, size_t n, struct rate
 			PCITSM_TRY(ide_once(b, io, n));
 		iters += 64;
 		t = bench_now() - t0;
-	} while (t < b->seconds);
-	r->tlps_s = (double)(iters * n) / t;
-	r->bytes_s = r->tlps_s * (double)len;
+	} while (t < b->seconds / SLICES);
+	r->tlps += (double)(iters * n);
+	r->secs += t;
 	return PCITSM_OK;
 }
 
@@ -148,10 +152,10 @@ static pcitsm_err run_raw(struct ide_bench *b, size_t len, size_t n, struct rate
 		}
 		iters += 64;
 		t = bench_now() - t0;
-	} while (t < b->seconds && !e);
+	} while (t < b->seconds / SLICES && !e);
 	pcitsm_gcm_key_free(k);
-	r->tlps_s = (double)(iters * n) / t;
-	r->bytes_s = r->tlps_s * (double)len;
+	r->tlps += (double)(iters * n);
+	r->secs += t;
 	return e;
 }
 
@@ -194,21 +198,34 @@ static pcitsm_err run_evp(struct ide_bench *b, size_t len, struct rate *r)
 		}
 		iters += 64;
 		t = bench_now() - t0;
-	} while (t < b->seconds && ok);
+	} while (t < b->seconds / SLICES && ok);
 	EVP_CIPHER_CTX_free(ec);
 	EVP_CIPHER_CTX_free(dc);
-	r->tlps_s = (double)iters / t;
-	r->bytes_s = r->tlps_s * (double)len;
+	r->tlps += (double)iters;
+	r->secs += t;
 	return ok ? PCITSM_OK : PCITSM_E_CRYPTO;
+}
+
+static void rate_done(struct rate *r, size_t len)
+{
+	r->tlps_s = r->tlps / r->secs;
+	r->bytes_s = r->tlps_s * (double)len;
 }
 
 static pcitsm_err row(struct ide_bench *b, size_t len, size_t n)
 {
-	struct rate ide, raw, evp;
+	struct rate ide = { 0 }, raw = { 0 }, evp = { 0 };
+	size_t tl;
 
-	PCITSM_TRY(run_ide(b, len, n, &ide));
-	PCITSM_TRY(run_raw(b, len, n, &raw));
-	PCITSM_TRY(run_evp(b, len, &evp));
+	PCITSM_TRY(make_tlps(b, len, &tl));
+	for (int i = 0; i < SLICES; i++) {
+		PCITSM_TRY(run_ide(b, tl, n, &ide));
+		PCITSM_TRY(run_raw(b, len, n, &raw));
+		PCITSM_TRY(run_evp(b, len, &evp));
+	}
+	rate_done(&ide, len);
+	rate_done(&raw, len);
+	rate_done(&evp, len);
 	printf("%7zu  %3zu  %8.2f  %9.2f  %8.2f  %8.2f  %7.2f  %7.2f\n", len, n,
 	       ide.bytes_s / 1e9, ide.tlps_s / 1e6, raw.bytes_s / 1e9, evp.bytes_s / 1e9,
 	       ide.bytes_s / raw.bytes_s, ide.bytes_s / evp.bytes_s);
@@ -222,7 +239,7 @@ static int bench_ide_run(int argc, char **argv)
 	static const size_t sizes[] = { 64, 256, 1024, 4096 };
 	pcitsm_err e = PCITSM_OK;
 
-	b.seconds = 0.5;
+	b.seconds = 1.0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
 			if (pcitsm_gcm_backend_parse(argv[++i], &want))

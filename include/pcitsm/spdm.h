@@ -452,4 +452,50 @@ void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s);
 pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t req_len,
 				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len) PCITSM_MUST_CHECK;
 
+/* ---------------------------------------------------------------------------------------------
+ * VENDOR_DEFINED_REQUEST / RESPONSE for PCI-SIG protocols (facts B.9, E.1, F.1). On the wire:
+ *
+ *   SPDM hdr (4) | StandardID u16 = 3 | Len u8 = 2 | VendorID u16 = 0x0001 | Req/RespLength u16 |
+ *   payload: Protocol ID u8 | protocol object ...
+ *
+ * The SPDM layer adds and strips everything up to the payload; protocol code sees the payload from
+ * its Protocol ID byte (offset 0 of facts E.3). These messages are served only inside a secure
+ * session: one received outside a session is ignored (no response), as facts E.1 require.
+ */
+#define PCITSM_SPDM_STANDARD_PCISIG 3
+#define PCITSM_SPDM_VENDOR_PCISIG 0x0001
+#define PCITSM_SPDM_VDM_HDR_LEN 11 /* up to and including Req/RespLength */
+#define PCITSM_SPDM_PROTO_IDE_KM 0x00
+#define PCITSM_SPDM_PROTO_TDISP 0x01
+#define PCITSM_SPDM_MAX_VDM_PROTOCOLS 4 /* handlers one responder can register */
+
+/* A responder's handler for one PCI-SIG protocol. req points at the Protocol ID byte of the
+ * request payload (len counts it); the handler appends its response payload, starting with the
+ * Protocol ID byte, to rsp. session_id is the secure session the request arrived in. Returns:
+ *   PCITSM_OK            the VENDOR_DEFINED_RESPONSE carries what was written to rsp;
+ *   PCITSM_E_NORESPONSE  send nothing (facts E.1: a payload of the wrong size is ignored);
+ *   a peer error (2xx)   SPDM ERROR InvalidRequest;
+ *   anything else        SPDM ERROR Unspecified.
+ * The handler runs inside the responder's step: it must not call back into the responder. */
+typedef pcitsm_err (*pcitsm_spdm_vdm_fn)(void *ctx, uint32_t session_id, const uint8_t *req,
+					 size_t len, struct pcitsm_wr *rsp);
+struct pcitsm_spdm_rsp;
+/* Register fn for protocol_id on a responder (before or after init: the registrations survive
+ * GET_VERSION and sessions). E_EXISTS if protocol_id already has a handler, E_EXHAUSTED past
+ * PCITSM_SPDM_MAX_VDM_PROTOCOLS, E_INVAL for a NULL fn. */
+pcitsm_err pcitsm_spdm_rsp_register_vdm(struct pcitsm_spdm_rsp *s, uint8_t protocol_id,
+					pcitsm_spdm_vdm_fn fn, void *ctx) PCITSM_MUST_CHECK;
+
+/* Requester: one PCI-SIG vendor-defined exchange inside an established secure session s, over
+ * transport x (DOE type 2 objects). req points at the Protocol ID byte of the request payload
+ * (req[0] must equal protocol_id, else E_INVAL); the response payload, from its Protocol ID byte,
+ * is appended to rsp. Errors: E_STATE (no established session), E_FIELD (the response is not a
+ * PCI-SIG vendor-defined response for protocol_id), E_PEER_ERROR (the device answered ERROR),
+ * E_NORESPONSE / E_TIMEOUT (the device chose silence: the session stays usable), a record error
+ * (E_MAC ...: the session is ended), E_NOSPC (rsp too small). */
+struct pcitsm_spdm_session;
+pcitsm_err pcitsm_spdm_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+				uint8_t protocol_id, const uint8_t *req, size_t len,
+				struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
+
 #endif /* PCITSM_SPDM_H */

@@ -61,6 +61,7 @@ enum pcitsm_err_group {
 	X(E_RANGE, 213, "pointer or length out of range")                                 \
 	X(E_REPLAY, 214, "replayed or out-of-order message")                              \
 	X(E_HASH, 215, "hash mismatch")                                                   \
+	X(E_MISMATCH, 216, "peer report disagrees with what the host read")              \
 	/* local */                                                                       \
 	X(E_NOMEM, 300, "out of memory")                                                  \
 	X(E_CRYPTO, 301, "cryptographic library failure")                                 \

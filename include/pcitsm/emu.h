@@ -12,7 +12,9 @@
 #define PCITSM_EMU_H
 
 #include "pcitsm/core.h"
+#include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
+#include "pcitsm/ide.h"
 #include "pcitsm/pci.h"
 
 /* Emulated functions carry this vendor ID. It is not an assigned PCI-SIG vendor ID; a tool that sees
@@ -40,6 +42,7 @@ struct pcitsm_emu_link_cfg {
 	bool ep_doe;          /* a DOE instance on the endpoint */
 	uint8_t doe_version;  /* DOE capability version: 1 or 2 */
 	bool ep_dev3;         /* a Device-3 capability on the endpoint */
+	bool ep_no_secured_cma; /* the mailbox lists CMA but not secured CMA (type 2) */
 };
 
 struct pcitsm_emu_config {
@@ -80,12 +83,40 @@ struct pcitsm_emu_func {
 	 * installed (a later layer sets this), every enabled stream reads Insecure. */
 	uint8_t (*ide_state)(struct pcitsm_emu_func *f, unsigned sel_index);
 	void *ide_state_arg;
+	/* The port's IDE engine, driven by its selective-stream registers (docs/emulated-platform.md):
+	 * a register write with Enable clear configures the engine stream of that block, setting
+	 * Enable enables it, clearing Enable disables it (keys invalidated), and Status reads the
+	 * engine's state. Only blocks below PCITSM_IDE_PORT_STREAMS are bound. */
+	struct pcitsm_ide_port *ide_port;
+	struct pcitsm_emu_link *link;
 };
 
+/* An emulated endpoint's memory window: what its root port's address association covers and what
+ * Memory Reads and Writes across the link reach. */
+#define PCITSM_EMU_MEM_BASE 0x80000000ull /* port i: base + i * PCITSM_EMU_MEM_WINDOW */
+#define PCITSM_EMU_MEM_WINDOW 0x100000ull /* 1 MiB, the address-association granularity */
+#define PCITSM_EMU_MEM_SIZE 0x10000u      /* bytes backed at the start of the window */
+
+/* One root port - endpoint link: both engines, the wire between them, and the endpoint's memory.
+ * The root port sends Memory Reads / Writes; the endpoint answers reads with completions. */
+struct pcitsm_emu_link {
+	struct pcitsm_emu_func *rp, *ep;
+	struct pcitsm_gcm *gcm;          /* one AES-GCM backend per link (not shared across threads) */
+	struct pcitsm_ide_wire *wire;    /* set wire->tap to observe or tamper */
+	uint64_t mem_base;
+	uint8_t *mem;                    /* PCITSM_EMU_MEM_SIZE bytes */
+	/* The last completion the root port received (for a read in flight). */
+	uint8_t cpl_data[PCITSM_TLP_DATA_MAX];
+	size_t cpl_len;
+	bool cpl_seen;
+	uint8_t cpl_status, cpl_tag;
+	uint64_t ep_writes, ep_reads, ep_bad;
+};
 struct pcitsm_emu_platform {
 	struct pcitsm_emu_config config;
 	unsigned nr_funcs;
 	struct pcitsm_emu_func *funcs; /* root ports first, then endpoints */
+	struct pcitsm_emu_link *links; /* config.nr_ports of them */
 	const struct pcitsm_env *env;
 };
 
@@ -97,5 +128,56 @@ struct pcitsm_emu_func *pcitsm_emu_find(struct pcitsm_emu_platform *p, const str
 /* Number of host-bridge stream slots not in use (the `available_secure_streams` attribute): the
  * pool minus the streams found enabled in the root ports' selective blocks. */
 unsigned pcitsm_emu_available_streams(struct pcitsm_emu_platform *p);
+
+/* ---------------------------------------------------------------------------------------------
+ * Data path: memory requests from a root port to its endpoint across the link.
+ */
+/* Memory Write of len bytes (multiple of 4, 4..4096) at addr; E_STATE if the root port's engine
+ * refused to send it (its stream is not Secure). Delivery problems are in the wire's stats. */
+pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, uint64_t addr, const void *buf,
+				size_t len) PCITSM_MUST_CHECK;
+/* Memory Read: E_NORESPONSE if no completion came back (dropped, failed the IDE check), E_IO for
+ * an unsuccessful completion status. */
+pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, uint64_t addr, void *buf, size_t len)
+	PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
+ * The root port's private key path: how platform firmware installs IDE keys in a root port
+ * (neither config space nor DOE reach it; linux-tsm-abi §1.3 "keys never reach the kernel").
+ * Only the firmware TSM model (lib/tsm/fw_*.c) calls these. key is in KEY_PROG byte order (§E.3).
+ */
+pcitsm_err pcitsm_emu_rp_key_prog(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
+				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				  const uint8_t key[32], const uint8_t ifv[8]) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_emu_rp_k_set_go(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
+				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_emu_rp_k_set_stop(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
+				    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
+	PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
+ * The devices' responders: on every endpoint an identity (certificate chain + key), an SPDM
+ * responder with secure sessions on its CMA and secured-CMA DOE protocols, and an IDE_KM responder
+ * registered as its VENDOR_DEFINED handler for protocol 0x00, bound to that endpoint's config
+ * space and IDE engine. Faults make a device misbehave for tests.
+ */
+struct pcitsm_emu_dev_faults {
+	bool untrusted_cert;   /* identity root not added to the trust anchors handed back */
+	bool bad_signature;    /* every signature has a flipped bit */
+	bool refuse_key_prog;  /* IDE_KM KEY_PROG answered KP_ACK status 4 (unspecified failure) */
+};
+struct pcitsm_emu_devices_cfg {
+	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
+	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
+	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */
+};
+struct pcitsm_emu_devices;
+/* Attach responders to every endpoint with a DOE mailbox; the roots of the identities without
+ * untrusted_cert are added to trust (the platform's anchors). The devices must be freed before the
+ * platform. */
+pcitsm_err pcitsm_emu_devices_new(struct pcitsm_emu_devices **d, struct pcitsm_emu_platform *p,
+				  const struct pcitsm_emu_devices_cfg *cfg, struct pcitsm_trust *trust)
+	PCITSM_MUST_CHECK;
+void pcitsm_emu_devices_free(struct pcitsm_emu_devices *d);
 
 #endif /* PCITSM_EMU_H */

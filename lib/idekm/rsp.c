@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IDE_KM responder engine: a device's side of §E. QUERY_RESP is read live from the function's IDE
+ * capability; KEY_PROG, K_SET_GO and K_SET_STOP drive the port's IDE engine (lib/ide).
+ *
+ * What gets an answer and what gets none (docs/idekm.md has the table):
+ *   - not IDE_KM, unknown or response object IDs, a QUERY / K_SET_* of the wrong size or with
+ *     reserved bits set, an unknown port index on QUERY / K_SET_*, a K_SET_* the engine refuses:
+ *     no response (§E.1: wrong-size payloads are ignored; invalid K_SET_GO/STOP: no ack);
+ *   - KEY_PROG: every failure past its first 8 bytes is a KP_ACK with a Status, so the requester
+ *     learns which field was wrong (Intel's TEE-IO validator expects exactly these);
+ *   - a request from a second session while the bound one is open: no response (§E.1).
+ */
+#include <string.h>
+
+#include "pcitsm/idekm.h"
+#include "idekm/idekm_priv.h"
+
+/* keyed is a byte-wide bitmap of engine stream indexes. */
+_Static_assert(PCITSM_IDE_PORT_STREAMS <= 8, "keyed bitmap too narrow");
+
+void pcitsm_idekm_rsp_init(struct pcitsm_idekm_rsp *r, const struct pcitsm_env *env)
+{
+	memset(r, 0, sizeof(*r));
+	r->env = env;
+}
+
+pcitsm_err pcitsm_idekm_rsp_add_port(struct pcitsm_idekm_rsp *r, struct pcitsm_cfg *cfg,
+				     struct pcitsm_ide_port *ide, const struct pcitsm_bdf *bdf)
+{
+	struct pcitsm_idekm_rsp_port *p;
+	uint16_t off;
+
+	if (!r || !cfg || !ide || !bdf)
+		return PCITSM_E_INVAL;
+	if (r->nr_ports >= PCITSM_IDEKM_MAX_PORTS)
+		return PCITSM_E_EXHAUSTED;
+	PCITSM_TRY(pcitsm_ecap_find(cfg, PCITSM_ECAP_ID_IDE, 0, &off));
+	p = &r->port[r->nr_ports++];
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->ide_off = off;
+	p->ide = ide;
+	p->dev_func = (uint8_t)(bdf->dev << 3 | bdf->fn);
+	p->bus = bdf->bus;
+	p->segment = (uint8_t)bdf->seg;
+	return PCITSM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * QUERY -> QUERY_RESP
+ */
+
+/* The end of the IDE capability (capability-relative), from the live registers. */
+static pcitsm_err ide_cap_len(struct pcitsm_cfg *cfg, uint16_t ide_off, uint32_t *len)
+{
+	struct pcitsm_ide_info info;
+	uint32_t cap, last;
+
+	PCITSM_TRY(pcitsm_ide_read(cfg, ide_off, &info));
+	if (!info.nr_sel) {
+		*len = PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * info.nr_link;
+		return PCITSM_OK;
+	}
+	last = info.sel_off[info.nr_sel - 1];
+	PCITSM_TRY(pcitsm_cfg_read32(cfg, last + PCITSM_IDE_SEL_CAP, &cap));
+	*len = last + PCITSM_IDE_SEL_BLOCK_SIZE(cap & 0xfu) - ide_off;
+	return PCITSM_OK;
+}
+
+static pcitsm_err rsp_query(struct pcitsm_idekm_rsp *r, const uint8_t *req, size_t len,
+			    struct pcitsm_wr *w)
+{
+	struct pcitsm_idekm_query_resp hdr;
+	struct pcitsm_idekm_rsp_port *p;
+	uint8_t regs[PCITSM_IDEKM_REGS_MAX];
+	uint8_t idx;
+	uint32_t cap_len;
+
+	PCITSM_TRY(pcitsm_idekm_query_decode(req, len, &idx));
+	if (idx >= r->nr_ports)
+		return PCITSM_E_NOTFOUND; /* facts silent: no response (docs/idekm.md) */
+	p = &r->port[idx];
+	PCITSM_TRY(ide_cap_len(p->cfg, p->ide_off, &cap_len));
+	if (cap_len - 4 > sizeof(regs))
+		return PCITSM_E_RANGE;
+	for (uint32_t off = PCITSM_IDE_CAP; off < cap_len; off += 4) {
+		uint32_t v;
+
+		PCITSM_TRY(pcitsm_cfg_read32(p->cfg, p->ide_off + off, &v));
+		pcitsm_put_le32(regs + off - 4, v);
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.port_index = idx;
+	hdr.dev_func = p->dev_func;
+	hdr.bus = p->bus;
+	hdr.segment = p->segment;
+	hdr.max_port_index = (uint8_t)(r->nr_ports - 1);
+	return pcitsm_idekm_query_resp_encode(w, &hdr, regs, cap_len - 4);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * KEY_PROG -> KP_ACK
+ */
+
+/* KP_ACK Status for what the IDE engine said (docs/idekm.md). */
+static uint8_t kp_status_of(pcitsm_err e)
+{
+	switch (e) {
+	case PCITSM_OK:
+		return PCITSM_IDEKM_KP_SUCCESS;
+	case PCITSM_E_NOTFOUND: /* no stream with that Stream ID at this port */
+	case PCITSM_E_FIELD:    /* a value the engine cannot take */
+	case PCITSM_E_INVAL:
+		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE;
+	default:                /* E_BUSY (the key set is in use), E_NOMEM, E_CRYPTO ... */
+		return PCITSM_IDEKM_KP_UNSPECIFIED_FAILURE;
+	}
+}
+
+/* Which KP_ACK Status a KEY_PROG earns before the engine is asked, in this order: size, port
+ * index, the other fields (reserved bits, sub-stream 3..15, Stream ID 255, IFV != 1). */
+static uint8_t kp_check(const struct pcitsm_idekm_rsp *r, const uint8_t *req, size_t len,
+			const struct idekm_raw_hdr *h, struct pcitsm_idekm_key_prog *kp)
+{
+	if (len != PCITSM_IDEKM_KEY_PROG_LEN)
+		return PCITSM_IDEKM_KP_INCORRECT_LENGTH;
+	if (h->port_index >= r->nr_ports)
+		return PCITSM_IDEKM_KP_UNSUPPORTED_PORT_INDEX;
+	if (pcitsm_idekm_key_prog_decode(req, len, kp) != PCITSM_OK)
+		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE;
+	if (kp->ks.stream_id == PCITSM_IDE_RESERVED_STREAM_ID ||
+	    pcitsm_ide_km_ifv_decode(kp->ifv) != PCITSM_IDEKM_IFV_INIT)
+		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE; /* §E.3: the IFV must be 1 */
+	return PCITSM_IDEKM_KP_SUCCESS;
+}
+
+static pcitsm_err rsp_key_prog(struct pcitsm_idekm_rsp *r, const uint8_t *req, size_t len,
+			       struct pcitsm_wr *w)
+{
+	struct pcitsm_idekm_key_prog kp;
+	struct idekm_raw_hdr h;
+	uint8_t st;
+
+	/* Without its first 8 bytes there is nothing to echo: no response. */
+	PCITSM_TRY(idekm_key_prog_raw(req, len, &h));
+	memset(&kp, 0, sizeof(kp));
+	st = kp_check(r, req, len, &h, &kp);
+	if (st == PCITSM_IDEKM_KP_SUCCESS) {
+		struct pcitsm_idekm_rsp_port *p = &r->port[kp.ks.port_index];
+		pcitsm_err e;
+		int idx;
+
+		e = pcitsm_ide_key_prog(p->ide, kp.ks.stream_id, kp.ks.kset, kp.ks.dir, kp.ks.sub,
+					kp.key, kp.ifv);
+		st = kp_status_of(e);
+		idx = pcitsm_ide_stream_find(p->ide, kp.ks.stream_id);
+		if (!e && idx >= 0 && idx < PCITSM_IDE_PORT_STREAMS)
+			p->keyed |= (uint8_t)(1u << idx);
+		if (e)
+			pcitsm_debug(r->env, "idekm: KEY_PROG stream %u ksub 0x%02x port %u: %s",
+				     h.stream_id, h.ksub, h.port_index, pcitsm_err_name(e));
+	}
+	pcitsm_wipe(&kp, sizeof(kp));
+	r->stats.last_kp_status = st;
+	return idekm_kp_ack_raw(w, &h, st);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * K_SET_GO / K_SET_STOP -> K_GOSTOP_ACK
+ */
+static pcitsm_err rsp_k_set(struct pcitsm_idekm_rsp *r, uint8_t obj, const uint8_t *req,
+			    size_t len, struct pcitsm_wr *w)
+{
+	struct pcitsm_idekm_ks m;
+	struct pcitsm_ide_port *ide;
+
+	PCITSM_TRY(pcitsm_idekm_ks_decode(req, len, &m));
+	if (m.port_index >= r->nr_ports)
+		return PCITSM_E_NOTFOUND;
+	ide = r->port[m.port_index].ide;
+	if (obj == PCITSM_IDEKM_K_SET_GO)
+		PCITSM_TRY(pcitsm_ide_k_set_go(ide, m.stream_id, m.kset, m.dir, m.sub));
+	else
+		PCITSM_TRY(pcitsm_ide_k_set_stop(ide, m.stream_id, m.kset, m.dir, m.sub));
+	m.obj = PCITSM_IDEKM_K_GOSTOP_ACK;
+	return pcitsm_idekm_ks_encode(w, &m);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Sessions (§E.1) and dispatch.
+ */
+
+/* The bound session closed: every stream it keyed goes Insecure with its keys invalidated. */
+static void rsp_drop_stale(struct pcitsm_idekm_rsp *r)
+{
+	for (unsigned i = 0; i < r->nr_ports; i++) {
+		struct pcitsm_idekm_rsp_port *p = &r->port[i];
+
+		for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
+			if (p->keyed & (1u << s) && pcitsm_ide_stream_disable(p->ide, s) != PCITSM_OK)
+				pcitsm_warn(r->env, "idekm: port %u stream %u: disable failed", i, s);
+		p->keyed = 0;
+	}
+	r->bound = r->stale = false;
+	pcitsm_info(r->env, "idekm: bound session closed; its streams are Insecure");
+}
+
+void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t session_id)
+{
+	if (r && r->bound && r->session_id == session_id)
+		r->stale = true;
+}
+
+static pcitsm_err rsp_drop(struct pcitsm_idekm_rsp *r, uint8_t obj, pcitsm_err why)
+{
+	r->stats.dropped++;
+	r->stats.last_drop = why;
+	pcitsm_debug(r->env, "idekm: %s dropped: %s", pcitsm_idekm_obj_name(obj),
+		     pcitsm_err_name(why));
+	return PCITSM_E_NORESPONSE;
+}
+
+pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t *req, size_t len,
+				   struct pcitsm_wr *rsp)
+{
+	struct pcitsm_idekm_rsp *r = ctx;
+	size_t before;
+	uint8_t obj = 0xff;
+	pcitsm_err e;
+
+	if (!r || !rsp)
+		return PCITSM_E_INVAL;
+	if (pcitsm_wr_err(rsp))
+		return pcitsm_wr_err(rsp);
+	r->stats.requests++;
+	e = pcitsm_idekm_peek(req, len, &obj);
+	if (e)
+		return rsp_drop(r, obj, e);
+	if (obj != PCITSM_IDEKM_QUERY && obj != PCITSM_IDEKM_KEY_PROG &&
+	    obj != PCITSM_IDEKM_K_SET_GO && obj != PCITSM_IDEKM_K_SET_STOP)
+		return rsp_drop(r, obj, obj <= PCITSM_IDEKM_K_GOSTOP_ACK ? PCITSM_E_UNEXPECTED :
+									   PCITSM_E_FIELD);
+	/* §E.1: a closed bound session's keys go before anyone else is answered; while it is
+	 * open, other sessions are not served. */
+	if (r->stale)
+		rsp_drop_stale(r);
+	if (r->bound && r->session_id != session_id)
+		return rsp_drop(r, obj, PCITSM_E_BUSY);
+
+	before = pcitsm_wr_len(rsp);
+	switch (obj) {
+	case PCITSM_IDEKM_QUERY:
+		e = rsp_query(r, req, len, rsp);
+		break;
+	case PCITSM_IDEKM_KEY_PROG:
+		e = rsp_key_prog(r, req, len, rsp);
+		break;
+	default:
+		e = rsp_k_set(r, obj, req, len, rsp);
+		break;
+	}
+	if (pcitsm_wr_err(rsp))
+		return pcitsm_wr_err(rsp);
+	if (e)
+		return rsp_drop(r, obj, e);
+	if (pcitsm_wr_len(rsp) == before)
+		return rsp_drop(r, obj, PCITSM_E_STATE);
+	if (obj == PCITSM_IDEKM_QUERY || obj == PCITSM_IDEKM_KEY_PROG) {
+		r->bound = true;
+		r->session_id = session_id;
+	}
+	r->stats.answered++;
+	return PCITSM_OK;
+}

@@ -231,6 +231,19 @@ void pcitsm_ide_port_free(struct pcitsm_ide_port *p);
 pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
 				    const struct pcitsm_ide_sel *sel) PCITSM_MUST_CHECK;
 
+/* Configure the port from its IDE Extended Capability at cap_off in cfg, as decoded by
+ * pcitsm_ide_read / pcitsm_ide_sel_read (§D.1): rx_aggregation from Aggregation Supported; each
+ * Selective IDE block i < PCITSM_IDE_PORT_STREAMS becomes stream i (pcitsm_ide_stream_config:
+ * Stream ID, TC, Default Stream, RID association, address associations, aggregation, PCRC, config
+ * requests; features the capability does not advertise are ignored), then follows the block's
+ * Enable bit: set enables the stream, clear disables it. A block with Enable set whose stream is
+ * already enabled with the same Stream ID is left alone (registers are sampled at Enable); an idle
+ * block (reserved Stream ID 255, Enable clear) configures nothing. *nr_streams (may be NULL): the
+ * streams configured. E_UNSUPPORTED without Selective IDE Streams Supported; the decoders' and
+ * pcitsm_ide_stream_config's errors otherwise (blocks before the failing one stay loaded). */
+pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg, uint16_t cap_off,
+				unsigned *nr_streams) PCITSM_MUST_CHECK;
+
 /* IDE_KM's operations. key is in KEY_PROG message byte order and ifv as its 8 bytes (§E.3). */
 pcitsm_err pcitsm_ide_key_prog(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
 			       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
@@ -243,8 +256,9 @@ pcitsm_err pcitsm_ide_k_set_go(struct pcitsm_ide_port *p, uint8_t stream_id, uns
 			       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_ide_k_set_stop(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
 				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub) PCITSM_MUST_CHECK;
-/* Set Enable: Secure when a key set has all 6 slots programmed and GO, else the stream stays
- * Insecure (the call still succeeds, as the register write does). */
+/* Set Enable: Secure when the RID association is Valid and a key set has all 6 slots programmed
+ * and GO, else the stream stays Insecure (the call still succeeds, as the register write does;
+ * §D.1: Enable with V=0 forces Insecure). */
 pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
 /* Clear Enable: Insecure, every key and IV of the stream invalidated. */
 pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;

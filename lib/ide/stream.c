@@ -277,8 +277,8 @@ pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx)
 	if (!s->configured)
 		return PCITSM_E_STATE;
 	s->enabled = true;
-	if (s->state == PCITSM_IDE_SECURE)
-		return PCITSM_OK;
+	if (s->state == PCITSM_IDE_SECURE || !s->rid_valid)
+		return PCITSM_OK; /* §D.1: Enable with the RID association not Valid stays Insecure */
 	/* Secure needs one key set programmed and GO in all six (direction x sub-stream) slots. */
 	for (unsigned k = 0; k < 2; k++) {
 		if (!set_ready(s, PCITSM_IDE_RX, k) || !set_ready(s, PCITSM_IDE_TX, k))

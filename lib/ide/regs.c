@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A port's IDE engine configured from its own config space (trusted-io-facts §D.1): the IDE
+ * Extended Capability is decoded by lib/pci (pcitsm_ide_read, pcitsm_ide_sel_read) and each
+ * Selective IDE Stream block becomes one engine stream, so association (RID range, address ranges,
+ * Default Stream, TC), aggregation and PCRC come from the registers software programmed.
+ */
+#include <string.h>
+
+#include "ide_engine.h"
+
+static uint8_t agg_count(uint8_t mode) { return (uint8_t)(1u << (mode & 3)); }
+
+/* Does the configured stream already hold what these registers say? */
+static bool same_config(const struct pcitsm_ide_stream *s, const struct pcitsm_ide_sel *sel)
+{
+	const struct pcitsm_ide_stream_ctl *c = &sel->ctl;
+
+	if (!s->configured || s->id != c->stream_id || s->tc != c->tc || c->alg || c->phe ||
+	    s->default_stream != c->default_stream || s->cfg_en != c->cfg_en ||
+	    s->pcrc != c->pcrc || s->tee_limited != c->tee_limited ||
+	    s->agg[PCITSM_IDE_SUB_PR] != agg_count(c->agg_pr) ||
+	    s->agg[PCITSM_IDE_SUB_NPR] != agg_count(c->agg_npr) ||
+	    s->agg[PCITSM_IDE_SUB_CPL] != agg_count(c->agg_cpl) || s->rid_valid != sel->rid_valid ||
+	    s->rid_base != sel->rid_base || s->rid_limit != sel->rid_limit ||
+	    s->nr_addr != sel->nr_addr)
+		return false;
+	for (unsigned j = 0; j < sel->nr_addr; j++)
+		if (s->addr[j].valid != sel->addr[j].valid || s->addr[j].base != sel->addr[j].base ||
+		    s->addr[j].limit != sel->addr[j].limit)
+			return false;
+	return true;
+}
+
+/* One selective block: configure (if not enabled), then follow its Enable bit. */
+static pcitsm_err load_block(struct pcitsm_ide_port *p, const struct pcitsm_ide_info *ide,
+			     unsigned i, struct pcitsm_ide_sel *sel, bool *configured)
+{
+	struct pcitsm_ide_stream *s = &p->stream[i];
+
+	*configured = false;
+	/* Enable set on a stream already running: the registers were sampled when it was set. */
+	if (sel->ctl.enable && s->enabled && s->id == sel->ctl.stream_id)
+		return PCITSM_OK;
+	if (s->enabled)
+		PCITSM_TRY(pcitsm_ide_stream_disable(p, i));
+	/* An idle block carries the reserved Stream ID (linux-tsm-abi §1.3): nothing to model. */
+	if (sel->ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID && !sel->ctl.enable)
+		return PCITSM_OK;
+	/* Features the capability does not advertise are not in effect. */
+	if (!ide->aggregation_sup)
+		sel->ctl.agg_npr = sel->ctl.agg_pr = sel->ctl.agg_cpl = 0;
+	if (!ide->pcrc_sup)
+		sel->ctl.pcrc = false;
+	if (!ide->sel_cfg_sup)
+		sel->ctl.cfg_en = false;
+	/* Reprogramming resets the stream and loses its keys; the same registers read again (e.g.
+	 * to pick up Enable after KEY_PROG) do not. */
+	if (!same_config(s, sel))
+		PCITSM_TRY(pcitsm_ide_stream_config(p, i, sel));
+	*configured = true;
+	if (sel->ctl.enable)
+		PCITSM_TRY(pcitsm_ide_stream_enable(p, i));
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg, uint16_t cap_off,
+				unsigned *nr_streams)
+{
+	struct pcitsm_ide_info info, *ide = &info;
+	struct pcitsm_ide_sel sel;
+	unsigned n = 0;
+	pcitsm_err e = PCITSM_OK;
+
+	if (!p || !cfg)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_ide_read(cfg, cap_off, ide));
+	if (!ide->sel_sup)
+		return PCITSM_E_UNSUPPORTED;
+	p->rx_aggregation = ide->aggregation_sup;
+	for (unsigned i = 0; i < ide->nr_sel && i < PCITSM_IDE_PORT_STREAMS && !e; i++) {
+		bool configured;
+
+		e = pcitsm_ide_sel_read(cfg, ide, i, &sel);
+		if (!e)
+			e = load_block(p, ide, i, &sel, &configured);
+		n += !e && configured;
+	}
+	if (nr_streams)
+		*nr_streams = n;
+	return e;
+}

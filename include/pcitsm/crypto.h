@@ -265,6 +265,9 @@ pcitsm_err pcitsm_gcm_key_new(struct pcitsm_gcm *g, struct pcitsm_gcm_key **k) P
 /* Expand a 32-byte key (the only per-key work). */
 pcitsm_err pcitsm_gcm_key_set(struct pcitsm_gcm_key *k, const uint8_t key[PCITSM_GCM_KEY_LEN])
 	PCITSM_MUST_CHECK;
+/* How many keys this backend instance has expanded (pcitsm_gcm_key_set calls that succeeded):
+ * lets tests prove that keys are expanded once per key programming, never per TLP. */
+uint64_t pcitsm_gcm_key_expansions(const struct pcitsm_gcm *g);
 /* Wipe the expanded key; the object stays reusable. */
 void pcitsm_gcm_key_clear(struct pcitsm_gcm_key *k);
 void pcitsm_gcm_key_free(struct pcitsm_gcm_key *k);

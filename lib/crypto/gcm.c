@@ -22,6 +22,7 @@ struct pcitsm_gcm {
 	IMB_MGR *mgr;      /* ipsec-mb */
 	EVP_CIPHER *evp;   /* openssl: fetched once */
 	char name[48];
+	uint64_t expansions; /* successful key_set calls */
 };
 
 struct pcitsm_gcm_key {
@@ -30,6 +31,8 @@ struct pcitsm_gcm_key {
 	EVP_CIPHER_CTX *ctx;
 	bool set;
 };
+
+static const uint8_t gcm_zero_key[PCITSM_GCM_KEY_LEN];
 
 pcitsm_err pcitsm_gcm_backend_parse(const char *s, enum pcitsm_gcm_backend *b)
 {
@@ -177,7 +180,13 @@ pcitsm_err pcitsm_gcm_key_set(struct pcitsm_gcm_key *k, const uint8_t key[PCITSM
 		return PCITSM_E_CRYPTO;
 	}
 	k->set = true;
+	__atomic_fetch_add(&k->g->expansions, 1, __ATOMIC_RELAXED);
 	return PCITSM_OK;
+}
+
+uint64_t pcitsm_gcm_key_expansions(const struct pcitsm_gcm *g)
+{
+	return g ? __atomic_load_n(&g->expansions, __ATOMIC_RELAXED) : 0;
 }
 
 void pcitsm_gcm_key_clear(struct pcitsm_gcm_key *k)
@@ -186,8 +195,11 @@ void pcitsm_gcm_key_clear(struct pcitsm_gcm_key *k)
 		return;
 	if (k->imb)
 		pcitsm_wipe(k->imb, sizeof(*k->imb));
-	if (k->ctx)
-		EVP_CIPHER_CTX_reset(k->ctx); /* cleanses the key schedule */
+	/* EVP: overwrite the key schedule with an all-zero key's (nothing secret left, and no free:
+	 * a receiver invalidates its old key set from the data path, §D.6); reset only if that
+	 * fails, which cleanses and frees the provider's context. */
+	if (k->ctx && (!k->set || EVP_EncryptInit_ex2(k->ctx, NULL, gcm_zero_key, NULL, NULL) != 1))
+		EVP_CIPHER_CTX_reset(k->ctx);
 	k->set = false;
 }
 
@@ -299,6 +311,22 @@ pcitsm_err pcitsm_gcm_seal(struct pcitsm_gcm_key *k, const uint8_t iv[PCITSM_GCM
 	return PCITSM_OK;
 }
 
+/* Constant-time tag comparison: the IDE MAC (12 bytes) as a 64-bit and a 32-bit word, no branch
+ * on the data; other lengths byte by byte (pcitsm_ct_memneq). */
+static int tag_neq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint64_t a0, b0;
+	uint32_t a1, b1;
+
+	if (n != 12)
+		return pcitsm_ct_memneq(a, b, n);
+	memcpy(&a0, a, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&a1, a + 8, 4);
+	memcpy(&b1, b + 8, 4);
+	return ((a0 ^ b0) | (a1 ^ b1)) != 0;
+}
+
 pcitsm_err pcitsm_gcm_open(struct pcitsm_gcm_key *k, const uint8_t iv[PCITSM_GCM_IV_LEN],
 			   const uint8_t *aad, size_t aad_len, const struct pcitsm_gcm_seg *segs,
 			   size_t nseg, const uint8_t *tag, size_t tag_len)
@@ -309,7 +337,7 @@ pcitsm_err pcitsm_gcm_open(struct pcitsm_gcm_key *k, const uint8_t iv[PCITSM_GCM
 	PCITSM_TRY(gcm_check(k, segs, nseg, aad_len, tag_len));
 	if (k->imb) {
 		imb_crypt(k, false, iv, aad, aad_len, segs, nseg, full);
-		e = pcitsm_ct_memneq(full, tag, tag_len) ? PCITSM_E_MAC : PCITSM_OK;
+		e = tag_neq(full, tag, tag_len) ? PCITSM_E_MAC : PCITSM_OK;
 	} else {
 		memcpy(full, tag, tag_len);
 		e = evp_crypt(k, 0, iv, aad, aad_len, segs, nseg, full, tag_len);

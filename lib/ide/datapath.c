@@ -119,14 +119,19 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 			cpl++;
 		}
 		pcitsm_ide_prefix_encode(&x, o);
-		memcpy(o + PCITSM_TLP_PREFIX_LEN, io[i].in, hl);
+		if (hl == 16)
+			memcpy(o + PCITSM_TLP_PREFIX_LEN, io[i].in, 16);
+		else
+			memcpy(o + PCITSM_TLP_PREFIX_LEN, io[i].in, 12);
 		if (is_msg(&t[i], PCITSM_MSG_IDE_SYNC)) {
 			/* Both counters go in the Sync, then both restart from 0. */
 			o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_NPR_BYTE] = npr;
 			o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_CPL_BYTE] = cpl;
 			npr = cpl = 0;
 		}
-		memcpy(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
+		/* A single TLP's AAD is its own prefix and header, in place. */
+		if (n > 1)
+			memcpy(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
 		aad_len += PCITSM_TLP_PREFIX_LEN + hl;
 		seg[nseg++] = (struct pcitsm_gcm_seg){ io[i].in + hl, o + PCITSM_TLP_PREFIX_LEN + hl,
 						       dl };
@@ -140,8 +145,8 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		end += sizeof(crc);
 	}
 	make_iv(sl->ctr, iv);
-	PCITSM_TRY(pcitsm_gcm_seal(sl->key, iv, aad, aad_len, seg, nseg, io[n - 1].out + end,
-				   PCITSM_IDE_MAC_LEN));
+	PCITSM_TRY(pcitsm_gcm_seal(sl->key, iv, n > 1 ? aad : io[0].out, aad_len, seg, nseg,
+				   io[n - 1].out + end, PCITSM_IDE_MAC_LEN));
 	io[n - 1].out_len = end + PCITSM_IDE_MAC_LEN;
 	/* Commit. */
 	sl->ctr++;
@@ -157,8 +162,11 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 
 static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (!io[i].in || !io[i].out)
+			return PCITSM_E_INVAL;
 		PCITSM_TRY(pcitsm_tlp_decode(io[i].in, io[i].in_len, &t[i]));
+	}
 	return PCITSM_OK;
 }
 
@@ -265,30 +273,40 @@ static pcitsm_err rx_hold(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	return PCITSM_OK;
 }
 
-/* §D.7 receiver counters over the unit, on copies; false on underflow or overflow. */
+/* §D.7 receiver counters, one TLP, on copies: false on underflow or overflow. */
+static inline bool rx_counter_step(enum pcitsm_ide_sub sub, uint8_t msg, uint8_t pr_sent,
+				   uint8_t sync_npr, uint8_t sync_cpl, uint64_t *npr, uint64_t *cpl)
+{
+	uint64_t *c;
+
+	if (sub == PCITSM_IDE_SUB_PR) {
+		if (*npr == UINT64_MAX || *cpl == UINT64_MAX)
+			return false;
+		(*npr)++;
+		(*cpl)++;
+		if (msg == PCITSM_MSG_IDE_SYNC) {
+			if (sync_npr > *npr || sync_cpl > *cpl)
+				return false;
+			*npr -= sync_npr;
+			*cpl -= sync_cpl;
+		}
+		return true;
+	}
+	c = sub == PCITSM_IDE_SUB_NPR ? npr : cpl;
+	if (pr_sent > *c)
+		return false; /* a Non-Posted Request or Completion passed a Posted one */
+	*c -= pr_sent;
+	return true;
+}
+
+/* The same over a whole unit. */
 static bool rx_counters(const struct pcitsm_ide_rx_unit *u, enum pcitsm_ide_sub sub,
 			uint64_t *npr, uint64_t *cpl)
 {
-	for (unsigned j = 0; j < u->n; j++) {
-		if (sub == PCITSM_IDE_SUB_PR) {
-			if (*npr == UINT64_MAX || *cpl == UINT64_MAX)
-				return false;
-			(*npr)++;
-			(*cpl)++;
-			if (u->msg[j] == PCITSM_MSG_IDE_SYNC) {
-				if (u->sync_npr[j] > *npr || u->sync_cpl[j] > *cpl)
-					return false;
-				*npr -= u->sync_npr[j];
-				*cpl -= u->sync_cpl[j];
-			}
-		} else {
-			uint64_t *c = sub == PCITSM_IDE_SUB_NPR ? npr : cpl;
-
-			if (u->pr_sent[j] > *c)
-				return false; /* a Non-Posted Request or Completion passed a Posted one */
-			*c -= u->pr_sent[j];
-		}
-	}
+	for (unsigned j = 0; j < u->n; j++)
+		if (!rx_counter_step(sub, u->msg[j], u->pr_sent[j], u->sync_npr[j], u->sync_cpl[j],
+				     npr, cpl))
+			return false;
 	return true;
 }
 
@@ -319,6 +337,19 @@ static void rx_deliver(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
 		s->recvd_fail = true;
 		ide_stream_fail(p, s, PCITSM_E_PEER_ERROR, false);
 	}
+}
+
+/* Commit a verified unit or TLP: IV counter, the key set switch (§D.6), §D.7 counters. */
+static void rx_commit(struct pcitsm_ide_stream *s, struct pcitsm_ide_slot *sl,
+		      enum pcitsm_ide_sub sub, unsigned kset, uint64_t npr, uint64_t cpl)
+{
+	sl->ctr++;
+	if (kset != s->rx_kset[sub]) {
+		ide_slot_invalidate(&s->slot[PCITSM_IDE_RX][sub][s->rx_kset[sub]]);
+		s->rx_kset[sub] = (uint8_t)kset;
+	}
+	s->pr_recv_npr = npr;
+	s->pr_recv_cpl = cpl;
 }
 
 /* The last TLP of a unit (or a single TLP): verify the MAC, then the counters, then deliver. */
@@ -377,14 +408,7 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 		pcitsm_wipe(out->buf, pos);
 		return rx_fail(p, s, e);
 	}
-	/* Commit: counter, the key set switch (§D.6), §D.7 counters. */
-	sl->ctr++;
-	if (u->kset != s->rx_kset[sub]) {
-		ide_slot_invalidate(&s->slot[PCITSM_IDE_RX][sub][s->rx_kset[sub]]);
-		s->rx_kset[sub] = u->kset;
-	}
-	s->pr_recv_npr = npr;
-	s->pr_recv_cpl = cpl;
+	rx_commit(s, sl, sub, u->kset, npr, cpl);
 	if (v->pfx.p) {
 		for (unsigned j = 0; j < u->n; j++)
 			c = pcitsm_ide_pcrc_update(c, seg[j].out, seg[j].len);
@@ -399,6 +423,75 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	}
 	rx_deliver(p, s, u, out, off, len);
 	ide_rx_unit_reset(u);
+	return PCITSM_OK;
+}
+
+/* A TLP with a MAC and no unit in progress (the common case): the same checks as rx_last, with
+ * the received prefix and header used in place as the AAD and the payload decrypted straight
+ * into out->buf. */
+static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
+			    struct pcitsm_ide_slot *sl, const struct pcitsm_ide_tlp_view *v,
+			    const struct pcitsm_tlp *t, size_t dl, struct pcitsm_ide_rx_out *out)
+{
+	enum pcitsm_ide_sub sub = v->pfx.sub;
+	size_t hl = v->hdr_len;
+	struct pcitsm_gcm_seg seg[2] = { { v->payload, out->buf + hl, dl } };
+	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN], want[PCITSM_IDE_PCRC_LEN];
+	uint64_t npr = s->pr_recv_npr, cpl = s->pr_recv_cpl;
+	uint8_t msg = t->kind == PCITSM_TLP_MSG ? t->msg_code : 0;
+	pcitsm_err e;
+
+	if (hl + dl > out->cap)
+		return PCITSM_E_NOSPC;
+	/* §D.4: with PCRC enabled every TLP with a MAC and a payload carries it. */
+	if (s->pcrc && dl && !v->pfx.p)
+		return rx_fail(p, s, PCITSM_E_FIELD);
+	if (v->pfx.p)
+		seg[1] = (struct pcitsm_gcm_seg){ v->payload + dl, crc, sizeof(crc) };
+	make_iv(sl->ctr, iv);
+	e = pcitsm_gcm_open(sl->key, iv, v->hdr - PCITSM_TLP_PREFIX_LEN,
+			    PCITSM_TLP_PREFIX_LEN + hl, seg, v->pfx.p ? 2 : 1, v->mac,
+			    PCITSM_IDE_MAC_LEN);
+	if (!e && !rx_counter_step(sub, msg, v->pfx.pr_sent,
+				   t->msg_body[PCITSM_IDE_MSG_SYNC_NPR_BYTE - 12],
+				   t->msg_body[PCITSM_IDE_MSG_SYNC_CPL_BYTE - 12], &npr, &cpl))
+		e = PCITSM_E_REPLAY;
+	if (e) {
+		pcitsm_wipe(out->buf + hl, dl);
+		return rx_fail(p, s, e);
+	}
+	rx_commit(s, sl, sub, v->pfx.k, npr, cpl);
+	s->stats.rx_tlps++;
+	s->stats.rx_units++;
+	if (v->pfx.p) {
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, out->buf + hl, dl),
+				      want);
+		if (pcitsm_ct_memneq(want, crc, sizeof(crc))) {
+			/* PCRC Check Failed: reported, the data is not used (§D.9). */
+			pcitsm_wipe(out->buf + hl, dl);
+			s->stats.dropped++;
+			return PCITSM_E_HASH;
+		}
+	}
+	if (msg == PCITSM_MSG_IDE_SYNC) {
+		s->stats.rx_syncs++;
+		out->consumed = true;
+		return PCITSM_OK;
+	}
+	if (msg == PCITSM_MSG_IDE_FAIL) {
+		/* A protected IDE Fail from the partner: Insecure. */
+		out->consumed = true;
+		s->recvd_fail = true;
+		ide_stream_fail(p, s, PCITSM_E_PEER_ERROR, false);
+		return PCITSM_OK;
+	}
+	if (hl == 16)
+		memcpy(out->buf, v->hdr, 16);
+	else
+		memcpy(out->buf, v->hdr, 12);
+	out->off[0] = 0;
+	out->len[0] = hl + dl;
+	out->n = 1;
 	return PCITSM_OK;
 }
 
@@ -441,6 +534,8 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 		return rx_fail(p, s, PCITSM_E_MAC);
 	if (!v.pfx.m)
 		return rx_hold(p, s, u, &v, &t, dl);
+	if (!u->n)
+		return rx_single(p, s, sl, &v, &t, dl, out);
 	u->kset = v.pfx.k;
 	return rx_last(p, s, u, sl, &v, &t, dl, out);
 }

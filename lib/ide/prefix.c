@@ -44,16 +44,15 @@ pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefi
 
 pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
 {
-	struct pcitsm_rd r;
-	const uint8_t *pfx, *dw0;
-	size_t data = 0, dw;
+	const uint8_t *dw0 = in + PCITSM_TLP_PREFIX_LEN;
+	size_t data = 0, dw, need;
 
 	memset(v, 0, sizeof(*v));
-	pcitsm_rd_init(&r, in, len);
-	pfx = pcitsm_rd_bytes(&r, PCITSM_TLP_PREFIX_LEN);
-	dw0 = pcitsm_rd_bytes(&r, 4);
-	PCITSM_TRY(pcitsm_rd_err(&r));
-	PCITSM_TRY(pcitsm_ide_prefix_decode(pfx, &v->pfx));
+	if (len < PCITSM_TLP_PREFIX_LEN + 4)
+		return PCITSM_E_SHORT;
+	if (!in)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_ide_prefix_decode(in, &v->pfx));
 	if (dw0[0] >> 5 >= 4)
 		return PCITSM_E_FIELD; /* a second prefix: not produced or accepted here */
 	v->hdr_len = dw0[0] & 0x20 ? 16 : 12;
@@ -61,13 +60,18 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 		dw = (size_t)(dw0[2] & 3) << 8 | dw0[3];
 		data = (dw ? dw : 1024) * 4;
 	}
-	pcitsm_rd_skip(&r, v->hdr_len - 4);
-	v->hdr = in + PCITSM_TLP_PREFIX_LEN;
+	v->hdr = dw0;
 	v->payload_len = data + (v->pfx.p ? PCITSM_IDE_PCRC_LEN : 0);
-	v->payload = pcitsm_rd_bytes(&r, v->payload_len);
+	need = PCITSM_TLP_PREFIX_LEN + v->hdr_len + v->payload_len +
+	       (v->pfx.m ? PCITSM_IDE_MAC_LEN : 0);
+	if (len < need)
+		return PCITSM_E_SHORT;
+	if (len > need)
+		return PCITSM_E_LONG;
+	v->payload = dw0 + v->hdr_len;
 	if (v->pfx.m)
-		v->mac = pcitsm_rd_bytes(&r, PCITSM_IDE_MAC_LEN);
-	return pcitsm_rd_finish(&r);
+		v->mac = v->payload + v->payload_len;
+	return PCITSM_OK;
 }
 
 /* CRC-32, polynomial 0x04C11DB7 reflected (0xEDB88320), seed all ones, result complemented: the

@@ -188,100 +188,103 @@ static pcitsm_err decode_kind(uint8_t fmt, uint8_t type, struct pcitsm_tlp *t)
 	return PCITSM_OK;
 }
 
-static void decode_body(struct pcitsm_rd *r, struct pcitsm_tlp *t, bool four)
+/* The first field error wins, as with the sticky reader. */
+static inline void check(pcitsm_err *e, bool ok, pcitsm_err why)
 {
-	uint8_t be, b;
+	if (!ok && !*e)
+		*e = why;
+}
+
+/* Header fields after DW0, read straight from the bytes (h holds the whole header: the data path
+ * decodes every TLP twice, so this avoids a call per byte). */
+static pcitsm_err decode_body(const uint8_t *h, struct pcitsm_tlp *t, bool four)
+{
+	pcitsm_err e = PCITSM_OK;
 
 	switch (t->kind) {
 	case PCITSM_TLP_MRD:
 	case PCITSM_TLP_MWR:
-		t->req_id = pcitsm_rd_be16(r);
-		t->tag = pcitsm_rd_u8(r);
-		be = pcitsm_rd_u8(r);
-		t->first_be = be & 0xf;
-		t->last_be = be >> 4;
-		t->addr = four ? (uint64_t)pcitsm_rd_be32(r) << 32 : 0;
-		t->addr |= pcitsm_rd_be32(r);
-		pcitsm_rd_check(r, !(t->addr & 3), PCITSM_E_RESERVED); /* PH with TH = 0 */
+		t->req_id = pcitsm_get_be16(h + 4);
+		t->tag = h[6];
+		t->first_be = h[7] & 0xf;
+		t->last_be = h[7] >> 4;
+		t->addr = four ? (uint64_t)pcitsm_get_be32(h + 8) << 32 | pcitsm_get_be32(h + 12)
+			       : pcitsm_get_be32(h + 8);
+		check(&e, !(t->addr & 3), PCITSM_E_RESERVED); /* PH with TH = 0 */
 		/* §2.2.4.1: addresses below 4 GiB must use the 3-DW format. */
-		pcitsm_rd_check(r, !four || t->addr >= FOUR_GIB, PCITSM_E_FIELD);
+		check(&e, !four || t->addr >= FOUR_GIB, PCITSM_E_FIELD);
 		break;
 	case PCITSM_TLP_CFGRD1:
 	case PCITSM_TLP_CFGWR1:
-		t->req_id = pcitsm_rd_be16(r);
-		t->tag = pcitsm_rd_u8(r);
-		be = pcitsm_rd_u8(r);
-		t->first_be = be & 0xf;
-		t->last_be = be >> 4;
-		t->target_id = pcitsm_rd_be16(r);
-		b = pcitsm_rd_u8(r);
-		pcitsm_rd_check(r, !(b & 0xf0), PCITSM_E_RESERVED);
-		t->reg = (uint16_t)((b & 0xf) << 8);
-		b = pcitsm_rd_u8(r);
-		pcitsm_rd_check(r, !(b & 3), PCITSM_E_RESERVED);
-		t->reg |= b;
+		t->req_id = pcitsm_get_be16(h + 4);
+		t->tag = h[6];
+		t->first_be = h[7] & 0xf;
+		t->last_be = h[7] >> 4;
+		t->target_id = pcitsm_get_be16(h + 8);
+		check(&e, !(h[10] & 0xf0), PCITSM_E_RESERVED);
+		check(&e, !(h[11] & 3), PCITSM_E_RESERVED);
+		t->reg = (uint16_t)((h[10] & 0xf) << 8 | h[11]);
 		break;
 	case PCITSM_TLP_CPL:
 	case PCITSM_TLP_CPLD:
-		t->cpl_id = pcitsm_rd_be16(r);
-		b = pcitsm_rd_u8(r);
-		t->status = b >> 5;
-		t->bcm = b & 0x10;
-		t->byte_count = (uint16_t)((b & 0xf) << 8 | pcitsm_rd_u8(r));
+		t->cpl_id = pcitsm_get_be16(h + 4);
+		t->status = h[6] >> 5;
+		t->bcm = h[6] & 0x10;
+		t->byte_count = (uint16_t)((h[6] & 0xf) << 8 | h[7]);
 		if (!t->byte_count)
 			t->byte_count = 4096;
-		t->req_id = pcitsm_rd_be16(r);
-		t->tag = pcitsm_rd_u8(r);
-		t->lower_addr = pcitsm_rd_u8(r);
-		pcitsm_rd_check(r, !(t->lower_addr & 0x80), PCITSM_E_RESERVED);
+		t->req_id = pcitsm_get_be16(h + 8);
+		t->tag = h[10];
+		t->lower_addr = h[11];
+		check(&e, !(t->lower_addr & 0x80), PCITSM_E_RESERVED);
 		break;
 	case PCITSM_TLP_MSG:
-		t->req_id = pcitsm_rd_be16(r);
-		t->tag = pcitsm_rd_u8(r);
-		t->msg_code = pcitsm_rd_u8(r);
-		t->target_id = pcitsm_rd_be16(r);
-		pcitsm_rd_zero(r, 2);
-		pcitsm_rd_copy(r, t->msg_body, 4);
-		pcitsm_rd_check(r, t->msg_route == PCITSM_MSG_ROUTE_ID ||
-					   (t->msg_route == PCITSM_MSG_ROUTE_LOCAL && !t->target_id),
-				PCITSM_E_FIELD);
+		t->req_id = pcitsm_get_be16(h + 4);
+		t->tag = h[6];
+		t->msg_code = h[7];
+		t->target_id = pcitsm_get_be16(h + 8);
+		check(&e, !h[10] && !h[11], PCITSM_E_RESERVED);
+		memcpy(t->msg_body, h + 12, 4);
+		check(&e, t->msg_route == PCITSM_MSG_ROUTE_ID ||
+				  (t->msg_route == PCITSM_MSG_ROUTE_LOCAL && !t->target_id),
+		      PCITSM_E_FIELD);
 		break;
 	}
+	return e;
 }
 
-/* The payload size the header announces, and whether the Length field must be zero. */
-static size_t announced(const struct pcitsm_tlp *t, uint32_t dw, struct pcitsm_rd *r)
+/* The payload size the header announces; the Length field's own rules go to *e. */
+static size_t announced(const struct pcitsm_tlp *t, uint32_t dw, pcitsm_err *e)
 {
-	size_t bytes = (dw ? dw : LEN_DW_MAX) * 4;
-
 	switch (t->kind) {
 	case PCITSM_TLP_CPL:
 	case PCITSM_TLP_MSG:
-		pcitsm_rd_check(r, !dw, PCITSM_E_RESERVED);
+		check(e, !dw, PCITSM_E_RESERVED);
 		return 0;
 	case PCITSM_TLP_CFGRD1:
 	case PCITSM_TLP_CFGWR1:
-		pcitsm_rd_check(r, dw == 1, PCITSM_E_FIELD);
+		check(e, dw == 1, PCITSM_E_FIELD);
 		return 4;
 	default:
-		return bytes;
+		return (dw ? dw : LEN_DW_MAX) * 4;
 	}
 }
 
 pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t)
 {
-	struct pcitsm_rd r;
-	uint8_t b0, b1, b2, b3;
+	uint8_t b0, b1, b2;
+	size_t hl, n;
 	uint32_t dw;
-	size_t n;
+	pcitsm_err e;
 
 	memset(t, 0, sizeof(*t));
-	pcitsm_rd_init(&r, in, len);
-	b0 = pcitsm_rd_u8(&r);
-	b1 = pcitsm_rd_u8(&r);
-	b2 = pcitsm_rd_u8(&r);
-	b3 = pcitsm_rd_u8(&r);
-	PCITSM_TRY(pcitsm_rd_err(&r));
+	if (len < 4)
+		return PCITSM_E_SHORT;
+	if (!in)
+		return PCITSM_E_INVAL;
+	b0 = in[0];
+	b1 = in[1];
+	b2 = in[2];
 	PCITSM_TRY(decode_kind(b0 >> 5, b0 & 0x1f, t));
 	if (b2 & 0x80)
 		return PCITSM_E_UNSUPPORTED; /* TD: ECRC is forbidden on IDE TLPs (§D.3) */
@@ -291,18 +294,24 @@ pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t
 	t->tc = b1 >> 4 & 7;
 	t->attr = (uint8_t)((b1 >> 2 & 1) << 2 | (b2 >> 4 & 3));
 	t->ep = b2 & 0x40;
-	dw = (uint32_t)(b2 & 3) << 8 | b3;
-	decode_body(&r, t, b0 & 0x20);
-	n = announced(t, dw, &r);
-	if (pcitsm_rd_err(&r))
-		return pcitsm_rd_err(&r);
+	dw = (uint32_t)(b2 & 3) << 8 | in[3];
+	hl = b0 & 0x20 ? 16 : 12;
+	if (len < hl)
+		return PCITSM_E_SHORT;
+	e = decode_body(in, t, b0 & 0x20);
+	n = announced(t, dw, &e);
+	if (e)
+		return e;
 	if (has_data(t->kind)) {
-		t->data = pcitsm_rd_bytes(&r, n);
+		if (len < hl + n)
+			return PCITSM_E_SHORT;
+		t->data = in + hl;
 		t->len = n;
 	} else if (t->kind == PCITSM_TLP_MRD || t->kind == PCITSM_TLP_CFGRD1) {
 		t->len = n; /* the read length */
 	}
-	PCITSM_TRY(pcitsm_rd_finish(&r));
+	if (len > hl + (t->data ? n : 0))
+		return PCITSM_E_LONG;
 	if (t->kind != PCITSM_TLP_CPL && t->kind != PCITSM_TLP_CPLD && t->kind != PCITSM_TLP_MSG &&
 	    !be_ok(t, (uint32_t)(n / 4)))
 		return PCITSM_E_FIELD;

@@ -155,6 +155,71 @@ static void test_backends_identical(void **state)
 	pcitsm_gcm_free(go);
 }
 
+/* The sizes that matter for block and GHASH boundaries (0, 1, 15, 16, 17, ..., 4096 and past),
+ * each with AAD lengths 0, 1, 12, 15, 16, 17, 20 (an IDE prefix + 4-DW header) and random ones up
+ * to 300, sealed by both backends as one segment and as random segments: identical ciphertext and
+ * tags, and each opens the other's output. */
+static void test_backends_identical_sizes(void **state)
+{
+	static const size_t sizes[] = { 0,   1,   2,   3,    4,    7,    8,    12,   15,   16,
+					17,  31,  32,  33,   47,   48,   63,   64,   65,   96,
+					127, 128, 129, 255,  256,  257,  511,  512,  1023, 1024,
+					1025, 2047, 2048, 4095, 4096, 4097, 8191, 8192 };
+	static const size_t aads[] = { 0, 1, 12, 15, 16, 17, 20 };
+	struct pcitsm_gcm *gi = open_backend(PCITSM_GCM_IPSECMB);
+	struct pcitsm_gcm *go = open_backend(PCITSM_GCM_OPENSSL);
+	struct pcitsm_gcm_key *ki, *ko;
+	struct pcitsm_env_test t;
+	static uint8_t pt[8192], c1[8192], c2[8192], o[8192], aad[300];
+	uint8_t key[32], iv[12], t1[16], t2[16], r[2];
+	struct pcitsm_gcm_seg s[4];
+	unsigned cases = 0;
+
+	if (!gi)
+		skip();
+	pcitsm_env_test_init(&t, 4096);
+	assert_ok(pcitsm_gcm_key_new(gi, &ki));
+	assert_ok(pcitsm_gcm_key_new(go, &ko));
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes); i++) {
+		size_t len = sizes[i];
+
+		for (size_t a = 0; a < PCITSM_ARRAY_SIZE(aads) + 5; a++) {
+			size_t al, tl = a & 1 ? 12 : 16, n;
+
+			assert_ok(pcitsm_random(&t.env, r, sizeof(r)));
+			al = a < PCITSM_ARRAY_SIZE(aads) ? aads[a] : (size_t)(r[0] | r[1] << 8) % 301;
+			assert_ok(pcitsm_random(&t.env, key, sizeof(key)));
+			assert_ok(pcitsm_random(&t.env, iv, sizeof(iv)));
+			assert_ok(pcitsm_random(&t.env, aad, al));
+			assert_ok(pcitsm_random(&t.env, pt, len));
+			assert_ok(pcitsm_gcm_key_set(ki, key));
+			assert_ok(pcitsm_gcm_key_set(ko, key));
+			struct pcitsm_gcm_seg one_i = { pt, c1, len }, one_o = { pt, c2, len };
+			assert_ok(pcitsm_gcm_seal(ki, iv, aad, al, &one_i, 1, t1, tl));
+			assert_ok(pcitsm_gcm_seal(ko, iv, aad, al, &one_o, 1, t2, tl));
+			assert_memory_equal(c1, c2, len);
+			assert_memory_equal(t1, t2, tl);
+			/* Segmented on one side: the same bytes again. */
+			n = split(&t.env, pt, c2, len, s);
+			assert_ok(pcitsm_gcm_seal(a & 2 ? ko : ki, iv, aad, al, s, n, t2, tl));
+			assert_memory_equal(c1, c2, len);
+			assert_memory_equal(t1, t2, tl);
+			/* Cross open. */
+			struct pcitsm_gcm_seg d_o = { c1, o, len }, d_i = { c2, o, len };
+			assert_ok(pcitsm_gcm_open(ko, iv, aad, al, &d_o, 1, t1, tl));
+			assert_memory_equal(o, pt, len);
+			assert_ok(pcitsm_gcm_open(ki, iv, aad, al, &d_i, 1, t2, tl));
+			assert_memory_equal(o, pt, len);
+			cases++;
+		}
+	}
+	print_message("ipsec-mb and openssl: %u cases, identical bytes\n", cases);
+	pcitsm_gcm_key_free(ki);
+	pcitsm_gcm_key_free(ko);
+	pcitsm_gcm_free(gi);
+	pcitsm_gcm_free(go);
+}
+
 static void tamper_one(enum pcitsm_gcm_backend b)
 {
 	struct pcitsm_gcm *g = open_backend(b);
@@ -232,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kat_openssl),      cmocka_unit_test(test_kat_ipsecmb),
 		cmocka_unit_test(test_backends_identical), cmocka_unit_test(test_tamper_openssl),
+		cmocka_unit_test(test_backends_identical_sizes),
 		cmocka_unit_test(test_tamper_ipsecmb),   cmocka_unit_test(test_choice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include "pcitsm/core.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
+#include "pcitsm/session.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Protocol constants (facts B.1-B.10).
@@ -127,6 +128,7 @@ const char *pcitsm_spdm_error_name(uint8_t code); /* "ResponseNotReady" */
 #define PCITSM_SPDM_ALG_TYPE_KEY_SCHEDULE 5
 #define PCITSM_SPDM_DHE_SECP256R1 0x08u
 #define PCITSM_SPDM_DHE_SECP384R1 0x10u
+#define PCITSM_SPDM_AEAD_AES_128_GCM 0x01u
 #define PCITSM_SPDM_AEAD_AES_256_GCM 0x02u
 #define PCITSM_SPDM_KEY_SCHEDULE_SPDM 0x01u
 
@@ -134,6 +136,13 @@ const char *pcitsm_spdm_error_name(uint8_t code); /* "ResponseNotReady" */
 enum pcitsm_hash_alg pcitsm_spdm_hash_alg(uint32_t base_hash_bit);
 enum pcitsm_hash_alg pcitsm_spdm_meas_hash_alg(uint32_t meas_hash_bit);
 enum pcitsm_sig_alg pcitsm_spdm_sig_alg(uint32_t base_asym_bit);
+enum pcitsm_dhe_alg pcitsm_spdm_dhe_alg(uint16_t dhe_bit);
+enum pcitsm_aead_alg pcitsm_spdm_aead_alg(uint16_t aead_bit);
+/* The capabilities a session needs on both sides (facts A.6: ENCRYPT_CAP and MAC_CAP, KEY_EX_CAP),
+ * and the ones this implementation adds to them by default (HBEAT_CAP, KEY_UPD_CAP). */
+#define PCITSM_SPDM_CAPS_SESSION \
+	(PCITSM_SPDM_CAP_ENCRYPT | PCITSM_SPDM_CAP_MAC | PCITSM_SPDM_CAP_KEY_EX | \
+	 PCITSM_SPDM_CAP_HBEAT | PCITSM_SPDM_CAP_KEY_UPD)
 
 #define PCITSM_SPDM_NONCE_LEN 32
 #define PCITSM_SPDM_CONTEXT_LEN 8 /* RequesterContext, 1.3 */
@@ -378,6 +387,52 @@ pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xpo
 				    pcitsm_spdm_build_fn build, const void *arg) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
+ * VENDOR_DEFINED_REQUEST / RESPONSE for PCI-SIG protocols (facts B.9, E.1, F.1). On the wire:
+ *
+ *   SPDM hdr (4) | StandardID u16 = 3 | Len u8 = 2 | VendorID u16 = 0x0001 | Req/RespLength u16 |
+ *   payload: Protocol ID u8 | protocol object ...
+ *
+ * The SPDM layer adds and strips everything up to the payload; protocol code sees the payload from
+ * its Protocol ID byte (offset 0 of facts E.3). These messages are served only inside a secure
+ * session: one received outside a session is ignored (no response), as facts E.1 require.
+ */
+#define PCITSM_SPDM_STANDARD_PCISIG 3
+#define PCITSM_SPDM_VENDOR_PCISIG 0x0001
+#define PCITSM_SPDM_VDM_HDR_LEN 11 /* up to and including Req/RespLength */
+#define PCITSM_SPDM_PROTO_IDE_KM 0x00
+#define PCITSM_SPDM_PROTO_TDISP 0x01
+#define PCITSM_SPDM_MAX_VDM_PROTOCOLS 4 /* handlers one responder can register */
+
+/* A responder's handler for one PCI-SIG protocol. req points at the Protocol ID byte of the
+ * request payload (len counts it); the handler appends its response payload, starting with the
+ * Protocol ID byte, to rsp. session_id is the secure session the request arrived in. Returns:
+ *   PCITSM_OK            the VENDOR_DEFINED_RESPONSE carries what was written to rsp;
+ *   PCITSM_E_NORESPONSE  send nothing (facts E.1: a payload of the wrong size is ignored);
+ *   a peer error (2xx)   SPDM ERROR InvalidRequest;
+ *   anything else        SPDM ERROR Unspecified.
+ * The handler runs inside the responder's step: it must not call back into the responder. */
+typedef pcitsm_err (*pcitsm_spdm_vdm_fn)(void *ctx, uint32_t session_id, const uint8_t *req,
+					 size_t len, struct pcitsm_wr *rsp);
+struct pcitsm_spdm_rsp;
+/* Register fn for protocol_id on an initialised responder (the registrations survive GET_VERSION
+ * and sessions; pcitsm_spdm_rsp_init clears them). E_EXISTS if protocol_id already has a handler, E_EXHAUSTED past
+ * PCITSM_SPDM_MAX_VDM_PROTOCOLS, E_INVAL for a NULL fn. */
+pcitsm_err pcitsm_spdm_rsp_register_vdm(struct pcitsm_spdm_rsp *s, uint8_t protocol_id,
+					pcitsm_spdm_vdm_fn fn, void *ctx) PCITSM_MUST_CHECK;
+
+/* Requester: one PCI-SIG vendor-defined exchange inside an established secure session s, over
+ * transport x (DOE type 2 objects). req points at the Protocol ID byte of the request payload
+ * (req[0] must equal protocol_id, else E_INVAL); the response payload, from its Protocol ID byte,
+ * is appended to rsp. Errors: E_STATE (no established session), E_FIELD (the response is not a
+ * PCI-SIG vendor-defined response for protocol_id), E_PEER_ERROR (the device answered ERROR),
+ * E_NORESPONSE / E_TIMEOUT (the device chose silence: the session stays usable), a record error
+ * (E_MAC ...: the session is ended), E_NOSPC (rsp too small). */
+struct pcitsm_spdm_session;
+pcitsm_err pcitsm_spdm_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+				uint8_t protocol_id, const uint8_t *req, size_t len,
+				struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
  * Responder engine: any request bytes in, response bytes out (an ERROR where the request is bad),
  * and the DOE handler (vendor 0x0001, type 1) wrapping it.
  */
@@ -389,8 +444,12 @@ struct pcitsm_spdm_rsp_opts {
 	uint32_t data_transfer_size; /* default 4096 (no chunking) */
 	uint32_t base_hash;   /* supported; default SHA-256, SHA-384, SHA-512 */
 	uint32_t meas_hash;   /* the one used; default SHA-384 */
-	uint16_t dhe, aead, req_base_asym, key_schedule; /* supported AlgStruct values, default 0 */
+	uint16_t dhe, aead, req_base_asym, key_schedule; /* supported AlgStruct values; default DHE
+							  * P-256|P-384, AEAD AES-128|256-GCM, SPDM key schedule */
+	unsigned max_sessions;    /* concurrent sessions, 1..PCITSM_SPDM_MAX_SESSIONS, default 4 */
+	uint8_t heartbeat_period; /* KEY_EXCHANGE_RSP Param1 with HBEAT_CAP on both sides, default 0 */
 	/* Fault knobs for tests. */
+	bool fault_bad_verify_data; /* flip a bit of ResponderVerifyData in KEY_EXCHANGE_RSP */
 	bool fault_bad_signature;  /* flip a bit in every signature */
 	bool fault_echo_nonce;     /* put the requester's nonce where ours goes */
 	bool fault_wrong_context;  /* 1.3: echo a different RequesterContext */
@@ -409,8 +468,31 @@ enum pcitsm_spdm_rsp_state {
 	PCITSM_SPDM_RSP_NEGOTIATED, /* after ALGORITHMS */
 };
 
+#define PCITSM_SPDM_MAX_SESSIONS 8
+
+/* One responder-side session slot. */
+enum pcitsm_spdm_rsp_sess_state {
+	PCITSM_SPDM_RSP_SESS_FREE = 0,
+	PCITSM_SPDM_RSP_SESS_HANDSHAKE,   /* KEY_EXCHANGE_RSP sent: FINISH next, handshake keys */
+	PCITSM_SPDM_RSP_SESS_ESTABLISHED, /* FINISH_RSP sent: application keys */
+};
+struct pcitsm_spdm_rsp_session {
+	enum pcitsm_spdm_rsp_sess_state state;
+	struct pcitsm_session sm;   /* keys and counters */
+	struct pcitsm_hash_ctx th;  /* A || Hash(Ct) || K || F, until TH2 */
+	struct pcitsm_hash_ctx l1;  /* A || this session's M */
+	uint8_t heartbeat_period;
+	uint8_t ku_pending;         /* KEY_UPDATE op awaiting VerifyNewKey, 0 none */
+};
+struct pcitsm_spdm_vdm_reg {
+	uint8_t protocol_id;
+	pcitsm_spdm_vdm_fn fn;
+	void *ctx;
+};
+
 struct pcitsm_spdm_rsp {
-	struct pcitsm_doe_handler doe; /* vid 0x0001, type 1 */
+	struct pcitsm_doe_handler doe;  /* vid 0x0001, type 1 */
+	struct pcitsm_doe_handler sdoe; /* vid 0x0001, type 2: secured messages */
 	struct pcitsm_spdm_rsp_opts opts;
 	const struct pcitsm_identity *id;
 	const struct pcitsm_env *env;
@@ -440,6 +522,13 @@ struct pcitsm_spdm_rsp {
 	uint8_t pending_code, pending_token;
 	unsigned faults_busy, faults_not_ready, faults_resynch;
 	unsigned served, errors; /* counters */
+
+	/* Secure sessions and vendor-defined protocols (rsp_session.c). */
+	struct pcitsm_spdm_rsp_session sessions[PCITSM_SPDM_MAX_SESSIONS];
+	uint16_t next_rsp_id;
+	struct pcitsm_spdm_vdm_reg vdm[PCITSM_SPDM_MAX_VDM_PROTOCOLS];
+	unsigned nr_vdm;
+	unsigned sessions_opened, sessions_ended, decrypt_errors, dropped_records;
 };
 
 pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_identity *id,
@@ -448,54 +537,133 @@ pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_i
 void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s);
 /* One request, one response. Every malformed or out-of-place request gets an SPDM ERROR (returns
  * PCITSM_OK with the ERROR written); only a local failure or a too-small rsp buffer returns an
- * error. */
+ * error, and E_NORESPONSE for a request to be ignored (a PCI-SIG VENDOR_DEFINED_REQUEST outside a
+ * session, facts E.1): nothing is written. */
 pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t req_len,
 				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len) PCITSM_MUST_CHECK;
+/* One secured message (a DOE type 2 payload) in, one out: the same contract as the DOE handler
+ * s->sdoe. A record for no open session is dropped (E_NORESPONSE); a record that fails to decrypt
+ * is answered with ERROR DecryptError under the session's response key and ends that session only
+ * (docs/sessions.md). */
+pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8_t *rec,
+					  size_t len, uint8_t *rsp, size_t rsp_cap,
+					  size_t *rsp_len) PCITSM_MUST_CHECK;
+/* Open sessions (handshake or established). */
+unsigned pcitsm_spdm_rsp_nr_sessions(const struct pcitsm_spdm_rsp *s);
 
 /* ---------------------------------------------------------------------------------------------
- * VENDOR_DEFINED_REQUEST / RESPONSE for PCI-SIG protocols (facts B.9, E.1, F.1). On the wire:
+ * Secure sessions, requester side (facts B.8, B.11, C; docs/sessions.md).
  *
- *   SPDM hdr (4) | StandardID u16 = 3 | Len u8 = 2 | VendorID u16 = 0x0001 | Req/RespLength u16 |
- *   payload: Protocol ID u8 | protocol object ...
- *
- * The SPDM layer adds and strips everything up to the payload; protocol code sees the payload from
- * its Protocol ID byte (offset 0 of facts E.3). These messages are served only inside a secure
- * session: one received outside a session is ignored (no response), as facts E.1 require.
+ * A session rides on an authenticated connection: the requester engine r keeps transcript A, the
+ * slot's certificate chain (Hash(Ct)) and the leaf key that signs KEY_EXCHANGE_RSP. The session
+ * engine below builds requests and takes responses without I/O: KEY_EXCHANGE goes in the clear
+ * (DOE type 1), everything after it as secured messages (DOE type 2 payloads) that the engine
+ * seals and opens itself, so that every key switch happens exactly between the right two
+ * messages. The first failure ends the session: every secret is wiped and the state is ENDED.
  */
-#define PCITSM_SPDM_STANDARD_PCISIG 3
-#define PCITSM_SPDM_VENDOR_PCISIG 0x0001
-#define PCITSM_SPDM_VDM_HDR_LEN 11 /* up to and including Req/RespLength */
-#define PCITSM_SPDM_PROTO_IDE_KM 0x00
-#define PCITSM_SPDM_PROTO_TDISP 0x01
-#define PCITSM_SPDM_MAX_VDM_PROTOCOLS 4 /* handlers one responder can register */
+enum pcitsm_spdm_session_state {
+	PCITSM_SPDM_SESSION_NONE = 0,
+	PCITSM_SPDM_SESSION_KEY_EXCHANGE, /* KEY_EXCHANGE sent */
+	PCITSM_SPDM_SESSION_HANDSHAKE,    /* KEY_EXCHANGE_RSP verified: FINISH under handshake keys */
+	PCITSM_SPDM_SESSION_ESTABLISHED,  /* FINISH_RSP received: application keys */
+	PCITSM_SPDM_SESSION_ENDED,        /* END_SESSION_ACK, or a failure (err): all secrets wiped */
+};
 
-/* A responder's handler for one PCI-SIG protocol. req points at the Protocol ID byte of the
- * request payload (len counts it); the handler appends its response payload, starting with the
- * Protocol ID byte, to rsp. session_id is the secure session the request arrived in. Returns:
- *   PCITSM_OK            the VENDOR_DEFINED_RESPONSE carries what was written to rsp;
- *   PCITSM_E_NORESPONSE  send nothing (facts E.1: a payload of the wrong size is ignored);
- *   a peer error (2xx)   SPDM ERROR InvalidRequest;
- *   anything else        SPDM ERROR Unspecified.
- * The handler runs inside the responder's step: it must not call back into the responder. */
-typedef pcitsm_err (*pcitsm_spdm_vdm_fn)(void *ctx, uint32_t session_id, const uint8_t *req,
-					 size_t len, struct pcitsm_wr *rsp);
-struct pcitsm_spdm_rsp;
-/* Register fn for protocol_id on a responder (before or after init: the registrations survive
- * GET_VERSION and sessions). E_EXISTS if protocol_id already has a handler, E_EXHAUSTED past
- * PCITSM_SPDM_MAX_VDM_PROTOCOLS, E_INVAL for a NULL fn. */
-pcitsm_err pcitsm_spdm_rsp_register_vdm(struct pcitsm_spdm_rsp *s, uint8_t protocol_id,
-					pcitsm_spdm_vdm_fn fn, void *ctx) PCITSM_MUST_CHECK;
+struct pcitsm_spdm_session_opts {
+	uint8_t slot;           /* the responder's slot; its chain must have been read. Default 0 */
+	uint8_t summary_type;   /* KEY_EXCHANGE MeasurementSummaryHashType: 0, 1, 0xff. Default 0 */
+	uint16_t req_session_id; /* 0: random */
+	uint8_t session_policy; /* 1.2+ SessionPolicy byte, default 0 */
+};
 
-/* Requester: one PCI-SIG vendor-defined exchange inside an established secure session s, over
- * transport x (DOE type 2 objects). req points at the Protocol ID byte of the request payload
- * (req[0] must equal protocol_id, else E_INVAL); the response payload, from its Protocol ID byte,
- * is appended to rsp. Errors: E_STATE (no established session), E_FIELD (the response is not a
- * PCI-SIG vendor-defined response for protocol_id), E_PEER_ERROR (the device answered ERROR),
- * E_NORESPONSE / E_TIMEOUT (the device chose silence: the session stays usable), a record error
- * (E_MAC ...: the session is ended), E_NOSPC (rsp too small). */
-struct pcitsm_spdm_session;
-pcitsm_err pcitsm_spdm_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-				uint8_t protocol_id, const uint8_t *req, size_t len,
-				struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
+struct pcitsm_spdm_session {
+	struct pcitsm_spdm_req *r; /* the connection, borrowed */
+	enum pcitsm_spdm_session_state state;
+	pcitsm_err err; /* why the session ended early */
+	struct pcitsm_spdm_session_opts opts;
+	struct pcitsm_session sm;  /* record layer: keys, IVs, the four counters */
+	struct pcitsm_dhe dhe;     /* our ephemeral key, only between KEY_EXCHANGE and its response */
+	struct pcitsm_hash_ctx th; /* A || Hash(Ct) || K || F until TH2 */
+	struct pcitsm_hash_ctx l1; /* A || this session's M */
+	uint16_t dhe_bits, aead_bits; /* negotiated AlgStruct values */
+	uint8_t heartbeat_period; /* from KEY_EXCHANGE_RSP */
+	uint8_t meas_summary[PCITSM_HASH_MAX]; /* from KEY_EXCHANGE_RSP when asked for */
+	/* The outstanding request: its header, and for KEY_UPDATE / VDM what the answer must echo. */
+	bool outstanding;
+	uint8_t req_hdr[4];
+	uint8_t vdm_protocol;
+	uint8_t ku_pending; /* UpdateKey / UpdateAllKeys acknowledged, VerifyNewKey not yet sent */
+	uint8_t nonce[PCITSM_SPDM_NONCE_LEN];
+	uint8_t context[PCITSM_SPDM_CONTEXT_LEN];
+	/* What the peer said last, and the results of in-session requests. */
+	uint8_t peer_error, peer_error_data;
+	uint8_t *meas; /* MeasurementRecord of the last MEASUREMENTS in this session, malloc'd */
+	size_t meas_len;
+	unsigned meas_nr_blocks;
+	bool meas_signed;
+	uint8_t l1_hash[PCITSM_HASH_MAX];
+	unsigned heartbeats, key_updates;
+};
+
+void pcitsm_spdm_session_opts_default(struct pcitsm_spdm_session_opts *o);
+/* Engine. Each builder writes one message into w: KEY_EXCHANGE as a plain SPDM message, all others
+ * as a secured record (the DOE type 2 payload, not padded). E_STATE out of place, E_UNSUPPORTED
+ * when the connection did not negotiate what the request needs (KEY_EX_CAP on both sides, one DHE
+ * group, one AEAD, the SPDM key schedule, OpaqueDataFmt1 with 1.2+; HBEAT_CAP, KEY_UPD_CAP). */
+pcitsm_err pcitsm_spdm_session_req_key_exchange(struct pcitsm_spdm_session *s,
+						struct pcitsm_spdm_req *r,
+						const struct pcitsm_spdm_session_opts *o,
+						struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+/* KEY_EXCHANGE_RSP (or ERROR), plain: signature, TH1, handshake keys, ResponderVerifyData. */
+pcitsm_err pcitsm_spdm_session_feed_plain(struct pcitsm_spdm_session *s, const uint8_t *rsp,
+					  size_t len) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_session_req_finish(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *s,
+						    uint8_t operation, bool sign,
+						    struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_session_req_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+/* op: 1 UpdateKey, 2 UpdateAllKeys, 3 VerifyNewKey (only right after an acknowledged 1 or 2). */
+pcitsm_err pcitsm_spdm_session_req_key_update(struct pcitsm_spdm_session *s, uint8_t op,
+					      struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_session_req_end(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+/* payload from its Protocol ID byte (payload[0] == protocol_id). */
+pcitsm_err pcitsm_spdm_session_req_vdm(struct pcitsm_spdm_session *s, uint8_t protocol_id,
+				       const uint8_t *payload, size_t len,
+				       struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+/* A secured record from the responder (DOE padding tolerated). A VENDOR_DEFINED_RESPONSE's payload
+ * (from its Protocol ID byte) is appended to vdm_out (may be NULL otherwise). E_NOTFOUND: a record
+ * of another session (nothing changes). A record that does not open (E_MAC ...), ERROR
+ * DecryptError, or a broken protocol rule ends the session. Any other ERROR is E_PEER_ERROR and
+ * the session stays usable. */
+pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, const uint8_t *rec, size_t len,
+				    struct pcitsm_wr *vdm_out) PCITSM_MUST_CHECK;
+/* End locally: wipe every secret, free what was allocated; the struct reads all zero but for state
+ * (ENDED), err and the peer's last ERROR code. Safe on a zeroed or already ended session. */
+void pcitsm_spdm_session_wipe(struct pcitsm_spdm_session *s);
+
+/* Driver, over a transport: */
+/* Authenticate like pcitsm_spdm_authenticate, but keep the connection in r (initialised here from
+ * o->cfg) so that sessions can be opened on it; free r with pcitsm_spdm_req_free. */
+pcitsm_err pcitsm_spdm_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+					const struct pcitsm_spdm_auth_opts *o,
+					struct pcitsm_spdm_auth_result *res) PCITSM_MUST_CHECK;
+/* KEY_EXCHANGE (type 1) and FINISH (type 2): s is ESTABLISHED on success, ENDED on failure. */
+pcitsm_err pcitsm_spdm_session_open(struct pcitsm_spdm_session *s, struct pcitsm_spdm_req *r,
+				    struct pcitsm_xport *x,
+				    const struct pcitsm_spdm_session_opts *o) PCITSM_MUST_CHECK;
+/* GET_MEASUREMENTS inside the session; the record lands in s->meas. */
+pcitsm_err pcitsm_spdm_session_measurements(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+					    uint8_t operation, bool sign) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+	PCITSM_MUST_CHECK;
+/* all: UpdateAllKeys, else UpdateKey; either way followed by VerifyNewKey under the new key. */
+pcitsm_err pcitsm_spdm_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+					  bool all) PCITSM_MUST_CHECK;
+/* END_SESSION; the session is wiped whatever the answer. */
+pcitsm_err pcitsm_spdm_session_end(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+	PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_SPDM_H */

@@ -138,8 +138,9 @@ static pcitsm_err drv_run(struct drv *d)
 	return PCITSM_OK;
 }
 
-/* Hand what the engine learnt to the result (ownership of chain, key and record moves). */
-static void drv_collect(struct pcitsm_spdm_req *r, struct pcitsm_spdm_auth_result *res)
+/* Hand what the engine learnt to the result (ownership of chain, key and record moves; with keep
+ * the chain and key are copied, so that the engine can go on to sessions). */
+static void drv_collect(struct pcitsm_spdm_req *r, struct pcitsm_spdm_auth_result *res, bool keep)
 {
 	size_t off = 0;
 
@@ -155,7 +156,16 @@ static void drv_collect(struct pcitsm_spdm_req *r, struct pcitsm_spdm_auth_resul
 	res->slot_mask = r->slot_mask;
 	memcpy(res->digests, r->digests, sizeof(res->digests));
 	res->hash_len = r->hash_len;
-	if (r->chain_done) {
+	if (r->chain_done && keep) {
+		res->chain = malloc(r->chain_len);
+		if (res->chain) {
+			memcpy(res->chain, r->chain, r->chain_len);
+			res->chain_len = r->chain_len;
+			res->certs_off = 4 + r->hash_len;
+		}
+		if (r->leaf && EVP_PKEY_up_ref(r->leaf))
+			res->leaf_pub = r->leaf;
+	} else if (r->chain_done) {
 		res->chain = r->chain;
 		res->chain_len = r->chain_len;
 		res->certs_off = 4 + r->hash_len;
@@ -199,35 +209,52 @@ static void drv_explain(struct pcitsm_spdm_auth_result *res)
 			 pcitsm_err_name(res->err));
 }
 
-pcitsm_err pcitsm_spdm_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
-				    struct pcitsm_spdm_auth_result *res)
+static pcitsm_err drv_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+				   const struct pcitsm_spdm_auth_opts *o,
+				   struct pcitsm_spdm_auth_result *res, bool keep)
 {
 	struct pcitsm_spdm_req_cfg cfg = o->cfg;
-	struct pcitsm_spdm_req r;
-	struct drv d = { &r, x, o, res };
+	struct drv d = { r, x, o, res };
 	pcitsm_err e;
 
 	memset(res, 0, sizeof(*res));
 	res->slot = o->slot;
 	cfg.allow_untrusted |= o->allow_untrusted;
-	e = pcitsm_spdm_req_init(&r, &cfg);
+	e = pcitsm_spdm_req_init(r, &cfg);
 	if (e == PCITSM_OK) {
 		for (;;) {
 			e = drv_run(&d);
 			/* RequestResynch: start again at GET_VERSION, a bounded number of times. */
-			if (e != PCITSM_E_PEER_BUSY || r.retry != PCITSM_SPDM_RETRY_RESYNCH ||
+			if (e != PCITSM_E_PEER_BUSY || r->retry != PCITSM_SPDM_RETRY_RESYNCH ||
 			    res->resynchs >= PCITSM_SPDM_RESYNCH_RETRIES)
 				break;
 			res->resynchs++;
-			pcitsm_spdm_req_reset(&r);
+			pcitsm_spdm_req_reset(r);
 		}
-		drv_collect(&r, res);
+		drv_collect(r, res, keep);
 	}
-	pcitsm_spdm_req_free(&r);
 	res->err = e;
 	drv_explain(res);
 	if (e)
 		pcitsm_debug(cfg.env, "spdm: authentication failed: %s", res->why);
+	return e;
+}
+
+pcitsm_err pcitsm_spdm_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+					const struct pcitsm_spdm_auth_opts *o,
+					struct pcitsm_spdm_auth_result *res)
+{
+	return drv_authenticate(r, x, o, res, true);
+}
+
+pcitsm_err pcitsm_spdm_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
+				    struct pcitsm_spdm_auth_result *res)
+{
+	struct pcitsm_spdm_req r;
+	pcitsm_err e;
+
+	e = drv_authenticate(&r, x, o, res, false);
+	pcitsm_spdm_req_free(&r);
 	return e;
 }
 

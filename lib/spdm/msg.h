@@ -220,4 +220,72 @@ pcitsm_err spdm_ts_verify(uint8_t version, EVP_PKEY *pub, enum pcitsm_sig_alg si
 pcitsm_err spdm_sign_message(uint8_t version, const char *context, const uint8_t *th_hash,
 			     size_t hash_len, uint8_t *out, size_t cap, size_t *len) PCITSM_MUST_CHECK;
 
+/* ---------------------------------------------------------------------------------------------
+ * Session messages (msg_session.c, facts B.8, B.9). Exact sizes; DOE padding is tolerated by the
+ * plain-path decoders like the others (inside a secured record there is none).
+ */
+#define SPDM_RANDOM_LEN 32
+#define SPDM_KE_SIG_CTX "responder-key_exchange_rsp signing"
+struct spdm_key_exchange {
+	uint8_t summary_type; /* Param1 */
+	uint8_t slot;         /* Param2 */
+	uint16_t req_session_id;
+	uint8_t session_policy; /* 1.2+; reserved in 1.1 */
+	const uint8_t *random;   /* 32 */
+	const uint8_t *exchange; /* D */
+	uint16_t opaque_len;
+	const uint8_t *opaque;
+};
+pcitsm_err spdm_enc_key_exchange(struct pcitsm_wr *w, uint8_t version,
+				 const struct spdm_key_exchange *m, size_t dhe_len) PCITSM_MUST_CHECK;
+pcitsm_err spdm_dec_key_exchange(const uint8_t *p, size_t len, uint8_t version, size_t dhe_len,
+				 struct spdm_key_exchange *m, size_t *mlen) PCITSM_MUST_CHECK;
+struct spdm_key_exchange_rsp {
+	uint8_t heartbeat_period; /* Param1 */
+	uint16_t rsp_session_id;
+	uint8_t mut_auth, req_slot;
+	const uint8_t *random, *exchange;
+	const uint8_t *summary; /* H, or NULL when the request's Param1 was 0 */
+	uint16_t opaque_len;
+	const uint8_t *opaque;
+	const uint8_t *signature;   /* S */
+	const uint8_t *verify_data; /* H */
+	size_t signed_len;          /* bytes before the signature */
+};
+/* Encodes everything before the signature; the caller appends Signature and VerifyData. */
+pcitsm_err spdm_enc_key_exchange_rsp(struct pcitsm_wr *w, uint8_t version,
+				     const struct spdm_key_exchange_rsp *m, size_t dhe_len,
+				     size_t hash_len) PCITSM_MUST_CHECK;
+pcitsm_err spdm_dec_key_exchange_rsp(const uint8_t *p, size_t len, uint8_t version, size_t dhe_len,
+				     size_t hash_len, bool summary, size_t sig_len,
+				     struct spdm_key_exchange_rsp *m, size_t *mlen) PCITSM_MUST_CHECK;
+/* FINISH without a signature (no mutual authentication): hdr | RequesterVerifyData[H]. */
+pcitsm_err spdm_dec_finish(const uint8_t *p, size_t len, size_t hash_len, const uint8_t **verify,
+			   size_t *mlen) PCITSM_MUST_CHECK;
+/* A 4-byte message: code and both params as given, no body (FINISH_RSP without VerifyData,
+ * END_SESSION(_ACK), HEARTBEAT(_ACK), KEY_UPDATE(_ACK), FINISH header). */
+pcitsm_err spdm_enc_hdr(struct pcitsm_wr *w, uint8_t version, uint8_t code, uint8_t p1,
+			uint8_t p2) PCITSM_MUST_CHECK;
+/* Exactly 4 bytes; params returned; reserved params checked by the caller. */
+pcitsm_err spdm_dec_hdr_only(const uint8_t *p, size_t len, struct spdm_hdr *h, size_t *mlen)
+	PCITSM_MUST_CHECK;
+/* KEY_UPDATE operations (facts B.8). */
+#define SPDM_KU_UPDATE_KEY 1
+#define SPDM_KU_UPDATE_ALL_KEYS 2
+#define SPDM_KU_VERIFY_NEW_KEY 3
+/* VENDOR_DEFINED_REQUEST / RESPONSE (facts B.9): any StandardID and VendorID length. */
+struct spdm_vdm {
+	uint16_t standard_id;
+	uint8_t vendor_len;
+	const uint8_t *vendor_id;
+	uint16_t payload_len;
+	const uint8_t *payload;
+};
+pcitsm_err spdm_enc_vdm(struct pcitsm_wr *w, uint8_t version, bool request,
+			const struct spdm_vdm *m) PCITSM_MUST_CHECK;
+pcitsm_err spdm_dec_vdm(const uint8_t *p, size_t len, struct spdm_vdm *m, size_t *mlen)
+	PCITSM_MUST_CHECK;
+/* Whether m is PCI-SIG (StandardID 3, VendorID 0x0001) with a Protocol ID byte. */
+bool spdm_vdm_is_pcisig(const struct spdm_vdm *m);
+
 #endif /* PCITSM_SPDM_MSG_H */

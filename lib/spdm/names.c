@@ -91,3 +91,27 @@ enum pcitsm_sig_alg pcitsm_spdm_sig_alg(uint32_t bit)
 		return PCITSM_SIG_NONE;
 	}
 }
+
+enum pcitsm_dhe_alg pcitsm_spdm_dhe_alg(uint16_t bit)
+{
+	switch (bit) {
+	case PCITSM_SPDM_DHE_SECP256R1:
+		return PCITSM_DHE_SECP256R1;
+	case PCITSM_SPDM_DHE_SECP384R1:
+		return PCITSM_DHE_SECP384R1;
+	default:
+		return PCITSM_DHE_NONE;
+	}
+}
+
+enum pcitsm_aead_alg pcitsm_spdm_aead_alg(uint16_t bit)
+{
+	switch (bit) {
+	case PCITSM_SPDM_AEAD_AES_128_GCM:
+		return PCITSM_AEAD_AES_128_GCM;
+	case PCITSM_SPDM_AEAD_AES_256_GCM:
+		return PCITSM_AEAD_AES_256_GCM;
+	default:
+		return PCITSM_AEAD_NONE;
+	}
+}

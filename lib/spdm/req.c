@@ -22,6 +22,11 @@ void pcitsm_spdm_req_cfg_default(struct pcitsm_spdm_req_cfg *c, const struct pci
 			     PCITSM_SPDM_ASYM_RSASSA_3072 | PCITSM_SPDM_ASYM_RSAPSS_3072,
 		.base_hash = PCITSM_SPDM_HASH_SHA256 | PCITSM_SPDM_HASH_SHA384 |
 			     PCITSM_SPDM_HASH_SHA512,
+		/* Secure sessions (facts A.6): both DHE groups, both AES-GCM sizes. */
+		.caps = PCITSM_SPDM_CAPS_SESSION,
+		.dhe = PCITSM_SPDM_DHE_SECP256R1 | PCITSM_SPDM_DHE_SECP384R1,
+		.aead = PCITSM_SPDM_AEAD_AES_128_GCM | PCITSM_SPDM_AEAD_AES_256_GCM,
+		.key_schedule = PCITSM_SPDM_KEY_SCHEDULE_SPDM,
 		.env = env,
 	};
 }

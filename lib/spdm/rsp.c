@@ -24,8 +24,13 @@ void pcitsm_spdm_rsp_opts_default(struct pcitsm_spdm_rsp_opts *o)
 	*o = (struct pcitsm_spdm_rsp_opts){
 		.versions = { PCITSM_SPDM_V10, PCITSM_SPDM_V11, PCITSM_SPDM_V12, PCITSM_SPDM_V13 },
 		.nr_versions = 4,
-		.caps = PCITSM_SPDM_CAP_CERT | PCITSM_SPDM_CAP_CHAL | PCITSM_SPDM_CAP_MEAS_SIG,
+		.caps = PCITSM_SPDM_CAP_CERT | PCITSM_SPDM_CAP_CHAL | PCITSM_SPDM_CAP_MEAS_SIG |
+			PCITSM_SPDM_CAPS_SESSION,
 		.ct_exponent = 12,
+		.dhe = PCITSM_SPDM_DHE_SECP256R1 | PCITSM_SPDM_DHE_SECP384R1,
+		.aead = PCITSM_SPDM_AEAD_AES_128_GCM | PCITSM_SPDM_AEAD_AES_256_GCM,
+		.key_schedule = PCITSM_SPDM_KEY_SCHEDULE_SPDM,
+		.max_sessions = 4,
 		.data_transfer_size = 4096,
 		.base_hash = RSP_HASH_SUPPORTED,
 		.meas_hash = PCITSM_SPDM_MEAS_HASH_SHA384,
@@ -47,6 +52,8 @@ static bool opts_ok(const struct pcitsm_spdm_rsp_opts *o)
 	for (unsigned i = 0; i < o->nr_versions; i++)
 		if (o->versions[i] < PCITSM_SPDM_V10 || o->versions[i] > PCITSM_SPDM_V14)
 			return false;
+	if (o->max_sessions > PCITSM_SPDM_MAX_SESSIONS)
+		return false;
 	return o->data_transfer_size >= SPDM_MIN_DATA_TRANSFER && o->base_hash &&
 	       !(o->base_hash & ~RSP_HASH_SUPPORTED) &&
 	       (o->meas_hash == PCITSM_SPDM_MEAS_HASH_RAW ||
@@ -71,6 +78,9 @@ pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_i
 	s->doe.vid = PCITSM_DOE_VID_PCISIG;
 	s->doe.type = PCITSM_DOE_TYPE_CMA;
 	s->doe.handle = rsp_doe_handle;
+	s->sdoe.vid = PCITSM_DOE_VID_PCISIG;
+	s->sdoe.type = PCITSM_DOE_TYPE_SECURED_CMA;
+	s->sdoe.handle = rsp_secured_doe;
 	s->opts = *o;
 	s->id = id;
 	s->env = env;
@@ -82,6 +92,8 @@ pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_i
 
 static void rsp_reset(struct pcitsm_spdm_rsp *s)
 {
+	/* A new connection ends every session (docs/sessions.md). */
+	rsp_sessions_end_all(s);
 	pcitsm_hash_free(&s->m1);
 	pcitsm_hash_free(&s->l1);
 	free(s->chain);
@@ -292,6 +304,16 @@ static const struct rsp_handler {
 	{ PCITSM_SPDM_CHALLENGE, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_CHAL, rsp_challenge },
 	{ PCITSM_SPDM_GET_MEASUREMENTS, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_MEAS_MASK,
 	  rsp_get_measurements },
+	{ PCITSM_SPDM_KEY_EXCHANGE, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_KEY_EX,
+	  rsp_key_exchange },
+	{ PCITSM_SPDM_FINISH, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_KEY_EX,
+	  rsp_session_required },
+	{ PCITSM_SPDM_END_SESSION, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_KEY_EX,
+	  rsp_session_required },
+	{ PCITSM_SPDM_HEARTBEAT, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_HBEAT,
+	  rsp_session_required },
+	{ PCITSM_SPDM_KEY_UPDATE, PCITSM_SPDM_RSP_NEGOTIATED, PCITSM_SPDM_CAP_KEY_UPD,
+	  rsp_session_required },
 };
 
 static const struct rsp_handler *find_handler(uint8_t code)
@@ -403,6 +425,9 @@ static pcitsm_err rsp_step(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t
 	if (h.code == PCITSM_SPDM_RESPOND_IF_READY && s->state == PCITSM_SPDM_RSP_NEGOTIATED &&
 	    h.version == s->version)
 		return rsp_respond_if_ready(s, req, len, w, err);
+	/* PCI-SIG vendor-defined messages outside a session are ignored (facts E.1). */
+	if (h.code == PCITSM_SPDM_VENDOR_DEFINED_REQUEST)
+		PCITSM_TRY(rsp_vdm_outside(s, req, len));
 	hd = find_handler(h.code);
 	PCITSM_TRY(rsp_admit(s, &h, hd, err));
 	PCITSM_TRY(rsp_faults(s, &h, err));
@@ -430,9 +455,10 @@ pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 	pcitsm_err e;
 
 	pcitsm_wr_init(&w, rsp, rsp_cap);
+	*rsp_len = 0;
 	e = rsp_step(s, req, req_len, &w, &err);
 	s->served++;
-	if (e == PCITSM_E_NOSPC)
+	if (e == PCITSM_E_NOSPC || e == PCITSM_E_NORESPONSE)
 		return e;
 	if (e != PCITSM_OK) {
 		/* Anything but a refusal is our own failure: Unspecified. */

@@ -139,7 +139,7 @@ static pcitsm_err meas_record(const struct pcitsm_spdm_rsp *s, uint8_t operation
 }
 
 /* MeasurementSummaryHash = Hash(selected blocks, each whole) (facts B.6). */
-static pcitsm_err meas_summary(const struct pcitsm_spdm_rsp *s, uint8_t type, uint8_t *out)
+pcitsm_err rsp_meas_summary(const struct pcitsm_spdm_rsp *s, uint8_t type, uint8_t *out)
 {
 	uint8_t buf[PCITSM_IDENTITY_MAX_MEAS * (7 + PCITSM_HASH_MAX + PCITSM_MEAS_MAX_VALUE)];
 	struct pcitsm_wr w;
@@ -195,7 +195,7 @@ pcitsm_err rsp_challenge(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t l
 		return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);
 	PCITSM_TRY(rsp_nonce(s, c.nonce, nonce));
 	if (c.summary_type) {
-		PCITSM_TRY(meas_summary(s, c.summary_type, summary));
+		PCITSM_TRY(rsp_meas_summary(s, c.summary_type, summary));
 		a.summary = summary;
 	}
 	memcpy(context, c.context, sizeof(context));

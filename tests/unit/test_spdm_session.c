@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SPDM secure sessions end to end over the DOE loopback (type 1 for KEY_EXCHANGE, type 2 after):
+ * both DHE groups and AEADs, in-session measurements, HEARTBEAT, KEY_UPDATE both ways, a PCI-SIG
+ * vendor-defined round trip, END_SESSION with the context wiped, several sessions and the limit,
+ * and every failure: bad verify data either way, tampered, replayed and foreign records, KEY_UPDATE
+ * out of order, and the responder's ERRORs for out-of-order KEY_EXCHANGE / FINISH.
+ */
+#include "test_spdm_fixture.h"
+#include "pcitsm/session.h"
+
+struct sx {
+	struct fx *f;
+	struct pcitsm_spdm_req r;
+	bool r_init;
+};
+
+static struct sx *sx_new(const char *which, void (*adjust)(struct fx *f))
+{
+	struct sx *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->f = fx_new(which);
+	if (adjust)
+		adjust(x->f);
+	fx_start(x->f);
+	assert_ok(pcitsm_doe_dev_register(&x->f->dev, &x->f->rsp.sdoe));
+	assert_ok(pcitsm_spdm_req_authenticate(&x->r, &x->f->loop.x, &x->f->ao, &x->f->res));
+	x->r_init = true;
+	return x;
+}
+
+static void sx_free(struct sx *x)
+{
+	pcitsm_spdm_req_free(&x->r);
+	fx_free(x->f);
+	free(x);
+}
+
+/* A PCI-SIG protocol handler that answers "protocol id, 0xAA, the request reversed". */
+static unsigned echo_calls;
+static pcitsm_err echo_vdm(void *ctx, uint32_t session_id, const uint8_t *req, size_t len,
+			   struct pcitsm_wr *rsp)
+{
+	echo_calls++;
+	if (len == 2 && req[1] == 0xee)
+		return PCITSM_E_NORESPONSE; /* "ignored" */
+	pcitsm_wr_u8(rsp, req[0]);
+	pcitsm_wr_u8(rsp, 0xaa);
+	for (size_t i = len; i > 1; i--)
+		pcitsm_wr_u8(rsp, req[i - 1]);
+	return pcitsm_wr_err(rsp);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* After END_SESSION the context holds nothing but the state ENDED. */
+static void assert_wiped(const struct pcitsm_spdm_session *s)
+{
+	struct pcitsm_spdm_session z;
+
+	memset(&z, 0, sizeof(z));
+	z.state = PCITSM_SPDM_SESSION_ENDED;
+	z.err = s->err;
+	z.peer_error = s->peer_error;
+	z.peer_error_data = s->peer_error_data;
+	assert_memory_equal(s, &z, sizeof(z));
+}
+
+static void full_session(const char *which, void (*adjust)(struct fx *f), enum pcitsm_aead_alg aead,
+			 enum pcitsm_hash_alg hash, uint16_t sm_version)
+{
+	struct sx *x = sx_new(which, adjust);
+	struct pcitsm_spdm_session s;
+	uint8_t q[5] = { PCITSM_SPDM_PROTO_TDISP, 1, 2, 3, 4 }, out[64];
+	struct pcitsm_wr w;
+
+	assert_ok(pcitsm_spdm_rsp_register_vdm(&x->f->rsp, PCITSM_SPDM_PROTO_TDISP, echo_vdm, NULL));
+	assert_err(pcitsm_spdm_rsp_register_vdm(&x->f->rsp, PCITSM_SPDM_PROTO_TDISP, echo_vdm, NULL),
+		   PCITSM_E_EXISTS);
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
+	assert_int_equal(s.sm.ks.aead, aead);
+	assert_int_equal(s.sm.ks.hash, hash);
+	assert_int_equal(s.sm.sm_version, sm_version);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 1);
+	/* measurements inside the session, signed and not */
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_true(s.meas_signed && s.meas_nr_blocks > 0);
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, false));
+	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	/* both key updates, then traffic still flows under the new keys */
+	assert_ok(pcitsm_spdm_session_key_update(&s, &x->f->loop.x, false));
+	assert_ok(pcitsm_spdm_session_key_update(&s, &x->f->loop.x, true));
+	assert_int_equal(s.key_updates, 2);
+	assert_int_equal(s.sm.app[PCITSM_SM_REQ].seq, 1); /* VerifyNewKey was the first under it */
+	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	/* vendor-defined: payload from the Protocol ID byte, both ways */
+	pcitsm_wr_init(&w, out, sizeof(out));
+	assert_ok(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, PCITSM_SPDM_PROTO_TDISP, q, sizeof(q), &w));
+	assert_int_equal(pcitsm_wr_len(&w), 6);
+	assert_memory_equal(out, ((uint8_t[]){ 1, 0xaa, 4, 3, 2, 1 }), 6);
+	assert_err(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, 0, q, sizeof(q), &w), PCITSM_E_INVAL);
+	/* a protocol nobody registered: ERROR UnsupportedRequest, the session goes on */
+	q[0] = PCITSM_SPDM_PROTO_IDE_KM;
+	assert_err(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, 0, q, sizeof(q), &w), PCITSM_E_PEER_ERROR);
+	assert_int_equal(s.peer_error, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST);
+	/* a request the handler ignores: no response, the session stays in step */
+	q[0] = PCITSM_SPDM_PROTO_TDISP;
+	q[1] = 0xee;
+	assert_err(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, 1, q, 2, &w), PCITSM_E_NORESPONSE);
+	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	/* END_SESSION: everything wiped on both sides */
+	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	assert_int_equal(s.err, PCITSM_OK);
+	assert_wiped(&s);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
+	assert_true(all_zero(x->f->rsp.sessions, sizeof(x->f->rsp.sessions)));
+	sx_free(x);
+}
+
+static void p384_aes256(void **state)
+{
+	full_session("p384", NULL, PCITSM_AEAD_AES_256_GCM, PCITSM_HASH_SHA512, PCITSM_SM_V12);
+}
+
+static void adj_p256_aes128(struct fx *f)
+{
+	f->ro.dhe = PCITSM_SPDM_DHE_SECP256R1;
+	f->ro.aead = PCITSM_SPDM_AEAD_AES_128_GCM;
+	f->ro.base_hash = PCITSM_SPDM_HASH_SHA256;
+}
+
+static void p256_aes128_sha256(void **state)
+{
+	full_session("p256", adj_p256_aes128, PCITSM_AEAD_AES_128_GCM, PCITSM_HASH_SHA256,
+		     PCITSM_SM_V12);
+}
+
+static void adj_spdm12(struct fx *f)
+{
+	f->ao.cfg.max_version = PCITSM_SPDM_V12;
+}
+
+static void spdm12(void **state)
+{
+	full_session("p384", adj_spdm12, PCITSM_AEAD_AES_256_GCM, PCITSM_HASH_SHA512, PCITSM_SM_V12);
+}
+
+static void adj_spdm11(struct fx *f)
+{
+	f->ao.cfg.min_version = f->ao.cfg.max_version = PCITSM_SPDM_V11;
+}
+
+static void spdm11(void **state)
+{
+	full_session("p256", adj_spdm11, PCITSM_AEAD_AES_256_GCM, PCITSM_HASH_SHA512, PCITSM_SM_V12);
+}
+
+/* Negotiation: DHE, AEAD, key schedule offered and selected; KEY_EX on both sides. */
+static void negotiated(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+
+	assert_int_equal(x->r.dhe, PCITSM_SPDM_DHE_SECP384R1);
+	assert_int_equal(x->r.aead, PCITSM_SPDM_AEAD_AES_256_GCM);
+	assert_int_equal(x->r.key_schedule, PCITSM_SPDM_KEY_SCHEDULE_SPDM);
+	assert_true(x->r.rsp_caps & PCITSM_SPDM_CAP_KEY_EX);
+	assert_true(x->f->rsp.req_caps & PCITSM_SPDM_CAP_KEY_EX);
+	assert_int_equal(x->f->rsp.dhe, PCITSM_SPDM_DHE_SECP384R1);
+	sx_free(x);
+}
+
+static void adj_bad_rsp_verify(struct fx *f)
+{
+	f->ro.fault_bad_verify_data = true;
+}
+
+static void bad_responder_verify_data(void **state)
+{
+	struct sx *x = sx_new("p384", adj_bad_rsp_verify);
+	struct pcitsm_spdm_session s;
+
+	assert_err(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL), PCITSM_E_MAC);
+	assert_int_equal(s.err, PCITSM_E_MAC);
+	assert_wiped(&s);
+	sx_free(x);
+}
+
+static void adj_bad_sig(struct fx *f)
+{
+	f->ro.fault_bad_signature = true;
+}
+
+static void bad_key_exchange_signature(void **state)
+{
+	struct fx *f = fx_new("p384");
+	struct pcitsm_spdm_req r;
+	struct pcitsm_spdm_session s;
+
+	adj_bad_sig(f);
+	fx_start(f);
+	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->rsp.sdoe));
+	f->ao.skip_challenge = true;
+	f->ao.meas = PCITSM_SPDM_MEAS_NONE;
+	assert_ok(pcitsm_spdm_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
+	assert_err(pcitsm_spdm_session_open(&s, &r, &f->loop.x, NULL), PCITSM_E_SIGNATURE);
+	assert_wiped(&s);
+	pcitsm_spdm_req_free(&r);
+	fx_free(f);
+}
+
+/* Plain KEY_EXCHANGE, then FINISH by hand: the engine's pieces. */
+static void key_exchange(struct sx *x, struct pcitsm_spdm_session *s)
+{
+	uint8_t req[256], rsp[1024];
+	struct pcitsm_wr w;
+	size_t n;
+
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_key_exchange(s, &x->r, &(struct pcitsm_spdm_session_opts){ 0 },
+						       &w));
+	n = fx_rsp(x->f, req, pcitsm_wr_len(&w), rsp, sizeof(rsp));
+	assert_ok(pcitsm_spdm_session_feed_plain(s, rsp, n));
+	assert_int_equal(s->state, PCITSM_SPDM_SESSION_HANDSHAKE);
+}
+
+/* One secured exchange straight into the responder; returns the response record length. */
+static size_t sec(struct sx *x, const uint8_t *rec, size_t len, uint8_t *out, size_t cap,
+		  pcitsm_err want)
+{
+	size_t n = 0;
+
+	assert_err(pcitsm_spdm_rsp_handle_secured(&x->f->rsp, rec, len, out, cap, &n), want);
+	return n;
+}
+
+static void bad_requester_verify_data(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t req[256], rsp[256];
+	struct pcitsm_wr w;
+	size_t n;
+
+	key_exchange(x, &s);
+	s.sm.ks.finished_key[PCITSM_SM_REQ][0] ^= 1; /* our VerifyData will be wrong */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_finish(&s, &w));
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	/* ERROR DecryptError under the handshake key; both sides end the session */
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
+	assert_err(pcitsm_spdm_session_feed(&s, rsp, n, NULL), PCITSM_E_PEER_ERROR);
+	assert_int_equal(s.peer_error, PCITSM_SPDM_ERR_DECRYPT_ERROR);
+	assert_wiped(&s);
+	sx_free(x);
+}
+
+/* Two sessions; a tampered record on one ends that one only. */
+static void tampered_record(void **state)
+{
+	struct sx *x = sx_new("p256", NULL);
+	struct pcitsm_spdm_session a, b;
+	uint8_t req[64], rsp[256];
+	struct pcitsm_wr w;
+	size_t n;
+
+	assert_ok(pcitsm_spdm_session_open(&a, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_session_open(&b, &x->r, &x->f->loop.x, NULL));
+	assert_int_not_equal(a.sm.id, b.sm.id);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 2);
+	for (size_t bit = 0; bit < 3; bit++) {
+		struct pcitsm_spdm_session *t = bit == 0 ? &a : &b;
+
+		if (bit == 2)
+			break;
+		pcitsm_wr_init(&w, req, sizeof(req));
+		assert_ok(pcitsm_spdm_session_req_heartbeat(t, &w));
+		if (t == &a)
+			req[9] ^= 0x40; /* inside the ciphertext */
+		n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+		if (t == &a) {
+			assert_err(pcitsm_spdm_session_feed(t, rsp, n, NULL), PCITSM_E_PEER_ERROR);
+			assert_int_equal(t->peer_error, PCITSM_SPDM_ERR_DECRYPT_ERROR);
+			assert_int_equal(t->state, PCITSM_SPDM_SESSION_ENDED);
+		} else {
+			assert_ok(pcitsm_spdm_session_feed(t, rsp, n, NULL));
+		}
+	}
+	assert_int_equal(x->f->rsp.decrypt_errors, 1);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 1);
+	assert_ok(pcitsm_spdm_session_heartbeat(&b, &x->f->loop.x));
+	/* a tampered response ends the requester's session */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_heartbeat(&b, &w));
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	rsp[n - 1] ^= 1; /* the MAC */
+	assert_err(pcitsm_spdm_session_feed(&b, rsp, n, NULL), PCITSM_E_MAC);
+	assert_wiped(&b);
+	sx_free(x);
+}
+
+static void replayed_record(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t req[64], rsp[256], old[256];
+	size_t old_len;
+	struct pcitsm_wr w;
+	size_t n;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_heartbeat(&s, &w));
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	memcpy(old, rsp, n);
+	old_len = n;
+	assert_ok(pcitsm_spdm_session_feed(&s, rsp, n, NULL));
+	/* the same request again: the counter moved on, the tag fails, DecryptError, gone */
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	assert_int_equal(x->f->rsp.decrypt_errors, 1);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
+	/* and the old response replayed to the requester fails too */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_heartbeat(&s, &w));
+	assert_err(pcitsm_spdm_session_feed(&s, old, old_len, NULL), PCITSM_E_MAC);
+	assert_wiped(&s);
+	sx_free(x);
+}
+
+static void unknown_session_id(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t req[64], rsp[256], foreign[64];
+	struct pcitsm_wr w;
+	size_t n;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_heartbeat(&s, &w));
+	memcpy(foreign, req, pcitsm_wr_len(&w));
+	foreign[3] ^= 0x80; /* another RspSessionID */
+	/* dropped silently; the session is untouched and the real record still opens */
+	sec(x, foreign, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_E_NORESPONSE);
+	assert_int_equal(x->f->rsp.dropped_records, 1);
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	/* a response naming another session: E_NOTFOUND and nothing changes */
+	memcpy(foreign, rsp, n);
+	foreign[0] ^= 1;
+	assert_err(pcitsm_spdm_session_feed(&s, foreign, n, NULL), PCITSM_E_NOTFOUND);
+	assert_ok(pcitsm_spdm_session_feed(&s, rsp, n, NULL));
+	assert_int_equal(s.heartbeats, 1);
+	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	sx_free(x);
+}
+
+/* Seal a plaintext SPDM message in s straight to the responder; return its opened answer. */
+static size_t raw_call(struct sx *x, struct pcitsm_spdm_session *s, const uint8_t *msg, size_t len,
+		       uint8_t *plain)
+{
+	uint8_t rec[128], rsp[256];
+	size_t n, m;
+
+	assert_ok(pcitsm_session_seal(&s->sm, msg, len, rec, sizeof(rec), &n));
+	n = sec(x, rec, n, rsp, sizeof(rsp), PCITSM_OK);
+	assert_ok(pcitsm_session_open(&s->sm, rsp, n, plain, sizeof(rsp), &m));
+	return m;
+}
+
+static void key_update_out_of_order(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t req[64], plain[256];
+	uint8_t verify[4] = { PCITSM_SPDM_V13, PCITSM_SPDM_KEY_UPDATE, 3, 7 };
+	uint8_t bad_op[4] = { PCITSM_SPDM_V13, PCITSM_SPDM_KEY_UPDATE, 9, 7 };
+	struct pcitsm_wr w;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	/* requester engine: VerifyNewKey before an update is refused locally */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_err(pcitsm_spdm_session_req_key_update(&s, 3, &w), PCITSM_E_STATE);
+	/* responder: VerifyNewKey with no update pending, an unknown operation: InvalidRequest */
+	assert_int_equal(raw_call(x, &s, verify, 4, plain), 4);
+	assert_int_equal(plain[1], PCITSM_SPDM_ERROR);
+	assert_int_equal(plain[2], PCITSM_SPDM_ERR_INVALID_REQUEST);
+	raw_call(x, &s, bad_op, 4, plain);
+	assert_int_equal(plain[2], PCITSM_SPDM_ERR_INVALID_REQUEST);
+	/* UpdateKey acknowledged; a second UpdateKey before VerifyNewKey is refused on both sides */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_key_update(&s, 1, &w));
+	{
+		uint8_t rsp[256];
+		size_t n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+
+		assert_ok(pcitsm_spdm_session_feed(&s, rsp, n, NULL));
+	}
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_err(pcitsm_spdm_session_req_key_update(&s, 2, &w), PCITSM_E_STATE);
+	bad_op[2] = 1; /* under the new request key now */
+	raw_call(x, &s, bad_op, 4, plain);
+	assert_int_equal(plain[2], PCITSM_SPDM_ERR_INVALID_REQUEST);
+	/* an ACK that does not echo the tag ends the requester's session */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_key_update(&s, 3, &w));
+	s.req_hdr[3] ^= 1;
+	{
+		uint8_t rsp[256];
+		size_t n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+
+		assert_err(pcitsm_spdm_session_feed(&s, rsp, n, NULL), PCITSM_E_FIELD);
+	}
+	assert_wiped(&s);
+	sx_free(x);
+}
+
+static void adj_limit2(struct fx *f)
+{
+	f->ro.max_sessions = 2;
+	f->ro.heartbeat_period = 5;
+}
+
+static void session_limit(void **state)
+{
+	struct sx *x = sx_new("p384", adj_limit2);
+	struct pcitsm_spdm_session s[3];
+
+	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
+	assert_int_equal(s[0].heartbeat_period, 5);
+	assert_ok(pcitsm_spdm_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
+	assert_err(pcitsm_spdm_session_open(&s[2], &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
+	assert_int_equal(s[2].peer_error, PCITSM_SPDM_ERR_SESSION_LIMIT_EXCEEDED);
+	/* one ends: room again */
+	assert_ok(pcitsm_spdm_session_end(&s[0], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_open(&s[2], &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_session_heartbeat(&s[1], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_heartbeat(&s[2], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_end(&s[1], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_end(&s[2], &x->f->loop.x));
+	sx_free(x);
+}
+
+static const uint8_t get_version[] = { 0x10, 0x84, 0, 0 };
+
+static void responder_out_of_order(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t req[256], rsp[1024], plain[256];
+	uint8_t finish_clear[4 + 48] = { PCITSM_SPDM_V13, PCITSM_SPDM_FINISH, 0, 0 };
+	uint8_t finish_again[4 + 48] = { PCITSM_SPDM_V13, PCITSM_SPDM_FINISH, 0, 0 };
+	uint8_t vdm[12] = { PCITSM_SPDM_V13, PCITSM_SPDM_VENDOR_DEFINED_REQUEST, 0, 0, 3, 0, 2,
+			    1, 0, 1, 0, 0 };
+	struct pcitsm_wr w;
+	size_t n;
+
+	/* FINISH in the clear: SessionRequired */
+	n = fx_rsp(x->f, finish_clear, sizeof(finish_clear), rsp, sizeof(rsp));
+	assert_int_equal(rsp[1], PCITSM_SPDM_ERROR);
+	assert_int_equal(rsp[2], PCITSM_SPDM_ERR_SESSION_REQUIRED);
+	/* a PCI-SIG vendor-defined request outside a session: ignored, nothing written */
+	assert_err(pcitsm_spdm_rsp_handle(&x->f->rsp, vdm, sizeof(vdm), rsp, sizeof(rsp), &n),
+		   PCITSM_E_NORESPONSE);
+	assert_int_equal(n, 0);
+	/* FINISH twice: UnexpectedRequest in the established session */
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	memcpy(plain, finish_again, sizeof(finish_again));
+	n = raw_call(x, &s, plain, sizeof(finish_again), plain);
+	assert_int_equal(plain[1], PCITSM_SPDM_ERROR);
+	assert_int_equal(plain[2], PCITSM_SPDM_ERR_UNEXPECTED_REQUEST);
+	/* KEY_EXCHANGE inside a session: UnexpectedRequest */
+	plain[0] = PCITSM_SPDM_V13, plain[1] = PCITSM_SPDM_KEY_EXCHANGE;
+	raw_call(x, &s, plain, 4, plain);
+	assert_int_equal(plain[2], PCITSM_SPDM_ERR_UNEXPECTED_REQUEST);
+	/* GET_VERSION ends every session; KEY_EXCHANGE before ALGORITHMS: UnexpectedRequest */
+	n = fx_rsp(x->f, get_version, sizeof(get_version), rsp, sizeof(rsp));
+	assert_int_equal(rsp[1], PCITSM_SPDM_VERSION);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
+	pcitsm_spdm_session_wipe(&s);
+	pcitsm_wr_init(&w, req, sizeof(req));
+	req[0] = PCITSM_SPDM_V13, req[1] = PCITSM_SPDM_KEY_EXCHANGE;
+	memset(req + 2, 0, 200);
+	fx_rsp(x->f, req, 200, rsp, sizeof(rsp));
+	assert_int_equal(rsp[1], PCITSM_SPDM_ERROR);
+	assert_int_equal(rsp[2], PCITSM_SPDM_ERR_UNEXPECTED_REQUEST);
+	sx_free(x);
+}
+
+/* Requester-side state rules. */
+static void requester_state(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t req[256];
+	struct pcitsm_wr w;
+
+	memset(&s, 0, sizeof(s));
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_err(pcitsm_spdm_session_req_finish(&s, &w), PCITSM_E_STATE);
+	assert_err(pcitsm_spdm_session_req_heartbeat(&s, &w), PCITSM_E_STATE);
+	assert_err(pcitsm_spdm_session_req_key_exchange(
+			   &s, &x->r, &(struct pcitsm_spdm_session_opts){ .slot = 1 }, &w),
+		   PCITSM_E_STATE);
+	key_exchange(x, &s);
+	assert_err(pcitsm_spdm_session_req_heartbeat(&s, &w), PCITSM_E_STATE);
+	pcitsm_spdm_session_wipe(&s);
+	assert_wiped(&s);
+	sx_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(p384_aes256),
+		cmocka_unit_test(p256_aes128_sha256),
+		cmocka_unit_test(spdm12),
+		cmocka_unit_test(spdm11),
+		cmocka_unit_test(negotiated),
+		cmocka_unit_test(bad_responder_verify_data),
+		cmocka_unit_test(bad_key_exchange_signature),
+		cmocka_unit_test(bad_requester_verify_data),
+		cmocka_unit_test(tampered_record),
+		cmocka_unit_test(replayed_record),
+		cmocka_unit_test(unknown_session_id),
+		cmocka_unit_test(key_update_out_of_order),
+		cmocka_unit_test(session_limit),
+		cmocka_unit_test(responder_out_of_order),
+		cmocka_unit_test(requester_state),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

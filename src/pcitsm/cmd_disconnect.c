@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcitsm disconnect BDF|--all: `echo tsmN > /sys/bus/pci/devices/BDF/tsm/disconnect` with the
+ * name tsm/connect shows, and the kernel's errno explained (ENXIO not connected, EINVAL name
+ * mismatch). Afterwards no stream is left: the host bridge's streamH.R.E link is gone.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tsmstat.h"
+
+#define MAX_DEVS 256
+
+static int disconnect_one(const struct cli_sysroot *r, const char *bdf, const char *tsm_opt,
+			  bool quiet_if_idle)
+{
+	char path[PATH_MAX], name[64] = "";
+	struct cli_dev_status s;
+	double t0, ms;
+	int err;
+
+	/* The kernel wants the exact name given to connect: read it back unless told. */
+	if (cli_dev_path(r, bdf, "tsm/connect", path, sizeof(path)) &&
+	    cli_attr_read(path, name, sizeof(name)) == 0 && !name[0] && quiet_if_idle)
+		return 0;
+	if (tsm_opt)
+		snprintf(name, sizeof(name), "%s", tsm_opt);
+	else if (!name[0] && !cli_first_tsm(r, name, sizeof(name)))
+		snprintf(name, sizeof(name), "tsm0");
+	if (!cli_dev_path(r, bdf, "tsm/disconnect", path, sizeof(path)))
+		return CLI_EXIT_FAIL;
+	t0 = cli_now_ms();
+	err = -cli_attr_write(path, name);
+	ms = cli_now_ms() - t0;
+	if (err) {
+		const char *m = cli_disconnect_errno_meaning(err);
+
+		fprintf(stderr, "pcitsm: disconnect %s: write %s to tsm/disconnect: %s (errno %d)%s%s\n",
+			bdf, name, strerror(err), err, m ? ": " : "", m ? m : "");
+		return CLI_EXIT_FAIL;
+	}
+	cli_dev_status_read(r, bdf, &s);
+	printf("%s: disconnected from %s in %.1f ms; %s\n", bdf, name, ms,
+	       s.has_stream ? "a stream is still registered!" : "no stream left");
+	cli_dev_status_free(&s);
+	return 0;
+}
+
+static int disconnect_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "sysfs", required_argument, NULL, 's' },
+		{ "tsm", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sysfs = NULL, *tsm = NULL;
+	bool all = false;
+	char bdf[13];
+	struct cli_sysroot r;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': all = true; break;
+		case 's': sysfs = optarg; break;
+		case 't': tsm = optarg; break;
+		default: return cli_usage("disconnect");
+		}
+	}
+	if ((all && optind != argc) || (!all && (optind != argc - 1 || !cli_bdf_arg(argv[optind], bdf))))
+		return cli_usage("disconnect");
+	if (!cli_sysroot_open(&r, sysfs))
+		return CLI_EXIT_FAIL;
+	if (all) {
+		char (*devs)[16] = calloc(MAX_DEVS, sizeof(*devs));
+		size_t n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (disconnect_one(&r, devs[i], tsm, true))
+				rc = CLI_EXIT_FAIL;
+		free(devs);
+	} else {
+		rc = disconnect_one(&r, bdf, tsm, false);
+	}
+	cli_sysroot_close(&r);
+	return rc;
+}
+
+const struct cli_cmd cli_cmd_disconnect = {
+	.name = "disconnect",
+	.args = "BDF|--all [--sysfs DIR] [--tsm tsmN]",
+	.summary = "disconnect devices from the TSM (stream and session torn down), as tsm/disconnect",
+	.run = disconnect_main,
+};

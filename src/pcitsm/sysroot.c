@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* The sysfs root of the TSM commands, and the embedded pcitsmd (sysroot.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sysroot.h"
+
+#define READY_TIMEOUT_MS 30000 /* identity generation for every endpoint happens first */
+
+double cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+bool cli_bdf_arg(const char *arg, char out[13])
+{
+	struct pcitsm_bdf b;
+
+	if (pcitsm_bdf_parse(arg, &b) != PCITSM_OK)
+		return false;
+	pcitsm_bdf_format(&b, out);
+	return true;
+}
+
+static bool kernel_has_tsm(void)
+{
+	DIR *d = opendir("/sys/class/tsm");
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d)))
+		found = !strncmp(e->d_name, "tsm", 3);
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* pcitsmd beside this executable (the build directory, or the same bin/), else from PATH. */
+static void find_daemon(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	snprintf(buf, len, "pcitsmd");
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if ((size_t)snprintf(buf, len, "%s/pcitsmd", self) < len &&
+			    access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(buf, len, "pcitsmd");
+}
+
+static bool start_embedded(struct cli_sysroot *r)
+{
+	char daemon[PATH_MAX], fdarg[16], ready[8] = { 0 };
+	const char *tmp = getenv("TMPDIR");
+	int p[2];
+	pid_t pid;
+	struct pollfd pfd;
+	ssize_t n = 0;
+
+	/* A private mount namespace keeps the mount out of everyone else's sight and makes it go
+	 * away with us; without the privilege, a temporary directory removed afterwards. */
+	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+		r->private_ns = true;
+	snprintf(r->root, sizeof(r->root), "%s/pcitsm-sysfs.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(r->root)) {
+		fprintf(stderr, "pcitsm: cannot create a mount point: %s\n", strerror(errno));
+		return false;
+	}
+	find_daemon(daemon, sizeof(daemon));
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		rmdir(r->root);
+		return false;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		rmdir(r->root);
+		return false;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		fcntl(p[1], F_SETFD, 0);
+		if (devnull >= 0)
+			dup2(devnull, STDOUT_FILENO);
+		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
+		execlp(daemon, daemon, "--foreground", "--ready-fd", fdarg, r->root, (char *)NULL);
+		fprintf(stderr, "pcitsm: cannot run %s: %s\n", daemon, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (poll(&pfd, 1, READY_TIMEOUT_MS) == 1)
+		n = read(p[0], ready, sizeof(ready) - 1);
+	close(p[0]);
+	r->pid = pid;
+	r->embedded = true;
+	if (n <= 0 || strncmp(ready, "READY", 5) != 0) {
+		fprintf(stderr, "pcitsm: the embedded emulated platform (pcitsmd) did not start\n");
+		cli_sysroot_close(r);
+		return false;
+	}
+	return true;
+}
+
+bool cli_sysroot_open(struct cli_sysroot *r, const char *sysfs_opt)
+{
+	const char *env = getenv("PCITSM_SYSFS");
+
+	memset(r, 0, sizeof(*r));
+	if (!sysfs_opt && env && *env)
+		sysfs_opt = env;
+	if (sysfs_opt) {
+		snprintf(r->root, sizeof(r->root), "%s", sysfs_opt);
+		return true;
+	}
+	if (kernel_has_tsm()) {
+		snprintf(r->root, sizeof(r->root), "/sys");
+		return true;
+	}
+	return start_embedded(r);
+}
+
+void cli_sysroot_close(struct cli_sysroot *r)
+{
+	int status;
+
+	if (!r->embedded)
+		return;
+	if (r->pid > 0) {
+		kill(r->pid, SIGTERM);
+		while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	/* pcitsmd unmounts on SIGTERM; a daemon that died leaves the mount: detach it. */
+	if (rmdir(r->root) != 0 && errno == EBUSY) {
+		umount2(r->root, MNT_DETACH);
+		rmdir(r->root);
+	}
+	r->embedded = false;
+	r->pid = 0;
+}
+
+bool cli_dev_path(const struct cli_sysroot *r, const char *bdf, const char *rel, char *buf,
+		  size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s/bus/pci/devices/%s%s%s", r->root, bdf, rel ? "/" : "",
+				rel ? rel : "") < len;
+}
+
+bool cli_proj_path(const struct cli_sysroot *r, const char *bdf, const char *file, char *buf,
+		   size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s/pcitsm/devices/%s/%s", r->root, bdf, file) < len;
+}
+
+int cli_attr_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (n < len - 1) {
+		ssize_t k = read(fd, buf + n, len - 1 - n);
+
+		if (k < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+int cli_attr_write(const char *path, const char *value)
+{
+	char line[256];
+	int fd, n;
+	ssize_t k;
+
+	n = snprintf(line, sizeof(line), "%s\n", value);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	k = write(fd, line, (size_t)n);
+	if (k < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (close(fd) != 0)
+		return -errno;
+	return k == n ? 0 : -EIO;
+}
+
+bool cli_first_tsm(const struct cli_sysroot *r, char *name, size_t len)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/class/tsm", r->root);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "tsm", 3))
+			continue;
+		/* The lowest N: tsm0 before tsm1. */
+		if (!found || strcmp(e->d_name, name) < 0)
+			snprintf(name, len, "%s", e->d_name);
+		found = true;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+bool cli_has_project(const struct cli_sysroot *r)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/pcitsm/devices", r->root);
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool cli_kv_get(const char *text, const char *key, char *val, size_t len)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, kl) && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, "\n");
+
+			snprintf(val, len, "%.*s", (int)n, p + kl + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int cmp16(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+size_t cli_tsm_devices(const struct cli_sysroot *r, char (*out)[16], size_t max)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices", r->root);
+	d = opendir(path);
+	while (d && n < max && (e = readdir(d))) {
+		char bdf[13], attr[PATH_MAX];
+
+		if (!cli_bdf_arg(e->d_name, bdf) || !cli_dev_path(r, bdf, "tsm/connect", attr,
+								  sizeof(attr)) ||
+		    access(attr, F_OK) != 0)
+			continue;
+		snprintf(out[n++], 16, "%s", bdf);
+	}
+	if (d)
+		closedir(d);
+	qsort(out, n, sizeof(*out), cmp16);
+	return n;
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/* One device's TSM state from a sysfs root (tsmstat.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsmstat.h"
+
+const char *cli_ide_state_word(unsigned state)
+{
+	switch (state) {
+	case PCITSM_IDE_STATE_INSECURE: return "Insecure";
+	case PCITSM_IDE_STATE_SECURE: return "Secure";
+	default: return "Reserved";
+	}
+}
+
+const char *cli_connect_errno_meaning(int err)
+{
+	switch (err) {
+	case EINVAL: return "the value is not \"tsmN\"";
+	case EBUSY: return "the device already has a TSM context (connected or connecting)";
+	case ENXIO: return "no such TSM, not a link TSM, or the TSM refused the device";
+	case EFAULT: return "the CMA mailbox lacks secured CMA-SPDM";
+	case EACCES: return "device authentication failed (untrusted chain or bad signature)";
+	case ENOSPC: return "no free IDE stream or block";
+	case EIO: return "IDE key programming failed or the stream did not reach Secure";
+	case ETIMEDOUT: return "the device did not answer";
+	case ENOENT: return "no tsm/connect: not a DSM-capable function 0, or no link TSM";
+	default: return NULL;
+	}
+}
+
+const char *cli_disconnect_errno_meaning(int err)
+{
+	switch (err) {
+	case ENXIO: return "the device is not connected";
+	case EINVAL: return "the name differs from the one given to connect";
+	case ENOENT: return "no tsm/disconnect: not a DSM-capable function 0, or no link TSM";
+	default: return NULL;
+	}
+}
+
+/* The device's directory resolved, and its host bridge ("…/devices/pciDDDD:BB"). */
+static bool resolve(const struct cli_sysroot *r, const char *bdf, char *real, char *hb)
+{
+	char dev[PATH_MAX];
+	char *p;
+
+	if (!cli_dev_path(r, bdf, NULL, dev, sizeof(dev)) || !realpath(dev, real))
+		return false;
+	snprintf(hb, PATH_MAX, "%s", real);
+	for (p = strstr(hb, "/pci"); p; p = strstr(p + 1, "/pci")) {
+		unsigned seg, bus;
+		char c;
+
+		if (sscanf(p + 1, "pci%4x:%2x%c", &seg, &bus, &c) >= 2 && (c == '/' || c == '\0')) {
+			p[1 + strcspn(p + 1, "/")] = '\0';
+			return true;
+		}
+	}
+	hb[0] = '\0';
+	return true;
+}
+
+static void find_stream(const char *real, const char *hb, struct cli_dev_status *s)
+{
+	DIR *d = opendir(hb);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char link[PATH_MAX], target[PATH_MAX];
+		unsigned h, rr, ee;
+		char c;
+
+		if (sscanf(e->d_name, "stream%u.%u.%u%c", &h, &rr, &ee, &c) != 3)
+			continue;
+		if ((size_t)snprintf(link, sizeof(link), "%s/%s", hb, e->d_name) >= sizeof(link) ||
+		    !realpath(link, target) || strcmp(target, real))
+			continue;
+		s->has_stream = true;
+		snprintf(s->stream, sizeof(s->stream), "stream%u.%u.%u", h, rr, ee);
+		s->h = h;
+		s->r = rr;
+		s->e = ee;
+		break;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Read selective block `block` (or, when block < 0, the first enabled one, or with want_id >= 0
+ * the one carrying that Stream ID) of the IDE capability in bdf's config file. */
+static void read_port(const struct cli_sysroot *r, const char *bdf, int block, int want_id,
+		      struct cli_port_state *ps)
+{
+	struct pcitsm_cfg_file cf;
+	struct pcitsm_ide_info *ide;
+	uint16_t off;
+	pcitsm_err e;
+
+	snprintf(ps->bdf, sizeof(ps->bdf), "%s", bdf);
+	e = pcitsm_cfg_file_open(&cf, r->root, bdf, false);
+	if (e) {
+		snprintf(ps->why, sizeof(ps->why), "config: %s", pcitsm_err_str(e));
+		return;
+	}
+	ide = calloc(1, sizeof(*ide));
+	if (!ide) {
+		pcitsm_cfg_file_close(&cf);
+		return;
+	}
+	if (cf.cfg.size < PCITSM_CFG_SIZE_EXT) {
+		snprintf(ps->why, sizeof(ps->why), "extended config space not readable (needs root)");
+	} else if (pcitsm_ecap_find(&cf.cfg, PCITSM_ECAP_ID_IDE, 0, &off) != PCITSM_OK) {
+		snprintf(ps->why, sizeof(ps->why), "no IDE capability");
+	} else if ((e = pcitsm_ide_read(&cf.cfg, off, ide)) != PCITSM_OK) {
+		snprintf(ps->why, sizeof(ps->why), "IDE capability: %s", pcitsm_err_str(e));
+	} else {
+		for (unsigned i = 0; i < ide->nr_sel; i++) {
+			struct pcitsm_ide_sel sel;
+
+			if (block >= 0 && (unsigned)block != i)
+				continue;
+			if (pcitsm_ide_sel_read(&cf.cfg, ide, i, &sel) != PCITSM_OK)
+				continue;
+			if (block < 0 && (!sel.ctl.enable ||
+					  (want_id >= 0 && sel.ctl.stream_id != want_id)))
+				continue;
+			ps->found = true;
+			ps->block = i;
+			ps->enabled = sel.ctl.enable;
+			ps->state = sel.state;
+			ps->stream_id = sel.ctl.stream_id;
+			break;
+		}
+		if (!ps->found)
+			snprintf(ps->why, sizeof(ps->why), block >= 0 ? "no selective block %d"
+								     : "no enabled selective stream",
+				 block);
+	}
+	free(ide);
+	pcitsm_cfg_file_close(&cf);
+}
+
+static bool attr(const struct cli_sysroot *r, const char *bdf, const char *rel, char *out,
+		 size_t len)
+{
+	char path[PATH_MAX];
+
+	return cli_dev_path(r, bdf, rel, path, sizeof(path)) && cli_attr_read(path, out, len) == 0;
+}
+
+void cli_dev_status_read(const struct cli_sysroot *r, const char *bdf, struct cli_dev_status *s)
+{
+	char real[PATH_MAX], hb[PATH_MAX], path[PATH_MAX], rp[13] = "";
+	char *slash;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->bdf, sizeof(s->bdf), "%s", bdf);
+	if (!resolve(r, bdf, real, hb))
+		return;
+	s->exists = true;
+	s->has_connect = attr(r, bdf, "tsm/connect", s->connect, sizeof(s->connect));
+	s->has_auth = attr(r, bdf, "authenticated", s->authenticated, sizeof(s->authenticated));
+	s->has_dsm = attr(r, bdf, "tsm/dsm", s->dsm, sizeof(s->dsm));
+	s->has_bound = attr(r, bdf, "tsm/bound", s->bound, sizeof(s->bound));
+	if (hb[0])
+		find_stream(real, hb, s);
+	/* The upstream port is the parent directory, when that is a PCI function. */
+	slash = strrchr(real, '/');
+	if (slash) {
+		*slash = '\0';
+		slash = strrchr(real, '/');
+		if (slash && !cli_bdf_arg(slash + 1, rp))
+			rp[0] = '\0';
+	}
+	read_port(r, bdf, s->has_stream ? (int)s->e : -1, -1, &s->ep);
+	if (rp[0])
+		read_port(r, rp, s->has_stream ? (int)s->r : -1,
+			  s->ep.found && !s->has_stream ? (int)s->ep.stream_id : -1, &s->rp);
+	else
+		snprintf(s->rp.why, sizeof(s->rp.why), "no upstream port in the tree");
+	if (cli_proj_path(r, bdf, "status", path, sizeof(path))) {
+		char *text = malloc(8192);
+
+		if (text && cli_attr_read(path, text, 8192) == 0)
+			s->proj = text;
+		else
+			free(text);
+	}
+}
+
+void cli_dev_status_free(struct cli_dev_status *s)
+{
+	free(s->proj);
+	s->proj = NULL;
+}
+
+static json_object *port_json(const struct cli_port_state *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "address", json_object_new_string(p->bdf));
+	if (!p->found) {
+		json_object_object_add(o, "error", json_object_new_string(p->why));
+		return o;
+	}
+	json_object_object_add(o, "block", json_object_new_int((int)p->block));
+	json_object_object_add(o, "enabled", json_object_new_boolean(p->enabled));
+	json_object_object_add(o, "state", json_object_new_string(cli_ide_state_word(p->state)));
+	json_object_object_add(o, "stream_id", json_object_new_int((int)p->stream_id));
+	return o;
+}
+
+json_object *cli_dev_status_json(const struct cli_dev_status *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "address", json_object_new_string(s->bdf));
+	if (!s->exists) {
+		json_object_object_add(o, "error", json_object_new_string("no such device"));
+		return o;
+	}
+	/* The kernel's attribute names, with their contents. */
+	if (s->has_connect)
+		json_object_object_add(o, "connect", json_object_new_string(s->connect));
+	if (s->has_auth)
+		json_object_object_add(o, "authenticated", json_object_new_string(s->authenticated));
+	if (s->has_dsm)
+		json_object_object_add(o, "dsm", json_object_new_string(s->dsm));
+	if (s->has_bound)
+		json_object_object_add(o, "bound", json_object_new_string(s->bound));
+	json_object_object_add(o, "connected", json_object_new_boolean(s->connect[0] != '\0'));
+	if (s->has_stream) {
+		json_object *st = json_object_new_object();
+
+		json_object_object_add(st, "name", json_object_new_string(s->stream));
+		json_object_object_add(st, "h", json_object_new_int((int)s->h));
+		json_object_object_add(st, "r", json_object_new_int((int)s->r));
+		json_object_object_add(st, "e", json_object_new_int((int)s->e));
+		json_object_object_add(o, "stream", st);
+	}
+	json_object_object_add(o, "root_port", port_json(&s->rp));
+	json_object_object_add(o, "endpoint", port_json(&s->ep));
+	if (s->proj) {
+		json_object *p = json_object_new_object();
+		const char *line = s->proj;
+
+		while (line && *line) {
+			size_t n = strcspn(line, "\n");
+			const char *eq = memchr(line, '=', n);
+
+			if (eq) {
+				char key[64], val[320];
+
+				snprintf(key, sizeof(key), "%.*s", (int)(eq - line), line);
+				snprintf(val, sizeof(val), "%.*s", (int)(n - (size_t)(eq - line) - 1),
+					 eq + 1);
+				json_object_object_add(p, key, json_object_new_string(val));
+			}
+			line = line[n] ? line + n + 1 : NULL;
+		}
+		json_object_object_add(o, "platform", p);
+	}
+	return o;
+}
+
+static void port_line(const char *what, const struct cli_port_state *p)
+{
+	if (!p->found) {
+		printf("  %-10s %s: %s\n", what, p->bdf[0] ? p->bdf : "-", p->why);
+		return;
+	}
+	printf("  %-10s %s: selective block %u, Stream ID %u, En%c, %s\n", what, p->bdf, p->block,
+	       p->stream_id, p->enabled ? '+' : '-', cli_ide_state_word(p->state));
+}
+
+void cli_dev_status_print(const struct cli_dev_status *s, bool verbose)
+{
+	char v[320], w[320];
+
+	if (!s->exists) {
+		printf("%s: no such device\n", s->bdf);
+		return;
+	}
+	printf("%s: %s", s->bdf,
+	       !s->has_connect ? "no tsm/connect"
+	       : s->connect[0] ? "connected to " : "not connected");
+	if (s->has_connect && s->connect[0])
+		printf("%s", s->connect);
+	printf("\n  %-10s %s\n", "tsm/connect", s->has_connect ? (s->connect[0] ? s->connect : "\"\"")
+							 : "(absent)");
+	if (s->has_auth)
+		printf("  %-10s %s\n", "authenticated", s->authenticated[0] ? s->authenticated : "\"\"");
+	if (s->has_dsm)
+		printf("  %-10s %s\n", "tsm/dsm", s->dsm[0] ? s->dsm : "\"\"");
+	if (s->has_bound)
+		printf("  %-10s %s\n", "tsm/bound", s->bound[0] ? s->bound : "\"\"");
+	printf("  %-10s %s\n", "stream", s->has_stream ? s->stream : "(no streamH.R.E link)");
+	port_line("root port", &s->rp);
+	port_line("endpoint", &s->ep);
+	if (!s->proj)
+		return;
+	if (cli_kv_get(s->proj, "session_id", v, sizeof(v))) {
+		printf("  %-10s %s, SPDM ", "session", v);
+		if (cli_kv_get(s->proj, "spdm_version", v, sizeof(v)))
+			printf("%s", v);
+		if (cli_kv_get(s->proj, "chain_trusted", w, sizeof(w)))
+			printf(", chain %s", strcmp(w, "1") ? "NOT trusted" : "trusted");
+		printf("\n");
+		printf("  %-10s", "algorithms");
+		for (const char *k = "base_asym\0base_hash\0measurement_hash\0dhe\0aead\0"; *k;
+		     k += strlen(k) + 1)
+			if (cli_kv_get(s->proj, k, v, sizeof(v)))
+				printf(" %s=%s", k, v);
+		printf("\n");
+	}
+	if (cli_kv_get(s->proj, "key_set", v, sizeof(v)) &&
+	    cli_kv_get(s->proj, "rekeys", w, sizeof(w)))
+		printf("  %-10s %s in use, %s rekeys\n", "keys", v, w);
+	if (verbose || !s->connect[0]) {
+		if (cli_kv_get(s->proj, "last_failure_step", v, sizeof(v))) {
+			printf("  %-10s step %s", "last failure", v);
+			if (cli_kv_get(s->proj, "last_failure_errno", w, sizeof(w)))
+				printf(", errno %s (%s)", w, strerror(atoi(w)));
+			if (cli_kv_get(s->proj, "last_failure_error", w, sizeof(w)))
+				printf(", %s", w);
+			printf("\n");
+			if (cli_kv_get(s->proj, "last_failure_peer_error", w, sizeof(w)))
+				printf("  %-10s SPDM ERROR %s\n", "", w);
+			if (cli_kv_get(s->proj, "last_failure_peer_status", w, sizeof(w)))
+				printf("  %-10s IDE_KM KP_ACK status %s\n", "", w);
+			if (cli_kv_get(s->proj, "last_failure_why", w, sizeof(w)))
+				printf("  %-10s %s\n", "", w);
+		}
+	}
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One device's TSM state as a sysfs root shows it (shared by status, connect, disconnect, rekey):
+ * the kernel's attributes (tsm/connect, authenticated, tsm/dsm, tsm/bound), the registered stream
+ * (the host bridge's streamH.R.E link that points at the device), the stream's Selective IDE
+ * registers at both ends read from their config files, and the mirror's project status when there
+ * is one.
+ */
+#ifndef PCITSM_CLI_TSMSTAT_H
+#define PCITSM_CLI_TSMSTAT_H
+
+#include <json-c/json.h>
+
+#include "sysroot.h"
+
+struct cli_port_state {
+	bool found;       /* the block was read */
+	char bdf[13];
+	unsigned block;   /* selective block index (R or E) */
+	bool enabled;
+	unsigned state;   /* 0 Insecure, 2 Secure */
+	unsigned stream_id;
+	char why[96];     /* why it was not read */
+};
+
+struct cli_dev_status {
+	char bdf[13];
+	bool exists;
+	bool has_connect, has_auth, has_dsm, has_bound;
+	char connect[32], authenticated[32], dsm[32], bound[32];
+	bool has_stream;          /* a streamH.R.E link points at the device */
+	char stream[32];
+	unsigned h, r, e;
+	struct cli_port_state rp, ep;
+	char *proj;               /* the project directory's status text, or NULL */
+};
+
+void cli_dev_status_read(const struct cli_sysroot *r, const char *bdf, struct cli_dev_status *s);
+void cli_dev_status_free(struct cli_dev_status *s);
+json_object *cli_dev_status_json(const struct cli_dev_status *s);
+void cli_dev_status_print(const struct cli_dev_status *s, bool verbose);
+const char *cli_ide_state_word(unsigned state);
+/* What a connect / disconnect errno means at the kernel ABI (linux-tsm-abi §1.2). */
+const char *cli_connect_errno_meaning(int err);
+const char *cli_disconnect_errno_meaning(int err);
+
+/* pcitsm connect tcp:HOST:PORT [OPTIONS] (connect_tcp.c). */
+int cli_connect_tcp(const char *target, int argc, char **argv);
+
+#endif

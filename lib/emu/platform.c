@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_priv.h"
 #include "pcitsm/emu.h"
 
 #define EMU_EXP_OFF 0x40      /* PCI Express capability */
@@ -113,6 +114,8 @@ static uint32_t ide_status(struct ide_layout *l, enum ide_reg reg, unsigned i, u
 		uint32_t rid2 = pcitsm_cfg_emu_peek(c, ide_sel_block(l, i) + PCITSM_IDE_SEL_RID2, 4);
 		if ((rid2 & 1) && l->f->ide_state)
 			state = l->f->ide_state(l->f, i);
+		else if ((rid2 & 1) && l->f->ide_port && i < PCITSM_IDE_PORT_STREAMS)
+			state = (uint8_t)pcitsm_ide_stream_state(l->f->ide_port, i);
 	}
 	return sticky | state;
 }
@@ -150,10 +153,41 @@ static pcitsm_err ide_hook_read(struct pcitsm_cfg_emu *c, void *arg, uint32_t of
 	return PCITSM_OK;
 }
 
+static pcitsm_err ide_reg_write(struct ide_layout *l, struct pcitsm_cfg_emu *c, uint32_t off,
+				unsigned width, uint32_t val);
+
+/* Which selective block does offset off (absolute) fall in? -1 for none. */
+static int ide_sel_index(const struct ide_layout *l, uint32_t off)
+{
+	uint32_t sel0 = l->base + PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * l->nr_link;
+	uint32_t bsz = PCITSM_IDE_SEL_BLOCK_SIZE(l->nr_addr);
+
+	if (off < sel0 || off >= sel0 + bsz * l->nr_sel)
+		return -1;
+	return (int)((off - sel0) / bsz);
+}
+
 static pcitsm_err ide_hook_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t off, unsigned width,
 				 uint32_t val)
 {
 	struct ide_layout *l = arg;
+	int sel = ide_sel_index(l, off);
+	bool was_en = false;
+	pcitsm_err e;
+
+	if (sel >= 0)
+		was_en = pcitsm_cfg_emu_peek(c, ide_sel_block(l, (unsigned)sel) + PCITSM_IDE_SEL_CTL, 4) &
+			 PCITSM_IDE_CTL_EN;
+	e = ide_reg_write(l, c, off, width, val);
+	/* The engine follows the registers (docs/emulated-platform.md). */
+	if (!e && sel >= 0 && l->f->ide_port)
+		emu_engine_sync(l->f, ide_sel_block(l, (unsigned)sel), (unsigned)sel, l->nr_addr, was_en);
+	return e;
+}
+
+static pcitsm_err ide_reg_write(struct ide_layout *l, struct pcitsm_cfg_emu *c, uint32_t off,
+				unsigned width, uint32_t val)
+{
 	uint32_t dw = off & ~3u;
 	unsigned i;
 	enum ide_reg reg = ide_classify(l, dw - l->base, &i);
@@ -365,7 +399,8 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 							      PCITSM_DOE_TYPE_SECURED_CMA,
 							      secured_forward };
 		PCITSM_TRY(pcitsm_doe_dev_register(&f->doe, &f->cma));
-		PCITSM_TRY(pcitsm_doe_dev_register(&f->doe, &f->secured_cma));
+		if (!l->ep_no_secured_cma)
+			PCITSM_TRY(pcitsm_doe_dev_register(&f->doe, &f->secured_cma));
 		PCITSM_TRY(pcitsm_doe_mbox_init(&f->mbox, &f->cfg, doe_off, next,
 						l->doe_version ? l->doe_version : 1, &f->doe,
 						EMU_DOE_MAX_DW));
@@ -382,12 +417,19 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 }
 
 static pcitsm_err root_port_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,
-				  uint8_t port_number, uint8_t primary, uint8_t secondary)
+				  uint8_t port_number, uint8_t primary, uint8_t secondary,
+				  uint64_t mem_base)
 {
+	uint32_t win = (uint32_t)(mem_base >> 16 & 0xfff0u) |
+		       (uint32_t)((mem_base + PCITSM_EMU_MEM_WINDOW - 1) >> 16 & 0xfff0u) << 16;
+
 	header_build(f, PCITSM_EMU_DEVICE_ROOT_PORT, EMU_CLASS_BRIDGE, 0x01);
 	exp_build(f, PCITSM_EXP_TYPE_ROOT_PORT, false, port_number);
 	pcitsm_cfg_emu_poke(&f->cfg, PCITSM_CFG_PRIMARY_BUS, 4,
 			    primary | (uint32_t)secondary << 8 | (uint32_t)secondary << 16);
+	/* The bridge's memory window: the endpoint's memory (what Linux associates with the RP's
+	 * stream, linux-tsm-abi §1.3 step 1). */
+	pcitsm_cfg_emu_poke(&f->cfg, EMU_CFG_MEM_BASE, 4, win);
 	if (l->rp_ide.present)
 		PCITSM_TRY(ide_build(f, &l->rp_ide, EMU_EXT_OFF, 0));
 	return PCITSM_OK;
@@ -426,10 +468,13 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 		ep->upstream = rp;
 		pcitsm_cfg_emu_init(&rp->cfg, PCITSM_CFG_SIZE_EXT);
 		pcitsm_cfg_emu_init(&ep->cfg, PCITSM_CFG_SIZE_EXT);
-		e = root_port_build(rp, &cfg->ports[i], (uint8_t)(1 + i), cfg->root_bus, sec);
+		e = root_port_build(rp, &cfg->ports[i], (uint8_t)(1 + i), cfg->root_bus, sec,
+				    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
 		if (!e)
 			e = endpoint_build(ep, &cfg->ports[i], 0);
 	}
+	if (!e)
+		e = emu_links_init(p);
 	if (e)
 		pcitsm_emu_platform_free(p);
 	return e;
@@ -437,6 +482,7 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 
 void pcitsm_emu_platform_free(struct pcitsm_emu_platform *p)
 {
+	emu_links_free(p);
 	for (unsigned i = 0; i < p->nr_funcs; i++) {
 		struct pcitsm_emu_func *f = &p->funcs[i];
 

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated links: an IDE engine (struct pcitsm_ide_port) in every root port and endpoint,
+ * driven by the port's selective-stream registers; a pcitsm_ide_wire between each pair; the
+ * endpoint's memory, reached by Memory Reads and Writes from the root port; and the root port's
+ * private key path that only platform firmware uses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_priv.h"
+
+/* The wire has no user pointer, so the link wraps it: the sink finds its link with container_of.
+ * Initialised as pcitsm_ide_wire_new does (zeroed, two ports, a sink). */
+struct emu_wire {
+	struct pcitsm_ide_wire w;
+	struct pcitsm_emu_link *link;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Registers -> engine (trusted-io-facts §D.1, §D.2).
+ */
+static void engine_unconfigure(struct pcitsm_ide_port *port, unsigned idx)
+{
+	struct pcitsm_ide_stream *s = &port->stream[idx];
+
+	/* Keys and IVs invalidated; cannot fail for an index below PCITSM_IDE_PORT_STREAMS. */
+	if (pcitsm_ide_stream_disable(port, idx) != PCITSM_OK)
+		return;
+	if (s->configured && port->id_to_idx[s->id] == idx)
+		port->id_to_idx[s->id] = 0xff;
+	s->configured = false;
+}
+
+void emu_engine_sync(struct pcitsm_emu_func *f, uint32_t blk_off, unsigned idx, unsigned nr_addr,
+		     bool was_en)
+{
+	struct pcitsm_ide_port *port = f->ide_port;
+	struct pcitsm_ide_info info;
+	struct pcitsm_ide_sel sel;
+	struct pcitsm_ide_stream *s;
+
+	if (!port || idx >= PCITSM_IDE_PORT_STREAMS)
+		return;
+	s = &port->stream[idx];
+	memset(&info, 0, sizeof(info));
+	info.nr_sel = idx + 1;
+	info.sel_off[idx] = (uint16_t)blk_off;
+	if (pcitsm_ide_sel_read(&f->cfg.cfg, &info, idx, &sel) != PCITSM_OK)
+		return;
+	(void)nr_addr;
+	if (was_en && sel.ctl.enable)
+		return; /* every field was sampled at Enable */
+	if (was_en && !sel.ctl.enable) {
+		/* §D.1: clearing Enable puts the stream Insecure and drops its keys. */
+		if (pcitsm_ide_stream_disable(port, idx) != PCITSM_OK)
+			return;
+	}
+	if (!sel.ctl.enable) {
+		/* Programming with Enable clear: (re)configure; an idle block has no stream. */
+		if (sel.ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID) {
+			engine_unconfigure(port, idx);
+			return;
+		}
+		/* Unchanged programming keeps the keys already installed (a rewrite of the same
+		 * values is not a loss of programming). */
+		if (s->configured && s->id == sel.ctl.stream_id && s->tc == sel.ctl.tc &&
+		    s->rid_valid == sel.rid_valid && s->rid_base == sel.rid_base &&
+		    s->rid_limit == sel.rid_limit && s->default_stream == sel.ctl.default_stream &&
+		    s->nr_addr == sel.nr_addr && !memcmp(s->addr, sel.addr, sizeof(s->addr)) &&
+		    s->pcrc == sel.ctl.pcrc && s->cfg_en == sel.ctl.cfg_en &&
+		    s->tee_limited == sel.ctl.tee_limited)
+			return;
+		if (pcitsm_ide_stream_config(port, idx, &sel) != PCITSM_OK)
+			engine_unconfigure(port, idx);
+		return;
+	}
+	/* Enable set now: configure first if the engine does not hold this programming yet. */
+	if (!s->configured || s->id != sel.ctl.stream_id) {
+		if (sel.ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID ||
+		    pcitsm_ide_stream_config(port, idx, &sel) != PCITSM_OK)
+			return; /* Enable on an unusable block: it stays Insecure */
+	}
+	if (pcitsm_ide_stream_enable(port, idx) != PCITSM_OK)
+		return; /* not configured: the register reads Insecure */
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Memory at both ends: a side serves Memory Reads and Writes into its memory and keeps the last
+ * completion it received.
+ */
+static uint16_t side_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side side)
+{
+	return pcitsm_bdf_rid(side == PCITSM_IDE_SIDE_RP ? &l->rp->bdf : &l->ep->bdf);
+}
+
+static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
+			  enum pcitsm_ide_side to, const struct pcitsm_tlp *t)
+{
+	struct pcitsm_emu_side *sd = &l->side[to];
+	uint8_t out[PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
+	struct pcitsm_tlp c;
+	const uint8_t *pp = out;
+	bool in = t->addr >= sd->base && t->addr - sd->base + t->len <= PCITSM_EMU_MEM_SIZE &&
+		  t->len;
+	size_t n;
+
+	if (t->kind == PCITSM_TLP_MWR) {
+		if (!in) {
+			sd->bad++;
+			return;
+		}
+		memcpy(sd->mem + (t->addr - sd->base), t->data, t->len);
+		sd->writes++;
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.tc = t->tc;
+	c.req_id = t->req_id;
+	c.tag = t->tag;
+	c.cpl_id = side_rid(l, to);
+	c.lower_addr = (uint8_t)(t->addr & 0x7f);
+	if (!in) {
+		c.kind = PCITSM_TLP_CPL;
+		c.status = 1; /* Unsupported Request */
+		c.byte_count = 4;
+		sd->bad++;
+	} else {
+		c.kind = PCITSM_TLP_CPLD;
+		c.data = sd->mem + (t->addr - sd->base);
+		c.len = t->len;
+		c.byte_count = (uint16_t)t->len;
+		sd->reads++;
+	}
+	if (pcitsm_tlp_encode(&c, out, sizeof(out), &n) != PCITSM_OK ||
+	    pcitsm_ide_wire_send(w, to, &pp, &n, 1) != PCITSM_OK)
+		sd->bad++;
+}
+
+static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
+		      size_t len)
+{
+	struct emu_wire *ew = pcitsm_container_of(w, struct emu_wire, w);
+	struct pcitsm_emu_link *l = ew->link;
+	struct pcitsm_emu_side *sd = &l->side[to];
+	struct pcitsm_tlp t;
+
+	if (pcitsm_tlp_decode(tlp, len, &t) != PCITSM_OK) {
+		sd->bad++;
+		return;
+	}
+	switch (t.kind) {
+	case PCITSM_TLP_MWR:
+	case PCITSM_TLP_MRD:
+		serve_request(l, w, to, &t);
+		break;
+	case PCITSM_TLP_CPL:
+	case PCITSM_TLP_CPLD:
+		sd->cpl_seen = true;
+		sd->cpl_status = t.status;
+		sd->cpl_tag = t.tag;
+		sd->cpl_len = t.kind == PCITSM_TLP_CPLD ? PCITSM_MIN(t.len, sizeof(sd->cpl_data)) : 0;
+		if (sd->cpl_len)
+			memcpy(sd->cpl_data, t.data, sd->cpl_len);
+		break;
+	default:
+		break; /* messages: the engines consumed IDE Sync / Fail already */
+	}
+}
+
+static pcitsm_err mem_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from, size_t len)
+{
+	if (!l || !l->wire || (unsigned)from > 1 || !len || len % 4 || len > PCITSM_TLP_DATA_MAX)
+		return PCITSM_E_INVAL;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
+				const void *buf, size_t len)
+{
+	uint8_t tlp[PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
+	struct pcitsm_tlp t;
+	const uint8_t *p = tlp;
+	size_t n;
+
+	PCITSM_TRY(mem_check(l, from, len));
+	memset(&t, 0, sizeof(t));
+	t.kind = PCITSM_TLP_MWR;
+	t.req_id = side_rid(l, from);
+	t.addr = addr;
+	t.first_be = 0xf;
+	t.last_be = len > 4 ? 0xf : 0;
+	t.data = buf;
+	t.len = len;
+	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
+	return pcitsm_ide_wire_send(l->wire, from, &p, &n, 1);
+}
+
+pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
+			       void *buf, size_t len)
+{
+	uint8_t tlp[PCITSM_TLP_HDR_MAX];
+	struct pcitsm_emu_side *sd;
+	struct pcitsm_tlp t;
+	const uint8_t *p = tlp;
+	size_t n;
+	const uint8_t tag = 0x2a;
+
+	PCITSM_TRY(mem_check(l, from, len));
+	sd = &l->side[from];
+	memset(&t, 0, sizeof(t));
+	t.kind = PCITSM_TLP_MRD;
+	t.req_id = side_rid(l, from);
+	t.tag = tag;
+	t.addr = addr;
+	t.first_be = 0xf;
+	t.last_be = len > 4 ? 0xf : 0;
+	t.len = len;
+	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
+	sd->cpl_seen = false;
+	PCITSM_TRY(pcitsm_ide_wire_send(l->wire, from, &p, &n, 1));
+	if (!sd->cpl_seen || sd->cpl_tag != tag)
+		return PCITSM_E_NORESPONSE;
+	if (sd->cpl_status != 0 || sd->cpl_len != len)
+		return PCITSM_E_IO;
+	memcpy(buf, sd->cpl_data, len);
+	return PCITSM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The root port's private key path.
+ */
+pcitsm_err pcitsm_emu_rp_key_prog(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
+				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				  const uint8_t key[32], const uint8_t ifv[8])
+{
+	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
+		return PCITSM_E_INVAL;
+	return pcitsm_ide_key_prog(rp->ide_port, stream_id, kset, dir, sub, key, ifv);
+}
+
+pcitsm_err pcitsm_emu_rp_k_set_go(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
+				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
+{
+	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
+		return PCITSM_E_INVAL;
+	return pcitsm_ide_k_set_go(rp->ide_port, stream_id, kset, dir, sub);
+}
+
+pcitsm_err pcitsm_emu_rp_k_set_stop(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
+				    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
+{
+	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
+		return PCITSM_E_INVAL;
+	return pcitsm_ide_k_set_stop(rp->ide_port, stream_id, kset, dir, sub);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Construction.
+ */
+pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
+{
+	unsigned n = p->config.nr_ports;
+
+	p->links = calloc(n, sizeof(*p->links));
+	if (!p->links)
+		return PCITSM_E_NOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		struct pcitsm_emu_link *l = &p->links[i];
+		struct emu_wire *ew;
+
+		l->rp = &p->funcs[i];
+		l->ep = &p->funcs[n + i];
+		l->rp->link = l->ep->link = l;
+		l->side[PCITSM_IDE_SIDE_EP].base = PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW;
+		l->side[PCITSM_IDE_SIDE_RP].base = PCITSM_EMU_HOST_MEM_BASE;
+		for (int sd = 0; sd < 2; sd++) {
+			l->side[sd].mem = calloc(1, PCITSM_EMU_MEM_SIZE);
+			if (!l->side[sd].mem)
+				return PCITSM_E_NOMEM;
+		}
+		PCITSM_TRY(pcitsm_gcm_new(&l->gcm, PCITSM_GCM_AUTO));
+		if (l->rp->ide_off)
+			PCITSM_TRY(pcitsm_ide_port_new(&l->rp->ide_port, l->gcm, p->env,
+						       pcitsm_bdf_rid(&l->rp->bdf)));
+		if (l->ep->ide_off)
+			PCITSM_TRY(pcitsm_ide_port_new(&l->ep->ide_port, l->gcm, p->env,
+						       pcitsm_bdf_rid(&l->ep->bdf)));
+		if (!l->rp->ide_port || !l->ep->ide_port)
+			continue; /* no IDE at one end: no wire either */
+		ew = calloc(1, sizeof(*ew));
+		if (!ew)
+			return PCITSM_E_NOMEM;
+		ew->link = l;
+		ew->w.port[PCITSM_IDE_SIDE_RP] = l->rp->ide_port;
+		ew->w.port[PCITSM_IDE_SIDE_EP] = l->ep->ide_port;
+		ew->w.sink = wire_sink;
+		l->wire = &ew->w;
+	}
+	return PCITSM_OK;
+}
+
+void emu_links_free(struct pcitsm_emu_platform *p)
+{
+	if (!p->links)
+		return;
+	for (unsigned i = 0; i < p->config.nr_ports; i++) {
+		struct pcitsm_emu_link *l = &p->links[i];
+
+		if (l->wire) {
+			struct emu_wire *ew = pcitsm_container_of(l->wire, struct emu_wire, w);
+
+			pcitsm_wipe(ew, sizeof(*ew)); /* delivered plaintext */
+			free(ew);
+		}
+		if (l->rp) {
+			pcitsm_ide_port_free(l->rp->ide_port);
+			l->rp->ide_port = NULL;
+		}
+		if (l->ep) {
+			pcitsm_ide_port_free(l->ep->ide_port);
+			l->ep->ide_port = NULL;
+		}
+		pcitsm_gcm_free(l->gcm);
+		for (int sd = 0; sd < 2; sd++) {
+			if (l->side[sd].mem)
+				pcitsm_wipe(l->side[sd].mem, PCITSM_EMU_MEM_SIZE);
+			free(l->side[sd].mem);
+		}
+	}
+	free(p->links);
+	p->links = NULL;
+}

@@ -47,8 +47,7 @@ static int connect_one(const struct cli_sysroot *r, const char *bdf, const char 
 
 		fprintf(stderr, "pcitsm: connect %s: write %s to tsm/connect: %s (errno %d)%s%s\n", bdf,
 			tsm, strerror(err), err, m ? ": " : "", m ? m : "");
-		if (s.proj)
-			cli_dev_status_print(&s, true);
+		cli_failure_print(stderr, s.proj, "pcitsm:   ");
 	} else {
 		printf("%s: connected to %s in %.1f ms\n", bdf, tsm, ms);
 		if (s.has_stream)

@@ -273,10 +273,10 @@ json_object *cli_dev_status_json(const struct cli_dev_status *s)
 static void port_line(const char *what, const struct cli_port_state *p)
 {
 	if (!p->found) {
-		printf("  %-10s %s: %s\n", what, p->bdf[0] ? p->bdf : "-", p->why);
+		printf("  %-14s %s: %s\n", what, p->bdf[0] ? p->bdf : "-", p->why);
 		return;
 	}
-	printf("  %-10s %s: selective block %u, Stream ID %u, En%c, %s\n", what, p->bdf, p->block,
+	printf("  %-14s %s: selective block %u, Stream ID %u, En%c, %s\n", what, p->bdf, p->block,
 	       p->stream_id, p->enabled ? '+' : '-', cli_ide_state_word(p->state));
 }
 
@@ -293,27 +293,27 @@ void cli_dev_status_print(const struct cli_dev_status *s, bool verbose)
 	       : s->connect[0] ? "connected to " : "not connected");
 	if (s->has_connect && s->connect[0])
 		printf("%s", s->connect);
-	printf("\n  %-10s %s\n", "tsm/connect", s->has_connect ? (s->connect[0] ? s->connect : "\"\"")
+	printf("\n  %-14s %s\n", "tsm/connect", s->has_connect ? (s->connect[0] ? s->connect : "\"\"")
 							 : "(absent)");
 	if (s->has_auth)
-		printf("  %-10s %s\n", "authenticated", s->authenticated[0] ? s->authenticated : "\"\"");
+		printf("  %-14s %s\n", "authenticated", s->authenticated[0] ? s->authenticated : "\"\"");
 	if (s->has_dsm)
-		printf("  %-10s %s\n", "tsm/dsm", s->dsm[0] ? s->dsm : "\"\"");
+		printf("  %-14s %s\n", "tsm/dsm", s->dsm[0] ? s->dsm : "\"\"");
 	if (s->has_bound)
-		printf("  %-10s %s\n", "tsm/bound", s->bound[0] ? s->bound : "\"\"");
-	printf("  %-10s %s\n", "stream", s->has_stream ? s->stream : "(no streamH.R.E link)");
+		printf("  %-14s %s\n", "tsm/bound", s->bound[0] ? s->bound : "\"\"");
+	printf("  %-14s %s\n", "stream", s->has_stream ? s->stream : "(no streamH.R.E link)");
 	port_line("root port", &s->rp);
 	port_line("endpoint", &s->ep);
 	if (!s->proj)
 		return;
 	if (cli_kv_get(s->proj, "session_id", v, sizeof(v))) {
-		printf("  %-10s %s, SPDM ", "session", v);
+		printf("  %-14s %s, SPDM ", "session", v);
 		if (cli_kv_get(s->proj, "spdm_version", v, sizeof(v)))
 			printf("%s", v);
 		if (cli_kv_get(s->proj, "chain_trusted", w, sizeof(w)))
 			printf(", chain %s", strcmp(w, "1") ? "NOT trusted" : "trusted");
 		printf("\n");
-		printf("  %-10s", "algorithms");
+		printf("  %-14s", "algorithms");
 		for (const char *k = "base_asym\0base_hash\0measurement_hash\0dhe\0aead\0"; *k;
 		     k += strlen(k) + 1)
 			if (cli_kv_get(s->proj, k, v, sizeof(v)))
@@ -322,21 +322,27 @@ void cli_dev_status_print(const struct cli_dev_status *s, bool verbose)
 	}
 	if (cli_kv_get(s->proj, "key_set", v, sizeof(v)) &&
 	    cli_kv_get(s->proj, "rekeys", w, sizeof(w)))
-		printf("  %-10s %s in use, %s rekeys\n", "keys", v, w);
-	if (verbose || !s->connect[0]) {
-		if (cli_kv_get(s->proj, "last_failure_step", v, sizeof(v))) {
-			printf("  %-10s step %s", "last failure", v);
-			if (cli_kv_get(s->proj, "last_failure_errno", w, sizeof(w)))
-				printf(", errno %s (%s)", w, strerror(atoi(w)));
-			if (cli_kv_get(s->proj, "last_failure_error", w, sizeof(w)))
-				printf(", %s", w);
-			printf("\n");
-			if (cli_kv_get(s->proj, "last_failure_peer_error", w, sizeof(w)))
-				printf("  %-10s SPDM ERROR %s\n", "", w);
-			if (cli_kv_get(s->proj, "last_failure_peer_status", w, sizeof(w)))
-				printf("  %-10s IDE_KM KP_ACK status %s\n", "", w);
-			if (cli_kv_get(s->proj, "last_failure_why", w, sizeof(w)))
-				printf("  %-10s %s\n", "", w);
-		}
-	}
+		printf("  %-14s %s in use, %s rekeys\n", "keys", v, w);
+	if (verbose || !s->connect[0])
+		cli_failure_print(stdout, s->proj, "  ");
+}
+
+void cli_failure_print(FILE *out, const char *proj, const char *indent)
+{
+	char v[320], w[320];
+
+	if (!proj || !cli_kv_get(proj, "last_failure_step", v, sizeof(v)))
+		return;
+	fprintf(out, "%s%-14s step %s", indent, "last failure", v);
+	if (cli_kv_get(proj, "last_failure_errno", w, sizeof(w)))
+		fprintf(out, ", errno %s (%s)", w, strerror(atoi(w)));
+	if (cli_kv_get(proj, "last_failure_error", w, sizeof(w)))
+		fprintf(out, ", %s", w);
+	fprintf(out, "\n");
+	if (cli_kv_get(proj, "last_failure_peer_error", w, sizeof(w)))
+		fprintf(out, "%s%-14s SPDM ERROR %s\n", indent, "", w);
+	if (cli_kv_get(proj, "last_failure_peer_status", w, sizeof(w)))
+		fprintf(out, "%s%-14s IDE_KM KP_ACK status %s\n", indent, "", w);
+	if (cli_kv_get(proj, "last_failure_why", w, sizeof(w)))
+		fprintf(out, "%s%-14s %s\n", indent, "", w);
 }

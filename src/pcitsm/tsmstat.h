@@ -10,6 +10,7 @@
 #define PCITSM_CLI_TSMSTAT_H
 
 #include <json-c/json.h>
+#include <stdio.h>
 
 #include "sysroot.h"
 
@@ -40,6 +41,8 @@ void cli_dev_status_free(struct cli_dev_status *s);
 json_object *cli_dev_status_json(const struct cli_dev_status *s);
 void cli_dev_status_print(const struct cli_dev_status *s, bool verbose);
 const char *cli_ide_state_word(unsigned state);
+/* The project status's last_failure_* lines, readable, to out. */
+void cli_failure_print(FILE *out, const char *proj, const char *indent);
 /* What a connect / disconnect errno means at the kernel ABI (linux-tsm-abi §1.2). */
 const char *cli_connect_errno_meaning(int err);
 const char *cli_disconnect_errno_meaning(int err);

@@ -11,6 +11,164 @@
 #include "cli.h"
 #include "target.h"
 
+/* --session: what the secure session did, for the report. */
+struct session_report {
+	bool tried, established, ended;
+	uint32_t id;
+	uint16_t sm_version;
+	enum pcitsm_dhe_alg dhe;
+	enum pcitsm_aead_alg aead;
+	uint8_t heartbeat_period;
+	bool heartbeat_ok;
+	bool meas_signed;
+	unsigned nr_blocks;
+	struct pcitsm_spdm_meas_block blocks[PCITSM_SPDM_MAX_MEAS_BLOCKS];
+	uint8_t *meas; /* the in-session record, owned */
+	pcitsm_err err;
+	const char *step;
+	uint8_t peer_error;
+};
+
+/* KEY_EXCHANGE + FINISH, signed measurements inside, HEARTBEAT when a period was given,
+ * END_SESSION. */
+static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep)
+{
+	struct pcitsm_spdm_session s;
+	pcitsm_err e;
+	size_t off = 0;
+
+	rep->tried = true;
+	rep->step = "KEY_EXCHANGE/FINISH";
+	e = pcitsm_spdm_session_open(&s, &r->req, r->t.x, NULL);
+	if (e)
+		goto fail;
+	rep->established = true;
+	rep->id = s.sm.id;
+	rep->sm_version = s.sm.sm_version;
+	rep->dhe = pcitsm_spdm_dhe_alg(s.dhe_bits);
+	rep->aead = pcitsm_spdm_aead_alg(s.aead_bits);
+	rep->heartbeat_period = s.heartbeat_period;
+	if (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) {
+		bool sign = (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) == PCITSM_SPDM_CAP_MEAS_SIG;
+
+		rep->step = "GET_MEASUREMENTS in session";
+		e = pcitsm_spdm_session_measurements(&s, r->t.x, 0xff, sign);
+		if (e)
+			goto fail;
+		rep->meas = s.meas;
+		s.meas = NULL;
+		rep->meas_signed = s.meas_signed;
+		while (rep->nr_blocks < PCITSM_SPDM_MAX_MEAS_BLOCKS &&
+		       pcitsm_spdm_meas_next(rep->meas, s.meas_len, &off,
+					     &rep->blocks[rep->nr_blocks]) == PCITSM_OK)
+			rep->nr_blocks++;
+	}
+	if (s.heartbeat_period) {
+		rep->step = "HEARTBEAT";
+		e = pcitsm_spdm_session_heartbeat(&s, r->t.x);
+		if (e)
+			goto fail;
+		rep->heartbeat_ok = true;
+	}
+	rep->step = "END_SESSION";
+	e = pcitsm_spdm_session_end(&s, r->t.x);
+	if (e)
+		goto fail;
+	rep->ended = true;
+	rep->step = NULL;
+	return PCITSM_OK;
+fail:
+	rep->err = e;
+	rep->peer_error = s.peer_error;
+	pcitsm_spdm_session_wipe(&s);
+	fprintf(stderr, "pcitsm: %s: session %s failed: %s (%s)%s%s\n", r->target, rep->step,
+		pcitsm_err_str(e), pcitsm_err_name(e), e == PCITSM_E_PEER_ERROR ? ": ERROR " : "",
+		e == PCITSM_E_PEER_ERROR ? pcitsm_spdm_error_name(rep->peer_error) : "");
+	return e;
+}
+
+static json_object *session_json(const struct session_report *rep)
+{
+	json_object *o = json_object_new_object(), *blocks = json_object_new_array();
+	char buf[2 * PCITSM_HASH_MAX + 1], id[12];
+
+	json_object_object_add(o, "established", json_object_new_boolean(rep->established));
+	if (rep->established) {
+		snprintf(id, sizeof(id), "0x%08x", rep->id);
+		json_object_object_add(o, "session_id", json_object_new_string(id));
+		snprintf(id, sizeof(id), "%u.%u", rep->sm_version >> 12, (rep->sm_version >> 8) & 0xf);
+		json_object_object_add(o, "dsp0277_version", json_object_new_string(id));
+		json_object_object_add(o, "dhe", json_object_new_string(pcitsm_dhe_name(rep->dhe)));
+		json_object_object_add(o, "aead", json_object_new_string(pcitsm_aead_name(rep->aead)));
+		json_object_object_add(o, "heartbeat_period",
+				       json_object_new_int(rep->heartbeat_period));
+		json_object_object_add(o, "heartbeat", json_object_new_boolean(rep->heartbeat_ok));
+	}
+	if (rep->meas) {
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "signed", json_object_new_boolean(rep->meas_signed));
+		for (unsigned i = 0; i < rep->nr_blocks; i++) {
+			const struct pcitsm_spdm_meas_block *b = &rep->blocks[i];
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "index", json_object_new_int(b->index));
+			json_object_object_add(j, "type",
+					       json_object_new_string(cli_meas_type_name(b->type)));
+			pcitsm_hex(buf, b->value, PCITSM_MIN(b->value_len, (uint16_t)PCITSM_HASH_MAX));
+			json_object_object_add(j, "value", json_object_new_string(buf));
+			json_object_array_add(blocks, j);
+		}
+		json_object_object_add(m, "blocks", blocks);
+		json_object_object_add(o, "measurements", m);
+	} else {
+		json_object_put(blocks);
+	}
+	json_object_object_add(o, "end_session", json_object_new_boolean(rep->ended));
+	if (rep->err) {
+		json_object_object_add(o, "failed_step", json_object_new_string(rep->step));
+		json_object_object_add(o, "error", json_object_new_string(pcitsm_err_name(rep->err)));
+		if (rep->err == PCITSM_E_PEER_ERROR)
+			json_object_object_add(o, "peer_error", json_object_new_string(
+				pcitsm_spdm_error_name(rep->peer_error)));
+	}
+	return o;
+}
+
+static void print_session(const struct session_report *rep)
+{
+	json_object *j = session_json(rep), *m, *blocks;
+
+	printf("session:       %s\n", rep->established ? "established" : "FAILED");
+	if (rep->established) {
+		printf("  session ID        %s\n",
+		       json_object_get_string(json_object_object_get(j, "session_id")));
+		printf("  DSP0277 version   %s\n",
+		       json_object_get_string(json_object_object_get(j, "dsp0277_version")));
+		printf("  DHE               %s\n", pcitsm_dhe_name(rep->dhe));
+		printf("  AEAD              %s\n", pcitsm_aead_name(rep->aead));
+		printf("  heartbeat period  %u%s\n", rep->heartbeat_period,
+		       rep->heartbeat_period ? (rep->heartbeat_ok ? " (HEARTBEAT acknowledged)" : "")
+					     : " (none)");
+	}
+	if (json_object_object_get_ex(j, "measurements", &m)) {
+		blocks = json_object_object_get(m, "blocks");
+		printf("  measurements in the session (%s):\n",
+		       rep->meas_signed ? "signed, verified" : "unsigned");
+		for (size_t i = 0; i < json_object_array_length(blocks); i++) {
+			json_object *b = json_object_array_get_idx(blocks, i);
+			printf("    #%-3d %-24s %s\n",
+			       json_object_get_int(json_object_object_get(b, "index")),
+			       json_object_get_string(json_object_object_get(b, "type")),
+			       json_object_get_string(json_object_object_get(b, "value")));
+		}
+	}
+	printf("  END_SESSION       %s\n", rep->ended ? "acknowledged, session keys wiped" : "not done");
+	if (rep->err)
+		printf("  failed at         %s: %s\n", rep->step, pcitsm_err_str(rep->err));
+	json_object_put(j);
+}
+
 static void print_text(const struct cli_spdm_run *r)
 {
 	json_object *j = cli_spdm_result_json(r), *o, *a;
@@ -63,23 +221,33 @@ static int auth_main(int argc, char **argv)
 {
 	const struct pcitsm_env *env = pcitsm_env_default();
 	struct cli_spdm_run r;
+	struct session_report rep;
 	bool json = false;
 	pcitsm_err e;
 
 	memset(&r, 0, sizeof(r));
+	memset(&rep, 0, sizeof(rep));
 	pcitsm_spdm_auth_opts_default(&r.auth, env);
 	if (cli_spdm_parse(argc, argv, &r, &json, NULL) < 0)
 		return cli_usage("auth");
 	e = cli_spdm_authenticate(&r, env);
+	if (e == PCITSM_OK && r.session)
+		e = run_session(&r, &rep);
 	if (json) {
 		json_object *j = cli_spdm_result_json(&r);
+
+		if (rep.tried)
+			json_object_object_add(j, "session", session_json(&rep));
 		printf("%s\n",
 		       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
 	} else if (e == PCITSM_OK || r.res.version) {
 		print_text(&r);
+		if (rep.tried)
+			print_session(&rep);
 	}
+	free(rep.meas);
 	if (cli_spdm_done(&r) != PCITSM_OK && e == PCITSM_OK)
 		e = PCITSM_E_IO;
 	return e == PCITSM_OK ? 0 : CLI_EXIT_FAIL;
@@ -88,7 +256,7 @@ static int auth_main(int argc, char **argv)
 const struct cli_cmd cli_cmd_auth = {
 	.name = "auth",
 	.args = "TARGET [--trust FILE] [--json] [--pcap FILE] [--sysfs DIR] [--slot N] "
-		"[--no-challenge] [--timeout SEC] [--shutdown]",
+		"[--no-challenge] [--timeout SEC] [--shutdown] [--session]",
 	.summary = "authenticate a device with SPDM; TARGET is DDDD:BB:DD.F or tcp:HOST:PORT",
 	.run = auth_main,
 };

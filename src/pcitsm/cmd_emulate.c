@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "platform.h"
 #include "target.h"
 
 #define EMULATE_DEVICE_NAME "emulated device"
@@ -122,13 +123,16 @@ static int setup(struct emulate *em, const struct pcitsm_env *env)
 	em->id_ready = true;
 	if (em->trust_out && (e = write_trust(&em->id, em->trust_out)) != PCITSM_OK)
 		return cli_fail(em->trust_out, e);
-	/* One DOE instance: discovery, and the SPDM responder as CMA-SPDM. */
+	/* One DOE instance: discovery, the SPDM responder as CMA-SPDM (type 1) and its sessions as
+	 * secured CMA-SPDM (type 2), in the order spdm-emu's requester expects (facts G). */
 	pcitsm_spdm_rsp_opts_default(&ro);
+	ro.heartbeat_period = CLI_EMU_HEARTBEAT_PERIOD;
 	if ((e = pcitsm_spdm_rsp_init(&em->rsp, &em->id, &ro, env)) != PCITSM_OK)
 		return cli_fail("SPDM responder", e);
 	em->rsp_ready = true;
 	pcitsm_doe_dev_init(&em->dev, em->cap_version);
-	if ((e = pcitsm_doe_dev_register(&em->dev, &em->rsp.doe)) != PCITSM_OK)
+	if ((e = pcitsm_doe_dev_register(&em->dev, &em->rsp.doe)) != PCITSM_OK ||
+	    (e = pcitsm_doe_dev_register(&em->dev, &em->rsp.sdoe)) != PCITSM_OK)
 		return cli_fail("DOE device", e);
 	if ((e = pcitsm_spdmemu_server_init(&em->srv, &em->dev, env)) != PCITSM_OK)
 		return cli_fail("server", e);

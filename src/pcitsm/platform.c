@@ -42,10 +42,13 @@ pcitsm_err cli_platform_open(struct cli_platform **out, const char *identity_dir
 		if (e)
 			break;
 		pcitsm_spdm_rsp_opts_default(&opts);
+		opts.heartbeat_period = CLI_EMU_HEARTBEAT_PERIOD;
 		e = pcitsm_spdm_rsp_init(&p->rsp[p->nr_endpoints - 1], id, &opts, env);
 		if (e)
 			break;
 		f->cma_impl = &p->rsp[p->nr_endpoints - 1].doe;
+		/* secured CMA-SPDM (DOE type 2): the same responder's sessions */
+		f->secured_impl = &p->rsp[p->nr_endpoints - 1].sdoe;
 	}
 	if (e) {
 		cli_platform_close(p);

@@ -11,6 +11,9 @@
 #include "pcitsm/emu.h"
 #include "pcitsm/spdm.h"
 
+/* HeartbeatPeriod the emulated endpoints offer in KEY_EXCHANGE_RSP (docs/sessions.md). */
+#define CLI_EMU_HEARTBEAT_PERIOD 10
+
 struct cli_platform {
 	struct pcitsm_emu_platform emu;
 	struct pcitsm_identity ids[PCITSM_EMU_MAX_PORTS];

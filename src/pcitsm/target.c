@@ -227,7 +227,12 @@ pcitsm_err cli_spdm_authenticate(struct cli_spdm_run *r, const struct pcitsm_env
 		/* No anchor: the chain is reported as not validated; signatures still verified. */
 		r->auth.allow_untrusted = true;
 	}
-	e = pcitsm_spdm_authenticate(r->t.x, &r->auth, &r->res);
+	if (r->session) {
+		e = pcitsm_spdm_req_authenticate(&r->req, r->t.x, &r->auth, &r->res);
+		r->req_ready = true;
+	} else {
+		e = pcitsm_spdm_authenticate(r->t.x, &r->auth, &r->res);
+	}
 	if (e != PCITSM_OK) {
 		if (r->res.err == PCITSM_OK)
 			r->res.err = e;
@@ -254,6 +259,9 @@ pcitsm_err cli_spdm_done(struct cli_spdm_run *r)
 				pcitsm_err_str(e), pcitsm_err_name(e));
 	}
 	r->target_open = false;
+	if (r->req_ready)
+		pcitsm_spdm_req_free(&r->req);
+	r->req_ready = false;
 	pcitsm_spdm_auth_result_free(&r->res);
 	if (r->trust)
 		pcitsm_trust_free(r->trust);
@@ -444,6 +452,7 @@ int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, co
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "shutdown", no_argument, NULL, 'D' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "session", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -480,6 +489,9 @@ int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, co
 			break;
 		case 'D':
 			r->topts.tcp_shutdown = true;
+			break;
+		case 'E':
+			r->session = true;
 			break;
 		case 'S':
 			v = strtol(optarg, &end, 0);

@@ -73,10 +73,15 @@ struct cli_spdm_run {
 	struct cli_target t;
 	struct pcitsm_spdm_auth_result res;
 	bool target_open;
+	/* --session (auth): the connection is kept in req for a secure session on it. */
+	bool session;
+	struct pcitsm_spdm_req req;
+	bool req_ready;
 };
 /* Options of the SPDM commands: TARGET [--trust FILE] [--pcap FILE] [--sysfs DIR]
- * [--platform emu] [--slot N] [--no-challenge] [--timeout SEC] [--shutdown], plus --json when json
- * is not NULL and --out DIR when out_dir is not NULL. Returns -1 on a usage error. */
+ * [--platform emu] [--slot N] [--no-challenge] [--timeout SEC] [--shutdown] [--session], plus
+ * --json when json is not NULL and --out DIR when out_dir is not NULL. Returns -1 on a usage
+ * error. */
 int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, const char **out_dir);
 /* Load the trust anchors, open the target, authenticate. On failure prints one clear line naming
  * the target, the step and the peer's error to stderr and returns the error; res stays valid for

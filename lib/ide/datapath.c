@@ -41,6 +41,18 @@ static void make_iv(uint64_t ctr, uint8_t iv[PCITSM_GCM_IV_LEN])
 	pcitsm_put_be64(iv + 4, ctr);
 }
 
+/* Copy n bytes where n is a header (12 or 16) or prefix + header (16 or 20): fixed-size copies
+ * the compiler turns into moves (a variable memcpy of a few bytes costs more than the move). */
+static inline void copy_hdr(uint8_t *d, const uint8_t *src, size_t n)
+{
+	switch (n) {
+	case 12: memcpy(d, src, 12); break;
+	case 16: memcpy(d, src, 16); break;
+	case 20: memcpy(d, src, 20); break;
+	default: memcpy(d, src, n); break;
+	}
+}
+
 /* Checks before anything is written: state, aggregation limits, counters, buffer sizes. */
 static pcitsm_err tx_check(struct pcitsm_ide_stream *s, const struct pcitsm_ide_io *io,
 			   const struct pcitsm_tlp *t, size_t n, bool pcrc)
@@ -119,10 +131,7 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 			cpl++;
 		}
 		pcitsm_ide_prefix_encode(&x, o);
-		if (hl == 16)
-			memcpy(o + PCITSM_TLP_PREFIX_LEN, io[i].in, 16);
-		else
-			memcpy(o + PCITSM_TLP_PREFIX_LEN, io[i].in, 12);
+		copy_hdr(o + PCITSM_TLP_PREFIX_LEN, io[i].in, hl);
 		if (is_msg(&t[i], PCITSM_MSG_IDE_SYNC)) {
 			/* Both counters go in the Sync, then both restart from 0. */
 			o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_NPR_BYTE] = npr;
@@ -131,7 +140,7 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		}
 		/* A single TLP's AAD is its own prefix and header, in place. */
 		if (n > 1)
-			memcpy(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
+			copy_hdr(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
 		aad_len += PCITSM_TLP_PREFIX_LEN + hl;
 		seg[nseg++] = (struct pcitsm_gcm_seg){ io[i].in + hl, o + PCITSM_TLP_PREFIX_LEN + hl,
 						       dl };
@@ -259,8 +268,8 @@ static pcitsm_err rx_hold(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 		return rx_fail(p, s, PCITSM_E_FIELD);
 	u->hdr_off[u->n] = (uint8_t)u->aad_len;
 	u->hdr_len[u->n] = (uint8_t)v->hdr_len;
-	memcpy(u->aad + u->aad_len, v->hdr - PCITSM_TLP_PREFIX_LEN,
-	       PCITSM_TLP_PREFIX_LEN + v->hdr_len);
+	copy_hdr(u->aad + u->aad_len, v->hdr - PCITSM_TLP_PREFIX_LEN,
+		 PCITSM_TLP_PREFIX_LEN + v->hdr_len);
 	u->aad_len += PCITSM_TLP_PREFIX_LEN + v->hdr_len;
 	u->data_off[u->n] = (uint16_t)u->data_len;
 	u->data_len_of[u->n] = (uint16_t)dl;
@@ -379,8 +388,8 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	u->msg[u->n] = t->kind == PCITSM_TLP_MSG ? t->msg_code : 0;
 	u->sync_npr[u->n] = t->msg_body[PCITSM_IDE_MSG_SYNC_NPR_BYTE - 12];
 	u->sync_cpl[u->n] = t->msg_body[PCITSM_IDE_MSG_SYNC_CPL_BYTE - 12];
-	memcpy(u->aad + u->aad_len, v->hdr - PCITSM_TLP_PREFIX_LEN,
-	       PCITSM_TLP_PREFIX_LEN + v->hdr_len);
+	copy_hdr(u->aad + u->aad_len, v->hdr - PCITSM_TLP_PREFIX_LEN,
+		 PCITSM_TLP_PREFIX_LEN + v->hdr_len);
 	u->aad_len += PCITSM_TLP_PREFIX_LEN + v->hdr_len;
 	u->n++;
 	pos = 0;
@@ -389,7 +398,7 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 
 		off[j] = pos;
 		len[j] = u->hdr_len[j] + (size_t)u->data_len_of[j];
-		memcpy(out->buf + pos, u->aad + u->hdr_off[j] + PCITSM_TLP_PREFIX_LEN, u->hdr_len[j]);
+		copy_hdr(out->buf + pos, u->aad + u->hdr_off[j] + PCITSM_TLP_PREFIX_LEN, u->hdr_len[j]);
 		seg[nseg++] = (struct pcitsm_gcm_seg){ src, out->buf + pos + u->hdr_len[j],
 						       u->data_len_of[j] };
 		total += u->data_len_of[j];
@@ -435,7 +444,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 {
 	enum pcitsm_ide_sub sub = v->pfx.sub;
 	size_t hl = v->hdr_len;
-	struct pcitsm_gcm_seg seg[2] = { { v->payload, out->buf + hl, dl } };
+	struct pcitsm_gcm_seg seg[2]; /* not zero-initialised: only what is used is set */
 	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN], want[PCITSM_IDE_PCRC_LEN];
 	uint64_t npr = s->pr_recv_npr, cpl = s->pr_recv_cpl;
 	uint8_t msg = t->kind == PCITSM_TLP_MSG ? t->msg_code : 0;
@@ -446,6 +455,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	/* §D.4: with PCRC enabled every TLP with a MAC and a payload carries it. */
 	if (s->pcrc && dl && !v->pfx.p)
 		return rx_fail(p, s, PCITSM_E_FIELD);
+	seg[0] = (struct pcitsm_gcm_seg){ v->payload, out->buf + hl, dl };
 	if (v->pfx.p)
 		seg[1] = (struct pcitsm_gcm_seg){ v->payload + dl, crc, sizeof(crc) };
 	make_iv(sl->ctr, iv);
@@ -485,10 +495,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 		ide_stream_fail(p, s, PCITSM_E_PEER_ERROR, false);
 		return PCITSM_OK;
 	}
-	if (hl == 16)
-		memcpy(out->buf, v->hdr, 16);
-	else
-		memcpy(out->buf, v->hdr, 12);
+	copy_hdr(out->buf, v->hdr, hl);
 	out->off[0] = 0;
 	out->len[0] = hl + dl;
 	out->n = 1;

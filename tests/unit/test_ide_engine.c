@@ -197,6 +197,63 @@ static void test_layout_matches_gcm(void **state)
 	pcitsm_gcm_free(ref);
 }
 
+/* An aggregated unit and a PCRC TLP against an independent GCM computation (§D.4, §D.5): one
+ * invocation per unit, A = the prefixes and headers of all its TLPs in order, P = their payloads
+ * in order (then the PCRC, little-endian zlib CRC-32 of the plaintext), MAC only on the last. */
+static void test_unit_and_pcrc_layout(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[3][32], tlp[3][64], w[3][128], aad[3 * 16], pt[3 * 32 + 4], ct[3 * 32 + 4];
+	uint8_t iv[12] = { 0 }, tag[16];
+	struct pcitsm_ide_io io[3];
+	struct pcitsm_ide_rx_out out = { .buf = f->plain, .cap = sizeof(f->plain) };
+	struct pcitsm_ide_sel sel;
+	struct pcitsm_gcm *ref;
+	struct pcitsm_gcm_key *k;
+	size_t n[3], dl[3] = { 32, 8, 16 }, pl = 0;
+
+	sel_rp(&sel);
+	sel.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->rp, 0, &sel));
+	sel_ep(&sel);
+	sel.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->ep, 0, &sel));
+	secure(f);
+	for (int i = 0; i < 3; i++) {
+		assert_ok(pcitsm_random(&f->env.env, data[i], dl[i]));
+		n[i] = mk_mwr(tlp[i], 0x80000000 + 0x40 * (unsigned)i, data[i], dl[i]);
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], w[i], sizeof(w[i]), 0 };
+	}
+	assert_ok(pcitsm_ide_tx(f->rp, io, 3));
+	for (int i = 0; i < 3; i++) {
+		/* Prefix: M and P only on the last; header in the clear. */
+		assert_int_equal(w[i][3], i == 2 ? PCITSM_IDE_PFX_M | PCITSM_IDE_PFX_P : 0);
+		assert_memory_equal(w[i] + 4, tlp[i], 12);
+		assert_int_equal(io[i].out_len, 16 + dl[i] + (i == 2 ? 4 + 12 : 0));
+		memcpy(aad + 16 * i, w[i], 16);
+		memcpy(pt + pl, data[i], dl[i]);
+		pl += dl[i];
+	}
+	pcitsm_ide_pcrc(pt, pl, pt + pl);
+	assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
+	assert_ok(pcitsm_gcm_key_new(ref, &k));
+	assert_ok(pcitsm_gcm_key_set(k, f->key[0][0][PCITSM_IDE_SUB_PR]));
+	iv[11] = 1;
+	struct pcitsm_gcm_seg s = { pt, ct, pl + 4 };
+	assert_ok(pcitsm_gcm_seal(k, iv, aad, sizeof(aad), &s, 1, tag, 16));
+	assert_memory_equal(w[0] + 16, ct, 32);
+	assert_memory_equal(w[1] + 16, ct + 32, 8);
+	assert_memory_equal(w[2] + 16, ct + 40, 16 + 4); /* payload, then the encrypted PCRC */
+	assert_memory_equal(w[2] + 16 + 16 + 4, tag, 12);
+	for (int i = 0; i < 3; i++)
+		assert_ok(pcitsm_ide_rx(f->ep, w[i], io[i].out_len, &out));
+	assert_int_equal(out.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_memory_equal(f->plain + out.off[i], tlp[i], n[i]);
+	pcitsm_gcm_key_free(k);
+	pcitsm_gcm_free(ref);
+}
+
 static void test_types_and_counters(void **state)
 {
 	struct fx *f = *state;
@@ -580,7 +637,8 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_layout_matches_gcm), T(test_types_and_counters), T(test_check_failed),
+		T(test_layout_matches_gcm),
+		T(test_unit_and_pcrc_layout), T(test_types_and_counters), T(test_check_failed),
 		T(test_plain_rejected),     T(test_aggregation),        T(test_sync),
 		T(test_refresh),            T(test_programming_errors), T(test_select),
 		T(test_pcrc),

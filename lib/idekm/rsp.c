@@ -16,6 +16,8 @@
 #include "pcitsm/idekm.h"
 #include "idekm/idekm_priv.h"
 
+#define SEL_CAP_NADDR_MASK 0xfu /* Selective IDE Stream Capability bits 3:0 (§D.1) */
+
 /* keyed is a byte-wide bitmap of engine stream indexes. */
 _Static_assert(PCITSM_IDE_PORT_STREAMS <= 8, "keyed bitmap too narrow");
 
@@ -64,7 +66,7 @@ static pcitsm_err ide_cap_len(struct pcitsm_cfg *cfg, uint16_t ide_off, uint32_t
 	}
 	last = info.sel_off[info.nr_sel - 1];
 	PCITSM_TRY(pcitsm_cfg_read32(cfg, last + PCITSM_IDE_SEL_CAP, &cap));
-	*len = last + PCITSM_IDE_SEL_BLOCK_SIZE(cap & 0xfu) - ide_off;
+	*len = last + PCITSM_IDE_SEL_BLOCK_SIZE(cap & SEL_CAP_NADDR_MASK) - ide_off;
 	return PCITSM_OK;
 }
 

@@ -34,9 +34,11 @@
 #define PCITSM_IDE_PFX_K 0x02u
 #define PCITSM_IDE_PFX_T 0x01u
 /* MAC: the first 12 bytes of the GCM tag, tag byte 0 first on the wire. PCRC: zlib-style CRC-32 of
- * the plaintext payload, its value written little-endian (4 bytes), then encrypted with it. */
+ * the plaintext payload, its value written little-endian (4 bytes; 0 here would write it
+ * big-endian), then encrypted with it. */
 #define PCITSM_IDE_MAC_LEN 12
 #define PCITSM_IDE_PCRC_LEN 4
+#define PCITSM_IDE_PCRC_WIRE_LE 1
 /* IDE Sync / IDE Fail message bodies: header byte 12 and 13 (DW3) hold, for Sync, the
  * PR_Sent_Counter-NPR and -CPL values sent; for Fail, byte 12 is the failed Stream ID. */
 #define PCITSM_IDE_MSG_SYNC_NPR_BYTE 12

@@ -88,7 +88,10 @@ uint32_t pcitsm_ide_pcrc_update(uint32_t crc, const uint8_t *p, size_t n)
 
 void pcitsm_ide_pcrc_final(uint32_t crc, uint8_t out[PCITSM_IDE_PCRC_LEN])
 {
-	pcitsm_put_le32(out, ~crc);
+	if (PCITSM_IDE_PCRC_WIRE_LE)
+		pcitsm_put_le32(out, ~crc);
+	else
+		pcitsm_put_be32(out, ~crc);
 }
 
 void pcitsm_ide_pcrc(const uint8_t *p, size_t n, uint8_t out[PCITSM_IDE_PCRC_LEN])

@@ -12,6 +12,13 @@
  *   an allowance for the other messages), on both ends, and the chain's root hash and digest.
  * The ratio says how much of an authentication is cryptography and how much is protocol, copies
  * and transport.
+ *
+ * Secure sessions (engines called directly, no transport, so that the DOE loopback's buffers do
+ * not count): sessions established per second (KEY_EXCHANGE, FINISH and END_SESSION, both ends)
+ * beside their cryptographic lower bound (two ECDH key generations and derivations, one signature
+ * and its verification over what SPDM 1.2+ signs, four HMACs for the two VerifyData; the HKDF key
+ * schedule is not in the bound), and secured round trips per second (HEARTBEAT / HEARTBEAT_ACK in
+ * an established session) beside AEAD seal + open of both records alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +47,160 @@ struct spdm_bench {
 	uint8_t *msg; /* what each baseline signature covers */
 	size_t chal_len, meas_len; /* bytes hashed into M1 and L1 */
 	size_t signed_len; /* what SPDM 1.2+ signs: the 100-byte prefix and a digest */
+	/* Sessions: the connection kept for them, and one established session. */
+	struct pcitsm_spdm_req req;
+	struct pcitsm_spdm_auth_result sres;
+	struct pcitsm_spdm_session hb;
+	enum pcitsm_dhe_alg dhe;
+	enum pcitsm_aead_alg aead;
 };
+
+/* Plain request into the responder; its answer back. */
+static pcitsm_err rsp_plain(struct spdm_bench *b, const uint8_t *q, size_t n, uint8_t *a,
+			    size_t cap, size_t *alen)
+{
+	return pcitsm_spdm_rsp_handle(&b->rsp, q, n, a, cap, alen);
+}
+
+/* One secured request built by fn through the responder and back into s. */
+static pcitsm_err sec_rt(struct spdm_bench *b, struct pcitsm_spdm_session *s,
+			 pcitsm_err (*fn)(struct pcitsm_spdm_session *, struct pcitsm_wr *))
+{
+	uint8_t q[256], a[512];
+	struct pcitsm_wr w;
+	size_t n;
+
+	pcitsm_wr_init(&w, q, sizeof(q));
+	PCITSM_TRY(fn(s, &w));
+	PCITSM_TRY(pcitsm_spdm_rsp_handle_secured(&b->rsp, q, pcitsm_wr_len(&w), a, sizeof(a), &n));
+	return pcitsm_spdm_session_feed(s, a, n, NULL);
+}
+
+/* KEY_EXCHANGE, FINISH, END_SESSION between the two engines. */
+static pcitsm_err one_session(struct spdm_bench *b)
+{
+	struct pcitsm_spdm_session s;
+	struct pcitsm_spdm_session_opts o = { 0 };
+	uint8_t q[512], a[1024];
+	struct pcitsm_wr w;
+	size_t n;
+	pcitsm_err e;
+
+	pcitsm_wr_init(&w, q, sizeof(q));
+	e = pcitsm_spdm_session_req_key_exchange(&s, &b->req, &o, &w);
+	if (!e)
+		e = rsp_plain(b, q, pcitsm_wr_len(&w), a, sizeof(a), &n);
+	if (!e)
+		e = pcitsm_spdm_session_feed_plain(&s, a, n);
+	if (!e)
+		e = sec_rt(b, &s, pcitsm_spdm_session_req_finish);
+	if (!e)
+		e = sec_rt(b, &s, pcitsm_spdm_session_req_end);
+	pcitsm_spdm_session_wipe(&s);
+	return e;
+}
+
+/* The session handshake's cryptography alone. */
+static pcitsm_err session_crypto_once(struct spdm_bench *b)
+{
+	struct pcitsm_dhe d[2] = { { 0 }, { 0 } };
+	uint8_t pub[2][PCITSM_DHE_PUB_MAX], secret[PCITSM_DHE_SECRET_MAX], mac[PCITSM_HASH_MAX];
+	uint8_t sig[PCITSM_SIG_MAX];
+	size_t pl = pcitsm_dhe_pub_size(b->dhe), sl = pcitsm_dhe_secret_size(b->dhe);
+	size_t gl = pcitsm_sig_size(b->sig), hl = pcitsm_hash_size(b->hash);
+	pcitsm_err e = PCITSM_OK;
+
+	for (int i = 0; i < 2 && !e; i++) {
+		e = pcitsm_dhe_generate(&d[i], b->dhe);
+		if (!e)
+			e = pcitsm_dhe_public(&d[i], pub[i], pl);
+	}
+	for (int i = 0; i < 2 && !e; i++)
+		e = pcitsm_dhe_derive(&d[i], pub[1 - i], pl, secret, sl);
+	if (!e)
+		e = pcitsm_sig_sign(b->id.key, b->sig, b->hash, b->msg, b->signed_len, sig, gl);
+	if (!e)
+		e = pcitsm_sig_verify(b->first.leaf_pub, b->sig, b->hash, b->msg, b->signed_len, sig,
+				      gl);
+	for (int i = 0; i < 4 && !e; i++)
+		e = pcitsm_hmac(b->hash, secret, hl, b->msg, hl, mac);
+	pcitsm_dhe_free(&d[0]);
+	pcitsm_dhe_free(&d[1]);
+	pcitsm_wipe(secret, sizeof(secret));
+	return e;
+}
+
+static pcitsm_err heartbeat_rt(struct spdm_bench *b)
+{
+	return sec_rt(b, &b->hb, pcitsm_spdm_session_req_heartbeat);
+}
+
+/* Seal and open of the two records of a HEARTBEAT round trip, alone. */
+static pcitsm_err aead_rt(struct spdm_bench *b)
+{
+	static const uint8_t key[PCITSM_AEAD_KEY_MAX] = { 1 }, iv[PCITSM_AEAD_IV_LEN] = { 2 };
+	uint8_t aad[PCITSM_SM_HDR_LEN] = { 3 }, pt[6] = { 4 }, ct[6], tag[PCITSM_AEAD_TAG_LEN];
+
+	for (int i = 0; i < 2; i++) {
+		PCITSM_TRY(pcitsm_aead_seal(b->aead, key, iv, aad, sizeof(aad), pt, sizeof(pt), ct,
+					    tag));
+		PCITSM_TRY(pcitsm_aead_open(b->aead, key, iv, aad, sizeof(aad), ct, sizeof(ct), pt,
+					    tag));
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err session_setup(struct spdm_bench *b)
+{
+	struct pcitsm_spdm_session_opts o = { 0 };
+	uint8_t q[512], a[1024];
+	struct pcitsm_wr w;
+	size_t n;
+
+	PCITSM_TRY(pcitsm_spdm_req_authenticate(&b->req, &b->loop.x, &b->opts, &b->sres));
+	b->dhe = pcitsm_spdm_dhe_alg(b->req.dhe);
+	b->aead = pcitsm_spdm_aead_alg(b->req.aead);
+	pcitsm_wr_init(&w, q, sizeof(q));
+	PCITSM_TRY(pcitsm_spdm_session_req_key_exchange(&b->hb, &b->req, &o, &w));
+	PCITSM_TRY(rsp_plain(b, q, pcitsm_wr_len(&w), a, sizeof(a), &n));
+	PCITSM_TRY(pcitsm_spdm_session_feed_plain(&b->hb, a, n));
+	return sec_rt(b, &b->hb, pcitsm_spdm_session_req_finish);
+}
+
+/* Alternate slices of fn and base until seconds pass; count and time both. */
+static pcitsm_err interleave(struct spdm_bench *b, double seconds, pcitsm_err (*fn)(struct spdm_bench *),
+			     pcitsm_err (*base)(struct spdm_bench *), unsigned slice,
+			     unsigned long *n, double *fn_s, double *base_s)
+{
+	double t0 = bench_now();
+	pcitsm_err e = PCITSM_OK;
+
+	*n = 0;
+	*fn_s = *base_s = 0;
+	do {
+		double t1 = bench_now(), t2;
+
+		for (unsigned i = 0; i < slice && !e; i++)
+			e = fn(b);
+		t2 = bench_now();
+		*fn_s += t2 - t1;
+		for (unsigned i = 0; i < slice && !e; i++)
+			e = base(b);
+		*base_s += bench_now() - t2;
+		*n += slice;
+	} while (!e && bench_now() - t0 < seconds);
+	return e;
+}
+
+static void print_pair(const char *what, const char *base, unsigned long n, double fn_s,
+		       double base_s)
+{
+	printf("  %-28s%10.1f /s  (%lu in %.2f s, %.3f ms each)\n", what, (double)n / fn_s, n, fn_s,
+	       1e3 * fn_s / (double)n);
+	printf("  %-28s%10.1f /s  (%lu in %.2f s, %.3f ms each)\n", base, (double)n / base_s, n,
+	       base_s, 1e3 * base_s / (double)n);
+	printf("  %-28s%10.2f\n", "ratio bound / full:", base_s / fn_s);
+}
 
 static pcitsm_err one_auth(struct spdm_bench *b, struct pcitsm_spdm_auth_result *res)
 {
@@ -74,7 +234,8 @@ static pcitsm_err crypto_once(struct spdm_bench *b)
 	return pcitsm_hash(b->hash, r->chain, r->chain_len, digest);
 }
 
-static pcitsm_err setup(struct spdm_bench *b, unsigned curve_bits, const struct pcitsm_env *env)
+static pcitsm_err setup(struct spdm_bench *b, unsigned curve_bits, uint16_t dhe,
+			const struct pcitsm_env *env)
 {
 	struct pcitsm_spdm_rsp_opts ro;
 
@@ -88,6 +249,8 @@ static pcitsm_err setup(struct spdm_bench *b, unsigned curve_bits, const struct 
 	PCITSM_TRY(pcitsm_trust_add_der(b->trust, b->id.root, b->id.root_len));
 	pcitsm_spdm_auth_opts_default(&b->opts, env);
 	b->opts.cfg.trust = b->trust;
+	if (dhe)
+		b->opts.cfg.dhe = dhe; /* offer only that group */
 	/* The first authentication checks that everything works and sizes the baseline. */
 	PCITSM_TRY(one_auth(b, &b->first));
 	b->sig = pcitsm_spdm_sig_alg(b->first.base_asym);
@@ -101,6 +264,9 @@ static pcitsm_err setup(struct spdm_bench *b, unsigned curve_bits, const struct 
 
 static void teardown(struct spdm_bench *b)
 {
+	pcitsm_spdm_session_wipe(&b->hb);
+	pcitsm_spdm_req_free(&b->req);
+	pcitsm_spdm_auth_result_free(&b->sres);
 	free(b->msg);
 	pcitsm_spdm_auth_result_free(&b->first);
 	if (b->trust)
@@ -109,12 +275,20 @@ static void teardown(struct spdm_bench *b)
 	pcitsm_identity_free(&b->id);
 }
 
-static int parse(int argc, char **argv, double *seconds, unsigned *curve_bits)
+static int parse(int argc, char **argv, double *seconds, unsigned *curve_bits, uint16_t *dhe)
 {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			*seconds = strtod(argv[++i], NULL);
 			if (!(*seconds > 0 && *seconds <= 600))
+				return -1;
+		} else if (!strcmp(argv[i], "--dhe") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "p256"))
+				*dhe = PCITSM_SPDM_DHE_SECP256R1;
+			else if (!strcmp(argv[i], "p384"))
+				*dhe = PCITSM_SPDM_DHE_SECP384R1;
+			else
 				return -1;
 		} else if (!strcmp(argv[i], "--curve") && i + 1 < argc) {
 			i++;
@@ -138,16 +312,18 @@ static int bench_spdm_run(int argc, char **argv)
 	double seconds = BENCH_SECONDS_DEFAULT, t0, auth_s, crypto_s;
 	unsigned long auths = 0, cryptos = 0;
 	unsigned curve_bits = 384;
+	uint16_t dhe = 0;
 	pcitsm_err e;
 
 	if (!b)
 		return cli_fail("bench spdm", PCITSM_E_NOMEM);
-	if (parse(argc, argv, &seconds, &curve_bits) < 0) {
+	if (parse(argc, argv, &seconds, &curve_bits, &dhe) < 0) {
 		free(b);
-		fprintf(stderr, "usage: pcitsm bench spdm [--seconds S] [--curve p256|p384]\n");
+		fprintf(stderr, "usage: pcitsm bench spdm [--seconds S] [--curve p256|p384] "
+				"[--dhe p256|p384]\n");
 		return CLI_EXIT_USAGE;
 	}
-	e = setup(b, curve_bits, env);
+	e = setup(b, curve_bits, dhe, env);
 	if (e != PCITSM_OK) {
 		fprintf(stderr, "pcitsm: bench spdm: set-up failed: %s (%s) %s\n",
 			pcitsm_err_str(e), pcitsm_err_name(e), b->first.why);
@@ -188,6 +364,34 @@ static int bench_spdm_run(int argc, char **argv)
 	printf("  ratio crypto / full:        %10.2f   (%.0f%% of an authentication is crypto)\n",
 	       (crypto_s / (double)cryptos) / (auth_s / (double)auths),
 	       100.0 * (crypto_s / (double)cryptos) / (auth_s / (double)auths));
+	{
+		unsigned long n;
+		double fs, bs;
+
+		/* After the authentications (each GET_VERSION ends every session): the connection
+		 * and the session the round trips use. */
+		e = session_setup(b);
+		if (e == PCITSM_OK)
+			e = interleave(b, seconds, one_session, session_crypto_once, 1, &n, &fs,
+				       &bs);
+		if (e == PCITSM_OK) {
+			printf("sessions: %s, %s, DSP0277 %u.%u (KEY_EXCHANGE + FINISH + END_SESSION)\n",
+			       pcitsm_dhe_name(b->dhe), pcitsm_aead_name(b->aead),
+			       b->hb.sm.sm_version >> 12, (b->hb.sm.sm_version >> 8) & 0xf);
+			print_pair("sessions established:", "their crypto bound:", n, fs, bs);
+			e = interleave(b, seconds, heartbeat_rt, aead_rt, 256, &n, &fs, &bs);
+		}
+		if (e == PCITSM_OK) {
+			printf("secured round trips (HEARTBEAT / HEARTBEAT_ACK, %s):\n",
+			       pcitsm_aead_name(b->aead));
+			print_pair("round trips:", "AEAD seal+open x2 bound:", n, fs, bs);
+		}
+		if (e != PCITSM_OK) {
+			teardown(b);
+			free(b);
+			return cli_fail("bench spdm sessions", e);
+		}
+	}
 	teardown(b);
 	free(b);
 	return 0;
@@ -195,6 +399,7 @@ static int bench_spdm_run(int argc, char **argv)
 
 const struct bench bench_spdm = {
 	.name = "spdm",
-	.summary = "full SPDM authentications/s in one process, beside their crypto alone",
+	.summary = "SPDM authentications, sessions and secured round trips per second, each beside "
+		   "its crypto alone",
 	.run = bench_spdm_run,
 };

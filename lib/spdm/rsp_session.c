@@ -531,6 +531,8 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 
 	*rsp_len = 0;
 	s->served++;
+	/* No response of ours exceeds our DataTransferSize (no chunking). */
+	cap = PCITSM_MIN(cap, (size_t)s->opts.data_transfer_size);
 	/* A record for no session of ours: dropped, as libspdm does (docs/sessions.md). */
 	if (pcitsm_session_record_id(rec, len, &id) != PCITSM_OK || !(c.ss = sess_find(s, id))) {
 		s->dropped_records++;

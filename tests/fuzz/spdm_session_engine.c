@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz the session engines on both sides. Per input: authenticate, then byte 0 picks
+ *   0: the rest is a KEY_EXCHANGE_RSP fed to the requester after its KEY_EXCHANGE;
+ *   1: open a session; the rest is records (u16 LE length, bytes) to the responder's secured path;
+ *   2: open a session; the rest is plaintext requests (u16 LE length, bytes) sealed with the
+ *      session's keys, so the responder's in-session parsers see them;
+ *   3: open a session; the rest is a response record for the requester (byte 1: the request).
+ * Nothing may crash; an open session must still be usable or cleanly ended.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/spdm.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct pcitsm_identity id;
+	static struct pcitsm_trust *trust;
+	static bool have_id;
+	static uint8_t rsp[8192], rec[8192];
+	struct pcitsm_env_test et;
+	struct pcitsm_spdm_rsp_opts o;
+	struct pcitsm_spdm_rsp s;
+	struct pcitsm_doe_dev dev;
+	struct pcitsm_xport_loop loop;
+	struct pcitsm_spdm_auth_opts ao;
+	struct pcitsm_spdm_auth_result res;
+	struct pcitsm_spdm_req r;
+	struct pcitsm_spdm_session ss;
+	struct pcitsm_rd rd;
+	struct pcitsm_wr w;
+	size_t n;
+
+	if (size < 1)
+		return 0;
+	if (!have_id) {
+		if (pcitsm_identity_generate(&id, 256, "fuzz") != PCITSM_OK ||
+		    pcitsm_trust_new(&trust) || pcitsm_trust_add_der(trust, id.root, id.root_len))
+			abort();
+		have_id = true;
+	}
+	pcitsm_env_test_init(&et, 3);
+	pcitsm_spdm_rsp_opts_default(&o);
+	if (pcitsm_spdm_rsp_init(&s, &id, &o, &et.env) != PCITSM_OK)
+		abort();
+	pcitsm_doe_dev_init(&dev, 1);
+	if (pcitsm_doe_dev_register(&dev, &s.doe) || pcitsm_doe_dev_register(&dev, &s.sdoe))
+		abort();
+	pcitsm_xport_loop_init(&loop, &dev);
+	pcitsm_spdm_auth_opts_default(&ao, &et.env);
+	ao.skip_challenge = true;
+	ao.meas = PCITSM_SPDM_MEAS_NONE;
+	ao.cfg.trust = trust;
+	if (pcitsm_spdm_req_authenticate(&r, &loop.x, &ao, &res) != PCITSM_OK)
+		abort();
+	pcitsm_rd_init(&rd, data + 1, size - 1);
+	memset(&ss, 0, sizeof(ss));
+	if (data[0] % 4 == 0) {
+		pcitsm_wr_init(&w, rec, sizeof(rec));
+		if (pcitsm_spdm_session_req_key_exchange(&ss, &r, &(struct pcitsm_spdm_session_opts){ 0 },
+							 &w))
+			abort();
+		if (pcitsm_spdm_session_feed_plain(&ss, data + 1, size - 1) == PCITSM_OK &&
+		    ss.state != PCITSM_SPDM_SESSION_HANDSHAKE)
+			abort();
+		goto out;
+	}
+	if (pcitsm_spdm_session_open(&ss, &r, &loop.x, NULL) != PCITSM_OK)
+		abort();
+	while (data[0] % 4 != 3 && pcitsm_rd_left(&rd) >= 2) {
+		size_t len = PCITSM_MIN((size_t)pcitsm_rd_le16(&rd), pcitsm_rd_left(&rd));
+		const uint8_t *p = pcitsm_rd_bytes(&rd, len);
+		pcitsm_err e;
+
+		if (data[0] % 4 == 2) {
+			if (ss.state != PCITSM_SPDM_SESSION_ESTABLISHED ||
+			    pcitsm_session_seal(&ss.sm, p, len, rec, sizeof(rec), &n))
+				break;
+			p = rec;
+			len = n;
+		}
+		e = pcitsm_spdm_rsp_handle_secured(&s, p, len, rsp, sizeof(rsp), &n);
+		if (e != PCITSM_OK && e != PCITSM_E_NORESPONSE)
+			abort();
+		if (e == PCITSM_OK && n < PCITSM_SM_OVERHEAD)
+			abort();
+	}
+	if (data[0] % 4 == 3 && size >= 2) {
+		uint8_t hdr[4] = { r.version, data[1], 1, 0 };
+
+		ss.outstanding = true;
+		memcpy(ss.req_hdr, hdr, sizeof(hdr));
+		pcitsm_err e = pcitsm_spdm_session_feed(&ss, data + 2, size - 2, NULL);
+
+		/* only a record of another session leaves the request outstanding */
+		if (e != PCITSM_OK && e != PCITSM_E_NOTFOUND &&
+		    ss.state == PCITSM_SPDM_SESSION_ESTABLISHED && ss.outstanding)
+			abort();
+	}
+out:
+	pcitsm_spdm_session_wipe(&ss);
+	pcitsm_spdm_req_free(&r);
+	pcitsm_spdm_auth_result_free(&res);
+	pcitsm_spdm_rsp_free(&s);
+	return 0;
+}

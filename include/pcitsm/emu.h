@@ -92,26 +92,34 @@ struct pcitsm_emu_func {
 };
 
 /* An emulated endpoint's memory window: what its root port's address association covers and what
- * Memory Reads and Writes across the link reach. */
+ * Memory Reads and Writes from the root port reach. The host's memory is what the endpoint's DMA
+ * (its Memory Reads and Writes towards the root port) reaches. */
 #define PCITSM_EMU_MEM_BASE 0x80000000ull /* port i: base + i * PCITSM_EMU_MEM_WINDOW */
 #define PCITSM_EMU_MEM_WINDOW 0x100000ull /* 1 MiB, the address-association granularity */
 #define PCITSM_EMU_MEM_SIZE 0x10000u      /* bytes backed at the start of the window */
+#define PCITSM_EMU_HOST_MEM_BASE 0x10000000ull /* PCITSM_EMU_MEM_SIZE bytes backed */
 
-/* One root port - endpoint link: both engines, the wire between them, and the endpoint's memory.
- * The root port sends Memory Reads / Writes; the endpoint answers reads with completions. */
-struct pcitsm_emu_link {
-	struct pcitsm_emu_func *rp, *ep;
-	struct pcitsm_gcm *gcm;          /* one AES-GCM backend per link (not shared across threads) */
-	struct pcitsm_ide_wire *wire;    /* set wire->tap to observe or tamper */
-	uint64_t mem_base;
-	uint8_t *mem;                    /* PCITSM_EMU_MEM_SIZE bytes */
-	/* The last completion the root port received (for a read in flight). */
+/* One side's memory and the last completion it received. */
+struct pcitsm_emu_side {
+	uint64_t base;
+	uint8_t *mem;
 	uint8_t cpl_data[PCITSM_TLP_DATA_MAX];
 	size_t cpl_len;
 	bool cpl_seen;
 	uint8_t cpl_status, cpl_tag;
-	uint64_t ep_writes, ep_reads, ep_bad;
+	uint64_t writes, reads, bad; /* requests served / refused */
 };
+
+/* One root port - endpoint link: both engines, the wire between them, and memory at both ends
+ * (side[PCITSM_IDE_SIDE_RP] is the host's memory behind the root port, side[..._EP] the
+ * endpoint's). Each side answers Memory Reads with completions. */
+struct pcitsm_emu_link {
+	struct pcitsm_emu_func *rp, *ep;
+	struct pcitsm_gcm *gcm;          /* one AES-GCM backend per link (not shared across threads) */
+	struct pcitsm_ide_wire *wire;    /* set wire->tap to observe or tamper */
+	struct pcitsm_emu_side side[2];
+};
+
 struct pcitsm_emu_platform {
 	struct pcitsm_emu_config config;
 	unsigned nr_funcs;
@@ -132,14 +140,15 @@ unsigned pcitsm_emu_available_streams(struct pcitsm_emu_platform *p);
 /* ---------------------------------------------------------------------------------------------
  * Data path: memory requests from a root port to its endpoint across the link.
  */
-/* Memory Write of len bytes (multiple of 4, 4..4096) at addr; E_STATE if the root port's engine
- * refused to send it (its stream is not Secure). Delivery problems are in the wire's stats. */
-pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, uint64_t addr, const void *buf,
-				size_t len) PCITSM_MUST_CHECK;
+/* Memory Write of len bytes (multiple of 4, 4..4096) at addr, sent by side `from` (the root port:
+ * into the endpoint's window; the endpoint: DMA into host memory). E_STATE if the sender's engine
+ * refused it (its stream is not Secure). Delivery problems are in the wire's stats. */
+pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
+				const void *buf, size_t len) PCITSM_MUST_CHECK;
 /* Memory Read: E_NORESPONSE if no completion came back (dropped, failed the IDE check), E_IO for
- * an unsuccessful completion status. */
-pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, uint64_t addr, void *buf, size_t len)
-	PCITSM_MUST_CHECK;
+ * an unsuccessful completion status (an address outside the other side's memory). */
+pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
+			       void *buf, size_t len) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * The root port's private key path: how platform firmware installs IDE keys in a root port
@@ -170,6 +179,10 @@ struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
 	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
 	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */
+	/* Tests only: sees every key a device receives in KEY_PROG (KEY_PROG byte order), inside the
+	 * device, so that a test can search host-side records for it. */
+	void (*key_observer)(void *arg, const uint8_t key[32], const uint8_t ifv[8]);
+	void *key_observer_arg;
 };
 struct pcitsm_emu_devices;
 /* Attach responders to every endpoint with a DOE mailbox; the roots of the identities without

@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PCI/TSM core (linux-tsm-abi §1.1, §1.2): the functions of the platform and which of them can
+ * be a DSM, the TSM class devices, the sysfs attributes with the kernel's errno values, and the
+ * connect / disconnect life cycle with per-device serialisation.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsm_priv.h"
+
+static const char *const step_names[] = {
+#define PCITSM_TSM_STEP_NAME(n, s) s,
+	PCITSM_TSM_STEPS(PCITSM_TSM_STEP_NAME)
+#undef PCITSM_TSM_STEP_NAME
+};
+
+const char *pcitsm_tsm_step_name(enum pcitsm_tsm_step s)
+{
+	return (unsigned)s < PCITSM_ARRAY_SIZE(step_names) ? step_names[s] : "unknown";
+}
+
+void tsm_fail(struct pcitsm_tsm_failure *f, enum pcitsm_tsm_step step, pcitsm_err e, const char *fmt,
+	      ...)
+{
+	va_list ap;
+
+	f->step = step;
+	f->err = e;
+	if (!f->errno_val)
+		f->errno_val = pcitsm_err_errno(e);
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+}
+
+void pcitsm_tsm_core_cfg_default(struct pcitsm_tsm_core_cfg *cfg,
+				 struct pcitsm_emu_platform *plat, const struct pcitsm_env *env)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->plat = plat;
+	cfg->env = env;
+	cfg->backend = PCITSM_TSM_BACKEND_FIRMWARE;
+	cfg->nr_streams = -1;
+}
+
+static bool bdf_eq(const struct pcitsm_bdf *a, const struct pcitsm_bdf *b)
+{
+	return a->seg == b->seg && a->bus == b->bus && a->dev == b->dev && a->fn == b->fn;
+}
+
+struct tsm_fn *tsm_fn_find(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf)
+{
+	if (!c || !bdf)
+		return NULL;
+	for (unsigned i = 0; i < c->nr_fns; i++)
+		if (bdf_eq(&c->fns[i].bdf, bdf))
+			return &c->fns[i];
+	return NULL;
+}
+
+/* is_pci_tsm_pf0 (linux-tsm-abi §1.1): PCIe, an Endpoint / Upstream Port / RCiEP, function 0,
+ * with usable IDE (selective streams) or DEVCAP TEE. */
+static void fn_probe(struct tsm_fn *fn)
+{
+	struct pcitsm_pci_id id;
+
+	if (pcitsm_pci_read_id(fn->cfg, &id) != PCITSM_OK)
+		return;
+	fn->is_root_port = id.exp_type == PCITSM_EXP_TYPE_ROOT_PORT;
+	fn->is_endpoint = id.exp_type == PCITSM_EXP_TYPE_ENDPOINT ||
+			  id.exp_type == PCITSM_EXP_TYPE_UPSTREAM || id.exp_type == PCITSM_EXP_TYPE_RC_END;
+	fn->tee_io = id.tee_io;
+	tsm_port_init(fn);
+	fn->dsm_capable = fn->is_endpoint && fn->bdf.fn == 0 && (fn->port.ide || fn->tee_io);
+}
+
+pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm_tsm_core_cfg *cfg)
+{
+	struct pcitsm_tsm_core *c;
+	struct pcitsm_emu_platform *p;
+	unsigned pool;
+	pcitsm_err e;
+
+	if (!out || !cfg || !cfg->plat || !cfg->env || cfg->nr_streams > PCITSM_TSM_HB_STREAMS_MAX ||
+	    cfg->backend != PCITSM_TSM_BACKEND_FIRMWARE)
+		return PCITSM_E_INVAL;
+	*out = NULL;
+	p = cfg->plat;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return PCITSM_E_NOMEM;
+	c->cfg = *cfg;
+	c->plat = p;
+	c->env = cfg->env;
+	pthread_mutex_init(&c->lock, NULL);
+	c->fns = calloc(p->nr_funcs, sizeof(*c->fns));
+	if (!c->fns) {
+		pcitsm_tsm_core_free(c);
+		return PCITSM_E_NOMEM;
+	}
+	c->nr_fns = p->nr_funcs;
+	for (unsigned i = 0; i < c->nr_fns; i++) {
+		struct tsm_fn *fn = &c->fns[i];
+
+		fn->core = c;
+		fn->f = &p->funcs[i];
+		fn->cfg = &fn->f->cfg.cfg;
+		fn->bdf = fn->f->bdf;
+		pcitsm_bdf_format(&fn->bdf, fn->name);
+		pthread_mutex_init(&fn->lock, NULL);
+		fn->last_failure.peer_status = -1;
+	}
+	for (unsigned i = 0; i < c->nr_fns; i++) {
+		fn_probe(&c->fns[i]);
+		if (c->fns[i].f->upstream)
+			c->fns[i].rp = tsm_fn_find(c, &c->fns[i].f->upstream->bdf);
+	}
+	/* The host bridge: pool size, Stream ID 255 reserved, adopted streams. */
+	pool = cfg->nr_streams < 0 ? p->config.nr_streams : (unsigned)cfg->nr_streams;
+	snprintf(c->hb.name, sizeof(c->hb.name), "pci%04x:%02x", p->config.segment,
+		 p->config.root_bus);
+	c->hb.segment = p->config.segment;
+	c->hb.bus = p->config.root_bus;
+	tsm_ida_init(&c->hb.h, pool);
+	tsm_ida_init(&c->hb.ids, 256);
+	e = tsm_ida_claim(&c->hb.ids, PCITSM_IDE_RESERVED_STREAM_ID);
+	if (!e)
+		e = tsm_adopt_streams(c);
+	if (!e)
+		e = tsm_sevtio_register(c);
+	if (e) {
+		pcitsm_tsm_core_free(c);
+		return e;
+	}
+	*out = c;
+	return PCITSM_OK;
+}
+
+pcitsm_err tsm_dev_register(struct pcitsm_tsm_core *c, const struct tsm_link_ops *link,
+			    const struct tsm_devsec_ops *devsec, void *ctx, void (*free_ctx)(void *),
+			    unsigned *id)
+{
+	struct tsm_dev *d;
+
+	if (!!link == !!devsec)
+		return PCITSM_E_INVAL; /* exactly one group (pci_tsm_register) */
+	pthread_mutex_lock(&c->lock);
+	if (c->nr_devs == PCITSM_TSM_MAX_DEVS) {
+		pthread_mutex_unlock(&c->lock);
+		return PCITSM_E_EXHAUSTED;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		pthread_mutex_unlock(&c->lock);
+		return PCITSM_E_NOMEM;
+	}
+	d->id = c->nr_devs;
+	snprintf(d->name, sizeof(d->name), "tsm%u", d->id);
+	d->link = link;
+	d->devsec = devsec;
+	d->ctx = ctx;
+	d->free_ctx = free_ctx;
+	c->devs[c->nr_devs++] = d;
+	if (link)
+		c->link_tsm = true; /* KOBJ_CHANGE: PCI/TSM is ready */
+	pthread_mutex_unlock(&c->lock);
+	if (id)
+		*id = d->id;
+	return PCITSM_OK;
+}
+
+static void fn_disconnect_locked(struct tsm_fn *fn);
+
+void pcitsm_tsm_core_free(struct pcitsm_tsm_core *c)
+{
+	if (!c)
+		return;
+	/* TSM unregister: tear down every connected device, in reverse order. */
+	for (unsigned i = c->nr_fns; i-- > 0;) {
+		struct tsm_fn *fn = &c->fns[i];
+
+		pthread_mutex_lock(&fn->lock);
+		if (fn->tsm)
+			fn_disconnect_locked(fn);
+		pthread_mutex_unlock(&fn->lock);
+	}
+	for (unsigned h = 0; h < PCITSM_TSM_HB_STREAMS_MAX; h++)
+		if (c->hb.by_h[h] && c->hb.by_h[h]->adopted)
+			free(c->hb.by_h[h]);
+	for (unsigned i = 0; i < c->nr_devs; i++) {
+		if (c->devs[i]->free_ctx)
+			c->devs[i]->free_ctx(c->devs[i]->ctx);
+		free(c->devs[i]);
+	}
+	for (unsigned i = 0; i < c->nr_fns; i++)
+		pthread_mutex_destroy(&c->fns[i].lock);
+	free(c->fns);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * sysfs attributes.
+ */
+static const char *const attr_names[PCITSM_TSM_NR_ATTRS] = {
+	"tsm", "connect", "disconnect", "dsm", "bound", "authenticated",
+};
+static const unsigned attr_modes[PCITSM_TSM_NR_ATTRS] = { 0755, 0644, 0200, 0444, 0444, 0444 };
+
+const char *pcitsm_tsm_attr_name(enum pcitsm_tsm_attr a)
+{
+	return (unsigned)a < PCITSM_TSM_NR_ATTRS ? attr_names[a] : "unknown";
+}
+
+unsigned pcitsm_tsm_attr_mode(enum pcitsm_tsm_attr a)
+{
+	return (unsigned)a < PCITSM_TSM_NR_ATTRS ? attr_modes[a] : 0;
+}
+
+static bool attr_exists_locked(struct pcitsm_tsm_core *c, struct tsm_fn *fn, enum pcitsm_tsm_attr a)
+{
+	if (!fn || !c->link_tsm)
+		return false;
+	switch (a) {
+	case PCITSM_TSM_ATTR_DIR:
+		return fn->dsm_capable || fn->tsm;
+	case PCITSM_TSM_ATTR_CONNECT:
+	case PCITSM_TSM_ATTR_DISCONNECT:
+	case PCITSM_TSM_ATTR_DSM:
+	case PCITSM_TSM_ATTR_AUTHENTICATED:
+		return fn->dsm_capable;
+	case PCITSM_TSM_ATTR_BOUND:
+		return fn->dsm_capable && fn->tee_io;
+	default:
+		return false;
+	}
+}
+
+bool pcitsm_tsm_attr_exists(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			    enum pcitsm_tsm_attr a)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	bool r;
+
+	if (!fn)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	r = attr_exists_locked(c, fn, a);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int put_str(char *buf, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!buf || n + 1 > cap)
+		return -ENOSPC;
+	memcpy(buf, s, n + 1);
+	return (int)n;
+}
+
+int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			 enum pcitsm_tsm_attr a, char *buf, size_t cap)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	char tmp[32] = "\n";
+
+	if (!fn)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	if (!attr_exists_locked(c, fn, a)) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	switch (a) {
+	case PCITSM_TSM_ATTR_CONNECT:
+	case PCITSM_TSM_ATTR_AUTHENTICATED:
+		if (fn->tsm)
+			snprintf(tmp, sizeof(tmp), "%s\n", fn->tsm->name);
+		break;
+	case PCITSM_TSM_ATTR_DSM:
+		if (fn->tsm)
+			snprintf(tmp, sizeof(tmp), "%s\n", fn->name);
+		break;
+	case PCITSM_TSM_ATTR_BOUND:
+		break; /* no TDI is bound by this core */
+	case PCITSM_TSM_ATTR_DISCONNECT:
+		pthread_mutex_unlock(&c->lock);
+		return -EACCES;
+	default:
+		pthread_mutex_unlock(&c->lock);
+		return -EISDIR;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return put_str(buf, cap, tmp);
+}
+
+/* sscanf("tsm%d") as the kernel does: "tsm" then a decimal number; what follows is ignored. */
+static int parse_tsm_name(const char *buf, size_t len, int *id)
+{
+	char tmp[32];
+	int n;
+
+	if (!buf || !len || len >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, buf, len);
+	tmp[len] = 0;
+	if (sscanf(tmp, "tsm%d", &n) != 1)
+		return -EINVAL;
+	*id = n;
+	return 0;
+}
+
+static void record_failure(struct tsm_fn *fn, const struct pcitsm_tsm_failure *f)
+{
+	fn->last_failure = *f;
+	fn->failures++;
+}
+
+int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			     const char *buf, size_t len)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
+	struct tsm_dev *d = NULL;
+	void *drv = NULL;
+	uint64_t t0;
+	pcitsm_err e;
+	int id, rc;
+
+	if (!fn)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	if (!attr_exists_locked(c, fn, PCITSM_TSM_ATTR_CONNECT)) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	rc = parse_tsm_name(buf, len, &id);
+	if (rc) {
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	if (fn->tsm || fn->busy) {
+		pthread_mutex_unlock(&c->lock);
+		return -EBUSY;
+	}
+	if (id >= 0 && (unsigned)id < c->nr_devs)
+		d = c->devs[id];
+	if (!d || !d->link || !d->link->probe) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENXIO;
+	}
+	fn->busy = true;
+	pthread_mutex_unlock(&c->lock);
+
+	pthread_mutex_lock(&fn->lock);
+	t0 = pcitsm_now_ns(c->env);
+	e = d->link->probe(d->ctx, fn, &drv);
+	if (e || !drv) {
+		tsm_fail(&fail, PCITSM_TSM_STEP_PROBE, e ? e : PCITSM_E_NOTFOUND,
+			 "%s: probe refused the device", d->name);
+		fail.errno_val = ENXIO;
+		rc = -ENXIO;
+	} else {
+		e = d->link->connect(d->ctx, fn, drv, &fail);
+		if (e) {
+			d->link->remove(d->ctx, fn, drv);
+			drv = NULL;
+			if (!fail.step)
+				tsm_fail(&fail, PCITSM_TSM_STEP_NONE, e, "connect failed");
+			rc = -(fail.errno_val ? fail.errno_val : pcitsm_err_errno(e));
+		} else {
+			rc = 0;
+		}
+	}
+	if (rc) {
+		record_failure(fn, &fail);
+		pcitsm_info(c->env, "tsm: %s: connect failed at %s: %s (%s)", fn->name,
+			    pcitsm_tsm_step_name(fail.step), pcitsm_err_name(fail.err), fail.why);
+	} else {
+		fn->drv = drv;
+		fn->connects++;
+		fn->last_connect_ns = pcitsm_now_ns(c->env) - t0;
+	}
+	pthread_mutex_lock(&c->lock);
+	fn->busy = false;
+	if (!rc) {
+		fn->tsm = d;
+		c->connects++;
+	} else {
+		c->failed_connects++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&fn->lock);
+	return rc;
+}
+
+/* With fn->lock held and fn->tsm set. */
+static void fn_disconnect_locked(struct tsm_fn *fn)
+{
+	struct pcitsm_tsm_core *c = fn->core;
+	struct tsm_dev *d = fn->tsm;
+
+	d->link->disconnect(d->ctx, fn, fn->drv);
+	d->link->remove(d->ctx, fn, fn->drv);
+	fn->drv = NULL;
+	fn->disconnects++;
+	pthread_mutex_lock(&c->lock);
+	fn->tsm = NULL;
+	c->disconnects++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int pcitsm_tsm_disconnect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				const char *buf, size_t len)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	int id, rc;
+
+	if (!fn)
+		return -ENOENT;
+	if (!pcitsm_tsm_attr_exists(c, bdf, PCITSM_TSM_ATTR_DISCONNECT))
+		return -ENOENT;
+	pthread_mutex_lock(&fn->lock); /* uninterruptible: waits for a connect in progress */
+	if (!fn->tsm) {
+		rc = -ENXIO;
+	} else if (parse_tsm_name(buf, len, &id) || id < 0 || (unsigned)id != fn->tsm->id) {
+		rc = -EINVAL;
+	} else {
+		fn_disconnect_locked(fn);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&fn->lock);
+	return rc;
+}
+
+size_t pcitsm_tsm_functions(struct pcitsm_tsm_core *c, struct pcitsm_bdf *out, size_t max)
+{
+	for (size_t i = 0; i < c->nr_fns && i < max; i++)
+		out[i] = c->fns[i].bdf;
+	return c->nr_fns;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Class devices and host bridges.
+ */
+unsigned pcitsm_tsm_nr_devices(struct pcitsm_tsm_core *c)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->nr_devs;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+pcitsm_err pcitsm_tsm_device_name(struct pcitsm_tsm_core *c, unsigned i,
+				  char name[PCITSM_TSM_NAME_MAX])
+{
+	pcitsm_err e = PCITSM_E_NOTFOUND;
+
+	pthread_mutex_lock(&c->lock);
+	if (i < c->nr_devs) {
+		memcpy(name, c->devs[i]->name, PCITSM_TSM_NAME_MAX);
+		e = PCITSM_OK;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e;
+}
+
+unsigned pcitsm_tsm_nr_host_bridges(struct pcitsm_tsm_core *c)
+{
+	return c ? 1 : 0;
+}
+
+pcitsm_err pcitsm_tsm_host_bridge(struct pcitsm_tsm_core *c, unsigned i,
+				  struct pcitsm_tsm_hb_info *info)
+{
+	if (!c || i != 0 || !info)
+		return PCITSM_E_NOTFOUND;
+	pthread_mutex_lock(&c->lock);
+	memset(info, 0, sizeof(*info));
+	memcpy(info->name, c->hb.name, sizeof(info->name));
+	info->segment = c->hb.segment;
+	info->bus = c->hb.bus;
+	info->nr_streams = c->hb.h.size;
+	info->h_in_use = c->hb.h.used;
+	info->ids_in_use = c->hb.ids.used - 1; /* without the reserved 255 */
+	pthread_mutex_unlock(&c->lock);
+	return PCITSM_OK;
+}
+
+int pcitsm_tsm_available_streams_read(struct pcitsm_tsm_core *c, unsigned hb, char *buf,
+				      size_t cap)
+{
+	char tmp[16];
+	unsigned avail, size;
+
+	if (!c || hb != 0)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	size = c->hb.h.size;
+	avail = size - c->hb.h.used;
+	pthread_mutex_unlock(&c->lock);
+	if (!size)
+		return -ENXIO;
+	snprintf(tmp, sizeof(tmp), "%u\n", avail);
+	return put_str(buf, cap, tmp);
+}
+
+size_t pcitsm_tsm_streams(struct pcitsm_tsm_core *c, unsigned hb,
+			  struct pcitsm_tsm_stream_info *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!c || hb != 0)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (unsigned h = 0; h < PCITSM_TSM_HB_STREAMS_MAX; h++) {
+		const struct tsm_stream *s = c->hb.by_h[h];
+
+		if (!s || !s->registered)
+			continue;
+		if (n < max) {
+			struct pcitsm_tsm_stream_info *i = &out[n];
+
+			memset(i, 0, sizeof(*i));
+			snprintf(i->name, sizeof(i->name), "stream%u.%u.%u", s->h, s->r, s->e);
+			i->h = s->h;
+			i->r = s->r;
+			i->e = s->e;
+			i->stream_id = (uint8_t)s->stream_id;
+			i->rp = s->rp->bdf;
+			i->ep = s->ep->bdf;
+			i->adopted = s->adopted;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Status, counters, operations beyond 6.19.
+ */
+pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			     struct pcitsm_tsm_status *st)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	struct tsm_dev *d;
+
+	if (!fn || !st)
+		return PCITSM_E_NOTFOUND;
+	memset(st, 0, sizeof(*st));
+	st->bdf = fn->bdf;
+	pthread_mutex_lock(&fn->lock);
+	pthread_mutex_lock(&c->lock);
+	st->dsm_capable = attr_exists_locked(c, fn, PCITSM_TSM_ATTR_CONNECT);
+	d = fn->tsm;
+	pthread_mutex_unlock(&c->lock);
+	st->connected = d != NULL;
+	st->authenticated = d != NULL;
+	if (d) {
+		memcpy(st->tsm, d->name, sizeof(st->tsm));
+		st->dsm = fn->bdf;
+		if (d->link->status)
+			d->link->status(d->ctx, fn, fn->drv, st);
+	}
+	if (fn->stream) {
+		st->has_stream = true;
+		st->stream_id = (uint8_t)fn->stream->stream_id;
+		st->h = fn->stream->h;
+		st->r = fn->stream->r;
+		st->e = fn->stream->e;
+		tsm_port_status(fn->stream->rp, fn->stream->r, &st->rp);
+		tsm_port_status(fn, fn->stream->e, &st->ep);
+	} else if (fn->rp) {
+		tsm_port_status(fn->rp, 0, &st->rp);
+		tsm_port_status(fn, 0, &st->ep);
+	}
+	st->key_set = fn->key_set;
+	st->rekeys = fn->rekeys;
+	st->connects = fn->connects;
+	st->disconnects = fn->disconnects;
+	st->failures = fn->failures;
+	st->last_failure = fn->last_failure;
+	st->last_connect_ns = fn->last_connect_ns;
+	pthread_mutex_unlock(&fn->lock);
+	return PCITSM_OK;
+}
+
+void pcitsm_tsm_counters(struct pcitsm_tsm_core *c, struct pcitsm_tsm_counters *k)
+{
+	memset(k, 0, sizeof(*k));
+	pthread_mutex_lock(&c->lock);
+	for (unsigned i = 0; i < c->nr_fns; i++) {
+		k->connected += c->fns[i].tsm != NULL;
+		k->port_blocks_in_use += c->fns[i].port.blocks.used;
+	}
+	k->h_in_use = c->hb.h.used;
+	k->ids_in_use = c->hb.ids.used - 1;
+	k->connects = c->connects;
+	k->failed_connects = c->failed_connects;
+	k->disconnects = c->disconnects;
+	k->rekeys = c->rekeys;
+	for (unsigned i = 0; i < c->nr_devs; i++)
+		if (c->devs[i]->link && c->devs[i]->link->sessions_open)
+			k->sessions_open += c->devs[i]->link->sessions_open(c->devs[i]->ctx);
+	pthread_mutex_unlock(&c->lock);
+}
+
+pcitsm_err pcitsm_tsm_rekey(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	pcitsm_err e;
+
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	pthread_mutex_lock(&fn->lock);
+	if (!fn->tsm || !fn->tsm->link->rekey) {
+		pthread_mutex_unlock(&fn->lock);
+		return PCITSM_E_STATE;
+	}
+	e = fn->tsm->link->rekey(fn->tsm->ctx, fn, fn->drv);
+	if (!e) {
+		fn->rekeys++;
+		pthread_mutex_lock(&c->lock);
+		c->rekeys++;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&fn->lock);
+	return e;
+}
+
+pcitsm_err pcitsm_tsm_evidence_get(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				   struct pcitsm_tsm_evidence *ev)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	pcitsm_err e;
+
+	if (!ev)
+		return PCITSM_E_INVAL;
+	memset(ev, 0, sizeof(*ev));
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	pthread_mutex_lock(&fn->lock);
+	if (!fn->tsm || !fn->tsm->link->evidence)
+		e = PCITSM_E_STATE;
+	else
+		e = fn->tsm->link->evidence(fn->tsm->ctx, fn, fn->drv, ev);
+	pthread_mutex_unlock(&fn->lock);
+	if (e)
+		pcitsm_tsm_evidence_free(ev);
+	return e;
+}
+
+void pcitsm_tsm_evidence_free(struct pcitsm_tsm_evidence *ev)
+{
+	if (!ev)
+		return;
+	free(ev->chain);
+	free(ev->meas);
+	free(ev->vca);
+	memset(ev, 0, sizeof(*ev));
+}
+
+pcitsm_err pcitsm_tsm_step_times(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				 uint64_t ns[PCITSM_TSM_STEP_DONE + 1])
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	pcitsm_err e = PCITSM_E_STATE;
+
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	pthread_mutex_lock(&fn->lock);
+	if (fn->have_step_ns) {
+		memcpy(ns, fn->step_ns, sizeof(fn->step_ns));
+		e = PCITSM_OK;
+	}
+	pthread_mutex_unlock(&fn->lock);
+	return e;
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform-firmware TSM's host driver, after Linux drivers/crypto/ccp/sev-dev-tsm.c
+ * (linux-tsm-abi §1.5): the link-TSM ops of tsm0. It finds the CMA mailbox, asks the firmware
+ * (fw.c) to create and connect the device, relays the firmware's DOE objects, and does the host's
+ * share of IDE: the pools and the selective-stream registers, with Enable clear, then Enable once
+ * the firmware has installed the keys. It never holds a key.
+ *
+ * Step order (docs/tsm.md): DOE -> DEV_CREATE -> SPDM (auth, measurements, session) -> stream
+ * alloc + register -> stream setup (EP, RP) -> IDE_START (QUERY, KEY_PROG, K_SET_GO) -> Enable
+ * (endpoint, then root port) with Secure checked at both. Unwinding is the reverse.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw.h"
+
+struct sevtio {
+	struct pcitsm_tsm_core *core;
+	struct tsm_fw *fw;
+};
+
+struct sevtio_dev {
+	struct sevtio *tio;
+	struct tsm_fn *fn;
+	struct pcitsm_doe_host doe; /* the CMA mailbox (pci_tsm_pf0.doe_mb) */
+	struct tsm_fw_dev *fwdev;
+	unsigned relayed;           /* objects relayed for the firmware */
+};
+
+/* SPDM_REQUEST exit: the firmware's object goes out as DOE type 1 or 2, the answer comes back. */
+static pcitsm_err host_relay(void *host, uint8_t type, const uint8_t *req, size_t req_len,
+			     uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+	struct sevtio_dev *d = host;
+
+	if (type != PCITSM_DOE_TYPE_CMA && type != PCITSM_DOE_TYPE_SECURED_CMA)
+		return PCITSM_E_INVAL;
+	d->relayed++;
+	return pcitsm_xport_exchange(&d->doe.x, PCITSM_DOE_VID_PCISIG, type, req, req_len, rsp,
+				     rsp_cap, rsp_len);
+}
+
+/* pci_tsm_pf0_constructor: a DOE mailbox that supports CMA, or no context (ENXIO). */
+static pcitsm_err tio_probe(void *ctx, struct tsm_fn *fn, void **drv)
+{
+	struct sevtio *tio = ctx;
+	struct sevtio_dev *d;
+
+	*drv = NULL;
+	if (!fn->dsm_capable)
+		return PCITSM_OK;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return PCITSM_E_NOMEM;
+	d->tio = tio;
+	d->fn = fn;
+	if (pcitsm_doe_host_find(&d->doe, fn->cfg, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
+				 tio->core->env) != PCITSM_OK) {
+		pcitsm_info(tio->core->env, "tsm: %s: no CMA mailbox", fn->name);
+		free(d);
+		return PCITSM_OK;
+	}
+	d->doe.x.tap = tio->core->cfg.relay_tap;
+	*drv = d;
+	return PCITSM_OK;
+}
+
+static void tio_remove(void *ctx, struct tsm_fn *fn, void *drv)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)fn;
+	if (!d)
+		return;
+	tsm_fw_dev_reclaim(d->fwdev);
+	free(d);
+}
+
+static void step_mark(struct tsm_fn *fn, enum pcitsm_tsm_step s, uint64_t *t)
+{
+	uint64_t now = pcitsm_now_ns(fn->core->env);
+
+	fn->step_ns[s] = now - *t;
+	*t = now;
+}
+
+/* Unwind everything the host holds: streams disabled and torn down, IDs back in the pools. The
+ * firmware's part (K_SET_STOP, END_SESSION, RECLAIM) is the caller's. */
+static void host_release(struct tsm_fn *fn)
+{
+	tsm_stream_release(fn->stream);
+	fn->stream = NULL;
+}
+
+static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
+			      struct pcitsm_tsm_failure *fail)
+{
+	struct sevtio *tio = ctx;
+	struct sevtio_dev *d = drv;
+	const struct pcitsm_env *env = tio->core->env;
+	struct tsm_setup_opts ep_o, rp_o;
+	struct pcitsm_pci_id rpid;
+	struct tsm_stream *s = NULL;
+	uint64_t t = pcitsm_now_ns(env), t_all = t;
+	pcitsm_err e;
+
+	memset(fn->step_ns, 0, sizeof(fn->step_ns));
+	fn->have_step_ns = false;
+	step_mark(fn, PCITSM_TSM_STEP_PROBE, &t);
+
+	/* 1. SEV-TIO needs secured CMA on the same mailbox: EFAULT otherwise. */
+	if (!pcitsm_doe_host_supports(&d->doe, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA)) {
+		fail->errno_val = EFAULT;
+		tsm_fail(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
+			 "the CMA mailbox does not support secured CMA (DOE type 2)");
+		return PCITSM_E_UNSUPPORTED;
+	}
+	if (!fn->rp || !fn->port.ide || !fn->rp->port.ide) {
+		fail->errno_val = ENXIO;
+		tsm_fail(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
+			 "no selective IDE at the endpoint or its root port");
+		return PCITSM_E_UNSUPPORTED;
+	}
+	step_mark(fn, PCITSM_TSM_STEP_DOE, &t);
+
+	/* 2. TIO_DEV_CREATE with the RID, the root port's Port Number and the segment. */
+	e = pcitsm_pci_read_id(fn->rp->cfg, &rpid);
+	if (!e)
+		e = tsm_fw_dev_create(tio->fw, fn->bdf.seg, pcitsm_bdf_rid(&fn->bdf), rpid.port_number,
+				      host_relay, d, &d->fwdev);
+	if (e) {
+		tsm_fail(fail, PCITSM_TSM_STEP_DEV_CREATE, e, "TIO_DEV_CREATE: %s", pcitsm_err_str(e));
+		return e;
+	}
+	step_mark(fn, PCITSM_TSM_STEP_DEV_CREATE, &t);
+
+	/* 3. DEV_CONNECT, SPDM part: the firmware authenticates, measures, opens the session. */
+	e = tsm_fw_dev_connect(d->fwdev, fail, fn->step_ns);
+	if (e)
+		goto fw_unwind;
+	t = pcitsm_now_ns(env);
+
+	/* 4. Stream IDs: H, R, E from the pools; the Stream ID is the H index (SEV-TIO, 6.19). */
+	e = tsm_stream_alloc(fn, &s);
+	if (!e) {
+		fn->stream = s;
+		e = tsm_stream_register(s, (uint8_t)s->h);
+	}
+	if (e) {
+		tsm_fail(fail, PCITSM_TSM_STEP_STREAM_ALLOC, e, "%s",
+			 e == PCITSM_E_EXHAUSTED ? "IDE stream pool exhausted (host bridge slots or "
+						   "selective blocks at a port)"
+			 : e == PCITSM_E_BUSY	 ? "Stream ID already registered in the host bridge"
+						 : pcitsm_err_str(e));
+		goto unwind;
+	}
+	step_mark(fn, PCITSM_TSM_STEP_STREAM_ALLOC, &t);
+
+	/* 5. Setup at both partners, Enable clear, Stream ID set. SEV-TIO forces the RID range to
+	 * 0..0xFFFF, the first stream to be the Default Stream, and CFG / TEE-limited per side. */
+	ep_o = (struct tsm_setup_opts){ .default_stream = true, .cfg_en = false, .tee_limited = true,
+					.rid_base = 0, .rid_limit = 0xffff, .mem_assoc = false };
+	rp_o = (struct tsm_setup_opts){ .default_stream = false, .cfg_en = true, .tee_limited = false,
+					.rid_base = 0, .rid_limit = 0xffff, .mem_assoc = true };
+	e = tsm_stream_setup(s, fn, s->e, &ep_o);
+	if (!e)
+		e = tsm_stream_setup(s, fn->rp, s->r, &rp_o);
+	if (e) {
+		tsm_fail(fail, PCITSM_TSM_STEP_STREAM_SETUP, e, "selective stream registers: %s",
+			 pcitsm_err_str(e));
+		goto unwind;
+	}
+	step_mark(fn, PCITSM_TSM_STEP_STREAM_SETUP, &t);
+
+	/* 6. DEV_CONNECT, IDE part: keys at both ends, GO receivers then transmitters. */
+	e = tsm_fw_dev_ide_start(d->fwdev, (uint8_t)s->stream_id, fn->cfg, fn->port.ide_off,
+				 &fn->bdf, fail, fn->step_ns);
+	if (e)
+		goto unwind;
+	t = pcitsm_now_ns(env);
+
+	/* 7. Enable, endpoint before root port (PCIe r7.0 §6.33.8 with config-request IDE), and
+	 * Secure at both. */
+	e = tsm_stream_enable(s, fn, s->e);
+	if (!e)
+		e = tsm_stream_enable(s, fn->rp, s->r);
+	if (e) {
+		tsm_fail(fail, PCITSM_TSM_STEP_ENABLE, e, "stream %d did not reach Secure at the %s",
+			 s->stream_id, s->enabled_ep ? "root port" : "endpoint");
+		goto unwind;
+	}
+	step_mark(fn, PCITSM_TSM_STEP_ENABLE, &t);
+	fn->step_ns[PCITSM_TSM_STEP_DONE] = pcitsm_now_ns(env) - t_all;
+	fn->have_step_ns = true;
+	fn->key_set = tsm_fw_dev_key_set(d->fwdev);
+	return PCITSM_OK;
+
+unwind:
+	/* Reverse: Enable cleared, keys stopped, registers idle, IDs released, session ended. */
+	if (s && s->enabled_rp)
+		tsm_stream_disable(s, fn->rp, s->r);
+	if (s && s->enabled_ep)
+		tsm_stream_disable(s, fn, s->e);
+	tsm_fw_dev_ide_stop(d->fwdev);
+	host_release(fn);
+fw_unwind:
+	tsm_fw_dev_disconnect(d->fwdev);
+	tsm_fw_dev_reclaim(d->fwdev);
+	d->fwdev = NULL;
+	return e;
+}
+
+/* TIO_DEV_DISCONNECT, then disable -> teardown -> unregister -> free. */
+static void tio_disconnect(void *ctx, struct tsm_fn *fn, void *drv)
+{
+	struct sevtio_dev *d = drv;
+	struct tsm_stream *s = fn->stream;
+
+	(void)ctx;
+	if (s && s->enabled_rp)
+		tsm_stream_disable(s, fn->rp, s->r);
+	if (s && s->enabled_ep)
+		tsm_stream_disable(s, fn, s->e);
+	if (d->fwdev) {
+		tsm_fw_dev_ide_stop(d->fwdev);
+		tsm_fw_dev_disconnect(d->fwdev);
+		tsm_fw_dev_reclaim(d->fwdev);
+		d->fwdev = NULL;
+	}
+	host_release(fn);
+}
+
+static pcitsm_err tio_rekey(void *ctx, struct tsm_fn *fn, void *drv)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	if (!d->fwdev)
+		return PCITSM_E_STATE;
+	PCITSM_TRY(tsm_fw_dev_rekey(d->fwdev));
+	fn->key_set = tsm_fw_dev_key_set(d->fwdev);
+	return PCITSM_OK;
+}
+
+static void tio_status(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)fn;
+	if (d && d->fwdev)
+		tsm_fw_dev_status(d->fwdev, st);
+}
+
+static pcitsm_err tio_evidence(void *ctx, struct tsm_fn *fn, void *drv,
+			       struct pcitsm_tsm_evidence *ev)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)fn;
+	if (!d || !d->fwdev)
+		return PCITSM_E_STATE;
+	return tsm_fw_dev_evidence(d->fwdev, ev);
+}
+
+static unsigned tio_sessions(void *ctx)
+{
+	struct sevtio *tio = ctx;
+
+	return tsm_fw_sessions_open(tio->fw);
+}
+
+struct tsm_fw_dev *tsm_sevtio_fw_dev(struct tsm_fn *fn)
+{
+	struct sevtio_dev *d = fn->drv;
+
+	return d ? d->fwdev : NULL;
+}
+
+static const struct tsm_link_ops sevtio_ops = {
+	.probe = tio_probe,
+	.remove = tio_remove,
+	.connect = tio_connect,
+	.disconnect = tio_disconnect,
+	.rekey = tio_rekey,
+	.status = tio_status,
+	.evidence = tio_evidence,
+	.sessions_open = tio_sessions,
+};
+
+static void sevtio_free(void *ctx)
+{
+	struct sevtio *tio = ctx;
+
+	tsm_fw_free(tio->fw);
+	free(tio);
+}
+
+/* TIO_STATUS -> TIO_INIT -> tsm_register(&sev_tsm_ops). */
+pcitsm_err tsm_sevtio_register(struct pcitsm_tsm_core *c)
+{
+	struct sevtio *tio = calloc(1, sizeof(*tio));
+	pcitsm_err e;
+
+	if (!tio)
+		return PCITSM_E_NOMEM;
+	tio->core = c;
+	e = tsm_fw_new(&tio->fw, c->plat, c->cfg.trust, &c->cfg.fw_faults, c->env);
+	if (!e)
+		e = tsm_dev_register(c, &sevtio_ops, NULL, tio, sevtio_free, NULL);
+	if (e) {
+		tsm_fw_free(tio->fw);
+		free(tio);
+	}
+	return e;
+}

@@ -127,9 +127,12 @@ pcitsm_err pcitsm_spdm_session_req_key_exchange(struct pcitsm_spdm_session *s,
 		e = pcitsm_hash_update(&s->th, ct_hash, r->hash_len);
 	if (!e)
 		e = pcitsm_hash_update(&s->th, w->p + start, pcitsm_wr_len(w) - start);
-	/* M restarts on any request other than GET_MEASUREMENTS, as the responder does. */
+	/* M restarts on any request other than GET_MEASUREMENTS, B when KEY_EXCHANGE comes before
+	 * a CHALLENGE completes (facts B.11), as the responder does. */
 	if (!e)
 		e = req_l1_restart(r);
+	if (!e)
+		e = spdm_ts_restart(&r->m1, r->hash, r->vca, r->vca_len);
 	if (e)
 		return sess_fail(s, e);
 	memcpy(s->req_hdr, w->p + start, 4);

@@ -218,7 +218,8 @@ pcitsm_err rsp_key_exchange(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_
 	}
 	ss->state = PCITSM_SPDM_RSP_SESS_HANDSHAKE;
 	s->sessions_opened++;
-	return PCITSM_OK;
+	/* B restarts when KEY_EXCHANGE comes before a CHALLENGE completes (facts B.11). */
+	return spdm_ts_restart(&s->m1, s->hash, s->vca, s->vca_len);
 }
 
 pcitsm_err rsp_session_required(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len,

@@ -308,10 +308,10 @@ pcitsm_err pcitsm_idekm_query_resp_encode(struct pcitsm_wr *w,
 					  const struct pcitsm_idekm_query_resp *hdr,
 					  const uint8_t *regs, size_t n)
 {
-	static const struct pcitsm_idekm_query_resp zero;
-	struct pcitsm_idekm_query_resp lay = zero;
+	struct pcitsm_idekm_query_resp lay;
 	uint8_t *p;
 
+	memset(&lay, 0, sizeof(lay));
 	if (!hdr || !regs || hdr->max_port_index < hdr->port_index ||
 	    idekm_regs_layout(regs, n, &lay) != PCITSM_OK)
 		return PCITSM_E_INVAL;

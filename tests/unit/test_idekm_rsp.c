@@ -689,6 +689,34 @@ static void test_mutations(void **state)
 	free(qr);
 }
 
+/* Ports: up to PCITSM_IDEKM_MAX_PORTS, each with an IDE capability. */
+static void test_add_port(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_cfg_emu *bare = calloc(1, sizeof(*bare));
+	struct pcitsm_idekm_rsp r;
+
+	pcitsm_idekm_rsp_init(&r, &f->env.env);
+	pcitsm_cfg_emu_init(bare, PCITSM_CFG_SIZE_EXT);
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &bare->cfg, f->ep_port, &f->ep->bdf),
+		   PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_idekm_rsp_add_port(&r, NULL, f->ep_port, &f->ep->bdf), PCITSM_E_INVAL);
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->ep->cfg.cfg, NULL, &f->ep->bdf),
+		   PCITSM_E_INVAL);
+	for (unsigned i = 0; i < PCITSM_IDEKM_MAX_PORTS; i++)
+		assert_ok(pcitsm_idekm_rsp_add_port(&r, &f->ep->cfg.cfg, f->ep_port, &f->ep->bdf));
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->ep->cfg.cfg, f->ep_port, &f->ep->bdf),
+		   PCITSM_E_EXHAUSTED);
+	assert_int_equal(r.nr_ports, PCITSM_IDEKM_MAX_PORTS);
+	assert_int_equal(r.port[0].ide_off, f->ep->ide_off);
+	/* The last port index answers, with MaxPortIndex 7. */
+	uint8_t q[4] = { 0, PCITSM_IDEKM_QUERY, 0, PCITSM_IDEKM_MAX_PORTS - 1 };
+	assert_ok(send_raw(f, &r, S1, q, 4));
+	assert_int_equal(f->out[3], PCITSM_IDEKM_MAX_PORTS - 1);
+	assert_int_equal(f->out[7], PCITSM_IDEKM_MAX_PORTS - 1);
+	free(bare);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_port, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

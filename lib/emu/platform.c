@@ -274,7 +274,7 @@ static pcitsm_err ide_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_i
 		pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_RID1, 4, 0x00ffff00u, 0);
 		pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_RID2, 4, 0xffffff01u, 0);
 		for (unsigned k = 0; k < ide->nr_addr; k++) {
-			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR1(k), 4, 0xfff0ff01u, 0);
+			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR1(k), 4, 0xffffff01u, 0);
 			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR2(k), 4, ~0u, 0);
 			pcitsm_cfg_emu_mask(c, pos + PCITSM_IDE_SEL_ADDR3(k), 4, ~0u, 0);
 		}

@@ -76,6 +76,14 @@ static void fn_probe(struct tsm_fn *fn)
 	fn->tee_io = id.tee_io;
 	tsm_port_init(fn);
 	fn->dsm_capable = fn->is_endpoint && fn->bdf.fn == 0 && (fn->port.ide || fn->tee_io);
+	/* The mailboxes are set up once, when the device is added (Linux pci_doe_init); a connect
+	 * uses the cached one. */
+	if (fn->dsm_capable &&
+	    pcitsm_doe_host_find(&fn->doe, fn->cfg, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
+				 fn->core->env) == PCITSM_OK) {
+		fn->doe_cma = true;
+		fn->doe.x.tap = fn->core->cfg.relay_tap;
+	}
 }
 
 pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm_tsm_core_cfg *cfg)
@@ -359,8 +367,11 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	pthread_mutex_unlock(&c->lock);
 
 	pthread_mutex_lock(&fn->lock);
+	memset(fn->step_ns, 0, sizeof(fn->step_ns));
+	fn->have_step_ns = false;
 	t0 = pcitsm_now_ns(c->env);
 	e = d->link->probe(d->ctx, fn, &drv);
+	fn->step_ns[PCITSM_TSM_STEP_PROBE] = pcitsm_now_ns(c->env) - t0;
 	if (e || !drv) {
 		tsm_fail(&fail, PCITSM_TSM_STEP_PROBE, e ? e : PCITSM_E_NOTFOUND,
 			 "%s: probe refused the device", d->name);
@@ -386,6 +397,7 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 		fn->drv = drv;
 		fn->connects++;
 		fn->last_connect_ns = pcitsm_now_ns(c->env) - t0;
+		fn->step_ns[PCITSM_TSM_STEP_DONE] = fn->last_connect_ns;
 	}
 	pthread_mutex_lock(&c->lock);
 	fn->busy = false;

@@ -24,7 +24,7 @@ struct sevtio {
 struct sevtio_dev {
 	struct sevtio *tio;
 	struct tsm_fn *fn;
-	struct pcitsm_doe_host doe; /* the CMA mailbox (pci_tsm_pf0.doe_mb) */
+	struct pcitsm_doe_host *doe; /* the CMA mailbox (pci_tsm_pf0.doe_mb) */
 	struct tsm_fw_dev *fwdev;
 	unsigned relayed;           /* objects relayed for the firmware */
 };
@@ -38,7 +38,7 @@ static pcitsm_err host_relay(void *host, uint8_t type, const uint8_t *req, size_
 	if (type != PCITSM_DOE_TYPE_CMA && type != PCITSM_DOE_TYPE_SECURED_CMA)
 		return PCITSM_E_INVAL;
 	d->relayed++;
-	return pcitsm_xport_exchange(&d->doe.x, PCITSM_DOE_VID_PCISIG, type, req, req_len, rsp,
+	return pcitsm_xport_exchange(&d->doe->x, PCITSM_DOE_VID_PCISIG, type, req, req_len, rsp,
 				     rsp_cap, rsp_len);
 }
 
@@ -51,18 +51,16 @@ static pcitsm_err tio_probe(void *ctx, struct tsm_fn *fn, void **drv)
 	*drv = NULL;
 	if (!fn->dsm_capable)
 		return PCITSM_OK;
+	if (!fn->doe_cma || fn->doe.dead) {
+		pcitsm_info(tio->core->env, "tsm: %s: no CMA mailbox", fn->name);
+		return PCITSM_OK;
+	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return PCITSM_E_NOMEM;
 	d->tio = tio;
 	d->fn = fn;
-	if (pcitsm_doe_host_find(&d->doe, fn->cfg, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
-				 tio->core->env) != PCITSM_OK) {
-		pcitsm_info(tio->core->env, "tsm: %s: no CMA mailbox", fn->name);
-		free(d);
-		return PCITSM_OK;
-	}
-	d->doe.x.tap = tio->core->cfg.relay_tap;
+	d->doe = &fn->doe;
 	*drv = d;
 	return PCITSM_OK;
 }
@@ -104,15 +102,11 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	struct tsm_setup_opts ep_o, rp_o;
 	struct pcitsm_pci_id rpid;
 	struct tsm_stream *s = NULL;
-	uint64_t t = pcitsm_now_ns(env), t_all = t;
+	uint64_t t = pcitsm_now_ns(env);
 	pcitsm_err e;
 
-	memset(fn->step_ns, 0, sizeof(fn->step_ns));
-	fn->have_step_ns = false;
-	step_mark(fn, PCITSM_TSM_STEP_PROBE, &t);
-
 	/* 1. SEV-TIO needs secured CMA on the same mailbox: EFAULT otherwise. */
-	if (!pcitsm_doe_host_supports(&d->doe, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA)) {
+	if (!pcitsm_doe_host_supports(d->doe, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA)) {
 		fail->errno_val = EFAULT;
 		tsm_fail(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
 			 "the CMA mailbox does not support secured CMA (DOE type 2)");
@@ -193,7 +187,6 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_ENABLE, &t);
-	fn->step_ns[PCITSM_TSM_STEP_DONE] = pcitsm_now_ns(env) - t_all;
 	fn->have_step_ns = true;
 	fn->key_set = tsm_fw_dev_key_set(d->fwdev);
 	return PCITSM_OK;

@@ -71,7 +71,8 @@ struct tsm_fn {
 	bool is_endpoint, is_root_port;
 	bool dsm_capable;   /* is_pci_tsm_pf0 + CMA mailbox: tsm/connect exists */
 	bool tee_io;
-	uint16_t doe_off;
+	bool doe_cma;       /* a DOE mailbox with CMA, found at enumeration (pci_doe_init) */
+	struct pcitsm_doe_host doe; /* ... and its host driver, cached like Linux's mailboxes */
 	struct tsm_fn *rp;  /* endpoint: its root port */
 	struct tsm_port port;
 	pthread_mutex_t lock; /* the DSM mutex: one operation on this device at a time */

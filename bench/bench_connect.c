@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcitsm bench connect: full connects per second through the PCI/TSM core and the platform-
+ * firmware TSM on the emulated platform (what `echo tsm0 > tsm/connect` does: DOE discovery,
+ * TIO_DEV_CREATE, SPDM authentication with signed measurements, KEY_EXCHANGE + FINISH, stream
+ * allocation and register setup, IDE_KM QUERY, 6 KEY_PROG at the endpoint and 6 at the root port,
+ * 12 K_SET_GO, Enable at both ends), each followed by a disconnect that is timed separately; the
+ * mean time of each connect step; the heap each connected device holds; and, measured in the same
+ * run over the same emulated DOE mailbox, the baseline: the SPDM part alone (authentication with
+ * signed measurements, session open, END_SESSION) with no TSM core, no IDE and no IDE_KM.
+ * ratio = baseline / connect: the share of a connect that is SPDM.
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "pcitsm/crypto.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/spdm.h"
+#include "pcitsm/tsm.h"
+
+#define CONNECT_SECONDS_DEFAULT 3.0
+
+struct connect_bench {
+	struct pcitsm_emu_platform plat;
+	bool plat_init;
+	struct pcitsm_trust *trust;
+	struct pcitsm_emu_devices *devs;
+	struct pcitsm_tsm_core *core;
+	struct pcitsm_bdf ep;
+	struct pcitsm_doe_host doe; /* the baseline's own host on the endpoint's mailbox */
+	const struct pcitsm_env *env;
+};
+
+static pcitsm_err setup(struct connect_bench *b, unsigned curve_bits)
+{
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_devices_cfg dc = { .curve_bits = curve_bits };
+	struct pcitsm_tsm_core_cfg cc;
+
+	pcitsm_emu_config_default(&cfg);
+	PCITSM_TRY(pcitsm_emu_platform_init(&b->plat, &cfg, b->env));
+	b->plat_init = true;
+	PCITSM_TRY(pcitsm_trust_new(&b->trust));
+	PCITSM_TRY(pcitsm_emu_devices_new(&b->devs, &b->plat, &dc, b->trust));
+	pcitsm_tsm_core_cfg_default(&cc, &b->plat, b->env);
+	cc.trust = b->trust;
+	PCITSM_TRY(pcitsm_tsm_core_new(&b->core, &cc));
+	b->ep = b->plat.funcs[cfg.nr_ports].bdf;
+	return pcitsm_doe_host_find(&b->doe, &b->plat.funcs[cfg.nr_ports].cfg.cfg,
+				    PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA, b->env);
+}
+
+static void teardown(struct connect_bench *b)
+{
+	pcitsm_tsm_core_free(b->core);
+	pcitsm_emu_devices_free(b->devs);
+	if (b->plat_init)
+		pcitsm_emu_platform_free(&b->plat);
+	pcitsm_trust_free(b->trust);
+}
+
+static pcitsm_err build_meas(struct pcitsm_spdm_req *r, struct pcitsm_wr *w, const void *arg)
+{
+	(void)arg;
+	return pcitsm_spdm_req_get_measurements(r, 0xff, true, 0, w);
+}
+
+/* The baseline: the SPDM work of a connect, alone, over the same mailbox model. */
+static pcitsm_err spdm_alone(struct connect_bench *b)
+{
+	struct pcitsm_spdm_auth_opts o;
+	struct pcitsm_spdm_auth_result res;
+	struct pcitsm_spdm_session_opts so;
+	struct pcitsm_spdm_session *s = calloc(1, sizeof(*s));
+	struct pcitsm_spdm_req *r = calloc(1, sizeof(*r));
+	pcitsm_err e;
+
+	if (!s || !r) {
+		free(s);
+		free(r);
+		return PCITSM_E_NOMEM;
+	}
+	pcitsm_spdm_auth_opts_default(&o, b->env);
+	o.cfg.trust = b->trust;
+	o.meas = PCITSM_SPDM_MEAS_NONE;
+	e = pcitsm_spdm_req_authenticate(r, &b->doe.x, &o, &res);
+	if (!e)
+		e = pcitsm_spdm_req_exchange(r, &b->doe.x, build_meas, NULL);
+	if (!e) {
+		pcitsm_spdm_session_opts_default(&so);
+		e = pcitsm_spdm_session_open(s, r, &b->doe.x, &so);
+	}
+	if (!e)
+		e = pcitsm_spdm_session_end(s, &b->doe.x);
+	pcitsm_spdm_session_wipe(s);
+	pcitsm_spdm_auth_result_free(&res);
+	pcitsm_spdm_req_free(r);
+	free(s);
+	free(r);
+	return e;
+}
+
+static int connect_errno(struct connect_bench *b, bool on)
+{
+	return on ? pcitsm_tsm_connect_write(b->core, &b->ep, "tsm0", 4)
+		  : pcitsm_tsm_disconnect_write(b->core, &b->ep, "tsm0", 4);
+}
+
+static int parse(int argc, char **argv, double *seconds, unsigned *curve_bits)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			*seconds = strtod(argv[++i], NULL);
+			if (*seconds <= 0)
+				return -1;
+		} else if (!strcmp(argv[i], "--curve") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "p256"))
+				*curve_bits = 256;
+			else if (!strcmp(argv[i], "p384"))
+				*curve_bits = 384;
+			else
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int bench_connect_run(int argc, char **argv)
+{
+	struct connect_bench *b = calloc(1, sizeof(*b));
+	double seconds = CONNECT_SECONDS_DEFAULT, t0, conn_s = 0, disc_s = 0, base_s = 0;
+	unsigned long n = 0;
+	unsigned curve_bits = 384;
+	uint64_t steps[PCITSM_TSM_STEP_DONE + 1], sum[PCITSM_TSM_STEP_DONE + 1] = { 0 };
+	struct pcitsm_tsm_status st;
+	long mem = 0;
+	pcitsm_err e;
+	int rc = 0;
+
+	if (!b)
+		return cli_fail("bench connect", PCITSM_E_NOMEM);
+	if (parse(argc, argv, &seconds, &curve_bits) < 0) {
+		free(b);
+		fprintf(stderr, "usage: pcitsm bench connect [--seconds S] [--curve p256|p384]\n");
+		return CLI_EXIT_USAGE;
+	}
+	b->env = pcitsm_env_default();
+	e = setup(b, curve_bits);
+	if (e) {
+		teardown(b);
+		free(b);
+		return cli_fail("bench connect: set-up", e);
+	}
+	/* Alternate one connect + disconnect and one baseline round: the same machine load. */
+	t0 = bench_now();
+	do {
+		struct mallinfo2 m0 = mallinfo2(), m1;
+		double t1 = bench_now(), t2, t3;
+
+		rc = connect_errno(b, true);
+		t2 = bench_now();
+		m1 = mallinfo2();
+		if (rc)
+			break;
+		mem += (long)m1.uordblks - (long)m0.uordblks;
+		if (pcitsm_tsm_step_times(b->core, &b->ep, steps) == PCITSM_OK)
+			for (unsigned s = 0; s <= PCITSM_TSM_STEP_DONE; s++)
+				sum[s] += steps[s];
+		rc = connect_errno(b, false);
+		t3 = bench_now();
+		if (rc)
+			break;
+		conn_s += t2 - t1;
+		disc_s += t3 - t2;
+		n++;
+		e = spdm_alone(b);
+		base_s += bench_now() - t3;
+	} while (!e && bench_now() - t0 < seconds);
+	if (rc || e || !n) {
+		if (rc && pcitsm_tsm_status(b->core, &b->ep, &st) == PCITSM_OK)
+			fprintf(stderr, "pcitsm: bench connect: connect failed at %s: %s\n",
+				pcitsm_tsm_step_name(st.last_failure.step), st.last_failure.why);
+		teardown(b);
+		free(b);
+		return cli_fail("bench connect", e ? e : PCITSM_E_IO);
+	}
+	printf("connect: %s, platform-firmware TSM (SEV-TIO model), ECDSA P-%u device identity\n",
+	       b->plat.config.nr_ports ? "emulated platform" : "", curve_bits);
+	printf("  full connects:              %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
+	       (double)n / conn_s, n, conn_s, 1e3 * conn_s / (double)n);
+	printf("  disconnects:                %10.1f /s  (%.3f ms each)\n", (double)n / disc_s,
+	       1e3 * disc_s / (double)n);
+	printf("  SPDM auth + session alone:  %10.1f /s  (%.3f ms each)\n", (double)n / base_s,
+	       1e3 * base_s / (double)n);
+	printf("  ratio SPDM alone / connect: %10.2f   (%.0f%% of a connect is the SPDM part)\n",
+	       base_s / conn_s, 100.0 * base_s / conn_s);
+	printf("  heap held per connected device: %ld bytes\n", mem / (long)n);
+	printf("  mean time per step (ms):\n");
+	for (unsigned s = PCITSM_TSM_STEP_PROBE; s <= PCITSM_TSM_STEP_DONE; s++)
+		printf("    %-14s %8.3f\n", s == PCITSM_TSM_STEP_DONE ? "total" : pcitsm_tsm_step_name(s),
+		       1e-6 * (double)sum[s] / (double)n);
+	teardown(b);
+	free(b);
+	return 0;
+}
+
+const struct bench bench_connect = {
+	.name = "connect",
+	.summary = "TSM connects per second and per-step latency, beside the SPDM part alone",
+	.run = bench_connect_run,
+};

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/* pcitsmd's platform (model.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Faults. Device faults come from lib/emu's device model, firmware faults from lib/tsm's.
+ */
+const struct pd_fault_desc pd_fault_table[] = {
+	{ "untrusted-cert", PD_FAULT_UNTRUSTED_CERT,
+	  "the device's root certificate is not among the platform's trust anchors" },
+	{ "bad-signature", PD_FAULT_BAD_SIGNATURE, "every signature the device makes has a flipped bit" },
+	{ "refuse-key-prog", PD_FAULT_REFUSE_KEY_PROG,
+	  "the device answers IDE_KM KEY_PROG with KP_ACK status 4 (unspecified failure)" },
+	{ "rp-key-prog-refused", PD_FAULT_RP_KEY_PROG_REFUSED,
+	  "firmware (tsm0): the root port's private key path refuses KEY_PROG" },
+	{ "fail-after-STEP", PD_FAULT_FAIL_AFTER_STEP,
+	  "firmware (tsm0): connect fails with EIO right after STEP (a pcitsm status step name)" },
+};
+const size_t pd_fault_table_len = PCITSM_ARRAY_SIZE(pd_fault_table);
+
+#define FAIL_AFTER "fail-after-"
+
+pcitsm_err pd_fault_lookup(const char *name, const struct pd_fault_desc **d,
+			   enum pcitsm_tsm_step *step)
+{
+	if (!strncmp(name, FAIL_AFTER, strlen(FAIL_AFTER))) {
+		const char *s = name + strlen(FAIL_AFTER);
+
+		for (int i = PCITSM_TSM_STEP_PROBE; i < PCITSM_TSM_STEP_DONE; i++) {
+			if (!strcmp(s, pcitsm_tsm_step_name((enum pcitsm_tsm_step)i))) {
+				*step = (enum pcitsm_tsm_step)i;
+				*d = &pd_fault_table[4];
+				return PCITSM_OK;
+			}
+		}
+		return PCITSM_E_INVAL;
+	}
+	for (size_t i = 0; i < pd_fault_table_len; i++) {
+		if (pd_fault_table[i].kind != PD_FAULT_FAIL_AFTER_STEP &&
+		    !strcmp(name, pd_fault_table[i].name)) {
+			*d = &pd_fault_table[i];
+			return PCITSM_OK;
+		}
+	}
+	return PCITSM_E_INVAL;
+}
+
+void pd_faults_str(const struct pd *pd, int func, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < pd->o->nr_faults; i++) {
+		const struct pd_fault *f = &pd->o->faults[i];
+
+		if (f->fw || pd_find(pd, &f->bdf) != func)
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "", f->name);
+		if (n >= len) {
+			buf[len - 1] = '\0';
+			return;
+		}
+	}
+}
+
+/* Apply the faults of the options to the device and firmware configurations. */
+static pcitsm_err apply_faults(struct pd *pd, const char **why)
+{
+	for (unsigned i = 0; i < pd->o->nr_faults; i++) {
+		const struct pd_fault *f = &pd->o->faults[i];
+		const struct pd_fault_desc *d;
+		enum pcitsm_tsm_step step = PCITSM_TSM_STEP_NONE;
+		struct pcitsm_emu_dev_faults *df = NULL;
+		int fi;
+
+		*why = "--fault: unknown fault name";
+		PCITSM_TRY(pd_fault_lookup(f->name, &d, &step));
+		if (d->kind == PD_FAULT_RP_KEY_PROG_REFUSED || d->kind == PD_FAULT_FAIL_AFTER_STEP) {
+			*why = "--fault: a firmware fault takes the target tsm0";
+			if (!f->fw)
+				return PCITSM_E_INVAL;
+			if (d->kind == PD_FAULT_RP_KEY_PROG_REFUSED)
+				pd->core_cfg.fw_faults.rp_key_prog_refused = true;
+			else
+				pd->core_cfg.fw_faults.fail_after_step = (int)step;
+			continue;
+		}
+		*why = "--fault: a device fault takes an endpoint's address";
+		if (f->fw)
+			return PCITSM_E_INVAL;
+		fi = pd_find(pd, &f->bdf);
+		if (fi < 0 || pd->funcs[fi].f->kind != PCITSM_EMU_ENDPOINT)
+			return PCITSM_E_NOTFOUND;
+		df = &pd->devs_cfg.faults[pd->funcs[fi].port];
+		switch (d->kind) {
+		case PD_FAULT_UNTRUSTED_CERT: df->untrusted_cert = true; break;
+		case PD_FAULT_BAD_SIGNATURE: df->bad_signature = true; break;
+		case PD_FAULT_REFUSE_KEY_PROG: df->refuse_key_prog = true; break;
+		default: break;
+		}
+	}
+	return PCITSM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Functions.
+ */
+int pd_find(const struct pd *pd, const struct pcitsm_bdf *bdf)
+{
+	for (unsigned i = 0; i < pd->nr_funcs; i++) {
+		const struct pcitsm_bdf *b = &pd->funcs[i].f->bdf;
+
+		if (b->seg == bdf->seg && b->bus == bdf->bus && b->dev == bdf->dev && b->fn == bdf->fn)
+			return (int)i;
+	}
+	return -1;
+}
+
+int pd_find_name(const struct pd *pd, const char *name)
+{
+	for (unsigned i = 0; i < pd->nr_funcs; i++)
+		if (!strcmp(pd->funcs[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+void pd_hb_name(const struct pd *pd, char *buf, size_t len)
+{
+	struct pcitsm_tsm_hb_info hb;
+
+	if (pd->core && pcitsm_tsm_host_bridge(pd->core, 0, &hb) == PCITSM_OK)
+		snprintf(buf, len, "%s", hb.name);
+	else
+		snprintf(buf, len, "pci%04x:%02x", pd->emu.config.segment, pd->emu.config.root_bus);
+}
+
+void pd_devpath(const struct pd *pd, int i, char *buf, size_t len)
+{
+	char hb[PCITSM_TSM_NAME_MAX];
+
+	pd_hb_name(pd, hb, sizeof(hb));
+	if (pd->funcs[i].parent >= 0)
+		snprintf(buf, len, "%s/%s/%s", hb, pd->funcs[pd->funcs[i].parent].name,
+			 pd->funcs[i].name);
+	else
+		snprintf(buf, len, "%s/%s", hb, pd->funcs[i].name);
+}
+
+/* Discover the DOE features of every mailbox, through the mailbox itself (what Linux caches and
+ * shows in doe_features/). */
+static void discover_doe(struct pd *pd, struct pd_func *pf)
+{
+	struct pcitsm_cfg *cfg = &pf->f->cfg.cfg;
+
+	for (unsigned nth = 0;; nth++) {
+		struct pcitsm_doe_host *h;
+		uint16_t off;
+
+		if (pcitsm_ecap_find(cfg, PCITSM_ECAP_ID_DOE, nth, &off) != PCITSM_OK)
+			break;
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			break;
+		if (pcitsm_doe_host_init(h, cfg, off, pd->env) == PCITSM_OK) {
+			for (unsigned i = 0; i < h->nr_protos && pf->nr_doe < PCITSM_ARRAY_SIZE(pf->doe); i++)
+				pf->doe[pf->nr_doe++] = h->protos[i];
+		}
+		pcitsm_xport_close(&h->x);
+		free(h);
+	}
+}
+
+pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_env *env,
+		   const char **why)
+{
+	struct pcitsm_emu_config cfg;
+	pcitsm_err e;
+
+	memset(pd, 0, sizeof(*pd));
+	pd->o = o;
+	pd->env = env;
+	pthread_mutex_init(&pd->dev_lock, NULL);
+	pthread_mutex_init(&pd->traffic_lock, NULL);
+
+	pcitsm_emu_config_default(&cfg);
+	/* The default platform's ports, repeated up to --ports. */
+	for (unsigned i = cfg.nr_ports; i < o->nr_ports; i++)
+		cfg.ports[i] = cfg.ports[0];
+	cfg.nr_ports = o->nr_ports;
+	cfg.nr_streams = o->nr_streams;
+	*why = "build the emulated platform";
+	PCITSM_TRY(pcitsm_emu_platform_init(&pd->emu, &cfg, env));
+	pd->emu_ready = true;
+
+	for (unsigned i = 0; i < pd->emu.nr_funcs; i++) {
+		struct pd_func *pf = &pd->funcs[pd->nr_funcs++];
+
+		pf->f = &pd->emu.funcs[i];
+		pcitsm_bdf_format(&pf->f->bdf, pf->name);
+		pf->parent = -1;
+		pf->port = i % cfg.nr_ports; /* root ports first, then endpoints, in port order */
+	}
+	for (unsigned i = 0; i < pd->nr_funcs; i++)
+		if (pd->funcs[i].f->upstream)
+			pd->funcs[i].parent = pd_find(pd, &pd->funcs[i].f->upstream->bdf);
+
+	pcitsm_tsm_core_cfg_default(&pd->core_cfg, &pd->emu, env);
+	pd->devs_cfg.identity_dir = o->identity_dir;
+	pd->devs_cfg.curve_bits = 384;
+	e = apply_faults(pd, why);
+	if (e)
+		goto fail;
+	*why = "trust store";
+	e = pcitsm_trust_new(&pd->trust);
+	if (e)
+		goto fail;
+	*why = o->identity_dir ? "load the identity (--identity)" : "device responders";
+	e = pcitsm_emu_devices_new(&pd->devs, &pd->emu, &pd->devs_cfg, pd->trust);
+	if (e)
+		goto fail;
+	for (unsigned i = 0; i < pd->nr_funcs; i++)
+		discover_doe(pd, &pd->funcs[i]);
+	pd->core_cfg.trust = pd->trust;
+	*why = "PCI/TSM core";
+	e = pcitsm_tsm_core_new(&pd->core, &pd->core_cfg);
+	if (e)
+		goto fail;
+	return PCITSM_OK;
+fail:
+	pd_close(pd);
+	return e;
+}
+
+void pd_close(struct pd *pd)
+{
+	for (unsigned i = 0; i < pd->nr_tcp; i++) {
+		struct pd_tcp *t = pd->tcp[i];
+
+		if (t->running) {
+			pcitsm_spdmemu_server_stop(&t->srv);
+			pthread_join(t->thread, NULL);
+		}
+		pcitsm_spdmemu_server_close(&t->srv);
+		free(t);
+	}
+	pd->nr_tcp = 0;
+	if (pd->core)
+		pcitsm_tsm_core_free(pd->core);
+	pd->core = NULL;
+	if (pd->devs)
+		pcitsm_emu_devices_free(pd->devs);
+	pd->devs = NULL;
+	if (pd->emu_ready)
+		pcitsm_emu_platform_free(&pd->emu);
+	pd->emu_ready = false;
+	if (pd->trust)
+		pcitsm_trust_free(pd->trust);
+	pd->trust = NULL;
+	pthread_mutex_destroy(&pd->dev_lock);
+	pthread_mutex_destroy(&pd->traffic_lock);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Config space.
+ */
+uint32_t pd_cfg_size(const struct pd *pd, int func)
+{
+	return pd->funcs[func].f->cfg.cfg.size;
+}
+
+/* The width of the next access at off with n bytes left: naturally aligned, largest first. */
+static unsigned access_width(uint32_t off, size_t n)
+{
+	if (!(off & 3) && n >= 4)
+		return 4;
+	if (!(off & 1) && n >= 2)
+		return 2;
+	return 1;
+}
+
+int pd_cfg_read(struct pd *pd, int func, uint8_t *buf, size_t len, uint32_t off)
+{
+	struct pcitsm_cfg *cfg = &pd->funcs[func].f->cfg.cfg;
+	size_t done = 0;
+
+	if (off >= cfg->size)
+		return 0;
+	if (len > cfg->size - off)
+		len = cfg->size - off;
+	pthread_mutex_lock(&pd->dev_lock);
+	while (done < len) {
+		unsigned w = access_width(off + (uint32_t)done, len - done);
+		uint32_t v;
+
+		if (pcitsm_cfg_read(cfg, off + (uint32_t)done, w, &v) != PCITSM_OK)
+			break;
+		for (unsigned b = 0; b < w; b++)
+			buf[done + b] = (uint8_t)(v >> (8 * b));
+		done += w;
+	}
+	pthread_mutex_unlock(&pd->dev_lock);
+	return done ? (int)done : (len ? -EIO : 0);
+}
+
+int pd_cfg_write(struct pd *pd, int func, const uint8_t *buf, size_t len, uint32_t off)
+{
+	struct pcitsm_cfg *cfg = &pd->funcs[func].f->cfg.cfg;
+	size_t done = 0;
+
+	if (off >= cfg->size)
+		return 0;
+	if (len > cfg->size - off)
+		len = cfg->size - off;
+	pthread_mutex_lock(&pd->dev_lock);
+	while (done < len) {
+		unsigned w = access_width(off + (uint32_t)done, len - done);
+		uint32_t v = 0;
+
+		for (unsigned b = 0; b < w; b++)
+			v |= (uint32_t)buf[done + b] << (8 * b);
+		if (pcitsm_cfg_write(cfg, off + (uint32_t)done, w, v) != PCITSM_OK)
+			break;
+		done += w;
+	}
+	pthread_mutex_unlock(&pd->dev_lock);
+	return done ? (int)done : (len ? -EIO : 0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * TCP device ports.
+ */
+static pcitsm_err tcp_forward(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,
+			      uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+	struct pd_fwd *fw = pcitsm_container_of(h, struct pd_fwd, h);
+	pcitsm_err e;
+
+	pthread_mutex_lock(&fw->pd->dev_lock);
+	e = fw->orig->handle(fw->orig, req, req_len, rsp, rsp_cap, rsp_len);
+	pthread_mutex_unlock(&fw->pd->dev_lock);
+	return e;
+}
+
+static void *tcp_thread(void *arg)
+{
+	struct pd_tcp *t = arg;
+
+	if (pcitsm_spdmemu_server_run(&t->srv) != PCITSM_OK)
+		fprintf(stderr, "pcitsmd: %s: TCP server stopped with an error\n",
+			t->pd->funcs[t->func].name);
+	return NULL;
+}
+
+static pcitsm_err tcp_add(struct pd *pd, int func, const char *host, const char *port,
+			  const char **why)
+{
+	struct pcitsm_emu_func *f = pd->funcs[func].f;
+	struct pd_tcp *t;
+	pcitsm_err e;
+
+	*why = "--device-port: not an endpoint with a DOE mailbox";
+	if (f->kind != PCITSM_EMU_ENDPOINT || !f->doe_off)
+		return PCITSM_E_NOTFOUND;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return PCITSM_E_NOMEM;
+	t->pd = pd;
+	t->func = func;
+	t->srv.lfd = -1;
+	pcitsm_doe_dev_init(&t->dev, f->doe.cap_version);
+	for (unsigned i = 0; i < f->doe.nr_handlers; i++) {
+		struct pcitsm_doe_handler *o = f->doe.handlers[i];
+
+		t->fwd[i] = (struct pd_fwd){ { o->vid, o->type, tcp_forward }, o, pd };
+		e = pcitsm_doe_dev_register(&t->dev, &t->fwd[i].h);
+		if (e) {
+			free(t);
+			return e;
+		}
+	}
+	*why = "TCP server";
+	e = pcitsm_spdmemu_server_init(&t->srv, &t->dev, pd->env);
+	if (e) {
+		free(t);
+		return e;
+	}
+	pd->tcp[pd->nr_tcp++] = t;
+	*why = "--device-port: listen";
+	PCITSM_TRY(pcitsm_spdmemu_server_listen(&t->srv, host, port));
+	*why = "TCP server thread";
+	if (pthread_create(&t->thread, NULL, tcp_thread, t) != 0)
+		return PCITSM_E_SYSTEM;
+	t->running = true;
+	return PCITSM_OK;
+}
+
+pcitsm_err pd_tcp_start(struct pd *pd, const char **why)
+{
+	for (unsigned i = 0; i < pd->o->nr_devports; i++) {
+		const struct pd_devport *dp = &pd->o->devports[i];
+		int fi = pd_find(pd, &dp->bdf);
+
+		*why = "--device-port: no such function";
+		if (fi < 0)
+			return PCITSM_E_NOTFOUND;
+		PCITSM_TRY(tcp_add(pd, fi, dp->host, dp->port, why));
+	}
+	if (pd->o->port_base) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < pd->nr_funcs; i++) {
+			char port[8];
+
+			if (pd->funcs[i].f->kind != PCITSM_EMU_ENDPOINT || !pd->funcs[i].f->doe_off)
+				continue;
+			snprintf(port, sizeof(port), "%u", pd->o->port_base + k++);
+			PCITSM_TRY(tcp_add(pd, (int)i, pd->o->port_host, port, why));
+		}
+	}
+	return PCITSM_OK;
+}
+
+void pd_tcp_print(struct pd *pd, FILE *out)
+{
+	for (unsigned i = 0; i < pd->nr_tcp; i++)
+		fprintf(out, "pcitsmd: %s served in the spdm-emu protocol on port %u\n",
+			pd->funcs[pd->tcp[i]->func].name, pd->tcp[i]->srv.port);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcitsmd's platform: lib/emu's hierarchy with its device responders (identities, SPDM, IDE_KM),
+ * the PCI/TSM core of lib/tsm over it (tsm0, stream pools, the sysfs semantics), the DOE features
+ * each function's mailbox reports (discovered once at start, as Linux caches them), and the
+ * optional TCP device ports. FUSE-independent: the vfs layer and the unit tests use it directly.
+ */
+#ifndef PCITSMD_MODEL_H
+#define PCITSMD_MODEL_H
+
+#include <pthread.h>
+
+#include "opts.h"
+#include "pcitsm/doe.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/tsm.h"
+
+#define PD_MAX_FUNCS (2 * PCITSM_EMU_MAX_PORTS)
+
+struct pd_func {
+	struct pcitsm_emu_func *f;
+	char name[13];                 /* "0000:01:00.0" */
+	int parent;                    /* index of the upstream function, -1 below the host bridge */
+	struct pcitsm_doe_proto doe[PCITSM_DOE_MAX_PROTOCOLS * 4];
+	unsigned nr_doe;               /* 0: no DOE mailbox (no doe_features/) */
+	unsigned port;                 /* index of its root port (link) */
+};
+
+/* One endpoint served over TCP: its own DOE instance whose handlers forward, under the device
+ * lock, to the endpoint's (so TCP and the config-file mailbox never run the responder at once). */
+struct pd_fwd {
+	struct pcitsm_doe_handler h;
+	struct pcitsm_doe_handler *orig;
+	struct pd *pd;
+};
+struct pd_tcp {
+	struct pd *pd;
+	int func;
+	struct pcitsm_doe_dev dev;
+	struct pd_fwd fwd[PCITSM_DOE_MAX_PROTOCOLS];
+	struct pcitsm_spdmemu_server srv;
+	pthread_t thread;
+	bool running;
+};
+
+/* The last traffic run of each function, for the project directory's traffic file. */
+struct pd_traffic_last {
+	bool valid;
+	uint64_t n_ops;
+	size_t size;
+	pcitsm_err err;
+	struct pcitsm_tsm_traffic res;
+};
+
+struct pd {
+	const struct pd_opts *o;
+	const struct pcitsm_env *env;
+	struct pcitsm_emu_platform emu;
+	bool emu_ready;
+	struct pcitsm_trust *trust;
+	struct pcitsm_emu_devices *devs;
+	struct pcitsm_emu_devices_cfg devs_cfg;
+	struct pcitsm_tsm_core_cfg core_cfg;
+	struct pcitsm_tsm_core *core;
+	struct pd_func funcs[PD_MAX_FUNCS];
+	unsigned nr_funcs;
+	/* Serialises config-space accesses from the mirror and the TCP ports' responder calls. */
+	pthread_mutex_t dev_lock;
+	/* Serialises traffic runs (one wire per link) and guards traffic_last. */
+	pthread_mutex_t traffic_lock;
+	struct pd_traffic_last traffic_last[PD_MAX_FUNCS];
+	struct pd_tcp *tcp[PD_MAX_FUNCS];
+	unsigned nr_tcp;
+};
+
+/* Build the platform from the options. On failure *why names what failed. */
+pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_env *env,
+		   const char **why) PCITSM_MUST_CHECK;
+/* Start the TCP device ports (threads). E_SYSTEM / bind errors with *why. */
+pcitsm_err pd_tcp_start(struct pd *pd, const char **why) PCITSM_MUST_CHECK;
+/* Print "BDF tcp HOST:PORT" for every TCP port (after pd_tcp_start). */
+void pd_tcp_print(struct pd *pd, FILE *out);
+void pd_close(struct pd *pd);
+
+int pd_find(const struct pd *pd, const struct pcitsm_bdf *bdf);
+int pd_find_name(const struct pd *pd, const char *name);
+/* The function's directory below /sys/devices: "pci0000:00/0000:00:01.0/0000:01:00.0". */
+void pd_devpath(const struct pd *pd, int i, char *buf, size_t len);
+/* The host bridge's name ("pci0000:00"). */
+void pd_hb_name(const struct pd *pd, char *buf, size_t len);
+
+/* Config space: any offset and length, split into naturally aligned accesses as Linux's
+ * pci_read_config / pci_write_config do, so a 4-byte access at a DW offset is one DW access (the
+ * DOE mailbox's side effects). Returns bytes done, or -errno. */
+int pd_cfg_read(struct pd *pd, int func, uint8_t *buf, size_t len, uint32_t off);
+int pd_cfg_write(struct pd *pd, int func, const uint8_t *buf, size_t len, uint32_t off);
+uint32_t pd_cfg_size(const struct pd *pd, int func);
+
+/* ---------------------------------------------------------------------------------------------
+ * Faults (--fault TARGET=NAME). Device faults are per endpoint; firmware faults are the TSM's.
+ */
+enum pd_fault_kind {
+	PD_FAULT_UNTRUSTED_CERT,
+	PD_FAULT_BAD_SIGNATURE,
+	PD_FAULT_REFUSE_KEY_PROG,
+	PD_FAULT_RP_KEY_PROG_REFUSED, /* firmware: the root port's private key path refuses */
+	PD_FAULT_FAIL_AFTER_STEP,     /* firmware: fail right after a connect step */
+};
+struct pd_fault_desc {
+	const char *name;
+	enum pd_fault_kind kind;
+	const char *what;
+};
+extern const struct pd_fault_desc pd_fault_table[];
+extern const size_t pd_fault_table_len;
+/* Resolve a fault name: "bad-signature", "fail-after-key_prog". E_INVAL if unknown. */
+pcitsm_err pd_fault_lookup(const char *name, const struct pd_fault_desc **d,
+			   enum pcitsm_tsm_step *step) PCITSM_MUST_CHECK;
+/* The faults active on func, comma-separated ("" when none), into buf. */
+void pd_faults_str(const struct pd *pd, int func, char *buf, size_t len);
+
+#endif

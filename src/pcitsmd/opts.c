@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* pcitsmd's command line (opts.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+
+void pd_opts_default(struct pd_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nr_ports = 2;
+	o->nr_streams = PCITSM_EMU_DEFAULT_STREAMS;
+	o->ready_fd = -1;
+	o->port_host = "127.0.0.1";
+}
+
+pcitsm_err pd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
+		return PCITSM_E_INVAL;
+	v = strtoul(s, &end, 10);
+	if (*end || v < min || v > max)
+		return PCITSM_E_INVAL;
+	*out = (unsigned)v;
+	return PCITSM_OK;
+}
+
+/* "BDF=rest": the BDF parsed, rest returned. */
+static pcitsm_err split_bdf(const char *s, struct pcitsm_bdf *bdf, const char **rest)
+{
+	const char *eq = strchr(s, '=');
+	char b[16];
+
+	if (!eq || (size_t)(eq - s) >= sizeof(b) || !eq[1])
+		return PCITSM_E_INVAL;
+	memcpy(b, s, (size_t)(eq - s));
+	b[eq - s] = '\0';
+	PCITSM_TRY(pcitsm_bdf_parse(b, bdf));
+	*rest = eq + 1;
+	return PCITSM_OK;
+}
+
+pcitsm_err pd_parse_devport(const char *s, struct pd_devport *out)
+{
+	const char *hp, *colon;
+	size_t hl;
+	unsigned port;
+
+	memset(out, 0, sizeof(*out));
+	PCITSM_TRY(split_bdf(s, &out->bdf, &hp));
+	colon = strrchr(hp, ':');
+	if (!colon)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pd_parse_uint(colon + 1, 0, 65535, &port));
+	hl = (size_t)(colon - hp);
+	if (hl >= 2 && hp[0] == '[' && hp[hl - 1] == ']') {
+		hp++;
+		hl -= 2;
+	}
+	if (!hl || hl >= sizeof(out->host))
+		return PCITSM_E_INVAL;
+	memcpy(out->host, hp, hl);
+	out->host[hl] = '\0';
+	snprintf(out->port, sizeof(out->port), "%u", port);
+	return PCITSM_OK;
+}
+
+pcitsm_err pd_parse_fault(const char *s, struct pd_fault *out)
+{
+	const char *name;
+
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(s, "tsm0=", 5)) {
+		out->fw = true;
+		name = s + 5;
+	} else {
+		PCITSM_TRY(split_bdf(s, &out->bdf, &name));
+	}
+	if (!*name)
+		return PCITSM_E_INVAL;
+	if (strlen(name) >= sizeof(out->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
+							 strlen(name))
+		return PCITSM_E_INVAL;
+	strcpy(out->name, name);
+	return PCITSM_OK;
+}
+
+void pd_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pcitsmd [OPTIONS] MOUNTPOINT\n"
+		"Mount the emulated Trusted-I/O platform's sysfs mirror (Linux 6.19 PCI/TSM ABI).\n\n"
+		"  --ports N              root ports, each with one TEE-IO endpoint (1-%u, default 2)\n"
+		"  --streams N            host-bridge IDE stream pool (1-256, default 256)\n"
+		"  --identity DIR         every endpoint's identity (from `pcitsm identity create`)\n"
+		"  --fault BDF=NAME       inject a fault into a device (repeatable; docs/pcitsmd.md)\n"
+		"  --fault tsm0=NAME      inject a fault into the platform firmware TSM\n"
+		"  --device-port BDF=HOST:PORT  serve an endpoint in the spdm-emu TCP protocol\n"
+		"  --port-base N          serve endpoint i on HOST:N+i (HOST from --port-host)\n"
+		"  --port-host HOST       address for --port-base (default 127.0.0.1)\n"
+		"  -f, --foreground       stay in the foreground\n"
+		"  -d, --debug            FUSE debug output (implies --foreground)\n"
+		"  --pidfile FILE         write the daemon's pid once the mount is ready\n"
+		"  --ready-fd FD          write \"READY\\n\" to FD once the mount is ready\n"
+		"  -h, --help, -V, --version\n",
+		PCITSM_EMU_MAX_PORTS);
+}
+
+int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "ports", required_argument, NULL, 'n' },
+		{ "streams", required_argument, NULL, 's' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "fault", required_argument, NULL, 'F' },
+		{ "device-port", required_argument, NULL, 'P' },
+		{ "port-base", required_argument, NULL, 'B' },
+		{ "port-host", required_argument, NULL, 'H' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned v;
+	int c;
+
+	pd_opts_default(o);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "fdhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (pd_parse_uint(optarg, 1, PCITSM_EMU_MAX_PORTS, &o->nr_ports)) {
+				snprintf(err, errlen, "--ports: 1 to %u", PCITSM_EMU_MAX_PORTS);
+				return -1;
+			}
+			break;
+		case 's':
+			if (pd_parse_uint(optarg, 1, 256, &o->nr_streams)) {
+				snprintf(err, errlen, "--streams: 1 to 256");
+				return -1;
+			}
+			break;
+		case 'i':
+			o->identity_dir = optarg;
+			break;
+		case 'F':
+			if (o->nr_faults == PD_MAX_FAULTS ||
+			    pd_parse_fault(optarg, &o->faults[o->nr_faults])) {
+				snprintf(err, errlen, "--fault %s: expected BDF=NAME or tsm0=NAME", optarg);
+				return -1;
+			}
+			o->nr_faults++;
+			break;
+		case 'P':
+			if (o->nr_devports == PD_MAX_DEVPORTS ||
+			    pd_parse_devport(optarg, &o->devports[o->nr_devports])) {
+				snprintf(err, errlen, "--device-port %s: expected BDF=HOST:PORT", optarg);
+				return -1;
+			}
+			o->nr_devports++;
+			break;
+		case 'B':
+			if (pd_parse_uint(optarg, 1, 65535, &o->port_base)) {
+				snprintf(err, errlen, "--port-base: 1 to 65535");
+				return -1;
+			}
+			break;
+		case 'H':
+			o->port_host = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'd':
+			o->debug = o->foreground = true;
+			break;
+		case 'p':
+			o->pidfile = optarg;
+			break;
+		case 'r':
+			if (pd_parse_uint(optarg, 0, 1 << 20, &v)) {
+				snprintf(err, errlen, "--ready-fd: a file descriptor number");
+				return -1;
+			}
+			o->ready_fd = (int)v;
+			break;
+		case 'h':
+			pd_usage(stdout);
+			return 1;
+		case 'V':
+			printf("pcitsmd 0.1.0\n");
+			return 1;
+		default:
+			snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		snprintf(err, errlen, optind == argc ? "no mount point given" : "one mount point only");
+		return -1;
+	}
+	o->mountpoint = argv[optind];
+	if (o->port_base && o->port_base + o->nr_ports - 1 > 65535) {
+		snprintf(err, errlen, "--port-base: ports past 65535");
+		return -1;
+	}
+	return 0;
+}

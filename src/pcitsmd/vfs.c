@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: MIT */
+/* The mirror's file tree (vfs.h): the kernel's paths first, then the project directory. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pcitsm/spdm.h"
+#include "vfs.h"
+
+#define DIR_MODE (S_IFDIR | 0755)
+#define LNK_MODE (S_IFLNK | 0777)
+#define RO (S_IFREG | 0444)
+#define RW (S_IFREG | 0644)
+#define WO (S_IFREG | 0200)
+#define ATTR_SIZE 4096 /* what sysfs reports for every attribute */
+#define TEXT_MAX 8192
+
+/* Where the TSM class device's parent lives: the platform firmware (docs/pcitsmd.md). */
+#define TSM_PARENT "pcitsm-tsm"
+#define PROJ_DIR "pcitsm"
+
+static void vn_set(struct vnode *vn, enum vn_kind kind, int func, int aux, unsigned mode)
+{
+	vn->kind = kind;
+	vn->func = func;
+	vn->aux = aux;
+	vn->mode = mode;
+	vn->target[0] = '\0';
+}
+
+static const struct pcitsm_bdf *fbdf(struct pd *pd, int i)
+{
+	return &pd->funcs[i].f->bdf;
+}
+
+static bool tsm_attr(struct pd *pd, int func, enum pcitsm_tsm_attr a)
+{
+	return pcitsm_tsm_attr_exists(pd->core, fbdf(pd, func), a);
+}
+
+/* Functions the project directory has an entry for: those with tsm/connect (DSM-capable PF0s). */
+static bool proj_dev(struct pd *pd, int func)
+{
+	return tsm_attr(pd, func, PCITSM_TSM_ATTR_CONNECT);
+}
+
+static bool connected(struct pd *pd, int func)
+{
+	struct pcitsm_tsm_status st;
+
+	return pcitsm_tsm_status(pd->core, fbdf(pd, func), &st) == PCITSM_OK && st.connected;
+}
+
+static const char *const ev_names[EV_NR] = { "certificate_chain", "certificates.der",
+					     "measurements", "vca" };
+
+/* Emit a child; returns non-zero to stop. */
+#define EMIT(name, ...)                                  \
+	do {                                             \
+		vn_set(&c, __VA_ARGS__);                 \
+		if (fill(ctx, (name), &c))               \
+			return 0;                        \
+	} while (0)
+
+int vfs_readdir(struct pd *pd, const struct vnode *dir, vfs_fill_fn fill, void *ctx)
+{
+	struct vnode c;
+	char name[PCITSM_TSM_NAME_MAX + 8], path[128];
+
+	switch (dir->kind) {
+	case VD_ROOT:
+		EMIT("bus", VD_BUS, -1, 0, DIR_MODE);
+		EMIT("class", VD_CLASS, -1, 0, DIR_MODE);
+		EMIT("devices", VD_DEVICES, -1, 0, DIR_MODE);
+		EMIT(PROJ_DIR, VD_PROJ, -1, 0, DIR_MODE);
+		return 0;
+	case VD_BUS:
+		EMIT("pci", VD_BUS_PCI, -1, 0, DIR_MODE);
+		return 0;
+	case VD_BUS_PCI:
+		EMIT("devices", VD_BUS_PCI_DEVICES, -1, 0, DIR_MODE);
+		return 0;
+	case VD_BUS_PCI_DEVICES:
+		for (unsigned i = 0; i < pd->nr_funcs; i++) {
+			vn_set(&c, VL_BUS_DEV, (int)i, 0, LNK_MODE);
+			pd_devpath(pd, (int)i, path, sizeof(path));
+			snprintf(c.target, sizeof(c.target), "../../../devices/%s", path);
+			if (fill(ctx, pd->funcs[i].name, &c))
+				return 0;
+		}
+		return 0;
+	case VD_CLASS:
+		EMIT("tsm", VD_CLASS_TSM, -1, 0, DIR_MODE);
+		return 0;
+	case VD_CLASS_TSM:
+		for (unsigned i = 0; i < pcitsm_tsm_nr_devices(pd->core); i++) {
+			if (pcitsm_tsm_device_name(pd->core, i, name) != PCITSM_OK)
+				continue;
+			vn_set(&c, VL_CLASS_TSM, -1, (int)i, LNK_MODE);
+			snprintf(c.target, sizeof(c.target), "../../devices/platform/%s/tsm/%s",
+				 TSM_PARENT, name);
+			if (fill(ctx, name, &c))
+				return 0;
+		}
+		return 0;
+	case VD_DEVICES:
+		pd_hb_name(pd, name, sizeof(name));
+		EMIT(name, VD_HB, -1, 0, DIR_MODE);
+		EMIT("platform", VD_PLATFORM, -1, 0, DIR_MODE);
+		return 0;
+	case VD_HB: {
+		struct pcitsm_tsm_stream_info st[PCITSM_TSM_HB_STREAMS_MAX];
+		size_t n = pcitsm_tsm_streams(pd->core, 0, st, PCITSM_ARRAY_SIZE(st));
+
+		EMIT("available_secure_streams", VF_AVAIL, -1, 0, RO);
+		for (size_t i = 0; i < n && i < PCITSM_ARRAY_SIZE(st); i++) {
+			int ep = pd_find(pd, &st[i].ep);
+
+			if (ep < 0)
+				continue;
+			vn_set(&c, VL_STREAM, ep, (int)i, LNK_MODE);
+			/* devpath is "pciDDDD:BB/rp/ep": the link is relative to the bridge's dir. */
+			pd_devpath(pd, ep, path, sizeof(path));
+			snprintf(c.target, sizeof(c.target), "%s", strchr(path, '/') + 1);
+			if (fill(ctx, st[i].name, &c))
+				return 0;
+		}
+		for (unsigned i = 0; i < pd->nr_funcs; i++)
+			if (pd->funcs[i].parent < 0)
+				EMIT(pd->funcs[i].name, VD_FUNC, (int)i, 0, DIR_MODE);
+		return 0;
+	}
+	case VD_FUNC: {
+		int f = dir->func;
+
+		EMIT("vendor", VF_VENDOR, f, 0, RO);
+		EMIT("device", VF_DEVICE, f, 0, RO);
+		EMIT("class", VF_CLASS, f, 0, RO);
+		EMIT("revision", VF_REVISION, f, 0, RO);
+		EMIT("config", VF_CONFIG, f, 0, RW);
+		if (pd->funcs[f].nr_doe)
+			EMIT("doe_features", VD_DOE_FEATURES, f, 0, DIR_MODE);
+		if (tsm_attr(pd, f, PCITSM_TSM_ATTR_DIR))
+			EMIT("tsm", VD_TSM, f, 0, DIR_MODE);
+		if (tsm_attr(pd, f, PCITSM_TSM_ATTR_AUTHENTICATED))
+			EMIT("authenticated", VF_TSM_ATTR, f, PCITSM_TSM_ATTR_AUTHENTICATED, RO);
+		for (unsigned i = 0; i < pd->nr_funcs; i++)
+			if (pd->funcs[i].parent == f)
+				EMIT(pd->funcs[i].name, VD_FUNC, (int)i, 0, DIR_MODE);
+		return 0;
+	}
+	case VD_DOE_FEATURES: {
+		const struct pd_func *pf = &pd->funcs[dir->func];
+
+		EMIT("doe_discovery", VF_DOE_DISCOVERY, dir->func, 0, RO);
+		for (unsigned i = 0; i < pf->nr_doe; i++) {
+			if (pf->doe[i].vid == PCITSM_DOE_VID_PCISIG &&
+			    pf->doe[i].type == PCITSM_DOE_TYPE_DISCOVERY)
+				continue;
+			snprintf(name, sizeof(name), "%04x:%02x", pf->doe[i].vid, pf->doe[i].type);
+			EMIT(name, VF_DOE_FEATURE, dir->func, (int)i, RO);
+		}
+		return 0;
+	}
+	case VD_TSM:
+		for (int a = PCITSM_TSM_ATTR_CONNECT; a <= PCITSM_TSM_ATTR_BOUND; a++)
+			if (tsm_attr(pd, dir->func, (enum pcitsm_tsm_attr)a))
+				EMIT(pcitsm_tsm_attr_name((enum pcitsm_tsm_attr)a), VF_TSM_ATTR,
+				     dir->func, a, S_IFREG | pcitsm_tsm_attr_mode((enum pcitsm_tsm_attr)a));
+		return 0;
+	case VD_PLATFORM:
+		EMIT(TSM_PARENT, VD_PLAT_TSM, -1, 0, DIR_MODE);
+		return 0;
+	case VD_PLAT_TSM:
+		if (pcitsm_tsm_nr_devices(pd->core))
+			EMIT("tsm", VD_PLAT_TSM_CLASS, -1, 0, DIR_MODE);
+		return 0;
+	case VD_PLAT_TSM_CLASS:
+		for (unsigned i = 0; i < pcitsm_tsm_nr_devices(pd->core); i++)
+			if (pcitsm_tsm_device_name(pd->core, i, name) == PCITSM_OK)
+				EMIT(name, VD_TSMDEV, -1, (int)i, DIR_MODE);
+		return 0;
+	case VD_TSMDEV:
+		EMIT("uevent", VF_UEVENT, -1, dir->aux, RW);
+		vn_set(&c, VL_SUBSYSTEM, -1, dir->aux, LNK_MODE);
+		snprintf(c.target, sizeof(c.target), "../../../../../class/tsm");
+		fill(ctx, "subsystem", &c);
+		return 0;
+	case VD_PROJ:
+		EMIT("README", VF_PROJ_README, -1, 0, RO);
+		EMIT("platform", VF_PROJ_PLATFORM, -1, 0, RO);
+		EMIT("devices", VD_PROJ_DEVICES, -1, 0, DIR_MODE);
+		return 0;
+	case VD_PROJ_DEVICES:
+		for (unsigned i = 0; i < pd->nr_funcs; i++)
+			if (proj_dev(pd, (int)i))
+				EMIT(pd->funcs[i].name, VD_PROJ_DEV, (int)i, 0, DIR_MODE);
+		return 0;
+	case VD_PROJ_DEV:
+		EMIT("status", VF_PROJ_STATUS, dir->func, 0, RO);
+		EMIT("faults", VF_PROJ_FAULTS, dir->func, 0, RO);
+		EMIT("rekey", VF_PROJ_REKEY, dir->func, 0, WO);
+		EMIT("traffic", VF_PROJ_TRAFFIC, dir->func, 0, RW);
+		if (connected(pd, dir->func))
+			EMIT("evidence", VD_PROJ_EVIDENCE, dir->func, 0, DIR_MODE);
+		return 0;
+	case VD_PROJ_EVIDENCE:
+		for (int i = 0; i < EV_NR; i++)
+			EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, RO);
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+struct find_ctx {
+	const char *name;
+	size_t len;
+	struct vnode *out;
+	bool found;
+};
+
+static int find_fill(void *ctx, const char *name, const struct vnode *vn)
+{
+	struct find_ctx *fc = ctx;
+
+	if (strlen(name) != fc->len || memcmp(name, fc->name, fc->len))
+		return 0;
+	*fc->out = *vn;
+	fc->found = true;
+	return 1;
+}
+
+int vfs_lookup(struct pd *pd, const char *path, struct vnode *vn)
+{
+	const char *p = path;
+
+	vn_set(vn, VD_ROOT, -1, 0, DIR_MODE);
+	for (;;) {
+		struct find_ctx fc;
+		struct vnode next;
+		size_t n;
+		int rc;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return 0;
+		n = strcspn(p, "/");
+		if ((vn->mode & S_IFMT) != S_IFDIR)
+			return -ENOTDIR;
+		fc = (struct find_ctx){ p, n, &next, false };
+		rc = vfs_readdir(pd, vn, find_fill, &fc);
+		if (rc < 0)
+			return rc;
+		if (!fc.found)
+			return -ENOENT;
+		*vn = next;
+		p += n;
+	}
+}
+
+size_t vfs_size(struct pd *pd, const struct vnode *vn)
+{
+	if (vn->kind == VF_CONFIG)
+		return pd_cfg_size(pd, vn->func);
+	if ((vn->mode & S_IFMT) == S_IFLNK)
+		return strlen(vn->target);
+	if ((vn->mode & S_IFMT) == S_IFDIR)
+		return 0;
+	return ATTR_SIZE;
+}
+
+int vfs_open(struct pd *pd, const struct vnode *vn, bool rd, bool wr)
+{
+	if ((vn->mode & S_IFMT) == S_IFDIR)
+		return wr ? -EISDIR : 0;
+	if (rd && !(vn->mode & 0444))
+		return -EACCES;
+	if (wr && !(vn->mode & 0222))
+		return -EACCES;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Contents.
+ */
+static int textf(char *buf, size_t cap, size_t *n, const char *fmt, ...) PCITSM_PRINTF(4, 5);
+static int textf(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (*n >= cap)
+		return -ENOSPC;
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *n, cap - *n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= cap - *n)
+		return -ENOSPC;
+	*n += (size_t)r;
+	return 0;
+}
+
+static const char *state_word(uint8_t s)
+{
+	return s == PCITSM_IDE_STATE_SECURE ? "secure" : s == PCITSM_IDE_STATE_INSECURE ? "insecure"
+											: "unknown";
+}
+
+static void port_text(char *buf, size_t cap, size_t *n, const char *pfx,
+		      const struct pcitsm_tsm_port_status *p)
+{
+	char b[13];
+
+	pcitsm_bdf_format(&p->bdf, b);
+	textf(buf, cap, n, "%s=%s\n%s_block=%u\n%s_enabled=%d\n%s_state=%s\n%s_stream_id=%u\n", pfx,
+	      b, pfx, p->sel_index, pfx, p->enabled, pfx, state_word(p->state), pfx, p->stream_id);
+}
+
+static int status_text(struct pd *pd, int func, char *buf, size_t cap)
+{
+	struct pcitsm_tsm_status st;
+	const struct pcitsm_tsm_failure *lf;
+	size_t n = 0;
+	char b[13];
+	pcitsm_err e = pcitsm_tsm_status(pd->core, fbdf(pd, func), &st);
+
+	if (e)
+		return -pcitsm_err_errno(e);
+	lf = &st.last_failure;
+	textf(buf, cap, &n, "device=%s\nconnected=%d\ntsm=%s\nauthenticated=%d\n",
+	      pd->funcs[func].name, st.connected, st.tsm, st.authenticated);
+	if (st.connected) {
+		pcitsm_bdf_format(&st.dsm, b);
+		textf(buf, cap, &n, "dsm=%s\nspdm_version=%u.%u\n", b, st.spdm_version >> 4,
+		      st.spdm_version & 0xf);
+		textf(buf, cap, &n, "base_asym=%s\nbase_hash=%s\nmeasurement_hash=%s\n",
+		      pcitsm_sig_name(pcitsm_spdm_sig_alg(st.base_asym)),
+		      pcitsm_hash_name(pcitsm_spdm_hash_alg(st.base_hash)),
+		      pcitsm_hash_name(pcitsm_spdm_meas_hash_alg(st.meas_hash)));
+		textf(buf, cap, &n, "dhe=%s\naead=%s\nchain_trusted=%d\nsession_id=0x%08x\n",
+		      pcitsm_dhe_name(pcitsm_spdm_dhe_alg(st.dhe)),
+		      pcitsm_aead_name(pcitsm_spdm_aead_alg(st.aead)), st.chain_trusted,
+		      st.session_id);
+	}
+	if (st.connected && st.has_stream) {
+		textf(buf, cap, &n, "stream=stream%u.%u.%u\nstream_id=%u\nkey_set=K%u\nrekeys=%" PRIu64
+				    "\n",
+		      st.h, st.r, st.e, st.stream_id, st.key_set, st.rekeys);
+		port_text(buf, cap, &n, "rp", &st.rp);
+		port_text(buf, cap, &n, "ep", &st.ep);
+	}
+	textf(buf, cap, &n, "connects=%" PRIu64 "\ndisconnects=%" PRIu64 "\nfailures=%" PRIu64 "\n",
+	      st.connects, st.disconnects, st.failures);
+	if (st.last_connect_ns)
+		textf(buf, cap, &n, "last_connect_us=%" PRIu64 "\n", st.last_connect_ns / 1000);
+	if (lf->step != PCITSM_TSM_STEP_NONE) {
+		textf(buf, cap, &n, "last_failure_step=%s\nlast_failure_errno=%d\nlast_failure_error=%s\n",
+		      pcitsm_tsm_step_name(lf->step), lf->errno_val, pcitsm_err_name(lf->err));
+		if (lf->peer_error)
+			textf(buf, cap, &n, "last_failure_peer_error=%s (0x%02x, data 0x%02x)\n",
+			      pcitsm_spdm_error_name(lf->peer_error), lf->peer_error,
+			      lf->peer_error_data);
+		if (lf->peer_status >= 0)
+			textf(buf, cap, &n, "last_failure_peer_status=%d\n", lf->peer_status);
+		if (lf->why[0])
+			textf(buf, cap, &n, "last_failure_why=%s\n", lf->why);
+	}
+	return (int)n;
+}
+
+static int traffic_text(struct pd *pd, int func, char *buf, size_t cap)
+{
+	struct pd_traffic_last t;
+	size_t n = 0;
+
+	pthread_mutex_lock(&pd->traffic_lock);
+	t = pd->traffic_last[func];
+	pthread_mutex_unlock(&pd->traffic_lock);
+	if (!t.valid) {
+		textf(buf, cap, &n, "runs=0\n");
+		return (int)n;
+	}
+	textf(buf, cap, &n,
+	      "runs=1\nops=%" PRIu64 "\nsize=%zu\nwrites=%" PRIu64 "\nreads=%" PRIu64
+	      "\nbytes=%" PRIu64 "\nfailures=%" PRIu64 "\ntlps_secure=%" PRIu64
+	      "\ntlps_clear=%" PRIu64 "\nresult=%s\n",
+	      t.res.ops, t.size, t.res.writes, t.res.reads, t.res.bytes, t.res.failures,
+	      t.res.tlps_secure, t.res.tlps_clear,
+	      t.err ? pcitsm_err_name(t.err)
+		    : t.res.first_err ? pcitsm_err_name(t.res.first_err) : "ok");
+	return (int)n;
+}
+
+static const char readme[] =
+	"pcitsm project directory: what the Linux 6.19 sysfs ABI does not have.\n"
+	"Everything outside this directory mirrors the kernel's files (docs/pcitsmd.md).\n"
+	"\n"
+	"platform                     the emulated platform: ports, stream pool, TSM counters\n"
+	"devices/<BDF>/status         key=value: connection, SPDM version and algorithms, session,\n"
+	"                             stream and both ends' state, counters, the last failure\n"
+	"devices/<BDF>/faults         the faults injected into this device (--fault)\n"
+	"devices/<BDF>/rekey          write anything: refresh the stream's keys (ENXIO if not\n"
+	"                             connected)\n"
+	"devices/<BDF>/traffic        write \"N [SIZE]\": N memory write/read-back operations of\n"
+	"                             SIZE bytes across the link; read: the last run's counts\n"
+	"devices/<BDF>/evidence/      while connected: certificate_chain (SPDM chain, slot used),\n"
+	"                             certificates.der, measurements (signed MEASUREMENTS),\n"
+	"                             vca (GET_VERSION..ALGORITHMS transcript)\n";
+
+static int platform_text(struct pd *pd, char *buf, size_t cap)
+{
+	struct pcitsm_tsm_counters c;
+	size_t n = 0;
+	char hb[PCITSM_TSM_NAME_MAX];
+
+	pcitsm_tsm_counters(pd->core, &c);
+	pd_hb_name(pd, hb, sizeof(hb));
+	textf(buf, cap, &n, "host_bridge=%s\nroot_ports=%u\nstream_pool=%u\ntsm=tsm0\nbackend=firmware\n",
+	      hb, pd->emu.config.nr_ports, pd->emu.config.nr_streams);
+	textf(buf, cap, &n,
+	      "connected=%u\nh_in_use=%u\nids_in_use=%u\nport_blocks_in_use=%u\nsessions_open=%u\n"
+	      "connects=%" PRIu64 "\nfailed_connects=%" PRIu64 "\ndisconnects=%" PRIu64
+	      "\nrekeys=%" PRIu64 "\n",
+	      c.connected, c.h_in_use, c.ids_in_use, c.port_blocks_in_use, c.sessions_open,
+	      c.connects, c.failed_connects, c.disconnects, c.rekeys);
+	for (unsigned i = 0; i < pd->nr_tcp; i++)
+		textf(buf, cap, &n, "tcp_port=%s=%u\n", pd->funcs[pd->tcp[i]->func].name,
+		      pd->tcp[i]->srv.port);
+	return (int)n;
+}
+
+/* Copy [off, off+size) of a generated text out. */
+static int slice(const char *text, int len, char *buf, size_t size, off_t off)
+{
+	if (len < 0)
+		return len;
+	if (off >= len)
+		return 0;
+	if (size > (size_t)(len - off))
+		size = (size_t)(len - off);
+	memcpy(buf, text + off, size);
+	return (int)size;
+}
+
+static int evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off)
+{
+	struct pcitsm_tsm_evidence ev;
+	const uint8_t *p = NULL;
+	size_t len = 0;
+	int r;
+	pcitsm_err e = pcitsm_tsm_evidence_get(pd->core, fbdf(pd, vn->func), &ev);
+
+	if (e)
+		return e == PCITSM_E_STATE ? -ENODATA : -pcitsm_err_errno(e);
+	switch (vn->aux) {
+	case EV_CHAIN: p = ev.chain; len = ev.chain_len; break;
+	case EV_CERTS:
+		if (ev.certs_off <= ev.chain_len) {
+			p = ev.chain + ev.certs_off;
+			len = ev.chain_len - ev.certs_off;
+		}
+		break;
+	case EV_MEAS: p = ev.meas; len = ev.meas_len; break;
+	case EV_VCA: p = ev.vca; len = ev.vca_len; break;
+	default: break;
+	}
+	r = len > INT32_MAX ? -EFBIG : slice((const char *)p, (int)len, buf, size, off);
+	pcitsm_tsm_evidence_free(&ev);
+	return r;
+}
+
+int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off,
+	     unsigned uid)
+{
+	char *text;
+	int len = -EIO, r;
+	struct pcitsm_pci_id id;
+	struct pcitsm_cfg *cfg;
+	size_t n = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	if (vn->kind == VF_CONFIG) {
+		/* Linux: only root reads past the first 64 bytes (pci_read_config). */
+		uint32_t lim = uid == 0 ? pd_cfg_size(pd, vn->func) : 64;
+
+		if ((uint64_t)off >= lim)
+			return 0;
+		if (size > lim - (uint32_t)off)
+			size = lim - (uint32_t)off;
+		return pd_cfg_read(pd, vn->func, (uint8_t *)buf, size, (uint32_t)off);
+	}
+	if (vn->kind == VF_EVIDENCE)
+		return evidence_read(pd, vn, buf, size, off);
+	text = malloc(TEXT_MAX);
+	if (!text)
+		return -ENOMEM;
+	switch (vn->kind) {
+	case VF_VENDOR:
+	case VF_DEVICE:
+	case VF_CLASS:
+	case VF_REVISION:
+		cfg = &pd->funcs[vn->func].f->cfg.cfg;
+		pthread_mutex_lock(&pd->dev_lock);
+		r = pcitsm_pci_read_id(cfg, &id) == PCITSM_OK;
+		pthread_mutex_unlock(&pd->dev_lock);
+		if (!r)
+			break;
+		/* pci-sysfs.c formats. */
+		if (vn->kind == VF_VENDOR)
+			len = snprintf(text, TEXT_MAX, "0x%04x\n", id.vendor);
+		else if (vn->kind == VF_DEVICE)
+			len = snprintf(text, TEXT_MAX, "0x%04x\n", id.device);
+		else if (vn->kind == VF_CLASS)
+			len = snprintf(text, TEXT_MAX, "0x%06x\n", id.class_code);
+		else
+			len = snprintf(text, TEXT_MAX, "0x%02x\n", id.revision);
+		break;
+	case VF_DOE_FEATURE: {
+		const struct pcitsm_doe_proto *p = &pd->funcs[vn->func].doe[vn->aux];
+		len = snprintf(text, TEXT_MAX, "%04x:%02x\n", p->vid, p->type);
+		break;
+	}
+	case VF_DOE_DISCOVERY:
+		len = snprintf(text, TEXT_MAX, "0001:00\n");
+		break;
+	case VF_TSM_ATTR:
+		len = pcitsm_tsm_attr_read(pd->core, fbdf(pd, vn->func), (enum pcitsm_tsm_attr)vn->aux,
+					   text, TEXT_MAX);
+		break;
+	case VF_AVAIL:
+		len = pcitsm_tsm_available_streams_read(pd->core, 0, text, TEXT_MAX);
+		break;
+	case VF_UEVENT:
+		len = 0; /* the tsm class adds no uevent variables */
+		break;
+	case VF_PROJ_README:
+		len = snprintf(text, TEXT_MAX, "%s", readme);
+		break;
+	case VF_PROJ_PLATFORM:
+		len = platform_text(pd, text, TEXT_MAX);
+		break;
+	case VF_PROJ_STATUS:
+		len = status_text(pd, vn->func, text, TEXT_MAX);
+		break;
+	case VF_PROJ_FAULTS:
+		pd_faults_str(pd, vn->func, text, TEXT_MAX - 1);
+		n = strlen(text);
+		text[n++] = '\n';
+		len = (int)n;
+		break;
+	case VF_PROJ_TRAFFIC:
+		len = traffic_text(pd, vn->func, text, TEXT_MAX);
+		break;
+	case VF_PROJ_REKEY:
+		len = -EACCES;
+		break;
+	default:
+		len = -EISDIR;
+		break;
+	}
+	r = slice(text, len, buf, size, off);
+	free(text);
+	return r;
+}
+
+int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size)
+{
+	char s[64], *end;
+	unsigned long long n, sz = 256;
+
+	if (len == 0 || len >= sizeof(s))
+		return -EINVAL;
+	memcpy(s, buf, len);
+	s[len] = '\0';
+	if (s[len - 1] == '\n')
+		s[--len] = '\0';
+	if (!len || s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	n = strtoull(s, &end, 10);
+	if (*end == ' ') {
+		if (end[1] < '0' || end[1] > '9')
+			return -EINVAL;
+		sz = strtoull(end + 1, &end, 10);
+	}
+	if (*end || n < 1 || n > 10000000ull || sz < 4 || sz > 4096 || sz % 4)
+		return -EINVAL;
+	*n_ops = n;
+	*size = (size_t)sz;
+	return 0;
+}
+
+int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off)
+{
+	int r;
+
+	if (off < 0)
+		return -EINVAL;
+	switch (vn->kind) {
+	case VF_CONFIG:
+		return pd_cfg_write(pd, vn->func, (const uint8_t *)buf, size, (uint32_t)PCITSM_MIN(
+								     (uint64_t)off, UINT32_MAX));
+	case VF_TSM_ATTR:
+		if (vn->aux == PCITSM_TSM_ATTR_CONNECT)
+			r = pcitsm_tsm_connect_write(pd->core, fbdf(pd, vn->func), buf, size);
+		else if (vn->aux == PCITSM_TSM_ATTR_DISCONNECT)
+			r = pcitsm_tsm_disconnect_write(pd->core, fbdf(pd, vn->func), buf, size);
+		else
+			r = -EACCES;
+		return r < 0 ? r : (int)size;
+	case VF_UEVENT:
+		return (int)size; /* a synthetic uevent: nothing listens */
+	case VF_PROJ_REKEY: {
+		pcitsm_err e = pcitsm_tsm_rekey(pd->core, fbdf(pd, vn->func));
+
+		if (e == PCITSM_E_STATE)
+			return -ENXIO; /* not connected, as disconnect says */
+		return e ? -pcitsm_err_errno(e) : (int)size;
+	}
+	case VF_PROJ_TRAFFIC: {
+		struct pd_traffic_last t = { .valid = true };
+
+		r = vfs_parse_traffic(buf, size, &t.n_ops, &t.size);
+		if (r)
+			return r;
+		pthread_mutex_lock(&pd->traffic_lock);
+		t.err = pcitsm_tsm_traffic(pd->core, fbdf(pd, vn->func), t.n_ops, t.size, &t.res);
+		pd->traffic_last[vn->func] = t;
+		pthread_mutex_unlock(&pd->traffic_lock);
+		return t.err ? -pcitsm_err_errno(t.err) : (int)size;
+	}
+	default:
+		return (vn->mode & S_IFMT) == S_IFDIR ? -EISDIR : -EACCES;
+	}
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mirror's file tree, without FUSE: the sysfs paths of Linux 6.19 (bus/pci/devices, devices/
+ * pciDDDD:BB, class/tsm) and the project directory pcitsm/ (docs/pcitsmd.md). A path resolves to a
+ * vnode; directories list children through the same function lookups walk, so `ls` and lookups
+ * always agree. Reads and writes return bytes or a negative errno, as a sysfs show/store would.
+ */
+#ifndef PCITSMD_VFS_H
+#define PCITSMD_VFS_H
+
+#include <sys/types.h>
+
+#include "model.h"
+
+enum vn_kind {
+	/* Directories. */
+	VD_ROOT, VD_BUS, VD_BUS_PCI, VD_BUS_PCI_DEVICES, VD_CLASS, VD_CLASS_TSM, VD_DEVICES, VD_HB,
+	VD_FUNC, VD_DOE_FEATURES, VD_TSM, VD_PLATFORM, VD_PLAT_TSM, VD_PLAT_TSM_CLASS, VD_TSMDEV,
+	VD_PROJ, VD_PROJ_DEVICES, VD_PROJ_DEV, VD_PROJ_EVIDENCE,
+	/* Files. */
+	VF_VENDOR, VF_DEVICE, VF_CLASS, VF_REVISION, VF_CONFIG, VF_DOE_FEATURE, VF_DOE_DISCOVERY,
+	VF_TSM_ATTR, VF_AVAIL, VF_UEVENT, VF_PROJ_README, VF_PROJ_PLATFORM, VF_PROJ_STATUS,
+	VF_PROJ_FAULTS, VF_PROJ_REKEY, VF_PROJ_TRAFFIC, VF_EVIDENCE,
+	/* Symbolic links. */
+	VL_BUS_DEV, VL_CLASS_TSM, VL_STREAM, VL_SUBSYSTEM,
+};
+
+enum vn_evidence { EV_CHAIN, EV_CERTS, EV_MEAS, EV_VCA, EV_NR };
+
+struct vnode {
+	enum vn_kind kind;
+	int func;        /* index in pd->funcs, or -1 */
+	int aux;         /* DOE feature index, tsm attribute, tsm device, stream, evidence kind */
+	unsigned mode;   /* S_IFDIR | 0755, S_IFREG | 0644 ..., S_IFLNK | 0777 */
+	char target[256]; /* symbolic link target (relative, as sysfs makes them) */
+};
+
+/* Resolve an absolute path ("/", "/bus/pci/devices/0000:01:00.0/config"). 0 or -ENOENT /
+ * -ENOTDIR. Symbolic links in the middle of a path are not followed here (the kernel follows
+ * them before asking). */
+int vfs_lookup(struct pd *pd, const char *path, struct vnode *vn);
+/* List a directory: fill(ctx, name, vnode) for each child; a non-zero return from fill stops. */
+typedef int (*vfs_fill_fn)(void *ctx, const char *name, const struct vnode *vn);
+int vfs_readdir(struct pd *pd, const struct vnode *dir, vfs_fill_fn fill, void *ctx);
+/* The size stat reports: 4096 for attributes (as sysfs), the config space size for config. */
+size_t vfs_size(struct pd *pd, const struct vnode *vn);
+/* Open checks as kernfs makes them: reading a file with no show (-EACCES), writing a file with no
+ * store (-EACCES). */
+int vfs_open(struct pd *pd, const struct vnode *vn, bool rd, bool wr);
+/* Read / write at off; return the byte count or -errno. uid: the caller's (config space beyond 64
+ * bytes is root's, as in Linux). */
+int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off, unsigned uid);
+int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off);
+
+/* Project-directory write formats, exposed for the unit tests. traffic: "N [SIZE]" (N 1..10^7
+ * operations, SIZE 4..4096 bytes, a multiple of 4, default 256). */
+int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size);
+
+#endif

@@ -37,6 +37,7 @@ struct fx_opts {
 	bool real_env; /* the machine's environment (thread-safe), not the deterministic one */
 	void (*key_observer)(void *arg, const uint8_t key[32], const uint8_t ifv[8]);
 	void *key_observer_arg;
+	void (*pre_core)(struct fx *fx); /* firmware's doing before the core starts */
 };
 
 static struct fx *fx_new(const struct fx_opts *o)
@@ -68,6 +69,8 @@ static struct fx *fx_new(const struct fx_opts *o)
 	}
 	dc.curve_bits = 256;
 	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
+	if (o && o->pre_core)
+		o->pre_core(fx);
 	pcitsm_tsm_core_cfg_default(&cc, &fx->plat, env);
 	cc.trust = fx->trust;
 	if (o) {
@@ -295,6 +298,74 @@ static void pool_exhausted(void **state)
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_int_equal(dis(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_clean(fx);
+	fx_free(fx);
+}
+
+/* Firmware left a stream enabled before the core started: the core adopts it. */
+static void enable_block0(struct pcitsm_emu_func *f, uint8_t id)
+{
+	struct pcitsm_ide_info ide;
+	uint16_t blk;
+
+	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
+	blk = ide.sel_off[0];
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID1, 0xffff00));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID2, 1));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT | PCITSM_IDE_CTL_EN));
+}
+
+static void pre_enabled_pair(struct fx *fx)
+{
+	enable_block0(&fx->plat.funcs[0], 7); /* root port 0000:00:01.0 */
+	enable_block0(&fx->plat.funcs[2], 7); /* endpoint 0000:01:00.0 */
+}
+
+static void pre_enabled_conflict(struct fx *fx)
+{
+	enable_block0(&fx->plat.funcs[2], 9); /* the endpoint alone: no partner at the root port */
+}
+
+static void adopted_streams(void **state)
+{
+	struct fx_opts o = defaults();
+	struct fx *fx;
+	struct pcitsm_tsm_stream_info si[4];
+	struct pcitsm_tsm_status st;
+	struct pcitsm_bdf ep = B("0000:01:00.0");
+	char buf[16];
+
+	(void)state;
+	o.pre_core = pre_enabled_pair;
+	fx = fx_new(&o);
+	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
+	assert_true(si[0].adopted);
+	assert_int_equal(si[0].stream_id, 7);
+	assert_string_equal(si[0].name, "stream0.0.0");
+	assert_int_equal(pcitsm_tsm_available_streams_read(fx->core, 0, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "255\n");
+	/* A connect of the same endpoint takes the next slot and blocks. */
+	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
+	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_int_equal(st.h, 1);
+	assert_int_equal(st.r, 1);
+	assert_int_equal(st.e, 1);
+	assert_int_equal(st.stream_id, 1);
+	assert_int_equal(st.ep.state, PCITSM_IDE_STATE_SECURE);
+	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 2);
+	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
+	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
+	fx_free(fx);
+
+	/* A claim that conflicts: IDE is not set up for that device. */
+	o.pre_core = pre_enabled_conflict;
+	fx = fx_new(&o);
+	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 0);
+	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -ENXIO);
+	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
+	assert_int_equal(dis(fx, "0000:02:00.0", "tsm0"), 0);
 	fx_free(fx);
 }
 
@@ -724,6 +795,7 @@ int main(void)
 		cmocka_unit_test(evidence),
 		cmocka_unit_test(pool_zero),
 		cmocka_unit_test(pool_exhausted),
+		cmocka_unit_test(adopted_streams),
 		cmocka_unit_test(fault_untrusted_cert),
 		cmocka_unit_test(fault_bad_signature),
 		cmocka_unit_test(fault_refused_key_prog),

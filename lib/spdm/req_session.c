@@ -552,7 +552,9 @@ pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, const uint8_t
 	if ((s->state != PCITSM_SPDM_SESSION_HANDSHAKE &&
 	     s->state != PCITSM_SPDM_SESSION_ESTABLISHED) || !s->outstanding)
 		return PCITSM_E_STATE;
-	PCITSM_TRY(pcitsm_session_record_id(rec, len, &id));
+	e = pcitsm_session_record_id(rec, len, &id);
+	if (e)
+		return sess_fail(s, e); /* not even a Session ID: the answer is broken */
 	if (id != s->sm.id)
 		return PCITSM_E_NOTFOUND; /* another session's record: nothing changes */
 	s->outstanding = false;

@@ -169,7 +169,8 @@ pcitsm_err pcitsm_session_seal(struct pcitsm_session *s, const uint8_t *msg, siz
 	if (cap < len + PCITSM_SM_OVERHEAD)
 		return PCITSM_E_NOSPC;
 	/* Header (AAD), then AppDataLength and the message to be encrypted in place. */
-	memmove(out + PCITSM_SM_HDR_LEN + 2, msg, len);
+	if (len)
+		memmove(out + PCITSM_SM_HDR_LEN + 2, msg, len);
 	pcitsm_put_le32(out, s->id);
 	pcitsm_put_le16(out + 4, (uint16_t)(2 + len + PCITSM_AEAD_TAG_LEN));
 	pcitsm_put_le16(out + 6, (uint16_t)len);

@@ -1,11 +1,15 @@
 #!/bin/bash
 # The main job on the embedded emulated platform (called by `make run`): inventory, SPDM
-# authentication of every endpoint through its DOE mailbox, evidence with a pcap capture, and the
-# same device served over TCP in the DMTF spdm-emu protocol. Each step prints its time.
+# authentication of every endpoint through its DOE mailbox, evidence with a pcap capture, the
+# same device served over TCP in the DMTF spdm-emu protocol, and the PCI/TSM flow on pcitsmd's
+# sysfs mirror (connect every device, status, traffic, rekey, disconnect). Each step prints its
+# time.
 set -euo pipefail
 builddir=${1:-build}
 pcitsm="$builddir/pcitsm"
 out="$builddir/run"
+# A mirror left mounted by an interrupted run: unmount it before removing the outputs.
+if mountpoint -q "$out/sys" 2>/dev/null; then fusermount3 -u "$out/sys" || umount -l "$out/sys"; fi
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -48,5 +52,59 @@ wait $server || true
 trap - EXIT
 cat "$out/emulate.log"
 done_step
+
+# The kernel's PCI/TSM ABI on the emulated platform: one pcitsmd mirror shared by every step
+# (PCITSM_SYSFS), as an administrator would use /sys on a 6.19 host.
+if [ -c /dev/fuse ] && (exec 3<>/dev/fuse) 2>/dev/null; then
+	mnt="$out/sys"
+	mkdir -p "$mnt"
+	rm -f "$out/ready"
+	mkfifo "$out/ready"
+	step "pcitsmd: the emulated platform's sysfs mirror (Linux 6.19 PCI/TSM ABI) on $mnt"
+	"$builddir/pcitsmd" --foreground --ready-fd 3 "$mnt" 3>"$out/ready" >"$out/pcitsmd.log" 2>&1 &
+	daemon=$!
+	trap 'kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
+	read -r -t 60 ready <"$out/ready" || true
+	[ "${ready:-}" = READY ] || { cat "$out/pcitsmd.log"; echo "pcitsmd did not start"; exit 1; }
+	export PCITSM_SYSFS="$mnt"
+	ls "$mnt/bus/pci/devices" "$mnt/class/tsm"
+	done_step
+
+	step "pcitsm connect --all: echo tsm0 > tsm/connect for every endpoint (SPDM, session, IDE_KM)"
+	"$pcitsm" connect --all
+	done_step
+
+	step "pcitsm status: kernel attributes, stream Secure at both ends, session and algorithms"
+	"$pcitsm" status
+	cat "$mnt/devices/pci0000:00/available_secure_streams"
+	ls -l "$mnt/devices/pci0000:00/" | grep stream
+	done_step
+
+	for ep in 0000:01:00.0 0000:02:00.0; do
+		step "pcitsm traffic $ep: memory writes and read-backs across the IDE-protected link"
+		"$pcitsm" traffic "$ep" --ops 2000 --size 256
+		done_step
+
+		step "pcitsm rekey $ep: the other key set at both ends, then traffic again"
+		"$pcitsm" rekey "$ep"
+		"$pcitsm" traffic "$ep" --ops 2000 --size 256
+		done_step
+	done
+
+	step "pcitsm disconnect --all: streams and sessions torn down"
+	"$pcitsm" disconnect --all
+	"$pcitsm" status
+	cat "$mnt/devices/pci0000:00/available_secure_streams"
+	done_step
+
+	step "stop pcitsmd (SIGTERM: clean unmount)"
+	kill "$daemon"
+	wait "$daemon"
+	trap - EXIT
+	unset PCITSM_SYSFS
+	done_step
+else
+	printf '\n(skipped the PCI/TSM steps: /dev/fuse is not usable here, and pcitsmd needs FUSE)\n'
+fi
 
 printf '\nAll steps done. Outputs in %s\n' "$out"

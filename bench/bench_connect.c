@@ -191,8 +191,9 @@ static int bench_connect_run(int argc, char **argv)
 		free(b);
 		return cli_fail("bench connect", e ? e : PCITSM_E_IO);
 	}
-	printf("connect: %s, platform-firmware TSM (SEV-TIO model), ECDSA P-%u device identity\n",
-	       b->plat.config.nr_ports ? "emulated platform" : "", curve_bits);
+	printf("connect: emulated platform (%u root ports), platform-firmware TSM (SEV-TIO model), "
+	       "ECDSA P-%u device identity\n",
+	       b->plat.config.nr_ports, curve_bits);
 	printf("  full connects:              %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
 	       (double)n / conn_s, n, conn_s, 1e3 * conn_s / (double)n);
 	printf("  disconnects:                %10.1f /s  (%.3f ms each)\n", (double)n / disc_s,

@@ -1,0 +1,58 @@
+#!/bin/bash
+# pcitsm connect tcp:HOST:PORT: the device half of connect (SPDM authentication, session, IDE_KM
+# QUERY, six KEY_PROGs, K_SET_GO; then K_SET_STOP and END_SESSION) against spdm-emu responders,
+# with an emulated root port. Against a pcitsmd device port whose config file the mirror exposes
+# (--device), both ends reach Secure; failures name the step and the peer's status.
+set -euo pipefail
+. "$(dirname "$0")/lib/pcitsmd.bash"
+
+pcitsmd_mount --ports 2 --fault 0000:02:00.0=refuse-key-prog \
+	--device-port 0000:01:00.0=127.0.0.1:0 --device-port 0000:02:00.0=127.0.0.1:0
+p1=$(sed -n 's/^tcp_port=0000:01:00.0=//p' "$mnt/pcitsm/platform")
+p2=$(sed -n 's/^tcp_port=0000:02:00.0=//p' "$mnt/pcitsm/platform")
+
+pcitsm connect "tcp:127.0.0.1:$p1" --stream-id 9 --device 0000:01:00.0 --sysfs "$mnt" \
+	>"$tmp/ok.txt" 2>&1 || { cat "$tmp/ok.txt"; fail "connect tcp with --device"; }
+for step in transport spdm_auth session ide_query stream_setup key_prog k_set_go enable disable \
+	    k_set_stop end_session; do
+	grep -q "^  $step *ok" "$tmp/ok.txt" || { cat "$tmp/ok.txt"; fail "step $step not reported ok"; }
+done
+grep -q "Stream ID 9, key set K0; root port Secure, device 0000:01:00.0 Secure" "$tmp/ok.txt" ||
+	{ cat "$tmp/ok.txt"; fail "both ends Secure"; }
+# Afterwards the device's block is idle again (Stream ID 255, Enable clear).
+pcitsm list --sysfs "$mnt" --json >"$tmp/list.json"
+python3 - "$tmp/list.json" <<'PY' || fail "the device's stream block is not idle"
+import json, sys
+for f in json.load(open(sys.argv[1])):
+    if f["address"] == "0000:01:00.0":
+        b = f["ide"]["selective_stream_blocks"][0]
+        assert not b["enable"] and b["stream_id"] == 255 and not b["rid_valid"], b
+        break
+else:
+    raise SystemExit("no 0000:01:00.0")
+PY
+
+# Without the device's config file, a device that needs its Stream ID first refuses KEY_PROG.
+if pcitsm connect "tcp:127.0.0.1:$p1" >"$tmp/n.txt" 2>&1; then fail "connect tcp without --device"; fi
+grep -q "step key_prog failed.*KP_ACK status 3" "$tmp/n.txt" || { cat "$tmp/n.txt"; fail "key_prog status 3"; }
+grep -q "end_session *ok" "$tmp/n.txt" || fail "no END_SESSION after the failure"
+
+# The faulted device refuses KEY_PROG with status 4: the step and the status are named.
+if pcitsm connect "tcp:127.0.0.1:$p2" --device 0000:02:00.0 --sysfs "$mnt" >"$tmp/f.txt" 2>&1; then
+	fail "connect tcp to a device refusing KEY_PROG"
+fi
+grep -q "step key_prog failed.*KP_ACK status 4" "$tmp/f.txt" || { cat "$tmp/f.txt"; fail "key_prog status 4"; }
+pcitsmd_unmount
+
+# A responder without IDE_KM (pcitsm emulate): the failure is the QUERY, with the SPDM ERROR.
+pcitsm emulate --listen 127.0.0.1:0 --trust-out "$tmp/root.pem" >"$tmp/em.log" 2>&1 &
+em=$!
+for _ in $(seq 100); do grep -q '^listening on' "$tmp/em.log" && break; sleep 0.05; done
+addr=$(sed -n 's/^listening on //p' "$tmp/em.log")
+if pcitsm connect "tcp:$addr" --trust "$tmp/root.pem" >"$tmp/e.txt" 2>&1; then
+	kill $em; fail "connect tcp to a responder without IDE_KM"
+fi
+kill $em; wait $em || true
+grep -q "chain trusted" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "--trust"; }
+grep -q "step ide_query failed.*ERROR UnsupportedRequest" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "ide_query failure"; }
+echo "pcitsmd_connect_tcp: all checks passed"

@@ -254,6 +254,47 @@ static void test_unit_and_pcrc_layout(void **state)
 	pcitsm_gcm_free(ref);
 }
 
+/* The IV counter starts at the IFV KEY_PROG delivered (here not 1), in KEY_PROG byte order. */
+static void test_ifv_start(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t ifv = 0x0102030405060708ull;
+	uint8_t key[32], wkey[32], wifv[8], data[16], tlp[32], ct[16], tag[16];
+	uint8_t iv[12] = { 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_gcm *ref;
+	struct pcitsm_gcm_key *k;
+	size_t n, w;
+
+	prog(f, 0); /* every slot, IFV 1 */
+	/* Then the root port's Posted TX and the endpoint's Posted RX again, with IFV = ifv. */
+	assert_ok(pcitsm_random(&f->env.env, key, sizeof(key)));
+	pcitsm_ide_km_key_from_aes(key, wkey);
+	pcitsm_ide_km_ifv_encode(ifv, wifv);
+	assert_ok(pcitsm_ide_key_prog(f->rp, SID, 0, PCITSM_IDE_TX, PCITSM_IDE_SUB_PR, wkey, wifv));
+	assert_ok(pcitsm_ide_key_prog(f->ep, SID, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR, wkey, wifv));
+	go(f, 0, PCITSM_IDE_RX);
+	go(f, 0, PCITSM_IDE_TX);
+	assert_ok(pcitsm_ide_stream_enable(f->ep, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	memset(data, 0x3c, sizeof(data));
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(out.n, 1);
+	assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
+	assert_ok(pcitsm_gcm_key_new(ref, &k));
+	assert_ok(pcitsm_gcm_key_set(k, key));
+	struct pcitsm_gcm_seg sg = { data, ct, sizeof(data) };
+	assert_ok(pcitsm_gcm_seal(k, iv, f->wire, 16, &sg, 1, tag, 16));
+	assert_memory_equal(f->wire + 16, ct, sizeof(ct));
+	assert_memory_equal(f->wire + 32, tag, 12);
+	assert_true(f->rp->stream[0].slot[PCITSM_IDE_TX][0][0].ctr == ifv + 1);
+	assert_true(f->ep->stream[0].slot[PCITSM_IDE_RX][0][0].ctr == ifv + 1);
+	pcitsm_wipe(key, sizeof(key));
+	pcitsm_gcm_key_free(k);
+	pcitsm_gcm_free(ref);
+}
+
 static void test_types_and_counters(void **state)
 {
 	struct fx *f = *state;
@@ -638,7 +679,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_layout_matches_gcm),
-		T(test_unit_and_pcrc_layout), T(test_types_and_counters), T(test_check_failed),
+		T(test_unit_and_pcrc_layout), T(test_ifv_start), T(test_types_and_counters), T(test_check_failed),
 		T(test_plain_rejected),     T(test_aggregation),        T(test_sync),
 		T(test_refresh),            T(test_programming_errors), T(test_select),
 		T(test_pcrc),

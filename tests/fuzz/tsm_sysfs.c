@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* Fuzz the PCI/TSM core's sysfs surface: records (op, function, length, bytes) of writes to
+ * tsm/connect and tsm/disconnect with arbitrary contents, attribute reads into buffers of any size,
+ * available_secure_streams, the stream list, status, rekey, traffic and evidence, on a platform
+ * whose devices and trust anchors are made once. Invariants: every call returns 0, a length that
+ * fits, or a negative errno; after the core is freed nothing is held and no stream is enabled. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/crypto.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/tsm.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct pcitsm_env_test env;
+static struct pcitsm_emu_platform plat;
+static struct pcitsm_trust *trust;
+static struct pcitsm_emu_devices *devs;
+
+static void init_once(void)
+{
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
+
+	pcitsm_env_test_init(&env, 11);
+	env.env.log_level = PCITSM_LOG_ERR;
+	pcitsm_emu_config_default(&cfg);
+	if (pcitsm_emu_platform_init(&plat, &cfg, &env.env) || pcitsm_trust_new(&trust))
+		abort();
+	dc.faults[1].refuse_key_prog = true; /* the second device never connects */
+	if (pcitsm_emu_devices_new(&devs, &plat, &dc, trust))
+		abort();
+}
+
+static void no_enable_left(void)
+{
+	for (unsigned i = 0; i < plat.nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &plat.funcs[i];
+		struct pcitsm_ide_info ide;
+		struct pcitsm_ide_sel sel;
+
+		if (!f->ide_off)
+			continue;
+		if (pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide))
+			abort();
+		for (unsigned s = 0; s < ide.nr_sel; s++)
+			if (pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel) || sel.ctl.enable)
+				abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pcitsm_tsm_core_cfg cc;
+	struct pcitsm_tsm_core *core;
+	struct pcitsm_rd rd;
+
+	if (!devs)
+		init_once();
+	pcitsm_tsm_core_cfg_default(&cc, &plat, &env.env);
+	cc.trust = trust;
+	if (pcitsm_tsm_core_new(&core, &cc))
+		abort();
+	pcitsm_rd_init(&rd, data, size);
+	while (pcitsm_rd_left(&rd) >= 3) {
+		uint8_t op = pcitsm_rd_u8(&rd), fi = pcitsm_rd_u8(&rd);
+		size_t n = PCITSM_MIN(pcitsm_rd_u8(&rd), pcitsm_rd_left(&rd));
+		const char *p = (const char *)pcitsm_rd_bytes(&rd, n);
+		const struct pcitsm_bdf *bdf = &plat.funcs[fi % plat.nr_funcs].bdf;
+		struct pcitsm_tsm_stream_info si[4];
+		struct pcitsm_tsm_status st;
+		struct pcitsm_tsm_evidence ev;
+		struct pcitsm_tsm_traffic tr;
+		char buf[64];
+		int rc = 0;
+
+		switch (op % 9) {
+		case 0:
+			rc = pcitsm_tsm_connect_write(core, bdf, p, n);
+			break;
+		case 1:
+			rc = pcitsm_tsm_disconnect_write(core, bdf, p, n);
+			break;
+		case 2:
+			rc = pcitsm_tsm_attr_read(core, bdf, (enum pcitsm_tsm_attr)(fi % 8), buf,
+						  n % sizeof(buf));
+			if (rc >= (int)sizeof(buf))
+				abort();
+			break;
+		case 3:
+			rc = pcitsm_tsm_available_streams_read(core, fi & 1, buf, n % sizeof(buf));
+			break;
+		case 4:
+			if (pcitsm_tsm_streams(core, fi & 1, si, fi % 5) > 256)
+				abort();
+			break;
+		case 5:
+			if (pcitsm_tsm_status(core, bdf, &st) == PCITSM_OK && st.connected &&
+			    st.ep.state != PCITSM_IDE_STATE_SECURE)
+				abort();
+			break;
+		case 6:
+			if (pcitsm_tsm_rekey(core, bdf))
+				break;
+			break;
+		case 7:
+			if (pcitsm_tsm_traffic(core, bdf, n % 8, 4u * (1 + (fi & 15)), &tr) == PCITSM_OK &&
+			    tr.ops != n % 8)
+				abort();
+			break;
+		default:
+			if (pcitsm_tsm_evidence_get(core, bdf, &ev) == PCITSM_OK)
+				pcitsm_tsm_evidence_free(&ev);
+			break;
+		}
+		if (rc > 0 && (size_t)rc >= sizeof(buf))
+			abort();
+	}
+	pcitsm_tsm_core_free(core);
+	no_enable_left();
+	return 0;
+}

@@ -178,6 +178,55 @@ static const struct fuse_operations ops = {
 	.readdir = op_readdir,
 };
 
+/* Daemon mode: the parent waits until the child reports the mount ready (then exits 0) or fails
+ * (exits 1), so `pcitsmd MOUNT && ls MOUNT` works. Returns the child's end of the pipe. */
+static int daemonize(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		char b[8] = { 0 };
+		ssize_t n;
+
+		close(p[1]);
+		n = read(p[0], b, sizeof(b) - 1);
+		_exit(n > 0 && !strncmp(b, "READY", 5) ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	return p[1];
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+static void signal_ready(int fd)
+{
+	static const char ready[] = "READY\n";
+
+	if (fd < 0)
+		return;
+	if (write(fd, ready, sizeof(ready) - 1) < 0)
+		fprintf(stderr, "pcitsmd: ready fd %d: %s\n", fd, strerror(errno));
+	close(fd);
+}
+
 static int write_pidfile(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -197,7 +246,7 @@ int main(int argc, char **argv)
 	struct fuse_loop_config *lc = NULL;
 	const char *why = NULL;
 	char err[160];
-	int rc;
+	int rc, daemon_fd = -1;
 	pcitsm_err e;
 
 	rc = pd_opts_parse(&o, argc, argv, err, sizeof(err));
@@ -207,6 +256,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pcitsmd: %s\n", err);
 		pd_usage(stderr);
 		return 2;
+	}
+	/* The daemon leaves its working directory: keep the pidfile's path absolute. */
+	if (o.pidfile && o.pidfile[0] != '/') {
+		static char abs_pid[4096];
+		char cwd[2048];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(abs_pid, sizeof(abs_pid), "%s/%s", cwd, o.pidfile) >= sizeof(abs_pid)) {
+			fprintf(stderr, "pcitsmd: --pidfile: path too long\n");
+			return 2;
+		}
+		o.pidfile = abs_pid;
+	}
+	/* Fork before any thread exists (the TCP ports start later, in the daemon). */
+	if (!o.foreground && (daemon_fd = daemonize()) < 0) {
+		fprintf(stderr, "pcitsmd: cannot fork: %s\n", strerror(errno));
+		return 1;
 	}
 	e = pd_open(&pd, &o, pcitsm_env_default(), &why);
 	if (e) {
@@ -233,11 +299,6 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	/* The parent returns once the child is running (the mount already exists). */
-	if (fuse_daemonize(o.foreground) != 0) {
-		rc = 1;
-		goto unmount;
-	}
 	e = pd_tcp_start(&pd, &why);
 	if (e) {
 		fprintf(stderr, "pcitsmd: %s: %s (%s)\n", why, pcitsm_err_str(e), pcitsm_err_name(e));
@@ -256,12 +317,12 @@ int main(int argc, char **argv)
 		pd_tcp_print(&pd, stdout);
 		fflush(stdout);
 	}
-	if (o.ready_fd >= 0) {
-		static const char ready[] = "READY\n";
-
-		if (write(o.ready_fd, ready, sizeof(ready) - 1) < 0)
-			fprintf(stderr, "pcitsmd: --ready-fd %d: %s\n", o.ready_fd, strerror(errno));
-		close(o.ready_fd);
+	signal_ready(o.ready_fd);
+	if (daemon_fd >= 0) {
+		signal_ready(daemon_fd);
+		if (chdir("/") != 0)
+			fprintf(stderr, "pcitsmd: chdir /: %s\n", strerror(errno));
+		detach_stdio();
 	}
 	lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(lc, 0);

@@ -118,4 +118,16 @@ expect_eq "streams after disconnect" "$(cat "$HB/available_secure_streams")" 256
 expect_eq "second disconnect" "$(write_errno "$D/tsm/disconnect" tsm0)" ENXIO
 
 pcitsmd_unmount
+
+# Daemon mode: pcitsmd returns once mounted, with the pid in --pidfile; SIGINT unmounts, and the
+# pidfile goes away.
+pcitsmd --pidfile "$tmp/pid" "$mnt" || fail "daemon mode"
+pcitsmd_pid=$(cat "$tmp/pid")
+expect_eq "daemon tree" "$(cat "$HB/available_secure_streams")" 256
+kill -INT "$pcitsmd_pid"
+for _ in $(seq 100); do kill -0 "$pcitsmd_pid" 2>/dev/null || break; sleep 0.05; done
+! kill -0 "$pcitsmd_pid" 2>/dev/null || fail "daemon still running after SIGINT"
+pcitsmd_pid=
+! mountpoint -q "$mnt" || fail "still mounted after SIGINT"
+[ ! -e "$tmp/pid" ] || fail "pidfile left behind"
 echo "pcitsmd_sysfs: all checks passed"

@@ -574,7 +574,11 @@ struct pcitsm_spdm_session_opts {
 	uint8_t summary_type;   /* KEY_EXCHANGE MeasurementSummaryHashType: 0, 1, 0xff. Default 0 */
 	uint16_t req_session_id; /* 0: random */
 	uint8_t session_policy; /* 1.2+ SessionPolicy byte, default 0 */
+	/* DSP0277 versions to offer, highest first (NULL: pcitsm_sm_versions, i.e. 1.2 and 1.1). */
+	const uint16_t *sm_versions;
+	size_t nr_sm_versions; /* at most PCITSM_SPDM_SM_OFFER_MAX */
 };
+#define PCITSM_SPDM_SM_OFFER_MAX 4
 
 struct pcitsm_spdm_session {
 	struct pcitsm_spdm_req *r; /* the connection, borrowed */
@@ -586,6 +590,8 @@ struct pcitsm_spdm_session {
 	struct pcitsm_hash_ctx th; /* A || Hash(Ct) || K || F until TH2 */
 	struct pcitsm_hash_ctx l1; /* A || this session's M */
 	uint16_t dhe_bits, aead_bits; /* negotiated AlgStruct values */
+	uint16_t sm_offered[PCITSM_SPDM_SM_OFFER_MAX]; /* DSP0277 versions in our KEY_EXCHANGE */
+	size_t nr_sm_offered;
 	uint8_t heartbeat_period; /* from KEY_EXCHANGE_RSP */
 	uint8_t meas_summary[PCITSM_HASH_MAX]; /* from KEY_EXCHANGE_RSP when asked for */
 	/* The outstanding request: its header, and for KEY_UPDATE / VDM what the answer must echo. */

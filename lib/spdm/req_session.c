@@ -75,6 +75,8 @@ static pcitsm_err ke_check(const struct pcitsm_spdm_req *r, const struct pcitsm_
 		return PCITSM_E_INVAL;
 	if (o->summary_type && !(r->rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK))
 		return PCITSM_E_UNSUPPORTED;
+	if (o->sm_versions && (!o->nr_sm_versions || o->nr_sm_versions > PCITSM_SPDM_SM_OFFER_MAX))
+		return PCITSM_E_INVAL;
 	return PCITSM_OK;
 }
 
@@ -97,6 +99,10 @@ pcitsm_err pcitsm_spdm_session_req_key_exchange(struct pcitsm_spdm_session *s,
 	s->state = PCITSM_SPDM_SESSION_KEY_EXCHANGE;
 	s->dhe_bits = r->dhe;
 	s->aead_bits = r->aead;
+	s->nr_sm_offered = o->sm_versions ? o->nr_sm_versions :
+			   PCITSM_MIN(pcitsm_sm_nr_versions, (size_t)PCITSM_SPDM_SM_OFFER_MAX);
+	memcpy(s->sm_offered, o->sm_versions ? o->sm_versions : pcitsm_sm_versions,
+	       s->nr_sm_offered * sizeof(uint16_t));
 	ke.summary_type = o->summary_type;
 	ke.slot = o->slot;
 	ke.req_session_id = o->req_session_id;
@@ -109,9 +115,8 @@ pcitsm_err pcitsm_spdm_session_req_key_exchange(struct pcitsm_spdm_session *s,
 	if (!e)
 		e = pcitsm_dhe_public(&s->dhe, pub, dlen);
 	if (!e)
-		e = pcitsm_sm_opaque_supported_encode(r->version, pcitsm_sm_versions,
-						      pcitsm_sm_nr_versions, opaque, sizeof(opaque),
-						      &olen);
+		e = pcitsm_sm_opaque_supported_encode(r->version, s->sm_offered, s->nr_sm_offered,
+						      opaque, sizeof(opaque), &olen);
 	ke.random = random;
 	ke.exchange = pub;
 	ke.opaque = opaque;
@@ -178,8 +183,7 @@ static pcitsm_err on_key_exchange_rsp(struct pcitsm_spdm_session *s, const uint8
 	if (m.heartbeat_period && !(r->cfg.caps & r->rsp_caps & PCITSM_SPDM_CAP_HBEAT))
 		return PCITSM_E_FIELD;
 	PCITSM_TRY(pcitsm_sm_opaque_selection_parse(r->version, m.opaque, m.opaque_len,
-						    pcitsm_sm_versions, pcitsm_sm_nr_versions,
-						    &sm_version));
+						    s->sm_offered, s->nr_sm_offered, &sm_version));
 	/* Signature over A || Hash(Ct) || KEY_EXCHANGE || KEY_EXCHANGE_RSP before Signature */
 	PCITSM_TRY(pcitsm_hash_update(&s->th, p, m.signed_len));
 	PCITSM_TRY(spdm_ts_verify(r->version, r->leaf, r->sig, SPDM_KE_SIG_CTX, &s->th, th1,

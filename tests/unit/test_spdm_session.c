@@ -175,6 +175,32 @@ static pcitsm_err b_meas(struct pcitsm_spdm_req *r, struct pcitsm_wr *w, const v
 	return pcitsm_spdm_req_get_measurements(r, 0xff, true, 0, w);
 }
 
+/* DSP0277 1.1 when the requester offers only that, with SPDM 1.3 (opaque format 1) and 1.1 (the
+ * DSP0277 opaque header); traffic and END_SESSION as usual. */
+static void dsp0277_v11(void **state)
+{
+	static const uint16_t v11[] = { PCITSM_SM_V11 }, v10[] = { PCITSM_SM_V10 };
+	struct pcitsm_spdm_session_opts o = { .sm_versions = v11, .nr_sm_versions = 1 };
+
+	for (int spdm11 = 0; spdm11 < 2; spdm11++) {
+		struct sx *x = sx_new("p256", spdm11 ? adj_spdm11 : NULL);
+		struct pcitsm_spdm_session s;
+
+		assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, &o));
+		assert_int_equal(s.sm.sm_version, PCITSM_SM_V11);
+		assert_int_equal(x->f->rsp.sessions[0].sm.sm_version, PCITSM_SM_V11);
+		assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+		assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+		/* no common version (1.0 only): the responder refuses KEY_EXCHANGE */
+		o.sm_versions = v10;
+		assert_err(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, &o),
+			   PCITSM_E_PEER_ERROR);
+		assert_int_equal(s.peer_error, PCITSM_SPDM_ERR_INVALID_REQUEST);
+		o.sm_versions = v11;
+		sx_free(x);
+	}
+}
+
 /* Negotiation: DHE, AEAD, key schedule offered and selected; KEY_EX on both sides. And the
  * connection's own transcripts stay in step around a session (B and M restart at KEY_EXCHANGE
  * on both sides): CHALLENGE and signed measurements in the clear still verify. */
@@ -544,6 +570,7 @@ int main(void)
 		cmocka_unit_test(spdm12),
 		cmocka_unit_test(spdm11),
 		cmocka_unit_test(negotiated),
+		cmocka_unit_test(dsp0277_v11),
 		cmocka_unit_test(bad_responder_verify_data),
 		cmocka_unit_test(bad_key_exchange_signature),
 		cmocka_unit_test(bad_requester_verify_data),

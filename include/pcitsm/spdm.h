@@ -448,6 +448,7 @@ struct pcitsm_spdm_rsp_opts {
 							  * P-256|P-384, AEAD AES-128|256-GCM, SPDM key schedule */
 	unsigned max_sessions;    /* concurrent sessions, 1..PCITSM_SPDM_MAX_SESSIONS, default 4 */
 	uint8_t heartbeat_period; /* KEY_EXCHANGE_RSP Param1 with HBEAT_CAP on both sides, default 0 */
+	bool heartbeat_watchdog;  /* end a session silent for 2 periods (default off: lenient) */
 	/* Fault knobs for tests. */
 	bool fault_bad_verify_data; /* flip a bit of ResponderVerifyData in KEY_EXCHANGE_RSP */
 	bool fault_bad_signature;  /* flip a bit in every signature */
@@ -483,6 +484,7 @@ struct pcitsm_spdm_rsp_session {
 	struct pcitsm_hash_ctx l1;  /* A || this session's M */
 	uint8_t heartbeat_period;
 	uint8_t ku_pending;         /* KEY_UPDATE op awaiting VerifyNewKey, 0 none */
+	uint64_t last_ns;           /* env clock at the last message of this session */
 };
 struct pcitsm_spdm_vdm_reg {
 	uint8_t protocol_id;
@@ -528,7 +530,7 @@ struct pcitsm_spdm_rsp {
 	uint16_t next_rsp_id;
 	struct pcitsm_spdm_vdm_reg vdm[PCITSM_SPDM_MAX_VDM_PROTOCOLS];
 	unsigned nr_vdm;
-	unsigned sessions_opened, sessions_ended, decrypt_errors, dropped_records;
+	unsigned sessions_opened, sessions_ended, decrypt_errors, dropped_records, sessions_expired;
 };
 
 pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_identity *id,

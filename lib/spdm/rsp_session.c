@@ -14,6 +14,10 @@
 #define RSP_SLOT 0
 /* The first RspSessionID handed out; the next ones count up, skipping IDs in use and 0. */
 #define RSP_FIRST_SESSION_ID 0x0001
+/* Heartbeat watchdog: a session with a HeartbeatPeriod (seconds, DSP0274) that sees no message
+ * for this many periods is ended (docs/sessions.md: the timing rule is our choice). */
+#define RSP_HEARTBEAT_PERIODS 2
+#define RSP_NS_PER_S 1000000000ull
 
 #define RSP_DECODE(expr, err)                                                       \
 	do {                                                                        \
@@ -217,6 +221,7 @@ pcitsm_err rsp_key_exchange(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_
 		return e;
 	}
 	ss->state = PCITSM_SPDM_RSP_SESS_HANDSHAKE;
+	ss->last_ns = pcitsm_now_ns(s->env);
 	s->sessions_opened++;
 	/* B restarts when KEY_EXCHANGE comes before a CHALLENGE completes (facts B.11). */
 	return spdm_ts_restart(&s->m1, s->hash, s->vca, s->vca_len);
@@ -539,6 +544,16 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 		s->dropped_records++;
 		return PCITSM_E_NORESPONSE;
 	}
+	/* The watchdog: silent for RSP_HEARTBEAT_PERIODS heartbeat periods, the session is over. */
+	if (s->opts.heartbeat_watchdog && c.ss->heartbeat_period &&
+	    pcitsm_now_ns(s->env) - c.ss->last_ns >
+		    RSP_HEARTBEAT_PERIODS * c.ss->heartbeat_period * RSP_NS_PER_S) {
+		sess_end(s, c.ss);
+		s->sessions_expired++;
+		s->dropped_records++;
+		return PCITSM_E_NORESPONSE;
+	}
+	c.ss->last_ns = pcitsm_now_ns(s->env);
 	pt = malloc(len ? len : 1);
 	out = malloc(cap ? cap : 1);
 	if (!pt || !out) {

@@ -472,6 +472,7 @@ static void adj_limit2(struct fx *f)
 {
 	f->ro.max_sessions = 2;
 	f->ro.heartbeat_period = 5;
+	f->ro.heartbeat_watchdog = true;
 }
 
 static void session_limit(void **state)
@@ -481,6 +482,9 @@ static void session_limit(void **state)
 
 	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
 	assert_int_equal(s[0].heartbeat_period, 5);
+	/* any message within two periods keeps a session alive */
+	x->f->et.clock_ns += 9ull * 1000000000ull;
+	assert_ok(pcitsm_spdm_session_heartbeat(&s[0], &x->f->loop.x));
 	assert_ok(pcitsm_spdm_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
 	assert_err(pcitsm_spdm_session_open(&s[2], &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
 	assert_int_equal(s[2].peer_error, PCITSM_SPDM_ERR_SESSION_LIMIT_EXCEEDED);
@@ -490,7 +494,13 @@ static void session_limit(void **state)
 	assert_ok(pcitsm_spdm_session_heartbeat(&s[1], &x->f->loop.x));
 	assert_ok(pcitsm_spdm_session_heartbeat(&s[2], &x->f->loop.x));
 	assert_ok(pcitsm_spdm_session_end(&s[1], &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_end(&s[2], &x->f->loop.x));
+	/* silent for more than two heartbeat periods: the responder ends the session and drops
+	 * what comes next */
+	x->f->et.clock_ns += 11ull * 1000000000ull;
+	assert_err(pcitsm_spdm_session_heartbeat(&s[2], &x->f->loop.x), PCITSM_E_NORESPONSE);
+	assert_int_equal(x->f->rsp.sessions_expired, 1);
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
+	pcitsm_spdm_session_wipe(&s[2]);
 	sx_free(x);
 }
 

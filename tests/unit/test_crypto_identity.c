@@ -233,15 +233,20 @@ static void save_rejects_inconsistent(void **state)
 {
 	struct pcitsm_identity a, b, back;
 	uint8_t *root;
+	size_t root_len;
 	char dir[4096];
 
 	assert_ok(pcitsm_identity_generate(&a, 256, "a"));
 	assert_ok(pcitsm_identity_generate(&b, 256, "b"));
 	tmpdir(dir, sizeof(dir));
+	/* another identity's root (pointer and length together: the struct stays well formed) */
 	root = a.root;
+	root_len = a.root_len;
 	a.root = b.root;
+	a.root_len = b.root_len;
 	assert_err(pcitsm_identity_save(&a, dir), PCITSM_E_INVAL);
 	a.root = root;
+	a.root_len = root_len;
 	a.chain_len--;
 	assert_err(pcitsm_identity_save(&a, dir), PCITSM_E_INVAL);
 	a.chain_len++;

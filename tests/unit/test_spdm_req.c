@@ -358,8 +358,11 @@ static void verify_spdm_sig(EVP_PKEY *pub, const EVP_MD *md, uint8_t version, co
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int dlen;
 
-	for (int i = 0; i < 4; i++)
-		snprintf((char *)msg + 16 * i, 17, "dmtf-spdm-v%d.%d.*", version >> 4, version & 15);
+	for (int i = 0; i < 4; i++) {
+		memcpy(msg + 16 * i, "dmtf-spdm-vX.Y.*", 16);
+		msg[16 * i + 11] = (uint8_t)('0' + (version >> 4));
+		msg[16 * i + 13] = (uint8_t)('0' + (version & 15));
+	}
 	memset(msg + 64, 0, 36);
 	memcpy(msg + 100 - clen, context, clen);
 	memcpy(msg + 100, th_hash, hl);

@@ -184,7 +184,15 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 	memset(pd, 0, sizeof(*pd));
 	pd->o = o;
 	pd->env = env;
-	pthread_mutex_init(&pd->dev_lock, NULL);
+	{
+		pthread_mutexattr_t a;
+
+		/* Recursive: the vfs entry points hold it around calls that take it again. */
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&pd->dev_lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	pthread_mutex_init(&pd->traffic_lock, NULL);
 
 	pcitsm_emu_config_default(&cfg);

@@ -64,7 +64,8 @@ struct pd {
 	struct pcitsm_tsm_core *core;
 	struct pd_func funcs[PD_MAX_FUNCS];
 	unsigned nr_funcs;
-	/* Serialises config-space accesses from the mirror and the TCP ports' responder calls. */
+	/* Recursive. Held by every mirror access to the platform (vfs.c) and by the TCP ports'
+	 * responder calls, so config spaces, DOE mailboxes and responders see one caller at a time. */
 	pthread_mutex_t dev_lock;
 	/* Serialises traffic runs (one wire per link) and guards traffic_last. */
 	pthread_mutex_t traffic_lock;

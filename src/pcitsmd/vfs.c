@@ -66,7 +66,7 @@ static const char *const ev_names[EV_NR] = { "certificate_chain", "certificates.
 			return 0;                        \
 	} while (0)
 
-int vfs_readdir(struct pd *pd, const struct vnode *dir, vfs_fill_fn fill, void *ctx)
+static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fill, void *ctx)
 {
 	struct vnode c;
 	char name[PCITSM_TSM_NAME_MAX + 8], path[128];
@@ -235,7 +235,7 @@ static int find_fill(void *ctx, const char *name, const struct vnode *vn)
 	return 1;
 }
 
-int vfs_lookup(struct pd *pd, const char *path, struct vnode *vn)
+static int lookup_locked(struct pd *pd, const char *path, struct vnode *vn)
 {
 	const char *p = path;
 
@@ -254,7 +254,7 @@ int vfs_lookup(struct pd *pd, const char *path, struct vnode *vn)
 		if ((vn->mode & S_IFMT) != S_IFDIR)
 			return -ENOTDIR;
 		fc = (struct find_ctx){ p, n, &next, false };
-		rc = vfs_readdir(pd, vn, find_fill, &fc);
+		rc = readdir_locked(pd, vn, find_fill, &fc);
 		if (rc < 0)
 			return rc;
 		if (!fc.found)
@@ -475,8 +475,8 @@ static int evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_
 	return r;
 }
 
-int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off,
-	     unsigned uid)
+static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off,
+		       unsigned uid)
 {
 	char *text;
 	int len = -EIO, r;
@@ -596,7 +596,8 @@ int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size
 	return 0;
 }
 
-int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off)
+static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, size_t size,
+			off_t off)
 {
 	int r;
 
@@ -638,4 +639,50 @@ int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t siz
 	default:
 		return (vn->mode & S_IFMT) == S_IFDIR ? -EISDIR : -EACCES;
 	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Entry points. Every access to the platform (lib/tsm, the emulated config spaces, the device
+ * responders) holds the device lock: lib/tsm serialises its own operations, but the mirror's
+ * config-space and DOE accesses and the TCP ports reach the same registers and responders, so
+ * the daemon serialises them all (Linux, too, holds pci_tsm_rwsem for writing across a connect).
+ */
+int vfs_readdir(struct pd *pd, const struct vnode *dir, vfs_fill_fn fill, void *ctx)
+{
+	int r;
+
+	pthread_mutex_lock(&pd->dev_lock);
+	r = readdir_locked(pd, dir, fill, ctx);
+	pthread_mutex_unlock(&pd->dev_lock);
+	return r;
+}
+
+int vfs_lookup(struct pd *pd, const char *path, struct vnode *vn)
+{
+	int r;
+
+	pthread_mutex_lock(&pd->dev_lock);
+	r = lookup_locked(pd, path, vn);
+	pthread_mutex_unlock(&pd->dev_lock);
+	return r;
+}
+
+int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off, unsigned uid)
+{
+	int r;
+
+	pthread_mutex_lock(&pd->dev_lock);
+	r = read_locked(pd, vn, buf, size, off, uid);
+	pthread_mutex_unlock(&pd->dev_lock);
+	return r;
+}
+
+int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off)
+{
+	int r;
+
+	pthread_mutex_lock(&pd->dev_lock);
+	r = write_locked(pd, vn, buf, size, off);
+	pthread_mutex_unlock(&pd->dev_lock);
+	return r;
 }

@@ -54,33 +54,36 @@ pcitsmd_unmount() {
 	! mountpoint -q "$mnt" || fail "still mounted after SIGTERM"
 }
 
-# write_errno FILE VALUE: one write(2) of "VALUE\n", as `echo VALUE > FILE`; prints OK or the
-# errno's name (EBUSY...).
-write_errno() {
-	python3 - "$1" "$2" <<'PY'
-import errno, os, sys
-try:
-    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
-    try:
-        os.write(fd, (sys.argv[2] + "\n").encode())
-    finally:
-        os.close(fd)
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-PY
+# The errno name of a shell error message (strerror's words, as bash prints them).
+errno_name() {
+	case "$1" in
+	"") echo OK ;;
+	*"Invalid argument"*) echo EINVAL ;;
+	*"Device or resource busy"*) echo EBUSY ;;
+	*"No such device or address"*) echo ENXIO ;;
+	*"Permission denied"*) echo EACCES ;;
+	*"Input/output error"*) echo EIO ;;
+	*"No such file or directory"*) echo ENOENT ;;
+	*"Bad address"*) echo EFAULT ;;
+	*"No space left on device"*) echo ENOSPC ;;
+	*"Connection timed out"*) echo ETIMEDOUT ;;
+	*) echo "UNKNOWN($1)" ;;
+	esac
 }
 
-# read_errno FILE: prints OK or the errno's name of reading it.
+# write_errno FILE VALUE: `echo VALUE > FILE` (one write(2) of "VALUE\n"); prints OK or the
+# errno's name (EBUSY...).
+write_errno() {
+	local msg
+	msg=$( { echo "$2" >"$1"; } 2>&1 ) || true
+	errno_name "$msg"
+}
+
+# read_errno FILE: prints OK or the errno's name of `cat FILE`.
 read_errno() {
-	python3 - "$1" <<'PY'
-import errno, sys
-try:
-    open(sys.argv[1], "rb").read()
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-PY
+	local msg
+	msg=$( { cat "$1" >/dev/null; } 2>&1 ) || true
+	errno_name "$msg"
 }
 
 expect_eq() { # expect_eq WHAT GOT WANT

@@ -8,8 +8,12 @@ set -euo pipefail
 builddir=${1:-build}
 pcitsm="$builddir/pcitsm"
 out="$builddir/run"
-# A mirror left mounted by an interrupted run: unmount it before removing the outputs.
-if mountpoint -q "$out/sys" 2>/dev/null; then fusermount3 -u "$out/sys" || umount -l "$out/sys"; fi
+# A mirror left mounted by an interrupted run (even with its daemon dead): unmount it before
+# removing the outputs.
+abs_out=$(mkdir -p "$out" && cd "$out" && pwd -P)
+if grep -q " $abs_out/sys fuse" /proc/self/mounts; then
+	fusermount3 -u "$out/sys" 2>/dev/null || umount -l "$out/sys"
+fi
 rm -rf "$out"
 mkdir -p "$out"
 

@@ -98,6 +98,8 @@ struct pcitsm_emu_func {
 #define PCITSM_EMU_MEM_WINDOW 0x100000ull /* 1 MiB, the address-association granularity */
 #define PCITSM_EMU_MEM_SIZE 0x10000u      /* bytes backed at the start of the window */
 #define PCITSM_EMU_HOST_MEM_BASE 0x10000000ull /* PCITSM_EMU_MEM_SIZE bytes backed */
+/* The last bytes of each side's memory are the link's scratch area (pcitsm_emu_link_flush). */
+#define PCITSM_EMU_SCRATCH 64
 
 /* One side's memory and the last completion it received. */
 struct pcitsm_emu_side {
@@ -149,6 +151,11 @@ pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side 
  * an unsuccessful completion status (an address outside the other side's memory). */
 pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
 			       void *buf, size_t len) PCITSM_MUST_CHECK;
+
+/* One posted and one non-posted request each way, into the scratch area (so one TLP on each of the
+ * six receiving sub-streams): after a key refresh, every receiver sees the new key set and drops
+ * the old one (§D.6), as live traffic would make it. */
+pcitsm_err pcitsm_emu_link_flush(struct pcitsm_emu_link *l) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * The root port's private key path: how platform firmware installs IDE keys in a root port

@@ -227,6 +227,21 @@ pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_emu_link_flush(struct pcitsm_emu_link *l)
+{
+	uint8_t z[4] = { 0 }, r[4];
+
+	if (!l || !l->wire)
+		return PCITSM_E_INVAL;
+	for (int from = 0; from < 2; from++) {
+		uint64_t at = l->side[!from].base + PCITSM_EMU_MEM_SIZE - PCITSM_EMU_SCRATCH;
+
+		PCITSM_TRY(pcitsm_emu_mem_write(l, (enum pcitsm_ide_side)from, at, z, sizeof(z)));
+		PCITSM_TRY(pcitsm_emu_mem_read(l, (enum pcitsm_ide_side)from, at, r, sizeof(r)));
+	}
+	return PCITSM_OK;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The root port's private key path.
  */

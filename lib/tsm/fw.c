@@ -433,23 +433,26 @@ uint8_t tsm_fw_dev_key_set(const struct tsm_fw_dev *d)
 	return d->kset;
 }
 
+/* Best effort, as teardown cannot fail: a slot the device or the root port no longer knows (its
+ * stream already idle) is simply gone. */
 void tsm_fw_dev_ide_stop(struct tsm_fw_dev *d)
 {
 	if (d->stream_id < 0)
 		return;
 	for (unsigned k = 0; k < 2; k++) {
-		for (unsigned dir = 0; dir < 2; dir++) {
-			for (unsigned sub = 0; sub < PCITSM_IDE_NR_SUB; sub++) {
-				if (d->ep_keyed[k] && d->session_open &&
-				    k_set(d, PCITSM_IDEKM_K_SET_STOP, (uint8_t)d->stream_id, k,
-					  (enum pcitsm_ide_dir)dir, (enum pcitsm_ide_sub)sub))
-					pcitsm_idekm_req_init(&d->km); /* best effort */
-				if (d->rp_keyed[k] &&
-				    pcitsm_emu_rp_k_set_stop(d->rp, (uint8_t)d->stream_id, k,
-							     (enum pcitsm_ide_dir)dir,
-							     (enum pcitsm_ide_sub)sub))
-					continue; /* stream gone already: keys invalidated with it */
-			}
+		for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS; i++) {
+			enum pcitsm_ide_dir dir;
+			enum pcitsm_ide_sub sub;
+
+			pcitsm_idekm_keys_slot(i, &dir, &sub);
+			if (d->ep_keyed[k] && d->session_open &&
+			    k_set(d, PCITSM_IDEKM_K_SET_STOP, (uint8_t)d->stream_id, k, dir, sub) !=
+				    PCITSM_OK)
+				pcitsm_idekm_req_init(&d->km);
+			if (d->rp_keyed[k] &&
+			    pcitsm_emu_rp_k_set_stop(d->rp, (uint8_t)d->stream_id, k, dir, sub) !=
+				    PCITSM_OK)
+				pcitsm_debug(d->fw->env, "tsm fw: root port K_SET_STOP: slot gone");
 		}
 		d->ep_keyed[k] = d->rp_keyed[k] = false;
 	}

@@ -235,6 +235,10 @@ static pcitsm_err tio_rekey(void *ctx, struct tsm_fn *fn, void *drv)
 		return PCITSM_E_STATE;
 	PCITSM_TRY(tsm_fw_dev_rekey(d->fwdev));
 	fn->key_set = tsm_fw_dev_key_set(d->fwdev);
+	/* Every receiver switches to the new set now rather than at the next TLP of its sub-stream,
+	 * so that the next refresh can program the old set again (§D.6). */
+	if (fn->f->link && fn->f->link->wire)
+		return pcitsm_emu_link_flush(fn->f->link);
 	return PCITSM_OK;
 }
 

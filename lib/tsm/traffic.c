@@ -64,7 +64,7 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 		free(rbuf);
 		return PCITSM_E_NOMEM;
 	}
-	slots = PCITSM_EMU_MEM_SIZE / size;
+	slots = (PCITSM_EMU_MEM_SIZE - PCITSM_EMU_SCRATCH) / size;
 	pthread_mutex_lock(&fn->lock);
 	sec0 = secure_tlps(l);
 	all0 = wire_tlps(l);
@@ -93,10 +93,11 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 			}
 		}
 		if (every && (i + 1) % every == 0 && i + 1 < n_ops) {
-			pthread_mutex_lock(&c->lock);
-			struct tsm_dev *d = fn->tsm;
-			pthread_mutex_unlock(&c->lock);
+			struct tsm_dev *d;
 
+			pthread_mutex_lock(&c->lock);
+			d = fn->tsm;
+			pthread_mutex_unlock(&c->lock);
 			e = d && d->link->rekey ? d->link->rekey(d->ctx, fn, fn->drv) : PCITSM_E_STATE;
 			if (e) {
 				note(r, e);

@@ -128,6 +128,6 @@ kill -INT "$pcitsmd_pid"
 for _ in $(seq 100); do kill -0 "$pcitsmd_pid" 2>/dev/null || break; sleep 0.05; done
 ! kill -0 "$pcitsmd_pid" 2>/dev/null || fail "daemon still running after SIGINT"
 pcitsmd_pid=
-! mountpoint -q "$mnt" || fail "still mounted after SIGINT"
+! pcitsmd_mounted || fail "still mounted after SIGINT"
 [ ! -e "$tmp/pid" ] || fail "pidfile left behind"
 echo "pcitsmd_sysfs: all checks passed"

@@ -6,12 +6,17 @@ tmp=$(mktemp -d)
 mnt="$tmp/sys"
 pcitsmd_pid=
 
+# Mounted, even with a dead daemon (where mountpoint(1) fails on ENOTCONN)?
+pcitsmd_mounted() {
+	grep -qs " $(cd "$tmp" && pwd -P)/sys fuse" /proc/self/mounts
+}
+
 pcitsmd_cleanup() {
 	if [ -n "$pcitsmd_pid" ] && kill -0 "$pcitsmd_pid" 2>/dev/null; then
 		kill -TERM "$pcitsmd_pid" 2>/dev/null || true
 		wait "$pcitsmd_pid" 2>/dev/null || true
 	fi
-	if mountpoint -q "$mnt" 2>/dev/null; then
+	if pcitsmd_mounted; then
 		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
 	fi
 	rm -rf "$tmp"
@@ -51,7 +56,7 @@ pcitsmd_unmount() {
 	kill -TERM "$pcitsmd_pid"
 	wait "$pcitsmd_pid" || fail "pcitsmd exited with $? after SIGTERM"
 	pcitsmd_pid=
-	! mountpoint -q "$mnt" || fail "still mounted after SIGTERM"
+	! pcitsmd_mounted || fail "still mounted after SIGTERM"
 }
 
 # The errno name of a shell error message (strerror's words, as bash prints them).

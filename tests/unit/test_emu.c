@@ -41,6 +41,132 @@ static struct pcitsm_emu_func *func(struct fixture *fx, const char *name)
 	return pcitsm_emu_find(&fx->p, &bdf);
 }
 
+/* Program selective block 0 of a port through config space: RID range, Stream ID, Enable clear. */
+static uint16_t program_block0(struct pcitsm_emu_func *f, uint8_t id)
+{
+	struct pcitsm_ide_info ide;
+
+	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[0] + PCITSM_IDE_SEL_RID1, 0xffff00));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[0] + PCITSM_IDE_SEL_RID2, 1));
+	if (f->kind == PCITSM_EMU_ROOT_PORT) {
+		/* Address association: the endpoint's 1 MiB window (Memory Base = Limit = bits 31:20). */
+		uint32_t mb = (uint32_t)(f->link->side[PCITSM_IDE_SIDE_EP].base >> 20) & 0xfff;
+
+		assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[0] + PCITSM_IDE_SEL_ADDR1(0),
+					     1u | mb << 8 | mb << 20));
+	}
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[0] + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT |
+					     (f->kind == PCITSM_EMU_ENDPOINT ? PCITSM_IDE_CTL_DEFAULT
+									     : 0)));
+	return ide.sel_off[0];
+}
+
+static uint8_t state_of(struct pcitsm_emu_func *f, uint16_t blk)
+{
+	uint32_t v;
+
+	assert_ok(pcitsm_cfg_read32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_STS, &v));
+	return v & PCITSM_IDE_STATUS_STATE_MASK;
+}
+
+static void set_enable(struct pcitsm_emu_func *f, uint16_t blk, bool on)
+{
+	uint32_t v;
+
+	assert_ok(pcitsm_cfg_read32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL, &v));
+	v = on ? v | PCITSM_IDE_CTL_EN : v & ~PCITSM_IDE_CTL_EN;
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL, v));
+}
+
+/* Keys for stream id at both ends, mirrored (a port's Tx key is its partner's Rx key). */
+static void key_both(struct pcitsm_emu_func *rp, struct pcitsm_emu_func *ep, uint8_t id)
+{
+	uint8_t key[32], ifv[8] = { 0, 0, 0, 0, 1, 0, 0, 0 };
+
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned s = 0; s < PCITSM_IDE_NR_SUB; s++) {
+			enum pcitsm_ide_dir dir = (enum pcitsm_ide_dir)d;
+
+			memset(key, (int)(0x40 + d * 3 + s), sizeof(key));
+			assert_ok(pcitsm_ide_key_prog(ep->ide_port, id, 0, dir,
+						      (enum pcitsm_ide_sub)s, key, ifv));
+			assert_ok(pcitsm_emu_rp_key_prog(rp, id, 0, (enum pcitsm_ide_dir)!d,
+							 (enum pcitsm_ide_sub)s, key, ifv));
+		}
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned s = 0; s < PCITSM_IDE_NR_SUB; s++) {
+			assert_ok(pcitsm_ide_k_set_go(ep->ide_port, id, 0, (enum pcitsm_ide_dir)d,
+						      (enum pcitsm_ide_sub)s));
+			assert_ok(pcitsm_emu_rp_k_set_go(rp, id, 0, (enum pcitsm_ide_dir)d,
+							 (enum pcitsm_ide_sub)s));
+		}
+}
+
+static void engine_binding(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *rp = func(fx, "0000:00:01.0"), *ep = func(fx, "0000:01:00.0");
+	struct pcitsm_emu_link *l = ep->link;
+	uint8_t w[64], r[64];
+	uint16_t rb, eb;
+
+	assert_non_null(rp->ide_port);
+	assert_non_null(ep->ide_port);
+	assert_ptr_equal(rp->link, l);
+	assert_non_null(l->wire);
+	/* The root port's private path is for root ports only. */
+	assert_err(pcitsm_emu_rp_k_set_go(ep, 3, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR),
+		   PCITSM_E_INVAL);
+	/* Registers with Enable clear configure the engine stream; no keys: Enable stays Insecure. */
+	rb = program_block0(rp, 3);
+	eb = program_block0(ep, 3);
+	assert_int_equal(pcitsm_ide_stream_find(rp->ide_port, 3), 0);
+	assert_int_equal(pcitsm_ide_stream_find(ep->ide_port, 3), 0);
+	set_enable(ep, eb, true);
+	assert_int_equal(state_of(ep, eb), PCITSM_IDE_STATE_INSECURE);
+	set_enable(ep, eb, false);
+	/* Keys in, Enable endpoint then root port: Secure at both, read through Status. */
+	key_both(rp, ep, 3);
+	/* Rewriting the same programming keeps the keys. */
+	program_block0(ep, 3);
+	set_enable(ep, eb, true);
+	set_enable(rp, rb, true);
+	assert_int_equal(state_of(ep, eb), PCITSM_IDE_STATE_SECURE);
+	assert_int_equal(state_of(rp, rb), PCITSM_IDE_STATE_SECURE);
+	/* Memory traffic both ways across the encrypted link (the root port selects the stream by
+	 * address, the endpoint by its Default Stream). */
+	memset(w, 0x5a, sizeof(w));
+	assert_ok(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_RP, l->side[1].base, w, sizeof(w)));
+	assert_ok(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_RP, l->side[1].base, r, sizeof(r)));
+	assert_memory_equal(w, r, sizeof(w));
+	assert_ok(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_EP, l->side[0].base + 64, w, sizeof(w)));
+	assert_ok(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_EP, l->side[0].base + 64, r, sizeof(r)));
+	assert_memory_equal(w, r, sizeof(w));
+	assert_ok(pcitsm_emu_link_flush(l));
+	assert_true(ep->ide_port->stream[0].stats.rx_tlps > 0);
+	/* Inside the window, beyond the memory backed: Unsupported Request. Outside the address
+	 * association: the root port sends it in the clear and the endpoint drops it (a plaintext
+	 * TLP that belongs to its Secure default stream). */
+	assert_err(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_RP, l->side[1].base + PCITSM_EMU_MEM_SIZE,
+				       r, 4),
+		   PCITSM_E_IO);
+	assert_err(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_RP, 0x1000, r, 4), PCITSM_E_NORESPONSE);
+	/* Clearing Enable at the root port: Insecure, keys gone; its TX refuses Secure-stream TLPs. */
+	set_enable(rp, rb, false);
+	assert_int_equal(state_of(rp, rb), 0); /* Status reads 0 while Enable is clear */
+	set_enable(rp, rb, true);
+	assert_int_equal(state_of(rp, rb), PCITSM_IDE_STATE_INSECURE);
+	assert_err(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_RP, l->side[1].base, w, 4),
+		   PCITSM_E_STATE);
+	/* Back to idle (Stream ID 255): no engine stream. */
+	set_enable(rp, rb, false);
+	assert_ok(pcitsm_cfg_write32(&rp->cfg.cfg, rb + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)PCITSM_IDE_RESERVED_STREAM_ID << PCITSM_IDE_CTL_ID_SHIFT));
+	assert_int_equal(pcitsm_ide_stream_find(rp->ide_port, 3), -1);
+}
+
 static void topology(void **state)
 {
 	struct fixture *fx = *state;
@@ -290,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ide_enable_sampling, setup, teardown),
 		cmocka_unit_test_setup_teardown(ide_state_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(available_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(engine_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(doe_discovery, setup, teardown),
 		cmocka_unit_test(bad_configs),
 	};

@@ -200,7 +200,8 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 	for (unsigned i = cfg.nr_ports; i < o->nr_ports; i++)
 		cfg.ports[i] = cfg.ports[0];
 	cfg.nr_ports = o->nr_ports;
-	cfg.nr_streams = o->nr_streams;
+	/* The platform needs a pool of at least 1; the TSM core's pool is what sysfs shows. */
+	cfg.nr_streams = o->nr_streams ? o->nr_streams : 1;
 	*why = "build the emulated platform";
 	PCITSM_TRY(pcitsm_emu_platform_init(&pd->emu, &cfg, env));
 	pd->emu_ready = true;
@@ -218,6 +219,7 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 			pd->funcs[i].parent = pd_find(pd, &pd->funcs[i].f->upstream->bdf);
 
 	pcitsm_tsm_core_cfg_default(&pd->core_cfg, &pd->emu, env);
+	pd->core_cfg.nr_streams = (int)o->nr_streams;
 	pd->devs_cfg.identity_dir = o->identity_dir;
 	pd->devs_cfg.curve_bits = 384;
 	e = apply_faults(pd, why);

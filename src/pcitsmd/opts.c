@@ -96,7 +96,7 @@ void pd_usage(FILE *out)
 		"usage: pcitsmd [OPTIONS] MOUNTPOINT\n"
 		"Mount the emulated Trusted-I/O platform's sysfs mirror (Linux 6.19 PCI/TSM ABI).\n\n"
 		"  --ports N              root ports, each with one TEE-IO endpoint (1-%u, default 2)\n"
-		"  --streams N            host-bridge IDE stream pool (1-256, default 256)\n"
+		"  --streams N            host-bridge IDE stream pool (0-256, default 256)\n"
 		"  --identity DIR         every endpoint's identity (from `pcitsm identity create`)\n"
 		"  --fault BDF=NAME       inject a fault into a device (repeatable; docs/pcitsmd.md)\n"
 		"  --fault tsm0=NAME      inject a fault into the platform firmware TSM\n"
@@ -144,8 +144,8 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			}
 			break;
 		case 's':
-			if (pd_parse_uint(optarg, 1, 256, &o->nr_streams)) {
-				snprintf(err, errlen, "--streams: 1 to 256");
+			if (pd_parse_uint(optarg, 0, 256, &o->nr_streams)) {
+				snprintf(err, errlen, "--streams: 0 to 256");
 				return -1;
 			}
 			break;

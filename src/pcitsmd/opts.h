@@ -36,7 +36,7 @@ struct pd_fault {
 struct pd_opts {
 	const char *mountpoint;
 	unsigned nr_ports;      /* root ports, each with one endpoint (1..PCITSM_EMU_MAX_PORTS) */
-	unsigned nr_streams;    /* host-bridge stream pool (1..256) */
+	unsigned nr_streams;    /* host-bridge stream pool (0..256; 0: available_secure_streams ENXIO) */
 	const char *identity_dir; /* NULL: a fresh identity per endpoint */
 	bool foreground;
 	bool debug;             /* FUSE debug output (implies foreground) */

@@ -422,7 +422,7 @@ static int platform_text(struct pd *pd, char *buf, size_t cap)
 	pcitsm_tsm_counters(pd->core, &c);
 	pd_hb_name(pd, hb, sizeof(hb));
 	textf(buf, cap, &n, "host_bridge=%s\nroot_ports=%u\nstream_pool=%u\ntsm=tsm0\nbackend=firmware\n",
-	      hb, pd->emu.config.nr_ports, pd->emu.config.nr_streams);
+	      hb, pd->emu.config.nr_ports, pd->o->nr_streams);
 	textf(buf, cap, &n,
 	      "connected=%u\nh_in_use=%u\nids_in_use=%u\nport_blocks_in_use=%u\nsessions_open=%u\n"
 	      "connects=%" PRIu64 "\nfailed_connects=%" PRIu64 "\ndisconnects=%" PRIu64

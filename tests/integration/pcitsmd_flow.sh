@@ -91,4 +91,22 @@ expect_eq "firmware fault" "$(write_errno "$mnt/bus/pci/devices/0000:01:00.0/tsm
 grep -q "^last_failure_step=k_set_go$" "$mnt/pcitsm/devices/0000:01:00.0/status" || fail "fw fault step"
 expect_eq "pool after fw fault" "$(cat "$HB/available_secure_streams")" 256
 pcitsmd_unmount
+# A pool of one stream: the second device gets ENOSPC until the first lets its stream go; a pool
+# of none: available_secure_streams is ENXIO (linux-tsm-abi §1.2).
+pcitsmd_mount --streams 1
+expect_eq "pool of 1" "$(cat "$HB/available_secure_streams")" 1
+expect_eq "first of 1" "$(write_errno "$mnt/bus/pci/devices/0000:01:00.0/tsm/connect" tsm0)" OK
+expect_eq "pool used" "$(cat "$HB/available_secure_streams")" 0
+expect_eq "second of 1" "$(write_errno "$mnt/bus/pci/devices/0000:02:00.0/tsm/connect" tsm0)" ENOSPC
+expect_eq "second left" "$(cat "$mnt/bus/pci/devices/0000:02:00.0/tsm/connect")" ""
+echo tsm0 >"$mnt/bus/pci/devices/0000:01:00.0/tsm/disconnect" || fail "disconnect first of 1"
+expect_eq "second after" "$(write_errno "$mnt/bus/pci/devices/0000:02:00.0/tsm/connect" tsm0)" OK
+expect_eq "stream link of the second" "$(readlink -f "$HB"/stream0.*)" \
+	"$(readlink -f "$mnt/bus/pci/devices/0000:02:00.0")"
+pcitsmd_unmount
+pcitsmd_mount --streams 0
+expect_eq "pool of 0" "$(read_errno "$HB/available_secure_streams")" ENXIO
+expect_eq "connect, pool of 0" "$(write_errno "$mnt/bus/pci/devices/0000:01:00.0/tsm/connect" tsm0)" ENOSPC
+grep -q "^last_failure_step=stream_alloc$" "$mnt/pcitsm/devices/0000:01:00.0/status" || fail "pool of 0: step"
+pcitsmd_unmount
 echo "pcitsmd_flow: all checks passed"

@@ -135,6 +135,7 @@ static void argv_parse(void **state)
 			{ "pcitsmd", "--ports", "0", "/m", NULL },
 			{ "pcitsmd", "--ports", "17", "/m", NULL },
 			{ "pcitsmd", "--streams", "257", "/m", NULL },
+			{ "pcitsmd", "--streams", "-1", "/m", NULL },
 			{ "pcitsmd", "--fault", "nonsense", "/m", NULL },
 			{ "pcitsmd", "--device-port", "0000:01:00.0", "/m", NULL },
 			{ "pcitsmd", "--ready-fd", "x", "/m", NULL },

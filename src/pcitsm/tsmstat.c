@@ -207,7 +207,12 @@ static json_object *port_json(const struct cli_port_state *p)
 
 	json_object_object_add(o, "address", json_object_new_string(p->bdf));
 	if (!p->found) {
-		json_object_object_add(o, "error", json_object_new_string(p->why));
+		/* No enabled block is a state, not a failure to read. */
+		bool idle = !strcmp(p->why, "no enabled selective stream");
+
+		if (idle)
+			json_object_object_add(o, "enabled", json_object_new_boolean(false));
+		json_object_object_add(o, idle ? "note" : "error", json_object_new_string(p->why));
 		return o;
 	}
 	json_object_object_add(o, "block", json_object_new_int((int)p->block));

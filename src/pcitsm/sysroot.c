@@ -73,6 +73,27 @@ static void find_daemon(char *buf, size_t len)
 	snprintf(buf, len, "pcitsmd");
 }
 
+/* Interrupted (Ctrl-C, SIGTERM) while the embedded daemon runs: stop it and remove its mount point
+ * before dying, with async-signal-safe calls only. The one piece of process state the CLI keeps
+ * for this: a signal handler has nowhere else to find it. */
+static volatile sig_atomic_t embedded_pid;
+static char embedded_dir[sizeof(((struct cli_sysroot *)0)->root)];
+
+static void embedded_signal(int sig)
+{
+	pid_t pid = (pid_t)embedded_pid;
+
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		if (rmdir(embedded_dir) != 0) {
+			umount2(embedded_dir, MNT_DETACH);
+			rmdir(embedded_dir);
+		}
+	}
+	_exit(128 + sig);
+}
+
 static bool start_embedded(struct cli_sysroot *r)
 {
 	char daemon[PATH_MAX], fdarg[16], ready[8] = { 0 };
@@ -121,6 +142,11 @@ static bool start_embedded(struct cli_sysroot *r)
 	close(p[0]);
 	r->pid = pid;
 	r->embedded = true;
+	memcpy(embedded_dir, r->root, sizeof(embedded_dir));
+	embedded_pid = pid;
+	signal(SIGINT, embedded_signal);
+	signal(SIGTERM, embedded_signal);
+	signal(SIGHUP, embedded_signal);
 	if (n <= 0 || strncmp(ready, "READY", 5) != 0) {
 		fprintf(stderr, "pcitsm: the embedded emulated platform (pcitsmd) did not start\n");
 		cli_sysroot_close(r);
@@ -153,6 +179,10 @@ void cli_sysroot_close(struct cli_sysroot *r)
 
 	if (!r->embedded)
 		return;
+	embedded_pid = 0;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	if (r->pid > 0) {
 		kill(r->pid, SIGTERM);
 		while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR)

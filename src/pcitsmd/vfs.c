@@ -570,6 +570,20 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 	return r;
 }
 
+static bool uevent_action_ok(const char *buf, size_t len)
+{
+	static const char *const actions[] = { "add", "remove", "change", "move",
+						"online", "offline", "bind", "unbind" };
+	size_t n = 0;
+
+	while (n < len && buf[n] != ' ' && buf[n] != '\n')
+		n++;
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(actions); i++)
+		if (strlen(actions[i]) == n && !memcmp(buf, actions[i], n))
+			return true;
+	return false;
+}
+
 int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size)
 {
 	char s[64], *end;
@@ -616,7 +630,9 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 			r = -EACCES;
 		return r < 0 ? r : (int)size;
 	case VF_UEVENT:
-		return (int)size; /* a synthetic uevent: nothing listens */
+		/* A synthetic uevent (kobject_synth_uevent): a known action, else EINVAL; nothing
+		 * listens here, so a valid one is accepted and dropped. */
+		return uevent_action_ok(buf, size) ? (int)size : -EINVAL;
 	case VF_PROJ_REKEY: {
 		pcitsm_err e = pcitsm_tsm_rekey(pd->core, fbdf(pd, vn->func));
 

@@ -160,6 +160,9 @@ static void attributes(void **state)
 	assert_int_equal(wr(pd, "/pcitsm/README", "x"), -EACCES);
 	assert_int_equal(rd(pd, HB "/available_secure_streams", b, sizeof(b)), 4);
 	assert_string_equal(b, "256\n");
+	assert_int_equal(wr(pd, "/devices/platform/pcitsm-tsm/tsm/tsm0/uevent", "change\n"), 7);
+	assert_int_equal(wr(pd, "/devices/platform/pcitsm-tsm/tsm/tsm0/uevent", "bogus\n"), -EINVAL);
+	assert_int_equal(rd(pd, "/devices/platform/pcitsm-tsm/tsm/tsm0/uevent", b, sizeof(b)), 0);
 
 	/* The kernel's connect / disconnect errno. */
 	assert_int_equal(wr(pd, EP "/tsm/connect", "bogus\n"), -EINVAL);

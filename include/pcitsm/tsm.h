@@ -246,8 +246,11 @@ struct pcitsm_tsm_status {
 	uint64_t connects, disconnects, failures;
 	struct pcitsm_tsm_failure last_failure;
 	uint64_t last_connect_ns;  /* duration of the last successful connect */
+	/* A connect, disconnect, rekey or traffic run holds the device: only dsm_capable, connected,
+	 * tsm and busy are filled (status never waits for the device). */
+	bool busy;
 };
-/* E_NOTFOUND for a function the platform does not have. */
+/* E_NOTFOUND for a function the platform does not have. Never blocks on a device operation. */
 pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			     struct pcitsm_tsm_status *st) PCITSM_MUST_CHECK;
 

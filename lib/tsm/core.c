@@ -570,13 +570,23 @@ pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 		return PCITSM_E_NOTFOUND;
 	memset(st, 0, sizeof(*st));
 	st->bdf = fn->bdf;
-	pthread_mutex_lock(&fn->lock);
 	pthread_mutex_lock(&c->lock);
 	st->dsm_capable = attr_exists_locked(c, fn, PCITSM_TSM_ATTR_CONNECT);
 	d = fn->tsm;
+	st->busy = fn->busy;
 	pthread_mutex_unlock(&c->lock);
 	st->connected = d != NULL;
 	st->authenticated = d != NULL;
+	if (d)
+		memcpy(st->tsm, d->name, sizeof(st->tsm));
+	if (st->busy || pthread_mutex_trylock(&fn->lock)) {
+		st->busy = true;
+		return PCITSM_OK;
+	}
+	/* fn->tsm is written only with fn->lock held as well: read it again, it may have changed. */
+	d = fn->tsm;
+	st->connected = st->authenticated = d != NULL;
+	memset(st->tsm, 0, sizeof(st->tsm));
 	if (d) {
 		memcpy(st->tsm, d->name, sizeof(st->tsm));
 		st->dsm = fn->bdf;

@@ -723,17 +723,49 @@ static void *connect_loop(void *arg)
 	return NULL;
 }
 
+struct poller {
+	struct fx *fx;
+	int stop; /* __atomic */
+	unsigned long polls, busy;
+};
+
+/* Status and attribute reads of every device while the others connect: they never wait. */
+static void *status_poll(void *arg)
+{
+	struct poller *p = arg;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+		for (unsigned i = 0; i < 4; i++) {
+			struct pcitsm_tsm_status st;
+			struct pcitsm_bdf b = { 0, (uint8_t)(i + 1), 0, 0 };
+			char buf[16];
+
+			if (pcitsm_tsm_status(p->fx->core, &b, &st) != PCITSM_OK)
+				abort();
+			p->busy += st.busy;
+			if (pcitsm_tsm_attr_read(p->fx->core, &b, PCITSM_TSM_ATTR_CONNECT, buf,
+						 sizeof(buf)) < 0)
+				abort();
+			p->polls++;
+		}
+	}
+	return NULL;
+}
+
 static void concurrent_connects(void **state)
 {
 	struct fx_opts o = defaults();
 	struct fx *fx;
 	struct thr t[4];
-	pthread_t th[4];
+	pthread_t th[4], pth;
+	struct poller pl = { 0 };
 
 	(void)state;
 	o.nr_ports = 4;
 	o.real_env = true;
 	fx = fx_new(&o);
+	pl.fx = fx;
+	assert_int_equal(pthread_create(&pth, NULL, status_poll, &pl), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		memset(&t[i], 0, sizeof(t[i]));
 		t[i].fx = fx;
@@ -745,6 +777,9 @@ static void concurrent_connects(void **state)
 		for (unsigned k = 0; k < PCITSM_ARRAY_SIZE(t[i].rc); k++)
 			assert_int_equal(t[i].rc[k], 0);
 	}
+	__atomic_store_n(&pl.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(pth, NULL), 0);
+	assert_true(pl.polls > 0);
 	assert_clean(fx);
 	fx_free(fx);
 }

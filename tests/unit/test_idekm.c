@@ -23,6 +23,18 @@ static size_t enc_ks(uint8_t *buf, size_t cap, const struct pcitsm_idekm_ks *m)
 	return pcitsm_wr_len(&w);
 }
 
+/* Field by field: the struct has padding, which a struct copy need not preserve. */
+static void assert_ks_equal(const struct pcitsm_idekm_ks *a, const struct pcitsm_idekm_ks *b)
+{
+	assert_int_equal(a->obj, b->obj);
+	assert_int_equal(a->stream_id, b->stream_id);
+	assert_int_equal(a->status, b->status);
+	assert_int_equal(a->kset, b->kset);
+	assert_int_equal(a->dir, b->dir);
+	assert_int_equal(a->sub, b->sub);
+	assert_int_equal(a->port_index, b->port_index);
+}
+
 static struct pcitsm_idekm_ks ks_of(uint8_t obj, uint8_t sid, unsigned kset, enum pcitsm_ide_dir d,
 				    enum pcitsm_ide_sub u, uint8_t port)
 {
@@ -131,7 +143,7 @@ static void test_ks_roundtrip(void **state)
 					assert_int_equal(buf[6], k | d << 1 | u << 4);
 					assert_int_equal(buf[7], o);
 					assert_ok(pcitsm_idekm_ks_decode(buf, 8, &got));
-					assert_memory_equal(&got, &m, sizeof(m));
+					assert_ks_equal(&got, &m);
 				}
 	/* Every KP_ACK Status value, defined and reserved, travels at offset 5. */
 	for (unsigned st = 0; st < 256; st++) {
@@ -244,7 +256,9 @@ static void test_key_prog_e4(void **state)
 	assert_int_equal(pcitsm_get_le16(vdm + 9), pcitsm_wr_len(&w));
 	/* Decode it back. */
 	assert_ok(pcitsm_idekm_key_prog_decode(buf, 48, &got));
-	assert_memory_equal(&got, &kp, sizeof(kp));
+	assert_ks_equal(&got.ks, &kp.ks);
+	assert_memory_equal(got.key, kp.key, sizeof(kp.key));
+	assert_memory_equal(got.ifv, kp.ifv, sizeof(kp.ifv));
 	pcitsm_wipe(&got, sizeof(got));
 	pcitsm_wipe(buf, sizeof(buf));
 }

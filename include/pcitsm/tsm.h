@@ -124,8 +124,8 @@ int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *
  * session ended, and the step that failed recorded (pcitsm_tsm_status().last_failure). */
 int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			     const char *buf, size_t len);
-/* Write to tsm/disconnect: the exact name given to connect. Returns 0, -ENOENT (no attribute),
- * -ENXIO (not connected), -EINVAL (name mismatch). Tears down: K_SET_STOP, Enable cleared (root
+/* Write to tsm/disconnect: the exact name given to connect ("tsm0", one trailing newline allowed).
+ * Returns 0, -ENOENT (no attribute), -ENXIO (not connected), -EINVAL (name mismatch). Tears down: K_SET_STOP, Enable cleared (root
  * port then endpoint), registers cleared, END_SESSION, Stream ID and pool slots released. */
 int pcitsm_tsm_disconnect_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				const char *buf, size_t len);

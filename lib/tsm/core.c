@@ -324,6 +324,16 @@ static int parse_tsm_name(const char *buf, size_t len, int *id)
 	return 0;
 }
 
+/* sysfs_streq: equal, ignoring one trailing newline on either side. */
+static bool name_eq(const char *buf, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (len && buf[len - 1] == '\n')
+		len--;
+	return len == n && !memcmp(buf, name, n);
+}
+
 static void record_failure(struct tsm_fn *fn, const struct pcitsm_tsm_failure *f)
 {
 	fn->last_failure = *f;
@@ -432,7 +442,7 @@ int pcitsm_tsm_disconnect_write(struct pcitsm_tsm_core *c, const struct pcitsm_b
 				const char *buf, size_t len)
 {
 	struct tsm_fn *fn = tsm_fn_find(c, bdf);
-	int id, rc;
+	int rc;
 
 	if (!fn)
 		return -ENOENT;
@@ -441,8 +451,8 @@ int pcitsm_tsm_disconnect_write(struct pcitsm_tsm_core *c, const struct pcitsm_b
 	pthread_mutex_lock(&fn->lock); /* uninterruptible: waits for a connect in progress */
 	if (!fn->tsm) {
 		rc = -ENXIO;
-	} else if (parse_tsm_name(buf, len, &id) || id < 0 || (unsigned)id != fn->tsm->id) {
-		rc = -EINVAL;
+	} else if (!buf || !name_eq(buf, len, fn->tsm->name)) {
+		rc = -EINVAL; /* the exact name given to connect */
 	} else {
 		fn_disconnect_locked(fn);
 		rc = 0;

@@ -228,7 +228,9 @@ static void attrs_and_errnos(void **state)
 	/* Disconnect. */
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm1"), -EINVAL);
 	assert_int_equal(dis(fx, "0000:01:00.0", "garbage"), -EINVAL);
-	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
+	assert_int_equal(dis(fx, "0000:01:00.0", "tsm00"), -EINVAL);
+	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0 "), -EINVAL);
+	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0\n"), 0);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), -ENXIO);
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_CONNECT, "\n");
 	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 0);

@@ -24,6 +24,8 @@
 #define PCITSM_EMU_DEVICE_ENDPOINT 0x0002
 
 #define PCITSM_EMU_MAX_PORTS 16
+#define PCITSM_EMU_MAX_EXTRA_FUNCS 7 /* functions 1..7 of an endpoint device */
+#define PCITSM_EMU_MAX_FUNCS (PCITSM_EMU_MAX_PORTS * (2 + PCITSM_EMU_MAX_EXTRA_FUNCS))
 #define PCITSM_EMU_DEFAULT_STREAMS 256 /* host-bridge pool: Linux nr_ide_streams default */
 
 /* What an IDE capability offers. */
@@ -43,6 +45,10 @@ struct pcitsm_emu_link_cfg {
 	uint8_t doe_version;  /* DOE capability version: 1 or 2 */
 	bool ep_dev3;         /* a Device-3 capability on the endpoint */
 	bool ep_no_secured_cma; /* the mailbox lists CMA but not secured CMA (type 2) */
+	/* Functions 1..n of the endpoint device (0..7, default 0): plain endpoints with the same
+	 * DEVCAP TEE bit, no DOE and no IDE, managed by function 0 as their DSM. They come after all
+	 * root ports and endpoints in pcitsm_emu_platform.funcs. */
+	unsigned ep_extra_funcs;
 };
 
 struct pcitsm_emu_config {
@@ -125,7 +131,8 @@ struct pcitsm_emu_link {
 struct pcitsm_emu_platform {
 	struct pcitsm_emu_config config;
 	unsigned nr_funcs;
-	struct pcitsm_emu_func *funcs; /* root ports first, then endpoints */
+	struct pcitsm_emu_func *funcs; /* root ports first, then endpoints (function 0), then the
+					* endpoints' extra functions; at most PCITSM_EMU_MAX_FUNCS */
 	struct pcitsm_emu_link *links; /* config.nr_ports of them */
 	const struct pcitsm_env *env;
 };

@@ -98,15 +98,16 @@ unsigned pcitsm_tsm_attr_mode(enum pcitsm_tsm_attr a);
 /* Whether the attribute exists on the function right now. Rules: nothing exists before a link TSM
  * registers; tsm/ exists on DSM-capable PF0s (PCIe endpoint / upstream port, function 0, IDE with
  * selective streams or DEVCAP TEE, a DOE mailbox with CMA) and on functions that have a TSM
- * context; connect and disconnect only on those PF0s; dsm on PF0s and managed functions; bound only
- * where DEVCAP TEE is set; authenticated on every function of a DSM-capable device. */
+ * context; connect and disconnect only on those PF0s; dsm on PF0s and on managed functions (the
+ * other functions of the DSM's slot while a DSM with DEVCAP TEE is connected); bound on PF0s with
+ * DEVCAP TEE; authenticated on DSM-capable PF0s. */
 bool pcitsm_tsm_attr_exists(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			    enum pcitsm_tsm_attr a);
 /* Read an attribute into buf (NUL-terminated if it fits), returning its length (not counting the
  * NUL) or -errno: -ENOENT if it does not exist, -EACCES for disconnect (write-only), -ENOSPC if
  * buf is too small. Contents: connect and authenticated "tsmN\n" while connected, else "\n"; dsm
- * the DSM's name "0000:01:00.0\n" while connected, else "\n"; bound "\n" (no TDI is ever bound by
- * this core). */
+ * the DSM's name "0000:01:00.0\n" while connected (on a managed function: its DSM's), else "\n";
+ * bound "\n" (no TDI is ever bound by this core). */
 int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			 enum pcitsm_tsm_attr a, char *buf, size_t cap);
 
@@ -249,6 +250,8 @@ struct pcitsm_tsm_status {
 	/* A connect, disconnect, rekey or traffic run holds the device: only dsm_capable, connected,
 	 * tsm and busy are filled (status never waits for the device). */
 	bool busy;
+	/* A function of a connected DSM (function 1-7 of its slot): dsm names it. */
+	bool managed;
 };
 /* E_NOTFOUND for a function the platform does not have. Never blocks on a device operation. */
 pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,

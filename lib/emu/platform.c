@@ -370,7 +370,8 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 	uint16_t pos = EMU_EXT_OFF;
 	uint16_t doe_off = 0, ide_off = 0, dev3_off = 0;
 
-	header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, 0x00);
+	/* Header Type bit 7: a multi-function device. */
+	header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, l->ep_extra_funcs ? 0x80 : 0x00);
 	exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, l->ep_tee_io, port_number);
 
 	/* Lay the extended capabilities out first, so that each knows its successor. */
@@ -447,6 +448,11 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 	    cfg->nr_streams > 256 || cfg->root_bus + cfg->nr_ports > 255)
 		return PCITSM_E_INVAL;
 	n = 2 * cfg->nr_ports;
+	for (unsigned i = 0; i < cfg->nr_ports; i++) {
+		if (cfg->ports[i].ep_extra_funcs > PCITSM_EMU_MAX_EXTRA_FUNCS)
+			return PCITSM_E_INVAL;
+		n += cfg->ports[i].ep_extra_funcs;
+	}
 	p->funcs = calloc(n, sizeof(*p->funcs));
 	if (!p->funcs)
 		return PCITSM_E_NOMEM;
@@ -472,6 +478,20 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 				    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
 		if (!e)
 			e = endpoint_build(ep, &cfg->ports[i], 0);
+	}
+	/* The endpoints' extra functions (1..n of the same device). */
+	for (unsigned i = 0, k = 2 * cfg->nr_ports; i < cfg->nr_ports && !e; i++) {
+		for (unsigned fn = 1; fn <= cfg->ports[i].ep_extra_funcs; fn++, k++) {
+			struct pcitsm_emu_func *f = &p->funcs[k];
+
+			f->kind = PCITSM_EMU_ENDPOINT;
+			f->bdf = (struct pcitsm_bdf){ cfg->segment, (uint8_t)(cfg->root_bus + 1 + i), 0,
+						      (uint8_t)fn };
+			f->upstream = &p->funcs[i];
+			pcitsm_cfg_emu_init(&f->cfg, PCITSM_CFG_SIZE_EXT);
+			header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, 0x80);
+			exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, cfg->ports[i].ep_tee_io, 0);
+		}
 	}
 	if (!e)
 		e = emu_links_init(p);

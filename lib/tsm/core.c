@@ -86,6 +86,34 @@ static void fn_probe(struct tsm_fn *fn)
 	}
 }
 
+/* find_dsm_dev (linux-tsm-abi §1.1): the function itself, else function 0 of the same slot. (The
+ * third rule, the grandparent upstream switch port, has nothing to find: no switches here.) */
+static struct tsm_fn *find_dsm(struct pcitsm_tsm_core *c, struct tsm_fn *fn)
+{
+	struct pcitsm_bdf f0 = fn->bdf;
+	struct tsm_fn *d;
+
+	if (fn->dsm_capable)
+		return fn;
+	if (!fn->is_endpoint)
+		return NULL;
+	f0.fn = 0;
+	d = tsm_fn_find(c, &f0);
+	return d && d->dsm_capable ? d : NULL;
+}
+
+/* The dependents of a DSM with TEE get a context when it connects and lose it on disconnect
+ * (functions 1-7 of the slot; a failed dependent probe is not fatal). Under core->lock. */
+static void set_dependents(struct pcitsm_tsm_core *c, struct tsm_fn *dsm, bool on)
+{
+	for (unsigned i = 0; i < c->nr_fns; i++) {
+		struct tsm_fn *fn = &c->fns[i];
+
+		if (fn != dsm && fn->dsm == dsm)
+			fn->managed = on && dsm->tee_io;
+	}
+}
+
 pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm_tsm_core_cfg *cfg)
 {
 	struct pcitsm_tsm_core *c;
@@ -127,6 +155,8 @@ pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm
 		if (c->fns[i].f->upstream)
 			c->fns[i].rp = tsm_fn_find(c, &c->fns[i].f->upstream->bdf);
 	}
+	for (unsigned i = 0; i < c->nr_fns; i++)
+		c->fns[i].dsm = find_dsm(c, &c->fns[i]);
 	/* The host bridge: pool size, Stream ID 255 reserved, adopted streams. */
 	pool = cfg->nr_streams < 0 ? p->config.nr_streams : (unsigned)cfg->nr_streams;
 	snprintf(c->hb.name, sizeof(c->hb.name), "pci%04x:%02x", p->config.segment,
@@ -235,10 +265,11 @@ static bool attr_exists_locked(struct pcitsm_tsm_core *c, struct tsm_fn *fn, enu
 		return false;
 	switch (a) {
 	case PCITSM_TSM_ATTR_DIR:
-		return fn->dsm_capable || fn->tsm;
+		return fn->dsm_capable || fn->tsm || fn->managed;
+	case PCITSM_TSM_ATTR_DSM:
+		return fn->dsm_capable || fn->managed;
 	case PCITSM_TSM_ATTR_CONNECT:
 	case PCITSM_TSM_ATTR_DISCONNECT:
-	case PCITSM_TSM_ATTR_DSM:
 	case PCITSM_TSM_ATTR_AUTHENTICATED:
 		return fn->dsm_capable;
 	case PCITSM_TSM_ATTR_BOUND:
@@ -292,8 +323,8 @@ int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf
 			snprintf(tmp, sizeof(tmp), "%s\n", fn->tsm->name);
 		break;
 	case PCITSM_TSM_ATTR_DSM:
-		if (fn->tsm)
-			snprintf(tmp, sizeof(tmp), "%s\n", fn->name);
+		if (fn->tsm || fn->managed)
+			snprintf(tmp, sizeof(tmp), "%s\n", fn->dsm->name);
 		break;
 	case PCITSM_TSM_ATTR_BOUND:
 		break; /* no TDI is bound by this core */
@@ -413,6 +444,7 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	fn->busy = false;
 	if (!rc) {
 		fn->tsm = d;
+		set_dependents(c, fn, true);
 		c->connects++;
 	} else {
 		c->failed_connects++;
@@ -433,6 +465,7 @@ static void fn_disconnect_locked(struct tsm_fn *fn)
 	fn->drv = NULL;
 	fn->disconnects++;
 	pthread_mutex_lock(&c->lock);
+	set_dependents(c, fn, false); /* dependents first, in the kernel's reverse order */
 	fn->tsm = NULL;
 	c->disconnects++;
 	pthread_mutex_unlock(&c->lock);
@@ -584,6 +617,9 @@ pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	st->dsm_capable = attr_exists_locked(c, fn, PCITSM_TSM_ATTR_CONNECT);
 	d = fn->tsm;
 	st->busy = fn->busy;
+	st->managed = fn->managed;
+	if (fn->managed)
+		st->dsm = fn->dsm->bdf;
 	pthread_mutex_unlock(&c->lock);
 	st->connected = d != NULL;
 	st->authenticated = d != NULL;

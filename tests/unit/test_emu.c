@@ -398,6 +398,19 @@ static void bad_configs(void **state)
 	pcitsm_emu_config_default(&cfg);
 	cfg.nr_streams = 0;
 	assert_err(pcitsm_emu_platform_init(&p, &cfg, &env.env), PCITSM_E_INVAL);
+	pcitsm_emu_config_default(&cfg);
+	cfg.ports[1].ep_extra_funcs = PCITSM_EMU_MAX_EXTRA_FUNCS + 1;
+	assert_err(pcitsm_emu_platform_init(&p, &cfg, &env.env), PCITSM_E_INVAL);
+	/* Extra functions come after every root port and endpoint. */
+	cfg.ports[1].ep_extra_funcs = PCITSM_EMU_MAX_EXTRA_FUNCS;
+	assert_ok(pcitsm_emu_platform_init(&p, &cfg, &env.env));
+	assert_int_equal(p.nr_funcs, 4 + PCITSM_EMU_MAX_EXTRA_FUNCS);
+	assert_int_equal(p.funcs[4].bdf.bus, 2);
+	assert_int_equal(p.funcs[4].bdf.fn, 1);
+	assert_ptr_equal(p.funcs[4].upstream, &p.funcs[1]);
+	assert_int_equal(p.funcs[4].ide_off, 0);
+	assert_int_equal(p.funcs[4].doe_off, 0);
+	pcitsm_emu_platform_free(&p);
 	/* A platform without DOE or IDE on the endpoint still builds. */
 	pcitsm_emu_config_default(&cfg);
 	cfg.ports[0].ep_doe = false;

@@ -38,6 +38,7 @@ struct fx_opts {
 	void (*key_observer)(void *arg, const uint8_t key[32], const uint8_t ifv[8]);
 	void *key_observer_arg;
 	void (*pre_core)(struct fx *fx); /* firmware's doing before the core starts */
+	unsigned extra_funcs;            /* functions 1..n of the first endpoint */
 };
 
 static struct fx *fx_new(const struct fx_opts *o)
@@ -60,6 +61,8 @@ static struct fx *fx_new(const struct fx_opts *o)
 	}
 	if (o && o->no_secured_cma)
 		cfg.ports[0].ep_no_secured_cma = true;
+	if (o)
+		cfg.ports[0].ep_extra_funcs = o->extra_funcs;
 	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, env));
 	assert_ok(pcitsm_trust_new(&fx->trust));
 	if (o) {
@@ -300,6 +303,41 @@ static void pool_exhausted(void **state)
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_int_equal(dis(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_clean(fx);
+	fx_free(fx);
+}
+
+/* Functions 1-7 of a DSM's slot: a TSM context and tsm/dsm while the DSM is connected. */
+static void managed_functions(void **state)
+{
+	struct fx_opts o = defaults();
+	struct fx *fx;
+	struct pcitsm_bdf f1 = B("0000:01:00.1"), f2 = B("0000:01:00.2");
+	struct pcitsm_tsm_status st;
+	uint8_t ht;
+
+	(void)state;
+	o.extra_funcs = 2;
+	fx = fx_new(&o);
+	assert_int_equal(fx->plat.nr_funcs, 6);
+	assert_ok(pcitsm_cfg_read8(&fx->plat.funcs[2].cfg.cfg, PCITSM_CFG_HEADER_TYPE, &ht));
+	assert_int_equal(ht & 0x80, 0x80); /* multi-function */
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DSM));
+	assert_int_equal(wr(fx, "0000:01:00.1", "tsm0"), -ENOENT); /* PF0 only */
+	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
+	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_CONNECT));
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DISCONNECT));
+	read_attr(fx, "0000:01:00.1", PCITSM_TSM_ATTR_DSM, "0000:01:00.0\n");
+	read_attr(fx, "0000:01:00.2", PCITSM_TSM_ATTR_DSM, "0000:01:00.0\n");
+	assert_ok(pcitsm_tsm_status(fx->core, &f2, &st));
+	assert_true(st.managed);
+	assert_false(st.connected);
+	assert_int_equal(dis(fx, "0000:01:00.1", "tsm0"), -ENOENT);
+	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_ok(pcitsm_tsm_status(fx->core, &f2, &st));
+	assert_false(st.managed);
 	fx_free(fx);
 }
 
@@ -835,6 +873,7 @@ int main(void)
 		cmocka_unit_test(pool_zero),
 		cmocka_unit_test(pool_exhausted),
 		cmocka_unit_test(adopted_streams),
+		cmocka_unit_test(managed_functions),
 		cmocka_unit_test(fault_untrusted_cert),
 		cmocka_unit_test(fault_bad_signature),
 		cmocka_unit_test(fault_refused_key_prog),

@@ -331,6 +331,21 @@ static pcitsm_err check_record(const struct spdm_meas *m, uint8_t operation)
 	return PCITSM_OK;
 }
 
+pcitsm_err req_meas_check(const struct spdm_meas *m, uint8_t operation, bool sign, uint8_t slot)
+{
+	if (operation == 0) {
+		if (m->nr_blocks || m->record_len)
+			return PCITSM_E_FIELD;
+	} else {
+		if (m->param1)
+			return PCITSM_E_RESERVED;
+		PCITSM_TRY(check_record(m, operation));
+	}
+	if (sign ? (m->param2 & 0xf) != slot : (m->param2 & 0x30) != 0)
+		return PCITSM_E_FIELD;
+	return PCITSM_OK;
+}
+
 static pcitsm_err keep_record(struct pcitsm_spdm_req *r, const struct spdm_meas *m)
 {
 	uint8_t *copy = malloc(m->record_len ? m->record_len : 1);
@@ -360,16 +375,7 @@ pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size
 	PCITSM_TRY(spdm_dec_get_measurements(r->req, r->req_len, r->version, &g, NULL));
 	sign = g.attributes & SPDM_MEAS_ATTR_SIG;
 	PCITSM_TRY(spdm_dec_measurements(p, len, r->version, sign ? r->sig_len : 0, &m, &mlen));
-	if (g.operation == 0) {
-		if (m.nr_blocks || m.record_len)
-			return PCITSM_E_FIELD;
-	} else {
-		if (m.param1)
-			return PCITSM_E_RESERVED;
-		PCITSM_TRY(check_record(&m, g.operation));
-	}
-	if (sign ? (m.param2 & 0xf) != g.slot : (m.param2 & 0x30) != 0)
-		return PCITSM_E_FIELD;
+	PCITSM_TRY(req_meas_check(&m, g.operation, sign, g.slot));
 	PCITSM_TRY(check_fresh(r, m.nonce, m.context));
 	/* B restarts when GET_MEASUREMENTS comes before a CHALLENGE completes (facts B.11). */
 	PCITSM_TRY(spdm_ts_restart(&r->m1, r->hash, r->vca, r->vca_len));

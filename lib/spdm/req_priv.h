@@ -22,5 +22,10 @@ pcitsm_err req_on_digests(struct pcitsm_spdm_req *r, const uint8_t *p, size_t le
 pcitsm_err req_on_certificate(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
 pcitsm_err req_on_challenge_auth(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
 pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len);
+/* MEASUREMENTS against its GET_MEASUREMENTS (operation, signed, slot), in a session or not:
+ * operation 0 counts only, otherwise exactly NumberOfBlocks well-formed blocks of the index asked
+ * for, Param1 reserved, the slot echoed when signed. */
+pcitsm_err req_meas_check(const struct spdm_meas *m, uint8_t operation, bool sign, uint8_t slot)
+	PCITSM_MUST_CHECK;
 
 #endif

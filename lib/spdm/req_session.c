@@ -445,21 +445,16 @@ static pcitsm_err on_measurements(struct pcitsm_spdm_session *s, const uint8_t *
 	struct pcitsm_spdm_req *r = s->r;
 	bool sign = s->req_hdr[2] & SPDM_MEAS_ATTR_SIG;
 	struct spdm_meas m;
-	size_t mlen, off = 0;
-	struct pcitsm_spdm_meas_block b;
-	pcitsm_err e;
+	size_t mlen;
 
 	PCITSM_TRY(spdm_dec_measurements(p, len, r->version, sign ? r->sig_len : 0, &m, &mlen));
+	/* the same checks as outside a session: count, index, Param1, slot */
+	PCITSM_TRY(req_meas_check(&m, s->req_hdr[3], sign, s->opts.slot));
 	if (sign && (pcitsm_ct_memneq(m.nonce, s->nonce, PCITSM_SPDM_NONCE_LEN) == 0))
 		return PCITSM_E_NONCE; /* our own nonce reflected */
 	if (r->version >= PCITSM_SPDM_V13 && sign &&
 	    memcmp(m.context, s->context, PCITSM_SPDM_CONTEXT_LEN))
 		return PCITSM_E_NONCE;
-	/* every block well formed */
-	while ((e = pcitsm_spdm_meas_next(m.record, m.record_len, &off, &b)) == PCITSM_OK)
-		;
-	if (e != PCITSM_E_NOTFOUND)
-		return e;
 	PCITSM_TRY(pcitsm_hash_update(&s->l1, p, sign ? m.signed_len : mlen));
 	if (sign) {
 		PCITSM_TRY(spdm_ts_verify(r->version, r->leaf, r->sig, SPDM_CTX_MEASUREMENTS, &s->l1,

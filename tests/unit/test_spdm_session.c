@@ -551,6 +551,67 @@ static void responder_out_of_order(void **state)
 }
 
 /* Requester-side state rules. */
+/* The responder's session context that s talks to. */
+static struct pcitsm_spdm_rsp_session *rsp_side(struct sx *x, const struct pcitsm_spdm_session *s)
+{
+	for (unsigned i = 0; i < PCITSM_SPDM_MAX_SESSIONS; i++)
+		if (x->f->rsp.sessions[i].state != PCITSM_SPDM_RSP_SESS_FREE &&
+		    x->f->rsp.sessions[i].sm.id == s->sm.id)
+			return &x->f->rsp.sessions[i];
+	fail();
+	return NULL;
+}
+
+/* An unsigned MEASUREMENTS for GET_MEASUREMENTS(index 1), forged under the responder's key: one
+ * block of index `index`, NumberOfBlocks nr, Param1 p1. */
+static pcitsm_err forged_measurements(struct sx *x, uint8_t nr, uint8_t index, uint8_t p1)
+{
+	struct pcitsm_spdm_session s;
+	uint8_t req[128], msg[128], rec[256];
+	struct pcitsm_wr w;
+	size_t n;
+	pcitsm_err e;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_get_measurements(&s, 1, false, &w));
+	pcitsm_wr_init(&w, msg, sizeof(msg));
+	pcitsm_wr_u8(&w, x->r.version);
+	pcitsm_wr_u8(&w, PCITSM_SPDM_MEASUREMENTS);
+	pcitsm_wr_u8(&w, p1);
+	pcitsm_wr_u8(&w, 0);
+	pcitsm_wr_u8(&w, nr);
+	pcitsm_wr_le24(&w, 11);
+	/* Index | DMTF | MeasurementSize 7 | Type 0 (ROM digest) | ValueSize 4 | Value */
+	pcitsm_wr_bytes(&w, ((uint8_t[]){ index, 1, 7, 0, 0, 4, 0, 1, 2, 3, 4 }), 11);
+	memset(pcitsm_wr_reserve(&w, PCITSM_SPDM_NONCE_LEN), 0x55, PCITSM_SPDM_NONCE_LEN);
+	pcitsm_wr_le16(&w, 0); /* OpaqueDataLength */
+	if (x->r.version >= PCITSM_SPDM_V13)
+		pcitsm_wr_zero(&w, PCITSM_SPDM_CONTEXT_LEN); /* the (unsigned) request's context */
+	assert_ok(pcitsm_wr_err(&w));
+	assert_ok(pcitsm_session_seal(&rsp_side(x, &s)->sm, msg, pcitsm_wr_len(&w), rec,
+				      sizeof(rec), &n));
+	e = pcitsm_spdm_session_feed(&s, rec, n, NULL);
+	if (e == PCITSM_OK)
+		assert_int_equal(s.meas_nr_blocks, 1);
+	else
+		assert_wiped(&s);
+	pcitsm_spdm_session_wipe(&s);
+	return e;
+}
+
+/* MEASUREMENTS inside a session get the checks they get outside one (req_on_measurements). */
+static void session_measurements_fields(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+
+	assert_ok(forged_measurements(x, 1, 1, 0)); /* the forgery itself is well formed */
+	assert_err(forged_measurements(x, 2, 1, 0), PCITSM_E_FIELD);    /* count != blocks */
+	assert_err(forged_measurements(x, 1, 2, 0), PCITSM_E_FIELD);    /* not the index asked */
+	assert_err(forged_measurements(x, 1, 1, 3), PCITSM_E_RESERVED); /* Param1 reserved */
+	sx_free(x);
+}
+
 static void requester_state(void **state)
 {
 	struct sx *x = sx_new("p384", NULL);
@@ -591,6 +652,7 @@ int main(void)
 		cmocka_unit_test(session_limit),
 		cmocka_unit_test(responder_out_of_order),
 		cmocka_unit_test(requester_state),
+		cmocka_unit_test(session_measurements_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

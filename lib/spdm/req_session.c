@@ -453,7 +453,7 @@ static pcitsm_err on_measurements(struct pcitsm_spdm_session *s, const uint8_t *
 	if (sign && (pcitsm_ct_memneq(m.nonce, s->nonce, PCITSM_SPDM_NONCE_LEN) == 0))
 		return PCITSM_E_NONCE; /* our own nonce reflected */
 	if (r->version >= PCITSM_SPDM_V13 && sign &&
-	    memcmp(m.context, s->context, PCITSM_SPDM_CONTEXT_LEN))
+	    pcitsm_ct_memneq(m.context, s->context, PCITSM_SPDM_CONTEXT_LEN))
 		return PCITSM_E_NONCE;
 	PCITSM_TRY(pcitsm_hash_update(&s->l1, p, sign ? m.signed_len : mlen));
 	if (sign) {

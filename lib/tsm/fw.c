@@ -18,6 +18,7 @@
 struct tsm_fw {
 	struct pcitsm_emu_platform *plat;
 	const struct pcitsm_trust *trust;
+	struct pcitsm_trust *empty; /* no anchors given: an empty store, so that no chain validates */
 	struct pcitsm_tsm_fw_faults faults;
 	const struct pcitsm_env *env;
 	pthread_mutex_t lock; /* sessions_open */
@@ -71,6 +72,15 @@ pcitsm_err tsm_fw_new(struct tsm_fw **out, struct pcitsm_emu_platform *plat,
 	fw->trust = trust;
 	fw->faults = *faults;
 	fw->env = env;
+	if (!trust) {
+		pcitsm_err e = pcitsm_trust_new(&fw->empty);
+
+		if (e) {
+			free(fw);
+			return e;
+		}
+		fw->trust = fw->empty;
+	}
 	pthread_mutex_init(&fw->lock, NULL);
 	*out = fw;
 	return PCITSM_OK;
@@ -80,6 +90,7 @@ void tsm_fw_free(struct tsm_fw *fw)
 {
 	if (!fw)
 		return;
+	pcitsm_trust_free(fw->empty);
 	pthread_mutex_destroy(&fw->lock);
 	free(fw);
 }

@@ -35,6 +35,7 @@ struct fx_opts {
 	struct pcitsm_xport_tap *relay_tap;
 	struct pcitsm_tsm_fw_faults fw;
 	bool real_env; /* the machine's environment (thread-safe), not the deterministic one */
+	bool no_anchors; /* the core gets no trust anchors at all */
 	void (*key_observer)(void *arg, const uint8_t key[32], const uint8_t ifv[8]);
 	void *key_observer_arg;
 	void (*pre_core)(struct fx *fx); /* firmware's doing before the core starts */
@@ -77,6 +78,8 @@ static struct fx *fx_new(const struct fx_opts *o)
 	pcitsm_tsm_core_cfg_default(&cc, &fx->plat, env);
 	cc.trust = fx->trust;
 	if (o) {
+		if (o->no_anchors)
+			cc.trust = NULL;
 		cc.nr_streams = o->nr_streams;
 		cc.relay_tap = o->relay_tap;
 		cc.fw_faults = o->fw;
@@ -442,6 +445,25 @@ static void fault_untrusted_cert(void **state)
 	(void)state;
 	o.faults[0].untrusted_cert = true;
 	fault_case(&o, EACCES, PCITSM_TSM_STEP_SPDM_AUTH);
+}
+
+static void fault_no_anchors(void **state)
+{
+	struct fx_opts o = defaults();
+
+	(void)state;
+	o.no_anchors = true;
+	{
+		struct fx *fx = fx_new(&o);
+		struct pcitsm_bdf ep = B("0000:01:00.0");
+		struct pcitsm_tsm_status st;
+
+		assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -EACCES);
+		assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+		assert_int_equal(st.last_failure.step, PCITSM_TSM_STEP_SPDM_AUTH);
+		assert_clean(fx);
+		fx_free(fx);
+	}
 }
 
 static void fault_bad_signature(void **state)
@@ -875,6 +897,7 @@ int main(void)
 		cmocka_unit_test(adopted_streams),
 		cmocka_unit_test(managed_functions),
 		cmocka_unit_test(fault_untrusted_cert),
+		cmocka_unit_test(fault_no_anchors),
 		cmocka_unit_test(fault_bad_signature),
 		cmocka_unit_test(fault_refused_key_prog),
 		cmocka_unit_test(fault_no_secured_cma),

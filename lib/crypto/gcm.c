@@ -231,6 +231,8 @@ static void imb_crypt(struct pcitsm_gcm_key *k, bool enc, const uint8_t *iv, con
 		else
 			IMB_AES256_GCM_DEC(m, k->imb, &ctx, segs[0].out, segs[0].in, segs[0].len, iv,
 					   a, aad_len, tag, PCITSM_GCM_TAG_LEN);
+		/* ctx holds the GHASH state and the last partial block's keystream */
+		pcitsm_wipe(&ctx, sizeof(ctx));
 		return;
 	}
 	IMB_AES256_GCM_INIT(m, k->imb, &ctx, iv, a, aad_len);

@@ -375,6 +375,10 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	uint32_t c = PCITSM_IDE_PCRC_SEED;
 	pcitsm_err e;
 
+	/* §D.5: at most 256 DW of payload per unit, its last TLP included (§D.9: a violation is an
+	 * IDE Check Failed). */
+	if (u->data_len + dl > PCITSM_IDE_AGG_DATA_MAX)
+		return rx_fail(p, s, PCITSM_E_FIELD);
 	/* Room for every TLP of the unit, checked before any state changes. */
 	for (unsigned j = 0; j < u->n; j++)
 		pos += u->hdr_len[j] + u->data_len_of[j];

@@ -456,6 +456,47 @@ static void test_aggregation(void **state)
 	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
 }
 
+/* §D.5/§D.9: a unit carries at most 256 DW of payload; the last TLP counts too. A unit of 128 + 1024
+ * bytes, sealed correctly under the stream's key, is an IDE Check Failed at the receiver. */
+static void test_aggregation_too_much_payload(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[128 + 1024], tlp1[12 + 1024], w1[4 + 12 + 1024 + 12], ct[128 + 1024];
+	uint8_t tlp0[12 + 128], w0[4 + 12 + 128], aad[32], iv[12] = { 0 }, tag[16];
+	struct pcitsm_ide_rx_out out = { .buf = f->plain, .cap = sizeof(f->plain) };
+	struct pcitsm_ide_prefix x = { .sub = PCITSM_IDE_SUB_PR, .stream_id = SID };
+	struct pcitsm_gcm_seg seg = { data, ct, sizeof(data) };
+	struct pcitsm_gcm *ref;
+	struct pcitsm_gcm_key *k;
+
+	secure(f);
+	memset(data, 0x5a, sizeof(data));
+	assert_int_equal(mk_mwr(tlp0, 0x80000000, data, 128), sizeof(tlp0));
+	assert_int_equal(mk_mwr(tlp1, 0x80000080, data + 128, 1024), sizeof(tlp1));
+	pcitsm_ide_prefix_encode(&x, w0);
+	x.m = true;
+	pcitsm_ide_prefix_encode(&x, w1);
+	memcpy(w0 + 4, tlp0, 12);
+	memcpy(w1 + 4, tlp1, 12);
+	memcpy(aad, w0, 16);
+	memcpy(aad + 16, w1, 16);
+	assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
+	assert_ok(pcitsm_gcm_key_new(ref, &k));
+	assert_ok(pcitsm_gcm_key_set(k, f->key[0][0][PCITSM_IDE_SUB_PR]));
+	iv[11] = 1;
+	assert_ok(pcitsm_gcm_seal(k, iv, aad, sizeof(aad), &seg, 1, tag, 16));
+	memcpy(w0 + 16, ct, 128);
+	memcpy(w1 + 16, ct + 128, 1024);
+	memcpy(w1 + 16 + 1024, tag, 12);
+	assert_ok(pcitsm_ide_rx(f->ep, w0, sizeof(w0), &out));
+	assert_int_equal(out.n, 0);
+	assert_err(pcitsm_ide_rx(f->ep, w1, sizeof(w1), &out), PCITSM_E_FIELD);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	pcitsm_gcm_key_free(k);
+	pcitsm_gcm_free(ref);
+}
+
 static void test_sync(void **state)
 {
 	struct fx *f = *state;
@@ -681,6 +722,7 @@ int main(void)
 		T(test_layout_matches_gcm),
 		T(test_unit_and_pcrc_layout), T(test_ifv_start), T(test_types_and_counters), T(test_check_failed),
 		T(test_plain_rejected),     T(test_aggregation),        T(test_sync),
+		T(test_aggregation_too_much_payload),
 		T(test_refresh),            T(test_programming_errors), T(test_select),
 		T(test_pcrc),
 	};

@@ -15,7 +15,7 @@
 #include "pcitsm/emu.h"
 #include "pcitsm/tsm.h"
 
-#define PD_MAX_FUNCS (2 * PCITSM_EMU_MAX_PORTS)
+#define PD_MAX_FUNCS PCITSM_EMU_MAX_FUNCS /* every function the platform can have */
 
 struct pd_func {
 	struct pcitsm_emu_func *f;

@@ -5,7 +5,10 @@
  *   1: open a session; the rest is records (u16 LE length, bytes) to the responder's secured path;
  *   2: open a session; the rest is plaintext requests (u16 LE length, bytes) sealed with the
  *      session's keys, so the responder's in-session parsers see them;
- *   3: open a session; the rest is a response record for the requester (byte 1: the request).
+ *   3: open a session; the rest is a response record for the requester (byte 1: the request);
+ *   byte 0 >= 0xf0: open a session; bytes 1-3 are the outstanding request's code, Param1, Param2;
+ *      the rest is a plaintext response sealed with the responder's keys, so the requester's
+ *      in-session parsers see it.
  * Nothing may crash; an open session must still be usable or cleanly ended.
  */
 #include <stdlib.h>
@@ -50,9 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pcitsm_rd rd;
 	struct pcitsm_wr w;
 	size_t n;
+	unsigned mode;
 
 	if (size < 1)
 		return 0;
+	mode = data[0] >= 0xf0 ? 4 : data[0] % 4;
 	if (!have_id) {
 		if (pcitsm_identity_generate(&id, 256, "fuzz") != PCITSM_OK ||
 		    pcitsm_trust_new(&trust) || pcitsm_trust_add_der(trust, id.root, id.root_len))
@@ -72,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	pcitsm_rd_init(&rd, data + 1, size - 1);
 	memset(&ss, 0, sizeof(ss));
-	if (data[0] % 4 == 0) {
+	if (mode == 0) {
 		pcitsm_wr_init(&w, rec, sizeof(rec));
 		if (pcitsm_spdm_session_req_key_exchange(&ss, &r, &(struct pcitsm_spdm_session_opts){ 0 },
 							 &w))
@@ -84,12 +89,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pcitsm_spdm_session_open(&ss, &r, &loop.x, NULL) != PCITSM_OK)
 		abort();
-	while (data[0] % 4 != 3 && pcitsm_rd_left(&rd) >= 2) {
+	while (mode < 3 && pcitsm_rd_left(&rd) >= 2) {
 		size_t len = PCITSM_MIN((size_t)pcitsm_rd_le16(&rd), pcitsm_rd_left(&rd));
 		const uint8_t *p = pcitsm_rd_bytes(&rd, len);
 		pcitsm_err e;
 
-		if (data[0] % 4 == 2) {
+		if (mode == 2) {
 			if (ss.state != PCITSM_SPDM_SESSION_ESTABLISHED ||
 			    pcitsm_session_seal(&ss.sm, p, len, rec, sizeof(rec), &n))
 				break;
@@ -102,7 +107,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e == PCITSM_OK && n < PCITSM_SM_OVERHEAD)
 			abort();
 	}
-	if (data[0] % 4 == 3 && size >= 2) {
+	if (mode == 4 && size >= 4) {
+		struct pcitsm_spdm_rsp_session *rs = NULL;
+		uint8_t hdr[4] = { r.version, data[1], data[2], data[3] };
+		pcitsm_err e;
+
+		for (unsigned i = 0; i < PCITSM_SPDM_MAX_SESSIONS; i++)
+			if (s.sessions[i].state != PCITSM_SPDM_RSP_SESS_FREE &&
+			    s.sessions[i].sm.id == ss.sm.id)
+				rs = &s.sessions[i];
+		if (!rs || pcitsm_session_seal(&rs->sm, data + 4, size - 4, rec, sizeof(rec), &n))
+			goto out;
+		ss.outstanding = true;
+		memcpy(ss.req_hdr, hdr, sizeof(hdr));
+		e = pcitsm_spdm_session_feed(&ss, rec, n, NULL);
+		/* a failure ends the session, unless it is an ERROR the session survives */
+		if (e != PCITSM_OK && e != PCITSM_E_PEER_ERROR &&
+		    ss.state != PCITSM_SPDM_SESSION_ENDED)
+			abort();
+	}
+	if (mode == 3 && size >= 2) {
 		uint8_t hdr[4] = { r.version, data[1], 1, 0 };
 
 		ss.outstanding = true;

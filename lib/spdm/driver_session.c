@@ -34,9 +34,11 @@ static pcitsm_err sess_exchange(struct pcitsm_spdm_session *s, struct pcitsm_xpo
 		goto out;
 	e = pcitsm_xport_exchange(x, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA, req,
 				  pcitsm_wr_len(&w), rsp, rsp_cap, &rsp_len);
-	if (e == PCITSM_E_NORESPONSE || e == PCITSM_E_TIMEOUT) {
-		/* The device chose silence (a VDM it ignores): nothing was sealed back, so the
-		 * counters still agree; only that request is done. */
+	/* The device chose silence (a VDM it ignores): nothing was sealed back, so the counters
+	 * still agree; only that request is done. Not after FINISH or KEY_UPDATE: without their
+	 * answer the keys are out of step, as after an ERROR to them, and the session ends. */
+	if ((e == PCITSM_E_NORESPONSE || e == PCITSM_E_TIMEOUT) &&
+	    s->req_hdr[1] != PCITSM_SPDM_FINISH && s->req_hdr[1] != PCITSM_SPDM_KEY_UPDATE) {
 		s->outstanding = false;
 		goto out;
 	}

@@ -551,6 +551,52 @@ static void responder_out_of_order(void **state)
 }
 
 /* Requester-side state rules. */
+/* A transport that lets `pass` secured requests through, then drops the next one unanswered. */
+struct mute {
+	struct pcitsm_xport x;
+	struct pcitsm_xport *inner;
+	unsigned pass;
+};
+
+static pcitsm_err mute_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t type,
+				const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
+				size_t *rsp_len)
+{
+	struct mute *m = (struct mute *)(void *)x;
+
+	if (type == PCITSM_DOE_TYPE_SECURED_CMA && m->pass-- == 0)
+		return PCITSM_E_TIMEOUT;
+	return pcitsm_xport_exchange(m->inner, vid, type, req, req_len, rsp, rsp_cap, rsp_len);
+}
+
+static const struct pcitsm_xport_ops mute_ops = { .exchange = mute_exchange };
+
+/* No answer to FINISH or KEY_UPDATE: the keys are out of step, so the session ends and is wiped
+ * (as after an ERROR to them); no answer to HEARTBEAT keeps it. */
+static void silent_finish_or_key_update(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct mute m = { .x = { .ops = &mute_ops, .name = "mute" }, .inner = &x->f->loop.x };
+	struct pcitsm_spdm_session s;
+
+	m.pass = 0;
+	assert_err(pcitsm_spdm_session_open(&s, &x->r, &m.x, NULL), PCITSM_E_TIMEOUT);
+	assert_wiped(&s);
+	m.pass = 1;
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &m.x, NULL));
+	assert_err(pcitsm_spdm_session_heartbeat(&s, &m.x), PCITSM_E_TIMEOUT);
+	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
+	pcitsm_spdm_session_wipe(&s);
+	for (int all = 0; all < 2; all++) {
+		m.pass = 1;
+		assert_ok(pcitsm_spdm_session_open(&s, &x->r, &m.x, NULL));
+		assert_err(pcitsm_spdm_session_key_update(&s, &m.x, all), PCITSM_E_TIMEOUT);
+		assert_int_equal(s.err, PCITSM_E_TIMEOUT);
+		assert_wiped(&s);
+	}
+	sx_free(x);
+}
+
 /* The responder's session context that s talks to. */
 static struct pcitsm_spdm_rsp_session *rsp_side(struct sx *x, const struct pcitsm_spdm_session *s)
 {
@@ -653,6 +699,7 @@ int main(void)
 		cmocka_unit_test(responder_out_of_order),
 		cmocka_unit_test(requester_state),
 		cmocka_unit_test(session_measurements_fields),
+		cmocka_unit_test(silent_finish_or_key_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

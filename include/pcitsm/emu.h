@@ -192,6 +192,7 @@ struct pcitsm_emu_dev_faults {
 struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
 	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
+	uint8_t heartbeat_period; /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
 	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */
 	/* Tests only: sees every key a device receives in KEY_PROG (KEY_PROG byte order), inside the
 	 * device, so that a test can search host-side records for it. */

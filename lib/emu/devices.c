@@ -101,6 +101,7 @@ static pcitsm_err dev_init(struct pcitsm_emu_devices *ds, struct emu_dev *d,
 		PCITSM_TRY(pcitsm_trust_add_der(trust, d->id->root, d->id->root_len));
 	pcitsm_spdm_rsp_opts_default(&opts);
 	opts.fault_bad_signature = d->faults.bad_signature;
+	opts.heartbeat_period = cfg->heartbeat_period;
 	PCITSM_TRY(pcitsm_spdm_rsp_init(&d->rsp, d->id, &opts, ds->p->env));
 	d->rsp_init = true;
 	pcitsm_idekm_rsp_init(&d->km, ds->p->env);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The CLI's embedded emulated platform (platform.h). */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "platform.h"
@@ -8,6 +7,9 @@
 pcitsm_err cli_platform_open(struct cli_platform **out, const char *identity_dir,
 			     const struct pcitsm_env *env)
 {
+	struct pcitsm_emu_devices_cfg dc = { .identity_dir = identity_dir,
+					     .curve_bits = 384,
+					     .heartbeat_period = CLI_EMU_HEARTBEAT_PERIOD };
 	struct pcitsm_emu_config cfg;
 	struct cli_platform *p;
 	pcitsm_err e;
@@ -23,33 +25,8 @@ pcitsm_err cli_platform_open(struct cli_platform **out, const char *identity_dir
 		return e;
 	}
 	e = pcitsm_trust_new(&p->trust);
-	for (unsigned i = 0; i < p->emu.nr_funcs && !e; i++) {
-		struct pcitsm_emu_func *f = &p->emu.funcs[i];
-		struct pcitsm_identity *id = &p->ids[p->nr_endpoints];
-		struct pcitsm_spdm_rsp_opts opts;
-		char name[64], bdf[13];
-
-		if (f->kind != PCITSM_EMU_ENDPOINT || !f->doe_off)
-			continue;
-		pcitsm_bdf_format(&f->bdf, bdf);
-		snprintf(name, sizeof(name), "emulated endpoint %s", bdf);
-		e = identity_dir ? pcitsm_identity_load(id, identity_dir)
-				 : pcitsm_identity_generate(id, 384, name);
-		if (e)
-			break;
-		p->nr_endpoints++;
-		e = pcitsm_trust_add_der(p->trust, id->root, id->root_len);
-		if (e)
-			break;
-		pcitsm_spdm_rsp_opts_default(&opts);
-		opts.heartbeat_period = CLI_EMU_HEARTBEAT_PERIOD;
-		e = pcitsm_spdm_rsp_init(&p->rsp[p->nr_endpoints - 1], id, &opts, env);
-		if (e)
-			break;
-		f->cma_impl = &p->rsp[p->nr_endpoints - 1].doe;
-		/* secured CMA-SPDM (DOE type 2): the same responder's sessions */
-		f->secured_impl = &p->rsp[p->nr_endpoints - 1].sdoe;
-	}
+	if (!e)
+		e = pcitsm_emu_devices_new(&p->devs, &p->emu, &dc, p->trust);
 	if (e) {
 		cli_platform_close(p);
 		return e;
@@ -62,12 +39,9 @@ void cli_platform_close(struct cli_platform *p)
 {
 	if (!p)
 		return;
-	/* The endpoints' mailboxes still point at the responders: take the platform down first. */
+	/* The endpoints' mailboxes point at the responders: detach them before the platform goes. */
+	pcitsm_emu_devices_free(p->devs);
 	pcitsm_emu_platform_free(&p->emu);
-	for (unsigned i = 0; i < p->nr_endpoints; i++) {
-		pcitsm_spdm_rsp_free(&p->rsp[i]);
-		pcitsm_identity_free(&p->ids[i]);
-	}
 	pcitsm_trust_free(p->trust);
 	free(p);
 }

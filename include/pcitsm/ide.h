@@ -245,6 +245,12 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
  * pcitsm_ide_stream_config's errors otherwise (blocks before the failing one stay loaded). */
 pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg, uint16_t cap_off,
 				unsigned *nr_streams) PCITSM_MUST_CHECK;
+/* What pcitsm_ide_port_load does for one Selective IDE block i (rx_aggregation untouched), for a
+ * model whose registers drive its engine write by write. *configured (may be NULL): the block now
+ * holds a stream (false for an idle block, one left alone while enabled, or an error). E_INVAL for
+ * i >= PCITSM_IDE_PORT_STREAMS; pcitsm_ide_port_load's errors otherwise. */
+pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg,
+				      uint16_t cap_off, unsigned i, bool *configured) PCITSM_MUST_CHECK;
 
 /* IDE_KM's operations. key is in KEY_PROG message byte order and ifv as its 8 bytes (§E.3). */
 pcitsm_err pcitsm_ide_key_prog(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,

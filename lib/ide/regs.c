@@ -90,3 +90,25 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 		*nr_streams = n;
 	return e;
 }
+
+pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg,
+				      uint16_t cap_off, unsigned i, bool *configured)
+{
+	struct pcitsm_ide_info ide;
+	struct pcitsm_ide_sel sel;
+	bool c = false;
+	pcitsm_err e;
+
+	if (configured)
+		*configured = false;
+	if (!p || !cfg || i >= PCITSM_IDE_PORT_STREAMS)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_ide_read(cfg, cap_off, &ide));
+	if (!ide.sel_sup)
+		return PCITSM_E_UNSUPPORTED;
+	PCITSM_TRY(pcitsm_ide_sel_read(cfg, &ide, i, &sel));
+	e = load_block(p, &ide, i, &sel, &c);
+	if (configured)
+		*configured = !e && c;
+	return e;
+}

@@ -328,6 +328,38 @@ static void test_capability_limits(void **state)
 	assert_err(pcitsm_ide_port_load(NULL, &f->cfg[0].cfg, CAP, NULL), PCITSM_E_INVAL);
 }
 
+/* One block at a time (pcitsm_ide_port_load_block): the block's stream only, rx_aggregation left
+ * alone; an idle block holds no stream; an index past the engine's streams is refused. */
+static void test_load_block(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_stream_ctl c = { .stream_id = SID, .agg_pr = 3 };
+	bool configured = true;
+
+	cap_init(&f->cfg[0], 0, 3, nr_addr);
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID, 0x80000000, 0x8fffffff);
+	c.stream_id = PCITSM_IDE_RESERVED_STREAM_ID;
+	program(&f->cfg[0], nr_addr, 0, &c, 0, 0, 0, 0);
+	assert_ok(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 0, &configured));
+	assert_false(configured);
+	assert_false(f->rp->stream[0].configured);
+	assert_ok(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 1, &configured));
+	assert_true(configured);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 1);
+	assert_int_equal(f->rp->stream[1].agg[PCITSM_IDE_SUB_PR], 1); /* not advertised */
+	assert_true(f->rp->rx_aggregation);
+	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 3, &configured),
+		   PCITSM_E_INVAL);
+	assert_false(configured);
+	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, PCITSM_IDE_PORT_STREAMS,
+					      NULL),
+		   PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_port_load_block(NULL, &f->cfg[0].cfg, CAP, 0, NULL), PCITSM_E_INVAL);
+	pcitsm_cfg_emu_poke(&f->cfg[0], CAP + PCITSM_IDE_CAP, 4, PCITSM_IDE_CAP_LINK);
+	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 1, NULL),
+		   PCITSM_E_UNSUPPORTED);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -335,6 +367,7 @@ int main(void)
 		T(test_load_association),
 		T(test_enable_and_traffic),
 		T(test_capability_limits),
+		T(test_load_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,9 +13,8 @@
 pcitsm_err emu_links_init(struct pcitsm_emu_platform *p) PCITSM_MUST_CHECK;
 void emu_links_free(struct pcitsm_emu_platform *p);
 
-/* A selective block's registers changed (block at blk_off, index idx): bring the engine stream in
- * line. was_en: Enable before the write. */
-void emu_engine_sync(struct pcitsm_emu_func *f, uint32_t blk_off, unsigned idx, unsigned nr_addr,
-		     bool was_en);
+/* A selective block's registers changed (index idx): bring the engine stream in line. was_en,
+ * now_en: the block's Enable before and after the write. */
+void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en);
 
 #endif

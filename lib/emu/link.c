@@ -32,57 +32,24 @@ static void engine_unconfigure(struct pcitsm_ide_port *port, unsigned idx)
 	s->configured = false;
 }
 
-void emu_engine_sync(struct pcitsm_emu_func *f, uint32_t blk_off, unsigned idx, unsigned nr_addr,
-		     bool was_en)
+/* A selective block's registers changed: the engine follows them through lib/ide's register
+ * loader (pcitsm_ide_port_load_block: configure unless the engine already holds exactly this
+ * programming, aggregation included, then follow Enable), with what a live register file adds:
+ * - while Enable stays set nothing changes: every field was sampled at Enable (an Enable on an
+ *   unusable block stays Insecure until Enable is cleared and set again);
+ * - a block that holds no stream after the write (idle, Stream ID 255, or programming the engine
+ *   refuses) releases its engine stream and its Stream ID, which another block may then take. */
+void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en)
 {
 	struct pcitsm_ide_port *port = f->ide_port;
-	struct pcitsm_ide_info info;
-	struct pcitsm_ide_sel sel;
-	struct pcitsm_ide_stream *s;
+	bool configured;
 
-	if (!port || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (!port || idx >= PCITSM_IDE_PORT_STREAMS || (was_en && now_en))
 		return;
-	s = &port->stream[idx];
-	memset(&info, 0, sizeof(info));
-	info.nr_sel = idx + 1;
-	info.sel_off[idx] = (uint16_t)blk_off;
-	if (pcitsm_ide_sel_read(&f->cfg.cfg, &info, idx, &sel) != PCITSM_OK)
-		return;
-	(void)nr_addr;
-	if (was_en && sel.ctl.enable)
-		return; /* every field was sampled at Enable */
-	if (was_en && !sel.ctl.enable) {
-		/* §D.1: clearing Enable puts the stream Insecure and drops its keys. */
-		if (pcitsm_ide_stream_disable(port, idx) != PCITSM_OK)
-			return;
-	}
-	if (!sel.ctl.enable) {
-		/* Programming with Enable clear: (re)configure; an idle block has no stream. */
-		if (sel.ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID) {
-			engine_unconfigure(port, idx);
-			return;
-		}
-		/* Unchanged programming keeps the keys already installed (a rewrite of the same
-		 * values is not a loss of programming). */
-		if (s->configured && s->id == sel.ctl.stream_id && s->tc == sel.ctl.tc &&
-		    s->rid_valid == sel.rid_valid && s->rid_base == sel.rid_base &&
-		    s->rid_limit == sel.rid_limit && s->default_stream == sel.ctl.default_stream &&
-		    s->nr_addr == sel.nr_addr && !memcmp(s->addr, sel.addr, sizeof(s->addr)) &&
-		    s->pcrc == sel.ctl.pcrc && s->cfg_en == sel.ctl.cfg_en &&
-		    s->tee_limited == sel.ctl.tee_limited)
-			return;
-		if (pcitsm_ide_stream_config(port, idx, &sel) != PCITSM_OK)
-			engine_unconfigure(port, idx);
-		return;
-	}
-	/* Enable set now: configure first if the engine does not hold this programming yet. */
-	if (!s->configured || s->id != sel.ctl.stream_id) {
-		if (sel.ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID ||
-		    pcitsm_ide_stream_config(port, idx, &sel) != PCITSM_OK)
-			return; /* Enable on an unusable block: it stays Insecure */
-	}
-	if (pcitsm_ide_stream_enable(port, idx) != PCITSM_OK)
-		return; /* not configured: the register reads Insecure */
+	if (pcitsm_ide_port_load_block(port, &f->cfg.cfg, f->ide_off, idx, &configured) !=
+		    PCITSM_OK ||
+	    !configured)
+		engine_unconfigure(port, idx);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -180,8 +180,12 @@ static pcitsm_err ide_hook_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t o
 			 PCITSM_IDE_CTL_EN;
 	e = ide_reg_write(l, c, off, width, val);
 	/* The engine follows the registers (docs/emulated-platform.md). */
-	if (!e && sel >= 0 && l->f->ide_port)
-		emu_engine_sync(l->f, ide_sel_block(l, (unsigned)sel), (unsigned)sel, l->nr_addr, was_en);
+	if (!e && sel >= 0 && l->f->ide_port) {
+		uint32_t ctl = pcitsm_cfg_emu_peek(c, ide_sel_block(l, (unsigned)sel) +
+							      PCITSM_IDE_SEL_CTL, 4);
+
+		emu_engine_sync(l->f, (unsigned)sel, was_en, ctl & PCITSM_IDE_CTL_EN);
+	}
 	return e;
 }
 

@@ -167,6 +167,50 @@ static void engine_binding(void **state)
 	assert_int_equal(pcitsm_ide_stream_find(rp->ide_port, 3), -1);
 }
 
+static bool ep_key_valid(struct pcitsm_emu_func *ep, unsigned idx)
+{
+	return ep->ide_port->stream[idx].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][0].valid;
+}
+
+/* Register rewrites with Enable clear: the same programming keeps the keys, any other (the
+ * aggregation mode alone included) reconfigures the stream and loses them; an idle block releases
+ * its Stream ID for another block; programming the engine refuses leaves no stream. */
+static void engine_reprogramming(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = func(fx, "0000:01:00.0");
+	uint8_t key[32] = { 0x11 }, ifv[8] = { 0, 0, 0, 0, 1, 0, 0, 0 };
+	struct pcitsm_ide_info ide;
+	uint32_t ctl;
+	uint16_t eb;
+
+	eb = program_block0(ep, 3);
+	assert_ok(pcitsm_ide_read(&ep->cfg.cfg, ep->ide_off, &ide));
+	assert_ok(pcitsm_ide_key_prog(ep->ide_port, 3, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR, key, ifv));
+	assert_true(ep_key_valid(ep, 0));
+	assert_ok(pcitsm_cfg_read32(&ep->cfg.cfg, eb + PCITSM_IDE_SEL_CTL, &ctl));
+	assert_ok(pcitsm_cfg_write32(&ep->cfg.cfg, eb + PCITSM_IDE_SEL_CTL, ctl));
+	assert_true(ep_key_valid(ep, 0));
+	/* Posted aggregation up to 2: a different programming. */
+	assert_ok(pcitsm_cfg_write32(&ep->cfg.cfg, eb + PCITSM_IDE_SEL_CTL,
+				     ctl | 1u << PCITSM_IDE_CTL_AGG_PR_SHIFT));
+	assert_false(ep_key_valid(ep, 0));
+	assert_int_equal(ep->ide_port->stream[0].agg[PCITSM_IDE_SUB_PR], 2);
+	/* Stream ID 3 moves from block 0 (now idle) to block 1. */
+	assert_ok(pcitsm_cfg_write32(&ep->cfg.cfg, eb + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)PCITSM_IDE_RESERVED_STREAM_ID
+					     << PCITSM_IDE_CTL_ID_SHIFT));
+	assert_int_equal(pcitsm_ide_stream_find(ep->ide_port, 3), -1);
+	assert_ok(pcitsm_cfg_write32(&ep->cfg.cfg, ide.sel_off[1] + PCITSM_IDE_SEL_CTL,
+				     3u << PCITSM_IDE_CTL_ID_SHIFT));
+	assert_int_equal(pcitsm_ide_stream_find(ep->ide_port, 3), 1);
+	/* An algorithm other than AES-GCM-256: the engine refuses it, the block holds no stream. */
+	assert_ok(pcitsm_cfg_write32(&ep->cfg.cfg, ide.sel_off[1] + PCITSM_IDE_SEL_CTL,
+				     3u << PCITSM_IDE_CTL_ID_SHIFT | 1u << PCITSM_IDE_CTL_ALG_SHIFT));
+	assert_int_equal(pcitsm_ide_stream_find(ep->ide_port, 3), -1);
+	assert_false(ep->ide_port->stream[1].configured);
+}
+
 static void topology(void **state)
 {
 	struct fixture *fx = *state;
@@ -430,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ide_state_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(available_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(engine_binding, setup, teardown),
+		cmocka_unit_test_setup_teardown(engine_reprogramming, setup, teardown),
 		cmocka_unit_test_setup_teardown(doe_discovery, setup, teardown),
 		cmocka_unit_test(bad_configs),
 	};

@@ -4,26 +4,7 @@
 # over the spdm-emu TCP protocol, in text and JSON. Every path out kills the background server.
 set -euo pipefail
 
-work=$(mktemp -d)
-srv_pid=""
-
-cleanup() {
-	if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
-		kill "$srv_pid" 2>/dev/null || true
-		wait "$srv_pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$work"/*.out "$work"/*.err; do
-		[ -s "$f" ] && { echo "--- $f"; cat "$f"; } >&2
-	done
-	exit 1
-}
+. "$(dirname "$0")/lib/emulate.bash"
 
 # The JSON session report must say established, a session ID, DSP0277 1.2, a DHE group, an AEAD,
 # measurements read inside the session and END_SESSION acknowledged.
@@ -50,22 +31,12 @@ pcitsm auth --platform emu 0000:02:00.0 --session --json >"$work/emu-json.out" \
 check_json "$work/emu-json.out"
 
 # 2. spdm-emu TCP: secured CMA-SPDM objects in NORMAL frames (facts G).
-timeout 120 pcitsm emulate --listen 127.0.0.1:0 --trust-out "$work/root.pem" \
-	>"$work/emulate.out" 2>"$work/emulate.err" &
-srv_pid=$!
-port=""
-for _ in $(seq 100); do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/emulate.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || fail "emulate did not start"
+emulate_start --trust-out "$work/root.pem"
 pcitsm auth "tcp:127.0.0.1:$port" --trust "$work/root.pem" --session --json \
 	>"$work/tcp.out" 2>"$work/tcp.err" || fail "auth --session over tcp"
 check_json "$work/tcp.out"
 pcitsm auth "tcp:127.0.0.1:$port" --trust "$work/root.pem" --session --shutdown \
 	>"$work/tcp2.out" 2>"$work/tcp2.err" || fail "second session over tcp"
 grep -q '^session: *established' "$work/tcp2.out" || fail "no established session (tcp)"
-wait "$srv_pid" || fail "emulate did not exit after SHUTDOWN"
-srv_pid=""
+emulate_wait_exit
 echo "spdm_session: ok"

@@ -6,56 +6,7 @@
 set -euo pipefail
 
 src=${PCITSM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-work=$(mktemp -d)
-srv_pid=""
-port=""
-
-cleanup() {
-	if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
-		kill "$srv_pid" 2>/dev/null || true
-		wait "$srv_pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$work"/*.out "$work"/*.err; do
-		[ -s "$f" ] && { echo "--- $f"; cat "$f"; } >&2
-	done
-	exit 1
-}
-
-# Start `pcitsm emulate` on port 0 (the kernel picks a free port) and read the port it prints.
-port_re='s/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p'
-start_server() {
-	timeout 120 pcitsm emulate --listen 127.0.0.1:0 "$@" >"$work/emulate.out" \
-		2>"$work/emulate.err" &
-	srv_pid=$!
-	port=""
-	for _ in $(seq 100); do
-		port=$(sed -n "$port_re" "$work/emulate.out")
-		[ -n "$port" ] && return 0
-		kill -0 "$srv_pid" 2>/dev/null || fail "emulate exited early"
-		sleep 0.1
-	done
-	fail "emulate did not report its port"
-}
-
-# The server must exit by itself (SHUTDOWN) within a few seconds.
-expect_server_exit() {
-	for _ in $(seq 50); do
-		if ! kill -0 "$srv_pid" 2>/dev/null; then
-			wait "$srv_pid" || fail "emulate exited with status $?"
-			srv_pid=""
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "server still running after SHUTDOWN"
-}
+. "$(dirname "$0")/lib/emulate.bash"
 
 # The pcap global header: magic a1b2c3d4 (either byte order) and link type 292 at offset 20.
 check_pcap() {
@@ -84,7 +35,7 @@ run emulate >/dev/null 2>&1; [ $? -eq 2 ] || fail "emulate without --listen: wan
 set -e
 
 # 1. A generated identity; its root written with --trust-out; the server captures too.
-start_server --trust-out "$work/root.pem" --pcap "$work/server.pcap"
+emulate_start --trust-out "$work/root.pem" --pcap "$work/server.pcap"
 tgt="tcp:127.0.0.1:$port"
 
 run auth "$tgt" --trust "$work/root.pem" >"$work/auth.out" 2>"$work/auth.err" ||
@@ -125,7 +76,7 @@ grep -q 'BEGIN CERTIFICATE' "$work/ev/chain.pem" || fail "chain.pem is not PEM"
 run auth "$tgt" --trust "$work/root.pem" --pcap "$work/auth.pcap" --shutdown \
 	>"$work/pcap.out" 2>"$work/pcap.err" || fail "auth --pcap --shutdown"
 check_pcap "$work/auth.pcap"
-expect_server_exit
+emulate_wait_exit
 check_pcap "$work/server.pcap"
 
 # 6. Nobody listening any more: a clear failure, exit 1.
@@ -137,10 +88,10 @@ set -e
 grep -q 'connect' "$work/closed.err" || fail "closed-port failure does not name the step"
 
 # 7. A committed identity directory (P-256) and its root.pem.
-start_server --identity "$src/tests/data/identity/p256"
+emulate_start --identity "$src/tests/data/identity/p256"
 run auth "tcp:127.0.0.1:$port" --trust "$src/tests/data/identity/p256/root.pem" --shutdown \
 	>"$work/id.out" 2>"$work/id.err" || fail "auth of the p256 identity"
 grep -q 'ecdsa-p256' "$work/id.out" || fail "p256 identity not negotiated as ecdsa-p256"
-expect_server_exit
+emulate_wait_exit
 
 echo "spdm_tcp: all checks passed"

@@ -5,8 +5,10 @@
 
 #include "msg.h"
 
-/* Largest RDTExponent we wait for (2^30 us, about 18 minutes); more is treated as a bad field. */
-#define SPDM_MAX_RDT_EXPONENT 30
+/* Largest RDTExponent we wait for: 2^24 us, about 16.8 s per ResponseNotReady (at most
+ * PCITSM_SPDM_NOT_READY_RETRIES of them per request, so a device can stall one request for under a
+ * minute). A device asking for longer is treated as a bad field. */
+#define SPDM_MAX_RDT_EXPONENT 24
 /* GET_CERTIFICATE portion size asked for (libspdm's usual block; the responder may send less). */
 #define SPDM_CERT_PORTION 1024
 /* Most certificates in a chain we split. */

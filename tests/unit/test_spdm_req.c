@@ -116,6 +116,21 @@ static void m_byte4(uint8_t *p, size_t *n) { p[4] ^= 0x01; }
 static void m_byte5(uint8_t *p, size_t *n) { p[5] ^= 0x01; }
 static void m_byte8(uint8_t *p, size_t *n) { p[8] ^= 0x01; }
 static void m_last(uint8_t *p, size_t *n) { p[*n - 1] ^= 0x01; }
+/* ERROR ResponseNotReady to CHALLENGE: RDTExponent, RequestCode, Token, RDTM. */
+static void not_ready(uint8_t *p, size_t *n, uint8_t rdt_exponent)
+{
+	p[1] = PCITSM_SPDM_ERROR;
+	p[2] = PCITSM_SPDM_ERR_RESPONSE_NOT_READY;
+	p[3] = 0;
+	p[4] = rdt_exponent;
+	p[5] = PCITSM_SPDM_CHALLENGE;
+	p[6] = 7;
+	p[7] = 1;
+	*n = 8;
+}
+static void m_not_ready_24(uint8_t *p, size_t *n) { not_ready(p, n, 24); }
+static void m_not_ready_25(uint8_t *p, size_t *n) { not_ready(p, n, 25); }
+
 static void m_error(uint8_t *p, size_t *n)
 {
 	p[1] = PCITSM_SPDM_ERROR;
@@ -128,6 +143,20 @@ static void m_pad(uint8_t *p, size_t *n)
 {
 	while (*n % 4)
 		p[(*n)++] = 0;
+}
+
+/* A device may make a request wait at most 2^24 us per ResponseNotReady. */
+static void rejects_long_not_ready(void **state)
+{
+	struct fx *f = fx_new("p256");
+	struct pcitsm_spdm_req r;
+
+	assert_err(run_to(f, &r, ST_CHAL, m_not_ready_24, NULL), PCITSM_E_PEER_BUSY);
+	assert_int_equal(r.retry, PCITSM_SPDM_RETRY_NOT_READY);
+	assert_true(r.retry_ns == (1ull << 24) * 1000u);
+	pcitsm_spdm_req_free(&r);
+	assert_err(run_mut(f, ST_CHAL, m_not_ready_25), PCITSM_E_FIELD);
+	fx_free(f);
 }
 
 static void rejects_vca(void **state)
@@ -448,6 +477,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rejects_vca),
+		cmocka_unit_test(rejects_long_not_ready),
 		cmocka_unit_test(rejects_fields),
 		cmocka_unit_test(rejects_certificates),
 		cmocka_unit_test(rejects_chain_digest),

@@ -127,26 +127,6 @@ static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8
 	delivered++;
 }
 
-static void keys(struct fx *f, unsigned k)
-{
-	uint8_t key[32];
-
-	for (int s = 0; s < 2; s++)
-		for (int u = 0; u < 3; u++) {
-			assert_ok(pcitsm_random(&f->env.env, key, sizeof(key)));
-			assert_ok(pcitsm_ide_key_prog_aes(f->port[s], SID, k, PCITSM_IDE_TX, u, key, 1));
-			assert_ok(pcitsm_ide_key_prog_aes(f->port[!s], SID, k, PCITSM_IDE_RX, u, key, 1));
-		}
-	pcitsm_wipe(key, sizeof(key));
-}
-
-static void go_all(struct fx *f, unsigned k, enum pcitsm_ide_dir d)
-{
-	for (int s = 0; s < 2; s++)
-		for (int u = 0; u < 3; u++)
-			assert_ok(pcitsm_ide_k_set_go(f->port[s], SID, k, d, u));
-}
-
 static void build(struct fx *f)
 {
 	static uint8_t data[256];
@@ -203,9 +183,9 @@ static struct fx *fx_new(enum pcitsm_gcm_backend b, bool pcrc)
 	s.rid_base = s.rid_limit = RP_RID;
 	assert_ok(pcitsm_ide_stream_config(f->port[1], 0, &s));
 	assert_ok(pcitsm_ide_wire_new(&f->w, f->port[0], f->port[1], sink));
-	keys(f, 0);
-	go_all(f, 0, PCITSM_IDE_RX);
-	go_all(f, 0, PCITSM_IDE_TX);
+	test_ide_keys(f->port[0], f->port[1], &f->env.env, SID, 0);
+	test_ide_go(f->port[0], f->port[1], SID, 0, PCITSM_IDE_RX);
+	test_ide_go(f->port[0], f->port[1], SID, 0, PCITSM_IDE_TX);
 	assert_ok(pcitsm_ide_stream_enable(f->port[1], 0));
 	assert_ok(pcitsm_ide_stream_enable(f->port[0], 0));
 	build(f);
@@ -265,9 +245,9 @@ static pcitsm_err traffic(struct fx *f, unsigned rounds)
 static void refresh(struct fx *f)
 {
 	f->kset ^= 1;
-	keys(f, f->kset);
-	go_all(f, f->kset, PCITSM_IDE_RX);
-	go_all(f, f->kset, PCITSM_IDE_TX);
+	test_ide_keys(f->port[0], f->port[1], &f->env.env, SID, f->kset);
+	test_ide_go(f->port[0], f->port[1], SID, f->kset, PCITSM_IDE_RX);
+	test_ide_go(f->port[0], f->port[1], SID, f->kset, PCITSM_IDE_TX);
 }
 
 static void run_counted(enum pcitsm_gcm_backend b, bool pcrc)

@@ -66,19 +66,11 @@ static void prog(struct fx *f, unsigned kset)
 	}
 }
 
-static void go(struct fx *f, unsigned kset, enum pcitsm_ide_dir dir)
-{
-	for (int u = 0; u < 3; u++) {
-		assert_ok(pcitsm_ide_k_set_go(f->rp, SID, kset, dir, u));
-		assert_ok(pcitsm_ide_k_set_go(f->ep, SID, kset, dir, u));
-	}
-}
-
 static void secure(struct fx *f)
 {
 	prog(f, 0);
-	go(f, 0, PCITSM_IDE_RX);
-	go(f, 0, PCITSM_IDE_TX);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_RX);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_TX);
 	assert_ok(pcitsm_ide_stream_enable(f->ep, 0));
 	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
 	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_SECURE);
@@ -273,8 +265,8 @@ static void test_ifv_start(void **state)
 	pcitsm_ide_km_ifv_encode(ifv, wifv);
 	assert_ok(pcitsm_ide_key_prog(f->rp, SID, 0, PCITSM_IDE_TX, PCITSM_IDE_SUB_PR, wkey, wifv));
 	assert_ok(pcitsm_ide_key_prog(f->ep, SID, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR, wkey, wifv));
-	go(f, 0, PCITSM_IDE_RX);
-	go(f, 0, PCITSM_IDE_TX);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_RX);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_TX);
 	assert_ok(pcitsm_ide_stream_enable(f->ep, 0));
 	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
 	memset(data, 0x3c, sizeof(data));
@@ -562,7 +554,7 @@ static void test_refresh(void **state)
 		TRAFFIC();
 		prog(f, k);
 		TRAFFIC();
-		go(f, k, PCITSM_IDE_RX);
+		test_ide_go(f->rp, f->ep, SID, k, PCITSM_IDE_RX);
 		TRAFFIC();
 		/* Transmitters one sub-stream at a time: the switch happens with the third. */
 		for (int u = 0; u < 3; u++) {

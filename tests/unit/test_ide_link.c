@@ -75,35 +75,13 @@ static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8
 		fx->corrupted++;
 }
 
-static void keys(struct lfx *f, unsigned k)
-{
-	uint8_t key[2][3][32];
-
-	for (int s = 0; s < 2; s++)
-		for (int u = 0; u < 3; u++) {
-			assert_ok(pcitsm_random(&f->env.env, key[s][u], 32));
-			assert_ok(pcitsm_ide_key_prog_aes(f->port[s], SID, k, PCITSM_IDE_TX, u,
-							  key[s][u], 1));
-			assert_ok(pcitsm_ide_key_prog_aes(f->port[!s], SID, k, PCITSM_IDE_RX, u,
-							  key[s][u], 1));
-		}
-	pcitsm_wipe(key, sizeof(key));
-}
-
-static void go_all(struct lfx *f, unsigned k, enum pcitsm_ide_dir d)
-{
-	for (int s = 0; s < 2; s++)
-		for (int u = 0; u < 3; u++)
-			assert_ok(pcitsm_ide_k_set_go(f->port[s], SID, k, d, u));
-}
-
 static void establish(struct lfx *f)
 {
 	for (int s = 0; s < 2; s++)
 		assert_ok(pcitsm_ide_stream_disable(f->port[s], 0));
-	keys(f, 0);
-	go_all(f, 0, PCITSM_IDE_RX);
-	go_all(f, 0, PCITSM_IDE_TX);
+	test_ide_keys(f->port[0], f->port[1], &f->env.env, SID, 0);
+	test_ide_go(f->port[0], f->port[1], SID, 0, PCITSM_IDE_RX);
+	test_ide_go(f->port[0], f->port[1], SID, 0, PCITSM_IDE_TX);
 	assert_ok(pcitsm_ide_stream_enable(f->port[1], 0));
 	assert_ok(pcitsm_ide_stream_enable(f->port[0], 0));
 	memset(f->n_sent, 0, sizeof(f->n_sent));
@@ -280,9 +258,9 @@ static void test_sync_and_refresh_under_traffic(void **state)
 		if (phase == 10) {
 			k ^= 1;
 			refreshes++;
-			keys(f, k);
+			test_ide_keys(f->port[0], f->port[1], &f->env.env, SID, k);
 		} else if (phase == 20) {
-			go_all(f, k, PCITSM_IDE_RX);
+			test_ide_go(f->port[0], f->port[1], SID, k, PCITSM_IDE_RX);
 		} else if (phase >= 30 && phase < 36) {
 			assert_ok(pcitsm_ide_k_set_go(f->port[phase % 2], SID, k, PCITSM_IDE_TX,
 						      (phase - 30) / 2));

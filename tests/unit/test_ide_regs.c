@@ -122,22 +122,12 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Key set 0 programmed and GO in every slot at both ports. */
 static void keys(struct fx *f)
 {
-	uint8_t k[2][3][32];
-
-	assert_ok(pcitsm_random(&f->env.env, k, sizeof(k)));
-	for (int u = 0; u < 3; u++) {
-		assert_ok(pcitsm_ide_key_prog_aes(f->rp, SID, 0, PCITSM_IDE_TX, u, k[0][u], 1));
-		assert_ok(pcitsm_ide_key_prog_aes(f->ep, SID, 0, PCITSM_IDE_RX, u, k[0][u], 1));
-		assert_ok(pcitsm_ide_key_prog_aes(f->ep, SID, 0, PCITSM_IDE_TX, u, k[1][u], 1));
-		assert_ok(pcitsm_ide_key_prog_aes(f->rp, SID, 0, PCITSM_IDE_RX, u, k[1][u], 1));
-		for (int d = 0; d < 2; d++) {
-			assert_ok(pcitsm_ide_k_set_go(f->rp, SID, 0, d, u));
-			assert_ok(pcitsm_ide_k_set_go(f->ep, SID, 0, d, u));
-		}
-	}
-	pcitsm_wipe(k, sizeof(k));
+	test_ide_keys(f->rp, f->ep, &f->env.env, SID, 0);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_RX);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_TX);
 }
 
 static size_t mk_mwr(uint8_t *buf, uint8_t tc, uint64_t addr, size_t len)

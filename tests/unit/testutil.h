@@ -19,4 +19,39 @@ void _assert_err(pcitsm_err got, pcitsm_err want, const char *expr, const char *
 /* Read a whole file from tests/data (or an absolute path) into a malloc'd buffer. */
 uint8_t *test_read_file(const char *path, size_t *len);
 
+/* ---------------------------------------------------------------------------------------------
+ * IDE: the two engines of one link. Inline, so that a test built without lib/ide
+ * (PCITSM_SUBSYSTEMS) does not link against it.
+ */
+#include "pcitsm/ide.h"
+
+/* Fresh random keys for Stream ID id, key set kset, every sub-stream, at both ports, mirrored:
+ * each port's TX key is the other port's RX key (KEY_PROG, IFV 1). */
+static inline void test_ide_keys(struct pcitsm_ide_port *a, struct pcitsm_ide_port *b,
+				 const struct pcitsm_env *env, uint8_t id, unsigned kset)
+{
+	struct pcitsm_ide_port *port[2] = { a, b };
+	uint8_t key[32];
+
+	for (int s = 0; s < 2; s++)
+		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++) {
+			assert_ok(pcitsm_random(env, key, sizeof(key)));
+			assert_ok(pcitsm_ide_key_prog_aes(port[s], id, kset, PCITSM_IDE_TX,
+							  (enum pcitsm_ide_sub)u, key, 1));
+			assert_ok(pcitsm_ide_key_prog_aes(port[!s], id, kset, PCITSM_IDE_RX,
+							  (enum pcitsm_ide_sub)u, key, 1));
+		}
+	pcitsm_wipe(key, sizeof(key));
+}
+
+/* K_SET_GO for Stream ID id, key set kset, direction dir, every sub-stream, at both ports. */
+static inline void test_ide_go(struct pcitsm_ide_port *a, struct pcitsm_ide_port *b, uint8_t id,
+			       unsigned kset, enum pcitsm_ide_dir dir)
+{
+	for (int u = 0; u < PCITSM_IDE_NR_SUB; u++) {
+		assert_ok(pcitsm_ide_k_set_go(a, id, kset, dir, (enum pcitsm_ide_sub)u));
+		assert_ok(pcitsm_ide_k_set_go(b, id, kset, dir, (enum pcitsm_ide_sub)u));
+	}
+}
+
 #endif

@@ -135,24 +135,12 @@ static void build(struct fx *f)
 		for (int u = 0; u < 3; u++)
 			for (int i = 0; i < NTLP; i++) {
 				size_t dl = 4 * (1 + (size_t)(i * 7 % 32));
-				struct pcitsm_tlp t = { .first_be = 0xf, .last_be = dl > 4 ? 0xf : 0,
-							.req_id = s ? EP_RID : RP_RID,
-							.tag = (uint8_t)i,
-							.addr = 0x80000000 + 64 * (uint64_t)i,
-							.data = data, .len = dl };
+				struct pcitsm_tlp t;
 
 				assert_ok(pcitsm_random(&f->env.env, data, dl));
-				if (u == PCITSM_IDE_SUB_PR) {
-					t.kind = PCITSM_TLP_MWR;
-				} else if (u == PCITSM_IDE_SUB_NPR) {
-					t.kind = PCITSM_TLP_MRD;
-					t.data = NULL;
-				} else {
-					t.kind = PCITSM_TLP_CPLD;
-					t.cpl_id = s ? EP_RID : RP_RID;
-					t.req_id = s ? RP_RID : EP_RID;
-					t.byte_count = (uint16_t)dl;
-				}
+				test_ide_tlp(&t, (enum pcitsm_ide_sub)u, s ? EP_RID : RP_RID,
+					     s ? RP_RID : EP_RID, 0x80000000 + 64 * (uint64_t)i,
+					     (uint8_t)i, data, dl);
 				assert_ok(pcitsm_tlp_encode(&t, f->tlp[s][u][i], sizeof(f->tlp[s][u][i]),
 							    &f->len[s][u][i]));
 			}

@@ -141,22 +141,12 @@ static size_t make(struct lfx *f, enum pcitsm_ide_side from, enum pcitsm_ide_sub
 {
 	uint8_t data[64];
 	size_t dl = 4 * (1 + rnd(f, (uint32_t)len_max / 4)), n;
-	struct pcitsm_tlp t = { .first_be = 0xf, .last_be = dl > 4 ? 0xf : 0,
-				.req_id = from ? EP_RID : RP_RID, .tag = (uint8_t)rnd(f, 256),
-				.addr = 0x80000000 + 4 * rnd(f, 1 << 20), .data = data, .len = dl };
+	uint8_t tag = (uint8_t)rnd(f, 256);
+	uint64_t addr = 0x80000000 + 4 * rnd(f, 1 << 20);
+	struct pcitsm_tlp t;
 
 	assert_ok(pcitsm_random(&f->env.env, data, dl));
-	if (u == PCITSM_IDE_SUB_PR) {
-		t.kind = PCITSM_TLP_MWR;
-	} else if (u == PCITSM_IDE_SUB_NPR) {
-		t.kind = PCITSM_TLP_MRD;
-		t.data = NULL;
-	} else {
-		t.kind = PCITSM_TLP_CPLD;
-		t.cpl_id = from ? EP_RID : RP_RID;
-		t.req_id = from ? RP_RID : EP_RID;
-		t.byte_count = (uint16_t)dl;
-	}
+	test_ide_tlp(&t, u, from ? EP_RID : RP_RID, from ? RP_RID : EP_RID, addr, tag, data, dl);
 	assert_ok(pcitsm_tlp_encode(&t, out, TLP_SMALL, &n));
 	return n;
 }

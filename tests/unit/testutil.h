@@ -54,4 +54,25 @@ static inline void test_ide_go(struct pcitsm_ide_port *a, struct pcitsm_ide_port
 	}
 }
 
+/* A TLP of sub-stream u (Memory Write, Memory Read, Completion with data) from the function
+ * from_rid to the function to_rid, with len bytes of data (a Memory Read asks for them). */
+static inline void test_ide_tlp(struct pcitsm_tlp *t, enum pcitsm_ide_sub u, uint16_t from_rid,
+				uint16_t to_rid, uint64_t addr, uint8_t tag, const uint8_t *data,
+				size_t len)
+{
+	*t = (struct pcitsm_tlp){ .first_be = 0xf, .last_be = len > 4 ? 0xf : 0, .req_id = from_rid,
+				  .tag = tag, .addr = addr, .data = data, .len = len };
+	if (u == PCITSM_IDE_SUB_PR) {
+		t->kind = PCITSM_TLP_MWR;
+	} else if (u == PCITSM_IDE_SUB_NPR) {
+		t->kind = PCITSM_TLP_MRD;
+		t->data = NULL;
+	} else {
+		t->kind = PCITSM_TLP_CPLD;
+		t->cpl_id = from_rid;
+		t->req_id = to_rid;
+		t->byte_count = (uint16_t)len;
+	}
+}
+
 #endif

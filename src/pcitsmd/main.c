@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,48 @@
 
 #include "model.h"
 #include "vfs.h"
+
+/* An open file's vnode. The open ones are also on a list, so that a stop with files still open
+ * (a reader killed mid-read, a shell holding an attribute) frees them too. */
+struct open_vn {
+	struct vnode vn;
+	struct open_vn *prev, *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct open_vn head;
+} opened = { PTHREAD_MUTEX_INITIALIZER, { .prev = &opened.head, .next = &opened.head } };
+
+static struct open_vn *open_vn_new(void)
+{
+	struct open_vn *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	pthread_mutex_lock(&opened.lock);
+	o->next = &opened.head;
+	o->prev = opened.head.prev;
+	o->prev->next = o;
+	opened.head.prev = o;
+	pthread_mutex_unlock(&opened.lock);
+	return o;
+}
+
+static void open_vn_free(struct open_vn *o)
+{
+	pthread_mutex_lock(&opened.lock);
+	o->prev->next = o->next;
+	o->next->prev = o->prev;
+	pthread_mutex_unlock(&opened.lock);
+	free(o);
+}
+
+static void open_vn_free_all(void)
+{
+	while (opened.head.next != &opened.head)
+		open_vn_free(opened.head.next);
+}
 
 static struct pd *ctx_pd(void)
 {
@@ -66,20 +109,20 @@ static int op_readlink(const char *path, char *buf, size_t size)
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct pd *pd = ctx_pd();
-	struct vnode *vn = malloc(sizeof(*vn));
+	struct open_vn *o = open_vn_new();
 	int acc = fi->flags & O_ACCMODE;
 	int rc;
 
-	if (!vn)
+	if (!o)
 		return -ENOMEM;
-	rc = vfs_lookup(pd, path, vn);
+	rc = vfs_lookup(pd, path, &o->vn);
 	if (!rc)
-		rc = vfs_open(pd, vn, acc != O_WRONLY, acc != O_RDONLY);
+		rc = vfs_open(pd, &o->vn, acc != O_WRONLY, acc != O_RDONLY);
 	if (rc) {
-		free(vn);
+		open_vn_free(o);
 		return rc;
 	}
-	fi->fh = (uint64_t)(uintptr_t)vn;
+	fi->fh = (uint64_t)(uintptr_t)&o->vn; /* vn is the first member */
 	/* Every read and write reaches the platform: attributes change under the reader. */
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -89,7 +132,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-	free((void *)(uintptr_t)fi->fh);
+	open_vn_free((struct open_vn *)(uintptr_t)fi->fh);
 	fi->fh = 0;
 	return 0;
 }
@@ -336,6 +379,7 @@ unmount:
 	fuse_unmount(fuse);
 	fuse_destroy(fuse);
 	fuse = NULL;
+	open_vn_free_all(); /* files still open at the stop: no release will come */
 	if (o.pidfile)
 		unlink(o.pidfile);
 out:

@@ -216,7 +216,7 @@ struct pcitsm_ide_port {
 	const struct pcitsm_env *env;
 	uint16_t rid;             /* Requester ID of the function implementing IDE */
 	bool rx_aggregation;      /* receiver accepts MAC-less TLPs (Aggregation Supported) */
-	uint8_t id_to_idx[256];   /* Stream ID -> stream index, 0xff for none (enabled streams) */
+	uint8_t id_to_idx[256];   /* Stream ID -> stream index, 0xff for none (configured streams) */
 	struct pcitsm_ide_stream stream[PCITSM_IDE_PORT_STREAMS];
 	uint64_t misrouted, clear_dropped;
 };
@@ -270,6 +270,14 @@ pcitsm_err pcitsm_ide_k_set_stop(struct pcitsm_ide_port *p, uint8_t stream_id, u
 pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
 /* Clear Enable: Insecure, every key and IV of the stream invalidated. */
 pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
+/* Release stream idx (the block holds no stream any more): Enable cleared as by
+ * pcitsm_ide_stream_disable (Insecure, keys of both key sets and IVs wiped, pending IDE Sync / Fail
+ * dropped; the expanded keys stay allocated for the next KEY_PROG), the association forgotten and
+ * its Stream ID free for another stream. An IDE TLP that still carries the Stream ID is misrouted
+ * (pcitsm_ide_rx: E_NOTFOUND) and KEY_PROG for it finds no stream. Idempotent: OK on a stream that
+ * is not configured. E_INVAL for idx >= PCITSM_IDE_PORT_STREAMS. */
+pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx)
+	PCITSM_MUST_CHECK;
 enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx);
 /* The stream index carrying Stream ID id, or -1. */
 int pcitsm_ide_stream_find(const struct pcitsm_ide_port *p, uint8_t id);

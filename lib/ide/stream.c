@@ -311,6 +311,32 @@ pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx)
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx)
+{
+	struct pcitsm_ide_stream *s;
+
+	if (!p || idx >= PCITSM_IDE_PORT_STREAMS)
+		return PCITSM_E_INVAL;
+	s = &p->stream[idx];
+	/* Enable cleared first: Insecure, every key and IV invalidated (the expanded keys stay
+	 * allocated and cleared, for the next KEY_PROG). */
+	PCITSM_TRY(pcitsm_ide_stream_disable(p, idx));
+	if (s->configured && p->id_to_idx[s->id] == idx)
+		p->id_to_idx[s->id] = NO_STREAM;
+	s->configured = false;
+	/* No association left behind (stats and the last fail_reason stay for diagnostics). */
+	s->id = 0;
+	s->tc = 0;
+	s->default_stream = s->cfg_en = s->pcrc = s->tee_limited = false;
+	memset(s->agg, 0, sizeof(s->agg));
+	s->rid_valid = false;
+	s->rid_base = s->rid_limit = 0;
+	s->nr_addr = 0;
+	memset(s->addr, 0, sizeof(s->addr));
+	s->recvd_fail = false;
+	return PCITSM_OK;
+}
+
 enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx)
 {
 	if (!p || idx >= PCITSM_IDE_PORT_STREAMS)

@@ -637,6 +637,93 @@ static void test_programming_errors(void **state)
 		   PCITSM_E_FIELD);
 }
 
+/* Releasing a stream (pcitsm_ide_stream_unconfigure): Insecure, not enabled, every slot of both
+ * key sets invalidated with its expanded key kept (cleared, not freed), the Stream ID unmapped so an
+ * IDE TLP that still carries it is misrouted and KEY_PROG finds no stream; the Stream ID free for
+ * another stream; a second release, or one of a stream never configured, does nothing. */
+static void test_unconfigure(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[32] = { 1 }, tlp[64], ide[PCITSM_IDE_TLP_MAX], key[32] = { 2 }, msg[64];
+	struct pcitsm_gcm_key *kept[2][PCITSM_IDE_NR_SUB][2];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_ide_sel s;
+	size_t n, w, ml;
+
+	secure(f);
+	prog(f, 1); /* the other key set programmed too (not GO) */
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(out.n, 1);
+	/* A second TLP, sealed but not yet received, to replay after the release. */
+	struct pcitsm_ide_io io = { tlp, n, ide, sizeof(ide), 0 };
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	for (int d = 0; d < 2; d++)
+		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
+			for (int k = 0; k < 2; k++) {
+				kept[d][u][k] = f->ep->stream[0].slot[d][u][k].key;
+				assert_non_null(kept[d][u][k]);
+				assert_true(f->ep->stream[0].slot[d][u][k].valid);
+			}
+
+	assert_ok(pcitsm_ide_stream_unconfigure(f->ep, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	assert_false(f->ep->stream[0].configured);
+	assert_false(f->ep->stream[0].enabled);
+	assert_false(f->ep->stream[0].rid_valid);
+	assert_false(f->ep->stream[0].default_stream);
+	for (int d = 0; d < 2; d++)
+		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
+			for (int k = 0; k < 2; k++) {
+				const struct pcitsm_ide_slot *sl = &f->ep->stream[0].slot[d][u][k];
+
+				assert_false(sl->valid);
+				assert_false(sl->go);
+				assert_true(sl->ctr == 0);
+				assert_ptr_equal(sl->key, kept[d][u][k]);
+			}
+	assert_int_equal(pcitsm_ide_stream_find(f->ep, SID), -1);
+	/* The partner's TLP for the released Stream ID: misrouted, nothing delivered. */
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_err(pcitsm_ide_rx(f->ep, ide, io.out_len, &out), PCITSM_E_NOTFOUND);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(out.stream, -1);
+	assert_int_equal(f->ep->misrouted, 1);
+	assert_err(pcitsm_ide_key_prog_aes(f->ep, SID, 0, PCITSM_IDE_RX, 0, key, 1),
+		   PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_ide_k_set_go(f->ep, SID, 1, PCITSM_IDE_RX, 0), PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_ide_stream_enable(f->ep, 0), PCITSM_E_STATE);
+	/* A plaintext TLP is no longer any stream's: delivered as it is; no IDE Fail owed. */
+	assert_ok(pcitsm_ide_rx(f->ep, tlp, n, &out));
+	assert_int_equal(out.n, 1);
+	assert_err(pcitsm_ide_next_msg(f->ep, msg, sizeof(msg), &ml), PCITSM_E_NOTFOUND);
+
+	/* Idempotent, and a no-op on a stream never configured; bad arguments refused. */
+	assert_ok(pcitsm_ide_stream_unconfigure(f->ep, 0));
+	assert_false(f->ep->stream[0].configured);
+	assert_ok(pcitsm_ide_stream_unconfigure(f->ep, 3));
+	assert_false(f->ep->stream[3].configured);
+	assert_err(pcitsm_ide_stream_unconfigure(f->ep, PCITSM_IDE_PORT_STREAMS), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_stream_unconfigure(NULL, 0), PCITSM_E_INVAL);
+
+	/* The Stream ID is free: another stream takes it, and traffic runs on fresh keys. */
+	sel_ep(&s);
+	assert_ok(pcitsm_ide_stream_config(f->ep, 2, &s));
+	assert_int_equal(pcitsm_ide_stream_find(f->ep, SID), 2);
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	prog(f, 0);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_RX);
+	test_ide_go(f->rp, f->ep, SID, 0, PCITSM_IDE_TX);
+	assert_ok(pcitsm_ide_stream_enable(f->ep, 2));
+	assert_ok(pcitsm_ide_stream_enable(f->rp, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 2), PCITSM_IDE_SECURE);
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.stream, 2);
+	/* The unconfigured index is not the one that got it. */
+	assert_false(f->ep->stream[0].configured);
+}
+
 static void test_select(void **state)
 {
 	struct fx *f = *state;
@@ -717,6 +804,7 @@ int main(void)
 		T(test_aggregation_too_much_payload),
 		T(test_refresh),            T(test_programming_errors), T(test_select),
 		T(test_pcrc),
+		T(test_unconfigure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

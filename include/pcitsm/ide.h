@@ -239,16 +239,22 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
  * Stream ID, TC, Default Stream, RID association, address associations, aggregation, PCRC, config
  * requests; features the capability does not advertise are ignored), then follows the block's
  * Enable bit: set enables the stream, clear disables it. A block with Enable set whose stream is
- * already enabled with the same Stream ID is left alone (registers are sampled at Enable); an idle
- * block (reserved Stream ID 255, Enable clear) configures nothing. *nr_streams (may be NULL): the
- * streams configured. E_UNSUPPORTED without Selective IDE Streams Supported; the decoders' and
+ * already enabled with the same Stream ID is left alone (registers are sampled at Enable); the
+ * same registers read again with Enable clear keep the stream and its keys.
+ * A block holds no stream, and whatever stream the engine held for it is released
+ * (pcitsm_ide_stream_unconfigure), when it is idle (reserved Stream ID 255 with Enable clear) or
+ * when the engine refuses its programming (the error is returned). Streams whose block now carries
+ * another Stream ID are released before any block is configured, so a Stream ID may move between
+ * blocks in one load. *nr_streams (may be NULL): the blocks that hold a stream after the load.
+ * E_UNSUPPORTED without Selective IDE Streams Supported; the decoders' and
  * pcitsm_ide_stream_config's errors otherwise (blocks before the failing one stay loaded). */
 pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg, uint16_t cap_off,
 				unsigned *nr_streams) PCITSM_MUST_CHECK;
 /* What pcitsm_ide_port_load does for one Selective IDE block i (rx_aggregation untouched), for a
- * model whose registers drive its engine write by write. *configured (may be NULL): the block now
- * holds a stream (false for an idle block, one left alone while enabled, or an error). E_INVAL for
- * i >= PCITSM_IDE_PORT_STREAMS; pcitsm_ide_port_load's errors otherwise. */
+ * model whose registers drive its engine write by write: a Stream ID another block still holds is
+ * refused (E_EXISTS, the block holds no stream) until that block lets it go. *configured (may be
+ * NULL): the block holds a stream after the call (false for an idle block or an error). E_INVAL
+ * for i >= PCITSM_IDE_PORT_STREAMS; pcitsm_ide_port_load's errors otherwise. */
 pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg,
 				      uint16_t cap_off, unsigned i, bool *configured) PCITSM_MUST_CHECK;
 

@@ -32,21 +32,33 @@ static bool same_config(const struct pcitsm_ide_stream *s, const struct pcitsm_i
 	return true;
 }
 
-/* One selective block: configure (if not enabled), then follow its Enable bit. */
+/* An idle block carries the reserved Stream ID with Enable clear (linux-tsm-abi §1.3; the state
+ * software leaves a block in at init and teardown): it holds no stream. The reserved Stream ID with
+ * Enable set is bad programming instead (pcitsm_ide_stream_config refuses it). */
+static bool block_idle(const struct pcitsm_ide_sel *sel)
+{
+	return sel->ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID && !sel->ctl.enable;
+}
+
+/* One selective block: configure (if not enabled), then follow its Enable bit. The block holds no
+ * stream when it is idle or when the engine refuses its programming: whatever the engine held for
+ * it is then released, its Stream ID free for another block. */
 static pcitsm_err load_block(struct pcitsm_ide_port *p, const struct pcitsm_ide_info *ide,
 			     unsigned i, struct pcitsm_ide_sel *sel, bool *configured)
 {
 	struct pcitsm_ide_stream *s = &p->stream[i];
+	pcitsm_err e;
 
 	*configured = false;
 	/* Enable set on a stream already running: the registers were sampled when it was set. */
-	if (sel->ctl.enable && s->enabled && s->id == sel->ctl.stream_id)
+	if (sel->ctl.enable && s->enabled && s->id == sel->ctl.stream_id) {
+		*configured = true;
 		return PCITSM_OK;
+	}
+	if (block_idle(sel))
+		return pcitsm_ide_stream_unconfigure(p, i);
 	if (s->enabled)
 		PCITSM_TRY(pcitsm_ide_stream_disable(p, i));
-	/* An idle block carries the reserved Stream ID (linux-tsm-abi §1.3): nothing to model. */
-	if (sel->ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID && !sel->ctl.enable)
-		return PCITSM_OK;
 	/* Features the capability does not advertise are not in effect. */
 	if (!ide->aggregation_sup)
 		sel->ctl.agg_npr = sel->ctl.agg_pr = sel->ctl.agg_cpl = 0;
@@ -56,8 +68,13 @@ static pcitsm_err load_block(struct pcitsm_ide_port *p, const struct pcitsm_ide_
 		sel->ctl.cfg_en = false;
 	/* Reprogramming resets the stream and loses its keys; the same registers read again (e.g.
 	 * to pick up Enable after KEY_PROG) do not. */
-	if (!same_config(s, sel))
-		PCITSM_TRY(pcitsm_ide_stream_config(p, i, sel));
+	if (!same_config(s, sel)) {
+		e = pcitsm_ide_stream_config(p, i, sel);
+		if (e) {
+			PCITSM_TRY(pcitsm_ide_stream_unconfigure(p, i));
+			return e;
+		}
+	}
 	*configured = true;
 	if (sel->ctl.enable)
 		PCITSM_TRY(pcitsm_ide_stream_enable(p, i));
@@ -68,9 +85,9 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 				unsigned *nr_streams)
 {
 	struct pcitsm_ide_info info, *ide = &info;
-	struct pcitsm_ide_sel sel;
-	unsigned n = 0;
-	pcitsm_err e = PCITSM_OK;
+	struct pcitsm_ide_sel sel[PCITSM_IDE_PORT_STREAMS];
+	unsigned nb = 0, n = 0;
+	pcitsm_err de = PCITSM_OK, e = PCITSM_OK;
 
 	if (!p || !cfg)
 		return PCITSM_E_INVAL;
@@ -78,17 +95,27 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 	if (!ide->sel_sup)
 		return PCITSM_E_UNSUPPORTED;
 	p->rx_aggregation = ide->aggregation_sup;
-	for (unsigned i = 0; i < ide->nr_sel && i < PCITSM_IDE_PORT_STREAMS && !e; i++) {
+	/* Every block is decoded first; blocks before one that does not decode are still loaded. */
+	for (; nb < ide->nr_sel && nb < PCITSM_IDE_PORT_STREAMS; nb++) {
+		de = pcitsm_ide_sel_read(cfg, ide, nb, &sel[nb]);
+		if (de)
+			break;
+	}
+	/* A stream whose block no longer carries its Stream ID (another one, or the reserved one)
+	 * is released before any block is configured, so that a Stream ID moving from one block to
+	 * another in one load is free for its new block, whichever of the two comes first. */
+	for (unsigned i = 0; i < nb && !e; i++)
+		if (p->stream[i].configured && p->stream[i].id != sel[i].ctl.stream_id)
+			e = pcitsm_ide_stream_unconfigure(p, i);
+	for (unsigned i = 0; i < nb && !e; i++) {
 		bool configured;
 
-		e = pcitsm_ide_sel_read(cfg, ide, i, &sel);
-		if (!e)
-			e = load_block(p, ide, i, &sel, &configured);
+		e = load_block(p, ide, i, &sel[i], &configured);
 		n += !e && configured;
 	}
 	if (nr_streams)
 		*nr_streams = n;
-	return e;
+	return e ? e : de;
 }
 
 pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg,

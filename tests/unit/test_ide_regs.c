@@ -350,6 +350,132 @@ static void test_load_block(void **state)
 		   PCITSM_E_UNSUPPORTED);
 }
 
+/* A Stream ID moves from block 0 to block 1 across two loads (and back, and two blocks swap theirs
+ * in one load): the block left idle releases its stream and the Stream ID, the new block takes it;
+ * a block whose registers did not change keeps its keys. */
+static void test_stream_id_moves(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_stream_ctl c = { .stream_id = SID, .tc = 2 };
+	struct pcitsm_ide_stream_ctl idle = { .stream_id = PCITSM_IDE_RESERVED_STREAM_ID };
+	unsigned n;
+
+	program(&f->cfg[0], nr_addr, 0, &c, EP_RID, EP_RID + 7, 0, 0);
+	program(&f->cfg[0], nr_addr, 1, &idle, 0, 0, 0, 0);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 1);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 0);
+	assert_ok(pcitsm_ide_port_load(f->ep, &f->cfg[1].cfg, CAP, NULL));
+	keys(f);
+	assert_true(f->rp->stream[0].slot[PCITSM_IDE_TX][0][0].valid);
+	/* Block 0 idle, block 1 takes the Stream ID. */
+	program(&f->cfg[0], nr_addr, 0, &idle, 0, 0, 0, 0);
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID + 7, 0x100000000ull, 0x11fffffffull);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 1);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 1);
+	assert_false(f->rp->stream[0].configured);
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 0), PCITSM_IDE_INSECURE);
+	assert_false(f->rp->stream[0].slot[PCITSM_IDE_TX][0][0].valid); /* keys went with it */
+	assert_false(f->rp->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
+	assert_true(f->rp->stream[1].configured);
+	assert_false(f->rp->stream[1].slot[PCITSM_IDE_TX][0][0].valid); /* new stream, no keys */
+	/* Keys for the Stream ID now go to block 1's stream; an unchanged reload keeps them. */
+	keys(f);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 1);
+	assert_true(f->rp->stream[1].slot[PCITSM_IDE_TX][0][0].valid);
+	/* And back to block 0, the lower block, which the load reaches first. */
+	program(&f->cfg[0], nr_addr, 0, &c, EP_RID, EP_RID + 7, 0, 0);
+	program(&f->cfg[0], nr_addr, 1, &idle, 0, 0, 0, 0);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 1);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 0);
+	assert_false(f->rp->stream[1].configured);
+	assert_false(f->rp->stream[1].slot[PCITSM_IDE_TX][0][0].valid);
+	/* Two blocks swap their Stream IDs in one load. */
+	c.stream_id = SID + 1;
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID + 7, 0x100000000ull, 0x11fffffffull);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 2);
+	program(&f->cfg[0], nr_addr, 0, &c, EP_RID, EP_RID + 7, 0, 0);
+	c.stream_id = SID;
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID + 7, 0x100000000ull, 0x11fffffffull);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 1);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID + 1), 0);
+	/* A block running with Enable set is left alone and still counts as holding its stream. */
+	keys(f);
+	set_enable(&f->cfg[1], nr_addr, 0, true);
+	set_enable(&f->cfg[0], nr_addr, 1, true);
+	assert_ok(pcitsm_ide_port_load(f->ep, &f->cfg[1].cfg, CAP, NULL));
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 1), PCITSM_IDE_SECURE);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 1), PCITSM_IDE_SECURE);
+	/* Enable cleared and the block idled in one go: Insecure, keys gone, Stream ID free. */
+	program(&f->cfg[0], nr_addr, 1, &idle, 0, 0, 0, 0);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, &n));
+	assert_int_equal(n, 1);
+	assert_int_equal(pcitsm_ide_stream_state(f->rp, 1), PCITSM_IDE_INSECURE);
+	assert_false(f->rp->stream[1].configured);
+	assert_false(f->rp->stream[1].slot[PCITSM_IDE_RX][0][0].valid);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), -1);
+}
+
+/* Register states that leave a block without a stream, block by block: idle (Stream ID 255, Enable
+ * clear); the reserved Stream ID with Enable set, or programming the engine refuses (the error is
+ * returned); a Stream ID another block still holds (E_EXISTS until that block lets it go). */
+static void test_block_without_stream(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_stream_ctl c = { .stream_id = SID, .tc = 2 };
+	struct pcitsm_ide_stream_ctl idle = { .stream_id = PCITSM_IDE_RESERVED_STREAM_ID };
+	bool configured;
+
+	program(&f->cfg[0], nr_addr, 0, &c, EP_RID, EP_RID + 7, 0, 0);
+	program(&f->cfg[0], nr_addr, 1, &idle, 0, 0, 0, 0);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, NULL));
+	/* Block 1 takes the Stream ID while block 0 still holds it: refused, block 1 empty. */
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID + 7, 0x100000000ull, 0x11fffffffull);
+	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 1, &configured),
+		   PCITSM_E_EXISTS);
+	assert_false(configured);
+	assert_false(f->rp->stream[1].configured);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 0);
+	/* Block 0 goes idle: released; now block 1 can have it. */
+	program(&f->cfg[0], nr_addr, 0, &idle, 0, 0, 0, 0);
+	assert_ok(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 0, &configured));
+	assert_false(configured);
+	assert_false(f->rp->stream[0].configured);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), -1);
+	assert_ok(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 1, &configured));
+	assert_true(configured);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 1);
+	/* Loading an idle block again, or one never configured: nothing to release, no error. */
+	assert_ok(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 0, &configured));
+	assert_false(configured);
+	/* The reserved Stream ID with Enable set is bad programming: refused, stream released. */
+	idle.enable = true;
+	program(&f->cfg[0], nr_addr, 1, &idle, 0, 0, 0, 0);
+	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 1, &configured),
+		   PCITSM_E_FIELD);
+	assert_false(configured);
+	assert_false(f->rp->stream[1].configured);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), -1);
+	/* An algorithm the engine does not implement, on a block that held a stream. */
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID + 7, 0x100000000ull, 0x11fffffffull);
+	assert_ok(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, NULL));
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), 1);
+	c.alg = 1;
+	program(&f->cfg[0], nr_addr, 1, &c, EP_RID, EP_RID + 7, 0x100000000ull, 0x11fffffffull);
+	assert_err(pcitsm_ide_port_load(f->rp, &f->cfg[0].cfg, CAP, NULL), PCITSM_E_UNSUPPORTED);
+	assert_false(f->rp->stream[1].configured);
+	assert_int_equal(pcitsm_ide_stream_find(f->rp, SID), -1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -358,6 +484,8 @@ int main(void)
 		T(test_enable_and_traffic),
 		T(test_capability_limits),
 		T(test_load_block),
+		T(test_stream_id_moves),
+		T(test_block_without_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,25 +20,15 @@ struct emu_wire {
 /* ---------------------------------------------------------------------------------------------
  * Registers -> engine (trusted-io-facts §D.1, §D.2).
  */
-static void engine_unconfigure(struct pcitsm_ide_port *port, unsigned idx)
-{
-	struct pcitsm_ide_stream *s = &port->stream[idx];
-
-	/* Keys and IVs invalidated; cannot fail for an index below PCITSM_IDE_PORT_STREAMS. */
-	if (pcitsm_ide_stream_disable(port, idx) != PCITSM_OK)
-		return;
-	if (s->configured && port->id_to_idx[s->id] == idx)
-		port->id_to_idx[s->id] = 0xff;
-	s->configured = false;
-}
-
 /* A selective block's registers changed: the engine follows them through lib/ide's register
  * loader (pcitsm_ide_port_load_block: configure unless the engine already holds exactly this
- * programming, aggregation included, then follow Enable), with what a live register file adds:
+ * programming, aggregation included, then follow Enable; a block that is idle, Stream ID 255, or
+ * whose programming the engine refuses releases its engine stream and its Stream ID, which
+ * another block may then take), with what a live register file adds:
  * - while Enable stays set nothing changes: every field was sampled at Enable (an Enable on an
  *   unusable block stays Insecure until Enable is cleared and set again);
- * - a block that holds no stream after the write (idle, Stream ID 255, or programming the engine
- *   refuses) releases its engine stream and its Stream ID, which another block may then take. */
+ * - the register write itself always succeeds: a block the loader could not load at all holds no
+ *   stream either (pcitsm_ide_stream_unconfigure, a no-op where the loader released it). */
 void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en)
 {
 	struct pcitsm_ide_port *port = f->ide_port;
@@ -46,10 +36,13 @@ void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool 
 
 	if (!port || idx >= PCITSM_IDE_PORT_STREAMS || (was_en && now_en))
 		return;
-	if (pcitsm_ide_port_load_block(port, &f->cfg.cfg, f->ide_off, idx, &configured) !=
-		    PCITSM_OK ||
-	    !configured)
-		engine_unconfigure(port, idx);
+	if (pcitsm_ide_port_load_block(port, &f->cfg.cfg, f->ide_off, idx, &configured) ==
+		    PCITSM_OK &&
+	    configured)
+		return;
+	/* Cannot fail for an index below PCITSM_IDE_PORT_STREAMS (checked above). */
+	if (pcitsm_ide_stream_unconfigure(port, idx) != PCITSM_OK)
+		pcitsm_debug(port->env, "emu: engine stream %u not released", idx);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pcitsm: one CLI for PCIe Trusted I/O, on a real 6.19 host or on the emulated platform. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,30 @@ int cli_usage(const char *name)
 	return CLI_EXIT_USAGE;
 }
 
+static const struct cli_cmd *find(const char *name)
+{
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i]->name, name))
+			return commands[i];
+	return NULL;
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+/* `pcitsm help CMD` and `pcitsm CMD --help`: the synopsis on stdout, exit 0. */
+static int help_cmd(const char *name)
+{
+	const struct cli_cmd *c = find(name);
+
+	if (!c)
+		return cli_usage(name);
+	printf("usage: pcitsm %s %s\n%s\nSee pcitsm-%s(1).\n", c->name, c->args, c->summary, c->name);
+	return 0;
+}
+
 static void help(FILE *out)
 {
 	fprintf(out, "usage: pcitsm COMMAND [ARGS]\n\nCommands:\n");
@@ -57,7 +82,9 @@ int main(int argc, char **argv)
 		help(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (is_help(argv[1])) {
+		if (argc > 2)
+			return help_cmd(argv[2]);
 		help(stdout);
 		return 0;
 	}
@@ -65,8 +92,11 @@ int main(int argc, char **argv)
 		printf("pcitsm 0.1.0\n");
 		return 0;
 	}
-	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(commands); i++)
-		if (!strcmp(commands[i]->name, argv[1]))
-			return commands[i]->run(argc - 1, argv + 1);
-	return cli_usage(argv[1]);
+	const struct cli_cmd *c = find(argv[1]);
+
+	if (!c)
+		return cli_usage(argv[1]);
+	if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")))
+		return help_cmd(c->name);
+	return c->run(argc - 1, argv + 1);
 }

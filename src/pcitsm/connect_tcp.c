@@ -48,6 +48,7 @@ struct ctcp {
 	unsigned nr_programmed; /* slots the device acknowledged, in programming order */
 	/* The device's config space, when given (--device). */
 	const char *dev_bdf, *sysfs;
+	const char *pcap_path; /* --pcap: every DOE object, as auth and evidence record them */
 	struct pcitsm_cfg_file dev_cfg;
 	bool dev_open;
 	struct pcitsm_ide_info *dev_ide;
@@ -192,6 +193,7 @@ static int run(struct ctcp *c, unsigned hold)
 
 	printf("%s: connect (device half over spdm-emu TCP, root port emulated here)\n", c->target);
 	c->t0 = cli_now_ms();
+	to.pcap_path = c->pcap_path;
 	e = cli_target_open(c->target, &to, c->env, &c->t, &why);
 	if (e)
 		return step_fail(c, "transport", e, why);
@@ -409,10 +411,11 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 		{ "hold", required_argument, NULL, 'H' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "sysfs", required_argument, NULL, 's' },
+		{ "pcap", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctcp *c;
-	const char *trust_path = NULL, *c_dev = NULL, *c_sysfs = NULL;
+	const char *trust_path = NULL, *c_dev = NULL, *c_sysfs = NULL, *pcap_path = NULL;
 	unsigned long sid = 0, hold = 0;
 	char *end, dev[13];
 	int ch, rc;
@@ -438,6 +441,7 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 			c_dev = dev;
 			break;
 		case 's': c_sysfs = optarg; break;
+		case 'p': pcap_path = optarg; break;
 		default: return cli_usage("connect");
 		}
 	}
@@ -451,6 +455,7 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 	c->stream_id = (uint8_t)sid;
 	c->dev_bdf = c_dev;
 	c->sysfs = c_sysfs;
+	c->pcap_path = pcap_path;
 	c->r = calloc(1, sizeof(*c->r));
 	c->rp_ide = calloc(1, sizeof(*c->rp_ide));
 	c->dev_ide = calloc(1, sizeof(*c->dev_ide));
@@ -467,8 +472,8 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 	if (c->r_init)
 		pcitsm_spdm_req_free(c->r);
 	pcitsm_spdm_auth_result_free(&c->res);
-	if (c->t_open && cli_target_close(&c->t) != PCITSM_OK)
-		rc = CLI_EXIT_FAIL;
+	if (c->t_open && (e = cli_target_close(&c->t)) != PCITSM_OK)
+		rc = cli_fail(pcap_path ? pcap_path : "close the transport", e);
 	if (c->plat_init)
 		pcitsm_emu_platform_free(&c->plat);
 	if (c->dev_open)

@@ -12,7 +12,25 @@ p1=$(sed -n 's/^tcp_port=0000:01:00.0=//p' "$mnt/pcitsm/platform")
 p2=$(sed -n 's/^tcp_port=0000:02:00.0=//p' "$mnt/pcitsm/platform")
 
 pcitsm connect "tcp:127.0.0.1:$p1" --stream-id 9 --device 0000:01:00.0 --sysfs "$mnt" \
-	>"$tmp/ok.txt" 2>&1 || { cat "$tmp/ok.txt"; fail "connect tcp with --device"; }
+	--pcap "$tmp/connect.pcap" >"$tmp/ok.txt" 2>&1 ||
+	{ cat "$tmp/ok.txt"; fail "connect tcp with --device"; }
+# The capture: LINKTYPE_PCI_DOE, CMA-SPDM objects (type 1) then secured ones (type 2).
+python3 - "$tmp/connect.pcap" <<'PY' || fail "connect --pcap capture"
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+magic, = struct.unpack_from("<I", d, 0)
+e = "<" if magic == 0xa1b2c3d4 else ">"
+assert struct.unpack_from(e + "I", d, 0)[0] == 0xa1b2c3d4, "pcap magic"
+assert struct.unpack_from(e + "I", d, 20)[0] == 292, "link type"
+off, types = 24, []
+while off < len(d):
+    incl = struct.unpack_from(e + "I", d, off + 8)[0]
+    obj = d[off + 16:off + 16 + incl]
+    assert obj[0:2] == b"\x01\x00", "DOE vendor ID 0x0001"
+    types.append(obj[2])
+    off += 16 + incl
+assert types.count(1) >= 8 and types.count(2) >= 20, types
+PY
 for step in transport spdm_auth session ide_query stream_setup key_prog k_set_go enable disable \
 	    k_set_stop end_session; do
 	grep -q "^  $step *ok" "$tmp/ok.txt" || { cat "$tmp/ok.txt"; fail "step $step not reported ok"; }

@@ -419,6 +419,18 @@ struct pcitsm_spdm_rsp;
  * PCITSM_SPDM_MAX_VDM_PROTOCOLS, E_INVAL for a NULL fn. */
 pcitsm_err pcitsm_spdm_rsp_register_vdm(struct pcitsm_spdm_rsp *s, uint8_t protocol_id,
 					pcitsm_spdm_vdm_fn fn, void *ctx) PCITSM_MUST_CHECK;
+/* A protocol's "session ended" hook: called once for every session of the responder that ends
+ * after it was opened (KEY_EXCHANGE_RSP sent), however it ends: END_SESSION, a record that fails to
+ * decrypt, a failed FINISH or seal, the heartbeat watchdog, GET_VERSION (ends them all) and
+ * pcitsm_spdm_rsp_free. It runs after the slot is wiped (the ID is no longer in the table), inside
+ * the responder's step: it must not call back into the responder. Every session is reported, not
+ * only those that carried this protocol's messages. */
+typedef void (*pcitsm_spdm_vdm_end_fn)(void *ctx, uint32_t session_id);
+/* Give protocol_id's registration an end hook with its own ctx (which must stay valid until
+ * pcitsm_spdm_rsp_free). E_NOTFOUND if protocol_id has no handler, E_EXISTS if it has a hook
+ * already, E_INVAL for a NULL ended. */
+pcitsm_err pcitsm_spdm_rsp_register_vdm_end(struct pcitsm_spdm_rsp *s, uint8_t protocol_id,
+					    pcitsm_spdm_vdm_end_fn ended, void *ctx) PCITSM_MUST_CHECK;
 
 /* Requester: one PCI-SIG vendor-defined exchange inside an established secure session s, over
  * transport x (DOE type 2 objects). req points at the Protocol ID byte of the request payload
@@ -490,6 +502,8 @@ struct pcitsm_spdm_vdm_reg {
 	uint8_t protocol_id;
 	pcitsm_spdm_vdm_fn fn;
 	void *ctx;
+	pcitsm_spdm_vdm_end_fn ended; /* optional */
+	void *end_ctx;
 };
 
 struct pcitsm_spdm_rsp {

@@ -30,13 +30,24 @@ static bool hbeat_negotiated(const struct pcitsm_spdm_rsp *s)
 	return (s->opts.caps & s->req_caps & PCITSM_SPDM_CAP_HBEAT) != 0;
 }
 
+/* Every way a session slot is freed comes through here. A session that was opened (its state is
+ * not FREE: KEY_EXCHANGE_RSP went out) is reported to the protocols' end hooks once, after the
+ * wipe; a slot whose KEY_EXCHANGE failed was never a session and is not. */
 static void sess_end(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_session *ss)
 {
+	bool opened = ss->state != PCITSM_SPDM_RSP_SESS_FREE;
+	uint32_t id = ss->sm.id;
+
 	pcitsm_session_wipe(&ss->sm);
 	pcitsm_hash_free(&ss->th);
 	pcitsm_hash_free(&ss->l1);
 	pcitsm_wipe(ss, sizeof(*ss));
 	s->sessions_ended++;
+	if (!opened)
+		return;
+	for (unsigned i = 0; i < s->nr_vdm; i++)
+		if (s->vdm[i].ended)
+			s->vdm[i].ended(s->vdm[i].end_ctx, id);
 }
 
 void rsp_sessions_end_all(struct pcitsm_spdm_rsp *s)
@@ -255,8 +266,25 @@ pcitsm_err pcitsm_spdm_rsp_register_vdm(struct pcitsm_spdm_rsp *s, uint8_t proto
 			return PCITSM_E_EXISTS;
 	if (s->nr_vdm >= PCITSM_SPDM_MAX_VDM_PROTOCOLS)
 		return PCITSM_E_EXHAUSTED;
-	s->vdm[s->nr_vdm++] = (struct pcitsm_spdm_vdm_reg){ protocol_id, fn, ctx };
+	s->vdm[s->nr_vdm++] = (struct pcitsm_spdm_vdm_reg){ protocol_id, fn, ctx, NULL, NULL };
 	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_spdm_rsp_register_vdm_end(struct pcitsm_spdm_rsp *s, uint8_t protocol_id,
+					    pcitsm_spdm_vdm_end_fn ended, void *ctx)
+{
+	if (!s || !ended)
+		return PCITSM_E_INVAL;
+	for (unsigned i = 0; i < s->nr_vdm; i++) {
+		if (s->vdm[i].protocol_id != protocol_id)
+			continue;
+		if (s->vdm[i].ended)
+			return PCITSM_E_EXISTS;
+		s->vdm[i].ended = ended;
+		s->vdm[i].end_ctx = ctx;
+		return PCITSM_OK;
+	}
+	return PCITSM_E_NOTFOUND;
 }
 
 /* ---------------------------------------------------------------------------------------------

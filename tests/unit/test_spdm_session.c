@@ -679,6 +679,168 @@ static void requester_state(void **state)
 	sx_free(x);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The protocols' "session ended" hooks.
+ */
+struct ended_log {
+	struct pcitsm_spdm_rsp *rsp;
+	unsigned n;
+	uint32_t id[8];
+	bool in_table; /* some reported ID was still in the responder's table at the call */
+};
+
+static void ended_rec(void *ctx, uint32_t session_id)
+{
+	struct ended_log *l = ctx;
+
+	for (unsigned i = 0; i < PCITSM_SPDM_MAX_SESSIONS; i++)
+		if (l->rsp->sessions[i].state != PCITSM_SPDM_RSP_SESS_FREE &&
+		    l->rsp->sessions[i].sm.id == session_id)
+			l->in_table = true;
+	if (l->n < PCITSM_ARRAY_SIZE(l->id))
+		l->id[l->n] = session_id;
+	l->n++;
+}
+
+/* ID was reported exactly once. */
+static void assert_ended_once(const struct ended_log *l, uint32_t id)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < l->n && i < PCITSM_ARRAY_SIZE(l->id); i++)
+		k += l->id[i] == id;
+	assert_int_equal(k, 1);
+}
+
+static void hook_register(struct sx *x, struct ended_log *km, struct ended_log *td)
+{
+	struct pcitsm_spdm_rsp *r = &x->f->rsp;
+
+	*km = (struct ended_log){ .rsp = r };
+	*td = (struct ended_log){ .rsp = r };
+	/* no handler for the protocol yet; a NULL hook */
+	assert_err(pcitsm_spdm_rsp_register_vdm_end(r, PCITSM_SPDM_PROTO_IDE_KM, ended_rec, km),
+		   PCITSM_E_NOTFOUND);
+	assert_ok(pcitsm_spdm_rsp_register_vdm(r, PCITSM_SPDM_PROTO_IDE_KM, echo_vdm, NULL));
+	assert_ok(pcitsm_spdm_rsp_register_vdm(r, PCITSM_SPDM_PROTO_TDISP, echo_vdm, NULL));
+	assert_ok(pcitsm_spdm_rsp_register_vdm(r, 0x02, echo_vdm, NULL)); /* no hook */
+	assert_err(pcitsm_spdm_rsp_register_vdm_end(r, PCITSM_SPDM_PROTO_IDE_KM, NULL, km),
+		   PCITSM_E_INVAL);
+	assert_ok(pcitsm_spdm_rsp_register_vdm_end(r, PCITSM_SPDM_PROTO_IDE_KM, ended_rec, km));
+	assert_err(pcitsm_spdm_rsp_register_vdm_end(r, PCITSM_SPDM_PROTO_IDE_KM, ended_rec, km),
+		   PCITSM_E_EXISTS);
+	assert_ok(pcitsm_spdm_rsp_register_vdm_end(r, PCITSM_SPDM_PROTO_TDISP, ended_rec, td));
+}
+
+/* END_SESSION, a tampered record and GET_VERSION each report every session they end, once, to each
+ * protocol's hook with its own ctx, after the slot is gone; handlers are not called for it. */
+static void session_end_hook(void **state)
+{
+	struct sx *x = sx_new("p256", NULL);
+	struct ended_log km, td;
+	struct pcitsm_spdm_session a, b, c, d;
+	uint8_t req[64], rsp[256];
+	struct pcitsm_wr w;
+	uint32_t ida, idb;
+	unsigned calls;
+	size_t n;
+
+	hook_register(x, &km, &td);
+	/* END_SESSION */
+	assert_ok(pcitsm_spdm_session_open(&a, &x->r, &x->f->loop.x, NULL));
+	assert_int_equal(km.n, 0);
+	calls = echo_calls;
+	ida = a.sm.id;
+	assert_ok(pcitsm_spdm_session_end(&a, &x->f->loop.x));
+	assert_int_equal(km.n, 1);
+	assert_int_equal(km.id[0], ida);
+	/* a tampered record ends b only */
+	assert_ok(pcitsm_spdm_session_open(&b, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_session_open(&c, &x->r, &x->f->loop.x, NULL));
+	idb = b.sm.id;
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_heartbeat(&b, &w));
+	req[9] ^= 0x40;
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	assert_err(pcitsm_spdm_session_feed(&b, rsp, n, NULL), PCITSM_E_PEER_ERROR);
+	assert_int_equal(km.n, 2);
+	assert_int_equal(km.id[1], idb);
+	/* c goes on; nothing more is reported */
+	assert_ok(pcitsm_spdm_session_heartbeat(&c, &x->f->loop.x));
+	assert_int_equal(km.n, 2);
+	/* GET_VERSION with c and d open ends both */
+	assert_ok(pcitsm_spdm_session_open(&d, &x->r, &x->f->loop.x, NULL));
+	n = fx_rsp(x->f, get_version, sizeof(get_version), rsp, sizeof(rsp));
+	assert_int_equal(rsp[1], PCITSM_SPDM_VERSION);
+	assert_int_equal(km.n, 4);
+	assert_ended_once(&km, c.sm.id);
+	assert_ended_once(&km, d.sm.id);
+	/* GET_VERSION again, and the end: nothing left to report */
+	n = fx_rsp(x->f, get_version, sizeof(get_version), rsp, sizeof(rsp));
+	assert_int_equal(km.n, 4);
+	assert_false(km.in_table);
+	/* the other hook saw the same, in the same order; no handler ran */
+	assert_int_equal(td.n, 4);
+	assert_memory_equal(td.id, km.id, sizeof(km.id[0]) * 4);
+	assert_int_equal(echo_calls, calls);
+	for (unsigned i = 0; i < 4; i++)
+		for (unsigned j = i + 1; j < 4; j++)
+			assert_int_not_equal(km.id[i], km.id[j]);
+	pcitsm_spdm_session_wipe(&c);
+	pcitsm_spdm_session_wipe(&d);
+	sx_free(x);
+	assert_int_equal(km.n, 4);
+}
+
+/* The heartbeat watchdog, a failed FINISH and pcitsm_spdm_rsp_free report too; a KEY_EXCHANGE that
+ * failed (no session) does not. */
+static void session_end_hook_more(void **state)
+{
+	struct sx *x = sx_new("p384", adj_limit2);
+	struct ended_log km, td;
+	struct pcitsm_spdm_session s[2], h;
+	uint8_t req[256], rsp[256];
+	struct pcitsm_wr w;
+	uint32_t open_id;
+	size_t n;
+
+	hook_register(x, &km, &td);
+	/* a failed FINISH (handshake phase) */
+	key_exchange(x, &h);
+	assert_int_equal(km.n, 0);
+	h.sm.ks.finished_key[PCITSM_SM_REQ][0] ^= 1;
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_finish(&h, &w));
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	assert_int_equal(km.n, 1);
+	assert_int_equal(km.id[0], h.sm.id);
+	assert_err(pcitsm_spdm_session_feed(&h, rsp, n, NULL), PCITSM_E_PEER_ERROR);
+	/* the watchdog ends a silent session when its next record arrives */
+	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
+	open_id = s[0].sm.id;
+	x->f->et.clock_ns += 11ull * 1000000000ull;
+	assert_err(pcitsm_spdm_session_heartbeat(&s[0], &x->f->loop.x), PCITSM_E_NORESPONSE);
+	assert_int_equal(x->f->rsp.sessions_expired, 1);
+	assert_int_equal(km.n, 2);
+	assert_int_equal(km.id[1], open_id);
+	/* the session limit refuses a KEY_EXCHANGE: no session, no report */
+	assert_ok(pcitsm_spdm_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
+	open_id = s[1].sm.id;
+	pcitsm_spdm_session_wipe(&s[0]);
+	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
+	assert_err(pcitsm_spdm_session_open(&h, &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
+	assert_int_equal(km.n, 2);
+	/* freeing the responder ends the two open ones */
+	pcitsm_spdm_session_wipe(&s[0]);
+	pcitsm_spdm_session_wipe(&s[1]);
+	pcitsm_spdm_session_wipe(&h);
+	sx_free(x);
+	assert_int_equal(km.n, 4);
+	assert_ended_once(&km, open_id);
+	assert_false(km.in_table);
+	assert_int_equal(td.n, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +862,8 @@ int main(void)
 		cmocka_unit_test(requester_state),
 		cmocka_unit_test(session_measurements_fields),
 		cmocka_unit_test(silent_finish_or_key_update),
+		cmocka_unit_test(session_end_hook),
+		cmocka_unit_test(session_end_hook_more),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -299,7 +299,8 @@ pcitsm_err pcitsm_idekm_rsp_add_port(struct pcitsm_idekm_rsp *r, struct pcitsm_c
  * Call it only for payloads that arrived inside a secure session. */
 pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t *req, size_t len,
 				   struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
-/* The SPDM layer tells the responder a session ended. If it is the bound one, the next request
+/* The SPDM layer tells the responder a session ended (register a pcitsm_spdm_vdm_end_fn that calls
+ * this with pcitsm_spdm_rsp_register_vdm_end). If it is the bound one, the next request
  * from any session first invalidates every stream that session keyed (Insecure, keys gone), §E.1. */
 void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t session_id);
 

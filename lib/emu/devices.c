@@ -32,17 +32,14 @@ struct pcitsm_emu_devices {
 	struct emu_dev dev[PCITSM_EMU_MAX_PORTS];
 };
 
-/* The device notices that the session its IDE_KM responder is bound to has ended (END_SESSION or a
- * failure), so that the next request first invalidates that session's keys (§E.1). */
-static void km_track_sessions(struct emu_dev *d)
+/* The SPDM responder reports every session that ends (END_SESSION, a failure, GET_VERSION, the
+ * heartbeat watchdog); if it is the one the IDE_KM responder is bound to, the next IDE_KM request
+ * first invalidates that session's keys (§E.1). */
+static void km_session_ended(void *ctx, uint32_t session_id)
 {
-	if (!d->km.bound || d->km.stale)
-		return;
-	for (unsigned i = 0; i < PCITSM_SPDM_MAX_SESSIONS; i++)
-		if (d->rsp.sessions[i].state != PCITSM_SPDM_RSP_SESS_FREE &&
-		    d->rsp.sessions[i].sm.id == d->km.session_id)
-			return;
-	pcitsm_idekm_rsp_session_closed(&d->km, d->km.session_id);
+	struct emu_dev *d = ctx;
+
+	pcitsm_idekm_rsp_session_closed(&d->km, session_id);
 }
 
 /* IDE_KM, with the refused-KEY_PROG fault in front of the real responder. */
@@ -54,7 +51,6 @@ static pcitsm_err km_vdm(void *ctx, uint32_t session_id, const uint8_t *req, siz
 	struct pcitsm_idekm_ks ack;
 	uint8_t obj;
 
-	km_track_sessions(d);
 	if (d->key_observer && pcitsm_idekm_peek(req, len, &obj) == PCITSM_OK &&
 	    obj == PCITSM_IDEKM_KEY_PROG &&
 	    pcitsm_idekm_key_prog_decode(req, len, &kp) == PCITSM_OK) {
@@ -108,6 +104,8 @@ static pcitsm_err dev_init(struct pcitsm_emu_devices *ds, struct emu_dev *d,
 	if (ep->ide_off && ep->ide_port) {
 		PCITSM_TRY(pcitsm_idekm_rsp_add_port(&d->km, &ep->cfg.cfg, ep->ide_port, &ep->bdf));
 		PCITSM_TRY(pcitsm_spdm_rsp_register_vdm(&d->rsp, PCITSM_SPDM_PROTO_IDE_KM, km_vdm, d));
+		PCITSM_TRY(pcitsm_spdm_rsp_register_vdm_end(&d->rsp, PCITSM_SPDM_PROTO_IDE_KM,
+							    km_session_ended, d));
 	}
 	ep->cma_impl = &d->rsp.doe;
 	ep->secured_impl = &d->rsp.sdoe;

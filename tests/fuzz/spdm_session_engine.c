@@ -9,7 +9,8 @@
  *   byte 0 >= 0xf0: open a session; bytes 1-3 are the outstanding request's code, Param1, Param2;
  *      the rest is a plaintext response sealed with the responder's keys, so the requester's
  *      in-session parsers see it.
- * Nothing may crash; an open session must still be usable or cleanly ended.
+ * Nothing may crash; an open session must still be usable or cleanly ended. A "session ended" hook
+ * on a registered protocol must see each opened session exactly once, after its slot is gone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,30 @@ static pcitsm_err direct_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t 
 
 static const struct pcitsm_xport_ops direct_ops = { .exchange = direct_exchange };
 
+/* A protocol handler (echo the Protocol ID) and its end hook, which checks the slot is gone. */
+struct ended {
+	const struct pcitsm_spdm_rsp *s;
+	unsigned n;
+};
+
+static pcitsm_err echo_vdm(void *ctx, uint32_t session_id, const uint8_t *req, size_t len,
+			   struct pcitsm_wr *rsp)
+{
+	pcitsm_wr_u8(rsp, req[0]);
+	return pcitsm_wr_err(rsp);
+}
+
+static void on_ended(void *ctx, uint32_t session_id)
+{
+	struct ended *e = ctx;
+
+	for (unsigned i = 0; i < PCITSM_SPDM_MAX_SESSIONS; i++)
+		if (e->s->sessions[i].state != PCITSM_SPDM_RSP_SESS_FREE &&
+		    e->s->sessions[i].sm.id == session_id)
+			abort();
+	e->n++;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pcitsm_spdm_session ss;
 	struct pcitsm_rd rd;
 	struct pcitsm_wr w;
+	struct ended ended = { .s = &s };
 	size_t n;
 	unsigned mode;
 
@@ -66,7 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	pcitsm_env_test_init(&et, 3);
 	pcitsm_spdm_rsp_opts_default(&o);
-	if (pcitsm_spdm_rsp_init(&s, &id, &o, &et.env) != PCITSM_OK)
+	if (pcitsm_spdm_rsp_init(&s, &id, &o, &et.env) != PCITSM_OK ||
+	    pcitsm_spdm_rsp_register_vdm(&s, PCITSM_SPDM_PROTO_IDE_KM, echo_vdm, NULL) ||
+	    pcitsm_spdm_rsp_register_vdm_end(&s, PCITSM_SPDM_PROTO_IDE_KM, on_ended, &ended))
 		abort();
 	loop = (struct direct){ .x = { .ops = &direct_ops, .name = "direct" }, .s = &s };
 	pcitsm_spdm_auth_opts_default(&ao, &et.env);
@@ -143,5 +171,7 @@ out:
 	pcitsm_spdm_req_free(&r);
 	pcitsm_spdm_auth_result_free(&res);
 	pcitsm_spdm_rsp_free(&s);
+	if (ended.n != s.sessions_opened)
+		abort(); /* each opened session reported once, the last ones by rsp_free */
 	return 0;
 }

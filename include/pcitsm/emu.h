@@ -193,6 +193,7 @@ struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
 	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
 	uint8_t heartbeat_period; /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
+	uint8_t spdm_version;     /* 0: the responders' default versions; else only this one */
 	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */
 	/* Tests only: sees every key a device receives in KEY_PROG (KEY_PROG byte order), inside the
 	 * device, so that a test can search host-side records for it. */

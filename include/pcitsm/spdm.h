@@ -23,6 +23,12 @@
 #define PCITSM_SPDM_V13 0x13
 #define PCITSM_SPDM_V14 0x14
 
+/* "1.0" .. "1.3" (the versions implemented in both roles, docs/spdm.md) into the version byte;
+ * E_INVAL for anything else. Parse at the edge, then pin a role with the helpers below. */
+pcitsm_err pcitsm_spdm_version_parse(const char *s, uint8_t *out) PCITSM_MUST_CHECK;
+/* "1.0, 1.1" from version bytes, into buf (always NUL-terminated when len > 0). */
+const char *pcitsm_spdm_version_list_str(const uint8_t *v, unsigned n, char *buf, size_t len);
+
 /* Request and response codes (facts B.2). */
 #define PCITSM_SPDM_CODES(X)                                                  \
 	X(DIGESTS, 0x01) X(CERTIFICATE, 0x02) X(CHALLENGE_AUTH, 0x03)         \
@@ -171,6 +177,7 @@ struct pcitsm_spdm_meas_block {
  * error is sticky (the context stays failed until pcitsm_spdm_req_reset), except E_PEER_BUSY,
  * which means "the peer asked to retry": see pcitsm_spdm_req_retry.
  */
+#define PCITSM_SPDM_PEER_VERSIONS 8
 struct pcitsm_spdm_req_cfg {
 	uint8_t min_version, max_version; /* default 1.2 .. 1.3 */
 	uint32_t caps;                    /* our GET_CAPABILITIES flags (default 0) */
@@ -185,6 +192,8 @@ struct pcitsm_spdm_req_cfg {
 	const struct pcitsm_env *env;
 };
 void pcitsm_spdm_req_cfg_default(struct pcitsm_spdm_req_cfg *c, const struct pcitsm_env *env);
+/* Accept exactly one version (min = max = version). */
+void pcitsm_spdm_req_cfg_pin_version(struct pcitsm_spdm_req_cfg *c, uint8_t version);
 
 enum pcitsm_spdm_retry {
 	PCITSM_SPDM_RETRY_NONE = 0,
@@ -217,6 +226,10 @@ struct pcitsm_spdm_req {
 	uint8_t rif_code, rif_token;
 	/* What a peer ERROR said, for messages. */
 	uint8_t peer_error, peer_error_data;
+	/* The versions the peer's VERSION listed (the first PCITSM_SPDM_PEER_VERSIONS), kept even when
+	 * none is acceptable, for the E_VERSION message. */
+	uint8_t peer_versions[PCITSM_SPDM_PEER_VERSIONS];
+	uint8_t nr_peer_versions;
 
 	/* Negotiated (VERSION, CAPABILITIES, ALGORITHMS). */
 	uint8_t version;
@@ -370,6 +383,10 @@ struct pcitsm_spdm_auth_result {
 	enum pcitsm_spdm_step failed_step;
 	pcitsm_err err;
 	uint8_t peer_error, peer_error_data;
+	/* What the device's VERSION listed, and the range we accepted (cfg), for E_VERSION. */
+	uint8_t peer_versions[PCITSM_SPDM_PEER_VERSIONS];
+	uint8_t nr_peer_versions;
+	uint8_t min_version, max_version;
 	unsigned busy_retries, not_ready_waits, resynchs;
 	char why[320];
 };
@@ -473,6 +490,8 @@ struct pcitsm_spdm_rsp_opts {
 	unsigned fault_resynch;    /* answer RequestResynch to this many requests after VCA */
 };
 void pcitsm_spdm_rsp_opts_default(struct pcitsm_spdm_rsp_opts *o);
+/* Offer exactly one version in VERSION. */
+void pcitsm_spdm_rsp_opts_pin_version(struct pcitsm_spdm_rsp_opts *o, uint8_t version);
 
 enum pcitsm_spdm_rsp_state {
 	PCITSM_SPDM_RSP_IDLE = 0,   /* no GET_VERSION yet */

@@ -98,6 +98,8 @@ static pcitsm_err dev_init(struct pcitsm_emu_devices *ds, struct emu_dev *d,
 	pcitsm_spdm_rsp_opts_default(&opts);
 	opts.fault_bad_signature = d->faults.bad_signature;
 	opts.heartbeat_period = cfg->heartbeat_period;
+	if (cfg->spdm_version)
+		pcitsm_spdm_rsp_opts_pin_version(&opts, cfg->spdm_version);
 	PCITSM_TRY(pcitsm_spdm_rsp_init(&d->rsp, d->id, &opts, ds->p->env));
 	d->rsp_init = true;
 	pcitsm_idekm_rsp_init(&d->km, ds->p->env);

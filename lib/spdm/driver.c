@@ -185,6 +185,8 @@ static void drv_collect(struct pcitsm_spdm_req *r, struct pcitsm_spdm_auth_resul
 	r->meas = NULL;
 	res->peer_error = r->peer_error;
 	res->peer_error_data = r->peer_error_data;
+	memcpy(res->peer_versions, r->peer_versions, sizeof(res->peer_versions));
+	res->nr_peer_versions = r->nr_peer_versions;
 	while (res->nr_blocks < PCITSM_SPDM_MAX_MEAS_BLOCKS &&
 	       pcitsm_spdm_meas_next(res->meas, res->meas_len, &off,
 				     &res->blocks[res->nr_blocks]) == PCITSM_OK)
@@ -197,7 +199,21 @@ static void drv_explain(struct pcitsm_spdm_auth_result *res)
 
 	if (res->err == PCITSM_OK)
 		return;
-	if (res->err == PCITSM_E_PEER_ERROR)
+	if (res->err == PCITSM_E_VERSION && res->failed_step == PCITSM_SPDM_STEP_VERSION &&
+	    res->nr_peer_versions) {
+		char offered[8 * PCITSM_SPDM_PEER_VERSIONS];
+
+		pcitsm_spdm_version_list_str(res->peer_versions, res->nr_peer_versions, offered,
+					     sizeof(offered));
+		if (res->min_version == res->max_version)
+			snprintf(res->why, sizeof(res->why), "device offers SPDM %s; pcitsm accepts %u.%u",
+				 offered, res->min_version >> 4, res->min_version & 0xf);
+		else
+			snprintf(res->why, sizeof(res->why),
+				 "device offers SPDM %s; pcitsm accepts %u.%u\xe2\x80\x93%u.%u", offered,
+				 res->min_version >> 4, res->min_version & 0xf, res->max_version >> 4,
+				 res->max_version & 0xf);
+	} else if (res->err == PCITSM_E_PEER_ERROR)
 		snprintf(res->why, sizeof(res->why), "%s: responder answered ERROR %s (0x%02x, data 0x%02x)",
 			 step, pcitsm_spdm_error_name(res->peer_error), res->peer_error,
 			 res->peer_error_data);
@@ -219,6 +235,8 @@ static pcitsm_err drv_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xpor
 
 	memset(res, 0, sizeof(*res));
 	res->slot = o->slot;
+	res->min_version = o->cfg.min_version;
+	res->max_version = o->cfg.max_version;
 	cfg.allow_untrusted |= o->allow_untrusted;
 	e = pcitsm_spdm_req_init(r, &cfg);
 	if (e == PCITSM_OK) {

@@ -259,8 +259,15 @@ static pcitsm_err on_version(struct pcitsm_spdm_req *r, const uint8_t *p, size_t
 	size_t mlen;
 
 	PCITSM_TRY(spdm_dec_version(p, len, &v, &mlen));
+	r->nr_peer_versions = 0;
 	for (unsigned i = 0; i < v.count; i++) {
 		uint8_t ver = (uint8_t)(v.entries[i] >> 8); /* major << 4 | minor */
+
+		if (r->nr_peer_versions < PCITSM_SPDM_PEER_VERSIONS)
+			r->peer_versions[r->nr_peer_versions++] = ver;
+	}
+	for (unsigned i = 0; i < v.count; i++) {
+		uint8_t ver = (uint8_t)(v.entries[i] >> 8);
 
 		if (ver >= r->cfg.min_version && ver <= r->cfg.max_version && ver > best)
 			best = ver;

@@ -10,7 +10,8 @@
 
 #include "rsp_priv.h"
 
-/* Version used in ERROR before one is negotiated (facts B.1). */
+/* Version of GET_VERSION, VERSION and of an ERROR before VERSION was answered (DSP0274 "SPDM
+ * version": GET_VERSION / VERSION always carry 1.0). */
 #define RSP_DEFAULT_VERSION PCITSM_SPDM_V10
 /* ResponseNotReady fault: wait hint 2^10 us, and the RDTM multiplier (facts B.10). */
 #define RSP_NOT_READY_RDT_EXPONENT 10
@@ -112,6 +113,30 @@ void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s)
 	rsp_reset(s);
 }
 
+static bool version_offered(const struct pcitsm_spdm_rsp *s, uint8_t v)
+{
+	for (unsigned i = 0; i < s->opts.nr_versions; i++)
+		if (s->opts.versions[i] == v)
+			return true;
+	return false;
+}
+
+/*
+ * The SPDMVersion of an ERROR answering req (DSP0274 "SPDM version" and GET_VERSION clauses; docs/
+ * spdm.md "Version support"): 1.0 before VERSION was answered and for GET_VERSION itself; after
+ * it, the request's own version when it is one we offer, else the negotiated one (1.0 while none
+ * is). Computed from the state before the request is handled, since GET_VERSION and
+ * RequestResynch reset it.
+ */
+uint8_t rsp_error_version(const struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len)
+{
+	if (s->state == PCITSM_SPDM_RSP_IDLE)
+		return RSP_DEFAULT_VERSION;
+	if (len >= 2 && req[1] != PCITSM_SPDM_GET_VERSION && version_offered(s, req[0]))
+		return req[0];
+	return s->version ? s->version : RSP_DEFAULT_VERSION;
+}
+
 pcitsm_err rsp_error(struct rsp_error *err, uint8_t code, uint8_t data)
 {
 	err->code = code;
@@ -155,14 +180,6 @@ static pcitsm_err rsp_get_version(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 	PCITSM_TRY(spdm_vca_append(s->vca, &s->vca_len, w->p + start, pcitsm_wr_len(w) - start));
 	s->state = PCITSM_SPDM_RSP_VERSION;
 	return PCITSM_OK;
-}
-
-static bool version_offered(const struct pcitsm_spdm_rsp *s, uint8_t v)
-{
-	for (unsigned i = 0; i < s->opts.nr_versions; i++)
-		if (s->opts.versions[i] == v)
-			return true;
-	return false;
 }
 
 /* Request flags that only a responder may set (CACHE, MEAS, MEAS_FRESH; facts B.3). */
@@ -451,6 +468,7 @@ pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
 	struct rsp_error err = { 0 };
+	uint8_t ev = rsp_error_version(s, req, req_len);
 	struct pcitsm_wr w;
 	pcitsm_err e;
 
@@ -466,8 +484,7 @@ pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 			err = (struct rsp_error){ PCITSM_SPDM_ERR_UNSPECIFIED, 0 };
 		s->errors++;
 		pcitsm_wr_init(&w, rsp, rsp_cap);
-		PCITSM_TRY(spdm_enc_error(&w, s->version ? s->version : RSP_DEFAULT_VERSION, err.code,
-					  err.data, NULL, 0));
+		PCITSM_TRY(spdm_enc_error(&w, ev, err.code, err.data, NULL, 0));
 		pcitsm_debug(s->env, "spdm responder: %s -> ERROR %s",
 			     req_len >= 2 ? pcitsm_spdm_code_name(req[1]) : "short",
 			     pcitsm_spdm_error_name(err.code));

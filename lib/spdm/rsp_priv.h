@@ -16,6 +16,8 @@ typedef pcitsm_err (*rsp_fn)(struct pcitsm_spdm_rsp *s, const uint8_t *req, size
 			     struct pcitsm_wr *w, struct rsp_error *err);
 
 pcitsm_err rsp_error(struct rsp_error *err, uint8_t code, uint8_t data);
+/* The SPDMVersion of an ERROR answering req, from the state before req is handled (rsp.c). */
+uint8_t rsp_error_version(const struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len);
 /* ResponseTooLarge unless n fits the requester's DataTransferSize (1.2+). */
 pcitsm_err rsp_check_size(const struct pcitsm_spdm_rsp *s, size_t n, struct rsp_error *err);
 pcitsm_err rsp_l1_restart(struct pcitsm_spdm_rsp *s) PCITSM_MUST_CHECK;

@@ -601,7 +601,7 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 			err = (struct rsp_error){ PCITSM_SPDM_ERR_UNSPECIFIED, 0 };
 		s->errors++;
 		pcitsm_wr_init(&w, out, cap);
-		e = spdm_enc_error(&w, s->version, err.code, err.data, NULL, 0);
+		e = spdm_enc_error(&w, rsp_error_version(s, pt, n), err.code, err.data, NULL, 0);
 		if (e != PCITSM_OK)
 			goto out;
 		pcitsm_debug(s->env, "spdm responder: session %08x: %s -> ERROR %s", id,

@@ -238,7 +238,12 @@ pcitsm_err cli_spdm_authenticate(struct cli_spdm_run *r, const struct pcitsm_env
 			r->res.err = e;
 		snprintf(step, sizeof(step), "SPDM %s failed",
 			 pcitsm_spdm_step_name(r->res.failed_step));
-		print_failure(r, step, r->res.why);
+		if (r->res.err == PCITSM_E_VERSION && r->res.nr_peer_versions)
+			/* One line with the cause: what the device offers, what we accept. */
+			fprintf(stderr, "pcitsm: %s: %s: %s (--version)\n", r->target, step,
+				r->res.why);
+		else
+			print_failure(r, step, r->res.why);
 		if (r->res.err == PCITSM_E_PEER_ERROR)
 			fprintf(stderr,
 				"pcitsm: %s: the device answered ERROR %s (0x%02x, data 0x%02x)\n",
@@ -434,6 +439,20 @@ json_object *cli_spdm_result_json(const struct cli_spdm_run *r)
 			json_object_object_add(
 				e, "peer_error",
 				json_object_new_string(pcitsm_spdm_error_name(res->peer_error)));
+		if (res->err == PCITSM_E_VERSION && res->nr_peer_versions) {
+			json_object *a = json_object_new_array();
+
+			for (unsigned i = 0; i < res->nr_peer_versions; i++)
+				json_object_array_add(a, json_object_new_string(cli_spdm_version_str(
+								 res->peer_versions[i], ver,
+								 sizeof(ver))));
+			json_object_object_add(e, "device_versions", a);
+			a = json_object_new_array();
+			for (unsigned v = res->min_version; v && v <= res->max_version; v++)
+				json_object_array_add(a, json_object_new_string(cli_spdm_version_str(
+								 (uint8_t)v, ver, sizeof(ver))));
+			json_object_object_add(e, "accepted_versions", a);
+		}
 		json_object_object_add(o, "error", e);
 	}
 	return o;
@@ -453,9 +472,11 @@ int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, co
 		{ "shutdown", no_argument, NULL, 'D' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "session", no_argument, NULL, 'E' },
+		{ "version", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
+	uint8_t ver;
 	long v;
 	int c;
 
@@ -492,6 +513,15 @@ int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, co
 			break;
 		case 'E':
 			r->session = true;
+			break;
+		case 'v':
+			/* --version V: speak exactly SPDM V (docs/spdm.md "Version support"). */
+			if (pcitsm_spdm_version_parse(optarg, &ver) != PCITSM_OK) {
+				fprintf(stderr, "pcitsm: --version %s: expected 1.0, 1.1, 1.2 or 1.3\n",
+					optarg);
+				return -1;
+			}
+			pcitsm_spdm_req_cfg_pin_version(&r->auth.cfg, ver);
 			break;
 		case 'S':
 			v = strtol(optarg, &end, 0);

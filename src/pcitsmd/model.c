@@ -222,6 +222,7 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 	pd->core_cfg.nr_streams = (int)o->nr_streams;
 	pd->devs_cfg.identity_dir = o->identity_dir;
 	pd->devs_cfg.curve_bits = 384;
+	pd->devs_cfg.spdm_version = o->spdm_version;
 	e = apply_faults(pd, why);
 	if (e)
 		goto fail;

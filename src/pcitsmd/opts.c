@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "opts.h"
+#include "pcitsm/spdm.h"
 
 void pd_opts_default(struct pd_opts *o)
 {
@@ -107,7 +108,8 @@ void pd_usage(FILE *out)
 		"  -d, --debug            FUSE debug output (implies --foreground)\n"
 		"  --pidfile FILE         write the daemon's pid once the mount is ready\n"
 		"  --ready-fd FD          write \"READY\\n\" to FD once the mount is ready\n"
-		"  -h, --help, -V, --version\n",
+		"  --version V, --spdm-version V  devices offer only SPDM V (1.0, 1.1, 1.2, 1.3)\n"
+		"  -h, --help, -V, --version  (--version alone prints pcitsmd's version)\n",
 		PCITSM_EMU_MAX_PORTS);
 }
 
@@ -126,7 +128,9 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		/* --version alone: our version; --version V (or --version=V): pin SPDM V. */
+		{ "version", optional_argument, NULL, 'V' },
+		{ "spdm-version", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned v;
@@ -197,8 +201,27 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			pd_usage(stdout);
 			return 1;
 		case 'V':
-			printf("pcitsmd 0.1.0\n");
-			return 1;
+			/* "--version 1.1": a following word that is an SPDM version is its value. */
+			if (!optarg && optind < argc &&
+			    pcitsm_spdm_version_parse(argv[optind], &o->spdm_version) == PCITSM_OK) {
+				optind++;
+				break;
+			}
+			if (!optarg) {
+				printf("pcitsmd 0.1.0\n");
+				return 1;
+			}
+			if (pcitsm_spdm_version_parse(optarg, &o->spdm_version) != PCITSM_OK) {
+				snprintf(err, errlen, "--version %s: expected 1.0, 1.1, 1.2 or 1.3", optarg);
+				return -1;
+			}
+			break;
+		case 'S':
+			if (pcitsm_spdm_version_parse(optarg, &o->spdm_version) != PCITSM_OK) {
+				snprintf(err, errlen, "--version %s: expected 1.0, 1.1, 1.2 or 1.3", optarg);
+				return -1;
+			}
+			break;
 		default:
 			snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
 			return -1;

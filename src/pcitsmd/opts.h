@@ -48,6 +48,7 @@ struct pd_opts {
 	unsigned nr_devports;
 	struct pd_fault faults[PD_MAX_FAULTS];
 	unsigned nr_faults;
+	uint8_t spdm_version;   /* --version V: the devices offer only SPDM V (0: 1.0-1.3) */
 };
 
 void pd_opts_default(struct pd_opts *o);

@@ -256,7 +256,7 @@ static int auth_main(int argc, char **argv)
 const struct cli_cmd cli_cmd_auth = {
 	.name = "auth",
 	.args = "TARGET [--trust FILE] [--json] [--pcap FILE] [--sysfs DIR] [--slot N] "
-		"[--no-challenge] [--timeout SEC] [--shutdown] [--session]",
+		"[--no-challenge] [--timeout SEC] [--shutdown] [--session] [--version V]",
 	.summary = "authenticate a device with SPDM; TARGET is DDDD:BB:DD.F or tcp:HOST:PORT",
 	.run = auth_main,
 };

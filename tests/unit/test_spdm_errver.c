@@ -201,6 +201,48 @@ static void version_matrix(void **state)
 	}
 }
 
+/* Inside a session the record layer wraps the ERROR, under the same rule: the request's version
+ * when offered, else the negotiated one. */
+static void session_error_versions(void **state)
+{
+	static const struct {
+		uint8_t req[4];
+		uint8_t code, version;
+	} rows[] = {
+		{ { 0x13, 0xe8, 0, 0 }, PCITSM_SPDM_ERR_VERSION_MISMATCH, 0x13 },
+		{ { 0x20, 0xe8, 0, 0 }, PCITSM_SPDM_ERR_VERSION_MISMATCH, 0x12 },
+		{ { 0x12, 0x81, 0, 0 }, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST, 0x12 },
+		{ { 0x12, 0xe4, 0, 0 }, PCITSM_SPDM_ERR_UNEXPECTED_REQUEST, 0x12 },
+		{ { 0x12, 0xe9, 9, 0 }, PCITSM_SPDM_ERR_INVALID_REQUEST, 0x12 },
+	};
+	struct fx *f = fx_new("p256");
+	struct pcitsm_spdm_req r;
+	struct pcitsm_spdm_session s;
+	uint8_t rec[256], out[256], pt[256];
+	size_t n, m, k;
+
+	(void)state;
+	pcitsm_spdm_req_cfg_pin_version(&f->ao.cfg, PCITSM_SPDM_V12);
+	fx_start(f);
+	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->rsp.sdoe));
+	assert_ok(pcitsm_spdm_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
+	assert_ok(pcitsm_spdm_session_open(&s, &r, &f->loop.x, NULL));
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(rows); i++) {
+		assert_ok(pcitsm_session_seal(&s.sm, rows[i].req, 4, rec, sizeof(rec), &n));
+		assert_ok(pcitsm_spdm_rsp_handle_secured(&f->rsp, rec, n, out, sizeof(out), &m));
+		assert_ok(pcitsm_session_open(&s.sm, out, m, pt, sizeof(pt), &k));
+		assert_true(k >= 4);
+		assert_int_equal(pt[1], PCITSM_SPDM_ERROR);
+		assert_int_equal(pt[2], rows[i].code);
+		assert_int_equal(pt[0], rows[i].version);
+	}
+	/* The session survived every refusal. */
+	assert_ok(pcitsm_spdm_session_end(&s, &f->loop.x));
+	pcitsm_spdm_session_wipe(&s);
+	pcitsm_spdm_req_free(&r);
+	fx_free(f);
+}
+
 /* A 1.1 signature (over Hash(M) directly) does not verify as 1.2 (prefixed), nor the reverse. */
 static void signature_versions_differ(void **state)
 {
@@ -262,6 +304,7 @@ int main(void)
 		cmocka_unit_test(error_versions),
 		cmocka_unit_test(fault_versions),
 		cmocka_unit_test(version_matrix),
+		cmocka_unit_test(session_error_versions),
 		cmocka_unit_test(signature_versions_differ),
 		cmocka_unit_test(mismatch_message),
 	};

@@ -658,6 +658,40 @@ static void session_measurements_fields(void **state)
 	sx_free(x);
 }
 
+/* SIGNED in-session MEASUREMENTS, each forged one way by the responder (its fault options switched
+ * on after the session is open, so KEY_EXCHANGE was honest): a bad signature, our own nonce
+ * reflected, and (1.3) a RequesterContext that is not ours, the last two correctly signed so that
+ * only the check named fails (DSP0274 GET_MEASUREMENTS / MEASUREMENTS, docs/sessions.md). */
+static pcitsm_err signed_forgery(struct sx *x, bool *fault)
+{
+	struct pcitsm_spdm_session s;
+	pcitsm_err e;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	/* the honest one verifies first */
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_true(s.meas_signed);
+	*fault = true;
+	e = pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true);
+	*fault = false;
+	if (e != PCITSM_OK)
+		assert_wiped(&s);
+	pcitsm_spdm_session_wipe(&s);
+	return e;
+}
+
+static void session_measurements_signed_forged(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_rsp_opts *o = &x->f->rsp.opts;
+
+	assert_int_equal(x->r.version, PCITSM_SPDM_V13);
+	assert_err(signed_forgery(x, &o->fault_bad_signature), PCITSM_E_SIGNATURE);
+	assert_err(signed_forgery(x, &o->fault_echo_nonce), PCITSM_E_NONCE);
+	assert_err(signed_forgery(x, &o->fault_wrong_context), PCITSM_E_NONCE);
+	sx_free(x);
+}
+
 static void requester_state(void **state)
 {
 	struct sx *x = sx_new("p384", NULL);
@@ -861,6 +895,7 @@ int main(void)
 		cmocka_unit_test(responder_out_of_order),
 		cmocka_unit_test(requester_state),
 		cmocka_unit_test(session_measurements_fields),
+		cmocka_unit_test(session_measurements_signed_forged),
 		cmocka_unit_test(silent_finish_or_key_update),
 		cmocka_unit_test(session_end_hook),
 		cmocka_unit_test(session_end_hook_more),

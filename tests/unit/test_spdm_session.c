@@ -692,6 +692,47 @@ static void session_measurements_signed_forged(void **state)
 	sx_free(x);
 }
 
+/* Application requests before FINISH, sealed under the request handshake key by hand (our
+ * engine refuses to build them): the responder answers ERROR UnexpectedRequest (DSP0274: only
+ * FINISH is legal in the handshake phase) and the session's handshake goes on. A KEY_EXCHANGE_RSP
+ * fed to an established session is refused without touching it. */
+static void handshake_phase_order(void **state)
+{
+	static const uint8_t codes[] = { PCITSM_SPDM_HEARTBEAT, PCITSM_SPDM_END_SESSION,
+					 PCITSM_SPDM_KEY_UPDATE };
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t msg[4], plain[256], junk[8] = { PCITSM_SPDM_V13, PCITSM_SPDM_KEY_EXCHANGE_RSP };
+	uint8_t req[256], rsp[256];
+	struct pcitsm_wr w;
+	size_t n;
+
+	key_exchange(x, &s);
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(codes); i++) {
+		msg[0] = x->r.version;
+		msg[1] = codes[i];
+		msg[2] = codes[i] == PCITSM_SPDM_KEY_UPDATE ? 1 : 0;
+		msg[3] = 0;
+		assert_int_equal(raw_call(x, &s, msg, sizeof(msg), plain), 4);
+		assert_int_equal(plain[1], PCITSM_SPDM_ERROR);
+		assert_int_equal(plain[2], PCITSM_SPDM_ERR_UNEXPECTED_REQUEST);
+	}
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 1);
+	/* FINISH still completes the handshake */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_finish(&s, &w));
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	assert_ok(pcitsm_spdm_session_feed(&s, rsp, n, NULL));
+	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
+	/* a plain KEY_EXCHANGE_RSP now: wrong state, the session is untouched */
+	assert_err(pcitsm_spdm_session_feed_plain(&s, junk, sizeof(junk)), PCITSM_E_STATE);
+	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
+	assert_int_equal(s.err, PCITSM_OK);
+	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	sx_free(x);
+}
+
 static void requester_state(void **state)
 {
 	struct sx *x = sx_new("p384", NULL);
@@ -896,6 +937,7 @@ int main(void)
 		cmocka_unit_test(requester_state),
 		cmocka_unit_test(session_measurements_fields),
 		cmocka_unit_test(session_measurements_signed_forged),
+		cmocka_unit_test(handshake_phase_order),
 		cmocka_unit_test(silent_finish_or_key_update),
 		cmocka_unit_test(session_end_hook),
 		cmocka_unit_test(session_end_hook_more),

@@ -644,6 +644,11 @@ struct pcitsm_spdm_session {
 	bool meas_signed;
 	uint8_t l1_hash[PCITSM_HASH_MAX];
 	unsigned heartbeats, key_updates;
+	/* In-session GET_DIGESTS / GET_CERTIFICATE (docs/sessions.md): the DIGESTS entry for our
+	 * slot matched Hash(the chain whose leaf signed KEY_EXCHANGE_RSP); the chain read in this
+	 * session, portion by portion, is byte for byte that chain (cert_off: next offset). */
+	bool digests_match, cert_match;
+	uint16_t cert_off, cert_req_len;
 };
 
 void pcitsm_spdm_session_opts_default(struct pcitsm_spdm_session_opts *o);
@@ -665,6 +670,12 @@ pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *
 						    struct pcitsm_wr *w) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_spdm_session_req_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
 	PCITSM_MUST_CHECK;
+/* GET_DIGESTS / GET_CERTIFICATE (the next portion of the session's slot) inside the session;
+ * E_UNSUPPORTED without the responder's CERT_CAP. */
+pcitsm_err pcitsm_spdm_session_req_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
+	PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_spdm_session_req_get_certificate(struct pcitsm_spdm_session *s,
+						   struct pcitsm_wr *w) PCITSM_MUST_CHECK;
 /* op: 1 UpdateKey, 2 UpdateAllKeys, 3 VerifyNewKey (only right after an acknowledged 1 or 2). */
 pcitsm_err pcitsm_spdm_session_req_key_update(struct pcitsm_spdm_session *s, uint8_t op,
 					      struct pcitsm_wr *w) PCITSM_MUST_CHECK;
@@ -700,6 +711,14 @@ pcitsm_err pcitsm_spdm_session_measurements(struct pcitsm_spdm_session *s, struc
 					    uint8_t operation, bool sign) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_spdm_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 	PCITSM_MUST_CHECK;
+/* GET_DIGESTS inside the session: E_HASH (session ended) when the slot's digest is not the hash
+ * of the chain authenticated before KEY_EXCHANGE. */
+pcitsm_err pcitsm_spdm_session_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+	PCITSM_MUST_CHECK;
+/* The whole chain by GET_CERTIFICATE inside the session: E_CERT (session ended) when it is not
+ * the chain whose leaf signed KEY_EXCHANGE_RSP. */
+pcitsm_err pcitsm_spdm_session_get_certificate(struct pcitsm_spdm_session *s,
+					       struct pcitsm_xport *x) PCITSM_MUST_CHECK;
 /* all: UpdateAllKeys, else UpdateKey; either way followed by VerifyNewKey under the new key. */
 pcitsm_err pcitsm_spdm_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
 					  bool all) PCITSM_MUST_CHECK;

@@ -137,6 +137,34 @@ pcitsm_err pcitsm_spdm_session_heartbeat(struct pcitsm_spdm_session *s, struct p
 	return sess_exchange(s, x, b_heartbeat, NULL, 64, NULL);
 }
 
+static pcitsm_err b_digests(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, const void *arg)
+{
+	return pcitsm_spdm_session_req_get_digests(s, w);
+}
+
+pcitsm_err pcitsm_spdm_session_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+{
+	return sess_exchange(s, x, b_digests, NULL, 64, NULL);
+}
+
+static pcitsm_err b_certificate(struct pcitsm_spdm_session *s, struct pcitsm_wr *w,
+				const void *arg)
+{
+	return pcitsm_spdm_session_req_get_certificate(s, w);
+}
+
+/* Portions until the chain is complete; each one is checked as it arrives. */
+pcitsm_err pcitsm_spdm_session_get_certificate(struct pcitsm_spdm_session *s,
+					       struct pcitsm_xport *x)
+{
+	s->cert_off = 0;
+	s->cert_match = false;
+	do
+		PCITSM_TRY(sess_exchange(s, x, b_certificate, NULL, 64, NULL));
+	while (!s->cert_match);
+	return PCITSM_OK;
+}
+
 static pcitsm_err b_key_update(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, const void *arg)
 {
 	return pcitsm_spdm_session_req_key_update(s, *(const uint8_t *)arg, w);

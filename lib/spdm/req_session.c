@@ -314,6 +314,48 @@ pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *
 	return PCITSM_OK;
 }
 
+/* In session, DSP0274 keeps GET_DIGESTS / GET_CERTIFICATE out of B (no effect on a later
+ * CHALLENGE) and out of TH; they restart the session's M like any non-GET_MEASUREMENTS request. */
+static pcitsm_err cert_ready(const struct pcitsm_spdm_session *s)
+{
+	PCITSM_TRY(sess_ready(s, PCITSM_SPDM_SESSION_ESTABLISHED));
+	if (!(s->r->rsp_caps & PCITSM_SPDM_CAP_CERT))
+		return PCITSM_E_UNSUPPORTED;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_spdm_session_req_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
+{
+	uint8_t msg[SPDM_HDR_LEN];
+	struct pcitsm_wr mw;
+
+	PCITSM_TRY(cert_ready(s));
+	pcitsm_wr_init(&mw, msg, sizeof(msg));
+	PCITSM_TRY(spdm_enc_get_digests(&mw, s->r->version));
+	return sess_send(s, msg, pcitsm_wr_len(&mw), w);
+}
+
+pcitsm_err pcitsm_spdm_session_req_get_certificate(struct pcitsm_spdm_session *s,
+						   struct pcitsm_wr *w)
+{
+	struct pcitsm_spdm_req *r = s->r;
+	struct spdm_get_cert g = { .slot = s->opts.slot };
+	uint8_t msg[16];
+	struct pcitsm_wr mw;
+
+	PCITSM_TRY(cert_ready(s));
+	if (s->cert_match)
+		s->cert_off = 0; /* a finished chain: read it again from the start */
+	s->cert_match = false;
+	g.offset = s->cert_off;
+	g.length = (uint16_t)PCITSM_MIN((size_t)SPDM_CERT_PORTION, r->cfg.data_transfer_size - 8);
+	pcitsm_wr_init(&mw, msg, sizeof(msg));
+	PCITSM_TRY(spdm_enc_get_certificate(&mw, r->version, &g));
+	PCITSM_TRY(sess_send(s, msg, pcitsm_wr_len(&mw), w));
+	s->cert_req_len = g.length;
+	return PCITSM_OK;
+}
+
 static pcitsm_err send_hdr(struct pcitsm_spdm_session *s, uint8_t code, uint8_t p1, uint8_t p2,
 			   struct pcitsm_wr *w)
 {
@@ -473,6 +515,53 @@ static pcitsm_err on_measurements(struct pcitsm_spdm_session *s, const uint8_t *
 	return PCITSM_OK;
 }
 
+static pcitsm_err session_m_restart(struct pcitsm_spdm_session *s)
+{
+	struct pcitsm_spdm_req *r = s->r;
+
+	return spdm_ts_restart(&s->l1, r->hash, r->vca,
+			       r->version >= PCITSM_SPDM_V12 ? r->vca_len : 0);
+}
+
+/* DIGESTS in the session: our slot's entry is Hash(the chain authenticated before KEY_EXCHANGE). */
+static pcitsm_err on_digests(struct pcitsm_spdm_session *s, const uint8_t *p, size_t len)
+{
+	struct pcitsm_spdm_req *r = s->r;
+	uint8_t slot = s->opts.slot, h[PCITSM_HASH_MAX];
+	struct spdm_digests d;
+	unsigned k = 0;
+
+	PCITSM_TRY(spdm_dec_digests(p, len, r->version, r->hash_len, &d, NULL));
+	if (!(d.slot_mask & (1u << slot)))
+		return PCITSM_E_FIELD;
+	for (unsigned i = 0; i < slot; i++)
+		k += (d.slot_mask >> i) & 1;
+	PCITSM_TRY(pcitsm_hash(r->hash, r->chain, r->chain_len, h));
+	if (pcitsm_ct_memneq(h, d.digests + (size_t)k * r->hash_len, r->hash_len))
+		return PCITSM_E_HASH;
+	s->digests_match = true;
+	return session_m_restart(s);
+}
+
+/* CERTIFICATE in the session: each portion must be the validated chain's bytes at that offset and
+ * the lengths must add up to it, so the chain read here is the one whose leaf signed
+ * KEY_EXCHANGE_RSP (and so matches its digest). */
+static pcitsm_err on_certificate(struct pcitsm_spdm_session *s, const uint8_t *p, size_t len)
+{
+	struct pcitsm_spdm_req *r = s->r;
+	struct spdm_cert c;
+
+	PCITSM_TRY(spdm_dec_certificate(p, len, r->version, &c, NULL));
+	if (c.slot != s->opts.slot || c.portion_len == 0 || c.portion_len > s->cert_req_len)
+		return PCITSM_E_FIELD;
+	if ((size_t)s->cert_off + c.portion_len + c.remainder_len != r->chain_len ||
+	    pcitsm_ct_memneq(c.portion, r->chain + s->cert_off, c.portion_len))
+		return PCITSM_E_CERT;
+	s->cert_off = (uint16_t)(s->cert_off + c.portion_len);
+	s->cert_match = c.remainder_len == 0;
+	return session_m_restart(s);
+}
+
 static pcitsm_err on_vdm(struct pcitsm_spdm_session *s, const uint8_t *p, size_t len,
 			 struct pcitsm_wr *out)
 {
@@ -532,6 +621,10 @@ static pcitsm_err on_secured(struct pcitsm_spdm_session *s, const uint8_t *p, si
 		return PCITSM_OK;
 	case PCITSM_SPDM_GET_MEASUREMENTS:
 		return on_measurements(s, p, len);
+	case PCITSM_SPDM_GET_DIGESTS:
+		return on_digests(s, p, len);
+	case PCITSM_SPDM_GET_CERTIFICATE:
+		return on_certificate(s, p, len);
 	case PCITSM_SPDM_VENDOR_DEFINED_REQUEST:
 		return on_vdm(s, p, len, out);
 	default:

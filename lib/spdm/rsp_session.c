@@ -419,6 +419,46 @@ static pcitsm_err sess_measurements(struct sess_ctx *c, const uint8_t *req, size
 	return e;
 }
 
+/*
+ * GET_DIGESTS / GET_CERTIFICATE inside a session (DSP0274 allows both in a session; libspdm's
+ * requester reads them there in its default flow). The answers are the ones given outside, but
+ * neither is part of the connection's B (the CHALLENGE transcript M1/M2) in a session, and the
+ * session's TH is not touched; like every request other than GET_MEASUREMENTS they restart this
+ * session's M (docs/sessions.md). The out-of-session handlers run against a scratch B.
+ */
+static pcitsm_err sess_cert_common(struct sess_ctx *c, rsp_fn fn, const uint8_t *req, size_t len,
+				   struct pcitsm_wr *w, struct rsp_error *err)
+{
+	struct pcitsm_spdm_rsp *s = c->s;
+	struct pcitsm_hash_ctx conn = s->m1, scratch = { 0 };
+	pcitsm_err e;
+
+	if (!(s->opts.caps & PCITSM_SPDM_CAP_CERT))
+		return rsp_error(err, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST, req[1]);
+	PCITSM_TRY(spdm_ts_restart(&scratch, s->hash, NULL, 0));
+	s->m1 = scratch;
+	e = fn(s, req, len, w, err);
+	scratch = s->m1;
+	s->m1 = conn;
+	pcitsm_hash_free(&scratch);
+	if (e == PCITSM_OK)
+		e = spdm_ts_restart(&c->ss->l1, s->hash, s->vca,
+				    s->version >= PCITSM_SPDM_V12 ? s->vca_len : 0);
+	return e;
+}
+
+static pcitsm_err sess_digests(struct sess_ctx *c, const uint8_t *req, size_t len,
+			       struct pcitsm_wr *w, struct rsp_error *err)
+{
+	return sess_cert_common(c, rsp_get_digests, req, len, w, err);
+}
+
+static pcitsm_err sess_certificate(struct sess_ctx *c, const uint8_t *req, size_t len,
+				   struct pcitsm_wr *w, struct rsp_error *err)
+{
+	return sess_cert_common(c, rsp_get_certificate, req, len, w, err);
+}
+
 /* VENDOR_DEFINED_REQUEST: PCI-SIG only, to the handler registered for the Protocol ID. */
 static pcitsm_err sess_vdm(struct sess_ctx *c, const uint8_t *req, size_t len,
 			   struct pcitsm_wr *w, struct rsp_error *err)
@@ -485,6 +525,8 @@ static const struct sess_handler {
 	{ PCITSM_SPDM_KEY_UPDATE, PCITSM_SPDM_RSP_SESS_ESTABLISHED, sess_key_update },
 	{ PCITSM_SPDM_GET_MEASUREMENTS, PCITSM_SPDM_RSP_SESS_ESTABLISHED, sess_measurements },
 	{ PCITSM_SPDM_VENDOR_DEFINED_REQUEST, PCITSM_SPDM_RSP_SESS_ESTABLISHED, sess_vdm },
+	{ PCITSM_SPDM_GET_DIGESTS, PCITSM_SPDM_RSP_SESS_ESTABLISHED, sess_digests },
+	{ PCITSM_SPDM_GET_CERTIFICATE, PCITSM_SPDM_RSP_SESS_ESTABLISHED, sess_certificate },
 };
 
 static pcitsm_err sess_step(struct sess_ctx *c, const uint8_t *req, size_t len,

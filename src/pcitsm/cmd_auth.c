@@ -20,6 +20,7 @@ struct session_report {
 	enum pcitsm_aead_alg aead;
 	uint8_t heartbeat_period;
 	bool heartbeat_ok;
+	bool digests_ok, cert_ok; /* in-session GET_DIGESTS / GET_CERTIFICATE matched (sessions.md) */
 	bool meas_signed;
 	unsigned nr_blocks;
 	struct pcitsm_spdm_meas_block blocks[PCITSM_SPDM_MAX_MEAS_BLOCKS];
@@ -48,6 +49,20 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 	rep->dhe = pcitsm_spdm_dhe_alg(s.dhe_bits);
 	rep->aead = pcitsm_spdm_aead_alg(s.aead_bits);
 	rep->heartbeat_period = s.heartbeat_period;
+	/* As libspdm's default session flow: digests and the chain again, inside the session; both
+	 * must be the chain whose leaf signed KEY_EXCHANGE_RSP. */
+	if (r->req.rsp_caps & PCITSM_SPDM_CAP_CERT) {
+		rep->step = "GET_DIGESTS in session";
+		e = pcitsm_spdm_session_get_digests(&s, r->t.x);
+		if (e)
+			goto fail;
+		rep->digests_ok = true;
+		rep->step = "GET_CERTIFICATE in session";
+		e = pcitsm_spdm_session_get_certificate(&s, r->t.x);
+		if (e)
+			goto fail;
+		rep->cert_ok = true;
+	}
 	if (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) {
 		bool sign = (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) == PCITSM_SPDM_CAP_MEAS_SIG;
 
@@ -103,6 +118,10 @@ static json_object *session_json(const struct session_report *rep)
 		json_object_object_add(o, "heartbeat_period",
 				       json_object_new_int(rep->heartbeat_period));
 		json_object_object_add(o, "heartbeat", json_object_new_boolean(rep->heartbeat_ok));
+		json_object_object_add(o, "digests_in_session",
+				       json_object_new_boolean(rep->digests_ok));
+		json_object_object_add(o, "certificate_in_session",
+				       json_object_new_boolean(rep->cert_ok));
 	}
 	if (rep->meas) {
 		json_object *m = json_object_new_object();
@@ -150,6 +169,9 @@ static void print_session(const struct session_report *rep)
 		printf("  heartbeat period  %u%s\n", rep->heartbeat_period,
 		       rep->heartbeat_period ? (rep->heartbeat_ok ? " (HEARTBEAT acknowledged)" : "")
 					     : " (none)");
+		printf("  chain in session  %s\n",
+		       rep->cert_ok ? "DIGESTS and CERTIFICATE match the authenticated chain" :
+		       "not read");
 	}
 	if (json_object_object_get_ex(j, "measurements", &m)) {
 		blocks = json_object_object_get(m, "blocks");

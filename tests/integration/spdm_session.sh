@@ -17,6 +17,7 @@ assert d["authenticated"] and s["established"] and s["end_session"], s
 assert s["session_id"].startswith("0x") and s["dsp0277_version"] == "1.2", s
 assert s["dhe"] in ("secp256r1", "secp384r1") and s["aead"].startswith("aes-"), s
 assert s["measurements"]["signed"] and len(s["measurements"]["blocks"]) >= 1, s
+assert s["digests_in_session"] and s["certificate_in_session"], s
 PY
 }
 

@@ -9,6 +9,8 @@
 #include "test_spdm_fixture.h"
 #include "pcitsm/session.h"
 
+#define SPDM_TEST_CERT_PORTION 1024 /* the requester's portion size (lib/spdm/req_priv.h) */
+
 struct sx {
 	struct fx *f;
 	struct pcitsm_spdm_req r;
@@ -658,6 +660,209 @@ static void session_measurements_fields(void **state)
 	sx_free(x);
 }
 
+/* SIGNED in-session MEASUREMENTS, each forged one way by the responder (its fault options switched
+ * on after the session is open, so KEY_EXCHANGE was honest): a bad signature, our own nonce
+ * reflected, and (1.3) a RequesterContext that is not ours, the last two correctly signed so that
+ * only the check named fails (DSP0274 GET_MEASUREMENTS / MEASUREMENTS, docs/sessions.md). */
+static pcitsm_err signed_forgery(struct sx *x, bool *fault)
+{
+	struct pcitsm_spdm_session s;
+	pcitsm_err e;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	/* the honest one verifies first */
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_true(s.meas_signed);
+	*fault = true;
+	e = pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true);
+	*fault = false;
+	if (e != PCITSM_OK)
+		assert_wiped(&s);
+	pcitsm_spdm_session_wipe(&s);
+	return e;
+}
+
+static void session_measurements_signed_forged(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_rsp_opts *o = &x->f->rsp.opts;
+
+	assert_int_equal(x->r.version, PCITSM_SPDM_V13);
+	assert_err(signed_forgery(x, &o->fault_bad_signature), PCITSM_E_SIGNATURE);
+	assert_err(signed_forgery(x, &o->fault_echo_nonce), PCITSM_E_NONCE);
+	assert_err(signed_forgery(x, &o->fault_wrong_context), PCITSM_E_NONCE);
+	sx_free(x);
+}
+
+/* Application requests before FINISH, sealed under the request handshake key by hand (our
+ * engine refuses to build them): the responder answers ERROR UnexpectedRequest (DSP0274: only
+ * FINISH is legal in the handshake phase) and the session's handshake goes on. A KEY_EXCHANGE_RSP
+ * fed to an established session is refused without touching it. */
+static void handshake_phase_order(void **state)
+{
+	static const uint8_t codes[] = { PCITSM_SPDM_HEARTBEAT, PCITSM_SPDM_END_SESSION,
+					 PCITSM_SPDM_KEY_UPDATE, PCITSM_SPDM_GET_DIGESTS };
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t msg[4], plain[256], junk[8] = { PCITSM_SPDM_V13, PCITSM_SPDM_KEY_EXCHANGE_RSP };
+	uint8_t req[256], rsp[256];
+	struct pcitsm_wr w;
+	size_t n;
+
+	key_exchange(x, &s);
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_err(pcitsm_spdm_session_req_get_digests(&s, &w), PCITSM_E_STATE);
+	assert_err(pcitsm_spdm_session_req_get_certificate(&s, &w), PCITSM_E_STATE);
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(codes); i++) {
+		msg[0] = x->r.version;
+		msg[1] = codes[i];
+		msg[2] = codes[i] == PCITSM_SPDM_KEY_UPDATE ? 1 : 0;
+		msg[3] = 0;
+		assert_int_equal(raw_call(x, &s, msg, sizeof(msg), plain), 4);
+		assert_int_equal(plain[1], PCITSM_SPDM_ERROR);
+		assert_int_equal(plain[2], PCITSM_SPDM_ERR_UNEXPECTED_REQUEST);
+	}
+	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 1);
+	/* FINISH still completes the handshake */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	assert_ok(pcitsm_spdm_session_req_finish(&s, &w));
+	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
+	assert_ok(pcitsm_spdm_session_feed(&s, rsp, n, NULL));
+	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
+	/* a plain KEY_EXCHANGE_RSP now: wrong state, the session is untouched */
+	assert_err(pcitsm_spdm_session_feed_plain(&s, junk, sizeof(junk)), PCITSM_E_STATE);
+	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
+	assert_int_equal(s.err, PCITSM_OK);
+	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	sx_free(x);
+}
+
+/* GET_DIGESTS / GET_CERTIFICATE inside the session (docs/sessions.md): both succeed, the chain
+ * read is the authenticated one, a portion asked at an offset is that part of the chain, and
+ * neither B (a later CHALLENGE in the clear) nor the session (signed measurements, KEY_UPDATE) is
+ * disturbed. */
+static void session_digests_certificate(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	uint8_t msg[8], plain[256];
+	struct pcitsm_wr w;
+	size_t n;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	/* signed measurements straddle the reads: M restarts, the signature still verifies */
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, false));
+	assert_ok(pcitsm_spdm_session_get_digests(&s, &x->f->loop.x));
+	assert_true(s.digests_match);
+	assert_ok(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x));
+	assert_true(s.cert_match);
+	assert_int_equal(s.cert_off, x->r.chain_len);
+	assert_true(x->r.chain_len > SPDM_TEST_CERT_PORTION); /* it took more than one portion */
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_ok(pcitsm_spdm_session_key_update(&s, &x->f->loop.x, true));
+	assert_ok(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x)); /* again from 0 */
+	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	/* the responder's portion at offset 10, length 20 */
+	pcitsm_wr_init(&w, msg, sizeof(msg));
+	pcitsm_wr_bytes(&w, ((uint8_t[]){ x->r.version, PCITSM_SPDM_GET_CERTIFICATE, 0, 0 }), 4);
+	pcitsm_wr_le16(&w, 10);
+	pcitsm_wr_le16(&w, 20);
+	assert_ok(pcitsm_wr_err(&w));
+	n = raw_call(x, &s, msg, pcitsm_wr_len(&w), plain);
+	assert_int_equal(n, 8 + 20);
+	assert_int_equal(plain[1], PCITSM_SPDM_GET_CERTIFICATE & 0x7f);
+	assert_int_equal(pcitsm_get_le16(plain + 4), 20);
+	assert_int_equal(pcitsm_get_le16(plain + 6), x->r.chain_len - 30);
+	assert_memory_equal(plain + 8, x->r.chain + 10, 20);
+	/* B was not touched on either side: CHALLENGE in the clear verifies */
+	assert_ok(pcitsm_spdm_req_exchange(&x->r, &x->f->loop.x, b_challenge, NULL));
+	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	sx_free(x);
+}
+
+/* A DIGESTS entry or a chain portion that is not the authenticated chain ends the session. */
+static void session_chain_mismatch(void **state)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	x->f->rsp.chain_digest[0] ^= 1;
+	assert_err(pcitsm_spdm_session_get_digests(&s, &x->f->loop.x), PCITSM_E_HASH);
+	assert_wiped(&s);
+	x->f->rsp.chain_digest[0] ^= 1;
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	x->f->rsp.chain[x->f->rsp.chain_len - 40] ^= 1; /* in the leaf, the last portion */
+	assert_err(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x), PCITSM_E_CERT);
+	assert_wiped(&s);
+	x->f->rsp.chain[x->f->rsp.chain_len - 40] ^= 1;
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	x->f->rsp.chain_len--; /* the lengths no longer add up to the chain */
+	assert_err(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x), PCITSM_E_CERT);
+	x->f->rsp.chain_len++;
+	sx_free(x);
+}
+
+/* DIGESTS / CERTIFICATE forged under the responder's key for an in-session request: the field
+ * checks of the in-session parsers. digests: Param2 (slot mask) p2; certificate: slot, portion
+ * length plen (PortionLength as sent; 0 or more than asked are refused). */
+static pcitsm_err forged_cert_msg(bool digests, uint8_t p2_or_slot, uint16_t plen)
+{
+	struct sx *x = sx_new("p384", NULL);
+	struct pcitsm_spdm_session s;
+	pcitsm_err e;
+	uint8_t req[128], msg[2048], rec[2200];
+	struct pcitsm_wr w;
+	size_t n;
+
+	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	pcitsm_wr_init(&w, req, sizeof(req));
+	if (digests)
+		assert_ok(pcitsm_spdm_session_req_get_digests(&s, &w));
+	else
+		assert_ok(pcitsm_spdm_session_req_get_certificate(&s, &w));
+	pcitsm_wr_init(&w, msg, sizeof(msg));
+	pcitsm_wr_u8(&w, x->r.version);
+	if (digests) {
+		pcitsm_wr_u8(&w, PCITSM_SPDM_GET_DIGESTS & 0x7f);
+		pcitsm_wr_u8(&w, 0xff);
+		pcitsm_wr_u8(&w, p2_or_slot);
+		for (unsigned i = 0; i < 8; i++)
+			if (p2_or_slot & (1u << i))
+				pcitsm_wr_bytes(&w, x->f->rsp.chain_digest, x->r.hash_len);
+	} else {
+		pcitsm_wr_u8(&w, PCITSM_SPDM_GET_CERTIFICATE & 0x7f);
+		pcitsm_wr_u8(&w, p2_or_slot);
+		pcitsm_wr_u8(&w, 0);
+		pcitsm_wr_le16(&w, plen);
+		pcitsm_wr_le16(&w, (uint16_t)(x->r.chain_len - plen));
+		pcitsm_wr_bytes(&w, x->r.chain, plen);
+	}
+	assert_ok(pcitsm_wr_err(&w));
+	assert_ok(pcitsm_session_seal(&rsp_side(x, &s)->sm, msg, pcitsm_wr_len(&w), rec,
+				      sizeof(rec), &n));
+	e = pcitsm_spdm_session_feed(&s, rec, n, NULL);
+	if (e != PCITSM_OK)
+		assert_wiped(&s);
+	pcitsm_spdm_session_wipe(&s);
+	sx_free(x);
+	return e;
+}
+
+static void session_cert_msgs_fields(void **state)
+{
+
+	assert_ok(forged_cert_msg(true, 0x01, 0));               /* well formed */
+	assert_ok(forged_cert_msg(true, 0x03, 0));               /* slot 0 among others */
+	assert_err(forged_cert_msg(true, 0x02, 0), PCITSM_E_FIELD); /* not our slot */
+	assert_ok(forged_cert_msg(false, 0, 100));               /* well formed */
+	assert_err(forged_cert_msg(false, 1, 100), PCITSM_E_FIELD); /* another slot */
+	assert_err(forged_cert_msg(false, 0, 0), PCITSM_E_FIELD);   /* empty portion */
+	assert_err(forged_cert_msg(false, 0, SPDM_TEST_CERT_PORTION + 1), PCITSM_E_FIELD);
+}
+
 static void requester_state(void **state)
 {
 	struct sx *x = sx_new("p384", NULL);
@@ -861,6 +1066,11 @@ int main(void)
 		cmocka_unit_test(responder_out_of_order),
 		cmocka_unit_test(requester_state),
 		cmocka_unit_test(session_measurements_fields),
+		cmocka_unit_test(session_measurements_signed_forged),
+		cmocka_unit_test(handshake_phase_order),
+		cmocka_unit_test(session_digests_certificate),
+		cmocka_unit_test(session_chain_mismatch),
+		cmocka_unit_test(session_cert_msgs_fields),
 		cmocka_unit_test(silent_finish_or_key_update),
 		cmocka_unit_test(session_end_hook),
 		cmocka_unit_test(session_end_hook_more),

@@ -401,3 +401,48 @@ void pcitsm_idekm_qr_reg_name(const struct pcitsm_idekm_query_resp *qr, uint32_t
 		snprintf(buf, n, "register +0x%03x", (unsigned)off);
 	}
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * A QUERY_RESP of the wrong size, explained: what its own Capability registers imply.
+ */
+void pcitsm_idekm_query_resp_explain(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+	const uint8_t *regs = p + PCITSM_IDEKM_QUERY_RESP_HDR_LEN;
+	uint32_t cap, pos;
+	unsigned nr_link, nr_sel, naddr = 0;
+	bool exact = true;
+
+	if (!buf || !len)
+		return;
+	if (!p || n < PCITSM_IDEKM_QUERY_RESP_MIN) {
+		snprintf(buf, len, "QUERY_RESP: %zu bytes, expected at least %u (header, IDE Capability "
+			 "and Control registers)", p ? n : 0, (unsigned)PCITSM_IDEKM_QUERY_RESP_MIN);
+		return;
+	}
+	cap = pcitsm_get_le32(regs);
+	nr_link = cap & PCITSM_IDE_CAP_LINK ?
+		((cap >> PCITSM_IDE_CAP_LINK_TC_SHIFT) & PCITSM_IDE_CAP_LINK_TC_MASK) + 1 : 0;
+	nr_sel = cap & PCITSM_IDE_CAP_SEL ?
+		((cap >> PCITSM_IDE_CAP_SEL_NUM_SHIFT) & PCITSM_IDE_CAP_SEL_NUM_MASK) + 1 : 0;
+	/* The same walk as idekm_regs_layout; a block past the bytes received counts as one
+	 * without address associations ("at least"). */
+	pos = PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * nr_link;
+	for (unsigned i = 0; i < nr_sel; i++) {
+		uint8_t na = 0;
+
+		if (CAP_REL(n - PCITSM_IDEKM_QUERY_RESP_HDR_LEN) >= pos + SEL_FIXED_LEN)
+			na = get_reg(regs, pos + PCITSM_IDE_SEL_CAP) & SEL_CAP_NADDR_MASK;
+		else
+			exact = false;
+		naddr += na;
+		pos += PCITSM_IDE_SEL_BLOCK_SIZE(na);
+	}
+	snprintf(buf, len,
+		 "QUERY_RESP: %zu bytes, expected %s%u for %u link + %u selective stream%s with %u "
+		 "address association block%s (IDE Capability register 0x%08x)%s",
+		 n, exact ? "" : "at least ",
+		 (unsigned)(PCITSM_IDEKM_QUERY_RESP_HDR_LEN + pos - 4), nr_link, nr_sel,
+		 nr_sel == 1 ? "" : "s", naddr, naddr == 1 ? "" : "s", cap,
+		 PCITSM_IDEKM_QUERY_RESP_HDR_LEN + pos - 4 > PCITSM_IDEKM_QUERY_RESP_MAX ?
+			 ": more than extended config space holds" : "");
+}

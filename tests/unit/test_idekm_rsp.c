@@ -479,8 +479,8 @@ static void test_kp_ack_statuses(void **state)
 	for (size_t l = 8; l < sizeof(req); l++)
 		if (l != 48)
 			expect_kp_ack(f, req, l, PCITSM_IDEKM_KP_INCORRECT_LENGTH);
-	/* 0x02 Unsupported PortIndex: beyond MaxPortIndex (0). */
-	for (unsigned p = 1; p < 256; p += 17) {
+	/* 0x02 Unsupported PortIndex: outside the accepted setting (0 and 1 by default). */
+	for (unsigned p = 2; p < 256; p += 17) {
 		n = mk_key_prog(req, SID, 0x00, (uint8_t)p, 1);
 		expect_kp_ack(f, req, n, PCITSM_IDEKM_KP_UNSUPPORTED_PORT_INDEX);
 	}
@@ -558,7 +558,11 @@ static void test_drops(void **state)
 	q[2] = 1;
 	expect_drop(f, S1, q, 4, PCITSM_E_RESERVED);
 	q[2] = 0;
-	q[3] = 1;
+	q[3] = 2; /* 0 and 1 are the endpoint by default; 2 is nothing */
+	expect_drop(f, S1, q, 4, PCITSM_E_NOTFOUND);
+	q[3] = 31;
+	expect_drop(f, S1, q, 4, PCITSM_E_NOTFOUND);
+	q[3] = 0xff;
 	expect_drop(f, S1, q, 4, PCITSM_E_NOTFOUND);
 	/* KEY_PROG without the 8 bytes a KP_ACK would echo. */
 	mk_key_prog(kp, SID, 0, 0, 1);
@@ -576,7 +580,7 @@ static void test_drops(void **state)
 	b[6] = 0x30;
 	expect_drop(f, S1, b, 8, PCITSM_E_FIELD);
 	b[6] = 0;
-	b[7] = 1;
+	b[7] = 2;
 	expect_drop(f, S1, b, 8, PCITSM_E_NOTFOUND);
 	b[7] = 0;
 	b[4] = SID + 1;

@@ -125,8 +125,10 @@ static pcitsm_err link_query(struct pcitsm_idekm_req *rq, const struct pcitsm_en
 		e = device_exchange(rq, ops, arg, req, pcitsm_wr_len(&w), rsp, PCITSM_IDEKM_MSG_MAX,
 				    &n, qr);
 	if (e == PCITSM_E_SHORT || e == PCITSM_E_LONG || e == PCITSM_E_RANGE) {
-		pcitsm_idekm_query_resp_explain(rsp, n, res->why, sizeof(res->why));
-		fail_at(res, PCITSM_IDEKM_LINK_QUERY, false, e, "%s", res->why);
+		char why[sizeof(res->why)];
+
+		pcitsm_idekm_query_resp_explain(rsp, n, why, sizeof(why));
+		fail_at(res, PCITSM_IDEKM_LINK_QUERY, false, e, "%s", why);
 		goto out;
 	}
 	if (e == PCITSM_E_UNEXPECTED && n >= 4 && rsp[1] == PCITSM_IDEKM_QUERY_RESP) {

@@ -424,6 +424,29 @@ static void test_link_cross_check(void **state)
 	assert_false(res.cross_checked);
 }
 
+/* A QUERY_RESP, well formed, of a device with Link IDE only: nothing to program. */
+static void test_link_no_selective(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_idekm_link_opts o = opts(f, 0, false);
+	struct pcitsm_idekm_link_result res;
+	uint32_t cap;
+	char want[128];
+
+	assert_ok(pcitsm_cfg_read32(&f->ep->cfg.cfg, f->ep->ide_off + PCITSM_IDE_CAP, &cap));
+	f->flip_cap = PCITSM_IDE_CAP_SEL;
+	f->truncate = 200 - (8 + 8 + 8); /* header, Capability + Control, the Link block */
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res),
+		   PCITSM_E_UNSUPPORTED);
+	assert_int_equal(res.step, PCITSM_IDEKM_LINK_QUERY);
+	assert_int_equal(res.nr_sel, 0);
+	assert_int_equal(res.nr_link, 1);
+	snprintf(want, sizeof(want), "QUERY_RESP: the device has no Selective IDE stream (IDE "
+		 "Capability register 0x%08x)", cap ^ PCITSM_IDE_CAP_SEL);
+	assert_string_equal(res.why, want);
+	assert_int_equal(count_ops(f, PCITSM_IDEKM_KEY_PROG), 0);
+}
+
 /* The device refuses its third key: the sequence stops at KEY_PROG with the Status, two slots
  * programmed at each end, and stopping those two works. */
 static void test_link_key_prog_refused(void **state)
@@ -446,6 +469,59 @@ static void test_link_key_prog_refused(void **state)
 	assert_ok(pcitsm_idekm_stop_link(&f->rq, &f->env.env, &t_ops, f, &o, res.dev_keyed,
 					 res.partner_keyed));
 	assert_int_equal(count_ops(f, PCITSM_IDEKM_K_SET_STOP), 4);
+}
+
+/* A random source that repeats itself: two equal keys are refused (PCIe 6.x §6.33: every key
+ * generated separately), the struct wiped, nothing sent. */
+static pcitsm_err stuck_random(const struct pcitsm_env *env, void *buf, size_t n)
+{
+	(void)env;
+	memset(buf, 0x5a, n);
+	return PCITSM_OK;
+}
+
+static void test_link_stuck_rng(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_env stuck = f->env.env;
+	struct pcitsm_idekm_link_opts o = opts(f, 0, true);
+	struct pcitsm_idekm_link_result res;
+	struct pcitsm_idekm_keys k;
+	static const uint8_t zero[sizeof(k)];
+
+	stuck.random = stuck_random;
+	assert_err(pcitsm_idekm_keys_generate(&stuck, SID, 0, &k), PCITSM_E_RNG);
+	assert_memory_equal(&k, zero, sizeof(k));
+	assert_err(pcitsm_idekm_program_link(&f->rq, &stuck, &t_ops, f, &o, &res), PCITSM_E_RNG);
+	assert_int_equal(res.step, PCITSM_IDEKM_LINK_KEY_PROG);
+	assert_int_equal(count_ops(f, PCITSM_IDEKM_KEY_PROG), 0);
+}
+
+/* A QUERY_RESP whose last Selective block starts inside extended config space but ends past it
+ * (20 blocks of 15 address associations): E_RANGE, whatever its size. */
+static void test_query_resp_past_config_space(void **state)
+{
+	size_t n = 8 + 8 + 20 * (0x14 + 15 * 12);
+	uint8_t *p = calloc(1, n + 4);
+	struct pcitsm_idekm_query_resp qr;
+	char why[256];
+
+	(void)state;
+	assert_non_null(p);
+	p[1] = PCITSM_IDEKM_QUERY_RESP;
+	pcitsm_put_le32(p + 8, PCITSM_IDE_CAP_SEL | 19u << PCITSM_IDE_CAP_SEL_NUM_SHIFT);
+	for (unsigned i = 0; i < 20; i++)
+		pcitsm_put_le32(p + 16 + i * (0x14 + 15 * 12), 15);
+	assert_err(pcitsm_idekm_query_resp_decode(p, n, &qr), PCITSM_E_RANGE);
+	pcitsm_idekm_query_resp_explain(p, n, why, sizeof(why));
+	assert_string_equal(why, "QUERY_RESP: 4016 bytes, expected 4016 for 0 link + 20 selective "
+				 "streams with 300 address association blocks (IDE Capability "
+				 "register 0x00130002): more than extended config space holds");
+	/* One block fewer fits. */
+	pcitsm_put_le32(p + 8, PCITSM_IDE_CAP_SEL | 18u << PCITSM_IDE_CAP_SEL_NUM_SHIFT);
+	assert_ok(pcitsm_idekm_query_resp_decode(p, n - (0x14 + 15 * 12), &qr));
+	assert_int_equal(qr.nr_sel, 19);
+	free(p);
 }
 
 static void test_link_bad_args(void **state)
@@ -701,7 +777,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_index_outside_setting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_query_resp_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_cross_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_no_selective, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_key_prog_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_stuck_rng, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_resp_past_config_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_bad_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsp_port_index_0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsp_port_index_1, setup, teardown),

@@ -12,10 +12,10 @@
  *              its IDE capability) and to one IDE engine port per port index (KEY_PROG, K_SET_GO,
  *              K_SET_STOP drive lib/ide).
  *
- * Every payload here starts at the Protocol ID byte (offset 0 of facts §E.3); the SPDM layer
+ * Every payload here starts at the Protocol ID byte (offset 0 of the object); the SPDM layer
  * carries it as a VENDOR_DEFINED_REQUEST/RESPONSE (StandardID 3, VendorID 0x0001) inside a secure
- * session. Facts: trusted-io-facts.md §E, §D.1; linux-tsm-abi.md §2, §2.1. Choices where the facts
- * are silent, and the status mapping: docs/idekm.md. Key and IFV byte order inside KEY_PROG lives
+ * session. Specification: PCIe 6.x §6.33.3 (IDE_KM), §7.9.26 (IDE capability). Choices where it
+ * is silent, and the status mapping: docs/idekm.md. Key and IFV byte order inside KEY_PROG lives
  * in one place, lib/ide (pcitsm_ide_km_key_from_aes / _to_aes, pcitsm_ide_km_ifv_encode / _decode).
  *
  * KEY_PROG requests carry a key: a buffer holding one is the caller's to wipe (pcitsm_wipe). Nothing
@@ -29,7 +29,7 @@
 #include "pcitsm/pci.h"
 
 /* =============================================================================================
- * Wire constants (§E.2, §E.3)
+ * Wire constants (PCIe 6.x §6.33.3)
  * ============================================================================================= */
 #define PCITSM_IDEKM_PROTOCOL_ID 0x00
 
@@ -52,7 +52,7 @@ const char *pcitsm_idekm_obj_name(uint8_t obj);
 #define PCITSM_IDEKM_KSET_LEN 8 /* KP_ACK, K_SET_GO, K_SET_STOP, K_GOSTOP_ACK */
 #define PCITSM_IDEKM_KEY_LEN 32
 #define PCITSM_IDEKM_IFV_LEN 8
-#define PCITSM_IDEKM_IFV_INIT 1 /* §E.3: the IFV must be 1 (§D.4: at setup and every refresh) */
+#define PCITSM_IDEKM_IFV_INIT 1 /* PCIe 6.x §6.33.3: must be 1 (at setup and every refresh) */
 /* QUERY_RESP's register copy is the IDE capability without its header; the capability lies in
  * extended config space (0x100..0xFFF), so the copy is at most 0x1000 - 0x100 - 4 bytes. */
 #define PCITSM_IDEKM_REGS_MAX (PCITSM_CFG_SIZE_EXT - PCITSM_CFG_EXT_START - 4)
@@ -61,7 +61,7 @@ const char *pcitsm_idekm_obj_name(uint8_t obj);
 /* The largest payload either side produces or accepts. */
 #define PCITSM_IDEKM_MSG_MAX PCITSM_IDEKM_QUERY_RESP_MAX
 
-/* KP_ACK Status (§E.3). 0x05-0xFF are reserved and treated as an unspecified failure. */
+/* KP_ACK Status (PCIe 6.x §6.33.3). 0x05-0xFF are reserved and treated as an unspecified failure. */
 #define PCITSM_IDEKM_KP_STATUSES(X)                                                  \
 	X(SUCCESS, 0x00, "success")                                                  \
 	X(INCORRECT_LENGTH, 0x01, "incorrect length")                                \
@@ -101,7 +101,7 @@ struct pcitsm_idekm_ks {
 	uint8_t port_index;
 };
 
-/* KEY_PROG: the slot, then the key and IFV exactly as they travel (KEY_PROG byte order, §E.3;
+/* KEY_PROG: the slot, then the key and IFV exactly as they travel (KEY_PROG byte order, PCIe 6.x §6.33.3;
  * convert with pcitsm_ide_km_key_from_aes / pcitsm_ide_km_ifv_encode). Wipe it after use. */
 struct pcitsm_idekm_key_prog {
 	struct pcitsm_idekm_ks ks;
@@ -180,7 +180,7 @@ pcitsm_err pcitsm_idekm_query_resp_decode(const uint8_t *p, size_t n,
 void pcitsm_idekm_query_resp_explain(const uint8_t *p, size_t n, char *buf, size_t len);
 
 /* =============================================================================================
- * Key material for one stream and key set (§D.2, §D.6, §E.5)
+ * Key material for one stream and key set (PCIe 6.x §6.33, §6.33.3)
  * ============================================================================================= */
 #define PCITSM_IDEKM_NR_KEYS 6 /* 2 directions x 3 sub-streams */
 
@@ -206,7 +206,7 @@ void pcitsm_idekm_keys_slot(unsigned i, enum pcitsm_ide_dir *dir, enum pcitsm_id
 pcitsm_err pcitsm_idekm_keys_key_prog(const struct pcitsm_idekm_keys *k, unsigned i,
 				      uint8_t port_index, struct pcitsm_idekm_key_prog *kp)
 	PCITSM_MUST_CHECK;
-/* Program the partner port's engine (the root port, "by platform means", §E.5 step 3) with the
+/* Program the partner port's engine (the root port, "by platform means", PCIe 6.x §6.33.3) with the
  * mirror image: its Tx gets key[RX][sub], its Rx gets key[TX][sub]. */
 pcitsm_err pcitsm_idekm_keys_prog_partner(const struct pcitsm_idekm_keys *k,
 					  struct pcitsm_ide_port *p) PCITSM_MUST_CHECK;
@@ -214,8 +214,8 @@ pcitsm_err pcitsm_idekm_keys_prog_partner(const struct pcitsm_idekm_keys *k,
 /* =============================================================================================
  * Requester engine
  * ============================================================================================= */
-/* One request outstanding at a time (§E.1: wait for QUERY_RESP before anything else; one KEY_PROG
- * outstanding per port). A response that is malformed or does not answer the outstanding request
+/* One request outstanding at a time (PCIe 6.x §6.33.3: wait for QUERY_RESP before anything
+ * else; one KEY_PROG outstanding per port). A response that is malformed or does not answer the outstanding request
  * fails the requester (sticky: every later call returns the same error until
  * pcitsm_idekm_req_init). A KP_ACK with a non-zero Status is a well-formed answer: E_PEER_ERROR,
  * the Status in kp_status, and the requester stays usable. */
@@ -251,7 +251,8 @@ void pcitsm_idekm_req_abandon(struct pcitsm_idekm_req *rq);
  * space (cfg, IDE capability at ide_off), register by register in order: IDE Capability, Control,
  * every Link and Selective block register except the Status registers (their state changes under
  * traffic). With bdf, Bus and Dev/Func must match too. E_MISMATCH names the first register that
- * differs in mm (may be NULL); config-space errors pass through. §E.1: downgrade protection. */
+ * differs in mm (may be NULL); config-space errors pass through.
+ * PCIe 6.x §6.33.3: downgrade protection. */
 struct pcitsm_idekm_mismatch {
 	uint16_t off;           /* capability-relative; 0 for the Bus / Dev/Func bytes */
 	uint32_t device, host;  /* the device's claim and what the host read */
@@ -298,7 +299,7 @@ struct pcitsm_idekm_rsp {
 	/* The PortIndex by which the bound session's last QUERY addressed port 0, -1 if none: from
 	 * then on that session's KEY_PROG / K_SET_GO / K_SET_STOP for port 0 must carry it. */
 	int self_alias;
-	bool bound;                   /* a session has used QUERY / KEY_PROG (§E.1) */
+	bool bound;                   /* a session has used QUERY / KEY_PROG (PCIe 6.x §6.33.3) */
 	bool stale;                   /* ... and has closed since */
 	uint32_t session_id;
 	struct pcitsm_idekm_rsp_stats stats;
@@ -320,7 +321,8 @@ pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t
 				   struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
 /* The SPDM layer tells the responder a session ended (register a pcitsm_spdm_vdm_end_fn that calls
  * this with pcitsm_spdm_rsp_register_vdm_end). If it is the bound one, the next request
- * from any session first invalidates every stream that session keyed (Insecure, keys gone), §E.1. */
+ * from any session first invalidates every stream that session keyed (Insecure, keys
+ * gone), PCIe 6.x §6.33.3. */
 void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t session_id);
 
 /* =============================================================================================

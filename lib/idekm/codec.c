@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * IDE_KM object codecs (trusted-io-facts §E.2, §E.3; libspdm pci_idekm.h agrees on every offset).
+ * IDE_KM object codecs (PCIe 6.x §6.33.3; libspdm pci_idekm.h agrees on every offset).
  * Offsets are from the Protocol ID byte:
  *
  *   QUERY          00 proto | 01 obj | 02 rsvd | 03 PortIndex                              4 bytes
@@ -76,7 +76,7 @@ pcitsm_err pcitsm_idekm_ksub_decode(uint8_t b, uint8_t *kset, enum pcitsm_ide_di
 	if (b & PCITSM_IDEKM_KSUB_RSVD)
 		return PCITSM_E_RESERVED;
 	if (s > PCITSM_IDE_SUB_CPL)
-		return PCITSM_E_FIELD; /* 0 PR, 1 NPR, 2 CPL; the rest unsupported (§E.3) */
+		return PCITSM_E_FIELD; /* 0 PR, 1 NPR, 2 CPL; the rest unsupported (PCIe 6.x §6.33.3) */
 	*kset = b & PCITSM_IDEKM_KSUB_KSET;
 	*dir = b & PCITSM_IDEKM_KSUB_TX ? PCITSM_IDE_TX : PCITSM_IDE_RX;
 	*sub = (enum pcitsm_ide_sub)s;
@@ -251,7 +251,8 @@ pcitsm_err pcitsm_idekm_key_prog_decode(const uint8_t *p, size_t n, struct pcits
 }
 
 /* ---------------------------------------------------------------------------------------------
- * QUERY_RESP. The register copy is the IDE capability from +0x04 (§E.3, §D.1): Capability,
+ * QUERY_RESP. The register copy is the IDE capability from +0x04 (PCIe 6.x §6.33.3,
+ * §7.9.26): Capability,
  * Control, nr_link Link blocks (Control, Status), then nr_sel Selective blocks, each 0x14 + 12 *
  * nAddr bytes with nAddr in its own Capability register bits 3:0. The layout is walked over the
  * copy itself with the same rules pcitsm_ide_read applies to config space.

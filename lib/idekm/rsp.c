@@ -6,17 +6,17 @@
  * What gets an answer and what gets none (docs/idekm.md has the table):
  *   - not IDE_KM, unknown or response object IDs, a QUERY / K_SET_* of the wrong size or with
  *     reserved bits set, an unknown port index on QUERY / K_SET_*, a K_SET_* the engine refuses:
- *     no response (§E.1: wrong-size payloads are ignored; invalid K_SET_GO/STOP: no ack);
+ *     no response (PCIe 6.x §6.33.3: wrong-size payloads are ignored; invalid K_SET_GO/STOP: no ack);
  *   - KEY_PROG: every failure past its first 8 bytes is a KP_ACK with a Status, so the requester
  *     learns which field was wrong (Intel's TEE-IO validator expects exactly these);
- *   - a request from a second session while the bound one is open: no response (§E.1).
+ *   - a request from a second session while the bound one is open: no response (PCIe 6.x §6.33.3).
  */
 #include <string.h>
 
 #include "pcitsm/idekm.h"
 #include "idekm/idekm_priv.h"
 
-#define SEL_CAP_NADDR_MASK 0xfu /* Selective IDE Stream Capability bits 3:0 (§D.1) */
+#define SEL_CAP_NADDR_MASK 0xfu /* Selective IDE Stream Capability bits 3:0 (PCIe 6.x §7.9.26) */
 
 /* keyed is a byte-wide bitmap of engine stream indexes. */
 _Static_assert(PCITSM_IDE_PORT_STREAMS <= 8, "keyed bitmap too narrow");
@@ -169,7 +169,7 @@ static uint8_t kp_check(const struct pcitsm_idekm_rsp *r, const uint8_t *req, si
 		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE;
 	if (kp->ks.stream_id == PCITSM_IDE_RESERVED_STREAM_ID ||
 	    pcitsm_ide_km_ifv_decode(kp->ifv) != PCITSM_IDEKM_IFV_INIT)
-		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE; /* §E.3: the IFV must be 1 */
+		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE; /* PCIe 6.x §6.33.3: the IFV must be 1 */
 	return PCITSM_IDEKM_KP_SUCCESS;
 }
 
@@ -228,7 +228,7 @@ static pcitsm_err rsp_k_set(struct pcitsm_idekm_rsp *r, uint8_t obj, const uint8
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Sessions (§E.1) and dispatch.
+ * Sessions (PCIe 6.x §6.33.3) and dispatch.
  */
 
 /* The bound session closed: every stream it keyed goes Insecure with its keys invalidated. */
@@ -282,7 +282,7 @@ pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t
 	    obj != PCITSM_IDEKM_K_SET_GO && obj != PCITSM_IDEKM_K_SET_STOP)
 		return rsp_drop(r, obj, obj <= PCITSM_IDEKM_K_GOSTOP_ACK ? PCITSM_E_UNEXPECTED :
 									   PCITSM_E_FIELD);
-	/* §E.1: a closed bound session's keys go before anyone else is answered; while it is
+	/* PCIe 6.x §6.33.3: a closed bound session's keys go before anyone else is answered; while it is
 	 * open, other sessions are not served. */
 	if (r->stale)
 		rsp_drop_stale(r);

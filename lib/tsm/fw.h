@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The platform firmware's TSM (an AMD SEV-TIO PSP model, linux-tsm-abi §1.5). It owns everything
+ * The platform firmware's TSM (an AMD SEV-TIO PSP model, docs/tsm.md). It owns everything
  * secret: the SPDM requester and its session keys, the IDE keys it generates, and the private path
  * into the root ports' key registers. The host talks to it only through these commands and serves
  * its SPDM_REQUEST exits by relaying DOE objects (relay_fn): the firmware never touches the

@@ -92,7 +92,7 @@ static void peer_detail(struct ctcp *c, pcitsm_err e, char *buf, size_t len)
 }
 
 /* A port's selective block 0: RID association 0..0xFFFF (valid, as SEV-TIO forces it), Control with
- * the Stream ID and Enable clear (linux-tsm-abi §1.3 step 3), or Enable set; or, idle, Control
+ * the Stream ID and Enable clear (docs/tsm.md), or Enable set; or, idle, Control
  * with the reserved Stream ID 255 and the RID association cleared (as Linux leaves idle blocks). */
 enum port_op { PORT_SETUP, PORT_ENABLE, PORT_IDLE };
 static pcitsm_err port_write(struct pcitsm_cfg *cfg, const struct pcitsm_ide_info *ide,

@@ -188,6 +188,8 @@ struct pcitsm_emu_dev_faults {
 	bool untrusted_cert;   /* identity root not added to the trust anchors handed back */
 	bool bad_signature;    /* every signature has a flipped bit */
 	bool refuse_key_prog;  /* IDE_KM KEY_PROG answered KP_ACK status 4 (unspecified failure) */
+	bool query_resp_lie;   /* IDE_KM QUERY_RESP claims an IDE Capability bit (Aggregation)
+				* flipped from what config space holds: a downgrade to catch */
 };
 struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */

@@ -12,10 +12,10 @@
  *              its IDE capability) and to one IDE engine port per port index (KEY_PROG, K_SET_GO,
  *              K_SET_STOP drive lib/ide).
  *
- * Every payload here starts at the Protocol ID byte (offset 0 of facts §E.3); the SPDM layer
+ * Every payload here starts at the Protocol ID byte (offset 0 of the object); the SPDM layer
  * carries it as a VENDOR_DEFINED_REQUEST/RESPONSE (StandardID 3, VendorID 0x0001) inside a secure
- * session. Facts: trusted-io-facts.md §E, §D.1; linux-tsm-abi.md §2, §2.1. Choices where the facts
- * are silent, and the status mapping: docs/idekm.md. Key and IFV byte order inside KEY_PROG lives
+ * session. Specification: PCIe 6.x §6.33.3 (IDE_KM), §7.9.26 (IDE capability). Choices where it
+ * is silent, and the status mapping: docs/idekm.md. Key and IFV byte order inside KEY_PROG lives
  * in one place, lib/ide (pcitsm_ide_km_key_from_aes / _to_aes, pcitsm_ide_km_ifv_encode / _decode).
  *
  * KEY_PROG requests carry a key: a buffer holding one is the caller's to wipe (pcitsm_wipe). Nothing
@@ -29,7 +29,7 @@
 #include "pcitsm/pci.h"
 
 /* =============================================================================================
- * Wire constants (§E.2, §E.3)
+ * Wire constants (PCIe 6.x §6.33.3)
  * ============================================================================================= */
 #define PCITSM_IDEKM_PROTOCOL_ID 0x00
 
@@ -52,7 +52,7 @@ const char *pcitsm_idekm_obj_name(uint8_t obj);
 #define PCITSM_IDEKM_KSET_LEN 8 /* KP_ACK, K_SET_GO, K_SET_STOP, K_GOSTOP_ACK */
 #define PCITSM_IDEKM_KEY_LEN 32
 #define PCITSM_IDEKM_IFV_LEN 8
-#define PCITSM_IDEKM_IFV_INIT 1 /* §E.3: the IFV must be 1 (§D.4: at setup and every refresh) */
+#define PCITSM_IDEKM_IFV_INIT 1 /* PCIe 6.x §6.33.3: must be 1 (at setup and every refresh) */
 /* QUERY_RESP's register copy is the IDE capability without its header; the capability lies in
  * extended config space (0x100..0xFFF), so the copy is at most 0x1000 - 0x100 - 4 bytes. */
 #define PCITSM_IDEKM_REGS_MAX (PCITSM_CFG_SIZE_EXT - PCITSM_CFG_EXT_START - 4)
@@ -61,7 +61,7 @@ const char *pcitsm_idekm_obj_name(uint8_t obj);
 /* The largest payload either side produces or accepts. */
 #define PCITSM_IDEKM_MSG_MAX PCITSM_IDEKM_QUERY_RESP_MAX
 
-/* KP_ACK Status (§E.3). 0x05-0xFF are reserved and treated as an unspecified failure. */
+/* KP_ACK Status (PCIe 6.x §6.33.3). 0x05-0xFF are reserved and treated as an unspecified failure. */
 #define PCITSM_IDEKM_KP_STATUSES(X)                                                  \
 	X(SUCCESS, 0x00, "success")                                                  \
 	X(INCORRECT_LENGTH, 0x01, "incorrect length")                                \
@@ -101,7 +101,7 @@ struct pcitsm_idekm_ks {
 	uint8_t port_index;
 };
 
-/* KEY_PROG: the slot, then the key and IFV exactly as they travel (KEY_PROG byte order, §E.3;
+/* KEY_PROG: the slot, then the key and IFV exactly as they travel (KEY_PROG byte order, PCIe 6.x §6.33.3;
  * convert with pcitsm_ide_km_key_from_aes / pcitsm_ide_km_ifv_encode). Wipe it after use. */
 struct pcitsm_idekm_key_prog {
 	struct pcitsm_idekm_ks ks;
@@ -172,9 +172,15 @@ pcitsm_err pcitsm_idekm_key_prog_decode(const uint8_t *p, size_t n, struct pcits
 	PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_idekm_query_resp_decode(const uint8_t *p, size_t n,
 					  struct pcitsm_idekm_query_resp *qr) PCITSM_MUST_CHECK;
+/* Why a QUERY_RESP of n bytes failed pcitsm_idekm_query_resp_decode with a size error (E_SHORT,
+ * E_LONG, E_RANGE), in words for a person: the size received and the size the copy's own IDE
+ * Capability register (and each Selective block's Capability register) imply, e.g.
+ * "QUERY_RESP: 44 bytes, expected 52 for 1 link + 1 selective stream (IDE Capability register
+ * 0x00000041)". Into buf (always terminated). */
+void pcitsm_idekm_query_resp_explain(const uint8_t *p, size_t n, char *buf, size_t len);
 
 /* =============================================================================================
- * Key material for one stream and key set (§D.2, §D.6, §E.5)
+ * Key material for one stream and key set (PCIe 6.x §6.33, §6.33.3)
  * ============================================================================================= */
 #define PCITSM_IDEKM_NR_KEYS 6 /* 2 directions x 3 sub-streams */
 
@@ -200,7 +206,7 @@ void pcitsm_idekm_keys_slot(unsigned i, enum pcitsm_ide_dir *dir, enum pcitsm_id
 pcitsm_err pcitsm_idekm_keys_key_prog(const struct pcitsm_idekm_keys *k, unsigned i,
 				      uint8_t port_index, struct pcitsm_idekm_key_prog *kp)
 	PCITSM_MUST_CHECK;
-/* Program the partner port's engine (the root port, "by platform means", §E.5 step 3) with the
+/* Program the partner port's engine (the root port, "by platform means", PCIe 6.x §6.33.3) with the
  * mirror image: its Tx gets key[RX][sub], its Rx gets key[TX][sub]. */
 pcitsm_err pcitsm_idekm_keys_prog_partner(const struct pcitsm_idekm_keys *k,
 					  struct pcitsm_ide_port *p) PCITSM_MUST_CHECK;
@@ -208,8 +214,8 @@ pcitsm_err pcitsm_idekm_keys_prog_partner(const struct pcitsm_idekm_keys *k,
 /* =============================================================================================
  * Requester engine
  * ============================================================================================= */
-/* One request outstanding at a time (§E.1: wait for QUERY_RESP before anything else; one KEY_PROG
- * outstanding per port). A response that is malformed or does not answer the outstanding request
+/* One request outstanding at a time (PCIe 6.x §6.33.3: wait for QUERY_RESP before anything
+ * else; one KEY_PROG outstanding per port). A response that is malformed or does not answer the outstanding request
  * fails the requester (sticky: every later call returns the same error until
  * pcitsm_idekm_req_init). A KP_ACK with a non-zero Status is a well-formed answer: E_PEER_ERROR,
  * the Status in kp_status, and the requester stays usable. */
@@ -245,7 +251,8 @@ void pcitsm_idekm_req_abandon(struct pcitsm_idekm_req *rq);
  * space (cfg, IDE capability at ide_off), register by register in order: IDE Capability, Control,
  * every Link and Selective block register except the Status registers (their state changes under
  * traffic). With bdf, Bus and Dev/Func must match too. E_MISMATCH names the first register that
- * differs in mm (may be NULL); config-space errors pass through. §E.1: downgrade protection. */
+ * differs in mm (may be NULL); config-space errors pass through.
+ * PCIe 6.x §6.33.3: downgrade protection. */
 struct pcitsm_idekm_mismatch {
 	uint16_t off;           /* capability-relative; 0 for the Bus / Dev/Func bytes */
 	uint32_t device, host;  /* the device's claim and what the host read */
@@ -275,11 +282,24 @@ struct pcitsm_idekm_rsp_stats {
 	uint8_t last_kp_status;       /* Status of the last KP_ACK sent */
 };
 
+/* The PortIndex values that address the function itself (port 0), as a bitmap of indexes 0..31
+ * (docs/idekm.md "PortIndex"). PCIe 6.x §6.33.3 has an endpoint represent itself as PortIndex 0;
+ * DMTF spdm-emu's requester and TF-RMM address an endpoint as PortIndex 1 (hard-coded). The
+ * default answers both. An index 1..N below the number of ports added addresses that added port
+ * first (a switch's or root port's representation); the bitmap applies to the other indexes. */
+#define PCITSM_IDEKM_SELF_INDEXES_DEFAULT (1u << 0 | 1u << 1)
+
 struct pcitsm_idekm_rsp {
 	const struct pcitsm_env *env;
 	unsigned nr_ports;
 	struct pcitsm_idekm_rsp_port port[PCITSM_IDEKM_MAX_PORTS];
-	bool bound;                   /* a session has used QUERY / KEY_PROG (§E.1) */
+	/* The one setting: which PortIndex values are the function itself (see above); set by
+	 * pcitsm_idekm_rsp_init to PCITSM_IDEKM_SELF_INDEXES_DEFAULT, change it before use. */
+	uint32_t self_indexes;
+	/* The PortIndex by which the bound session's last QUERY addressed port 0, -1 if none: from
+	 * then on that session's KEY_PROG / K_SET_GO / K_SET_STOP for port 0 must carry it. */
+	int self_alias;
+	bool bound;                   /* a session has used QUERY / KEY_PROG (PCIe 6.x §6.33.3) */
 	bool stale;                   /* ... and has closed since */
 	uint32_t session_id;
 	struct pcitsm_idekm_rsp_stats stats;
@@ -301,7 +321,98 @@ pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t
 				   struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
 /* The SPDM layer tells the responder a session ended (register a pcitsm_spdm_vdm_end_fn that calls
  * this with pcitsm_spdm_rsp_register_vdm_end). If it is the bound one, the next request
- * from any session first invalidates every stream that session keyed (Insecure, keys gone), §E.1. */
+ * from any session first invalidates every stream that session keyed (Insecure, keys
+ * gone), PCIe 6.x §6.33.3. */
 void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t session_id);
+
+/* =============================================================================================
+ * The programming sequence of one link (PCIe 6.x §6.33, IDE_KM §6.33.3): the one place
+ * both the platform-firmware TSM (lib/tsm/fw.c) and `pcitsm connect tcp:` take it from
+ * (docs/idekm.md "One programming sequence").
+ *
+ *   1. QUERY the device at opts.port_index; QUERY_RESP cross-checked against the device's config
+ *      space when the caller can read it (downgrade protection); at least one Selective stream;
+ *   2. six fresh keys; KEY_PROG each to the device, and its mirror image (the other direction) to
+ *      the partner port by platform means, slot by slot (Rx PR, NPR, CPL, Tx PR, NPR, CPL);
+ *   3. K_SET_GO every receiver at BOTH ends (device Rx, partner Rx per sub-stream), then every
+ *      transmitter: no end transmits with a key set its partner cannot yet receive;
+ *   4. Enable, when the caller gives ops.enable (endpoint before root port is the caller's).
+ *
+ * The keys are generated inside and wiped on every path; no key byte is logged. Each operation is
+ * logged at debug level ("idekm link: K_SET_GO K0 Rx PR at the device"), which is how tests see
+ * the order both callers produce.
+ * ============================================================================================= */
+#define PCITSM_IDEKM_LINK_STEPS(X) \
+	X(QUERY, "ide_query") X(KEY_PROG, "key_prog") X(K_SET_GO, "k_set_go") \
+	X(ENABLE, "enable") X(K_SET_STOP, "k_set_stop")
+enum pcitsm_idekm_link_step {
+#define PCITSM_IDEKM_LINK_ENUM(n, s) PCITSM_IDEKM_LINK_##n,
+	PCITSM_IDEKM_LINK_STEPS(PCITSM_IDEKM_LINK_ENUM)
+#undef PCITSM_IDEKM_LINK_ENUM
+};
+const char *pcitsm_idekm_link_step_name(enum pcitsm_idekm_link_step s); /* "k_set_go" */
+
+/* The two ends. arg is the caller's. */
+struct pcitsm_idekm_link_ops {
+	/* The device: one IDE_KM request and its response payload (the SPDM session's
+	 * VENDOR_DEFINED exchange, pcitsm_spdm_vdm_call). */
+	pcitsm_err (*device_call)(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp);
+	/* The partner port's private key path, in the partner's own direction; key and IFV in
+	 * KEY_PROG byte order. */
+	pcitsm_err (*partner_key_prog)(void *arg, uint8_t stream_id, unsigned kset,
+				       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				       const uint8_t key[PCITSM_IDEKM_KEY_LEN],
+				       const uint8_t ifv[PCITSM_IDEKM_IFV_LEN]);
+	/* K_SET_GO / K_SET_STOP (obj) at the partner port. */
+	pcitsm_err (*partner_k_set)(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
+				    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub);
+	/* Optional: set Enable at both ends and check Secure. NULL: the caller enables afterwards
+	 * (SEV-TIO: the host writes the registers once the firmware's IDE part returned). */
+	pcitsm_err (*enable)(void *arg);
+	/* Optional: told after each step succeeded (timing; a non-OK return stops the sequence
+	 * there and is its result). */
+	pcitsm_err (*step_done)(void *arg, enum pcitsm_idekm_link_step step);
+};
+
+struct pcitsm_idekm_link_opts {
+	uint8_t port_index;        /* the device's PortIndex in every request */
+	uint8_t stream_id;         /* not 255 */
+	unsigned kset;             /* 0 or 1 */
+	bool query;                /* step 1 (a connect); false for a key refresh */
+	/* The device's config space for the QUERY_RESP cross-check (NULL: none reachable, the
+	 * check is skipped and res.cross_checked stays false), its IDE capability offset and, if
+	 * known, its address (Bus and Dev/Func compared too). */
+	struct pcitsm_cfg *dev_cfg;
+	uint16_t dev_ide_off;
+	const struct pcitsm_bdf *dev_bdf;
+};
+
+struct pcitsm_idekm_link_result {
+	enum pcitsm_idekm_link_step step; /* the failing step */
+	bool at_partner;                  /* ... failed at the partner port, not the device */
+	uint8_t kp_status;                /* the KP_ACK Status when the result is E_PEER_ERROR */
+	unsigned dev_keyed, partner_keyed; /* slots programmed at each end, in programming order */
+	bool cross_checked;               /* QUERY_RESP matched the device's config space */
+	uint8_t max_port_index, bus, dev_func; /* from QUERY_RESP */
+	unsigned nr_link, nr_sel;
+	char why[256];                    /* a failure in words */
+};
+
+/* Steps 1-4 (step 1 only with opts.query). rq is the session's requester (re-initialised when a
+ * failure left it failed). E_UNSUPPORTED: QUERY_RESP shows no Selective stream; E_MISMATCH: the
+ * cross-check failed (res.why names the register); the requester's, transport's and ops' errors
+ * pass through. On failure res says where; the caller unwinds (pcitsm_idekm_stop_link with
+ * res.dev_keyed / partner_keyed). */
+pcitsm_err pcitsm_idekm_program_link(struct pcitsm_idekm_req *rq, const struct pcitsm_env *env,
+				     const struct pcitsm_idekm_link_ops *ops, void *arg,
+				     const struct pcitsm_idekm_link_opts *o,
+				     struct pcitsm_idekm_link_result *res) PCITSM_MUST_CHECK;
+/* K_SET_STOP of the first dev_slots slots of o->kset at the device and the first partner_slots
+ * at the partner, best effort (a partner whose stream is already disabled has no keys left to
+ * stop: not an error). Returns the first device failure (after trying every slot). */
+pcitsm_err pcitsm_idekm_stop_link(struct pcitsm_idekm_req *rq, const struct pcitsm_env *env,
+				  const struct pcitsm_idekm_link_ops *ops, void *arg,
+				  const struct pcitsm_idekm_link_opts *o, unsigned dev_slots,
+				  unsigned partner_slots) PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_IDEKM_H */

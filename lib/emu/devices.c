@@ -42,7 +42,7 @@ static void km_session_ended(void *ctx, uint32_t session_id)
 	pcitsm_idekm_rsp_session_closed(&d->km, session_id);
 }
 
-/* IDE_KM, with the refused-KEY_PROG fault in front of the real responder. */
+/* IDE_KM, with the refused-KEY_PROG and lying-QUERY_RESP faults around the real responder. */
 static pcitsm_err km_vdm(void *ctx, uint32_t session_id, const uint8_t *req, size_t len,
 			 struct pcitsm_wr *rsp)
 {
@@ -66,6 +66,15 @@ static pcitsm_err km_vdm(void *ctx, uint32_t session_id, const uint8_t *req, siz
 		ack.obj = PCITSM_IDEKM_KP_ACK;
 		ack.status = PCITSM_IDEKM_KP_UNSPECIFIED_FAILURE;
 		return pcitsm_idekm_ks_encode(rsp, &ack);
+	}
+	if (d->faults.query_resp_lie && pcitsm_idekm_peek(req, len, &obj) == PCITSM_OK &&
+	    obj == PCITSM_IDEKM_QUERY) {
+		size_t at = pcitsm_wr_len(rsp) + PCITSM_IDEKM_QUERY_RESP_HDR_LEN;
+
+		PCITSM_TRY(pcitsm_idekm_rsp_handle(&d->km, session_id, req, len, rsp));
+		if (pcitsm_wr_len(rsp) >= at + 4) /* the IDE Capability register */
+			rsp->p[at] ^= (uint8_t)PCITSM_IDE_CAP_AGGREGATION;
+		return PCITSM_OK;
 	}
 	return pcitsm_idekm_rsp_handle(&d->km, session_id, req, len, rsp);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * IDE_KM object codecs (trusted-io-facts §E.2, §E.3; libspdm pci_idekm.h agrees on every offset).
+ * IDE_KM object codecs (PCIe 6.x §6.33.3; libspdm pci_idekm.h agrees on every offset).
  * Offsets are from the Protocol ID byte:
  *
  *   QUERY          00 proto | 01 obj | 02 rsvd | 03 PortIndex                              4 bytes
@@ -76,7 +76,7 @@ pcitsm_err pcitsm_idekm_ksub_decode(uint8_t b, uint8_t *kset, enum pcitsm_ide_di
 	if (b & PCITSM_IDEKM_KSUB_RSVD)
 		return PCITSM_E_RESERVED;
 	if (s > PCITSM_IDE_SUB_CPL)
-		return PCITSM_E_FIELD; /* 0 PR, 1 NPR, 2 CPL; the rest unsupported (§E.3) */
+		return PCITSM_E_FIELD; /* 0 PR, 1 NPR, 2 CPL; the rest unsupported (PCIe 6.x §6.33.3) */
 	*kset = b & PCITSM_IDEKM_KSUB_KSET;
 	*dir = b & PCITSM_IDEKM_KSUB_TX ? PCITSM_IDE_TX : PCITSM_IDE_RX;
 	*sub = (enum pcitsm_ide_sub)s;
@@ -251,7 +251,8 @@ pcitsm_err pcitsm_idekm_key_prog_decode(const uint8_t *p, size_t n, struct pcits
 }
 
 /* ---------------------------------------------------------------------------------------------
- * QUERY_RESP. The register copy is the IDE capability from +0x04 (§E.3, §D.1): Capability,
+ * QUERY_RESP. The register copy is the IDE capability from +0x04 (PCIe 6.x §6.33.3,
+ * §7.9.26): Capability,
  * Control, nr_link Link blocks (Control, Status), then nr_sel Selective blocks, each 0x14 + 12 *
  * nAddr bytes with nAddr in its own Capability register bits 3:0. The layout is walked over the
  * copy itself with the same rules pcitsm_ide_read applies to config space.
@@ -400,4 +401,49 @@ void pcitsm_idekm_qr_reg_name(const struct pcitsm_idekm_query_resp *qr, uint32_t
 		}
 		snprintf(buf, n, "register +0x%03x", (unsigned)off);
 	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A QUERY_RESP of the wrong size, explained: what its own Capability registers imply.
+ */
+void pcitsm_idekm_query_resp_explain(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+	const uint8_t *regs = p + PCITSM_IDEKM_QUERY_RESP_HDR_LEN;
+	uint32_t cap, pos;
+	unsigned nr_link, nr_sel, naddr = 0;
+	bool exact = true;
+
+	if (!buf || !len)
+		return;
+	if (!p || n < PCITSM_IDEKM_QUERY_RESP_MIN) {
+		snprintf(buf, len, "QUERY_RESP: %zu bytes, expected at least %u (header, IDE Capability "
+			 "and Control registers)", p ? n : 0, (unsigned)PCITSM_IDEKM_QUERY_RESP_MIN);
+		return;
+	}
+	cap = pcitsm_get_le32(regs);
+	nr_link = cap & PCITSM_IDE_CAP_LINK ?
+		((cap >> PCITSM_IDE_CAP_LINK_TC_SHIFT) & PCITSM_IDE_CAP_LINK_TC_MASK) + 1 : 0;
+	nr_sel = cap & PCITSM_IDE_CAP_SEL ?
+		((cap >> PCITSM_IDE_CAP_SEL_NUM_SHIFT) & PCITSM_IDE_CAP_SEL_NUM_MASK) + 1 : 0;
+	/* The same walk as idekm_regs_layout; a block past the bytes received counts as one
+	 * without address associations ("at least"). */
+	pos = PCITSM_IDE_LINK_BLOCK0 + PCITSM_IDE_LINK_BLOCK_SIZE * nr_link;
+	for (unsigned i = 0; i < nr_sel; i++) {
+		uint8_t na = 0;
+
+		if (CAP_REL(n - PCITSM_IDEKM_QUERY_RESP_HDR_LEN) >= pos + SEL_FIXED_LEN)
+			na = get_reg(regs, pos + PCITSM_IDE_SEL_CAP) & SEL_CAP_NADDR_MASK;
+		else
+			exact = false;
+		naddr += na;
+		pos += PCITSM_IDE_SEL_BLOCK_SIZE(na);
+	}
+	snprintf(buf, len,
+		 "QUERY_RESP: %zu bytes, expected %s%u for %u link + %u selective stream%s with %u "
+		 "address association block%s (IDE Capability register 0x%08x)%s",
+		 n, exact ? "" : "at least ",
+		 (unsigned)(PCITSM_IDEKM_QUERY_RESP_HDR_LEN + pos - 4), nr_link, nr_sel,
+		 nr_sel == 1 ? "" : "s", naddr, naddr == 1 ? "" : "s", cap,
+		 PCITSM_IDEKM_QUERY_RESP_HDR_LEN + pos - 4 > PCITSM_IDEKM_QUERY_RESP_MAX ?
+			 ": more than extended config space holds" : "");
 }

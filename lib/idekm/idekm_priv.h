@@ -5,7 +5,7 @@
 
 #include "pcitsm/idekm.h"
 
-/* KEY_PROG's slot bytes as they came, for the KP_ACK echo (§E.3): the responder answers a
+/* KEY_PROG's slot bytes as they came, for the KP_ACK echo (PCIe 6.x §6.33.3): the responder answers a
  * KEY_PROG whose size or fields are wrong with a Status, echoing what it can. */
 struct idekm_raw_hdr {
 	uint8_t stream_id, ksub, port_index;

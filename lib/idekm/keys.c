@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Key material for one IDE stream and key set: six separately generated AES-256 keys (2 directions
- * x 3 sub-streams, §D.2) and the IFV (1, §E.3), the KEY_PROG for each slot, and the mirror image
- * for the partner port (§E.3: port A's Tx key for a sub-stream is port B's Rx key).
+ * x 3 sub-streams, PCIe 6.x §6.33) and the IFV (1, §6.33.3), the KEY_PROG for each slot, and the
+ * mirror image for the partner port (PCIe 6.x §6.33.3: port A's Tx key for a sub-stream is
+ * port B's Rx key).
  *
  * Keys are kept in AES byte order; the conversion to KEY_PROG order is lib/ide's
  * (pcitsm_ide_km_key_from_aes, pcitsm_ide_km_ifv_encode), the one place that choice lives.
@@ -17,7 +18,7 @@ void pcitsm_idekm_keys_wipe(struct pcitsm_idekm_keys *k)
 		pcitsm_wipe(k, sizeof(*k));
 }
 
-/* §D.2: six distinct keys per stream and key set. Equal keys mean a broken random source. */
+/* PCIe 6.x §6.33: six distinct keys per stream and key set. Equal keys mean a broken random source. */
 static bool keys_distinct(const struct pcitsm_idekm_keys *k)
 {
 	for (unsigned a = 0; a < PCITSM_IDEKM_NR_KEYS; a++)
@@ -41,7 +42,7 @@ pcitsm_err pcitsm_idekm_keys_generate(const struct pcitsm_env *env, uint8_t stre
 	k->stream_id = stream_id;
 	k->kset = (uint8_t)kset;
 	k->ifv = PCITSM_IDEKM_IFV_INIT;
-	/* One draw per key: each is generated separately (§D.2). */
+	/* One draw per key: each is generated separately (PCIe 6.x §6.33). */
 	for (unsigned d = 0; d < 2 && !e; d++)
 		for (unsigned u = 0; u < PCITSM_IDE_NR_SUB && !e; u++)
 			e = pcitsm_random(env, k->key[d][u], PCITSM_IDEKM_KEY_LEN);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * IDE_KM requester engine: build a request, check the response against it (§E.1: one request
+ * IDE_KM requester engine: build a request, check the response against it (PCIe 6.x §6.33.3: one request
  * outstanding; the answer echoes PortIndex, Stream ID and Key Sub-Stream), and cross-check
- * QUERY_RESP's register copy against the host's own reading of config space (§E.1: downgrade
+ * QUERY_RESP's register copy against the host's own reading of config space (PCIe 6.x §6.33.3: downgrade
  * protection). Pure bytes: the TSM carries them over the SPDM session.
  */
 #include <stdio.h>
@@ -82,7 +82,7 @@ pcitsm_err pcitsm_idekm_req_k_set(struct pcitsm_idekm_req *rq, uint8_t obj,
 	return PCITSM_OK;
 }
 
-/* The response object ID each request expects (§E.2). */
+/* The response object ID each request expects (PCIe 6.x §6.33.3). */
 static uint8_t answer_to(uint8_t req_obj)
 {
 	switch (req_obj) {

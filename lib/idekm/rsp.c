@@ -6,17 +6,17 @@
  * What gets an answer and what gets none (docs/idekm.md has the table):
  *   - not IDE_KM, unknown or response object IDs, a QUERY / K_SET_* of the wrong size or with
  *     reserved bits set, an unknown port index on QUERY / K_SET_*, a K_SET_* the engine refuses:
- *     no response (§E.1: wrong-size payloads are ignored; invalid K_SET_GO/STOP: no ack);
+ *     no response (PCIe 6.x §6.33.3: wrong-size payloads are ignored; invalid K_SET_GO/STOP: no ack);
  *   - KEY_PROG: every failure past its first 8 bytes is a KP_ACK with a Status, so the requester
  *     learns which field was wrong (Intel's TEE-IO validator expects exactly these);
- *   - a request from a second session while the bound one is open: no response (§E.1).
+ *   - a request from a second session while the bound one is open: no response (PCIe 6.x §6.33.3).
  */
 #include <string.h>
 
 #include "pcitsm/idekm.h"
 #include "idekm/idekm_priv.h"
 
-#define SEL_CAP_NADDR_MASK 0xfu /* Selective IDE Stream Capability bits 3:0 (§D.1) */
+#define SEL_CAP_NADDR_MASK 0xfu /* Selective IDE Stream Capability bits 3:0 (PCIe 6.x §7.9.26) */
 
 /* keyed is a byte-wide bitmap of engine stream indexes. */
 _Static_assert(PCITSM_IDE_PORT_STREAMS <= 8, "keyed bitmap too narrow");
@@ -25,6 +25,36 @@ void pcitsm_idekm_rsp_init(struct pcitsm_idekm_rsp *r, const struct pcitsm_env *
 {
 	memset(r, 0, sizeof(*r));
 	r->env = env;
+	r->self_indexes = PCITSM_IDEKM_SELF_INDEXES_DEFAULT;
+	r->self_alias = -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * PortIndex (docs/idekm.md "PortIndex"): which port an index addresses. An index 1..N below
+ * nr_ports is that added port; otherwise the self_indexes setting says whether it is port 0.
+ */
+static int port_of(const struct pcitsm_idekm_rsp *r, uint8_t idx)
+{
+	if (idx > 0 && idx < r->nr_ports)
+		return idx;
+	if (idx < 32 && (r->self_indexes >> idx & 1u))
+		return 0;
+	return -1;
+}
+
+/* The port a KEY_PROG / K_SET_GO / K_SET_STOP addresses: as for QUERY, and once the bound
+ * session's QUERY named port 0 by one index, only that index reaches port 0. E_NOTFOUND for an
+ * index the setting refuses, E_MISMATCH for another alias of port 0 than the QUERY's. */
+static pcitsm_err port_for_key(const struct pcitsm_idekm_rsp *r, uint8_t idx, int *port)
+{
+	int p = port_of(r, idx);
+
+	if (p < 0)
+		return PCITSM_E_NOTFOUND;
+	if (p == 0 && r->self_alias >= 0 && idx != r->self_alias)
+		return PCITSM_E_MISMATCH;
+	*port = p;
+	return PCITSM_OK;
 }
 
 pcitsm_err pcitsm_idekm_rsp_add_port(struct pcitsm_idekm_rsp *r, struct pcitsm_cfg *cfg,
@@ -78,11 +108,13 @@ static pcitsm_err rsp_query(struct pcitsm_idekm_rsp *r, const uint8_t *req, size
 	uint8_t regs[PCITSM_IDEKM_REGS_MAX];
 	uint8_t idx;
 	uint32_t cap_len;
+	int pi;
 
 	PCITSM_TRY(pcitsm_idekm_query_decode(req, len, &idx));
-	if (idx >= r->nr_ports)
-		return PCITSM_E_NOTFOUND; /* facts silent: no response (docs/idekm.md) */
-	p = &r->port[idx];
+	pi = port_of(r, idx);
+	if (pi < 0)
+		return PCITSM_E_NOTFOUND; /* QUERY_RESP has no Status: no response (docs/idekm.md) */
+	p = &r->port[pi];
 	PCITSM_TRY(ide_cap_len(p->cfg, p->ide_off, &cap_len));
 	if (cap_len - 4 > sizeof(regs))
 		return PCITSM_E_RANGE;
@@ -97,8 +129,12 @@ static pcitsm_err rsp_query(struct pcitsm_idekm_rsp *r, const uint8_t *req, size
 	hdr.dev_func = p->dev_func;
 	hdr.bus = p->bus;
 	hdr.segment = p->segment;
-	hdr.max_port_index = (uint8_t)(r->nr_ports - 1);
-	return pcitsm_idekm_query_resp_encode(w, &hdr, regs, cap_len - 4);
+	/* MaxPortIndex: the ports added, or the index asked for if higher (an alias of port 0). */
+	hdr.max_port_index = (uint8_t)PCITSM_MAX(r->nr_ports - 1, (unsigned)idx);
+	PCITSM_TRY(pcitsm_idekm_query_resp_encode(w, &hdr, regs, cap_len - 4));
+	if (pi == 0)
+		r->self_alias = idx;
+	return PCITSM_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -123,17 +159,17 @@ static uint8_t kp_status_of(pcitsm_err e)
 /* Which KP_ACK Status a KEY_PROG earns before the engine is asked, in this order: size, port
  * index, the other fields (reserved bits, sub-stream 3..15, Stream ID 255, IFV != 1). */
 static uint8_t kp_check(const struct pcitsm_idekm_rsp *r, const uint8_t *req, size_t len,
-			const struct idekm_raw_hdr *h, struct pcitsm_idekm_key_prog *kp)
+			const struct idekm_raw_hdr *h, struct pcitsm_idekm_key_prog *kp, int *port)
 {
 	if (len != PCITSM_IDEKM_KEY_PROG_LEN)
 		return PCITSM_IDEKM_KP_INCORRECT_LENGTH;
-	if (h->port_index >= r->nr_ports)
+	if (port_for_key(r, h->port_index, port) != PCITSM_OK)
 		return PCITSM_IDEKM_KP_UNSUPPORTED_PORT_INDEX;
 	if (pcitsm_idekm_key_prog_decode(req, len, kp) != PCITSM_OK)
 		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE;
 	if (kp->ks.stream_id == PCITSM_IDE_RESERVED_STREAM_ID ||
 	    pcitsm_ide_km_ifv_decode(kp->ifv) != PCITSM_IDEKM_IFV_INIT)
-		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE; /* §E.3: the IFV must be 1 */
+		return PCITSM_IDEKM_KP_UNSUPPORTED_VALUE; /* PCIe 6.x §6.33.3: the IFV must be 1 */
 	return PCITSM_IDEKM_KP_SUCCESS;
 }
 
@@ -143,13 +179,14 @@ static pcitsm_err rsp_key_prog(struct pcitsm_idekm_rsp *r, const uint8_t *req, s
 	struct pcitsm_idekm_key_prog kp;
 	struct idekm_raw_hdr h;
 	uint8_t st;
+	int port = -1;
 
 	/* Without its first 8 bytes there is nothing to echo: no response. */
 	PCITSM_TRY(idekm_key_prog_raw(req, len, &h));
 	memset(&kp, 0, sizeof(kp));
-	st = kp_check(r, req, len, &h, &kp);
+	st = kp_check(r, req, len, &h, &kp, &port);
 	if (st == PCITSM_IDEKM_KP_SUCCESS) {
-		struct pcitsm_idekm_rsp_port *p = &r->port[kp.ks.port_index];
+		struct pcitsm_idekm_rsp_port *p = &r->port[port];
 		pcitsm_err e;
 		int idx;
 
@@ -176,11 +213,12 @@ static pcitsm_err rsp_k_set(struct pcitsm_idekm_rsp *r, uint8_t obj, const uint8
 {
 	struct pcitsm_idekm_ks m;
 	struct pcitsm_ide_port *ide;
+	int port;
 
 	PCITSM_TRY(pcitsm_idekm_ks_decode(req, len, &m));
-	if (m.port_index >= r->nr_ports)
-		return PCITSM_E_NOTFOUND;
-	ide = r->port[m.port_index].ide;
+	/* Another index than the QUERY's: recommended no ack (PCIe 6.x §6.33.3). */
+	PCITSM_TRY(port_for_key(r, m.port_index, &port));
+	ide = r->port[port].ide;
 	if (obj == PCITSM_IDEKM_K_SET_GO)
 		PCITSM_TRY(pcitsm_ide_k_set_go(ide, m.stream_id, m.kset, m.dir, m.sub));
 	else
@@ -190,7 +228,7 @@ static pcitsm_err rsp_k_set(struct pcitsm_idekm_rsp *r, uint8_t obj, const uint8
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Sessions (§E.1) and dispatch.
+ * Sessions (PCIe 6.x §6.33.3) and dispatch.
  */
 
 /* The bound session closed: every stream it keyed goes Insecure with its keys invalidated. */
@@ -205,6 +243,7 @@ static void rsp_drop_stale(struct pcitsm_idekm_rsp *r)
 		p->keyed = 0;
 	}
 	r->bound = r->stale = false;
+	r->self_alias = -1;
 	pcitsm_info(r->env, "idekm: bound session closed; its streams are Insecure");
 }
 
@@ -243,7 +282,7 @@ pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t
 	    obj != PCITSM_IDEKM_K_SET_GO && obj != PCITSM_IDEKM_K_SET_STOP)
 		return rsp_drop(r, obj, obj <= PCITSM_IDEKM_K_GOSTOP_ACK ? PCITSM_E_UNEXPECTED :
 									   PCITSM_E_FIELD);
-	/* §E.1: a closed bound session's keys go before anyone else is answered; while it is
+	/* PCIe 6.x §6.33.3: a closed bound session's keys go before anyone else is answered; while it is
 	 * open, other sessions are not served. */
 	if (r->stale)
 		rsp_drop_stale(r);

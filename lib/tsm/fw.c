@@ -13,7 +13,6 @@
 #include "pcitsm/idekm.h"
 #include "pcitsm/spdm.h"
 
-#define FW_VDM_MAX 1024 /* IDE_KM requests and responses (QUERY_RESP of the emulated ports fits) */
 
 struct tsm_fw {
 	struct pcitsm_emu_platform *plat;
@@ -39,6 +38,9 @@ struct tsm_fw_dev {
 	struct pcitsm_spdm_session s;
 	bool session_open;
 	struct pcitsm_idekm_req km;
+	/* While a programming sequence runs: where its steps report (fw_step_done). */
+	struct pcitsm_tsm_failure *step_fail;
+	uint64_t *step_ns, *step_t;
 	int stream_id;       /* -1 until IDE_START */
 	uint8_t kset;        /* key set in use */
 	bool ep_keyed[2], rp_keyed[2]; /* a key set programmed at the port */
@@ -237,200 +239,132 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 }
 
 /* ---------------------------------------------------------------------------------------------
- * IDE_KM inside the session.
+ * IDE_KM inside the session: the library's one programming sequence (pcitsm_idekm_program_link),
+ * with the session as the device transport and the root port's private key path as the partner.
  */
-static pcitsm_err km_call(struct tsm_fw_dev *d, const uint8_t *req, size_t len,
-			  struct pcitsm_idekm_query_resp *qr, uint8_t *rsp, size_t cap)
+static pcitsm_err fw_device_call(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp)
 {
-	struct pcitsm_wr w;
-	pcitsm_err e;
+	struct tsm_fw_dev *d = arg;
 
-	pcitsm_wr_init(&w, rsp, cap);
-	e = pcitsm_spdm_vdm_call(&d->s, &d->x, PCITSM_SPDM_PROTO_IDE_KM, req, len, &w);
-	if (e) {
-		pcitsm_idekm_req_abandon(&d->km);
-		return e;
-	}
-	return pcitsm_idekm_req_response(&d->km, rsp, pcitsm_wr_len(&w), qr);
+	return pcitsm_spdm_vdm_call(&d->s, &d->x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
 }
 
-static pcitsm_err km_query(struct tsm_fw_dev *d, struct pcitsm_cfg *ep_cfg, uint16_t ide_off,
-			   const struct pcitsm_bdf *bdf, struct pcitsm_tsm_failure *fail)
+static pcitsm_err fw_rp_key_prog(void *arg, uint8_t stream_id, unsigned kset,
+				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				 const uint8_t key[PCITSM_IDEKM_KEY_LEN],
+				 const uint8_t ifv[PCITSM_IDEKM_IFV_LEN])
 {
-	uint8_t req[16];
-	uint8_t *rsp = malloc(PCITSM_IDEKM_MSG_MAX);
-	struct pcitsm_idekm_query_resp *qr = malloc(sizeof(*qr));
-	struct pcitsm_idekm_mismatch mm = { 0 };
-	struct pcitsm_wr w;
-	pcitsm_err e;
+	struct tsm_fw_dev *d = arg;
 
-	if (!rsp || !qr) {
-		free(rsp);
-		free(qr);
-		return PCITSM_E_NOMEM;
-	}
-	pcitsm_wr_init(&w, req, sizeof(req));
-	e = pcitsm_idekm_req_query(&d->km, 0, &w);
-	if (!e)
-		e = km_call(d, req, pcitsm_wr_len(&w), qr, rsp, PCITSM_IDEKM_MSG_MAX);
-	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_IDE_QUERY, e, "IDE_KM QUERY: %s", pcitsm_err_str(e));
-	} else {
-		/* §E.1: downgrade protection, the device's registers against the host's reading. */
-		e = pcitsm_idekm_query_resp_check(qr, ep_cfg, ide_off, bdf, &mm);
-		if (e)
-			tsm_fail(fail, PCITSM_TSM_STEP_IDE_QUERY, e,
-				 "QUERY_RESP %s: device 0x%08x, config space 0x%08x", mm.name,
-				 mm.device, mm.host);
-	}
-	free(rsp);
-	free(qr);
-	return e;
+	if (d->fw->faults.rp_key_prog_refused)
+		return PCITSM_E_BUSY;
+	return pcitsm_emu_rp_key_prog(d->rp, stream_id, kset, dir, sub, key, ifv);
 }
 
-/* KEY_PROG of the six slots of keys at the endpoint (in the session) and their mirror image at the
- * root port (private path). */
-static pcitsm_err key_prog_all(struct tsm_fw_dev *d, const struct pcitsm_idekm_keys *k,
-			       struct pcitsm_tsm_failure *fail)
+static pcitsm_err fw_rp_k_set(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
+			      enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
 {
-	struct pcitsm_idekm_key_prog kp;
-	uint8_t req[PCITSM_IDEKM_KEY_PROG_LEN + 8], rsp[64];
-	struct pcitsm_wr w;
-	pcitsm_err e = PCITSM_OK;
+	struct tsm_fw_dev *d = arg;
 
-	for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS && !e; i++) {
-		e = pcitsm_idekm_keys_key_prog(k, i, 0, &kp);
-		if (e)
-			break;
-		pcitsm_wr_init(&w, req, sizeof(req));
-		e = pcitsm_idekm_req_key_prog(&d->km, &kp, &w);
-		if (!e)
-			e = km_call(d, req, pcitsm_wr_len(&w), NULL, rsp, sizeof(rsp));
-		pcitsm_wipe(req, sizeof(req));
-		if (e) {
-			tsm_fail(fail, PCITSM_TSM_STEP_KEY_PROG, e, "KEY_PROG %u at the endpoint: %s", i,
-				 e == PCITSM_E_PEER_ERROR ? pcitsm_idekm_kp_status_str(d->km.kp_status)
-							  : pcitsm_err_str(e));
-			if (e == PCITSM_E_PEER_ERROR) {
-				fail->peer_status = d->km.kp_status;
-				fail->errno_val = EIO; /* the device refused its key */
-			}
-			break;
-		}
-		/* The root port: its Tx is the endpoint's Rx and the other way round. */
-		if (d->fw->faults.rp_key_prog_refused) {
-			e = PCITSM_E_BUSY;
-		} else {
-			enum pcitsm_ide_dir rpdir = kp.ks.dir == PCITSM_IDE_RX ? PCITSM_IDE_TX
-									      : PCITSM_IDE_RX;
-			e = pcitsm_emu_rp_key_prog(d->rp, kp.ks.stream_id, kp.ks.kset, rpdir,
-						   kp.ks.sub, kp.key, kp.ifv);
-		}
-		if (e)
-			tsm_fail(fail, PCITSM_TSM_STEP_KEY_PROG, e, "KEY_PROG %u at the root port: %s", i,
-				 pcitsm_err_str(e));
-	}
-	pcitsm_wipe(&kp, sizeof(kp));
-	return e;
+	if (obj == PCITSM_IDEKM_K_SET_GO)
+		return pcitsm_emu_rp_k_set_go(d->rp, stream_id, kset, dir, sub);
+	return pcitsm_emu_rp_k_set_stop(d->rp, stream_id, kset, dir, sub);
 }
 
-static pcitsm_err k_set(struct tsm_fw_dev *d, uint8_t obj, uint8_t stream_id, unsigned kset,
-			enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
-{
-	struct pcitsm_idekm_ks m = { .stream_id = stream_id, .kset = (uint8_t)kset, .dir = dir,
-				     .sub = sub, .port_index = 0 };
-	uint8_t req[16], rsp[32];
-	struct pcitsm_wr w;
+static const enum pcitsm_tsm_step link_to_tsm_step[] = {
+	[PCITSM_IDEKM_LINK_QUERY] = PCITSM_TSM_STEP_IDE_QUERY,
+	[PCITSM_IDEKM_LINK_KEY_PROG] = PCITSM_TSM_STEP_KEY_PROG,
+	[PCITSM_IDEKM_LINK_K_SET_GO] = PCITSM_TSM_STEP_K_SET_GO,
+	[PCITSM_IDEKM_LINK_ENABLE] = PCITSM_TSM_STEP_ENABLE,
+	[PCITSM_IDEKM_LINK_K_SET_STOP] = PCITSM_TSM_STEP_K_SET_GO,
+};
 
-	pcitsm_wr_init(&w, req, sizeof(req));
-	PCITSM_TRY(pcitsm_idekm_req_k_set(&d->km, obj, &m, &w));
-	return km_call(d, req, pcitsm_wr_len(&w), NULL, rsp, sizeof(rsp));
+/* After each step: its time (connect only) and the injected-failure test hook. */
+static pcitsm_err fw_step_done(void *arg, enum pcitsm_idekm_link_step step)
+{
+	struct tsm_fw_dev *d = arg;
+	enum pcitsm_tsm_step s = link_to_tsm_step[step];
+
+	if (d->step_t)
+		step_time(d, d->step_ns, s, d->step_t);
+	return fault_after(d, s, d->step_fail);
 }
 
-/* K_SET_GO: every receiver at both ports, then every transmitter (§D.6, §E.5 step 4). */
-static pcitsm_err go_all(struct tsm_fw_dev *d, uint8_t stream_id, unsigned kset,
-			 struct pcitsm_tsm_failure *fail)
+static const struct pcitsm_idekm_link_ops fw_link_ops = {
+	.device_call = fw_device_call,
+	.partner_key_prog = fw_rp_key_prog,
+	.partner_k_set = fw_rp_k_set,
+	.enable = NULL, /* the host sets Enable once IDE_START returned (sevtio.c) */
+	.step_done = fw_step_done,
+};
+
+static void fw_link_opts(const struct tsm_fw_dev *d, unsigned kset, struct pcitsm_idekm_link_opts *o)
 {
-	static const enum pcitsm_ide_dir order[2] = { PCITSM_IDE_RX, PCITSM_IDE_TX };
-
-	for (unsigned o = 0; o < 2; o++) {
-		enum pcitsm_ide_dir dir = order[o];
-
-		for (unsigned sub = 0; sub < PCITSM_IDE_NR_SUB; sub++) {
-			pcitsm_err e = k_set(d, PCITSM_IDEKM_K_SET_GO, stream_id, kset, dir,
-					     (enum pcitsm_ide_sub)sub);
-
-			if (e) {
-				tsm_fail(fail, PCITSM_TSM_STEP_K_SET_GO, e,
-					 "K_SET_GO at the endpoint: %s", pcitsm_err_str(e));
-				return e;
-			}
-			e = pcitsm_emu_rp_k_set_go(d->rp, stream_id, kset, dir,
-						   (enum pcitsm_ide_sub)sub);
-			if (e) {
-				tsm_fail(fail, PCITSM_TSM_STEP_K_SET_GO, e,
-					 "K_SET_GO at the root port: %s", pcitsm_err_str(e));
-				return e;
-			}
-		}
-	}
-	return PCITSM_OK;
+	memset(o, 0, sizeof(*o));
+	o->port_index = 0; /* PCIe 6.x §6.33.3: an endpoint represents itself as PortIndex 0 */
+	o->stream_id = (uint8_t)d->stream_id;
+	o->kset = kset;
 }
 
-static pcitsm_err program_set(struct tsm_fw_dev *d, uint8_t stream_id, unsigned kset,
+/* One key set at both ports (and, for a connect, the QUERY before it). */
+static pcitsm_err program_set(struct tsm_fw_dev *d, struct pcitsm_idekm_link_opts *o,
 			      struct pcitsm_tsm_failure *fail, uint64_t *step_ns, uint64_t *t)
 {
-	struct pcitsm_idekm_keys *k = malloc(sizeof(*k));
+	struct pcitsm_idekm_link_result res;
 	pcitsm_err e;
 
-	if (!k)
-		return PCITSM_E_NOMEM;
-	e = pcitsm_idekm_keys_generate(d->fw->env, stream_id, kset, k);
-	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_KEY_PROG, e, "key generation: %s", pcitsm_err_str(e));
-		free(k);
-		return e;
+	d->step_fail = fail;
+	d->step_ns = step_ns;
+	d->step_t = t;
+	e = pcitsm_idekm_program_link(&d->km, d->fw->env, &fw_link_ops, d, o, &res);
+	d->step_fail = NULL;
+	d->step_ns = NULL;
+	d->step_t = NULL;
+	if (res.dev_keyed)
+		d->ep_keyed[o->kset] = true;
+	if (res.partner_keyed)
+		d->rp_keyed[o->kset] = true;
+	if (e && fail->step == PCITSM_TSM_STEP_NONE) {
+		tsm_fail(fail, link_to_tsm_step[res.step], e, "%s", res.why);
+		if (e == PCITSM_E_PEER_ERROR && res.step == PCITSM_IDEKM_LINK_KEY_PROG) {
+			fail->peer_status = res.kp_status;
+			fail->errno_val = EIO; /* the device refused its key */
+		}
 	}
-	d->ep_keyed[kset] = d->rp_keyed[kset] = true;
-	e = key_prog_all(d, k, fail);
-	pcitsm_idekm_keys_wipe(k);
-	free(k);
-	if (e)
-		return e;
-	if (t)
-		step_time(d, step_ns, PCITSM_TSM_STEP_KEY_PROG, t);
-	PCITSM_TRY(fault_after(d, PCITSM_TSM_STEP_KEY_PROG, fail));
-	e = go_all(d, stream_id, kset, fail);
-	if (!e && t)
-		step_time(d, step_ns, PCITSM_TSM_STEP_K_SET_GO, t);
-	return e ? e : fault_after(d, PCITSM_TSM_STEP_K_SET_GO, fail);
+	return e;
 }
 
 pcitsm_err tsm_fw_dev_ide_start(struct tsm_fw_dev *d, uint8_t stream_id, struct pcitsm_cfg *ep_cfg,
 				uint16_t ep_ide_off, const struct pcitsm_bdf *ep_bdf,
 				struct pcitsm_tsm_failure *fail, uint64_t *step_ns)
 {
+	struct pcitsm_idekm_link_opts o;
 	uint64_t t = pcitsm_now_ns(d->fw->env);
 
 	if (!d->session_open)
 		return PCITSM_E_STATE;
 	d->stream_id = stream_id;
-	PCITSM_TRY(km_query(d, ep_cfg, ep_ide_off, ep_bdf, fail));
-	step_time(d, step_ns, PCITSM_TSM_STEP_IDE_QUERY, &t);
-	PCITSM_TRY(fault_after(d, PCITSM_TSM_STEP_IDE_QUERY, fail));
-	d->kset = 0; /* §D.6: K0 first (recommended) */
-	return program_set(d, stream_id, 0, fail, step_ns, &t);
+	d->kset = 0; /* PCIe 6.x §6.33: either key set may come first; K0 is the recommended one */
+	fw_link_opts(d, 0, &o);
+	o.query = true;
+	/* Downgrade protection: QUERY_RESP against the endpoint's config space as the host reads it. */
+	o.dev_cfg = ep_cfg;
+	o.dev_ide_off = ep_ide_off;
+	o.dev_bdf = ep_bdf;
+	return program_set(d, &o, fail, step_ns, &t);
 }
 
 pcitsm_err tsm_fw_dev_rekey(struct tsm_fw_dev *d)
 {
 	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
+	struct pcitsm_idekm_link_opts o;
 	unsigned next = d->kset ^ 1u;
 	pcitsm_err e;
 
 	if (!d->session_open || d->stream_id < 0)
 		return PCITSM_E_STATE;
-	e = program_set(d, (uint8_t)d->stream_id, next, &fail, NULL, NULL);
+	fw_link_opts(d, next, &o);
+	e = program_set(d, &o, &fail, NULL, NULL);
 	if (e) {
 		pcitsm_warn(d->fw->env, "tsm fw: rekey: %s", fail.why);
 		return e;
@@ -448,23 +382,19 @@ uint8_t tsm_fw_dev_key_set(const struct tsm_fw_dev *d)
  * stream already idle) is simply gone. */
 void tsm_fw_dev_ide_stop(struct tsm_fw_dev *d)
 {
+	struct pcitsm_idekm_link_opts o;
+
 	if (d->stream_id < 0)
 		return;
 	for (unsigned k = 0; k < 2; k++) {
-		for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS; i++) {
-			enum pcitsm_ide_dir dir;
-			enum pcitsm_ide_sub sub;
+		unsigned dev = d->ep_keyed[k] && d->session_open ? PCITSM_IDEKM_NR_KEYS : 0;
+		unsigned rp = d->rp_keyed[k] ? PCITSM_IDEKM_NR_KEYS : 0;
 
-			pcitsm_idekm_keys_slot(i, &dir, &sub);
-			if (d->ep_keyed[k] && d->session_open &&
-			    k_set(d, PCITSM_IDEKM_K_SET_STOP, (uint8_t)d->stream_id, k, dir, sub) !=
-				    PCITSM_OK)
-				pcitsm_idekm_req_init(&d->km);
-			if (d->rp_keyed[k] &&
-			    pcitsm_emu_rp_k_set_stop(d->rp, (uint8_t)d->stream_id, k, dir, sub) !=
-				    PCITSM_OK)
-				pcitsm_debug(d->fw->env, "tsm fw: root port K_SET_STOP: slot gone");
-		}
+		fw_link_opts(d, k, &o);
+		if ((dev || rp) &&
+		    pcitsm_idekm_stop_link(&d->km, d->fw->env, &fw_link_ops, d, &o, dev, rp) !=
+			    PCITSM_OK)
+			pcitsm_debug(d->fw->env, "tsm fw: K_SET_STOP K%u: a slot was already gone", k);
 		d->ep_keyed[k] = d->rp_keyed[k] = false;
 	}
 	d->stream_id = -1;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The platform firmware's TSM (an AMD SEV-TIO PSP model, linux-tsm-abi §1.5). It owns everything
+ * The platform firmware's TSM (an AMD SEV-TIO PSP model, docs/tsm.md). It owns everything
  * secret: the SPDM requester and its session keys, the IDE keys it generates, and the private path
  * into the root ports' key registers. The host talks to it only through these commands and serves
  * its SPDM_REQUEST exits by relaying DOE objects (relay_fn): the firmware never touches the
@@ -37,9 +37,10 @@ pcitsm_err tsm_fw_dev_create(struct tsm_fw *fw, uint16_t segment, uint16_t rid, 
  * secure session. Fills fail and the per-step times on error / success. */
 pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *dev, struct pcitsm_tsm_failure *fail,
 			      uint64_t *step_ns) PCITSM_MUST_CHECK;
-/* DEV_CONNECT, IDE part: QUERY (cross-checked against the endpoint's config space, read through
- * ep_cfg), six keys generated, KEY_PROG at the endpoint (IDE_KM in the session) and the root port
- * (private path), K_SET_GO receivers then transmitters at both. Keys wiped on every path. */
+/* DEV_CONNECT, IDE part, the library's one sequence (pcitsm_idekm_program_link, PortIndex 0):
+ * QUERY (cross-checked against the endpoint's config space, read through ep_cfg), six keys
+ * generated, KEY_PROG at the endpoint (IDE_KM in the session) and the root port (private path),
+ * K_SET_GO of the receivers at both ends, then the transmitters. Keys wiped on every path. */
 pcitsm_err tsm_fw_dev_ide_start(struct tsm_fw_dev *dev, uint8_t stream_id, struct pcitsm_cfg *ep_cfg,
 				uint16_t ep_ide_off, const struct pcitsm_bdf *ep_bdf,
 				struct pcitsm_tsm_failure *fail, uint64_t *step_ns)

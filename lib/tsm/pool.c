@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The stream pools' allocator (linux-tsm-abi §1.3: the kernel's IDAs): H slots and Stream IDs per
+ * The stream pools' allocator (docs/tsm.md: the kernel's IDAs): H slots and Stream IDs per
  * host bridge, selective-block indices per port. Lowest free index first, like ida_alloc.
  */
 #include <string.h>

@@ -135,7 +135,8 @@ static int connect_main(int argc, char **argv)
 const struct cli_cmd cli_cmd_connect = {
 	.name = "connect",
 	.args = "BDF|--all [--sysfs DIR] [--tsm tsmN] [--json] | tcp:HOST:PORT [--trust FILE] "
-		"[--stream-id N] [--device BDF [--sysfs DIR]] [--hold SEC] [--pcap FILE]",
+		"[--stream-id N] [--port-index N] [--device BDF [--sysfs DIR]] [--hold SEC] "
+		"[--pcap FILE]",
 	.summary = "connect devices to the TSM (SPDM session and IDE stream), as tsm/connect does",
 	.run = connect_main,
 };

@@ -2,15 +2,18 @@
 /*
  * pcitsm connect tcp:HOST:PORT: the device half of a TSM connect against any spdm-emu responder
  * (DMTF's spdm_responder_emu, `pcitsm emulate`, a pcitsmd device port): SPDM authentication, a
- * secure session, IDE_KM QUERY, KEY_PROG of the six keys, K_SET_GO (receivers, then
- * transmitters); the root-port half is an emulated root port here (its keys go in through the
- * platform's private key path, its stream registers are written and enabled, its state read).
- * Then the disconnect: K_SET_STOP of the six slots, the root port's stream disabled, END_SESSION.
- * Every step is reported with its time; a failure names the step and the peer's status.
- * The device's own stream registers are not reachable over TCP (no config space). With
+ * secure session, then the library's one IDE_KM programming sequence (pcitsm_idekm_program_link,
+ * the same the platform-firmware TSM runs): QUERY at --port-index (0 by default; DMTF's and
+ * TF-RMM's requesters use 1), KEY_PROG of the six keys, K_SET_GO of the receivers at both ends
+ * then the transmitters, Enable. The root-port half is an emulated root port here (its keys go
+ * in through the platform's private key path, its stream registers are written and enabled, its
+ * state read). Then the disconnect: the streams disabled, K_SET_STOP of the programmed slots,
+ * END_SESSION. Every step is reported with its time; a failure names the step and the peer's
+ * status. The device's own stream registers are not reachable over TCP (no config space). With
  * --device BDF [--sysfs DIR] they are written through that function's config file (a pcitsmd
- * mirror serving the same device on a TCP port, or the real /sys): Stream ID before KEY_PROG,
- * Enable after K_SET_GO (endpoint before root port), Secure checked at both ends.
+ * mirror serving the same device on a TCP port, or the real /sys): Stream ID before QUERY,
+ * QUERY_RESP cross-checked against them (downgrade protection), Enable after K_SET_GO (endpoint
+ * before root port), Secure checked at both ends.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -36,22 +39,26 @@ struct ctcp {
 	struct pcitsm_spdm_auth_result res;
 	struct pcitsm_spdm_session s;
 	struct pcitsm_idekm_req km;
-	struct pcitsm_idekm_keys keys;
+	struct pcitsm_idekm_link_result res_link;
+	uint8_t port_index; /* --port-index: the device's IDE_KM PortIndex */
 	struct pcitsm_emu_platform plat;
 	bool plat_init;
 	struct pcitsm_emu_func *rp;
 	struct pcitsm_ide_info *rp_ide;
 	uint8_t stream_id;
 	unsigned kset;
-	uint8_t *rsp;
 	double t0;
-	unsigned nr_programmed; /* slots the device acknowledged, in programming order */
+	unsigned dev_keyed, rp_keyed; /* slots programmed at each end, in programming order */
+	struct pcitsm_ide_sel sel, dsel; /* read back Secure at Enable */
+	const char *enable_who;
 	/* The device's config space, when given (--device). */
 	const char *dev_bdf, *sysfs;
 	const char *pcap_path; /* --pcap: every DOE object, as auth and evidence record them */
 	struct pcitsm_cfg_file dev_cfg;
 	bool dev_open;
 	struct pcitsm_ide_info *dev_ide;
+	uint16_t dev_ide_off;
+	struct pcitsm_bdf dev_bdf_v;
 };
 
 static void step_ok(struct ctcp *c, const char *what)
@@ -71,22 +78,6 @@ static int step_fail(struct ctcp *c, const char *what, pcitsm_err e, const char 
 	return CLI_EXIT_FAIL;
 }
 
-/* One IDE_KM exchange inside the session. */
-static pcitsm_err km_call(struct ctcp *c, const uint8_t *req, size_t len,
-			  struct pcitsm_idekm_query_resp *qr)
-{
-	struct pcitsm_wr w;
-	pcitsm_err e;
-
-	pcitsm_wr_init(&w, c->rsp, PCITSM_IDEKM_MSG_MAX);
-	e = pcitsm_spdm_vdm_call(&c->s, c->t.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, &w);
-	if (e) {
-		pcitsm_idekm_req_abandon(&c->km);
-		return e;
-	}
-	return pcitsm_idekm_req_response(&c->km, c->rsp, pcitsm_wr_len(&w), qr);
-}
-
 static void peer_detail(struct ctcp *c, pcitsm_err e, char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -101,7 +92,7 @@ static void peer_detail(struct ctcp *c, pcitsm_err e, char *buf, size_t len)
 }
 
 /* A port's selective block 0: RID association 0..0xFFFF (valid, as SEV-TIO forces it), Control with
- * the Stream ID and Enable clear (linux-tsm-abi §1.3 step 3), or Enable set; or, idle, Control
+ * the Stream ID and Enable clear (docs/tsm.md), or Enable set; or, idle, Control
  * with the reserved Stream ID 255 and the RID association cleared (as Linux leaves idle blocks). */
 enum port_op { PORT_SETUP, PORT_ENABLE, PORT_IDLE };
 static pcitsm_err port_write(struct pcitsm_cfg *cfg, const struct pcitsm_ide_info *ide,
@@ -143,36 +134,107 @@ static pcitsm_err dev_open(struct ctcp *c, const char **why)
 	c->dev_open = true;
 	*why = "the device's IDE capability";
 	PCITSM_TRY(pcitsm_ecap_find(&c->dev_cfg.cfg, PCITSM_ECAP_ID_IDE, 0, &off));
+	c->dev_ide_off = off;
+	*why = "the device's address";
+	PCITSM_TRY(pcitsm_bdf_parse(c->dev_bdf, &c->dev_bdf_v));
+	*why = "the device's IDE capability";
 	PCITSM_TRY(pcitsm_ide_read(&c->dev_cfg.cfg, off, c->dev_ide));
 	return c->dev_ide->nr_sel ? PCITSM_OK : PCITSM_E_UNSUPPORTED;
 }
 
-/* K_SET_GO or K_SET_STOP of the first n slots, at the device and the root port. A root port's
- * K_SET_STOP may find its keys already invalidated by the disable: that is not an error. */
-static pcitsm_err k_set_all(struct ctcp *c, uint8_t obj, unsigned n, const char **who)
+/* ---------------------------------------------------------------------------------------------
+ * The two ends for the library's one programming sequence (pcitsm_idekm_program_link): the device
+ * over the SPDM session, the emulated root port through the platform's private key path, Enable
+ * at the device (with --device) before the root port.
+ */
+static pcitsm_err ct_device_call(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp)
 {
-	uint8_t req[16];
-	struct pcitsm_wr w;
+	struct ctcp *c = arg;
 
-	/* Receivers first, then transmitters (facts §E.5). */
-	for (unsigned i = 0; i < n; i++) {
-		struct pcitsm_idekm_ks m = { .stream_id = c->stream_id, .kset = (uint8_t)c->kset,
-					     .port_index = 0 };
-		enum pcitsm_ide_dir rpdir;
+	return pcitsm_spdm_vdm_call(&c->s, c->t.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
+}
 
-		pcitsm_idekm_keys_slot(i, &m.dir, &m.sub);
-		rpdir = m.dir == PCITSM_IDE_RX ? PCITSM_IDE_TX : PCITSM_IDE_RX;
-		*who = "the device";
-		pcitsm_wr_init(&w, req, sizeof(req));
-		PCITSM_TRY(pcitsm_idekm_req_k_set(&c->km, obj, &m, &w));
-		PCITSM_TRY(km_call(c, req, pcitsm_wr_len(&w), NULL));
-		*who = "the root port";
-		if (obj == PCITSM_IDEKM_K_SET_GO)
-			PCITSM_TRY(pcitsm_emu_rp_k_set_go(c->rp, c->stream_id, c->kset, rpdir, m.sub));
-		else if (pcitsm_emu_rp_k_set_stop(c->rp, c->stream_id, c->kset, rpdir, m.sub))
-			continue;
+static pcitsm_err ct_rp_key_prog(void *arg, uint8_t stream_id, unsigned kset,
+				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				 const uint8_t key[PCITSM_IDEKM_KEY_LEN],
+				 const uint8_t ifv[PCITSM_IDEKM_IFV_LEN])
+{
+	struct ctcp *c = arg;
+
+	return pcitsm_emu_rp_key_prog(c->rp, stream_id, kset, dir, sub, key, ifv);
+}
+
+static pcitsm_err ct_rp_k_set(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
+			      enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
+{
+	struct ctcp *c = arg;
+
+	if (obj == PCITSM_IDEKM_K_SET_GO)
+		return pcitsm_emu_rp_k_set_go(c->rp, stream_id, kset, dir, sub);
+	return pcitsm_emu_rp_k_set_stop(c->rp, stream_id, kset, dir, sub);
+}
+
+/* Enable: the endpoint before the root port (PCIe r7.0 §6.33.8 with config-request IDE), each
+ * read back Secure. */
+static pcitsm_err ct_enable(void *arg)
+{
+	struct ctcp *c = arg;
+
+	if (c->dev_bdf) {
+		c->enable_who = "the device's stream";
+		PCITSM_TRY(port_write(&c->dev_cfg.cfg, c->dev_ide, c->stream_id, PORT_ENABLE));
+		PCITSM_TRY(pcitsm_ide_sel_read(&c->dev_cfg.cfg, c->dev_ide, 0, &c->dsel));
+		if (c->dsel.state != PCITSM_IDE_STATE_SECURE) {
+			c->enable_who = "the device's stream is not Secure";
+			return PCITSM_E_STATE;
+		}
+	}
+	c->enable_who = "the root port's stream";
+	PCITSM_TRY(rp_setup(c, true));
+	PCITSM_TRY(pcitsm_ide_sel_read(&c->rp->cfg.cfg, c->rp_ide, 0, &c->sel));
+	if (c->sel.state != PCITSM_IDE_STATE_SECURE) {
+		c->enable_who = "the root port's stream is not Secure";
+		return PCITSM_E_STATE;
 	}
 	return PCITSM_OK;
+}
+
+/* Each step printed with its time, as it completes. */
+static pcitsm_err ct_step_done(void *arg, enum pcitsm_idekm_link_step step)
+{
+	struct ctcp *c = arg;
+
+	step_ok(c, pcitsm_idekm_link_step_name(step));
+	if (step == PCITSM_IDEKM_LINK_QUERY)
+		printf("  %-12s PortIndex %u (MaxPortIndex %u), bus %02x devfn %02x, %u selective "
+		       "streams, %u link TCs, %s\n", "", c->port_index, c->res_link.max_port_index,
+		       c->res_link.bus, c->res_link.dev_func, c->res_link.nr_sel,
+		       c->res_link.nr_link,
+		       c->res_link.cross_checked ? "registers match config space"
+						 : "not cross-checked (no config space: --device)");
+	return PCITSM_OK;
+}
+
+static const struct pcitsm_idekm_link_ops ct_link_ops = {
+	.device_call = ct_device_call,
+	.partner_key_prog = ct_rp_key_prog,
+	.partner_k_set = ct_rp_k_set,
+	.enable = ct_enable,
+	.step_done = ct_step_done,
+};
+
+static void ct_link_opts(struct ctcp *c, struct pcitsm_idekm_link_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->port_index = c->port_index;
+	o->stream_id = c->stream_id;
+	o->kset = c->kset;
+	o->query = true;
+	if (c->dev_open) { /* downgrade protection against the device's own config space */
+		o->dev_cfg = &c->dev_cfg.cfg;
+		o->dev_ide_off = c->dev_ide_off;
+		o->dev_bdf = &c->dev_bdf_v;
+	}
 }
 
 static int run(struct ctcp *c, unsigned hold)
@@ -180,13 +242,10 @@ static int run(struct ctcp *c, unsigned hold)
 	struct cli_target_opts to = { 0 };
 	struct pcitsm_spdm_session_opts so;
 	struct pcitsm_spdm_auth_opts ao;
-	struct pcitsm_idekm_query_resp *qr;
+	struct pcitsm_idekm_link_opts lo;
 	struct pcitsm_emu_config ecfg;
-	struct pcitsm_ide_sel sel, dsel;
-	const char *why = NULL, *who = NULL;
+	const char *why = NULL;
 	char detail[512], ver[8];
-	uint8_t req[PCITSM_IDEKM_KEY_PROG_LEN + 8];
-	struct pcitsm_wr w;
 	uint16_t off;
 	pcitsm_err e;
 	int rc = 0;
@@ -231,31 +290,9 @@ static int run(struct ctcp *c, unsigned hold)
 	}
 	step_ok(c, "session");
 
-	/* IDE_KM QUERY of port 0. */
-	qr = malloc(sizeof(*qr));
-	if (!qr)
-		return step_fail(c, "ide_query", PCITSM_E_NOMEM, NULL);
-	pcitsm_wr_init(&w, req, sizeof(req));
-	e = pcitsm_idekm_req_query(&c->km, 0, &w);
-	if (!e)
-		e = km_call(c, req, pcitsm_wr_len(&w), qr);
-	if (e) {
-		free(qr);
-		peer_detail(c, e, detail, sizeof(detail));
-		rc = step_fail(c, "ide_query", e, detail);
-		goto end;
-	}
-	step_ok(c, "ide_query");
-	printf("  %-12s port 0 of %u, bus %02x devfn %02x, %u selective streams, %u link TCs\n", "",
-	       qr->max_port_index + 1, qr->bus, qr->dev_func, qr->nr_sel, qr->nr_link);
-	e = qr->nr_sel ? PCITSM_OK : PCITSM_E_UNSUPPORTED;
-	free(qr);
-	if (e) {
-		rc = step_fail(c, "ide_query", e, "the device has no selective IDE stream");
-		goto end;
-	}
-
-	/* The emulated root port (default platform, root port 1). */
+	/* The emulated root port (default platform, root port 1); with --device, the device's own
+	 * selective block too: Stream ID written, Enable clear (before QUERY, so that QUERY_RESP
+	 * shows the registers as they will be enabled). */
 	pcitsm_emu_config_default(&ecfg);
 	e = pcitsm_emu_platform_init(&c->plat, &ecfg, c->env);
 	if (!e) {
@@ -282,79 +319,35 @@ static int run(struct ctcp *c, unsigned hold)
 	}
 	step_ok(c, "stream_setup");
 
-	/* Six keys, each KEY_PROG to the device and its mirror image to the root port. */
-	e = pcitsm_idekm_keys_generate(c->env, c->stream_id, c->kset, &c->keys);
-	for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS && !e; i++) {
-		struct pcitsm_idekm_key_prog kp;
-
-		who = "the device";
-		e = pcitsm_idekm_keys_key_prog(&c->keys, i, 0, &kp);
-		pcitsm_wr_init(&w, req, sizeof(req));
-		if (!e)
-			e = pcitsm_idekm_req_key_prog(&c->km, &kp, &w);
-		if (!e)
-			e = km_call(c, req, pcitsm_wr_len(&w), NULL);
-		pcitsm_wipe(req, sizeof(req));
-		if (!e) {
-			c->nr_programmed = i + 1;
-			who = "the root port";
-			e = pcitsm_emu_rp_key_prog(c->rp, c->stream_id, (unsigned)kp.ks.kset,
-						   kp.ks.dir == PCITSM_IDE_RX ? PCITSM_IDE_TX
-									      : PCITSM_IDE_RX,
-						   kp.ks.sub, kp.key, kp.ifv);
-		}
-		pcitsm_wipe(&kp, sizeof(kp));
-	}
-	pcitsm_idekm_keys_wipe(&c->keys);
+	/* QUERY (cross-checked with --device), six KEY_PROGs at both ends, K_SET_GO receivers at
+	 * both ends then transmitters, Enable: the library's one sequence. */
+	ct_link_opts(c, &lo);
+	e = pcitsm_idekm_program_link(&c->km, c->env, &ct_link_ops, c, &lo, &c->res_link);
+	c->dev_keyed = c->res_link.dev_keyed;
+	c->rp_keyed = c->res_link.partner_keyed;
 	if (e) {
 		peer_detail(c, e, detail, sizeof(detail));
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%sat %s%s",
-			 detail[0] ? ", " : "", who ? who : "key generation",
-			 c->dev_bdf ? "" : " (a device may need its Stream ID written first: --device)");
-		rc = step_fail(c, "key_prog", e, detail);
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s%s",
+			 detail[0] ? "; " : "",
+			 c->res_link.step == PCITSM_IDEKM_LINK_ENABLE && c->enable_who
+				 ? c->enable_who : c->res_link.why);
+		if (c->res_link.step == PCITSM_IDEKM_LINK_KEY_PROG && !c->dev_bdf)
+			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+				 " (a device may need its Stream ID written first: --device)");
+		rc = step_fail(c, pcitsm_idekm_link_step_name(c->res_link.step), e, detail);
 		goto stop;
 	}
-	step_ok(c, "key_prog");
-	e = k_set_all(c, PCITSM_IDEKM_K_SET_GO, PCITSM_IDEKM_NR_KEYS, &who);
-	if (e) {
-		peer_detail(c, e, detail, sizeof(detail));
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%sat %s",
-			 detail[0] ? ", " : "", who);
-		rc = step_fail(c, "k_set_go", e, detail);
-		goto stop;
-	}
-	step_ok(c, "k_set_go");
-	/* Enable: the endpoint before the root port (PCIe r7.0 §6.33.8 with config-request IDE). */
-	if (c->dev_bdf) {
-		e = port_write(&c->dev_cfg.cfg, c->dev_ide, c->stream_id, PORT_ENABLE);
-		if (!e)
-			e = pcitsm_ide_sel_read(&c->dev_cfg.cfg, c->dev_ide, 0, &dsel);
-		if (!e && dsel.state != PCITSM_IDE_STATE_SECURE)
-			e = PCITSM_E_STATE;
-		if (e) {
-			rc = step_fail(c, "enable", e, "the device's stream is not Secure");
-			goto stop;
-		}
-	}
-	e = rp_setup(c, true);
-	if (!e)
-		e = pcitsm_ide_sel_read(&c->rp->cfg.cfg, c->rp_ide, 0, &sel);
-	if (!e && sel.state != PCITSM_IDE_STATE_SECURE)
-		e = PCITSM_E_STATE;
-	if (e) {
-		rc = step_fail(c, "enable", e, "the root port's stream is not Secure");
-		goto stop;
-	}
-	step_ok(c, "enable");
 	if (c->dev_bdf)
 		printf("%s: connected: Stream ID %u, key set K%u; root port %s, device %s %s\n",
-		       c->target, c->stream_id, c->kset, cli_ide_state_word(sel.state), c->dev_bdf,
-		       cli_ide_state_word(dsel.state));
+		       c->target, c->stream_id, c->kset,
+		       cli_ide_state_word(c->sel.state), c->dev_bdf,
+		       cli_ide_state_word(c->dsel.state));
 	else
 		printf("%s: connected: Stream ID %u, key set K%u at both ends; root port %s; the "
 		       "device's stream Enable is its owner's (no config space over TCP; see "
 		       "--device)\n",
-		       c->target, c->stream_id, c->kset, cli_ide_state_word(sel.state));
+		       c->target, c->stream_id, c->kset,
+		       cli_ide_state_word(c->sel.state));
 	if (hold)
 		sleep(hold);
 
@@ -373,9 +366,12 @@ stop:
 		else
 			step_ok(c, "disable");
 	}
-	if (c->nr_programmed && c->s.state == PCITSM_SPDM_SESSION_ESTABLISHED) {
-		pcitsm_err se = k_set_all(c, PCITSM_IDEKM_K_SET_STOP, c->nr_programmed, &who);
+	if ((c->dev_keyed || c->rp_keyed) && c->s.state == PCITSM_SPDM_SESSION_ESTABLISHED) {
+		pcitsm_err se;
 
+		ct_link_opts(c, &lo);
+		se = pcitsm_idekm_stop_link(&c->km, c->env, &ct_link_ops, c, &lo, c->dev_keyed,
+					    c->rp_keyed);
 		if (se) {
 			peer_detail(c, se, detail, sizeof(detail));
 			rc = step_fail(c, "k_set_stop", se, detail);
@@ -412,11 +408,12 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 		{ "device", required_argument, NULL, 'd' },
 		{ "sysfs", required_argument, NULL, 's' },
 		{ "pcap", required_argument, NULL, 'p' },
+		{ "port-index", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctcp *c;
 	const char *trust_path = NULL, *c_dev = NULL, *c_sysfs = NULL, *pcap_path = NULL;
-	unsigned long sid = 0, hold = 0;
+	unsigned long sid = 0, hold = 0, port_index = 0;
 	char *end, dev[13];
 	int ch, rc;
 	pcitsm_err e;
@@ -442,6 +439,11 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 			break;
 		case 's': c_sysfs = optarg; break;
 		case 'p': pcap_path = optarg; break;
+		case 'P': /* PortIndex is one byte (PCIe 6.x §6.33.3) */
+			port_index = strtoul(optarg, &end, 0);
+			if (!*optarg || *end || port_index > 0xff)
+				return cli_usage("connect");
+			break;
 		default: return cli_usage("connect");
 		}
 	}
@@ -453,15 +455,15 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 	c->target = target;
 	c->env = pcitsm_env_default();
 	c->stream_id = (uint8_t)sid;
+	c->port_index = (uint8_t)port_index;
 	c->dev_bdf = c_dev;
 	c->sysfs = c_sysfs;
 	c->pcap_path = pcap_path;
 	c->r = calloc(1, sizeof(*c->r));
 	c->rp_ide = calloc(1, sizeof(*c->rp_ide));
 	c->dev_ide = calloc(1, sizeof(*c->dev_ide));
-	c->rsp = malloc(PCITSM_IDEKM_MSG_MAX);
 	pcitsm_idekm_req_init(&c->km);
-	if (!c->r || !c->rp_ide || !c->dev_ide || !c->rsp) {
+	if (!c->r || !c->rp_ide || !c->dev_ide) {
 		rc = cli_fail("connect", PCITSM_E_NOMEM);
 	} else if (trust_path && (e = pcitsm_trust_load(&c->trust, trust_path)) != PCITSM_OK) {
 		rc = cli_fail(trust_path, e);
@@ -483,7 +485,6 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 		pcitsm_trust_free(c->trust);
 	free(c->r);
 	free(c->rp_ide);
-	free(c->rsp);
 	pcitsm_wipe(c, sizeof(*c));
 	free(c);
 	return rc;

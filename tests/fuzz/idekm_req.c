@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz the IDE_KM responder: records (session byte, u16 LE length, request bytes) into one responder
  * bound to an emulated IDE capability and a real IDE engine port with Stream ID 1 configured.
- * Session byte bit 0 picks one of two sessions, bit 7 first closes the bound one. Every request is
+ * Session byte bit 0 picks one of two sessions, bit 7 first closes the bound one, bit 5 toggles
+ * whether PortIndex 0 is the function (the default accepts 0 and 1). Every request is
  * answered with an object our decoders accept (a KP_ACK may echo an unsupported sub-stream) or
  * dropped; never a peer error. */
 #include <stdlib.h>
@@ -53,13 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pcitsm_rd_init(&rd, data, size);
 	while (pcitsm_rd_left(&rd) >= 3) {
 		uint8_t s = pcitsm_rd_u8(&rd), obj;
-		size_t n = PCITSM_MIN(pcitsm_rd_le16(&rd), pcitsm_rd_left(&rd));
-		const uint8_t *req = pcitsm_rd_bytes(&rd, n);
+		size_t n = pcitsm_rd_le16(&rd); /* once: PCITSM_MIN evaluates it twice */
+		const uint8_t *req;
 		struct pcitsm_wr w;
 		pcitsm_err e;
 
+		n = PCITSM_MIN(n, pcitsm_rd_left(&rd));
+		req = pcitsm_rd_bytes(&rd, n);
+
 		if (s & 0x80)
 			pcitsm_idekm_rsp_session_closed(&r, r.session_id);
+		if (s & 0x20)
+			r.self_indexes ^= 1u;
 		if (s & 0x40) /* Enable the stream: keys in use, KEY_PROG / K_SET_STOP refused */
 			if (pcitsm_ide_stream_enable(port, 0))
 				abort();
@@ -74,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (obj == PCITSM_IDEKM_QUERY_RESP) {
 			if (pcitsm_idekm_query_resp_decode(out, pcitsm_wr_len(&w), &qr) ||
-			    pcitsm_idekm_query_resp_check(&qr, &cfg.cfg, 0x100, &bdf, NULL))
+			    pcitsm_idekm_query_resp_check(&qr, &cfg.cfg, 0x100, &bdf, NULL) ||
+			    qr.port_index != req[3] || qr.max_port_index < qr.port_index)
 				abort();
 		} else if (pcitsm_idekm_ks_decode(out, pcitsm_wr_len(&w), &ks) &&
 			   !(obj == PCITSM_IDEKM_KP_ACK && out[5] && out[6] >> 4 > 2)) {

@@ -52,6 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e = pcitsm_idekm_req_response(&rq, data, size, &qr);
 	if (rq.pending || (e && e != PCITSM_E_PEER_ERROR && rq.err != e))
 		abort();
+	/* A QUERY_RESP of the wrong size is explained in words. */
+	if (!(sel & 3) && (e == PCITSM_E_SHORT || e == PCITSM_E_LONG || e == PCITSM_E_RANGE)) {
+		char why[256];
+
+		pcitsm_idekm_query_resp_explain(data, size, why, sizeof(why));
+		if (strncmp(why, "QUERY_RESP: ", 12))
+			abort();
+	}
 	if (e || (sel & 3))
 		return 0;
 	/* A QUERY_RESP that decoded: cross-check it and name every register. */

@@ -2,7 +2,8 @@
 # pcitsm connect tcp:HOST:PORT: the device half of connect (SPDM authentication, session, IDE_KM
 # QUERY, six KEY_PROGs, K_SET_GO; then K_SET_STOP and END_SESSION) against spdm-emu responders,
 # with an emulated root port. Against a pcitsmd device port whose config file the mirror exposes
-# (--device), both ends reach Secure; failures name the step and the peer's status.
+# (--device), both ends reach Secure, at PortIndex 0 and 1; failures name the step and the peer's
+# status.
 set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
 
@@ -49,6 +50,38 @@ for f in json.load(open(sys.argv[1])):
 else:
     raise SystemExit("no 0000:01:00.0")
 PY
+
+# PortIndex 1, as DMTF's requester and TF-RMM address an endpoint: every IDE_KM request carries
+# it, the device answers; the debug log shows the one sequence's order (QUERY, the KEY_PROGs,
+# K_SET_GO of the receivers at both ends, then the transmitters).
+PCITSM_LOG=debug pcitsm connect "tcp:127.0.0.1:$p1" --stream-id 9 --port-index 1 \
+	--device 0000:01:00.0 --sysfs "$mnt" >"$tmp/p1.txt" 2>&1 ||
+	{ cat "$tmp/p1.txt"; fail "connect tcp --port-index 1"; }
+grep -q "PortIndex 1 (MaxPortIndex 1).*registers match config space" "$tmp/p1.txt" ||
+	{ cat "$tmp/p1.txt"; fail "QUERY at PortIndex 1, cross-checked"; }
+grep -o "idekm link: .*" "$tmp/p1.txt" >"$tmp/order.txt"
+python3 - "$tmp/order.txt" <<'PY' || { cat "$tmp/order.txt"; fail "the order of the IDE_KM sequence"; }
+import sys
+ops = [l.strip()[len("idekm link: "):] for l in open(sys.argv[1])]
+assert ops[0] == "QUERY PortIndex 1 at the device", ops[0]
+go = [i for i, o in enumerate(ops) if o.startswith("K_SET_GO")]
+kp = [i for i, o in enumerate(ops) if o.startswith("KEY_PROG")]
+rx = [i for i in go if " Rx " in ops[i]]
+tx = [i for i in go if " Tx " in ops[i]]
+assert len(kp) == 12 and len(rx) == 6 and len(tx) == 6, ops
+assert max(kp) < min(go) and max(rx) < min(tx), ops
+assert {ops[i].split(" at the ")[1] for i in rx} == {"device", "partner"}, ops
+assert ops.index("Enable") > max(tx), ops
+assert sum(o.startswith("K_SET_STOP") for o in ops) == 12, ops
+PY
+grep -q "Stream ID 9, key set K0; root port Secure, device 0000:01:00.0 Secure" "$tmp/p1.txt" ||
+	{ cat "$tmp/p1.txt"; fail "both ends Secure at PortIndex 1"; }
+# A PortIndex is one byte.
+for bad in 256 -1 x ""; do
+	if pcitsm connect "tcp:127.0.0.1:$p1" --port-index "$bad" >"$tmp/u.txt" 2>&1; then
+		fail "--port-index '$bad' accepted"
+	fi
+done
 
 # Without the device's config file, a device that needs its Stream ID first refuses KEY_PROG.
 if pcitsm connect "tcp:127.0.0.1:$p1" >"$tmp/n.txt" 2>&1; then fail "connect tcp without --device"; fi

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IDE_KM codecs, key material and the requester engine: every object round-trips and matches the
- * layouts of facts §E.3 byte for byte (the §E.4 KEY_PROG included), the KEY_PROG key/IFV byte
+ * layouts of PCIe 6.x §6.33.3 byte for byte (the KEY_PROG-in-DOE example included), the KEY_PROG key/IFV byte
  * order, every decoder's rejections, response-to-request matching, each KP_ACK Status, and the
  * QUERY_RESP cross-check against config space naming the register that differs.
  */
@@ -103,7 +103,7 @@ static void test_ksub(void **state)
 	enum pcitsm_ide_sub u;
 
 	(void)state;
-	/* §E.3 examples: 0x00 = K0|Rx|PR, 0x12 = K0|Tx|NPR, 0x23 = K1|Tx|CPL. */
+	/* PCIe 6.x §6.33.3 examples: 0x00 = K0|Rx|PR, 0x12 = K0|Tx|NPR, 0x23 = K1|Tx|CPL. */
 	assert_int_equal(pcitsm_idekm_ksub_encode(0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR), 0x00);
 	assert_int_equal(pcitsm_idekm_ksub_encode(0, PCITSM_IDE_TX, PCITSM_IDE_SUB_NPR), 0x12);
 	assert_int_equal(pcitsm_idekm_ksub_encode(1, PCITSM_IDE_TX, PCITSM_IDE_SUB_CPL), 0x23);
@@ -225,7 +225,7 @@ static void test_ks_negative(void **state)
 	assert_int_equal(pcitsm_wr_len(&w), 0);
 }
 
-/* §E.4: the KEY_PROG inside the VENDOR_DEFINED_REQUEST, byte for byte where the facts give bytes. */
+/* The KEY_PROG inside the VENDOR_DEFINED_REQUEST, byte for byte (docs/idekm.md). */
 static void test_key_prog_e4(void **state)
 {
 	struct pcitsm_idekm_key_prog kp, got;
@@ -318,7 +318,7 @@ static void test_key_prog_negative(void **state)
 	pcitsm_wipe(bad, sizeof(bad));
 }
 
-/* §E.3 byte order, computed here from the facts' own statement: message byte 8 + 4i + j =
+/* KEY_PROG byte order (docs/idekm.md), computed here from its statement: message byte 8 + 4i + j =
  * AESkey[4i + 3 - j]; IFV 1 is 00 00 00 00 01 00 00 00. */
 static void test_key_byte_order(void **state)
 {
@@ -562,7 +562,7 @@ static void test_req_query(void **state)
 	assert_err(pcitsm_idekm_req_response(&f->rq, f->rsp, 8, &f->qr), PCITSM_E_STATE);
 	assert_ok(pcitsm_idekm_req_query(&f->rq, 0, &f->w));
 	assert_int_equal(pcitsm_wr_len(&f->w), 4);
-	/* One request at a time (§E.1). */
+	/* One request at a time (PCIe 6.x §6.33.3). */
 	assert_err(pcitsm_idekm_req_query(&f->rq, 0, &f->w), PCITSM_E_STATE);
 	assert_int_equal(pcitsm_wr_len(&f->w), 4);
 	len = enc_qr(f->rsp, sizeof(f->rsp), 0, 0, regs, n);

@@ -4,7 +4,7 @@
  * IDE engine ports (lib/ide), driven by the requester engine: QUERY_RESP read live from config
  * space and cross-checked by the host, the six KEY_PROGs, K_SET_GO receivers then transmitters,
  * TLPs that decrypt across the two ports (the key byte order holds end to end), a key refresh with
- * K_SET_STOP, every KP_ACK Status, every dropped request, and the one-session rule of §E.1.
+ * K_SET_STOP, every KP_ACK Status, every dropped request, and the one-session rule of PCIe 6.x §6.33.3.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +86,7 @@ static int setup(void **state)
 	ep_rid = pcitsm_bdf_rid(&f->ep->bdf);
 	rp_rid = pcitsm_bdf_rid(&f->rp->bdf);
 	/* Endpoint: Default Stream towards the root port; root port: the endpoint's RIDs and
-	 * the low 4 GiB. Enable stays clear (§E.5 step 2). */
+	 * the low 4 GiB. Enable stays clear (PCIe 6.x §6.33.3). */
 	sel_write(f->ep, (uint32_t)SID << 24 | PCITSM_IDE_CTL_DEFAULT, rp_rid, rp_rid, false);
 	sel_write(f->rp, (uint32_t)SID << 24, ep_rid, ep_rid, true);
 	assert_ok(pcitsm_gcm_new(&f->gcm, PCITSM_GCM_AUTO));
@@ -198,7 +198,7 @@ static void program(struct fx *f, unsigned kset, bool via_rsp)
 	pcitsm_idekm_keys_wipe(&f->keys);
 }
 
-/* §E.5 step 4 / §D.6: K_SET_GO every receiver at both ports, then every transmitter. */
+/* PCIe 6.x §6.33.3, §6.33: K_SET_GO every receiver at both ports, then every transmitter. */
 static void go(struct fx *f, unsigned kset, bool via_rsp)
 {
 	for (int d = PCITSM_IDE_RX; d <= PCITSM_IDE_TX; d++)
@@ -353,7 +353,7 @@ static void test_e2e_wrong_byte_order_fails(void **state)
 	assert_err(hop(f, f->rp_port, f->ep_port, tlp, n, &out), PCITSM_E_MAC);
 }
 
-/* §D.6 refresh over IDE_KM: K1 programmed while K0 carries traffic, GO Rx then Tx, traffic on K1,
+/* PCIe 6.x §6.33 refresh over IDE_KM: K1 programmed while K0 carries traffic, GO Rx then Tx, traffic on K1,
  * then K_SET_STOP K0. K0's slots in use could not be stopped before the switch. */
 static void test_e2e_refresh(void **state)
 {
@@ -479,8 +479,8 @@ static void test_kp_ack_statuses(void **state)
 	for (size_t l = 8; l < sizeof(req); l++)
 		if (l != 48)
 			expect_kp_ack(f, req, l, PCITSM_IDEKM_KP_INCORRECT_LENGTH);
-	/* 0x02 Unsupported PortIndex: beyond MaxPortIndex (0). */
-	for (unsigned p = 1; p < 256; p += 17) {
+	/* 0x02 Unsupported PortIndex: outside the accepted setting (0 and 1 by default). */
+	for (unsigned p = 2; p < 256; p += 17) {
 		n = mk_key_prog(req, SID, 0x00, (uint8_t)p, 1);
 		expect_kp_ack(f, req, n, PCITSM_IDEKM_KP_UNSUPPORTED_PORT_INDEX);
 	}
@@ -558,14 +558,18 @@ static void test_drops(void **state)
 	q[2] = 1;
 	expect_drop(f, S1, q, 4, PCITSM_E_RESERVED);
 	q[2] = 0;
-	q[3] = 1;
+	q[3] = 2; /* 0 and 1 are the endpoint by default; 2 is nothing */
+	expect_drop(f, S1, q, 4, PCITSM_E_NOTFOUND);
+	q[3] = 31;
+	expect_drop(f, S1, q, 4, PCITSM_E_NOTFOUND);
+	q[3] = 0xff;
 	expect_drop(f, S1, q, 4, PCITSM_E_NOTFOUND);
 	/* KEY_PROG without the 8 bytes a KP_ACK would echo. */
 	mk_key_prog(kp, SID, 0, 0, 1);
 	for (size_t l = 2; l < 8; l++)
 		expect_drop(f, S1, kp, l, PCITSM_E_SHORT);
 	/* K_SET_GO / K_SET_STOP: wrong size, reserved bits, sub-stream, port, no stream, slot not
-	 * programmed (§E.1: invalid K_SET_GO/STOP, no ack). */
+	 * programmed (PCIe 6.x §6.33.3: invalid K_SET_GO/STOP, no ack). */
 	pcitsm_wr_init(&w, b, sizeof(b));
 	assert_ok(pcitsm_idekm_ks_encode(&w, &m));
 	expect_drop(f, S1, b, 7, PCITSM_E_SHORT);
@@ -576,7 +580,7 @@ static void test_drops(void **state)
 	b[6] = 0x30;
 	expect_drop(f, S1, b, 8, PCITSM_E_FIELD);
 	b[6] = 0;
-	b[7] = 1;
+	b[7] = 2;
 	expect_drop(f, S1, b, 8, PCITSM_E_NOTFOUND);
 	b[7] = 0;
 	b[4] = SID + 1;
@@ -601,8 +605,8 @@ static void test_drops(void **state)
 	pcitsm_wipe(kp, sizeof(kp));
 }
 
-/* §E.1: one session owns IDE_KM while it is open; once it closes, the streams it keyed go Insecure
- * before another session is answered. */
+/* PCIe 6.x §6.33.3: one session owns IDE_KM while it is open; once it closes, the streams it
+ * keyed go Insecure before another session is answered. */
 static void test_sessions(void **state)
 {
 	struct fx *f = *state;

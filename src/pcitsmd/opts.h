@@ -48,6 +48,7 @@ struct pd_opts {
 	unsigned nr_devports;
 	struct pd_fault faults[PD_MAX_FAULTS];
 	unsigned nr_faults;
+	bool no_doe_features;   /* --no-doe-features: no doe_features/ (a kernel before 6.15) */
 };
 
 void pd_opts_default(struct pd_opts *o);

@@ -206,8 +206,13 @@ static uint32_t cfg_readable(struct pcitsm_cfg *cfg)
 	return cfg->size;
 }
 
-/* DOE discovery on the mailbox at off (PCIe 6.x §6.30.1.1), features appended to arr. A mailbox
- * that reports no protocol at all is no working mailbox (discovery itself is mandatory): E_FIELD. */
+/* Only the 64-byte header is readable (a reader other than root on Linux). */
+static bool cfg_header_only(uint32_t readable)
+{
+	return readable < PCITSM_CFG_SIZE_LEGACY;
+}
+
+/* DOE discovery on the mailbox at off (PCIe 6.x §6.30.1.1), features appended to arr. */
 static pcitsm_err doe_discover(struct pcitsm_cfg *cfg, uint16_t off, json_object *arr)
 {
 	struct pcitsm_doe_host *h = calloc(1, sizeof(*h));
@@ -217,8 +222,6 @@ static pcitsm_err doe_discover(struct pcitsm_cfg *cfg, uint16_t off, json_object
 	if (!h)
 		return PCITSM_E_NOMEM;
 	e = pcitsm_doe_host_init(h, cfg, off, pcitsm_env_default());
-	if (e == PCITSM_OK && !h->nr_protos)
-		e = PCITSM_E_FIELD;
 	for (unsigned i = 0; e == PCITSM_OK && i < h->nr_protos; i++) {
 		snprintf(name, sizeof(name), "%04x:%02x", h->protos[i].vid, h->protos[i].type);
 		json_object_array_add(arr, jstr(name));
@@ -256,7 +259,7 @@ static void doe_add(json_object *o, struct list_src *src, const char *name, cons
 				if (e->d_name[0] != '.')
 					json_object_array_add(feat, jstr(e->d_name));
 			closedir(d);
-		} else if (readable < PCITSM_CFG_SIZE_LEGACY) {
+		} else if (cfg_header_only(readable)) {
 			source = "config_unreadable";
 		} else {
 			writable = geteuid() == 0 &&
@@ -354,7 +357,7 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 
 	json_object_object_add(o, "address", jstr(name));
 	readable = src->sysfs ? cfg_readable(cfg) : cfg->size;
-	if (readable < PCITSM_CFG_SIZE_LEGACY) {
+	if (cfg_header_only(readable)) {
 		/* Not root on Linux: the IDs are in the first 64 bytes, the capabilities are not. */
 		uint16_t vid = 0, did = 0;
 		uint32_t cr = 0;

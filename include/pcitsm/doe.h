@@ -294,10 +294,12 @@ pcitsm_err pcitsm_xport_tcp_command(struct pcitsm_xport_tcp *t, uint32_t command
 
 /* pcap capture: a tap writing one packet per DOE object, link type LINKTYPE_PCI_DOE (§G), with a
  * wall-clock timestamp. Link type 292 has no direction field: direction is implied by order
- * (requests and responses alternate; see docs/transports.md). Objects longer than the libpcap
- * snapshot limit (PCITSM_PCAP_SNAPLEN) are stored truncated, with their true length. */
+ * (requests and responses alternate; see docs/transports.md). The snapshot length is 65536, the
+ * largest libspdm's spdm_dump accepts (it rejects a larger one in the global header); an object
+ * longer than that is stored cut to its first 65536 bytes (caplen) with its true length (len), as
+ * pcap allows, and counted in truncated. */
 #define PCITSM_PCAP_LINKTYPE_PCI_DOE 292
-#define PCITSM_PCAP_SNAPLEN 262144 /* libpcap's MAXIMUM_SNAPLEN */
+#define PCITSM_PCAP_SNAPLEN 65536
 struct pcap;
 struct pcap_dumper;
 struct pcitsm_pcap {
@@ -305,6 +307,7 @@ struct pcitsm_pcap {
 	struct pcap *pcap;
 	struct pcap_dumper *dumper;
 	unsigned long packets;
+	unsigned long truncated; /* packets stored cut to PCITSM_PCAP_SNAPLEN */
 	pcitsm_err err; /* first write error, reported by pcitsm_pcap_close */
 };
 pcitsm_err pcitsm_pcap_open(struct pcitsm_pcap *c, const char *path) PCITSM_MUST_CHECK;

@@ -112,7 +112,9 @@ int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *
 			 enum pcitsm_tsm_attr a, char *buf, size_t cap);
 
 /* Write buf (len bytes, not necessarily NUL-terminated; a trailing newline is accepted) to
- * tsm/connect. Parsed as sscanf("tsm%d"). Returns 0 or:
+ * tsm/connect. Parsed as the kernel's sscanf(buf, "tsm%d\n") parses it (lib/vsprintf.c: up to
+ * the first NUL, "tsm" at the start, white space, an optional '-', digits; the rest ignored; no
+ * '+'), at any length (the mirror, like kernfs, hands over at most 4096 bytes). Returns 0 or:
  *   -ENOENT  no tsm/connect on this function;
  *   -EINVAL  not "tsm<N>";
  *   -EBUSY   the function already has a TSM context (connected, or a connect is in progress);
@@ -158,6 +160,9 @@ struct pcitsm_tsm_hb_info {
 unsigned pcitsm_tsm_nr_host_bridges(struct pcitsm_tsm_core *core);
 pcitsm_err pcitsm_tsm_host_bridge(struct pcitsm_tsm_core *core, unsigned i,
 				  struct pcitsm_tsm_hb_info *info) PCITSM_MUST_CHECK;
+/* Whether host bridge hb has the available_secure_streams attribute: not while its pool size is 0
+ * (the kernel's pci_ide_attr_visible hides it then; drivers/pci/ide.c). */
+bool pcitsm_tsm_available_streams_visible(struct pcitsm_tsm_core *core, unsigned hb);
 /* available_secure_streams of host bridge i: "N\n" (pool size minus H slots in use), its length,
  * or -ENXIO when the pool size is 0, -ENOENT for no such bridge, -ENOSPC for a small buf. */
 int pcitsm_tsm_available_streams_read(struct pcitsm_tsm_core *core, unsigned hb, char *buf,

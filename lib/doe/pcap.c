@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pcap capture of DOE objects: a transport tap that writes one packet per object with libpcap,
- * link type LINKTYPE_PCI_DOE (292, trusted-io-facts.md §G), readable by libspdm's spdm_dump.
+ * link type LINKTYPE_PCI_DOE (292, tcpdump.org link-layer registry; docs/transports.md), snapshot
+ * length 65536, so libspdm's spdm_dump reads it (it refuses a larger snapshot length).
  *
  * Link type 292 carries the object only, so the direction is not recorded: a capture alternates
  * request, response, request... and a discarded request (no response) breaks that rhythm only in
@@ -34,9 +35,12 @@ static void pcap_object(struct pcitsm_xport_tap *tap, bool from_device, const ui
 	ph.ts.tv_sec = ts.tv_sec;
 	ph.ts.tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
 	ph.len = (bpf_u_int32)len;
+	/* Cut to the snapshot length; len keeps the object's true size (a reader sees caplen < len). */
 	ph.caplen = (bpf_u_int32)PCITSM_MIN(len, (size_t)PCITSM_PCAP_SNAPLEN);
 	pcap_dump((u_char *)c->dumper, &ph, obj);
 	c->packets++;
+	if (ph.caplen < len)
+		c->truncated++;
 }
 
 /* A libpcap that predates link type 292 (1.10.3 does) refuses it in savefiles ("link-layer type

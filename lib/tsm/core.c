@@ -339,19 +339,47 @@ int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf
 	return put_str(buf, cap, tmp);
 }
 
-/* sscanf("tsm%d") as the kernel does: "tsm" then a decimal number; what follows is ignored. */
+/* The kernel's isspace (lib/ctype.c): HT, LF, VT, FF, CR, space, and 0xA0 (Latin-1 no-break
+ * space, which the kernel's table also marks as space). */
+static bool kernel_isspace(unsigned char c)
+{
+	return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0xa0;
+}
+
+/* connect_store's sscanf(buf, "tsm%d\n", &id) (drivers/pci/tsm.c), with the kernel's vsscanf
+ * (lib/vsprintf.c), which is not C's: the bytes up to the first NUL count (kernfs NUL-terminates
+ * the store's buffer); "tsm" must match at the first byte (a format literal skips no white space);
+ * %d skips white space, takes an optional '-' but no '+' (the kernel's %d knows only '-'), needs
+ * one decimal digit, accumulates digits modulo 2^64 (simple_strntoull ignores overflow) and stores
+ * the low 32 bits as an int; whatever follows the digits is ignored. So "tsm0\n", "tsm 0",
+ * "tsm-0" and "tsm0garbage" name tsm0; " tsm0", "tsm+0", "tsm" and "tsmx" are EINVAL. */
 static int parse_tsm_name(const char *buf, size_t len, int *id)
 {
-	char tmp[32];
-	int n;
+	static const char lit[] = "tsm";
+	uint64_t v = 0;
+	uint32_t low;
+	bool neg = false;
+	size_t i;
 
-	if (!buf || !len || len >= sizeof(tmp))
+	if (!buf)
 		return -EINVAL;
-	memcpy(tmp, buf, len);
-	tmp[len] = 0;
-	if (sscanf(tmp, "tsm%d", &n) != 1)
+	for (i = 0; i < sizeof(lit) - 1; i++)
+		if (i >= len || buf[i] != lit[i])
+			return -EINVAL;
+	while (i < len && kernel_isspace((unsigned char)buf[i]))
+		i++;
+	if (i < len && buf[i] == '-') {
+		neg = true;
+		i++;
+	}
+	if (i >= len || buf[i] < '0' || buf[i] > '9')
 		return -EINVAL;
-	*id = n;
+	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(buf[i] - '0');
+	if (neg)
+		v = 0 - v;
+	low = (uint32_t)v;
+	*id = low <= INT32_MAX ? (int)low : -(int)(UINT32_MAX - low) - 1;
 	return 0;
 }
 
@@ -548,6 +576,18 @@ pcitsm_err pcitsm_tsm_host_bridge(struct pcitsm_tsm_core *c, unsigned i,
 	info->ids_in_use = c->hb.ids.used - 1; /* without the reserved 255 */
 	pthread_mutex_unlock(&c->lock);
 	return PCITSM_OK;
+}
+
+bool pcitsm_tsm_available_streams_visible(struct pcitsm_tsm_core *c, unsigned hb)
+{
+	bool v;
+
+	if (!c || hb != 0)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	v = c->hb.h.size != 0; /* pci_ide_attr_visible: hidden while nr_ide_streams is 0 */
+	pthread_mutex_unlock(&c->lock);
+	return v;
 }
 
 int pcitsm_tsm_available_streams_read(struct pcitsm_tsm_core *c, unsigned hb, char *buf,

@@ -192,11 +192,58 @@ static json_object *ide_json(struct pcitsm_cfg *cfg, uint16_t off)
 	return o;
 }
 
-/* DOE features: the kernel's doe_features/ directory on a real host; on the emulated platform,
- * discovery through the mailbox itself (the same host driver that drives a real one). */
-static json_object *doe_json(struct list_src *src, const char *devdir, struct pcitsm_cfg *cfg)
+/* How far config space reads: Linux gives an unprivileged reader the first 64 bytes only
+ * (pci_read_config), so a short read at 0x40 or 0x100 bounds what can be decoded. */
+static uint32_t cfg_readable(struct pcitsm_cfg *cfg)
 {
-	json_object *arr = json_object_new_array();
+	uint32_t v;
+	uint8_t b;
+
+	if (pcitsm_cfg_read8(cfg, 0x40, &b) != PCITSM_OK)
+		return 64;
+	if (cfg->size < PCITSM_CFG_SIZE_EXT || pcitsm_cfg_read32(cfg, PCITSM_CFG_EXT_START, &v))
+		return PCITSM_CFG_SIZE_LEGACY;
+	return cfg->size;
+}
+
+/* Only the 64-byte header is readable (a reader other than root on Linux). */
+static bool cfg_header_only(uint32_t readable)
+{
+	return readable < PCITSM_CFG_SIZE_LEGACY;
+}
+
+/* DOE discovery on the mailbox at off (PCIe 6.x §6.30.1.1), features appended to arr. */
+static pcitsm_err doe_discover(struct pcitsm_cfg *cfg, uint16_t off, json_object *arr)
+{
+	struct pcitsm_doe_host *h = calloc(1, sizeof(*h));
+	pcitsm_err e;
+	char name[16];
+
+	if (!h)
+		return PCITSM_E_NOMEM;
+	e = pcitsm_doe_host_init(h, cfg, off, pcitsm_env_default());
+	for (unsigned i = 0; e == PCITSM_OK && i < h->nr_protos; i++) {
+		snprintf(name, sizeof(name), "%04x:%02x", h->protos[i].vid, h->protos[i].type);
+		json_object_array_add(arr, jstr(name));
+	}
+	pcitsm_xport_close(&h->x);
+	free(h);
+	return e;
+}
+
+/* DOE: the kernel's doe_features/ directory where it exists (Linux 6.15+); else the DOE
+ * capabilities (Extended Capability ID 0x2E) in config space, each mailbox's features from
+ * discovery when we may drive it (root, config file writable: a kernel before 6.15 has no
+ * doe_features/), else "features unknown"; config space not readable past 64 bytes (not root)
+ * says so. The emulated platform: discovery through the mailbox itself. Adds doe_features,
+ * doe_features_source and doe_mailboxes to o. */
+static void doe_add(json_object *o, struct list_src *src, const char *name, const char *devdir,
+		    struct pcitsm_cfg *cfg, uint32_t readable)
+{
+	json_object *feat = json_object_new_array(), *mbs = json_object_new_array();
+	const char *source = "none";
+	struct pcitsm_cfg_file wf = { .fd = -1 };
+	bool have_dir = false, writable = false;
 
 	if (src->sysfs) {
 		char path[PATH_MAX];
@@ -205,34 +252,58 @@ static json_object *doe_json(struct list_src *src, const char *devdir, struct pc
 
 		snprintf(path, sizeof(path), "%s/doe_features", devdir);
 		d = opendir(path);
-		while (d && (e = readdir(d)))
-			if (e->d_name[0] != '.')
-				json_object_array_add(arr, jstr(e->d_name));
-		if (d)
+		if (d) {
+			have_dir = true;
+			source = "doe_features";
+			while ((e = readdir(d)))
+				if (e->d_name[0] != '.')
+					json_object_array_add(feat, jstr(e->d_name));
 			closedir(d);
-		return arr;
+		} else if (cfg_header_only(readable)) {
+			source = "config_unreadable";
+		} else {
+			writable = geteuid() == 0 &&
+				   pcitsm_cfg_file_open(&wf, src->sysfs, name, true) == PCITSM_OK;
+		}
 	}
-	for (unsigned nth = 0;; nth++) {
-		struct pcitsm_doe_host *h;
+	for (unsigned nth = 0; readable == PCITSM_CFG_SIZE_EXT; nth++) {
+		json_object *mb, *mf;
 		uint16_t off;
-		char name[16];
+		pcitsm_err e;
 
 		if (pcitsm_ecap_find(cfg, PCITSM_ECAP_ID_DOE, nth, &off))
 			break;
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			break;
-		if (pcitsm_doe_host_init(h, cfg, off, pcitsm_env_default()) == PCITSM_OK) {
-			for (unsigned i = 0; i < h->nr_protos; i++) {
-				snprintf(name, sizeof(name), "%04x:%02x", h->protos[i].vid,
-					 h->protos[i].type);
-				json_object_array_add(arr, jstr(name));
+		mb = json_object_new_object();
+		json_object_object_add(mb, "offset", jint(off));
+		if (have_dir) {
+			/* The kernel owns the mailbox and lists its features: no exchange. */
+		} else if (!src->sysfs || writable) {
+			mf = json_object_new_array();
+			e = doe_discover(src->sysfs ? &wf.cfg : cfg, off, mf);
+			if (e) {
+				json_object_object_add(mb, "error", jstr(pcitsm_err_str(e)));
+				json_object_put(mf);
+				mf = NULL;
+				if (strcmp(source, "discovery"))
+					source = "unknown";
+			} else {
+				for (size_t i = 0; i < json_object_array_length(mf); i++)
+					json_object_array_add(feat, json_object_get(
+						json_object_array_get_idx(mf, i)));
+				source = "discovery";
 			}
+			json_object_object_add(mb, "features", mf);
+		} else {
+			json_object_object_add(mb, "features", NULL);
+			source = "unknown";
 		}
-		pcitsm_xport_close(&h->x);
-		free(h);
+		json_object_array_add(mbs, mb);
 	}
-	return arr;
+	if (writable)
+		pcitsm_cfg_file_close(&wf);
+	json_object_object_add(o, "doe_features", feat);
+	json_object_object_add(o, "doe_features_source", jstr(source));
+	json_object_object_add(o, "doe_mailboxes", mbs);
 }
 
 /* The kernel's TSM attributes (linux-tsm-abi §1.2), where the sysfs root has them. */
@@ -277,6 +348,7 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 			      struct pcitsm_cfg *cfg, const struct pcitsm_bdf *bdf)
 {
 	json_object *o = json_object_new_object(), *tsm;
+	uint32_t readable;
 	struct pcitsm_pci_id id;
 	struct pcitsm_cap caps[256];
 	size_t ncaps = 0;
@@ -284,6 +356,33 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 	pcitsm_err e;
 
 	json_object_object_add(o, "address", jstr(name));
+	readable = src->sysfs ? cfg_readable(cfg) : cfg->size;
+	if (cfg_header_only(readable)) {
+		/* Not root on Linux: the IDs are in the first 64 bytes, the capabilities are not. */
+		uint16_t vid = 0, did = 0;
+		uint32_t cr = 0;
+
+		if (pcitsm_cfg_read16(cfg, PCITSM_CFG_VENDOR_ID, &vid) ||
+		    pcitsm_cfg_read16(cfg, PCITSM_CFG_DEVICE_ID, &did) ||
+		    pcitsm_cfg_read32(cfg, PCITSM_CFG_REVISION, &cr)) {
+			json_object_object_add(o, "error", jstr(pcitsm_err_str(PCITSM_E_IO)));
+			return o;
+		}
+		snprintf(buf, sizeof(buf), "%04x", vid);
+		json_object_object_add(o, "vendor", jstr(buf));
+		snprintf(buf, sizeof(buf), "%04x", did);
+		json_object_object_add(o, "device", jstr(buf));
+		snprintf(buf, sizeof(buf), "%06x", cr >> 8);
+		json_object_object_add(o, "class", jstr(buf));
+		json_object_object_add(o, "type", jstr("unknown"));
+		json_object_object_add(o, "config_size", jint(cfg->size));
+		json_object_object_add(o, "config_readable", jint(readable));
+		json_object_object_add(o, "note", jstr("config space not readable past 64 bytes (not "
+						       "root): capabilities, DOE and IDE unknown"));
+		doe_add(o, src, name, devdir, cfg, readable);
+		json_object_object_add(o, "tsm", tsm_json(src, devdir, bdf));
+		return o;
+	}
 	e = pcitsm_pci_read_id(cfg, &id);
 	if (e) {
 		json_object_object_add(o, "error", jstr(pcitsm_err_str(e)));
@@ -298,7 +397,8 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 	json_object_object_add(o, "type", jstr(exp_type_word(id.exp_type)));
 	json_object_object_add(o, "tee_io", jbool(id.tee_io));
 	json_object_object_add(o, "config_size", jint(cfg->size));
-	json_object_object_add(o, "doe_features", doe_json(src, devdir, cfg));
+	json_object_object_add(o, "config_readable", jint(readable));
+	doe_add(o, src, name, devdir, cfg, readable);
 
 	/* Walk the whole list, so a malformed one is reported even past the capabilities we use;
 	 * what was found before the fault is still decoded. */
@@ -351,6 +451,50 @@ static void print_stream(json_object *s, const char *kind)
 	printf("\n");
 }
 
+static void print_names(json_object *arr)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		printf(" %s", json_object_get_string(json_object_array_get_idx(arr, i)));
+}
+
+/* One DOE line per mailbox found in config space when the kernel lists no doe_features/. */
+static void print_doe(json_object *f, json_object *doe)
+{
+	const char *src = js(f, "doe_features_source");
+	json_object *mbs = NULL;
+	size_t n = 0;
+
+	if (!strcmp(src, "doe_features")) {
+		printf("  DOE:");
+		print_names(doe);
+		printf("%s\n", json_object_array_length(doe) ? "" : " none");
+		return;
+	}
+	if (!strcmp(src, "config_unreadable")) {
+		printf("  DOE: unknown (config space not readable past 64 bytes: not root)\n");
+		return;
+	}
+	if (json_object_object_get_ex(f, "doe_mailboxes", &mbs))
+		n = json_object_array_length(mbs);
+	if (!n)
+		printf("  DOE: none\n");
+	for (size_t i = 0; i < n; i++) {
+		json_object *mb = json_object_array_get_idx(mbs, i), *mf;
+
+		printf("  DOE: mailbox at 0x%03x:", json_object_get_int(json_object_object_get(mb,
+											     "offset")));
+		if (json_object_object_get_ex(mb, "features", &mf) && mf) {
+			print_names(mf);
+			printf(" (DOE discovery)\n");
+		} else if (*js(mb, "error")) {
+			printf(" features unknown (discovery failed: %s)\n", js(mb, "error"));
+		} else {
+			printf(" features unknown (no doe_features/, as before Linux 6.15; discovery "
+			       "needs root)\n");
+		}
+	}
+}
+
 static void print_text(json_object *f)
 {
 	json_object *ide, *doe, *tsm, *arr;
@@ -361,16 +505,8 @@ static void print_text(json_object *f)
 		printf("  error: %s\n", js(f, "error"));
 	if (*js(f, "note"))
 		printf("  %s\n", js(f, "note"));
-	if (json_object_object_get_ex(f, "doe_features", &doe)) {
-		size_t n = json_object_array_length(doe);
-
-		printf("  DOE: ");
-		if (!n)
-			printf("none");
-		for (size_t i = 0; i < n; i++)
-			printf("%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(doe, i)));
-		printf("\n");
-	}
+	if (json_object_object_get_ex(f, "doe_features", &doe))
+		print_doe(f, doe);
 	if (!json_object_object_get_ex(f, "ide", &ide)) {
 		printf("  IDE: %s\n", strstr(js(f, "note"), "unknown") ? "unknown" : "none");
 	} else if (*js(ide, "error")) {

@@ -343,6 +343,170 @@ int pd_cfg_write(struct pd *pd, int func, const uint8_t *buf, size_t len, uint32
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The generic sysfs files (pci-sysfs.c) derived from config space.
+ */
+#define IORESOURCE_IO 0x00000100ull
+#define IORESOURCE_MEM 0x00000200ull
+#define IORESOURCE_PREFETCH 0x00002000ull
+#define IORESOURCE_READONLY 0x00004000ull
+#define IORESOURCE_SIZEALIGN 0x00040000ull
+#define IORESOURCE_MEM_64 0x00100000ull
+#define IORESOURCE_UNSET 0x20000000ull
+#define PCI_CAP_ID_SSVID 0x0d
+#define RES_ROM 6
+#define RES_BRIDGE 13 /* after 6 BARs, ROM, 6 SR-IOV BARs */
+
+static uint32_t peek(const struct pcitsm_cfg_emu *c, uint32_t off, unsigned w)
+{
+	return pcitsm_cfg_emu_peek(c, off, w);
+}
+
+static uint32_t rw_mask32(const struct pcitsm_cfg_emu *c, uint32_t off)
+{
+	return (uint32_t)c->rw[off] | (uint32_t)c->rw[off + 1] << 8 | (uint32_t)c->rw[off + 2] << 16 |
+	       (uint32_t)c->rw[off + 3] << 24;
+}
+
+static bool is_bridge(const struct pcitsm_cfg_emu *c)
+{
+	return (peek(c, PCITSM_CFG_HEADER_TYPE, 1) & 0x7f) == 1;
+}
+
+void pd_sysfs_ids(struct pd *pd, int func, struct pd_sysfs_ids *ids)
+{
+	struct pcitsm_cfg_emu *c = &pd->funcs[func].f->cfg;
+
+	memset(ids, 0, sizeof(*ids));
+	pthread_mutex_lock(&pd->dev_lock);
+	ids->bridge = is_bridge(c);
+	if (!ids->bridge) {
+		ids->subsys_vendor = (uint16_t)peek(c, 0x2c, 2);
+		ids->subsys_device = (uint16_t)peek(c, 0x2e, 2);
+	} else {
+		/* pci_setup_device: a bridge's subsystem IDs come from its SSVID capability. */
+		struct pcitsm_cap caps[48];
+		size_t n = 0;
+
+		if (pcitsm_cap_list(&c->cfg, caps, PCITSM_ARRAY_SIZE(caps), &n) == PCITSM_OK ||
+		    n > 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (!caps[i].ext && caps[i].id == PCI_CAP_ID_SSVID) {
+					ids->subsys_vendor = (uint16_t)peek(c, caps[i].off + 4u, 2);
+					ids->subsys_device = (uint16_t)peek(c, caps[i].off + 6u, 2);
+					break;
+				}
+			}
+		}
+	}
+	/* Interrupt Pin 0: no INTx, irq 0; else the line the platform routed (Interrupt Line). */
+	ids->irq = peek(c, 0x3d, 1) ? peek(c, 0x3c, 1) : 0;
+	pthread_mutex_unlock(&pd->dev_lock);
+}
+
+/* One BAR (pci_read_bases / decode_bar): implemented when its address bits have writable bits;
+ * its size is the lowest writable address bit, what writing all ones would reveal. Returns the
+ * registers it used (2 for a 64-bit memory BAR). */
+static unsigned bar_decode(const struct pcitsm_cfg_emu *c, uint32_t off, bool last,
+			   struct pd_resource *r)
+{
+	uint32_t v = peek(c, off, 4), m = rw_mask32(c, off);
+	uint64_t addr, wmask;
+	unsigned used = 1;
+
+	if (v & 1) { /* I/O */
+		wmask = m & 0xfffffffcu;
+		addr = v & 0xfffffffcu;
+		r->flags = IORESOURCE_IO | (v & 3u);
+	} else {
+		wmask = m & 0xfffffff0u;
+		addr = v & 0xfffffff0u;
+		r->flags = IORESOURCE_MEM | (v & 0xfu);
+		if (v & 8)
+			r->flags |= IORESOURCE_PREFETCH;
+		if ((v & 6) == 4 && !last) {
+			wmask |= (uint64_t)rw_mask32(c, off + 4) << 32;
+			addr |= (uint64_t)peek(c, off + 4, 4) << 32;
+			r->flags |= IORESOURCE_MEM_64;
+			used = 2;
+		}
+	}
+	if (!wmask) {
+		r->flags = 0;
+		return used;
+	}
+	r->flags |= IORESOURCE_SIZEALIGN;
+	r->start = addr;
+	r->end = addr + (wmask & (0 - wmask)) - 1;
+	if (!addr)
+		r->flags |= IORESOURCE_UNSET; /* never assigned: size shown from 0 */
+	return used;
+}
+
+unsigned pd_resources(struct pd *pd, int func, struct pd_resource res[PD_NR_RESOURCES])
+{
+	struct pcitsm_cfg_emu *c = &pd->funcs[func].f->cfg;
+	unsigned nbars, rom_off;
+	bool bridge;
+
+	memset(res, 0, sizeof(*res) * PD_NR_RESOURCES);
+	pthread_mutex_lock(&pd->dev_lock);
+	bridge = is_bridge(c);
+	nbars = bridge ? 2 : 6;
+	rom_off = bridge ? 0x38 : 0x30;
+	for (unsigned i = 0; i < nbars;)
+		i += bar_decode(c, 0x10 + 4 * i, i + 1 == nbars, &res[i]);
+	/* Expansion ROM: address bits 31:11, enable bit 0. */
+	{
+		uint32_t v = peek(c, rom_off, 4), m = rw_mask32(c, rom_off) & 0xfffff800u;
+
+		if (m) {
+			struct pd_resource *r = &res[RES_ROM];
+
+			r->start = v & 0xfffff800u;
+			r->end = r->start + (m & (0 - m)) - 1;
+			r->flags = IORESOURCE_MEM | IORESOURCE_PREFETCH | IORESOURCE_READONLY |
+				   IORESOURCE_SIZEALIGN | (r->start ? 0 : IORESOURCE_UNSET);
+		}
+	}
+	if (bridge) {
+		/* Windows (pci_read_bridge_windows / pci_read_bridge_io, _mmio, _mmio_pref): the memory
+		 * window always exists; the I/O and prefetchable ones where the probe finds them (the
+		 * base register writable or set). Decoded as base..limit when base <= limit: I/O
+		 * 0x1C/0x1D, memory 0x20/0x22, prefetchable 0x24/0x26 with upper halves 0x28/0x2C. */
+		struct pd_resource *w = &res[RES_BRIDGE];
+
+		if (c->rw[0x1c] || peek(c, 0x1c, 1)) {
+			uint64_t b = (peek(c, 0x1c, 1) & 0xf0u) << 8, l = (peek(c, 0x1d, 1) & 0xf0u) << 8;
+
+			if (b <= l)
+				w[0] = (struct pd_resource){ b, l | 0xfff, IORESOURCE_IO };
+		}
+		{
+			uint64_t b = (uint64_t)(peek(c, 0x20, 2) & 0xfff0u) << 16;
+			uint64_t l = (uint64_t)(peek(c, 0x22, 2) & 0xfff0u) << 16;
+
+			if (b <= l)
+				w[1] = (struct pd_resource){ b, l | 0xfffff, IORESOURCE_MEM };
+		}
+		if (c->rw[0x24] | c->rw[0x25] || peek(c, 0x24, 4)) {
+			uint64_t b = (uint64_t)(peek(c, 0x24, 2) & 0xfff0u) << 16;
+			uint64_t l = (uint64_t)(peek(c, 0x26, 2) & 0xfff0u) << 16;
+			uint64_t f = IORESOURCE_MEM | IORESOURCE_PREFETCH;
+
+			if ((peek(c, 0x24, 1) & 0xf) == 1) {
+				b |= (uint64_t)peek(c, 0x28, 4) << 32;
+				l |= (uint64_t)peek(c, 0x2c, 4) << 32;
+				f |= IORESOURCE_MEM_64;
+			}
+			if (b <= l)
+				w[2] = (struct pd_resource){ b, l | 0xfffff, f };
+		}
+	}
+	pthread_mutex_unlock(&pd->dev_lock);
+	return bridge ? 17 : 13;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * TCP device ports.
  */
 static pcitsm_err tcp_forward(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,

@@ -97,6 +97,24 @@ int pd_cfg_read(struct pd *pd, int func, uint8_t *buf, size_t len, uint32_t off)
 int pd_cfg_write(struct pd *pd, int func, const uint8_t *buf, size_t len, uint32_t off);
 uint32_t pd_cfg_size(const struct pd *pd, int func);
 
+/* What Linux's pci-sysfs.c derives from a function's config space, here from the emulated one:
+ * subsystem IDs (type 0 header 0x2C/0x2E; a bridge's SSVID capability, else 0), the IRQ (0 when
+ * Interrupt Pin is 0, else Interrupt Line) and the resource table (the BARs and the ROM, sized by
+ * their writable bits as BAR sizing finds them; a bridge's I/O, memory and prefetchable windows
+ * where their base registers are writable). Flags are the kernel's IORESOURCE_* bits. */
+struct pd_resource {
+	uint64_t start, end, flags; /* all 0: no resource */
+};
+#define PD_NR_RESOURCES 17 /* a bridge: 6 BARs, ROM, 6 SR-IOV BARs, 4 bridge windows */
+struct pd_sysfs_ids {
+	uint16_t subsys_vendor, subsys_device;
+	unsigned irq;
+	bool bridge; /* resource shows 17 lines for a bridge, 13 otherwise (CONFIG_PCI_IOV=y) */
+};
+void pd_sysfs_ids(struct pd *pd, int func, struct pd_sysfs_ids *ids);
+/* Fills PD_NR_RESOURCES entries; returns how many the resource file shows (13 or 17). */
+unsigned pd_resources(struct pd *pd, int func, struct pd_resource res[PD_NR_RESOURCES]);
+
 /* ---------------------------------------------------------------------------------------------
  * Faults (--fault TARGET=NAME). Device faults are per endpoint; firmware faults are the TSM's.
  */

@@ -104,6 +104,7 @@ void pd_usage(FILE *out)
 		"  --device-port BDF=HOST:PORT  serve an endpoint in the spdm-emu TCP protocol\n"
 		"  --port-base N          serve endpoint i on HOST:N+i (HOST from --port-host)\n"
 		"  --port-host HOST       address for --port-base (default 127.0.0.1)\n"
+		"  --no-doe-features      no doe_features/ directories, as on Linux before 6.15\n"
 		"  -f, --foreground       stay in the foreground\n"
 		"  -d, --debug            FUSE debug output (implies --foreground)\n"
 		"  --pidfile FILE         write the daemon's pid once the mount is ready\n"
@@ -123,6 +124,7 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		{ "device-port", required_argument, NULL, 'P' },
 		{ "port-base", required_argument, NULL, 'B' },
 		{ "port-host", required_argument, NULL, 'H' },
+		{ "no-doe-features", no_argument, NULL, 'D' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -180,6 +182,9 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			break;
 		case 'H':
 			o->port_host = optarg;
+			break;
+		case 'D':
+			o->no_doe_features = true;
 			break;
 		case 'f':
 			o->foreground = true;

@@ -116,7 +116,9 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		struct pcitsm_tsm_stream_info st[PCITSM_TSM_HB_STREAMS_MAX];
 		size_t n = pcitsm_tsm_streams(pd->core, 0, st, PCITSM_ARRAY_SIZE(st));
 
-		EMIT("available_secure_streams", VF_AVAIL, -1, 0, RO);
+		/* pci_ide_attr_visible: no attribute while the pool is empty. */
+		if (pcitsm_tsm_available_streams_visible(pd->core, 0))
+			EMIT("available_secure_streams", VF_AVAIL, -1, 0, RO);
 		for (size_t i = 0; i < n && i < PCITSM_ARRAY_SIZE(st); i++) {
 			int ep = pd_find(pd, &st[i].ep);
 
@@ -141,8 +143,13 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("device", VF_DEVICE, f, 0, RO);
 		EMIT("class", VF_CLASS, f, 0, RO);
 		EMIT("revision", VF_REVISION, f, 0, RO);
+		EMIT("subsystem_vendor", VF_SUBSYS_VENDOR, f, 0, RO);
+		EMIT("subsystem_device", VF_SUBSYS_DEVICE, f, 0, RO);
+		EMIT("irq", VF_IRQ, f, 0, RO);
+		EMIT("resource", VF_RESOURCE, f, 0, RO);
 		EMIT("config", VF_CONFIG, f, 0, RW);
-		if (pd->funcs[f].nr_doe)
+		/* --no-doe-features: a kernel before 6.15, which has no doe_features/ (docs/pcitsmd.md). */
+		if (pd->funcs[f].nr_doe && !pd->o->no_doe_features)
 			EMIT("doe_features", VD_DOE_FEATURES, f, 0, DIR_MODE);
 		if (tsm_attr(pd, f, PCITSM_TSM_ATTR_DIR))
 			EMIT("tsm", VD_TSM, f, 0, DIR_MODE);
@@ -186,6 +193,11 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		return 0;
 	case VD_TSMDEV:
 		EMIT("uevent", VF_UEVENT, -1, dir->aux, RW);
+		/* device_add_class_symlinks: "device" points at the class device's parent. */
+		vn_set(&c, VL_TSM_PARENT, -1, dir->aux, LNK_MODE);
+		snprintf(c.target, sizeof(c.target), "../../../%s", TSM_PARENT);
+		if (fill(ctx, "device", &c))
+			return 0;
 		vn_set(&c, VL_SUBSYSTEM, -1, dir->aux, LNK_MODE);
 		snprintf(c.target, sizeof(c.target), "../../../../../class/tsm");
 		fill(ctx, "subsystem", &c);
@@ -522,6 +534,34 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		else
 			len = snprintf(text, TEXT_MAX, "0x%02x\n", id.revision);
 		break;
+	case VF_SUBSYS_VENDOR:
+	case VF_SUBSYS_DEVICE:
+	case VF_IRQ: {
+		struct pd_sysfs_ids ids;
+
+		pd_sysfs_ids(pd, vn->func, &ids);
+		/* pci-sysfs.c: subsystem_* "0x%04x\n", irq "%u\n". */
+		if (vn->kind == VF_IRQ)
+			len = snprintf(text, TEXT_MAX, "%u\n", ids.irq);
+		else
+			len = snprintf(text, TEXT_MAX, "0x%04x\n", vn->kind == VF_SUBSYS_VENDOR ?
+						       ids.subsys_vendor : ids.subsys_device);
+		break;
+	}
+	case VF_RESOURCE: {
+		struct pd_resource res[PD_NR_RESOURCES];
+		unsigned nr = pd_resources(pd, vn->func, res);
+
+		/* resource_show: one "start end flags" line per resource, 0x%016llx each. */
+		len = 0;
+		for (unsigned i = 0; i < nr; i++)
+			if (textf(text, TEXT_MAX, &n, "0x%016llx 0x%016llx 0x%016llx\n",
+				  (unsigned long long)res[i].start, (unsigned long long)res[i].end,
+				  (unsigned long long)res[i].flags))
+				break;
+		len = (int)n;
+		break;
+	}
 	case VF_DOE_FEATURE: {
 		const struct pcitsm_doe_proto *p = &pd->funcs[vn->func].doe[vn->aux];
 		len = snprintf(text, TEXT_MAX, "%04x:%02x\n", p->vid, p->type);
@@ -617,6 +657,15 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 
 	if (off < 0)
 		return -EINVAL;
+	if (vn->kind != VF_CONFIG) {
+		/* kernfs_fop_write_iter: a sysfs attribute's store sees at most PAGE_SIZE bytes (the
+		 * write(2) returns what it consumed, so a longer one is short); sysfs_kf_write does not
+		 * call the store for an empty write. */
+		if (size > ATTR_SIZE)
+			size = ATTR_SIZE;
+		if (!size)
+			return 0;
+	}
 	switch (vn->kind) {
 	case VF_CONFIG:
 		return pd_cfg_write(pd, vn->func, (const uint8_t *)buf, size, (uint32_t)PCITSM_MIN(

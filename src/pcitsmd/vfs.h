@@ -18,11 +18,12 @@ enum vn_kind {
 	VD_FUNC, VD_DOE_FEATURES, VD_TSM, VD_PLATFORM, VD_PLAT_TSM, VD_PLAT_TSM_CLASS, VD_TSMDEV,
 	VD_PROJ, VD_PROJ_DEVICES, VD_PROJ_DEV, VD_PROJ_EVIDENCE,
 	/* Files. */
-	VF_VENDOR, VF_DEVICE, VF_CLASS, VF_REVISION, VF_CONFIG, VF_DOE_FEATURE, VF_DOE_DISCOVERY,
+	VF_VENDOR, VF_DEVICE, VF_CLASS, VF_REVISION, VF_SUBSYS_VENDOR, VF_SUBSYS_DEVICE, VF_IRQ,
+	VF_RESOURCE, VF_CONFIG, VF_DOE_FEATURE, VF_DOE_DISCOVERY,
 	VF_TSM_ATTR, VF_AVAIL, VF_UEVENT, VF_PROJ_README, VF_PROJ_PLATFORM, VF_PROJ_STATUS,
 	VF_PROJ_FAULTS, VF_PROJ_REKEY, VF_PROJ_TRAFFIC, VF_EVIDENCE,
 	/* Symbolic links. */
-	VL_BUS_DEV, VL_CLASS_TSM, VL_STREAM, VL_SUBSYSTEM,
+	VL_BUS_DEV, VL_CLASS_TSM, VL_STREAM, VL_SUBSYSTEM, VL_TSM_PARENT,
 };
 
 enum vn_evidence { EV_CHAIN, EV_CERTS, EV_MEAS, EV_VCA, EV_NR };
@@ -48,7 +49,9 @@ size_t vfs_size(struct pd *pd, const struct vnode *vn);
  * store (-EACCES). */
 int vfs_open(struct pd *pd, const struct vnode *vn, bool rd, bool wr);
 /* Read / write at off; return the byte count or -errno. uid: the caller's (config space beyond 64
- * bytes is root's, as in Linux). */
+ * bytes is root's, as in Linux). A write to an attribute (not config) hands its first 4096 bytes
+ * to the store and returns what the store consumed, as kernfs does (a longer write(2) is short);
+ * an empty write returns 0 without calling the store (sysfs_kf_write). */
 int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off, unsigned uid);
 int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off);
 

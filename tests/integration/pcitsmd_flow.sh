@@ -105,7 +105,7 @@ expect_eq "stream link of the second" "$(readlink -f "$HB"/stream0.*)" \
 	"$(readlink -f "$mnt/bus/pci/devices/0000:02:00.0")"
 pcitsmd_unmount
 pcitsmd_mount --streams 0
-expect_eq "pool of 0" "$(read_errno "$HB/available_secure_streams")" ENXIO
+expect_eq "pool of 0: attribute hidden (pci_ide_attr_visible)" "$(read_errno "$HB/available_secure_streams")" ENOENT
 expect_eq "connect, pool of 0" "$(write_errno "$mnt/bus/pci/devices/0000:01:00.0/tsm/connect" tsm0)" ENOSPC
 grep -q "^last_failure_step=stream_alloc$" "$mnt/pcitsm/devices/0000:01:00.0/status" || fail "pool of 0: step"
 pcitsmd_unmount

@@ -26,7 +26,7 @@ expect_eq "class link" "$(readlink "$mnt/class/tsm/tsm0")" \
 expect_eq "tsm0 subsystem" "$(readlink -f "$mnt/class/tsm/tsm0/subsystem")" "$(readlink -f "$mnt/class/tsm")"
 expect_eq "doe_features" "$(ls "$D/doe_features" | tr '\n' ' ')" "0001:01 0001:02 doe_discovery "
 expect_eq "endpoint attributes" "$(ls "$D" | tr '\n' ' ')" \
-	"authenticated class config device doe_features revision tsm vendor "
+	"authenticated class config device doe_features irq resource revision subsystem_device subsystem_vendor tsm vendor "
 expect_eq "tsm attributes" "$(ls "$D/tsm" | tr '\n' ' ')" "bound connect disconnect dsm "
 # Root ports are not DSMs: no tsm/, no authenticated, no DOE.
 [ ! -e "$R/tsm" ] || fail "root port has tsm/"

@@ -72,6 +72,39 @@ static void capture_loopback_exchange(void **state)
 	unlink(path);
 }
 
+/* The global header as a decoder sees it: magic, version 2.4, snaplen 65536 (spdm_dump refuses a
+ * larger one), link type 292; in the writer's byte order. */
+static void check_global_header(const char *path)
+{
+	uint8_t h[24];
+	FILE *f = fopen(path, "rb");
+	uint32_t magic;
+
+	assert_non_null(f);
+	assert_int_equal(fread(h, 1, sizeof(h), f), sizeof(h));
+	fclose(f);
+	memcpy(&magic, h, 4);
+	assert_int_equal(magic, 0xa1b2c3d4u); /* native order: written by this host */
+	assert_int_equal(h[4] | h[5] << 8, 2);
+	assert_int_equal(h[6] | h[7] << 8, 4);
+	assert_int_equal(pcitsm_get_le32(h + 16), 65536);
+	assert_int_equal(pcitsm_get_le32(h + 20), 292);
+}
+
+static void global_header_snaplen(void **state)
+{
+	char path[512];
+	struct pcitsm_pcap cap;
+
+	(void)state;
+	assert_int_equal(PCITSM_PCAP_SNAPLEN, 65536);
+	tmp_path(path, sizeof(path), "hdr");
+	assert_ok(pcitsm_pcap_open(&cap, path));
+	assert_ok(pcitsm_pcap_close(&cap));
+	check_global_header(path);
+	unlink(path);
+}
+
 static void capture_truncates_above_snaplen(void **state)
 {
 	size_t len = PCITSM_PCAP_SNAPLEN + 64;
@@ -86,18 +119,37 @@ static void capture_truncates_above_snaplen(void **state)
 	tmp_path(path, sizeof(path), "big");
 	assert_ok(pcitsm_pcap_open(&cap, path));
 	cap.tap.object(&cap.tap, false, obj, len);
+	/* Exactly the snapshot length: whole. The largest DOE object (2^18 DW): cut to 65536. */
+	cap.tap.object(&cap.tap, true, obj, PCITSM_PCAP_SNAPLEN);
+	free(obj);
+	obj = calloc(1, PCITSM_DOE_MAX_BYTES + 4);
+	assert_non_null(obj);
+	obj[PCITSM_PCAP_SNAPLEN - 1] = 0x5a;
+	obj[PCITSM_PCAP_SNAPLEN] = 0xa5; /* past the cut */
+	cap.tap.object(&cap.tap, false, obj, PCITSM_DOE_MAX_BYTES);
+	assert_int_equal(cap.packets, 3);
+	assert_int_equal(cap.truncated, 2);
 	/* Larger than any DOE object: refused, and the error is reported at close. */
 	cap.tap.object(&cap.tap, true, obj, PCITSM_DOE_MAX_BYTES + 4);
 	cap.tap.object(&cap.tap, true, obj, 8); /* nothing more after an error */
-	assert_int_equal(cap.packets, 1);
+	assert_int_equal(cap.packets, 3);
 	assert_err(pcitsm_pcap_close(&cap), PCITSM_E_INVAL);
 	free(obj);
 
+	check_global_header(path);
 	p = pcap_open_offline(path, errbuf);
 	assert_non_null(p);
+	assert_int_equal(pcap_snapshot(p), 65536);
 	assert_int_equal(pcap_next_ex(p, &ph, &data), 1);
 	assert_int_equal(ph->caplen, PCITSM_PCAP_SNAPLEN);
 	assert_int_equal(ph->len, len);
+	assert_int_equal(pcap_next_ex(p, &ph, &data), 1);
+	assert_int_equal(ph->caplen, PCITSM_PCAP_SNAPLEN);
+	assert_int_equal(ph->len, PCITSM_PCAP_SNAPLEN);
+	assert_int_equal(pcap_next_ex(p, &ph, &data), 1);
+	assert_int_equal(ph->caplen, 65536);
+	assert_int_equal(ph->len, PCITSM_DOE_MAX_BYTES);
+	assert_int_equal(data[65535], 0x5a); /* the first 65536 bytes, exactly */
 	assert_int_equal(pcap_next_ex(p, &ph, &data), PCAP_ERROR_BREAK);
 	pcap_close(p);
 	unlink(path);
@@ -119,6 +171,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(capture_loopback_exchange),
+		cmocka_unit_test(global_header_snaplen),
 		cmocka_unit_test(capture_truncates_above_snaplen),
 		cmocka_unit_test(open_failure),
 	};

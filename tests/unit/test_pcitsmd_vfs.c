@@ -74,7 +74,7 @@ static int rd(struct pd *pd, const char *path, char *buf, size_t len)
 	return r;
 }
 
-static int wr(struct pd *pd, const char *path, const char *s)
+static int wrn(struct pd *pd, const char *path, const char *s, size_t len)
 {
 	struct vnode vn;
 	int r = resolve(pd, path, &vn);
@@ -84,7 +84,12 @@ static int wr(struct pd *pd, const char *path, const char *s)
 	r = vfs_open(pd, &vn, false, true);
 	if (r)
 		return r;
-	return vfs_write(pd, &vn, s, strlen(s), 0);
+	return vfs_write(pd, &vn, s, len, 0);
+}
+
+static int wr(struct pd *pd, const char *path, const char *s)
+{
+	return wrn(pd, path, s, strlen(s));
 }
 
 struct names {
@@ -209,6 +214,178 @@ static void attributes(void **state)
 	assert_string_equal(b, "bad-signature\n");
 }
 
+/* tsm/connect parses as the kernel's sscanf(buf, "tsm%d\n", &id) (lib/vsprintf.c vsscanf, not
+ * C's: no '+'), on what kernfs hands the store: at most 4096 bytes, up to the first NUL. */
+static void connect_parse(void **state)
+{
+	struct fixture *fx = *state;
+	struct pd *pd = &fx->pd;
+	static const struct {
+		const char *s;
+		size_t len; /* 0: strlen */
+		int want;   /* 0: connects (the write returns its length) */
+	} cases[] = {
+		{ "tsm0", 0, 0 },
+		{ "tsm0\n", 0, 0 },
+		{ "tsm 0", 0, 0 },          /* %d skips white space */
+		{ "tsm\t\n 0\n", 0, 0 },
+		{ "tsm\xa0" "0", 0, 0 },     /* the kernel's isspace includes 0xA0 */
+		{ "tsm-0", 0, 0 },          /* -0 is 0 */
+		{ "tsm00", 0, 0 },
+		{ "tsm0garbage", 0, 0 },    /* the rest is ignored */
+		{ "tsm0 1", 0, 0 },
+		{ "tsm4294967296", 0, 0 },  /* low 32 bits: 0 */
+		{ "tsm0\0x", 6, 0 },        /* NUL ends the string */
+		{ "tsm+0", 0, -EINVAL },    /* the kernel's %d takes no '+' */
+		{ " tsm0", 0, -EINVAL },    /* a format literal skips no white space */
+		{ "TSM0", 0, -EINVAL },
+		{ "abc0", 0, -EINVAL },
+		{ "tsm", 0, -EINVAL },
+		{ "tsm\n", 0, -EINVAL },
+		{ "tsmx", 0, -EINVAL },
+		{ "tsm-", 0, -EINVAL },
+		{ "tsm--0", 0, -EINVAL },
+		{ "tsm- 0", 0, -EINVAL },
+		{ "tsm\0" "0", 5, -EINVAL },
+		{ "ts", 0, -EINVAL },
+		{ "tsm1", 0, -ENXIO },      /* no such TSM */
+		{ "tsm-1", 0, -ENXIO },
+		{ "tsm4294967295", 0, -ENXIO }, /* -1 */
+		{ "tsm2147483648", 0, -ENXIO }, /* INT_MIN */
+	};
+	char big[4097];
+
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(cases); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].s);
+		int r = wrn(pd, EP "/tsm/connect", cases[i].s, len);
+
+		if (cases[i].want) {
+			if (r != cases[i].want)
+				fail_msg("connect '%s': %d, want %d", cases[i].s, r, cases[i].want);
+			continue;
+		}
+		if (r != (int)len)
+			fail_msg("connect '%s': %d, want %zu", cases[i].s, r, len);
+		assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0"), 4);
+	}
+	/* An empty write reaches no store: 0, nothing happens. */
+	assert_int_equal(wrn(pd, EP "/tsm/connect", "", 0), 0);
+	/* 4096 bytes: one page, the store sees it all. */
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "tsm0", 4);
+	assert_int_equal(wrn(pd, EP "/tsm/connect", big, 4096), 4096);
+	assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0\n"), 5);
+	/* 4097 bytes: the store sees the first 4096, the write(2) is short. */
+	assert_int_equal(wrn(pd, EP "/tsm/connect", big, 4097), 4096);
+	assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0\n"), 5);
+	/* ... so a digit in byte 4097 is never seen: "tsm" + white space is EINVAL. */
+	memcpy(big, "tsm ", 4);
+	big[4096] = '0';
+	assert_int_equal(wrn(pd, EP "/tsm/connect", big, 4097), -EINVAL);
+	/* A 64-byte name (past any small fixed buffer) parses like the short one. */
+	memset(big, '0', 64);
+	memcpy(big, "tsm", 3);
+	assert_int_equal(wrn(pd, EP "/tsm/connect", big, 64), 64);
+	assert_int_equal(wrn(pd, EP "/tsm/connect", big, 64), -EBUSY);
+	assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0\n"), 5);
+}
+
+/* pci-sysfs.c's generic files, derived from the emulated config space. */
+static void generic_files(void **state)
+{
+	struct fixture *fx = *state;
+	struct pd *pd = &fx->pd;
+	int f = pd_find_name(pd, "0000:01:00.0");
+	struct pcitsm_cfg_emu *c = &pd->funcs[f].f->cfg;
+	char b[4096], *line;
+	struct vnode vn;
+	int n;
+
+	assert_int_equal(rd(pd, EP "/irq", b, sizeof(b)), 2);
+	assert_string_equal(b, "0\n");
+	assert_int_equal(rd(pd, EP "/subsystem_vendor", b, sizeof(b)), 7);
+	assert_string_equal(b, "0x0000\n");
+	assert_int_equal(rd(pd, EP "/revision", b, sizeof(b)), 5);
+	assert_string_equal(b, "0x01\n");
+	/* An endpoint: 13 resource lines (6 BARs, ROM, 6 SR-IOV BARs), all unused. */
+	n = rd(pd, EP "/resource", b, sizeof(b));
+	assert_int_equal(n, 13 * 57);
+	assert_string_equal(b + 12 * 57, "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+	/* A root port: 17 lines, its memory window from config 0x20/0x22 in line 15. */
+	n = rd(pd, HB "/0000:00:01.0/resource", b, sizeof(b));
+	assert_int_equal(n, 17 * 57);
+	{
+		uint32_t w = pcitsm_cfg_emu_peek(&pd->funcs[pd_find_name(pd, "0000:00:01.0")].f->cfg,
+						 0x20, 4);
+		char want[64];
+
+		snprintf(want, sizeof(want), "0x%016llx 0x%016llx 0x0000000000000200\n",
+			 (unsigned long long)(w & 0xfff0u) << 16,
+			 ((unsigned long long)(w >> 16 & 0xfff0u) << 16) | 0xfffff);
+		b[15 * 57] = '\0';
+		assert_string_equal(b + 14 * 57, want);
+	}
+	/* Program the endpoint: BAR0/1 64-bit prefetchable 1 MiB at 4 GiB, BAR2 I/O 256 at 0x2000,
+	 * subsystem 1af4:1100, INTA# on line 11; the files follow the registers. */
+	pcitsm_cfg_emu_mask(c, 0x10, 4, 0xfff00000u, 0);
+	pcitsm_cfg_emu_mask(c, 0x14, 4, 0xffffffffu, 0);
+	pcitsm_cfg_emu_poke(c, 0x10, 4, 0x0000000cu);
+	pcitsm_cfg_emu_poke(c, 0x14, 4, 0x00000001u);
+	pcitsm_cfg_emu_mask(c, 0x18, 4, 0xffffff00u, 0);
+	pcitsm_cfg_emu_poke(c, 0x18, 4, 0x00002001u);
+	pcitsm_cfg_emu_poke(c, 0x2c, 4, 0x11001af4u);
+	pcitsm_cfg_emu_poke(c, 0x3c, 2, 0x010bu);
+	assert_int_equal(rd(pd, EP "/resource", b, sizeof(b)), 13 * 57);
+	line = b;
+	assert_memory_equal(line, "0x0000000100000000 0x00000001000fffff 0x000000000014220c\n", 57);
+	assert_memory_equal(line + 57, "0x0000000000000000 0x0000000000000000 0x0000000000000000\n", 57);
+	assert_memory_equal(line + 114, "0x0000000000002000 0x00000000000020ff 0x0000000000040101\n", 57);
+	assert_int_equal(rd(pd, EP "/irq", b, sizeof(b)), 3);
+	assert_string_equal(b, "11\n");
+	assert_int_equal(rd(pd, EP "/subsystem_vendor", b, sizeof(b)), 7);
+	assert_string_equal(b, "0x1af4\n");
+	assert_int_equal(rd(pd, EP "/subsystem_device", b, sizeof(b)), 7);
+	assert_string_equal(b, "0x1100\n");
+	assert_int_equal(wr(pd, EP "/irq", "5"), -EACCES);
+	/* The TSM class device's parent link, to a directory that exists. */
+	assert_int_equal(vfs_lookup(pd, "/devices/platform/pcitsm-tsm/tsm/tsm0/device", &vn), 0);
+	assert_int_equal(vn.mode & S_IFMT, S_IFLNK);
+	assert_string_equal(vn.target, "../../../pcitsm-tsm");
+	assert_int_equal(vfs_lookup(pd, "/devices/platform/pcitsm-tsm", &vn), 0);
+	assert_int_equal(vn.mode & S_IFMT, S_IFDIR);
+}
+
+/* An empty stream pool hides available_secure_streams (pci_ide_attr_visible), not ENXIO; and
+ * --no-doe-features hides doe_features/ as a kernel before 6.15. */
+static void hidden_attributes(void **state)
+{
+	struct pd_opts o;
+	struct pd pd;
+	const char *why;
+	struct names n;
+	struct vnode vn;
+
+	(void)state;
+	pd_opts_default(&o);
+	o.nr_streams = 0;
+	o.no_doe_features = true;
+	assert_ok(pd_open(&pd, &o, pcitsm_env_default(), &why));
+	assert_null(strstr(ls(&pd, HB, &n), "available_secure_streams"));
+	assert_non_null(strstr(n.buf, "0000:00:01.0"));
+	assert_int_equal(vfs_lookup(&pd, HB "/available_secure_streams", &vn), -ENOENT);
+	assert_null(strstr(ls(&pd, EP, &n), "doe_features"));
+	assert_non_null(strstr(n.buf, "config"));
+	assert_int_equal(resolve(&pd, EP "/doe_features", &vn), -ENOENT);
+	pd_close(&pd);
+
+	pd_opts_default(&o);
+	o.nr_streams = 1;
+	assert_ok(pd_open(&pd, &o, pcitsm_env_default(), &why));
+	assert_non_null(strstr(ls(&pd, HB, &n), "available_secure_streams "));
+	assert_non_null(strstr(ls(&pd, EP, &n), "doe_features "));
+	pd_close(&pd);
+}
+
 static void config_access(void **state)
 {
 	struct fixture *fx = *state;
@@ -307,6 +484,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(attributes, setup, teardown),
 		cmocka_unit_test_setup_teardown(config_access, setup, teardown),
+		cmocka_unit_test_setup_teardown(connect_parse, setup, teardown),
+		cmocka_unit_test_setup_teardown(generic_files, setup, teardown),
+		cmocka_unit_test(hidden_attributes),
 		cmocka_unit_test(traffic_format),
 		cmocka_unit_test(faults_table),
 		cmocka_unit_test(open_faults),

@@ -39,3 +39,17 @@ uint8_t *test_read_file(const char *path, size_t *len)
 	*len = (size_t)n;
 	return buf;
 }
+
+unsigned test_skipped;
+
+int test_exit_code(int failed)
+{
+	if (failed)
+		return failed;
+	if (test_skipped) {
+		print_message("%u test(s) skipped: this program reports itself skipped (exit %d)\n",
+			      test_skipped, TEST_EXIT_SKIP);
+		return TEST_EXIT_SKIP;
+	}
+	return 0;
+}

@@ -796,6 +796,133 @@ static void test_rx_hold_limits_and_counter_wrap(void **state)
 	}
 }
 
+/* With PCRC on, a unit whose last TLP lacks the PCRC (P clear) is an IDE Check Failed too, even
+ * though its MAC verifies. */
+static void test_pcrc_missing_in_unit(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_sel s;
+	uint8_t data[2][64], tlp[2][96], outb[2][200];
+	struct pcitsm_ide_io io[2];
+	struct pcitsm_ide_rx_out out;
+
+	sel_rp(&s);
+	s.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->rp, 0, &s));
+	sel_ep(&s);
+	s.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->ep, 0, &s));
+	secure(f);
+	f->rp->stream[0].pcrc = false; /* a transmitter that omits it */
+	for (int i = 0; i < 2; i++) {
+		size_t n;
+
+		memset(data[i], 0x40 + i, sizeof(data[i]));
+		n = mk_mwr(tlp[i], 0x80000000 + 0x40 * (unsigned)i, data[i], sizeof(data[i]));
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n, outb[i], sizeof(outb[i]), 0 };
+	}
+	assert_ok(pcitsm_ide_tx(f->rp, io, 2));
+	assert_false(io[1].out[3] & PCITSM_IDE_PFX_P);
+	assert_ok(rx_at_ep(f, io[0].out, io[0].out_len, &out));
+	assert_err(rx_at_ep(f, io[1].out, io[1].out_len, &out), PCITSM_E_FIELD);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+}
+
+/* The transmitter refuses, before writing a byte or spending a counter value: an output buffer too
+ * small for TLP + MAC, a unit over 256 DW of payload, a Message inside a unit, a unit spanning a
+ * stream and no stream, a key set that is not valid. */
+static void test_tx_refusals(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[1024], tlp[2][1100], outb[2][1200];
+	struct pcitsm_ide_slot *sl;
+	struct pcitsm_ide_io io[2];
+	struct pcitsm_tlp m = { .kind = PCITSM_TLP_MSG, .req_id = RP_RID, .target_id = EP_RID,
+				.msg_route = PCITSM_MSG_ROUTE_ID, .msg_code = PCITSM_MSG_IDE_SYNC };
+	size_t n[2];
+
+	secure(f);
+	sl = &f->rp->stream[0].slot[PCITSM_IDE_TX][PCITSM_IDE_SUB_PR][0];
+	memset(data, 0x77, sizeof(data));
+	/* Out buffer: room for the TLP but not its MAC. */
+	n[0] = mk_mwr(tlp[0], 0x80000000, data, 64);
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb[0], 4 + n[0] + PCITSM_IDE_MAC_LEN - 1, 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 1), PCITSM_E_NOSPC);
+	io[0].out_cap = 4 + n[0] + PCITSM_IDE_MAC_LEN;
+	assert_int_equal(sl->ctr, 1);
+	/* Two writes of 1024 bytes: 512 DW in one unit. */
+	for (int i = 0; i < 2; i++) {
+		n[i] = mk_mwr(tlp[i], 0x80000000 + 0x400 * (unsigned)i, data, 1024);
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb[i], sizeof(outb[i]), 0 };
+	}
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	/* A Message first in a unit. */
+	assert_ok(pcitsm_tlp_encode(&m, tlp[0], sizeof(tlp[0]), &n[0]));
+	n[1] = mk_mwr(tlp[1], 0x80000000, data, 64);
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb[0], sizeof(outb[0]), 0 };
+	io[1] = (struct pcitsm_ide_io){ tlp[1], n[1], outb[1], sizeof(outb[1]), 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	/* A write inside the stream's window, then one outside every address association. */
+	n[0] = mk_mwr(tlp[0], 0x80000000, data, 64);
+	n[1] = mk_mwr(tlp[1], 0x20000000, data, 64);
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb[0], sizeof(outb[0]), 0 };
+	io[1] = (struct pcitsm_ide_io){ tlp[1], n[1], outb[1], sizeof(outb[1]), 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	assert_int_equal(sl->ctr, 1);
+	assert_int_equal(f->rp->stream[0].stats.tx_tlps, 0);
+	/* A key set that is no longer valid. */
+	sl->valid = false;
+	assert_err(pcitsm_ide_tx(f->rp, io, 1), PCITSM_E_STATE);
+	sl->valid = true;
+	assert_ok(pcitsm_ide_tx(f->rp, io, 1));
+	assert_int_equal(sl->ctr, 2);
+}
+
+/* An aggregated unit: a flipped bit in its first (MAC-less) TLP fails the unit's MAC; a unit of
+ * reads claiming more Posted TLPs than arrived fails the counter check; a plaintext IDE Sync that
+ * no stream's association claims is still never delivered (IDE Sync is always an IDE TLP). */
+static void test_unit_mac_counters_and_plain_sync(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[2][64], tlp[2][96], outb[2][200];
+	struct pcitsm_ide_io io[2];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_tlp m = { .kind = PCITSM_TLP_MSG, .req_id = 0x0200, .target_id = EP_RID,
+				.msg_route = PCITSM_MSG_ROUTE_ID, .msg_code = PCITSM_MSG_IDE_SYNC };
+	size_t n;
+
+	for (int round = 0; round < 2; round++) {
+		if (round) {
+			assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+			assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+		}
+		secure(f);
+		for (int i = 0; i < 2; i++) {
+			memset(data[i], 0x50 + i, sizeof(data[i]));
+			n = round ? mk_mrd(tlp[i], 0x80000000, (uint8_t)i)
+				  : mk_mwr(tlp[i], 0x80000000 + 0x40 * (unsigned)i, data[i], 64);
+			io[i] = (struct pcitsm_ide_io){ tlp[i], n, outb[i], sizeof(outb[i]), 0 };
+		}
+		if (round)
+			f->rp->stream[0].pr_sent_npr = 5; /* 5 writes that never reached the endpoint */
+		assert_ok(pcitsm_ide_tx(f->rp, io, 2));
+		if (!round)
+			io[0].out[4 + 12 + 7] ^= 0x10;
+		assert_ok(rx_at_ep(f, io[0].out, io[0].out_len, &out));
+		assert_err(rx_at_ep(f, io[1].out, io[1].out_len, &out),
+			   round ? PCITSM_E_REPLAY : PCITSM_E_MAC);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	}
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	assert_ok(pcitsm_tlp_encode(&m, tlp[0], sizeof(tlp[0]), &n));
+	assert_err(rx_at_ep(f, tlp[0], n, &out), PCITSM_E_UNEXPECTED);
+	assert_int_equal(out.n, 0);
+}
+
 static void test_refresh(void **state)
 {
 	struct fx *f = *state;
@@ -1077,7 +1204,8 @@ int main(void)
 		T(test_pcrc),
 		T(test_sync_counts_exceed), T(test_rx_key_set_not_started),
 		T(test_k_toggle_inside_unit), T(test_rx_rules_under_valid_mac),
-		T(test_rx_hold_limits_and_counter_wrap),
+		T(test_rx_hold_limits_and_counter_wrap), T(test_pcrc_missing_in_unit),
+		T(test_tx_refusals), T(test_unit_mac_counters_and_plain_sync),
 		T(test_unconfigure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

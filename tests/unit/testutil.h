@@ -31,6 +31,11 @@ int test_exit_code(int failed);
 					       sizeof(group_tests) / sizeof((group_tests)[0]),   \
 					       group_setup, group_teardown))
 
+/* Bytes of heap in use now: the sanitizer allocator's count under AddressSanitizer (where
+ * glibc's malloc is not the one in use), mallinfo2's uordblks + hblkhd otherwise. For leak assertions
+ * that look at memory, not only at counters. */
+size_t test_heap_in_use(void);
+
 /* Read a whole file from tests/data (or an absolute path) into a malloc'd buffer. */
 uint8_t *test_read_file(const char *path, size_t *len);
 

@@ -38,12 +38,15 @@ run: build
 # All tests: release build, then the whole suite again under AddressSanitizer + UBSan.
 test: test-release test-san
 
+# Each prints a last line "== BUILD: N tests skipped" (scripts/ctest-skipped.sh).
 test-release: build
-	cd build && ctest --output-on-failure -j $(JOBS)
+	cd build && ctest --output-on-failure -j $(JOBS) -O ctest.log; rc=$$?; \
+		../scripts/ctest-skipped.sh ctest.log release; exit $$rc
 
 test-san: build-san
 	cd build-san && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) \
+		-O ctest.log; rc=$$?; ../scripts/ctest-skipped.sh ctest.log sanitizer; exit $$rc
 
 bench: build
 	./build/pcitsm bench

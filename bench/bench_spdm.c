@@ -100,11 +100,15 @@ static pcitsm_err one_session(struct spdm_bench *b)
 	return e;
 }
 
+_Static_assert(PCITSM_DHE_SECRET_MAX <= PCITSM_HASH_MAX, "the HMAC key buffer holds the secret");
+
 /* The session handshake's cryptography alone. */
 static pcitsm_err session_crypto_once(struct spdm_bench *b)
 {
 	struct pcitsm_dhe d[2] = { { 0 }, { 0 } };
-	uint8_t pub[2][PCITSM_DHE_PUB_MAX], secret[PCITSM_DHE_SECRET_MAX], mac[PCITSM_HASH_MAX];
+	/* The HMAC key is hash-sized (up to 64 bytes, SHA-512), the ECDH secret at most 48: the
+	 * buffer holds the larger, the bytes past the secret zero. */
+	uint8_t pub[2][PCITSM_DHE_PUB_MAX], secret[PCITSM_HASH_MAX] = { 0 }, mac[PCITSM_HASH_MAX];
 	uint8_t sig[PCITSM_SIG_MAX];
 	size_t pl = pcitsm_dhe_pub_size(b->dhe), sl = pcitsm_dhe_secret_size(b->dhe);
 	size_t gl = pcitsm_sig_size(b->sig), hl = pcitsm_hash_size(b->hash);

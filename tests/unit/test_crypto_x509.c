@@ -39,10 +39,20 @@ static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 /* A certificate valid from now+from to now+to seconds, signed by issuer (NULL: self-signed). */
+static struct tcert make_cert_key(const char *cn, const struct tcert *issuer, EVP_PKEY *key,
+				  long from, long to, bool ca, const char *ku);
+
 static struct tcert make_cert(const char *cn, const struct tcert *issuer, const char *group,
 			      long from, long to, bool ca, const char *ku)
 {
-	struct tcert c = { X509_new(), EVP_EC_gen(group), NULL, 0 };
+	return make_cert_key(cn, issuer, EVP_EC_gen(group), from, to, ca, ku);
+}
+
+/* The same with a given key (owned by the result): a second certificate for an existing key. */
+static struct tcert make_cert_key(const char *cn, const struct tcert *issuer, EVP_PKEY *key,
+				  long from, long to, bool ca, const char *ku)
+{
+	struct tcert c = { X509_new(), key, NULL, 0 };
 	X509_NAME *name;
 	unsigned char *p;
 
@@ -312,6 +322,56 @@ static void verify_leaf_key_checks(void **state)
 	tcert_free(&nosig);
 }
 
+/* The path OpenSSL builds must be the chain the device sent. Two ways for it to build another:
+ * (1) the trust store holds a cross-signed copy of the device's intermediate (same name and key,
+ * issued by another trusted root): OpenSSL prefers the trusted copy, so its path swaps the
+ * device's intermediate for it; (2) the device's root is itself "issued" by an older certificate
+ * of the same name and key that it also sends: OpenSSL stops at the trusted root, a path one
+ * shorter than the chain. Both validate in OpenSSL; both must be refused. */
+static void verify_path_differs_from_chain(void **state)
+{
+	struct tcert root = make_ca("test root", NULL, -DAY, 30 * DAY);
+	struct tcert root2 = make_ca("other root", NULL, -DAY, 30 * DAY);
+	struct tcert inter = make_ca("test intermediate", &root, -DAY, 30 * DAY);
+	struct tcert leaf = make_leaf("test leaf", &inter, -DAY, 30 * DAY);
+	struct tcert cross, old_root;
+	struct pcitsm_trust *t;
+	uint8_t buf[8192];
+	char why[256];
+	size_t n;
+
+	assert_true(EVP_PKEY_up_ref(inter.key));
+	cross = make_cert_key("test intermediate", &root2, inter.key, -2 * DAY, 20 * DAY, true,
+			      "critical,keyCertSign");
+	assert_true(EVP_PKEY_up_ref(root.key));
+	old_root = make_cert_key("test root", NULL, root.key, -10 * DAY, 10 * DAY, true,
+				 "critical,keyCertSign");
+	n = cat3(buf, &root, &inter, &leaf);
+	/* Control: the root alone as anchor accepts the chain. */
+	t = trust_of(root.der, root.len);
+	assert_ok(pcitsm_x509_chain_verify(t, buf, n, NULL, why, sizeof(why)));
+	pcitsm_trust_free(t);
+	/* (1) Anchors: the other root and the cross-signed intermediate. */
+	t = trust_of(root2.der, root2.len);
+	assert_ok(pcitsm_trust_add_der(t, cross.der, cross.len));
+	assert_err(pcitsm_x509_chain_verify(t, buf, n, NULL, why, sizeof(why)), PCITSM_E_CERT);
+	assert_non_null(strstr(why, "certificate 1 (CN=test intermediate): differs"));
+	pcitsm_trust_free(t);
+	/* (2) Chain: old root, root, intermediate, leaf; anchor: the root. */
+	memcpy(buf, old_root.der, old_root.len);
+	n = old_root.len + cat3(buf + old_root.len, &root, &inter, &leaf);
+	t = trust_of(root.der, root.len);
+	assert_err(pcitsm_x509_chain_verify(t, buf, n, NULL, why, sizeof(why)), PCITSM_E_CERT);
+	assert_non_null(strstr(why, "validated path has 3 certificates for a chain of 4"));
+	pcitsm_trust_free(t);
+	tcert_free(&root);
+	tcert_free(&root2);
+	tcert_free(&inter);
+	tcert_free(&leaf);
+	tcert_free(&cross);
+	tcert_free(&old_root);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Strict parsing
  */
@@ -536,6 +596,7 @@ int main(void)
 		cmocka_unit_test(verify_leaf_first_fails),
 		cmocka_unit_test(verify_expired_and_not_yet_valid),
 		cmocka_unit_test(verify_leaf_key_checks),
+		cmocka_unit_test(verify_path_differs_from_chain),
 		cmocka_unit_test(verify_malformed_is_field),
 		cmocka_unit_test(split_framing),
 		cmocka_unit_test(subject_line),

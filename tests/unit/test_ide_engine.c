@@ -525,6 +525,404 @@ static void test_sync(void **state)
 	assert_err(pcitsm_ide_rx(f->ep, f->wire, io.out_len, &out), PCITSM_E_REPLAY);
 }
 
+/* PCIe 6.x §6.33 (IDE TLP ordering, IDE Sync): an IDE Sync whose PR_Sent counts exceed the Posted
+ * TLPs this receiver got since the last Non-Posted / Completion is an IDE Check Failed. The Sync
+ * is correctly sealed: only the counter check can refuse it. Both counts, one at a time. */
+static void test_sync_counts_exceed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[4] = { 9 }, tlp[32], msg[64];
+	struct pcitsm_ide_rx_out out;
+	size_t n, w, ml;
+
+	for (int which = 0; which < 2; which++) {
+		if (which) {
+			assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+			assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+		}
+		secure(f);
+		n = mk_mwr(tlp, 0x80000000, data, 4);
+		for (int i = 0; i < 3; i++)
+			assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+		/* The transmitter claims 2 Posted TLPs more than it sent (3 + the Sync itself). */
+		if (which)
+			f->rp->stream[0].pr_sent_cpl += 2;
+		else
+			f->rp->stream[0].pr_sent_npr += 2;
+		f->rp->stream[0].sync_pending = true;
+		assert_ok(pcitsm_ide_next_msg(f->rp, msg, sizeof(msg), &ml));
+		assert_int_equal(msg[4 + 7], PCITSM_MSG_IDE_SYNC);
+		assert_int_equal(msg[4 + 12 + which], 6);
+		out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+		assert_err(pcitsm_ide_rx(f->ep, msg, ml, &out), PCITSM_E_REPLAY);
+		assert_false(out.consumed);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(f->ep->stream[0].stats.rx_syncs, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+		assert_int_equal(f->ep->stream[0].fail_reason, PCITSM_E_REPLAY);
+	}
+	/* The exact counts (3 writes + the Sync = 4) are accepted. */
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	for (int i = 0; i < 3; i++)
+		assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	f->rp->stream[0].sync_pending = true;
+	assert_ok(pcitsm_ide_next_msg(f->rp, msg, sizeof(msg), &ml));
+	assert_int_equal(msg[4 + 12], 4);
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_ok(pcitsm_ide_rx(f->ep, msg, ml, &out));
+	assert_true(out.consumed);
+	assert_int_equal(f->ep->stream[0].pr_recv_npr, 0);
+	assert_int_equal(f->ep->stream[0].pr_recv_cpl, 0);
+}
+
+/* PCIe 6.x §6.33 (key sets, K_SET_GO): a key set programmed at the receiver but not started is not
+ * usable; a TLP the transmitter (already switched) sealed under it is an IDE Check Failed, even
+ * though its MAC verifies under the programmed key. */
+static void test_rx_key_set_not_started(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[32] = { 4 }, tlp[64];
+	struct pcitsm_ide_rx_out out;
+	size_t n, w;
+
+	secure(f);
+	prog(f, 1);
+	for (int u = 0; u < 3; u++)
+		assert_ok(pcitsm_ide_k_set_go(f->rp, SID, 1, PCITSM_IDE_TX, u));
+	assert_true(f->ep->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][1].valid);
+	assert_false(f->ep->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][1].go);
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &w), PCITSM_E_MAC);
+	assert_true(f->wire[3] & PCITSM_IDE_PFX_K);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	/* Started, the same key works. */
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	prog(f, 1);
+	test_ide_go(f->rp, f->ep, SID, 1, PCITSM_IDE_RX);
+	for (int u = 0; u < 3; u++)
+		assert_ok(pcitsm_ide_k_set_go(f->rp, SID, 1, PCITSM_IDE_TX, u));
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_int_equal(out.n, 1);
+}
+
+/* PCIe 6.x §6.33 (aggregation, key sets): K may change only on the first TLP of an aggregated
+ * unit. A two-TLP unit whose first TLP says K=0 and whose last says K=1, sealed correctly under
+ * key set 1 (programmed and started), is an IDE Check Failed: nothing of it is delivered. */
+static void test_k_toggle_inside_unit(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[64], ct[64], w0[4 + 12 + 32], w1[4 + 12 + 32 + 12], aad[32], iv[12] = { 0 };
+	uint8_t tag[16], t0[12 + 32], t1[12 + 32];
+	struct pcitsm_ide_rx_out out = { .buf = f->plain, .cap = sizeof(f->plain) };
+	struct pcitsm_ide_prefix x = { .sub = PCITSM_IDE_SUB_PR, .stream_id = SID };
+	struct pcitsm_gcm_seg seg = { data, ct, sizeof(data) };
+	struct pcitsm_gcm *ref;
+	struct pcitsm_gcm_key *k;
+
+	for (int toggle = 1; toggle >= 0; toggle--) {
+		assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+		assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+		secure(f);
+		prog(f, 1);
+		test_ide_go(f->rp, f->ep, SID, 1, PCITSM_IDE_RX);
+		memset(data, 0x6b, sizeof(data));
+		assert_int_equal(mk_mwr(t0, 0x80000000, data, 32), sizeof(t0));
+		assert_int_equal(mk_mwr(t1, 0x80000020, data + 32, 32), sizeof(t1));
+		x.k = !toggle; /* toggle: first TLP K=0, last K=1; control: both K=1 */
+		x.m = false;
+		pcitsm_ide_prefix_encode(&x, w0);
+		x.k = true;
+		x.m = true;
+		pcitsm_ide_prefix_encode(&x, w1);
+		memcpy(w0 + 4, t0, 12);
+		memcpy(w1 + 4, t1, 12);
+		memcpy(aad, w0, 16);
+		memcpy(aad + 16, w1, 16);
+		assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
+		assert_ok(pcitsm_gcm_key_new(ref, &k));
+		assert_ok(pcitsm_gcm_key_set(k, f->key[1][0][PCITSM_IDE_SUB_PR]));
+		iv[11] = 1; /* key set 1's first invocation (IFV 1) */
+		assert_ok(pcitsm_gcm_seal(k, iv, aad, sizeof(aad), &seg, 1, tag, 16));
+		pcitsm_gcm_key_free(k);
+		pcitsm_gcm_free(ref);
+		memcpy(w0 + 16, ct, 32);
+		memcpy(w1 + 16, ct + 32, 32);
+		memcpy(w1 + 16 + 32, tag, 12);
+		out.n = 0;
+		assert_ok(pcitsm_ide_rx(f->ep, w0, sizeof(w0), &out));
+		assert_int_equal(out.n, 0);
+		if (!toggle) {
+			/* The same unit with one K throughout is accepted: the MAC is right. */
+			assert_ok(pcitsm_ide_rx(f->ep, w1, sizeof(w1), &out));
+			assert_int_equal(out.n, 2);
+			assert_memory_equal(f->plain + out.off[1], t1, sizeof(t1));
+			continue;
+		}
+		assert_err(pcitsm_ide_rx(f->ep, w1, sizeof(w1), &out), PCITSM_E_MAC);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+		assert_int_equal(f->ep->stream[0].stats.rx_tlps, 0);
+	}
+}
+
+/* Seal one IDE TLP by hand (prefix x, plaintext TLP of hl header + dl data bytes) under the root
+ * port's transmit key of key set kset and sub-stream ksub, with invocation counter ctr: what a
+ * transmitter that breaks a rule, with the right key, would put on the wire. */
+static size_t seal_by_hand(struct fx *f, unsigned kset, unsigned ksub,
+			   const struct pcitsm_ide_prefix *x, const uint8_t *tlp, size_t hl,
+			   size_t dl, uint64_t ctr, uint8_t *w)
+{
+	struct pcitsm_gcm_seg seg = { tlp + hl, w + 4 + hl, dl };
+	uint8_t iv[12] = { 0 }, tag[16];
+	struct pcitsm_gcm *ref;
+	struct pcitsm_gcm_key *k;
+
+	pcitsm_ide_prefix_encode(x, w);
+	memcpy(w + 4, tlp, hl);
+	pcitsm_put_be64(iv + 4, ctr);
+	assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
+	assert_ok(pcitsm_gcm_key_new(ref, &k));
+	assert_ok(pcitsm_gcm_key_set(k, f->key[kset][0][ksub]));
+	assert_ok(pcitsm_gcm_seal(k, iv, w, 4 + hl, &seg, 1, tag, 16));
+	pcitsm_gcm_key_free(k);
+	pcitsm_gcm_free(ref);
+	memcpy(w + 4 + hl + dl, tag, 12);
+	return 4 + hl + dl + 12;
+}
+
+static pcitsm_err rx_at_ep(struct fx *f, const uint8_t *w, size_t len,
+			   struct pcitsm_ide_rx_out *out)
+{
+	*out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	return pcitsm_ide_rx(f->ep, w, len, out);
+}
+
+/* PCIe 6.x §6.33 (IDE Check Failed conditions): correctly sealed TLPs that break a rule the MAC
+ * cannot see are refused, and the stream goes Insecure: a Memory Write in the Non-Posted
+ * sub-stream, a TC other than the stream's, an exhausted invocation counter. A control TLP,
+ * sealed the same way and breaking nothing, is accepted first. */
+static void test_rx_rules_under_valid_mac(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[32], tlp[64], w[PCITSM_IDE_TLP_MAX];
+	struct pcitsm_ide_prefix x = { .m = true, .sub = PCITSM_IDE_SUB_PR, .stream_id = SID };
+	struct pcitsm_ide_rx_out out;
+	size_t n, wl;
+
+	memset(data, 0x2d, sizeof(data));
+	for (int rule = 0; rule < 4; rule++) {
+		struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = RP_RID, .first_be = 0xf,
+					.last_be = 0xf, .addr = 0x80000000, .data = data,
+					.len = sizeof(data) };
+		unsigned ksub = PCITSM_IDE_SUB_PR;
+		uint64_t ctr = 1;
+
+		if (rule) {
+			assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+			assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+		}
+		secure(f);
+		x.sub = PCITSM_IDE_SUB_PR;
+		if (rule == 1) {
+			x.sub = ksub = PCITSM_IDE_SUB_NPR; /* a posted TLP in the NPR sub-stream */
+		} else if (rule == 2) {
+			t.tc = 1; /* the stream is TC 0 */
+		} else if (rule == 3) {
+			ctr = UINT64_MAX; /* the receiver's counter is spent */
+			f->ep->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][0].ctr = UINT64_MAX;
+		}
+		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
+		wl = seal_by_hand(f, 0, ksub, &x, tlp, n - sizeof(data), sizeof(data), ctr, w);
+		if (rule == 0) {
+			assert_ok(rx_at_ep(f, w, wl, &out));
+			assert_int_equal(out.n, 1);
+			assert_memory_equal(f->plain, tlp, n);
+			continue;
+		}
+		assert_err(rx_at_ep(f, w, wl, &out), rule == 3 ? PCITSM_E_MAC : PCITSM_E_FIELD);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	}
+}
+
+/* §6.33 (aggregation): a receiver holds at most 7 TLPs without a MAC, never a Message; the
+ * receiver's Posted counters never wrap. */
+static void test_rx_hold_limits_and_counter_wrap(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[16] = { 3 }, tlp[64], w[PCITSM_IDE_TLP_MAX];
+	struct pcitsm_ide_prefix x = { .sub = PCITSM_IDE_SUB_PR, .stream_id = SID };
+	struct pcitsm_tlp m = { .kind = PCITSM_TLP_MSG, .req_id = RP_RID, .target_id = EP_RID,
+				.msg_route = PCITSM_MSG_ROUTE_ID, .msg_code = PCITSM_MSG_IDE_SYNC };
+	struct pcitsm_ide_rx_out out;
+	size_t n, wl;
+
+	/* Eight MAC-less TLPs: the eighth can never be followed by a last TLP in the unit. */
+	secure(f);
+	n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+	pcitsm_ide_prefix_encode(&x, w);
+	memcpy(w + 4, tlp, n);
+	wl = 4 + n;
+	for (int i = 0; i < 7; i++)
+		assert_ok(rx_at_ep(f, w, wl, &out));
+	assert_err(rx_at_ep(f, w, wl, &out), PCITSM_E_FIELD);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	/* A Message without a MAC (a Message never opens an aggregated unit). */
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	assert_ok(pcitsm_tlp_encode(&m, tlp, sizeof(tlp), &n));
+	memcpy(w + 4, tlp, n);
+	assert_err(rx_at_ep(f, w, 4 + n, &out), PCITSM_E_FIELD);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	/* The receiver's PR_Recv counters at their limit: the next Posted TLP is refused. */
+	for (int c = 0; c < 2; c++) {
+		assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+		assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+		secure(f);
+		if (c)
+			f->ep->stream[0].pr_recv_cpl = UINT64_MAX;
+		else
+			f->ep->stream[0].pr_recv_npr = UINT64_MAX;
+		n = mk_mwr(tlp, 0x80000000, data, sizeof(data));
+		assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &wl), PCITSM_E_REPLAY);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	}
+}
+
+/* With PCRC on, a unit whose last TLP lacks the PCRC (P clear) is an IDE Check Failed too, even
+ * though its MAC verifies. */
+static void test_pcrc_missing_in_unit(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_sel s;
+	uint8_t data[2][64], tlp[2][96], outb[2][200];
+	struct pcitsm_ide_io io[2];
+	struct pcitsm_ide_rx_out out;
+
+	sel_rp(&s);
+	s.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->rp, 0, &s));
+	sel_ep(&s);
+	s.ctl.pcrc = true;
+	assert_ok(pcitsm_ide_stream_config(f->ep, 0, &s));
+	secure(f);
+	f->rp->stream[0].pcrc = false; /* a transmitter that omits it */
+	for (int i = 0; i < 2; i++) {
+		size_t n;
+
+		memset(data[i], 0x40 + i, sizeof(data[i]));
+		n = mk_mwr(tlp[i], 0x80000000 + 0x40 * (unsigned)i, data[i], sizeof(data[i]));
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n, outb[i], sizeof(outb[i]), 0 };
+	}
+	assert_ok(pcitsm_ide_tx(f->rp, io, 2));
+	assert_false(io[1].out[3] & PCITSM_IDE_PFX_P);
+	assert_ok(rx_at_ep(f, io[0].out, io[0].out_len, &out));
+	assert_err(rx_at_ep(f, io[1].out, io[1].out_len, &out), PCITSM_E_FIELD);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+}
+
+/* The transmitter refuses, before writing a byte or spending a counter value: an output buffer too
+ * small for TLP + MAC, a unit over 256 DW of payload, a Message inside a unit, a unit spanning a
+ * stream and no stream, a key set that is not valid. */
+static void test_tx_refusals(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[1024], tlp[2][1100], outb[2][1200];
+	struct pcitsm_ide_slot *sl;
+	struct pcitsm_ide_io io[2];
+	struct pcitsm_tlp m = { .kind = PCITSM_TLP_MSG, .req_id = RP_RID, .target_id = EP_RID,
+				.msg_route = PCITSM_MSG_ROUTE_ID, .msg_code = PCITSM_MSG_IDE_SYNC };
+	size_t n[2];
+
+	secure(f);
+	sl = &f->rp->stream[0].slot[PCITSM_IDE_TX][PCITSM_IDE_SUB_PR][0];
+	memset(data, 0x77, sizeof(data));
+	/* Out buffer: room for the TLP but not its MAC. */
+	n[0] = mk_mwr(tlp[0], 0x80000000, data, 64);
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb[0], 4 + n[0] + PCITSM_IDE_MAC_LEN - 1, 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 1), PCITSM_E_NOSPC);
+	io[0].out_cap = 4 + n[0] + PCITSM_IDE_MAC_LEN;
+	assert_int_equal(sl->ctr, 1);
+	/* Two writes of 1024 bytes: 512 DW in one unit. */
+	for (int i = 0; i < 2; i++) {
+		n[i] = mk_mwr(tlp[i], 0x80000000 + 0x400 * (unsigned)i, data, 1024);
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb[i], sizeof(outb[i]), 0 };
+	}
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	/* A Message first in a unit. */
+	assert_ok(pcitsm_tlp_encode(&m, tlp[0], sizeof(tlp[0]), &n[0]));
+	n[1] = mk_mwr(tlp[1], 0x80000000, data, 64);
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb[0], sizeof(outb[0]), 0 };
+	io[1] = (struct pcitsm_ide_io){ tlp[1], n[1], outb[1], sizeof(outb[1]), 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	/* A write inside the stream's window, then one outside every address association. */
+	n[0] = mk_mwr(tlp[0], 0x80000000, data, 64);
+	n[1] = mk_mwr(tlp[1], 0x20000000, data, 64);
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb[0], sizeof(outb[0]), 0 };
+	io[1] = (struct pcitsm_ide_io){ tlp[1], n[1], outb[1], sizeof(outb[1]), 0 };
+	assert_err(pcitsm_ide_tx(f->rp, io, 2), PCITSM_E_INVAL);
+	assert_int_equal(sl->ctr, 1);
+	assert_int_equal(f->rp->stream[0].stats.tx_tlps, 0);
+	/* A key set that is no longer valid. */
+	sl->valid = false;
+	assert_err(pcitsm_ide_tx(f->rp, io, 1), PCITSM_E_STATE);
+	sl->valid = true;
+	assert_ok(pcitsm_ide_tx(f->rp, io, 1));
+	assert_int_equal(sl->ctr, 2);
+}
+
+/* An aggregated unit: a flipped bit in its first (MAC-less) TLP fails the unit's MAC; a unit of
+ * reads claiming more Posted TLPs than arrived fails the counter check; a plaintext IDE Sync that
+ * no stream's association claims is still never delivered (IDE Sync is always an IDE TLP). */
+static void test_unit_mac_counters_and_plain_sync(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[2][64], tlp[2][96], outb[2][200];
+	struct pcitsm_ide_io io[2];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_tlp m = { .kind = PCITSM_TLP_MSG, .req_id = 0x0200, .target_id = EP_RID,
+				.msg_route = PCITSM_MSG_ROUTE_ID, .msg_code = PCITSM_MSG_IDE_SYNC };
+	size_t n;
+
+	for (int round = 0; round < 2; round++) {
+		if (round) {
+			assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+			assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+		}
+		secure(f);
+		for (int i = 0; i < 2; i++) {
+			memset(data[i], 0x50 + i, sizeof(data[i]));
+			n = round ? mk_mrd(tlp[i], 0x80000000, (uint8_t)i)
+				  : mk_mwr(tlp[i], 0x80000000 + 0x40 * (unsigned)i, data[i], 64);
+			io[i] = (struct pcitsm_ide_io){ tlp[i], n, outb[i], sizeof(outb[i]), 0 };
+		}
+		if (round)
+			f->rp->stream[0].pr_sent_npr = 5; /* 5 writes that never reached the endpoint */
+		assert_ok(pcitsm_ide_tx(f->rp, io, 2));
+		if (!round)
+			io[0].out[4 + 12 + 7] ^= 0x10;
+		assert_ok(rx_at_ep(f, io[0].out, io[0].out_len, &out));
+		assert_err(rx_at_ep(f, io[1].out, io[1].out_len, &out),
+			   round ? PCITSM_E_REPLAY : PCITSM_E_MAC);
+		assert_int_equal(out.n, 0);
+		assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+	}
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	assert_ok(pcitsm_tlp_encode(&m, tlp[0], sizeof(tlp[0]), &n));
+	assert_err(rx_at_ep(f, tlp[0], n, &out), PCITSM_E_UNEXPECTED);
+	assert_int_equal(out.n, 0);
+}
+
 static void test_refresh(void **state)
 {
 	struct fx *f = *state;
@@ -804,6 +1202,10 @@ int main(void)
 		T(test_aggregation_too_much_payload),
 		T(test_refresh),            T(test_programming_errors), T(test_select),
 		T(test_pcrc),
+		T(test_sync_counts_exceed), T(test_rx_key_set_not_started),
+		T(test_k_toggle_inside_unit), T(test_rx_rules_under_valid_mac),
+		T(test_rx_hold_limits_and_counter_wrap), T(test_pcrc_missing_in_unit),
+		T(test_tx_refusals), T(test_unit_mac_counters_and_plain_sync),
 		T(test_unconfigure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -340,6 +340,32 @@ static void rejects_untrusted_chain(void **state)
 	fx_free(other);
 }
 
+/* DSP0274 (NEGOTIATE_ALGORITHMS, GET_CERTIFICATE): the leaf's key must be of the negotiated
+ * BaseAsymAlgo. A responder that negotiates ECDSA P-384 (its signing key) but serves a chain,
+ * valid and trusted, whose leaf holds a P-256 key is refused at the certificate step. */
+static void rejects_leaf_key_not_negotiated(void **state)
+{
+	struct fx *f = fx_new("p384");
+	struct fx *p256 = fx_new("p256");
+	uint8_t *chain = f->id.chain, *root = f->id.root;
+	size_t chain_len = f->id.chain_len, root_len = f->id.root_len;
+
+	f->id.chain = p256->id.chain;
+	f->id.chain_len = p256->id.chain_len;
+	f->id.root = p256->id.root;
+	f->id.root_len = p256->id.root_len;
+	assert_ok(pcitsm_trust_add_der(f->trust, p256->id.root, p256->id.root_len));
+	assert_err(fx_auth(f), PCITSM_E_CERT);
+	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_CERTIFICATE);
+	assert_non_null(strstr(f->res.chain_why, "leaf key does not fit the negotiated"));
+	f->id.chain = chain;
+	f->id.chain_len = chain_len;
+	f->id.root = root;
+	f->id.root_len = root_len;
+	fx_free(f);
+	fx_free(p256);
+}
+
 /* Misuse: requests out of order are E_STATE and leave the engine usable. */
 static void rejects_wrong_state(void **state)
 {
@@ -485,6 +511,7 @@ int main(void)
 		cmocka_unit_test(rejects_measurements),
 		cmocka_unit_test(rejects_responder_faults),
 		cmocka_unit_test(rejects_untrusted_chain),
+		cmocka_unit_test(rejects_leaf_key_not_negotiated),
 		cmocka_unit_test(rejects_wrong_state),
 		cmocka_unit_test(transcripts_exact),
 	};

@@ -1,8 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 
 #include "testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/allocator_interface.h>
+#endif
+
+size_t test_heap_in_use(void)
+{
+#ifdef TEST_ASAN
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd; /* in use in the arenas, and mmap'd blocks */
+#endif
+}
 
 void _assert_err(pcitsm_err got, pcitsm_err want, const char *expr, const char *file, int line)
 {
@@ -38,4 +61,18 @@ uint8_t *test_read_file(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+unsigned test_skipped;
+
+int test_exit_code(int failed)
+{
+	if (failed)
+		return failed;
+	if (test_skipped) {
+		print_message("%u test(s) skipped: this program reports itself skipped (exit %d)\n",
+			      test_skipped, TEST_EXIT_SKIP);
+		return TEST_EXIT_SKIP;
+	}
+	return 0;
 }

@@ -16,6 +16,26 @@
 #define assert_ok(expr) assert_err((expr), PCITSM_OK)
 void _assert_err(pcitsm_err got, pcitsm_err want, const char *expr, const char *file, int line);
 
+/* Skips are visible (issue "every security check has a test that fails without it"): a test
+ * that cannot run here calls skip(), which counts it; the program then exits with
+ * TEST_EXIT_SKIP, which CMakeLists.txt maps to "skipped" (SKIP_RETURN_CODE), unless a test failed.
+ * Every test program's `return cmocka_run_group_tests(...)` goes through test_exit_code. */
+#define TEST_EXIT_SKIP 77
+extern unsigned test_skipped;
+int test_exit_code(int failed);
+#undef skip
+#define skip() (test_skipped++, _skip(__FILE__, __LINE__))
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(group_tests, group_setup, group_teardown)                          \
+	test_exit_code(_cmocka_run_group_tests(#group_tests, group_tests,                        \
+					       sizeof(group_tests) / sizeof((group_tests)[0]),   \
+					       group_setup, group_teardown))
+
+/* Bytes of heap in use now: the sanitizer allocator's count under AddressSanitizer (where
+ * glibc's malloc is not the one in use), mallinfo2's uordblks + hblkhd otherwise. For leak assertions
+ * that look at memory, not only at counters. */
+size_t test_heap_in_use(void);
+
 /* Read a whole file from tests/data (or an absolute path) into a malloc'd buffer. */
 uint8_t *test_read_file(const char *path, size_t *len);
 

@@ -211,7 +211,7 @@ static void session_error_versions(void **state)
 	} rows[] = {
 		{ { 0x13, 0xe8, 0, 0 }, PCITSM_SPDM_ERR_VERSION_MISMATCH, 0x13 },
 		{ { 0x20, 0xe8, 0, 0 }, PCITSM_SPDM_ERR_VERSION_MISMATCH, 0x12 },
-		{ { 0x12, 0x81, 0, 0 }, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST, 0x12 },
+		{ { 0x12, 0x83, 0, 0 }, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST, 0x12 }, /* CHALLENGE: not in a session */
 		{ { 0x12, 0xe4, 0, 0 }, PCITSM_SPDM_ERR_UNEXPECTED_REQUEST, 0x12 },
 		{ { 0x12, 0xe9, 9, 0 }, PCITSM_SPDM_ERR_INVALID_REQUEST, 0x12 },
 	};

@@ -236,8 +236,9 @@ def main():
     # The unmutated tree must build and pass the tests the mutants will be judged by, or a
     # failure would be counted as a catch.
     union = None if args.full else sorted({t for e in entries for t in e["tests"]})
+    targets = None if union is None else targets_for(union)
     t0 = time.monotonic()
-    if not build(bdir, None, args.jobs, os.path.join(logs, "baseline-build.log")):
+    if not build(bdir, targets, args.jobs, os.path.join(logs, "baseline-build.log")):
         print(f"mutants: the unmutated tree does not build, see {logs}/baseline-build.log")
         return 2
     ok, failed = run_tests(bdir, union, args.jobs, os.path.join(logs, "baseline-test.log"))

@@ -4,12 +4,14 @@
  * by one and that no other test pinned down:
  *  - the leaf key must fit the BaseAsymAlgo the responder selected in ALGORITHMS (DSP0274
  *    GET_CERTIFICATE / CERTIFICATE: the leaf's key is the one that signs with that algorithm);
+ *  - the chain's Length field is the chain's length, even when DIGESTS vouches for the bytes;
  *  - CHALLENGE names the slot whose chain was read and checked;
  *  - a secured-message session that failed is not brought back by its data-phase keys
  *    (DSP0277: a record error ends the session).
  */
 #include <string.h>
 
+#include "pcitsm/crypto.h"
 #include "pcitsm/session.h"
 #include "test_spdm_fixture.h"
 
@@ -111,6 +113,63 @@ static void leaf_must_fit_selected_alg(void **state)
 	fx_free(f);
 }
 
+/* A responder whose chain header lies about Length, with a DIGESTS entry computed over those very
+ * bytes: the hash matches, the Length check alone refuses it. The edits need the chain and the
+ * digest, so they come through statics. */
+static uint8_t lie_digest[PCITSM_HASH_MAX];
+static size_t lie_hash_len;
+static bool lie_first;
+
+static void digests_lie(uint8_t *p, size_t *n)
+{
+	assert_true(*n >= 4 + lie_hash_len);
+	memcpy(p + 4, lie_digest, lie_hash_len); /* slot 0's digest follows the header */
+}
+
+static void certificate_lie(uint8_t *p, size_t *n)
+{
+	/* header (4), PortionLength (2), RemainderLength (2), then the chain: Length (2) first */
+	if (lie_first)
+		pcitsm_put_le16(p + 8, (uint16_t)(pcitsm_get_le16(p + 8) + 1));
+	lie_first = false;
+	(void)n;
+}
+
+static void chain_length_must_match(void **state)
+{
+	struct fx *f = fx_new("p256");
+	struct pcitsm_spdm_req r;
+	uint8_t *lied;
+	size_t len;
+	pcitsm_err e;
+
+	(void)state;
+	assert_ok(read_chain(f, &r, NULL));
+	len = r.chain_len;
+	lied = malloc(len);
+	assert_non_null(lied);
+	memcpy(lied, r.chain, len);
+	pcitsm_put_le16(lied, (uint16_t)(pcitsm_get_le16(lied) + 1));
+	lie_hash_len = r.hash_len;
+	assert_ok(pcitsm_hash(r.hash, lied, len, lie_digest));
+	pcitsm_spdm_req_free(&r);
+
+	assert_ok(pcitsm_spdm_req_init(&r, &f->ao.cfg));
+	assert_ok(step(f, &r, b_version, NULL));
+	assert_ok(step(f, &r, b_caps, NULL));
+	assert_ok(step(f, &r, b_algs, NULL));
+	assert_ok(step(f, &r, b_digests, digests_lie));
+	lie_first = true;
+	do
+		e = step(f, &r, b_cert, certificate_lie);
+	while (!e && !pcitsm_spdm_req_chain_complete(&r));
+	assert_err(e, PCITSM_E_FIELD);
+	assert_false(r.chain_done);
+	pcitsm_spdm_req_free(&r);
+	free(lied);
+	fx_free(f);
+}
+
 /* The chain read is slot 0's: CHALLENGE of slot 1 has no checked key to verify with. */
 static void challenge_needs_that_slots_chain(void **state)
 {
@@ -161,6 +220,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(leaf_must_fit_selected_alg),
+		cmocka_unit_test(chain_length_must_match),
 		cmocka_unit_test(challenge_needs_that_slots_chain),
 		cmocka_unit_test(failed_session_stays_failed),
 	};

@@ -6,7 +6,8 @@ CMAKE ?= cmake
 GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean
+.PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean \
+	mutants mutants-ci
 
 all: build
 
@@ -35,8 +36,9 @@ build-fuzz: deps build-fuzz/build.ninja
 run: build
 	./scripts/run-demo.sh build
 
-# All tests: release build, then the whole suite again under AddressSanitizer + UBSan.
-test: test-release test-san
+# All tests: release build, then the whole suite again under AddressSanitizer + UBSan, then the
+# CI subset of the mutation check (docs/security.md).
+test: test-release test-san mutants-ci
 
 # Each prints a last line "== BUILD: N tests skipped" (scripts/ctest-skipped.sh).
 test-release: build
@@ -55,5 +57,15 @@ bench: build
 fuzz: build-fuzz
 	./scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
+# Mutation check (docs/security.md): break each security check of tests/mutants/*.txt in a
+# private copy of the tree (build-mutants/), fail naming every mutant its tests do not catch.
+# MUTANTS=id1,id2 runs some; MUTANTS_FLAGS=--full runs the whole suite per mutant.
+mutants: deps
+	./scripts/mutants.py --jobs $(JOBS) $(MUTANTS_FLAGS)
+
+# The entries marked `ci: yes`: the last step of `make test`.
+mutants-ci: deps
+	./scripts/mutants.py --jobs $(JOBS) --subset ci
+
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-mutants

@@ -16,7 +16,7 @@ for bad in "--version 1.4" "--version 2" "--stream-id 255" "--stream-id x" \
 	"--max-doe-response 100" "--max-doe-response 4610" "--max-doe-response 2000000"; do
 	set +e
 	# shellcheck disable=SC2086
-	run emulate --listen 127.0.0.1:0 $bad >/dev/null 2>&1
+	timeout 5 pcitsm emulate --listen 127.0.0.1:0 $bad >/dev/null 2>&1
 	rc=$?
 	set -e
 	[ $rc -eq 2 ] || fail "emulate $bad: exit $rc, want 2"

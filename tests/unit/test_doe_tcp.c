@@ -342,12 +342,15 @@ static void shutdown_then_reconnect_loop(void **state)
 		pcitsm_xport_close(&t.x); /* SHUTDOWN, its echo, close */
 	}
 	assert_int_equal(f->echo.calls, 50);
-	/* A stop request still stops it, with a client connected or not. */
+	/* A stop request still stops it while a client is connected, and is no SHUTDOWN. */
+	opts.shutdown_on_close = false;
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, &opts, pcitsm_env_default()));
 	pcitsm_spdmemu_server_stop(&f->srv);
 	pthread_join(f->thread, NULL);
 	f->running = false;
+	pcitsm_xport_close(&t.x);
 	assert_ok(f->run_err);
-	assert_int_equal(f->srv.connections, 50);
+	assert_int_equal(f->srv.connections, 51);
 	assert_int_equal(f->srv.shutdowns, 50);
 }
 

@@ -245,7 +245,10 @@ struct pcitsm_spdmemu_server {
 	uint8_t *in; /* request frame: header + payload */
 	uint8_t *out; /* reply frame */
 	uint8_t *wrap; /* NONE transport: the request wrapped as a DOE object */
-	unsigned long connections, frames, bad_frames;
+	/* SHUTDOWN ends the connection only and the server accepts the next client (a device port
+	 * of a long-lived platform); off, SHUTDOWN stops the server (spdm-emu's responder). */
+	bool serve_after_shutdown;
+	unsigned long connections, frames, bad_frames, shutdowns;
 };
 /* Buffers and the stop pipe; no socket yet. */
 pcitsm_err pcitsm_spdmemu_server_init(struct pcitsm_spdmemu_server *s, struct pcitsm_doe_dev *dev,
@@ -257,7 +260,8 @@ pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 /* Bind and listen on host:port (IPv4 or IPv6 literal or name; port "0" picks a free port). */
 pcitsm_err pcitsm_spdmemu_server_listen(struct pcitsm_spdmemu_server *s, const char *host,
 					const char *port) PCITSM_MUST_CHECK;
-/* Serve until a SHUTDOWN frame or a stop request (both OK); E_SYSTEM if accept fails. */
+/* Serve until a SHUTDOWN frame (unless serve_after_shutdown) or a stop request (both OK);
+ * E_SYSTEM if accept fails. */
 pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s) PCITSM_MUST_CHECK;
 /* Ask a running server to return; safe from another thread or a signal handler. */
 void pcitsm_spdmemu_server_stop(struct pcitsm_spdmemu_server *s);
@@ -278,6 +282,7 @@ struct pcitsm_xport_tcp {
 	const struct pcitsm_env *env;
 	struct pcitsm_tcp_opts opts;
 	bool broken; /* a transport error left the stream out of step: E_DEAD from now on */
+	int connect_errno; /* connect(): the last attempt's errno when no address took it, else 0 */
 	uint8_t *buf; /* one frame: PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD */
 	char label[128];
 };

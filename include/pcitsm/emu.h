@@ -191,11 +191,59 @@ struct pcitsm_emu_dev_faults {
 	bool query_resp_lie;   /* IDE_KM QUERY_RESP claims an IDE Capability bit (Aggregation)
 				* flipped from what config space holds: a downgrade to catch */
 };
+/* The largest DOE response (header included) an emulated device sends by default: QEMU drops
+ * any larger frame from its SPDM socket and loses step with it (docs/emulated-platform.md). */
+#define PCITSM_EMU_DOE_RSP_MAX 4608u
+/* The smallest bound accepted: room for DSP0274's minimum DataTransferSize, sealed. */
+#define PCITSM_EMU_DOE_RSP_MIN 256u
+
+/* One emulated device: its identity, SPDM responder (CMA, secured CMA), IDE_KM responder. */
+struct pcitsm_emu_device_cfg {
+	const struct pcitsm_identity *identity; /* borrowed (outlives the device); NULL: generate */
+	const char *name;          /* generated identity's device name (NULL: from the BDF) */
+	unsigned curve_bits;       /* 256 or 384 (default) for a generated identity */
+	uint8_t heartbeat_period;  /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
+	const uint8_t *versions;   /* SPDM versions offered in VERSION (0x10..0x13) */
+	unsigned nr_versions;      /* 0: the responder's default (1.0 to 1.3) */
+	/* Largest DOE response in bytes, DOE header included: PCITSM_EMU_DOE_RSP_MIN ..
+	 * PCITSM_DOE_MAX_BYTES (0: PCITSM_EMU_DOE_RSP_MAX). The SPDM responder's DataTransferSize
+	 * and MaxSPDMmsgSize follow from it (4096 at the default). */
+	uint32_t max_doe_rsp;
+	struct pcitsm_emu_dev_faults faults;
+	void (*key_observer)(void *arg, const uint8_t key[32], const uint8_t ifv[8]); /* tests */
+	void *key_observer_arg;
+};
+struct pcitsm_emu_device;
+/* THE constructor of an emulated device, on endpoint ep (which must have a DOE instance): the
+ * identity's root is added to trust (if given and not untrusted_cert); the endpoint's CMA and
+ * secured-CMA protocols are served by the device until it is freed (before its platform).
+ * E_INVAL (bad configuration), E_EXISTS (ep already has a device). */
+pcitsm_err pcitsm_emu_device_new(struct pcitsm_emu_device **d, struct pcitsm_emu_func *ep,
+				 const struct pcitsm_emu_device_cfg *cfg,
+				 const struct pcitsm_env *env, struct pcitsm_trust *trust)
+	PCITSM_MUST_CHECK;
+void pcitsm_emu_device_free(struct pcitsm_emu_device *d);
+const struct pcitsm_identity *pcitsm_emu_device_identity(const struct pcitsm_emu_device *d);
+uint32_t pcitsm_emu_device_data_transfer_size(const struct pcitsm_emu_device *d);
+unsigned pcitsm_emu_device_requests(const struct pcitsm_emu_device *d); /* SPDM requests served */
+
+/* One device on its own, as `pcitsm emulate` serves it: a one-port platform (the default
+ * platform's first link, DOE capability version doe_version 1 or 2) whose endpoint carries
+ * pcitsm_emu_device_new(cfg). Serve pcitsm_emu_standalone_endpoint(s)->doe. */
+struct pcitsm_emu_standalone;
+pcitsm_err pcitsm_emu_standalone_new(struct pcitsm_emu_standalone **s,
+				     const struct pcitsm_emu_device_cfg *cfg, uint8_t doe_version,
+				     const struct pcitsm_env *env) PCITSM_MUST_CHECK;
+void pcitsm_emu_standalone_free(struct pcitsm_emu_standalone *s);
+struct pcitsm_emu_func *pcitsm_emu_standalone_endpoint(struct pcitsm_emu_standalone *s);
+struct pcitsm_emu_device *pcitsm_emu_standalone_device(struct pcitsm_emu_standalone *s);
+
 struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
 	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
 	uint8_t heartbeat_period; /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
 	uint8_t spdm_version;     /* 0: the responders' default versions; else only this one */
+	uint32_t max_doe_rsp;     /* every device's DOE response bound (0: PCITSM_EMU_DOE_RSP_MAX) */
 	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */
 	/* Tests only: sees every key a device receives in KEY_PROG (KEY_PROG byte order), inside the
 	 * device, so that a test can search host-side records for it. */
@@ -203,7 +251,7 @@ struct pcitsm_emu_devices_cfg {
 	void *key_observer_arg;
 };
 struct pcitsm_emu_devices;
-/* Attach responders to every endpoint with a DOE mailbox; the roots of the identities without
+/* pcitsm_emu_device_new for every endpoint with a DOE mailbox; the roots of the identities without
  * untrusted_cert are added to trust (the platform's anchors). The devices must be freed before the
  * platform. */
 pcitsm_err pcitsm_emu_devices_new(struct pcitsm_emu_devices **d, struct pcitsm_emu_platform *p,

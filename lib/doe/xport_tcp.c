@@ -341,9 +341,11 @@ static pcitsm_err server_read_frame(struct pcitsm_spdmemu_server *s, int fd,
 }
 
 /* Serve one connection until the peer closes it, a malformed frame, CONTINUE or SHUTDOWN. A stop
- * request reads as SHUTDOWN. */
-static enum pcitsm_spdmemu_action serve_conn(struct pcitsm_spdmemu_server *s, int fd)
+ * request reads as SHUTDOWN, with *stopped set. */
+static enum pcitsm_spdmemu_action serve_conn(struct pcitsm_spdmemu_server *s, int fd,
+					     bool *stopped)
 {
+	*stopped = false;
 	for (;;) {
 		struct pcitsm_spdmemu_frame_hdr h;
 		enum pcitsm_spdmemu_action act;
@@ -352,8 +354,10 @@ static enum pcitsm_spdmemu_action serve_conn(struct pcitsm_spdmemu_server *s, in
 		pcitsm_err e;
 
 		e = server_read_frame(s, fd, &h, &clean);
-		if (e == PCITSM_E_DEAD)
+		if (e == PCITSM_E_DEAD) {
+			*stopped = true;
 			return PCITSM_SPDMEMU_ACT_SHUTDOWN;
+		}
 		if (e != PCITSM_OK) {
 			if (!clean) {
 				s->bad_frames++;
@@ -382,6 +386,8 @@ pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s)
 	if (s->lfd < 0)
 		return PCITSM_E_STATE;
 	for (;;) {
+		enum pcitsm_spdmemu_action act;
+		bool stopped;
 		int fd;
 
 		if (!wait_readable(s, s->lfd))
@@ -393,12 +399,17 @@ pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s)
 			return PCITSM_E_SYSTEM;
 		set_nodelay(fd);
 		s->connections++;
-		/* One connection at a time, like spdm-emu; device state carries over (CONTINUE). */
-		if (serve_conn(s, fd) == PCITSM_SPDMEMU_ACT_SHUTDOWN) {
-			close(fd);
-			return PCITSM_OK;
-		}
+		/* One connection at a time, like spdm-emu; device state carries over (CONTINUE, and
+		 * SHUTDOWN when the server outlives its clients). A stop request always stops. */
+		act = serve_conn(s, fd, &stopped);
 		close(fd);
+		if (stopped)
+			return PCITSM_OK;
+		if (act == PCITSM_SPDMEMU_ACT_SHUTDOWN) {
+			s->shutdowns++;
+			if (!s->serve_after_shutdown)
+				return PCITSM_OK;
+		}
 	}
 }
 
@@ -595,14 +606,17 @@ static pcitsm_err client_connect(struct pcitsm_xport_tcp *t, const char *host, c
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			t->fd = fd;
-		else
+			t->connect_errno = 0;
+		} else {
+			t->connect_errno = errno;
 			close(fd);
+		}
 	}
 	freeaddrinfo(res);
 	if (t->fd < 0)
-		return PCITSM_E_CLOSED;
+		return PCITSM_E_CLOSED; /* connect_errno says why (ECONNREFUSED: nobody listens) */
 	set_nodelay(t->fd);
 	/* A peer that stops reading must not block a send for ever. */
 	(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pcitsm emulate --listen HOST:PORT: serve one emulated SPDM device in the DMTF spdm-emu protocol
+ * pcitsm emulate --listen HOST:PORT: serve one emulated device in the DMTF spdm-emu protocol
  * (transport PCI_DOE, or NONE for bare SPDM), so this or any other requester (DMTF's
- * spdm_requester_emu, QEMU's spdm-socket) can authenticate it. The device is a DOE instance with
- * discovery and the SPDM responder as its CMA-SPDM handler. It runs until a client sends SHUTDOWN,
- * or SIGINT / SIGTERM.
+ * spdm_requester_emu, QEMU's spdm-socket) can authenticate it, open a session and program its IDE
+ * keys. The device is the one pcitsmd's endpoints are (lib/emu pcitsm_emu_device_new: DOE with
+ * discovery, the CMA-SPDM responder, the IDE_KM responder with its IDE engine and config space),
+ * on a one-port platform of its own. Nobody reaches its config space over TCP, so this command
+ * plays its owner: before serving it writes selective block 0 as a host does before KEY_PROG
+ * (RID association, the Stream ID of --stream-id, Enable clear). It runs until a client sends
+ * SHUTDOWN, or SIGINT / SIGTERM (docs/emulated-platform.md).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -16,6 +21,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/spdm.h"
 #include "platform.h"
 #include "target.h"
 
@@ -25,16 +32,36 @@ struct emulate {
 	const char *listen, *identity_dir, *pcap_path, *trust_out;
 	unsigned curve_bits;
 	uint8_t cap_version;
+	uint8_t version;      /* --version: the one SPDM version offered, 0 for all */
+	uint8_t stream_id;    /* --stream-id */
+	uint32_t max_doe_rsp; /* --max-doe-response, 0 for the default */
 	struct pcitsm_identity id;
 	bool id_ready;
-	struct pcitsm_spdm_rsp rsp;
-	bool rsp_ready;
-	struct pcitsm_doe_dev dev;
+	struct pcitsm_emu_standalone *dev;
 	struct pcitsm_spdmemu_server srv;
 	bool srv_ready;
 	struct pcitsm_pcap pcap;
 	bool pcap_open;
 };
+
+/* "1.0" .. "1.3": the SPDM version byte (DSP0274 VERSION entry, major.minor nibbles). No
+ * parse helper in lib/spdm yet, so the CLI's edge does it. */
+static pcitsm_err parse_spdm_version(const char *s, uint8_t *v)
+{
+	static const struct {
+		const char *name;
+		uint8_t v;
+	} tab[] = { { "1.0", PCITSM_SPDM_V10 }, { "1.1", PCITSM_SPDM_V11 },
+		    { "1.2", PCITSM_SPDM_V12 }, { "1.3", PCITSM_SPDM_V13 } };
+
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(tab); i++) {
+		if (!strcmp(s, tab[i].name)) {
+			*v = tab[i].v;
+			return PCITSM_OK;
+		}
+	}
+	return PCITSM_E_INVAL;
+}
 
 static int parse(int argc, char **argv, struct emulate *em)
 {
@@ -45,14 +72,19 @@ static int parse(int argc, char **argv, struct emulate *em)
 		{ "pcap", required_argument, NULL, 'p' },
 		{ "trust-out", required_argument, NULL, 't' },
 		{ "doe-version", required_argument, NULL, 'd' },
+		{ "version", required_argument, NULL, 'v' },
+		{ "stream-id", required_argument, NULL, 's' },
+		{ "max-doe-response", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long n;
+	char *end;
 	int c;
 
 	optind = 1;
 	em->curve_bits = 384;
 	em->cap_version = 2;
-	while ((c = getopt_long(argc, argv, "l:i:c:p:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:i:c:p:t:v:s:m:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			em->listen = optarg;
@@ -78,6 +110,25 @@ static int parse(int argc, char **argv, struct emulate *em)
 			if (strcmp(optarg, "1") && strcmp(optarg, "2"))
 				return -1;
 			em->cap_version = (uint8_t)(optarg[0] - '0');
+			break;
+		case 'v':
+			if (parse_spdm_version(optarg, &em->version) != PCITSM_OK)
+				return -1;
+			break;
+		case 's':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || n >= PCITSM_IDE_RESERVED_STREAM_ID)
+				return -1;
+			em->stream_id = (uint8_t)n;
+			break;
+		case 'm':
+			errno = 0;
+			n = strtoul(optarg, &end, 0);
+			if (errno || end == optarg || *end || n < PCITSM_EMU_DOE_RSP_MIN ||
+			    n > PCITSM_DOE_MAX_BYTES || n % 4)
+				return -1;
+			em->max_doe_rsp = (uint32_t)n;
 			break;
 		default:
 			return -1;
@@ -105,9 +156,30 @@ static pcitsm_err write_trust(const struct pcitsm_identity *id, const char *path
 	return e;
 }
 
+/* What a host writes to the device's selective block 0 before KEY_PROG (linux-tsm-abi §1.3
+ * step 3; the same writes `pcitsm connect tcp: --device` makes): RID association 0..0xFFFF, valid,
+ * then Control with the Stream ID and Enable clear. The IDE engine follows the registers. */
+static pcitsm_err own_stream_setup(struct pcitsm_emu_func *ep, uint8_t stream_id)
+{
+	struct pcitsm_ide_info ide;
+	uint16_t blk;
+
+	PCITSM_TRY(pcitsm_ide_read(&ep->cfg.cfg, ep->ide_off, &ide));
+	if (!ide.nr_sel)
+		return PCITSM_E_UNSUPPORTED;
+	blk = ide.sel_off[0];
+	PCITSM_TRY(pcitsm_cfg_write32(&ep->cfg.cfg, blk + PCITSM_IDE_SEL_RID1, 0xffffu << 8));
+	PCITSM_TRY(pcitsm_cfg_write32(&ep->cfg.cfg, blk + PCITSM_IDE_SEL_RID2, 1));
+	return pcitsm_cfg_write32(&ep->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
+				  (uint32_t)stream_id << PCITSM_IDE_CTL_ID_SHIFT);
+}
+
 static int setup(struct emulate *em, const struct pcitsm_env *env)
 {
-	struct pcitsm_spdm_rsp_opts ro;
+	struct pcitsm_emu_device_cfg dc = { .name = EMULATE_DEVICE_NAME,
+					    .heartbeat_period = CLI_EMU_HEARTBEAT_PERIOD,
+					    .max_doe_rsp = em->max_doe_rsp };
+	struct pcitsm_emu_func *ep;
 	char host[128], port[8];
 	pcitsm_err e;
 
@@ -123,20 +195,21 @@ static int setup(struct emulate *em, const struct pcitsm_env *env)
 	em->id_ready = true;
 	if (em->trust_out && (e = write_trust(&em->id, em->trust_out)) != PCITSM_OK)
 		return cli_fail(em->trust_out, e);
-	/* One DOE instance: discovery, the SPDM responder as CMA-SPDM (type 1) and its sessions as
-	 * secured CMA-SPDM (type 2), in the order spdm-emu's requester expects (facts G). */
-	pcitsm_spdm_rsp_opts_default(&ro);
-	ro.heartbeat_period = CLI_EMU_HEARTBEAT_PERIOD;
-	if ((e = pcitsm_spdm_rsp_init(&em->rsp, &em->id, &ro, env)) != PCITSM_OK)
-		return cli_fail("SPDM responder", e);
-	em->rsp_ready = true;
-	pcitsm_doe_dev_init(&em->dev, em->cap_version);
-	if ((e = pcitsm_doe_dev_register(&em->dev, &em->rsp.doe)) != PCITSM_OK ||
-	    (e = pcitsm_doe_dev_register(&em->dev, &em->rsp.sdoe)) != PCITSM_OK)
-		return cli_fail("DOE device", e);
-	if ((e = pcitsm_spdmemu_server_init(&em->srv, &em->dev, env)) != PCITSM_OK)
+	/* The emulated device, built as pcitsmd builds each endpoint's. */
+	dc.identity = &em->id;
+	if (em->version) {
+		dc.versions = &em->version;
+		dc.nr_versions = 1;
+	}
+	if ((e = pcitsm_emu_standalone_new(&em->dev, &dc, em->cap_version, env)) != PCITSM_OK)
+		return cli_fail("emulated device", e);
+	ep = pcitsm_emu_standalone_endpoint(em->dev);
+	if ((e = own_stream_setup(ep, em->stream_id)) != PCITSM_OK)
+		return cli_fail("the device's selective IDE stream block", e);
+	if ((e = pcitsm_spdmemu_server_init(&em->srv, &ep->doe, env)) != PCITSM_OK)
 		return cli_fail("server", e);
 	em->srv_ready = true;
+	/* SHUTDOWN ends this command, as it ends spdm-emu's responder (serve_after_shutdown off). */
 	if (em->pcap_path) {
 		if ((e = pcitsm_pcap_open(&em->pcap, em->pcap_path)) != PCITSM_OK)
 			return cli_fail(em->pcap_path, e);
@@ -155,8 +228,7 @@ static void teardown(struct emulate *em)
 		fprintf(stderr, "pcitsm: %s: capture incomplete\n", em->pcap_path);
 	if (em->srv_ready)
 		pcitsm_spdmemu_server_close(&em->srv);
-	if (em->rsp_ready)
-		pcitsm_spdm_rsp_free(&em->rsp);
+	pcitsm_emu_standalone_free(em->dev); /* before the identity it borrows */
 	if (em->id_ready)
 		pcitsm_identity_free(&em->id);
 }
@@ -184,8 +256,10 @@ static void print_banner(const struct emulate *em)
 
 	if (cli_split_hostport(em->listen, h, sizeof(h), p, sizeof(p)) == PCITSM_OK)
 		host = h;
-	printf("pcitsm: serving an emulated SPDM device (ECDSA P-%u) in the spdm-emu protocol\n",
-	       em->id.curve_bits);
+	printf("pcitsm: serving an emulated device (SPDM, ECDSA P-%u; IDE_KM, Stream ID %u in "
+	       "selective block 0; DOE responses <= %u bytes) in the spdm-emu protocol\n",
+	       em->id.curve_bits, em->stream_id,
+	       em->max_doe_rsp ? em->max_doe_rsp : PCITSM_EMU_DOE_RSP_MAX);
 	printf("listening on %s%s%s:%u\n", strchr(host, ':') ? "[" : "", host,
 	       strchr(host, ':') ? "]" : "", em->srv.port);
 	if (em->trust_out)
@@ -236,7 +310,8 @@ static int emulate_main(int argc, char **argv)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	printf("pcitsm: server stopped: %lu connections, %lu frames, %lu malformed, %u SPDM "
 	       "requests\n",
-	       em->srv.connections, em->srv.frames, em->srv.bad_frames, em->rsp.served);
+	       em->srv.connections, em->srv.frames, em->srv.bad_frames,
+	       pcitsm_emu_device_requests(pcitsm_emu_standalone_device(em->dev)));
 	teardown(em);
 	free(em);
 	return e == PCITSM_OK ? 0 : cli_fail("serve", e);
@@ -245,7 +320,8 @@ static int emulate_main(int argc, char **argv)
 const struct cli_cmd cli_cmd_emulate = {
 	.name = "emulate",
 	.args = "--listen HOST:PORT [--identity DIR] [--curve p256|p384] [--trust-out FILE] "
-		"[--pcap FILE] [--doe-version 1|2]",
-	.summary = "serve an emulated SPDM device over TCP in the DMTF spdm-emu protocol",
+		"[--pcap FILE] [--doe-version 1|2] [--version 1.0|1.1|1.2|1.3] [--stream-id N] "
+		"[--max-doe-response BYTES]",
+	.summary = "serve an emulated device (SPDM, IDE_KM) over TCP in the DMTF spdm-emu protocol",
 	.run = emulate_main,
 };

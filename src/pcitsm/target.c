@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Opening a TARGET (target.h): a sysfs config file's DOE mailbox, or an spdm-emu TCP peer. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,15 @@ static pcitsm_err open_tcp(const char *spec, const struct cli_target_opts *o,
 	PCITSM_TRY(cli_split_hostport(spec, host, sizeof(host), port, sizeof(port)));
 	*why = "connect (spdm-emu TEST handshake)";
 	e = pcitsm_xport_tcp_connect(&t->tcp, host, port, &topts, env);
+	if (e == PCITSM_E_CLOSED && t->tcp.connect_errno) {
+		/* No address took the connection: say why, with the address. */
+		snprintf(t->why, sizeof(t->why), strchr(host, ':') ? "connect to [%s]:%s: %s"
+								  : "connect to %s:%s: %s",
+			 host, port,
+			 t->tcp.connect_errno == ECONNREFUSED ? "connection refused"
+							      : strerror(t->tcp.connect_errno));
+		*why = t->why;
+	}
 	if (e != PCITSM_OK)
 		return e;
 	t->kind = CLI_TARGET_TCP;
@@ -139,7 +150,9 @@ pcitsm_err cli_target_open(const char *target, const struct cli_target_opts *o,
 		if (t->cfg_open)
 			pcitsm_cfg_file_close(&t->cfg);
 		cli_platform_close(t->plat);
-		memset(t, 0, sizeof(*t));
+		/* Nothing stays open; *why may point at t->why, which survives. */
+		memset(t, 0, offsetof(struct cli_target, why));
+		t->tcp.fd = -1;
 	}
 	return e;
 }

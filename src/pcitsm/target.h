@@ -43,6 +43,7 @@ struct cli_target {
 	struct pcitsm_pcap pcap;
 	bool pcap_open;
 	char name[160]; /* "doe:0000:01:00.0", "tcp:127.0.0.1:2323" */
+	char why[224];  /* a failure's step when it needs words of its own ("connection refused") */
 };
 
 /* Open target. On failure *why names the step ("open config", "find a CMA mailbox", "connect")

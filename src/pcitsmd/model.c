@@ -564,6 +564,9 @@ static pcitsm_err tcp_add(struct pd *pd, int func, const char *host, const char 
 		free(t);
 		return e;
 	}
+	/* The platform outlives its clients: a client's SHUTDOWN ends its connection, and the port
+	 * serves the next one (docs/emulated-platform.md). */
+	t->srv.serve_after_shutdown = true;
 	pd->tcp[pd->nr_tcp++] = t;
 	*why = "--device-port: listen";
 	PCITSM_TRY(pcitsm_spdmemu_server_listen(&t->srv, host, port));

@@ -95,15 +95,5 @@ fi
 grep -q "step key_prog failed.*KP_ACK status 4" "$tmp/f.txt" || { cat "$tmp/f.txt"; fail "key_prog status 4"; }
 pcitsmd_unmount
 
-# A responder without IDE_KM (pcitsm emulate): the failure is the QUERY, with the SPDM ERROR.
-pcitsm emulate --listen 127.0.0.1:0 --trust-out "$tmp/root.pem" >"$tmp/em.log" 2>&1 &
-em=$!
-for _ in $(seq 100); do grep -q '^listening on' "$tmp/em.log" && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' "$tmp/em.log")
-if pcitsm connect "tcp:$addr" --trust "$tmp/root.pem" >"$tmp/e.txt" 2>&1; then
-	kill $em; fail "connect tcp to a responder without IDE_KM"
-fi
-kill $em; wait $em || true
-grep -q "chain trusted" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "--trust"; }
-grep -q "step ide_query failed.*ERROR UnsupportedRequest" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "ide_query failure"; }
+# `pcitsm emulate` serves the same device (SPDM and IDE_KM): tests/integration/emulate_connect_tcp.sh.
 echo "pcitsmd_connect_tcp: all checks passed"

@@ -2,6 +2,7 @@
 /* doe: the spdm-emu TCP protocol: frame codec, the server's protocol step, and the client and
  * server against each other (server in a thread), including malformed frames from a raw socket and
  * a misbehaving scripted server. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -316,6 +317,63 @@ static void client_continue_keeps_state_and_shutdown_stops(void **state)
 	assert_int_equal(f->srv.connections, 2);
 }
 
+/* A server that outlives its clients (a pcitsmd device port): SHUTDOWN ends that connection only,
+ * and the next client is served at once. 50 rounds of connect, exchange, SHUTDOWN, close, each
+ * bounded by the client's short timeout (a server that stopped would time the TEST out). */
+static void shutdown_then_reconnect_loop(void **state)
+{
+	struct fixture *f = *state;
+	struct pcitsm_tcp_opts opts = { .timeout_ns = 2000000000ull, .shutdown_on_close = true };
+	struct pcitsm_xport_tcp t;
+	uint8_t rsp[16];
+	size_t n;
+
+	f->srv.serve_after_shutdown = true;
+	fixture_start(f);
+	for (unsigned i = 0; i < 50; i++) {
+		assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, &opts,
+						   pcitsm_env_default()));
+		assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)"c", 1, rsp,
+						sizeof(rsp), &n));
+		assert_true(n >= 2);
+		assert_int_equal(rsp[0], 'R');
+		assert_int_equal(rsp[1], 'c');
+		assert_false(t.broken);
+		pcitsm_xport_close(&t.x); /* SHUTDOWN, its echo, close */
+	}
+	assert_int_equal(f->echo.calls, 50);
+	/* A stop request still stops it while a client is connected, and is no SHUTDOWN. */
+	opts.shutdown_on_close = false;
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, &opts, pcitsm_env_default()));
+	pcitsm_spdmemu_server_stop(&f->srv);
+	pthread_join(f->thread, NULL);
+	f->running = false;
+	pcitsm_xport_close(&t.x);
+	assert_ok(f->run_err);
+	assert_int_equal(f->srv.connections, 51);
+	assert_int_equal(f->srv.shutdowns, 50);
+}
+
+/* Connecting to a port nobody listens on: E_CLOSED, and connect_errno says ECONNREFUSED (what
+ * the CLI prints as "connection refused"). */
+static void client_connection_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct pcitsm_xport_tcp t;
+	char port[8];
+
+	/* Bind a port, then free it: nobody listens there. */
+	assert_ok(pcitsm_spdmemu_server_listen(&f->srv, "127.0.0.1", "0"));
+	snprintf(port, sizeof(port), "%u", f->srv.port);
+	close(f->srv.lfd);
+	f->srv.lfd = -1;
+	assert_err(pcitsm_xport_tcp_connect(&t, "127.0.0.1", port, &short_timeout,
+					    pcitsm_env_default()),
+		   PCITSM_E_CLOSED);
+	assert_int_equal(t.connect_errno, ECONNREFUSED);
+	assert_int_equal(t.fd, -1);
+}
+
 /* A raw client socket for sending malformed frames. */
 static int raw_connect(const char *port)
 {
@@ -565,6 +623,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(server_survives_malformed_frames, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(server_stop_while_idle_and_connected, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(shutdown_then_reconnect_loop, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(client_connection_refused, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test(client_rejects_bad_replies),
 		cmocka_unit_test(client_handshake_failures),

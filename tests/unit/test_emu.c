@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "pcitsm/emu.h"
+#include "pcitsm/session.h"
+#include "pcitsm/spdm.h"
 #include "testutil.h"
 
 struct fixture {
@@ -464,6 +466,198 @@ static void bad_configs(void **state)
 	pcitsm_emu_platform_free(&p);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The one emulated device (pcitsm_emu_device_new) and its DOE response bound.
+ */
+struct size_tap {
+	struct pcitsm_xport_tap tap;
+	size_t max_rsp;
+	unsigned nr_rsp;
+};
+
+static void size_tap_object(struct pcitsm_xport_tap *tap, bool from_device, const uint8_t *obj,
+			    size_t len)
+{
+	struct size_tap *t = pcitsm_container_of(tap, struct size_tap, tap);
+
+	(void)obj;
+	if (!from_device)
+		return;
+	t->nr_rsp++;
+	t->max_rsp = PCITSM_MAX(t->max_rsp, len);
+}
+
+/* One raw CMA object through the device's DOE instance, as a mailbox or a TCP port hands it in:
+ * the whole response object's length (0 when discarded). */
+static size_t raw_cma(struct pcitsm_emu_func *ep, const uint8_t *spdm, size_t len, uint8_t *rsp,
+		      size_t cap)
+{
+	uint8_t obj[128];
+	struct pcitsm_wr w;
+	size_t n = 0;
+	pcitsm_err e;
+
+	pcitsm_wr_init(&w, obj, sizeof(obj));
+	assert_ok(pcitsm_doe_obj_build(&w, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA, spdm, len));
+	e = pcitsm_doe_dev_dispatch(&ep->doe, obj, pcitsm_wr_len(&w), rsp, cap, &n);
+	return e == PCITSM_OK ? n : 0;
+}
+
+/* The largest things a requester can ask for, each answered in one DOE response within bound:
+ * the whole authentication (P-384, requester DataTransferSize 64 KiB), then GET_CERTIFICATE of
+ * the whole chain at once (Length 0xFFFF: the portion is capped, DSP0274 GET_CERTIFICATE) and
+ * every measurement, signed. Returns the chain length. */
+static size_t largest_responses(struct pcitsm_emu_func *ep, uint32_t bound, size_t *portion)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_spdm_auth_opts ao;
+	struct pcitsm_spdm_auth_result res;
+	struct pcitsm_xport_loop loop;
+	struct size_tap st = { .tap.object = size_tap_object };
+	uint8_t get_cert[8] = { PCITSM_SPDM_V13, 0x82, 0, 0, 0, 0, 0xff, 0xff };
+	uint8_t get_meas[45] = { PCITSM_SPDM_V13, 0xe0, 0x01, 0xff };
+	uint8_t *rsp = malloc(PCITSM_DOE_MAX_BYTES);
+	size_t n, chain_len;
+
+	assert_non_null(rsp);
+	pcitsm_env_test_init(&env, 7);
+	pcitsm_xport_loop_init(&loop, &ep->doe);
+	loop.x.tap = &st.tap;
+	pcitsm_spdm_auth_opts_default(&ao, &env.env);
+	ao.cfg.data_transfer_size = 0x10000;
+	ao.allow_untrusted = true;
+	assert_ok(pcitsm_spdm_authenticate(&loop.x, &ao, &res));
+	assert_int_equal(res.version, PCITSM_SPDM_V13);
+	assert_true(res.meas_signed);
+	assert_true(st.nr_rsp >= 7);
+	assert_true(st.max_rsp <= bound);
+	chain_len = res.chain_len;
+	pcitsm_spdm_auth_result_free(&res);
+
+	/* CERTIFICATE: header (8) + PortionLength bytes; RemainderLength the rest. */
+	n = raw_cma(ep, get_cert, sizeof(get_cert), rsp, PCITSM_DOE_MAX_BYTES);
+	assert_true(n > PCITSM_DOE_HDR_LEN + 8);
+	assert_true(n <= bound);
+	assert_int_equal(rsp[PCITSM_DOE_HDR_LEN + 1], 0x02); /* CERTIFICATE */
+	*portion = pcitsm_get_le16(rsp + PCITSM_DOE_HDR_LEN + 4);
+	assert_int_equal(*portion + pcitsm_get_le16(rsp + PCITSM_DOE_HDR_LEN + 6), chain_len);
+	/* MEASUREMENTS, every block, signed. */
+	n = raw_cma(ep, get_meas, sizeof(get_meas), rsp, PCITSM_DOE_MAX_BYTES);
+	assert_true(n > PCITSM_DOE_HDR_LEN);
+	assert_true(n <= bound);
+	assert_int_equal(rsp[PCITSM_DOE_HDR_LEN + 1], 0x60); /* MEASUREMENTS */
+	free(rsp);
+	return chain_len;
+}
+
+static void device_response_bound(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = &fx->p.funcs[fx->p.config.nr_ports];
+	struct pcitsm_emu_device_cfg dc = { .curve_bits = 384 };
+	struct pcitsm_emu_device *d;
+	size_t chain, portion;
+
+	/* The default: 4608 bytes (QEMU's limit); DataTransferSize 4096. */
+	assert_ok(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL));
+	assert_int_equal(pcitsm_emu_device_data_transfer_size(d), 4096);
+	chain = largest_responses(ep, PCITSM_EMU_DOE_RSP_MAX, &portion);
+	assert_int_equal(portion, chain); /* a P-384 chain fits in one */
+	pcitsm_emu_device_free(d);
+	assert_null(ep->cma_impl);
+
+	/* A small bound: the chain comes in portions, every response within 512 bytes. */
+	dc.max_doe_rsp = 512;
+	assert_ok(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL));
+	assert_int_equal(pcitsm_emu_device_data_transfer_size(d),
+			 512 - PCITSM_DOE_HDR_LEN - PCITSM_SM_OVERHEAD);
+	chain = largest_responses(ep, 512, &portion);
+	assert_true(portion < chain);
+	assert_int_equal(portion, 512 - PCITSM_DOE_HDR_LEN - PCITSM_SM_OVERHEAD - 8);
+	pcitsm_emu_device_free(d);
+
+	/* A raised bound (a device option): DataTransferSize follows it. */
+	dc.max_doe_rsp = 65536;
+	assert_ok(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL));
+	assert_int_equal(pcitsm_emu_device_data_transfer_size(d),
+			 65536 - PCITSM_DOE_HDR_LEN - PCITSM_SM_OVERHEAD);
+	pcitsm_emu_device_free(d);
+}
+
+static void device_bad_configs(void **state)
+{
+	struct fixture *fx = *state;
+	struct pcitsm_emu_func *ep = &fx->p.funcs[fx->p.config.nr_ports];
+	struct pcitsm_emu_func *rp = &fx->p.funcs[0];
+	uint8_t v13 = PCITSM_SPDM_V13, v09 = 0x09;
+	struct pcitsm_emu_device_cfg dc = { .curve_bits = 256 };
+	struct pcitsm_emu_device *d = NULL, *d2;
+
+	/* Bounds outside PCITSM_EMU_DOE_RSP_MIN .. the DOE maximum. */
+	dc.max_doe_rsp = PCITSM_EMU_DOE_RSP_MIN - 4;
+	assert_err(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL), PCITSM_E_INVAL);
+	assert_null(d);
+	assert_null(ep->cma_impl);
+	dc.max_doe_rsp = PCITSM_DOE_MAX_BYTES + 4;
+	assert_err(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL), PCITSM_E_INVAL);
+	dc.max_doe_rsp = 0;
+	/* A version the responder cannot offer; too many versions. */
+	dc.versions = &v09;
+	dc.nr_versions = 1;
+	assert_err(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL), PCITSM_E_INVAL);
+	dc.versions = &v13;
+	dc.nr_versions = 9;
+	assert_err(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL), PCITSM_E_INVAL);
+	dc.nr_versions = 1;
+	/* Not an endpoint with a DOE instance; an endpoint that has a device already. */
+	assert_err(pcitsm_emu_device_new(&d, rp, &dc, &fx->env.env, NULL), PCITSM_E_INVAL);
+	assert_ok(pcitsm_emu_device_new(&d, ep, &dc, &fx->env.env, NULL));
+	assert_err(pcitsm_emu_device_new(&d2, ep, &dc, &fx->env.env, NULL), PCITSM_E_EXISTS);
+	pcitsm_emu_device_free(d);
+	pcitsm_emu_device_free(NULL);
+}
+
+/* What `pcitsm emulate` serves: the same device (SPDM with the pinned version, IDE_KM on the
+ * endpoint's IDE engine) on a one-port platform of its own. */
+static void standalone_device(void **state)
+{
+	struct pcitsm_env_test env;
+	uint8_t v12 = PCITSM_SPDM_V12;
+	struct pcitsm_emu_device_cfg dc = { .curve_bits = 256, .versions = &v12,
+					    .nr_versions = 1, .name = "standalone" };
+	struct pcitsm_emu_standalone *s = NULL;
+	struct pcitsm_spdm_auth_opts ao;
+	struct pcitsm_spdm_auth_result res;
+	struct pcitsm_xport_loop loop;
+	struct pcitsm_emu_func *ep;
+	uint32_t w;
+
+	(void)state;
+	pcitsm_env_test_init(&env, 3);
+	assert_err(pcitsm_emu_standalone_new(&s, &dc, 3, &env.env), PCITSM_E_INVAL);
+	assert_null(s);
+	assert_ok(pcitsm_emu_standalone_new(&s, &dc, 2, &env.env));
+	ep = pcitsm_emu_standalone_endpoint(s);
+	assert_int_equal(ep->kind, PCITSM_EMU_ENDPOINT);
+	assert_true(ep->ide_off && ep->ide_port && ep->doe_off);
+	assert_ok(pcitsm_cfg_read32(&ep->cfg.cfg, 0, &w));
+	assert_int_equal(w, (uint32_t)PCITSM_EMU_DEVICE_ENDPOINT << 16 | PCITSM_EMU_VENDOR);
+	pcitsm_xport_loop_init(&loop, &ep->doe);
+	pcitsm_spdm_auth_opts_default(&ao, &env.env);
+	ao.allow_untrusted = true;
+	assert_ok(pcitsm_spdm_authenticate(&loop.x, &ao, &res));
+	assert_int_equal(res.version, PCITSM_SPDM_V12);
+	pcitsm_spdm_auth_result_free(&res);
+	assert_true(pcitsm_emu_device_requests(pcitsm_emu_standalone_device(s)) >= 6);
+	assert_non_null(pcitsm_emu_device_identity(pcitsm_emu_standalone_device(s))->root);
+	/* Only 1.2 offered: a requester that needs 1.3 finds no common version. */
+	ao.cfg.min_version = PCITSM_SPDM_V13;
+	assert_err(pcitsm_spdm_authenticate(&loop.x, &ao, &res), PCITSM_E_VERSION);
+	pcitsm_spdm_auth_result_free(&res);
+	pcitsm_emu_standalone_free(s);
+	pcitsm_emu_standalone_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +671,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(engine_reprogramming, setup, teardown),
 		cmocka_unit_test_setup_teardown(doe_discovery, setup, teardown),
 		cmocka_unit_test(bad_configs),
+		cmocka_unit_test_setup_teardown(device_response_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(device_bad_configs, setup, teardown),
+		cmocka_unit_test(standalone_device),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

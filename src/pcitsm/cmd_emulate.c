@@ -44,25 +44,6 @@ struct emulate {
 	bool pcap_open;
 };
 
-/* "1.0" .. "1.3": the SPDM version byte (DSP0274 VERSION entry, major.minor nibbles). No
- * parse helper in lib/spdm yet, so the CLI's edge does it. */
-static pcitsm_err parse_spdm_version(const char *s, uint8_t *v)
-{
-	static const struct {
-		const char *name;
-		uint8_t v;
-	} tab[] = { { "1.0", PCITSM_SPDM_V10 }, { "1.1", PCITSM_SPDM_V11 },
-		    { "1.2", PCITSM_SPDM_V12 }, { "1.3", PCITSM_SPDM_V13 } };
-
-	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(tab); i++) {
-		if (!strcmp(s, tab[i].name)) {
-			*v = tab[i].v;
-			return PCITSM_OK;
-		}
-	}
-	return PCITSM_E_INVAL;
-}
-
 static int parse(int argc, char **argv, struct emulate *em)
 {
 	static const struct option longopts[] = {
@@ -112,7 +93,7 @@ static int parse(int argc, char **argv, struct emulate *em)
 			em->cap_version = (uint8_t)(optarg[0] - '0');
 			break;
 		case 'v':
-			if (parse_spdm_version(optarg, &em->version) != PCITSM_OK)
+			if (pcitsm_spdm_version_parse(optarg, &em->version) != PCITSM_OK)
 				return -1;
 			break;
 		case 's':

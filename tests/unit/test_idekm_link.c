@@ -30,11 +30,7 @@ struct op {
 #define OP_ENABLE 0xee
 
 struct fx {
-	struct pcitsm_env_test env;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_emu_func *ep, *rp;
-	struct pcitsm_gcm *gcm;
-	struct pcitsm_ide_port *ep_port, *rp_port;
+	struct test_ide_link l;
 	struct pcitsm_idekm_rsp rsp;
 	struct pcitsm_idekm_req rq;
 	struct op ops[64];
@@ -53,59 +49,14 @@ struct fx {
 /* ---------------------------------------------------------------------------------------------
  * Set-up: selective block 0 at both ports with the Stream ID, Enable clear, loaded in the engines.
  */
-static void sel_write(struct pcitsm_emu_func *f, uint32_t ctl, uint16_t rid_base, uint16_t rid_limit,
-		      bool addr)
-{
-	struct pcitsm_ide_info info;
-	uint32_t b;
-
-	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &info));
-	b = info.sel_off[0];
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_CTL, ctl));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_RID1, (uint32_t)rid_limit << 8));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_RID2,
-				     (uint32_t)rid_base << 8 | 1));
-	if (addr)
-		assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_ADDR1(0), 0xfff00001u));
-}
-
-static void engine_load(struct pcitsm_emu_func *f, struct pcitsm_ide_port *p)
-{
-	struct pcitsm_ide_info info;
-	struct pcitsm_ide_sel sel;
-
-	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &info));
-	assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &info, 0, &sel));
-	assert_ok(pcitsm_ide_stream_config(p, 0, &sel));
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_bdf ep_bdf = { 0, 1, 0, 0 }, rp_bdf = { 0, 0, 1, 0 };
-	uint16_t ep_rid, rp_rid;
 
 	assert_non_null(f);
-	pcitsm_env_test_init(&f->env, 33);
-	f->env.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	assert_ok(pcitsm_emu_platform_init(&f->plat, &cfg, &f->env.env));
-	f->ep = pcitsm_emu_find(&f->plat, &ep_bdf);
-	f->rp = pcitsm_emu_find(&f->plat, &rp_bdf);
-	assert_non_null(f->ep);
-	assert_non_null(f->rp);
-	ep_rid = pcitsm_bdf_rid(&f->ep->bdf);
-	rp_rid = pcitsm_bdf_rid(&f->rp->bdf);
-	sel_write(f->ep, (uint32_t)SID << 24 | PCITSM_IDE_CTL_DEFAULT, rp_rid, rp_rid, false);
-	sel_write(f->rp, (uint32_t)SID << 24, ep_rid, ep_rid, true);
-	assert_ok(pcitsm_gcm_new(&f->gcm, PCITSM_GCM_AUTO));
-	assert_ok(pcitsm_ide_port_new(&f->ep_port, f->gcm, &f->env.env, ep_rid));
-	assert_ok(pcitsm_ide_port_new(&f->rp_port, f->gcm, &f->env.env, rp_rid));
-	engine_load(f->ep, f->ep_port);
-	engine_load(f->rp, f->rp_port);
-	pcitsm_idekm_rsp_init(&f->rsp, &f->env.env);
-	assert_ok(pcitsm_idekm_rsp_add_port(&f->rsp, &f->ep->cfg.cfg, f->ep_port, &f->ep->bdf));
+	test_ide_link_init(&f->l, 33, SID);
+	pcitsm_idekm_rsp_init(&f->rsp, &f->l.env.env);
+	assert_ok(pcitsm_idekm_rsp_add_port(&f->rsp, &f->l.ep->cfg.cfg, f->l.ep_port, &f->l.ep->bdf));
 	pcitsm_idekm_req_init(&f->rq);
 	*state = f;
 	return 0;
@@ -115,10 +66,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	pcitsm_ide_port_free(f->ep_port);
-	pcitsm_ide_port_free(f->rp_port);
-	pcitsm_gcm_free(f->gcm);
-	pcitsm_emu_platform_free(&f->plat);
+	test_ide_link_free(&f->l);
 	pcitsm_wipe(f, sizeof(*f));
 	free(f);
 	return 0;
@@ -157,7 +105,7 @@ static pcitsm_err t_device_call(void *arg, const uint8_t *req, size_t len, struc
 		assert_ok(pcitsm_idekm_ksub_decode(req[6], &kset, &d, &u));
 	record(f, false, req[1], req[1] == PCITSM_IDEKM_QUERY ? req[3] : req[7], d, u);
 	if (req[1] == PCITSM_IDEKM_K_SET_GO && d == PCITSM_IDE_TX &&
-	    !(all_rx_go(f->ep_port, kset) && all_rx_go(f->rp_port, kset)))
+	    !(all_rx_go(f->l.ep_port, kset) && all_rx_go(f->l.rp_port, kset)))
 		f->order_violated = true;
 	e = pcitsm_idekm_rsp_handle(&f->rsp, S1, req, len, rsp);
 	if (e)
@@ -189,7 +137,7 @@ static pcitsm_err t_partner_key_prog(void *arg, uint8_t stream_id, unsigned kset
 	struct fx *f = arg;
 
 	record(f, true, PCITSM_IDEKM_KEY_PROG, 0, dir, sub);
-	return pcitsm_ide_key_prog(f->rp_port, stream_id, kset, dir, sub, key, ifv);
+	return pcitsm_ide_key_prog(f->l.rp_port, stream_id, kset, dir, sub, key, ifv);
 }
 
 static pcitsm_err t_partner_k_set(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
@@ -199,11 +147,11 @@ static pcitsm_err t_partner_k_set(void *arg, uint8_t obj, uint8_t stream_id, uns
 
 	record(f, true, obj, 0, dir, sub);
 	if (obj == PCITSM_IDEKM_K_SET_GO && dir == PCITSM_IDE_TX &&
-	    !(all_rx_go(f->ep_port, kset) && all_rx_go(f->rp_port, kset)))
+	    !(all_rx_go(f->l.ep_port, kset) && all_rx_go(f->l.rp_port, kset)))
 		f->order_violated = true;
 	if (obj == PCITSM_IDEKM_K_SET_GO)
-		return pcitsm_ide_k_set_go(f->rp_port, stream_id, kset, dir, sub);
-	return pcitsm_ide_k_set_stop(f->rp_port, stream_id, kset, dir, sub);
+		return pcitsm_ide_k_set_go(f->l.rp_port, stream_id, kset, dir, sub);
+	return pcitsm_ide_k_set_stop(f->l.rp_port, stream_id, kset, dir, sub);
 }
 
 static pcitsm_err t_enable(void *arg)
@@ -211,8 +159,8 @@ static pcitsm_err t_enable(void *arg)
 	struct fx *f = arg;
 
 	record(f, false, OP_ENABLE, 0, 0, 0);
-	PCITSM_TRY(pcitsm_ide_stream_enable(f->ep_port, 0));
-	return pcitsm_ide_stream_enable(f->rp_port, 0);
+	PCITSM_TRY(pcitsm_ide_stream_enable(f->l.ep_port, 0));
+	return pcitsm_ide_stream_enable(f->l.rp_port, 0);
 }
 
 static const struct pcitsm_idekm_link_ops t_ops = {
@@ -228,9 +176,9 @@ static struct pcitsm_idekm_link_opts opts(struct fx *f, uint8_t port_index, bool
 					    .query = true };
 
 	if (cross_check) {
-		o.dev_cfg = &f->ep->cfg.cfg;
-		o.dev_ide_off = f->ep->ide_off;
-		o.dev_bdf = &f->ep->bdf;
+		o.dev_cfg = &f->l.ep->cfg.cfg;
+		o.dev_ide_off = f->l.ep->ide_off;
+		o.dev_bdf = &f->l.ep->bdf;
 	}
 	return o;
 }
@@ -238,10 +186,10 @@ static struct pcitsm_idekm_link_opts opts(struct fx *f, uint8_t port_index, bool
 /* A Memory Write each way decrypts at the other end: the keys are mirrored. */
 static void traffic_ok(struct fx *f)
 {
-	uint16_t ep_rid = pcitsm_bdf_rid(&f->ep->bdf), rp_rid = pcitsm_bdf_rid(&f->rp->bdf);
+	uint16_t ep_rid = pcitsm_bdf_rid(&f->l.ep->bdf), rp_rid = pcitsm_bdf_rid(&f->l.rp->bdf);
 	uint8_t data[32] = { 1, 2, 3, 4 }, tlp[96], wire[PCITSM_IDE_TLP_MAX], plain[512];
-	struct pcitsm_ide_port *from[2] = { f->rp_port, f->ep_port }, *to[2] = { f->ep_port,
-										 f->rp_port };
+	struct pcitsm_ide_port *from[2] = { f->l.rp_port, f->l.ep_port }, *to[2] = { f->l.ep_port,
+										 f->l.rp_port };
 	struct pcitsm_tlp t;
 	size_t n;
 
@@ -278,7 +226,7 @@ static void test_link_order(void **state)
 	struct pcitsm_idekm_link_result res;
 	unsigned first_tx_go = 0, last_rx_go = 0, last_kp = 0, first_go = 0;
 
-	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res));
+	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res));
 	assert_true(res.cross_checked);
 	assert_int_equal(res.dev_keyed, 6);
 	assert_int_equal(res.partner_keyed, 6);
@@ -311,8 +259,8 @@ static void test_link_order(void **state)
 	assert_true(last_kp < first_go);
 	assert_true(last_rx_go < first_tx_go); /* every receiver, both ends, before a transmitter */
 	assert_int_equal(f->ops[f->nr_ops - 1].obj, OP_ENABLE);
-	assert_int_equal(pcitsm_ide_stream_state(f->ep_port, 0), PCITSM_IDE_SECURE);
-	assert_int_equal(pcitsm_ide_stream_state(f->rp_port, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->l.ep_port, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->l.rp_port, 0), PCITSM_IDE_SECURE);
 	traffic_ok(f);
 }
 
@@ -324,7 +272,7 @@ static void test_link_port_index_1(void **state)
 	struct pcitsm_idekm_link_opts o = opts(f, 1, true);
 	struct pcitsm_idekm_link_result res;
 
-	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res));
+	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res));
 	assert_int_equal(res.max_port_index, 1);
 	for (unsigned i = 0; i < f->nr_ops; i++)
 		if (!f->ops[i].partner && f->ops[i].obj != OP_ENABLE)
@@ -332,7 +280,7 @@ static void test_link_port_index_1(void **state)
 	assert_int_equal(f->rsp.self_alias, 1);
 	traffic_ok(f);
 	/* Stop: K_SET_STOP of the set in use is refused (no ack): the first device error. */
-	assert_err(pcitsm_idekm_stop_link(&f->rq, &f->env.env, &t_ops, f, &o, 6, 6),
+	assert_err(pcitsm_idekm_stop_link(&f->rq, &f->l.env.env, &t_ops, f, &o, 6, 6),
 		   PCITSM_E_NORESPONSE);
 }
 
@@ -344,14 +292,14 @@ static void test_link_index_outside_setting(void **state)
 	struct pcitsm_idekm_link_result res;
 
 	f->rsp.self_indexes = 1u << 0;
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res),
 		   PCITSM_E_NORESPONSE);
 	assert_int_equal(res.step, PCITSM_IDEKM_LINK_QUERY);
 	assert_int_equal(f->rsp.stats.last_drop, PCITSM_E_NOTFOUND);
 	assert_int_equal(count_ops(f, PCITSM_IDEKM_KEY_PROG), 0);
 	/* The same requester, index 0: served. */
 	o.port_index = 0;
-	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res));
+	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -364,12 +312,12 @@ static void expect_query_fail(struct fx *f, pcitsm_err want, const char *why)
 
 	pcitsm_idekm_req_init(&f->rq);
 	f->nr_ops = 0;
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res), want);
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res), want);
 	assert_int_equal(res.step, PCITSM_IDEKM_LINK_QUERY);
 	assert_false(res.at_partner);
 	assert_string_equal(res.why, why);
 	assert_int_equal(f->nr_ops, 1); /* nothing after the QUERY */
-	assert_false(f->ep_port->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
+	assert_false(f->l.ep_port->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
 }
 
 static void test_link_query_resp_sizes(void **state)
@@ -378,7 +326,7 @@ static void test_link_query_resp_sizes(void **state)
 	uint32_t cap;
 	char want[256];
 
-	assert_ok(pcitsm_cfg_read32(&f->ep->cfg.cfg, f->ep->ide_off + PCITSM_IDE_CAP, &cap));
+	assert_ok(pcitsm_cfg_read32(&f->l.ep->cfg.cfg, f->l.ep->ide_off + PCITSM_IDE_CAP, &cap));
 	/* The default endpoint: 1 Link block, 4 Selective blocks with 2 address blocks each:
 	 * 8 + 8 + 8 + 4 * (0x14 + 2 * 12) = 200 bytes. */
 	f->truncate = 4;
@@ -413,14 +361,14 @@ static void test_link_cross_check(void **state)
 	uint32_t cap;
 	char want[128];
 
-	assert_ok(pcitsm_cfg_read32(&f->ep->cfg.cfg, f->ep->ide_off + PCITSM_IDE_CAP, &cap));
+	assert_ok(pcitsm_cfg_read32(&f->l.ep->cfg.cfg, f->l.ep->ide_off + PCITSM_IDE_CAP, &cap));
 	f->flip_cap = PCITSM_IDE_CAP_AGGREGATION; /* the layout stays the same */
 	snprintf(want, sizeof(want), "QUERY_RESP IDE Capability: device 0x%08x, config space 0x%08x",
 		 cap ^ PCITSM_IDE_CAP_AGGREGATION, cap);
 	expect_query_fail(f, PCITSM_E_MISMATCH, want);
 	/* No config space to compare with: accepted, and said so. */
 	pcitsm_idekm_req_init(&f->rq);
-	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res));
+	assert_ok(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res));
 	assert_false(res.cross_checked);
 }
 
@@ -433,10 +381,10 @@ static void test_link_no_selective(void **state)
 	uint32_t cap;
 	char want[128];
 
-	assert_ok(pcitsm_cfg_read32(&f->ep->cfg.cfg, f->ep->ide_off + PCITSM_IDE_CAP, &cap));
+	assert_ok(pcitsm_cfg_read32(&f->l.ep->cfg.cfg, f->l.ep->ide_off + PCITSM_IDE_CAP, &cap));
 	f->flip_cap = PCITSM_IDE_CAP_SEL;
 	f->truncate = 200 - (8 + 8 + 8); /* header, Capability + Control, the Link block */
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res),
 		   PCITSM_E_UNSUPPORTED);
 	assert_int_equal(res.step, PCITSM_IDEKM_LINK_QUERY);
 	assert_int_equal(res.nr_sel, 0);
@@ -456,7 +404,7 @@ static void test_link_key_prog_refused(void **state)
 	struct pcitsm_idekm_link_result res;
 
 	f->refuse_key_prog = 3;
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res),
 		   PCITSM_E_PEER_ERROR);
 	assert_int_equal(res.step, PCITSM_IDEKM_LINK_KEY_PROG);
 	assert_int_equal(res.kp_status, PCITSM_IDEKM_KP_UNSPECIFIED_FAILURE);
@@ -466,7 +414,7 @@ static void test_link_key_prog_refused(void **state)
 				     "failure)");
 	assert_int_equal(count_ops(f, PCITSM_IDEKM_K_SET_GO), 0);
 	f->nr_ops = 0;
-	assert_ok(pcitsm_idekm_stop_link(&f->rq, &f->env.env, &t_ops, f, &o, res.dev_keyed,
+	assert_ok(pcitsm_idekm_stop_link(&f->rq, &f->l.env.env, &t_ops, f, &o, res.dev_keyed,
 					 res.partner_keyed));
 	assert_int_equal(count_ops(f, PCITSM_IDEKM_K_SET_STOP), 4);
 }
@@ -483,7 +431,7 @@ static pcitsm_err stuck_random(const struct pcitsm_env *env, void *buf, size_t n
 static void test_link_stuck_rng(void **state)
 {
 	struct fx *f = *state;
-	struct pcitsm_env stuck = f->env.env;
+	struct pcitsm_env stuck = f->l.env.env;
 	struct pcitsm_idekm_link_opts o = opts(f, 0, true);
 	struct pcitsm_idekm_link_result res;
 	struct pcitsm_idekm_keys k;
@@ -532,16 +480,16 @@ static void test_link_bad_args(void **state)
 	struct pcitsm_idekm_link_ops no_partner = t_ops;
 
 	no_partner.partner_k_set = NULL;
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &no_partner, f, &o, &res),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &no_partner, f, &o, &res),
 		   PCITSM_E_INVAL);
 	o.stream_id = PCITSM_IDE_RESERVED_STREAM_ID;
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res),
 		   PCITSM_E_INVAL);
 	o.stream_id = SID;
 	o.kset = 2;
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, &res),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, &res),
 		   PCITSM_E_INVAL);
-	assert_err(pcitsm_idekm_program_link(&f->rq, &f->env.env, &t_ops, f, &o, NULL),
+	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &t_ops, f, &o, NULL),
 		   PCITSM_E_INVAL);
 	assert_int_equal(f->nr_ops, 0);
 	assert_string_equal(pcitsm_idekm_link_step_name(PCITSM_IDEKM_LINK_K_SET_GO), "k_set_go");
@@ -579,7 +527,7 @@ static int key_prog(struct fx *f, uint8_t port, unsigned kset, enum pcitsm_ide_d
 	uint8_t b[64], aes[32];
 	struct pcitsm_wr w;
 
-	assert_ok(pcitsm_random(&f->env.env, aes, sizeof(aes)));
+	assert_ok(pcitsm_random(&f->l.env.env, aes, sizeof(aes)));
 	pcitsm_ide_km_key_from_aes(aes, kp.key);
 	pcitsm_ide_km_ifv_encode(1, kp.ifv);
 	pcitsm_wr_init(&w, b, sizeof(b));
@@ -589,7 +537,7 @@ static int key_prog(struct fx *f, uint8_t port, unsigned kset, enum pcitsm_ide_d
 	assert_int_equal(f->out[1], PCITSM_IDEKM_KP_ACK);
 	assert_int_equal(f->out[7], port);
 	if (f->out[5] == PCITSM_IDEKM_KP_SUCCESS)
-		assert_ok(pcitsm_ide_key_prog_aes(f->rp_port, SID, kset, !d, u, aes, 1));
+		assert_ok(pcitsm_ide_key_prog_aes(f->l.rp_port, SID, kset, !d, u, aes, 1));
 	pcitsm_wipe(aes, sizeof(aes));
 	pcitsm_wipe(b, sizeof(b));
 	pcitsm_wipe(&kp, sizeof(kp));
@@ -618,9 +566,9 @@ static pcitsm_err k_set(struct fx *f, uint8_t obj, uint8_t port, unsigned kset,
 
 static void enable_and_check(struct fx *f)
 {
-	assert_ok(pcitsm_ide_stream_enable(f->ep_port, 0));
-	assert_ok(pcitsm_ide_stream_enable(f->rp_port, 0));
-	assert_int_equal(pcitsm_ide_stream_state(f->ep_port, 0), PCITSM_IDE_SECURE);
+	assert_ok(pcitsm_ide_stream_enable(f->l.ep_port, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->l.rp_port, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->l.ep_port, 0), PCITSM_IDE_SECURE);
 	traffic_ok(f);
 }
 
@@ -643,7 +591,7 @@ static void port_index_case(struct fx *f, uint8_t port)
 	for (int d = PCITSM_IDE_RX; d <= PCITSM_IDE_TX; d++)
 		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++) {
 			assert_ok(k_set(f, PCITSM_IDEKM_K_SET_GO, port, 0, d, u));
-			assert_ok(pcitsm_ide_k_set_go(f->rp_port, SID, 0, d, u));
+			assert_ok(pcitsm_ide_k_set_go(f->l.rp_port, SID, 0, d, u));
 		}
 	enable_and_check(f);
 	for (unsigned i = 0; i < 6; i++) {
@@ -653,7 +601,7 @@ static void port_index_case(struct fx *f, uint8_t port)
 		pcitsm_idekm_keys_slot(i, &d, &u);
 		assert_int_equal(key_prog(f, port, 1, d, u), PCITSM_IDEKM_KP_SUCCESS);
 		assert_ok(k_set(f, PCITSM_IDEKM_K_SET_STOP, port, 1, d, u));
-		assert_false(f->ep_port->stream[0].slot[d][u][1].valid);
+		assert_false(f->l.ep_port->stream[0].slot[d][u][1].valid);
 	}
 	assert_int_equal(f->rsp.stats.dropped, 0);
 }
@@ -679,15 +627,15 @@ static void test_rsp_index_mismatch_after_query(void **state)
 	assert_ok(query(f, 1));
 	assert_int_equal(key_prog(f, 0, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_CPL),
 			 PCITSM_IDEKM_KP_UNSUPPORTED_PORT_INDEX);
-	assert_false(f->ep_port->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_CPL][0].valid);
+	assert_false(f->l.ep_port->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_CPL][0].valid);
 	assert_int_equal(key_prog(f, 1, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_CPL), 0);
 	assert_err(k_set(f, PCITSM_IDEKM_K_SET_GO, 0, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR),
 		   PCITSM_E_NORESPONSE);
 	assert_int_equal(f->rsp.stats.last_drop, PCITSM_E_MISMATCH);
-	assert_false(f->ep_port->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][0].go);
+	assert_false(f->l.ep_port->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][0].go);
 	assert_err(k_set(f, PCITSM_IDEKM_K_SET_STOP, 0, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR),
 		   PCITSM_E_NORESPONSE);
-	assert_true(f->ep_port->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][0].valid);
+	assert_true(f->l.ep_port->stream[0].slot[PCITSM_IDE_RX][PCITSM_IDE_SUB_PR][0].valid);
 	assert_ok(k_set(f, PCITSM_IDEKM_K_SET_GO, 1, 0, PCITSM_IDE_RX, PCITSM_IDE_SUB_PR));
 	/* A new QUERY(0) moves the alias back. */
 	assert_ok(query(f, 0));
@@ -742,7 +690,7 @@ static void test_rsp_order_spdm_emu(void **state)
 	}
 	for (int d = PCITSM_IDE_RX; d <= PCITSM_IDE_TX; d++)
 		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
-			assert_ok(pcitsm_ide_k_set_go(f->rp_port, SID, 0, d, u));
+			assert_ok(pcitsm_ide_k_set_go(f->l.rp_port, SID, 0, d, u));
 	enable_and_check(f);
 }
 
@@ -764,7 +712,7 @@ static void test_rsp_order_tf_rmm(void **state)
 		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
 			assert_ok(k_set(f, PCITSM_IDEKM_K_SET_GO, 1, 0, d, u));
 		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
-			assert_ok(pcitsm_ide_k_set_go(f->rp_port, SID, 0, d, u));
+			assert_ok(pcitsm_ide_k_set_go(f->l.rp_port, SID, 0, d, u));
 	}
 	enable_and_check(f);
 }

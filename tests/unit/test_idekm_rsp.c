@@ -22,11 +22,7 @@ static const pcitsm_spdm_vdm_fn vdm_shape_check = pcitsm_idekm_rsp_handle;
 #define S2 0x2002u
 
 struct fx {
-	struct pcitsm_env_test env;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_emu_func *ep, *rp;
-	struct pcitsm_gcm *gcm;
-	struct pcitsm_ide_port *ep_port, *rp_port;
+	struct test_ide_link l;
 	struct pcitsm_idekm_rsp rsp, rp_rsp;
 	struct pcitsm_idekm_req rq;
 	struct pcitsm_idekm_query_resp qr;
@@ -40,64 +36,16 @@ struct fx {
 /* ---------------------------------------------------------------------------------------------
  * Set-up: selective block 0 at both ports, written through config space, loaded into the engines.
  */
-static void sel_write(struct pcitsm_emu_func *f, uint32_t ctl, uint16_t rid_base, uint16_t rid_limit,
-		      bool addr)
-{
-	struct pcitsm_ide_info info;
-	uint32_t b;
-
-	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &info));
-	b = info.sel_off[0];
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_CTL, ctl));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_RID1, (uint32_t)rid_limit << 8));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_RID2,
-				     (uint32_t)rid_base << 8 | 1));
-	if (addr) /* 0 .. 4 GiB - 1: base 0, limit 0xfff (address bits 31:20), valid */
-		assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_ADDR1(0), 0xfff00001u));
-}
-
-static void engine_load(struct pcitsm_emu_func *f, struct pcitsm_ide_port *p)
-{
-	struct pcitsm_ide_info info;
-	struct pcitsm_ide_sel sel;
-
-	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &info));
-	assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &info, 0, &sel));
-	assert_int_equal(sel.ctl.stream_id, SID);
-	assert_ok(pcitsm_ide_stream_config(p, 0, &sel));
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_bdf ep_bdf = { 0, 1, 0, 0 }, rp_bdf = { 0, 0, 1, 0 };
-	uint16_t ep_rid, rp_rid;
 
 	(void)vdm_shape_check;
-	pcitsm_env_test_init(&f->env, 21);
-	f->env.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	assert_ok(pcitsm_emu_platform_init(&f->plat, &cfg, &f->env.env));
-	f->ep = pcitsm_emu_find(&f->plat, &ep_bdf);
-	f->rp = pcitsm_emu_find(&f->plat, &rp_bdf);
-	assert_non_null(f->ep);
-	assert_non_null(f->rp);
-	ep_rid = pcitsm_bdf_rid(&f->ep->bdf);
-	rp_rid = pcitsm_bdf_rid(&f->rp->bdf);
-	/* Endpoint: Default Stream towards the root port; root port: the endpoint's RIDs and
-	 * the low 4 GiB. Enable stays clear (PCIe 6.x §6.33.3). */
-	sel_write(f->ep, (uint32_t)SID << 24 | PCITSM_IDE_CTL_DEFAULT, rp_rid, rp_rid, false);
-	sel_write(f->rp, (uint32_t)SID << 24, ep_rid, ep_rid, true);
-	assert_ok(pcitsm_gcm_new(&f->gcm, PCITSM_GCM_AUTO));
-	assert_ok(pcitsm_ide_port_new(&f->ep_port, f->gcm, &f->env.env, ep_rid));
-	assert_ok(pcitsm_ide_port_new(&f->rp_port, f->gcm, &f->env.env, rp_rid));
-	engine_load(f->ep, f->ep_port);
-	engine_load(f->rp, f->rp_port);
-	pcitsm_idekm_rsp_init(&f->rsp, &f->env.env);
-	assert_ok(pcitsm_idekm_rsp_add_port(&f->rsp, &f->ep->cfg.cfg, f->ep_port, &f->ep->bdf));
-	pcitsm_idekm_rsp_init(&f->rp_rsp, &f->env.env);
-	assert_ok(pcitsm_idekm_rsp_add_port(&f->rp_rsp, &f->rp->cfg.cfg, f->rp_port, &f->rp->bdf));
+	test_ide_link_init(&f->l, 21, SID);
+	pcitsm_idekm_rsp_init(&f->rsp, &f->l.env.env);
+	assert_ok(pcitsm_idekm_rsp_add_port(&f->rsp, &f->l.ep->cfg.cfg, f->l.ep_port, &f->l.ep->bdf));
+	pcitsm_idekm_rsp_init(&f->rp_rsp, &f->l.env.env);
+	assert_ok(pcitsm_idekm_rsp_add_port(&f->rp_rsp, &f->l.rp->cfg.cfg, f->l.rp_port, &f->l.rp->bdf));
 	pcitsm_idekm_req_init(&f->rq);
 	*state = f;
 	return 0;
@@ -108,10 +56,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	pcitsm_idekm_keys_wipe(&f->keys);
-	pcitsm_ide_port_free(f->ep_port);
-	pcitsm_ide_port_free(f->rp_port);
-	pcitsm_gcm_free(f->gcm);
-	pcitsm_emu_platform_free(&f->plat);
+	test_ide_link_free(&f->l);
 	pcitsm_wipe(f, sizeof(*f));
 	free(f);
 	return 0;
@@ -182,7 +127,7 @@ static void program(struct fx *f, unsigned kset, bool via_rsp)
 {
 	struct pcitsm_idekm_key_prog kp;
 
-	assert_ok(pcitsm_idekm_keys_generate(&f->env.env, SID, kset, &f->keys));
+	assert_ok(pcitsm_idekm_keys_generate(&f->l.env.env, SID, kset, &f->keys));
 	for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS; i++) {
 		assert_ok(pcitsm_idekm_keys_key_prog(&f->keys, i, 0, &kp));
 		assert_ok(do_key_prog(f, &f->rsp, &kp));
@@ -194,7 +139,7 @@ static void program(struct fx *f, unsigned kset, bool via_rsp)
 		pcitsm_wipe(&kp, sizeof(kp));
 	}
 	if (!via_rsp)
-		assert_ok(pcitsm_idekm_keys_prog_partner(&f->keys, f->rp_port));
+		assert_ok(pcitsm_idekm_keys_prog_partner(&f->keys, f->l.rp_port));
 	pcitsm_idekm_keys_wipe(&f->keys);
 }
 
@@ -207,7 +152,7 @@ static void go(struct fx *f, unsigned kset, bool via_rsp)
 			if (via_rsp)
 				assert_ok(do_k_set(f, &f->rp_rsp, PCITSM_IDEKM_K_SET_GO, kset, d, u));
 			else
-				assert_ok(pcitsm_ide_k_set_go(f->rp_port, SID, kset, d, u));
+				assert_ok(pcitsm_ide_k_set_go(f->l.rp_port, SID, kset, d, u));
 		}
 }
 
@@ -216,10 +161,10 @@ static void secure(struct fx *f, bool via_rsp)
 	assert_ok(do_query(f, &f->rsp, 0));
 	program(f, 0, via_rsp);
 	go(f, 0, via_rsp);
-	assert_ok(pcitsm_ide_stream_enable(f->ep_port, 0));
-	assert_ok(pcitsm_ide_stream_enable(f->rp_port, 0));
-	assert_int_equal(pcitsm_ide_stream_state(f->ep_port, 0), PCITSM_IDE_SECURE);
-	assert_int_equal(pcitsm_ide_stream_state(f->rp_port, 0), PCITSM_IDE_SECURE);
+	assert_ok(pcitsm_ide_stream_enable(f->l.ep_port, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->l.rp_port, 0));
+	assert_int_equal(pcitsm_ide_stream_state(f->l.ep_port, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->l.rp_port, 0), PCITSM_IDE_SECURE);
 }
 
 /* One TLP from a to b through the engines; the plaintext that came out in f->plain. */
@@ -237,7 +182,7 @@ static pcitsm_err hop(struct fx *f, struct pcitsm_ide_port *a, struct pcitsm_ide
 /* Posted writes both ways and a read with its completion: every one decrypts at the partner. */
 static void traffic(struct fx *f, unsigned kset)
 {
-	uint16_t ep_rid = pcitsm_bdf_rid(&f->ep->bdf), rp_rid = pcitsm_bdf_rid(&f->rp->bdf);
+	uint16_t ep_rid = pcitsm_bdf_rid(&f->l.ep->bdf), rp_rid = pcitsm_bdf_rid(&f->l.rp->bdf);
 	uint8_t data[64], tlp[128];
 	struct pcitsm_ide_rx_out out;
 	struct pcitsm_tlp t;
@@ -251,7 +196,7 @@ static void traffic(struct fx *f, unsigned kset)
 					 .last_be = 0xf, .addr = 0x80000100, .data = data,
 					 .len = sizeof(data) };
 		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->rp_port, f->ep_port, tlp, n, &out));
+		assert_ok(hop(f, f->l.rp_port, f->l.ep_port, tlp, n, &out));
 		assert_int_equal((f->wire[3] & PCITSM_IDE_PFX_K) != 0, kset);
 		assert_null(memmem(f->wire + 16, sizeof(data), data, 16)); /* encrypted */
 		assert_int_equal(out.n, 1);
@@ -260,31 +205,31 @@ static void traffic(struct fx *f, unsigned kset)
 		t.req_id = ep_rid;
 		t.addr = 0x10000040;
 		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->ep_port, f->rp_port, tlp, n, &out));
+		assert_ok(hop(f, f->l.ep_port, f->l.rp_port, tlp, n, &out));
 		assert_memory_equal(f->plain + out.off[0], tlp, n);
 		/* A read and its completion: the NPR and CPL sub-streams. */
 		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_MRD, .req_id = rp_rid, .tag = 3,
 					 .first_be = 0xf, .last_be = 0xf, .addr = 0x80000200,
 					 .len = 64 };
 		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->rp_port, f->ep_port, tlp, n, &out));
+		assert_ok(hop(f, f->l.rp_port, f->l.ep_port, tlp, n, &out));
 		assert_memory_equal(f->plain + out.off[0], tlp, n);
 		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_CPLD, .cpl_id = ep_rid, .req_id = rp_rid,
 					 .tag = 3, .byte_count = 64, .data = data, .len = 64 };
 		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->ep_port, f->rp_port, tlp, n, &out));
+		assert_ok(hop(f, f->l.ep_port, f->l.rp_port, tlp, n, &out));
 		assert_memory_equal(f->plain + out.off[0], tlp, n);
 		/* And the other way: the endpoint's DMA read, the root port's completion. */
 		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_MRD, .req_id = ep_rid, .tag = 4,
 					 .first_be = 0xf, .last_be = 0xf, .addr = 0x10000000,
 					 .len = 64 };
 		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->ep_port, f->rp_port, tlp, n, &out));
+		assert_ok(hop(f, f->l.ep_port, f->l.rp_port, tlp, n, &out));
 		assert_memory_equal(f->plain + out.off[0], tlp, n);
 		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_CPLD, .cpl_id = rp_rid, .req_id = ep_rid,
 					 .tag = 4, .byte_count = 64, .data = data, .len = 64 };
 		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->rp_port, f->ep_port, tlp, n, &out));
+		assert_ok(hop(f, f->l.rp_port, f->l.ep_port, tlp, n, &out));
 		assert_memory_equal(f->plain + out.off[0], tlp, n);
 	}
 }
@@ -307,8 +252,8 @@ static void test_e2e_platform_keys(void **state)
 	assert_int_equal(f->qr.nr_sel, 4);
 	assert_int_equal(pcitsm_idekm_qr_reg(&f->qr, f->qr.sel_off[0] + PCITSM_IDE_SEL_CTL) >> 24,
 			 SID);
-	assert_ok(pcitsm_idekm_query_resp_check(&f->qr, &f->ep->cfg.cfg, f->ep->ide_off,
-						&f->ep->bdf, &mm));
+	assert_ok(pcitsm_idekm_query_resp_check(&f->qr, &f->l.ep->cfg.cfg, f->l.ep->ide_off,
+						&f->l.ep->bdf, &mm));
 	traffic(f, 0);
 	assert_int_equal(f->rsp.stats.dropped, 0);
 	assert_int_equal(f->rsp.stats.answered, 1 + 6 + 6);
@@ -331,26 +276,26 @@ static void test_e2e_wrong_byte_order_fails(void **state)
 	struct pcitsm_idekm_key_prog kp;
 	struct pcitsm_ide_rx_out out;
 	uint8_t data[16] = { 1, 2, 3 }, tlp[64];
-	struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = pcitsm_bdf_rid(&f->rp->bdf),
+	struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = pcitsm_bdf_rid(&f->l.rp->bdf),
 				.first_be = 0xf, .last_be = 0xf, .addr = 0x80000000, .data = data,
 				.len = sizeof(data) };
 	size_t n;
 
-	assert_ok(pcitsm_idekm_keys_generate(&f->env.env, SID, 0, &f->keys));
+	assert_ok(pcitsm_idekm_keys_generate(&f->l.env.env, SID, 0, &f->keys));
 	for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS; i++) {
 		assert_ok(pcitsm_idekm_keys_key_prog(&f->keys, i, 0, &kp));
 		assert_ok(do_key_prog(f, &f->rsp, &kp));
-		assert_ok(pcitsm_ide_key_prog_aes(f->rp_port, SID, 0,
+		assert_ok(pcitsm_ide_key_prog_aes(f->l.rp_port, SID, 0,
 						  kp.ks.dir == PCITSM_IDE_RX ? PCITSM_IDE_TX :
 									       PCITSM_IDE_RX,
 						  kp.ks.sub, kp.key, 1));
 		pcitsm_wipe(&kp, sizeof(kp));
 	}
 	go(f, 0, false);
-	assert_ok(pcitsm_ide_stream_enable(f->ep_port, 0));
-	assert_ok(pcitsm_ide_stream_enable(f->rp_port, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->l.ep_port, 0));
+	assert_ok(pcitsm_ide_stream_enable(f->l.rp_port, 0));
 	assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-	assert_err(hop(f, f->rp_port, f->ep_port, tlp, n, &out), PCITSM_E_MAC);
+	assert_err(hop(f, f->l.rp_port, f->l.ep_port, tlp, n, &out), PCITSM_E_MAC);
 }
 
 /* PCIe 6.x §6.33 refresh over IDE_KM: K1 programmed while K0 carries traffic, GO Rx then Tx, traffic on K1,
@@ -363,7 +308,7 @@ static void test_e2e_refresh(void **state)
 	traffic(f, 0);
 	/* K0 is in use: programming it again is refused with a Status, stopping it gets no ack. */
 	struct pcitsm_idekm_key_prog kp;
-	assert_ok(pcitsm_idekm_keys_generate(&f->env.env, SID, 0, &f->keys));
+	assert_ok(pcitsm_idekm_keys_generate(&f->l.env.env, SID, 0, &f->keys));
 	assert_ok(pcitsm_idekm_keys_key_prog(&f->keys, 0, 0, &kp));
 	assert_err(do_key_prog(f, &f->rsp, &kp), PCITSM_E_PEER_ERROR);
 	assert_int_equal(f->rq.kp_status, PCITSM_IDEKM_KP_UNSPECIFIED_FAILURE);
@@ -382,7 +327,7 @@ static void test_e2e_refresh(void **state)
 	for (int d = PCITSM_IDE_RX; d <= PCITSM_IDE_TX; d++)
 		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
 			assert_ok(do_k_set(f, &f->rsp, PCITSM_IDEKM_K_SET_STOP, 0, d, u));
-	assert_false(f->ep_port->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
+	assert_false(f->l.ep_port->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
 	traffic(f, 1);
 }
 
@@ -397,34 +342,34 @@ static void test_query_live_and_crosscheck(void **state)
 	assert_ok(do_query(f, &f->rsp, 0));
 	ctl_off = f->qr.sel_off[1] + PCITSM_IDE_SEL_CTL;
 	assert_int_equal(pcitsm_idekm_qr_reg(&f->qr, ctl_off), 0xff000000u); /* idle: ID 255 */
-	assert_ok(pcitsm_cfg_write32(&f->ep->cfg.cfg, f->ep->ide_off + ctl_off,
+	assert_ok(pcitsm_cfg_write32(&f->l.ep->cfg.cfg, f->l.ep->ide_off + ctl_off,
 				     9u << 24 | 3u << PCITSM_IDE_CTL_TC_SHIFT));
 	assert_ok(do_query(f, &f->rsp, 0));
 	assert_int_equal(pcitsm_idekm_qr_reg(&f->qr, ctl_off), 9u << 24 | 3u << 19);
-	assert_ok(pcitsm_idekm_query_resp_check(&f->qr, &f->ep->cfg.cfg, f->ep->ide_off, NULL,
+	assert_ok(pcitsm_idekm_query_resp_check(&f->qr, &f->l.ep->cfg.cfg, f->l.ep->ide_off, NULL,
 						&mm));
 	/* Against the root port's config space (another function): the capability differs. */
-	assert_err(pcitsm_idekm_query_resp_check(&f->qr, &f->rp->cfg.cfg, f->rp->ide_off, NULL,
+	assert_err(pcitsm_idekm_query_resp_check(&f->qr, &f->l.rp->cfg.cfg, f->l.rp->ide_off, NULL,
 						 &mm),
 		   PCITSM_E_MISMATCH);
 	assert_string_equal(mm.name, "IDE Capability");
 	assert_int_equal(mm.off, PCITSM_IDE_CAP);
 	/* Or the device lies about an algorithm after the host read its registers. */
-	assert_ok(pcitsm_cfg_write32(&f->ep->cfg.cfg, f->ep->ide_off + ctl_off,
+	assert_ok(pcitsm_cfg_write32(&f->l.ep->cfg.cfg, f->l.ep->ide_off + ctl_off,
 				     9u << 24 | 1u << PCITSM_IDE_CTL_ALG_SHIFT));
-	assert_err(pcitsm_idekm_query_resp_check(&f->qr, &f->ep->cfg.cfg, f->ep->ide_off, NULL,
+	assert_err(pcitsm_idekm_query_resp_check(&f->qr, &f->l.ep->cfg.cfg, f->l.ep->ide_off, NULL,
 						 &mm),
 		   PCITSM_E_MISMATCH);
 	assert_string_equal(mm.name, "Selective 1 Control");
 	/* A responder for several ports: MaxPortIndex and each port's own registers. */
-	assert_ok(pcitsm_idekm_rsp_add_port(&f->rsp, &f->rp->cfg.cfg, f->rp_port, &f->rp->bdf));
+	assert_ok(pcitsm_idekm_rsp_add_port(&f->rsp, &f->l.rp->cfg.cfg, f->l.rp_port, &f->l.rp->bdf));
 	assert_ok(do_query(f, &f->rsp, 1));
 	assert_int_equal(f->qr.port_index, 1);
 	assert_int_equal(f->qr.max_port_index, 1);
 	assert_int_equal(f->qr.bus, 0);
 	assert_int_equal(f->qr.dev_func, 1 << 3);
-	assert_ok(pcitsm_idekm_query_resp_check(&f->qr, &f->rp->cfg.cfg, f->rp->ide_off,
-						&f->rp->bdf, &mm));
+	assert_ok(pcitsm_idekm_query_resp_check(&f->qr, &f->l.rp->cfg.cfg, f->l.rp->ide_off,
+						&f->l.rp->bdf, &mm));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -623,17 +568,17 @@ static void test_sessions(void **state)
 	expect_drop(f, S2, go, 8, PCITSM_E_BUSY);
 	pcitsm_idekm_rsp_session_closed(&f->rsp, S2); /* not the bound one: nothing happens */
 	expect_drop(f, S2, q, 4, PCITSM_E_BUSY);
-	assert_int_equal(pcitsm_ide_stream_state(f->ep_port, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->l.ep_port, 0), PCITSM_IDE_SECURE);
 	traffic(f, 0);
 	/* S1 closes: the keys stay until someone else asks ... */
 	pcitsm_idekm_rsp_session_closed(&f->rsp, S1);
-	assert_int_equal(pcitsm_ide_stream_state(f->ep_port, 0), PCITSM_IDE_SECURE);
+	assert_int_equal(pcitsm_ide_stream_state(f->l.ep_port, 0), PCITSM_IDE_SECURE);
 	/* ... then the stream is Insecure and its keys gone before S2 gets its answer. */
 	assert_ok(send_raw(f, &f->rsp, S2, q, 4));
 	assert_int_equal(f->out[1], PCITSM_IDEKM_QUERY_RESP);
-	assert_int_equal(pcitsm_ide_stream_state(f->ep_port, 0), PCITSM_IDE_INSECURE);
-	assert_false(f->ep_port->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
-	assert_false(f->ep_port->stream[0].slot[PCITSM_IDE_TX][2][0].valid);
+	assert_int_equal(pcitsm_ide_stream_state(f->l.ep_port, 0), PCITSM_IDE_INSECURE);
+	assert_false(f->l.ep_port->stream[0].slot[PCITSM_IDE_RX][0][0].valid);
+	assert_false(f->l.ep_port->stream[0].slot[PCITSM_IDE_TX][2][0].valid);
 	assert_int_equal(f->rsp.session_id, S2);
 	expect_drop(f, S1, q, 4, PCITSM_E_BUSY);
 }
@@ -667,7 +612,7 @@ static void test_mutations(void **state)
 		pcitsm_err e;
 		uint8_t obj;
 
-		assert_ok(pcitsm_random(&f->env.env, rnd, sizeof(rnd)));
+		assert_ok(pcitsm_random(&f->l.env.env, rnd, sizeof(rnd)));
 		n = lens[rnd[0] & 3];
 		memcpy(req, base[rnd[0] & 3], n);
 		for (int k = 0; k < 1 + (rnd[1] & 3); k++)
@@ -700,19 +645,19 @@ static void test_add_port(void **state)
 	struct pcitsm_cfg_emu *bare = calloc(1, sizeof(*bare));
 	struct pcitsm_idekm_rsp r;
 
-	pcitsm_idekm_rsp_init(&r, &f->env.env);
+	pcitsm_idekm_rsp_init(&r, &f->l.env.env);
 	pcitsm_cfg_emu_init(bare, PCITSM_CFG_SIZE_EXT);
-	assert_err(pcitsm_idekm_rsp_add_port(&r, &bare->cfg, f->ep_port, &f->ep->bdf),
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &bare->cfg, f->l.ep_port, &f->l.ep->bdf),
 		   PCITSM_E_NOTFOUND);
-	assert_err(pcitsm_idekm_rsp_add_port(&r, NULL, f->ep_port, &f->ep->bdf), PCITSM_E_INVAL);
-	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->ep->cfg.cfg, NULL, &f->ep->bdf),
+	assert_err(pcitsm_idekm_rsp_add_port(&r, NULL, f->l.ep_port, &f->l.ep->bdf), PCITSM_E_INVAL);
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, NULL, &f->l.ep->bdf),
 		   PCITSM_E_INVAL);
 	for (unsigned i = 0; i < PCITSM_IDEKM_MAX_PORTS; i++)
-		assert_ok(pcitsm_idekm_rsp_add_port(&r, &f->ep->cfg.cfg, f->ep_port, &f->ep->bdf));
-	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->ep->cfg.cfg, f->ep_port, &f->ep->bdf),
+		assert_ok(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, f->l.ep_port, &f->l.ep->bdf));
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, f->l.ep_port, &f->l.ep->bdf),
 		   PCITSM_E_EXHAUSTED);
 	assert_int_equal(r.nr_ports, PCITSM_IDEKM_MAX_PORTS);
-	assert_int_equal(r.port[0].ide_off, f->ep->ide_off);
+	assert_int_equal(r.port[0].ide_off, f->l.ep->ide_off);
 	/* The last port index answers, with MaxPortIndex 7. */
 	uint8_t q[4] = { 0, PCITSM_IDEKM_QUERY, 0, PCITSM_IDEKM_MAX_PORTS - 1 };
 	assert_ok(send_raw(f, &r, S1, q, 4));

@@ -95,4 +95,82 @@ static inline void test_ide_tlp(struct pcitsm_tlp *t, enum pcitsm_ide_sub u, uin
 	}
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * One emulated link (lib/emu) with real IDE engines (lib/ide): the default platform's first root
+ * port and endpoint, selective block 0 at both written through config space with Stream ID sid
+ * and Enable clear (the endpoint's Default Stream towards the root port; the root port's block
+ * for the endpoint's RIDs and the low 4 GiB), and loaded into each port's engine. Inline, as above.
+ */
+#include "pcitsm/emu.h"
+
+struct test_ide_link {
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform plat;
+	struct pcitsm_emu_func *ep, *rp;
+	struct pcitsm_gcm *gcm;
+	struct pcitsm_ide_port *ep_port, *rp_port;
+};
+
+static inline void test_ide_sel_write(struct pcitsm_emu_func *f, uint32_t ctl, uint16_t rid_base,
+				      uint16_t rid_limit, bool addr)
+{
+	struct pcitsm_ide_info info;
+	uint32_t b;
+
+	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &info));
+	b = info.sel_off[0];
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_CTL, ctl));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_RID1, (uint32_t)rid_limit << 8));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_RID2,
+				     (uint32_t)rid_base << 8 | 1));
+	if (addr) /* 0 .. 4 GiB - 1: base 0, limit 0xfff (address bits 31:20), valid */
+		assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, b + PCITSM_IDE_SEL_ADDR1(0), 0xfff00001u));
+}
+
+/* Selective block 0 of f's config space into engine port p; it must hold Stream ID sid. */
+static inline void test_ide_engine_load(struct pcitsm_emu_func *f, struct pcitsm_ide_port *p,
+					uint8_t sid)
+{
+	struct pcitsm_ide_info info;
+	struct pcitsm_ide_sel sel;
+
+	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &info));
+	assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &info, 0, &sel));
+	assert_int_equal(sel.ctl.stream_id, sid);
+	assert_ok(pcitsm_ide_stream_config(p, 0, &sel));
+}
+
+static inline void test_ide_link_init(struct test_ide_link *l, uint64_t seed, uint8_t sid)
+{
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_bdf ep_bdf = { 0, 1, 0, 0 }, rp_bdf = { 0, 0, 1, 0 };
+	uint16_t ep_rid, rp_rid;
+
+	pcitsm_env_test_init(&l->env, seed);
+	l->env.env.log_level = PCITSM_LOG_ERR;
+	pcitsm_emu_config_default(&cfg);
+	assert_ok(pcitsm_emu_platform_init(&l->plat, &cfg, &l->env.env));
+	l->ep = pcitsm_emu_find(&l->plat, &ep_bdf);
+	l->rp = pcitsm_emu_find(&l->plat, &rp_bdf);
+	assert_non_null(l->ep);
+	assert_non_null(l->rp);
+	ep_rid = pcitsm_bdf_rid(&l->ep->bdf);
+	rp_rid = pcitsm_bdf_rid(&l->rp->bdf);
+	test_ide_sel_write(l->ep, (uint32_t)sid << 24 | PCITSM_IDE_CTL_DEFAULT, rp_rid, rp_rid, false);
+	test_ide_sel_write(l->rp, (uint32_t)sid << 24, ep_rid, ep_rid, true);
+	assert_ok(pcitsm_gcm_new(&l->gcm, PCITSM_GCM_AUTO));
+	assert_ok(pcitsm_ide_port_new(&l->ep_port, l->gcm, &l->env.env, ep_rid));
+	assert_ok(pcitsm_ide_port_new(&l->rp_port, l->gcm, &l->env.env, rp_rid));
+	test_ide_engine_load(l->ep, l->ep_port, sid);
+	test_ide_engine_load(l->rp, l->rp_port, sid);
+}
+
+static inline void test_ide_link_free(struct test_ide_link *l)
+{
+	pcitsm_ide_port_free(l->ep_port);
+	pcitsm_ide_port_free(l->rp_port);
+	pcitsm_gcm_free(l->gcm);
+	pcitsm_emu_platform_free(&l->plat);
+}
+
 #endif

@@ -345,30 +345,15 @@ static void managed_functions(void **state)
 }
 
 /* Firmware left a stream enabled before the core started: the core adopts it. */
-static void enable_block0(struct pcitsm_emu_func *f, uint8_t id)
-{
-	struct pcitsm_ide_info ide;
-	uint16_t blk;
-
-	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-	blk = ide.sel_off[0];
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID1, 0xffff00));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID2, 1));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
-				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
-				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT | PCITSM_IDE_CTL_EN));
-}
-
 static void pre_enabled_pair(struct fx *fx)
 {
-	enable_block0(&fx->plat.funcs[0], 7); /* root port 0000:00:01.0 */
-	enable_block0(&fx->plat.funcs[2], 7); /* endpoint 0000:01:00.0 */
+	test_ide_enable_block0(&fx->plat.funcs[0], 7); /* root port 0000:00:01.0 */
+	test_ide_enable_block0(&fx->plat.funcs[2], 7); /* endpoint 0000:01:00.0 */
 }
 
 static void pre_enabled_conflict(struct fx *fx)
 {
-	enable_block0(&fx->plat.funcs[2], 9); /* the endpoint alone: no partner at the root port */
+	test_ide_enable_block0(&fx->plat.funcs[2], 9); /* the endpoint alone: no partner at the root port */
 }
 
 static void adopted_streams(void **state)

@@ -47,21 +47,6 @@ static void key_seen(void *arg, const uint8_t key[32], const uint8_t ifv[8])
 	g_keys_seen++;
 }
 
-static void enable_block0(struct pcitsm_emu_func *f, uint8_t id)
-{
-	struct pcitsm_ide_info ide;
-	uint16_t blk;
-
-	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-	blk = ide.sel_off[0];
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID1, 0xffff00));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID2, 1));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
-				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT));
-	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
-				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT | PCITSM_IDE_CTL_EN));
-}
-
 /* adopt_id >= 0: firmware left a stream with that Stream ID enabled at root port 0 and its
  * endpoint before the core started. */
 static struct fx *fx_new(const struct pcitsm_emu_dev_faults *f0, int adopt_id, bool log)
@@ -88,8 +73,8 @@ static struct fx *fx_new(const struct pcitsm_emu_dev_faults *f0, int adopt_id, b
 	dc.key_observer = key_seen;
 	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
 	if (adopt_id >= 0) {
-		enable_block0(&fx->plat.funcs[0], (uint8_t)adopt_id); /* root port 0000:00:01.0 */
-		enable_block0(&fx->plat.funcs[2], (uint8_t)adopt_id); /* endpoint 0000:01:00.0 */
+		test_ide_enable_block0(&fx->plat.funcs[0], (uint8_t)adopt_id); /* root port 0000:00:01.0 */
+		test_ide_enable_block0(&fx->plat.funcs[2], (uint8_t)adopt_id); /* endpoint 0000:01:00.0 */
 	}
 	pcitsm_tsm_core_cfg_default(&cc, &fx->plat, &fx->env.env);
 	cc.trust = fx->trust;

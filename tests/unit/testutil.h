@@ -140,6 +140,23 @@ static inline void test_ide_engine_load(struct pcitsm_emu_func *f, struct pcitsm
 	assert_ok(pcitsm_ide_stream_config(p, 0, &sel));
 }
 
+/* Selective block 0 of f enabled with Stream ID id for every RID, as firmware that set up a
+ * stream before the TSM core started would leave it (Stream ID written before Enable). */
+static inline void test_ide_enable_block0(struct pcitsm_emu_func *f, uint8_t id)
+{
+	struct pcitsm_ide_info ide;
+	uint16_t blk;
+
+	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
+	blk = ide.sel_off[0];
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID1, 0xffff00));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_RID2, 1));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, blk + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT | PCITSM_IDE_CTL_EN));
+}
+
 static inline void test_ide_link_init(struct test_ide_link *l, uint64_t seed, uint8_t sid)
 {
 	struct pcitsm_emu_config cfg;

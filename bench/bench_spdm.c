@@ -29,6 +29,7 @@
 #include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
 #include "pcitsm/spdm.h"
+#include "pcitsm/transport.h"
 
 #define BENCH_SECONDS_DEFAULT 2.0
 #define SIGNED_EXTRA 256 /* request/response bytes a transcript holds beyond VCA and the data */

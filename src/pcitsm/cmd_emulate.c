@@ -21,8 +21,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pcitsm/capture.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/spdm.h"
+#include "pcitsm/transport.h"
 #include "platform.h"
 #include "target.h"
 

@@ -11,8 +11,10 @@
 #ifndef PCITSM_CLI_TARGET_H
 #define PCITSM_CLI_TARGET_H
 
+#include "pcitsm/capture.h"
 #include "pcitsm/doe.h"
 #include "pcitsm/pci.h"
+#include "pcitsm/transport.h"
 
 #define CLI_SYSFS_DEFAULT "/sys"
 

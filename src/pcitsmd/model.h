@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "pcitsm/doe.h"
 #include "pcitsm/emu.h"
+#include "pcitsm/transport.h"
 #include "pcitsm/tsm.h"
 
 #define PD_MAX_FUNCS PCITSM_EMU_MAX_FUNCS /* every function the platform can have */

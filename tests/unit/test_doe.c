@@ -5,6 +5,7 @@
 
 #include "testutil.h"
 #include "pcitsm/doe.h"
+#include "pcitsm/transport.h"
 
 static void obj_parse_ok(void **state)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pcitsm/capture.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/session.h"

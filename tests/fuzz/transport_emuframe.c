@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pcitsm/doe.h"
+#include "pcitsm/transport.h"
 
 static pcitsm_err echo(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,
 		       uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)

@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pcitsm/capture.h"
 #include "pcitsm/doe.h"
+#include "pcitsm/transport.h"
 #include "testutil.h"
 
 static void tmp_path(char *out, size_t n, const char *what)
 {
-	snprintf(out, n, "%s/test_doe_pcap_%s_%d.pcap", PCITSM_BINARY_DIR, what, (int)getpid());
+	snprintf(out, n, "%s/test_capture_pcap_%s_%d.pcap", PCITSM_BINARY_DIR, what, (int)getpid());
 }
 
 /* A CMA handler answering with the request reversed. */

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "pcitsm/capture.h"
 #include "pcitsm/doe.h"
 
 static void pcap_object(struct pcitsm_xport_tap *tap, bool from_device, const uint8_t *obj,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pcitsm/doe.h"
+#include "pcitsm/transport.h"
 #include "testutil.h"
 
 /* ---------------------------------------------------------------------------------------------

@@ -22,6 +22,10 @@
 #include <unistd.h>
 
 #include "pcitsm/doe.h"
+#include "pcitsm/transport.h"
+
+_Static_assert(PCITSM_SPDMEMU_MAX_PAYLOAD == PCITSM_DOE_MAX_BYTES,
+	       "an spdm-emu frame carries one whole DOE object");
 
 #define FRAME_MAX (PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD)
 

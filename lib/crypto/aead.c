@@ -11,40 +11,41 @@
 
 #include "pcitsm/crypto.h"
 
+struct aead_desc {
+	const char *name;
+	size_t key_size;
+	const EVP_CIPHER *(*cipher)(void);
+};
+
+/* The SPDM AEAD algorithms of ALGORITHMS (DSP0274 AEADCipherSuite); GCM per NIST SP 800-38D. */
+static const struct aead_desc aead_descs[] = {
+	[PCITSM_AEAD_AES_128_GCM] = { "aes-128-gcm", 16, EVP_aes_128_gcm },
+	[PCITSM_AEAD_AES_256_GCM] = { "aes-256-gcm", 32, EVP_aes_256_gcm },
+};
+
+static const struct aead_desc *aead_desc(enum pcitsm_aead_alg alg)
+{
+	if ((unsigned)alg >= PCITSM_ARRAY_SIZE(aead_descs) || !aead_descs[alg].name)
+		return NULL;
+	return &aead_descs[alg];
+}
+
 static const EVP_CIPHER *aead_cipher(enum pcitsm_aead_alg alg)
 {
-	switch (alg) {
-	case PCITSM_AEAD_AES_128_GCM:
-		return EVP_aes_128_gcm();
-	case PCITSM_AEAD_AES_256_GCM:
-		return EVP_aes_256_gcm();
-	default:
-		return NULL;
-	}
+	const struct aead_desc *d = aead_desc(alg);
+	return d ? d->cipher() : NULL;
 }
 
 size_t pcitsm_aead_key_size(enum pcitsm_aead_alg alg)
 {
-	switch (alg) {
-	case PCITSM_AEAD_AES_128_GCM:
-		return 16; /* facts B.4 */
-	case PCITSM_AEAD_AES_256_GCM:
-		return 32;
-	default:
-		return 0;
-	}
+	const struct aead_desc *d = aead_desc(alg);
+	return d ? d->key_size : 0;
 }
 
 const char *pcitsm_aead_name(enum pcitsm_aead_alg alg)
 {
-	switch (alg) {
-	case PCITSM_AEAD_AES_128_GCM:
-		return "aes-128-gcm";
-	case PCITSM_AEAD_AES_256_GCM:
-		return "aes-256-gcm";
-	default:
-		return "none";
-	}
+	const struct aead_desc *d = aead_desc(alg);
+	return d ? d->name : "none";
 }
 
 /* Key, IV (12 bytes is GCM's default IV length) and AAD into a fresh context. */

@@ -16,28 +16,35 @@
 
 #define SEC1_UNCOMPRESSED 0x04 /* SEC 1 §2.3.3 point encoding prefix */
 
+struct dhe_desc {
+	const char *name;
+	const char *group; /* libcrypto's group name */
+	size_t secret_size; /* one coordinate; the public value is X || Y */
+};
+
+/* The SPDM DHE groups of ALGORITHMS (DSP0274 DHE); curves of SEC 2. */
+static const struct dhe_desc dhe_descs[] = {
+	[PCITSM_DHE_SECP256R1] = { "secp256r1", "P-256", 32 },
+	[PCITSM_DHE_SECP384R1] = { "secp384r1", "P-384", 48 },
+};
+
+static const struct dhe_desc *dhe_desc(enum pcitsm_dhe_alg alg)
+{
+	if ((unsigned)alg >= PCITSM_ARRAY_SIZE(dhe_descs) || !dhe_descs[alg].name)
+		return NULL;
+	return &dhe_descs[alg];
+}
+
 static const char *dhe_group(enum pcitsm_dhe_alg alg)
 {
-	switch (alg) {
-	case PCITSM_DHE_SECP256R1:
-		return "P-256";
-	case PCITSM_DHE_SECP384R1:
-		return "P-384";
-	default:
-		return NULL;
-	}
+	const struct dhe_desc *d = dhe_desc(alg);
+	return d ? d->group : NULL;
 }
 
 size_t pcitsm_dhe_secret_size(enum pcitsm_dhe_alg alg)
 {
-	switch (alg) {
-	case PCITSM_DHE_SECP256R1:
-		return 32; /* facts B.4 */
-	case PCITSM_DHE_SECP384R1:
-		return 48;
-	default:
-		return 0;
-	}
+	const struct dhe_desc *d = dhe_desc(alg);
+	return d ? d->secret_size : 0;
 }
 
 size_t pcitsm_dhe_pub_size(enum pcitsm_dhe_alg alg)
@@ -47,14 +54,8 @@ size_t pcitsm_dhe_pub_size(enum pcitsm_dhe_alg alg)
 
 const char *pcitsm_dhe_name(enum pcitsm_dhe_alg alg)
 {
-	switch (alg) {
-	case PCITSM_DHE_SECP256R1:
-		return "secp256r1";
-	case PCITSM_DHE_SECP384R1:
-		return "secp384r1";
-	default:
-		return "none";
-	}
+	const struct dhe_desc *d = dhe_desc(alg);
+	return d ? d->name : "none";
 }
 
 pcitsm_err pcitsm_dhe_generate(struct pcitsm_dhe *d, enum pcitsm_dhe_alg alg)

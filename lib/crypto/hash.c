@@ -2,53 +2,49 @@
 /* Hashes over OpenSSL 3 EVP: one-shot and incremental (copyable, for transcript forks). */
 #include <openssl/evp.h>
 
-#include "pcitsm/crypto.h"
+#include "crypto/internal.h"
 
-static const EVP_MD *hash_md(enum pcitsm_hash_alg alg)
+struct hash_desc {
+	const char *name;
+	size_t size;
+	const EVP_MD *(*md)(void);
+};
+
+/* FIPS 180-4 digests; sizes in bytes. */
+static const struct hash_desc hash_descs[] = {
+	[PCITSM_HASH_SHA256] = { "sha256", 32, EVP_sha256 },
+	[PCITSM_HASH_SHA384] = { "sha384", 48, EVP_sha384 },
+	[PCITSM_HASH_SHA512] = { "sha512", 64, EVP_sha512 },
+};
+
+static const struct hash_desc *hash_desc(enum pcitsm_hash_alg alg)
 {
-	switch (alg) {
-	case PCITSM_HASH_SHA256:
-		return EVP_sha256();
-	case PCITSM_HASH_SHA384:
-		return EVP_sha384();
-	case PCITSM_HASH_SHA512:
-		return EVP_sha512();
-	default:
+	if ((unsigned)alg >= PCITSM_ARRAY_SIZE(hash_descs) || !hash_descs[alg].name)
 		return NULL;
-	}
+	return &hash_descs[alg];
+}
+
+const EVP_MD *pcitsm_hash_md(enum pcitsm_hash_alg alg)
+{
+	const struct hash_desc *d = hash_desc(alg);
+	return d ? d->md() : NULL;
 }
 
 size_t pcitsm_hash_size(enum pcitsm_hash_alg alg)
 {
-	switch (alg) {
-	case PCITSM_HASH_SHA256:
-		return 32;
-	case PCITSM_HASH_SHA384:
-		return 48;
-	case PCITSM_HASH_SHA512:
-		return 64;
-	default:
-		return 0;
-	}
+	const struct hash_desc *d = hash_desc(alg);
+	return d ? d->size : 0;
 }
 
 const char *pcitsm_hash_name(enum pcitsm_hash_alg alg)
 {
-	switch (alg) {
-	case PCITSM_HASH_SHA256:
-		return "sha256";
-	case PCITSM_HASH_SHA384:
-		return "sha384";
-	case PCITSM_HASH_SHA512:
-		return "sha512";
-	default:
-		return "none";
-	}
+	const struct hash_desc *d = hash_desc(alg);
+	return d ? d->name : "none";
 }
 
 pcitsm_err pcitsm_hash(enum pcitsm_hash_alg alg, const void *data, size_t len, uint8_t *out)
 {
-	const EVP_MD *md = hash_md(alg);
+	const EVP_MD *md = pcitsm_hash_md(alg);
 
 	if (!md || (!data && len))
 		return PCITSM_E_INVAL;
@@ -59,7 +55,7 @@ pcitsm_err pcitsm_hash(enum pcitsm_hash_alg alg, const void *data, size_t len, u
 
 pcitsm_err pcitsm_hash_init(struct pcitsm_hash_ctx *h, enum pcitsm_hash_alg alg)
 {
-	const EVP_MD *md = hash_md(alg);
+	const EVP_MD *md = pcitsm_hash_md(alg);
 
 	h->md = NULL;
 	h->alg = PCITSM_HASH_NONE;

@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "pcitsm/crypto.h"
+#include "crypto/internal.h"
 
 /* Validity: from one hour ago (clock skew between the machine that makes the identity and the one
  * that checks it) for ten years of 365.25 days. */
@@ -51,17 +50,6 @@
 const char *const pcitsm_identity_files[] = {
 	F_ROOT, F_INTER, F_DEVICE, F_KEY, F_CHAIN, F_SPDM, F_MEAS, NULL,
 };
-
-PCITSM_PRINTF(3, 4) static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Curves and hashes: one place says which hash goes with which curve
@@ -208,6 +196,21 @@ static pcitsm_err der_append(uint8_t **buf, size_t *len, X509 *x)
 	return PCITSM_OK;
 }
 
+/* The identity's root (DER) and its chain: root, intermediate and device certificates in DER,
+ * back to back, the form SPDM's certificate chain carries after its header and root hash. */
+static pcitsm_err identity_set_chain(struct pcitsm_identity *id, X509 *root, X509 *inter, X509 *dev)
+{
+	pcitsm_err err = der_append(&id->root, &id->root_len, root);
+
+	if (!err)
+		err = der_append(&id->chain, &id->chain_len, root);
+	if (!err)
+		err = der_append(&id->chain, &id->chain_len, inter);
+	if (!err)
+		err = der_append(&id->chain, &id->chain_len, dev);
+	return err;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Measurements (facts B.7: DMTF measurement value types)
  */
@@ -320,13 +323,7 @@ pcitsm_err pcitsm_identity_generate(struct pcitsm_identity *id, unsigned curve_b
 							   "critical,digitalSignature" },
 				curve_bits);
 	if (!err)
-		err = der_append(&id->root, &id->root_len, root);
-	if (!err)
-		err = der_append(&id->chain, &id->chain_len, root);
-	if (!err)
-		err = der_append(&id->chain, &id->chain_len, inter);
-	if (!err)
-		err = der_append(&id->chain, &id->chain_len, dev);
+		err = identity_set_chain(id, root, inter, dev);
 	if (!err)
 		err = meas_defaults_fill(id, device_name);
 	if (!err) {
@@ -598,12 +595,12 @@ static pcitsm_err load_file(const struct loader *l, const char *name, uint8_t **
 		return PCITSM_E_INVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		set_why(l->why, l->why_len, "%s: %s", name, strerror(errno));
+		pcitsm_crypto_why(l->why, l->why_len, "%s: %s", name, strerror(errno));
 		return errno == ENOENT ? PCITSM_E_NOTFOUND : PCITSM_E_SYSTEM;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    (uint64_t)st.st_size > IDENTITY_FILE_MAX) {
-		set_why(l->why, l->why_len, "%s: not a regular file of 1..%u bytes", name,
+		pcitsm_crypto_why(l->why, l->why_len, "%s: not a regular file of 1..%u bytes", name,
 			IDENTITY_FILE_MAX);
 		close(fd);
 		return PCITSM_E_FIELD;
@@ -616,7 +613,7 @@ static pcitsm_err load_file(const struct loader *l, const char *name, uint8_t **
 	n = read(fd, *buf, (size_t)st.st_size);
 	close(fd);
 	if (n != st.st_size) {
-		set_why(l->why, l->why_len, "%s: short read", name);
+		pcitsm_crypto_why(l->why, l->why_len, "%s: short read", name);
 		free(*buf);
 		*buf = NULL;
 		return PCITSM_E_IO;
@@ -644,7 +641,7 @@ static pcitsm_err load_cert(const struct loader *l, const char *name, X509 **out
 		extra = *out ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	}
 	if (!*out || extra) {
-		set_why(l->why, l->why_len, "%s: %s", name,
+		pcitsm_crypto_why(l->why, l->why_len, "%s: %s", name,
 			extra ? "more than one certificate" : "not a PEM certificate");
 		X509_free(*out);
 		*out = NULL;
@@ -676,14 +673,16 @@ static pcitsm_err load_key(const struct loader *l, X509 *leaf, EVP_PKEY **out)
 	free(buf);
 	ERR_clear_error();
 	if (!*out) {
-		set_why(l->why, l->why_len, "%s: not an unencrypted PEM private key", F_KEY);
+		pcitsm_crypto_why(l->why, l->why_len, "%s: not an unencrypted PEM private key",
+			F_KEY);
 		return PCITSM_E_FIELD;
 	}
 	if (!key_curve_bits(*out)) {
-		set_why(l->why, l->why_len, "%s: not an ECDSA P-256 or P-384 key", F_KEY);
+		pcitsm_crypto_why(l->why, l->why_len, "%s: not an ECDSA P-256 or P-384 key", F_KEY);
 		err = PCITSM_E_FIELD;
 	} else if (EVP_PKEY_eq(*out, X509_get0_pubkey(leaf)) != 1) {
-		set_why(l->why, l->why_len, "%s: does not match the key of %s", F_KEY, F_DEVICE);
+		pcitsm_crypto_why(l->why, l->why_len, "%s: does not match the key of %s", F_KEY,
+			F_DEVICE);
 		err = PCITSM_E_FIELD;
 	}
 	if (err) {
@@ -709,14 +708,15 @@ static pcitsm_err load_check_chain(const struct loader *l, const struct pcitsm_i
 	if (!err)
 		err = pcitsm_x509_chain_verify(t, id->chain, id->chain_len, NULL, why, sizeof(why));
 	if (err)
-		set_why(l->why, l->why_len, "certificates do not form a valid chain: %s", why);
+		pcitsm_crypto_why(l->why, l->why_len, "certificates do not form a valid chain: %s",
+			why);
 	pcitsm_trust_free(t);
 	if (err)
 		return err;
 	PCITSM_TRY(load_file(l, F_CHAIN, &buf, &len));
 	if (len != id->chain_len || memcmp(buf, id->chain, len)) {
-		set_why(l->why, l->why_len, "%s: differs from %s, %s and %s", F_CHAIN, F_ROOT,
-			F_INTER, F_DEVICE);
+		pcitsm_crypto_why(l->why, l->why_len, "%s: differs from %s, %s and %s", F_CHAIN,
+			F_ROOT, F_INTER, F_DEVICE);
 		err = PCITSM_E_FIELD;
 	}
 	free(buf);
@@ -739,7 +739,8 @@ static pcitsm_err load_check_spdm(const struct loader *l, const struct pcitsm_id
 			   : PCITSM_E_NOMEM;
 	}
 	if (!err && (len != want_len || memcmp(buf, want, len))) {
-		set_why(l->why, l->why_len, "%s: not the SPDM chain (length, root hash %s) of %s",
+		pcitsm_crypto_why(l->why, l->why_len,
+			"%s: not the SPDM chain (length, root hash %s) of %s",
 			F_SPDM, id->curve_bits == 384 ? "SHA-384" : "SHA-256", F_CHAIN);
 		err = PCITSM_E_FIELD;
 	}
@@ -831,7 +832,8 @@ static pcitsm_err load_meas(const struct loader *l, struct pcitsm_identity *id)
 		return err;
 	err = meas_parse(id, (const char *)buf, len);
 	if (err == PCITSM_E_FIELD)
-		set_why(l->why, l->why_len, "%s: not a JSON object {\"measurements\": [{\"index\": 1-254, "
+		pcitsm_crypto_why(l->why, l->why_len,
+			"%s: not a JSON object {\"measurements\": [{\"index\": 1-254, "
 			"\"type\": 0-127, \"raw\": bool, \"value\": \"hex, up to %d bytes\"}, ...]} with "
 			"distinct indices (at most %d)", F_MEAS, PCITSM_MEAS_MAX_VALUE,
 			PCITSM_IDENTITY_MAX_MEAS);
@@ -846,7 +848,7 @@ pcitsm_err pcitsm_identity_load_why(struct pcitsm_identity *id, const char *dir,
 	X509 *root = NULL, *inter = NULL, *dev = NULL;
 	pcitsm_err err;
 
-	set_why(why, why_len, "%s", "");
+	pcitsm_crypto_why(why, why_len, "%s", "");
 	if (!id || !dir)
 		return PCITSM_E_INVAL;
 	memset(id, 0, sizeof(*id));
@@ -859,14 +861,8 @@ pcitsm_err pcitsm_identity_load_why(struct pcitsm_identity *id, const char *dir,
 		err = load_key(&l, dev, &id->key);
 	if (!err) {
 		id->curve_bits = key_curve_bits(id->key);
-		err = der_append(&id->root, &id->root_len, root);
+		err = identity_set_chain(id, root, inter, dev);
 	}
-	if (!err)
-		err = der_append(&id->chain, &id->chain_len, root);
-	if (!err)
-		err = der_append(&id->chain, &id->chain_len, inter);
-	if (!err)
-		err = der_append(&id->chain, &id->chain_len, dev);
 	if (!err)
 		err = load_check_chain(&l, id);
 	if (!err)

@@ -11,7 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "pcitsm/crypto.h"
+#include "crypto/internal.h"
 
 struct sig_desc {
 	const char *name;
@@ -64,25 +64,11 @@ bool pcitsm_sig_key_matches(EVP_PKEY *key, enum pcitsm_sig_alg alg)
 	return strcmp(group, d->group) == 0;
 }
 
-static const EVP_MD *sig_md(enum pcitsm_hash_alg hash)
-{
-	switch (hash) {
-	case PCITSM_HASH_SHA256:
-		return EVP_sha256();
-	case PCITSM_HASH_SHA384:
-		return EVP_sha384();
-	case PCITSM_HASH_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
 /* A signing or verifying context for key with alg's padding and the signature digest set. */
 static EVP_PKEY_CTX *sig_ctx(EVP_PKEY *key, const struct sig_desc *d, enum pcitsm_hash_alg hash,
 			     bool sign)
 {
-	const EVP_MD *md = sig_md(hash);
+	const EVP_MD *md = pcitsm_hash_md(hash);
 	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
 
 	if (!pc)
@@ -155,7 +141,7 @@ pcitsm_err pcitsm_sig_sign_digest(EVP_PKEY *key, enum pcitsm_sig_alg alg, enum p
 	EVP_PKEY_CTX *pc;
 	pcitsm_err err = PCITSM_E_CRYPTO;
 
-	if (!d || !sig_md(hash) || sig_len != d->size || !pcitsm_sig_key_matches(key, alg))
+	if (!d || !pcitsm_hash_md(hash) || sig_len != d->size || !pcitsm_sig_key_matches(key, alg))
 		return PCITSM_E_INVAL;
 	pc = sig_ctx(key, d, hash, true);
 	if (!pc)
@@ -183,7 +169,7 @@ pcitsm_err pcitsm_sig_verify_digest(EVP_PKEY *pub, enum pcitsm_sig_alg alg,
 	pcitsm_err err;
 	int rc;
 
-	if (!d || !sig_md(hash) || !pcitsm_sig_key_matches(pub, alg))
+	if (!d || !pcitsm_hash_md(hash) || !pcitsm_sig_key_matches(pub, alg))
 		return PCITSM_E_INVAL;
 	if (sig_len != d->size)
 		return PCITSM_E_SIGNATURE;
@@ -206,7 +192,7 @@ pcitsm_err pcitsm_sig_sign(EVP_PKEY *key, enum pcitsm_sig_alg alg, enum pcitsm_h
 {
 	uint8_t digest[PCITSM_HASH_MAX];
 
-	if (!sig_md(hash))
+	if (!pcitsm_hash_md(hash))
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(pcitsm_hash(hash, msg, len, digest));
 	return pcitsm_sig_sign_digest(key, alg, hash, digest, sig, sig_len);
@@ -217,7 +203,7 @@ pcitsm_err pcitsm_sig_verify(EVP_PKEY *pub, enum pcitsm_sig_alg alg, enum pcitsm
 {
 	uint8_t digest[PCITSM_HASH_MAX];
 
-	if (!sig_md(hash))
+	if (!pcitsm_hash_md(hash))
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(pcitsm_hash(hash, msg, len, digest));
 	return pcitsm_sig_verify_digest(pub, alg, hash, digest, sig, sig_len);

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "pcitsm/crypto.h"
+#include "crypto/internal.h"
 
 /* DER tag of a constructed SEQUENCE (X.690 8.9): every Certificate starts with it (RFC 5280 4.1). */
 #define DER_SEQUENCE 0x30
@@ -35,17 +34,6 @@ struct pcitsm_trust {
 	X509_STORE *store;
 	unsigned nr_anchors;
 };
-
-PCITSM_PRINTF(3, 4) static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !why_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
 
 /* ---------------------------------------------------------------------------------------------
  * DER framing and strict parsing
@@ -384,14 +372,16 @@ static pcitsm_err chain_parse(struct chain *c, const uint8_t *certs, size_t len,
 
 	c->n = 0;
 	if (err) {
-		set_why(why, why_len, "certificate chain is not a sequence of DER certificates (%s)",
+		pcitsm_crypto_why(why, why_len,
+			"certificate chain is not a sequence of DER certificates (%s)",
 			err == PCITSM_E_NOSPC ? "too many certificates" : pcitsm_err_str(err));
 		return PCITSM_E_FIELD;
 	}
 	for (c->n = 0; c->n < n; c->n++) {
 		c->cert[c->n] = x509_parse_exact(certs + off[c->n], clen[c->n]);
 		if (!c->cert[c->n]) {
-			set_why(why, why_len, "certificate %zu (bytes %zu..%zu) is not a valid X.509 "
+			pcitsm_crypto_why(why, why_len,
+				"certificate %zu (bytes %zu..%zu) is not a valid X.509 "
 				"certificate", c->n, off[c->n], off[c->n] + clen[c->n]);
 			ERR_clear_error();
 			chain_free(c);
@@ -407,7 +397,7 @@ static void cert_why(char *why, size_t why_len, const char *who, const X509 *x, 
 
 	if (subject_line(x, subj, sizeof(subj)))
 		snprintf(subj, sizeof(subj), "?");
-	set_why(why, why_len, "%s (%s): %s", who, subj, what);
+	pcitsm_crypto_why(why, why_len, "%s (%s): %s", who, subj, what);
 }
 
 /* SPDM order: each certificate is issued by the one before it. X509_verify_cert builds its own
@@ -473,7 +463,7 @@ static void verify_why(X509_STORE_CTX *ctx, size_t n, char *why, size_t why_len)
 	if (cur)
 		cert_why(why, why_len, who, cur, what);
 	else
-		set_why(why, why_len, "%s: %s", who, what);
+		pcitsm_crypto_why(why, why_len, "%s: %s", who, what);
 }
 
 /* The path OpenSSL built must be exactly the given chain, leaf to first, plus at most the anchor
@@ -498,7 +488,8 @@ static pcitsm_err chain_matches_path(const struct chain *c, X509_STORE_CTX *ctx,
 	}
 	if (len >= c->n && len <= c->n + 1)
 		return PCITSM_OK;
-	set_why(why, why_len, "validated path has %zu certificates for a chain of %zu", len, c->n);
+	pcitsm_crypto_why(why, why_len, "validated path has %zu certificates for a chain of %zu",
+		len, c->n);
 	return PCITSM_E_CERT;
 }
 
@@ -539,7 +530,7 @@ pcitsm_err pcitsm_x509_chain_verify(const struct pcitsm_trust *t, const uint8_t 
 
 	if (leaf_pub)
 		*leaf_pub = NULL;
-	set_why(why, why_len, "%s", "");
+	pcitsm_crypto_why(why, why_len, "%s", "");
 	if (!t || (!certs && len))
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(chain_parse(&c, certs, len, why, why_len));

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the lib/crypto sources; not part of the API. */
+#ifndef PCITSM_CRYPTO_INTERNAL_H
+#define PCITSM_CRYPTO_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "pcitsm/crypto.h"
+
+/* The libcrypto digest of alg; NULL for NONE or an unknown value. The one place that maps a hash
+ * algorithm to libcrypto (hashes, signatures). */
+const EVP_MD *pcitsm_hash_md(enum pcitsm_hash_alg alg);
+
+/* Format a reason into the caller's why buffer; nothing when why is NULL or why_len 0. */
+PCITSM_PRINTF(3, 4) void pcitsm_crypto_why(char *why, size_t why_len, const char *fmt, ...);
+
+#endif

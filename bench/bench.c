@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `pcitsm bench`: dispatch to the named benchmark. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +21,42 @@ double bench_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int bench_opts_parse(int argc, char **argv, const struct bench_opt *opts, size_t nr_opts)
+{
+	for (int i = 1; i < argc; i++) {
+		const struct bench_opt *o = NULL;
+
+		for (size_t k = 0; k < nr_opts && !o; k++)
+			if (!strcmp(argv[i], opts[k].name))
+				o = &opts[k];
+		if (!o || i + 1 >= argc || o->parse(argv[++i], o->out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int bench_parse_seconds(const char *arg, void *out)
+{
+	double *seconds = out;
+	char *end;
+
+	*seconds = strtod(arg, &end);
+	return end != arg && !*end && *seconds > 0 && *seconds <= 3600 ? 0 : -1;
+}
+
+int bench_parse_curve(const char *arg, void *out)
+{
+	unsigned *bits = out;
+
+	if (!strcmp(arg, "p256"))
+		*bits = 256;
+	else if (!strcmp(arg, "p384"))
+		*bits = 384;
+	else
+		return -1;
+	return 0;
 }
 
 static int bench_main(int argc, char **argv)

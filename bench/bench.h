@@ -4,6 +4,7 @@
 #ifndef PCITSM_BENCH_H
 #define PCITSM_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bench {
@@ -18,5 +19,19 @@ struct bench {
 
 /* Monotonic seconds, for timing loops. */
 double bench_now(void);
+
+/* The options of a benchmark: `--name VALUE` pairs, each read by its parse function into out.
+ * bench_opts_parse reads argv[1..argc-1]; it returns -1 (the caller prints its usage) for an
+ * option not in opts, one without a value, or a value its parse function refuses, else 0. */
+struct bench_opt {
+	const char *name; /* "--seconds" */
+	int (*parse)(const char *arg, void *out); /* 0, or -1 for a value it refuses */
+	void *out;
+};
+int bench_opts_parse(int argc, char **argv, const struct bench_opt *opts, size_t nr_opts);
+/* The shared value readers. --seconds: a double in (0, 3600]. --curve and --dhe: p256 or p384
+ * into an unsigned 256 or 384. */
+int bench_parse_seconds(const char *arg, void *out);
+int bench_parse_curve(const char *arg, void *out);
 
 #endif

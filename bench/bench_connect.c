@@ -110,28 +110,6 @@ static int connect_errno(struct connect_bench *b, bool on)
 		  : pcitsm_tsm_disconnect_write(b->core, &b->ep, "tsm0", 4);
 }
 
-static int parse(int argc, char **argv, double *seconds, unsigned *curve_bits)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			*seconds = strtod(argv[++i], NULL);
-			if (*seconds <= 0)
-				return -1;
-		} else if (!strcmp(argv[i], "--curve") && i + 1 < argc) {
-			i++;
-			if (!strcmp(argv[i], "p256"))
-				*curve_bits = 256;
-			else if (!strcmp(argv[i], "p384"))
-				*curve_bits = 384;
-			else
-				return -1;
-		} else {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int bench_connect_run(int argc, char **argv)
 {
 	struct connect_bench *b = calloc(1, sizeof(*b));
@@ -143,10 +121,14 @@ static int bench_connect_run(int argc, char **argv)
 	long mem = 0;
 	pcitsm_err e;
 	int rc = 0;
+	const struct bench_opt opts[] = {
+		{ "--seconds", bench_parse_seconds, &seconds },
+		{ "--curve", bench_parse_curve, &curve_bits },
+	};
 
 	if (!b)
 		return cli_fail("bench connect", PCITSM_E_NOMEM);
-	if (parse(argc, argv, &seconds, &curve_bits) < 0) {
+	if (bench_opts_parse(argc, argv, opts, PCITSM_ARRAY_SIZE(opts)) < 0) {
 		free(b);
 		fprintf(stderr, "usage: pcitsm bench connect [--seconds S] [--curve p256|p384]\n");
 		return CLI_EXIT_USAGE;

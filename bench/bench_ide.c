@@ -285,6 +285,21 @@ static int bench_ide_usage(void)
 	return CLI_EXIT_USAGE;
 }
 
+static int parse_backend(const char *arg, void *out)
+{
+	return pcitsm_gcm_backend_parse(arg, out) ? -1 : 0;
+}
+
+static int parse_clock(const char *arg, void *out)
+{
+	bool *wall = out;
+
+	if (strcmp(arg, "cpu") && strcmp(arg, "wall"))
+		return -1;
+	*wall = !strcmp(arg, "wall");
+	return 0;
+}
+
 static int bench_ide_run(int argc, char **argv)
 {
 	static struct ide_bench b;
@@ -292,25 +307,15 @@ static int bench_ide_run(int argc, char **argv)
 	static const size_t sizes[] = { 64, 256, 1024, 4096 };
 	pcitsm_err e = PCITSM_OK;
 	char model[128];
+	const struct bench_opt opts[] = {
+		{ "--backend", parse_backend, &want },
+		{ "--seconds", bench_parse_seconds, &b.seconds },
+		{ "--clock", parse_clock, &use_wall },
+	};
 
 	b.seconds = 1.0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
-			if (pcitsm_gcm_backend_parse(argv[++i], &want))
-				return bench_ide_usage();
-		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			b.seconds = atof(argv[++i]);
-			if (!(b.seconds > 0 && b.seconds <= 3600))
-				return bench_ide_usage();
-		} else if (!strcmp(argv[i], "--clock") && i + 1 < argc) {
-			i++;
-			if (strcmp(argv[i], "cpu") && strcmp(argv[i], "wall"))
-				return bench_ide_usage();
-			use_wall = !strcmp(argv[i], "wall");
-		} else {
-			return bench_ide_usage();
-		}
-	}
+	if (bench_opts_parse(argc, argv, opts, PCITSM_ARRAY_SIZE(opts)) < 0)
+		return bench_ide_usage();
 	e = setup(&b, want);
 	if (e)
 		return cli_fail("bench ide", e);

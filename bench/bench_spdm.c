@@ -280,54 +280,31 @@ static void teardown(struct spdm_bench *b)
 	pcitsm_identity_free(&b->id);
 }
 
-static int parse(int argc, char **argv, double *seconds, unsigned *curve_bits, uint16_t *dhe)
-{
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			*seconds = strtod(argv[++i], NULL);
-			if (!(*seconds > 0 && *seconds <= 600))
-				return -1;
-		} else if (!strcmp(argv[i], "--dhe") && i + 1 < argc) {
-			i++;
-			if (!strcmp(argv[i], "p256"))
-				*dhe = PCITSM_SPDM_DHE_SECP256R1;
-			else if (!strcmp(argv[i], "p384"))
-				*dhe = PCITSM_SPDM_DHE_SECP384R1;
-			else
-				return -1;
-		} else if (!strcmp(argv[i], "--curve") && i + 1 < argc) {
-			i++;
-			if (!strcmp(argv[i], "p256"))
-				*curve_bits = 256;
-			else if (!strcmp(argv[i], "p384"))
-				*curve_bits = 384;
-			else
-				return -1;
-		} else {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int bench_spdm_run(int argc, char **argv)
 {
 	const struct pcitsm_env *env = pcitsm_env_default();
 	struct spdm_bench *b = calloc(1, sizeof(*b));
 	double seconds = BENCH_SECONDS_DEFAULT, t0, auth_s, crypto_s;
 	unsigned long auths = 0, cryptos = 0;
-	unsigned curve_bits = 384;
+	unsigned curve_bits = 384, dhe_bits = 0;
 	uint16_t dhe = 0;
 	pcitsm_err e;
+	const struct bench_opt opts[] = {
+		{ "--seconds", bench_parse_seconds, &seconds },
+		{ "--curve", bench_parse_curve, &curve_bits },
+		{ "--dhe", bench_parse_curve, &dhe_bits },
+	};
 
 	if (!b)
 		return cli_fail("bench spdm", PCITSM_E_NOMEM);
-	if (parse(argc, argv, &seconds, &curve_bits, &dhe) < 0) {
+	if (bench_opts_parse(argc, argv, opts, PCITSM_ARRAY_SIZE(opts)) < 0) {
 		free(b);
 		fprintf(stderr, "usage: pcitsm bench spdm [--seconds S] [--curve p256|p384] "
 				"[--dhe p256|p384]\n");
 		return CLI_EXIT_USAGE;
 	}
+	if (dhe_bits) /* offer only that group */
+		dhe = dhe_bits == 256 ? PCITSM_SPDM_DHE_SECP256R1 : PCITSM_SPDM_DHE_SECP384R1;
 	e = setup(b, curve_bits, dhe, env);
 	if (e != PCITSM_OK) {
 		fprintf(stderr, "pcitsm: bench spdm: set-up failed: %s (%s) %s\n",

@@ -30,6 +30,17 @@ struct session_report {
 	uint8_t peer_error;
 };
 
+/* One in-session step has run with result e: the report names it, and marks it done on success.
+ * True when it failed. */
+static bool step_failed(struct session_report *rep, const char *step, pcitsm_err e, bool *done)
+{
+	rep->step = step;
+	if (e)
+		return true;
+	*done = true;
+	return false;
+}
+
 /* KEY_EXCHANGE + FINISH, signed measurements inside, HEARTBEAT when a period was given,
  * END_SESSION. */
 static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep)
@@ -52,16 +63,12 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 	/* As libspdm's default session flow: digests and the chain again, inside the session; both
 	 * must be the chain whose leaf signed KEY_EXCHANGE_RSP. */
 	if (r->req.rsp_caps & PCITSM_SPDM_CAP_CERT) {
-		rep->step = "GET_DIGESTS in session";
 		e = pcitsm_spdm_session_get_digests(&s, r->t.x);
-		if (e)
+		if (step_failed(rep, "GET_DIGESTS in session", e, &rep->digests_ok))
 			goto fail;
-		rep->digests_ok = true;
-		rep->step = "GET_CERTIFICATE in session";
 		e = pcitsm_spdm_session_get_certificate(&s, r->t.x);
-		if (e)
+		if (step_failed(rep, "GET_CERTIFICATE in session", e, &rep->cert_ok))
 			goto fail;
-		rep->cert_ok = true;
 	}
 	if (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) {
 		bool sign = (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) == PCITSM_SPDM_CAP_MEAS_SIG;
@@ -79,17 +86,13 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 			rep->nr_blocks++;
 	}
 	if (s.heartbeat_period) {
-		rep->step = "HEARTBEAT";
 		e = pcitsm_spdm_session_heartbeat(&s, r->t.x);
-		if (e)
+		if (step_failed(rep, "HEARTBEAT", e, &rep->heartbeat_ok))
 			goto fail;
-		rep->heartbeat_ok = true;
 	}
-	rep->step = "END_SESSION";
 	e = pcitsm_spdm_session_end(&s, r->t.x);
-	if (e)
+	if (step_failed(rep, "END_SESSION", e, &rep->ended))
 		goto fail;
-	rep->ended = true;
 	rep->step = NULL;
 	return PCITSM_OK;
 fail:

@@ -114,6 +114,16 @@ void pd_usage(FILE *out)
 		PCITSM_EMU_MAX_PORTS);
 }
 
+/* A number option: "--name: MIN to MAX" in err when arg is not a decimal in that range. */
+static int opt_uint(const char *arg, const char *name, unsigned min, unsigned max, unsigned *out,
+		    char *err, size_t errlen)
+{
+	if (pd_parse_uint(arg, min, max, out) == PCITSM_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %u to %u", name, min, max);
+	return -1;
+}
+
 int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	static const struct option longopts[] = {
@@ -144,16 +154,13 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 	while ((c = getopt_long(argc, argv, "fdhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (pd_parse_uint(optarg, 1, PCITSM_EMU_MAX_PORTS, &o->nr_ports)) {
-				snprintf(err, errlen, "--ports: 1 to %u", PCITSM_EMU_MAX_PORTS);
+			if (opt_uint(optarg, "--ports", 1, PCITSM_EMU_MAX_PORTS, &o->nr_ports, err,
+				     errlen))
 				return -1;
-			}
 			break;
 		case 's':
-			if (pd_parse_uint(optarg, 0, 256, &o->nr_streams)) {
-				snprintf(err, errlen, "--streams: 0 to 256");
+			if (opt_uint(optarg, "--streams", 0, 256, &o->nr_streams, err, errlen))
 				return -1;
-			}
 			break;
 		case 'i':
 			o->identity_dir = optarg;
@@ -175,10 +182,8 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			o->nr_devports++;
 			break;
 		case 'B':
-			if (pd_parse_uint(optarg, 1, 65535, &o->port_base)) {
-				snprintf(err, errlen, "--port-base: 1 to 65535");
+			if (opt_uint(optarg, "--port-base", 1, 65535, &o->port_base, err, errlen))
 				return -1;
-			}
 			break;
 		case 'H':
 			o->port_host = optarg;

@@ -77,14 +77,16 @@ pcitsm_err pcitsm_cfg_write(struct pcitsm_cfg *cfg, uint32_t off, unsigned width
 /* Backend 1: <sysfs_root>/bus/pci/devices/<bdf>/config, pread/pwrite. A 4-byte aligned pwrite of 4
  * bytes is one DW config write (what DOE mailboxes need). size = the file's size (256 without
  * root, 4096 for PCIe as root): a file of 4096 bytes or more is 4096, of 256..4095 is 256, a
- * smaller one is E_RANGE. A missing device is E_NOTFOUND, a bdf not "DDDD:BB:DD.F" E_INVAL, other
- * open failures E_SYSTEM, a failed or short pread/pwrite E_IO. */
+ * smaller one is E_RANGE. A missing device is E_NOTFOUND, other open failures E_SYSTEM, a failed
+ * or short pread/pwrite E_IO. The address is typed: callers parse it where it enters
+ * (pcitsm_bdf_parse) and the path is made from it, so no other text reaches the path. */
 struct pcitsm_cfg_file {
 	struct pcitsm_cfg cfg;
 	int fd;
 };
-pcitsm_err pcitsm_cfg_file_open(struct pcitsm_cfg_file *f, const char *sysfs_root, const char *bdf,
-				bool writable) PCITSM_MUST_CHECK;
+struct pcitsm_bdf;
+pcitsm_err pcitsm_cfg_file_open(struct pcitsm_cfg_file *f, const char *sysfs_root,
+				const struct pcitsm_bdf *bdf, bool writable) PCITSM_MUST_CHECK;
 void pcitsm_cfg_file_close(struct pcitsm_cfg_file *f);
 
 /* Backend 2: an emulated register file. Each byte has a write mask (RW bits) and a RW1C mask; other
@@ -330,6 +332,11 @@ struct pcitsm_bdf {
 /* Exactly 12 characters: 4 + 2 + 2 hex digits (either case), device <= 0x1f, function 0-7;
  * anything else is E_INVAL. Format writes lowercase, as sysfs names devices. */
 pcitsm_err pcitsm_bdf_parse(const char *s, struct pcitsm_bdf *bdf) PCITSM_MUST_CHECK;
+/* The same, and on E_INVAL a reason naming the input for the user in why (a NUL-terminated
+ * message such as "'0000:01:20.0' is not a PCI address: device 20 is above 1f"); why may be NULL.
+ * Where an address enters from a user (an argument, a file), this is the call. */
+pcitsm_err pcitsm_bdf_parse_why(const char *s, struct pcitsm_bdf *bdf, char *why, size_t why_len)
+	PCITSM_MUST_CHECK;
 void pcitsm_bdf_format(const struct pcitsm_bdf *bdf, char out[13]);
 static inline uint16_t pcitsm_bdf_rid(const struct pcitsm_bdf *b)
 {

@@ -50,10 +50,9 @@ static const struct pcitsm_cfg_ops file_ops = {
 	.write = file_write,
 };
 
-pcitsm_err pcitsm_cfg_file_open(struct pcitsm_cfg_file *f, const char *sysfs_root, const char *bdf,
-				bool writable)
+pcitsm_err pcitsm_cfg_file_open(struct pcitsm_cfg_file *f, const char *sysfs_root,
+				const struct pcitsm_bdf *bdf, bool writable)
 {
-	struct pcitsm_bdf addr;
 	char name[13], path[4096];
 	struct stat st;
 	int n, fd;
@@ -63,9 +62,8 @@ pcitsm_err pcitsm_cfg_file_open(struct pcitsm_cfg_file *f, const char *sysfs_roo
 	f->cfg.ops = NULL;
 	f->cfg.size = 0;
 	f->fd = -1;
-	/* The device name comes from the parsed address, so nothing else reaches the path. */
-	PCITSM_TRY(pcitsm_bdf_parse(bdf, &addr));
-	pcitsm_bdf_format(&addr, name);
+	/* The device name is formatted from the typed address, so nothing else reaches the path. */
+	pcitsm_bdf_format(bdf, name);
 	n = snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/config", sysfs_root, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return PCITSM_E_INVAL;

@@ -19,9 +19,10 @@
 
 #define MAX_DEVS 256
 
-static int connect_one(const struct cli_sysroot *r, const char *bdf, const char *tsm, bool json,
-		       json_object *out)
+static int connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *tsm,
+		       bool json, json_object *out)
 {
+	const struct cli_bdf_name name = cli_bdf_name(bdf);
 	struct cli_dev_status s;
 	char path[PATH_MAX];
 	double t0, ms;
@@ -45,14 +46,16 @@ static int connect_one(const struct cli_sysroot *r, const char *bdf, const char 
 	} else if (err) {
 		const char *m = cli_connect_errno_meaning(err);
 
-		fprintf(stderr, "pcitsm: connect %s: write %s to tsm/connect: %s (errno %d)%s%s\n", bdf,
-			tsm, strerror(err), err, m ? ": " : "", m ? m : "");
+		fprintf(stderr, "pcitsm: connect %s: write %s to tsm/connect: %s (errno %d)%s%s\n",
+			name.s, tsm, strerror(err), err, m ? ": " : "", m ? m : "");
 		cli_failure_print(stderr, s.proj, "pcitsm:   ");
 	} else {
-		printf("%s: connected to %s in %.1f ms\n", bdf, tsm, ms);
+		printf("%s: connected to %s in %.1f ms\n", name.s, tsm, ms);
 		if (s.has_stream)
-			printf("  %s: root port %s %s, endpoint %s %s\n", s.stream, s.rp.bdf,
-			       s.rp.found ? cli_ide_state_word(s.rp.state) : s.rp.why, s.ep.bdf,
+			printf("  %s: root port %s %s, endpoint %s %s\n", s.stream,
+			       s.rp.has_bdf ? cli_bdf_name(&s.rp.bdf).s : "",
+			       s.rp.found ? cli_ide_state_word(s.rp.state) : s.rp.why,
+			       cli_bdf_name(&s.ep.bdf).s,
 			       s.ep.found ? cli_ide_state_word(s.ep.state) : s.ep.why);
 		else
 			printf("  no IDE stream registered (the TSM set up SPDM only)\n");
@@ -72,7 +75,8 @@ static int connect_main(int argc, char **argv)
 	};
 	const char *sysfs = NULL, *tsm_opt = NULL;
 	bool all = false, json = false;
-	char tsm[64], bdf[13], (*devs)[16] = NULL;
+	char tsm[64];
+	struct pcitsm_bdf bdf, *devs = NULL;
 	struct cli_sysroot r;
 	json_object *out;
 	size_t n = 0;
@@ -90,8 +94,10 @@ static int connect_main(int argc, char **argv)
 		default: return cli_usage("connect");
 		}
 	}
-	if ((all && optind != argc) || (!all && (optind != argc - 1 || !cli_bdf_arg(argv[optind], bdf))))
+	if ((all && optind != argc) || (!all && optind != argc - 1))
 		return cli_usage("connect");
+	if (!all && !cli_bdf_arg("connect", argv[optind], &bdf))
+		return CLI_EXIT_USAGE;
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;
 	if (tsm_opt)
@@ -111,18 +117,19 @@ static int connect_main(int argc, char **argv)
 			char path[PATH_MAX], cur[32];
 
 			/* Skip the connected ones: --all connects what is not. */
-			if (cli_dev_path(&r, devs[i], "tsm/connect", path, sizeof(path)) &&
+			if (cli_dev_path(&r, &devs[i], "tsm/connect", path, sizeof(path)) &&
 			    cli_attr_read(path, cur, sizeof(cur)) == 0 && cur[0]) {
 				if (!json)
-					printf("%s: already connected to %s\n", devs[i], cur);
+					printf("%s: already connected to %s\n",
+					       cli_bdf_name(&devs[i]).s, cur);
 				continue;
 			}
-			if (connect_one(&r, devs[i], tsm, json, out))
+			if (connect_one(&r, &devs[i], tsm, json, out))
 				rc = CLI_EXIT_FAIL;
 		}
 		free(devs);
 	} else {
-		rc = connect_one(&r, bdf, tsm, json, out);
+		rc = connect_one(&r, &bdf, tsm, json, out);
 	}
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |

@@ -16,9 +16,10 @@
 
 #define MAX_DEVS 256
 
-static int disconnect_one(const struct cli_sysroot *r, const char *bdf, const char *tsm_opt,
-			  bool quiet_if_idle)
+static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+			  const char *tsm_opt, bool quiet_if_idle)
 {
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
 	char path[PATH_MAX], name[64] = "";
 	struct cli_dev_status s;
 	double t0, ms;
@@ -41,11 +42,11 @@ static int disconnect_one(const struct cli_sysroot *r, const char *bdf, const ch
 		const char *m = cli_disconnect_errno_meaning(err);
 
 		fprintf(stderr, "pcitsm: disconnect %s: write %s to tsm/disconnect: %s (errno %d)%s%s\n",
-			bdf, name, strerror(err), err, m ? ": " : "", m ? m : "");
+			addr.s, name, strerror(err), err, m ? ": " : "", m ? m : "");
 		return CLI_EXIT_FAIL;
 	}
 	cli_dev_status_read(r, bdf, &s);
-	printf("%s: disconnected from %s in %.1f ms; %s\n", bdf, name, ms,
+	printf("%s: disconnected from %s in %.1f ms; %s\n", addr.s, name, ms,
 	       s.has_stream ? "a stream is still registered!" : "no stream left");
 	cli_dev_status_free(&s);
 	return 0;
@@ -61,7 +62,7 @@ static int disconnect_main(int argc, char **argv)
 	};
 	const char *sysfs = NULL, *tsm = NULL;
 	bool all = false;
-	char bdf[13];
+	struct pcitsm_bdf bdf;
 	struct cli_sysroot r;
 	int c, rc = 0;
 
@@ -74,20 +75,22 @@ static int disconnect_main(int argc, char **argv)
 		default: return cli_usage("disconnect");
 		}
 	}
-	if ((all && optind != argc) || (!all && (optind != argc - 1 || !cli_bdf_arg(argv[optind], bdf))))
+	if ((all && optind != argc) || (!all && optind != argc - 1))
 		return cli_usage("disconnect");
+	if (!all && !cli_bdf_arg("disconnect", argv[optind], &bdf))
+		return CLI_EXIT_USAGE;
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;
 	if (all) {
-		char (*devs)[16] = calloc(MAX_DEVS, sizeof(*devs));
+		struct pcitsm_bdf *devs = calloc(MAX_DEVS, sizeof(*devs));
 		size_t n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (disconnect_one(&r, devs[i], tsm, true))
+			if (disconnect_one(&r, &devs[i], tsm, true))
 				rc = CLI_EXIT_FAIL;
 		free(devs);
 	} else {
-		rc = disconnect_one(&r, bdf, tsm, false);
+		rc = disconnect_one(&r, &bdf, tsm, false);
 	}
 	cli_sysroot_close(&r);
 	return rc;

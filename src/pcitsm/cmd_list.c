@@ -21,6 +21,7 @@
 #include "pcitsm/doe.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/pci.h"
+#include "sysroot.h"
 
 /* pciutils' decode words (ls-ecaps.c): aggregation modes and partial-header-encryption modes. */
 static const char *const agg_words[] = { "-", "=2", "=4", "=8" };
@@ -237,8 +238,8 @@ static pcitsm_err doe_discover(struct pcitsm_cfg *cfg, uint16_t off, json_object
  * doe_features/), else "features unknown"; config space not readable past 64 bytes (not root)
  * says so. The emulated platform: discovery through the mailbox itself. Adds doe_features,
  * doe_features_source and doe_mailboxes to o. */
-static void doe_add(json_object *o, struct list_src *src, const char *name, const char *devdir,
-		    struct pcitsm_cfg *cfg, uint32_t readable)
+static void doe_add(json_object *o, struct list_src *src, const struct pcitsm_bdf *bdf,
+		    const char *devdir, struct pcitsm_cfg *cfg, uint32_t readable)
 {
 	json_object *feat = json_object_new_array(), *mbs = json_object_new_array();
 	const char *source = "none";
@@ -263,7 +264,7 @@ static void doe_add(json_object *o, struct list_src *src, const char *name, cons
 			source = "config_unreadable";
 		} else {
 			writable = geteuid() == 0 &&
-				   pcitsm_cfg_file_open(&wf, src->sysfs, name, true) == PCITSM_OK;
+				   pcitsm_cfg_file_open(&wf, src->sysfs, bdf, true) == PCITSM_OK;
 		}
 	}
 	for (unsigned nth = 0; readable == PCITSM_CFG_SIZE_EXT; nth++) {
@@ -344,8 +345,8 @@ static json_object *tsm_json(struct list_src *src, const char *devdir, const str
 	return o;
 }
 
-static json_object *func_json(struct list_src *src, const char *name, const char *devdir,
-			      struct pcitsm_cfg *cfg, const struct pcitsm_bdf *bdf)
+static json_object *func_json(struct list_src *src, const char *devdir, struct pcitsm_cfg *cfg,
+			      const struct pcitsm_bdf *bdf)
 {
 	json_object *o = json_object_new_object(), *tsm;
 	uint32_t readable;
@@ -355,7 +356,7 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 	char buf[16];
 	pcitsm_err e;
 
-	json_object_object_add(o, "address", jstr(name));
+	json_object_object_add(o, "address", jstr(cli_bdf_name(bdf).s));
 	readable = src->sysfs ? cfg_readable(cfg) : cfg->size;
 	if (cfg_header_only(readable)) {
 		/* Not root on Linux: the IDs are in the first 64 bytes, the capabilities are not. */
@@ -379,7 +380,7 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 		json_object_object_add(o, "config_readable", jint(readable));
 		json_object_object_add(o, "note", jstr("config space not readable past 64 bytes (not "
 						       "root): capabilities, DOE and IDE unknown"));
-		doe_add(o, src, name, devdir, cfg, readable);
+		doe_add(o, src, bdf, devdir, cfg, readable);
 		json_object_object_add(o, "tsm", tsm_json(src, devdir, bdf));
 		return o;
 	}
@@ -398,7 +399,7 @@ static json_object *func_json(struct list_src *src, const char *name, const char
 	json_object_object_add(o, "tee_io", jbool(id.tee_io));
 	json_object_object_add(o, "config_size", jint(cfg->size));
 	json_object_object_add(o, "config_readable", jint(readable));
-	doe_add(o, src, name, devdir, cfg, readable);
+	doe_add(o, src, bdf, devdir, cfg, readable);
 
 	/* Walk the whole list, so a malformed one is reported even past the capabilities we use;
 	 * what was found before the fault is still decoded. */
@@ -537,65 +538,56 @@ static void print_text(json_object *f)
 
 /* ---------------------------------------------------------------------------------------------
  */
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int list_sysfs(const char *root, json_object *out)
 {
 	char dir[PATH_MAX];
 	DIR *d;
 	struct dirent *e;
-	char **names = NULL;
+	struct pcitsm_bdf *bdfs = NULL;
 	size_t n = 0, cap = 0;
 
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices", root);
 	d = opendir(dir);
 	if (!d)
 		return cli_failf("list: cannot read %s: %s", dir, strerror(errno));
+	/* The sysfs edge: each directory name that is a PCI address is parsed here, once. */
 	while ((e = readdir(d))) {
 		struct pcitsm_bdf bdf;
 
 		if (pcitsm_bdf_parse(e->d_name, &bdf) != PCITSM_OK)
 			continue;
 		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
-			if (!nn)
+			struct pcitsm_bdf *nb = realloc(bdfs, (cap = cap ? 2 * cap : 64) * sizeof(*bdfs));
+			if (!nb)
 				break;
-			names = nn;
+			bdfs = nb;
 		}
-		if (!(names[n] = strdup(e->d_name)))
-			break;
-		n++;
+		bdfs[n++] = bdf;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(bdfs, n, sizeof(*bdfs), cli_bdf_cmp);
 	for (size_t i = 0; i < n; i++) {
 		struct list_src src = { .sysfs = root };
 		struct pcitsm_cfg_file cf;
-		struct pcitsm_bdf bdf;
 		char devdir[PATH_MAX];
 		pcitsm_err err;
 
-		if (snprintf(devdir, sizeof(devdir), "%s/%s", dir, names[i]) >= (int)sizeof(devdir) ||
-		    pcitsm_bdf_parse(names[i], &bdf) != PCITSM_OK) {
-			free(names[i]);
+		if (snprintf(devdir, sizeof(devdir), "%s/%s", dir, cli_bdf_name(&bdfs[i]).s) >=
+		    (int)sizeof(devdir))
 			continue;
-		}
-		err = pcitsm_cfg_file_open(&cf, root, names[i], false);
+		err = pcitsm_cfg_file_open(&cf, root, &bdfs[i], false);
 		if (err) {
 			json_object *o = json_object_new_object();
-			json_object_object_add(o, "address", jstr(names[i]));
+			json_object_object_add(o, "address", jstr(cli_bdf_name(&bdfs[i]).s));
 			json_object_object_add(o, "error", jstr(pcitsm_err_str(err)));
 			json_object_array_add(out, o);
 		} else {
-			json_object_array_add(out, func_json(&src, names[i], devdir, &cf.cfg, &bdf));
+			json_object_array_add(out, func_json(&src, devdir, &cf.cfg, &bdfs[i]));
 			pcitsm_cfg_file_close(&cf);
 		}
-		free(names[i]);
 	}
-	free(names);
+	free(bdfs);
 	return 0;
 }
 
@@ -611,10 +603,8 @@ static int list_emu(json_object *out)
 		return cli_fail("list: emulated platform", e);
 	for (unsigned i = 0; i < p.nr_funcs; i++) {
 		struct list_src src = { .emu = &p };
-		char name[13];
 
-		pcitsm_bdf_format(&p.funcs[i].bdf, name);
-		json_object_array_add(out, func_json(&src, name, NULL, &p.funcs[i].cfg.cfg,
+		json_object_array_add(out, func_json(&src, NULL, &p.funcs[i].cfg.cfg,
 						     &p.funcs[i].bdf));
 	}
 	pcitsm_emu_platform_free(&p);

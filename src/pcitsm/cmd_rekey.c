@@ -21,7 +21,9 @@ static int rekey_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sysfs = NULL;
-	char bdf[13], path[PATH_MAX], before[16] = "?", after[16] = "?", v[16];
+	char path[PATH_MAX], before[16] = "?", after[16] = "?", v[16];
+	struct pcitsm_bdf bdf;
+	struct cli_bdf_name name;
 	struct cli_dev_status s;
 	struct cli_sysroot r;
 	double t0, ms;
@@ -33,8 +35,11 @@ static int rekey_main(int argc, char **argv)
 			return cli_usage("rekey");
 		sysfs = optarg;
 	}
-	if (optind != argc - 1 || !cli_bdf_arg(argv[optind], bdf))
+	if (optind != argc - 1)
 		return cli_usage("rekey");
+	if (!cli_bdf_arg("rekey", argv[optind], &bdf))
+		return CLI_EXIT_USAGE;
+	name = cli_bdf_name(&bdf);
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;
 	if (!cli_has_project(&r)) {
@@ -43,27 +48,27 @@ static int rekey_main(int argc, char **argv)
 				 "interface; rekey needs the emulated platform (pcitsmd, or no --sysfs "
 				 "on a machine without a TSM)", r.root);
 	}
-	cli_dev_status_read(&r, bdf, &s);
+	cli_dev_status_read(&r, &bdf, &s);
 	if (s.proj)
 		cli_kv_get(s.proj, "key_set", before, sizeof(before));
 	cli_dev_status_free(&s);
-	cli_proj_path(&r, bdf, "rekey", path, sizeof(path));
+	cli_proj_path(&r, &bdf, "rekey", path, sizeof(path));
 	t0 = cli_now_ms();
 	err = -cli_attr_write(path, "1");
 	ms = cli_now_ms() - t0;
 	if (err) {
-		rc = cli_failf("rekey %s: %s (errno %d)%s", bdf, strerror(err), err,
+		rc = cli_failf("rekey %s: %s (errno %d)%s", name.s, strerror(err), err,
 			       err == ENXIO ? ": the device is not connected"
 			       : err == ENOENT ? ": not a device with tsm/connect"
 					       : "");
 	} else {
-		cli_dev_status_read(&r, bdf, &s);
+		cli_dev_status_read(&r, &bdf, &s);
 		if (s.proj) {
 			cli_kv_get(s.proj, "key_set", after, sizeof(after));
 			if (cli_kv_get(s.proj, "rekeys", v, sizeof(v)))
 				printf("%s: rekeyed in %.1f ms: key set %s -> %s (%s rekeys); root port %s, "
 				       "endpoint %s\n",
-				       bdf, ms, before, after, v,
+				       name.s, ms, before, after, v,
 				       s.rp.found ? cli_ide_state_word(s.rp.state) : "?",
 				       s.ep.found ? cli_ide_state_word(s.ep.state) : "?");
 		}

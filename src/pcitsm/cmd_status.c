@@ -25,7 +25,7 @@ static int status_main(int argc, char **argv)
 	};
 	const char *sysfs = NULL;
 	bool json = false, verbose = false;
-	char (*devs)[16];
+	struct pcitsm_bdf *devs;
 	struct cli_sysroot r;
 	json_object *out;
 	size_t n = 0;
@@ -46,13 +46,10 @@ static int status_main(int argc, char **argv)
 	if (!devs)
 		return cli_fail("status", PCITSM_E_NOMEM);
 	if (optind == argc - 1) {
-		char bdf[13];
-
-		if (!cli_bdf_arg(argv[optind], bdf)) {
+		if (!cli_bdf_arg("status", argv[optind], &devs[0])) {
 			free(devs);
-			return cli_usage("status");
+			return CLI_EXIT_USAGE;
 		}
-		snprintf(devs[0], 16, "%s", bdf);
 		n = 1;
 	}
 	if (!cli_sysroot_open(&r, sysfs)) {
@@ -69,7 +66,7 @@ static int status_main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct cli_dev_status s;
 
-		cli_dev_status_read(&r, devs[i], &s);
+		cli_dev_status_read(&r, &devs[i], &s);
 		if (!s.exists)
 			rc = CLI_EXIT_FAIL;
 		if (json)

@@ -31,7 +31,9 @@ static int traffic_main(int argc, char **argv)
 	const char *sysfs = NULL;
 	unsigned long ops = 1000, size = 256;
 	bool json = false;
-	char bdf[13], path[PATH_MAX], req[64], text[2048], v[64], *end;
+	char path[PATH_MAX], req[64], text[2048], v[64], *end;
+	struct pcitsm_bdf bdf;
+	struct cli_bdf_name name;
 	struct cli_sysroot r;
 	double t0, ms;
 	int c, err, rc = 0;
@@ -54,8 +56,11 @@ static int traffic_main(int argc, char **argv)
 		default: return cli_usage("traffic");
 		}
 	}
-	if (optind != argc - 1 || !cli_bdf_arg(argv[optind], bdf))
+	if (optind != argc - 1)
 		return cli_usage("traffic");
+	if (!cli_bdf_arg("traffic", argv[optind], &bdf))
+		return CLI_EXIT_USAGE;
+	name = cli_bdf_name(&bdf);
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;
 	if (!cli_has_project(&r)) {
@@ -64,23 +69,23 @@ static int traffic_main(int argc, char **argv)
 				 "traffic generator; traffic needs the emulated platform (pcitsmd, or "
 				 "no --sysfs on a machine without a TSM)", r.root);
 	}
-	cli_proj_path(&r, bdf, "traffic", path, sizeof(path));
+	cli_proj_path(&r, &bdf, "traffic", path, sizeof(path));
 	snprintf(req, sizeof(req), "%lu %lu", ops, size);
 	t0 = cli_now_ms();
 	err = -cli_attr_write(path, req);
 	ms = cli_now_ms() - t0;
 	if (err && err != EIO) {
 		cli_sysroot_close(&r);
-		return cli_failf("traffic %s: %s (errno %d)", bdf, strerror(err), err);
+		return cli_failf("traffic %s: %s (errno %d)", name.s, strerror(err), err);
 	}
 	if (cli_attr_read(path, text, sizeof(text)) != 0) {
 		cli_sysroot_close(&r);
-		return cli_failf("traffic %s: cannot read the result", bdf);
+		return cli_failf("traffic %s: cannot read the result", name.s);
 	}
 	if (json) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "address", json_object_new_string(bdf));
+		json_object_object_add(o, "address", json_object_new_string(name.s));
 		for (size_t i = 0; i < PCITSM_ARRAY_SIZE(keys); i++)
 			if (cli_kv_get(text, keys[i], v, sizeof(v)))
 				json_object_object_add(o, keys[i],
@@ -91,7 +96,7 @@ static int traffic_main(int argc, char **argv)
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
 	} else {
-		printf("%s: traffic in %.1f ms:", bdf, ms);
+		printf("%s: traffic in %.1f ms:", name.s, ms);
 		for (size_t i = 0; i < PCITSM_ARRAY_SIZE(keys); i++)
 			if (cli_kv_get(text, keys[i], v, sizeof(v)))
 				printf(" %s=%s", keys[i], v);

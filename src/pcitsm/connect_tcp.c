@@ -52,13 +52,14 @@ struct ctcp {
 	struct pcitsm_ide_sel sel, dsel; /* read back Secure at Enable */
 	const char *enable_who;
 	/* The device's config space, when given (--device). */
-	const char *dev_bdf, *sysfs;
+	bool has_dev; /* --device given */
+	struct pcitsm_bdf dev_bdf;
+	const char *sysfs;
 	const char *pcap_path; /* --pcap: every DOE object, as auth and evidence record them */
 	struct pcitsm_cfg_file dev_cfg;
 	bool dev_open;
 	struct pcitsm_ide_info *dev_ide;
 	uint16_t dev_ide_off;
-	struct pcitsm_bdf dev_bdf_v;
 };
 
 static void step_ok(struct ctcp *c, const char *what)
@@ -130,13 +131,11 @@ static pcitsm_err dev_open(struct ctcp *c, const char **why)
 
 	*why = "open the device's config file";
 	PCITSM_TRY(pcitsm_cfg_file_open(&c->dev_cfg, c->sysfs ? c->sysfs : CLI_SYSFS_DEFAULT,
-					c->dev_bdf, true));
+					&c->dev_bdf, true));
 	c->dev_open = true;
 	*why = "the device's IDE capability";
 	PCITSM_TRY(pcitsm_ecap_find(&c->dev_cfg.cfg, PCITSM_ECAP_ID_IDE, 0, &off));
 	c->dev_ide_off = off;
-	*why = "the device's address";
-	PCITSM_TRY(pcitsm_bdf_parse(c->dev_bdf, &c->dev_bdf_v));
 	*why = "the device's IDE capability";
 	PCITSM_TRY(pcitsm_ide_read(&c->dev_cfg.cfg, off, c->dev_ide));
 	return c->dev_ide->nr_sel ? PCITSM_OK : PCITSM_E_UNSUPPORTED;
@@ -180,7 +179,7 @@ static pcitsm_err ct_enable(void *arg)
 {
 	struct ctcp *c = arg;
 
-	if (c->dev_bdf) {
+	if (c->has_dev) {
 		c->enable_who = "the device's stream";
 		PCITSM_TRY(port_write(&c->dev_cfg.cfg, c->dev_ide, c->stream_id, PORT_ENABLE));
 		PCITSM_TRY(pcitsm_ide_sel_read(&c->dev_cfg.cfg, c->dev_ide, 0, &c->dsel));
@@ -233,7 +232,7 @@ static void ct_link_opts(struct ctcp *c, struct pcitsm_idekm_link_opts *o)
 	if (c->dev_open) { /* downgrade protection against the device's own config space */
 		o->dev_cfg = &c->dev_cfg.cfg;
 		o->dev_ide_off = c->dev_ide_off;
-		o->dev_bdf = &c->dev_bdf_v;
+		o->dev_bdf = &c->dev_bdf;
 	}
 }
 
@@ -308,7 +307,7 @@ static int run(struct ctcp *c, unsigned hold)
 		rc = step_fail(c, "stream_setup", e, "the emulated root port");
 		goto end;
 	}
-	if (c->dev_bdf) {
+	if (c->has_dev) {
 		e = dev_open(c, &why);
 		if (!e)
 			e = port_write(&c->dev_cfg.cfg, c->dev_ide, c->stream_id, PORT_SETUP);
@@ -331,16 +330,16 @@ static int run(struct ctcp *c, unsigned hold)
 			 detail[0] ? "; " : "",
 			 c->res_link.step == PCITSM_IDEKM_LINK_ENABLE && c->enable_who
 				 ? c->enable_who : c->res_link.why);
-		if (c->res_link.step == PCITSM_IDEKM_LINK_KEY_PROG && !c->dev_bdf)
+		if (c->res_link.step == PCITSM_IDEKM_LINK_KEY_PROG && !c->has_dev)
 			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
 				 " (a device may need its Stream ID written first: --device)");
 		rc = step_fail(c, pcitsm_idekm_link_step_name(c->res_link.step), e, detail);
 		goto stop;
 	}
-	if (c->dev_bdf)
+	if (c->has_dev)
 		printf("%s: connected: Stream ID %u, key set K%u; root port %s, device %s %s\n",
 		       c->target, c->stream_id, c->kset,
-		       cli_ide_state_word(c->sel.state), c->dev_bdf,
+		       cli_ide_state_word(c->sel.state), cli_bdf_name(&c->dev_bdf).s,
 		       cli_ide_state_word(c->dsel.state));
 	else
 		printf("%s: connected: Stream ID %u, key set K%u at both ends; root port %s; the "
@@ -412,9 +411,11 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctcp *c;
-	const char *trust_path = NULL, *c_dev = NULL, *c_sysfs = NULL, *pcap_path = NULL;
+	const char *trust_path = NULL, *c_sysfs = NULL, *pcap_path = NULL;
+	struct pcitsm_bdf dev;
+	bool has_dev = false;
 	unsigned long sid = 0, hold = 0, port_index = 0;
-	char *end, dev[13];
+	char *end;
 	int ch, rc;
 	pcitsm_err e;
 
@@ -433,9 +434,9 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 				return cli_usage("connect");
 			break;
 		case 'd':
-			if (!cli_bdf_arg(optarg, dev))
-				return cli_usage("connect");
-			c_dev = dev;
+			if (!cli_bdf_arg("connect --device", optarg, &dev))
+				return CLI_EXIT_USAGE;
+			has_dev = true;
 			break;
 		case 's': c_sysfs = optarg; break;
 		case 'p': pcap_path = optarg; break;
@@ -456,7 +457,9 @@ int cli_connect_tcp(const char *target, int argc, char **argv)
 	c->env = pcitsm_env_default();
 	c->stream_id = (uint8_t)sid;
 	c->port_index = (uint8_t)port_index;
-	c->dev_bdf = c_dev;
+	c->has_dev = has_dev;
+	if (has_dev)
+		c->dev_bdf = dev;
 	c->sysfs = c_sysfs;
 	c->pcap_path = pcap_path;
 	c->r = calloc(1, sizeof(*c->r));

@@ -28,14 +28,22 @@ double cli_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-bool cli_bdf_arg(const char *arg, char out[13])
+bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out)
 {
-	struct pcitsm_bdf b;
+	char why[192];
 
-	if (pcitsm_bdf_parse(arg, &b) != PCITSM_OK)
-		return false;
-	pcitsm_bdf_format(&b, out);
-	return true;
+	if (pcitsm_bdf_parse_why(arg, out, why, sizeof(why)) == PCITSM_OK)
+		return true;
+	fprintf(stderr, "pcitsm: %s: %s\n", cmd, why);
+	return false;
+}
+
+struct cli_bdf_name cli_bdf_name(const struct pcitsm_bdf *bdf)
+{
+	struct cli_bdf_name n;
+
+	pcitsm_bdf_format(bdf, n.s);
+	return n;
 }
 
 static bool kernel_has_tsm(void)
@@ -197,17 +205,18 @@ void cli_sysroot_close(struct cli_sysroot *r)
 	r->pid = 0;
 }
 
-bool cli_dev_path(const struct cli_sysroot *r, const char *bdf, const char *rel, char *buf,
-		  size_t len)
+bool cli_dev_path(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *rel,
+		  char *buf, size_t len)
 {
-	return (size_t)snprintf(buf, len, "%s/bus/pci/devices/%s%s%s", r->root, bdf, rel ? "/" : "",
-				rel ? rel : "") < len;
+	return (size_t)snprintf(buf, len, "%s/bus/pci/devices/%s%s%s", r->root,
+				cli_bdf_name(bdf).s, rel ? "/" : "", rel ? rel : "") < len;
 }
 
-bool cli_proj_path(const struct cli_sysroot *r, const char *bdf, const char *file, char *buf,
-		   size_t len)
+bool cli_proj_path(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *file,
+		   char *buf, size_t len)
 {
-	return (size_t)snprintf(buf, len, "%s/pcitsm/devices/%s/%s", r->root, bdf, file) < len;
+	return (size_t)snprintf(buf, len, "%s/pcitsm/devices/%s/%s", r->root, cli_bdf_name(bdf).s,
+				file) < len;
 }
 
 int cli_attr_read(const char *path, char *buf, size_t len)
@@ -305,12 +314,19 @@ bool cli_kv_get(const char *text, const char *key, char *val, size_t len)
 	return false;
 }
 
-static int cmp16(const void *a, const void *b)
+static uint32_t bdf_key(const struct pcitsm_bdf *b)
 {
-	return strcmp((const char *)a, (const char *)b);
+	return (uint32_t)b->seg << 16 | pcitsm_bdf_rid(b);
 }
 
-size_t cli_tsm_devices(const struct cli_sysroot *r, char (*out)[16], size_t max)
+int cli_bdf_cmp(const void *a, const void *b)
+{
+	uint32_t ka = bdf_key(a), kb = bdf_key(b);
+
+	return ka < kb ? -1 : ka > kb;
+}
+
+size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size_t max)
 {
 	char path[PATH_MAX];
 	DIR *d;
@@ -320,16 +336,17 @@ size_t cli_tsm_devices(const struct cli_sysroot *r, char (*out)[16], size_t max)
 	snprintf(path, sizeof(path), "%s/bus/pci/devices", r->root);
 	d = opendir(path);
 	while (d && n < max && (e = readdir(d))) {
-		char bdf[13], attr[PATH_MAX];
+		char attr[PATH_MAX];
 
-		if (!cli_bdf_arg(e->d_name, bdf) || !cli_dev_path(r, bdf, "tsm/connect", attr,
-								  sizeof(attr)) ||
+		/* The sysfs edge: a directory name becomes an address here, or is skipped. */
+		if (pcitsm_bdf_parse(e->d_name, &out[n]) != PCITSM_OK ||
+		    !cli_dev_path(r, &out[n], "tsm/connect", attr, sizeof(attr)) ||
 		    access(attr, F_OK) != 0)
 			continue;
-		snprintf(out[n++], 16, "%s", bdf);
+		n++;
 	}
 	if (d)
 		closedir(d);
-	qsort(out, n, sizeof(*out), cmp16);
+	qsort(out, n, sizeof(*out), cli_bdf_cmp);
 	return n;
 }

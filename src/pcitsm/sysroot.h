@@ -30,9 +30,10 @@ bool cli_sysroot_open(struct cli_sysroot *r, const char *sysfs_opt);
 /* Stop an embedded pcitsmd and remove its mount point. */
 void cli_sysroot_close(struct cli_sysroot *r);
 
-/* <root>/bus/pci/devices/<bdf>/<rel> into buf; false if it does not fit. */
-bool cli_dev_path(const struct cli_sysroot *r, const char *bdf, const char *rel, char *buf,
-		  size_t len);
+/* <root>/bus/pci/devices/<bdf>/<rel> into buf (rel NULL: the device's directory); false if it
+ * does not fit. */
+bool cli_dev_path(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *rel,
+		  char *buf, size_t len);
 /* Read a small text attribute (trailing newline removed). Returns 0 or -errno. */
 int cli_attr_read(const char *path, char *buf, size_t len);
 /* Write an attribute the way `echo VALUE > path` does: one write(2) of "VALUE\n". 0 or -errno. */
@@ -42,14 +43,27 @@ bool cli_first_tsm(const struct cli_sysroot *r, char *name, size_t len);
 /* Whether the root has the mirror's project directory (pcitsm/). */
 bool cli_has_project(const struct cli_sysroot *r);
 /* <root>/pcitsm/devices/<bdf>/<file>. */
-bool cli_proj_path(const struct cli_sysroot *r, const char *bdf, const char *file, char *buf,
-		   size_t len);
+bool cli_proj_path(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *file,
+		   char *buf, size_t len);
 /* Look up key in a key=value text (as the project directory's files are); false if absent. */
 bool cli_kv_get(const char *text, const char *key, char *val, size_t len);
-/* Every function under bus/pci/devices with tsm/connect, sorted. Returns the count (at most max). */
-size_t cli_tsm_devices(const struct cli_sysroot *r, char (*out)[16], size_t max);
-/* Canonicalise a BDF argument ("0000:01:00.0"); false on a bad address. */
-bool cli_bdf_arg(const char *arg, char out[13]);
+/* Every function under bus/pci/devices with tsm/connect, sorted by address. Directory names that
+ * are not PCI addresses are skipped. Returns the count (at most max). */
+size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size_t max);
+
+/* PCI addresses are parsed once, where they enter (an argument, a sysfs directory name), travel
+ * inward as struct pcitsm_bdf, and are formatted only for paths and output. */
+/* A BDF argument of command cmd ("0000:01:00.0", hex in either case); on a bad address prints
+ * "pcitsm: CMD: 'ARG' is not a PCI address: WHY" and returns false. */
+bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out);
+/* The address as sysfs names it ("0000:01:00.0"), for paths and output: cli_bdf_name(&b).s is
+ * valid until the end of the full expression that calls it. */
+struct cli_bdf_name {
+	char s[13];
+};
+struct cli_bdf_name cli_bdf_name(const struct pcitsm_bdf *bdf);
+/* qsort order of struct pcitsm_bdf: segment, bus, device, function (sysfs's name order). */
+int cli_bdf_cmp(const void *a, const void *b);
 /* Monotonic milliseconds, for the commands' step timings. */
 double cli_now_ms(void);
 

@@ -64,20 +64,17 @@ static pcitsm_err open_tcp(const char *spec, const struct cli_target_opts *o,
 	return PCITSM_OK;
 }
 
-static pcitsm_err open_sysfs(const char *bdf_str, const struct cli_target_opts *o,
+static pcitsm_err open_sysfs(const struct pcitsm_bdf *bdf, const struct cli_target_opts *o,
 			     const struct pcitsm_env *env, struct cli_target *t, const char **why)
 {
 	const char *root = o->sysfs_root ? o->sysfs_root : CLI_SYSFS_DEFAULT;
-	struct pcitsm_bdf bdf;
 	char canon[13];
 	pcitsm_err e;
 
-	*why = "parse the PCI address";
-	PCITSM_TRY(pcitsm_bdf_parse(bdf_str, &bdf));
-	pcitsm_bdf_format(&bdf, canon);
+	pcitsm_bdf_format(bdf, canon);
 	/* Mailbox writes need the config file opened for writing (root on a real /sys). */
 	*why = "open the config file";
-	PCITSM_TRY(pcitsm_cfg_file_open(&t->cfg, root, canon, true));
+	PCITSM_TRY(pcitsm_cfg_file_open(&t->cfg, root, bdf, true));
 	t->cfg_open = true;
 	*why = "find a DOE mailbox with CMA-SPDM";
 	e = pcitsm_doe_host_find(&t->host, &t->cfg.cfg, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
@@ -93,20 +90,17 @@ static pcitsm_err open_sysfs(const char *bdf_str, const struct cli_target_opts *
 
 /* An endpoint of the embedded platform, through its DOE mailbox in its emulated config space: the
  * same host driver as a real device's config file. */
-static pcitsm_err open_emu(const char *bdf_str, const struct pcitsm_env *env, struct cli_target *t,
-			   const char **why)
+static pcitsm_err open_emu(const struct pcitsm_bdf *bdf, const struct pcitsm_env *env,
+			   struct cli_target *t, const char **why)
 {
 	struct pcitsm_emu_func *f;
-	struct pcitsm_bdf bdf;
 	char canon[13];
 
-	*why = "parse the PCI address";
-	PCITSM_TRY(pcitsm_bdf_parse(bdf_str, &bdf));
-	pcitsm_bdf_format(&bdf, canon);
+	pcitsm_bdf_format(bdf, canon);
 	*why = "start the emulated platform";
 	PCITSM_TRY(cli_platform_open(&t->plat, NULL, env));
 	*why = "find the endpoint on the emulated platform";
-	f = cli_platform_endpoint(t->plat, &bdf);
+	f = cli_platform_endpoint(t->plat, bdf);
 	if (!f)
 		return PCITSM_E_NOTFOUND;
 	*why = "find a DOE mailbox with CMA-SPDM";
@@ -130,12 +124,17 @@ pcitsm_err cli_target_open(const char *target, const struct cli_target_opts *o,
 		*why = "--platform (emu is the only platform)";
 		return PCITSM_E_INVAL;
 	}
-	if (o->platform)
-		e = open_emu(target, env, t, why);
-	else if (strncmp(target, TCP_PREFIX, strlen(TCP_PREFIX)) == 0)
+	if (!o->platform && strncmp(target, TCP_PREFIX, strlen(TCP_PREFIX)) == 0) {
 		e = open_tcp(target + strlen(TCP_PREFIX), o, env, t, why);
-	else
-		e = open_sysfs(target, o, env, t, why);
+	} else {
+		/* Any other TARGET is a PCI address: parsed here, once, and passed on typed. */
+		struct pcitsm_bdf bdf;
+
+		e = pcitsm_bdf_parse_why(target, &bdf, t->why, sizeof(t->why));
+		*why = t->why;
+		if (!e)
+			e = o->platform ? open_emu(&bdf, env, t, why) : open_sysfs(&bdf, o, env, t, why);
+	}
 	if (e == PCITSM_OK && o->pcap_path) {
 		*why = "open the pcap file";
 		e = pcitsm_pcap_open(&t->pcap, o->pcap_path);

@@ -46,7 +46,8 @@ const char *cli_disconnect_errno_meaning(int err)
 }
 
 /* The device's directory resolved, and its host bridge ("…/devices/pciDDDD:BB"). */
-static bool resolve(const struct cli_sysroot *r, const char *bdf, char *real, char *hb)
+static bool resolve(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, char *real,
+		    char *hb)
 {
 	char dev[PATH_MAX];
 	char *p;
@@ -95,15 +96,16 @@ static void find_stream(const char *real, const char *hb, struct cli_dev_status 
 
 /* Read selective block `block` (or, when block < 0, the first enabled one, or with want_id >= 0
  * the one carrying that Stream ID) of the IDE capability in bdf's config file. */
-static void read_port(const struct cli_sysroot *r, const char *bdf, int block, int want_id,
-		      struct cli_port_state *ps)
+static void read_port(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, int block,
+		      int want_id, struct cli_port_state *ps)
 {
 	struct pcitsm_cfg_file cf;
 	struct pcitsm_ide_info *ide;
 	uint16_t off;
 	pcitsm_err e;
 
-	snprintf(ps->bdf, sizeof(ps->bdf), "%s", bdf);
+	ps->has_bdf = true;
+	ps->bdf = *bdf;
 	e = pcitsm_cfg_file_open(&cf, r->root, bdf, false);
 	if (e) {
 		snprintf(ps->why, sizeof(ps->why), "config: %s", pcitsm_err_str(e));
@@ -147,21 +149,24 @@ static void read_port(const struct cli_sysroot *r, const char *bdf, int block, i
 	pcitsm_cfg_file_close(&cf);
 }
 
-static bool attr(const struct cli_sysroot *r, const char *bdf, const char *rel, char *out,
-		 size_t len)
+static bool attr(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *rel,
+		 char *out, size_t len)
 {
 	char path[PATH_MAX];
 
 	return cli_dev_path(r, bdf, rel, path, sizeof(path)) && cli_attr_read(path, out, len) == 0;
 }
 
-void cli_dev_status_read(const struct cli_sysroot *r, const char *bdf, struct cli_dev_status *s)
+void cli_dev_status_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+			 struct cli_dev_status *s)
 {
-	char real[PATH_MAX], hb[PATH_MAX], path[PATH_MAX], rp[13] = "";
+	char real[PATH_MAX], hb[PATH_MAX], path[PATH_MAX];
+	struct pcitsm_bdf rp;
+	bool has_rp = false;
 	char *slash;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(s->bdf, sizeof(s->bdf), "%s", bdf);
+	s->bdf = *bdf;
 	if (!resolve(r, bdf, real, hb))
 		return;
 	s->exists = true;
@@ -176,12 +181,12 @@ void cli_dev_status_read(const struct cli_sysroot *r, const char *bdf, struct cl
 	if (slash) {
 		*slash = '\0';
 		slash = strrchr(real, '/');
-		if (slash && !cli_bdf_arg(slash + 1, rp))
-			rp[0] = '\0';
+		/* The sysfs edge: the parent directory's name becomes an address here. */
+		has_rp = slash && pcitsm_bdf_parse(slash + 1, &rp) == PCITSM_OK;
 	}
 	read_port(r, bdf, s->has_stream ? (int)s->e : -1, -1, &s->ep);
-	if (rp[0])
-		read_port(r, rp, s->has_stream ? (int)s->r : -1,
+	if (has_rp)
+		read_port(r, &rp, s->has_stream ? (int)s->r : -1,
 			  s->ep.found && !s->has_stream ? (int)s->ep.stream_id : -1, &s->rp);
 	else
 		snprintf(s->rp.why, sizeof(s->rp.why), "no upstream port in the tree");
@@ -205,7 +210,8 @@ static json_object *port_json(const struct cli_port_state *p)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "address", json_object_new_string(p->bdf));
+	json_object_object_add(o, "address",
+			       json_object_new_string(p->has_bdf ? cli_bdf_name(&p->bdf).s : ""));
 	if (!p->found) {
 		/* No enabled block is a state, not a failure to read. */
 		bool idle = !strcmp(p->why, "no enabled selective stream");
@@ -226,7 +232,7 @@ json_object *cli_dev_status_json(const struct cli_dev_status *s)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "address", json_object_new_string(s->bdf));
+	json_object_object_add(o, "address", json_object_new_string(cli_bdf_name(&s->bdf).s));
 	if (!s->exists) {
 		json_object_object_add(o, "error", json_object_new_string("no such device"));
 		return o;
@@ -278,10 +284,11 @@ json_object *cli_dev_status_json(const struct cli_dev_status *s)
 static void port_line(const char *what, const struct cli_port_state *p)
 {
 	if (!p->found) {
-		printf("  %-14s %s: %s\n", what, p->bdf[0] ? p->bdf : "-", p->why);
+		printf("  %-14s %s: %s\n", what, p->has_bdf ? cli_bdf_name(&p->bdf).s : "-", p->why);
 		return;
 	}
-	printf("  %-14s %s: selective block %u, Stream ID %u, En%c, %s\n", what, p->bdf, p->block,
+	printf("  %-14s %s: selective block %u, Stream ID %u, En%c, %s\n", what,
+	       cli_bdf_name(&p->bdf).s, p->block,
 	       p->stream_id, p->enabled ? '+' : '-', cli_ide_state_word(p->state));
 }
 
@@ -290,10 +297,10 @@ void cli_dev_status_print(const struct cli_dev_status *s, bool verbose)
 	char v[320], w[320];
 
 	if (!s->exists) {
-		printf("%s: no such device\n", s->bdf);
+		printf("%s: no such device\n", cli_bdf_name(&s->bdf).s);
 		return;
 	}
-	printf("%s: %s", s->bdf,
+	printf("%s: %s", cli_bdf_name(&s->bdf).s,
 	       !s->has_connect ? "no tsm/connect"
 	       : s->connect[0] ? "connected to " : "not connected");
 	if (s->has_connect && s->connect[0])

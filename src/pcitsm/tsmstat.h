@@ -16,7 +16,8 @@
 
 struct cli_port_state {
 	bool found;       /* the block was read */
-	char bdf[13];
+	bool has_bdf;     /* the port is known (the root port: its directory is a PCI function) */
+	struct pcitsm_bdf bdf;
 	unsigned block;   /* selective block index (R or E) */
 	bool enabled;
 	unsigned state;   /* 0 Insecure, 2 Secure */
@@ -25,7 +26,7 @@ struct cli_port_state {
 };
 
 struct cli_dev_status {
-	char bdf[13];
+	struct pcitsm_bdf bdf;
 	bool exists;
 	bool has_connect, has_auth, has_dsm, has_bound;
 	char connect[32], authenticated[32], dsm[32], bound[32];
@@ -36,7 +37,8 @@ struct cli_dev_status {
 	char *proj;               /* the project directory's status text, or NULL */
 };
 
-void cli_dev_status_read(const struct cli_sysroot *r, const char *bdf, struct cli_dev_status *s);
+void cli_dev_status_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+			 struct cli_dev_status *s);
 void cli_dev_status_free(struct cli_dev_status *s);
 json_object *cli_dev_status_json(const struct cli_dev_status *s);
 void cli_dev_status_print(const struct cli_dev_status *s, bool verbose);

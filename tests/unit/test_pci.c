@@ -185,6 +185,18 @@ static void rm_tree(char *root, const char *bdf)
 	free(root);
 }
 
+/* An address the way the CLI hands it to the library: parsed once, where it enters. The result
+ * stays valid for the next few calls (the tests use one at a time). */
+static const struct pcitsm_bdf *addr(const char *s)
+{
+	static struct pcitsm_bdf slots[4];
+	static unsigned next;
+	struct pcitsm_bdf *b = &slots[next++ % PCITSM_ARRAY_SIZE(slots)];
+
+	assert_ok(pcitsm_bdf_parse(s, b));
+	return b;
+}
+
 static void file_backend(void **state)
 {
 	static uint8_t img[PCITSM_CFG_SIZE_EXT];
@@ -197,7 +209,7 @@ static void file_backend(void **state)
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (uint8_t)i;
 	root = make_tree("0000:01:00.0", img, sizeof(img));
-	assert_ok(pcitsm_cfg_file_open(&f, root, "0000:01:00.0", true));
+	assert_ok(pcitsm_cfg_file_open(&f, root, addr("0000:01:00.0"), true));
 	assert_int_equal(f.cfg.size, 4096);
 	assert_ok(pcitsm_cfg_read32(&f.cfg, 0x104, &v));
 	assert_int_equal(v, 0x07060504u);
@@ -217,26 +229,27 @@ static void file_backend(void **state)
 	assert_err(pcitsm_cfg_read32(&f.cfg, 0, &v), PCITSM_E_INVAL);
 
 	/* Uppercase is the same device; a read-only open refuses writes with E_IO. */
-	assert_ok(pcitsm_cfg_file_open(&f, root, "0000:01:00.0", false));
+	assert_ok(pcitsm_cfg_file_open(&f, root, addr("0000:01:00.0"), false));
 	assert_err(pcitsm_cfg_write32(&f.cfg, 0x200, 0), PCITSM_E_IO);
 	pcitsm_cfg_file_close(&f);
 
 	/* Missing device, malformed name. */
-	assert_err(pcitsm_cfg_file_open(&f, root, "0000:02:00.0", false), PCITSM_E_NOTFOUND);
-	assert_err(pcitsm_cfg_file_open(&f, root, "../../etc/pa", false), PCITSM_E_INVAL);
-	assert_err(pcitsm_cfg_file_open(&f, "/nonexistent-root", "0000:01:00.0", false),
+	assert_err(pcitsm_cfg_file_open(&f, root, addr("0000:02:00.0"), false), PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_bdf_parse("../../etc/pa", &(struct pcitsm_bdf){ 0 }), PCITSM_E_INVAL);
+	assert_err(pcitsm_cfg_file_open(&f, root, NULL, false), PCITSM_E_INVAL);
+	assert_err(pcitsm_cfg_file_open(&f, "/nonexistent-root", addr("0000:01:00.0"), false),
 		   PCITSM_E_NOTFOUND);
 	rm_tree(root, "0000:01:00.0");
 
 	/* 256-byte file: legacy size; a truncated file is E_RANGE. */
 	root = make_tree("0000:3b:1f.7", img, 256);
-	assert_ok(pcitsm_cfg_file_open(&f, root, "0000:3B:1F.7", false));
+	assert_ok(pcitsm_cfg_file_open(&f, root, addr("0000:3B:1F.7"), false));
 	assert_int_equal(f.cfg.size, 256);
 	assert_err(pcitsm_cfg_read32(&f.cfg, 0x100, &v), PCITSM_E_RANGE);
 	pcitsm_cfg_file_close(&f);
 	rm_tree(root, "0000:3b:1f.7");
 	root = make_tree("0000:00:00.0", img, 64);
-	assert_err(pcitsm_cfg_file_open(&f, root, "0000:00:00.0", false), PCITSM_E_RANGE);
+	assert_err(pcitsm_cfg_file_open(&f, root, addr("0000:00:00.0"), false), PCITSM_E_RANGE);
 	rm_tree(root, "0000:00:00.0");
 }
 
@@ -247,7 +260,7 @@ static void file_backend_short_read(void **state)
 	char *root = make_tree("0000:01:00.0", img, sizeof(img)), path[512];
 	uint32_t v;
 
-	assert_ok(pcitsm_cfg_file_open(&f, root, "0000:01:00.0", false));
+	assert_ok(pcitsm_cfg_file_open(&f, root, addr("0000:01:00.0"), false));
 	/* The file shrinks under us (device removed): a short pread is E_IO, not garbage. */
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:01:00.0/config", root);
 	assert_int_equal(truncate(path, 16), 0);
@@ -285,6 +298,46 @@ static void bdf_strings(void **state)
 	assert_err(pcitsm_bdf_parse(NULL, &b), PCITSM_E_INVAL);
 }
 
+/* The reason given to a user names the input and what is wrong with it, and is cut, not
+ * overflowed, when the input is long; a good address leaves it empty. */
+static void bdf_reasons(void **state)
+{
+	static const struct {
+		const char *in, *why;
+	} cases[] = {
+		{ "01:00.0", "'01:00.0' is not a PCI address: expected DDDD:BB:DD.F" },
+		{ "0000:0g:00.0", "'0000:0g:00.0' is not a PCI address: the fields are hexadecimal" },
+		{ "0000:01:20.0", "'0000:01:20.0' is not a PCI address: device 20 is above 1f" },
+		{ "0000:01:1f.8", "'0000:01:1f.8' is not a PCI address: function 8 is above 7" },
+		{ NULL, "'' is not a PCI address: none given" },
+	};
+	char why[160], tiny[8], long_in[300];
+	struct pcitsm_bdf b;
+
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(cases); i++) {
+		assert_err(pcitsm_bdf_parse_why(cases[i].in, &b, why, sizeof(why)), PCITSM_E_INVAL);
+		assert_memory_equal(why, cases[i].why, strlen(cases[i].why));
+	}
+	/* A long input is echoed cut to 40 characters and marked. */
+	memset(long_in, 'a', sizeof(long_in) - 1);
+	long_in[sizeof(long_in) - 1] = '\0';
+	assert_err(pcitsm_bdf_parse_why(long_in, &b, why, sizeof(why)), PCITSM_E_INVAL);
+	assert_non_null(strstr(why, "aaaa...' is not a PCI address"));
+	assert_int_equal(strspn(why + 1, "a"), 40);
+	/* A small buffer holds what fits, terminated; none at all is fine. */
+	assert_err(pcitsm_bdf_parse_why("0000:01:20.0", &b, tiny, sizeof(tiny)), PCITSM_E_INVAL);
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+	assert_err(pcitsm_bdf_parse_why("0000:01:20.0", &b, NULL, 0), PCITSM_E_INVAL);
+	assert_err(pcitsm_bdf_parse_why("0000:01:00.0", NULL, why, sizeof(why)), PCITSM_E_INVAL);
+	/* Good: the typed value, no reason. */
+	strcpy(why, "stale");
+	assert_ok(pcitsm_bdf_parse_why("0000:3B:1F.7", &b, why, sizeof(why)));
+	assert_string_equal(why, "");
+	assert_int_equal(b.bus, 0x3b);
+	assert_int_equal(b.dev, 0x1f);
+	assert_int_equal(b.fn, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +347,7 @@ int main(void)
 		cmocka_unit_test(file_backend),
 		cmocka_unit_test(file_backend_short_read),
 		cmocka_unit_test(bdf_strings),
+		cmocka_unit_test(bdf_reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,10 +94,10 @@ static int connect_main(int argc, char **argv)
 		default: return cli_usage("connect");
 		}
 	}
-	if ((all && optind != argc) || (!all && optind != argc - 1))
+	if (all && optind != argc)
 		return cli_usage("connect");
-	if (!all && !cli_bdf_arg("connect", argv[optind], &bdf))
-		return CLI_EXIT_USAGE;
+	if (!all && (rc = cli_bdf_operand("connect", argc, argv, optind, &bdf)))
+		return rc;
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;
 	if (tsm_opt)

@@ -75,10 +75,10 @@ static int disconnect_main(int argc, char **argv)
 		default: return cli_usage("disconnect");
 		}
 	}
-	if ((all && optind != argc) || (!all && optind != argc - 1))
+	if (all && optind != argc)
 		return cli_usage("disconnect");
-	if (!all && !cli_bdf_arg("disconnect", argv[optind], &bdf))
-		return CLI_EXIT_USAGE;
+	if (!all && (rc = cli_bdf_operand("disconnect", argc, argv, optind, &bdf)))
+		return rc;
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;
 	if (all) {

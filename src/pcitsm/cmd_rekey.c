@@ -35,10 +35,9 @@ static int rekey_main(int argc, char **argv)
 			return cli_usage("rekey");
 		sysfs = optarg;
 	}
-	if (optind != argc - 1)
-		return cli_usage("rekey");
-	if (!cli_bdf_arg("rekey", argv[optind], &bdf))
-		return CLI_EXIT_USAGE;
+	rc = cli_bdf_operand("rekey", argc, argv, optind, &bdf);
+	if (rc)
+		return rc;
 	name = cli_bdf_name(&bdf);
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;

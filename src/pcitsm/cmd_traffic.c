@@ -56,10 +56,9 @@ static int traffic_main(int argc, char **argv)
 		default: return cli_usage("traffic");
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage("traffic");
-	if (!cli_bdf_arg("traffic", argv[optind], &bdf))
-		return CLI_EXIT_USAGE;
+	rc = cli_bdf_operand("traffic", argc, argv, optind, &bdf);
+	if (rc)
+		return rc;
 	name = cli_bdf_name(&bdf);
 	if (!cli_sysroot_open(&r, sysfs))
 		return CLI_EXIT_FAIL;

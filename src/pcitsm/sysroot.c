@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "sysroot.h"
 
 #define READY_TIMEOUT_MS 30000 /* identity generation for every endpoint happens first */
@@ -36,6 +37,13 @@ bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out)
 		return true;
 	fprintf(stderr, "pcitsm: %s: %s\n", cmd, why);
 	return false;
+}
+
+int cli_bdf_operand(const char *cmd, int argc, char **argv, int optind, struct pcitsm_bdf *out)
+{
+	if (optind != argc - 1)
+		return cli_usage(cmd);
+	return cli_bdf_arg(cmd, argv[optind], out) ? 0 : CLI_EXIT_USAGE;
 }
 
 struct cli_bdf_name cli_bdf_name(const struct pcitsm_bdf *bdf)

@@ -317,15 +317,6 @@ static void loopback(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(obj_parse_ok),
-		cmocka_unit_test(obj_parse_bad),
-		cmocka_unit_test(obj_max_length),
-		cmocka_unit_test(obj_build),
-		cmocka_unit_test(dev_discovery),
-		cmocka_unit_test(dev_discard),
-		cmocka_unit_test(dev_full),
-		cmocka_unit_test(loopback),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(obj_parse_ok, obj_parse_bad, obj_max_length, obj_build, dev_discovery,
+		        dev_discard, dev_full, loopback);
 }

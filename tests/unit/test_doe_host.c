@@ -301,15 +301,24 @@ static void discovery_hostile(void **state)
 	rig_free(r);
 }
 
-static void response_hostile(void **state)
+/* A rig whose mailbox is seen through s, behaving (mode 0) until a test sets s->mode, with the
+ * host driver taken over on it. */
+static struct rig *skew_rig(struct skew *s)
 {
 	struct rig *r = rig_new(1, 64);
+
+	skew_init(s, r, 0);
+	assert_ok(pcitsm_doe_host_init(&r->host, &s->cfg, MBOX, &r->t.env));
+	return r;
+}
+
+static void response_hostile(void **state)
+{
 	uint8_t req[8] = { 0 }, rsp[16];
 	struct skew s;
+	struct rig *r = skew_rig(&s);
 	size_t n;
 
-	skew_init(&s, r, 0);
-	assert_ok(pcitsm_doe_host_init(&r->host, &s.cfg, MBOX, &r->t.env));
 	s.mode = SKEW_LEN1;
 	assert_err(xchg(r, req, 8, rsp, sizeof(rsp), &n), PCITSM_E_FIELD);
 	s.mode = SKEW_RSVD;
@@ -330,13 +339,11 @@ static void response_hostile(void **state)
 
 static void late_error(void **state)
 {
-	struct rig *r = rig_new(1, 64);
 	uint8_t req[4] = { 0 }, rsp[16];
 	struct skew s;
+	struct rig *r = skew_rig(&s);
 	size_t n;
 
-	skew_init(&s, r, 0);
-	assert_ok(pcitsm_doe_host_init(&r->host, &s.cfg, MBOX, &r->t.env));
 	/* Error shows up only after the final acknowledge: the last check catches it. */
 	s.mode = SKEW_LATE_ERROR;
 	assert_err(xchg(r, req, 4, rsp, sizeof(rsp), &n), PCITSM_E_IO);

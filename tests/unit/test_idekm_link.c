@@ -719,24 +719,15 @@ static void test_rsp_order_tf_rmm(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_link_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_port_index_1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_index_outside_setting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_query_resp_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_cross_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_no_selective, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_key_prog_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_stuck_rng, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_query_resp_past_config_space, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_link_bad_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rsp_port_index_0, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rsp_port_index_1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rsp_index_mismatch_after_query, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rsp_index_setting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rsp_order_spdm_emu, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rsp_order_tf_rmm, setup, teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run_fixture(setup, teardown, test_link_order, test_link_port_index_1,
+		                                 test_link_index_outside_setting,
+		                                 test_link_query_resp_sizes, test_link_cross_check,
+		                                 test_link_no_selective, test_link_key_prog_refused,
+		                                 test_link_stuck_rng,
+		                                 test_query_resp_past_config_space,
+		                                 test_link_bad_args, test_rsp_port_index_0,
+		                                 test_rsp_port_index_1,
+		                                 test_rsp_index_mismatch_after_query,
+		                                 test_rsp_index_setting, test_rsp_order_spdm_emu,
+		                                 test_rsp_order_tf_rmm);
 }

@@ -179,6 +179,19 @@ static pcitsm_err hop(struct fx *f, struct pcitsm_ide_port *a, struct pcitsm_ide
 	return pcitsm_ide_rx(b, f->wire, io.out_len, out);
 }
 
+/* t encoded and carried from a to b: what comes out at b is what went in. */
+static void hop_clear(struct fx *f, const struct pcitsm_tlp *t, struct pcitsm_ide_port *a,
+		      struct pcitsm_ide_port *b)
+{
+	struct pcitsm_ide_rx_out out;
+	uint8_t tlp[128];
+	size_t n;
+
+	assert_ok(pcitsm_tlp_encode(t, tlp, sizeof(tlp), &n));
+	assert_ok(hop(f, a, b, tlp, n, &out));
+	assert_memory_equal(f->plain + out.off[0], tlp, n);
+}
+
 /* Posted writes both ways and a read with its completion: every one decrypts at the partner. */
 static void traffic(struct fx *f, unsigned kset)
 {
@@ -204,33 +217,25 @@ static void traffic(struct fx *f, unsigned kset)
 		/* Endpoint -> root port: DMA write on the Default Stream. */
 		t.req_id = ep_rid;
 		t.addr = 0x10000040;
-		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->l.ep_port, f->l.rp_port, tlp, n, &out));
-		assert_memory_equal(f->plain + out.off[0], tlp, n);
+		hop_clear(f, &t, f->l.ep_port, f->l.rp_port);
 		/* A read and its completion: the NPR and CPL sub-streams. */
-		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_MRD, .req_id = rp_rid, .tag = 3,
-					 .first_be = 0xf, .last_be = 0xf, .addr = 0x80000200,
-					 .len = 64 };
-		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->l.rp_port, f->l.ep_port, tlp, n, &out));
-		assert_memory_equal(f->plain + out.off[0], tlp, n);
-		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_CPLD, .cpl_id = ep_rid, .req_id = rp_rid,
-					 .tag = 3, .byte_count = 64, .data = data, .len = 64 };
-		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->l.ep_port, f->l.rp_port, tlp, n, &out));
-		assert_memory_equal(f->plain + out.off[0], tlp, n);
+		hop_clear(f, &(struct pcitsm_tlp){ .kind = PCITSM_TLP_MRD, .req_id = rp_rid, .tag = 3,
+						   .first_be = 0xf, .last_be = 0xf,
+						   .addr = 0x80000200, .len = 64 },
+			  f->l.rp_port, f->l.ep_port);
+		hop_clear(f, &(struct pcitsm_tlp){ .kind = PCITSM_TLP_CPLD, .cpl_id = ep_rid,
+						   .req_id = rp_rid, .tag = 3, .byte_count = 64,
+						   .data = data, .len = 64 },
+			  f->l.ep_port, f->l.rp_port);
 		/* And the other way: the endpoint's DMA read, the root port's completion. */
-		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_MRD, .req_id = ep_rid, .tag = 4,
-					 .first_be = 0xf, .last_be = 0xf, .addr = 0x10000000,
-					 .len = 64 };
-		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->l.ep_port, f->l.rp_port, tlp, n, &out));
-		assert_memory_equal(f->plain + out.off[0], tlp, n);
-		t = (struct pcitsm_tlp){ .kind = PCITSM_TLP_CPLD, .cpl_id = rp_rid, .req_id = ep_rid,
-					 .tag = 4, .byte_count = 64, .data = data, .len = 64 };
-		assert_ok(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-		assert_ok(hop(f, f->l.rp_port, f->l.ep_port, tlp, n, &out));
-		assert_memory_equal(f->plain + out.off[0], tlp, n);
+		hop_clear(f, &(struct pcitsm_tlp){ .kind = PCITSM_TLP_MRD, .req_id = ep_rid, .tag = 4,
+						   .first_be = 0xf, .last_be = 0xf,
+						   .addr = 0x10000000, .len = 64 },
+			  f->l.ep_port, f->l.rp_port);
+		hop_clear(f, &(struct pcitsm_tlp){ .kind = PCITSM_TLP_CPLD, .cpl_id = rp_rid,
+						   .req_id = ep_rid, .tag = 4, .byte_count = 64,
+						   .data = data, .len = 64 },
+			  f->l.rp_port, f->l.ep_port);
 	}
 }
 
@@ -668,18 +673,9 @@ static void test_add_port(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_e2e_platform_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_e2e_both_responders, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_e2e_wrong_byte_order_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_e2e_refresh, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_query_live_and_crosscheck, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kp_ack_statuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_add_port, setup, teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run_fixture(setup, teardown, test_e2e_platform_keys, test_e2e_both_responders,
+		                                 test_e2e_wrong_byte_order_fails, test_e2e_refresh,
+		                                 test_query_live_and_crosscheck,
+		                                 test_kp_ack_statuses, test_drops, test_sessions,
+		                                 test_mutations, test_add_port);
 }

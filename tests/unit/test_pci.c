@@ -340,14 +340,6 @@ static void bdf_reasons(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(accessor_checks),
-		cmocka_unit_test(emu_masks),
-		cmocka_unit_test(emu_hooks),
-		cmocka_unit_test(file_backend),
-		cmocka_unit_test(file_backend_short_read),
-		cmocka_unit_test(bdf_strings),
-		cmocka_unit_test(bdf_reasons),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(accessor_checks, emu_masks, emu_hooks, file_backend,
+		        file_backend_short_read, bdf_strings, bdf_reasons);
 }

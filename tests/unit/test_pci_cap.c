@@ -384,16 +384,6 @@ static void ide_hostile(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(list_in_order),
-		cmocka_unit_test(std_hostile),
-		cmocka_unit_test(ext_hostile),
-		cmocka_unit_test(find_nth),
-		cmocka_unit_test(identity),
-		cmocka_unit_test(doe_and_dev3),
-		cmocka_unit_test(ide_ctl_roundtrip),
-		cmocka_unit_test(ide_decode),
-		cmocka_unit_test(ide_hostile),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(list_in_order, std_hostile, ext_hostile, find_nth, identity, doe_and_dev3,
+		        ide_ctl_roundtrip, ide_decode, ide_hostile);
 }

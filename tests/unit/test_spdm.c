@@ -195,15 +195,6 @@ static void auth_repeat(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(auth_v13_p256),
-		cmocka_unit_test(auth_v12_p384),
-		cmocka_unit_test(auth_hash_matrix),
-		cmocka_unit_test(auth_responder_10_to_14),
-		cmocka_unit_test(auth_old_versions),
-		cmocka_unit_test(auth_one_index_and_unsigned),
-		cmocka_unit_test(auth_retries),
-		cmocka_unit_test(auth_repeat),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(auth_v13_p256, auth_v12_p384, auth_hash_matrix, auth_responder_10_to_14,
+		        auth_old_versions, auth_one_index_and_unsigned, auth_retries, auth_repeat);
 }

@@ -300,13 +300,6 @@ static void mismatch_message(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(error_versions),
-		cmocka_unit_test(fault_versions),
-		cmocka_unit_test(version_matrix),
-		cmocka_unit_test(session_error_versions),
-		cmocka_unit_test(signature_versions_differ),
-		cmocka_unit_test(mismatch_message),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(error_versions, fault_versions, version_matrix, session_error_versions,
+		        signature_versions_differ, mismatch_message);
 }

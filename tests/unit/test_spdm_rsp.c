@@ -342,13 +342,6 @@ static void mutated_requests_then_auth(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(errors_before_version),
-		cmocka_unit_test(errors_vca),
-		cmocka_unit_test(errors_negotiated),
-		cmocka_unit_test(errors_caps_and_sizes),
-		cmocka_unit_test(errors_v12),
-		cmocka_unit_test(mutated_requests_then_auth),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(errors_before_version, errors_vca, errors_negotiated, errors_caps_and_sizes,
+		        errors_v12, mutated_requests_then_auth);
 }

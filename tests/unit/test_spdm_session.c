@@ -1048,33 +1048,13 @@ static void session_end_hook_more(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(p384_aes256),
-		cmocka_unit_test(p256_aes128_sha256),
-		cmocka_unit_test(spdm12),
-		cmocka_unit_test(spdm11),
-		cmocka_unit_test(negotiated),
-		cmocka_unit_test(dsp0277_v11),
-		cmocka_unit_test(bad_responder_verify_data),
-		cmocka_unit_test(bad_key_exchange_signature),
-		cmocka_unit_test(bad_requester_verify_data),
-		cmocka_unit_test(tampered_record),
-		cmocka_unit_test(replayed_record),
-		cmocka_unit_test(unknown_session_id),
-		cmocka_unit_test(key_update_out_of_order),
-		cmocka_unit_test(session_limit),
-		cmocka_unit_test(responder_out_of_order),
-		cmocka_unit_test(requester_state),
-		cmocka_unit_test(session_measurements_fields),
-		cmocka_unit_test(session_measurements_signed_forged),
-		cmocka_unit_test(handshake_phase_order),
-		cmocka_unit_test(session_digests_certificate),
-		cmocka_unit_test(session_chain_mismatch),
-		cmocka_unit_test(session_cert_msgs_fields),
-		cmocka_unit_test(silent_finish_or_key_update),
-		cmocka_unit_test(session_end_hook),
-		cmocka_unit_test(session_end_hook_more),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run(p384_aes256, p256_aes128_sha256, spdm12, spdm11, negotiated, dsp0277_v11,
+		        bad_responder_verify_data, bad_key_exchange_signature,
+		        bad_requester_verify_data, tampered_record, replayed_record,
+		        unknown_session_id, key_update_out_of_order, session_limit,
+		        responder_out_of_order, requester_state, session_measurements_fields,
+		        session_measurements_signed_forged, handshake_phase_order,
+		        session_digests_certificate, session_chain_mismatch,
+		        session_cert_msgs_fields, silent_finish_or_key_update, session_end_hook,
+		        session_end_hook_more);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <malloc.h>
 
 #include "testutil.h"
@@ -75,4 +76,35 @@ int test_exit_code(int failed)
 		return TEST_EXIT_SKIP;
 	}
 	return 0;
+}
+
+int test_run_list(const char *names, const test_fn *fns, size_t n, test_fixture_fn setup,
+		  test_fixture_fn teardown)
+{
+	struct CMUnitTest *tests = calloc(n, sizeof(*tests));
+	char *copy = strdup(names), *save = NULL, *name;
+	size_t i = 0;
+	int failed;
+
+	if (!tests || !copy) {
+		print_error("test_run: out of memory\n");
+		free(tests);
+		free(copy);
+		return 1;
+	}
+	/* names is the macro's argument list as written: "a, b, c". */
+	for (name = strtok_r(copy, ", ", &save); name && i < n; name = strtok_r(NULL, ", ", &save)) {
+		tests[i] = (struct CMUnitTest){ .name = name, .test_func = fns[i],
+						.setup_func = setup, .teardown_func = teardown };
+		i++;
+	}
+	if (i != n || name) {
+		print_error("test_run: %zu names for %zu tests in \"%s\"\n", i, n, names);
+		failed = 1;
+	} else {
+		failed = test_exit_code(_cmocka_run_group_tests("tests", tests, n, NULL, NULL));
+	}
+	free(copy);
+	free(tests);
+	return failed;
 }

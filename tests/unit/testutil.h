@@ -31,6 +31,19 @@ int test_exit_code(int failed);
 					       sizeof(group_tests) / sizeof((group_tests)[0]),   \
 					       group_setup, group_teardown))
 
+/* A test program's main in one call: test_run(a, b, c) runs the test functions a, b and c in that
+ * order, each under its own name, and returns the exit code as cmocka_run_group_tests does
+ * (through test_exit_code). test_run_fixture(setup, teardown, a, b, ...) gives every test a fresh
+ * fixture: setup before it and teardown after it, as cmocka_unit_test_setup_teardown does. */
+typedef void (*test_fn)(void **state);
+typedef int (*test_fixture_fn)(void **state);
+int test_run_list(const char *names, const test_fn *fns, size_t n, test_fixture_fn setup,
+		  test_fixture_fn teardown);
+#define test_run_fixture(setup, teardown, ...)                                                     \
+	test_run_list(#__VA_ARGS__, (const test_fn[]){ __VA_ARGS__ },                             \
+		      sizeof((const test_fn[]){ __VA_ARGS__ }) / sizeof(test_fn), setup, teardown)
+#define test_run(...) test_run_fixture(NULL, NULL, __VA_ARGS__)
+
 /* Bytes of heap in use now: the sanitizer allocator's count under AddressSanitizer (where
  * glibc's malloc is not the one in use), mallinfo2's uordblks + hblkhd otherwise. For leak assertions
  * that look at memory, not only at counters. */

@@ -8,7 +8,6 @@
  * (connect_tcp.c).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,52 +65,33 @@ static int connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf
 
 static int connect_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "sysfs", required_argument, NULL, 's' },
-		{ "tsm", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *sysfs = NULL, *tsm_opt = NULL;
-	bool all = false, json = false;
+	struct cli_dev_args a;
 	char tsm[64];
-	struct pcitsm_bdf bdf, *devs = NULL;
+	struct pcitsm_bdf *devs = NULL;
 	struct cli_sysroot r;
 	json_object *out;
 	size_t n = 0;
-	int c, rc = 0;
+	int rc;
 
 	if (argc >= 2 && !strncmp(argv[1], "tcp:", 4))
 		return cli_connect_tcp(argv[1], argc - 1, argv + 1);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a': all = true; break;
-		case 's': sysfs = optarg; break;
-		case 't': tsm_opt = optarg; break;
-		case 'j': json = true; break;
-		default: return cli_usage("connect");
-		}
-	}
-	if (all && optind != argc)
-		return cli_usage("connect");
-	if (!all && (rc = cli_bdf_operand("connect", argc, argv, optind, &bdf)))
+	rc = cli_dev_args_parse("connect", true, argc, argv, &a);
+	if (rc)
 		return rc;
-	if (!cli_sysroot_open(&r, sysfs))
+	if (!cli_sysroot_open(&r, a.sysfs))
 		return CLI_EXIT_FAIL;
-	if (tsm_opt)
-		snprintf(tsm, sizeof(tsm), "%s", tsm_opt);
+	if (a.tsm)
+		snprintf(tsm, sizeof(tsm), "%s", a.tsm);
 	else if (!cli_first_tsm(&r, tsm, sizeof(tsm))) {
 		cli_sysroot_close(&r);
 		return cli_failf("connect: no TSM under %s/class/tsm: the kernel has no PCI/TSM "
 				 "(needs Linux 6.19 and a TSM such as SEV-TIO)", r.root);
 	}
 	out = json_object_new_array();
-	if (all) {
+	if (a.all) {
 		devs = calloc(MAX_DEVS, sizeof(*devs));
 		n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
-		if (!n && !json)
+		if (!n && !a.json)
 			printf("no device under %s has tsm/connect\n", r.root);
 		for (size_t i = 0; i < n; i++) {
 			char path[PATH_MAX], cur[32];
@@ -119,19 +99,19 @@ static int connect_main(int argc, char **argv)
 			/* Skip the connected ones: --all connects what is not. */
 			if (cli_dev_path(&r, &devs[i], "tsm/connect", path, sizeof(path)) &&
 			    cli_attr_read(path, cur, sizeof(cur)) == 0 && cur[0]) {
-				if (!json)
+				if (!a.json)
 					printf("%s: already connected to %s\n",
 					       cli_bdf_name(&devs[i]).s, cur);
 				continue;
 			}
-			if (connect_one(&r, &devs[i], tsm, json, out))
+			if (connect_one(&r, &devs[i], tsm, a.json, out))
 				rc = CLI_EXIT_FAIL;
 		}
 		free(devs);
 	} else {
-		rc = connect_one(&r, &bdf, tsm, json, out);
+		rc = connect_one(&r, &a.bdf, tsm, a.json, out);
 	}
-	if (json)
+	if (a.json)
 		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
 								       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(out);

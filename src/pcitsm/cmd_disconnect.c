@@ -5,7 +5,6 @@
  * mismatch). Afterwards no stream is left: the host bridge's streamH.R.E link is gone.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,43 +53,25 @@ static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *
 
 static int disconnect_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "sysfs", required_argument, NULL, 's' },
-		{ "tsm", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *sysfs = NULL, *tsm = NULL;
-	bool all = false;
-	struct pcitsm_bdf bdf;
+	struct cli_dev_args a;
 	struct cli_sysroot r;
-	int c, rc = 0;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a': all = true; break;
-		case 's': sysfs = optarg; break;
-		case 't': tsm = optarg; break;
-		default: return cli_usage("disconnect");
-		}
-	}
-	if (all && optind != argc)
-		return cli_usage("disconnect");
-	if (!all && (rc = cli_bdf_operand("disconnect", argc, argv, optind, &bdf)))
+	rc = cli_dev_args_parse("disconnect", false, argc, argv, &a);
+	if (rc)
 		return rc;
-	if (!cli_sysroot_open(&r, sysfs))
+	if (!cli_sysroot_open(&r, a.sysfs))
 		return CLI_EXIT_FAIL;
-	if (all) {
+	if (a.all) {
 		struct pcitsm_bdf *devs = calloc(MAX_DEVS, sizeof(*devs));
 		size_t n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (disconnect_one(&r, &devs[i], tsm, true))
+			if (disconnect_one(&r, &devs[i], a.tsm, true))
 				rc = CLI_EXIT_FAIL;
 		free(devs);
 	} else {
-		rc = disconnect_one(&r, &bdf, tsm, false);
+		rc = disconnect_one(&r, &a.bdf, a.tsm, false);
 	}
 	cli_sysroot_close(&r);
 	return rc;

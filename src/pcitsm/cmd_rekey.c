@@ -39,14 +39,9 @@ static int rekey_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	name = cli_bdf_name(&bdf);
-	if (!cli_sysroot_open(&r, sysfs))
-		return CLI_EXIT_FAIL;
-	if (!cli_has_project(&r)) {
-		cli_sysroot_close(&r);
-		return cli_failf("rekey: %s has no pcitsm/ project directory: Linux 6.19 has no rekey "
-				 "interface; rekey needs the emulated platform (pcitsmd, or no --sysfs "
-				 "on a machine without a TSM)", r.root);
-	}
+	rc = cli_project_open(&r, sysfs, "rekey", "Linux 6.19 has no rekey interface");
+	if (rc)
+		return rc;
 	cli_dev_status_read(&r, &bdf, &s);
 	if (s.proj)
 		cli_kv_get(s.proj, "key_set", before, sizeof(before));

@@ -60,14 +60,9 @@ static int traffic_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	name = cli_bdf_name(&bdf);
-	if (!cli_sysroot_open(&r, sysfs))
-		return CLI_EXIT_FAIL;
-	if (!cli_has_project(&r)) {
-		cli_sysroot_close(&r);
-		return cli_failf("traffic: %s has no pcitsm/ project directory: the kernel has no "
-				 "traffic generator; traffic needs the emulated platform (pcitsmd, or "
-				 "no --sysfs on a machine without a TSM)", r.root);
-	}
+	rc = cli_project_open(&r, sysfs, "traffic", "the kernel has no traffic generator");
+	if (rc)
+		return rc;
 	cli_proj_path(&r, &bdf, "traffic", path, sizeof(path));
 	snprintf(req, sizeof(req), "%lu %lu", ops, size);
 	t0 = cli_now_ms();

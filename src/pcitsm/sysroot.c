@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The sysfs root of the TSM commands, and the embedded pcitsmd (sysroot.h). */
 #include <dirent.h>
+#include <getopt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,6 +45,51 @@ int cli_bdf_operand(const char *cmd, int argc, char **argv, int optind, struct p
 	if (optind != argc - 1)
 		return cli_usage(cmd);
 	return cli_bdf_arg(cmd, argv[optind], out) ? 0 : CLI_EXIT_USAGE;
+}
+
+int cli_dev_args_parse(const char *cmd, bool json_ok, int argc, char **argv,
+		       struct cli_dev_args *a)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "sysfs", required_argument, NULL, 's' },
+		{ "tsm", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'a')
+			a->all = true;
+		else if (c == 's')
+			a->sysfs = optarg;
+		else if (c == 't')
+			a->tsm = optarg;
+		else if (c == 'j' && json_ok)
+			a->json = true;
+		else
+			return cli_usage(cmd);
+	}
+	if (a->all)
+		return optind == argc ? 0 : cli_usage(cmd);
+	return cli_bdf_operand(cmd, argc, argv, optind, &a->bdf);
+}
+
+int cli_project_open(struct cli_sysroot *r, const char *sysfs, const char *cmd,
+		     const char *kernel_lacks)
+{
+	if (!cli_sysroot_open(r, sysfs))
+		return CLI_EXIT_FAIL;
+	if (cli_has_project(r))
+		return 0;
+	cli_failf("%s: %s has no pcitsm/ project directory: %s; %s needs the emulated platform "
+		  "(pcitsmd, or no --sysfs on a machine without a TSM)", cmd, r->root, kernel_lacks,
+		  cmd);
+	cli_sysroot_close(r);
+	return CLI_EXIT_FAIL;
 }
 
 struct cli_bdf_name cli_bdf_name(const struct pcitsm_bdf *bdf)

@@ -61,6 +61,20 @@ bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out);
 /* The one operand of cmd, a PCI address, at argv[optind] (the last argument): 0 with *out set;
  * else the usage or the reason naming a bad address is printed and the result is CLI_EXIT_USAGE. */
 int cli_bdf_operand(const char *cmd, int argc, char **argv, int optind, struct pcitsm_bdf *out);
+/* The arguments of connect and disconnect: BDF|--all [--sysfs DIR] [--tsm tsmN], and --json when
+ * json_ok. 0, or (usage or the reason for a bad address printed) CLI_EXIT_USAGE. */
+struct cli_dev_args {
+	bool all, json;
+	const char *sysfs, *tsm;
+	struct pcitsm_bdf bdf; /* the device, when not all */
+};
+int cli_dev_args_parse(const char *cmd, bool json_ok, int argc, char **argv,
+		       struct cli_dev_args *a);
+/* Open the root for a command that needs the mirror's project directory (pcitsm/): 0, or the
+ * failure printed ("CMD: ROOT has no pcitsm/ project directory: KERNEL_LACKS; CMD needs the
+ * emulated platform ...") and CLI_EXIT_FAIL with nothing left open. */
+int cli_project_open(struct cli_sysroot *r, const char *sysfs, const char *cmd,
+		     const char *kernel_lacks);
 struct cli_bdf_name {
 	char s[13];
 };

@@ -25,6 +25,10 @@ struct cli_cmd {
 #include "commands.def"
 #undef CLI_COMMAND
 
+/* Rows of a getopt_long table: an option that takes a value, and one that does not. */
+#define CLI_OPT_ARG(name, val) { (name), required_argument, NULL, (val) }
+#define CLI_OPT_FLAG(name, val) { (name), no_argument, NULL, (val) }
+
 /* Print "pcitsm: <what>: <reason>" to stderr and return CLI_EXIT_FAIL. */
 int cli_fail(const char *what, pcitsm_err e);
 int cli_usage(const char *cmd);

@@ -49,15 +49,10 @@ struct emulate {
 static int parse(int argc, char **argv, struct emulate *em)
 {
 	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "identity", required_argument, NULL, 'i' },
-		{ "curve", required_argument, NULL, 'c' },
-		{ "pcap", required_argument, NULL, 'p' },
-		{ "trust-out", required_argument, NULL, 't' },
-		{ "doe-version", required_argument, NULL, 'd' },
-		{ "version", required_argument, NULL, 'v' },
-		{ "stream-id", required_argument, NULL, 's' },
-		{ "max-doe-response", required_argument, NULL, 'm' },
+		CLI_OPT_ARG("listen", 'l'), CLI_OPT_ARG("identity", 'i'), CLI_OPT_ARG("curve", 'c'),
+		CLI_OPT_ARG("pcap", 'p'), CLI_OPT_ARG("trust-out", 't'),
+		CLI_OPT_ARG("doe-version", 'd'), CLI_OPT_ARG("version", 'v'),
+		CLI_OPT_ARG("stream-id", 's'), CLI_OPT_ARG("max-doe-response", 'm'),
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n;

@@ -40,21 +40,19 @@ bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out)
 	return false;
 }
 
-int cli_bdf_operand(const char *cmd, int argc, char **argv, int optind, struct pcitsm_bdf *out)
+int cli_bdf_operand(const char *cmd, int argc, char **argv, int at, struct pcitsm_bdf *out)
 {
-	if (optind != argc - 1)
+	if (at != argc - 1)
 		return cli_usage(cmd);
-	return cli_bdf_arg(cmd, argv[optind], out) ? 0 : CLI_EXIT_USAGE;
+	return cli_bdf_arg(cmd, argv[at], out) ? 0 : CLI_EXIT_USAGE;
 }
 
 int cli_dev_args_parse(const char *cmd, bool json_ok, int argc, char **argv,
 		       struct cli_dev_args *a)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "sysfs", required_argument, NULL, 's' },
-		{ "tsm", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_FLAG("all", 'a'), CLI_OPT_ARG("sysfs", 's'), CLI_OPT_ARG("tsm", 't'),
+		CLI_OPT_FLAG("json", 'j'),
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;

@@ -58,9 +58,9 @@ size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size
 bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out);
 /* The address as sysfs names it ("0000:01:00.0"), for paths and output: cli_bdf_name(&b).s is
  * valid until the end of the full expression that calls it. */
-/* The one operand of cmd, a PCI address, at argv[optind] (the last argument): 0 with *out set;
- * else the usage or the reason naming a bad address is printed and the result is CLI_EXIT_USAGE. */
-int cli_bdf_operand(const char *cmd, int argc, char **argv, int optind, struct pcitsm_bdf *out);
+/* The one operand of cmd, a PCI address, at argv[at] (the last argument): 0 with *out set; else
+ * the usage or the reason naming a bad address is printed and the result is CLI_EXIT_USAGE. */
+int cli_bdf_operand(const char *cmd, int argc, char **argv, int at, struct pcitsm_bdf *out);
 /* The arguments of connect and disconnect: BDF|--all [--sysfs DIR] [--tsm tsmN], and --json when
  * json_ok. 0, or (usage or the reason for a bad address printed) CLI_EXIT_USAGE. */
 struct cli_dev_args {

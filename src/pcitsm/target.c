@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "platform.h"
 #include "target.h"
 
@@ -473,18 +474,11 @@ json_object *cli_spdm_result_json(const struct cli_spdm_run *r)
 int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, const char **out_dir)
 {
 	static const struct option longopts[] = {
-		{ "trust", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "pcap", required_argument, NULL, 'p' },
-		{ "sysfs", required_argument, NULL, 's' },
-		{ "platform", required_argument, NULL, 'P' },
-		{ "slot", required_argument, NULL, 'S' },
-		{ "no-challenge", no_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "shutdown", no_argument, NULL, 'D' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "session", no_argument, NULL, 'E' },
-		{ "version", required_argument, NULL, 'v' },
+		CLI_OPT_ARG("trust", 't'), CLI_OPT_FLAG("json", 'j'), CLI_OPT_ARG("pcap", 'p'),
+		CLI_OPT_ARG("sysfs", 's'), CLI_OPT_ARG("platform", 'P'), CLI_OPT_ARG("slot", 'S'),
+		CLI_OPT_FLAG("no-challenge", 'n'), CLI_OPT_ARG("timeout", 'T'),
+		CLI_OPT_FLAG("shutdown", 'D'), CLI_OPT_ARG("out", 'o'),
+		CLI_OPT_FLAG("session", 'E'), CLI_OPT_ARG("version", 'v'),
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;

@@ -55,7 +55,7 @@ void pcitsm_xport_loop_init(struct pcitsm_xport_loop *l, struct pcitsm_doe_dev *
 /* =============================================================================================
  * spdm-emu TCP transport (lib/transport/tcp.c)
  *
- * The DMTF spdm-emu "platform port" protocol (trusted-io-facts.md §G): every frame in both
+ * The DMTF spdm-emu "platform port" protocol (docs/transports.md): every frame in both
  * directions is `command u32 BE | transport u32 BE | payload_size u32 BE | payload`. With transport
  * PCI_DOE the payload is one whole DOE object. Choices where the protocol leaves room are in
  * docs/transports.md.

@@ -470,6 +470,9 @@ struct pcitsm_tdisp_seq {
 	struct pcitsm_tdisp_check_result check;
 	char why[256];
 };
+/* Wipe s and aim it at function_id (pcitsm_tdisp_seq_lock does this itself): for a STOP of a TDI
+ * this struct did not lock. */
+void pcitsm_tdisp_seq_init(struct pcitsm_tdisp_seq *s, uint32_t function_id);
 /* GET_TDISP_VERSION, GET_TDISP_CAPABILITIES, GET_DEVICE_INTERFACE_STATE (must be CONFIG_UNLOCKED),
  * LOCK_INTERFACE_REQUEST (nonce kept), GET_DEVICE_INTERFACE_STATE (must be CONFIG_LOCKED), the
  * report in portions (offset + portion + remainder constant, portion <= asked), the report check

@@ -167,8 +167,7 @@ pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm
 
 	if (!s || !ops || !ops->exchange || !o)
 		return PCITSM_E_INVAL;
-	pcitsm_tdisp_seq_wipe(s);
-	pcitsm_tdisp_req_init(&s->rq, o->function_id);
+	pcitsm_tdisp_seq_init(s, o->function_id);
 	/* 1-3 */
 	PCITSM_TRY(seq_hello(s, ops, arg, o));
 	PCITSM_TRY(seq_state(s, ops, arg, PCITSM_TDISP_STEP_STATE, PCITSM_TDISP_CONFIG_UNLOCKED));
@@ -297,6 +296,12 @@ pcitsm_err pcitsm_tdisp_seq_run(struct pcitsm_tdisp_seq *s, const struct pcitsm_
 	pcitsm_wipe(s->nonce, sizeof(s->nonce));
 	s->locked = false;
 	return e;
+}
+
+void pcitsm_tdisp_seq_init(struct pcitsm_tdisp_seq *s, uint32_t function_id)
+{
+	pcitsm_tdisp_seq_wipe(s);
+	pcitsm_tdisp_req_init(&s->rq, function_id);
 }
 
 void pcitsm_tdisp_seq_wipe(struct pcitsm_tdisp_seq *s)

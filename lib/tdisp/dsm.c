@@ -128,7 +128,7 @@ static void tdi_fail(struct pcitsm_tdisp_dsm *d, struct pcitsm_tdisp_tdi *t,
 {
 	if (t->state != PCITSM_TDISP_CONFIG_LOCKED && t->state != PCITSM_TDISP_RUN)
 		return;
-	pcitsm_wipe(t->nonce, sizeof(t->nonce));
+	pcitsm_wipe(t->nonce, PCITSM_TDISP_NONCE_LEN); /* destroyed on leaving CONFIG_LOCKED */
 	t->nonce_valid = false;
 	t->state = PCITSM_TDISP_ERROR;
 	t->cause = cause;
@@ -293,7 +293,7 @@ static pcitsm_err dsm_start(struct dsm_ctx *c)
 	if (!t->nonce_valid ||
 	    pcitsm_ct_memneq(c->req->u.nonce, t->nonce, PCITSM_TDISP_NONCE_LEN))
 		return refuse(c, PCITSM_TDISP_ERR_INVALID_NONCE);
-	pcitsm_wipe(t->nonce, sizeof(t->nonce));
+	pcitsm_wipe(t->nonce, PCITSM_TDISP_NONCE_LEN); /* consumed */
 	t->nonce_valid = false;
 	t->state = PCITSM_TDISP_RUN;
 	return PCITSM_OK;

@@ -216,7 +216,7 @@ pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s, const struct pcits
 		return seq_fail(s, PCITSM_TDISP_STEP_START, PCITSM_E_STATE, "not locked");
 	/* 9: the nonce goes with this one request, whatever the answer. */
 	memcpy(m.u.nonce, s->nonce, sizeof(s->nonce));
-	pcitsm_wipe(s->nonce, sizeof(s->nonce));
+	pcitsm_wipe(s->nonce, PCITSM_TDISP_NONCE_LEN); /* sent once */
 	s->locked = false;
 	e = seq_call(s, ops, arg, PCITSM_TDISP_STEP_START, &m, rsp, sizeof(rsp), &out);
 	pcitsm_wipe(&m, sizeof(m));

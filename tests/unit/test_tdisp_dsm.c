@@ -313,6 +313,12 @@ static void test_lock_keys(void **state)
 	km(f, S1, SID, 0, 0x20, 0x20);
 	do_lock(f, PF, nonce);
 	do_stop(f, PF);
+	/* The stream going Insecure at the engine takes its keys, and the precondition, away. */
+	assert_ok(pcitsm_ide_stream_disable(f->l.ep_port, 0));
+	expect_error(f, tx(f, S1, PF, lock_msg(SID)), PCITSM_TDISP_ERR_INVALID_REQUEST);
+	km(f, S1, SID, 0, 0x3f, 0x3f);
+	do_lock(f, PF, nonce);
+	do_stop(f, PF);
 	/* The keying session closed: its keys count no more, even before IDE_KM drops them. */
 	pcitsm_idekm_rsp_session_closed(&f->km, S1);
 	expect_error(f, tx(f, S1, PF, lock_msg(SID)), PCITSM_TDISP_ERR_INVALID_REQUEST);
@@ -515,6 +521,12 @@ static void test_refusals(void **state)
 		assert_int_equal(tx_raw(f, S1, req, pcitsm_wr_len(&w)),
 				 PCITSM_TDISP_ERR_INVALID_REQUEST);
 	}
+	/* Size is checked before the interface: a long request to an unknown one. */
+	pcitsm_wr_init(&w, req, sizeof(req));
+	m.function_id = 0x0010;
+	assert_ok(pcitsm_tdisp_encode(&w, &m));
+	assert_int_equal(tx_raw(f, S1, req, pcitsm_wr_len(&w) + 1),
+			 PCITSM_TDISP_ERR_INVALID_REQUEST);
 	/* An interface the DSM does not host. */
 	expect_error(f, tx(f, S1, 0x0010, m), PCITSM_TDISP_ERR_INVALID_INTERFACE);
 	/* Not TDISP at all: no answer. */

@@ -18,7 +18,8 @@
  *
  * Every payload here starts at the Protocol ID byte (0x01); the SPDM layer carries it as a
  * VENDOR_DEFINED_REQUEST/RESPONSE (StandardID 3, VendorID 0x0001) and only inside a secure session
- * (PCIe 6.x §11, TDISP message transport). Choices where the specification leaves room: docs/tdisp.md.
+ * (PCIe 6.x §11, TDISP message transport). Choices where the specification leaves room:
+ * docs/tdisp.md.
  */
 #ifndef PCITSM_TDISP_H
 #define PCITSM_TDISP_H
@@ -90,7 +91,8 @@ const char *pcitsm_tdisp_state_name(uint8_t state); /* "CONFIG_LOCKED"; "UNKNOWN
 #define PCITSM_TDISP_LOCK_ALL_REQUEST_REDIRECT 0x0010u
 #define PCITSM_TDISP_LOCK_FLAGS_DEFINED 0x001fu
 
-/* Interface report INTERFACE_INFO and MMIO range attributes (PCIe 6.x §11, DEVICE_INTERFACE_REPORT). */
+/* Interface report INTERFACE_INFO and MMIO range attributes (PCIe 6.x §11,
+ * DEVICE_INTERFACE_REPORT). */
 #define PCITSM_TDISP_INFO_NO_FW_UPDATE 0x0001u
 #define PCITSM_TDISP_INFO_DMA_NO_PASID 0x0002u
 #define PCITSM_TDISP_INFO_DMA_WITH_PASID 0x0004u
@@ -134,8 +136,8 @@ struct pcitsm_tdisp_lock_params {
 };
 
 /* One message. code picks the member of u; function_id is the INTERFACE_ID's FUNCTION_ID (bits 15:0
- * Requester ID, 23:16 segment, 24 segment valid; 31:25 and the 8 bytes after it reserved). Codes with
- * no payload (GET_TDISP_VERSION, GET_DEVICE_INTERFACE_STATE, START_INTERFACE_RESPONSE,
+ * Requester ID, 23:16 segment, 24 segment valid; 31:25 and the 8 bytes after it reserved). Codes
+ * with no payload (GET_TDISP_VERSION, GET_DEVICE_INTERFACE_STATE, START_INTERFACE_RESPONSE,
  * STOP_INTERFACE_REQUEST/RESPONSE) use no member. A decoded message's pointers point into the
  * decoded bytes; a nonce in it is a secret: wipe the struct after use. */
 struct pcitsm_tdisp_msg {
@@ -356,11 +358,11 @@ void pcitsm_tdisp_dsm_free(struct pcitsm_tdisp_dsm *d);
  * E_NORESPONSE: not a TDISP payload, nothing written; E_NOSPC: rsp too small. */
 pcitsm_err pcitsm_tdisp_dsm_handle(void *ctx, uint32_t session_id, const uint8_t *req, size_t len,
 				   struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
-/* Events from the device model (PCIe 6.x §11, TDI state transitions): a locked TDI (CONFIG_LOCKED or RUN) they hit
- * goes to ERROR, its nonce wiped. session_ended: every TDI locked over that session (register
- * with the SPDM layer's end hook, pcitsm_tdisp_dsm_register); flr: the function and, for a PF,
- * every TDI whose PF it is; config_written: a write to the locked configuration of the function;
- * stream_insecure: every TDI bound to that default stream. */
+/* Events from the device model (PCIe 6.x §11, TDI state transitions): a locked TDI (CONFIG_LOCKED
+ * or RUN) they hit goes to ERROR, its nonce wiped. session_ended: every TDI locked over that
+ * session (register with the SPDM layer's end hook, pcitsm_tdisp_dsm_register); flr: the function
+ * and, for a PF, every TDI whose PF it is; config_written: a write to the locked configuration of
+ * the function; stream_insecure: every TDI bound to that default stream. */
 void pcitsm_tdisp_dsm_session_ended(struct pcitsm_tdisp_dsm *d, uint32_t session_id);
 void pcitsm_tdisp_dsm_flr(struct pcitsm_tdisp_dsm *d, uint32_t function_id);
 void pcitsm_tdisp_dsm_config_written(struct pcitsm_tdisp_dsm *d, uint32_t function_id);
@@ -482,8 +484,8 @@ pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm
 				 void *arg, const struct pcitsm_tdisp_seq_opts *o) PCITSM_MUST_CHECK;
 /* START_INTERFACE_REQUEST with the kept nonce (wiped afterwards, whatever the answer), then
  * GET_DEVICE_INTERFACE_STATE must say RUN. E_STATE without a successful pcitsm_tdisp_seq_lock. */
-pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s, const struct pcitsm_tdisp_seq_ops *ops,
-				  void *arg) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s,
+				  const struct pcitsm_tdisp_seq_ops *ops, void *arg) PCITSM_MUST_CHECK;
 /* STOP_INTERFACE_REQUEST; an INVALID_INTERFACE_STATE answer is accepted when the TDI then reads
  * CONFIG_UNLOCKED (STOP_UNLOCKED_REFUSED noted). */
 pcitsm_err pcitsm_tdisp_seq_stop(struct pcitsm_tdisp_seq *s, const struct pcitsm_tdisp_seq_ops *ops,

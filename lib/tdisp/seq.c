@@ -203,8 +203,8 @@ pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm
 	return PCITSM_OK;
 }
 
-pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s, const struct pcitsm_tdisp_seq_ops *ops,
-				  void *arg)
+pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s,
+				  const struct pcitsm_tdisp_seq_ops *ops, void *arg)
 {
 	struct pcitsm_tdisp_msg m = { .code = PCITSM_TDISP_START_INTERFACE_REQUEST }, out;
 	uint8_t rsp[PCITSM_TDISP_HDR_LEN + 64];

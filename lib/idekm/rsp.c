@@ -279,6 +279,22 @@ void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t sessio
 		r->stale = true;
 }
 
+/* The slots of key set k the engine still holds (and has started, with go): a key the engine
+ * dropped (K_SET_STOP, a refresh, the stream going Insecure) no longer counts. */
+static uint8_t engine_slots(const struct pcitsm_ide_stream *st, unsigned k, bool go)
+{
+	uint8_t m = 0;
+
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++) {
+			const struct pcitsm_ide_slot *sl = &st->slot[d][u][k];
+
+			if (sl->valid && (sl->go || !go))
+				m |= slot_bit((enum pcitsm_ide_dir)d, (enum pcitsm_ide_sub)u);
+		}
+	return m;
+}
+
 pcitsm_err pcitsm_idekm_rsp_key_state(const struct pcitsm_idekm_rsp *r, uint32_t session_id,
 				      uint8_t stream_id, struct pcitsm_idekm_key_state *ks)
 {
@@ -301,19 +317,10 @@ pcitsm_err pcitsm_idekm_rsp_key_state(const struct pcitsm_idekm_rsp *r, uint32_t
 	/* Only the bound, still open session's keys count (PCIe 6.x §6.33.3, PCIe 6.4 §11.3.8). */
 	if (!r->bound || r->stale || r->session_id != session_id)
 		return PCITSM_OK;
-	for (unsigned k = 0; k < 2; k++)
-		for (unsigned d = 0; d < 2; d++)
-			for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++) {
-				const struct pcitsm_ide_slot *sl = &st->slot[d][u][k];
-				uint8_t bit = slot_bit((enum pcitsm_ide_dir)d,
-						       (enum pcitsm_ide_sub)u);
-
-				if (!sl->valid)
-					continue;
-				ks->programmed[k] |= p->prog[idx][k] & bit;
-				if (sl->go)
-					ks->started[k] |= p->go[idx][k] & bit;
-			}
+	for (unsigned k = 0; k < 2; k++) {
+		ks->programmed[k] = p->prog[idx][k] & engine_slots(st, k, false);
+		ks->started[k] = p->go[idx][k] & engine_slots(st, k, true);
+	}
 	return PCITSM_OK;
 }
 

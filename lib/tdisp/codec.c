@@ -224,8 +224,10 @@ static void decode_payload(struct pcitsm_rd *r, struct pcitsm_tdisp_msg *m)
 	switch (m->code) {
 	case PCITSM_TDISP_TDISP_VERSION:
 		m->u.version.count = pcitsm_rd_u8(r);
-		pcitsm_rd_check(r, m->u.version.count >= 1 &&
-				   m->u.version.count <= PCITSM_TDISP_MAX_VERSIONS, PCITSM_E_FIELD);
+		if (m->u.version.count < 1 || m->u.version.count > PCITSM_TDISP_MAX_VERSIONS) {
+			pcitsm_rd_fail(r, PCITSM_E_FIELD); /* and never copy past v[] */
+			break;
+		}
 		pcitsm_rd_copy(r, m->u.version.v, m->u.version.count);
 		break;
 	case PCITSM_TDISP_GET_TDISP_CAPABILITIES:

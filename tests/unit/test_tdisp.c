@@ -144,6 +144,17 @@ static void test_codec_bad_fields(void **state)
 	n = enc(&m, buf, sizeof(buf));
 	buf[17] = 0;
 	assert_err(pcitsm_tdisp_decode(buf, n - 1, &d), PCITSM_E_FIELD);
+	{
+		/* A count above the entries a message may hold, with the bytes to match. */
+		uint8_t big[17 + 1 + 200] = { 0 };
+
+		memcpy(big, buf, 17);
+		big[17] = 200;
+		assert_err(pcitsm_tdisp_decode(big, sizeof(big), &d), PCITSM_E_FIELD);
+		big[17] = PCITSM_TDISP_MAX_VERSIONS + 1;
+		assert_err(pcitsm_tdisp_decode(big, 17 + 1 + PCITSM_TDISP_MAX_VERSIONS + 1, &d),
+			   PCITSM_E_FIELD);
+	}
 	m.u.version.count = 0;
 	assert_err(pcitsm_tdisp_encode(&(struct pcitsm_wr){ buf, sizeof(buf), 0, 0 }, &m),
 		   PCITSM_E_INVAL);

@@ -3,8 +3,8 @@
  * TDISP over a real SPDM secure session (DOE loopback): the DSM registered with the SPDM responder
  * as protocol 1 beside IDE_KM (protocol 0) on an emulated endpoint's IDE engine; the default
  * stream's keys programmed and started over the session; the requester's sequence over
- * pcitsm_spdm_vdm_call to RUN; END_SESSION moving the TDI to ERROR through the SPDM layer's end
- * hook; and a TDISP request outside any session ignored (PCIe 6.x §11: only inside a session).
+ * pcitsm_spdm_vdm_call to RUN; END_SESSION and heartbeat loss moving the TDI to ERROR through the
+ * SPDM layer's end hook; and a TDISP request outside any session ignored (PCIe 6.x §11: only inside a session).
  */
 #include "test_spdm_fixture.h"
 #include "pcitsm/idekm.h"
@@ -88,6 +88,8 @@ static void test_over_session(void **state)
 	/* The endpoint: IDE engine, IDE_KM responder, DSM; SPDM responder serving both. */
 	test_ide_link_init(&t->l, 5, SID);
 	t->f = fx_new("p384");
+	t->f->ro.heartbeat_period = 5;
+	t->f->ro.heartbeat_watchdog = true;
 	fx_start(t->f);
 	assert_ok(pcitsm_doe_dev_register(&t->f->dev, &t->f->rsp.sdoe));
 	pcitsm_idekm_rsp_init(&t->km, &t->l.env.env);
@@ -149,8 +151,14 @@ static void test_over_session(void **state)
 	key_stream(t);
 	assert_ok(pcitsm_tdisp_seq_run(seq, &ops, t, &o));
 	assert_int_equal(tdi->state, PCITSM_TDISP_RUN);
-	assert_ok(pcitsm_spdm_session_end(&t->s, &t->f->loop.x));
+	/* Heartbeat loss: silent for more than two periods, the responder ends the session, and
+	 * the TDI it locked goes to ERROR. */
+	t->f->et.clock_ns += 11ull * 1000000000ull;
+	assert_err(pcitsm_spdm_session_heartbeat(&t->s, &t->f->loop.x), PCITSM_E_NORESPONSE);
+	assert_int_equal(t->f->rsp.sessions_expired, 1);
 	assert_int_equal(tdi->state, PCITSM_TDISP_ERROR);
+	assert_int_equal(tdi->cause, PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	pcitsm_spdm_session_wipe(&t->s);
 
 	pcitsm_tdisp_seq_wipe(seq);
 	free(seq);

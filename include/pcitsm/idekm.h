@@ -274,6 +274,9 @@ struct pcitsm_idekm_rsp_port {
 	struct pcitsm_ide_port *ide;  /* not owned */
 	uint8_t dev_func, bus, segment;
 	uint8_t keyed;                /* engine streams keyed through the bound session (bitmap) */
+	/* Per engine stream and key set, the slots (bit dir * 3 + sub) the bound session
+	 * programmed (KEY_PROG acknowledged) and started (K_SET_GO) since. */
+	uint8_t prog[PCITSM_IDE_PORT_STREAMS][2], go[PCITSM_IDE_PORT_STREAMS][2];
 };
 
 struct pcitsm_idekm_rsp_stats {
@@ -324,6 +327,21 @@ pcitsm_err pcitsm_idekm_rsp_handle(void *ctx, uint32_t session_id, const uint8_t
  * from any session first invalidates every stream that session keyed (Insecure, keys
  * gone), PCIe 6.x §6.33.3. */
 void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t session_id);
+
+/* Which keys of Stream ID stream_id at port 0 (the function itself) session_id programmed and
+ * started: for TDISP's LOCK precondition (PCIe 6.4 §11.3.8: every key of the default stream
+ * programmed and started over the same session). A slot counts only while the engine still holds
+ * it (not stopped, refreshed away or invalidated by the stream going Insecure); a session that is
+ * not the bound one, or has closed, has none. E_NOTFOUND: no stream with that ID at port 0. */
+#define PCITSM_IDEKM_SLOTS_ALL 0x3fu /* bit dir * 3 + sub, for the six slots of one key set */
+struct pcitsm_idekm_key_state {
+	uint8_t programmed[2], started[2]; /* per key set */
+	bool default_stream;               /* the stream is the function's Default Stream */
+	uint8_t tc;                        /* its Traffic Class */
+};
+pcitsm_err pcitsm_idekm_rsp_key_state(const struct pcitsm_idekm_rsp *r, uint32_t session_id,
+				      uint8_t stream_id, struct pcitsm_idekm_key_state *ks)
+	PCITSM_MUST_CHECK;
 
 /* =============================================================================================
  * The programming sequence of one link (PCIe 6.x §6.33, IDE_KM §6.33.3): the one place

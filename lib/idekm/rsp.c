@@ -141,6 +141,12 @@ static pcitsm_err rsp_query(struct pcitsm_idekm_rsp *r, const uint8_t *req, size
  * KEY_PROG -> KP_ACK
  */
 
+/* A key slot's bit in prog / go: direction x 3 + sub-stream. */
+static uint8_t slot_bit(enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
+{
+	return (uint8_t)(1u << ((unsigned)dir * PCITSM_IDE_NR_SUB + (unsigned)sub));
+}
+
 /* KP_ACK Status for what the IDE engine said (docs/idekm.md). */
 static uint8_t kp_status_of(pcitsm_err e)
 {
@@ -194,8 +200,13 @@ static pcitsm_err rsp_key_prog(struct pcitsm_idekm_rsp *r, const uint8_t *req, s
 					kp.key, kp.ifv);
 		st = kp_status_of(e);
 		idx = pcitsm_ide_stream_find(p->ide, kp.ks.stream_id);
-		if (!e && idx >= 0 && idx < PCITSM_IDE_PORT_STREAMS)
+		if (!e && idx >= 0 && idx < PCITSM_IDE_PORT_STREAMS) {
+			uint8_t bit = slot_bit(kp.ks.dir, kp.ks.sub);
+
 			p->keyed |= (uint8_t)(1u << idx);
+			p->prog[idx][kp.ks.kset] |= bit;
+			p->go[idx][kp.ks.kset] &= (uint8_t)~bit; /* a new key needs its own K_SET_GO */
+		}
 		if (e)
 			pcitsm_debug(r->env, "idekm: KEY_PROG stream %u ksub 0x%02x port %u: %s",
 				     h.stream_id, h.ksub, h.port_index, pcitsm_err_name(e));
@@ -211,18 +222,31 @@ static pcitsm_err rsp_key_prog(struct pcitsm_idekm_rsp *r, const uint8_t *req, s
 static pcitsm_err rsp_k_set(struct pcitsm_idekm_rsp *r, uint8_t obj, const uint8_t *req,
 			    size_t len, struct pcitsm_wr *w)
 {
+	struct pcitsm_idekm_rsp_port *p;
 	struct pcitsm_idekm_ks m;
 	struct pcitsm_ide_port *ide;
-	int port;
+	int port, idx;
+	uint8_t bit;
 
 	PCITSM_TRY(pcitsm_idekm_ks_decode(req, len, &m));
 	/* Another index than the QUERY's: recommended no ack (PCIe 6.x §6.33.3). */
 	PCITSM_TRY(port_for_key(r, m.port_index, &port));
-	ide = r->port[port].ide;
+	p = &r->port[port];
+	ide = p->ide;
 	if (obj == PCITSM_IDEKM_K_SET_GO)
 		PCITSM_TRY(pcitsm_ide_k_set_go(ide, m.stream_id, m.kset, m.dir, m.sub));
 	else
 		PCITSM_TRY(pcitsm_ide_k_set_stop(ide, m.stream_id, m.kset, m.dir, m.sub));
+	idx = pcitsm_ide_stream_find(ide, m.stream_id);
+	bit = slot_bit(m.dir, m.sub);
+	if (idx >= 0 && idx < PCITSM_IDE_PORT_STREAMS) {
+		if (obj == PCITSM_IDEKM_K_SET_GO) {
+			p->go[idx][m.kset] |= bit;
+		} else {
+			p->prog[idx][m.kset] &= (uint8_t)~bit;
+			p->go[idx][m.kset] &= (uint8_t)~bit;
+		}
+	}
 	m.obj = PCITSM_IDEKM_K_GOSTOP_ACK;
 	return pcitsm_idekm_ks_encode(w, &m);
 }
@@ -241,6 +265,8 @@ static void rsp_drop_stale(struct pcitsm_idekm_rsp *r)
 			if (p->keyed & (1u << s) && pcitsm_ide_stream_disable(p->ide, s) != PCITSM_OK)
 				pcitsm_warn(r->env, "idekm: port %u stream %u: disable failed", i, s);
 		p->keyed = 0;
+		memset(p->prog, 0, sizeof(p->prog));
+		memset(p->go, 0, sizeof(p->go));
 	}
 	r->bound = r->stale = false;
 	r->self_alias = -1;
@@ -251,6 +277,51 @@ void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t sessio
 {
 	if (r && r->bound && r->session_id == session_id)
 		r->stale = true;
+}
+
+/* The slots of key set k the engine still holds (and has started, with go): a key the engine
+ * dropped (K_SET_STOP, a refresh, the stream going Insecure) no longer counts. */
+static uint8_t engine_slots(const struct pcitsm_ide_stream *st, unsigned k, bool go)
+{
+	uint8_t m = 0;
+
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++) {
+			const struct pcitsm_ide_slot *sl = &st->slot[d][u][k];
+
+			if (sl->valid && (sl->go || !go))
+				m |= slot_bit((enum pcitsm_ide_dir)d, (enum pcitsm_ide_sub)u);
+		}
+	return m;
+}
+
+pcitsm_err pcitsm_idekm_rsp_key_state(const struct pcitsm_idekm_rsp *r, uint32_t session_id,
+				      uint8_t stream_id, struct pcitsm_idekm_key_state *ks)
+{
+	const struct pcitsm_idekm_rsp_port *p;
+	const struct pcitsm_ide_stream *st;
+	int idx;
+
+	if (!r || !ks)
+		return PCITSM_E_INVAL;
+	memset(ks, 0, sizeof(*ks));
+	if (!r->nr_ports)
+		return PCITSM_E_NOTFOUND;
+	p = &r->port[0];
+	idx = pcitsm_ide_stream_find(p->ide, stream_id);
+	if (idx < 0 || idx >= PCITSM_IDE_PORT_STREAMS)
+		return PCITSM_E_NOTFOUND;
+	st = &p->ide->stream[idx];
+	ks->default_stream = st->default_stream;
+	ks->tc = st->tc;
+	/* Only the bound, still open session's keys count (PCIe 6.x §6.33.3, PCIe 6.4 §11.3.8). */
+	if (!r->bound || r->stale || r->session_id != session_id)
+		return PCITSM_OK;
+	for (unsigned k = 0; k < 2; k++) {
+		ks->programmed[k] = p->prog[idx][k] & engine_slots(st, k, false);
+		ks->started[k] = p->go[idx][k] & engine_slots(st, k, true);
+	}
+	return PCITSM_OK;
 }
 
 static pcitsm_err rsp_drop(struct pcitsm_idekm_rsp *r, uint8_t obj, pcitsm_err why)

@@ -16,7 +16,7 @@
  *    key set programmed but not started (K_SET_GO), K toggling inside an aggregated unit, a unit of
  *    more than 8 TLPs or 256 DW, an IDE Sync inside a unit, a unit to a receiver without
  *    aggregation, PCRC missing or wrong, a TC or a TLP type that is not the sub-stream's, the spent
- *    IV counter;
+ *    IV counter, the old key set after the receiver switched to the new one;
  *  - send to a receiver whose stream is enabled but not Secure yet.
  * Control trials reorder legally (a Posted TLP overtaking a Non-Posted Request or a Completion):
  * there everything must arrive and nothing may be rejected.
@@ -54,7 +54,7 @@ enum kind {
 	K_DROP, K_REPLAY, K_REORDER_SUB, K_REORDER_CROSS, K_INJECT_IDE, K_INJECT_PLAIN,
 	K_SYNC_COUNT, K_SYNC_KSET, K_KSET_NOT_GO, K_K_TOGGLE, K_UNIT_COUNT, K_UNIT_BYTES,
 	K_MSG_IN_UNIT, K_NO_AGG_RX, K_PCRC_MISSING, K_PCRC_WRONG, K_TC, K_SUB_TYPE, K_CTR_SPENT,
-	K_NOT_SECURE,
+	K_NOT_SECURE, K_OLD_KSET,
 	K_LEGAL_REORDER, /* control: must be accepted in full */
 	K_COUNT
 };
@@ -64,7 +64,7 @@ static const char *const kind_name[K_COUNT] = {
 	"reorder in sub", "reorder NP/CPL>P", "inject IDE", "inject plain", "Sync counts",
 	"Sync key set", "K not started", "K in unit", "unit > 8 TLPs", "unit > 256 DW",
 	"Sync in unit", "unit, no agg", "PCRC missing", "PCRC wrong", "wrong TC", "wrong TLP type",
-	"IV ctr spent", "not Secure", "legal reorder",
+	"IV ctr spent", "not Secure", "old key set", "legal reorder",
 };
 
 enum tap_mode { TAP_WATCH, TAP_TAMPER, TAP_DROP, TAP_HOLD, TAP_RELEASE };
@@ -85,6 +85,8 @@ struct cfx {
 	struct pcitsm_ide_port *port[2];
 	struct pcitsm_ide_wire *w;
 	uint32_t seq; /* the next TLP identity */
+	uint8_t key[2][PCITSM_IDE_NR_SUB][2][32]; /* [transmitting side][sub-stream][key set] */
+	struct pcitsm_gcm_key *old;                /* a key set the transmitter no longer holds */
 	/* The trial. */
 	enum kind kind;
 	enum pcitsm_ide_side a, to;
@@ -324,6 +326,8 @@ struct forge {
 	uint8_t k[FORGE_MAX];     /* K of each frame */
 	int pcrc;                 /* -1: as the stream wants; 0 none; 1 right; 2 wrong */
 	uint8_t sync_dnpr, sync_dcpl; /* added to an IDE Sync's counts */
+	struct pcitsm_gcm_key *key;   /* NULL: a's slot (kset, sub) and its counter; else this key */
+	uint64_t ctr;                 /* ... at this counter */
 };
 
 static void forge(struct cfx *f, const struct pcitsm_tlp *t, size_t n, const struct forge *o)
@@ -340,7 +344,7 @@ static void forge(struct cfx *f, const struct pcitsm_tlp *t, size_t n, const str
 	bool p;
 
 	assert_true(n >= 1 && n <= FORGE_MAX);
-	if (!sl->valid) {
+	if (!o->key && !sl->valid) {
 		/* Only a broken receiver gets here: it failed the stream on legitimate traffic
 		 * before the attack, and a's keys went with it. The trial is judged as it stands. */
 		f->broken++;
@@ -390,13 +394,13 @@ static void forge(struct cfx *f, const struct pcitsm_tlp *t, size_t n, const str
 						       sizeof(crc) };
 		fr[n - 1].len += sizeof(crc);
 	}
-	pcitsm_put_be64(iv + 4, sl->ctr);
-	assert_ok(pcitsm_gcm_seal(sl->key, iv, aad, aad_len, seg, nseg,
+	pcitsm_put_be64(iv + 4, o->key ? o->ctr : sl->ctr);
+	assert_ok(pcitsm_gcm_seal(o->key ? o->key : sl->key, iv, aad, aad_len, seg, nseg,
 				  fr[n - 1].data + fr[n - 1].len, PCITSM_IDE_MAC_LEN));
 	fr[n - 1].len += PCITSM_IDE_MAC_LEN;
 	/* The transmitter's own state moves on as if it had sent these: whatever the receiver lets
 	 * through, the legitimate traffic after it still verifies. */
-	if (sl->ctr != UINT64_MAX)
+	if (!o->key && sl->ctr != UINT64_MAX)
 		sl->ctr++;
 	s->pr_sent_npr = npr;
 	s->pr_sent_cpl = cpl;
@@ -424,7 +428,7 @@ static void forge_plain(struct cfx *f, enum pcitsm_ide_sub u, size_t n, size_t d
 
 static bool uses_set1(enum kind k)
 {
-	return k == K_SYNC_KSET || k == K_KSET_NOT_GO || k == K_K_TOGGLE;
+	return k == K_SYNC_KSET || k == K_KSET_NOT_GO || k == K_K_TOGGLE || k == K_OLD_KSET;
 }
 
 static void keys(struct cfx *f, unsigned kset, bool only_a)
@@ -440,6 +444,7 @@ static void keys(struct cfx *f, unsigned kset, bool only_a)
 			if (f->kind == K_CTR_SPENT && kset == 0 && s == (int)f->a && u == (int)f->sub_t)
 				ifv = UINT64_MAX - 1 - rnd(f, 4);
 			assert_ok(pcitsm_random(&f->env.env, key, sizeof(key)));
+			memcpy(f->key[s][u][kset], key, sizeof(key));
 			assert_ok(pcitsm_ide_key_prog_aes(f->port[s], SID, kset, PCITSM_IDE_TX,
 							  (enum pcitsm_ide_sub)u, key, ifv));
 			assert_ok(pcitsm_ide_key_prog_aes(f->port[!s], SID, kset, PCITSM_IDE_RX,
@@ -493,6 +498,15 @@ static void establish(struct cfx *f)
 	}
 	assert_int_equal(secure(f, f->to), f->kind != K_NOT_SECURE);
 	assert_true(secure(f, f->a));
+	if (f->kind == K_OLD_KSET) {
+		/* A key refresh in a's direction (IDE_KM K_SET_GO): the receiver starts set 1, then
+		 * the transmitter, which switches to it and forgets set 0. */
+		for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++)
+			assert_ok(pcitsm_ide_k_set_go(f->port[f->to], SID, 1, PCITSM_IDE_RX, u));
+		for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++)
+			assert_ok(pcitsm_ide_k_set_go(f->port[f->a], SID, 1, PCITSM_IDE_TX, u));
+		assert_int_equal(f->port[f->a]->stream[0].tx_kset, 1);
+	}
 	if (f->kind == K_NO_AGG_RX) {
 		f->port[f->to]->rx_aggregation = false;
 		for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
@@ -760,6 +774,23 @@ static void attack(struct cfx *f)
 		random_step(f, f->a);
 		f->fired = true;
 		break;
+	case K_OLD_KSET: {
+		/* The receiver moves to set 1 on sub_t with a legitimate TLP; then a TLP under set 0,
+		 * sealed with its key at its next counter (1: set 0 was never used). */
+		static uint8_t data[DATA_MAX];
+		struct pcitsm_tlp t;
+		struct forge o = { .sub = f->sub_t, .pcrc = -1, .key = f->old, .ctr = 1 };
+
+		if (send_unit(f, f->a, f->sub_t, 1, false)) {
+			f->broken++;
+		} else {
+			assert_ok(pcitsm_gcm_key_set(f->old, f->key[f->a][f->sub_t][0]));
+			fill_tlp(f, f->a, f->sub_t, &t, data, 4 * (1 + rnd(f, 8)));
+			forge(f, &t, 1, &o);
+		}
+		f->fired = true;
+		break;
+	}
 	default:
 		fail();
 	}
@@ -905,6 +936,7 @@ static int setup(void **state)
 	assert_ok(pcitsm_ide_port_new(&f->port[0], f->gcm, &f->env.env, RP_RID));
 	assert_ok(pcitsm_ide_port_new(&f->port[1], f->gcm, &f->env.env, EP_RID));
 	assert_ok(pcitsm_ide_wire_new(&f->w, f->port[0], f->port[1], sink));
+	assert_ok(pcitsm_gcm_key_new(f->gcm, &f->old));
 	f->w->tap = tap;
 	fx = f;
 	*state = f;
@@ -916,6 +948,8 @@ static int teardown(void **state)
 	struct cfx *f = *state;
 
 	pcitsm_ide_wire_free(f->w);
+	pcitsm_gcm_key_free(f->old);
+	pcitsm_wipe(f->key, sizeof(f->key));
 	pcitsm_ide_port_free(f->port[0]);
 	pcitsm_ide_port_free(f->port[1]);
 	pcitsm_gcm_free(f->gcm);

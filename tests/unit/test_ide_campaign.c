@@ -244,9 +244,9 @@ static pcitsm_err send_unit(struct cfx *f, enum pcitsm_ide_side from, enum pcits
 static void random_step(struct cfx *f, enum pcitsm_ide_side side)
 {
 	enum pcitsm_ide_sub u = (enum pcitsm_ide_sub)rnd(f, PCITSM_IDE_NR_SUB);
+	size_t n = 1 + rnd(f, f->unit_max[side][u]);
 
-	(void)send_unit(f, side, u, 1 + rnd(f, f->unit_max[side][u]),
-			u == PCITSM_IDE_SUB_PR && rnd(f, 6) == 0);
+	(void)send_unit(f, side, u, n, u == PCITSM_IDE_SUB_PR && rnd(f, 6) == 0);
 }
 
 /* ---- the tap ---- */
@@ -389,7 +389,7 @@ static void forge(struct cfx *f, const struct pcitsm_tlp *t, size_t n, const str
 	if (p) {
 		pcitsm_ide_pcrc_final(c, crc);
 		if (o->pcrc == 2)
-			crc[rnd(f, sizeof(crc))] ^= (uint8_t)(1u << rnd(f, 8));
+			crc[rnd(f, sizeof(crc))] ^= 0x80;
 		seg[nseg++] = (struct pcitsm_gcm_seg){ crc, fr[n - 1].data + fr[n - 1].len,
 						       sizeof(crc) };
 		fr[n - 1].len += sizeof(crc);
@@ -545,9 +545,13 @@ static void inject_ide(struct cfx *f)
 {
 	uint8_t b[PCITSM_TLP_PREFIX_LEN + REC_MAX + PCITSM_IDE_PCRC_LEN + PCITSM_IDE_MAC_LEN];
 	enum pcitsm_ide_sub u = (enum pcitsm_ide_sub)rnd(f, PCITSM_IDE_NR_SUB);
-	struct pcitsm_ide_prefix x = { .m = rnd(f, 4) != 0, .k = rnd(f, 2), .sub = (uint8_t)u,
-				       .stream_id = SID, .pr_sent = (uint8_t)rnd(f, 4) };
+	struct pcitsm_ide_prefix x = { .sub = (uint8_t)u, .stream_id = SID };
 	size_t n;
+
+	/* One draw per statement: the order of draws is the same whatever the compiler. */
+	x.m = rnd(f, 4) != 0;
+	x.k = rnd(f, 2);
+	x.pr_sent = (uint8_t)rnd(f, 4);
 
 	x.p = x.m && f->pcrc && u != PCITSM_IDE_SUB_NPR;
 	pcitsm_ide_prefix_encode(&x, b);
@@ -644,8 +648,10 @@ static void forge_misfit(struct cfx *f)
 
 	if (f->kind == K_SUB_TYPE) {
 		/* A TLP of another sub-stream under this one's prefix and key. */
-		fill_tlp(f, f->a, (enum pcitsm_ide_sub)((u + 1 + rnd(f, 2)) % PCITSM_IDE_NR_SUB), &t,
-			 data, 4 * (1 + rnd(f, 8)));
+		enum pcitsm_ide_sub other = (enum pcitsm_ide_sub)((u + 1 + rnd(f, 2)) %
+								  PCITSM_IDE_NR_SUB);
+
+		fill_tlp(f, f->a, other, &t, data, 4 * (1 + rnd(f, 8)));
 	} else {
 		fill_tlp(f, f->a, u, &t, data, 4 * (1 + rnd(f, 8)));
 		t.tc = (uint8_t)(1 + rnd(f, 7));
@@ -657,6 +663,7 @@ static void attack(struct cfx *f)
 {
 	enum pcitsm_ide_sub any = (enum pcitsm_ide_sub)rnd(f, PCITSM_IDE_NR_SUB);
 	enum pcitsm_ide_sub data_sub = rnd(f, 2) ? PCITSM_IDE_SUB_PR : PCITSM_IDE_SUB_CPL;
+	size_t n;
 
 	switch (f->kind) {
 	case K_TAMPER_PREFIX:
@@ -743,12 +750,14 @@ static void attack(struct cfx *f)
 		f->fired = true;
 		break;
 	case K_NO_AGG_RX:
-		forge_plain(f, any, 2 + rnd(f, 3), 4 * (1 + rnd(f, 8)), -1, 0);
+		n = 2 + rnd(f, 3);
+		forge_plain(f, any, n, 4 * (1 + rnd(f, 8)), -1, 0);
 		f->fired = true;
 		break;
 	case K_PCRC_MISSING:
 	case K_PCRC_WRONG:
-		forge_plain(f, data_sub, 1 + rnd(f, 2), 4 * (1 + rnd(f, 8)),
+		n = 1 + rnd(f, 2);
+		forge_plain(f, data_sub, n, 4 * (1 + rnd(f, 8)),
 			    f->kind == K_PCRC_MISSING ? 0 : 2, 0);
 		f->fired = true;
 		break;

@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
 libssl-dev openssl libipsec-mb-dev libfuse3-dev fuse3 libpcap-dev libjson-c-dev libcmocka-dev
 pciutils
-python3"
+python3
+tshark"
 
 missing=""
 for p in $PKGS; do
@@ -28,6 +29,9 @@ fi
 
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# tshark (integration/spdm_tcp decodes its captures with it) asks whether non-root users may
+# capture; answer no before apt-get, so the install never waits for a question.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -525,7 +525,7 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 		return e ? e : PCITSM_E_NOTFOUND;
 	}
 	out->stream = pcitsm_ide_stream_find(p, s->id);
-	if (s->state != PCITSM_IDE_SECURE) {
+	if (s->state != PCITSM_IDE_SECURE) { /* §D.9: an Insecure stream receives nothing */
 		s->stats.dropped++;
 		return PCITSM_E_STATE;
 	}

@@ -151,17 +151,17 @@ pcitsm_err pcitsm_session_key_update(struct pcitsm_session *s, enum pcitsm_sm_di
 /* Protect one SPDM message (this side's direction, current phase) into out: N + 24 bytes, not
  * DW-padded (the DOE object builder pads). E_NOSPC, E_INVAL (message over PCITSM_SM_MAX_APP),
  * E_STATE (no keys, or the session failed), E_OVERFLOW (the counter would reach its limit). */
-pcitsm_err pcitsm_session_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
+pcitsm_err pcitsm_record_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
 			       uint8_t *out, size_t cap, size_t *out_len) PCITSM_MUST_CHECK;
 /* Check and decrypt one record from the peer (DOE padding of up to 3 zero bytes after the record
  * is accepted) and write the SPDM message to out (cap must hold Length - 16 bytes). Errors:
  * E_NOTFOUND for another session's ID (nothing changes: the caller may ignore the record);
  * E_SHORT, E_LONG, E_FIELD, E_RESERVED for a malformed record; E_MAC for a failed tag (also a
  * replayed or reordered record); E_OVERFLOW at the counter limit; E_STATE once failed. */
-pcitsm_err pcitsm_session_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
+pcitsm_err pcitsm_record_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
 			       uint8_t *out, size_t cap, size_t *out_len) PCITSM_MUST_CHECK;
 /* The Session ID of a record (to find its session): E_SHORT under 4 bytes. */
-pcitsm_err pcitsm_session_record_id(const uint8_t *rec, size_t len, uint32_t *id)
+pcitsm_err pcitsm_record_session_id(const uint8_t *rec, size_t len, uint32_t *id)
 	PCITSM_MUST_CHECK;
 /* Wipe every key and secret; the struct becomes "no session". */
 void pcitsm_session_wipe(struct pcitsm_session *s);

@@ -392,7 +392,7 @@ struct pcitsm_spdm_auth_result {
 };
 
 /* Run the authentication. res is always filled (free it with pcitsm_spdm_auth_result_free). */
-pcitsm_err pcitsm_spdm_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
+pcitsm_err pcitsm_spdm_drv_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
 				    struct pcitsm_spdm_auth_result *res) PCITSM_MUST_CHECK;
 void pcitsm_spdm_auth_result_free(struct pcitsm_spdm_auth_result *res);
 
@@ -400,7 +400,7 @@ void pcitsm_spdm_auth_result_free(struct pcitsm_spdm_auth_result *res);
  * build_fn is called again on Busy; RESPOND_IF_READY is sent after ResponseNotReady. */
 typedef pcitsm_err (*pcitsm_spdm_build_fn)(struct pcitsm_spdm_req *r, struct pcitsm_wr *w,
 					   const void *arg);
-pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
 				    pcitsm_spdm_build_fn build, const void *arg) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ pcitsm_err pcitsm_spdm_rsp_register_vdm_end(struct pcitsm_spdm_rsp *s, uint8_t p
  * E_NORESPONSE / E_TIMEOUT (the device chose silence: the session stays usable), a record error
  * (E_MAC ...: the session is ended), E_NOSPC (rsp too small). */
 struct pcitsm_spdm_session;
-pcitsm_err pcitsm_spdm_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
 				uint8_t protocol_id, const uint8_t *req, size_t len,
 				struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
 
@@ -564,6 +564,7 @@ struct pcitsm_spdm_rsp {
 	struct pcitsm_spdm_vdm_reg vdm[PCITSM_SPDM_MAX_VDM_PROTOCOLS];
 	unsigned nr_vdm;
 	unsigned sessions_opened, sessions_ended, decrypt_errors, dropped_records, sessions_expired;
+	uint8_t *rec_scratch; /* a secured request's plaintext: PCITSM_SM_MAX_APP + 2, from init */
 };
 
 pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_identity *id,
@@ -690,40 +691,40 @@ pcitsm_err pcitsm_spdm_session_req_vdm(struct pcitsm_spdm_session *s, uint8_t pr
  * of another session (nothing changes). A record that does not open (E_MAC ...), ERROR
  * DecryptError, or a broken protocol rule ends the session. Any other ERROR is E_PEER_ERROR and
  * the session stays usable. */
-pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, const uint8_t *rec, size_t len,
+pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, uint8_t *rec, size_t len,
 				    struct pcitsm_wr *vdm_out) PCITSM_MUST_CHECK;
 /* End locally: wipe every secret, free what was allocated; the struct reads all zero but for state
  * (ENDED), err and the peer's last ERROR code. Safe on a zeroed or already ended session. */
 void pcitsm_spdm_session_wipe(struct pcitsm_spdm_session *s);
 
 /* Driver, over a transport: */
-/* Authenticate like pcitsm_spdm_authenticate, but keep the connection in r (initialised here from
+/* Authenticate like pcitsm_spdm_drv_authenticate, but keep the connection in r (initialised here from
  * o->cfg) so that sessions can be opened on it; free r with pcitsm_spdm_req_free. */
-pcitsm_err pcitsm_spdm_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
 					const struct pcitsm_spdm_auth_opts *o,
 					struct pcitsm_spdm_auth_result *res) PCITSM_MUST_CHECK;
 /* KEY_EXCHANGE (type 1) and FINISH (type 2): s is ESTABLISHED on success, ENDED on failure. */
-pcitsm_err pcitsm_spdm_session_open(struct pcitsm_spdm_session *s, struct pcitsm_spdm_req *r,
+pcitsm_err pcitsm_spdm_drv_session_open(struct pcitsm_spdm_session *s, struct pcitsm_spdm_req *r,
 				    struct pcitsm_xport *x,
 				    const struct pcitsm_spdm_session_opts *o) PCITSM_MUST_CHECK;
 /* GET_MEASUREMENTS inside the session; the record lands in s->meas. */
-pcitsm_err pcitsm_spdm_session_measurements(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_session_measurements(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
 					    uint8_t operation, bool sign) PCITSM_MUST_CHECK;
-pcitsm_err pcitsm_spdm_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 	PCITSM_MUST_CHECK;
 /* GET_DIGESTS inside the session: E_HASH (session ended) when the slot's digest is not the hash
  * of the chain authenticated before KEY_EXCHANGE. */
-pcitsm_err pcitsm_spdm_session_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 	PCITSM_MUST_CHECK;
 /* The whole chain by GET_CERTIFICATE inside the session: E_CERT (session ended) when it is not
  * the chain whose leaf signed KEY_EXCHANGE_RSP. */
-pcitsm_err pcitsm_spdm_session_get_certificate(struct pcitsm_spdm_session *s,
+pcitsm_err pcitsm_spdm_drv_session_get_certificate(struct pcitsm_spdm_session *s,
 					       struct pcitsm_xport *x) PCITSM_MUST_CHECK;
 /* all: UpdateAllKeys, else UpdateKey; either way followed by VerifyNewKey under the new key. */
-pcitsm_err pcitsm_spdm_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
 					  bool all) PCITSM_MUST_CHECK;
 /* END_SESSION; the session is wiped whatever the answer. */
-pcitsm_err pcitsm_spdm_session_end(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_end(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 	PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_SPDM_H */

@@ -22,7 +22,7 @@ void pcitsm_spdm_auth_opts_default(struct pcitsm_spdm_auth_opts *o, const struct
 	o->meas = PCITSM_SPDM_MEAS_ALL;
 }
 
-pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
 				    pcitsm_spdm_build_fn build, const void *arg)
 {
 	uint8_t req[DRV_REQ_MAX];
@@ -54,7 +54,7 @@ pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xpo
 	return e;
 }
 
-/* Builders with their arguments, for pcitsm_spdm_req_exchange. */
+/* Builders with their arguments, for pcitsm_spdm_drv_req_exchange. */
 static pcitsm_err b_version(struct pcitsm_spdm_req *r, struct pcitsm_wr *w, const void *arg)
 {
 	return pcitsm_spdm_req_get_version(r, w);
@@ -107,7 +107,7 @@ static pcitsm_err drv_step(struct drv *d, enum pcitsm_spdm_step step, pcitsm_spd
 	pcitsm_err e;
 
 	d->res->failed_step = step;
-	e = pcitsm_spdm_req_exchange(d->r, d->x, fn, d->o);
+	e = pcitsm_spdm_drv_req_exchange(d->r, d->x, fn, d->o);
 	d->res->busy_retries += d->r->busy_retries;
 	d->res->not_ready_waits += d->r->not_ready_waits;
 	return e;
@@ -258,14 +258,14 @@ static pcitsm_err drv_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xpor
 	return e;
 }
 
-pcitsm_err pcitsm_spdm_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+pcitsm_err pcitsm_spdm_drv_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
 					const struct pcitsm_spdm_auth_opts *o,
 					struct pcitsm_spdm_auth_result *res)
 {
 	return drv_authenticate(r, x, o, res, true);
 }
 
-pcitsm_err pcitsm_spdm_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
+pcitsm_err pcitsm_spdm_drv_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
 				    struct pcitsm_spdm_auth_result *res)
 {
 	struct pcitsm_spdm_req r;

@@ -88,6 +88,11 @@ pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_i
 	s->faults_busy = o->fault_busy;
 	s->faults_not_ready = o->fault_not_ready;
 	s->faults_resynch = o->fault_resynch;
+	/* Where a secured request is opened: any record's plaintext fits (its Length is a u16), so
+	 * no secured message allocates (docs/sessions.md). */
+	s->rec_scratch = malloc(PCITSM_SM_MAX_APP + 2);
+	if (!s->rec_scratch)
+		return PCITSM_E_NOMEM;
 	return PCITSM_OK;
 }
 
@@ -111,6 +116,8 @@ static void rsp_reset(struct pcitsm_spdm_rsp *s)
 void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s)
 {
 	rsp_reset(s);
+	free(s->rec_scratch);
+	s->rec_scratch = NULL;
 }
 
 static bool version_offered(const struct pcitsm_spdm_rsp *s, uint8_t v)

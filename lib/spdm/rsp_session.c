@@ -561,7 +561,7 @@ static pcitsm_err sess_reply(struct sess_ctx *c, const uint8_t *pt, size_t n, ui
 	struct pcitsm_spdm_rsp_session *ss = c->ss;
 	pcitsm_err e;
 
-	e = pcitsm_session_seal(&ss->sm, pt, n, rsp, rsp_cap, rsp_len);
+	e = pcitsm_record_seal(&ss->sm, pt, n, rsp, rsp_cap, rsp_len);
 	if (e == PCITSM_OK && c->after == SESS_FINISHED) {
 		/* application keys from TH2; the handshake keys are gone */
 		e = pcitsm_session_data_keys(&ss->sm, c->th2);
@@ -599,7 +599,7 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 {
 	struct sess_ctx c = { .s = s };
 	struct rsp_error err = { 0 };
-	uint8_t *pt = NULL, *out = NULL;
+	uint8_t *pt = s->rec_scratch, *out = rsp;
 	size_t n, cap = rsp_cap > PCITSM_SM_OVERHEAD ? rsp_cap - PCITSM_SM_OVERHEAD : 0;
 	struct pcitsm_wr w;
 	uint32_t id;
@@ -610,7 +610,7 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 	/* No response of ours exceeds our DataTransferSize (no chunking). */
 	cap = PCITSM_MIN(cap, (size_t)s->opts.data_transfer_size);
 	/* A record for no session of ours: dropped, as libspdm does (docs/sessions.md). */
-	if (pcitsm_session_record_id(rec, len, &id) != PCITSM_OK || !(c.ss = sess_find(s, id))) {
+	if (pcitsm_record_session_id(rec, len, &id) != PCITSM_OK || !(c.ss = sess_find(s, id))) {
 		s->dropped_records++;
 		return PCITSM_E_NORESPONSE;
 	}
@@ -624,13 +624,11 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 		return PCITSM_E_NORESPONSE;
 	}
 	c.ss->last_ns = pcitsm_now_ns(s->env);
-	pt = malloc(len ? len : 1);
-	out = malloc(cap ? cap : 1);
-	if (!pt || !out) {
-		e = PCITSM_E_NOMEM;
-		goto out;
-	}
-	if (pcitsm_session_open(&c.ss->sm, rec, len, pt, len, &n) != PCITSM_OK) {
+	/* The request opens into the scratch of init; the response is written where the record
+	 * will carry it in rsp (after SessionID, Length, AppDataLength) and sealed in place. */
+	if (cap)
+		out = rsp + PCITSM_SM_HDR_LEN + 2;
+	if (pcitsm_record_open(&c.ss->sm, rec, len, pt, PCITSM_SM_MAX_APP + 2, &n) != PCITSM_OK) {
 		e = sess_decrypt_error(&c, rsp, rsp_cap, rsp_len);
 		goto out;
 	}
@@ -656,12 +654,9 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 	}
 	e = sess_reply(&c, out, pcitsm_wr_len(&w), rsp, rsp_cap, rsp_len);
 out:
-	if (pt)
-		pcitsm_wipe(pt, len);
-	if (out)
-		pcitsm_wipe(out, cap);
-	free(pt);
-	free(out);
+	pcitsm_wipe(pt, PCITSM_MIN(len, (size_t)PCITSM_SM_MAX_APP + 2));
+	if (!*rsp_len)
+		pcitsm_wipe(out, cap); /* a plaintext response that was not sealed */
 	pcitsm_wipe(c.th2, sizeof(c.th2));
 	return e;
 }

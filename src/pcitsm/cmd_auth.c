@@ -40,7 +40,7 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 
 	rep->tried = true;
 	rep->step = "KEY_EXCHANGE/FINISH";
-	e = pcitsm_spdm_session_open(&s, &r->req, r->t.x, NULL);
+	e = pcitsm_spdm_drv_session_open(&s, &r->req, r->t.x, NULL);
 	if (e)
 		goto fail;
 	rep->established = true;
@@ -53,12 +53,12 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 	 * must be the chain whose leaf signed KEY_EXCHANGE_RSP. */
 	if (r->req.rsp_caps & PCITSM_SPDM_CAP_CERT) {
 		rep->step = "GET_DIGESTS in session";
-		e = pcitsm_spdm_session_get_digests(&s, r->t.x);
+		e = pcitsm_spdm_drv_session_get_digests(&s, r->t.x);
 		if (e)
 			goto fail;
 		rep->digests_ok = true;
 		rep->step = "GET_CERTIFICATE in session";
-		e = pcitsm_spdm_session_get_certificate(&s, r->t.x);
+		e = pcitsm_spdm_drv_session_get_certificate(&s, r->t.x);
 		if (e)
 			goto fail;
 		rep->cert_ok = true;
@@ -67,7 +67,7 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 		bool sign = (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) == PCITSM_SPDM_CAP_MEAS_SIG;
 
 		rep->step = "GET_MEASUREMENTS in session";
-		e = pcitsm_spdm_session_measurements(&s, r->t.x, 0xff, sign);
+		e = pcitsm_spdm_drv_session_measurements(&s, r->t.x, 0xff, sign);
 		if (e)
 			goto fail;
 		rep->meas = s.meas;
@@ -80,13 +80,13 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 	}
 	if (s.heartbeat_period) {
 		rep->step = "HEARTBEAT";
-		e = pcitsm_spdm_session_heartbeat(&s, r->t.x);
+		e = pcitsm_spdm_drv_session_heartbeat(&s, r->t.x);
 		if (e)
 			goto fail;
 		rep->heartbeat_ok = true;
 	}
 	rep->step = "END_SESSION";
-	e = pcitsm_spdm_session_end(&s, r->t.x);
+	e = pcitsm_spdm_drv_session_end(&s, r->t.x);
 	if (e)
 		goto fail;
 	rep->ended = true;

@@ -56,7 +56,7 @@ static inline pcitsm_err fx_auth(struct fx *f)
 	if (!f->started)
 		fx_start(f);
 	pcitsm_spdm_auth_result_free(&f->res);
-	return pcitsm_spdm_authenticate(&f->loop.x, &f->ao, &f->res);
+	return pcitsm_spdm_drv_authenticate(&f->loop.x, &f->ao, &f->res);
 }
 
 static inline void fx_free(struct fx *f)

@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/emu.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 #include "pcitsm/tsm.h"
 
 #define CONNECT_SECONDS_DEFAULT 3.0

@@ -28,7 +28,8 @@
 #include "cli.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
+#include "pcitsm/spdm_rsp.h"
 
 #define BENCH_SECONDS_DEFAULT 2.0
 #define SIGNED_EXTRA 256 /* request/response bytes a transcript holds beyond VCA and the data */

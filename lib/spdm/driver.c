@@ -9,11 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcitsm/spdm_driver.h"
 #include "req_priv.h"
 
 /* Request and response buffers: a request is at most NEGOTIATE_ALGORITHMS' 128 bytes; a response
  * at most our DataTransferSize, plus DOE padding. */
 #define DRV_REQ_MAX 256
+
+const char *pcitsm_spdm_step_name(enum pcitsm_spdm_step s)
+{
+	static const char *const names[] = {
+		[PCITSM_SPDM_STEP_NONE] = "none",
+		[PCITSM_SPDM_STEP_VERSION] = "GET_VERSION",
+		[PCITSM_SPDM_STEP_CAPABILITIES] = "GET_CAPABILITIES",
+		[PCITSM_SPDM_STEP_ALGORITHMS] = "NEGOTIATE_ALGORITHMS",
+		[PCITSM_SPDM_STEP_DIGESTS] = "GET_DIGESTS",
+		[PCITSM_SPDM_STEP_CERTIFICATE] = "GET_CERTIFICATE",
+		[PCITSM_SPDM_STEP_CHALLENGE] = "CHALLENGE",
+		[PCITSM_SPDM_STEP_MEASUREMENTS] = "GET_MEASUREMENTS",
+	};
+
+	if ((unsigned)s >= PCITSM_ARRAY_SIZE(names))
+		return "unknown";
+	return names[s];
+}
 
 void pcitsm_spdm_auth_opts_default(struct pcitsm_spdm_auth_opts *o, const struct pcitsm_env *env)
 {
@@ -23,7 +42,7 @@ void pcitsm_spdm_auth_opts_default(struct pcitsm_spdm_auth_opts *o, const struct
 }
 
 pcitsm_err pcitsm_spdm_drv_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
-				    pcitsm_spdm_build_fn build, const void *arg)
+					pcitsm_spdm_build_fn build, const void *arg)
 {
 	uint8_t req[DRV_REQ_MAX];
 	size_t cap = r->cfg.data_transfer_size + 4, rsp_len;
@@ -259,14 +278,15 @@ static pcitsm_err drv_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xpor
 }
 
 pcitsm_err pcitsm_spdm_drv_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
-					const struct pcitsm_spdm_auth_opts *o,
-					struct pcitsm_spdm_auth_result *res)
+					    const struct pcitsm_spdm_auth_opts *o,
+					    struct pcitsm_spdm_auth_result *res)
 {
 	return drv_authenticate(r, x, o, res, true);
 }
 
-pcitsm_err pcitsm_spdm_drv_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
-				    struct pcitsm_spdm_auth_result *res)
+pcitsm_err pcitsm_spdm_drv_authenticate(struct pcitsm_xport *x,
+					const struct pcitsm_spdm_auth_opts *o,
+					struct pcitsm_spdm_auth_result *res)
 {
 	struct pcitsm_spdm_req r;
 	pcitsm_err e;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcitsm/spdm_driver.h"
 #include "req_priv.h"
 
 typedef pcitsm_err (*sess_build_fn)(struct pcitsm_spdm_session *s, struct pcitsm_wr *w,
@@ -94,8 +95,8 @@ static pcitsm_err b_finish(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, c
 }
 
 pcitsm_err pcitsm_spdm_drv_session_open(struct pcitsm_spdm_session *s, struct pcitsm_spdm_req *r,
-				    struct pcitsm_xport *x,
-				    const struct pcitsm_spdm_session_opts *o)
+					struct pcitsm_xport *x,
+					const struct pcitsm_spdm_session_opts *o)
 {
 	struct pcitsm_spdm_session_opts dflt;
 
@@ -119,8 +120,9 @@ static pcitsm_err b_meas(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, con
 	return pcitsm_spdm_session_req_get_measurements(s, a->op, a->sign, w);
 }
 
-pcitsm_err pcitsm_spdm_drv_session_measurements(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-					    uint8_t operation, bool sign)
+pcitsm_err pcitsm_spdm_drv_session_measurements(struct pcitsm_spdm_session *s,
+						struct pcitsm_xport *x, uint8_t operation,
+						bool sign)
 {
 	struct meas_arg a = { operation, sign };
 
@@ -142,7 +144,8 @@ static pcitsm_err b_digests(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, 
 	return pcitsm_spdm_session_req_get_digests(s, w);
 }
 
-pcitsm_err pcitsm_spdm_drv_session_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_get_digests(struct pcitsm_spdm_session *s,
+					       struct pcitsm_xport *x)
 {
 	return sess_exchange(s, x, b_digests, NULL, 64, NULL);
 }
@@ -155,7 +158,7 @@ static pcitsm_err b_certificate(struct pcitsm_spdm_session *s, struct pcitsm_wr 
 
 /* Portions until the chain is complete; each one is checked as it arrives. */
 pcitsm_err pcitsm_spdm_drv_session_get_certificate(struct pcitsm_spdm_session *s,
-					       struct pcitsm_xport *x)
+						   struct pcitsm_xport *x)
 {
 	s->cert_off = 0;
 	s->cert_match = false;
@@ -171,7 +174,7 @@ static pcitsm_err b_key_update(struct pcitsm_spdm_session *s, struct pcitsm_wr *
 }
 
 pcitsm_err pcitsm_spdm_drv_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-					  bool all)
+					      bool all)
 {
 	uint8_t op = all ? SPDM_KU_UPDATE_ALL_KEYS : SPDM_KU_UPDATE_KEY;
 	uint8_t verify = SPDM_KU_VERIFY_NEW_KEY;
@@ -207,8 +210,8 @@ static pcitsm_err b_vdm(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, cons
 }
 
 pcitsm_err pcitsm_spdm_drv_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-				uint8_t protocol_id, const uint8_t *req, size_t len,
-				struct pcitsm_wr *rsp)
+				    uint8_t protocol_id, const uint8_t *req, size_t len,
+				    struct pcitsm_wr *rsp)
 {
 	struct vdm_arg a = { protocol_id, req, len };
 

@@ -11,6 +11,7 @@
 #ifndef PCITSM_SPDM_MSG_H
 #define PCITSM_SPDM_MSG_H
 
+#include "pcitsm/session.h"
 #include "pcitsm/spdm.h"
 
 #define SPDM_HDR_LEN 4

@@ -85,15 +85,17 @@ pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_i
 	s->opts = *o;
 	s->id = id;
 	s->env = env;
-	s->faults_busy = o->fault_busy;
-	s->faults_not_ready = o->fault_not_ready;
-	s->faults_resynch = o->fault_resynch;
 	/* Where a secured request is opened: any record's plaintext fits (its Length is a u16), so
 	 * no secured message allocates (docs/sessions.md). */
 	s->rec_scratch = malloc(PCITSM_SM_MAX_APP + 2);
 	if (!s->rec_scratch)
 		return PCITSM_E_NOMEM;
 	return PCITSM_OK;
+}
+
+void pcitsm_spdm_rsp_set_faults(struct pcitsm_spdm_rsp *s, const struct pcitsm_spdm_faults *f)
+{
+	s->faults = *f;
 }
 
 static void rsp_reset(struct pcitsm_spdm_rsp *s)
@@ -363,7 +365,7 @@ static pcitsm_err rsp_respond_if_ready(struct pcitsm_spdm_rsp *s, const uint8_t 
 					      PCITSM_SPDM_ERR_UNEXPECTED_REQUEST, 0);
 	if (code != s->pending_code || token != s->pending_token)
 		return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);
-	if (s->faults_not_ready)
+	if (s->faults.not_ready)
 		return rsp_not_ready(s, w);
 	pcitsm_wr_bytes(w, s->pending, s->pending_len);
 	free(s->pending);
@@ -401,12 +403,12 @@ static pcitsm_err rsp_faults(struct pcitsm_spdm_rsp *s, const struct spdm_hdr *h
 {
 	if (s->state != PCITSM_SPDM_RSP_NEGOTIATED || h->code == PCITSM_SPDM_GET_VERSION)
 		return PCITSM_OK;
-	if (s->faults_busy) {
-		s->faults_busy--;
+	if (s->faults.busy) {
+		s->faults.busy--;
 		return rsp_error(err, PCITSM_SPDM_ERR_BUSY, 0);
 	}
-	if (s->faults_resynch) {
-		s->faults_resynch--;
+	if (s->faults.resynch) {
+		s->faults.resynch--;
 		rsp_reset(s);
 		return rsp_error(err, PCITSM_SPDM_ERR_REQUEST_RESYNCH, 0);
 	}
@@ -419,7 +421,7 @@ static pcitsm_err rsp_not_ready(struct pcitsm_spdm_rsp *s, struct pcitsm_wr *w)
 	uint8_t ext[4] = { RSP_NOT_READY_RDT_EXPONENT, s->pending_code, s->pending_token,
 			   RSP_NOT_READY_RDTM };
 
-	s->faults_not_ready--;
+	s->faults.not_ready--;
 	w->off = 0;
 	return spdm_enc_error(w, s->version, PCITSM_SPDM_ERR_RESPONSE_NOT_READY, 0, ext, sizeof(ext));
 }
@@ -464,7 +466,7 @@ static pcitsm_err rsp_step(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t
 	if (s->state == PCITSM_SPDM_RSP_NEGOTIATED && h.code != PCITSM_SPDM_GET_MEASUREMENTS &&
 	    h.code != PCITSM_SPDM_NEGOTIATE_ALGORITHMS && s->hash != PCITSM_HASH_NONE)
 		PCITSM_TRY(rsp_l1_restart(s));
-	if (s->faults_not_ready &&
+	if (s->faults.not_ready &&
 	    (h.code == PCITSM_SPDM_CHALLENGE || h.code == PCITSM_SPDM_GET_MEASUREMENTS)) {
 		return rsp_hold(s, h.code, w);
 	}

@@ -3,6 +3,7 @@
 #ifndef PCITSM_SPDM_RSP_PRIV_H
 #define PCITSM_SPDM_RSP_PRIV_H
 
+#include "pcitsm/spdm_rsp.h"
 #include "msg.h"
 
 /* What a handler reports when the answer is an SPDM ERROR. */

@@ -165,7 +165,7 @@ static pcitsm_err ke_build(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_ses
 		return PCITSM_E_NOSPC;
 	PCITSM_TRY(spdm_ts_sign(s->version, s->id->key, s->sig, SPDM_KE_SIG_CTX, &ss->th, l->th1,
 				sig, sig_len));
-	if (s->opts.fault_bad_signature)
+	if (s->faults.bad_signature)
 		sig[sig_len / 2] ^= 0x01;
 	/* TH1: ... || Signature */
 	PCITSM_TRY(pcitsm_hash_update(&ss->th, sig, sig_len));
@@ -177,7 +177,7 @@ static pcitsm_err ke_build(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_ses
 	PCITSM_TRY(pcitsm_session_handshake_keys(&ss->sm, l->shared, slen, l->th1));
 	/* ResponderVerifyData = HMAC(rsp_finished_key, TH1) */
 	PCITSM_TRY(pcitsm_keysched_verify_data(&ss->sm.ks, PCITSM_SM_RSP, l->th1, l->verify));
-	if (s->opts.fault_bad_verify_data)
+	if (s->faults.bad_verify_data)
 		l->verify[0] ^= 0x01;
 	vd = pcitsm_wr_reserve(w, s->hash_len);
 	if (!vd)

@@ -150,7 +150,7 @@ static pcitsm_err session_fail(struct pcitsm_session *s, pcitsm_err err)
 }
 
 pcitsm_err pcitsm_record_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
-			       uint8_t *out, size_t cap, size_t *out_len)
+			      uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t nonce[PCITSM_AEAD_IV_LEN];
 	struct pcitsm_sm_keys *k;
@@ -220,7 +220,7 @@ static pcitsm_err record_split(const uint8_t *rec, size_t len, const uint8_t **c
 }
 
 pcitsm_err pcitsm_record_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
-			       uint8_t *out, size_t cap, size_t *out_len)
+			      uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t nonce[PCITSM_AEAD_IV_LEN];
 	struct pcitsm_sm_keys *k;

@@ -11,7 +11,7 @@
 
 #include "fw.h"
 #include "pcitsm/idekm.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 
 
 struct tsm_fw {

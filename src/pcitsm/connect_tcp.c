@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/idekm.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 #include "target.h"
 #include "tsmstat.h"
 

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
+#include "pcitsm/spdm_rsp.h"
 
 /* A transport straight into the responder (no DOE framing, small buffers: fast). */
 struct direct {

@@ -5,7 +5,7 @@
 
 #include "pcitsm/emu.h"
 #include "pcitsm/session.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 #include "testutil.h"
 
 struct fixture {

@@ -134,8 +134,8 @@ static void fault_versions(void **state)
 		struct fx *f = fx_new("p256");
 
 		f->ro.caps = PCITSM_SPDM_CAP_CERT | PCITSM_SPDM_CAP_CHAL;
-		f->ro.fault_busy = k == 0;
-		f->ro.fault_resynch = k == 1;
+		f->faults.busy = k == 0;
+		f->faults.resynch = k == 1;
 		fx_start(f);
 		drive(f, AT_NEGOTIATED, 0x11);
 		assert_true(fx_rsp(f, get_digests, 4, out, sizeof(out)) >= 4);
@@ -154,7 +154,7 @@ static void fault_versions(void **state)
 	{
 		struct fx *f = fx_new("p256");
 
-		f->ro.fault_not_ready = 1;
+		f->faults.not_ready = 1;
 		f->ao.cfg.min_version = f->ao.cfg.max_version = PCITSM_SPDM_V11;
 		assert_ok(fx_auth(f));
 		assert_int_equal(f->res.version, PCITSM_SPDM_V11);

@@ -228,7 +228,7 @@ static void negotiated(void **state)
 
 static void adj_bad_rsp_verify(struct fx *f)
 {
-	f->ro.fault_bad_verify_data = true;
+	f->faults.bad_verify_data = true;
 }
 
 static void bad_responder_verify_data(void **state)
@@ -244,7 +244,7 @@ static void bad_responder_verify_data(void **state)
 
 static void adj_bad_sig(struct fx *f)
 {
-	f->ro.fault_bad_signature = true;
+	f->faults.bad_signature = true;
 }
 
 static void bad_key_exchange_signature(void **state)
@@ -660,7 +660,7 @@ static void session_measurements_fields(void **state)
 	sx_free(x);
 }
 
-/* SIGNED in-session MEASUREMENTS, each forged one way by the responder (its fault options switched
+/* SIGNED in-session MEASUREMENTS, each forged one way by the responder (its faults switched
  * on after the session is open, so KEY_EXCHANGE was honest): a bad signature, our own nonce
  * reflected, and (1.3) a RequesterContext that is not ours, the last two correctly signed so that
  * only the check named fails (DSP0274 GET_MEASUREMENTS / MEASUREMENTS, docs/sessions.md). */
@@ -685,12 +685,12 @@ static pcitsm_err signed_forgery(struct sx *x, bool *fault)
 static void session_measurements_signed_forged(void **state)
 {
 	struct sx *x = sx_new("p384", NULL);
-	struct pcitsm_spdm_rsp_opts *o = &x->f->rsp.opts;
+	struct pcitsm_spdm_faults *o = &x->f->rsp.faults;
 
 	assert_int_equal(x->r.version, PCITSM_SPDM_V13);
-	assert_err(signed_forgery(x, &o->fault_bad_signature), PCITSM_E_SIGNATURE);
-	assert_err(signed_forgery(x, &o->fault_echo_nonce), PCITSM_E_NONCE);
-	assert_err(signed_forgery(x, &o->fault_wrong_context), PCITSM_E_NONCE);
+	assert_err(signed_forgery(x, &o->bad_signature), PCITSM_E_SIGNATURE);
+	assert_err(signed_forgery(x, &o->echo_nonce), PCITSM_E_NONCE);
+	assert_err(signed_forgery(x, &o->wrong_context), PCITSM_E_NONCE);
 	sx_free(x);
 }
 

@@ -171,8 +171,7 @@ static pcitsm_err device_init(struct pcitsm_emu_device *d, struct pcitsm_emu_fun
 		PCITSM_TRY(pcitsm_trust_add_der(trust, d->id->root, d->id->root_len));
 	PCITSM_TRY(pcitsm_spdm_rsp_init(&d->rsp, d->id, &opts, env));
 	d->rsp_init = true;
-	pcitsm_spdm_rsp_set_faults(&d->rsp, &(struct pcitsm_spdm_faults){
-						    .bad_signature = d->faults.bad_signature });
+	pcitsm_spdm_rsp_set_faults(&d->rsp, &d->faults.spdm);
 	pcitsm_idekm_rsp_init(&d->km, env);
 	if (ep->ide_off && ep->ide_port) {
 		PCITSM_TRY(pcitsm_idekm_rsp_add_port(&d->km, &ep->cfg.cfg, ep->ide_port, &ep->bdf));

@@ -7,15 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsp_priv.h"
+#include "rsp_handlers.h"
 
 #define RSP_SLOT 0 /* the one provisioned slot */
-
-#define RSP_DECODE(expr, err)                                                       \
-	do {                                                                        \
-		if ((expr) != PCITSM_OK)                                            \
-			return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);  \
-	} while (0)
 
 /* Slot 0's SPDM chain for the negotiated hash: Length | Reserved | Hash(root) | root..leaf. The
  * chain faults corrupt it here, so digests and hashes stay consistent with what is sent. */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsp_priv.h"
+#include "rsp_handlers.h"
 
 #define RSP_SLOT 0
 /* The first RspSessionID handed out; the next ones count up, skipping IDs in use and 0. */
@@ -18,12 +18,6 @@
  * for this many periods is ended (docs/sessions.md: the timing rule is our choice). */
 #define RSP_HEARTBEAT_PERIODS 2
 #define RSP_NS_PER_S 1000000000ull
-
-#define RSP_DECODE(expr, err)                                                       \
-	do {                                                                        \
-		if ((expr) != PCITSM_OK)                                            \
-			return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);  \
-	} while (0)
 
 static bool hbeat_negotiated(const struct pcitsm_spdm_rsp *s)
 {

@@ -213,28 +213,6 @@ static void select_algorithms(struct pcitsm_spdm_rsp *s, const struct spdm_algs 
 	}
 }
 
-static void keep_structs(struct pcitsm_spdm_rsp *s, const struct spdm_algs *a)
-{
-	for (unsigned i = 0; i < a->nr_structs; i++) {
-		uint16_t bits = a->structs[i].bits;
-
-		switch (a->structs[i].type) {
-		case PCITSM_SPDM_ALG_TYPE_DHE:
-			s->dhe = bits;
-			break;
-		case PCITSM_SPDM_ALG_TYPE_AEAD:
-			s->aead = bits;
-			break;
-		case PCITSM_SPDM_ALG_TYPE_REQ_ASYM:
-			s->req_base_asym = bits;
-			break;
-		default:
-			s->key_schedule = bits;
-			break;
-		}
-	}
-}
-
 static pcitsm_err rsp_negotiate_algorithms(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 					   size_t len, struct pcitsm_wr *w, struct rsp_error *err)
 {
@@ -251,7 +229,8 @@ static pcitsm_err rsp_negotiate_algorithms(struct pcitsm_spdm_rsp *s, const uint
 	s->hash = pcitsm_spdm_hash_alg(a.base_hash);
 	s->hash_len = pcitsm_hash_size(s->hash);
 	s->other_params = a.other_params;
-	keep_structs(s, &a);
+	spdm_algs_structs(&a, &(struct spdm_alg_sel){ &s->dhe, &s->aead, &s->req_base_asym,
+							    &s->key_schedule });
 	s->state = PCITSM_SPDM_RSP_NEGOTIATED;
 	if (s->hash == PCITSM_HASH_NONE)
 		return PCITSM_OK; /* nothing common: the requester gives up */

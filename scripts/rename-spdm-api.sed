@@ -16,3 +16,9 @@ s/\bpcitsm_spdm_session_get_certificate\b/pcitsm_spdm_drv_session_get_certificat
 s/\bpcitsm_spdm_session_key_update\b/pcitsm_spdm_drv_session_key_update/g
 s/\bpcitsm_spdm_session_end\b/pcitsm_spdm_drv_session_end/g
 s/\bpcitsm_spdm_vdm_call\b/pcitsm_spdm_drv_vdm_call/g
+# Not expressible here, by hand: a file that included "pcitsm/spdm.h" now includes the header of
+# what it uses: "pcitsm/spdm_driver.h" (pcitsm_spdm_drv_*, auth opts/result; it includes
+# spdm_req.h), "pcitsm/spdm_rsp.h" (responder, VDM registry, struct pcitsm_spdm_faults) or
+# "pcitsm/spdm_req.h" (engines); spdm.h no longer pulls in doe.h or session.h.
+# Responder fault knobs: opts.fault_X -> struct pcitsm_spdm_faults .X, applied with
+# pcitsm_spdm_rsp_set_faults(); pcitsm_emu_dev_faults.bad_signature -> .spdm.bad_signature.

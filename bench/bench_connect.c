@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/emu.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 #include "pcitsm/tsm.h"
 
 #define CONNECT_SECONDS_DEFAULT 3.0
@@ -87,15 +87,15 @@ static pcitsm_err spdm_alone(struct connect_bench *b)
 	pcitsm_spdm_auth_opts_default(&o, b->env);
 	o.cfg.trust = b->trust;
 	o.meas = PCITSM_SPDM_MEAS_NONE;
-	e = pcitsm_spdm_req_authenticate(r, &b->doe.x, &o, &res);
+	e = pcitsm_spdm_drv_req_authenticate(r, &b->doe.x, &o, &res);
 	if (!e)
-		e = pcitsm_spdm_req_exchange(r, &b->doe.x, build_meas, NULL);
+		e = pcitsm_spdm_drv_req_exchange(r, &b->doe.x, build_meas, NULL);
 	if (!e) {
 		pcitsm_spdm_session_opts_default(&so);
-		e = pcitsm_spdm_session_open(s, r, &b->doe.x, &so);
+		e = pcitsm_spdm_drv_session_open(s, r, &b->doe.x, &so);
 	}
 	if (!e)
-		e = pcitsm_spdm_session_end(s, &b->doe.x);
+		e = pcitsm_spdm_drv_session_end(s, &b->doe.x);
 	pcitsm_spdm_session_wipe(s);
 	pcitsm_spdm_auth_result_free(&res);
 	pcitsm_spdm_req_free(r);

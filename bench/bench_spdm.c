@@ -28,7 +28,8 @@
 #include "cli.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
+#include "pcitsm/spdm_rsp.h"
 #include "pcitsm/transport.h"
 
 #define BENCH_SECONDS_DEFAULT 2.0
@@ -162,7 +163,7 @@ static pcitsm_err session_setup(struct spdm_bench *b)
 	struct pcitsm_wr w;
 	size_t n;
 
-	PCITSM_TRY(pcitsm_spdm_req_authenticate(&b->req, &b->loop.x, &b->opts, &b->sres));
+	PCITSM_TRY(pcitsm_spdm_drv_req_authenticate(&b->req, &b->loop.x, &b->opts, &b->sres));
 	b->dhe = pcitsm_spdm_dhe_alg(b->req.dhe);
 	b->aead = pcitsm_spdm_aead_alg(b->req.aead);
 	pcitsm_wr_init(&w, q, sizeof(q));
@@ -209,7 +210,7 @@ static void print_pair(const char *what, const char *base, unsigned long n, doub
 
 static pcitsm_err one_auth(struct spdm_bench *b, struct pcitsm_spdm_auth_result *res)
 {
-	return pcitsm_spdm_authenticate(&b->loop.x, &b->opts, res);
+	return pcitsm_spdm_drv_authenticate(&b->loop.x, &b->opts, res);
 }
 
 /* The cryptography of one authentication, alone. */

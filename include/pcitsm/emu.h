@@ -16,6 +16,7 @@
 #include "pcitsm/doe.h"
 #include "pcitsm/ide.h"
 #include "pcitsm/pci.h"
+#include "pcitsm/spdm_rsp.h"
 
 /* Emulated functions carry this vendor ID. It is not an assigned PCI-SIG vendor ID; a tool that sees
  * it knows it is looking at pcitsm's emulation (docs/emulated-platform.md). */
@@ -186,7 +187,7 @@ pcitsm_err pcitsm_emu_rp_k_set_stop(struct pcitsm_emu_func *rp, uint8_t stream_i
  */
 struct pcitsm_emu_dev_faults {
 	bool untrusted_cert;   /* identity root not added to the trust anchors handed back */
-	bool bad_signature;    /* every signature has a flipped bit */
+	struct pcitsm_spdm_faults spdm; /* the SPDM responder's (pcitsm/spdm_rsp.h), e.g. bad_signature */
 	bool refuse_key_prog;  /* IDE_KM KEY_PROG answered KP_ACK status 4 (unspecified failure) */
 	bool query_resp_lie;   /* IDE_KM QUERY_RESP claims an IDE Capability bit (Aggregation)
 				* flipped from what config space holds: a downgrade to catch */

@@ -373,7 +373,7 @@ const char *pcitsm_idekm_link_step_name(enum pcitsm_idekm_link_step s); /* "k_se
 /* The two ends. arg is the caller's. */
 struct pcitsm_idekm_link_ops {
 	/* The device: one IDE_KM request and its response payload (the SPDM session's
-	 * VENDOR_DEFINED exchange, pcitsm_spdm_vdm_call). */
+	 * VENDOR_DEFINED exchange, pcitsm_spdm_drv_vdm_call). */
 	pcitsm_err (*device_call)(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp);
 	/* The partner port's private key path, in the partner's own direction; key and IFV in
 	 * KEY_PROG byte order. */

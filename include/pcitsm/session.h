@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SPDM secure sessions, the parts that need no SPDM state machine: the SPDM key schedule (DHE,
- * non-PSK), the DSP0277 secured-message record layer as bound to PCIe DOE, and the secured-message
- * version negotiation carried in KEY_EXCHANGE / KEY_EXCHANGE_RSP opaque data. The KEY_EXCHANGE /
- * FINISH handlers of the SPDM requester and responder drive these (docs/sessions.md).
- *
- * Facts: trusted-io-facts.md §A.6, §B.8, §B.11, §C. Choices where the facts were unconfirmed:
+ * SPDM secure sessions, the parts that need no SPDM state machine (engines: bytes in, bytes out,
+ * no transport): the SPDM key schedule (DHE, non-PSK; DSP0274 "Key schedule"), the DSP0277
+ * secured-message record layer as bound to PCIe DOE (pcitsm_record_*: seal and open one record),
+ * and the secured-message version negotiation carried in KEY_EXCHANGE / KEY_EXCHANGE_RSP opaque
+ * data. The session engines of pcitsm/spdm_req.h and pcitsm/spdm_rsp.h drive these; the list of
+ * SPDM headers is at the top of pcitsm/spdm.h. Choices where a specification left room:
  * docs/sessions.md.
  */
 #ifndef PCITSM_SESSION_H
@@ -149,19 +149,22 @@ pcitsm_err pcitsm_session_key_update(struct pcitsm_session *s, enum pcitsm_sm_di
 	PCITSM_MUST_CHECK;
 
 /* Protect one SPDM message (this side's direction, current phase) into out: N + 24 bytes, not
- * DW-padded (the DOE object builder pads). E_NOSPC, E_INVAL (message over PCITSM_SM_MAX_APP),
- * E_STATE (no keys, or the session failed), E_OVERFLOW (the counter would reach its limit). */
-pcitsm_err pcitsm_session_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
-			       uint8_t *out, size_t cap, size_t *out_len) PCITSM_MUST_CHECK;
+ * DW-padded (the DOE object builder pads). msg may already sit where the record carries it
+ * (out + PCITSM_SM_HDR_LEN + 2): it is then sealed in place. E_NOSPC, E_INVAL (message over
+ * PCITSM_SM_MAX_APP), E_STATE (no keys, or the session failed), E_OVERFLOW (the counter would
+ * reach its limit). */
+pcitsm_err pcitsm_record_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
+			      uint8_t *out, size_t cap, size_t *out_len) PCITSM_MUST_CHECK;
 /* Check and decrypt one record from the peer (DOE padding of up to 3 zero bytes after the record
- * is accepted) and write the SPDM message to out (cap must hold Length - 16 bytes). Errors:
+ * is accepted) and write the SPDM message to out (cap must hold Length - 16 bytes). out may be
+ * rec + PCITSM_SM_HDR_LEN: the record is then opened in place. Errors:
  * E_NOTFOUND for another session's ID (nothing changes: the caller may ignore the record);
  * E_SHORT, E_LONG, E_FIELD, E_RESERVED for a malformed record; E_MAC for a failed tag (also a
  * replayed or reordered record); E_OVERFLOW at the counter limit; E_STATE once failed. */
-pcitsm_err pcitsm_session_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
-			       uint8_t *out, size_t cap, size_t *out_len) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_record_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
+			      uint8_t *out, size_t cap, size_t *out_len) PCITSM_MUST_CHECK;
 /* The Session ID of a record (to find its session): E_SHORT under 4 bytes. */
-pcitsm_err pcitsm_session_record_id(const uint8_t *rec, size_t len, uint32_t *id)
+pcitsm_err pcitsm_record_session_id(const uint8_t *rec, size_t len, uint32_t *id)
 	PCITSM_MUST_CHECK;
 /* Wipe every key and secret; the struct becomes "no session". */
 void pcitsm_session_wipe(struct pcitsm_session *s);

@@ -20,7 +20,7 @@
 #include "emu_priv.h"
 #include "pcitsm/idekm.h"
 #include "pcitsm/session.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_rsp.h"
 
 /* The responder's DataTransferSize at the default bound: the largest SPDM message it sends. */
 #define EMU_SPDM_DTS_DEFAULT 4096u
@@ -151,7 +151,6 @@ static pcitsm_err device_init(struct pcitsm_emu_device *d, struct pcitsm_emu_fun
 		memcpy(opts.versions, cfg->versions, cfg->nr_versions);
 		opts.nr_versions = cfg->nr_versions;
 	}
-	opts.fault_bad_signature = d->faults.bad_signature;
 	opts.heartbeat_period = cfg->heartbeat_period;
 	if (cfg->identity) {
 		d->id = cfg->identity;
@@ -172,6 +171,7 @@ static pcitsm_err device_init(struct pcitsm_emu_device *d, struct pcitsm_emu_fun
 		PCITSM_TRY(pcitsm_trust_add_der(trust, d->id->root, d->id->root_len));
 	PCITSM_TRY(pcitsm_spdm_rsp_init(&d->rsp, d->id, &opts, env));
 	d->rsp_init = true;
+	pcitsm_spdm_rsp_set_faults(&d->rsp, &d->faults.spdm);
 	pcitsm_idekm_rsp_init(&d->km, env);
 	if (ep->ide_off && ep->ide_port) {
 		PCITSM_TRY(pcitsm_idekm_rsp_add_port(&d->km, &ep->cfg.cfg, ep->ide_port, &ep->bdf));

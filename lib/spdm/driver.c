@@ -9,11 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcitsm/spdm_driver.h"
 #include "req_priv.h"
 
 /* Request and response buffers: a request is at most NEGOTIATE_ALGORITHMS' 128 bytes; a response
  * at most our DataTransferSize, plus DOE padding. */
 #define DRV_REQ_MAX 256
+
+const char *pcitsm_spdm_step_name(enum pcitsm_spdm_step s)
+{
+	static const char *const names[] = {
+		[PCITSM_SPDM_STEP_NONE] = "none",
+		[PCITSM_SPDM_STEP_VERSION] = "GET_VERSION",
+		[PCITSM_SPDM_STEP_CAPABILITIES] = "GET_CAPABILITIES",
+		[PCITSM_SPDM_STEP_ALGORITHMS] = "NEGOTIATE_ALGORITHMS",
+		[PCITSM_SPDM_STEP_DIGESTS] = "GET_DIGESTS",
+		[PCITSM_SPDM_STEP_CERTIFICATE] = "GET_CERTIFICATE",
+		[PCITSM_SPDM_STEP_CHALLENGE] = "CHALLENGE",
+		[PCITSM_SPDM_STEP_MEASUREMENTS] = "GET_MEASUREMENTS",
+	};
+
+	if ((unsigned)s >= PCITSM_ARRAY_SIZE(names))
+		return "unknown";
+	return names[s];
+}
 
 void pcitsm_spdm_auth_opts_default(struct pcitsm_spdm_auth_opts *o, const struct pcitsm_env *env)
 {
@@ -22,8 +41,8 @@ void pcitsm_spdm_auth_opts_default(struct pcitsm_spdm_auth_opts *o, const struct
 	o->meas = PCITSM_SPDM_MEAS_ALL;
 }
 
-pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
-				    pcitsm_spdm_build_fn build, const void *arg)
+pcitsm_err pcitsm_spdm_drv_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+					pcitsm_spdm_build_fn build, const void *arg)
 {
 	uint8_t req[DRV_REQ_MAX];
 	size_t cap = r->cfg.data_transfer_size + 4, rsp_len;
@@ -54,7 +73,7 @@ pcitsm_err pcitsm_spdm_req_exchange(struct pcitsm_spdm_req *r, struct pcitsm_xpo
 	return e;
 }
 
-/* Builders with their arguments, for pcitsm_spdm_req_exchange. */
+/* Builders with their arguments, for pcitsm_spdm_drv_req_exchange. */
 static pcitsm_err b_version(struct pcitsm_spdm_req *r, struct pcitsm_wr *w, const void *arg)
 {
 	return pcitsm_spdm_req_get_version(r, w);
@@ -107,7 +126,7 @@ static pcitsm_err drv_step(struct drv *d, enum pcitsm_spdm_step step, pcitsm_spd
 	pcitsm_err e;
 
 	d->res->failed_step = step;
-	e = pcitsm_spdm_req_exchange(d->r, d->x, fn, d->o);
+	e = pcitsm_spdm_drv_req_exchange(d->r, d->x, fn, d->o);
 	d->res->busy_retries += d->r->busy_retries;
 	d->res->not_ready_waits += d->r->not_ready_waits;
 	return e;
@@ -258,15 +277,16 @@ static pcitsm_err drv_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xpor
 	return e;
 }
 
-pcitsm_err pcitsm_spdm_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
-					const struct pcitsm_spdm_auth_opts *o,
-					struct pcitsm_spdm_auth_result *res)
+pcitsm_err pcitsm_spdm_drv_req_authenticate(struct pcitsm_spdm_req *r, struct pcitsm_xport *x,
+					    const struct pcitsm_spdm_auth_opts *o,
+					    struct pcitsm_spdm_auth_result *res)
 {
 	return drv_authenticate(r, x, o, res, true);
 }
 
-pcitsm_err pcitsm_spdm_authenticate(struct pcitsm_xport *x, const struct pcitsm_spdm_auth_opts *o,
-				    struct pcitsm_spdm_auth_result *res)
+pcitsm_err pcitsm_spdm_drv_authenticate(struct pcitsm_xport *x,
+					const struct pcitsm_spdm_auth_opts *o,
+					struct pcitsm_spdm_auth_result *res)
 {
 	struct pcitsm_spdm_req r;
 	pcitsm_err e;

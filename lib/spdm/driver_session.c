@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcitsm/spdm_driver.h"
 #include "req_priv.h"
 
 typedef pcitsm_err (*sess_build_fn)(struct pcitsm_spdm_session *s, struct pcitsm_wr *w,
@@ -93,9 +94,9 @@ static pcitsm_err b_finish(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, c
 	return pcitsm_spdm_session_req_finish(s, w);
 }
 
-pcitsm_err pcitsm_spdm_session_open(struct pcitsm_spdm_session *s, struct pcitsm_spdm_req *r,
-				    struct pcitsm_xport *x,
-				    const struct pcitsm_spdm_session_opts *o)
+pcitsm_err pcitsm_spdm_drv_session_open(struct pcitsm_spdm_session *s, struct pcitsm_spdm_req *r,
+					struct pcitsm_xport *x,
+					const struct pcitsm_spdm_session_opts *o)
 {
 	struct pcitsm_spdm_session_opts dflt;
 
@@ -119,8 +120,9 @@ static pcitsm_err b_meas(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, con
 	return pcitsm_spdm_session_req_get_measurements(s, a->op, a->sign, w);
 }
 
-pcitsm_err pcitsm_spdm_session_measurements(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-					    uint8_t operation, bool sign)
+pcitsm_err pcitsm_spdm_drv_session_measurements(struct pcitsm_spdm_session *s,
+						struct pcitsm_xport *x, uint8_t operation,
+						bool sign)
 {
 	struct meas_arg a = { operation, sign };
 
@@ -132,7 +134,7 @@ static pcitsm_err b_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_wr *w
 	return pcitsm_spdm_session_req_heartbeat(s, w);
 }
 
-pcitsm_err pcitsm_spdm_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 {
 	return sess_exchange(s, x, b_heartbeat, NULL, 64, NULL);
 }
@@ -142,7 +144,8 @@ static pcitsm_err b_digests(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, 
 	return pcitsm_spdm_session_req_get_digests(s, w);
 }
 
-pcitsm_err pcitsm_spdm_session_get_digests(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_get_digests(struct pcitsm_spdm_session *s,
+					       struct pcitsm_xport *x)
 {
 	return sess_exchange(s, x, b_digests, NULL, 64, NULL);
 }
@@ -154,8 +157,8 @@ static pcitsm_err b_certificate(struct pcitsm_spdm_session *s, struct pcitsm_wr 
 }
 
 /* Portions until the chain is complete; each one is checked as it arrives. */
-pcitsm_err pcitsm_spdm_session_get_certificate(struct pcitsm_spdm_session *s,
-					       struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_get_certificate(struct pcitsm_spdm_session *s,
+						   struct pcitsm_xport *x)
 {
 	s->cert_off = 0;
 	s->cert_match = false;
@@ -170,8 +173,8 @@ static pcitsm_err b_key_update(struct pcitsm_spdm_session *s, struct pcitsm_wr *
 	return pcitsm_spdm_session_req_key_update(s, *(const uint8_t *)arg, w);
 }
 
-pcitsm_err pcitsm_spdm_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-					  bool all)
+pcitsm_err pcitsm_spdm_drv_session_key_update(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+					      bool all)
 {
 	uint8_t op = all ? SPDM_KU_UPDATE_ALL_KEYS : SPDM_KU_UPDATE_KEY;
 	uint8_t verify = SPDM_KU_VERIFY_NEW_KEY;
@@ -185,7 +188,7 @@ static pcitsm_err b_end(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, cons
 	return pcitsm_spdm_session_req_end(s, w);
 }
 
-pcitsm_err pcitsm_spdm_session_end(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
+pcitsm_err pcitsm_spdm_drv_session_end(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 {
 	pcitsm_err e = sess_exchange(s, x, b_end, NULL, 64, NULL);
 
@@ -206,9 +209,9 @@ static pcitsm_err b_vdm(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, cons
 	return pcitsm_spdm_session_req_vdm(s, a->protocol_id, a->req, a->len, w);
 }
 
-pcitsm_err pcitsm_spdm_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
-				uint8_t protocol_id, const uint8_t *req, size_t len,
-				struct pcitsm_wr *rsp)
+pcitsm_err pcitsm_spdm_drv_vdm_call(struct pcitsm_spdm_session *s, struct pcitsm_xport *x,
+				    uint8_t protocol_id, const uint8_t *req, size_t len,
+				    struct pcitsm_wr *rsp)
 {
 	struct vdm_arg a = { protocol_id, req, len };
 

@@ -11,6 +11,7 @@
 #ifndef PCITSM_SPDM_MSG_H
 #define PCITSM_SPDM_MSG_H
 
+#include "pcitsm/session.h"
 #include "pcitsm/spdm.h"
 
 #define SPDM_HDR_LEN 4
@@ -76,6 +77,12 @@ pcitsm_err spdm_enc_algorithms(struct pcitsm_wr *w, uint8_t version, bool reques
 			       const struct spdm_algs *m) PCITSM_MUST_CHECK;
 pcitsm_err spdm_dec_algorithms(const uint8_t *p, size_t len, uint8_t version, bool request,
 			       struct spdm_algs *m, size_t *mlen) PCITSM_MUST_CHECK;
+/* The AlgStructs a selection carries, by type (DHE, AEAD, ReqBaseAsymAlg, KeySchedule); a type
+ * the selection does not carry leaves its value alone. Both roles keep them this way. */
+struct spdm_alg_sel {
+	uint16_t *dhe, *aead, *req_base_asym, *key_schedule;
+};
+void spdm_algs_structs(const struct spdm_algs *a, const struct spdm_alg_sel *out);
 
 /* GET_DIGESTS / DIGESTS (facts B.5). */
 struct spdm_digests {

@@ -9,6 +9,21 @@ static void rd_params(struct pcitsm_rd *r, uint8_t *p1, uint8_t *p2)
 	*p2 = pcitsm_rd_u8(r);
 }
 
+/* GET_CERTIFICATE / CERTIFICATE: Param1 the slot (bits 7:4 reserved), Param2 bits that 1.3
+ * defines (v13_bits), reserved before it. */
+static void rd_cert_params(struct pcitsm_rd *r, uint8_t version, uint8_t v13_bits, uint8_t *slot,
+			   uint8_t *bits)
+{
+	uint8_t p1, p2;
+
+	rd_params(r, &p1, &p2);
+	pcitsm_rd_check(r, (p1 & 0xf0) == 0, PCITSM_E_RESERVED);
+	pcitsm_rd_check(r, (p2 & ~(version >= PCITSM_SPDM_V13 ? v13_bits : 0u)) == 0,
+			PCITSM_E_RESERVED);
+	*slot = p1 & 0xf;
+	*bits = p2 & v13_bits;
+}
+
 static void wr_hdr(struct pcitsm_wr *w, uint8_t version, uint8_t code, uint8_t p1, uint8_t p2)
 {
 	pcitsm_wr_u8(w, version);
@@ -88,14 +103,11 @@ pcitsm_err spdm_dec_get_certificate(const uint8_t *p, size_t len, uint8_t versio
 				    struct spdm_get_cert *m, size_t *mlen)
 {
 	struct pcitsm_rd r;
-	uint8_t p1, p2;
+	uint8_t size_requested;
 
 	pcitsm_rd_init(&r, p, len);
-	rd_params(&r, &p1, &p2);
-	pcitsm_rd_check(&r, (p1 & 0xf0) == 0, PCITSM_E_RESERVED);
-	pcitsm_rd_check(&r, (p2 & ~(version >= PCITSM_SPDM_V13 ? 1u : 0u)) == 0, PCITSM_E_RESERVED);
-	m->slot = p1 & 0xf;
-	m->size_requested = p2 & 1;
+	rd_cert_params(&r, version, 1, &m->slot, &size_requested); /* 1.3: SlotSizeRequested */
+	m->size_requested = size_requested;
 	m->offset = pcitsm_rd_le16(&r);
 	m->length = pcitsm_rd_le16(&r);
 	return spdm_rd_end(&r, mlen);
@@ -117,14 +129,9 @@ pcitsm_err spdm_dec_certificate(const uint8_t *p, size_t len, uint8_t version, s
 				size_t *mlen)
 {
 	struct pcitsm_rd r;
-	uint8_t p1, p2;
 
 	pcitsm_rd_init(&r, p, len);
-	rd_params(&r, &p1, &p2);
-	pcitsm_rd_check(&r, (p1 & 0xf0) == 0, PCITSM_E_RESERVED);
-	pcitsm_rd_check(&r, (p2 & ~(version >= PCITSM_SPDM_V13 ? 7u : 0u)) == 0, PCITSM_E_RESERVED);
-	m->slot = p1 & 0xf;
-	m->info = p2 & 7;
+	rd_cert_params(&r, version, 7, &m->slot, &m->info); /* 1.3: certificate info */
 	m->portion_len = pcitsm_rd_le16(&r);
 	m->remainder_len = pcitsm_rd_le16(&r);
 	m->portion = pcitsm_rd_bytes(&r, m->portion_len);

@@ -235,6 +235,28 @@ pcitsm_err spdm_enc_algorithms(struct pcitsm_wr *w, uint8_t version, bool reques
 	return pcitsm_wr_err(w);
 }
 
+void spdm_algs_structs(const struct spdm_algs *a, const struct spdm_alg_sel *out)
+{
+	for (unsigned i = 0; i < a->nr_structs; i++) {
+		uint16_t bits = a->structs[i].bits;
+
+		switch (a->structs[i].type) {
+		case PCITSM_SPDM_ALG_TYPE_DHE:
+			*out->dhe = bits;
+			break;
+		case PCITSM_SPDM_ALG_TYPE_AEAD:
+			*out->aead = bits;
+			break;
+		case PCITSM_SPDM_ALG_TYPE_REQ_ASYM:
+			*out->req_base_asym = bits;
+			break;
+		default:
+			*out->key_schedule = bits;
+			break;
+		}
+	}
+}
+
 pcitsm_err spdm_dec_algorithms(const uint8_t *p, size_t len, uint8_t version, bool request,
 			       struct spdm_algs *m, size_t *mlen)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Name tables for SPDM codes, ERROR codes and steps; algorithm bit translations (facts B.2-B.4). */
+/* Name tables for SPDM codes and ERROR codes; algorithm bit translations (facts B.2-B.4). */
 #include "pcitsm/spdm.h"
 
 const char *pcitsm_spdm_code_name(uint8_t code)
@@ -24,24 +24,6 @@ const char *pcitsm_spdm_error_name(uint8_t code)
 #undef PCITSM_SPDM_ERROR_NAME
 	}
 	return "Reserved";
-}
-
-const char *pcitsm_spdm_step_name(enum pcitsm_spdm_step s)
-{
-	static const char *const names[] = {
-		[PCITSM_SPDM_STEP_NONE] = "none",
-		[PCITSM_SPDM_STEP_VERSION] = "GET_VERSION",
-		[PCITSM_SPDM_STEP_CAPABILITIES] = "GET_CAPABILITIES",
-		[PCITSM_SPDM_STEP_ALGORITHMS] = "NEGOTIATE_ALGORITHMS",
-		[PCITSM_SPDM_STEP_DIGESTS] = "GET_DIGESTS",
-		[PCITSM_SPDM_STEP_CERTIFICATE] = "GET_CERTIFICATE",
-		[PCITSM_SPDM_STEP_CHALLENGE] = "CHALLENGE",
-		[PCITSM_SPDM_STEP_MEASUREMENTS] = "GET_MEASUREMENTS",
-	};
-
-	if ((unsigned)s >= PCITSM_ARRAY_SIZE(names))
-		return "unknown";
-	return names[s];
 }
 
 enum pcitsm_hash_alg pcitsm_spdm_hash_alg(uint32_t bit)

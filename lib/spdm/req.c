@@ -347,28 +347,6 @@ static pcitsm_err check_algorithms(struct pcitsm_spdm_req *r, const struct spdm_
 	return PCITSM_OK;
 }
 
-static void take_structs(struct pcitsm_spdm_req *r, const struct spdm_algs *a)
-{
-	for (unsigned i = 0; i < a->nr_structs; i++) {
-		uint16_t bits = a->structs[i].bits;
-
-		switch (a->structs[i].type) {
-		case PCITSM_SPDM_ALG_TYPE_DHE:
-			r->dhe = bits;
-			break;
-		case PCITSM_SPDM_ALG_TYPE_AEAD:
-			r->aead = bits;
-			break;
-		case PCITSM_SPDM_ALG_TYPE_REQ_ASYM:
-			r->req_base_asym = bits;
-			break;
-		default:
-			r->key_schedule = bits;
-			break;
-		}
-	}
-}
-
 static pcitsm_err on_algorithms(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 {
 	struct spdm_algs a;
@@ -383,7 +361,8 @@ static pcitsm_err on_algorithms(struct pcitsm_spdm_req *r, const uint8_t *p, siz
 	r->base_asym = a.base_asym;
 	r->base_hash = a.base_hash;
 	r->meas_hash = a.meas_hash;
-	take_structs(r, &a);
+	spdm_algs_structs(&a, &(struct spdm_alg_sel){ &r->dhe, &r->aead, &r->req_base_asym,
+							    &r->key_schedule });
 	r->hash = pcitsm_spdm_hash_alg(a.base_hash);
 	r->mhash = pcitsm_spdm_meas_hash_alg(a.meas_hash);
 	r->sig = pcitsm_spdm_sig_alg(a.base_asym);

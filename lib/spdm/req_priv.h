@@ -3,6 +3,7 @@
 #ifndef PCITSM_SPDM_REQ_PRIV_H
 #define PCITSM_SPDM_REQ_PRIV_H
 
+#include "pcitsm/spdm_req.h"
 #include "msg.h"
 
 /* Largest RDTExponent we wait for: 2^24 us, about 16.8 s per ResponseNotReady (at most

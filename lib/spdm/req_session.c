@@ -242,7 +242,7 @@ static pcitsm_err sess_send(struct pcitsm_spdm_session *s, const uint8_t *msg, s
 	out = pcitsm_wr_reserve(w, n + PCITSM_SM_OVERHEAD);
 	if (!out)
 		return PCITSM_E_NOSPC;
-	e = pcitsm_session_seal(&s->sm, msg, n, out, n + PCITSM_SM_OVERHEAD, &out_len);
+	e = pcitsm_record_seal(&s->sm, msg, n, out, n + PCITSM_SM_OVERHEAD, &out_len);
 	if (e)
 		return sess_fail(s, e);
 	memcpy(s->req_hdr, msg, 4);
@@ -417,8 +417,10 @@ pcitsm_err pcitsm_spdm_session_req_vdm(struct pcitsm_spdm_session *s, uint8_t pr
 		.payload_len = (uint16_t)len,
 		.payload = payload,
 	};
+	size_t n = PCITSM_SPDM_VDM_HDR_LEN + len, out_len;
+	uint8_t hdr[sizeof(s->req_hdr)];
 	struct pcitsm_wr mw;
-	uint8_t *msg;
+	uint8_t *out;
 	pcitsm_err e;
 
 	PCITSM_TRY(sess_ready(s, PCITSM_SPDM_SESSION_ESTABLISHED));
@@ -426,18 +428,28 @@ pcitsm_err pcitsm_spdm_session_req_vdm(struct pcitsm_spdm_session *s, uint8_t pr
 	    len > PCITSM_SM_MAX_APP - PCITSM_SPDM_VDM_HDR_LEN)
 		return PCITSM_E_INVAL;
 	pcitsm_put_le16(vendor, PCITSM_SPDM_VENDOR_PCISIG);
-	msg = malloc(PCITSM_SPDM_VDM_HDR_LEN + len);
-	if (!msg)
-		return PCITSM_E_NOMEM;
-	pcitsm_wr_init(&mw, msg, PCITSM_SPDM_VDM_HDR_LEN + len);
+	/* The message is encoded where the record will carry it (after SessionID, Length and
+	 * AppDataLength) and sealed in place: no copy, no allocation per message. */
+	out = pcitsm_wr_reserve(w, n + PCITSM_SM_OVERHEAD);
+	if (!out)
+		return PCITSM_E_NOSPC;
+	pcitsm_wr_init(&mw, out + PCITSM_SM_HDR_LEN + 2, n);
 	e = spdm_enc_vdm(&mw, s->r->version, true, &v);
-	if (!e)
-		e = sess_send(s, msg, pcitsm_wr_len(&mw), w);
-	pcitsm_wipe(msg, PCITSM_SPDM_VDM_HDR_LEN + len);
-	free(msg);
-	if (!e)
-		s->vdm_protocol = protocol_id;
-	return e;
+	if (!e && pcitsm_wr_len(&mw) != n)
+		e = PCITSM_E_INVAL;
+	if (e) {
+		pcitsm_wipe(out, n + PCITSM_SM_OVERHEAD);
+		return e;
+	}
+	memcpy(hdr, out + PCITSM_SM_HDR_LEN + 2, sizeof(hdr));
+	e = pcitsm_record_seal(&s->sm, out + PCITSM_SM_HDR_LEN + 2, n, out, n + PCITSM_SM_OVERHEAD,
+			       &out_len);
+	if (e)
+		return sess_fail(s, e);
+	memcpy(s->req_hdr, hdr, sizeof(hdr));
+	s->outstanding = true;
+	s->vdm_protocol = protocol_id;
+	return PCITSM_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -632,11 +644,10 @@ static pcitsm_err on_secured(struct pcitsm_spdm_session *s, const uint8_t *p, si
 	}
 }
 
-pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, const uint8_t *rec, size_t len,
+pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, uint8_t *rec, size_t len,
 				    struct pcitsm_wr *vdm_out)
 {
-	uint8_t *pt;
-	size_t n;
+	size_t n, off;
 	uint32_t id;
 	bool end = false;
 	pcitsm_err e;
@@ -644,22 +655,21 @@ pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, const uint8_t
 	if ((s->state != PCITSM_SPDM_SESSION_HANDSHAKE &&
 	     s->state != PCITSM_SPDM_SESSION_ESTABLISHED) || !s->outstanding)
 		return PCITSM_E_STATE;
-	e = pcitsm_session_record_id(rec, len, &id);
+	e = pcitsm_record_session_id(rec, len, &id);
 	if (e)
 		return sess_fail(s, e); /* not even a Session ID: the answer is broken */
 	if (id != s->sm.id)
 		return PCITSM_E_NOTFOUND; /* another session's record: nothing changes */
 	s->outstanding = false;
-	pt = malloc(len ? len : 1);
-	if (!pt)
-		return sess_fail(s, PCITSM_E_NOMEM);
-	e = pcitsm_session_open(&s->sm, rec, len, pt, len, &n);
+	/* Opened in place: the plaintext replaces the ciphertext in the caller's buffer (no
+	 * allocation per message) and is wiped there once handled. */
+	off = PCITSM_MIN(len, (size_t)PCITSM_SM_HDR_LEN);
+	e = pcitsm_record_open(&s->sm, rec, len, rec + off, len - off, &n);
 	if (e)
 		end = true; /* a record that does not open ends the session (facts C.4) */
 	else
-		e = on_secured(s, pt, n, vdm_out, &end);
-	pcitsm_wipe(pt, len);
-	free(pt);
+		e = on_secured(s, rec + off, n, vdm_out, &end);
+	pcitsm_wipe(rec + off, len - off);
 	if (e == PCITSM_E_PEER_ERROR && !end)
 		return e;
 	if (e || end) {

@@ -8,11 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsp_priv.h"
+#include "rsp_handlers.h"
 
-/* Version of GET_VERSION, VERSION and of an ERROR before VERSION was answered (DSP0274 "SPDM
- * version": GET_VERSION / VERSION always carry 1.0). */
-#define RSP_DEFAULT_VERSION PCITSM_SPDM_V10
 /* ResponseNotReady fault: wait hint 2^10 us, and the RDTM multiplier (facts B.10). */
 #define RSP_NOT_READY_RDT_EXPONENT 10
 #define RSP_NOT_READY_RDTM 2
@@ -85,10 +82,17 @@ pcitsm_err pcitsm_spdm_rsp_init(struct pcitsm_spdm_rsp *s, const struct pcitsm_i
 	s->opts = *o;
 	s->id = id;
 	s->env = env;
-	s->faults_busy = o->fault_busy;
-	s->faults_not_ready = o->fault_not_ready;
-	s->faults_resynch = o->fault_resynch;
+	/* Where a secured request is opened: any record's plaintext fits (its Length is a u16), so
+	 * no secured message allocates (docs/sessions.md). */
+	s->rec_scratch = malloc(PCITSM_SM_MAX_APP + 2);
+	if (!s->rec_scratch)
+		return PCITSM_E_NOMEM;
 	return PCITSM_OK;
+}
+
+void pcitsm_spdm_rsp_set_faults(struct pcitsm_spdm_rsp *s, const struct pcitsm_spdm_faults *f)
+{
+	s->faults = *f;
 }
 
 static void rsp_reset(struct pcitsm_spdm_rsp *s)
@@ -111,57 +115,9 @@ static void rsp_reset(struct pcitsm_spdm_rsp *s)
 void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s)
 {
 	rsp_reset(s);
+	free(s->rec_scratch);
+	s->rec_scratch = NULL;
 }
-
-static bool version_offered(const struct pcitsm_spdm_rsp *s, uint8_t v)
-{
-	for (unsigned i = 0; i < s->opts.nr_versions; i++)
-		if (s->opts.versions[i] == v)
-			return true;
-	return false;
-}
-
-/*
- * The SPDMVersion of an ERROR answering req (DSP0274 "SPDM version" and GET_VERSION clauses; docs/
- * spdm.md "Version support"): 1.0 before VERSION was answered and for GET_VERSION itself; after
- * it, the request's own version when it is one we offer, else the negotiated one (1.0 while none
- * is). Computed from the state before the request is handled, since GET_VERSION and
- * RequestResynch reset it.
- */
-uint8_t rsp_error_version(const struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len)
-{
-	if (s->state == PCITSM_SPDM_RSP_IDLE)
-		return RSP_DEFAULT_VERSION;
-	if (len >= 2 && req[1] != PCITSM_SPDM_GET_VERSION && version_offered(s, req[0]))
-		return req[0];
-	return s->version ? s->version : RSP_DEFAULT_VERSION;
-}
-
-pcitsm_err rsp_error(struct rsp_error *err, uint8_t code, uint8_t data)
-{
-	err->code = code;
-	err->data = data;
-	return PCITSM_E_PEER_ERROR;
-}
-
-pcitsm_err rsp_check_size(const struct pcitsm_spdm_rsp *s, size_t n, struct rsp_error *err)
-{
-	if (s->version >= PCITSM_SPDM_V12 && n > s->req_data_transfer_size)
-		return rsp_error(err, PCITSM_SPDM_ERR_RESPONSE_TOO_LARGE, 0);
-	return PCITSM_OK;
-}
-
-pcitsm_err rsp_l1_restart(struct pcitsm_spdm_rsp *s)
-{
-	return spdm_ts_restart(&s->l1, s->hash, s->vca, s->version >= PCITSM_SPDM_V12 ? s->vca_len : 0);
-}
-
-/* Decoder failures are the requester's fault: InvalidRequest. */
-#define RSP_DECODE(expr, err)                                                       \
-	do {                                                                        \
-		if ((expr) != PCITSM_OK)                                            \
-			return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);  \
-	} while (0)
 
 /* GET_VERSION: reset the connection, answer the versions offered (facts B.1, B.3). */
 static pcitsm_err rsp_get_version(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len,
@@ -257,28 +213,6 @@ static void select_algorithms(struct pcitsm_spdm_rsp *s, const struct spdm_algs 
 	}
 }
 
-static void keep_structs(struct pcitsm_spdm_rsp *s, const struct spdm_algs *a)
-{
-	for (unsigned i = 0; i < a->nr_structs; i++) {
-		uint16_t bits = a->structs[i].bits;
-
-		switch (a->structs[i].type) {
-		case PCITSM_SPDM_ALG_TYPE_DHE:
-			s->dhe = bits;
-			break;
-		case PCITSM_SPDM_ALG_TYPE_AEAD:
-			s->aead = bits;
-			break;
-		case PCITSM_SPDM_ALG_TYPE_REQ_ASYM:
-			s->req_base_asym = bits;
-			break;
-		default:
-			s->key_schedule = bits;
-			break;
-		}
-	}
-}
-
 static pcitsm_err rsp_negotiate_algorithms(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 					   size_t len, struct pcitsm_wr *w, struct rsp_error *err)
 {
@@ -295,7 +229,8 @@ static pcitsm_err rsp_negotiate_algorithms(struct pcitsm_spdm_rsp *s, const uint
 	s->hash = pcitsm_spdm_hash_alg(a.base_hash);
 	s->hash_len = pcitsm_hash_size(s->hash);
 	s->other_params = a.other_params;
-	keep_structs(s, &a);
+	spdm_algs_structs(&a, &(struct spdm_alg_sel){ &s->dhe, &s->aead, &s->req_base_asym,
+							    &s->key_schedule });
 	s->state = PCITSM_SPDM_RSP_NEGOTIATED;
 	if (s->hash == PCITSM_HASH_NONE)
 		return PCITSM_OK; /* nothing common: the requester gives up */
@@ -356,7 +291,7 @@ static pcitsm_err rsp_respond_if_ready(struct pcitsm_spdm_rsp *s, const uint8_t 
 					      PCITSM_SPDM_ERR_UNEXPECTED_REQUEST, 0);
 	if (code != s->pending_code || token != s->pending_token)
 		return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);
-	if (s->faults_not_ready)
+	if (s->faults.not_ready)
 		return rsp_not_ready(s, w);
 	pcitsm_wr_bytes(w, s->pending, s->pending_len);
 	free(s->pending);
@@ -374,7 +309,7 @@ static pcitsm_err rsp_admit(struct pcitsm_spdm_rsp *s, const struct spdm_hdr *h,
 			       rsp_error(err, PCITSM_SPDM_ERR_VERSION_MISMATCH, 0);
 	if (s->state == PCITSM_SPDM_RSP_IDLE)
 		return rsp_error(err, PCITSM_SPDM_ERR_UNEXPECTED_REQUEST, 0);
-	if (s->state == PCITSM_SPDM_RSP_VERSION ? !version_offered(s, h->version) :
+	if (s->state == PCITSM_SPDM_RSP_VERSION ? !rsp_version_offered(s, h->version) :
 						  h->version != s->version)
 		return rsp_error(err, PCITSM_SPDM_ERR_VERSION_MISMATCH, 0);
 	if (!hd)
@@ -394,12 +329,12 @@ static pcitsm_err rsp_faults(struct pcitsm_spdm_rsp *s, const struct spdm_hdr *h
 {
 	if (s->state != PCITSM_SPDM_RSP_NEGOTIATED || h->code == PCITSM_SPDM_GET_VERSION)
 		return PCITSM_OK;
-	if (s->faults_busy) {
-		s->faults_busy--;
+	if (s->faults.busy) {
+		s->faults.busy--;
 		return rsp_error(err, PCITSM_SPDM_ERR_BUSY, 0);
 	}
-	if (s->faults_resynch) {
-		s->faults_resynch--;
+	if (s->faults.resynch) {
+		s->faults.resynch--;
 		rsp_reset(s);
 		return rsp_error(err, PCITSM_SPDM_ERR_REQUEST_RESYNCH, 0);
 	}
@@ -412,7 +347,7 @@ static pcitsm_err rsp_not_ready(struct pcitsm_spdm_rsp *s, struct pcitsm_wr *w)
 	uint8_t ext[4] = { RSP_NOT_READY_RDT_EXPONENT, s->pending_code, s->pending_token,
 			   RSP_NOT_READY_RDTM };
 
-	s->faults_not_ready--;
+	s->faults.not_ready--;
 	w->off = 0;
 	return spdm_enc_error(w, s->version, PCITSM_SPDM_ERR_RESPONSE_NOT_READY, 0, ext, sizeof(ext));
 }
@@ -457,7 +392,7 @@ static pcitsm_err rsp_step(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t
 	if (s->state == PCITSM_SPDM_RSP_NEGOTIATED && h.code != PCITSM_SPDM_GET_MEASUREMENTS &&
 	    h.code != PCITSM_SPDM_NEGOTIATE_ALGORITHMS && s->hash != PCITSM_HASH_NONE)
 		PCITSM_TRY(rsp_l1_restart(s));
-	if (s->faults_not_ready &&
+	if (s->faults.not_ready &&
 	    (h.code == PCITSM_SPDM_CHALLENGE || h.code == PCITSM_SPDM_GET_MEASUREMENTS)) {
 		return rsp_hold(s, h.code, w);
 	}

@@ -7,15 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsp_priv.h"
+#include "rsp_handlers.h"
 
 #define RSP_SLOT 0 /* the one provisioned slot */
-
-#define RSP_DECODE(expr, err)                                                       \
-	do {                                                                        \
-		if ((expr) != PCITSM_OK)                                            \
-			return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);  \
-	} while (0)
 
 /* Slot 0's SPDM chain for the negotiated hash: Length | Reserved | Hash(root) | root..leaf. The
  * chain faults corrupt it here, so digests and hashes stay consistent with what is sent. */
@@ -38,9 +32,9 @@ pcitsm_err rsp_chain_build(struct pcitsm_spdm_rsp *s)
 	pcitsm_wr_bytes(&w, id->chain, id->chain_len);
 	PCITSM_TRY(pcitsm_wr_err(&w));
 	s->chain_len = len;
-	if (s->opts.fault_bad_root_hash)
+	if (s->faults.bad_root_hash)
 		s->chain[4] ^= 0x01;
-	if (s->opts.fault_corrupt_chain)
+	if (s->faults.corrupt_chain)
 		s->chain[len - 40] ^= 0x01; /* inside the leaf's signature value */
 	return pcitsm_hash(s->hash, s->chain, s->chain_len, s->chain_digest);
 }
@@ -154,7 +148,7 @@ pcitsm_err rsp_meas_summary(const struct pcitsm_spdm_rsp *s, uint8_t type, uint8
 static pcitsm_err rsp_nonce(const struct pcitsm_spdm_rsp *s, const uint8_t *req_nonce,
 			    uint8_t *nonce)
 {
-	if (s->opts.fault_echo_nonce) {
+	if (s->faults.echo_nonce) {
 		memcpy(nonce, req_nonce, PCITSM_SPDM_NONCE_LEN);
 		return PCITSM_OK;
 	}
@@ -172,7 +166,7 @@ static pcitsm_err rsp_sign(struct pcitsm_spdm_rsp *s, const char *context,
 	if (!sig)
 		return PCITSM_E_NOSPC;
 	PCITSM_TRY(spdm_ts_sign(s->version, s->id->key, s->sig, context, th, th_hash, sig, sig_len));
-	if (s->opts.fault_bad_signature)
+	if (s->faults.bad_signature)
 		sig[sig_len / 2] ^= 0x01;
 	return PCITSM_OK;
 }
@@ -199,7 +193,7 @@ pcitsm_err rsp_challenge(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t l
 		a.summary = summary;
 	}
 	memcpy(context, c.context, sizeof(context));
-	if (s->opts.fault_wrong_context)
+	if (s->faults.wrong_context)
 		context[0] ^= 0x01;
 	a.chain_hash = s->chain_digest;
 	a.nonce = nonce;
@@ -242,7 +236,7 @@ pcitsm_err rsp_get_measurements(struct pcitsm_spdm_rsp *s, const uint8_t *req, s
 		return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);
 	PCITSM_TRY(rsp_nonce(s, g.nonce, nonce));
 	memcpy(context, g.context, sizeof(context));
-	if (s->opts.fault_wrong_context)
+	if (s->faults.wrong_context)
 		context[0] ^= 0x01;
 	m.param2 = sign ? RSP_SLOT : 0;
 	m.nr_blocks = (uint8_t)nr;

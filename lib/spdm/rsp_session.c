@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsp_priv.h"
+#include "rsp_handlers.h"
 
 #define RSP_SLOT 0
 /* The first RspSessionID handed out; the next ones count up, skipping IDs in use and 0. */
@@ -18,12 +18,6 @@
  * for this many periods is ended (docs/sessions.md: the timing rule is our choice). */
 #define RSP_HEARTBEAT_PERIODS 2
 #define RSP_NS_PER_S 1000000000ull
-
-#define RSP_DECODE(expr, err)                                                       \
-	do {                                                                        \
-		if ((expr) != PCITSM_OK)                                            \
-			return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);  \
-	} while (0)
 
 static bool hbeat_negotiated(const struct pcitsm_spdm_rsp *s)
 {
@@ -165,7 +159,7 @@ static pcitsm_err ke_build(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_ses
 		return PCITSM_E_NOSPC;
 	PCITSM_TRY(spdm_ts_sign(s->version, s->id->key, s->sig, SPDM_KE_SIG_CTX, &ss->th, l->th1,
 				sig, sig_len));
-	if (s->opts.fault_bad_signature)
+	if (s->faults.bad_signature)
 		sig[sig_len / 2] ^= 0x01;
 	/* TH1: ... || Signature */
 	PCITSM_TRY(pcitsm_hash_update(&ss->th, sig, sig_len));
@@ -177,7 +171,7 @@ static pcitsm_err ke_build(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_ses
 	PCITSM_TRY(pcitsm_session_handshake_keys(&ss->sm, l->shared, slen, l->th1));
 	/* ResponderVerifyData = HMAC(rsp_finished_key, TH1) */
 	PCITSM_TRY(pcitsm_keysched_verify_data(&ss->sm.ks, PCITSM_SM_RSP, l->th1, l->verify));
-	if (s->opts.fault_bad_verify_data)
+	if (s->faults.bad_verify_data)
 		l->verify[0] ^= 0x01;
 	vd = pcitsm_wr_reserve(w, s->hash_len);
 	if (!vd)
@@ -561,7 +555,7 @@ static pcitsm_err sess_reply(struct sess_ctx *c, const uint8_t *pt, size_t n, ui
 	struct pcitsm_spdm_rsp_session *ss = c->ss;
 	pcitsm_err e;
 
-	e = pcitsm_session_seal(&ss->sm, pt, n, rsp, rsp_cap, rsp_len);
+	e = pcitsm_record_seal(&ss->sm, pt, n, rsp, rsp_cap, rsp_len);
 	if (e == PCITSM_OK && c->after == SESS_FINISHED) {
 		/* application keys from TH2; the handshake keys are gone */
 		e = pcitsm_session_data_keys(&ss->sm, c->th2);
@@ -599,7 +593,7 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 {
 	struct sess_ctx c = { .s = s };
 	struct rsp_error err = { 0 };
-	uint8_t *pt = NULL, *out = NULL;
+	uint8_t *pt = s->rec_scratch, *out = rsp;
 	size_t n, cap = rsp_cap > PCITSM_SM_OVERHEAD ? rsp_cap - PCITSM_SM_OVERHEAD : 0;
 	struct pcitsm_wr w;
 	uint32_t id;
@@ -610,7 +604,7 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 	/* No response of ours exceeds our DataTransferSize (no chunking). */
 	cap = PCITSM_MIN(cap, (size_t)s->opts.data_transfer_size);
 	/* A record for no session of ours: dropped, as libspdm does (docs/sessions.md). */
-	if (pcitsm_session_record_id(rec, len, &id) != PCITSM_OK || !(c.ss = sess_find(s, id))) {
+	if (pcitsm_record_session_id(rec, len, &id) != PCITSM_OK || !(c.ss = sess_find(s, id))) {
 		s->dropped_records++;
 		return PCITSM_E_NORESPONSE;
 	}
@@ -624,13 +618,11 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 		return PCITSM_E_NORESPONSE;
 	}
 	c.ss->last_ns = pcitsm_now_ns(s->env);
-	pt = malloc(len ? len : 1);
-	out = malloc(cap ? cap : 1);
-	if (!pt || !out) {
-		e = PCITSM_E_NOMEM;
-		goto out;
-	}
-	if (pcitsm_session_open(&c.ss->sm, rec, len, pt, len, &n) != PCITSM_OK) {
+	/* The request opens into the scratch of init; the response is written where the record
+	 * will carry it in rsp (after SessionID, Length, AppDataLength) and sealed in place. */
+	if (cap)
+		out = rsp + PCITSM_SM_HDR_LEN + 2;
+	if (pcitsm_record_open(&c.ss->sm, rec, len, pt, PCITSM_SM_MAX_APP + 2, &n) != PCITSM_OK) {
 		e = sess_decrypt_error(&c, rsp, rsp_cap, rsp_len);
 		goto out;
 	}
@@ -656,12 +648,9 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 	}
 	e = sess_reply(&c, out, pcitsm_wr_len(&w), rsp, rsp_cap, rsp_len);
 out:
-	if (pt)
-		pcitsm_wipe(pt, len);
-	if (out)
-		pcitsm_wipe(out, cap);
-	free(pt);
-	free(out);
+	pcitsm_wipe(pt, PCITSM_MIN(len, (size_t)PCITSM_SM_MAX_APP + 2));
+	if (!*rsp_len)
+		pcitsm_wipe(out, cap); /* a plaintext response that was not sealed */
 	pcitsm_wipe(c.th2, sizeof(c.th2));
 	return e;
 }

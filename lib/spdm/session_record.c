@@ -149,8 +149,8 @@ static pcitsm_err session_fail(struct pcitsm_session *s, pcitsm_err err)
 	return err;
 }
 
-pcitsm_err pcitsm_session_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
-			       uint8_t *out, size_t cap, size_t *out_len)
+pcitsm_err pcitsm_record_seal(struct pcitsm_session *s, const uint8_t *msg, size_t len,
+			      uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t nonce[PCITSM_AEAD_IV_LEN];
 	struct pcitsm_sm_keys *k;
@@ -188,7 +188,7 @@ pcitsm_err pcitsm_session_seal(struct pcitsm_session *s, const uint8_t *msg, siz
 	return PCITSM_OK;
 }
 
-pcitsm_err pcitsm_session_record_id(const uint8_t *rec, size_t len, uint32_t *id)
+pcitsm_err pcitsm_record_session_id(const uint8_t *rec, size_t len, uint32_t *id)
 {
 	struct pcitsm_rd r;
 
@@ -219,8 +219,8 @@ static pcitsm_err record_split(const uint8_t *rec, size_t len, const uint8_t **c
 	return pcitsm_rd_finish(&r);
 }
 
-pcitsm_err pcitsm_session_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
-			       uint8_t *out, size_t cap, size_t *out_len)
+pcitsm_err pcitsm_record_open(struct pcitsm_session *s, const uint8_t *rec, size_t len,
+			      uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t nonce[PCITSM_AEAD_IV_LEN];
 	struct pcitsm_sm_keys *k;
@@ -233,7 +233,7 @@ pcitsm_err pcitsm_session_open(struct pcitsm_session *s, const uint8_t *rec, siz
 		return PCITSM_E_INVAL;
 	*out_len = 0;
 	/* SessionID first: another session's record changes nothing here. */
-	PCITSM_TRY(pcitsm_session_record_id(rec, len, &id));
+	PCITSM_TRY(pcitsm_record_session_id(rec, len, &id));
 	if (id != s->id)
 		return PCITSM_E_NOTFOUND;
 	k = dir_keys(s, tx_dir(s) == PCITSM_SM_REQ ? PCITSM_SM_RSP : PCITSM_SM_REQ);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pcitsm/spdm_req.h"
+#include "pcitsm/spdm_rsp.h"
 #include "msg.h"
 
 pcitsm_err pcitsm_spdm_version_parse(const char *s, uint8_t *out)

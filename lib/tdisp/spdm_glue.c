@@ -5,7 +5,7 @@
  * the SPDM layer enforces by ignoring vendor-defined requests outside one), and told when a
  * session ends so that the TDIs it locked go to ERROR.
  */
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_rsp.h"
 #include "pcitsm/tdisp.h"
 
 static void dsm_session_ended(void *ctx, uint32_t session_id)

@@ -11,7 +11,7 @@
 
 #include "fw.h"
 #include "pcitsm/idekm.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 
 
 struct tsm_fw {
@@ -194,7 +194,7 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 	pcitsm_spdm_auth_opts_default(&o, d->fw->env);
 	o.cfg.trust = d->fw->trust;
 	o.meas = PCITSM_SPDM_MEAS_NONE;
-	e = pcitsm_spdm_req_authenticate(&d->r, &d->x, &o, &d->auth);
+	e = pcitsm_spdm_drv_req_authenticate(&d->r, &d->x, &o, &d->auth);
 	d->r_init = true;
 	d->have_auth = true;
 	if (e) {
@@ -210,7 +210,7 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 
 	/* Signed measurements, all blocks. */
 	if (d->r.rsp_caps & PCITSM_SPDM_CAP_MEAS_SIG) {
-		e = pcitsm_spdm_req_exchange(&d->r, &d->x, build_meas, NULL);
+		e = pcitsm_spdm_drv_req_exchange(&d->r, &d->x, build_meas, NULL);
 		if (e) {
 			tsm_fail(fail, PCITSM_TSM_STEP_MEASUREMENTS, e, "GET_MEASUREMENTS: %s",
 				 pcitsm_err_str(e));
@@ -224,7 +224,7 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 
 	/* KEY_EXCHANGE, FINISH. */
 	pcitsm_spdm_session_opts_default(&so);
-	e = pcitsm_spdm_session_open(&d->s, &d->r, &d->x, &so);
+	e = pcitsm_spdm_drv_session_open(&d->s, &d->r, &d->x, &so);
 	if (e) {
 		tsm_fail(fail, PCITSM_TSM_STEP_SESSION, e, "session: %s", pcitsm_err_str(e));
 		fail->peer_error = d->s.peer_error;
@@ -246,7 +246,7 @@ static pcitsm_err fw_device_call(void *arg, const uint8_t *req, size_t len, stru
 {
 	struct tsm_fw_dev *d = arg;
 
-	return pcitsm_spdm_vdm_call(&d->s, &d->x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
+	return pcitsm_spdm_drv_vdm_call(&d->s, &d->x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
 }
 
 static pcitsm_err fw_rp_key_prog(void *arg, uint8_t stream_id, unsigned kset,
@@ -404,7 +404,7 @@ void tsm_fw_dev_disconnect(struct tsm_fw_dev *d)
 {
 	if (!d->session_open)
 		return;
-	if (pcitsm_spdm_session_end(&d->s, &d->x) != PCITSM_OK)
+	if (pcitsm_spdm_drv_session_end(&d->s, &d->x) != PCITSM_OK)
 		pcitsm_info(d->fw->env, "tsm fw: END_SESSION not acknowledged; session wiped");
 	pcitsm_spdm_session_wipe(&d->s);
 	d->session_open = false;

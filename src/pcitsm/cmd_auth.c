@@ -51,7 +51,7 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 
 	rep->tried = true;
 	rep->step = "KEY_EXCHANGE/FINISH";
-	e = pcitsm_spdm_session_open(&s, &r->req, r->t.x, NULL);
+	e = pcitsm_spdm_drv_session_open(&s, &r->req, r->t.x, NULL);
 	if (e)
 		goto fail;
 	rep->established = true;
@@ -63,10 +63,10 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 	/* As libspdm's default session flow: digests and the chain again, inside the session; both
 	 * must be the chain whose leaf signed KEY_EXCHANGE_RSP. */
 	if (r->req.rsp_caps & PCITSM_SPDM_CAP_CERT) {
-		e = pcitsm_spdm_session_get_digests(&s, r->t.x);
+		e = pcitsm_spdm_drv_session_get_digests(&s, r->t.x);
 		if (step_failed(rep, "GET_DIGESTS in session", e, &rep->digests_ok))
 			goto fail;
-		e = pcitsm_spdm_session_get_certificate(&s, r->t.x);
+		e = pcitsm_spdm_drv_session_get_certificate(&s, r->t.x);
 		if (step_failed(rep, "GET_CERTIFICATE in session", e, &rep->cert_ok))
 			goto fail;
 	}
@@ -74,7 +74,7 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 		bool sign = (r->req.rsp_caps & PCITSM_SPDM_CAP_MEAS_MASK) == PCITSM_SPDM_CAP_MEAS_SIG;
 
 		rep->step = "GET_MEASUREMENTS in session";
-		e = pcitsm_spdm_session_measurements(&s, r->t.x, 0xff, sign);
+		e = pcitsm_spdm_drv_session_measurements(&s, r->t.x, 0xff, sign);
 		if (e)
 			goto fail;
 		rep->meas = s.meas;
@@ -86,11 +86,11 @@ static pcitsm_err run_session(struct cli_spdm_run *r, struct session_report *rep
 			rep->nr_blocks++;
 	}
 	if (s.heartbeat_period) {
-		e = pcitsm_spdm_session_heartbeat(&s, r->t.x);
+		e = pcitsm_spdm_drv_session_heartbeat(&s, r->t.x);
 		if (step_failed(rep, "HEARTBEAT", e, &rep->heartbeat_ok))
 			goto fail;
 	}
-	e = pcitsm_spdm_session_end(&s, r->t.x);
+	e = pcitsm_spdm_drv_session_end(&s, r->t.x);
 	if (step_failed(rep, "END_SESSION", e, &rep->ended))
 		goto fail;
 	rep->step = NULL;

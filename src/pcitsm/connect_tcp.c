@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/idekm.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 #include "target.h"
 #include "tsmstat.h"
 
@@ -150,7 +150,7 @@ static pcitsm_err ct_device_call(void *arg, const uint8_t *req, size_t len, stru
 {
 	struct ctcp *c = arg;
 
-	return pcitsm_spdm_vdm_call(&c->s, c->t.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
+	return pcitsm_spdm_drv_vdm_call(&c->s, c->t.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
 }
 
 static pcitsm_err ct_rp_key_prog(void *arg, uint8_t stream_id, unsigned kset,
@@ -264,7 +264,7 @@ static int run(struct ctcp *c, unsigned hold)
 		ao.cfg.trust = c->trust;
 	else
 		ao.allow_untrusted = true;
-	e = pcitsm_spdm_req_authenticate(c->r, c->t.x, &ao, &c->res);
+	e = pcitsm_spdm_drv_req_authenticate(c->r, c->t.x, &ao, &c->res);
 	c->r_init = true;
 	if (e) {
 		peer_detail(c, c->res.err == PCITSM_E_PEER_ERROR ? PCITSM_E_PEER_ERROR : e, detail,
@@ -282,7 +282,7 @@ static int run(struct ctcp *c, unsigned hold)
 	       c->res.nr_blocks);
 
 	pcitsm_spdm_session_opts_default(&so);
-	e = pcitsm_spdm_session_open(&c->s, c->r, c->t.x, &so);
+	e = pcitsm_spdm_drv_session_open(&c->s, c->r, c->t.x, &so);
 	if (e) {
 		peer_detail(c, e, detail, sizeof(detail));
 		return step_fail(c, "session", e, detail);
@@ -388,7 +388,7 @@ stop:
 	}
 end:
 	if (c->s.state == PCITSM_SPDM_SESSION_ESTABLISHED) {
-		pcitsm_err ee = pcitsm_spdm_session_end(&c->s, c->t.x);
+		pcitsm_err ee = pcitsm_spdm_drv_session_end(&c->s, c->t.x);
 
 		if (ee)
 			rc = step_fail(c, "end_session", ee, NULL);

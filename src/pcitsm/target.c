@@ -241,10 +241,10 @@ pcitsm_err cli_spdm_authenticate(struct cli_spdm_run *r, const struct pcitsm_env
 		r->auth.allow_untrusted = true;
 	}
 	if (r->session) {
-		e = pcitsm_spdm_req_authenticate(&r->req, r->t.x, &r->auth, &r->res);
+		e = pcitsm_spdm_drv_req_authenticate(&r->req, r->t.x, &r->auth, &r->res);
 		r->req_ready = true;
 	} else {
-		e = pcitsm_spdm_authenticate(r->t.x, &r->auth, &r->res);
+		e = pcitsm_spdm_drv_authenticate(r->t.x, &r->auth, &r->res);
 	}
 	if (e != PCITSM_OK) {
 		if (r->res.err == PCITSM_OK)

@@ -65,7 +65,7 @@ pcitsm_err cli_split_hostport(const char *s, char *host, size_t host_len, char *
  */
 #include <json-c/json.h>
 
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 
 struct cli_spdm_run {
 	const char *target;

@@ -99,7 +99,7 @@ static pcitsm_err apply_faults(struct pd *pd, const char **why)
 		df = &pd->devs_cfg.faults[pd->funcs[fi].port];
 		switch (d->kind) {
 		case PD_FAULT_UNTRUSTED_CERT: df->untrusted_cert = true; break;
-		case PD_FAULT_BAD_SIGNATURE: df->bad_signature = true; break;
+		case PD_FAULT_BAD_SIGNATURE: df->spdm.bad_signature = true; break;
 		case PD_FAULT_REFUSE_KEY_PROG: df->refuse_key_prog = true; break;
 		default: break;
 		}

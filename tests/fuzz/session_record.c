@@ -40,21 +40,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fixed_pair(&req, &rsp);
 	rsp2 = rsp;
 	if (!(data[0] & 1)) {
-		err = pcitsm_session_open(&rsp, data + 1, size - 1, out, sizeof(out), &olen);
+		err = pcitsm_record_open(&rsp, data + 1, size - 1, out, sizeof(out), &olen);
 		if (!err && olen + PCITSM_SM_OVERHEAD > size - 1)
 			abort();
 		if (err && (olen || (err != PCITSM_E_NOTFOUND && size > 5 && !rsp.err)))
 			abort();
 		return 0;
 	}
-	if (pcitsm_session_seal(&req, data + 1, size - 1, rec, sizeof(rec), &rlen) ||
+	if (pcitsm_record_seal(&req, data + 1, size - 1, rec, sizeof(rec), &rlen) ||
 	    rlen != size - 1 + PCITSM_SM_OVERHEAD)
 		abort();
-	if (pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen) || olen != size - 1 ||
+	if (pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen) || olen != size - 1 ||
 	    memcmp(out, data + 1, olen))
 		abort();
 	rec[(data[0] >> 1) % rlen] ^= 0x20;
-	if (!pcitsm_session_open(&rsp2, rec, rlen, out, sizeof(out), &olen))
+	if (!pcitsm_record_open(&rsp2, rec, rlen, out, sizeof(out), &olen))
 		abort();
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz the requester engine: responses (u16 LE length, bytes) fed to a full authentication
  * sequence. The environment is seeded like the corpus recording, so recorded sessions replay. */
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_req.h"
 
 /* The next response from the input, or NULL when it runs out. */
 static const uint8_t *next(struct pcitsm_rd *r, size_t *n)

@@ -3,7 +3,7 @@
  * responder; every answer must be a response or an ERROR. */
 #include <stdlib.h>
 
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_rsp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

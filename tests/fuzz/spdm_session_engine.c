@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
+#include "pcitsm/spdm_rsp.h"
 
 /* A transport straight into the responder (no DOE framing, small buffers: fast). */
 struct direct {
@@ -101,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ao.skip_challenge = true;
 	ao.meas = PCITSM_SPDM_MEAS_NONE;
 	ao.cfg.trust = trust;
-	if (pcitsm_spdm_req_authenticate(&r, &loop.x, &ao, &res) != PCITSM_OK)
+	if (pcitsm_spdm_drv_req_authenticate(&r, &loop.x, &ao, &res) != PCITSM_OK)
 		abort();
 	pcitsm_rd_init(&rd, data + 1, size - 1);
 	memset(&ss, 0, sizeof(ss));
@@ -115,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		goto out;
 	}
-	if (pcitsm_spdm_session_open(&ss, &r, &loop.x, NULL) != PCITSM_OK)
+	if (pcitsm_spdm_drv_session_open(&ss, &r, &loop.x, NULL) != PCITSM_OK)
 		abort();
 	while (mode < 3 && pcitsm_rd_left(&rd) >= 2) {
 		size_t len = PCITSM_MIN((size_t)pcitsm_rd_le16(&rd), pcitsm_rd_left(&rd));
@@ -124,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (mode == 2) {
 			if (ss.state != PCITSM_SPDM_SESSION_ESTABLISHED ||
-			    pcitsm_session_seal(&ss.sm, p, len, rec, sizeof(rec), &n))
+			    pcitsm_record_seal(&ss.sm, p, len, rec, sizeof(rec), &n))
 				break;
 			p = rec;
 			len = n;
@@ -144,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (s.sessions[i].state != PCITSM_SPDM_RSP_SESS_FREE &&
 			    s.sessions[i].sm.id == ss.sm.id)
 				rs = &s.sessions[i];
-		if (!rs || pcitsm_session_seal(&rs->sm, data + 4, size - 4, rec, sizeof(rec), &n))
+		if (!rs || pcitsm_record_seal(&rs->sm, data + 4, size - 4, rec, sizeof(rec), &n))
 			goto out;
 		ss.outstanding = true;
 		memcpy(ss.req_hdr, hdr, sizeof(hdr));
@@ -159,7 +160,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		ss.outstanding = true;
 		memcpy(ss.req_hdr, hdr, sizeof(hdr));
-		pcitsm_err e = pcitsm_spdm_session_feed(&ss, data + 2, size - 2, NULL);
+		size_t m = PCITSM_MIN(size - 2, sizeof(rec)); /* opened in place: a copy */
+		pcitsm_err e;
+
+		memcpy(rec, data + 2, m);
+		e = pcitsm_spdm_session_feed(&ss, rec, m, NULL);
 
 		/* only a record of another session leaves the request outstanding */
 		if (e != PCITSM_OK && e != PCITSM_E_NOTFOUND &&

@@ -5,7 +5,7 @@
 
 #include "pcitsm/emu.h"
 #include "pcitsm/session.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
 #include "testutil.h"
 
 struct fixture {
@@ -526,7 +526,7 @@ static size_t largest_responses(struct pcitsm_emu_func *ep, uint32_t bound, size
 	pcitsm_spdm_auth_opts_default(&ao, &env.env);
 	ao.cfg.data_transfer_size = 0x10000;
 	ao.allow_untrusted = true;
-	assert_ok(pcitsm_spdm_authenticate(&loop.x, &ao, &res));
+	assert_ok(pcitsm_spdm_drv_authenticate(&loop.x, &ao, &res));
 	assert_int_equal(res.version, PCITSM_SPDM_V13);
 	assert_true(res.meas_signed);
 	assert_true(st.nr_rsp >= 7);
@@ -645,14 +645,14 @@ static void standalone_device(void **state)
 	pcitsm_xport_loop_init(&loop, &ep->doe);
 	pcitsm_spdm_auth_opts_default(&ao, &env.env);
 	ao.allow_untrusted = true;
-	assert_ok(pcitsm_spdm_authenticate(&loop.x, &ao, &res));
+	assert_ok(pcitsm_spdm_drv_authenticate(&loop.x, &ao, &res));
 	assert_int_equal(res.version, PCITSM_SPDM_V12);
 	pcitsm_spdm_auth_result_free(&res);
 	assert_true(pcitsm_emu_device_requests(pcitsm_emu_standalone_device(s)) >= 6);
 	assert_non_null(pcitsm_emu_device_identity(pcitsm_emu_standalone_device(s))->root);
 	/* Only 1.2 offered: a requester that needs 1.3 finds no common version. */
 	ao.cfg.min_version = PCITSM_SPDM_V13;
-	assert_err(pcitsm_spdm_authenticate(&loop.x, &ao, &res), PCITSM_E_VERSION);
+	assert_err(pcitsm_spdm_drv_authenticate(&loop.x, &ao, &res), PCITSM_E_VERSION);
 	pcitsm_spdm_auth_result_free(&res);
 	pcitsm_emu_standalone_free(s);
 	pcitsm_emu_standalone_free(NULL);

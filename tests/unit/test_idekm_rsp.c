@@ -11,7 +11,7 @@
 
 #include "pcitsm/emu.h"
 #include "pcitsm/idekm.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_rsp.h"
 #include "testutil.h"
 
 /* The responder entry point has the SPDM layer's vendor-defined handler shape. */

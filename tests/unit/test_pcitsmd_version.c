@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "opts.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_req.h"
+#include "pcitsm/spdm_rsp.h"
 #include "testutil.h"
 
 static int parse(struct pd_opts *o, char *err, const char *const *args)

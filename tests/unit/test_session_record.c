@@ -47,9 +47,9 @@ static void exchange(struct pcitsm_session *from, struct pcitsm_session *to, siz
 	size_t rlen, olen;
 
 	fill(msg, len, (uint8_t)len);
-	assert_ok(pcitsm_session_seal(from, msg, len, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(from, msg, len, rec, sizeof(rec), &rlen));
 	assert_int_equal(rlen, len + 24);
-	assert_ok(pcitsm_session_open(to, rec, rlen, out, sizeof(out), &olen));
+	assert_ok(pcitsm_record_open(to, rec, rlen, out, sizeof(out), &olen));
 	assert_int_equal(olen, len);
 	assert_memory_equal(out, msg, len);
 }
@@ -99,7 +99,7 @@ static void test_layout_and_nonce(void **state)
 		memcpy(req.app[PCITSM_SM_REQ].iv, kat_nonce_iv, 12);
 		req.app[PCITSM_SM_REQ].seq = kat_nonce[i].seq;
 		fill(msg, 32, (uint8_t)i);
-		assert_ok(pcitsm_session_seal(&req, msg, 32, rec, sizeof(rec), &rlen));
+		assert_ok(pcitsm_record_seal(&req, msg, 32, rec, sizeof(rec), &rlen));
 		assert_int_equal(rlen, 56);
 		assert_memory_equal(rec, "\x01\x00\xef\xbe", 4);
 		assert_int_equal(pcitsm_get_le16(rec + 4), 32 + 18);
@@ -110,7 +110,7 @@ static void test_layout_and_nonce(void **state)
 		/* the responder with the same IV and counter agrees */
 		memcpy(rsp.app[PCITSM_SM_REQ].iv, kat_nonce_iv, 12);
 		rsp.app[PCITSM_SM_REQ].seq = kat_nonce[i].seq;
-		assert_ok(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen));
+		assert_ok(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen));
 		assert_int_equal(rsp.app[PCITSM_SM_REQ].seq, kat_nonce[i].seq + 1);
 	}
 }
@@ -126,7 +126,7 @@ static void test_tamper_every_byte(void **state)
 	(void)state;
 	pair(1, &req, &rsp, true);
 	fill(msg, 40, 9);
-	assert_ok(pcitsm_session_seal(&req, msg, 40, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, msg, 40, rec, sizeof(rec), &rlen));
 	saved = rsp;
 	for (size_t pos = 0; pos < rlen; pos++) {
 		for (unsigned bit = 0; bit < 8; bit += 7) {
@@ -135,7 +135,7 @@ static void test_tamper_every_byte(void **state)
 			memcpy(bad, rec, rlen);
 			bad[pos] ^= (uint8_t)(1u << bit);
 			rsp = saved;
-			e = pcitsm_session_open(&rsp, bad, rlen, out, sizeof(out), &olen);
+			e = pcitsm_record_open(&rsp, bad, rlen, out, sizeof(out), &olen);
 			assert_int_equal(olen, 0);
 			if (pos < 4) {
 				assert_err(e, PCITSM_E_NOTFOUND);
@@ -151,14 +151,14 @@ static void test_tamper_every_byte(void **state)
 			assert_int_equal(rsp.err, e);
 			assert_int_equal(rsp.app[PCITSM_SM_REQ].seq, 0);
 			/* the session is broken for good, even for the genuine record */
-			assert_err(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen),
+			assert_err(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen),
 				   PCITSM_E_STATE);
-			assert_err(pcitsm_session_seal(&rsp, msg, 1, out, sizeof(out), &olen),
+			assert_err(pcitsm_record_seal(&rsp, msg, 1, out, sizeof(out), &olen),
 				   PCITSM_E_STATE);
 		}
 	}
 	rsp = saved;
-	assert_ok(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen));
+	assert_ok(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen));
 }
 
 static void test_replay_and_reorder(void **state)
@@ -169,28 +169,28 @@ static void test_replay_and_reorder(void **state)
 
 	(void)state;
 	pair(0, &req, &rsp, true);
-	assert_ok(pcitsm_session_seal(&req, (const uint8_t *)"first", 5, rec, sizeof(rec), &rlen));
-	assert_ok(pcitsm_session_seal(&req, (const uint8_t *)"second", 6, rec2, sizeof(rec2),
+	assert_ok(pcitsm_record_seal(&req, (const uint8_t *)"first", 5, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, (const uint8_t *)"second", 6, rec2, sizeof(rec2),
 				      &rlen2));
 	saved = rsp;
 	/* reordered: the second record checked against counter 0 */
-	assert_err(pcitsm_session_open(&rsp, rec2, rlen2, out, sizeof(out), &olen), PCITSM_E_MAC);
+	assert_err(pcitsm_record_open(&rsp, rec2, rlen2, out, sizeof(out), &olen), PCITSM_E_MAC);
 	/* replayed: the first record again, now at counter 1 */
 	rsp = saved;
-	assert_ok(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen));
-	assert_err(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
-	assert_err(pcitsm_session_open(&rsp, rec2, rlen2, out, sizeof(out), &olen),
+	assert_ok(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen));
+	assert_err(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
+	assert_err(pcitsm_record_open(&rsp, rec2, rlen2, out, sizeof(out), &olen),
 		   PCITSM_E_STATE);
 	/* a record reflected back to its sender does not open either (other direction's key) */
 	pair(0, &req, &rsp, true);
-	assert_ok(pcitsm_session_seal(&req, (const uint8_t *)"first", 5, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, (const uint8_t *)"first", 5, rec, sizeof(rec), &rlen));
 	req.app[PCITSM_SM_RSP].seq = 0;
-	assert_err(pcitsm_session_open(&req, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
+	assert_err(pcitsm_record_open(&req, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
 	/* a handshake-phase record does not open in the data phase */
 	pair(0, &req, &rsp, false);
-	assert_ok(pcitsm_session_seal(&req, (const uint8_t *)"fin", 3, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, (const uint8_t *)"fin", 3, rec, sizeof(rec), &rlen));
 	assert_ok(pcitsm_session_data_keys(&rsp, kat_keysched[0].th2));
-	assert_err(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
+	assert_err(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
 }
 
 static void test_unknown_session(void **state)
@@ -203,15 +203,15 @@ static void test_unknown_session(void **state)
 	pair(0, &req, &rsp, true);
 	pair(0, &other_req, &other_rsp, true);
 	other_req.id = SID + 0x10000;
-	assert_ok(pcitsm_session_seal(&other_req, msg, 10, rec, sizeof(rec), &rlen));
-	assert_ok(pcitsm_session_record_id(rec, rlen, &id));
+	assert_ok(pcitsm_record_seal(&other_req, msg, 10, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_session_id(rec, rlen, &id));
 	assert_int_equal(id, SID + 0x10000);
-	assert_err(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen),
+	assert_err(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen),
 		   PCITSM_E_NOTFOUND);
 	/* ignored: the session goes on */
 	assert_int_equal(rsp.err, PCITSM_OK);
 	exchange(&req, &rsp, 10);
-	assert_err(pcitsm_session_record_id(rec, 3, &id), PCITSM_E_SHORT);
+	assert_err(pcitsm_record_session_id(rec, 3, &id), PCITSM_E_SHORT);
 	assert_int_equal(pcitsm_session_id(0x0001, 0xbeef), SID);
 }
 
@@ -224,11 +224,11 @@ static void test_truncated_and_bad_length(void **state)
 
 	(void)state;
 	pair(0, &req, &rsp, true);
-	assert_ok(pcitsm_session_seal(&req, msg, 20, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, msg, 20, rec, sizeof(rec), &rlen));
 	saved = rsp;
 	for (size_t n = 0; n < rlen; n++) {
 		rsp = saved;
-		assert_err(pcitsm_session_open(&rsp, rec, n, out, sizeof(out), &olen),
+		assert_err(pcitsm_record_open(&rsp, rec, n, out, sizeof(out), &olen),
 			   PCITSM_E_SHORT);
 		assert_int_equal(rsp.err, n < 4 ? PCITSM_OK : PCITSM_E_SHORT);
 	}
@@ -237,21 +237,21 @@ static void test_truncated_and_bad_length(void **state)
 		memcpy(bad, rec, rlen);
 		pcitsm_put_le16(bad + 4, l);
 		rsp = saved;
-		assert_err(pcitsm_session_open(&rsp, bad, rlen, out, sizeof(out), &olen),
+		assert_err(pcitsm_record_open(&rsp, bad, rlen, out, sizeof(out), &olen),
 			   PCITSM_E_FIELD);
 	}
 	/* Length past the end */
 	memcpy(bad, rec, rlen);
 	pcitsm_put_le16(bad + 4, (uint16_t)(rlen - 6 + 1));
 	rsp = saved;
-	assert_err(pcitsm_session_open(&rsp, bad, rlen, out, sizeof(out), &olen), PCITSM_E_SHORT);
+	assert_err(pcitsm_record_open(&rsp, bad, rlen, out, sizeof(out), &olen), PCITSM_E_SHORT);
 	pcitsm_put_le16(bad + 4, 0xffff);
 	rsp = saved;
-	assert_err(pcitsm_session_open(&rsp, bad, rlen, out, sizeof(out), &olen), PCITSM_E_SHORT);
+	assert_err(pcitsm_record_open(&rsp, bad, rlen, out, sizeof(out), &olen), PCITSM_E_SHORT);
 	/* Length short of the record by more than DOE padding */
 	pcitsm_put_le16(bad + 4, (uint16_t)(rlen - 6 - 4));
 	rsp = saved;
-	assert_err(pcitsm_session_open(&rsp, bad, rlen, out, sizeof(out), &olen), PCITSM_E_LONG);
+	assert_err(pcitsm_record_open(&rsp, bad, rlen, out, sizeof(out), &olen), PCITSM_E_LONG);
 }
 
 /* DOE pads the object to a DW with zeros outside Length: 1..3 bytes accepted, 4 not, non-zero
@@ -263,21 +263,21 @@ static void test_doe_padding(void **state)
 
 	(void)state;
 	pair(0, &req, &rsp, true);
-	assert_ok(pcitsm_session_seal(&req, msg, 21, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, msg, 21, rec, sizeof(rec), &rlen));
 	assert_int_equal(rlen, 45);
 	memset(rec + rlen, 0, 8);
 	saved = rsp;
 	for (size_t pad = 0; pad <= 3; pad++) {
 		rsp = saved;
-		assert_ok(pcitsm_session_open(&rsp, rec, rlen + pad, out, sizeof(out), &olen));
+		assert_ok(pcitsm_record_open(&rsp, rec, rlen + pad, out, sizeof(out), &olen));
 		assert_int_equal(olen, 21);
 	}
 	rsp = saved;
-	assert_err(pcitsm_session_open(&rsp, rec, rlen + 4, out, sizeof(out), &olen),
+	assert_err(pcitsm_record_open(&rsp, rec, rlen + 4, out, sizeof(out), &olen),
 		   PCITSM_E_LONG);
 	rec[rlen + 2] = 1;
 	rsp = saved;
-	assert_err(pcitsm_session_open(&rsp, rec, rlen + 3, out, sizeof(out), &olen),
+	assert_err(pcitsm_record_open(&rsp, rec, rlen + 3, out, sizeof(out), &olen),
 		   PCITSM_E_RESERVED);
 }
 
@@ -304,7 +304,7 @@ static void test_app_length_mismatch(void **state)
 					   rec + 6, rec + 24));
 		rsp = saved;
 		memset(out, 0xee, 18);
-		assert_err(pcitsm_session_open(&rsp, rec, 40, out, sizeof(out), &olen),
+		assert_err(pcitsm_record_open(&rsp, rec, 40, out, sizeof(out), &olen),
 			   PCITSM_E_FIELD);
 		assert_memory_equal(out, zero, 18);
 		assert_int_equal(rsp.err, PCITSM_E_FIELD);
@@ -314,7 +314,7 @@ static void test_app_length_mismatch(void **state)
 	assert_ok(pcitsm_aead_seal(t->aead, t->req_app_key, nonce, rec, 6, plain, 18, rec + 6,
 				   rec + 24));
 	rsp = saved;
-	assert_ok(pcitsm_session_open(&rsp, rec, 40, out, sizeof(out), &olen));
+	assert_ok(pcitsm_record_open(&rsp, rec, 40, out, sizeof(out), &olen));
 	assert_int_equal(olen, 16);
 }
 
@@ -329,18 +329,18 @@ static void test_counter_limit(void **state)
 	req.app[PCITSM_SM_REQ].seq = PCITSM_SM_SEQ_LIMIT - 1;
 	rsp.app[PCITSM_SM_REQ].seq = PCITSM_SM_SEQ_LIMIT - 1;
 	exchange(&req, &rsp, 5);
-	assert_err(pcitsm_session_seal(&req, msg, 5, rec, sizeof(rec), &rlen), PCITSM_E_OVERFLOW);
+	assert_err(pcitsm_record_seal(&req, msg, 5, rec, sizeof(rec), &rlen), PCITSM_E_OVERFLOW);
 	assert_int_equal(req.app[PCITSM_SM_REQ].seq, PCITSM_SM_SEQ_LIMIT);
 	/* the receiver at its limit refuses whatever comes */
 	req.app[PCITSM_SM_REQ].seq = 0;
-	assert_ok(pcitsm_session_seal(&req, msg, 5, rec, sizeof(rec), &rlen));
-	assert_err(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen),
+	assert_ok(pcitsm_record_seal(&req, msg, 5, rec, sizeof(rec), &rlen));
+	assert_err(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen),
 		   PCITSM_E_OVERFLOW);
 	/* the other direction has its own counter */
 	pair(0, &req, &rsp, true);
 	rsp.app[PCITSM_SM_RSP].seq = PCITSM_SM_SEQ_LIMIT;
 	exchange(&req, &rsp, 5);
-	assert_err(pcitsm_session_seal(&rsp, msg, 5, rec, sizeof(rec), &rlen), PCITSM_E_OVERFLOW);
+	assert_err(pcitsm_record_seal(&rsp, msg, 5, rec, sizeof(rec), &rlen), PCITSM_E_OVERFLOW);
 	/* a key update starts that direction again at 0 */
 	assert_ok(pcitsm_session_key_update(&rsp, PCITSM_SM_RSP));
 	assert_ok(pcitsm_session_key_update(&req, PCITSM_SM_RSP));
@@ -365,8 +365,8 @@ static void test_key_update(void **state)
 	assert_int_equal(req.app[PCITSM_SM_RSP].seq, 2);
 	/* one side updated, the other not: the record does not open */
 	assert_ok(pcitsm_session_key_update(&rsp, PCITSM_SM_RSP));
-	assert_ok(pcitsm_session_seal(&rsp, msg, 3, rec, sizeof(rec), &rlen));
-	assert_err(pcitsm_session_open(&req, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
+	assert_ok(pcitsm_record_seal(&rsp, msg, 3, rec, sizeof(rec), &rlen));
+	assert_err(pcitsm_record_open(&req, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
 	assert_err(pcitsm_session_key_update(&req, PCITSM_SM_RSP), PCITSM_E_STATE);
 }
 
@@ -380,32 +380,32 @@ static void test_buffers_and_states(void **state)
 	pair(0, &req, &rsp, false);
 	assert_ok(pcitsm_session_init(&req, PCITSM_SESSION_REQUESTER, SID, PCITSM_HASH_SHA256,
 				      PCITSM_AEAD_AES_256_GCM, 0x12, PCITSM_SM_V12));
-	assert_err(pcitsm_session_seal(&req, msg, 4, rec, sizeof(rec), &rlen), PCITSM_E_STATE);
-	assert_err(pcitsm_session_seal(&none, msg, 4, rec, sizeof(rec), &rlen), PCITSM_E_STATE);
-	assert_ok(pcitsm_session_seal(&rsp, msg, 4, rec, sizeof(rec), &rlen));
+	assert_err(pcitsm_record_seal(&req, msg, 4, rec, sizeof(rec), &rlen), PCITSM_E_STATE);
+	assert_err(pcitsm_record_seal(&none, msg, 4, rec, sizeof(rec), &rlen), PCITSM_E_STATE);
+	assert_ok(pcitsm_record_seal(&rsp, msg, 4, rec, sizeof(rec), &rlen));
 	pcitsm_put_le32(rec, 0);
-	assert_err(pcitsm_session_open(&none, rec, rlen, out, sizeof(out), &olen), PCITSM_E_STATE);
+	assert_err(pcitsm_record_open(&none, rec, rlen, out, sizeof(out), &olen), PCITSM_E_STATE);
 
 	pair(0, &req, &rsp, true);
 	/* output too small: nothing consumed, nothing broken */
-	assert_err(pcitsm_session_seal(&req, msg, 10, rec, 33, &rlen), PCITSM_E_NOSPC);
+	assert_err(pcitsm_record_seal(&req, msg, 10, rec, 33, &rlen), PCITSM_E_NOSPC);
 	assert_int_equal(req.app[PCITSM_SM_REQ].seq, 0);
-	assert_ok(pcitsm_session_seal(&req, msg, 10, rec, 34, &rlen));
-	assert_err(pcitsm_session_open(&rsp, rec, rlen, out, 11, &olen), PCITSM_E_NOSPC);
+	assert_ok(pcitsm_record_seal(&req, msg, 10, rec, 34, &rlen));
+	assert_err(pcitsm_record_open(&rsp, rec, rlen, out, 11, &olen), PCITSM_E_NOSPC);
 	assert_int_equal(rsp.err, PCITSM_OK);
-	assert_ok(pcitsm_session_open(&rsp, rec, rlen, out, 12, &olen));
+	assert_ok(pcitsm_record_open(&rsp, rec, rlen, out, 12, &olen));
 	assert_int_equal(olen, 10);
 	/* message too large for the u16 Length */
-	assert_err(pcitsm_session_seal(&req, msg, PCITSM_SM_MAX_APP + 1, rec, sizeof(rec), &rlen),
+	assert_err(pcitsm_record_seal(&req, msg, PCITSM_SM_MAX_APP + 1, rec, sizeof(rec), &rlen),
 		   PCITSM_E_INVAL);
 	/* in place: the message already at offset 8 of the output */
 	fill(rec + 8, 50, 3);
 	memcpy(msg, rec + 8, 50);
-	assert_ok(pcitsm_session_seal(&req, rec + 8, 50, rec, sizeof(rec), &rlen));
-	assert_ok(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen));
+	assert_ok(pcitsm_record_seal(&req, rec + 8, 50, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen));
 	assert_memory_equal(out, msg, 50);
-	assert_err(pcitsm_session_seal(NULL, msg, 1, rec, sizeof(rec), &rlen), PCITSM_E_INVAL);
-	assert_err(pcitsm_session_open(&rsp, NULL, 5, out, sizeof(out), &olen), PCITSM_E_INVAL);
+	assert_err(pcitsm_record_seal(NULL, msg, 1, rec, sizeof(rec), &rlen), PCITSM_E_INVAL);
+	assert_err(pcitsm_record_open(&rsp, NULL, 5, out, sizeof(out), &olen), PCITSM_E_INVAL);
 }
 
 int main(void)

@@ -147,9 +147,9 @@ static void auth_retries(void **state)
 	struct fx *f = fx_new("p256");
 	uint64_t t0;
 
-	f->ro.fault_busy = PCITSM_SPDM_BUSY_RETRIES;
-	f->ro.fault_not_ready = 2;
-	f->ro.fault_resynch = 1;
+	f->faults.busy = PCITSM_SPDM_BUSY_RETRIES;
+	f->faults.not_ready = 2;
+	f->faults.resynch = 1;
 	t0 = f->et.clock_ns;
 	assert_ok(fx_auth(f));
 	check_success(f, PCITSM_SPDM_V13);
@@ -161,21 +161,21 @@ static void auth_retries(void **state)
 
 	/* One Busy more than the bound fails. */
 	f = fx_new("p256");
-	f->ro.fault_busy = PCITSM_SPDM_BUSY_RETRIES + 1;
+	f->faults.busy = PCITSM_SPDM_BUSY_RETRIES + 1;
 	assert_err(fx_auth(f), PCITSM_E_PEER_BUSY);
 	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_DIGESTS);
 	fx_free(f);
 
 	/* Endless resynch fails after the bound. */
 	f = fx_new("p256");
-	f->ro.fault_resynch = 100;
+	f->faults.resynch = 100;
 	assert_err(fx_auth(f), PCITSM_E_PEER_BUSY);
 	assert_int_equal(f->res.resynchs, PCITSM_SPDM_RESYNCH_RETRIES);
 	fx_free(f);
 
 	/* ResponseNotReady forever: bounded waits, then a timeout. */
 	f = fx_new("p256");
-	f->ro.fault_not_ready = 100;
+	f->faults.not_ready = 100;
 	assert_err(fx_auth(f), PCITSM_E_TIMEOUT);
 	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_CHALLENGE);
 	fx_free(f);

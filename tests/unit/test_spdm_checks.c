@@ -204,11 +204,11 @@ static void failed_session_stays_failed(void **state)
 				      t->aead, t->spdm_version, PCITSM_SM_V12));
 	assert_ok(pcitsm_session_handshake_keys(&req, t->shared, t->shared_len, t->th1));
 	assert_ok(pcitsm_session_handshake_keys(&rsp, t->shared, t->shared_len, t->th1));
-	assert_ok(pcitsm_session_seal(&req, (const uint8_t *)"finish", 6, rec, sizeof(rec), &rlen));
+	assert_ok(pcitsm_record_seal(&req, (const uint8_t *)"finish", 6, rec, sizeof(rec), &rlen));
 	rec[rlen - 1] ^= 0x01; /* the tag's last byte */
-	assert_err(pcitsm_session_open(&rsp, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
+	assert_err(pcitsm_record_open(&rsp, rec, rlen, out, sizeof(out), &olen), PCITSM_E_MAC);
 	assert_err(pcitsm_session_data_keys(&rsp, t->th2), PCITSM_E_STATE);
-	assert_err(pcitsm_session_seal(&rsp, (const uint8_t *)"x", 1, rec, sizeof(rec), &rlen),
+	assert_err(pcitsm_record_seal(&rsp, (const uint8_t *)"x", 1, rec, sizeof(rec), &rlen),
 		   PCITSM_E_STATE);
 	/* the peer that saw no error moves on */
 	assert_ok(pcitsm_session_data_keys(&req, t->th2));

@@ -134,8 +134,8 @@ static void fault_versions(void **state)
 		struct fx *f = fx_new("p256");
 
 		f->ro.caps = PCITSM_SPDM_CAP_CERT | PCITSM_SPDM_CAP_CHAL;
-		f->ro.fault_busy = k == 0;
-		f->ro.fault_resynch = k == 1;
+		f->faults.busy = k == 0;
+		f->faults.resynch = k == 1;
 		fx_start(f);
 		drive(f, AT_NEGOTIATED, 0x11);
 		assert_true(fx_rsp(f, get_digests, 4, out, sizeof(out)) >= 4);
@@ -154,7 +154,7 @@ static void fault_versions(void **state)
 	{
 		struct fx *f = fx_new("p256");
 
-		f->ro.fault_not_ready = 1;
+		f->faults.not_ready = 1;
 		f->ao.cfg.min_version = f->ao.cfg.max_version = PCITSM_SPDM_V11;
 		assert_ok(fx_auth(f));
 		assert_int_equal(f->res.version, PCITSM_SPDM_V11);
@@ -178,7 +178,7 @@ static void version_matrix(void **state)
 		pcitsm_spdm_req_cfg_pin_version(&f->ao.cfg, v);
 		fx_start(f);
 		assert_ok(pcitsm_doe_dev_register(&f->dev, &f->rsp.sdoe));
-		assert_ok(pcitsm_spdm_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
+		assert_ok(pcitsm_spdm_drv_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
 		assert_int_equal(f->res.version, v);
 		assert_true(f->res.chain_trusted);
 		assert_true(f->res.challenged);
@@ -186,14 +186,14 @@ static void version_matrix(void **state)
 		assert_int_equal(f->res.nr_blocks, f->id.nr_meas);
 		if (v == PCITSM_SPDM_V10) {
 			/* No KEY_EXCHANGE before 1.1. */
-			assert_err(pcitsm_spdm_session_open(&s, &r, &f->loop.x, NULL),
+			assert_err(pcitsm_spdm_drv_session_open(&s, &r, &f->loop.x, NULL),
 				   PCITSM_E_UNSUPPORTED);
 		} else {
-			assert_ok(pcitsm_spdm_session_open(&s, &r, &f->loop.x, NULL));
+			assert_ok(pcitsm_spdm_drv_session_open(&s, &r, &f->loop.x, NULL));
 			assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
-			assert_ok(pcitsm_spdm_session_measurements(&s, &f->loop.x, 0xff, true));
+			assert_ok(pcitsm_spdm_drv_session_measurements(&s, &f->loop.x, 0xff, true));
 			assert_true(s.meas_signed);
-			assert_ok(pcitsm_spdm_session_end(&s, &f->loop.x));
+			assert_ok(pcitsm_spdm_drv_session_end(&s, &f->loop.x));
 		}
 		pcitsm_spdm_session_wipe(&s);
 		pcitsm_spdm_req_free(&r);
@@ -225,19 +225,19 @@ static void session_error_versions(void **state)
 	pcitsm_spdm_req_cfg_pin_version(&f->ao.cfg, PCITSM_SPDM_V12);
 	fx_start(f);
 	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->rsp.sdoe));
-	assert_ok(pcitsm_spdm_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
-	assert_ok(pcitsm_spdm_session_open(&s, &r, &f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &r, &f->loop.x, NULL));
 	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(rows); i++) {
-		assert_ok(pcitsm_session_seal(&s.sm, rows[i].req, 4, rec, sizeof(rec), &n));
+		assert_ok(pcitsm_record_seal(&s.sm, rows[i].req, 4, rec, sizeof(rec), &n));
 		assert_ok(pcitsm_spdm_rsp_handle_secured(&f->rsp, rec, n, out, sizeof(out), &m));
-		assert_ok(pcitsm_session_open(&s.sm, out, m, pt, sizeof(pt), &k));
+		assert_ok(pcitsm_record_open(&s.sm, out, m, pt, sizeof(pt), &k));
 		assert_true(k >= 4);
 		assert_int_equal(pt[1], PCITSM_SPDM_ERROR);
 		assert_int_equal(pt[2], rows[i].code);
 		assert_int_equal(pt[0], rows[i].version);
 	}
 	/* The session survived every refusal. */
-	assert_ok(pcitsm_spdm_session_end(&s, &f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s, &f->loop.x));
 	pcitsm_spdm_session_wipe(&s);
 	pcitsm_spdm_req_free(&r);
 	fx_free(f);

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_driver.h"
+#include "pcitsm/spdm_rsp.h"
 #include "testutil.h"
 
 struct fx {
@@ -15,6 +16,7 @@ struct fx {
 	struct pcitsm_identity id;
 	struct pcitsm_trust *trust;
 	struct pcitsm_spdm_rsp_opts ro;
+	struct pcitsm_spdm_faults faults; /* set on the responder by fx_start */
 	struct pcitsm_spdm_rsp rsp;
 	struct pcitsm_doe_dev dev;
 	struct pcitsm_xport_loop loop;
@@ -41,10 +43,11 @@ static inline struct fx *fx_new(const char *which)
 	return f;
 }
 
-/* Bring the responder up with f->ro (call after adjusting it). */
+/* Bring the responder up with f->ro and f->faults (call after adjusting them). */
 static inline void fx_start(struct fx *f)
 {
 	assert_ok(pcitsm_spdm_rsp_init(&f->rsp, &f->id, &f->ro, &f->et.env));
+	pcitsm_spdm_rsp_set_faults(&f->rsp, &f->faults);
 	pcitsm_doe_dev_init(&f->dev, 1);
 	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->rsp.doe));
 	pcitsm_xport_loop_init(&f->loop, &f->dev);
@@ -56,7 +59,7 @@ static inline pcitsm_err fx_auth(struct fx *f)
 	if (!f->started)
 		fx_start(f);
 	pcitsm_spdm_auth_result_free(&f->res);
-	return pcitsm_spdm_authenticate(&f->loop.x, &f->ao, &f->res);
+	return pcitsm_spdm_drv_authenticate(&f->loop.x, &f->ao, &f->res);
 }
 
 static inline void fx_free(struct fx *f)

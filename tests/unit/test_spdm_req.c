@@ -276,7 +276,7 @@ static void rejects_responder_faults(void **state)
 	struct fx *f;
 
 	f = fx_new("p256");
-	f->ro.fault_bad_signature = true;
+	f->faults.bad_signature = true;
 	assert_err(fx_auth(f), PCITSM_E_SIGNATURE);
 	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_CHALLENGE);
 	f->ao.skip_challenge = true;
@@ -285,13 +285,13 @@ static void rejects_responder_faults(void **state)
 	fx_free(f);
 
 	f = fx_new("p256");
-	f->ro.fault_echo_nonce = true;
+	f->faults.echo_nonce = true;
 	assert_err(fx_auth(f), PCITSM_E_NONCE);
 	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_CHALLENGE);
 	fx_free(f);
 
 	f = fx_new("p384");
-	f->ro.fault_wrong_context = true;
+	f->faults.wrong_context = true;
 	assert_err(fx_auth(f), PCITSM_E_NONCE);
 	f->ao.skip_challenge = true;
 	assert_err(fx_auth(f), PCITSM_E_NONCE);
@@ -302,7 +302,7 @@ static void rejects_responder_faults(void **state)
 	fx_free(f);
 
 	f = fx_new("p256");
-	f->ro.fault_bad_root_hash = true;
+	f->faults.bad_root_hash = true;
 	assert_err(fx_auth(f), PCITSM_E_HASH);
 	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_CERTIFICATE);
 	assert_non_null(strstr(f->res.why, "RootHash"));
@@ -315,7 +315,7 @@ static void rejects_untrusted_chain(void **state)
 	struct fx *other = fx_new("p384");
 
 	/* A chain that does not validate: an explicit failure naming the reason. */
-	f->ro.fault_corrupt_chain = true;
+	f->faults.corrupt_chain = true;
 	assert_err(fx_auth(f), PCITSM_E_CERT);
 	assert_int_equal(f->res.failed_step, PCITSM_SPDM_STEP_CERTIFICATE);
 	assert_true(strlen(f->res.chain_why) > 0);

@@ -310,7 +310,7 @@ static void mutated_requests_then_auth(void **state)
 
 	fx_start(f);
 	rec.inner = &f->loop.x;
-	assert_ok(pcitsm_spdm_authenticate(&rec.x, &f->ao, &f->res));
+	assert_ok(pcitsm_spdm_drv_authenticate(&rec.x, &f->ao, &f->res));
 	assert_true(rec.n >= 7);
 	for (unsigned i = 0; i < 5000; i++) {
 		unsigned which = (unsigned)(xorshift(&seed) % rec.n);
@@ -334,7 +334,7 @@ static void mutated_requests_then_auth(void **state)
 	assert_true(answers > 100);
 	/* Still serving: a full authentication on the same responder. */
 	pcitsm_spdm_auth_result_free(&f->res);
-	assert_ok(pcitsm_spdm_authenticate(&f->loop.x, &f->ao, &f->res));
+	assert_ok(pcitsm_spdm_drv_authenticate(&f->loop.x, &f->ao, &f->res));
 	assert_true(f->res.chain_trusted);
 	assert_true(f->res.meas_signed);
 	fx_free(f);

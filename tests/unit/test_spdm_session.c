@@ -27,7 +27,7 @@ static struct sx *sx_new(const char *which, void (*adjust)(struct fx *f))
 		adjust(x->f);
 	fx_start(x->f);
 	assert_ok(pcitsm_doe_dev_register(&x->f->dev, &x->f->rsp.sdoe));
-	assert_ok(pcitsm_spdm_req_authenticate(&x->r, &x->f->loop.x, &x->f->ao, &x->f->res));
+	assert_ok(pcitsm_spdm_drv_req_authenticate(&x->r, &x->f->loop.x, &x->f->ao, &x->f->res));
 	x->r_init = true;
 	return x;
 }
@@ -88,40 +88,40 @@ static void full_session(const char *which, void (*adjust)(struct fx *f), enum p
 	assert_ok(pcitsm_spdm_rsp_register_vdm(&x->f->rsp, PCITSM_SPDM_PROTO_TDISP, echo_vdm, NULL));
 	assert_err(pcitsm_spdm_rsp_register_vdm(&x->f->rsp, PCITSM_SPDM_PROTO_TDISP, echo_vdm, NULL),
 		   PCITSM_E_EXISTS);
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
 	assert_int_equal(s.sm.ks.aead, aead);
 	assert_int_equal(s.sm.ks.hash, hash);
 	assert_int_equal(s.sm.sm_version, sm_version);
 	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 1);
 	/* measurements inside the session, signed and not */
-	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_ok(pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, true));
 	assert_true(s.meas_signed && s.meas_nr_blocks > 0);
-	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, false));
-	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, false));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
 	/* both key updates, then traffic still flows under the new keys */
-	assert_ok(pcitsm_spdm_session_key_update(&s, &x->f->loop.x, false));
-	assert_ok(pcitsm_spdm_session_key_update(&s, &x->f->loop.x, true));
+	assert_ok(pcitsm_spdm_drv_session_key_update(&s, &x->f->loop.x, false));
+	assert_ok(pcitsm_spdm_drv_session_key_update(&s, &x->f->loop.x, true));
 	assert_int_equal(s.key_updates, 2);
 	assert_int_equal(s.sm.app[PCITSM_SM_REQ].seq, 1); /* VerifyNewKey was the first under it */
-	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
 	/* vendor-defined: payload from the Protocol ID byte, both ways */
 	pcitsm_wr_init(&w, out, sizeof(out));
-	assert_ok(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, PCITSM_SPDM_PROTO_TDISP, q, sizeof(q), &w));
+	assert_ok(pcitsm_spdm_drv_vdm_call(&s, &x->f->loop.x, PCITSM_SPDM_PROTO_TDISP, q, sizeof(q), &w));
 	assert_int_equal(pcitsm_wr_len(&w), 6);
 	assert_memory_equal(out, ((uint8_t[]){ 1, 0xaa, 4, 3, 2, 1 }), 6);
-	assert_err(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, 0, q, sizeof(q), &w), PCITSM_E_INVAL);
+	assert_err(pcitsm_spdm_drv_vdm_call(&s, &x->f->loop.x, 0, q, sizeof(q), &w), PCITSM_E_INVAL);
 	/* a protocol nobody registered: ERROR UnsupportedRequest, the session goes on */
 	q[0] = PCITSM_SPDM_PROTO_IDE_KM;
-	assert_err(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, 0, q, sizeof(q), &w), PCITSM_E_PEER_ERROR);
+	assert_err(pcitsm_spdm_drv_vdm_call(&s, &x->f->loop.x, 0, q, sizeof(q), &w), PCITSM_E_PEER_ERROR);
 	assert_int_equal(s.peer_error, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST);
 	/* a request the handler ignores: no response, the session stays in step */
 	q[0] = PCITSM_SPDM_PROTO_TDISP;
 	q[1] = 0xee;
-	assert_err(pcitsm_spdm_vdm_call(&s, &x->f->loop.x, 1, q, 2, &w), PCITSM_E_NORESPONSE);
-	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
+	assert_err(pcitsm_spdm_drv_vdm_call(&s, &x->f->loop.x, 1, q, 2, &w), PCITSM_E_NORESPONSE);
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
 	/* END_SESSION: everything wiped on both sides */
-	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s, &x->f->loop.x));
 	assert_int_equal(s.err, PCITSM_OK);
 	assert_wiped(&s);
 	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
@@ -188,14 +188,14 @@ static void dsp0277_v11(void **state)
 		struct sx *x = sx_new("p256", spdm11 ? adj_spdm11 : NULL);
 		struct pcitsm_spdm_session s;
 
-		assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, &o));
+		assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, &o));
 		assert_int_equal(s.sm.sm_version, PCITSM_SM_V11);
 		assert_int_equal(x->f->rsp.sessions[0].sm.sm_version, PCITSM_SM_V11);
-		assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
-		assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+		assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
+		assert_ok(pcitsm_spdm_drv_session_end(&s, &x->f->loop.x));
 		/* no common version (1.0 only): the responder refuses KEY_EXCHANGE */
 		o.sm_versions = v10;
-		assert_err(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, &o),
+		assert_err(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, &o),
 			   PCITSM_E_PEER_ERROR);
 		assert_int_equal(s.peer_error, PCITSM_SPDM_ERR_INVALID_REQUEST);
 		o.sm_versions = v11;
@@ -211,11 +211,11 @@ static void negotiated(void **state)
 	struct sx *x = sx_new("p384", NULL);
 	struct pcitsm_spdm_session s;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
-	assert_ok(pcitsm_spdm_req_exchange(&x->r, &x->f->loop.x, b_challenge, NULL));
-	assert_ok(pcitsm_spdm_req_exchange(&x->r, &x->f->loop.x, b_meas, NULL));
-	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_req_exchange(&x->r, &x->f->loop.x, b_challenge, NULL));
+	assert_ok(pcitsm_spdm_drv_req_exchange(&x->r, &x->f->loop.x, b_meas, NULL));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s, &x->f->loop.x));
 
 	assert_int_equal(x->r.dhe, PCITSM_SPDM_DHE_SECP384R1);
 	assert_int_equal(x->r.aead, PCITSM_SPDM_AEAD_AES_256_GCM);
@@ -228,7 +228,7 @@ static void negotiated(void **state)
 
 static void adj_bad_rsp_verify(struct fx *f)
 {
-	f->ro.fault_bad_verify_data = true;
+	f->faults.bad_verify_data = true;
 }
 
 static void bad_responder_verify_data(void **state)
@@ -236,7 +236,7 @@ static void bad_responder_verify_data(void **state)
 	struct sx *x = sx_new("p384", adj_bad_rsp_verify);
 	struct pcitsm_spdm_session s;
 
-	assert_err(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL), PCITSM_E_MAC);
+	assert_err(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL), PCITSM_E_MAC);
 	assert_int_equal(s.err, PCITSM_E_MAC);
 	assert_wiped(&s);
 	sx_free(x);
@@ -244,7 +244,7 @@ static void bad_responder_verify_data(void **state)
 
 static void adj_bad_sig(struct fx *f)
 {
-	f->ro.fault_bad_signature = true;
+	f->faults.bad_signature = true;
 }
 
 static void bad_key_exchange_signature(void **state)
@@ -258,8 +258,8 @@ static void bad_key_exchange_signature(void **state)
 	assert_ok(pcitsm_doe_dev_register(&f->dev, &f->rsp.sdoe));
 	f->ao.skip_challenge = true;
 	f->ao.meas = PCITSM_SPDM_MEAS_NONE;
-	assert_ok(pcitsm_spdm_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
-	assert_err(pcitsm_spdm_session_open(&s, &r, &f->loop.x, NULL), PCITSM_E_SIGNATURE);
+	assert_ok(pcitsm_spdm_drv_req_authenticate(&r, &f->loop.x, &f->ao, &f->res));
+	assert_err(pcitsm_spdm_drv_session_open(&s, &r, &f->loop.x, NULL), PCITSM_E_SIGNATURE);
 	assert_wiped(&s);
 	pcitsm_spdm_req_free(&r);
 	fx_free(f);
@@ -320,8 +320,8 @@ static void tampered_record(void **state)
 	struct pcitsm_wr w;
 	size_t n;
 
-	assert_ok(pcitsm_spdm_session_open(&a, &x->r, &x->f->loop.x, NULL));
-	assert_ok(pcitsm_spdm_session_open(&b, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&a, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&b, &x->r, &x->f->loop.x, NULL));
 	assert_int_not_equal(a.sm.id, b.sm.id);
 	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 2);
 	for (size_t bit = 0; bit < 3; bit++) {
@@ -344,7 +344,7 @@ static void tampered_record(void **state)
 	}
 	assert_int_equal(x->f->rsp.decrypt_errors, 1);
 	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 1);
-	assert_ok(pcitsm_spdm_session_heartbeat(&b, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&b, &x->f->loop.x));
 	/* a tampered response ends the requester's session */
 	pcitsm_wr_init(&w, req, sizeof(req));
 	assert_ok(pcitsm_spdm_session_req_heartbeat(&b, &w));
@@ -364,7 +364,7 @@ static void replayed_record(void **state)
 	struct pcitsm_wr w;
 	size_t n;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	pcitsm_wr_init(&w, req, sizeof(req));
 	assert_ok(pcitsm_spdm_session_req_heartbeat(&s, &w));
 	n = sec(x, req, pcitsm_wr_len(&w), rsp, sizeof(rsp), PCITSM_OK);
@@ -391,7 +391,7 @@ static void unknown_session_id(void **state)
 	struct pcitsm_wr w;
 	size_t n;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	pcitsm_wr_init(&w, req, sizeof(req));
 	assert_ok(pcitsm_spdm_session_req_heartbeat(&s, &w));
 	memcpy(foreign, req, pcitsm_wr_len(&w));
@@ -406,7 +406,7 @@ static void unknown_session_id(void **state)
 	assert_err(pcitsm_spdm_session_feed(&s, foreign, n, NULL), PCITSM_E_NOTFOUND);
 	assert_ok(pcitsm_spdm_session_feed(&s, rsp, n, NULL));
 	assert_int_equal(s.heartbeats, 1);
-	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s, &x->f->loop.x));
 	sx_free(x);
 }
 
@@ -417,9 +417,9 @@ static size_t raw_call(struct sx *x, struct pcitsm_spdm_session *s, const uint8_
 	uint8_t rec[128], rsp[256];
 	size_t n, m;
 
-	assert_ok(pcitsm_session_seal(&s->sm, msg, len, rec, sizeof(rec), &n));
+	assert_ok(pcitsm_record_seal(&s->sm, msg, len, rec, sizeof(rec), &n));
 	n = sec(x, rec, n, rsp, sizeof(rsp), PCITSM_OK);
-	assert_ok(pcitsm_session_open(&s->sm, rsp, n, plain, sizeof(rsp), &m));
+	assert_ok(pcitsm_record_open(&s->sm, rsp, n, plain, sizeof(rsp), &m));
 	return m;
 }
 
@@ -432,7 +432,7 @@ static void key_update_out_of_order(void **state)
 	uint8_t bad_op[4] = { PCITSM_SPDM_V13, PCITSM_SPDM_KEY_UPDATE, 9, 7 };
 	struct pcitsm_wr w;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	/* requester engine: VerifyNewKey before an update is refused locally */
 	pcitsm_wr_init(&w, req, sizeof(req));
 	assert_err(pcitsm_spdm_session_req_key_update(&s, 3, &w), PCITSM_E_STATE);
@@ -482,24 +482,24 @@ static void session_limit(void **state)
 	struct sx *x = sx_new("p384", adj_limit2);
 	struct pcitsm_spdm_session s[3];
 
-	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
 	assert_int_equal(s[0].heartbeat_period, 5);
 	/* any message within two periods keeps a session alive */
 	x->f->et.clock_ns += 9ull * 1000000000ull;
-	assert_ok(pcitsm_spdm_session_heartbeat(&s[0], &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
-	assert_err(pcitsm_spdm_session_open(&s[2], &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s[0], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
+	assert_err(pcitsm_spdm_drv_session_open(&s[2], &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
 	assert_int_equal(s[2].peer_error, PCITSM_SPDM_ERR_SESSION_LIMIT_EXCEEDED);
 	/* one ends: room again */
-	assert_ok(pcitsm_spdm_session_end(&s[0], &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_open(&s[2], &x->r, &x->f->loop.x, NULL));
-	assert_ok(pcitsm_spdm_session_heartbeat(&s[1], &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_heartbeat(&s[2], &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_end(&s[1], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s[0], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_open(&s[2], &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s[1], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s[2], &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s[1], &x->f->loop.x));
 	/* silent for more than two heartbeat periods: the responder ends the session and drops
 	 * what comes next */
 	x->f->et.clock_ns += 11ull * 1000000000ull;
-	assert_err(pcitsm_spdm_session_heartbeat(&s[2], &x->f->loop.x), PCITSM_E_NORESPONSE);
+	assert_err(pcitsm_spdm_drv_session_heartbeat(&s[2], &x->f->loop.x), PCITSM_E_NORESPONSE);
 	assert_int_equal(x->f->rsp.sessions_expired, 1);
 	assert_int_equal(pcitsm_spdm_rsp_nr_sessions(&x->f->rsp), 0);
 	pcitsm_spdm_session_wipe(&s[2]);
@@ -529,7 +529,7 @@ static void responder_out_of_order(void **state)
 		   PCITSM_E_NORESPONSE);
 	assert_int_equal(n, 0);
 	/* FINISH twice: UnexpectedRequest in the established session */
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	memcpy(plain, finish_again, sizeof(finish_again));
 	n = raw_call(x, &s, plain, sizeof(finish_again), plain);
 	assert_int_equal(plain[1], PCITSM_SPDM_ERROR);
@@ -582,17 +582,17 @@ static void silent_finish_or_key_update(void **state)
 	struct pcitsm_spdm_session s;
 
 	m.pass = 0;
-	assert_err(pcitsm_spdm_session_open(&s, &x->r, &m.x, NULL), PCITSM_E_TIMEOUT);
+	assert_err(pcitsm_spdm_drv_session_open(&s, &x->r, &m.x, NULL), PCITSM_E_TIMEOUT);
 	assert_wiped(&s);
 	m.pass = 1;
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &m.x, NULL));
-	assert_err(pcitsm_spdm_session_heartbeat(&s, &m.x), PCITSM_E_TIMEOUT);
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &m.x, NULL));
+	assert_err(pcitsm_spdm_drv_session_heartbeat(&s, &m.x), PCITSM_E_TIMEOUT);
 	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
 	pcitsm_spdm_session_wipe(&s);
 	for (int all = 0; all < 2; all++) {
 		m.pass = 1;
-		assert_ok(pcitsm_spdm_session_open(&s, &x->r, &m.x, NULL));
-		assert_err(pcitsm_spdm_session_key_update(&s, &m.x, all), PCITSM_E_TIMEOUT);
+		assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &m.x, NULL));
+		assert_err(pcitsm_spdm_drv_session_key_update(&s, &m.x, all), PCITSM_E_TIMEOUT);
 		assert_int_equal(s.err, PCITSM_E_TIMEOUT);
 		assert_wiped(&s);
 	}
@@ -620,7 +620,7 @@ static pcitsm_err forged_measurements(struct sx *x, uint8_t nr, uint8_t index, u
 	size_t n;
 	pcitsm_err e;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	pcitsm_wr_init(&w, req, sizeof(req));
 	assert_ok(pcitsm_spdm_session_req_get_measurements(&s, 1, false, &w));
 	pcitsm_wr_init(&w, msg, sizeof(msg));
@@ -637,7 +637,7 @@ static pcitsm_err forged_measurements(struct sx *x, uint8_t nr, uint8_t index, u
 	if (x->r.version >= PCITSM_SPDM_V13)
 		pcitsm_wr_zero(&w, PCITSM_SPDM_CONTEXT_LEN); /* the (unsigned) request's context */
 	assert_ok(pcitsm_wr_err(&w));
-	assert_ok(pcitsm_session_seal(&rsp_side(x, &s)->sm, msg, pcitsm_wr_len(&w), rec,
+	assert_ok(pcitsm_record_seal(&rsp_side(x, &s)->sm, msg, pcitsm_wr_len(&w), rec,
 				      sizeof(rec), &n));
 	e = pcitsm_spdm_session_feed(&s, rec, n, NULL);
 	if (e == PCITSM_OK)
@@ -660,7 +660,7 @@ static void session_measurements_fields(void **state)
 	sx_free(x);
 }
 
-/* SIGNED in-session MEASUREMENTS, each forged one way by the responder (its fault options switched
+/* SIGNED in-session MEASUREMENTS, each forged one way by the responder (its faults switched
  * on after the session is open, so KEY_EXCHANGE was honest): a bad signature, our own nonce
  * reflected, and (1.3) a RequesterContext that is not ours, the last two correctly signed so that
  * only the check named fails (DSP0274 GET_MEASUREMENTS / MEASUREMENTS, docs/sessions.md). */
@@ -669,12 +669,12 @@ static pcitsm_err signed_forgery(struct sx *x, bool *fault)
 	struct pcitsm_spdm_session s;
 	pcitsm_err e;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	/* the honest one verifies first */
-	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_ok(pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, true));
 	assert_true(s.meas_signed);
 	*fault = true;
-	e = pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true);
+	e = pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, true);
 	*fault = false;
 	if (e != PCITSM_OK)
 		assert_wiped(&s);
@@ -685,12 +685,12 @@ static pcitsm_err signed_forgery(struct sx *x, bool *fault)
 static void session_measurements_signed_forged(void **state)
 {
 	struct sx *x = sx_new("p384", NULL);
-	struct pcitsm_spdm_rsp_opts *o = &x->f->rsp.opts;
+	struct pcitsm_spdm_faults *o = &x->f->rsp.faults;
 
 	assert_int_equal(x->r.version, PCITSM_SPDM_V13);
-	assert_err(signed_forgery(x, &o->fault_bad_signature), PCITSM_E_SIGNATURE);
-	assert_err(signed_forgery(x, &o->fault_echo_nonce), PCITSM_E_NONCE);
-	assert_err(signed_forgery(x, &o->fault_wrong_context), PCITSM_E_NONCE);
+	assert_err(signed_forgery(x, &o->bad_signature), PCITSM_E_SIGNATURE);
+	assert_err(signed_forgery(x, &o->echo_nonce), PCITSM_E_NONCE);
+	assert_err(signed_forgery(x, &o->wrong_context), PCITSM_E_NONCE);
 	sx_free(x);
 }
 
@@ -733,8 +733,8 @@ static void handshake_phase_order(void **state)
 	assert_err(pcitsm_spdm_session_feed_plain(&s, junk, sizeof(junk)), PCITSM_E_STATE);
 	assert_int_equal(s.state, PCITSM_SPDM_SESSION_ESTABLISHED);
 	assert_int_equal(s.err, PCITSM_OK);
-	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s, &x->f->loop.x));
 	sx_free(x);
 }
 
@@ -750,19 +750,19 @@ static void session_digests_certificate(void **state)
 	struct pcitsm_wr w;
 	size_t n;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	/* signed measurements straddle the reads: M restarts, the signature still verifies */
-	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, false));
-	assert_ok(pcitsm_spdm_session_get_digests(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, false));
+	assert_ok(pcitsm_spdm_drv_session_get_digests(&s, &x->f->loop.x));
 	assert_true(s.digests_match);
-	assert_ok(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_get_certificate(&s, &x->f->loop.x));
 	assert_true(s.cert_match);
 	assert_int_equal(s.cert_off, x->r.chain_len);
 	assert_true(x->r.chain_len > SPDM_TEST_CERT_PORTION); /* it took more than one portion */
-	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
-	assert_ok(pcitsm_spdm_session_key_update(&s, &x->f->loop.x, true));
-	assert_ok(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x)); /* again from 0 */
-	assert_ok(pcitsm_spdm_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_ok(pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, true));
+	assert_ok(pcitsm_spdm_drv_session_key_update(&s, &x->f->loop.x, true));
+	assert_ok(pcitsm_spdm_drv_session_get_certificate(&s, &x->f->loop.x)); /* again from 0 */
+	assert_ok(pcitsm_spdm_drv_session_measurements(&s, &x->f->loop.x, 0xff, true));
 	/* the responder's portion at offset 10, length 20 */
 	pcitsm_wr_init(&w, msg, sizeof(msg));
 	pcitsm_wr_bytes(&w, ((uint8_t[]){ x->r.version, PCITSM_SPDM_GET_CERTIFICATE, 0, 0 }), 4);
@@ -776,9 +776,9 @@ static void session_digests_certificate(void **state)
 	assert_int_equal(pcitsm_get_le16(plain + 6), x->r.chain_len - 30);
 	assert_memory_equal(plain + 8, x->r.chain + 10, 20);
 	/* B was not touched on either side: CHALLENGE in the clear verifies */
-	assert_ok(pcitsm_spdm_req_exchange(&x->r, &x->f->loop.x, b_challenge, NULL));
-	assert_ok(pcitsm_spdm_session_heartbeat(&s, &x->f->loop.x));
-	assert_ok(pcitsm_spdm_session_end(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_req_exchange(&x->r, &x->f->loop.x, b_challenge, NULL));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&s, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&s, &x->f->loop.x));
 	sx_free(x);
 }
 
@@ -788,19 +788,19 @@ static void session_chain_mismatch(void **state)
 	struct sx *x = sx_new("p384", NULL);
 	struct pcitsm_spdm_session s;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	x->f->rsp.chain_digest[0] ^= 1;
-	assert_err(pcitsm_spdm_session_get_digests(&s, &x->f->loop.x), PCITSM_E_HASH);
+	assert_err(pcitsm_spdm_drv_session_get_digests(&s, &x->f->loop.x), PCITSM_E_HASH);
 	assert_wiped(&s);
 	x->f->rsp.chain_digest[0] ^= 1;
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	x->f->rsp.chain[x->f->rsp.chain_len - 40] ^= 1; /* in the leaf, the last portion */
-	assert_err(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x), PCITSM_E_CERT);
+	assert_err(pcitsm_spdm_drv_session_get_certificate(&s, &x->f->loop.x), PCITSM_E_CERT);
 	assert_wiped(&s);
 	x->f->rsp.chain[x->f->rsp.chain_len - 40] ^= 1;
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	x->f->rsp.chain_len--; /* the lengths no longer add up to the chain */
-	assert_err(pcitsm_spdm_session_get_certificate(&s, &x->f->loop.x), PCITSM_E_CERT);
+	assert_err(pcitsm_spdm_drv_session_get_certificate(&s, &x->f->loop.x), PCITSM_E_CERT);
 	x->f->rsp.chain_len++;
 	sx_free(x);
 }
@@ -817,7 +817,7 @@ static pcitsm_err forged_cert_msg(bool digests, uint8_t p2_or_slot, uint16_t ple
 	struct pcitsm_wr w;
 	size_t n;
 
-	assert_ok(pcitsm_spdm_session_open(&s, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s, &x->r, &x->f->loop.x, NULL));
 	pcitsm_wr_init(&w, req, sizeof(req));
 	if (digests)
 		assert_ok(pcitsm_spdm_session_req_get_digests(&s, &w));
@@ -841,7 +841,7 @@ static pcitsm_err forged_cert_msg(bool digests, uint8_t p2_or_slot, uint16_t ple
 		pcitsm_wr_bytes(&w, x->r.chain, plen);
 	}
 	assert_ok(pcitsm_wr_err(&w));
-	assert_ok(pcitsm_session_seal(&rsp_side(x, &s)->sm, msg, pcitsm_wr_len(&w), rec,
+	assert_ok(pcitsm_record_seal(&rsp_side(x, &s)->sm, msg, pcitsm_wr_len(&w), rec,
 				      sizeof(rec), &n));
 	e = pcitsm_spdm_session_feed(&s, rec, n, NULL);
 	if (e != PCITSM_OK)
@@ -952,16 +952,16 @@ static void session_end_hook(void **state)
 
 	hook_register(x, &km, &td);
 	/* END_SESSION */
-	assert_ok(pcitsm_spdm_session_open(&a, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&a, &x->r, &x->f->loop.x, NULL));
 	assert_int_equal(km.n, 0);
 	calls = echo_calls;
 	ida = a.sm.id;
-	assert_ok(pcitsm_spdm_session_end(&a, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&a, &x->f->loop.x));
 	assert_int_equal(km.n, 1);
 	assert_int_equal(km.id[0], ida);
 	/* a tampered record ends b only */
-	assert_ok(pcitsm_spdm_session_open(&b, &x->r, &x->f->loop.x, NULL));
-	assert_ok(pcitsm_spdm_session_open(&c, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&b, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&c, &x->r, &x->f->loop.x, NULL));
 	idb = b.sm.id;
 	pcitsm_wr_init(&w, req, sizeof(req));
 	assert_ok(pcitsm_spdm_session_req_heartbeat(&b, &w));
@@ -971,10 +971,10 @@ static void session_end_hook(void **state)
 	assert_int_equal(km.n, 2);
 	assert_int_equal(km.id[1], idb);
 	/* c goes on; nothing more is reported */
-	assert_ok(pcitsm_spdm_session_heartbeat(&c, &x->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_heartbeat(&c, &x->f->loop.x));
 	assert_int_equal(km.n, 2);
 	/* GET_VERSION with c and d open ends both */
-	assert_ok(pcitsm_spdm_session_open(&d, &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&d, &x->r, &x->f->loop.x, NULL));
 	n = fx_rsp(x->f, get_version, sizeof(get_version), rsp, sizeof(rsp));
 	assert_int_equal(rsp[1], PCITSM_SPDM_VERSION);
 	assert_int_equal(km.n, 4);
@@ -1021,19 +1021,19 @@ static void session_end_hook_more(void **state)
 	assert_int_equal(km.id[0], h.sm.id);
 	assert_err(pcitsm_spdm_session_feed(&h, rsp, n, NULL), PCITSM_E_PEER_ERROR);
 	/* the watchdog ends a silent session when its next record arrives */
-	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
 	open_id = s[0].sm.id;
 	x->f->et.clock_ns += 11ull * 1000000000ull;
-	assert_err(pcitsm_spdm_session_heartbeat(&s[0], &x->f->loop.x), PCITSM_E_NORESPONSE);
+	assert_err(pcitsm_spdm_drv_session_heartbeat(&s[0], &x->f->loop.x), PCITSM_E_NORESPONSE);
 	assert_int_equal(x->f->rsp.sessions_expired, 1);
 	assert_int_equal(km.n, 2);
 	assert_int_equal(km.id[1], open_id);
 	/* the session limit refuses a KEY_EXCHANGE: no session, no report */
-	assert_ok(pcitsm_spdm_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&s[1], &x->r, &x->f->loop.x, NULL));
 	open_id = s[1].sm.id;
 	pcitsm_spdm_session_wipe(&s[0]);
-	assert_ok(pcitsm_spdm_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
-	assert_err(pcitsm_spdm_session_open(&h, &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
+	assert_ok(pcitsm_spdm_drv_session_open(&s[0], &x->r, &x->f->loop.x, NULL));
+	assert_err(pcitsm_spdm_drv_session_open(&h, &x->r, &x->f->loop.x, NULL), PCITSM_E_PEER_ERROR);
 	assert_int_equal(km.n, 2);
 	/* freeing the responder ends the two open ones */
 	pcitsm_spdm_session_wipe(&s[0]);

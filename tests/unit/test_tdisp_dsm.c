@@ -12,7 +12,7 @@
 
 #include "pcitsm/crypto.h"
 #include "pcitsm/idekm.h"
-#include "pcitsm/spdm.h"
+#include "pcitsm/spdm_rsp.h"
 #include "pcitsm/tdisp.h"
 #include "testutil.h"
 

@@ -3,7 +3,7 @@
  * TDISP over a real SPDM secure session (DOE loopback): the DSM registered with the SPDM responder
  * as protocol 1 beside IDE_KM (protocol 0) on an emulated endpoint's IDE engine; the default
  * stream's keys programmed and started over the session; the requester's sequence over
- * pcitsm_spdm_vdm_call to RUN; END_SESSION and heartbeat loss moving the TDI to ERROR through the
+ * pcitsm_spdm_drv_vdm_call to RUN; END_SESSION and heartbeat loss moving the TDI to ERROR through the
  * SPDM layer's end hook; and a TDISP request outside any session ignored (PCIe 6.x §11: only inside a session).
  */
 #include "test_spdm_fixture.h"
@@ -27,7 +27,7 @@ static pcitsm_err spdm_exchange(void *arg, const uint8_t *req, size_t len, struc
 {
 	struct tx *t = arg;
 
-	return pcitsm_spdm_vdm_call(&t->s, &t->f->loop.x, PCITSM_SPDM_PROTO_TDISP, req, len, rsp);
+	return pcitsm_spdm_drv_vdm_call(&t->s, &t->f->loop.x, PCITSM_SPDM_PROTO_TDISP, req, len, rsp);
 }
 
 static void km_ended(void *ctx, uint32_t session_id)
@@ -41,7 +41,7 @@ static void km_call(struct tx *t, const uint8_t *req, size_t len)
 	struct pcitsm_wr w;
 
 	pcitsm_wr_init(&w, out, sizeof(out));
-	assert_ok(pcitsm_spdm_vdm_call(&t->s, &t->f->loop.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, &w));
+	assert_ok(pcitsm_spdm_drv_vdm_call(&t->s, &t->f->loop.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, &w));
 	assert_int_equal(pcitsm_wr_len(&w), PCITSM_IDEKM_KSET_LEN);
 	if (out[1] == PCITSM_IDEKM_KP_ACK)
 		assert_int_equal(out[5], PCITSM_IDEKM_KP_SUCCESS);
@@ -118,7 +118,7 @@ static void test_over_session(void **state)
 		pcitsm_wr_init(&w, msg + PCITSM_SPDM_VDM_HDR_LEN, sizeof(msg) - PCITSM_SPDM_VDM_HDR_LEN);
 		assert_ok(pcitsm_tdisp_encode(&w, &m));
 		pcitsm_put_le16(msg + 9, (uint16_t)pcitsm_wr_len(&w));
-		assert_ok(pcitsm_spdm_req_authenticate(&t->r, &t->f->loop.x, &t->f->ao, &t->f->res));
+		assert_ok(pcitsm_spdm_drv_req_authenticate(&t->r, &t->f->loop.x, &t->f->ao, &t->f->res));
 		n = 0;
 		assert_err(pcitsm_spdm_rsp_handle(&t->f->rsp, msg,
 						  PCITSM_SPDM_VDM_HDR_LEN + pcitsm_wr_len(&w), out,
@@ -128,7 +128,7 @@ static void test_over_session(void **state)
 		assert_int_equal(t->dsm.stats.requests, 0);
 	}
 	/* Inside one: keys over the session, then lock -> report -> check -> start. */
-	assert_ok(pcitsm_spdm_session_open(&t->s, &t->r, &t->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&t->s, &t->r, &t->f->loop.x, NULL));
 	key_stream(t);
 	o.lock.stream_id = SID;
 	o.lock.mmio_offset = 0x100000000ll;
@@ -139,11 +139,11 @@ static void test_over_session(void **state)
 	assert_int_equal(seq->rep.nr_ranges, 1);
 	assert_int_equal(seq->rep.range[0].first_page, (0xfe000000ull + 0x100000000ull) >> 12);
 	/* END_SESSION: the SPDM layer's end hook moves the TDI it locked to ERROR. */
-	assert_ok(pcitsm_spdm_session_end(&t->s, &t->f->loop.x));
+	assert_ok(pcitsm_spdm_drv_session_end(&t->s, &t->f->loop.x));
 	assert_int_equal(tdi->state, PCITSM_TDISP_ERROR);
 	assert_int_equal(tdi->cause, PCITSM_TDISP_CAUSE_SESSION_ENDED);
 	/* A new session can stop it; LOCK needs keys of that session again. */
-	assert_ok(pcitsm_spdm_session_open(&t->s, &t->r, &t->f->loop.x, NULL));
+	assert_ok(pcitsm_spdm_drv_session_open(&t->s, &t->r, &t->f->loop.x, NULL));
 	assert_ok(pcitsm_tdisp_seq_stop(seq, &ops, t));
 	assert_int_equal(tdi->state, PCITSM_TDISP_CONFIG_UNLOCKED);
 	assert_err(pcitsm_tdisp_seq_run(seq, &ops, t, &o), PCITSM_E_PEER_ERROR);
@@ -154,7 +154,7 @@ static void test_over_session(void **state)
 	/* Heartbeat loss: silent for more than two periods, the responder ends the session, and
 	 * the TDI it locked goes to ERROR. */
 	t->f->et.clock_ns += 11ull * 1000000000ull;
-	assert_err(pcitsm_spdm_session_heartbeat(&t->s, &t->f->loop.x), PCITSM_E_NORESPONSE);
+	assert_err(pcitsm_spdm_drv_session_heartbeat(&t->s, &t->f->loop.x), PCITSM_E_NORESPONSE);
 	assert_int_equal(t->f->rsp.sessions_expired, 1);
 	assert_int_equal(tdi->state, PCITSM_TDISP_ERROR);
 	assert_int_equal(tdi->cause, PCITSM_TDISP_CAUSE_SESSION_ENDED);

@@ -457,7 +457,7 @@ static void fault_bad_signature(void **state)
 	struct fx_opts o = defaults();
 
 	(void)state;
-	o.faults[0].bad_signature = true;
+	o.faults[0].spdm.bad_signature = true;
 	fault_case(&o, EACCES, PCITSM_TSM_STEP_SPDM_AUTH);
 }
 

@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "pcitsm/doe.h"
 #include "pcitsm/emu.h"
+#include "pcitsm/tio.h"
 #include "pcitsm/tsm.h"
 
 #define PD_MAX_FUNCS PCITSM_EMU_MAX_FUNCS /* every function the platform can have */
@@ -60,6 +61,8 @@ struct pd {
 	struct pcitsm_trust *trust;
 	struct pcitsm_emu_devices *devs;
 	struct pcitsm_emu_devices_cfg devs_cfg;
+	struct pcitsm_tio_cfg fw_cfg;     /* the platform firmware's TSM */
+	struct pcitsm_tio_fw *fw;
 	struct pcitsm_tsm_core_cfg core_cfg;
 	struct pcitsm_tsm_core *core;
 	struct pd_func funcs[PD_MAX_FUNCS];

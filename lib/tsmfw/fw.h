@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The platform firmware's memory (lib/tsmfw): the structures behind the opaque handles of
- * include/pcitsm/tio.h, shared by fw.c and its test-only interface (fw_test.c). Firmware only:
- * no host file (lib/tsm, lib/emu, src/, bench/) includes this header or names these types;
- * tests/boundaries.sh fails the build's tests if one does (docs/tsm.md "Three trust domains").
- * Includes public headers only.
+ * include/pcitsm/tio.h, shared by fw.c and its test-only interface (fw_test.c). Firmware only: no
+ * host file (lib/tsm, lib/emu, src/, bench/) includes this header, so the host holds these
+ * structures only as handles and never sees inside them; the ctest lint/trust_boundaries
+ * (scripts/check-boundaries.py) fails if one does (docs/tsm.md "Three trust domains"). Includes
+ * public headers only.
  */
 #ifndef PCITSM_TSMFW_FW_H
 #define PCITSM_TSMFW_FW_H

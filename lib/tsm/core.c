@@ -133,8 +133,9 @@ pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm
 	unsigned pool, n;
 	pcitsm_err e;
 
-	if (!out || !cfg || !cfg->plat.ops || !cfg->env || cfg->nr_streams > PCITSM_TSM_HB_STREAMS_MAX ||
-	    !cfg->backend || !cfg->backend->init || !cfg->backend->link)
+	if (!out || !cfg || !cfg->plat.ops || !cfg->env ||
+	    cfg->nr_streams > PCITSM_TSM_HB_STREAMS_MAX || !cfg->backend || !cfg->backend->init ||
+	    !cfg->backend->link)
 		return PCITSM_E_INVAL;
 	*out = NULL;
 	po = cfg->plat.ops;
@@ -471,7 +472,7 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	fn->step_ns[PCITSM_TSM_STEP_PROBE] = pcitsm_now_ns(c->env) - t0;
 	if (e || !drv) {
 		pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_PROBE, e ? e : PCITSM_E_NOTFOUND,
-			 "%s: probe refused the device", d->name);
+				       "%s: probe refused the device", d->name);
 		fail.errno_val = ENXIO;
 		rc = -ENXIO;
 	} else {
@@ -480,7 +481,8 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 			d->link->remove(d->ctx, fn, drv);
 			drv = NULL;
 			if (!fail.step)
-				pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_NONE, e, "connect failed");
+				pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_NONE, e,
+						       "connect failed");
 			rc = -(fail.errno_val ? fail.errno_val : pcitsm_err_errno(e));
 		} else {
 			rc = 0;

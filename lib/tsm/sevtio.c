@@ -111,13 +111,13 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	if (!pcitsm_doe_host_supports(d->doe, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA)) {
 		fail->errno_val = EFAULT;
 		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
-			 "the CMA mailbox does not support secured CMA (DOE type 2)");
+				       "the CMA mailbox does not support secured CMA (DOE type 2)");
 		return PCITSM_E_UNSUPPORTED;
 	}
 	if (!fn->rp || !fn->port.ide || !fn->rp->port.ide) {
 		fail->errno_val = ENXIO;
 		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
-			 "no selective IDE at the endpoint or its root port");
+				       "no selective IDE at the endpoint or its root port");
 		return PCITSM_E_UNSUPPORTED;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_DOE, &t);
@@ -128,7 +128,8 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 		e = pcitsm_tio_dev_create(tio->fw, fn->bdf.seg, pcitsm_bdf_rid(&fn->bdf),
 					  rpid.port_number, host_relay, d, &d->fwdev);
 	if (e) {
-		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DEV_CREATE, e, "TIO_DEV_CREATE: %s", pcitsm_err_str(e));
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DEV_CREATE, e, "TIO_DEV_CREATE: %s",
+				       pcitsm_err_str(e));
 		return e;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_DEV_CREATE, &t);
@@ -147,10 +148,11 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	}
 	if (e) {
 		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_STREAM_ALLOC, e, "%s",
-			 e == PCITSM_E_EXHAUSTED ? "IDE stream pool exhausted (host bridge slots or "
-						   "selective blocks at a port)"
-			 : e == PCITSM_E_BUSY	 ? "Stream ID already registered in the host bridge"
-						 : pcitsm_err_str(e));
+				       e == PCITSM_E_EXHAUSTED
+					       ? "IDE stream pool exhausted (host bridge slots or "
+						 "selective blocks at a port)"
+				       : e == PCITSM_E_BUSY ? "Stream ID already registered in the host bridge"
+							    : pcitsm_err_str(e));
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_STREAM_ALLOC, &t);
@@ -165,8 +167,8 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	if (!e)
 		e = tsm_stream_setup(s, fn->rp, s->r, &rp_o);
 	if (e) {
-		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_STREAM_SETUP, e, "selective stream registers: %s",
-			 pcitsm_err_str(e));
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_STREAM_SETUP, e,
+				       "selective stream registers: %s", pcitsm_err_str(e));
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_STREAM_SETUP, &t);
@@ -184,8 +186,9 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	if (!e)
 		e = tsm_stream_enable(s, fn->rp, s->r);
 	if (e) {
-		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_ENABLE, e, "stream %d did not reach Secure at the %s",
-			 s->stream_id, s->enabled_ep ? "root port" : "endpoint");
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_ENABLE, e,
+				       "stream %d did not reach Secure at the %s", s->stream_id,
+				       s->enabled_ep ? "root port" : "endpoint");
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_ENABLE, &t);

@@ -129,11 +129,10 @@ pcitsm_err pcitsm_tio_dev_create(struct pcitsm_tio_fw *fw, uint16_t segment, uin
 }
 
 /* Failures go back to the host as a step, an error and a sentence. */
-static pcitsm_err fw_fail(struct pcitsm_tsm_failure *fail, enum pcitsm_tsm_step step, pcitsm_err e,
-			  const char *what, const char *why)
+static void fw_fail(struct pcitsm_tsm_failure *fail, enum pcitsm_tsm_step step, pcitsm_err e,
+		    const char *what, const char *why)
 {
 	pcitsm_tsm_failure_set(fail, step, e, "%s%s%s", what, *what ? ": " : "", why);
-	return e;
 }
 
 /* A test fault: fail right after `step`. */

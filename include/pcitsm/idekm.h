@@ -327,7 +327,7 @@ void pcitsm_idekm_rsp_session_closed(struct pcitsm_idekm_rsp *r, uint32_t sessio
 
 /* =============================================================================================
  * The programming sequence of one link (PCIe 6.x §6.33, IDE_KM §6.33.3): the one place
- * both the platform-firmware TSM (lib/tsm/fw.c) and `pcitsm connect tcp:` take it from
+ * both the platform-firmware TSM (lib/tsmfw/fw.c) and `pcitsm connect tcp:` take it from
  * (docs/idekm.md "One programming sequence").
  *
  *   1. QUERY the device at opts.port_index; QUERY_RESP cross-checked against the device's config

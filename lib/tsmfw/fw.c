@@ -235,14 +235,12 @@ static pcitsm_err refused_key_prog(void *port, uint8_t stream_id, unsigned kset,
 				   const uint8_t key[PCITSM_IDEKM_KEY_LEN],
 				   const uint8_t ifv[PCITSM_IDEKM_IFV_LEN])
 {
-	(void)port, (void)stream_id, (void)kset, (void)dir, (void)sub, (void)key, (void)ifv;
 	return PCITSM_E_BUSY;
 }
 
 static pcitsm_err refused_k_set(void *port, uint8_t obj, uint8_t stream_id, unsigned kset,
 				enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
 {
-	(void)port, (void)obj, (void)stream_id, (void)kset, (void)dir, (void)sub;
 	return PCITSM_E_BUSY;
 }
 

@@ -20,6 +20,7 @@
 #include "pcitsm/crypto.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/spdm_driver.h"
+#include "pcitsm/tio.h"
 #include "pcitsm/tsm.h"
 
 #define CONNECT_SECONDS_DEFAULT 3.0
@@ -29,6 +30,7 @@ struct connect_bench {
 	bool plat_init;
 	struct pcitsm_trust *trust;
 	struct pcitsm_emu_devices *devs;
+	struct pcitsm_tio_fw *fw;
 	struct pcitsm_tsm_core *core;
 	struct pcitsm_bdf ep;
 	struct pcitsm_doe_host doe; /* the baseline's own host on the endpoint's mailbox */
@@ -40,14 +42,20 @@ static pcitsm_err setup(struct connect_bench *b, unsigned curve_bits)
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { .curve_bits = curve_bits };
 	struct pcitsm_tsm_core_cfg cc;
+	struct pcitsm_tio_cfg fc = { .env = b->env };
 
 	pcitsm_emu_config_default(&cfg);
 	PCITSM_TRY(pcitsm_emu_platform_init(&b->plat, &cfg, b->env));
 	b->plat_init = true;
 	PCITSM_TRY(pcitsm_trust_new(&b->trust));
 	PCITSM_TRY(pcitsm_emu_devices_new(&b->devs, &b->plat, &dc, b->trust));
-	pcitsm_tsm_core_cfg_default(&cc, &b->plat, b->env);
-	cc.trust = b->trust;
+	fc.trust = b->trust;
+	pcitsm_emu_rp_keys(&b->plat, &fc.rp_keys);
+	PCITSM_TRY(pcitsm_tio_fw_new(&b->fw, &fc));
+	pcitsm_tsm_core_cfg_default(&cc, b->env);
+	pcitsm_emu_tsm_platform(&b->plat, &cc.plat);
+	cc.backend = &pcitsm_tsm_sevtio;
+	cc.backend_arg = b->fw;
 	PCITSM_TRY(pcitsm_tsm_core_new(&b->core, &cc));
 	b->ep = b->plat.funcs[cfg.nr_ports].bdf;
 	return pcitsm_doe_host_find(&b->doe, &b->plat.funcs[cfg.nr_ports].cfg.cfg,
@@ -57,6 +65,7 @@ static pcitsm_err setup(struct connect_bench *b, unsigned curve_bits)
 static void teardown(struct connect_bench *b)
 {
 	pcitsm_tsm_core_free(b->core);
+	pcitsm_tio_fw_free(b->fw);
 	pcitsm_emu_devices_free(b->devs);
 	if (b->plat_init)
 		pcitsm_emu_platform_free(&b->plat);

@@ -16,6 +16,7 @@
 #include "pcitsm/doe.h"
 #include "pcitsm/ide.h"
 #include "pcitsm/pci.h"
+#include "pcitsm/platform.h"
 #include "pcitsm/spdm_rsp.h"
 
 /* Emulated functions carry this vendor ID. It is not an assigned PCI-SIG vendor ID; a tool that sees
@@ -168,7 +169,8 @@ pcitsm_err pcitsm_emu_link_flush(struct pcitsm_emu_link *l) PCITSM_MUST_CHECK;
 /* ---------------------------------------------------------------------------------------------
  * The root port's private key path: how platform firmware installs IDE keys in a root port
  * (neither config space nor DOE reach it; linux-tsm-abi §1.3 "keys never reach the kernel").
- * Only the firmware TSM model (lib/tsm/fw_*.c) calls these. key is in KEY_PROG byte order (§E.3).
+ * The platform firmware reaches them as pcitsm_emu_rp_keys' grant (lib/tsmfw never names lib/emu);
+ * `pcitsm connect tcp:` as pcitsm_emu_rp_key_ops. key is in KEY_PROG byte order (§E.3).
  */
 pcitsm_err pcitsm_emu_rp_key_prog(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
 				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
@@ -178,6 +180,19 @@ pcitsm_err pcitsm_emu_rp_k_set_go(struct pcitsm_emu_func *rp, uint8_t stream_id,
 pcitsm_err pcitsm_emu_rp_k_set_stop(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
 				    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
 	PCITSM_MUST_CHECK;
+
+/* The same three as IDE_KM's partner key path: port is a struct pcitsm_emu_func * (a root port). */
+extern const struct pcitsm_idekm_partner_ops pcitsm_emu_rp_key_ops;
+
+/* ---------------------------------------------------------------------------------------------
+ * What this platform provides to the TSM (include/pcitsm/platform.h).
+ */
+/* The host's grant: functions in p->funcs order (index i is p->funcs[i]), the host bridge, memory
+ * traffic and the flush of each endpoint's link. */
+void pcitsm_emu_tsm_platform(struct pcitsm_emu_platform *p, struct pcitsm_platform *out);
+/* The platform firmware's grant: the root ports' private key path (pcitsm_emu_rp_key_ops, a root
+ * port found by its Port Number). */
+void pcitsm_emu_rp_keys(struct pcitsm_emu_platform *p, struct pcitsm_platform_rp_keys *out);
 
 /* ---------------------------------------------------------------------------------------------
  * The devices' responders: on every endpoint an identity (certificate chain + key), an SPDM

@@ -345,7 +345,7 @@ pcitsm_err pcitsm_idekm_rsp_key_state(const struct pcitsm_idekm_rsp *r, uint32_t
 
 /* =============================================================================================
  * The programming sequence of one link (PCIe 6.x §6.33, IDE_KM §6.33.3): the one place
- * both the platform-firmware TSM (lib/tsm/fw.c) and `pcitsm connect tcp:` take it from
+ * both the platform-firmware TSM (lib/tsmfw/fw.c) and `pcitsm connect tcp:` take it from
  * (docs/idekm.md "One programming sequence").
  *
  *   1. QUERY the device at opts.port_index; QUERY_RESP cross-checked against the device's config
@@ -370,20 +370,26 @@ enum pcitsm_idekm_link_step {
 };
 const char *pcitsm_idekm_link_step_name(enum pcitsm_idekm_link_step s); /* "k_set_go" */
 
+/* The partner port's private key path ("by platform means", PCIe 6.x §6.33.3): what a platform
+ * provides for its root ports (lib/emu: pcitsm_emu_rp_key_ops). port is the platform's handle of
+ * one port (pcitsm_idekm_link_opts.partner_port). */
+struct pcitsm_idekm_partner_ops {
+	/* One key, in the partner's own direction; key and IFV in KEY_PROG byte order. */
+	pcitsm_err (*key_prog)(void *port, uint8_t stream_id, unsigned kset, enum pcitsm_ide_dir dir,
+			       enum pcitsm_ide_sub sub, const uint8_t key[PCITSM_IDEKM_KEY_LEN],
+			       const uint8_t ifv[PCITSM_IDEKM_IFV_LEN]);
+	/* K_SET_GO / K_SET_STOP (obj) of one slot. */
+	pcitsm_err (*k_set)(void *port, uint8_t obj, uint8_t stream_id, unsigned kset,
+			    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub);
+};
+
 /* The two ends. arg is the caller's. */
 struct pcitsm_idekm_link_ops {
 	/* The device: one IDE_KM request and its response payload (the SPDM session's
 	 * VENDOR_DEFINED exchange, pcitsm_spdm_drv_vdm_call). */
 	pcitsm_err (*device_call)(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp);
-	/* The partner port's private key path, in the partner's own direction; key and IFV in
-	 * KEY_PROG byte order. */
-	pcitsm_err (*partner_key_prog)(void *arg, uint8_t stream_id, unsigned kset,
-				       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
-				       const uint8_t key[PCITSM_IDEKM_KEY_LEN],
-				       const uint8_t ifv[PCITSM_IDEKM_IFV_LEN]);
-	/* K_SET_GO / K_SET_STOP (obj) at the partner port. */
-	pcitsm_err (*partner_k_set)(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
-				    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub);
+	/* The partner port's key path, called with opts.partner_port. */
+	const struct pcitsm_idekm_partner_ops *partner;
 	/* Optional: set Enable at both ends and check Secure. NULL: the caller enables afterwards
 	 * (SEV-TIO: the host writes the registers once the firmware's IDE part returned). */
 	pcitsm_err (*enable)(void *arg);
@@ -397,6 +403,7 @@ struct pcitsm_idekm_link_opts {
 	uint8_t stream_id;         /* not 255 */
 	unsigned kset;             /* 0 or 1 */
 	bool query;                /* step 1 (a connect); false for a key refresh */
+	void *partner_port;        /* the partner's handle for ops.partner */
 	/* The device's config space for the QUERY_RESP cross-check (NULL: none reachable, the
 	 * check is skipped and res.cross_checked stays false), its IDE capability offset and, if
 	 * known, its address (Bus and Dev/Func compared too). */

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The PCI/TSM core: what Linux 6.19's drivers/pci/tsm.c, drivers/pci/ide.c and
- * drivers/virt/coco/tsm-core.c do, in user space, over one emulated platform (lib/emu). It holds
- * the TSM class devices (tsmN), the per-function TSM contexts, the IDE stream pools of each host
- * bridge and port, and the sysfs semantics of tsm/connect, tsm/disconnect, tsm/dsm, tsm/bound,
- * authenticated and available_secure_streams, with the kernel's errno values. pcitsmd mirrors it
- * through FUSE; the CLI's connect/disconnect/status/rekey/traffic commands drive it.
+ * drivers/virt/coco/tsm-core.c do, in user space, over a platform handed to it as ops
+ * (include/pcitsm/platform.h; lib/emu provides one). It holds the TSM class devices (tsmN), the
+ * per-function TSM contexts, the IDE stream pools of each host bridge and port, and the sysfs
+ * semantics of tsm/connect, tsm/disconnect, tsm/dsm, tsm/bound, authenticated and
+ * available_secure_streams, with the kernel's errno values. pcitsmd mirrors it through FUSE; the
+ * CLI's connect/disconnect/status/rekey/traffic commands drive it.
  *
- * One backend: the platform-firmware TSM modelling AMD SEV-TIO (linux-tsm-abi.md §1.5). The
- * firmware side is the SPDM requester, makes every IDE key and installs the root-port keys through
- * a private path; the host side (this core) only relays DOE objects and writes the selective-stream
- * registers with Enable clear, then sets Enable. No key byte ever reaches host memory.
- *
- * Facts: linux-tsm-abi.md §1, §2; trusted-io-facts.md §D.1, §E.5. Choices: docs/tsm.md.
+ * The backend is handed to the core in its configuration (pcitsm_tsm_core_cfg.backend). One exists:
+ * the host driver of a platform-firmware TSM modelling AMD SEV-TIO (pcitsm_tsm_sevtio), which
+ * only relays DOE objects and writes the selective-stream registers with Enable clear, then sets
+ * Enable. The firmware (lib/tsmfw, reached through include/pcitsm/tio.h) is the SPDM requester,
+ * makes every IDE key and installs the root-port keys through the platform's private path. No key
+ * byte ever reaches host memory. The three trust domains: docs/tsm.md.
  *
  * Thread safety: every function here may be called from any thread. Operations on one function
  * (its DSM) are serialised by that DSM's mutex; different devices connect in parallel. Pools and
@@ -24,8 +25,8 @@
 #include "pcitsm/core.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
-#include "pcitsm/emu.h"
 #include "pcitsm/pci.h"
+#include "pcitsm/platform.h"
 
 struct pcitsm_tsm_core;
 
@@ -36,27 +37,21 @@ struct pcitsm_tsm_core;
 /* ---------------------------------------------------------------------------------------------
  * Configuration.
  */
-enum pcitsm_tsm_backend {
-	/* Platform firmware is the SPDM requester and key maker (AMD SEV-TIO model). */
-	PCITSM_TSM_BACKEND_FIRMWARE = 0,
-};
-
-/* Where the firmware's connect flow can be told to misbehave (tests). Device-side faults
- * (untrusted certificate, bad signature, refused KEY_PROG) belong to the emulated device:
- * struct pcitsm_emu_dev_faults in emu.h. */
-struct pcitsm_tsm_fw_faults {
-	/* Make the firmware fail right after this connect step (pcitsm_tsm_step), with E_IO. */
-	int fail_after_step; /* 0: never */
-	bool rp_key_prog_refused; /* the private root-port key path refuses KEY_PROG */
-};
+/* A link-TSM driver (a backend). Its type is lib/tsm's own (tsm_priv.h): a second backend is a
+ * new file there, handed to the core through this configuration. */
+struct pcitsm_tsm_backend;
+/* The host driver of the platform-firmware TSM (AMD SEV-TIO model, lib/tsm/sevtio.c). Its
+ * backend_arg is the firmware: a struct pcitsm_tio_fw * (include/pcitsm/tio.h), not owned, which
+ * must outlive the core. */
+extern const struct pcitsm_tsm_backend pcitsm_tsm_sevtio;
 
 struct pcitsm_tsm_core_cfg {
-	struct pcitsm_emu_platform *plat; /* not owned; must outlive the core */
+	/* The host's grant of the platform (not owned; its ctx must outlive the core). */
+	struct pcitsm_platform plat;
 	const struct pcitsm_env *env;
-	/* The platform's trust anchors for device certificate chains (not owned). NULL: every chain
-	 * is untrusted and connect fails at GET_CERTIFICATE. */
-	const struct pcitsm_trust *trust;
-	enum pcitsm_tsm_backend backend;
+	/* Registered as tsm0 (required), with its argument. */
+	const struct pcitsm_tsm_backend *backend;
+	void *backend_arg;
 	/* Host-bridge stream pool size (H slots): negative takes the platform's nr_streams (the Linux
 	 * default 256); 0 is legal and makes available_secure_streams ENXIO and every connect that
 	 * needs a stream fail. At most 256. */
@@ -64,15 +59,15 @@ struct pcitsm_tsm_core_cfg {
 	/* Observer of every DOE object the host relays between firmware and device (a pcap capture,
 	 * or a test that searches them for key bytes). Optional; not owned. */
 	struct pcitsm_xport_tap *relay_tap;
-	struct pcitsm_tsm_fw_faults fw_faults;
 };
-void pcitsm_tsm_core_cfg_default(struct pcitsm_tsm_core_cfg *cfg,
-				 struct pcitsm_emu_platform *plat, const struct pcitsm_env *env);
+/* nr_streams -1, everything else empty: the caller sets plat, backend and backend_arg. */
+void pcitsm_tsm_core_cfg_default(struct pcitsm_tsm_core_cfg *cfg, const struct pcitsm_env *env);
 
 /* Build the core over cfg->plat: probes every function (DSM-capable PF0s, their IDE capabilities
  * and DOE mailboxes), adopts selective streams found enabled (claims their Stream IDs and block
  * indices; a conflicting claim leaves IDE off for that device, as Linux does), reserves Stream ID
- * 255 in every host bridge, and registers the backend as tsm0. */
+ * 255 in every host bridge, and registers cfg->backend as tsm0. E_INVAL without a platform, an
+ * env or a backend. */
 pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **core, const struct pcitsm_tsm_core_cfg *cfg)
 	PCITSM_MUST_CHECK;
 /* Disconnect every connected device (uninterruptible, reverse order), unregister the TSMs, free. */
@@ -207,6 +202,8 @@ enum pcitsm_tsm_step {
 };
 const char *pcitsm_tsm_step_name(enum pcitsm_tsm_step s); /* "key_prog" */
 
+/* How a connect failed: what the backend (and, through it, the firmware) hands back to the core.
+ * Whoever fails fills it; nothing else crosses. */
 struct pcitsm_tsm_failure {
 	enum pcitsm_tsm_step step; /* NONE: no failure recorded */
 	pcitsm_err err;
@@ -216,6 +213,10 @@ struct pcitsm_tsm_failure {
 	int peer_status;           /* IDE_KM KP_ACK status, -1 if none */
 	char why[256];
 };
+/* Record a failure: step, error, a sentence (printf format); errno_val becomes
+ * pcitsm_err_errno(e) unless already set. */
+void pcitsm_tsm_failure_set(struct pcitsm_tsm_failure *f, enum pcitsm_tsm_step step, pcitsm_err e,
+			    const char *fmt, ...) PCITSM_PRINTF(4, 5);
 
 /* One end of the stream, read from its config space. */
 struct pcitsm_tsm_port_status {

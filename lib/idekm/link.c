@@ -214,8 +214,8 @@ static pcitsm_err link_key_prog(struct pcitsm_idekm_req *rq, const struct pcitsm
 		res->dev_keyed = i + 1;
 		/* The partner sends what the device receives, and the other way round. */
 		link_log(env, "KEY_PROG", kp.ks.kset, other_dir(kp.ks.dir), kp.ks.sub, "partner");
-		e = ops->partner_key_prog(arg, kp.ks.stream_id, kp.ks.kset, other_dir(kp.ks.dir),
-					  kp.ks.sub, kp.key, kp.ifv);
+		e = ops->partner->key_prog(o->partner_port, kp.ks.stream_id, kp.ks.kset,
+					   other_dir(kp.ks.dir), kp.ks.sub, kp.key, kp.ifv);
 		if (e) {
 			fail_at(res, PCITSM_IDEKM_LINK_KEY_PROG, true, e,
 				"KEY_PROG %s %s at the partner port: %s", dir_name(other_dir(kp.ks.dir)),
@@ -267,8 +267,8 @@ static pcitsm_err link_go(struct pcitsm_idekm_req *rq, const struct pcitsm_env *
 					       e == PCITSM_E_NORESPONSE ? "no K_GOSTOP_ACK"
 									: pcitsm_err_str(e));
 			link_log(env, "K_SET_GO", o->kset, order[d], sub, "partner");
-			e = ops->partner_k_set(arg, PCITSM_IDEKM_K_SET_GO, o->stream_id, o->kset,
-					       order[d], sub);
+			e = ops->partner->k_set(o->partner_port, PCITSM_IDEKM_K_SET_GO,
+						o->stream_id, o->kset, order[d], sub);
 			if (e)
 				return fail_at(res, PCITSM_IDEKM_LINK_K_SET_GO, true, e,
 					       "K_SET_GO %s %s at the partner port: %s",
@@ -292,8 +292,8 @@ pcitsm_err pcitsm_idekm_program_link(struct pcitsm_idekm_req *rq, const struct p
 	if (!res)
 		return PCITSM_E_INVAL;
 	memset(res, 0, sizeof(*res));
-	if (!rq || !env || !ops || !ops->device_call || !ops->partner_key_prog ||
-	    !ops->partner_k_set || !o || o->kset > 1 ||
+	if (!rq || !env || !ops || !ops->device_call || !ops->partner ||
+	    !ops->partner->key_prog || !ops->partner->k_set || !o || o->kset > 1 ||
 	    o->stream_id == PCITSM_IDE_RESERVED_STREAM_ID)
 		return PCITSM_E_INVAL;
 	if (rq->err) /* a failure earlier in the session: start clean */
@@ -344,7 +344,8 @@ pcitsm_err pcitsm_idekm_stop_link(struct pcitsm_idekm_req *rq, const struct pcit
 {
 	pcitsm_err first = PCITSM_OK;
 
-	if (!rq || !env || !ops || !ops->device_call || !ops->partner_k_set || !o || o->kset > 1)
+	if (!rq || !env || !ops || !ops->device_call || !ops->partner || !ops->partner->k_set || !o ||
+	    o->kset > 1)
 		return PCITSM_E_INVAL;
 	for (unsigned i = 0; i < PCITSM_IDEKM_NR_KEYS; i++) {
 		enum pcitsm_ide_dir dir;
@@ -363,8 +364,8 @@ pcitsm_err pcitsm_idekm_stop_link(struct pcitsm_idekm_req *rq, const struct pcit
 		}
 		if (i < partner_slots) {
 			link_log(env, "K_SET_STOP", o->kset, other_dir(dir), sub, "partner");
-			if (ops->partner_k_set(arg, PCITSM_IDEKM_K_SET_STOP, o->stream_id, o->kset,
-					       other_dir(dir), sub) != PCITSM_OK)
+			if (ops->partner->k_set(o->partner_port, PCITSM_IDEKM_K_SET_STOP,
+						o->stream_id, o->kset, other_dir(dir), sub) != PCITSM_OK)
 				pcitsm_debug(env, "idekm link: partner K_SET_STOP: slot already gone");
 		}
 	}

@@ -23,8 +23,8 @@ const char *pcitsm_tsm_step_name(enum pcitsm_tsm_step s)
 	return (unsigned)s < PCITSM_ARRAY_SIZE(step_names) ? step_names[s] : "unknown";
 }
 
-void tsm_fail(struct pcitsm_tsm_failure *f, enum pcitsm_tsm_step step, pcitsm_err e, const char *fmt,
-	      ...)
+void pcitsm_tsm_failure_set(struct pcitsm_tsm_failure *f, enum pcitsm_tsm_step step, pcitsm_err e,
+			    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -37,13 +37,10 @@ void tsm_fail(struct pcitsm_tsm_failure *f, enum pcitsm_tsm_step step, pcitsm_er
 	va_end(ap);
 }
 
-void pcitsm_tsm_core_cfg_default(struct pcitsm_tsm_core_cfg *cfg,
-				 struct pcitsm_emu_platform *plat, const struct pcitsm_env *env)
+void pcitsm_tsm_core_cfg_default(struct pcitsm_tsm_core_cfg *cfg, const struct pcitsm_env *env)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->plat = plat;
 	cfg->env = env;
-	cfg->backend = PCITSM_TSM_BACKEND_FIRMWARE;
 	cfg->nr_streams = -1;
 }
 
@@ -114,62 +111,87 @@ static void set_dependents(struct pcitsm_tsm_core *c, struct tsm_fn *dsm, bool o
 	}
 }
 
-pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm_tsm_core_cfg *cfg)
+/* Register the configured backend (tsm_register of its driver): init, then tsmN. */
+static pcitsm_err backend_register(struct pcitsm_tsm_core *c)
 {
-	struct pcitsm_tsm_core *c;
-	struct pcitsm_emu_platform *p;
-	unsigned pool;
+	const struct pcitsm_tsm_backend *b = c->cfg.backend;
+	void *ctx = NULL;
 	pcitsm_err e;
 
-	if (!out || !cfg || !cfg->plat || !cfg->env || cfg->nr_streams > PCITSM_TSM_HB_STREAMS_MAX ||
-	    cfg->backend != PCITSM_TSM_BACKEND_FIRMWARE)
+	PCITSM_TRY(b->init(c, c->cfg.backend_arg, &ctx));
+	e = tsm_dev_register(c, b->link, NULL, ctx, b->fini, NULL);
+	if (e && b->fini)
+		b->fini(ctx);
+	return e;
+}
+
+pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm_tsm_core_cfg *cfg)
+{
+	const struct pcitsm_platform_ops *po;
+	struct pcitsm_platform_hb hbi;
+	struct pcitsm_tsm_core *c;
+	unsigned pool, n;
+	pcitsm_err e;
+
+	if (!out || !cfg || !cfg->plat.ops || !cfg->env ||
+	    cfg->nr_streams > PCITSM_TSM_HB_STREAMS_MAX || !cfg->backend || !cfg->backend->init ||
+	    !cfg->backend->link)
 		return PCITSM_E_INVAL;
 	*out = NULL;
-	p = cfg->plat;
+	po = cfg->plat.ops;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return PCITSM_E_NOMEM;
 	c->cfg = *cfg;
-	c->plat = p;
+	c->plat = cfg->plat;
 	c->env = cfg->env;
 	pthread_mutex_init(&c->lock, NULL);
-	c->fns = calloc(p->nr_funcs, sizeof(*c->fns));
+	n = po->nr_funcs(c->plat.ctx);
+	c->fns = calloc(n, sizeof(*c->fns));
 	if (!c->fns) {
 		pcitsm_tsm_core_free(c);
 		return PCITSM_E_NOMEM;
 	}
-	c->nr_fns = p->nr_funcs;
+	c->nr_fns = n;
+	for (unsigned i = 0; i < c->nr_fns; i++)
+		pthread_mutex_init(&c->fns[i].lock, NULL);
+	/* Enumeration: every function the platform has, its upstream port, then which is a DSM. */
 	for (unsigned i = 0; i < c->nr_fns; i++) {
 		struct tsm_fn *fn = &c->fns[i];
+		struct pcitsm_platform_func pf;
 
 		fn->core = c;
-		fn->f = &p->funcs[i];
-		fn->cfg = &fn->f->cfg.cfg;
-		fn->bdf = fn->f->bdf;
-		pcitsm_bdf_format(&fn->bdf, fn->name);
-		pthread_mutex_init(&fn->lock, NULL);
+		fn->idx = i;
 		fn->last_failure.peer_status = -1;
+		e = po->func(c->plat.ctx, i, &pf);
+		if (e) {
+			pcitsm_tsm_core_free(c);
+			return e;
+		}
+		fn->cfg = pf.cfg;
+		fn->bdf = pf.bdf;
+		fn->ide_off = pf.ide_off;
+		fn->rp = pf.upstream >= 0 && (unsigned)pf.upstream < c->nr_fns ? &c->fns[pf.upstream]
+									: NULL;
+		pcitsm_bdf_format(&fn->bdf, fn->name);
 	}
-	for (unsigned i = 0; i < c->nr_fns; i++) {
+	for (unsigned i = 0; i < c->nr_fns; i++)
 		fn_probe(&c->fns[i]);
-		if (c->fns[i].f->upstream)
-			c->fns[i].rp = tsm_fn_find(c, &c->fns[i].f->upstream->bdf);
-	}
 	for (unsigned i = 0; i < c->nr_fns; i++)
 		c->fns[i].dsm = find_dsm(c, &c->fns[i]);
 	/* The host bridge: pool size, Stream ID 255 reserved, adopted streams. */
-	pool = cfg->nr_streams < 0 ? p->config.nr_streams : (unsigned)cfg->nr_streams;
-	snprintf(c->hb.name, sizeof(c->hb.name), "pci%04x:%02x", p->config.segment,
-		 p->config.root_bus);
-	c->hb.segment = p->config.segment;
-	c->hb.bus = p->config.root_bus;
+	po->host_bridge(c->plat.ctx, &hbi);
+	pool = cfg->nr_streams < 0 ? hbi.nr_streams : (unsigned)cfg->nr_streams;
+	snprintf(c->hb.name, sizeof(c->hb.name), "pci%04x:%02x", hbi.segment, hbi.bus);
+	c->hb.segment = hbi.segment;
+	c->hb.bus = hbi.bus;
 	tsm_ida_init(&c->hb.h, pool);
 	tsm_ida_init(&c->hb.ids, 256);
 	e = tsm_ida_claim(&c->hb.ids, PCITSM_IDE_RESERVED_STREAM_ID);
 	if (!e)
 		e = tsm_adopt_streams(c);
 	if (!e)
-		e = tsm_sevtio_register(c);
+		e = backend_register(c);
 	if (e) {
 		pcitsm_tsm_core_free(c);
 		return e;
@@ -239,6 +261,13 @@ void pcitsm_tsm_core_free(struct pcitsm_tsm_core *c)
 	free(c->fns);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+pcitsm_err tsm_fn_link_flush(struct tsm_fn *fn)
+{
+	const struct pcitsm_platform *p = &fn->core->plat;
+
+	return p->ops->link_flush ? p->ops->link_flush(p->ctx, fn->idx) : PCITSM_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -442,8 +471,8 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	e = d->link->probe(d->ctx, fn, &drv);
 	fn->step_ns[PCITSM_TSM_STEP_PROBE] = pcitsm_now_ns(c->env) - t0;
 	if (e || !drv) {
-		tsm_fail(&fail, PCITSM_TSM_STEP_PROBE, e ? e : PCITSM_E_NOTFOUND,
-			 "%s: probe refused the device", d->name);
+		pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_PROBE, e ? e : PCITSM_E_NOTFOUND,
+				       "%s: probe refused the device", d->name);
 		fail.errno_val = ENXIO;
 		rc = -ENXIO;
 	} else {
@@ -452,7 +481,8 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 			d->link->remove(d->ctx, fn, drv);
 			drv = NULL;
 			if (!fail.step)
-				tsm_fail(&fail, PCITSM_TSM_STEP_NONE, e, "connect failed");
+				pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_NONE, e,
+						       "connect failed");
 			rc = -(fail.errno_val ? fail.errno_val : pcitsm_err_errno(e));
 		} else {
 			rc = 0;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The platform-firmware TSM's host driver, after Linux drivers/crypto/ccp/sev-dev-tsm.c
- * (linux-tsm-abi §1.5): the link-TSM ops of tsm0. It finds the CMA mailbox, asks the firmware
- * (fw.c) to create and connect the device, relays the firmware's DOE objects, and does the host's
- * share of IDE: the pools and the selective-stream registers, with Enable clear, then Enable once
- * the firmware has installed the keys. It never holds a key.
+ * (linux-tsm-abi §1.5): a backend (pcitsm_tsm_sevtio) whose link-TSM ops become tsm0. It finds the
+ * CMA mailbox, asks the firmware (through its command interface, include/pcitsm/tio.h; the
+ * firmware itself is lib/tsmfw) to create and connect the device, relays the firmware's DOE
+ * objects, and does the host's share of IDE: the pools and the selective-stream registers, with
+ * Enable clear, then Enable once the firmware has installed the keys. It never holds a key.
  *
  * Step order (docs/tsm.md): DOE -> DEV_CREATE -> SPDM (auth, measurements, session) -> stream
  * alloc + register -> stream setup (EP, RP) -> IDE_START (QUERY, KEY_PROG, K_SET_GO) -> Enable
@@ -14,18 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw.h"
+#include "pcitsm/tio.h"
+#include "tsm_priv.h"
 
 struct sevtio {
 	struct pcitsm_tsm_core *core;
-	struct tsm_fw *fw;
+	struct pcitsm_tio_fw *fw; /* the platform's firmware (not owned) */
 };
 
 struct sevtio_dev {
 	struct sevtio *tio;
 	struct tsm_fn *fn;
 	struct pcitsm_doe_host *doe; /* the CMA mailbox (pci_tsm_pf0.doe_mb) */
-	struct tsm_fw_dev *fwdev;
+	struct pcitsm_tio_dev *fwdev;
 	unsigned relayed;           /* objects relayed for the firmware */
 };
 
@@ -73,7 +75,7 @@ static void tio_remove(void *ctx, struct tsm_fn *fn, void *drv)
 	(void)fn;
 	if (!d)
 		return;
-	tsm_fw_dev_reclaim(d->fwdev);
+	pcitsm_tio_dev_reclaim(d->fwdev);
 	free(d);
 }
 
@@ -108,14 +110,14 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	/* 1. SEV-TIO needs secured CMA on the same mailbox: EFAULT otherwise. */
 	if (!pcitsm_doe_host_supports(d->doe, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_SECURED_CMA)) {
 		fail->errno_val = EFAULT;
-		tsm_fail(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
-			 "the CMA mailbox does not support secured CMA (DOE type 2)");
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
+				       "the CMA mailbox does not support secured CMA (DOE type 2)");
 		return PCITSM_E_UNSUPPORTED;
 	}
 	if (!fn->rp || !fn->port.ide || !fn->rp->port.ide) {
 		fail->errno_val = ENXIO;
-		tsm_fail(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
-			 "no selective IDE at the endpoint or its root port");
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DOE, PCITSM_E_UNSUPPORTED,
+				       "no selective IDE at the endpoint or its root port");
 		return PCITSM_E_UNSUPPORTED;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_DOE, &t);
@@ -123,16 +125,17 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	/* 2. TIO_DEV_CREATE with the RID, the root port's Port Number and the segment. */
 	e = pcitsm_pci_read_id(fn->rp->cfg, &rpid);
 	if (!e)
-		e = tsm_fw_dev_create(tio->fw, fn->bdf.seg, pcitsm_bdf_rid(&fn->bdf), rpid.port_number,
-				      host_relay, d, &d->fwdev);
+		e = pcitsm_tio_dev_create(tio->fw, fn->bdf.seg, pcitsm_bdf_rid(&fn->bdf),
+					  rpid.port_number, host_relay, d, &d->fwdev);
 	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_DEV_CREATE, e, "TIO_DEV_CREATE: %s", pcitsm_err_str(e));
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_DEV_CREATE, e, "TIO_DEV_CREATE: %s",
+				       pcitsm_err_str(e));
 		return e;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_DEV_CREATE, &t);
 
 	/* 3. DEV_CONNECT, SPDM part: the firmware authenticates, measures, opens the session. */
-	e = tsm_fw_dev_connect(d->fwdev, fail, fn->step_ns);
+	e = pcitsm_tio_dev_connect(d->fwdev, fail, fn->step_ns);
 	if (e)
 		goto fw_unwind;
 	t = pcitsm_now_ns(env);
@@ -144,11 +147,12 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 		e = tsm_stream_register(s, (uint8_t)s->h);
 	}
 	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_STREAM_ALLOC, e, "%s",
-			 e == PCITSM_E_EXHAUSTED ? "IDE stream pool exhausted (host bridge slots or "
-						   "selective blocks at a port)"
-			 : e == PCITSM_E_BUSY	 ? "Stream ID already registered in the host bridge"
-						 : pcitsm_err_str(e));
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_STREAM_ALLOC, e, "%s",
+				       e == PCITSM_E_EXHAUSTED
+					       ? "IDE stream pool exhausted (host bridge slots or "
+						 "selective blocks at a port)"
+				       : e == PCITSM_E_BUSY ? "Stream ID already registered in the host bridge"
+							    : pcitsm_err_str(e));
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_STREAM_ALLOC, &t);
@@ -163,14 +167,14 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	if (!e)
 		e = tsm_stream_setup(s, fn->rp, s->r, &rp_o);
 	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_STREAM_SETUP, e, "selective stream registers: %s",
-			 pcitsm_err_str(e));
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_STREAM_SETUP, e,
+				       "selective stream registers: %s", pcitsm_err_str(e));
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_STREAM_SETUP, &t);
 
 	/* 6. DEV_CONNECT, IDE part: keys at both ends, GO receivers then transmitters. */
-	e = tsm_fw_dev_ide_start(d->fwdev, (uint8_t)s->stream_id, fn->cfg, fn->port.ide_off,
+	e = pcitsm_tio_ide_start(d->fwdev, (uint8_t)s->stream_id, fn->cfg, fn->port.ide_off,
 				 &fn->bdf, fail, fn->step_ns);
 	if (e)
 		goto unwind;
@@ -182,13 +186,14 @@ static pcitsm_err tio_connect(void *ctx, struct tsm_fn *fn, void *drv,
 	if (!e)
 		e = tsm_stream_enable(s, fn->rp, s->r);
 	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_ENABLE, e, "stream %d did not reach Secure at the %s",
-			 s->stream_id, s->enabled_ep ? "root port" : "endpoint");
+		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_ENABLE, e,
+				       "stream %d did not reach Secure at the %s", s->stream_id,
+				       s->enabled_ep ? "root port" : "endpoint");
 		goto unwind;
 	}
 	step_mark(fn, PCITSM_TSM_STEP_ENABLE, &t);
 	fn->have_step_ns = true;
-	fn->key_set = tsm_fw_dev_key_set(d->fwdev);
+	fn->key_set = pcitsm_tio_dev_key_set(d->fwdev);
 	return PCITSM_OK;
 
 unwind:
@@ -197,11 +202,11 @@ unwind:
 		tsm_stream_disable(s, fn->rp, s->r);
 	if (s && s->enabled_ep)
 		tsm_stream_disable(s, fn, s->e);
-	tsm_fw_dev_ide_stop(d->fwdev);
+	pcitsm_tio_ide_stop(d->fwdev);
 	host_release(fn);
 fw_unwind:
-	tsm_fw_dev_disconnect(d->fwdev);
-	tsm_fw_dev_reclaim(d->fwdev);
+	pcitsm_tio_dev_disconnect(d->fwdev);
+	pcitsm_tio_dev_reclaim(d->fwdev);
 	d->fwdev = NULL;
 	return e;
 }
@@ -218,9 +223,9 @@ static void tio_disconnect(void *ctx, struct tsm_fn *fn, void *drv)
 	if (s && s->enabled_ep)
 		tsm_stream_disable(s, fn, s->e);
 	if (d->fwdev) {
-		tsm_fw_dev_ide_stop(d->fwdev);
-		tsm_fw_dev_disconnect(d->fwdev);
-		tsm_fw_dev_reclaim(d->fwdev);
+		pcitsm_tio_ide_stop(d->fwdev);
+		pcitsm_tio_dev_disconnect(d->fwdev);
+		pcitsm_tio_dev_reclaim(d->fwdev);
 		d->fwdev = NULL;
 	}
 	host_release(fn);
@@ -233,13 +238,11 @@ static pcitsm_err tio_rekey(void *ctx, struct tsm_fn *fn, void *drv)
 	(void)ctx;
 	if (!d->fwdev)
 		return PCITSM_E_STATE;
-	PCITSM_TRY(tsm_fw_dev_rekey(d->fwdev));
-	fn->key_set = tsm_fw_dev_key_set(d->fwdev);
+	PCITSM_TRY(pcitsm_tio_dev_rekey(d->fwdev));
+	fn->key_set = pcitsm_tio_dev_key_set(d->fwdev);
 	/* Every receiver switches to the new set now rather than at the next TLP of its sub-stream,
 	 * so that the next refresh can program the old set again (§D.6). */
-	if (fn->f->link && fn->f->link->wire)
-		return pcitsm_emu_link_flush(fn->f->link);
-	return PCITSM_OK;
+	return tsm_fn_link_flush(fn);
 }
 
 static void tio_status(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st)
@@ -249,7 +252,7 @@ static void tio_status(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_ts
 	(void)ctx;
 	(void)fn;
 	if (d && d->fwdev)
-		tsm_fw_dev_status(d->fwdev, st);
+		pcitsm_tio_dev_status(d->fwdev, st);
 }
 
 static pcitsm_err tio_evidence(void *ctx, struct tsm_fn *fn, void *drv,
@@ -261,21 +264,14 @@ static pcitsm_err tio_evidence(void *ctx, struct tsm_fn *fn, void *drv,
 	(void)fn;
 	if (!d || !d->fwdev)
 		return PCITSM_E_STATE;
-	return tsm_fw_dev_evidence(d->fwdev, ev);
+	return pcitsm_tio_dev_evidence(d->fwdev, ev);
 }
 
 static unsigned tio_sessions(void *ctx)
 {
 	struct sevtio *tio = ctx;
 
-	return tsm_fw_sessions_open(tio->fw);
-}
-
-struct tsm_fw_dev *tsm_sevtio_fw_dev(struct tsm_fn *fn)
-{
-	struct sevtio_dev *d = fn->drv;
-
-	return d ? d->fwdev : NULL;
+	return pcitsm_tio_sessions_open(tio->fw);
 }
 
 static const struct tsm_link_ops sevtio_ops = {
@@ -291,27 +287,29 @@ static const struct tsm_link_ops sevtio_ops = {
 
 static void sevtio_free(void *ctx)
 {
-	struct sevtio *tio = ctx;
-
-	tsm_fw_free(tio->fw);
-	free(tio);
+	free(ctx);
 }
 
-/* TIO_STATUS -> TIO_INIT -> tsm_register(&sev_tsm_ops). */
-pcitsm_err tsm_sevtio_register(struct pcitsm_tsm_core *c)
+/* TIO_STATUS -> TIO_INIT -> tsm_register(&sev_tsm_ops): the firmware is the platform's, already
+ * initialised (pcitsm_tio_fw_new); the driver only holds it. */
+static pcitsm_err sevtio_init(struct pcitsm_tsm_core *c, void *arg, void **ctx)
 {
-	struct sevtio *tio = calloc(1, sizeof(*tio));
-	pcitsm_err e;
+	struct sevtio *tio;
 
+	if (!arg)
+		return PCITSM_E_INVAL;
+	tio = calloc(1, sizeof(*tio));
 	if (!tio)
 		return PCITSM_E_NOMEM;
 	tio->core = c;
-	e = tsm_fw_new(&tio->fw, c->plat, c->cfg.trust, &c->cfg.fw_faults, c->env);
-	if (!e)
-		e = tsm_dev_register(c, &sevtio_ops, NULL, tio, sevtio_free, NULL);
-	if (e) {
-		tsm_fw_free(tio->fw);
-		free(tio);
-	}
-	return e;
+	tio->fw = arg;
+	*ctx = tio;
+	return PCITSM_OK;
 }
+
+const struct pcitsm_tsm_backend pcitsm_tsm_sevtio = {
+	.name = "sev-tio",
+	.init = sevtio_init,
+	.fini = sevtio_free,
+	.link = &sevtio_ops,
+};

@@ -21,15 +21,15 @@ void tsm_port_init(struct tsm_fn *fn)
 	struct pcitsm_ide_sel sel;
 
 	memset(pt, 0, sizeof(*pt));
-	if (!fn->f->ide_off)
+	if (!fn->ide_off)
 		return;
 	ide = calloc(1, sizeof(*ide));
 	if (!ide)
 		return;
-	if (pcitsm_ide_read(fn->cfg, fn->f->ide_off, ide) != PCITSM_OK || !ide->sel_sup ||
+	if (pcitsm_ide_read(fn->cfg, fn->ide_off, ide) != PCITSM_OK || !ide->sel_sup ||
 	    !ide->nr_sel)
 		goto out;
-	pt->ide_off = fn->f->ide_off;
+	pt->ide_off = fn->ide_off;
 	pt->sel_cfg = ide->sel_cfg_sup;
 	pt->tee_limited = ide->tee_limited_sup;
 	/* Every block must have block 0's address-association count; the first that differs and

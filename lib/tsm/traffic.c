@@ -1,26 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Traffic across an emulated link (pcitsm_tsm_traffic): memory writes and read-backs in both
- * directions, every TLP through both IDE engines and the wire with its tap, optionally with key
- * refreshes in between (the "no loss under rekey" check).
+ * Traffic across a link (pcitsm_tsm_traffic): memory writes and read-backs in both directions
+ * through the platform's memory path (platform ops mem_write / mem_read; on the emulated platform
+ * every TLP goes through both IDE engines and the wire with its tap), optionally with key refreshes
+ * in between (the "no loss under rekey" check).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tsm_priv.h"
 
-static uint64_t secure_tlps(const struct pcitsm_emu_link *l)
+/* The link's counters right now (the platform's, taken under the DSM mutex). */
+static pcitsm_err link_now(struct tsm_fn *fn, struct pcitsm_platform_link *l)
 {
-	uint64_t n = 0;
+	const struct pcitsm_platform *p = &fn->core->plat;
 
-	for (unsigned i = 0; i < PCITSM_IDE_PORT_STREAMS; i++)
-		n += l->rp->ide_port->stream[i].stats.tx_tlps + l->ep->ide_port->stream[i].stats.tx_tlps;
-	return n;
-}
-
-static uint64_t wire_tlps(const struct pcitsm_emu_link *l)
-{
-	return l->wire->stats[0].sent + l->wire->stats[1].sent;
+	return p->ops->link ? p->ops->link(p->ctx, fn->idx, l) : PCITSM_E_UNSUPPORTED;
 }
 
 static void fill(uint8_t *p, size_t n, uint64_t seed)
@@ -43,9 +38,10 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 				    struct pcitsm_tsm_traffic *r)
 {
 	struct tsm_fn *fn = tsm_fn_find(c, bdf);
-	struct pcitsm_emu_link *l;
+	const struct pcitsm_platform *p = &c->plat;
+	struct pcitsm_platform_link l, l1;
 	uint8_t *wbuf, *rbuf;
-	uint64_t sec0, all0, slots;
+	uint64_t slots;
 
 	if (!r)
 		return PCITSM_E_INVAL;
@@ -54,8 +50,8 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 		return PCITSM_E_NOTFOUND;
 	if (!size || size % 4 || size > PCITSM_TLP_DATA_MAX)
 		return PCITSM_E_INVAL;
-	l = fn->f->link;
-	if (!fn->is_endpoint || !l || !l->wire)
+	if (!fn->is_endpoint || link_now(fn, &l) != PCITSM_OK || !p->ops->mem_write ||
+	    !p->ops->mem_read || l.mem_size < size)
 		return PCITSM_E_UNSUPPORTED;
 	wbuf = malloc(size);
 	rbuf = malloc(size);
@@ -64,25 +60,25 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 		free(rbuf);
 		return PCITSM_E_NOMEM;
 	}
-	slots = (PCITSM_EMU_MEM_SIZE - PCITSM_EMU_SCRATCH) / size;
+	slots = l.mem_size / size;
 	pthread_mutex_lock(&fn->lock);
-	sec0 = secure_tlps(l);
-	all0 = wire_tlps(l);
+	if (link_now(fn, &l1) == PCITSM_OK)
+		l = l1; /* the counters at the start */
 	for (uint64_t i = 0; i < n_ops; i++) {
 		/* Even: the host writes the device's memory; odd: the device DMAs to the host's. */
 		enum pcitsm_ide_side from = i & 1 ? PCITSM_IDE_SIDE_EP : PCITSM_IDE_SIDE_RP;
-		uint64_t base = l->side[!from].base + ((i / 2) % slots) * size;
+		uint64_t base = l.mem_base[!from] + ((i / 2) % slots) * size;
 		pcitsm_err e;
 
 		fill(wbuf, size, i + 1);
 		r->ops++;
-		e = pcitsm_emu_mem_write(l, from, base, wbuf, size);
+		e = p->ops->mem_write(p->ctx, fn->idx, from, base, wbuf, size);
 		if (e) {
 			note(r, e);
 		} else {
 			r->writes++;
 			r->bytes += size;
-			e = pcitsm_emu_mem_read(l, from, base, rbuf, size);
+			e = p->ops->mem_read(p->ctx, fn->idx, from, base, rbuf, size);
 			if (!e && memcmp(wbuf, rbuf, size))
 				e = PCITSM_E_MAC; /* wrong data came back */
 			if (e) {
@@ -109,8 +105,11 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 			}
 		}
 	}
-	r->tlps_secure = secure_tlps(l) - sec0;
-	r->tlps_clear = wire_tlps(l) - all0 - PCITSM_MIN(r->tlps_secure, wire_tlps(l) - all0);
+	if (link_now(fn, &l1) != PCITSM_OK)
+		l1 = l;
+	r->tlps_secure = l1.tlps_secure - l.tlps_secure;
+	r->tlps_clear = l1.tlps_wire - l.tlps_wire -
+			PCITSM_MIN(r->tlps_secure, l1.tlps_wire - l.tlps_wire);
 	pthread_mutex_unlock(&fn->lock);
 	pcitsm_wipe(wbuf, size);
 	pcitsm_wipe(rbuf, size);

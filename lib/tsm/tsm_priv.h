@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/tsm internals: the kernel-side objects (functions, ports, host bridges, streams, TSM class
- * devices), the IDE stream library (stream.c, after drivers/pci/ide.c), the link-TSM ops a backend
- * implements, and the platform-firmware backend (sevtio.c host driver, fw.c firmware model).
+ * lib/tsm internals, the host's side: the kernel-side objects (functions, ports, host bridges,
+ * streams, TSM class devices), the IDE stream library (stream.c, after drivers/pci/ide.c) and the
+ * link-TSM ops a backend implements (sevtio.c is one). The platform comes in as ops
+ * (include/pcitsm/platform.h); the platform firmware is reached only through include/pcitsm/tio.h.
  */
 #ifndef PCITSM_TSM_PRIV_H
 #define PCITSM_TSM_PRIV_H
@@ -64,7 +65,8 @@ struct tsm_stream {
 struct tsm_dev;
 struct tsm_fn {
 	struct pcitsm_tsm_core *core;
-	struct pcitsm_emu_func *f;
+	unsigned idx;       /* the platform's function index */
+	uint16_t ide_off;   /* the IDE capability, as enumeration found it (0: none) */
 	struct pcitsm_cfg *cfg;
 	struct pcitsm_bdf bdf;
 	char name[13];
@@ -110,6 +112,16 @@ struct tsm_devsec_ops {
 	pcitsm_err (*lock)(void *ctx, struct tsm_fn *fn);
 };
 
+/* A backend (include/pcitsm/tsm.h: handed to the core in pcitsm_tsm_core_cfg.backend): its init
+ * makes the driver's context from the configured argument, the core registers it as tsmN with
+ * its link ops, and fini frees the context when the core is freed. */
+struct pcitsm_tsm_backend {
+	const char *name;
+	pcitsm_err (*init)(struct pcitsm_tsm_core *c, void *arg, void **ctx);
+	void (*fini)(void *ctx);
+	const struct tsm_link_ops *link;
+};
+
 struct tsm_dev {
 	unsigned id;
 	char name[PCITSM_TSM_NAME_MAX];
@@ -121,12 +133,12 @@ struct tsm_dev {
 
 struct pcitsm_tsm_core {
 	struct pcitsm_tsm_core_cfg cfg;
-	struct pcitsm_emu_platform *plat;
+	struct pcitsm_platform plat; /* the host's grant (cfg.plat) */
 	const struct pcitsm_env *env;
 	pthread_mutex_t lock; /* device list, pdev->tsm, pools */
 	struct tsm_fn *fns;
 	unsigned nr_fns;
-	struct tsm_hb hb;     /* the emulated platform has one host bridge */
+	struct tsm_hb hb;     /* one host bridge per platform (platform ops host_bridge) */
 	struct tsm_dev *devs[PCITSM_TSM_MAX_DEVS];
 	unsigned nr_devs;
 	bool link_tsm;        /* a link TSM registered: tsm/ dirs exist */
@@ -138,8 +150,9 @@ struct tsm_fn *tsm_fn_find(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *b
 pcitsm_err tsm_dev_register(struct pcitsm_tsm_core *c, const struct tsm_link_ops *link,
 			    const struct tsm_devsec_ops *devsec, void *ctx, void (*free_ctx)(void *),
 			    unsigned *id) PCITSM_MUST_CHECK;
-void tsm_fail(struct pcitsm_tsm_failure *f, enum pcitsm_tsm_step step, pcitsm_err e, const char *fmt,
-	      ...) PCITSM_PRINTF(4, 5);
+/* The platform's memory path of an endpoint's link (traffic.c) and its flush after a key refresh
+ * (PCIe 6.x §6.33: receivers switch key set at the first TLP that carries the new one). */
+pcitsm_err tsm_fn_link_flush(struct tsm_fn *fn) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * IDE stream library (stream.c), after drivers/pci/ide.c. All called with the endpoint's DSM
@@ -170,10 +183,5 @@ void tsm_stream_disable(struct tsm_stream *s, struct tsm_fn *port, unsigned idx)
 void tsm_stream_release(struct tsm_stream *s);
 /* Read one end's Selective block registers. */
 void tsm_port_status(struct tsm_fn *port, unsigned idx, struct pcitsm_tsm_port_status *st);
-
-/* ---------------------------------------------------------------------------------------------
- * The platform-firmware backend (sevtio.c).
- */
-pcitsm_err tsm_sevtio_register(struct pcitsm_tsm_core *c) PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_TSM_PRIV_H */

@@ -153,26 +153,6 @@ static pcitsm_err ct_device_call(void *arg, const uint8_t *req, size_t len, stru
 	return pcitsm_spdm_drv_vdm_call(&c->s, c->t.x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
 }
 
-static pcitsm_err ct_rp_key_prog(void *arg, uint8_t stream_id, unsigned kset,
-				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
-				 const uint8_t key[PCITSM_IDEKM_KEY_LEN],
-				 const uint8_t ifv[PCITSM_IDEKM_IFV_LEN])
-{
-	struct ctcp *c = arg;
-
-	return pcitsm_emu_rp_key_prog(c->rp, stream_id, kset, dir, sub, key, ifv);
-}
-
-static pcitsm_err ct_rp_k_set(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
-			      enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
-{
-	struct ctcp *c = arg;
-
-	if (obj == PCITSM_IDEKM_K_SET_GO)
-		return pcitsm_emu_rp_k_set_go(c->rp, stream_id, kset, dir, sub);
-	return pcitsm_emu_rp_k_set_stop(c->rp, stream_id, kset, dir, sub);
-}
-
 /* Enable: the endpoint before the root port (PCIe r7.0 §6.33.8 with config-request IDE), each
  * read back Secure. */
 static pcitsm_err ct_enable(void *arg)
@@ -216,8 +196,7 @@ static pcitsm_err ct_step_done(void *arg, enum pcitsm_idekm_link_step step)
 
 static const struct pcitsm_idekm_link_ops ct_link_ops = {
 	.device_call = ct_device_call,
-	.partner_key_prog = ct_rp_key_prog,
-	.partner_k_set = ct_rp_k_set,
+	.partner = &pcitsm_emu_rp_key_ops, /* the platform's private key path, at c->rp */
 	.enable = ct_enable,
 	.step_done = ct_step_done,
 };
@@ -227,6 +206,7 @@ static void ct_link_opts(struct ctcp *c, struct pcitsm_idekm_link_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->port_index = c->port_index;
 	o->stream_id = c->stream_id;
+	o->partner_port = c->rp;
 	o->kset = c->kset;
 	o->query = true;
 	if (c->dev_open) { /* downgrade protection against the device's own config space */

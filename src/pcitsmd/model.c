@@ -85,9 +85,9 @@ static pcitsm_err apply_faults(struct pd *pd, const char **why)
 			if (!f->fw)
 				return PCITSM_E_INVAL;
 			if (d->kind == PD_FAULT_RP_KEY_PROG_REFUSED)
-				pd->core_cfg.fw_faults.rp_key_prog_refused = true;
+				pd->fw_cfg.faults.rp_key_prog_refused = true;
 			else
-				pd->core_cfg.fw_faults.fail_after_step = (int)step;
+				pd->fw_cfg.faults.fail_after_step = (int)step;
 			continue;
 		}
 		*why = "--fault: a device fault takes an endpoint's address";
@@ -218,7 +218,11 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		if (pd->funcs[i].f->upstream)
 			pd->funcs[i].parent = pd_find(pd, &pd->funcs[i].f->upstream->bdf);
 
-	pcitsm_tsm_core_cfg_default(&pd->core_cfg, &pd->emu, env);
+	pd->fw_cfg.env = env;
+	pcitsm_emu_rp_keys(&pd->emu, &pd->fw_cfg.rp_keys);
+	pcitsm_tsm_core_cfg_default(&pd->core_cfg, env);
+	pcitsm_emu_tsm_platform(&pd->emu, &pd->core_cfg.plat);
+	pd->core_cfg.backend = &pcitsm_tsm_sevtio;
 	pd->core_cfg.nr_streams = (int)o->nr_streams;
 	pd->devs_cfg.identity_dir = o->identity_dir;
 	pd->devs_cfg.curve_bits = 384;
@@ -236,7 +240,12 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		goto fail;
 	for (unsigned i = 0; i < pd->nr_funcs; i++)
 		discover_doe(pd, &pd->funcs[i]);
-	pd->core_cfg.trust = pd->trust;
+	pd->fw_cfg.trust = pd->trust;
+	*why = "platform firmware TSM";
+	e = pcitsm_tio_fw_new(&pd->fw, &pd->fw_cfg);
+	if (e)
+		goto fail;
+	pd->core_cfg.backend_arg = pd->fw;
 	*why = "PCI/TSM core";
 	e = pcitsm_tsm_core_new(&pd->core, &pd->core_cfg);
 	if (e)
@@ -263,6 +272,8 @@ void pd_close(struct pd *pd)
 	if (pd->core)
 		pcitsm_tsm_core_free(pd->core);
 	pd->core = NULL;
+	pcitsm_tio_fw_free(pd->fw);
+	pd->fw = NULL;
 	if (pd->devs)
 		pcitsm_emu_devices_free(pd->devs);
 	pd->devs = NULL;

@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "pcitsm/doe.h"
 #include "pcitsm/emu.h"
+#include "pcitsm/tio.h"
 #include "pcitsm/transport.h"
 #include "pcitsm/tsm.h"
 
@@ -61,6 +62,8 @@ struct pd {
 	struct pcitsm_trust *trust;
 	struct pcitsm_emu_devices *devs;
 	struct pcitsm_emu_devices_cfg devs_cfg;
+	struct pcitsm_tio_cfg fw_cfg;     /* the platform firmware's TSM */
+	struct pcitsm_tio_fw *fw;
 	struct pcitsm_tsm_core_cfg core_cfg;
 	struct pcitsm_tsm_core *core;
 	struct pd_func funcs[PD_MAX_FUNCS];

@@ -40,10 +40,14 @@ static pcitsm_err partner_k_set(void *arg, uint8_t obj, uint8_t stream_id, unsig
 	return PCITSM_OK;
 }
 
+static const struct pcitsm_idekm_partner_ops partner = {
+	.key_prog = partner_key_prog,
+	.k_set = partner_k_set,
+};
+
 static const struct pcitsm_idekm_link_ops ops = {
 	.device_call = device_call,
-	.partner_key_prog = partner_key_prog,
-	.partner_k_set = partner_k_set,
+	.partner = &partner,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,6 +9,7 @@
 
 #include "pcitsm/crypto.h"
 #include "pcitsm/emu.h"
+#include "pcitsm/tio.h"
 #include "pcitsm/tsm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,11 +18,13 @@ static struct pcitsm_env_test env;
 static struct pcitsm_emu_platform plat;
 static struct pcitsm_trust *trust;
 static struct pcitsm_emu_devices *devs;
+static struct pcitsm_tio_fw *fw;
 
 static void init_once(void)
 {
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
+	struct pcitsm_tio_cfg fc = { .env = &env.env };
 
 	pcitsm_env_test_init(&env, 11);
 	env.env.log_level = PCITSM_LOG_ERR;
@@ -30,6 +33,10 @@ static void init_once(void)
 		abort();
 	dc.faults[1].refuse_key_prog = true; /* the second device never connects */
 	if (pcitsm_emu_devices_new(&devs, &plat, &dc, trust))
+		abort();
+	fc.trust = trust;
+	pcitsm_emu_rp_keys(&plat, &fc.rp_keys);
+	if (pcitsm_tio_fw_new(&fw, &fc))
 		abort();
 }
 
@@ -58,8 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!devs)
 		init_once();
-	pcitsm_tsm_core_cfg_default(&cc, &plat, &env.env);
-	cc.trust = trust;
+	pcitsm_tsm_core_cfg_default(&cc, &env.env);
+	pcitsm_emu_tsm_platform(&plat, &cc.plat);
+	cc.backend = &pcitsm_tsm_sevtio;
+	cc.backend_arg = fw;
 	if (pcitsm_tsm_core_new(&core, &cc))
 		abort();
 	pcitsm_rd_init(&rd, data, size);

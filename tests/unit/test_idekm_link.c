@@ -163,17 +163,21 @@ static pcitsm_err t_enable(void *arg)
 	return pcitsm_ide_stream_enable(f->l.rp_port, 0);
 }
 
+static const struct pcitsm_idekm_partner_ops t_partner = {
+	.key_prog = t_partner_key_prog,
+	.k_set = t_partner_k_set,
+};
+
 static const struct pcitsm_idekm_link_ops t_ops = {
 	.device_call = t_device_call,
-	.partner_key_prog = t_partner_key_prog,
-	.partner_k_set = t_partner_k_set,
+	.partner = &t_partner,
 	.enable = t_enable,
 };
 
 static struct pcitsm_idekm_link_opts opts(struct fx *f, uint8_t port_index, bool cross_check)
 {
 	struct pcitsm_idekm_link_opts o = { .port_index = port_index, .stream_id = SID, .kset = 0,
-					    .query = true };
+					    .query = true, .partner_port = f };
 
 	if (cross_check) {
 		o.dev_cfg = &f->l.ep->cfg.cfg;
@@ -477,9 +481,10 @@ static void test_link_bad_args(void **state)
 	struct fx *f = *state;
 	struct pcitsm_idekm_link_opts o = opts(f, 0, false);
 	struct pcitsm_idekm_link_result res;
+	static const struct pcitsm_idekm_partner_ops no_k_set = { .key_prog = t_partner_key_prog };
 	struct pcitsm_idekm_link_ops no_partner = t_ops;
 
-	no_partner.partner_k_set = NULL;
+	no_partner.partner = &no_k_set;
 	assert_err(pcitsm_idekm_program_link(&f->rq, &f->l.env.env, &no_partner, f, &o, &res),
 		   PCITSM_E_INVAL);
 	o.stream_id = PCITSM_IDE_RESERVED_STREAM_ID;

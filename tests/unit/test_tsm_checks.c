@@ -14,7 +14,7 @@
 #include "pcitsm/pci.h"
 #include "testutil.h"
 #include "pcitsm/tsm.h"
-#include "tsm/fw.h"
+#include "pcitsm/tio.h"
 #include "tsm/tsm_priv.h"
 
 static pcitsm_err silent_relay(void *host, uint8_t type, const uint8_t *req, size_t req_len,
@@ -35,9 +35,9 @@ static void rekey_needs_session_and_stream(void **state)
 	struct pcitsm_env_test t;
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_platform plat;
-	struct pcitsm_tsm_fw_faults faults;
-	struct tsm_fw *fw;
-	struct tsm_fw_dev *dev = NULL;
+	struct pcitsm_tio_cfg fc = { 0 };
+	struct pcitsm_tio_fw *fw;
+	struct pcitsm_tio_dev *dev = NULL;
 	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
 	struct pcitsm_pci_id id = { 0 };
 	bool found = false;
@@ -47,24 +47,25 @@ static void rekey_needs_session_and_stream(void **state)
 	t.env.log_level = PCITSM_LOG_ERR;
 	pcitsm_emu_config_default(&cfg);
 	assert_ok(pcitsm_emu_platform_init(&plat, &cfg, &t.env));
-	memset(&faults, 0, sizeof(faults));
-	assert_ok(tsm_fw_new(&fw, &plat, NULL, &faults, &t.env));
+	fc.env = &t.env;
+	pcitsm_emu_rp_keys(&plat, &fc.rp_keys);
+	assert_ok(pcitsm_tio_fw_new(&fw, &fc));
 	for (unsigned i = 0; i < plat.nr_funcs && !found; i++)
 		if (plat.funcs[i].kind == PCITSM_EMU_ROOT_PORT) {
 			assert_ok(pcitsm_pci_read_id(&plat.funcs[i].cfg.cfg, &id));
 			found = true;
 		}
 	assert_true(found);
-	assert_ok(tsm_fw_dev_create(fw, 0, 0x0100, id.port_number, silent_relay, NULL, &dev));
+	assert_ok(pcitsm_tio_dev_create(fw, 0, 0x0100, id.port_number, silent_relay, NULL, &dev));
 	/* No session: nothing to program keys over. */
-	assert_err(tsm_fw_dev_rekey(dev), PCITSM_E_STATE);
+	assert_err(pcitsm_tio_dev_rekey(dev), PCITSM_E_STATE);
 	/* A connect that gets no answer leaves it so. */
-	assert_true(tsm_fw_dev_connect(dev, &fail, NULL) != PCITSM_OK);
-	assert_err(tsm_fw_dev_rekey(dev), PCITSM_E_STATE);
-	assert_int_equal(tsm_fw_dev_key_set(dev), 0);
-	assert_int_equal(tsm_fw_sessions_open(fw), 0);
-	tsm_fw_dev_reclaim(dev);
-	tsm_fw_free(fw);
+	assert_true(pcitsm_tio_dev_connect(dev, &fail, NULL) != PCITSM_OK);
+	assert_err(pcitsm_tio_dev_rekey(dev), PCITSM_E_STATE);
+	assert_int_equal(pcitsm_tio_dev_key_set(dev), 0);
+	assert_int_equal(pcitsm_tio_sessions_open(fw), 0);
+	pcitsm_tio_dev_reclaim(dev);
+	pcitsm_tio_fw_free(fw);
 	pcitsm_emu_platform_free(&plat);
 }
 
@@ -74,6 +75,8 @@ static void enable_needs_id_and_secure(void **state)
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_platform plat;
 	struct pcitsm_tsm_core_cfg cc;
+	struct pcitsm_tio_cfg fc = { 0 };
+	struct pcitsm_tio_fw *fw;
 	struct pcitsm_tsm_core *core;
 	struct tsm_fn *ep = NULL;
 	struct tsm_stream *s;
@@ -85,7 +88,13 @@ static void enable_needs_id_and_secure(void **state)
 	t.env.log_level = PCITSM_LOG_ERR;
 	pcitsm_emu_config_default(&cfg);
 	assert_ok(pcitsm_emu_platform_init(&plat, &cfg, &t.env));
-	pcitsm_tsm_core_cfg_default(&cc, &plat, &t.env);
+	fc.env = &t.env;
+	pcitsm_emu_rp_keys(&plat, &fc.rp_keys);
+	assert_ok(pcitsm_tio_fw_new(&fw, &fc));
+	pcitsm_tsm_core_cfg_default(&cc, &t.env);
+	pcitsm_emu_tsm_platform(&plat, &cc.plat);
+	cc.backend = &pcitsm_tsm_sevtio;
+	cc.backend_arg = fw;
 	assert_ok(pcitsm_tsm_core_new(&core, &cc));
 	for (unsigned i = 0; i < plat.nr_funcs && !ep; i++)
 		if (plat.funcs[i].kind == PCITSM_EMU_ENDPOINT && plat.funcs[i].ide_off)
@@ -105,6 +114,7 @@ static void enable_needs_id_and_secure(void **state)
 	assert_int_equal(ctl & PCITSM_IDE_CTL_EN, 0);
 	tsm_stream_release(s);
 	pcitsm_tsm_core_free(core);
+	pcitsm_tio_fw_free(fw);
 	pcitsm_emu_platform_free(&plat);
 }
 

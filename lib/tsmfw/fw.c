@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The platform firmware's TSM (fw.h): an AMD SEV-TIO PSP model. Everything here is "firmware
- * memory": the SPDM connection and session, the IDE keys, the IDE_KM requester. The only way out
- * is the host's DOE relay, which carries CMA objects (public) and secured-CMA objects (encrypted
- * under the session keys), and the root ports' private key path (lib/emu).
+ * The platform firmware's TSM (include/pcitsm/tio.h): an AMD SEV-TIO PSP model. Everything here is
+ * "firmware memory": the SPDM connection and session, the IDE keys, the IDE_KM requester. The only
+ * ways out are the host's DOE relay, which carries CMA objects (public) and secured-CMA objects
+ * (encrypted under the session keys), and the platform's private key path into the root ports
+ * (struct pcitsm_platform_rp_keys). Failures go back as struct pcitsm_tsm_failure: a step, an
+ * error, a sentence.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,39 +15,6 @@
 #include "pcitsm/idekm.h"
 #include "pcitsm/spdm_driver.h"
 
-
-struct tsm_fw {
-	struct pcitsm_emu_platform *plat;
-	const struct pcitsm_trust *trust;
-	struct pcitsm_trust *empty; /* no anchors given: an empty store, so that no chain validates */
-	struct pcitsm_tsm_fw_faults faults;
-	const struct pcitsm_env *env;
-	pthread_mutex_t lock; /* sessions_open */
-	unsigned sessions_open;
-};
-
-struct tsm_fw_dev {
-	struct tsm_fw *fw;
-	struct pcitsm_xport x; /* SPDM_REQUEST exits: the host's relay */
-	tsm_fw_relay_fn relay;
-	void *host;
-	uint16_t segment, rid;
-	struct pcitsm_emu_func *rp; /* found from the Port Number: the private key path */
-	struct pcitsm_spdm_req r;
-	bool r_init;
-	struct pcitsm_spdm_auth_result auth;
-	bool have_auth;
-	struct pcitsm_spdm_session s;
-	bool session_open;
-	struct pcitsm_idekm_req km;
-	/* While a programming sequence runs: where its steps report (fw_step_done). */
-	struct pcitsm_tsm_failure *step_fail;
-	uint64_t *step_ns, *step_t;
-	int stream_id;       /* -1 until IDE_START */
-	uint8_t kset;        /* key set in use */
-	bool ep_keyed[2], rp_keyed[2]; /* a key set programmed at the port */
-};
-
 /* ---------------------------------------------------------------------------------------------
  * The relay transport: every SPDM request the firmware makes leaves through the host.
  */
@@ -53,7 +22,7 @@ static pcitsm_err relay_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t t
 				 const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
 				 size_t *rsp_len)
 {
-	struct tsm_fw_dev *d = pcitsm_container_of(x, struct tsm_fw_dev, x);
+	struct pcitsm_tio_dev *d = pcitsm_container_of(x, struct pcitsm_tio_dev, x);
 
 	if (vid != PCITSM_DOE_VID_PCISIG)
 		return PCITSM_E_INVAL;
@@ -62,19 +31,28 @@ static pcitsm_err relay_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t t
 
 static const struct pcitsm_xport_ops relay_ops = { .exchange = relay_exchange };
 
-pcitsm_err tsm_fw_new(struct tsm_fw **out, struct pcitsm_emu_platform *plat,
-		      const struct pcitsm_trust *trust, const struct pcitsm_tsm_fw_faults *faults,
-		      const struct pcitsm_env *env)
-{
-	struct tsm_fw *fw = calloc(1, sizeof(*fw));
+static const struct pcitsm_idekm_link_ops fw_link_ops;
+static const struct pcitsm_idekm_partner_ops refused_partner_ops;
 
+pcitsm_err pcitsm_tio_fw_new(struct pcitsm_tio_fw **out, const struct pcitsm_tio_cfg *cfg)
+{
+	struct pcitsm_tio_fw *fw;
+
+	if (!out || !cfg || !cfg->env || !cfg->rp_keys.find || !cfg->rp_keys.partner)
+		return PCITSM_E_INVAL;
+	*out = NULL;
+	fw = calloc(1, sizeof(*fw));
 	if (!fw)
 		return PCITSM_E_NOMEM;
-	fw->plat = plat;
-	fw->trust = trust;
-	fw->faults = *faults;
-	fw->env = env;
-	if (!trust) {
+	fw->rp_keys = cfg->rp_keys;
+	fw->trust = cfg->trust;
+	fw->faults = cfg->faults;
+	fw->env = cfg->env;
+	/* IDE_KM's partner is the root port's private key path (a refusing one under the test
+	 * fault). */
+	fw->link = fw_link_ops;
+	fw->link.partner = fw->faults.rp_key_prog_refused ? &refused_partner_ops : fw->rp_keys.partner;
+	if (!fw->trust) {
 		pcitsm_err e = pcitsm_trust_new(&fw->empty);
 
 		if (e) {
@@ -88,7 +66,7 @@ pcitsm_err tsm_fw_new(struct tsm_fw **out, struct pcitsm_emu_platform *plat,
 	return PCITSM_OK;
 }
 
-void tsm_fw_free(struct tsm_fw *fw)
+void pcitsm_tio_fw_free(struct pcitsm_tio_fw *fw)
 {
 	if (!fw)
 		return;
@@ -97,7 +75,7 @@ void tsm_fw_free(struct tsm_fw *fw)
 	free(fw);
 }
 
-unsigned tsm_fw_sessions_open(struct tsm_fw *fw)
+unsigned pcitsm_tio_sessions_open(struct pcitsm_tio_fw *fw)
 {
 	unsigned n;
 
@@ -107,33 +85,25 @@ unsigned tsm_fw_sessions_open(struct tsm_fw *fw)
 	return n;
 }
 
-static void sessions_add(struct tsm_fw *fw, int d)
+static void sessions_add(struct pcitsm_tio_fw *fw, int d)
 {
 	pthread_mutex_lock(&fw->lock);
 	fw->sessions_open = (unsigned)((int)fw->sessions_open + d);
 	pthread_mutex_unlock(&fw->lock);
 }
 
-/* The root port with Port Number port_number (LNKCAP[31:24]) in the platform's topology. */
-static struct pcitsm_emu_func *find_rp(struct tsm_fw *fw, uint8_t port_number)
+pcitsm_err pcitsm_tio_dev_create(struct pcitsm_tio_fw *fw, uint16_t segment, uint16_t rid,
+				 uint8_t port_number, pcitsm_tio_relay_fn relay, void *host,
+				 struct pcitsm_tio_dev **out)
 {
-	for (unsigned i = 0; i < fw->plat->nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fw->plat->funcs[i];
-		struct pcitsm_pci_id id;
+	struct pcitsm_tio_dev *d;
+	pcitsm_err e;
 
-		if (f->kind == PCITSM_EMU_ROOT_PORT && pcitsm_pci_read_id(&f->cfg.cfg, &id) == PCITSM_OK &&
-		    id.port_number == port_number)
-			return f;
-	}
-	return NULL;
-}
-
-pcitsm_err tsm_fw_dev_create(struct tsm_fw *fw, uint16_t segment, uint16_t rid, uint8_t port_number,
-			     tsm_fw_relay_fn relay, void *host, struct tsm_fw_dev **out)
-{
-	struct tsm_fw_dev *d;
-
+	if (!out)
+		return PCITSM_E_INVAL;
 	*out = NULL;
+	if (!fw || !relay)
+		return PCITSM_E_INVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return PCITSM_E_NOMEM;
@@ -145,24 +115,35 @@ pcitsm_err tsm_fw_dev_create(struct tsm_fw *fw, uint16_t segment, uint16_t rid, 
 	d->segment = segment;
 	d->rid = rid;
 	d->stream_id = -1;
-	d->rp = find_rp(fw, port_number);
-	if (!d->rp) {
+	e = fw->rp_keys.find(fw->rp_keys.ctx, segment, port_number, &d->rp);
+	if (e) {
 		free(d);
-		return PCITSM_E_NOTFOUND;
+		return e;
 	}
 	pcitsm_idekm_req_init(&d->km);
+	pthread_mutex_lock(&fw->lock);
+	d->next = fw->devs;
+	fw->devs = d;
+	pthread_mutex_unlock(&fw->lock);
 	*out = d;
 	return PCITSM_OK;
 }
 
+/* Failures go back to the host as a step, an error and a sentence. */
+static void fw_fail(struct pcitsm_tsm_failure *fail, enum pcitsm_tsm_step step, pcitsm_err e,
+		    const char *what, const char *why)
+{
+	pcitsm_tsm_failure_set(fail, step, e, "%s%s%s", what, *what ? ": " : "", why);
+}
+
 /* A test fault: fail right after `step`. */
-static pcitsm_err fault_after(const struct tsm_fw_dev *d, enum pcitsm_tsm_step step,
+static pcitsm_err fault_after(const struct pcitsm_tio_dev *d, enum pcitsm_tsm_step step,
 			      struct pcitsm_tsm_failure *fail)
 {
 	if (d->fw->faults.fail_after_step != (int)step)
 		return PCITSM_OK;
-	tsm_fail(fail, step, PCITSM_E_IO, "injected firmware failure after %s",
-		 pcitsm_tsm_step_name(step));
+	pcitsm_tsm_failure_set(fail, step, PCITSM_E_IO, "injected firmware failure after %s",
+			       pcitsm_tsm_step_name(step));
 	return PCITSM_E_IO;
 }
 
@@ -172,7 +153,7 @@ static pcitsm_err build_meas(struct pcitsm_spdm_req *r, struct pcitsm_wr *w, con
 	return pcitsm_spdm_req_get_measurements(r, 0xff, true, 0, w);
 }
 
-static void step_time(const struct tsm_fw_dev *d, uint64_t *step_ns, enum pcitsm_tsm_step s,
+static void step_time(const struct pcitsm_tio_dev *d, uint64_t *step_ns, enum pcitsm_tsm_step s,
 		      uint64_t *t)
 {
 	uint64_t now = pcitsm_now_ns(d->fw->env);
@@ -182,7 +163,7 @@ static void step_time(const struct tsm_fw_dev *d, uint64_t *step_ns, enum pcitsm
 	*t = now;
 }
 
-pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *fail,
+pcitsm_err pcitsm_tio_dev_connect(struct pcitsm_tio_dev *d, struct pcitsm_tsm_failure *fail,
 			      uint64_t *step_ns)
 {
 	struct pcitsm_spdm_auth_opts o;
@@ -198,9 +179,8 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 	d->r_init = true;
 	d->have_auth = true;
 	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_SPDM_AUTH, e, "%s: %s",
-			 pcitsm_spdm_step_name(d->auth.failed_step),
-			 d->auth.why[0] ? d->auth.why : pcitsm_err_str(e));
+		fw_fail(fail, PCITSM_TSM_STEP_SPDM_AUTH, e, pcitsm_spdm_step_name(d->auth.failed_step),
+			d->auth.why[0] ? d->auth.why : pcitsm_err_str(e));
 		fail->peer_error = d->auth.peer_error;
 		fail->peer_error_data = d->auth.peer_error_data;
 		return e;
@@ -212,8 +192,8 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 	if (d->r.rsp_caps & PCITSM_SPDM_CAP_MEAS_SIG) {
 		e = pcitsm_spdm_drv_req_exchange(&d->r, &d->x, build_meas, NULL);
 		if (e) {
-			tsm_fail(fail, PCITSM_TSM_STEP_MEASUREMENTS, e, "GET_MEASUREMENTS: %s",
-				 pcitsm_err_str(e));
+			fw_fail(fail, PCITSM_TSM_STEP_MEASUREMENTS, e, "GET_MEASUREMENTS",
+				pcitsm_err_str(e));
 			fail->peer_error = d->r.peer_error;
 			fail->peer_error_data = d->r.peer_error_data;
 			return e;
@@ -226,7 +206,7 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
 	pcitsm_spdm_session_opts_default(&so);
 	e = pcitsm_spdm_drv_session_open(&d->s, &d->r, &d->x, &so);
 	if (e) {
-		tsm_fail(fail, PCITSM_TSM_STEP_SESSION, e, "session: %s", pcitsm_err_str(e));
+		fw_fail(fail, PCITSM_TSM_STEP_SESSION, e, "session", pcitsm_err_str(e));
 		fail->peer_error = d->s.peer_error;
 		fail->peer_error_data = d->s.peer_error_data;
 		pcitsm_spdm_session_wipe(&d->s);
@@ -244,32 +224,31 @@ pcitsm_err tsm_fw_dev_connect(struct tsm_fw_dev *d, struct pcitsm_tsm_failure *f
  */
 static pcitsm_err fw_device_call(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp)
 {
-	struct tsm_fw_dev *d = arg;
+	struct pcitsm_tio_dev *d = arg;
 
 	return pcitsm_spdm_drv_vdm_call(&d->s, &d->x, PCITSM_SPDM_PROTO_IDE_KM, req, len, rsp);
 }
 
-static pcitsm_err fw_rp_key_prog(void *arg, uint8_t stream_id, unsigned kset,
-				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
-				 const uint8_t key[PCITSM_IDEKM_KEY_LEN],
-				 const uint8_t ifv[PCITSM_IDEKM_IFV_LEN])
+/* The test fault rp_key_prog_refused: a root-port key path that refuses every KEY_PROG. Nothing
+ * is ever keyed through it, so no K_SET reaches it either; refused too. */
+static pcitsm_err refused_key_prog(void *port, uint8_t stream_id, unsigned kset,
+				   enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
+				   const uint8_t key[PCITSM_IDEKM_KEY_LEN],
+				   const uint8_t ifv[PCITSM_IDEKM_IFV_LEN])
 {
-	struct tsm_fw_dev *d = arg;
-
-	if (d->fw->faults.rp_key_prog_refused)
-		return PCITSM_E_BUSY;
-	return pcitsm_emu_rp_key_prog(d->rp, stream_id, kset, dir, sub, key, ifv);
+	return PCITSM_E_BUSY;
 }
 
-static pcitsm_err fw_rp_k_set(void *arg, uint8_t obj, uint8_t stream_id, unsigned kset,
-			      enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
+static pcitsm_err refused_k_set(void *port, uint8_t obj, uint8_t stream_id, unsigned kset,
+				enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
 {
-	struct tsm_fw_dev *d = arg;
-
-	if (obj == PCITSM_IDEKM_K_SET_GO)
-		return pcitsm_emu_rp_k_set_go(d->rp, stream_id, kset, dir, sub);
-	return pcitsm_emu_rp_k_set_stop(d->rp, stream_id, kset, dir, sub);
+	return PCITSM_E_BUSY;
 }
+
+static const struct pcitsm_idekm_partner_ops refused_partner_ops = {
+	.key_prog = refused_key_prog,
+	.k_set = refused_k_set,
+};
 
 static const enum pcitsm_tsm_step link_to_tsm_step[] = {
 	[PCITSM_IDEKM_LINK_QUERY] = PCITSM_TSM_STEP_IDE_QUERY,
@@ -282,7 +261,7 @@ static const enum pcitsm_tsm_step link_to_tsm_step[] = {
 /* After each step: its time (connect only) and the injected-failure test hook. */
 static pcitsm_err fw_step_done(void *arg, enum pcitsm_idekm_link_step step)
 {
-	struct tsm_fw_dev *d = arg;
+	struct pcitsm_tio_dev *d = arg;
 	enum pcitsm_tsm_step s = link_to_tsm_step[step];
 
 	if (d->step_t)
@@ -290,24 +269,24 @@ static pcitsm_err fw_step_done(void *arg, enum pcitsm_idekm_link_step step)
 	return fault_after(d, s, d->step_fail);
 }
 
+/* The template of each device's ops; .partner is set at DEV_CREATE. */
 static const struct pcitsm_idekm_link_ops fw_link_ops = {
 	.device_call = fw_device_call,
-	.partner_key_prog = fw_rp_key_prog,
-	.partner_k_set = fw_rp_k_set,
-	.enable = NULL, /* the host sets Enable once IDE_START returned (sevtio.c) */
+	.enable = NULL, /* the host sets Enable once IDE_START returned (lib/tsm/sevtio.c) */
 	.step_done = fw_step_done,
 };
 
-static void fw_link_opts(const struct tsm_fw_dev *d, unsigned kset, struct pcitsm_idekm_link_opts *o)
+static void fw_link_opts(const struct pcitsm_tio_dev *d, unsigned kset, struct pcitsm_idekm_link_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->port_index = 0; /* PCIe 6.x §6.33.3: an endpoint represents itself as PortIndex 0 */
 	o->stream_id = (uint8_t)d->stream_id;
 	o->kset = kset;
+	o->partner_port = d->rp;
 }
 
 /* One key set at both ports (and, for a connect, the QUERY before it). */
-static pcitsm_err program_set(struct tsm_fw_dev *d, struct pcitsm_idekm_link_opts *o,
+static pcitsm_err program_set(struct pcitsm_tio_dev *d, struct pcitsm_idekm_link_opts *o,
 			      struct pcitsm_tsm_failure *fail, uint64_t *step_ns, uint64_t *t)
 {
 	struct pcitsm_idekm_link_result res;
@@ -316,7 +295,7 @@ static pcitsm_err program_set(struct tsm_fw_dev *d, struct pcitsm_idekm_link_opt
 	d->step_fail = fail;
 	d->step_ns = step_ns;
 	d->step_t = t;
-	e = pcitsm_idekm_program_link(&d->km, d->fw->env, &fw_link_ops, d, o, &res);
+	e = pcitsm_idekm_program_link(&d->km, d->fw->env, &d->fw->link, d, o, &res);
 	d->step_fail = NULL;
 	d->step_ns = NULL;
 	d->step_t = NULL;
@@ -325,7 +304,7 @@ static pcitsm_err program_set(struct tsm_fw_dev *d, struct pcitsm_idekm_link_opt
 	if (res.partner_keyed)
 		d->rp_keyed[o->kset] = true;
 	if (e && fail->step == PCITSM_TSM_STEP_NONE) {
-		tsm_fail(fail, link_to_tsm_step[res.step], e, "%s", res.why);
+		fw_fail(fail, link_to_tsm_step[res.step], e, "", res.why);
 		if (e == PCITSM_E_PEER_ERROR && res.step == PCITSM_IDEKM_LINK_KEY_PROG) {
 			fail->peer_status = res.kp_status;
 			fail->errno_val = EIO; /* the device refused its key */
@@ -334,8 +313,8 @@ static pcitsm_err program_set(struct tsm_fw_dev *d, struct pcitsm_idekm_link_opt
 	return e;
 }
 
-pcitsm_err tsm_fw_dev_ide_start(struct tsm_fw_dev *d, uint8_t stream_id, struct pcitsm_cfg *ep_cfg,
-				uint16_t ep_ide_off, const struct pcitsm_bdf *ep_bdf,
+pcitsm_err pcitsm_tio_ide_start(struct pcitsm_tio_dev *d, uint8_t stream_id,
+				struct pcitsm_cfg *ep_cfg, uint16_t ep_ide_off, const struct pcitsm_bdf *ep_bdf,
 				struct pcitsm_tsm_failure *fail, uint64_t *step_ns)
 {
 	struct pcitsm_idekm_link_opts o;
@@ -354,7 +333,7 @@ pcitsm_err tsm_fw_dev_ide_start(struct tsm_fw_dev *d, uint8_t stream_id, struct 
 	return program_set(d, &o, fail, step_ns, &t);
 }
 
-pcitsm_err tsm_fw_dev_rekey(struct tsm_fw_dev *d)
+pcitsm_err pcitsm_tio_dev_rekey(struct pcitsm_tio_dev *d)
 {
 	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
 	struct pcitsm_idekm_link_opts o;
@@ -373,14 +352,14 @@ pcitsm_err tsm_fw_dev_rekey(struct tsm_fw_dev *d)
 	return PCITSM_OK;
 }
 
-uint8_t tsm_fw_dev_key_set(const struct tsm_fw_dev *d)
+uint8_t pcitsm_tio_dev_key_set(const struct pcitsm_tio_dev *d)
 {
 	return d->kset;
 }
 
 /* Best effort, as teardown cannot fail: a slot the device or the root port no longer knows (its
  * stream already idle) is simply gone. */
-void tsm_fw_dev_ide_stop(struct tsm_fw_dev *d)
+void pcitsm_tio_ide_stop(struct pcitsm_tio_dev *d)
 {
 	struct pcitsm_idekm_link_opts o;
 
@@ -392,7 +371,7 @@ void tsm_fw_dev_ide_stop(struct tsm_fw_dev *d)
 
 		fw_link_opts(d, k, &o);
 		if ((dev || rp) &&
-		    pcitsm_idekm_stop_link(&d->km, d->fw->env, &fw_link_ops, d, &o, dev, rp) !=
+		    pcitsm_idekm_stop_link(&d->km, d->fw->env, &d->fw->link, d, &o, dev, rp) !=
 			    PCITSM_OK)
 			pcitsm_debug(d->fw->env, "tsm fw: K_SET_STOP K%u: a slot was already gone", k);
 		d->ep_keyed[k] = d->rp_keyed[k] = false;
@@ -400,7 +379,7 @@ void tsm_fw_dev_ide_stop(struct tsm_fw_dev *d)
 	d->stream_id = -1;
 }
 
-void tsm_fw_dev_disconnect(struct tsm_fw_dev *d)
+void pcitsm_tio_dev_disconnect(struct pcitsm_tio_dev *d)
 {
 	if (!d->session_open)
 		return;
@@ -411,20 +390,28 @@ void tsm_fw_dev_disconnect(struct tsm_fw_dev *d)
 	sessions_add(d->fw, -1);
 }
 
-void tsm_fw_dev_reclaim(struct tsm_fw_dev *d)
+void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *d)
 {
 	if (!d)
 		return;
-	tsm_fw_dev_disconnect(d);
+	pcitsm_tio_dev_disconnect(d);
 	if (d->have_auth)
 		pcitsm_spdm_auth_result_free(&d->auth);
 	if (d->r_init)
 		pcitsm_spdm_req_free(&d->r);
+	pthread_mutex_lock(&d->fw->lock);
+	for (struct pcitsm_tio_dev **p = &d->fw->devs; *p; p = &(*p)->next) {
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->fw->lock);
 	pcitsm_wipe(d, sizeof(*d));
 	free(d);
 }
 
-void tsm_fw_dev_status(const struct tsm_fw_dev *d, struct pcitsm_tsm_status *st)
+void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *d, struct pcitsm_tsm_status *st)
 {
 	if (!d->have_auth)
 		return;
@@ -454,7 +441,7 @@ static pcitsm_err dup(uint8_t **out, size_t *out_len, const uint8_t *p, size_t n
 	return PCITSM_OK;
 }
 
-pcitsm_err tsm_fw_dev_evidence(const struct tsm_fw_dev *d, struct pcitsm_tsm_evidence *ev)
+pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *d, struct pcitsm_tsm_evidence *ev)
 {
 	if (!d->have_auth)
 		return PCITSM_E_STATE;
@@ -464,9 +451,4 @@ pcitsm_err tsm_fw_dev_evidence(const struct tsm_fw_dev *d, struct pcitsm_tsm_evi
 	PCITSM_TRY(dup(&ev->vca, &ev->vca_len, d->auth.vca, d->auth.vca_len));
 	ev->chain_trusted = d->auth.chain_trusted;
 	return PCITSM_OK;
-}
-
-const struct pcitsm_session *tsm_fw_dev_session(const struct tsm_fw_dev *d)
-{
-	return d && d->session_open ? &d->s.sm : NULL;
 }

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform firmware's TSM command interface, after AMD SEV-TIO's TIO_* firmware commands
+ * (docs/tsm.md "Three trust domains"). The firmware (lib/tsmfw) owns everything secret: the SPDM
+ * requester and its session keys, the IDE keys it generates, and the platform's private path into
+ * the root ports' key registers. The host (lib/tsm/sevtio.c) reaches it only through these calls:
+ * opaque handles, public results (struct pcitsm_tsm_failure, status, evidence), and the relay by
+ * which every SPDM request the firmware makes leaves through the host's DOE mailbox (SEV-TIO's
+ * SPDM_REQUEST exit, modelled as a synchronous call into the host for each object). The host hands
+ * the firmware DOE objects and gets DOE objects back; it never gets a key.
+ *
+ * Commands: TIO_INIT (pcitsm_tio_fw_new), DEV_CREATE, DEV_CONNECT (split in two: the SPDM part,
+ * then IDE_START once the host has set the stream registers up), DEV_REKEY (not in 6.19), IDE_STOP,
+ * DEV_DISCONNECT, DEV_RECLAIM.
+ */
+#ifndef PCITSM_TIO_H
+#define PCITSM_TIO_H
+
+#include "pcitsm/core.h"
+#include "pcitsm/crypto.h"
+#include "pcitsm/pci.h"
+#include "pcitsm/platform.h"
+#include "pcitsm/tsm.h"
+
+/* Where the firmware can be told to misbehave (tests, pcitsmd --fault). Device-side faults
+ * (untrusted certificate, bad signature, refused KEY_PROG) belong to the device: the emulated
+ * platform's struct pcitsm_emu_dev_faults. */
+struct pcitsm_tio_faults {
+	/* Fail right after this connect step (enum pcitsm_tsm_step), with E_IO. */
+	int fail_after_step; /* 0: never */
+	bool rp_key_prog_refused; /* the private root-port key path refuses KEY_PROG (E_BUSY) */
+};
+
+struct pcitsm_tio_cfg {
+	const struct pcitsm_env *env;
+	/* The platform's trust anchors for device certificate chains (not owned). NULL: every chain
+	 * is untrusted and connect fails at GET_CERTIFICATE. */
+	const struct pcitsm_trust *trust;
+	/* The platform's grant to its firmware: the root ports' key path (its ctx must outlive the
+	 * firmware). */
+	struct pcitsm_platform_rp_keys rp_keys;
+	struct pcitsm_tio_faults faults;
+};
+
+struct pcitsm_tio_fw;  /* firmware memory: never read by the host */
+struct pcitsm_tio_dev; /* a firmware device context */
+
+/* TIO_INIT. E_INVAL without env or a root-port key path. */
+pcitsm_err pcitsm_tio_fw_new(struct pcitsm_tio_fw **fw, const struct pcitsm_tio_cfg *cfg)
+	PCITSM_MUST_CHECK;
+/* Every device context must have been reclaimed. */
+void pcitsm_tio_fw_free(struct pcitsm_tio_fw *fw);
+/* SPDM sessions the firmware holds open. */
+unsigned pcitsm_tio_sessions_open(struct pcitsm_tio_fw *fw);
+
+/* The host's DOE relay: send one object of type (1 CMA, 2 secured CMA) and return the answer. */
+typedef pcitsm_err (*pcitsm_tio_relay_fn)(void *host, uint8_t type, const uint8_t *req,
+					  size_t req_len, uint8_t *rsp, size_t rsp_cap,
+					  size_t *rsp_len);
+
+/* TIO_DEV_CREATE: a firmware-owned device context for the device at rid in segment whose root port
+ * has Port Number port_number (E_NOTFOUND: no such root port). Its SPDM requests go out through
+ * relay(host, ...). */
+pcitsm_err pcitsm_tio_dev_create(struct pcitsm_tio_fw *fw, uint16_t segment, uint16_t rid,
+				 uint8_t port_number, pcitsm_tio_relay_fn relay, void *host,
+				 struct pcitsm_tio_dev **dev) PCITSM_MUST_CHECK;
+/* DEV_CONNECT, SPDM part: authentication against the firmware's anchors, signed measurements, a
+ * secure session. On failure fail says the step (spdm_auth, measurements, session) and why; on
+ * success step_ns (optional, indexed by enum pcitsm_tsm_step) holds each step's time. */
+pcitsm_err pcitsm_tio_dev_connect(struct pcitsm_tio_dev *dev, struct pcitsm_tsm_failure *fail,
+				  uint64_t *step_ns) PCITSM_MUST_CHECK;
+/* DEV_CONNECT, IDE part, the library's one sequence (pcitsm_idekm_program_link, PortIndex 0):
+ * QUERY (cross-checked against the endpoint's config space, read through ep_cfg), six keys
+ * generated, KEY_PROG at the endpoint (IDE_KM in the session) and the root port (private path),
+ * K_SET_GO of the receivers at both ends, then the transmitters. Keys wiped on every path.
+ * E_STATE without a session. */
+pcitsm_err pcitsm_tio_ide_start(struct pcitsm_tio_dev *dev, uint8_t stream_id,
+				struct pcitsm_cfg *ep_cfg, uint16_t ep_ide_off,
+				const struct pcitsm_bdf *ep_bdf, struct pcitsm_tsm_failure *fail,
+				uint64_t *step_ns) PCITSM_MUST_CHECK;
+/* The other key set at both ports, receivers then transmitters. E_STATE without a session and a
+ * stream. */
+pcitsm_err pcitsm_tio_dev_rekey(struct pcitsm_tio_dev *dev) PCITSM_MUST_CHECK;
+/* The key set in use (0 or 1). */
+uint8_t pcitsm_tio_dev_key_set(const struct pcitsm_tio_dev *dev);
+/* K_SET_STOP of every programmed slot at both ports (after the host cleared Enable). */
+void pcitsm_tio_ide_stop(struct pcitsm_tio_dev *dev);
+/* END_SESSION. */
+void pcitsm_tio_dev_disconnect(struct pcitsm_tio_dev *dev);
+/* TIO_DEV_RECLAIM: every secret wiped, the context freed. NULL is a no-op. */
+void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *dev);
+
+/* Public results for status and evidence (no secrets): the negotiated SPDM parameters, the
+ * session ID, the key set; copies of the chain, measurements and VCA transcript. */
+void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_status *st);
+pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_evidence *ev)
+	PCITSM_MUST_CHECK;
+
+#endif /* PCITSM_TIO_H */

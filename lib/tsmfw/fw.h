@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform firmware's memory (lib/tsmfw): the structures behind the opaque handles of
+ * include/pcitsm/tio.h, shared by fw.c and its test-only interface (fw_test.c). Firmware only: no
+ * host file (lib/tsm, lib/emu, src/, bench/) includes this header, so the host holds these
+ * structures only as handles and never sees inside them; the ctest lint/trust_boundaries
+ * (scripts/check-boundaries.py) fails if one does (docs/tsm.md "Three trust domains"). Includes
+ * public headers only.
+ */
+#ifndef PCITSM_TSMFW_FW_H
+#define PCITSM_TSMFW_FW_H
+
+#include <pthread.h>
+
+#include "pcitsm/idekm.h"
+#include "pcitsm/spdm_driver.h"
+#include "pcitsm/tio.h"
+
+struct pcitsm_tio_fw {
+	struct pcitsm_platform_rp_keys rp_keys; /* the private key path into the root ports */
+	const struct pcitsm_trust *trust;
+	struct pcitsm_trust *empty; /* no anchors given: an empty store, so that no chain validates */
+	struct pcitsm_tio_faults faults;
+	struct pcitsm_idekm_link_ops link; /* the two ends of pcitsm_idekm_program_link */
+	const struct pcitsm_env *env;
+	pthread_mutex_t lock; /* sessions_open, devs */
+	unsigned sessions_open;
+	struct pcitsm_tio_dev *devs; /* every device context, newest first */
+};
+
+struct pcitsm_tio_dev {
+	struct pcitsm_tio_fw *fw;
+	struct pcitsm_tio_dev *next; /* in fw->devs */
+	struct pcitsm_xport x; /* SPDM_REQUEST exits: the host's relay */
+	pcitsm_tio_relay_fn relay;
+	void *host;
+	uint16_t segment, rid;
+	void *rp; /* the root port's handle on the private key path, found from the Port Number */
+	struct pcitsm_spdm_req r;
+	bool r_init;
+	struct pcitsm_spdm_auth_result auth;
+	bool have_auth;
+	struct pcitsm_spdm_session s;
+	bool session_open;
+	struct pcitsm_idekm_req km;
+	/* While a programming sequence runs: where its steps report (fw_step_done). */
+	struct pcitsm_tsm_failure *step_fail;
+	uint64_t *step_ns, *step_t;
+	int stream_id;       /* -1 until IDE_START */
+	uint8_t kset;        /* key set in use */
+	bool ep_keyed[2], rp_keyed[2]; /* a key set programmed at the port */
+};
+
+#endif /* PCITSM_TSMFW_FW_H */

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TEST ONLY: a window into the firmware's memory, for the tests that prove what the host must never
+ * see (test_tsm's key isolation searches every relayed DOE object for the session's keys). Lives
+ * with the firmware (lib/tsmfw) and is not part of the command interface of include/pcitsm/tio.h:
+ * no host file (lib/tsm, lib/emu, src/, bench/) includes it (scripts/check-boundaries.sh).
+ */
+#ifndef PCITSM_TSMFW_FW_TEST_H
+#define PCITSM_TSMFW_FW_TEST_H
+
+#include "pcitsm/session.h"
+#include "pcitsm/tio.h"
+
+/* The secure session's record state (keys included) of the firmware's device context for the
+ * device at rid in segment, while its session is open; NULL otherwise. */
+const struct pcitsm_session *pcitsm_tio_test_session(struct pcitsm_tio_fw *fw, uint16_t segment,
+						     uint16_t rid);
+
+#endif /* PCITSM_TSMFW_FW_TEST_H */

@@ -7,7 +7,7 @@ GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean \
-	mutants mutants-ci
+	mutants mutants-ci graph
 
 all: build
 
@@ -66,6 +66,11 @@ mutants: deps
 # The entries marked `ci: yes`: the last step of `make test`.
 mutants-ci: deps
 	./scripts/mutants.py --jobs $(JOBS) --subset ci
+
+# The module dependency picture from the includes: docs/modules.dot and docs/modules.png
+# (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).
+graph: deps
+	./scripts/modgraph.py
 
 clean:
 	rm -rf build build-san build-fuzz build-mutants

@@ -3,8 +3,9 @@
  * pcitsm bench ide: IDE encrypt + verify-decrypt throughput on one core, a root port sending
  * Memory Writes to an endpoint over a Secure stream (prefix, header as AAD, payload encrypted,
  * 96-bit MAC, IV counter, PR_Sent counters with IDE Sync every 245), for payloads of 64, 256, 1024
- * and 4096 bytes, one TLP per GCM invocation and aggregated (as many TLPs per unit as §D.5
- * allows: at most 8 and at most 256 DW of payload). Measured in the same run, on the same buffers:
+ * and 4096 bytes, one TLP per GCM invocation and aggregated (as many TLPs per unit as PCIe 6.x
+ * §6.33 aggregation allows: at most 8 and at most 256 DW of payload). Measured in the same run, on
+ * the same buffers:
  *   raw  - AES-256-GCM seal + open of the same payloads and AAD sizes through the same backend,
  *          with nothing of IDE around it (what the engine costs on top of the cipher);
  *   EVP  - a straightforward per-TLP libcrypto EVP implementation (init with the IV, AAD,
@@ -326,7 +327,8 @@ static int bench_ide_run(int argc, char **argv)
 	printf("payload  agg   IDE GB/s  IDE MTLP/s  raw GB/s  EVP GB/s  IDE/raw  IDE/EVP\n");
 	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes) && !e; i++)
 		e = row(&b, sizes[i], 1);
-	/* Aggregated: the largest unit §D.5 allows (8 TLPs, 256 DW of payload). */
+	/* Aggregated: the largest unit PCIe 6.x §6.33 aggregation allows (8 TLPs, 256 DW of
+	 * payload). */
 	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes) && !e; i++) {
 		size_t n = PCITSM_MIN(UNIT_MAX, PCITSM_IDE_AGG_DATA_MAX / sizes[i]);
 

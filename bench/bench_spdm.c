@@ -34,7 +34,7 @@
 
 #define BENCH_SECONDS_DEFAULT 2.0
 #define SIGNED_EXTRA 256 /* request/response bytes a transcript holds beyond VCA and the data */
-#define SPDM_SIGN_PREFIX 100 /* 1.2+: 64-byte version label and 36-byte context (facts B.12) */
+#define SPDM_SIGN_PREFIX 100 /* DSP0274 1.3 combined_spdm_prefix: 64 + 36 bytes */
 
 struct spdm_bench {
 	struct pcitsm_identity id;

@@ -18,7 +18,8 @@
 /* =============================================================================================
  * Hashes and signatures (lib/crypto/hash.c, sig.c)
  * ============================================================================================= */
-/* Hash algorithms the control plane uses (SPDM BaseHashAlgo / MeasurementHashAlgo, facts B.4). */
+/* Hash algorithms the control plane uses (SPDM BaseHashAlgo / MeasurementHashAlgo, DSP0274 1.3
+ * NEGOTIATE_ALGORITHMS). */
 enum pcitsm_hash_alg {
 	PCITSM_HASH_NONE = 0,
 	PCITSM_HASH_SHA256,
@@ -51,9 +52,9 @@ pcitsm_err pcitsm_hash_copy(struct pcitsm_hash_ctx *dst, const struct pcitsm_has
 	PCITSM_MUST_CHECK;
 void pcitsm_hash_free(struct pcitsm_hash_ctx *h);
 
-/* Signature algorithms (SPDM BaseAsymAlgo, facts B.4). ECDSA signatures are raw r||s, each
- * big-endian and fixed width, as SPDM carries them (not DER). RSA-PSS uses salt length = hash length
- * and MGF1 with the signature hash (facts B.4). */
+/* Signature algorithms (SPDM BaseAsymAlgo, DSP0274 1.3 NEGOTIATE_ALGORITHMS). ECDSA signatures are
+ * raw r||s, each big-endian and fixed width, as SPDM carries them (not DER). RSA-PSS uses salt
+ * length = hash length and MGF1 with the signature hash (docs/spdm.md). */
 enum pcitsm_sig_alg {
 	PCITSM_SIG_NONE = 0,
 	PCITSM_SIG_ECDSA_P256,
@@ -139,7 +140,8 @@ struct pcitsm_identity {
 	struct pcitsm_measurement meas[PCITSM_IDENTITY_MAX_MEAS];
 	unsigned nr_meas;
 };
-/* Name of a DMTF measurement value type (facts B.7), "immutable ROM"; "reserved" if unknown. */
+/* Name of a DMTF measurement value type (DSP0274 1.3 GET_MEASUREMENTS), "immutable ROM"; "reserved"
+ * if unknown. */
 const char *pcitsm_meas_type_name(uint8_t value_type);
 /* Generate a fresh identity in memory: root CA, intermediate, device leaf (ECDSA P-256 or P-384) and
  * a default set of measurements. */
@@ -156,9 +158,9 @@ void pcitsm_identity_free(struct pcitsm_identity *id);
 extern const char *const pcitsm_identity_files[];
 /* Longest device name pcitsm_identity_generate accepts (printable ASCII; it goes into the CNs). */
 #define PCITSM_IDENTITY_NAME_MAX 40
-/* The identity's chain in the SPDM certificate-chain format (DSP0274, facts B.5): Length u16,
- * Reserved u16, RootHash, certificates. The root hash is SHA-384 for a P-384 identity and SHA-256
- * for a P-256 one. E_NOSPC if cap is too small (*len still receives the size needed). */
+/* The identity's chain in the SPDM certificate-chain format (DSP0274 1.3 GET_CERTIFICATE): Length
+ * u16, Reserved u16, RootHash, certificates. The root hash is SHA-384 for a P-384 identity and
+ * SHA-256 for a P-256 one. E_NOSPC if cap is too small (*len still receives the size needed). */
 pcitsm_err pcitsm_identity_spdm_chain(const struct pcitsm_identity *id, uint8_t *out, size_t cap,
 				      size_t *len) PCITSM_MUST_CHECK;
 
@@ -176,8 +178,9 @@ pcitsm_err pcitsm_hkdf_expand(enum pcitsm_hash_alg alg, const uint8_t *prk, size
 			      const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 	PCITSM_MUST_CHECK;
 
-/* AEADs of SPDM secured messages (facts B.4: AES-128-GCM, AES-256-GCM; 12-byte IV, 16-byte tag),
- * one-shot over OpenSSL EVP. This is the control plane; the IDE data path is the section below. */
+/* AEADs of SPDM secured messages (DSP0274 1.3 NEGOTIATE_ALGORITHMS: AES-128-GCM, AES-256-GCM;
+ * 12-byte IV, 16-byte tag), one-shot over OpenSSL EVP. This is the control plane; the IDE data path
+ * is the section below. */
 enum pcitsm_aead_alg {
 	PCITSM_AEAD_NONE = 0,
 	PCITSM_AEAD_AES_128_GCM,
@@ -201,8 +204,9 @@ pcitsm_err pcitsm_aead_open(enum pcitsm_aead_alg alg, const uint8_t *key,
 			    const uint8_t *in, size_t len, uint8_t *out,
 			    const uint8_t tag[PCITSM_AEAD_TAG_LEN]) PCITSM_MUST_CHECK;
 
-/* Ephemeral ECDH of SPDM KEY_EXCHANGE (facts B.4, B.8): public values are X || Y, each big-endian
- * and fixed width, no 0x04 prefix; the shared secret is the X coordinate of the product. */
+/* Ephemeral ECDH of SPDM KEY_EXCHANGE (DSP0274 1.3 NEGOTIATE_ALGORITHMS, KEY_EXCHANGE): public
+ * values are X || Y, each big-endian and fixed width, no 0x04 prefix; the shared secret is the X
+ * coordinate of the product. */
 enum pcitsm_dhe_alg {
 	PCITSM_DHE_NONE = 0,
 	PCITSM_DHE_SECP256R1,

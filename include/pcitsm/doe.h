@@ -22,7 +22,7 @@
 #define PCITSM_DOE_TYPE_ASYNC 0x05
 
 #define PCITSM_DOE_HDR_LEN 8u
-#define PCITSM_DOE_MAX_DW (1u << 18) /* a Length field of 0 means 2^18 DW (§A.2) */
+#define PCITSM_DOE_MAX_DW (1u << 18) /* a Length field of 0 means 2^18 DW (PCIe 6.x §6.30.1) */
 #define PCITSM_DOE_MAX_BYTES (PCITSM_DOE_MAX_DW * 4u)
 /* Timeout of 1 second from PCIe 6.x §6.30.2 (Linux PCI_DOE_TIMEOUT); polled every 1/128 s. */
 #define PCITSM_DOE_TIMEOUT_NS 1000000000ull
@@ -50,7 +50,7 @@ pcitsm_err pcitsm_doe_obj_build(struct pcitsm_wr *w, uint16_t vid, uint8_t type,
 /* ---------------------------------------------------------------------------------------------
  * Device side: protocol handlers behind one DOE instance. Discovery (type 0) is built in and
  * lists the registered handlers in registration order. A handler gets a request payload and
- * writes its response payload; returning E_NORESPONSE means "discard silently" (§A.2).
+ * writes its response payload; returning E_NORESPONSE means "discard silently" (PCIe 6.x §6.30.1).
  */
 struct pcitsm_doe_handler {
 	uint16_t vid;

@@ -6,7 +6,8 @@
  * CMA-SPDM) and the DEVCAP TEE-IO bit. Everything is reached through the same config-space accessor
  * that drives a real device, so the code under test cannot tell the difference.
  *
- * Facts: trusted-io-facts.md §A, §D.1; linux-tsm-abi.md §1.3, §2.
+ * References: PCIe 6.x §6.30, §7.9.24, §7.9.26; Linux drivers/pci/ide.c,
+ * include/uapi/linux/pci_regs.h.
  */
 #ifndef PCITSM_EMU_H
 #define PCITSM_EMU_H
@@ -163,14 +164,15 @@ pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 
 /* One posted and one non-posted request each way, into the scratch area (so one TLP on each of the
  * six receiving sub-streams): after a key refresh, every receiver sees the new key set and drops
- * the old one (§D.6), as live traffic would make it. */
+ * the old one (PCIe 6.x §6.33 key refresh), as live traffic would make it. */
 pcitsm_err pcitsm_emu_link_flush(struct pcitsm_emu_link *l) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * The root port's private key path: how platform firmware installs IDE keys in a root port
- * (neither config space nor DOE reach it; linux-tsm-abi §1.3 "keys never reach the kernel").
+ * (neither config space nor DOE reach it; in Linux drivers/pci/ide.c keys never reach the kernel).
  * The platform firmware reaches them as pcitsm_emu_rp_keys' grant (lib/tsmfw never names lib/emu);
- * `pcitsm connect tcp:` as pcitsm_emu_rp_key_ops. key is in KEY_PROG byte order (§E.3).
+ * `pcitsm connect tcp:` as pcitsm_emu_rp_key_ops. key is in KEY_PROG byte order (PCIe 6.x §6.33.3;
+ * docs/ide-wire-format.md).
  */
 pcitsm_err pcitsm_emu_rp_key_prog(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
 				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,

@@ -4,8 +4,8 @@
  * (streams, sub-streams, key sets, IV counters, aggregation, PR_Sent counters, Secure/Insecure),
  * and an emulated link between two ports with a tap that can observe and tamper.
  *
- * Facts: shared/spec/trusted-io-facts.md §D (IDE), §E.3 (KEY_PROG byte order). Choices where the
- * facts are unconfirmed are all in "Wire format choices" below and in docs/ide-wire-format.md.
+ * References: PCIe 6.x §6.33, §7.9.26 (IDE), §6.33.3 (IDE_KM). Choices where the specification
+ * leaves room are all in "Wire format choices" below and in docs/ide-wire-format.md.
  *
  * The engine never does I/O: TX turns a plaintext TLP into IDE TLP bytes, RX turns IDE TLP bytes
  * into plaintext TLPs or a drop with a reason, and control messages the port must send (IDE Sync,
@@ -20,9 +20,10 @@
 #include "pcitsm/pci.h"
 
 /* =============================================================================================
- * Wire format choices (unconfirmed facts, §D.3, §D.4, §D.8). One place; docs/ide-wire-format.md.
+ * Wire format choices (PCIe 6.x §6.33 IDE TLP format and AES-GCM, §2.2.8 IDE messages: where the
+ * specification gives only figures). One place; docs/ide-wire-format.md.
  * ============================================================================================= */
-#define PCITSM_IDE_PFX_BYTE0 0x92       /* Fmt 100b, Type 1_0010b: E2E prefix "IDE" (§D.3) */
+#define PCITSM_IDE_PFX_BYTE0 0x92       /* Fmt 100b, Type 1_0010b: E2E prefix "IDE" (PCIe 6.x §6.33) */
 #define PCITSM_IDE_PFX_PR_SENT_BYTE 1   /* PR_Sent_Counter[7:0] */
 #define PCITSM_IDE_PFX_STREAM_BYTE 2    /* Stream_ID[7:0] */
 #define PCITSM_IDE_PFX_FLAGS_BYTE 3     /* Sub-Stream, P, M, K, T */
@@ -66,7 +67,7 @@ enum pcitsm_tlp_kind {
 	PCITSM_TLP_MSG,    /* Message without data, routed by ID or local (IDE Sync / Fail) */
 };
 
-/* Message codes (§D.8) and routing sub-field r[2:0] of the Msg Type. */
+/* Message codes (PCIe 6.x §2.2.8 IDE messages) and routing sub-field r[2:0] of the Msg Type. */
 #define PCITSM_MSG_IDE_SYNC 0x54
 #define PCITSM_MSG_IDE_FAIL 0x55
 #define PCITSM_MSG_ROUTE_ID 0x2
@@ -105,7 +106,7 @@ pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t ca
  * E_RESERVED for reserved bits set, E_UNSUPPORTED for TD=1 (ECRC is forbidden on IDE links). */
 pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t) PCITSM_MUST_CHECK;
 
-/* The IDE TLP prefix (§D.3). */
+/* The IDE TLP prefix (PCIe 6.x §6.33 IDE TLP format). */
 struct pcitsm_ide_prefix {
 	bool m, k, t, p;
 	uint8_t sub;       /* sub-stream 0 PR, 1 NPR, 2 CPL */
@@ -129,15 +130,16 @@ struct pcitsm_ide_tlp_view {
 pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
 	PCITSM_MUST_CHECK;
 
-/* PCRC (§D.4) of a plaintext payload, as the 4 wire bytes; the incremental form starts from
- * PCITSM_IDE_PCRC_SEED and ends with pcitsm_ide_pcrc_final. */
+/* PCRC (PCIe 6.x §6.33 PCRC) of a plaintext payload, as the 4 wire bytes; the incremental form
+ * starts from PCITSM_IDE_PCRC_SEED and ends with pcitsm_ide_pcrc_final. */
 #define PCITSM_IDE_PCRC_SEED 0xffffffffu
 uint32_t pcitsm_ide_pcrc_update(uint32_t crc, const uint8_t *p, size_t n);
 void pcitsm_ide_pcrc_final(uint32_t crc, uint8_t out[PCITSM_IDE_PCRC_LEN]);
 void pcitsm_ide_pcrc(const uint8_t *p, size_t n, uint8_t out[PCITSM_IDE_PCRC_LEN]);
 
 /* =============================================================================================
- * IDE_KM key material byte order (§E.3): the one place it lives.
+ * IDE_KM key material byte order (PCIe 6.x §6.33.3; docs/ide-wire-format.md): the one place it
+ * lives.
  * ============================================================================================= */
 /* KEY_PROG message bytes (offset 8..39) <-> AES key bytes: each 4-byte group reversed. */
 void pcitsm_ide_km_key_to_aes(const uint8_t wire[32], uint8_t aes[32]);
@@ -151,9 +153,9 @@ void pcitsm_ide_km_ifv_encode(uint64_t ifv, uint8_t wire[8]);
  * ============================================================================================= */
 #define PCITSM_IDE_PORT_STREAMS 8  /* selective streams modelled per port */
 #define PCITSM_IDE_NR_SUB 3
-#define PCITSM_IDE_AGG_MAX 8       /* §D.5: at most 8 TLPs per unit */
-#define PCITSM_IDE_AGG_DATA_MAX 1024 /* §D.5: at most 256 DW of payload per unit */
-#define PCITSM_IDE_SYNC_AT 245     /* §D.7: a PR_Sent counter reaching 245 needs an IDE Sync */
+#define PCITSM_IDE_AGG_MAX 8       /* PCIe 6.x §6.33 aggregation: at most 8 TLPs per unit */
+#define PCITSM_IDE_AGG_DATA_MAX 1024 /* PCIe 6.x §6.33: at most 256 DW of payload per unit */
+#define PCITSM_IDE_SYNC_AT 245     /* PCIe 6.x §6.33: a PR_Sent counter at 245 needs an IDE Sync */
 
 enum pcitsm_ide_dir { PCITSM_IDE_RX = 0, PCITSM_IDE_TX = 1 };
 enum pcitsm_ide_sub { PCITSM_IDE_SUB_PR = 0, PCITSM_IDE_SUB_NPR = 1, PCITSM_IDE_SUB_CPL = 2 };
@@ -191,7 +193,8 @@ struct pcitsm_ide_stream {
 	enum pcitsm_ide_state state;
 	pcitsm_err fail_reason;  /* why it last went Insecure (OK if never) */
 	bool recvd_fail;         /* an IDE Fail message arrived (Status bit 31) */
-	/* Association and control (§D.1, §D.10), from the selective block. */
+	/* Association and control (PCIe 6.x §7.9.26, §6.33 selective stream rules), from the
+	 * selective block. */
 	uint8_t id, tc;
 	bool default_stream, cfg_en, pcrc, tee_limited;
 	uint8_t agg[PCITSM_IDE_NR_SUB]; /* TX aggregation: max TLPs per unit (1, 2, 4, 8) */
@@ -199,11 +202,11 @@ struct pcitsm_ide_stream {
 	uint16_t rid_base, rid_limit;
 	uint8_t nr_addr;
 	struct pcitsm_ide_addr_assoc addr[PCITSM_IDE_MAX_ADDR];
-	/* Keys: [direction][sub-stream][key set] (§D.2). */
+	/* Keys: [direction][sub-stream][key set] (PCIe 6.x §6.33 streams and sub-streams). */
 	struct pcitsm_ide_slot slot[2][PCITSM_IDE_NR_SUB][2];
 	uint8_t tx_kset;                  /* K used by the transmitter on every sub-stream */
 	uint8_t rx_kset[PCITSM_IDE_NR_SUB];
-	/* §D.7 counters. */
+	/* PR_Sent counters (PCIe 6.x §6.33). */
 	uint8_t pr_sent_npr, pr_sent_cpl;
 	uint64_t pr_recv_npr, pr_recv_cpl;
 	bool sync_pending, fail_pending;
@@ -234,13 +237,13 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
 				    const struct pcitsm_ide_sel *sel) PCITSM_MUST_CHECK;
 
 /* Configure the port from its IDE Extended Capability at cap_off in cfg, as decoded by
- * pcitsm_ide_read / pcitsm_ide_sel_read (§D.1): rx_aggregation from Aggregation Supported; each
- * Selective IDE block i < PCITSM_IDE_PORT_STREAMS becomes stream i (pcitsm_ide_stream_config:
- * Stream ID, TC, Default Stream, RID association, address associations, aggregation, PCRC, config
- * requests; features the capability does not advertise are ignored), then follows the block's
- * Enable bit: set enables the stream, clear disables it. A block with Enable set whose stream is
- * already enabled with the same Stream ID is left alone (registers are sampled at Enable); the
- * same registers read again with Enable clear keep the stream and its keys.
+ * pcitsm_ide_read / pcitsm_ide_sel_read (PCIe 6.x §7.9.26): rx_aggregation from Aggregation
+ * Supported; each Selective IDE block i < PCITSM_IDE_PORT_STREAMS becomes stream i
+ * (pcitsm_ide_stream_config: Stream ID, TC, Default Stream, RID association, address associations,
+ * aggregation, PCRC, config requests; features the capability does not advertise are ignored), then
+ * follows the block's Enable bit: set enables the stream, clear disables it. A block with Enable
+ * set whose stream is already enabled with the same Stream ID is left alone (registers are sampled
+ * at Enable); the same registers read again with Enable clear keep the stream and its keys.
  * A block holds no stream, and whatever stream the engine held for it is released
  * (pcitsm_ide_stream_unconfigure), when it is idle (reserved Stream ID 255 with Enable clear) or
  * when the engine refuses its programming (the error is returned). Streams whose block now carries
@@ -258,7 +261,8 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg,
 				      uint16_t cap_off, unsigned i, bool *configured) PCITSM_MUST_CHECK;
 
-/* IDE_KM's operations. key is in KEY_PROG message byte order and ifv as its 8 bytes (§E.3). */
+/* IDE_KM's operations. key is in KEY_PROG message byte order and ifv as its 8 bytes (PCIe 6.x
+ * §6.33.3; docs/ide-wire-format.md). */
 pcitsm_err pcitsm_ide_key_prog(struct pcitsm_ide_port *p, uint8_t stream_id, unsigned kset,
 			       enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
 			       const uint8_t key[32], const uint8_t ifv[8]) PCITSM_MUST_CHECK;
@@ -272,7 +276,7 @@ pcitsm_err pcitsm_ide_k_set_stop(struct pcitsm_ide_port *p, uint8_t stream_id, u
 				 enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub) PCITSM_MUST_CHECK;
 /* Set Enable: Secure when the RID association is Valid and a key set has all 6 slots programmed
  * and GO, else the stream stays Insecure (the call still succeeds, as the register write does;
- * §D.1: Enable with V=0 forces Insecure). */
+ * PCIe 6.x §7.9.26: Enable with V=0 forces Insecure). */
 pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
 /* Clear Enable: Insecure, every key and IV of the stream invalidated. */
 pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PCITSM_MUST_CHECK;
@@ -288,7 +292,8 @@ enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, u
 /* The stream index carrying Stream ID id, or -1. */
 int pcitsm_ide_stream_find(const struct pcitsm_ide_port *p, uint8_t id);
 
-/* Which enabled stream a TLP belongs to at the transmitter (§D.10), or -1 for none. */
+/* Which enabled stream a TLP belongs to at the transmitter (PCIe 6.x §6.33 selective stream rules),
+ * or -1 for none. */
 int pcitsm_ide_select(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t);
 
 /* TX: n (1..8) plaintext TLPs in, IDE TLPs out; n > 1 is one aggregated unit (same stream and

@@ -4,7 +4,7 @@
  * emulated register file), capability walkers that survive hostile lists, and decoders for the
  * Trusted-I/O capabilities (DOE 0x2E, IDE 0x30, Device-3 0x2F, DEVCAP TEE bit).
  *
- * Facts: shared/spec/trusted-io-facts.md §A.1, §D.1; linux-tsm-abi.md §1.3, §2.
+ * References: PCIe 6.x §7.9.24, §7.9.26; Linux drivers/pci/ide.c, include/uapi/linux/pci_regs.h.
  */
 #ifndef PCITSM_PCI_H
 #define PCITSM_PCI_H
@@ -159,7 +159,7 @@ struct pcitsm_pci_id {
 pcitsm_err pcitsm_pci_read_id(struct pcitsm_cfg *cfg, struct pcitsm_pci_id *id) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
- * DOE capability registers (§A.1).
+ * DOE capability registers (PCIe 6.x §7.9.24).
  */
 #define PCITSM_DOE_CAP 0x04
 #define PCITSM_DOE_CTRL 0x08
@@ -188,7 +188,7 @@ pcitsm_err pcitsm_doe_cap_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcit
 	PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
- * IDE capability (§D.1, linux-tsm-abi §2).
+ * IDE capability (PCIe 6.x §7.9.26; Linux include/uapi/linux/pci_regs.h).
  */
 #define PCITSM_IDE_CAP 0x04
 #define PCITSM_IDE_CTL 0x08
@@ -254,7 +254,7 @@ pcitsm_err pcitsm_doe_cap_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcit
 
 #define PCITSM_IDE_RESERVED_STREAM_ID 255
 
-/* The reserved stream ID idle streams carry (linux-tsm-abi §1.3). */
+/* The reserved stream ID idle streams carry (Linux drivers/pci/ide.c). */
 struct pcitsm_ide_stream_ctl {
 	bool enable, xt, pcrc, cfg_en, default_stream, tee_limited;
 	uint8_t agg_npr, agg_pr, agg_cpl; /* 0 none, 1 up to 2, 2 up to 4, 3 up to 8 */

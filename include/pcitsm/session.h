@@ -15,7 +15,7 @@
 #include "pcitsm/crypto.h"
 
 /* ---------------------------------------------------------------------------------------------
- * Key schedule (facts C.1, C.2).
+ * Key schedule (DSP0274 1.3 'Key schedule').
  */
 /* The two directions: "req" keys protect requester-to-responder messages, "rsp" the reverse. */
 enum pcitsm_sm_dir {
@@ -46,8 +46,9 @@ struct pcitsm_keysched {
 	uint8_t export_master_secret[PCITSM_HASH_MAX];
 };
 
-/* BinConcat(Length, Label, Context) = u16_le(Length) || "spdmX.Y " || Label || Context (facts
- * C.1); context may be NULL with ctx_len 0. E_INVAL for an SPDM version without sessions. */
+/* BinConcat(Length, Label, Context) = u16_le(Length) || "spdmX.Y " || Label || Context (DSP0274 1.3
+ * 'Key schedule'); context may be NULL with ctx_len 0. E_INVAL for an SPDM version without
+ * sessions. */
 #define PCITSM_BIN_CONCAT_MAX (2 + 8 + 16 + PCITSM_HASH_MAX)
 pcitsm_err pcitsm_bin_concat(uint8_t spdm_version, uint16_t length, const char *label,
 			     const uint8_t *context, size_t ctx_len, uint8_t *out, size_t cap,
@@ -63,14 +64,16 @@ pcitsm_err pcitsm_keysched_handshake(struct pcitsm_keysched *ks, const uint8_t *
 /* Application secrets and the export master secret bound to TH2; then the handshake-stage
  * secrets are wiped. E_STATE unless at PCITSM_KS_HANDSHAKE. */
 pcitsm_err pcitsm_keysched_data(struct pcitsm_keysched *ks, const uint8_t *th2) PCITSM_MUST_CHECK;
-/* The AEAD key (pcitsm_aead_key_size) and IV (12 bytes) of a traffic secret (facts C.2). */
+/* The AEAD key (pcitsm_aead_key_size) and IV (12 bytes) of a traffic secret (DSP0274 1.3 'Key
+ * schedule'). */
 pcitsm_err pcitsm_keysched_traffic(const struct pcitsm_keysched *ks, const uint8_t *secret,
 				   uint8_t *key, uint8_t iv[PCITSM_AEAD_IV_LEN]) PCITSM_MUST_CHECK;
 /* KEY_UPDATE: the next generation of one direction's application secret ("traffic upd"). */
 pcitsm_err pcitsm_keysched_update(struct pcitsm_keysched *ks, enum pcitsm_sm_dir dir)
 	PCITSM_MUST_CHECK;
-/* VerifyData = HMAC(dir's finished key, th) (facts B.11: over the transcript hash), hash_len
- * bytes. E_STATE unless at PCITSM_KS_HANDSHAKE. */
+/* VerifyData = HMAC(dir's finished key, th) (DSP0274 1.3 'Transcript and transcript hash
+ * calculation rules': over the transcript hash), hash_len bytes. E_STATE unless at
+ * PCITSM_KS_HANDSHAKE. */
 pcitsm_err pcitsm_keysched_verify_data(const struct pcitsm_keysched *ks, enum pcitsm_sm_dir dir,
 				       const uint8_t *th, uint8_t *out) PCITSM_MUST_CHECK;
 /* The same, compared in constant time with received VerifyData: E_MAC if it differs. */
@@ -80,7 +83,8 @@ pcitsm_err pcitsm_keysched_check_verify_data(const struct pcitsm_keysched *ks,
 void pcitsm_keysched_wipe(struct pcitsm_keysched *ks);
 
 /* ---------------------------------------------------------------------------------------------
- * Secured messages over DOE (DSP0277 as bound to PCIe DOE type 2, facts A.6, C.3, C.4):
+ * Secured messages over DOE (DSP0277 secured message format, sequence numbers and AEAD nonce, as
+ * PCIe 6.x §6.31 binds them to DOE type 2):
  *
  *   SessionID u32 | Length u16 | { AppDataLength u16 | SPDM message } | MAC[16]
  *   \_____________ AAD _______/   \_______ AES-GCM encrypted ______/
@@ -91,10 +95,11 @@ void pcitsm_keysched_wipe(struct pcitsm_keysched *ks);
 #define PCITSM_SM_HDR_LEN 6       /* SessionID + Length: the AAD */
 #define PCITSM_SM_OVERHEAD (PCITSM_SM_HDR_LEN + 2 + PCITSM_AEAD_TAG_LEN) /* N + 24 bytes */
 #define PCITSM_SM_MAX_APP (0xffff - 2 - PCITSM_AEAD_TAG_LEN) /* Length is a u16 */
-/* libspdm refuses a counter at 2^64 - 1 (facts C.4): the last usable value is one below. */
+/* libspdm refuses a counter at 2^64 - 1 (docs/sessions.md): the last usable value is one below. */
 #define PCITSM_SM_SEQ_LIMIT UINT64_MAX
 
-/* Session ID on the wire (facts B.8): ReqSessionID low 16 bits, RspSessionID high. */
+/* Session ID on the wire (DSP0274 1.3 KEY_EXCHANGE): ReqSessionID low 16 bits, RspSessionID
+ * high. */
 static inline uint32_t pcitsm_session_id(uint16_t req_id, uint16_t rsp_id)
 {
 	return (uint32_t)req_id | (uint32_t)rsp_id << 16;
@@ -121,7 +126,8 @@ struct pcitsm_sm_keys {
 
 /* A session's secured-message state: the schedule and the four counters (request / response x
  * handshake / application). Plain data: a zeroed struct holds no session. The first failure on a
- * record of this session is sticky (facts C.4: a lost or failed message breaks the session). */
+ * record of this session is sticky (DSP0277 sequence numbers and AEAD nonce: a lost or failed
+ * message breaks the session). */
 struct pcitsm_session {
 	uint32_t id;
 	enum pcitsm_session_role role;
@@ -170,9 +176,10 @@ pcitsm_err pcitsm_record_session_id(const uint8_t *rec, size_t len, uint32_t *id
 void pcitsm_session_wipe(struct pcitsm_session *s);
 
 /* ---------------------------------------------------------------------------------------------
- * Secured-message version negotiation in KEY_EXCHANGE / KEY_EXCHANGE_RSP opaque data (facts C.5):
- * SPDM 1.2+ general opaque data (OpaqueDataFmt1), SPDM 1.1 the DSP0277 header. Versions are DSP0277
- * version numbers (0x1100 = 1.1); only major.minor (bits 15:8) take part in matching.
+ * Secured-message version negotiation in KEY_EXCHANGE / KEY_EXCHANGE_RSP opaque data
+ * (DSP0277 version negotiation in the opaque data): SPDM 1.2+ general opaque data (OpaqueDataFmt1),
+ * SPDM 1.1 the DSP0277 header. Versions are DSP0277 version numbers (0x1100 = 1.1); only
+ * major.minor (bits 15:8) take part in matching.
  */
 #define PCITSM_SM_V10 0x1000
 #define PCITSM_SM_V11 0x1100

@@ -20,7 +20,7 @@
 #include "pcitsm/crypto.h"
 
 /* ---------------------------------------------------------------------------------------------
- * Protocol constants (facts B.1-B.10).
+ * Protocol constants (DSP0274 1.3).
  */
 #define PCITSM_SPDM_V10 0x10
 #define PCITSM_SPDM_V11 0x11
@@ -34,7 +34,7 @@ pcitsm_err pcitsm_spdm_version_parse(const char *s, uint8_t *out) PCITSM_MUST_CH
 /* "1.0, 1.1" from version bytes, into buf (always NUL-terminated when len > 0). */
 const char *pcitsm_spdm_version_list_str(const uint8_t *v, unsigned n, char *buf, size_t len);
 
-/* Request and response codes (facts B.2). */
+/* Request and response codes (DSP0274 1.3 request and response codes). */
 #define PCITSM_SPDM_CODES(X)                                                  \
 	X(DIGESTS, 0x01) X(CERTIFICATE, 0x02) X(CHALLENGE_AUTH, 0x03)         \
 	X(VERSION, 0x04) X(CHUNK_SEND_ACK, 0x05) X(CHUNK_RESPONSE, 0x06)      \
@@ -68,7 +68,7 @@ enum pcitsm_spdm_code {
 /* "GET_VERSION"; "0x??" style name "UNKNOWN" for codes not in the table. */
 const char *pcitsm_spdm_code_name(uint8_t code);
 
-/* ERROR codes (facts B.10). */
+/* ERROR codes (DSP0274 1.3 ERROR and RESPOND_IF_READY). */
 #define PCITSM_SPDM_ERRORS(X)                                                       \
 	X(INVALID_REQUEST, 0x01, "InvalidRequest") X(BUSY, 0x03, "Busy")            \
 	X(UNEXPECTED_REQUEST, 0x04, "UnexpectedRequest")                            \
@@ -97,7 +97,7 @@ enum pcitsm_spdm_error_code {
 };
 const char *pcitsm_spdm_error_name(uint8_t code); /* "ResponseNotReady" */
 
-/* CAPABILITIES flags (facts B.3). */
+/* CAPABILITIES flags (DSP0274 1.3 GET_CAPABILITIES). */
 #define PCITSM_SPDM_CAP_CACHE (1u << 0)
 #define PCITSM_SPDM_CAP_CERT (1u << 1)
 #define PCITSM_SPDM_CAP_CHAL (1u << 2)
@@ -117,7 +117,7 @@ const char *pcitsm_spdm_error_name(uint8_t code); /* "ResponseNotReady" */
 #define PCITSM_SPDM_CAP_PUB_KEY_ID (1u << 16)
 #define PCITSM_SPDM_CAP_CHUNK (1u << 17)
 
-/* Algorithm bits (facts B.4). */
+/* Algorithm bits (DSP0274 1.3 NEGOTIATE_ALGORITHMS). */
 #define PCITSM_SPDM_ASYM_RSASSA_2048 0x001u
 #define PCITSM_SPDM_ASYM_RSAPSS_2048 0x002u
 #define PCITSM_SPDM_ASYM_RSASSA_3072 0x004u
@@ -149,8 +149,9 @@ enum pcitsm_hash_alg pcitsm_spdm_meas_hash_alg(uint32_t meas_hash_bit);
 enum pcitsm_sig_alg pcitsm_spdm_sig_alg(uint32_t base_asym_bit);
 enum pcitsm_dhe_alg pcitsm_spdm_dhe_alg(uint16_t dhe_bit);
 enum pcitsm_aead_alg pcitsm_spdm_aead_alg(uint16_t aead_bit);
-/* The capabilities a session needs on both sides (facts A.6: ENCRYPT_CAP and MAC_CAP, KEY_EX_CAP),
- * and the ones this implementation adds to them by default (HBEAT_CAP, KEY_UPD_CAP). */
+/* The capabilities a session needs on both sides (PCIe 6.x §6.31: ENCRYPT_CAP and MAC_CAP,
+ * KEY_EX_CAP), and the ones this implementation adds to them by default (HBEAT_CAP,
+ * KEY_UPD_CAP). */
 #define PCITSM_SPDM_CAPS_SESSION \
 	(PCITSM_SPDM_CAP_ENCRYPT | PCITSM_SPDM_CAP_MAC | PCITSM_SPDM_CAP_KEY_EX | \
 	 PCITSM_SPDM_CAP_HBEAT | PCITSM_SPDM_CAP_KEY_UPD)
@@ -158,7 +159,7 @@ enum pcitsm_aead_alg pcitsm_spdm_aead_alg(uint16_t aead_bit);
 #define PCITSM_SPDM_NONCE_LEN 32
 #define PCITSM_SPDM_CONTEXT_LEN 8 /* RequesterContext, 1.3 */
 #define PCITSM_SPDM_MAX_SLOTS 8
-#define PCITSM_SPDM_MAX_CHAIN 0xffff /* an SPDM chain's Length is a u16 in 1.2/1.3 (facts B.5) */
+#define PCITSM_SPDM_MAX_CHAIN 0xffff /* chain Length is a u16 in 1.2/1.3 (DSP0274 1.3) */
 #define PCITSM_SPDM_MAX_MEAS_BLOCKS 64
 #define PCITSM_SPDM_VCA_MAX 1536 /* transcript A: the six VCA messages at their largest */
 /* Retry bounds: Busy answers tolerated per request, RequestResynch restarts per authentication,
@@ -167,7 +168,8 @@ enum pcitsm_aead_alg pcitsm_spdm_aead_alg(uint16_t aead_bit);
 #define PCITSM_SPDM_RESYNCH_RETRIES 2
 #define PCITSM_SPDM_NOT_READY_RETRIES 3
 
-/* One measurement block (facts B.7), parsed. value points into the record it came from. */
+/* One measurement block (DSP0274 1.3 GET_MEASUREMENTS), parsed. value points into the record it
+ * came from. */
 struct pcitsm_spdm_meas_block {
 	uint8_t index;
 	uint8_t spec;       /* MeasurementSpecification, bit 0 DMTF */
@@ -181,14 +183,16 @@ pcitsm_err pcitsm_spdm_meas_next(const uint8_t *record, size_t len, size_t *off,
 				 struct pcitsm_spdm_meas_block *b) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
- * VENDOR_DEFINED_REQUEST / RESPONSE for PCI-SIG protocols (facts B.9, E.1, F.1). On the wire:
+ * VENDOR_DEFINED_REQUEST / RESPONSE for PCI-SIG protocols (DSP0274 1.3 VENDOR_DEFINED_REQUEST;
+ * PCIe 6.x §6.33.3, §11). On the wire:
  *
  *   SPDM hdr (4) | StandardID u16 = 3 | Len u8 = 2 | VendorID u16 = 0x0001 | Req/RespLength u16 |
  *   payload: Protocol ID u8 | protocol object ...
  *
  * The SPDM layer adds and strips everything up to the payload; protocol code sees the payload from
- * its Protocol ID byte (offset 0 of facts E.3). These messages are served only inside a secure
- * session: one received outside a session is ignored (no response), as facts E.1 require.
+ * its Protocol ID byte (offset 0 of PCIe 6.x §6.33.3). These messages are served only inside a
+ * secure session: one received outside a session is ignored (no response), as PCIe 6.x §6.33.3
+ * requires.
  */
 #define PCITSM_SPDM_STANDARD_PCISIG 3
 #define PCITSM_SPDM_VENDOR_PCISIG 0x0001

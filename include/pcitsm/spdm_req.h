@@ -146,7 +146,7 @@ pcitsm_err pcitsm_spdm_req_get_digests(struct pcitsm_spdm_req *r, struct pcitsm_
 pcitsm_err pcitsm_spdm_req_get_certificate(struct pcitsm_spdm_req *r, uint8_t slot,
 					   struct pcitsm_wr *w) PCITSM_MUST_CHECK;
 bool pcitsm_spdm_req_chain_complete(const struct pcitsm_spdm_req *r);
-/* summary_type: 0 none, 1 TCB, 0xff all (facts B.6). Needs the slot's chain. */
+/* summary_type: 0 none, 1 TCB, 0xff all (DSP0274 1.3 CHALLENGE). Needs the slot's chain. */
 pcitsm_err pcitsm_spdm_req_challenge(struct pcitsm_spdm_req *r, uint8_t slot, uint8_t summary_type,
 				     struct pcitsm_wr *w) PCITSM_MUST_CHECK;
 /* operation: 0 count, 1..0xfe one index, 0xff all; sign requests a signature (needs the chain). */
@@ -161,7 +161,8 @@ pcitsm_err pcitsm_spdm_req_feed(struct pcitsm_spdm_req *r, const uint8_t *rsp, s
 	PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
- * Secure sessions, requester side (facts B.8, B.11, C; docs/sessions.md).
+ * Secure sessions, requester side (DSP0274 1.3 KEY_EXCHANGE to END_SESSION, 'Transcript and
+ * transcript hash calculation rules', 'Key schedule'; DSP0277; docs/sessions.md).
  *
  * A session rides on an authenticated connection: the requester engine r keeps transcript A, the
  * slot's certificate chain (Hash(Ct)) and the leaf key that signs KEY_EXCHANGE_RSP. The session

@@ -26,7 +26,7 @@
  * request payload (len counts it); the handler appends its response payload, starting with the
  * Protocol ID byte, to rsp. session_id is the secure session the request arrived in. Returns:
  *   PCITSM_OK            the VENDOR_DEFINED_RESPONSE carries what was written to rsp;
- *   PCITSM_E_NORESPONSE  send nothing (facts E.1: a payload of the wrong size is ignored);
+ *   PCITSM_E_NORESPONSE  send nothing (PCIe 6.x §6.33.3: a payload of the wrong size is ignored);
  *   a peer error (2xx)   SPDM ERROR InvalidRequest;
  *   anything else        SPDM ERROR Unspecified.
  * The handler runs inside the responder's step: it must not call back into the responder. */
@@ -172,7 +172,7 @@ void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s);
 /* One request, one response. Every malformed or out-of-place request gets an SPDM ERROR (returns
  * PCITSM_OK with the ERROR written); only a local failure or a too-small rsp buffer returns an
  * error, and E_NORESPONSE for a request to be ignored (a PCI-SIG VENDOR_DEFINED_REQUEST outside a
- * session, facts E.1): nothing is written. */
+ * session, PCIe 6.x §6.33.3): nothing is written. */
 pcitsm_err pcitsm_spdm_rsp_handle(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t req_len,
 				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len) PCITSM_MUST_CHECK;
 /* One secured message (a DOE type 2 payload) in, one out: the same contract as the DOE handler

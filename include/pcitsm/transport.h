@@ -60,7 +60,7 @@ void pcitsm_xport_loop_init(struct pcitsm_xport_loop *l, struct pcitsm_doe_dev *
  * PCI_DOE the payload is one whole DOE object. Choices where the protocol leaves room are in
  * docs/transports.md.
  * ============================================================================================= */
-#define PCITSM_SPDMEMU_PORT_DEFAULT 2323 /* §G: MCTP / PCI_DOE / NONE transports */
+#define PCITSM_SPDMEMU_PORT_DEFAULT 2323 /* docs/transports.md: MCTP / PCI_DOE / NONE transports */
 #define PCITSM_SPDMEMU_CMD_NORMAL 0x0001u
 #define PCITSM_SPDMEMU_CMD_OOB_KEY_UPDATE 0x8001u
 #define PCITSM_SPDMEMU_CMD_OOB_ENDPOINT_INFO 0x8002u

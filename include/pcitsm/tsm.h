@@ -74,8 +74,9 @@ pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **core, const struct pcits
 void pcitsm_tsm_core_free(struct pcitsm_tsm_core *core);
 
 /* ---------------------------------------------------------------------------------------------
- * sysfs: per-function attributes (linux-tsm-abi.md §1.2). All int-returning calls return 0 or a
- * byte count on success and a negative errno on failure, exactly as the kernel's store/show would.
+ * sysfs: per-function attributes (Linux Documentation/ABI/testing/sysfs-bus-pci). All int-returning
+ * calls return 0 or a byte count on success and a negative errno on failure, exactly as the
+ * kernel's store/show would.
  */
 enum pcitsm_tsm_attr {
 	PCITSM_TSM_ATTR_DIR = 0,       /* <BDF>/tsm/ */
@@ -266,9 +267,9 @@ pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *core, const struct pcitsm_b
 /* ---------------------------------------------------------------------------------------------
  * Operations beyond the 6.19 ABI.
  */
-/* Key refresh under traffic (trusted-io-facts §D.6): the firmware programs the other key set at
- * both ports (6 keys each), K_SET_GO receivers then transmitters, then K_SET_STOP the old set. No
- * TLP is lost. E_STATE unless connected; E_NOTFOUND for an unknown function. */
+/* Key refresh under traffic (PCIe 6.x §6.33 key refresh): the firmware programs the other key set
+ * at both ports (6 keys each), K_SET_GO receivers then transmitters, then K_SET_STOP the old set.
+ * No TLP is lost. E_STATE unless connected; E_NOTFOUND for an unknown function. */
 pcitsm_err pcitsm_tsm_rekey(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf)
 	PCITSM_MUST_CHECK;
 

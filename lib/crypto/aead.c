@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * AES-GCM for SPDM secured messages (trusted-io-facts §B.4, §C.3): 12-byte IV, 16-byte tag, one
- * shot over OpenSSL EVP. Messages are small and rare (the control plane), so each call builds its
- * own cipher context and frees it, which also clears the expanded key.
+ * AES-GCM for SPDM secured messages (DSP0274 1.3 NEGOTIATE_ALGORITHMS; DSP0277 secured message
+ * format): 12-byte IV, 16-byte tag, one shot over OpenSSL EVP. Messages are small and rare (the
+ * control plane), so each call builds its own cipher context and frees it, which also clears the
+ * expanded key.
  */
 #include <limits.h>
 #include <string.h>

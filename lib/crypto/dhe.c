@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Ephemeral ECDH for SPDM KEY_EXCHANGE (trusted-io-facts §B.4, §B.8) over OpenSSL 3 EVP: public
- * values on the wire are X || Y (fixed width, big-endian, no 0x04 prefix), the shared secret is the
- * X coordinate. A peer's value is imported as an uncompressed point, which libcrypto rejects unless
- * both coordinates are below the prime and the point is on the curve; the key check then runs the
- * full public-key validation (the curves here have cofactor 1).
+ * Ephemeral ECDH for SPDM KEY_EXCHANGE (DSP0274 1.3 NEGOTIATE_ALGORITHMS, KEY_EXCHANGE) over
+ * OpenSSL 3 EVP: public values on the wire are X || Y (fixed width, big-endian, no 0x04 prefix),
+ * the shared secret is the X coordinate. A peer's value is imported as an uncompressed point, which
+ * libcrypto rejects unless both coordinates are below the prime and the point is on the curve; the
+ * key check then runs the full public-key validation (the curves here have cofactor 1).
  */
 #include <string.h>
 
@@ -49,7 +49,7 @@ size_t pcitsm_dhe_secret_size(enum pcitsm_dhe_alg alg)
 
 size_t pcitsm_dhe_pub_size(enum pcitsm_dhe_alg alg)
 {
-	return 2 * pcitsm_dhe_secret_size(alg); /* X || Y (facts B.4) */
+	return 2 * pcitsm_dhe_secret_size(alg); /* X || Y (DSP0274 1.3 NEGOTIATE_ALGORITHMS) */
 }
 
 const char *pcitsm_dhe_name(enum pcitsm_dhe_alg alg)

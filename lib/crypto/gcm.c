@@ -3,7 +3,7 @@
  * AES-256-GCM for the IDE data path (DESIGN.md "Data path speed"): intel-ipsec-mb's direct API
  * (expanded key + GHASH tables in struct gcm_key_data, context on the caller's stack) when the CPU
  * has AES-NI and PCLMULQDQ, and OpenSSL's EVP as the portable fallback. Both compute SP 800-38D
- * GCM with a 96-bit IV; the IDE engine truncates the tag to 96 bits (trusted-io-facts §D.4).
+ * GCM with a 96-bit IV; the IDE engine truncates the tag to 96 bits (PCIe 6.x §6.33 AES-GCM).
  *
  * Per call: no allocation, no system call. The key schedule is computed once in key_set.
  */
@@ -196,8 +196,8 @@ void pcitsm_gcm_key_clear(struct pcitsm_gcm_key *k)
 	if (k->imb)
 		pcitsm_wipe(k->imb, sizeof(*k->imb));
 	/* EVP: overwrite the key schedule with an all-zero key's (nothing secret left, and no free:
-	 * a receiver invalidates its old key set from the data path, §D.6); reset only if that
-	 * fails, which cleanses and frees the provider's context. */
+	 * a receiver invalidates its old key set from the data path, PCIe 6.x §6.33 key refresh);
+	 * reset only if that fails, which cleanses and frees the provider's context. */
 	if (k->ctx && (!k->set || EVP_EncryptInit_ex2(k->ctx, NULL, gcm_zero_key, NULL, NULL) != 1))
 		EVP_CIPHER_CTX_reset(k->ctx);
 	k->set = false;

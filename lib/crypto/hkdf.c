@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * HMAC and HKDF (RFC 5869) over OpenSSL 3's EVP_MAC and EVP_KDF, for the SPDM key schedule
- * (trusted-io-facts §C.1). The SPDM-specific BinConcat info string is built in lib/spdm/.
+ * (DSP0274 1.3 'Key schedule'). The SPDM-specific BinConcat info string is built in lib/spdm/.
  */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

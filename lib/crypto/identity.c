@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device identities: a root CA, an intermediate CA and a device leaf certificate with its private
- * key, as an SPDM responder presents them (DSP0274, facts B.5), plus the measurement blocks it
- * reports (facts B.7). Generated in memory, saved to and loaded from a directory whose layout is
- * described in docs/identity.md. Loading trusts nothing: every file is parsed strictly and checked
- * against the others.
+ * key, as an SPDM responder presents them (DSP0274 1.3 GET_CERTIFICATE), plus the measurement
+ * blocks it reports (DSP0274 1.3 GET_MEASUREMENTS). Generated in memory, saved to and loaded from a
+ * directory whose layout is described in docs/identity.md. Loading trusts nothing: every file is
+ * parsed strictly and checked against the others.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +34,7 @@
 #define CERT_SERIAL_LEN 16
 /* No identity file is anywhere near this; a larger one is refused rather than read. */
 #define IDENTITY_FILE_MAX (256u << 10)
-/* SPDM certificate chain header: Length u16, Reserved u16 (facts B.5). */
+/* SPDM certificate chain header: Length u16, Reserved u16 (DSP0274 1.3 GET_CERTIFICATE). */
 #define SPDM_CHAIN_HDR 4
 #define SPDM_CHAIN_MAX 0xffff
 
@@ -212,7 +212,7 @@ static pcitsm_err identity_set_chain(struct pcitsm_identity *id, X509 *root, X50
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Measurements (facts B.7: DMTF measurement value types)
+ * Measurements (DSP0274 1.3 GET_MEASUREMENTS: DMTF measurement value types)
  */
 
 const char *pcitsm_meas_type_name(uint8_t value_type)
@@ -356,7 +356,7 @@ void pcitsm_identity_free(struct pcitsm_identity *id)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * SPDM certificate chain (facts B.5)
+ * SPDM certificate chain (DSP0274 1.3 GET_CERTIFICATE)
  */
 
 pcitsm_err pcitsm_identity_spdm_chain(const struct pcitsm_identity *id, uint8_t *out, size_t cap,
@@ -763,7 +763,8 @@ static bool meas_parse_one(json_object *o, struct pcitsm_measurement *m)
 	    !json_object_object_get_ex(o, "value", &value) ||
 	    !json_object_is_type(value, json_type_string))
 		return false;
-	/* Indices 1..0xFE; 0 and 0xFF are GET_MEASUREMENTS operations (facts B.7). */
+	/* Indices 1..0xFE; 0 and 0xFF are GET_MEASUREMENTS operations (DSP0274 1.3
+	 * GET_MEASUREMENTS). */
 	if (json_object_get_int64(idx) < 1 || json_object_get_int64(idx) > 0xfe ||
 	    json_object_get_int64(type) < 0 || json_object_get_int64(type) > 0x7f)
 		return false;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Signatures over OpenSSL 3 EVP: ECDSA P-256/P-384 with raw r||s (the SPDM wire form, facts B.4),
- * RSASSA-PKCS1-v1_5 and RSA-PSS (salt = hash length, MGF1 with the same hash) at 2048 and 3072 bits.
- * Everything goes through one digest-based path; the message forms hash first.
+ * Signatures over OpenSSL 3 EVP: ECDSA P-256/P-384 with raw r||s (the SPDM wire form, DSP0274 1.3
+ * NEGOTIATE_ALGORITHMS), RSASSA-PKCS1-v1_5 and RSA-PSS (salt = hash length, MGF1 with the same
+ * hash) at 2048 and 3072 bits. Everything goes through one digest-based path; the message forms
+ * hash first.
  */
 #include <string.h>
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * X.509: trust anchors, splitting and validating the certificate chains SPDM carries (DSP0274,
- * facts B.5: DER certificates concatenated, root or the certificate signed by a trust anchor first,
- * leaf last), and one-line subjects for messages.
+ * DSP0274 1.3 GET_CERTIFICATE: DER certificates concatenated, root or the certificate signed by a
+ * trust anchor first, leaf last), and one-line subjects for messages.
  *
  * Chain bytes come from a device, so the outer DER framing is walked with struct pcitsm_rd, every
  * certificate must be exactly one complete DER structure, and OpenSSL's X509_STORE_CTX does the
@@ -418,8 +418,9 @@ static pcitsm_err chain_check_order(const struct chain *c, char *why, size_t why
 	return PCITSM_OK;
 }
 
-/* The leaf signs SPDM transcripts: ECDSA P-256/P-384 or RSA 2048/3072 (facts B.4), and if it has
- * a key usage extension, digitalSignature must be in it (RFC 5280 4.2.1.3). */
+/* The leaf signs SPDM transcripts: ECDSA P-256/P-384 or RSA 2048/3072 (DSP0274 1.3
+ * NEGOTIATE_ALGORITHMS), and if it has a key usage extension, digitalSignature must be in it
+ * (RFC 5280 4.2.1.3). */
 static pcitsm_err leaf_check_key(X509 *leaf, size_t idx, char *why, size_t why_len)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(leaf);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device side of one DOE instance: handlers dispatched by (vendor, type), the built-in Discovery
- * protocol (trusted-io-facts §A.4). The in-process loopback transport into it is
+ * protocol (PCIe 6.x §6.30.1.1). The in-process loopback transport into it is
  * lib/transport/loop.c.
  *
- * Receiver rules (§A.2): a malformed object or an unsupported type is discarded silently, so the
- * requester sees no response (E_NORESPONSE here, a timeout on a mailbox).
+ * Receiver rules (PCIe 6.x §6.30.1): a malformed object or an unsupported type is discarded
+ * silently, so the requester sees no response (E_NORESPONSE here, a timeout on a mailbox).
  */
 #include <string.h>
 
@@ -45,9 +45,10 @@ pcitsm_err pcitsm_doe_dev_register(struct pcitsm_doe_dev *d, struct pcitsm_doe_h
 	return PCITSM_OK;
 }
 
-/* Discovery (§A.4). Request DW2: index [7:0], version [15:8]. Response DW2: vid [15:0], type
- * [23:16], next index [31:24] (0 = last); optional DW3: Max DO Length [17:0]. Index 0 is Discovery
- * itself, index i > 0 the (i-1)th handler. A longer request uses its prefix (§A.2). */
+/* Discovery (PCIe 6.x §6.30.1.1). Request DW2: index [7:0], version [15:8]. Response DW2: vid
+ * [15:0], type [23:16], next index [31:24] (0 = last); optional DW3: Max DO Length [17:0]. Index 0
+ * is Discovery itself, index i > 0 the (i-1)th handler. A longer request uses its prefix (PCIe 6.x
+ * §6.30.1). */
 static pcitsm_err dev_discovery(const struct pcitsm_doe_dev *d, const uint8_t *req, size_t req_len,
 				uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host side of a DOE mailbox, with the semantics of Linux drivers/pci/doe.c (trusted-io-facts
- * §A.5, linux-tsm-abi §1.4): abort on take-over, Busy before a send is someone else's transfer,
+ * Host side of a DOE mailbox, with the semantics of Linux drivers/pci/doe.c (PCIe 6.x
+ * §6.30.2): abort on take-over, Busy before a send is someone else's transfer,
  * write the object and Go, poll every 1/128 s for up to 1 s, read and acknowledge DW by DW, check
  * Data Object Ready before the last acknowledge and Error after it. Every failure goes through one
  * abort path; a mailbox that cannot abort is dead for good.
@@ -13,7 +13,7 @@
 
 #include "doe/internal.h"
 
-/* Discovery indices are 8 bits: 256 requests visit every one (§A.4). */
+/* Discovery indices are 8 bits: 256 requests visit every one (PCIe 6.x §6.30.1.1). */
 #define DOE_DISC_MAX_REQUESTS 256u
 /* Abort polls: 1 s at 1/128 s, plus one (Linux: retry < PCI_DOE_TIMEOUT / POLL_INTERVAL). */
 #define DOE_ABORT_MAX_POLLS (PCITSM_DOE_TIMEOUT_NS / PCITSM_DOE_POLL_NS + 1)
@@ -23,8 +23,8 @@ static pcitsm_err host_status(struct pcitsm_doe_host *h, uint32_t *sts)
 	return pcitsm_cfg_read32(h->cfg, h->off + PCITSM_DOE_STATUS, sts);
 }
 
-/* Abort (§A.5): write Abort, then wait up to 1 s for Busy = 0 and Error = 0. Failing that, the
- * mailbox is dead and stays dead. */
+/* Abort (PCIe 6.x §6.30.2): write Abort, then wait up to 1 s for Busy = 0 and Error = 0. Failing
+ * that, the mailbox is dead and stays dead. */
 static pcitsm_err host_abort(struct pcitsm_doe_host *h)
 {
 	uint64_t start = pcitsm_now_ns(h->env);
@@ -187,7 +187,8 @@ static const struct pcitsm_xport_ops host_ops = {
 	.exchange = host_xport_exchange,
 };
 
-/* Discovery (§A.4): index 0, then each Next Index until 0. A Next Index seen before is a loop. */
+/* Discovery (PCIe 6.x §6.30.1.1): index 0, then each Next Index until 0. A Next Index seen before
+ * is a loop. */
 static pcitsm_err host_discover(struct pcitsm_doe_host *h)
 {
 	uint8_t version = h->cap_version >= 2 ? PCITSM_DOE_DISC_VER2 : 0;
@@ -205,7 +206,7 @@ static pcitsm_err host_discover(struct pcitsm_doe_host *h)
 		pcitsm_put_le32(req, index | (uint32_t)version << PCITSM_DOE_DISC_VER_SHIFT);
 		e = host_exchange_raw(h, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_DISCOVERY, req,
 				      sizeof(req), rsp, sizeof(rsp), &rlen);
-		/* A longer response is legal (§A.2: use the expected prefix). */
+		/* A longer response is legal (PCIe 6.x §6.30.1: use the expected prefix). */
 		if (e && e != PCITSM_E_TRUNCATED)
 			return e;
 		if (rlen < 4)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The DOE capability's registers on an emulated config space (trusted-io-facts §A.1, §A.5): the
+ * The DOE capability's registers on an emulated config space (PCIe 6.x §7.9.24, §6.30.2): the
  * device end of a mailbox, so the host driver (and a real program through pcitsmd's config file)
  * drives an emulated device with the same register sequence as real hardware.
  *
@@ -58,7 +58,7 @@ static void bytes_to_dws(uint32_t *dw, uint32_t n)
 		dw[i] = pcitsm_get_le32((const uint8_t *)&dw[i]);
 }
 
-/* Go (§A.5 step 3): the device takes the object written so far and answers synchronously. */
+/* Go (PCIe 6.x §6.30.2): the device takes the object written so far and answers synchronously. */
 static void mbox_go(struct pcitsm_doe_mbox *m)
 {
 	size_t out = 0;
@@ -68,7 +68,7 @@ static void mbox_go(struct pcitsm_doe_mbox *m)
 	m->wlen = 0;
 	if (m->error)
 		return;
-	/* Go while Busy, or an object shorter than its header: Error (§A.5). */
+	/* Go while Busy, or an object shorter than its header: Error (PCIe 6.x §6.30.2). */
 	if (m->busy_left || n < 2) {
 		m->error = true;
 		return;
@@ -78,7 +78,8 @@ static void mbox_go(struct pcitsm_doe_mbox *m)
 	dws_to_bytes(m->wbuf, n);
 	e = pcitsm_doe_dev_dispatch(m->dev, (const uint8_t *)m->wbuf, (size_t)n * 4,
 				    (uint8_t *)m->rbuf, (size_t)m->max_obj_dw * 4, &out);
-	/* Discarded or unanswerable objects get no response: the requester times out (§A.2). */
+	/* Discarded or unanswerable objects get no response: the requester times out (PCIe 6.x
+	 * §6.30.1). */
 	if (e || m->fault_no_response)
 		return;
 	m->rlen = (uint32_t)(out / 4);
@@ -108,7 +109,7 @@ static void mbox_write_data(struct pcitsm_doe_mbox *m, uint32_t val)
 {
 	if (m->error)
 		return;
-	/* Write-mailbox overflow sets Error (§A.5). */
+	/* Write-mailbox overflow sets Error (PCIe 6.x §6.30.2). */
 	if (m->wlen >= m->max_obj_dw) {
 		m->error = true;
 		return;
@@ -116,7 +117,7 @@ static void mbox_write_data(struct pcitsm_doe_mbox *m, uint32_t val)
 	m->wbuf[m->wlen++] = val;
 }
 
-/* A write of any value to the Read mailbox acknowledges the current DW (§A.1). */
+/* A write of any value to the Read mailbox acknowledges the current DW (PCIe 6.x §7.9.24). */
 static void mbox_ack(struct pcitsm_doe_mbox *m)
 {
 	if (!m->ready)
@@ -139,7 +140,8 @@ static pcitsm_err mbox_hook_read(struct pcitsm_cfg_emu *emu, void *arg, uint32_t
 		break;
 	case PCITSM_DOE_WRITE:
 	case PCITSM_DOE_READ:
-		/* Mailboxes are whole-DW registers; a partial access sets Error (§A.1). */
+		/* Mailboxes are whole-DW registers; a partial access sets Error (PCIe 6.x
+		 * §7.9.24). */
 		if (width != 4) {
 			m->error = true;
 			dw = 0;
@@ -200,7 +202,8 @@ pcitsm_err pcitsm_doe_mbox_init(struct pcitsm_doe_mbox *m, struct pcitsm_cfg_emu
 	if (off < PCITSM_CFG_EXT_START || (off & 3) || (next_cap & 3) || next_cap > 0xffc ||
 	    !cap_version || cap_version > 0xf)
 		return PCITSM_E_INVAL;
-	/* Room for at least a header and a Discovery response; at most 2^18 DW (§A.2). */
+	/* Room for at least a header and a Discovery response; at most 2^18 DW (PCIe 6.x
+	 * §6.30.1). */
 	if (max_obj_dw < 4 || max_obj_dw > PCITSM_DOE_MAX_DW)
 		return PCITSM_E_INVAL;
 	memset(m, 0, sizeof(*m));

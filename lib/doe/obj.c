@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DOE data objects (trusted-io-facts §A.2).
+ * DOE data objects (PCIe 6.x §6.30.1).
  *
  * Header: DW0 = Vendor ID [15:0], Type [23:16], reserved [31:24]; DW1 = Length in DW including
  * the header [17:0] (0 means 2^18), Connection ID [29:18] for PCI-SIG types 3/4 (else reserved),

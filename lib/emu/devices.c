@@ -82,7 +82,7 @@ static uint32_t dts_for(uint32_t max_doe_rsp)
  */
 /* The SPDM responder reports every session that ends (END_SESSION, a failure, GET_VERSION, the
  * heartbeat watchdog); if it is the one the IDE_KM responder is bound to, the next IDE_KM request
- * first invalidates that session's keys (§E.1). */
+ * first invalidates that session's keys (PCIe 6.x §6.33.3). */
 static void km_session_ended(void *ctx, uint32_t session_id)
 {
 	struct pcitsm_emu_device *d = ctx;

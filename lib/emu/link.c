@@ -18,7 +18,7 @@ struct emu_wire {
 };
 
 /* ---------------------------------------------------------------------------------------------
- * Registers -> engine (trusted-io-facts §D.1, §D.2).
+ * Registers -> engine (PCIe 6.x §7.9.26, §6.33 streams and sub-streams).
  */
 /* A selective block's registers changed: the engine follows them through lib/ide's register
  * loader (pcitsm_ide_port_load_block: configure unless the engine already holds exactly this

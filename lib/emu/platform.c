@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The emulated platform: config spaces of root ports and endpoints, built register by register
- * from the facts (trusted-io-facts.md §A.1, §D.1; linux-tsm-abi.md §2), with the IDE registers'
- * behaviour and a DOE mailbox on each endpoint.
+ * from the specifications (PCIe 6.x §7.9.24, §7.9.26; Linux include/uapi/linux/pci_regs.h), with
+ * the IDE registers' behaviour and a DOE mailbox on each endpoint.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +60,9 @@ static uint32_t ide_cap_size(const struct pcitsm_emu_ide_cfg *ide)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * IDE register behaviour (§D.1): while Enable is set the other control fields are sampled and read
- * only; Status reads 0 while Enable is clear, and the stream's state (Insecure until keys are
- * installed) while it is set; Enable with the RID Valid bit clear stays Insecure.
+ * IDE register behaviour (PCIe 6.x §7.9.26): while Enable is set the other control fields are
+ * sampled and read only; Status reads 0 while Enable is clear, and the stream's state (Insecure
+ * until keys are installed) while it is set; Enable with the RID Valid bit clear stays Insecure.
  */
 struct ide_layout {
 	struct pcitsm_emu_func *f;
@@ -251,7 +251,7 @@ static pcitsm_err ide_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_i
 		return PCITSM_E_INVAL;
 
 	put_ecap_hdr(c, off, PCITSM_ECAP_ID_IDE, 1, next);
-	/* IDE Capability (§D.1); algorithm 0 = AES-GCM-256 with a 96-bit MAC. */
+	/* IDE Capability (PCIe 6.x §7.9.26); algorithm 0 = AES-GCM-256 with a 96-bit MAC. */
 	if (ide->link_tcs)
 		cap |= PCITSM_IDE_CAP_LINK | (ide->link_tcs - 1) << PCITSM_IDE_CAP_LINK_TC_SHIFT;
 	if (ide->nr_sel)
@@ -301,7 +301,8 @@ static pcitsm_err ide_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_i
 		free(l);
 		return PCITSM_E_EXHAUSTED;
 	}
-	/* Idle streams carry the reserved Stream ID 255 (linux-tsm-abi §1.3), as Linux leaves them. */
+	/* Idle streams carry the reserved Stream ID 255 (Linux drivers/pci/ide.c), as Linux leaves
+	 * them. */
 	for (unsigned i = 0; i < ide->nr_sel; i++) {
 		uint32_t ctl_off = ide_sel_block(l, i) + PCITSM_IDE_SEL_CTL;
 		pcitsm_cfg_emu_poke(c, ctl_off, 4,
@@ -433,7 +434,7 @@ static pcitsm_err root_port_build(struct pcitsm_emu_func *f, const struct pcitsm
 	pcitsm_cfg_emu_poke(&f->cfg, PCITSM_CFG_PRIMARY_BUS, 4,
 			    primary | (uint32_t)secondary << 8 | (uint32_t)secondary << 16);
 	/* The bridge's memory window: the endpoint's memory (what Linux associates with the RP's
-	 * stream, linux-tsm-abi §1.3 step 1). */
+	 * stream, Linux drivers/pci/ide.c pci_ide_stream_alloc()). */
 	pcitsm_cfg_emu_poke(&f->cfg, EMU_CFG_MEM_BASE, 4, win);
 	if (l->rp_ide.present)
 		PCITSM_TRY(ide_build(f, &l->rp_ide, EMU_EXT_OFF, 0));

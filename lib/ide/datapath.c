@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The IDE data path (trusted-io-facts §D.3-§D.9): a plaintext TLP (or an aggregated unit of up to
+ * The IDE data path (PCIe 6.x §6.33): a plaintext TLP (or an aggregated unit of up to
  * 8) becomes IDE TLPs with the prefix and header as AAD, the payload (and PCRC) encrypted in one
  * AES-256-GCM invocation per unit under IV = 0^32 || counter (big-endian), and the 96-bit MAC on
- * the last TLP. The receive side is the mirror image plus the checks of §D.7 and §D.9.
+ * the last TLP. The receive side is the mirror image plus the PR_Sent counter and error checks of
+ * PCIe 6.x §6.33.
  *
  * Per TLP: no allocation, no system call; the AAD is assembled on the stack.
  */
@@ -34,7 +35,8 @@ static bool is_msg(const struct pcitsm_tlp *t, uint8_t code)
 	return t->kind == PCITSM_TLP_MSG && t->msg_code == code;
 }
 
-/* §D.4: the 96-bit IV, fixed field zero, then the invocation counter big-endian. */
+/* PCIe 6.x §6.33 AES-GCM: the 96-bit IV, fixed field zero, then the invocation counter
+ * big-endian. */
 static void make_iv(uint64_t ctr, uint8_t iv[PCITSM_GCM_IV_LEN])
 {
 	memset(iv, 0, 4);
@@ -63,7 +65,7 @@ static pcitsm_err tx_check(struct pcitsm_ide_stream *s, const struct pcitsm_ide_
 
 	if (s->state != PCITSM_IDE_SECURE) {
 		s->stats.dropped += n;
-		return PCITSM_E_STATE; /* §D.9: never in the clear, never elsewhere */
+		return PCITSM_E_STATE; /* PCIe 6.x §6.33: never in the clear, never elsewhere */
 	}
 	for (size_t i = 0; i < n; i++) {
 		size_t need = PCITSM_TLP_PREFIX_LEN + pcitsm_tlp_hdr_len(&t[i]) + data_len(&t[i]);
@@ -76,7 +78,8 @@ static pcitsm_err tx_check(struct pcitsm_ide_stream *s, const struct pcitsm_ide_
 			return PCITSM_E_NOSPC;
 		total += data_len(&t[i]);
 	}
-	/* §D.5: the configured count, at most 256 DW of payload, IDE Sync closes a unit. */
+	/* PCIe 6.x §6.33 aggregation: the configured count, at most 256 DW of payload, IDE Sync
+	 * closes a unit. */
 	if (n > s->agg[sub] || (n > 1 && total > PCITSM_IDE_AGG_DATA_MAX))
 		return PCITSM_E_INVAL;
 	for (size_t i = 0; i + 1 < n; i++)
@@ -86,7 +89,8 @@ static pcitsm_err tx_check(struct pcitsm_ide_stream *s, const struct pcitsm_ide_
 		return PCITSM_E_STATE;
 	if (sl->ctr == UINT64_MAX)
 		return PCITSM_E_OVERFLOW; /* the counter never wraps: re-key first */
-	/* §D.7: at 245 an IDE Sync must go first (the Sync itself is always allowed). */
+	/* PCIe 6.x §6.33 PR_Sent counters: at 245 an IDE Sync must go first (the Sync itself is
+	 * always allowed). */
 	if (sub == PCITSM_IDE_SUB_PR && !is_msg(&t[0], PCITSM_MSG_IDE_SYNC) &&
 	    (s->pr_sent_npr + n > PCITSM_IDE_SYNC_AT || s->pr_sent_cpl + n > PCITSM_IDE_SYNC_AT)) {
 		s->sync_pending = true;
@@ -119,7 +123,8 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		uint8_t *o = io[i].out;
 
 		x.p = x.m && pcrc;
-		/* §D.7: NPR / CPL carry their counter and reset it; posted TLPs count. */
+		/* PCIe 6.x §6.33 PR_Sent counters: NPR / CPL carry their counter and reset it;
+		 * posted TLPs count. */
 		if (sub == PCITSM_IDE_SUB_NPR) {
 			x.pr_sent = npr;
 			npr = 0;
@@ -203,7 +208,7 @@ pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, si
 			return PCITSM_E_INVAL; /* a unit is one stream and sub-stream */
 	if (idx >= 0)
 		return tx_unit(p, idx, io, t, n);
-	/* No stream: a plain TLP (§D.10), one at a time. */
+	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), one at a time. */
 	if (n != 1)
 		return PCITSM_E_INVAL;
 	if (io[0].out_cap < io[0].in_len)
@@ -215,7 +220,8 @@ pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, si
 
 /* ------------------------------------------------------------------------------------------- */
 
-/* IDE Check Failed (§D.9): the TLP and all later ones of the stream are discarded. */
+/* IDE Check Failed (PCIe 6.x §6.33 error handling): the TLP and all later ones of the stream are
+ * discarded. */
 static pcitsm_err rx_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pcitsm_err why)
 {
 	s->stats.dropped++;
@@ -246,7 +252,7 @@ static pcitsm_err rx_clear(struct pcitsm_ide_port *p, const uint8_t *in, size_t 
 	}
 	out->stream = ide_rx_owner(p, &t);
 	if (out->stream >= 0 || is_msg(&t, PCITSM_MSG_IDE_SYNC)) {
-		p->clear_dropped++; /* Sync is always an IDE TLP (§D.8) */
+		p->clear_dropped++; /* Sync is always an IDE TLP (PCIe 6.x §2.2.8 IDE messages) */
 		return PCITSM_E_UNEXPECTED;
 	}
 	if (out->cap < len)
@@ -258,7 +264,7 @@ static pcitsm_err rx_clear(struct pcitsm_ide_port *p, const uint8_t *in, size_t 
 	return PCITSM_OK;
 }
 
-/* A TLP without a MAC: held until the unit's last TLP (§D.5). */
+/* A TLP without a MAC: held until the unit's last TLP (PCIe 6.x §6.33 aggregation). */
 static pcitsm_err rx_hold(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
 			  struct pcitsm_ide_rx_unit *u, const struct pcitsm_ide_tlp_view *v,
 			  const struct pcitsm_tlp *t, size_t dl)
@@ -282,7 +288,7 @@ static pcitsm_err rx_hold(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	return PCITSM_OK;
 }
 
-/* §D.7 receiver counters, one TLP, on copies: false on underflow or overflow. */
+/* Receiver PR counters (PCIe 6.x §6.33), one TLP, on copies: false on underflow or overflow. */
 static inline bool rx_counter_step(enum pcitsm_ide_sub sub, uint8_t msg, uint8_t pr_sent,
 				   uint8_t sync_npr, uint8_t sync_cpl, uint64_t *npr, uint64_t *cpl)
 {
@@ -348,7 +354,8 @@ static void rx_deliver(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
 	}
 }
 
-/* Commit a verified unit or TLP: IV counter, the key set switch (§D.6), §D.7 counters. */
+/* Commit a verified unit or TLP: IV counter, the key set switch (PCIe 6.x §6.33 key refresh), the
+ * PR_Sent counters. */
 static void rx_commit(struct pcitsm_ide_stream *s, struct pcitsm_ide_slot *sl,
 		      enum pcitsm_ide_sub sub, unsigned kset, uint64_t npr, uint64_t cpl)
 {
@@ -375,8 +382,8 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	uint32_t c = PCITSM_IDE_PCRC_SEED;
 	pcitsm_err e;
 
-	/* §D.5: at most 256 DW of payload per unit, its last TLP included (§D.9: a violation is an
-	 * IDE Check Failed). */
+	/* PCIe 6.x §6.33 aggregation: at most 256 DW of payload per unit, its last TLP included
+	 * (PCIe 6.x §6.33 error handling: a violation is an IDE Check Failed). */
 	if (u->data_len + dl > PCITSM_IDE_AGG_DATA_MAX)
 		return rx_fail(p, s, PCITSM_E_FIELD);
 	/* Room for every TLP of the unit, checked before any state changes. */
@@ -408,7 +415,7 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 		total += u->data_len_of[j];
 		pos += len[j];
 	}
-	/* §D.4: with PCRC enabled every unit with a MAC and a payload carries it. */
+	/* PCIe 6.x §6.33 PCRC: with PCRC enabled every unit with a MAC and a payload carries it. */
 	if (s->pcrc && total && !v->pfx.p)
 		return rx_fail(p, s, PCITSM_E_FIELD);
 	if (v->pfx.p)
@@ -427,7 +434,8 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 			c = pcitsm_ide_pcrc_update(c, seg[j].out, seg[j].len);
 		pcitsm_ide_pcrc_final(c, want);
 		if (pcitsm_ct_memneq(want, crc, sizeof(crc))) {
-			/* PCRC Check Failed: reported, the data is not used (§D.9). */
+			/* PCRC Check Failed: reported, the data is not used (PCIe 6.x §6.33 error
+			 * handling). */
 			pcitsm_wipe(out->buf, pos);
 			s->stats.dropped += u->n;
 			ide_rx_unit_reset(u);
@@ -456,7 +464,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 
 	if (hl + dl > out->cap)
 		return PCITSM_E_NOSPC;
-	/* §D.4: with PCRC enabled every TLP with a MAC and a payload carries it. */
+	/* PCIe 6.x §6.33 PCRC: with PCRC enabled every TLP with a MAC and a payload carries it. */
 	if (s->pcrc && dl && !v->pfx.p)
 		return rx_fail(p, s, PCITSM_E_FIELD);
 	seg[0] = (struct pcitsm_gcm_seg){ v->payload, out->buf + hl, dl };
@@ -481,7 +489,8 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, out->buf + hl, dl),
 				      want);
 		if (pcitsm_ct_memneq(want, crc, sizeof(crc))) {
-			/* PCRC Check Failed: reported, the data is not used (§D.9). */
+			/* PCRC Check Failed: reported, the data is not used (PCIe 6.x §6.33 error
+			 * handling). */
 			pcitsm_wipe(out->buf + hl, dl);
 			s->stats.dropped++;
 			return PCITSM_E_HASH;
@@ -521,11 +530,11 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 	if (len >= PCITSM_TLP_PREFIX_LEN)
 		s = ide_stream_by_id(p, in[PCITSM_IDE_PFX_STREAM_BYTE]);
 	if (!s || !s->enabled) {
-		p->misrouted++; /* Misrouted IDE TLP: no associated stream (§D.9) */
+		p->misrouted++; /* Misrouted IDE TLP: no associated stream (PCIe 6.x §6.33) */
 		return e ? e : PCITSM_E_NOTFOUND;
 	}
 	out->stream = pcitsm_ide_stream_find(p, s->id);
-	if (s->state != PCITSM_IDE_SECURE) { /* §D.9: an Insecure stream receives nothing */
+	if (s->state != PCITSM_IDE_SECURE) { /* PCIe 6.x §6.33: Insecure receives nothing */
 		s->stats.dropped++;
 		return PCITSM_E_STATE;
 	}
@@ -535,12 +544,14 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 	e = pcitsm_tlp_decode(v.hdr, v.hdr_len + dl, &t);
 	if (e)
 		return rx_fail(p, s, e);
-	/* The TLP type must match its sub-stream, the TC the stream's (§D.9, §D.10). */
+	/* The TLP type must match its sub-stream, the TC the stream's (PCIe 6.x §6.33 error
+	 * handling, selective stream rules). */
 	if (sub_of(&t) != v.pfx.sub || t.tc != s->tc)
 		return rx_fail(p, s, PCITSM_E_FIELD);
 	u = &s->rx_unit[v.pfx.sub];
 	sl = &s->slot[PCITSM_IDE_RX][v.pfx.sub][v.pfx.k];
-	/* K may toggle only on a unit's first TLP, and only to a set that got K_SET_GO (§D.5-6). */
+	/* K may toggle only on a unit's first TLP, and only to a set that got K_SET_GO (PCIe 6.x
+	 * §6.33 aggregation, key refresh). */
 	if ((u->n && v.pfx.k != u->kset) || !sl->valid || !sl->go || sl->ctr == UINT64_MAX)
 		return rx_fail(p, s, PCITSM_E_MAC);
 	if (!v.pfx.m)

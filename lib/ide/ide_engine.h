@@ -8,7 +8,8 @@
 struct pcitsm_ide_stream *ide_stream_by_id(struct pcitsm_ide_port *p, uint8_t id);
 void ide_slot_invalidate(struct pcitsm_ide_slot *sl);
 void ide_rx_unit_reset(struct pcitsm_ide_rx_unit *u);
-/* §D.9: the stream goes Insecure for `why`, keys invalidated, IDE Fail queued if send_fail. */
+/* PCIe 6.x §6.33 error handling: the stream goes Insecure for `why`, keys invalidated, IDE Fail
+ * queued if send_fail. */
 void ide_stream_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pcitsm_err why,
 		     bool send_fail);
 /* The Secure stream a plaintext TLP from the partner should have used, or -1. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The IDE TLP prefix and the parts of an IDE TLP (trusted-io-facts §D.3), the PCRC (§D.4), and the
- * byte order of keys and IFVs inside IDE_KM KEY_PROG (§E.3). Bit positions that the facts leave
- * unconfirmed come from the "Wire format choices" table in pcitsm/ide.h.
+ * The IDE TLP prefix and the parts of an IDE TLP (PCIe 6.x §6.33 IDE TLP format), the PCRC
+ * (PCIe 6.x §6.33 PCRC), and the byte order of keys and IFVs inside IDE_KM KEY_PROG (PCIe 6.x
+ * §6.33.3; docs/ide-wire-format.md). Bit positions that the specification shows only in figures
+ * come from the "Wire format choices" table in pcitsm/ide.h.
  */
 #include <string.h>
 
@@ -26,7 +27,8 @@ pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefi
 	memset(x, 0, sizeof(*x));
 	if (in[0] != PCITSM_IDE_PFX_BYTE0)
 		return PCITSM_E_FIELD;
-	/* Bit 7 of the sub-stream nibble is reserved when TEE-IO is supported (§D.2). */
+	/* Bit 7 of the sub-stream nibble is reserved when TEE-IO is supported (PCIe 6.x §6.33
+	 * streams and sub-streams). */
 	if (f & PCITSM_IDE_PFX_RSVD)
 		return PCITSM_E_RESERVED;
 	x->pr_sent = in[PCITSM_IDE_PFX_PR_SENT_BYTE];
@@ -36,7 +38,8 @@ pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefi
 	x->m = f & PCITSM_IDE_PFX_M;
 	x->k = f & PCITSM_IDE_PFX_K;
 	x->t = f & PCITSM_IDE_PFX_T;
-	/* 011b-110b are reserved sub-streams: IDE Check Failed (§D.2). PCRC only with a MAC. */
+	/* 011b-110b are reserved sub-streams: IDE Check Failed (PCIe 6.x §6.33 streams and
+	 * sub-streams). PCRC only with a MAC. */
 	if (x->sub > PCITSM_IDE_SUB_CPL || (x->p && !x->m))
 		return PCITSM_E_FIELD;
 	return PCITSM_OK;
@@ -75,7 +78,8 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 }
 
 /* CRC-32, polynomial 0x04C11DB7 reflected (0xEDB88320), seed all ones, result complemented: the
- * §D.4 register algorithm plus its ECRC-like bit mapping equals this value stored little-endian. */
+ * PCIe 6.x §6.33 PCRC register algorithm plus its ECRC-like bit mapping equals this value stored
+ * little-endian. */
 uint32_t pcitsm_ide_pcrc_update(uint32_t crc, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -99,7 +103,8 @@ void pcitsm_ide_pcrc(const uint8_t *p, size_t n, uint8_t out[PCITSM_IDE_PCRC_LEN
 	pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, p, n), out);
 }
 
-/* §E.3: each DW of the key holds 4 AES bytes, lowest index in bits 31:24, sent little-endian. */
+/* PCIe 6.x §6.33.3; docs/ide-wire-format.md: each DW of the key holds 4 AES bytes, lowest index in
+ * bits 31:24, sent little-endian. */
 void pcitsm_ide_km_key_to_aes(const uint8_t wire[32], uint8_t aes[32])
 {
 	for (size_t i = 0; i < 8; i++)
@@ -112,8 +117,8 @@ void pcitsm_ide_km_key_from_aes(const uint8_t aes[32], uint8_t wire[32])
 		pcitsm_put_le32(wire + 4 * i, pcitsm_get_be32(aes + 4 * i));
 }
 
-/* §E.3: IFV DW0 = IV bytes 4..7, DW1 = IV bytes 8..11, same reversal: IFV 1 is 00 00 00 00 01 00
- * 00 00. The counter is IV bytes 4..11 big-endian. */
+/* PCIe 6.x §6.33.3; docs/ide-wire-format.md: IFV DW0 = IV bytes 4..7, DW1 = IV bytes 8..11, same
+ * reversal: IFV 1 is 00 00 00 00 01 00 00 00. The counter is IV bytes 4..11 big-endian. */
 uint64_t pcitsm_ide_km_ifv_decode(const uint8_t wire[8])
 {
 	return (uint64_t)pcitsm_get_le32(wire) << 32 | pcitsm_get_le32(wire + 4);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A port's IDE engine configured from its own config space (trusted-io-facts §D.1): the IDE
+ * A port's IDE engine configured from its own config space (PCIe 6.x §7.9.26): the IDE
  * Extended Capability is decoded by lib/pci (pcitsm_ide_read, pcitsm_ide_sel_read) and each
  * Selective IDE Stream block becomes one engine stream, so association (RID range, address ranges,
  * Default Stream, TC), aggregation and PCRC come from the registers software programmed.
@@ -32,9 +32,9 @@ static bool same_config(const struct pcitsm_ide_stream *s, const struct pcitsm_i
 	return true;
 }
 
-/* An idle block carries the reserved Stream ID with Enable clear (linux-tsm-abi §1.3; the state
- * software leaves a block in at init and teardown): it holds no stream. The reserved Stream ID with
- * Enable set is bad programming instead (pcitsm_ide_stream_config refuses it). */
+/* An idle block carries the reserved Stream ID with Enable clear (Linux drivers/pci/ide.c; the
+ * state software leaves a block in at init and teardown): it holds no stream. The reserved Stream
+ * ID with Enable set is bad programming instead (pcitsm_ide_stream_config refuses it). */
 static bool block_idle(const struct pcitsm_ide_sel *sel)
 {
 	return sel->ctl.stream_id == PCITSM_IDE_RESERVED_STREAM_ID && !sel->ctl.enable;

@@ -2,8 +2,9 @@
 /*
  * The IDE engine's control side: selective stream configuration from the port's registers, the
  * IDE_KM operations (KEY_PROG, K_SET_GO, K_SET_STOP), Enable, the Secure / Insecure state
- * (trusted-io-facts §D.2, §D.6, §D.9), transmit association (§D.10), and the IDE Sync / IDE Fail
- * messages a port owes its partner (§D.7, §D.8).
+ * (PCIe 6.x §6.33 streams and sub-streams, key refresh, error handling), transmit association
+ * (PCIe 6.x §6.33 selective stream rules), and the IDE Sync / IDE Fail messages a port owes its
+ * partner (PCIe 6.x §6.33 PR_Sent counters, §2.2.8 IDE messages).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,8 @@ void ide_rx_unit_reset(struct pcitsm_ide_rx_unit *u)
 	u->data_len = 0;
 }
 
-/* §D.9: Secure -> Insecure; keys and IVs invalidated; the partner told with IDE Fail. */
+/* PCIe 6.x §6.33 error handling: Secure -> Insecure; keys and IVs invalidated; the partner told
+ * with IDE Fail. */
 void ide_stream_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pcitsm_err why,
 		     bool send_fail)
 {
@@ -89,7 +91,7 @@ void ide_stream_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pci
 		s->fail_pending = true;
 }
 
-/* Tx Aggregation Mode encoding (§D.1): 00 none, 01 up to 2, 10 up to 4, 11 up to 8. */
+/* Tx Aggregation Mode encoding (PCIe 6.x §7.9.26): 00 none, 01 up to 2, 10 up to 4, 11 up to 8. */
 static uint8_t agg_count(uint8_t mode) { return (uint8_t)(1u << (mode & 3)); }
 
 static pcitsm_err check_sel(const struct pcitsm_ide_sel *sel)
@@ -121,8 +123,9 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
 	PCITSM_TRY(check_sel(sel));
 	other = p->id_to_idx[sel->ctl.stream_id];
 	if (other != NO_STREAM && other != idx)
-		return PCITSM_E_EXISTS; /* Stream IDs are unique per port (§D.1) */
-	/* New programming: keys of the old one are lost (§D.2 "loss of capability programming"). */
+		return PCITSM_E_EXISTS; /* Stream IDs are unique per port (PCIe 6.x §7.9.26) */
+	/* New programming: keys of the old one are lost (PCIe 6.x §6.33 streams and sub-streams
+	 * "loss of capability programming"). */
 	keys_invalidate(s);
 	if (s->configured)
 		p->id_to_idx[s->id] = NO_STREAM;
@@ -189,7 +192,8 @@ pcitsm_err pcitsm_ide_key_prog_aes(struct pcitsm_ide_port *p, uint8_t stream_id,
 	pcitsm_err e;
 
 	PCITSM_TRY(slot_lookup(p, stream_id, kset, dir, sub, &s, &sl));
-	/* §D.4: the counter starts at the IFV and never wraps; 0 is not a valid start. */
+	/* PCIe 6.x §6.33 AES-GCM: the counter starts at the IFV and never wraps; 0 is not a valid
+	 * start. */
 	if (ifv == 0 || ifv == UINT64_MAX)
 		return PCITSM_E_FIELD;
 	if (slot_in_use(s, kset, dir, sub))
@@ -227,8 +231,8 @@ static bool set_ready(const struct pcitsm_ide_stream *s, enum pcitsm_ide_dir dir
 	return true;
 }
 
-/* §D.6: a transmitter that toggles K on one sub-stream uses the new K on all of them, so it
- * switches once all three of its sub-streams have the new set GO. */
+/* PCIe 6.x §6.33 key refresh: a transmitter that toggles K on one sub-stream uses the new K on all
+ * of them, so it switches once all three of its sub-streams have the new set GO. */
 static void tx_maybe_switch(struct pcitsm_ide_stream *s, unsigned kset)
 {
 	if (s->state != PCITSM_IDE_SECURE || s->tx_kset == kset || !set_ready(s, PCITSM_IDE_TX, kset))
@@ -278,14 +282,15 @@ pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx)
 		return PCITSM_E_STATE;
 	s->enabled = true;
 	if (s->state == PCITSM_IDE_SECURE || !s->rid_valid)
-		return PCITSM_OK; /* §D.1: Enable with the RID association not Valid stays Insecure */
+		return PCITSM_OK; /* RID association not Valid: stays Insecure (PCIe 6.x §7.9.26) */
 	/* Secure needs one key set programmed and GO in all six (direction x sub-stream) slots. */
 	for (unsigned k = 0; k < 2; k++) {
 		if (!set_ready(s, PCITSM_IDE_RX, k) || !set_ready(s, PCITSM_IDE_TX, k))
 			continue;
 		s->tx_kset = (uint8_t)k;
 		memset(s->rx_kset, (int)k, sizeof(s->rx_kset));
-		/* §D.7: both sides' counters are 0 on entering Secure. */
+		/* PCIe 6.x §6.33 PR_Sent counters: both sides' counters are 0 on entering
+		 * Secure. */
 		s->pr_sent_npr = s->pr_sent_cpl = 0;
 		s->pr_recv_npr = s->pr_recv_cpl = 0;
 		s->sync_pending = s->fail_pending = false;
@@ -357,8 +362,8 @@ static bool addr_in(const struct pcitsm_ide_stream *s, uint64_t addr)
 	return false;
 }
 
-/* §D.10 association at the transmitter. Completions use the RID range of their destination
- * (the requester), which is where their request's stream came from. */
+/* Association at the transmitter (PCIe 6.x §6.33 selective stream rules). Completions use the RID
+ * range of their destination (the requester), which is where their request's stream came from. */
 static bool stream_matches(const struct pcitsm_ide_stream *s, const struct pcitsm_tlp *t)
 {
 	switch (t->kind) {
@@ -391,7 +396,8 @@ int pcitsm_ide_select(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *
 		if (s->default_stream && dflt < 0)
 			dflt = i;
 	}
-	/* Default Stream: every TLP of its TC that matches no other stream (§D.1 bit 22). */
+	/* Default Stream: every TLP of its TC that matches no other stream (PCIe 6.x §7.9.26 bit
+	 * 22). */
 	return dflt;
 }
 
@@ -413,8 +419,8 @@ int ide_rx_owner(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t)
 static void msg_init(const struct pcitsm_ide_port *p, const struct pcitsm_ide_stream *s,
 		     uint8_t code, struct pcitsm_tlp *m)
 {
-	/* §D.8: routed by ID to the RID Base of the RID association, TC of the stream, Requester ID
-	 * of the function implementing IDE. */
+	/* PCIe 6.x §2.2.8 IDE messages: routed by ID to the RID Base of the RID association, TC of
+	 * the stream, Requester ID of the function implementing IDE. */
 	memset(m, 0, sizeof(*m));
 	m->kind = PCITSM_TLP_MSG;
 	m->msg_route = PCITSM_MSG_ROUTE_ID;
@@ -435,7 +441,8 @@ pcitsm_err pcitsm_ide_next_msg(struct pcitsm_ide_port *p, uint8_t *out, size_t c
 
 		if (!s->fail_pending)
 			continue;
-		/* The stream is Insecure now, so the Fail goes as a plain TLP (§D.8). */
+		/* The stream is Insecure now, so the Fail goes as a plain TLP (PCIe 6.x §2.2.8 IDE
+		 * messages). */
 		msg_init(p, s, PCITSM_MSG_IDE_FAIL, &m);
 		m.msg_body[PCITSM_IDE_MSG_FAIL_STREAM_BYTE - 12] = s->id;
 		PCITSM_TRY(pcitsm_tlp_encode(&m, out, cap, len));

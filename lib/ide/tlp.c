@@ -2,7 +2,7 @@
 /*
  * Non-flit-mode TLP headers (PCIe base spec §2.2): the subset IDE protects here, MRd/MWr with 32-
  * and 64-bit addresses, CfgRd1/CfgWr1, Cpl/CplD and the ID-routed or local messages that carry
- * IDE Sync (0x54) and IDE Fail (0x55) (trusted-io-facts §D.8, §D.10).
+ * IDE Sync (0x54) and IDE Fail (0x55) (PCIe 6.x §2.2.8 IDE messages, §6.33 selective stream rules).
  *
  * DW0: Fmt[2:0] Type[4:0] | T9 TC[2:0] T8 Attr[2] LN TH | TD EP Attr[1:0] AT[1:0] Length[9:8] |
  * Length[7:0]. All header DWs are big-endian.
@@ -287,7 +287,7 @@ pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t
 	b2 = in[2];
 	PCITSM_TRY(decode_kind(b0 >> 5, b0 & 0x1f, t));
 	if (b2 & 0x80)
-		return PCITSM_E_UNSUPPORTED; /* TD: ECRC is forbidden on IDE TLPs (§D.3) */
+		return PCITSM_E_UNSUPPORTED; /* TD: ECRC is forbidden on IDE TLPs (PCIe 6.x §6.33) */
 	/* T9, T8, LN, TH, AT: not used by these TLPs. */
 	if (b1 & 0x8b || b2 & 0x0c)
 		return PCITSM_E_RESERVED;

@@ -148,7 +148,7 @@ pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side 
 		return PCITSM_E_INVAL;
 	e = tx(w, from, tlps, lens, n);
 	if (e == PCITSM_E_BUSY) {
-		/* §D.7: the IDE Sync goes first, then the TLPs. */
+		/* PCIe 6.x §6.33 PR_Sent counters: the IDE Sync goes first, then the TLPs. */
 		PCITSM_TRY(flush_msgs(w, from));
 		e = tx(w, from, tlps, lens, n);
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * IDE_KM responder engine: a device's side of §E. QUERY_RESP is read live from the function's IDE
- * capability; KEY_PROG, K_SET_GO and K_SET_STOP drive the port's IDE engine (lib/ide).
+ * IDE_KM responder engine: a device's side of PCIe 6.x §6.33.3. QUERY_RESP is read live from the
+ * function's IDE capability; KEY_PROG, K_SET_GO and K_SET_STOP drive the port's IDE engine
+ * (lib/ide).
  *
  * What gets an answer and what gets none (docs/idekm.md has the table):
  *   - not IDE_KM, unknown or response object IDs, a QUERY / K_SET_* of the wrong size or with

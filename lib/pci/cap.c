@@ -2,7 +2,7 @@
 /*
  * Capability walkers that survive hostile lists, and the small decoders built on them: function
  * identity (PCIe capability: port type, DEVCAP TEE bit, LNKCAP port number), DOE capability
- * header (trusted-io-facts §A.1), Device-3 (linux-tsm-abi §1.3).
+ * header (PCIe 6.x §7.9.24), Device-3 (Linux drivers/pci/ide.c).
  *
  * Standard list (PCI Local Bus 3.0 §6.7): pointer at 0x34, bits 1:0 reserved (masked), legal
  * targets 0x40..0xFC, 0 ends. Extended list (PCIe §7.6.3): starts at 0x100, next pointer in bits
@@ -246,7 +246,7 @@ static pcitsm_err ecap_check(struct pcitsm_cfg *cfg, uint16_t off, uint32_t len,
 	return PCITSM_OK;
 }
 
-/* DOE capability header and Capabilities register (§A.1). */
+/* DOE capability header and Capabilities register (PCIe 6.x §7.9.24). */
 pcitsm_err pcitsm_doe_cap_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcitsm_doe_capinfo *d)
 {
 	uint32_t hdr, cap;
@@ -265,7 +265,7 @@ pcitsm_err pcitsm_doe_cap_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcit
 	return PCITSM_OK;
 }
 
-/* Device-3 (0x2F): Capability, Control, Status (linux-tsm-abi §1.3). */
+/* Device-3 (0x2F): Capability, Control, Status (Linux drivers/pci/ide.c). */
 pcitsm_err pcitsm_dev3_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcitsm_dev3_info *d)
 {
 	uint32_t hdr;

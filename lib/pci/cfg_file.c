@@ -2,7 +2,7 @@
 /*
  * Config-space backend over sysfs: <root>/bus/pci/devices/<bdf>/config. Linux turns a pread or
  * pwrite of 1, 2 or 4 naturally aligned bytes into one config access of that width
- * (trusted-io-facts §A.6, "User-space access hint"); the bytes are little-endian.
+ * (Linux drivers/pci/pci-sysfs.c, the `config` attribute); the bytes are little-endian.
  */
 #include <errno.h>
 #include <fcntl.h>

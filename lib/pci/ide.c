@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * IDE Extended Capability (0x30) decoder: trusted-io-facts §D.1, linux-tsm-abi §2.
+ * IDE Extended Capability (0x30) decoder: PCIe 6.x §7.9.26; Linux include/uapi/linux/pci_regs.h.
  *
  * Layout: header, IDE Capability (+0x04), IDE Control (+0x08), nr_link Link blocks of 8 bytes from
  * +0x0C, then nr_sel Selective blocks of 0x14 + 12 * nAddr bytes each. Selective blocks are walked
@@ -70,7 +70,7 @@ static void ide_cap_decode(struct pcitsm_ide_info *ide, uint32_t cap)
 	ide->tee_limited_sup = cap & PCITSM_IDE_CAP_TEE_LIMITED;
 	ide->xt_sup = cap & PCITSM_IDE_CAP_XT;
 	ide->algs = (cap >> PCITSM_IDE_CAP_ALG_SHIFT) & PCITSM_IDE_CAP_ALG_MASK;
-	/* Counts are encoded minus one (linux-tsm-abi §1.3: nr_link_ide, nr_sel_ide). */
+	/* Counts are encoded minus one (Linux drivers/pci/ide.c: nr_link_ide, nr_sel_ide). */
 	ide->nr_link = ide->link_sup ?
 		((cap >> PCITSM_IDE_CAP_LINK_TC_SHIFT) & PCITSM_IDE_CAP_LINK_TC_MASK) + 1 : 0;
 	ide->nr_sel = ide->sel_sup ?
@@ -134,7 +134,7 @@ pcitsm_err pcitsm_ide_read(struct pcitsm_cfg *cfg, uint16_t off, struct pcitsm_i
 }
 
 /* Address Association j: base = Addr3 (upper) | Addr1[19:8] as bits 31:20; limit = Addr2 (upper)
- * | Addr1[31:20] as bits 31:20 | 0xFFFFF (§D.1). */
+ * | Addr1[31:20] as bits 31:20 | 0xFFFFF (PCIe 6.x §7.9.26). */
 static void ide_addr_decode(uint32_t a1, uint32_t a2, uint32_t a3, struct pcitsm_ide_addr_assoc *a)
 {
 	a->valid = a1 & IDE_ADDR1_VALID;

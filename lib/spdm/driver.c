@@ -132,7 +132,7 @@ static pcitsm_err drv_step(struct drv *d, enum pcitsm_spdm_step step, pcitsm_spd
 	return e;
 }
 
-/* The sequence, each step in its place (facts B.3-B.7). */
+/* The sequence, each step in its place (DSP0274 1.3). */
 static pcitsm_err drv_run(struct drv *d)
 {
 	const struct pcitsm_spdm_auth_opts *o = d->o;

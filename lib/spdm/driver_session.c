@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The session driver: the session engine over a transport. KEY_EXCHANGE travels as a CMA-SPDM
- * object (DOE type 1), everything after it as secured CMA-SPDM objects (type 2, facts A.6, C.6).
+ * object (DOE type 1), everything after it as secured CMA-SPDM objects (type 2, PCIe 6.x §6.31).
  * Inside a session there is no retry: a lost message breaks the lockstep of the implicit counters
- * (facts C.4), so any transport error ends the session.
+ * (DSP0277 sequence numbers and AEAD nonce), so any transport error ends the session.
  */
 #include <stdlib.h>
 #include <string.h>

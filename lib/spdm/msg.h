@@ -16,13 +16,13 @@
 
 #define SPDM_HDR_LEN 4
 #define SPDM_MAX_VERSION_ENTRIES 32 /* our bound on VERSION entries (the field is a u8) */
-#define SPDM_MAX_ALG_STRUCTS 4      /* AlgType 2..5 (facts B.3) */
-#define SPDM_MAX_EXT_ALGS 20        /* total external algorithms (facts B.3) */
-#define SPDM_NEG_ALGS_MAX_LEN 128   /* NEGOTIATE_ALGORITHMS Length in 1.1-1.3 (facts B.3) */
-#define SPDM_MIN_DATA_TRANSFER 42   /* DataTransferSize lower bound, 1.2+ (facts B.3) */
-#define SPDM_MAX_OPAQUE 1024        /* OpaqueDataLength bound (facts B.6) */
-#define SPDM_MAX_ERROR_EXT 32       /* ExtendedErrorData bound (facts B.10) */
-#define SPDM_SIGN_PREFIX_LEN 100    /* combined signing prefix (facts B.12) */
+#define SPDM_MAX_ALG_STRUCTS 4      /* AlgType 2..5 (DSP0274 1.3 NEGOTIATE_ALGORITHMS) */
+#define SPDM_MAX_EXT_ALGS 20        /* total external algorithms (DSP0274 1.3) */
+#define SPDM_NEG_ALGS_MAX_LEN 128   /* NEGOTIATE_ALGORITHMS Length in 1.1-1.3 (DSP0274 1.3) */
+#define SPDM_MIN_DATA_TRANSFER 42   /* DataTransferSize minimum, 1.2+ (DSP0274 1.3) */
+#define SPDM_MAX_OPAQUE 1024        /* OpaqueDataLength bound (DSP0274 1.3 CHALLENGE) */
+#define SPDM_MAX_ERROR_EXT 32       /* ExtendedErrorData bound (DSP0274 1.3 ERROR) */
+#define SPDM_SIGN_PREFIX_LEN 100    /* DSP0274 1.3 combined_spdm_prefix */
 
 /* The 4-byte header. */
 struct spdm_hdr {
@@ -32,10 +32,10 @@ struct spdm_hdr {
 pcitsm_err spdm_peek_hdr(const uint8_t *p, size_t len, struct spdm_hdr *h) PCITSM_MUST_CHECK;
 
 /* Exact end of a message: nothing left but DOE padding (fewer than 4 zero bytes that end on a DW
- * boundary, facts A.6 / G). *mlen gets the logical length. */
+ * boundary, PCIe 6.x §6.31; docs/transports.md). *mlen gets the logical length. */
 pcitsm_err spdm_rd_end(const struct pcitsm_rd *r, size_t *mlen) PCITSM_MUST_CHECK;
 
-/* GET_VERSION / VERSION (facts B.3). */
+/* GET_VERSION / VERSION (DSP0274 1.3 GET_VERSION). */
 struct spdm_version {
 	uint8_t count;
 	uint16_t entries[SPDM_MAX_VERSION_ENTRIES];
@@ -84,7 +84,7 @@ struct spdm_alg_sel {
 };
 void spdm_algs_structs(const struct spdm_algs *a, const struct spdm_alg_sel *out);
 
-/* GET_DIGESTS / DIGESTS (facts B.5). */
+/* GET_DIGESTS / DIGESTS (DSP0274 1.3 GET_DIGESTS). */
 struct spdm_digests {
 	uint8_t supported_mask; /* 1.3 Param1 */
 	uint8_t slot_mask;      /* Param2 */
@@ -118,7 +118,7 @@ pcitsm_err spdm_enc_certificate(struct pcitsm_wr *w, uint8_t version, const stru
 pcitsm_err spdm_dec_certificate(const uint8_t *p, size_t len, uint8_t version, struct spdm_cert *m,
 				size_t *mlen) PCITSM_MUST_CHECK;
 
-/* CHALLENGE / CHALLENGE_AUTH (facts B.6). */
+/* CHALLENGE / CHALLENGE_AUTH (DSP0274 1.3 CHALLENGE). */
 struct spdm_challenge {
 	uint8_t slot;         /* 0-7 or 0xff */
 	uint8_t summary_type; /* 0, 1, 0xff */
@@ -149,7 +149,7 @@ pcitsm_err spdm_dec_challenge_auth(const uint8_t *p, size_t len, uint8_t version
 				   bool summary, size_t sig_len, struct spdm_challenge_auth *m,
 				   size_t *mlen) PCITSM_MUST_CHECK;
 
-/* GET_MEASUREMENTS / MEASUREMENTS (facts B.7). */
+/* GET_MEASUREMENTS / MEASUREMENTS (DSP0274 1.3 GET_MEASUREMENTS). */
 #define SPDM_MEAS_ATTR_SIG 0x01
 #define SPDM_MEAS_ATTR_RAW 0x02
 #define SPDM_MEAS_ATTR_NEW 0x04
@@ -186,7 +186,7 @@ pcitsm_err spdm_dec_measurements(const uint8_t *p, size_t len, uint8_t version, 
 void spdm_enc_meas_block(struct pcitsm_wr *w, uint8_t index, uint8_t type, const uint8_t *value,
 			 uint16_t value_len);
 
-/* ERROR / RESPOND_IF_READY (facts B.10). */
+/* ERROR / RESPOND_IF_READY (DSP0274 1.3 ERROR and RESPOND_IF_READY). */
 struct spdm_error {
 	uint8_t code, data;
 	const uint8_t *ext;
@@ -212,7 +212,7 @@ pcitsm_err spdm_vca_append(uint8_t *vca, size_t *vca_len, const uint8_t *p, size
 /* Restart a running transcript hash at A: h = Hash-in-progress(A). */
 pcitsm_err spdm_ts_restart(struct pcitsm_hash_ctx *h, enum pcitsm_hash_alg alg, const uint8_t *vca,
 			   size_t vca_len) PCITSM_MUST_CHECK;
-/* The signature contexts of facts B.12. */
+/* The signature contexts (DSP0274 1.3 signing with combined_spdm_prefix). */
 #define SPDM_CTX_CHALLENGE_AUTH "responder-challenge_auth signing"
 #define SPDM_CTX_MEASUREMENTS "responder-measurements signing"
 /* Sign / verify the transcript th (its running hash) for version: 1.2+ with the combined signing
@@ -228,8 +228,9 @@ pcitsm_err spdm_sign_message(uint8_t version, const char *context, const uint8_t
 			     size_t hash_len, uint8_t *out, size_t cap, size_t *len) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
- * Session messages (msg_session.c, facts B.8, B.9). Exact sizes; DOE padding is tolerated by the
- * plain-path decoders like the others (inside a secured record there is none).
+ * Session messages (msg_session.c, DSP0274 1.3 KEY_EXCHANGE to END_SESSION,
+ * VENDOR_DEFINED_REQUEST). Exact sizes; DOE padding is tolerated by the plain-path decoders like
+ * the others (inside a secured record there is none).
  */
 #define SPDM_RANDOM_LEN 32
 #define SPDM_KE_SIG_CTX "responder-key_exchange_rsp signing"
@@ -276,11 +277,12 @@ pcitsm_err spdm_enc_hdr(struct pcitsm_wr *w, uint8_t version, uint8_t code, uint
 /* Exactly 4 bytes; params returned; reserved params checked by the caller. */
 pcitsm_err spdm_dec_hdr_only(const uint8_t *p, size_t len, struct spdm_hdr *h, size_t *mlen)
 	PCITSM_MUST_CHECK;
-/* KEY_UPDATE operations (facts B.8). */
+/* KEY_UPDATE operations (DSP0274 1.3 KEY_UPDATE). */
 #define SPDM_KU_UPDATE_KEY 1
 #define SPDM_KU_UPDATE_ALL_KEYS 2
 #define SPDM_KU_VERIFY_NEW_KEY 3
-/* VENDOR_DEFINED_REQUEST / RESPONSE (facts B.9): any StandardID and VendorID length. */
+/* VENDOR_DEFINED_REQUEST / RESPONSE (DSP0274 1.3 VENDOR_DEFINED_REQUEST): any StandardID and
+ * VendorID length. */
 struct spdm_vdm {
 	uint16_t standard_id;
 	uint8_t vendor_len;

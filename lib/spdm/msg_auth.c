@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* SPDM codecs for certificates, CHALLENGE, measurements, ERROR, RESPOND_IF_READY (facts B.5-B.10). */
+/* SPDM codecs for certificates, CHALLENGE, measurements, ERROR, RESPOND_IF_READY (DSP0274 1.3). */
 #include "msg.h"
 
 static void rd_params(struct pcitsm_rd *r, uint8_t *p1, uint8_t *p2)

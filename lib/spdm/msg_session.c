@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Codecs of the session messages (trusted-io-facts §B.8, §B.9): KEY_EXCHANGE, KEY_EXCHANGE_RSP,
- * FINISH, the 4-byte messages (FINISH_RSP, END_SESSION, HEARTBEAT, KEY_UPDATE and their ACKs) and
- * VENDOR_DEFINED_REQUEST / RESPONSE. Structure only; the engines check meaning.
+ * Codecs of the session messages (DSP0274 1.3 KEY_EXCHANGE, VENDOR_DEFINED_REQUEST): KEY_EXCHANGE,
+ * KEY_EXCHANGE_RSP, FINISH, the 4-byte messages (FINISH_RSP, END_SESSION, HEARTBEAT, KEY_UPDATE and
+ * their ACKs) and VENDOR_DEFINED_REQUEST / RESPONSE. Structure only; the engines check meaning.
  */
 #include "msg.h"
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* SPDM codecs for the VCA messages (facts B.1, B.3) and the common helpers. */
+/* SPDM codecs for the VCA messages (DSP0274 1.3 GET_VERSION, GET_CAPABILITIES,
+ * NEGOTIATE_ALGORITHMS) and the common helpers. */
 #include "msg.h"
 
 pcitsm_err spdm_peek_hdr(const uint8_t *p, size_t len, struct spdm_hdr *h)
@@ -20,7 +21,8 @@ pcitsm_err spdm_rd_end(const struct pcitsm_rd *r, size_t *mlen)
 
 	if (pcitsm_rd_err(r))
 		return pcitsm_rd_err(r);
-	/* DOE padding: fewer than 4 zero bytes up to the next DW boundary (facts A.6, G). */
+	/* DOE padding: fewer than 4 zero bytes up to the next DW boundary (PCIe 6.x §6.30.1;
+	 * docs/transports.md). */
 	if (left) {
 		if (left >= 4 || (pos + left) % 4)
 			return PCITSM_E_LONG;
@@ -60,7 +62,7 @@ static pcitsm_err dec_bare(const uint8_t *p, size_t len, size_t *mlen)
 	return spdm_rd_end(&r, mlen);
 }
 
-/* GET_VERSION: always version 0x10, params zero (facts B.1). */
+/* GET_VERSION: always version 0x10, params zero (DSP0274 1.3 GET_VERSION). */
 pcitsm_err spdm_enc_get_version(struct pcitsm_wr *w)
 {
 	wr_hdr(w, PCITSM_SPDM_V10, PCITSM_SPDM_GET_VERSION, 0, 0);
@@ -72,7 +74,7 @@ pcitsm_err spdm_dec_get_version(const uint8_t *p, size_t len, size_t *mlen)
 	return dec_bare(p, len, mlen);
 }
 
-/* VERSION: hdr | rsvd | count | entries u16[count] (facts B.3). */
+/* VERSION: hdr | rsvd | count | entries u16[count] (DSP0274 1.3 GET_VERSION). */
 pcitsm_err spdm_enc_version(struct pcitsm_wr *w, const struct spdm_version *m)
 {
 	if (m->count == 0 || m->count > SPDM_MAX_VERSION_ENTRIES)
@@ -176,7 +178,8 @@ static void wr_alg_structs(struct pcitsm_wr *w, const struct spdm_algs *m)
 	}
 }
 
-/* Ascending, unique AlgTypes 2..5 (facts B.3; ascending order is what libspdm emits). */
+/* Ascending, unique AlgTypes 2..5 (DSP0274 1.3 NEGOTIATE_ALGORITHMS; ascending order is what
+ * libspdm emits). */
 static void rd_alg_structs(struct pcitsm_rd *r, struct spdm_algs *m, unsigned ext_total)
 {
 	uint8_t last = 0;
@@ -199,7 +202,8 @@ static void rd_alg_structs(struct pcitsm_rd *r, struct spdm_algs *m, unsigned ex
 	}
 }
 
-/* NEGOTIATE_ALGORITHMS (32-byte fixed part) / ALGORITHMS (36-byte fixed part), facts B.3. */
+/* NEGOTIATE_ALGORITHMS (32-byte fixed part) / ALGORITHMS (36-byte fixed part), DSP0274 1.3
+ * NEGOTIATE_ALGORITHMS. */
 pcitsm_err spdm_enc_algorithms(struct pcitsm_wr *w, uint8_t version, bool request,
 			       const struct spdm_algs *m)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Name tables for SPDM codes and ERROR codes; algorithm bit translations (facts B.2-B.4). */
+/* Name tables for SPDM codes and ERROR codes; algorithm bit translations (DSP0274 1.3). */
 #include "pcitsm/spdm.h"
 
 const char *pcitsm_spdm_code_name(uint8_t code)

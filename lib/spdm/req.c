@@ -22,7 +22,7 @@ void pcitsm_spdm_req_cfg_default(struct pcitsm_spdm_req_cfg *c, const struct pci
 			     PCITSM_SPDM_ASYM_RSASSA_3072 | PCITSM_SPDM_ASYM_RSAPSS_3072,
 		.base_hash = PCITSM_SPDM_HASH_SHA256 | PCITSM_SPDM_HASH_SHA384 |
 			     PCITSM_SPDM_HASH_SHA512,
-		/* Secure sessions (facts A.6): both DHE groups, both AES-GCM sizes. */
+		/* Secure sessions (PCIe 6.x §6.31): both DHE groups, both AES-GCM sizes. */
 		.caps = PCITSM_SPDM_CAPS_SESSION,
 		.dhe = PCITSM_SPDM_DHE_SECP256R1 | PCITSM_SPDM_DHE_SECP384R1,
 		.aead = PCITSM_SPDM_AEAD_AES_128_GCM | PCITSM_SPDM_AEAD_AES_256_GCM,
@@ -86,7 +86,8 @@ pcitsm_err req_fail(struct pcitsm_spdm_req *r, pcitsm_err e)
 	return e;
 }
 
-/* Legal sequences (facts B.1, B.3): the state a request needs and the responder capability. */
+/* Legal sequences (DSP0274 1.3 GET_VERSION, GET_CAPABILITIES): the state a request needs and the
+ * responder capability. */
 static const struct req_rule {
 	uint8_t code;
 	enum pcitsm_spdm_req_state state;
@@ -132,13 +133,14 @@ pcitsm_err req_commit(struct pcitsm_spdm_req *r, struct pcitsm_wr *rq, struct pc
 	return PCITSM_OK;
 }
 
-/* L1 restarts at A from 1.2, and empty in 1.1 (facts B.11). */
+/* L1 restarts at A from 1.2, and empty in 1.1 (DSP0274 1.3 'Transcript and transcript hash
+ * calculation rules'). */
 pcitsm_err req_l1_restart(struct pcitsm_spdm_req *r)
 {
 	return spdm_ts_restart(&r->l1, r->hash, r->vca, r->version >= PCITSM_SPDM_V12 ? r->vca_len : 0);
 }
 
-/* GET_VERSION: a new connection; every transcript restarts (facts B.1). */
+/* GET_VERSION: a new connection; every transcript restarts (DSP0274 1.3 GET_VERSION). */
 pcitsm_err pcitsm_spdm_req_get_version(struct pcitsm_spdm_req *r, struct pcitsm_wr *w)
 {
 	struct pcitsm_wr rq;
@@ -219,7 +221,7 @@ pcitsm_err pcitsm_spdm_req_retry(struct pcitsm_spdm_req *r, struct pcitsm_wr *w)
 }
 
 /* ERROR from the peer: Busy, ResponseNotReady and RequestResynch ask for a retry (E_PEER_BUSY,
- * not sticky); anything else is the peer refusing (E_PEER_ERROR). Facts B.10. */
+ * not sticky); anything else is the peer refusing (E_PEER_ERROR); DSP0274 1.3 ERROR. */
 static pcitsm_err on_error(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 {
 	struct spdm_error e;
@@ -251,7 +253,7 @@ static pcitsm_err on_error(struct pcitsm_spdm_req *r, const uint8_t *p, size_t l
 	}
 }
 
-/* VERSION: pick the highest version both sides have within cfg (facts B.1). */
+/* VERSION: pick the highest version both sides have within cfg (DSP0274 1.3 GET_VERSION). */
 static pcitsm_err on_version(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 {
 	struct spdm_version v;
@@ -288,7 +290,7 @@ static pcitsm_err on_capabilities(struct pcitsm_spdm_req *r, const uint8_t *p, s
 	size_t mlen;
 
 	PCITSM_TRY(spdm_dec_capabilities(p, len, r->version, false, &c, &mlen));
-	/* MEAS_CAP 11b and PSK_CAP 11b are not defined (facts B.3). */
+	/* MEAS_CAP 11b and PSK_CAP 11b are not defined (DSP0274 1.3 GET_CAPABILITIES). */
 	if ((c.flags & PCITSM_SPDM_CAP_MEAS_MASK) == PCITSM_SPDM_CAP_MEAS_MASK ||
 	    (c.flags & PCITSM_SPDM_CAP_PSK_MASK) == PCITSM_SPDM_CAP_PSK_MASK)
 		return PCITSM_E_FIELD;
@@ -368,7 +370,8 @@ static pcitsm_err on_algorithms(struct pcitsm_spdm_req *r, const uint8_t *p, siz
 	r->sig = pcitsm_spdm_sig_alg(a.base_asym);
 	r->hash_len = pcitsm_hash_size(r->hash);
 	r->sig_len = pcitsm_sig_size(r->sig);
-	/* VCA complete: M1 and L1 start from A (facts B.11). */
+	/* VCA complete: M1 and L1 start from A (DSP0274 1.3 'Transcript and transcript hash
+	 * calculation rules'). */
 	PCITSM_TRY(spdm_ts_restart(&r->m1, r->hash, r->vca, r->vca_len));
 	PCITSM_TRY(req_l1_restart(r));
 	r->state = PCITSM_SPDM_REQ_NEGOTIATED;
@@ -406,7 +409,8 @@ static pcitsm_err feed(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 		if (req_handlers[i].code != code)
 			continue;
 		PCITSM_TRY(req_handlers[i].fn(r, p, len));
-		/* M: reset by any request other than GET_MEASUREMENTS (facts B.11). */
+		/* M: reset by any request other than GET_MEASUREMENTS (DSP0274 1.3 'Transcript and
+		 * transcript hash calculation rules'). */
 		if (r->state == PCITSM_SPDM_REQ_NEGOTIATED && code != PCITSM_SPDM_GET_MEASUREMENTS &&
 		    code != PCITSM_SPDM_NEGOTIATE_ALGORITHMS)
 			PCITSM_TRY(req_l1_restart(r));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SPDM requester: GET_DIGESTS, GET_CERTIFICATE (portions, then the chain checks), CHALLENGE and
- * GET_MEASUREMENTS, with transcripts B, C and M (facts B.5-B.7, B.11, B.12).
+ * GET_MEASUREMENTS, with transcripts B, C and M (DSP0274 1.3 'Transcript and transcript hash
+ * calculation rules', signing with combined_spdm_prefix).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ pcitsm_err pcitsm_spdm_req_get_digests(struct pcitsm_spdm_req *r, struct pcitsm_
 	return req_commit(r, &rq, w);
 }
 
-/* DIGESTS: B restarts here (facts B.11): M1 = A || GET_DIGESTS || DIGESTS. */
+/* DIGESTS: B restarts here (DSP0274 1.3 'Transcript and transcript hash calculation rules'): M1 =
+ * A || GET_DIGESTS || DIGESTS. */
 pcitsm_err req_on_digests(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 {
 	struct spdm_digests d;
@@ -124,9 +126,10 @@ static pcitsm_err chain_validate(struct pcitsm_spdm_req *r, const uint8_t *certs
 }
 
 /*
- * The whole SPDM chain (facts B.5): Length matches, Reserved zero, RootHash = Hash(first
- * certificate) when that certificate is self-signed, Hash(chain) = the slot's DIGESTS entry, the
- * certificates validate against the anchors, and the leaf key fits the negotiated BaseAsymAlgo.
+ * The whole SPDM chain (DSP0274 1.3 GET_CERTIFICATE): Length matches, Reserved zero, RootHash =
+ * Hash(first certificate) when that certificate is self-signed, Hash(chain) = the slot's DIGESTS
+ * entry, the certificates validate against the anchors, and the leaf key fits the negotiated
+ * BaseAsymAlgo.
  */
 static pcitsm_err chain_check(struct pcitsm_spdm_req *r)
 {
@@ -258,9 +261,10 @@ static pcitsm_err check_fresh(const struct pcitsm_spdm_req *r, const uint8_t *no
 }
 
 /*
- * CHALLENGE_AUTH (facts B.6): slot and mask, CertChainHash = Hash(chain), freshness, then
- * C = CHALLENGE || CHALLENGE_AUTH without the signature; M1 = A || B || C is signed with the
- * "responder-challenge_auth signing" context (facts B.11, B.12). M1 restarts afterwards.
+ * CHALLENGE_AUTH (DSP0274 1.3 CHALLENGE): slot and mask, CertChainHash = Hash(chain), freshness,
+ * then C = CHALLENGE || CHALLENGE_AUTH without the signature; M1 = A || B || C is signed with the
+ * "responder-challenge_auth signing" context (DSP0274 1.3 'Transcript and transcript hash
+ * calculation rules', signing with combined_spdm_prefix). M1 restarts afterwards.
  */
 pcitsm_err req_on_challenge_auth(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 {
@@ -361,9 +365,10 @@ static pcitsm_err keep_record(struct pcitsm_spdm_req *r, const struct spdm_meas 
 }
 
 /*
- * MEASUREMENTS (facts B.7): counts and indices as asked, freshness, then M grows by
- * GET_MEASUREMENTS || MEASUREMENTS (without the signature when signed); a signed response is
- * verified over L1 = A || M with "responder-measurements signing" and M restarts (facts B.11).
+ * MEASUREMENTS (DSP0274 1.3 GET_MEASUREMENTS): counts and indices as asked, freshness, then M grows
+ * by GET_MEASUREMENTS || MEASUREMENTS (without the signature when signed); a signed response is
+ * verified over L1 = A || M with "responder-measurements signing" and M restarts (DSP0274 1.3
+ * 'Transcript and transcript hash calculation rules').
  */
 pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size_t len)
 {
@@ -377,7 +382,8 @@ pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size
 	PCITSM_TRY(spdm_dec_measurements(p, len, r->version, sign ? r->sig_len : 0, &m, &mlen));
 	PCITSM_TRY(req_meas_check(&m, g.operation, sign, g.slot));
 	PCITSM_TRY(check_fresh(r, m.nonce, m.context));
-	/* B restarts when GET_MEASUREMENTS comes before a CHALLENGE completes (facts B.11). */
+	/* B restarts when GET_MEASUREMENTS comes before a CHALLENGE completes (DSP0274 1.3
+	 * 'Transcript and transcript hash calculation rules'). */
 	PCITSM_TRY(spdm_ts_restart(&r->m1, r->hash, r->vca, r->vca_len));
 	PCITSM_TRY(pcitsm_hash_update(&r->l1, r->req, r->req_len));
 	PCITSM_TRY(pcitsm_hash_update(&r->l1, p, sign ? m.signed_len : mlen));

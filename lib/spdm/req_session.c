@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SPDM requester, secure sessions (trusted-io-facts §B.8, §B.9, §B.11, §C): the engine (no I/O)
+ * SPDM requester, secure sessions (DSP0274 1.3 KEY_EXCHANGE to END_SESSION, VENDOR_DEFINED_REQUEST,
+ * 'Transcript and transcript hash calculation rules', 'Key schedule'; DSP0277): the engine (no I/O)
  * that builds KEY_EXCHANGE in the clear and seals every later request itself, and opens every
- * response, so that each key switch sits between exactly the right two messages. Any failure
- * ends the session and wipes it (docs/sessions.md).
+ * response, so that each key switch sits between exactly the right two messages. Any failure ends
+ * the session and wipes it (docs/sessions.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,8 @@ pcitsm_err pcitsm_spdm_session_req_key_exchange(struct pcitsm_spdm_session *s,
 	ke.opaque_len = (uint16_t)olen;
 	if (!e)
 		e = spdm_enc_key_exchange(w, r->version, &ke, dlen);
-	/* TH starts: A || Hash(Ct) || KEY_EXCHANGE (facts B.11) */
+	/* TH starts: A || Hash(Ct) || KEY_EXCHANGE (DSP0274 1.3 'Transcript and transcript hash
+	 * calculation rules') */
 	if (!e)
 		e = pcitsm_hash(r->hash, r->chain, r->chain_len, ct_hash);
 	if (!e)
@@ -133,7 +135,8 @@ pcitsm_err pcitsm_spdm_session_req_key_exchange(struct pcitsm_spdm_session *s,
 	if (!e)
 		e = pcitsm_hash_update(&s->th, w->p + start, pcitsm_wr_len(w) - start);
 	/* M restarts on any request other than GET_MEASUREMENTS, B when KEY_EXCHANGE comes before
-	 * a CHALLENGE completes (facts B.11), as the responder does. */
+	 * a CHALLENGE completes (DSP0274 1.3 'Transcript and transcript hash calculation rules'),
+	 * as the responder does. */
 	if (!e)
 		e = req_l1_restart(r);
 	if (!e)
@@ -212,7 +215,8 @@ static pcitsm_err on_key_exchange_rsp(struct pcitsm_spdm_session *s, const uint8
 	if (m.summary)
 		memcpy(s->meas_summary, m.summary, r->hash_len);
 	s->heartbeat_period = m.heartbeat_period;
-	/* This session's M starts at A (facts B.11). */
+	/* This session's M starts at A (DSP0274 1.3 'Transcript and transcript hash calculation
+	 * rules'). */
 	PCITSM_TRY(spdm_ts_restart(&s->l1, r->hash, r->vca,
 				   r->version >= PCITSM_SPDM_V12 ? r->vca_len : 0));
 	s->state = PCITSM_SPDM_SESSION_HANDSHAKE;
@@ -259,7 +263,8 @@ static pcitsm_err sess_ready(const struct pcitsm_spdm_session *s,
 }
 
 /* FINISH under the request handshake key: RequesterVerifyData = HMAC(req_finished_key,
- * Hash(A || Hash(Ct) || K || FINISH header)) (facts B.11). */
+ * Hash(A || Hash(Ct) || K || FINISH header)) (DSP0274 1.3 'Transcript and transcript hash
+ * calculation rules'). */
 pcitsm_err pcitsm_spdm_session_req_finish(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
 {
 	struct pcitsm_spdm_req *r = s->r;
@@ -307,7 +312,8 @@ pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *
 	}
 	pcitsm_wr_init(&mw, msg, sizeof(msg));
 	PCITSM_TRY(spdm_enc_get_measurements(&mw, r->version, &g));
-	/* M grows by the request (facts B.11) */
+	/* M grows by the request (DSP0274 1.3 'Transcript and transcript hash calculation
+	 * rules') */
 	PCITSM_TRY(pcitsm_hash_update(&s->l1, msg, pcitsm_wr_len(&mw)));
 	PCITSM_TRY(sess_send(s, msg, pcitsm_wr_len(&mw), w));
 	memcpy(s->context, g.context, PCITSM_SPDM_CONTEXT_LEN); /* 1.3: must be echoed */
@@ -376,11 +382,11 @@ pcitsm_err pcitsm_spdm_session_req_heartbeat(struct pcitsm_spdm_session *s, stru
 }
 
 /*
- * KEY_UPDATE, the key switch order (facts B.8, docs/sessions.md): the request always goes out
- * under the current request key. UpdateAllKeys: the ACK comes back under the NEW response key, so
- * the receive key moves on right after sealing the request. UpdateKey: the ACK comes under the
- * current response key. After either ACK the request key moves on and VerifyNewKey is sent under
- * it.
+ * KEY_UPDATE, the key switch order (DSP0274 1.3 KEY_UPDATE, docs/sessions.md): the request always
+ * goes out under the current request key. UpdateAllKeys: the ACK comes back under the NEW response
+ * key, so the receive key moves on right after sealing the request. UpdateKey: the ACK comes under
+ * the current response key. After either ACK the request key moves on and VerifyNewKey is sent
+ * under it.
  */
 pcitsm_err pcitsm_spdm_session_req_key_update(struct pcitsm_spdm_session *s, uint8_t op,
 					      struct pcitsm_wr *w)
@@ -479,7 +485,8 @@ static pcitsm_err on_key_update_ack(struct pcitsm_spdm_session *s, const struct 
 {
 	uint8_t op = s->req_hdr[2];
 
-	/* The ACK echoes operation and tag (facts B.8); anything else is out of order. */
+	/* The ACK echoes operation and tag (DSP0274 1.3 KEY_UPDATE); anything else is out of
+	 * order. */
 	if (h->param1 != op || h->param2 != s->req_hdr[3])
 		return PCITSM_E_FIELD;
 	if (op == SPDM_KU_VERIFY_NEW_KEY) {
@@ -599,8 +606,8 @@ static pcitsm_err on_secured(struct pcitsm_spdm_session *s, const uint8_t *p, si
 	PCITSM_TRY(spdm_peek_hdr(p, len, &h));
 	if (h.code == PCITSM_SPDM_ERROR) {
 		e = on_peer_error(s, p, len);
-		/* DecryptError: the responder has ended the session (facts C.4). So has a failed
-		 * handshake, and a refused KEY_UPDATE leaves the keys out of step. */
+		/* DecryptError: the responder has ended the session (docs/sessions.md). So has a
+		 * failed handshake, and a refused KEY_UPDATE leaves the keys out of step. */
 		*end = s->peer_error == PCITSM_SPDM_ERR_DECRYPT_ERROR ||
 		       code == PCITSM_SPDM_FINISH || code == PCITSM_SPDM_KEY_UPDATE;
 		return e;
@@ -666,7 +673,7 @@ pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, uint8_t *rec,
 	off = PCITSM_MIN(len, (size_t)PCITSM_SM_HDR_LEN);
 	e = pcitsm_record_open(&s->sm, rec, len, rec + off, len - off, &n);
 	if (e)
-		end = true; /* a record that does not open ends the session (facts C.4) */
+		end = true; /* a record that does not open ends the session (docs/sessions.md) */
 	else
 		e = on_secured(s, rec + off, n, vdm_out, &end);
 	pcitsm_wipe(rec + off, len - off);

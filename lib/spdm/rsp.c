@@ -10,7 +10,8 @@
 
 #include "rsp_handlers.h"
 
-/* ResponseNotReady fault: wait hint 2^10 us, and the RDTM multiplier (facts B.10). */
+/* ResponseNotReady fault: wait hint 2^10 us, and the RDTM multiplier (DSP0274 1.3 ERROR and
+ * RESPOND_IF_READY). */
 #define RSP_NOT_READY_RDT_EXPONENT 10
 #define RSP_NOT_READY_RDTM 2
 /* The responder's own signing algorithms: whatever the identity's key is. */
@@ -119,7 +120,7 @@ void pcitsm_spdm_rsp_free(struct pcitsm_spdm_rsp *s)
 	s->rec_scratch = NULL;
 }
 
-/* GET_VERSION: reset the connection, answer the versions offered (facts B.1, B.3). */
+/* GET_VERSION: reset the connection, answer the versions offered (DSP0274 1.3 GET_VERSION). */
 static pcitsm_err rsp_get_version(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len,
 				  struct pcitsm_wr *w, struct rsp_error *err)
 {
@@ -138,7 +139,8 @@ static pcitsm_err rsp_get_version(struct pcitsm_spdm_rsp *s, const uint8_t *req,
 	return PCITSM_OK;
 }
 
-/* Request flags that only a responder may set (CACHE, MEAS, MEAS_FRESH; facts B.3). */
+/* Request flags that only a responder may set (CACHE, MEAS, MEAS_FRESH; DSP0274 1.3
+ * GET_CAPABILITIES). */
 #define RSP_REQ_FLAGS_INVALID \
 	(PCITSM_SPDM_CAP_CACHE | PCITSM_SPDM_CAP_MEAS_MASK | PCITSM_SPDM_CAP_MEAS_FRESH)
 
@@ -193,8 +195,8 @@ static uint16_t supported_struct(const struct pcitsm_spdm_rsp_opts *o, uint8_t t
 	}
 }
 
-/* Selections (facts B.3, B.4): one bit from each offered set, or zero when nothing is common
- * (docs/spdm.md: the requester decides that no common algorithm is fatal). */
+/* Selections (DSP0274 1.3 NEGOTIATE_ALGORITHMS): one bit from each offered set, or zero when
+ * nothing is common (docs/spdm.md: the requester decides that no common algorithm is fatal). */
 static void select_algorithms(struct pcitsm_spdm_rsp *s, const struct spdm_algs *rq,
 			      struct spdm_algs *a)
 {
@@ -278,7 +280,8 @@ static const struct rsp_handler *find_handler(uint8_t code)
 
 static pcitsm_err rsp_not_ready(struct pcitsm_spdm_rsp *s, struct pcitsm_wr *w);
 
-/* RESPOND_IF_READY: the response held back behind ResponseNotReady (facts B.10). */
+/* RESPOND_IF_READY: the response held back behind ResponseNotReady (DSP0274 1.3 ERROR and
+ * RESPOND_IF_READY). */
 static pcitsm_err rsp_respond_if_ready(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len,
 				       struct pcitsm_wr *w, struct rsp_error *err)
 {
@@ -341,7 +344,8 @@ static pcitsm_err rsp_faults(struct pcitsm_spdm_rsp *s, const struct spdm_hdr *h
 	return PCITSM_OK;
 }
 
-/* ResponseNotReady with the held-back response's code and token (facts B.10). */
+/* ResponseNotReady with the held-back response's code and token (DSP0274 1.3 ERROR and
+ * RESPOND_IF_READY). */
 static pcitsm_err rsp_not_ready(struct pcitsm_spdm_rsp *s, struct pcitsm_wr *w)
 {
 	uint8_t ext[4] = { RSP_NOT_READY_RDT_EXPONENT, s->pending_code, s->pending_token,
@@ -377,7 +381,7 @@ static pcitsm_err rsp_step(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t
 	if (h.code == PCITSM_SPDM_RESPOND_IF_READY && s->state == PCITSM_SPDM_RSP_NEGOTIATED &&
 	    h.version == s->version)
 		return rsp_respond_if_ready(s, req, len, w, err);
-	/* PCI-SIG vendor-defined messages outside a session are ignored (facts E.1). */
+	/* PCI-SIG vendor-defined messages outside a session are ignored (PCIe 6.x §6.33.3). */
 	if (h.code == PCITSM_SPDM_VENDOR_DEFINED_REQUEST)
 		PCITSM_TRY(rsp_vdm_outside(s, req, len));
 	hd = find_handler(h.code);
@@ -388,7 +392,8 @@ static pcitsm_err rsp_step(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t
 	e = hd->fn(s, req, len, w, err);
 	if (e != PCITSM_OK)
 		return e;
-	/* M restarts on any request other than GET_MEASUREMENTS (facts B.11). */
+	/* M restarts on any request other than GET_MEASUREMENTS (DSP0274 1.3 'Transcript and
+	 * transcript hash calculation rules'). */
 	if (s->state == PCITSM_SPDM_RSP_NEGOTIATED && h.code != PCITSM_SPDM_GET_MEASUREMENTS &&
 	    h.code != PCITSM_SPDM_NEGOTIATE_ALGORITHMS && s->hash != PCITSM_HASH_NONE)
 		PCITSM_TRY(rsp_l1_restart(s));

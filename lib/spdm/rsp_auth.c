@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SPDM responder: GET_DIGESTS, GET_CERTIFICATE, CHALLENGE, GET_MEASUREMENTS over one identity
- * (slot 0), with transcripts B, C and M kept exactly as the requester keeps them (facts B.5-B.7,
- * B.11, B.12). Each handler checks, builds the response, and only then touches a transcript.
+ * (slot 0), with transcripts B, C and M kept exactly as the requester keeps them (DSP0274 1.3
+ * 'Transcript and transcript hash calculation rules', signing with combined_spdm_prefix). Each
+ * handler checks, builds the response, and only then touches a transcript.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ static pcitsm_err meas_value(const struct pcitsm_spdm_rsp *s, const struct pcits
 }
 
 /* Blocks for an operation (0xff all, else one index) or, with tcb_only, the immutable-ROM ones
- * (the TCB summary; which blocks are TCB is device-defined, facts B.6). */
+ * (the TCB summary; which blocks are TCB is device-defined, DSP0274 1.3 CHALLENGE). */
 static pcitsm_err meas_record(const struct pcitsm_spdm_rsp *s, uint8_t operation, bool tcb_only,
 			      struct pcitsm_wr *w, unsigned *nr)
 {
@@ -132,7 +133,7 @@ static pcitsm_err meas_record(const struct pcitsm_spdm_rsp *s, uint8_t operation
 	return pcitsm_wr_err(w);
 }
 
-/* MeasurementSummaryHash = Hash(selected blocks, each whole) (facts B.6). */
+/* MeasurementSummaryHash = Hash(selected blocks, each whole) (DSP0274 1.3 CHALLENGE). */
 pcitsm_err rsp_meas_summary(const struct pcitsm_spdm_rsp *s, uint8_t type, uint8_t *out)
 {
 	uint8_t buf[PCITSM_IDENTITY_MAX_MEAS * (7 + PCITSM_HASH_MAX + PCITSM_MEAS_MAX_VALUE)];
@@ -173,7 +174,8 @@ static pcitsm_err rsp_sign(struct pcitsm_spdm_rsp *s, const char *context,
 
 /*
  * CHALLENGE -> CHALLENGE_AUTH: C = CHALLENGE || CHALLENGE_AUTH without the signature; sign
- * M1 = A || B || C with "responder-challenge_auth signing"; M1 restarts (facts B.6, B.11, B.12).
+ * M1 = A || B || C with "responder-challenge_auth signing"; M1 restarts (DSP0274 1.3 CHALLENGE,
+ * 'Transcript and transcript hash calculation rules', signing with combined_spdm_prefix).
  */
 pcitsm_err rsp_challenge(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len,
 			 struct pcitsm_wr *w, struct rsp_error *err)
@@ -208,7 +210,8 @@ pcitsm_err rsp_challenge(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t l
 /*
  * GET_MEASUREMENTS -> MEASUREMENTS: M grows by the request and the response (without the
  * signature); a signed one signs L1 = A || M with "responder-measurements signing" and M restarts.
- * B restarts too (facts B.7, B.11).
+ * B restarts too (DSP0274 1.3 GET_MEASUREMENTS, 'Transcript and transcript hash calculation
+ * rules').
  */
 pcitsm_err rsp_get_measurements(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_t len,
 				struct pcitsm_wr *w, struct rsp_error *err)

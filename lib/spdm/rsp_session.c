@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SPDM responder, secure sessions (trusted-io-facts §B.8, §B.9, §B.11, §C): KEY_EXCHANGE in the
- * clear, then every secured message (DOE type 2) of up to opts.max_sessions sessions: FINISH under
- * the handshake keys, GET_MEASUREMENTS, HEARTBEAT, KEY_UPDATE, END_SESSION and PCI-SIG
- * VENDOR_DEFINED_REQUEST under the application keys. Choices where the facts were unconfirmed are
- * in docs/sessions.md; each sits here as a named constant or a commented branch.
+ * SPDM responder, secure sessions (DSP0274 1.3 KEY_EXCHANGE, VENDOR_DEFINED_REQUEST, 'Transcript
+ * and transcript hash calculation rules', 'Key schedule'; DSP0277): KEY_EXCHANGE in the clear, then
+ * every secured message (DOE type 2) of up to opts.max_sessions sessions: FINISH under the
+ * handshake keys, GET_MEASUREMENTS, HEARTBEAT, KEY_UPDATE, END_SESSION and PCI-SIG
+ * VENDOR_DEFINED_REQUEST under the application keys. Choices where the specification leaves room
+ * are in docs/sessions.md; each sits here as a named constant or a commented branch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,8 @@ static struct pcitsm_spdm_rsp_session *sess_alloc(struct pcitsm_spdm_rsp *s, uin
 }
 
 /* ---------------------------------------------------------------------------------------------
- * KEY_EXCHANGE -> KEY_EXCHANGE_RSP (facts B.8, B.11, C.2, C.5, C.6 step 2).
+ * KEY_EXCHANGE -> KEY_EXCHANGE_RSP (DSP0274 1.3 KEY_EXCHANGE, 'Transcript and transcript hash
+ * calculation rules', 'Key schedule'; DSP0277 version negotiation in the opaque data).
  */
 struct ke_locals {
 	struct pcitsm_dhe dhe;
@@ -179,7 +181,8 @@ static pcitsm_err ke_build(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_ses
 	memcpy(vd, l->verify, s->hash_len);
 	PCITSM_TRY(pcitsm_hash_update(&ss->th, vd, s->hash_len));
 	PCITSM_TRY(rsp_check_size(s, pcitsm_wr_len(w) - start, err));
-	/* This session's M starts at A (1.2+; empty in 1.1), facts B.11. */
+	/* This session's M starts at A (1.2+; empty in 1.1), DSP0274 1.3 'Transcript and transcript
+	 * hash calculation rules'. */
 	PCITSM_TRY(spdm_ts_restart(&ss->l1, s->hash, s->vca,
 				   s->version >= PCITSM_SPDM_V12 ? s->vca_len : 0));
 	ss->heartbeat_period = m.heartbeat_period;
@@ -200,7 +203,7 @@ pcitsm_err rsp_key_exchange(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_
 	if (s->version < PCITSM_SPDM_V11 || !(s->req_caps & PCITSM_SPDM_CAP_KEY_EX))
 		return rsp_error(err, PCITSM_SPDM_ERR_UNSUPPORTED_REQUEST, PCITSM_SPDM_KEY_EXCHANGE);
 	/* Nothing to exchange with: no common DHE group, AEAD or key schedule; and 1.2+ needs the
-	 * general opaque format (facts A.6). */
+	 * general opaque format (PCIe 6.x §6.31). */
 	if (dalg == PCITSM_DHE_NONE || pcitsm_spdm_aead_alg(s->aead) == PCITSM_AEAD_NONE ||
 	    s->key_schedule != PCITSM_SPDM_KEY_SCHEDULE_SPDM ||
 	    (s->version >= PCITSM_SPDM_V12 && !(s->other_params & PCITSM_SPDM_OPAQUE_FMT1)))
@@ -210,7 +213,8 @@ pcitsm_err rsp_key_exchange(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_
 	if (ke.slot != RSP_SLOT ||
 	    (ke.summary_type && !(s->opts.caps & PCITSM_SPDM_CAP_MEAS_MASK)))
 		return rsp_error(err, PCITSM_SPDM_ERR_INVALID_REQUEST, 0);
-	/* The DSP0277 version: the highest of ours the requester lists (facts C.5). */
+	/* The DSP0277 version: the highest of ours the requester lists (DSP0277 version negotiation
+	 * in the opaque data). */
 	if (pcitsm_sm_opaque_supported_parse(s->version, ke.opaque, ke.opaque_len, peer,
 					     PCITSM_ARRAY_SIZE(peer), &nv) != PCITSM_OK ||
 	    pcitsm_sm_version_select(peer, nv, &sm_version) != PCITSM_OK)
@@ -228,7 +232,8 @@ pcitsm_err rsp_key_exchange(struct pcitsm_spdm_rsp *s, const uint8_t *req, size_
 	ss->state = PCITSM_SPDM_RSP_SESS_HANDSHAKE;
 	ss->last_ns = pcitsm_now_ns(s->env);
 	s->sessions_opened++;
-	/* B restarts when KEY_EXCHANGE comes before a CHALLENGE completes (facts B.11). */
+	/* B restarts when KEY_EXCHANGE comes before a CHALLENGE completes (DSP0274 1.3 'Transcript
+	 * and transcript hash calculation rules'). */
 	return spdm_ts_restart(&s->m1, s->hash, s->vca, s->vca_len);
 }
 
@@ -299,7 +304,8 @@ struct sess_ctx {
 };
 
 /* FINISH: RequesterVerifyData = HMAC(req_finished_key, Hash(TH || FINISH header)); then
- * FINISH_RSP (no VerifyData: handshake not in the clear) and TH2 over both (facts B.11). */
+ * FINISH_RSP (no VerifyData: handshake not in the clear) and TH2 over both (DSP0274 1.3 'Transcript
+ * and transcript hash calculation rules'). */
 static pcitsm_err sess_finish(struct sess_ctx *c, const uint8_t *req, size_t len,
 			      struct pcitsm_wr *w, struct rsp_error *err)
 {
@@ -359,11 +365,11 @@ static pcitsm_err sess_heartbeat(struct sess_ctx *c, const uint8_t *req, size_t 
 }
 
 /*
- * KEY_UPDATE (facts B.8, the key switch order of docs/sessions.md). The request was opened under
- * the old request key. UpdateKey: the next request comes under the new request key, the ACK goes
- * out under the current response key. UpdateAllKeys: both directions move on, and the ACK already
- * goes out under the new response key. VerifyNewKey (under the new request key): only right after
- * one of those two.
+ * KEY_UPDATE (DSP0274 1.3 KEY_UPDATE, the key switch order of docs/sessions.md). The request was
+ * opened under the old request key. UpdateKey: the next request comes under the new request key,
+ * the ACK goes out under the current response key. UpdateAllKeys: both directions move on, and the
+ * ACK already goes out under the new response key. VerifyNewKey (under the new request key): only
+ * right after one of those two.
  */
 static pcitsm_err sess_key_update(struct sess_ctx *c, const uint8_t *req, size_t len,
 				  struct pcitsm_wr *w, struct rsp_error *err)
@@ -396,7 +402,8 @@ static pcitsm_err sess_key_update(struct sess_ctx *c, const uint8_t *req, size_t
 	return spdm_enc_hdr(w, s->version, PCITSM_SPDM_KEY_UPDATE_ACK, h.param1, h.param2);
 }
 
-/* GET_MEASUREMENTS with this session's M (facts B.11: L1 = A || the session's M). */
+/* GET_MEASUREMENTS with this session's M (DSP0274 1.3 'Transcript and transcript hash calculation
+ * rules': L1 = A || the session's M). */
 static pcitsm_err sess_measurements(struct sess_ctx *c, const uint8_t *req, size_t len,
 				    struct pcitsm_wr *w, struct rsp_error *err)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SPDM key schedule, DHE (non-PSK) (trusted-io-facts §C.1, §C.2). Each stage computes into
+ * The SPDM key schedule, DHE (non-PSK) (DSP0274 1.3 'Key schedule'). Each stage computes into
  * locals and commits to the schedule only when every step succeeded; locals are wiped on every
  * path out.
  */
@@ -8,7 +8,7 @@
 
 #include "pcitsm/session.h"
 
-/* Labels (facts C.1): ASCII, no NUL. */
+/* Labels (DSP0274 1.3 'Key schedule'): ASCII, no NUL. */
 #define LABEL_DERIVED "derived"
 #define LABEL_REQ_HS "req hs data"
 #define LABEL_RSP_HS "rsp hs data"
@@ -20,7 +20,8 @@
 #define LABEL_EXP_MASTER "exp master"
 #define LABEL_TRAFFIC_UPD "traffic upd"
 
-/* The 8-byte version string comes from the negotiated SPDM version, 1.1 to 1.3 (facts C.1). */
+/* The 8-byte version string comes from the negotiated SPDM version, 1.1 to 1.3 (DSP0274 1.3 'Key
+ * schedule'). */
 static bool spdm_version_has_sessions(uint8_t v)
 {
 	return v >= 0x11 && v <= 0x13;
@@ -216,7 +217,7 @@ pcitsm_err pcitsm_keysched_verify_data(const struct pcitsm_keysched *ks, enum pc
 		return PCITSM_E_INVAL;
 	if (ks->stage != PCITSM_KS_HANDSHAKE)
 		return PCITSM_E_STATE;
-	/* facts B.11: HMAC(X_finished_key, transcript hash) */
+	/* VerifyData = HMAC(X_finished_key, transcript hash) (DSP0274 1.3 KEY_EXCHANGE, FINISH) */
 	return pcitsm_hmac(ks->hash, ks->finished_key[dir], ks->hash_len, th, ks->hash_len, out);
 }
 

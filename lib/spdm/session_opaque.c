@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Secured-message version negotiation in KEY_EXCHANGE / KEY_EXCHANGE_RSP opaque data
- * (trusted-io-facts §C.5, §A.6):
+ * (DSP0277 version negotiation in the opaque data; PCIe 6.x §6.31):
  *
  *   SPDM 1.2+ (OpaqueDataFmt1): TotalElements u8 | Reserved[3]
  *   SPDM 1.1 (DSP0277 format):  SpecID u32 "DMTF" | OpaqueVersion u8 = 1 | TotalElements u8 |
@@ -21,14 +21,14 @@
 
 #include "pcitsm/session.h"
 
-#define OPAQUE_SPEC_ID 0x444d5446u /* "DMTF" as a little-endian u32 (facts C.5) */
+#define OPAQUE_SPEC_ID 0x444d5446u /* "DMTF" as a little-endian u32 (DSP0277) */
 #define OPAQUE_VERSION 1
 #define REGISTRY_DMTF 0
 #define SM_DATA_VERSION 1
 #define SM_ID_SELECTION 0
 #define SM_ID_SUPPORTED 1
 #define SM_ID_AEAD_LIMIT 2
-#define AEAD_LIMIT_MAX 64 /* facts C.4 */
+#define AEAD_LIMIT_MAX 64 /* DSP0277 sequence numbers and AEAD nonce */
 
 const uint16_t pcitsm_sm_versions[] = { PCITSM_SM_V12, PCITSM_SM_V11 };
 const size_t pcitsm_sm_nr_versions = PCITSM_ARRAY_SIZE(pcitsm_sm_versions);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DSP0277 secured messages as bound to PCIe DOE type 2 (trusted-io-facts §A.6, §C.3, §C.4):
+ * DSP0277 secured messages as bound to PCIe DOE type 2 (PCIe 6.x §6.31; DSP0277 secured message
+ * format, sequence numbers and AEAD nonce):
  *
  *   off 0  SessionID u32      AAD
  *   off 4  Length u16         AAD: 2 + AppDataLength + 16 (no random data over DOE)
@@ -16,7 +17,7 @@
 
 #include "pcitsm/session.h"
 
-#define DOE_MAX_PAD 3 /* a DOE object is zero-padded to a DW boundary (facts A.6) */
+#define DOE_MAX_PAD 3 /* a DOE object is zero-padded to a DW boundary (PCIe 6.x §6.30.1) */
 
 pcitsm_err pcitsm_session_init(struct pcitsm_session *s, enum pcitsm_session_role role,
 			       uint32_t id, enum pcitsm_hash_alg hash, enum pcitsm_aead_alg aead,
@@ -35,7 +36,8 @@ pcitsm_err pcitsm_session_init(struct pcitsm_session *s, enum pcitsm_session_rol
 	return PCITSM_OK;
 }
 
-/* Key and IV of one direction from its traffic secret; counter 0 (facts C.4). */
+/* Key and IV of one direction from its traffic secret; counter 0 (DSP0277 sequence numbers and AEAD
+ * nonce). */
 static pcitsm_err install(const struct pcitsm_keysched *ks, const uint8_t *secret,
 			  struct pcitsm_sm_keys *k)
 {
@@ -82,7 +84,7 @@ pcitsm_err pcitsm_session_data_keys(struct pcitsm_session *s, const uint8_t *th2
 	if (s->err || s->phase != PCITSM_SM_PHASE_HANDSHAKE)
 		return PCITSM_E_STATE;
 	PCITSM_TRY(pcitsm_keysched_data(&s->ks, th2));
-	/* The handshake keys end here (facts B.8: after FINISH_RSP both sides switch). */
+	/* The handshake keys end here (DSP0274 1.3 FINISH: after FINISH_RSP both sides switch). */
 	pcitsm_wipe(s->hs, sizeof(s->hs));
 	err = install(&s->ks, s->ks.app_secret[PCITSM_SM_REQ], &s->app[PCITSM_SM_REQ]);
 	if (!err)
@@ -104,7 +106,8 @@ pcitsm_err pcitsm_session_key_update(struct pcitsm_session *s, enum pcitsm_sm_di
 		return PCITSM_E_INVAL;
 	if (s->err || s->phase != PCITSM_SM_PHASE_DATA)
 		return PCITSM_E_STATE;
-	/* Next-generation secret, then that direction's key and IV, counter back to 0 (facts C.2) */
+	/* Next-generation secret, then that direction's key and IV, counter back to 0 (DSP0274 1.3
+	 * 'Key schedule') */
 	err = pcitsm_keysched_update(&s->ks, dir);
 	if (!err)
 		err = install(&s->ks, s->ks.app_secret[dir], &s->app[dir]);
@@ -133,7 +136,8 @@ static enum pcitsm_sm_dir tx_dir(const struct pcitsm_session *s)
 	return s->role == PCITSM_SESSION_REQUESTER ? PCITSM_SM_REQ : PCITSM_SM_RSP;
 }
 
-/* nonce = IV XOR seq, seq little-endian in bytes 0..7, bytes 8..11 as in the IV (facts C.4). */
+/* nonce = IV XOR seq, seq little-endian in bytes 0..7, bytes 8..11 as in the IV (DSP0277 sequence
+ * numbers and AEAD nonce). */
 static void make_nonce(const struct pcitsm_sm_keys *k, uint8_t nonce[PCITSM_AEAD_IV_LEN])
 {
 	memcpy(nonce, k->iv, PCITSM_AEAD_IV_LEN);
@@ -254,7 +258,8 @@ pcitsm_err pcitsm_record_open(struct pcitsm_session *s, const uint8_t *rec, size
 	if (err)
 		return session_fail(s, err);
 	k->seq++;
-	/* AppDataLength: the rest is the message, random data must be empty over DOE (facts A.6). */
+	/* AppDataLength: the rest is the message, random data must be empty over DOE (PCIe 6.x
+	 * §6.31). */
 	app_len = pcitsm_get_le16(out);
 	if (app_len != ct_len - 2) {
 		pcitsm_wipe(out, ct_len);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Transcripts and signatures (facts B.11, B.12), shared by the requester and the responder.
- * Transcript A is kept as bytes; M1 = A || B || C and L1 = A || M as running hashes restarted at A.
+ * Transcripts and signatures (DSP0274 1.3 'Transcript and transcript hash calculation rules',
+ * signing with combined_spdm_prefix), shared by the requester and the responder. Transcript A is
+ * kept as bytes; M1 = A || B || C and L1 = A || M as running hashes restarted at A.
  */
 #include <string.h>
 
@@ -25,8 +26,9 @@ pcitsm_err spdm_ts_restart(struct pcitsm_hash_ctx *h, enum pcitsm_hash_alg alg, 
 }
 
 /*
- * The 1.2+ combined signing prefix (facts B.12): "dmtf-spdm-vX.Y.*" four times (64 bytes), then
- * zero bytes and the context string so that the context ends at byte 99; then Hash(transcript).
+ * The 1.2+ combined signing prefix (DSP0274 1.3 signing with combined_spdm_prefix):
+ * "dmtf-spdm-vX.Y.*" four times (64 bytes), then zero bytes and the context string so that the
+ * context ends at byte 99; then Hash(transcript).
  */
 pcitsm_err spdm_sign_message(uint8_t version, const char *context, const uint8_t *th_hash,
 			     size_t hash_len, uint8_t *out, size_t cap, size_t *len)

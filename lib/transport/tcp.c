@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The DMTF spdm-emu "platform port" protocol over TCP (trusted-io-facts.md §G): the frame codec,
+ * The DMTF spdm-emu "platform port" protocol over TCP (docs/transports.md): the frame codec,
  * the server's protocol step, the server's socket loop and the client transport.
  *
  * Frame: command u32 BE | transport u32 BE | payload_size u32 BE | payload. One request, one reply,
- * no sequence number. Each frame leaves in one send() on a TCP_NODELAY socket (§G: Nagle plus
- * delayed ACK otherwise costs ~40 ms a frame). The choices this file makes where the protocol
- * leaves room are listed in docs/transports.md.
+ * no sequence number. Each frame leaves in one send() on a TCP_NODELAY socket (docs/transports.md:
+ * Nagle plus delayed ACK otherwise costs ~40 ms a frame). The choices this file makes where the
+ * protocol leaves room are listed in docs/transports.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@ _Static_assert(PCITSM_SPDMEMU_MAX_PAYLOAD == PCITSM_DOE_MAX_BYTES,
 
 #define FRAME_MAX (PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD)
 
-/* §G: TEST payloads. The content is not checked by either end. */
+/* docs/transports.md: TEST payloads. The content is not checked by either end. */
 static const char client_hello[] = "Client Hello!"; /* sent with its NUL: 14 bytes */
 static const char server_hello[] = "Server Hello!";
 
@@ -45,7 +45,8 @@ pcitsm_err pcitsm_spdmemu_hdr_parse(const uint8_t *buf, size_t len, size_t max_p
 	h->command = pcitsm_rd_be32(&r);
 	h->transport = pcitsm_rd_be32(&r);
 	h->payload_size = pcitsm_rd_be32(&r);
-	/* The payload is at most one whole DOE object (§A.2): refuse before reading it. */
+	/* The payload is at most one whole DOE object (PCIe 6.x §6.30.1): refuse before reading
+	 * it. */
 	pcitsm_rd_check(&r, h->payload_size <= max_payload, PCITSM_E_RANGE);
 	return pcitsm_rd_finish(&r);
 }
@@ -102,7 +103,7 @@ static void set_nodelay(int fd)
 {
 	int one = 1;
 
-	/* A failure only costs latency (§G); the socket stays usable. */
+	/* A failure only costs latency (docs/transports.md); the socket stays usable. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
@@ -132,7 +133,7 @@ static void tap_object(struct pcitsm_xport_tap *tap, bool from_device, const uin
 }
 
 /* Dispatch one whole DOE object into the reply area of out (after a reserved frame header).
- * *rsp_len is 0 when the device discarded the object (§A.2: no response). */
+ * *rsp_len is 0 when the device discarded the object (PCIe 6.x §6.30.1: no response). */
 static pcitsm_err dispatch_into(struct pcitsm_spdmemu_server *s, const uint8_t *obj, size_t len,
 				struct pcitsm_wr *out, uint8_t **rsp, size_t *rsp_len)
 {
@@ -145,7 +146,7 @@ static pcitsm_err dispatch_into(struct pcitsm_spdmemu_server *s, const uint8_t *
 	e = pcitsm_doe_dev_dispatch(s->dev, obj, len, *rsp,
 				    PCITSM_MIN(cap, PCITSM_SPDMEMU_MAX_PAYLOAD), rsp_len);
 	if (e != PCITSM_OK) {
-		/* A device answers nothing to an object it cannot take (§A.2). */
+		/* A device answers nothing to an object it cannot take (PCIe 6.x §6.30.1). */
 		pcitsm_debug(s->env, "emu server: object discarded: %s", pcitsm_err_name(e));
 		*rsp_len = 0;
 		return PCITSM_OK;
@@ -171,9 +172,9 @@ static pcitsm_err serve_doe(struct pcitsm_spdmemu_server *s,
 	return pcitsm_wr_err(out);
 }
 
-/* NORMAL over NONE: the payload is a bare SPDM message. Wrap it as a CMA object (§A.6) for the
- * device, and send back the response object's payload (its DW padding included: the DOE layer does
- * not know the SPDM length, §G). */
+/* NORMAL over NONE: the payload is a bare SPDM message. Wrap it as a CMA object (PCIe 6.x §6.31)
+ * for the device, and send back the response object's payload (its DW padding included: the DOE
+ * layer does not know the SPDM length, docs/transports.md). */
 static pcitsm_err serve_bare(struct pcitsm_spdmemu_server *s,
 			     const struct pcitsm_spdmemu_frame_hdr *h, const uint8_t *payload,
 			     struct pcitsm_wr *out)
@@ -210,7 +211,8 @@ pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 	*act = PCITSM_SPDMEMU_ACT_REPLY;
 	switch (h->command) {
 	case PCITSM_SPDMEMU_CMD_TEST:
-		/* §G: the first frame of a connection; answered whenever it comes. */
+		/* docs/transports.md: the first frame of a connection; answered whenever it
+		 * comes. */
 		return pcitsm_spdmemu_frame_build(out, PCITSM_SPDMEMU_CMD_TEST, h->transport,
 						  server_hello, sizeof(server_hello));
 	case PCITSM_SPDMEMU_CMD_NORMAL:
@@ -226,7 +228,7 @@ pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 		*act = PCITSM_SPDMEMU_ACT_SHUTDOWN;
 		return reply_empty(out, h->command, h->transport);
 	default:
-		break; /* includes the out-of-band 0x8001 / 0x8002 requests (§G) */
+		break; /* includes the out-of-band 0x8001 / 0x8002 requests (docs/transports.md) */
 	}
 	return reply_empty(out, PCITSM_SPDMEMU_CMD_UNKNOWN, h->transport);
 }
@@ -546,7 +548,8 @@ static pcitsm_err tcp_exchange(struct pcitsm_xport *x, uint16_t vid, uint8_t typ
 	*rsp_len = 0;
 	if (t->broken || t->fd < 0)
 		return PCITSM_E_DEAD;
-	/* Request: one NORMAL frame, transport PCI_DOE, carrying one whole DOE object (§G). */
+	/* Request: one NORMAL frame, transport PCI_DOE, carrying one whole DOE object
+	 * (docs/transports.md). */
 	pcitsm_wr_init(&w, t->buf, FRAME_MAX);
 	PCITSM_TRY(pcitsm_spdmemu_frame_build(&w, PCITSM_SPDMEMU_CMD_NORMAL,
 					      PCITSM_SPDMEMU_TRANSPORT_PCI_DOE, NULL, 0));
@@ -650,7 +653,8 @@ pcitsm_err pcitsm_xport_tcp_connect(struct pcitsm_xport_tcp *t, const char *host
 	if (!t->buf)
 		return PCITSM_E_NOMEM;
 	e = client_connect(t, host, port);
-	/* §G: TEST "Client Hello!\0" first; the server answers TEST (content not checked). */
+	/* docs/transports.md: TEST "Client Hello!\0" first; the server answers TEST (content not
+	 * checked). */
 	if (e == PCITSM_OK)
 		e = pcitsm_xport_tcp_command(t, PCITSM_SPDMEMU_CMD_TEST,
 					     PCITSM_SPDMEMU_TRANSPORT_PCI_DOE,

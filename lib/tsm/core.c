@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The PCI/TSM core (linux-tsm-abi §1.1, §1.2): the functions of the platform and which of them can
- * be a DSM, the TSM class devices, the sysfs attributes with the kernel's errno values, and the
- * connect / disconnect life cycle with per-device serialisation.
+ * The PCI/TSM core (Linux drivers/pci/tsm.c, Documentation/ABI/testing/sysfs-bus-pci): the
+ * functions of the platform and which of them can be a DSM, the TSM class devices, the sysfs
+ * attributes with the kernel's errno values, and the connect / disconnect life cycle with
+ * per-device serialisation.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -59,7 +60,7 @@ struct tsm_fn *tsm_fn_find(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *b
 	return NULL;
 }
 
-/* is_pci_tsm_pf0 (linux-tsm-abi §1.1): PCIe, an Endpoint / Upstream Port / RCiEP, function 0,
+/* is_pci_tsm_pf0 (Linux drivers/pci/tsm.c): PCIe, an Endpoint / Upstream Port / RCiEP, function 0,
  * with usable IDE (selective streams) or DEVCAP TEE. */
 static void fn_probe(struct tsm_fn *fn)
 {
@@ -83,8 +84,8 @@ static void fn_probe(struct tsm_fn *fn)
 	}
 }
 
-/* find_dsm_dev (linux-tsm-abi §1.1): the function itself, else function 0 of the same slot. (The
- * third rule, the grandparent upstream switch port, has nothing to find: no switches here.) */
+/* find_dsm_dev (Linux drivers/pci/tsm.c): the function itself, else function 0 of the same slot.
+ * (The third rule, the grandparent upstream switch port, has nothing to find: no switches here.) */
 static struct tsm_fn *find_dsm(struct pcitsm_tsm_core *c, struct tsm_fn *fn)
 {
 	struct pcitsm_bdf f0 = fn->bdf;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The platform-firmware TSM's host driver, after Linux drivers/crypto/ccp/sev-dev-tsm.c
- * (linux-tsm-abi §1.5): a backend (pcitsm_tsm_sevtio) whose link-TSM ops become tsm0. It finds the
- * CMA mailbox, asks the firmware (through its command interface, include/pcitsm/tio.h; the
- * firmware itself is lib/tsmfw) to create and connect the device, relays the firmware's DOE
- * objects, and does the host's share of IDE: the pools and the selective-stream registers, with
- * Enable clear, then Enable once the firmware has installed the keys. It never holds a key.
+ * (Linux drivers/crypto/ccp/sev-dev-tsm.c): a backend (pcitsm_tsm_sevtio) whose link-TSM ops become
+ * tsm0. It finds the CMA mailbox, asks the firmware (through its command interface,
+ * include/pcitsm/tio.h; the firmware itself is lib/tsmfw) to create and connect the device, relays
+ * the firmware's DOE objects, and does the host's share of IDE: the pools and the selective-stream
+ * registers, with Enable clear, then Enable once the firmware has installed the keys. It never
+ * holds a key.
  *
  * Step order (docs/tsm.md): DOE -> DEV_CREATE -> SPDM (auth, measurements, session) -> stream
  * alloc + register -> stream setup (EP, RP) -> IDE_START (QUERY, KEY_PROG, K_SET_GO) -> Enable
@@ -241,7 +242,7 @@ static pcitsm_err tio_rekey(void *ctx, struct tsm_fn *fn, void *drv)
 	PCITSM_TRY(pcitsm_tio_dev_rekey(d->fwdev));
 	fn->key_set = pcitsm_tio_dev_key_set(d->fwdev);
 	/* Every receiver switches to the new set now rather than at the next TLP of its sub-stream,
-	 * so that the next refresh can program the old set again (§D.6). */
+	 * so that the next refresh can program the old set again (PCIe 6.x §6.33 key refresh). */
 	return tsm_fn_link_flush(fn);
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The IDE stream library, after Linux drivers/pci/ide.c (linux-tsm-abi §1.3): enumeration of each
+ * The IDE stream library, after Linux drivers/pci/ide.c: enumeration of each
  * port's selective blocks, adoption of streams found enabled, the pools (H per host bridge, R and E
  * per port, Stream IDs unique per host bridge with 255 reserved), and the register programming of
  * alloc -> register -> setup -> enable and its reverse. Only Selective IDE streams; Link IDE is
@@ -56,7 +56,7 @@ static pcitsm_err ctl_read(struct tsm_fn *port, unsigned idx, uint32_t *ctl)
 }
 
 /* Streams the firmware left enabled: claim their Stream ID, H slot and both block indices. A claim
- * that conflicts leaves IDE off for that endpoint (linux-tsm-abi §1.3). */
+ * that conflicts leaves IDE off for that endpoint (Linux drivers/pci/ide.c). */
 pcitsm_err tsm_adopt_streams(struct pcitsm_tsm_core *c)
 {
 	for (unsigned k = 0; k < c->nr_fns; k++) {

@@ -16,7 +16,7 @@ struct tsm_fn;
 struct pcitsm_tsm_core;
 
 /* ---------------------------------------------------------------------------------------------
- * Pools (linux-tsm-abi §1.3): a fixed bitmap allocator, lowest free first.
+ * Pools (Linux drivers/pci/ide.c): a fixed bitmap allocator, lowest free first.
  */
 struct tsm_ida {
 	unsigned size;
@@ -93,7 +93,7 @@ struct tsm_fn {
 	struct pcitsm_tsm_failure last_failure;
 };
 
-/* The link-TSM ops (linux-tsm-abi §1.1 link_ops), with the operations beyond 6.19. Return
+/* The link-TSM ops (Linux drivers/pci/tsm.c link_ops), with the operations beyond 6.19. Return
  * pcitsm_err; a connect failure fills *fail (step, error, errno, peer status). */
 struct tsm_link_ops {
 	/* NULL drv with OK means "probe refused" (ENXIO). */

@@ -134,7 +134,7 @@ static pcitsm_err write_trust(const struct pcitsm_identity *id, const char *path
 	return e;
 }
 
-/* What a host writes to the device's selective block 0 before KEY_PROG (linux-tsm-abi §1.3
+/* What a host writes to the device's selective block 0 before KEY_PROG (Linux drivers/pci/ide.c
  * step 3; the same writes `pcitsm connect tcp: --device` makes): RID association 0..0xFFFF, valid,
  * then Control with the Stream ID and Enable clear. The IDE engine follows the registers. */
 static pcitsm_err own_stream_setup(struct pcitsm_emu_func *ep, uint8_t stream_id)

@@ -307,7 +307,8 @@ static void doe_add(json_object *o, struct list_src *src, const struct pcitsm_bd
 	json_object_object_add(o, "doe_mailboxes", mbs);
 }
 
-/* The kernel's TSM attributes (linux-tsm-abi §1.2), where the sysfs root has them. */
+/* The kernel's TSM attributes (Linux Documentation/ABI/testing/sysfs-bus-pci), where the sysfs root
+ * has them. */
 static json_object *tsm_json(struct list_src *src, const char *devdir, const struct pcitsm_bdf *bdf)
 {
 	static const struct { const char *file, *key; } attrs[] = {

@@ -2,7 +2,7 @@
 /*
  * pcitsm rekey BDF: refresh a connected device's IDE keys (the other key set programmed at both
  * ends, K_SET_GO, the old set stopped) with no TLP lost. Linux 6.19 has no rekey interface
- * (linux-tsm-abi §1.3), so this needs the emulated platform's project directory
+ * (Linux drivers/pci/ide.c), so this needs the emulated platform's project directory
  * (<root>/pcitsm/devices/BDF/rekey, docs/pcitsmd.md).
  */
 #include <errno.h>

@@ -180,7 +180,7 @@ pcitsm_err cli_target_close(struct cli_target *t)
  */
 const char *cli_meas_type_name(uint8_t type)
 {
-	/* DMTFSpecMeasurementValueType bits 6:0 (facts B.7). */
+	/* DMTFSpecMeasurementValueType bits 6:0 (DSP0274 1.3 GET_MEASUREMENTS). */
 	static const char *const names[] = {
 		"immutable ROM",
 		"mutable firmware",

@@ -97,7 +97,7 @@ pcitsm_err cli_spdm_done(struct cli_spdm_run *r) PCITSM_MUST_CHECK;
 /* The result as JSON: version, capabilities, algorithms, chain subjects and validation, challenge,
  * measurement blocks, and the failure when there is one. */
 json_object *cli_spdm_result_json(const struct cli_spdm_run *r);
-/* The DMTF measurement value type name ("immutable ROM"), facts B.7. */
+/* The DMTF measurement value type name ("immutable ROM"), DSP0274 1.3 GET_MEASUREMENTS. */
 const char *cli_meas_type_name(uint8_t type);
 /* "1.2" from 0x12; buf of at least 8 bytes. */
 const char *cli_spdm_version_str(uint8_t v, char *buf, size_t len);

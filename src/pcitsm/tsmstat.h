@@ -45,7 +45,8 @@ void cli_dev_status_print(const struct cli_dev_status *s, bool verbose);
 const char *cli_ide_state_word(unsigned state);
 /* The project status's last_failure_* lines, readable, to out. */
 void cli_failure_print(FILE *out, const char *proj, const char *indent);
-/* What a connect / disconnect errno means at the kernel ABI (linux-tsm-abi §1.2). */
+/* What a connect / disconnect errno means at the kernel ABI (Linux
+ * Documentation/ABI/testing/sysfs-bus-pci). */
 const char *cli_connect_errno_meaning(int err);
 const char *cli_disconnect_errno_meaning(int err);
 

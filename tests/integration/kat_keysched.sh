@@ -1,7 +1,7 @@
 #!/bin/bash
 # The committed SPDM key-schedule known answers (tests/kat/spdm_keysched_kat.h, compared by
 # tests/unit/test_session_keys.c) are exactly what tests/kat/spdm_keysched.py computes now from the
-# facts with Python's hashlib and hmac: a change to either side shows up here.
+# specification with Python's hashlib and hmac: a change to either side shows up here.
 set -euo pipefail
 src=${PCITSM_SRC:?PCITSM_SRC is not set}
 tmp=$(mktemp)

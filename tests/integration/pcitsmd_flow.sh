@@ -92,7 +92,7 @@ grep -q "^last_failure_step=k_set_go$" "$mnt/pcitsm/devices/0000:01:00.0/status"
 expect_eq "pool after fw fault" "$(cat "$HB/available_secure_streams")" 256
 pcitsmd_unmount
 # A pool of one stream: the second device gets ENOSPC until the first lets its stream go; a pool
-# of none: available_secure_streams is ENXIO (linux-tsm-abi §1.2).
+# of none: available_secure_streams is ENXIO (Linux Documentation/ABI/testing/sysfs-bus-pci).
 pcitsmd_mount --streams 1
 expect_eq "pool of 1" "$(cat "$HB/available_secure_streams")" 1
 expect_eq "first of 1" "$(write_errno "$mnt/bus/pci/devices/0000:01:00.0/tsm/connect" tsm0)" OK

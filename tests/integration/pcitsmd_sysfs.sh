@@ -1,7 +1,8 @@
 #!/bin/bash
-# pcitsmd's mirror of the Linux 6.19 sysfs ABI (linux-tsm-abi.md §1.2): the tree and its symbolic
-# links, contents and modes, the config file (any offset and length, DOE mailbox included: `pcitsm
-# auth --sysfs` runs over it), and every attribute's echo/cat semantics with the kernel's errno.
+# pcitsmd's mirror of the Linux 6.19 sysfs ABI (Documentation/ABI/testing/sysfs-bus-pci): the tree
+# and its symbolic links, contents and modes, the config file (any offset and length, DOE mailbox
+# included: `pcitsm auth --sysfs` runs over it), and every attribute's echo/cat semantics with the
+# kernel's errno.
 set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
 pcitsmd_mount

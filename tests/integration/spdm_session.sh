@@ -31,7 +31,7 @@ pcitsm auth --platform emu 0000:02:00.0 --session --json >"$work/emu-json.out" \
 	2>"$work/emu-json.err" || fail "auth --session --json --platform emu"
 check_json "$work/emu-json.out"
 
-# 2. spdm-emu TCP: secured CMA-SPDM objects in NORMAL frames (facts G).
+# 2. spdm-emu TCP: secured CMA-SPDM objects in NORMAL frames (docs/transports.md).
 emulate_start --trust-out "$work/root.pem"
 pcitsm auth "tcp:127.0.0.1:$port" --trust "$work/root.pem" --session --json \
 	>"$work/tcp.out" 2>"$work/tcp.err" || fail "auth --session over tcp"

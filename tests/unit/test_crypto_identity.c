@@ -152,7 +152,7 @@ static void generate_rejects_bad_arguments(void **state)
 	assert_err(pcitsm_identity_generate(NULL, 256, "dev0"), PCITSM_E_INVAL);
 }
 
-/* facts B.5: Length u16, Reserved u16, RootHash, certificates */
+/* DSP0274 1.3 GET_CERTIFICATE: Length u16, Reserved u16, RootHash, certificates */
 static void spdm_chain_format(void **state)
 {
 	static const struct { unsigned bits; const char *md; size_t h; } cases[] = {

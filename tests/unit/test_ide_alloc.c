@@ -133,7 +133,7 @@ static pcitsm_err traffic(struct fx *f, unsigned rounds)
 				p[i] = f->tlp[s][u][k];
 				l[i] = f->len[s][u][k];
 			}
-			/* §D.5: at most 256 DW of payload in a unit. */
+			/* PCIe 6.x §6.33 aggregation: at most 256 DW of payload in a unit. */
 			while (n > 1) {
 				size_t total = 0;
 

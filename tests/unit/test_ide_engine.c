@@ -171,7 +171,7 @@ static void test_layout_matches_gcm(void **state)
 	assert_int_equal(out.len[0], n);
 	assert_memory_equal(f->plain + out.off[0], tlp, n);
 	/* Independently: AES-256-GCM(key PR, IV 00000000 || 0000000000000001, AAD = prefix +
-	 * header), MAC = first 12 tag bytes (§D.4). */
+	 * header), MAC = first 12 tag bytes (PCIe 6.x §6.33 AES-GCM). */
 	assert_ok(pcitsm_gcm_new(&ref, PCITSM_GCM_OPENSSL));
 	assert_ok(pcitsm_gcm_key_new(ref, &k));
 	assert_ok(pcitsm_gcm_key_set(k, f->key[0][0][PCITSM_IDE_SUB_PR]));
@@ -189,9 +189,10 @@ static void test_layout_matches_gcm(void **state)
 	pcitsm_gcm_free(ref);
 }
 
-/* An aggregated unit and a PCRC TLP against an independent GCM computation (§D.4, §D.5): one
- * invocation per unit, A = the prefixes and headers of all its TLPs in order, P = their payloads
- * in order (then the PCRC, little-endian zlib CRC-32 of the plaintext), MAC only on the last. */
+/* An aggregated unit and a PCRC TLP against an independent GCM computation (PCIe 6.x §6.33 PCRC,
+ * aggregation): one invocation per unit, A = the prefixes and headers of all its TLPs in order, P =
+ * their payloads in order (then the PCRC, little-endian zlib CRC-32 of the plaintext), MAC only on
+ * the last. */
 static void test_unit_and_pcrc_layout(void **state)
 {
 	struct fx *f = *state;
@@ -448,8 +449,9 @@ static void test_aggregation(void **state)
 	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
 }
 
-/* §D.5/§D.9: a unit carries at most 256 DW of payload; the last TLP counts too. A unit of 128 + 1024
- * bytes, sealed correctly under the stream's key, is an IDE Check Failed at the receiver. */
+/* PCIe 6.x §6.33 aggregation, error handling: a unit carries at most 256 DW of payload; the last
+ * TLP counts too. A unit of 128 + 1024 bytes, sealed correctly under the stream's key, is an IDE
+ * Check Failed at the receiver. */
 static void test_aggregation_too_much_payload(void **state)
 {
 	struct fx *f = *state;

@@ -281,7 +281,7 @@ static void test_capability_limits(void **state)
 	assert_false(f->rp->stream[1].pcrc);
 	assert_false(f->rp->stream[1].cfg_en);
 
-	/* RID association Valid clear: Enable leaves the stream Insecure (§D.1). */
+	/* RID association Valid clear: Enable leaves the stream Insecure (PCIe 6.x §7.9.26). */
 	assert_ok(pcitsm_ide_port_load(f->ep, &f->cfg[1].cfg, CAP, NULL));
 	keys(f);
 	b = block_off(nr_addr, 1);

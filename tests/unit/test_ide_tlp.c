@@ -232,7 +232,8 @@ static void test_pcrc_and_km_order(void **state)
 	pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(r, (const uint8_t *)"56789", 5), c);
 	assert_int_equal(pcitsm_get_le32(c), 0xcbf43926);
 
-	/* §E.3: message byte 8 + 4i + j = AES key byte 4i + 3 - j; IFV 1 = 00 00 00 00 01 00 00 00. */
+	/* PCIe 6.x §6.33.3; docs/ide-wire-format.md: message byte 8 + 4i + j = AES key byte 4i +
+	 * 3 - j; IFV 1 = 00 00 00 00 01 00 00 00. */
 	for (int i = 0; i < 32; i++)
 		aes[i] = (uint8_t)i;
 	pcitsm_ide_km_key_from_aes(aes, wire);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SPDM key schedule (session.h, trusted-io-facts §C.1, §C.2) against the known answers that
+ * SPDM key schedule (session.h, DSP0274 1.3 'Key schedule') against the known answers that
  * tests/kat/spdm_keysched.py computed with Python's hashlib and hmac: every secret, finished key,
  * VerifyData, key and IV for SHA-256/384, AES-128/256-GCM and SPDM 1.1-1.3, two KEY_UPDATE
  * generations per direction; the stages' order; the wipe of the handshake stage.
@@ -24,7 +24,7 @@ static void test_bin_concat(void **state)
 	size_t n;
 
 	(void)state;
-	/* facts C.1 example: AES-256 key label, SPDM 1.2 */
+	/* BinConcat example (DSP0274 1.3 'Key schedule'): AES-256 key label, SPDM 1.2 */
 	assert_ok(pcitsm_bin_concat(0x12, 32, "key", NULL, 0, out, sizeof(out), &n));
 	assert_int_equal(n, sizeof(kat_bin_concat_key12));
 	assert_memory_equal(out, kat_bin_concat_key12, n);

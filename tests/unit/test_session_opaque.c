@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Secured-message version negotiation in KEY_EXCHANGE opaque data (session.h, trusted-io-facts
- * §C.5): the facts' wire examples byte for byte, both header formats, selection rules, and strict
- * parsing (reserved bytes, padding, element counts, duplicates, truncation at every length,
- * elements of other registries and other SMDataIDs).
+ * Secured-message version negotiation in KEY_EXCHANGE opaque data (session.h, DSP0277 version
+ * negotiation in the opaque data): two wire examples byte for byte, both header formats, selection
+ * rules, and strict parsing (reserved bytes, padding, element counts, duplicates, truncation at
+ * every length, elements of other registries and other SMDataIDs).
  */
 #include <string.h>
 
 #include "pcitsm/session.h"
 #include "testutil.h"
 
-/* facts C.5: KEY_EXCHANGE with one version (1.1), KEY_EXCHANGE_RSP selecting 1.1 */
+/* DSP0277 opaque data: KEY_EXCHANGE with one version (1.1), KEY_EXCHANGE_RSP selecting 1.1 */
 static const uint8_t ex_supported[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00,
 					0x01, 0x01, 0x01, 0x00, 0x11, 0x00, 0x00, 0x00 };
 static const uint8_t ex_selection[] = { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,

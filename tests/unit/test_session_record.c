@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DSP0277 secured messages over DOE (session.h, trusted-io-facts §A.6, §C.3, §C.4): round trips in
- * both directions and phases, the record layout, the nonce placement cross-checked against the
- * Python-computed nonces, and every failure: a flipped bit at every byte position, replay and
- * reordering, another session's ID, truncation at every length, bad Length fields, DOE padding,
- * random data inside the record, counters at their limit, small buffers, wrong states.
+ * DSP0277 secured messages over DOE (session.h, PCIe 6.x §6.31; DSP0277 secured message format,
+ * sequence numbers and AEAD nonce): round trips in both directions and phases, the record layout,
+ * the nonce placement cross-checked against the Python-computed nonces, and every failure: a
+ * flipped bit at every byte position, replay and reordering, another session's ID, truncation at
+ * every length, bad Length fields, DOE padding, random data inside the record, counters at their
+ * limit, small buffers, wrong states.
  */
 #include <string.h>
 

@@ -89,7 +89,8 @@ static void auth_responder_10_to_14(void **state)
 }
 
 /* A responder that only has 1.0/1.1: no common version with the default requester; a requester
- * that allows 1.1 authenticates without the signing prefix (facts B.12). */
+ * that allows 1.1 authenticates without the signing prefix (DSP0274 1.3 signing with
+ * combined_spdm_prefix). */
 static void auth_old_versions(void **state)
 {
 	struct fx *f = fx_new("p256");

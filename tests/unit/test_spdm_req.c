@@ -2,7 +2,8 @@
 /*
  * SPDM requester: every rejection (size, code, version, reserved, fields, hashes, nonce,
  * signature, chain) with a specific error, and the transcripts recomputed independently from the
- * bytes on the wire (facts B.11, B.12).
+ * bytes on the wire (DSP0274 1.3 'Transcript and transcript hash calculation rules', signing with
+ * combined_spdm_prefix).
  */
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -394,7 +395,8 @@ static void rejects_wrong_state(void **state)
 
 /* ---------------------------------------------------------------------------------------------
  * Transcripts recomputed from the wire: A, then M1 = A || B || C and L1 = A || M, and the
- * signatures checked with OpenSSL over the prefix built here (facts B.11, B.12).
+ * signatures checked with OpenSSL over the prefix built here (DSP0274 1.3 'Transcript and
+ * transcript hash calculation rules', signing with combined_spdm_prefix).
  */
 static const EVP_MD *md_of(uint32_t base_hash)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SPDM signatures (facts B.12): the combined signing prefix byte for byte, and the requester's
- * verification of RSASSA / RSAPSS 2048 / 3072 signatures made by OpenSSL over prefix || Hash(T).
+ * SPDM signatures (DSP0274 1.3 signing with combined_spdm_prefix): the combined signing prefix byte
+ * for byte, and the requester's verification of RSASSA / RSAPSS 2048 / 3072 signatures made by
+ * OpenSSL over prefix || Hash(T).
  */
 #include <string.h>
 

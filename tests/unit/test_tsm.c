@@ -652,7 +652,7 @@ static void observe_key(void *arg, const uint8_t key[32], const uint8_t ifv[8])
 {
 	struct recorder *r = arg;
 
-	(void)ifv; /* the IFV is 1 by definition (§E.3): public, not a secret */
+	(void)ifv; /* the IFV is 1 by definition (PCIe 6.x §6.33.3): public, not a secret */
 	add_secret(r, key, 32);
 	r->nr_ide_keys++;
 }

@@ -20,6 +20,10 @@
 #define PCITSM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PCITSM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PCITSM_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* X-macro row to a switch case returning the row's name: X(name, value, ...) tables (idekm.h, tdisp.h). */
+#define PCITSM_CASE_NAME(name, val, ...) \
+	case val:                         \
+		return #name;
 #define pcitsm_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 

@@ -32,10 +32,7 @@
 const char *pcitsm_idekm_obj_name(uint8_t obj)
 {
 	switch (obj) {
-#define PCITSM_IDEKM_OBJ_NAME(name, val) \
-	case val: return #name;
-	PCITSM_IDEKM_OBJECTS(PCITSM_IDEKM_OBJ_NAME)
-#undef PCITSM_IDEKM_OBJ_NAME
+	PCITSM_IDEKM_OBJECTS(PCITSM_CASE_NAME)
 	}
 	return "UNKNOWN";
 }
@@ -43,10 +40,7 @@ const char *pcitsm_idekm_obj_name(uint8_t obj)
 const char *pcitsm_idekm_kp_status_name(uint8_t status)
 {
 	switch (status) {
-#define PCITSM_IDEKM_KP_NAME(name, val, str) \
-	case val: return #name;
-	PCITSM_IDEKM_KP_STATUSES(PCITSM_IDEKM_KP_NAME)
-#undef PCITSM_IDEKM_KP_NAME
+	PCITSM_IDEKM_KP_STATUSES(PCITSM_CASE_NAME)
 	}
 	return "RESERVED";
 }

@@ -36,10 +36,7 @@
 const char *pcitsm_tdisp_code_name(uint8_t code)
 {
 	switch (code) {
-#define PCITSM_TDISP_CODE_NAME(name, val) \
-	case val: return #name;
-	PCITSM_TDISP_CODES(PCITSM_TDISP_CODE_NAME)
-#undef PCITSM_TDISP_CODE_NAME
+	PCITSM_TDISP_CODES(PCITSM_CASE_NAME)
 	}
 	return "UNKNOWN";
 }
@@ -47,10 +44,7 @@ const char *pcitsm_tdisp_code_name(uint8_t code)
 const char *pcitsm_tdisp_error_name(uint32_t code)
 {
 	switch (code) {
-#define PCITSM_TDISP_ERR_NAME(name, val) \
-	case val: return #name;
-	PCITSM_TDISP_ERRORS(PCITSM_TDISP_ERR_NAME)
-#undef PCITSM_TDISP_ERR_NAME
+	PCITSM_TDISP_ERRORS(PCITSM_CASE_NAME)
 	}
 	return "UNKNOWN";
 }
@@ -58,10 +52,7 @@ const char *pcitsm_tdisp_error_name(uint32_t code)
 const char *pcitsm_tdisp_state_name(uint8_t state)
 {
 	switch (state) {
-#define PCITSM_TDISP_STATE_NAME(name, val) \
-	case val: return #name;
-	PCITSM_TDISP_STATES(PCITSM_TDISP_STATE_NAME)
-#undef PCITSM_TDISP_STATE_NAME
+	PCITSM_TDISP_STATES(PCITSM_CASE_NAME)
 	}
 	return "UNKNOWN";
 }

@@ -802,18 +802,7 @@ static void test_tolerance(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_state_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_default_stream, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_report, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multi_tdi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tolerance, setup, teardown),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return test_run_fixture(setup, teardown, test_state_table, test_lock_keys,
+				test_lock_default_stream, test_nonce, test_report, test_refusals,
+				test_events, test_multi_tdi, test_sequence, test_tolerance);
 }

@@ -75,7 +75,7 @@ static int attr_write(const char *path, const char *value)
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -EINVAL;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC); /* as `echo v > path` */
 	if (fd < 0)
 		return -errno;
 	w = write(fd, buf, (size_t)n);

@@ -551,9 +551,12 @@ static void print_text(json_object *f)
 		printf("\n");
 	}
 	if (json_object_object_get_ex(f, "uio_pci_sva", &sva)) {
+		json_object *uio = json_object_object_get(sva, "uio"),
+			    *pasid = json_object_object_get(sva, "pasid");
+
 		/* pasid reads 0 until a process first opens the UIO device */
-		printf("  SVA: uio_pci_sva uio%s PASID %s\n", *js(sva, "uio") ? js(sva, "uio") : "?",
-		       *js(sva, "pasid") ? js(sva, "pasid") : "unreadable");
+		printf("  SVA: uio_pci_sva uio%s PASID %s\n", uio ? json_object_get_string(uio) : "?",
+		       pasid ? json_object_get_string(pasid) : "unreadable");
 	}
 }
 

@@ -79,6 +79,16 @@ volatile uint8_t *pcitsm_sva_map(struct pcitsm_sva_dev *d, unsigned map, size_t 
  * using the PASID); E_BUSY if the server could not confirm that (the binding then ends with the
  * connection, as at process exit). */
 pcitsm_err pcitsm_sva_close(struct pcitsm_sva_dev *d);
+/* The IOVA model, for comparison with SVA (pcitsm bench dma): a DMA buffer of size bytes (a whole
+ * number of pages) registered with the device once, as a pinned buffer mapped in the device's own
+ * IOVA domain. *va is where this process sees it, *iova where the device does, for requests without
+ * a PASID (PASID register enable clear: pcitsm_sva_ring_init_iova). Freed at close. Emulated
+ * backend only: uio_pci_sva's open() detaches the device's IOVA domain (E_UNSUPPORTED). */
+pcitsm_err pcitsm_sva_dma_alloc(struct pcitsm_sva_dev *d, size_t size, void **va, uint64_t *iova)
+	PCITSM_MUST_CHECK;
+/* The device address of p inside a registered buffer (E_RANGE if p is in none). */
+pcitsm_err pcitsm_sva_dma_addr(const struct pcitsm_sva_dev *d, const void *p, uint64_t *iova)
+	PCITSM_MUST_CHECK;
 /* The errno the kernel driver returns for a failed open() of /dev/uioN: EINVAL for every bind
  * failure, 0 for PCITSM_OK. */
 int pcitsm_sva_errno(pcitsm_err e);
@@ -179,13 +189,19 @@ struct pcitsm_sva_ring {
 	uint8_t *slots; /* entries * 64 bytes, in this process */
 	uint32_t entries;
 	uint32_t tail;
+	bool iova;      /* requests without a PASID, addresses are IOVAs */
 };
 
 /* Allocate the ring, write PASID, ring base and size, enable the queue. */
 pcitsm_err pcitsm_sva_ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
 				uint32_t entries) PCITSM_MUST_CHECK;
-/* Zero *comp, write the descriptor into the next slot (d->completion = comp, d->pasid as given),
- * ring the doorbell. E_BUSY if the ring is full. */
+/* The same in the IOVA model: the ring in a registered buffer, the PASID register 0. Descriptors
+ * then carry PASID 0 and IOVAs (pcitsm_sva_dma_addr). */
+pcitsm_err pcitsm_sva_ring_init_iova(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
+				     uint32_t entries) PCITSM_MUST_CHECK;
+/* Zero *comp, write the descriptor into the next slot (d->completion = comp's device address: its
+ * virtual address, or in the IOVA model its IOVA; d->pasid as given), ring the doorbell. E_BUSY if
+ * the ring is full; E_RANGE if an IOVA ring's comp is not in a registered buffer. */
 pcitsm_err pcitsm_sva_submit(struct pcitsm_sva_ring *r, const struct pcitsm_sva_desc *d,
 			     volatile uint8_t *comp) PCITSM_MUST_CHECK;
 /* Wait until the record's status is not PENDING, at most timeout_ms; decode it into *out.

@@ -4,6 +4,7 @@
  * server plus BIND; release() is UNBIND (answered once the device has quiesced) and close.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,8 @@ pcitsm_err pcitsm_sva_close(struct pcitsm_sva_dev *d)
 	if (!d)
 		return PCITSM_OK;
 	e = d->ops->close(d);
+	for (unsigned i = 0; i < d->nr_bufs; i++)
+		munmap(d->bufs[i].va, d->bufs[i].len);
 	for (unsigned i = 0; i < d->nr_maps; i++)
 		if (d->maps[i].base)
 			munmap((void *)(uintptr_t)d->maps[i].base, d->maps[i].size);
@@ -120,7 +123,94 @@ static pcitsm_err emu_close(struct pcitsm_sva_dev *d)
 	return e ? PCITSM_E_BUSY : PCITSM_OK;
 }
 
-static const struct sva_backend_ops emu_ops = { .close = emu_close };
+/* REGISTER: a sealed memfd, mapped here and sent to the device. */
+static pcitsm_err emu_dma_alloc(struct pcitsm_sva_dev *d, size_t size, struct sva_dma_buf *b)
+{
+	uint8_t buf[SVA_REQ_SIZE];
+	struct iovec iov = { buf, sizeof(buf) };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *c;
+	struct sva_rep rep;
+	int fd, junk = -1;
+	void *p;
+	pcitsm_err e;
+
+	fd = memfd_create("pcitsm-sva-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return PCITSM_E_SYSTEM;
+	if (ftruncate(fd, (off_t)size) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+		close(fd);
+		return PCITSM_E_SYSTEM;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return PCITSM_E_NOMEM;
+	}
+	sva_req_encode(&(struct sva_req){ .op = SVA_OP_REGISTER, .length = size }, buf);
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	e = sendmsg(d->fd, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(buf) ? PCITSM_OK : PCITSM_E_IO;
+	close(fd);
+	if (!e)
+		e = emu_recv(d->fd, &rep, &junk);
+	if (junk >= 0)
+		close(junk);
+	if (!e && (rep.op != (SVA_OP_REGISTER | 0x80) || rep.err))
+		e = rep.err ? (pcitsm_err)rep.cause : PCITSM_E_UNEXPECTED;
+	if (e) {
+		munmap(p, size);
+		return e;
+	}
+	*b = (struct sva_dma_buf){ p, size, rep.iova };
+	return PCITSM_OK;
+}
+
+static const struct sva_backend_ops emu_ops = { .close = emu_close, .dma_alloc = emu_dma_alloc };
+
+pcitsm_err pcitsm_sva_dma_alloc(struct pcitsm_sva_dev *d, size_t size, void **va, uint64_t *iova)
+{
+	pcitsm_err e;
+
+	if (!d->ops->dma_alloc)
+		return PCITSM_E_UNSUPPORTED;
+	if (size == 0 || size % 4096 || size > PCITSM_SVA_LEN_MAX)
+		return PCITSM_E_INVAL;
+	if (d->nr_bufs == SVA_MAX_REGIONS)
+		return PCITSM_E_EXHAUSTED;
+	e = d->ops->dma_alloc(d, size, &d->bufs[d->nr_bufs]);
+	if (e)
+		return e;
+	*va = d->bufs[d->nr_bufs].va;
+	*iova = d->bufs[d->nr_bufs].iova;
+	d->nr_bufs++;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_sva_dma_addr(const struct pcitsm_sva_dev *d, const void *p, uint64_t *iova)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	for (unsigned i = 0; i < d->nr_bufs; i++) {
+		uintptr_t b = (uintptr_t)d->bufs[i].va;
+
+		if (a >= b && a - b < d->bufs[i].len) {
+			*iova = d->bufs[i].iova + (a - b);
+			return PCITSM_OK;
+		}
+	}
+	return PCITSM_E_RANGE;
+}
 
 pcitsm_err pcitsm_sva_open_emu(const char *socket_path, unsigned index, struct pcitsm_sva_dev **out,
 			       char *why, size_t whylen)

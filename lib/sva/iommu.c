@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -31,12 +33,35 @@ struct sva_binding {
 	uint32_t devs; /* bit d: device d is bound to this PASID */
 };
 
+/* IOVA regions start at 4 GiB, each 2 MiB aligned (IOMMU large-page granule). */
+#define SVA_IOVA_BASE (1ull << 32)
+#define SVA_IOVA_ALIGN (2ull << 20)
+
+struct sva_region {
+	uint64_t iova, len; /* len 0: free */
+	uint8_t *map;       /* the device's own mapping of the buffer */
+};
+
 struct sva_iommu {
 	pthread_rwlock_t lock;
 	uint32_t next_pasid;
 	struct sva_binding b[SVA_MAX_BINDINGS];
 	uint32_t dev_pasid[PCITSM_SVA_MAX_DEVS]; /* 0: the device is not bound */
+	struct sva_region reg[PCITSM_SVA_MAX_DEVS][SVA_MAX_REGIONS];
+	uint64_t next_iova[PCITSM_SVA_MAX_DEVS];
 };
+
+static void regions_drop(struct sva_iommu *m, unsigned dev)
+{
+	for (unsigned i = 0; i < SVA_MAX_REGIONS; i++) {
+		struct sva_region *r = &m->reg[dev][i];
+
+		if (r->len)
+			munmap(r->map, (size_t)r->len);
+		*r = (struct sva_region){ 0 };
+	}
+	m->next_iova[dev] = SVA_IOVA_BASE;
+}
 
 pcitsm_err sva_iommu_new(struct sva_iommu **out)
 {
@@ -49,6 +74,8 @@ pcitsm_err sva_iommu_new(struct sva_iommu **out)
 		return PCITSM_E_SYSTEM;
 	}
 	m->next_pasid = 1; /* PASID 0 is RID_PASID: never handed out */
+	for (unsigned d = 0; d < PCITSM_SVA_MAX_DEVS; d++)
+		m->next_iova[d] = SVA_IOVA_BASE;
 	*out = m;
 	return PCITSM_OK;
 }
@@ -60,6 +87,8 @@ void sva_iommu_free(struct sva_iommu *m)
 	for (unsigned i = 0; i < SVA_MAX_BINDINGS; i++)
 		if (m->b[i].used)
 			close(m->b[i].pidfd);
+	for (unsigned d = 0; d < PCITSM_SVA_MAX_DEVS; d++)
+		regions_drop(m, d);
 	pthread_rwlock_destroy(&m->lock);
 	free(m);
 }
@@ -155,8 +184,73 @@ void sva_iommu_unbind(struct sva_iommu *m, unsigned dev, uint32_t pasid)
 		m->dev_pasid[dev] = 0;
 		if (!b->devs)
 			drop(b); /* the PASID goes with the last binding of the process */
+		regions_drop(m, dev);
 	}
 	pthread_rwlock_unlock(&m->lock);
+}
+
+pcitsm_err sva_iommu_map(struct sva_iommu *m, unsigned dev, int memfd, uint64_t len, uint64_t *iova)
+{
+	struct sva_region *slot = NULL;
+	pcitsm_err e = PCITSM_OK;
+	void *p;
+
+	if (dev >= PCITSM_SVA_MAX_DEVS || len == 0 || len > PCITSM_SVA_LEN_MAX)
+		return PCITSM_E_INVAL;
+	/* The device's mapping: the buffer stays mapped (pinned) until the device is unbound. */
+	p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, memfd, 0);
+	if (p == MAP_FAILED)
+		return PCITSM_E_SYSTEM;
+	pthread_rwlock_wrlock(&m->lock);
+	for (unsigned i = 0; i < SVA_MAX_REGIONS && !slot; i++)
+		if (!m->reg[dev][i].len)
+			slot = &m->reg[dev][i];
+	if (!m->dev_pasid[dev])
+		e = PCITSM_E_STATE;
+	else if (!slot)
+		e = PCITSM_E_EXHAUSTED;
+	if (!e) {
+		*slot = (struct sva_region){ .iova = m->next_iova[dev], .len = len, .map = p };
+		m->next_iova[dev] += (len + SVA_IOVA_ALIGN - 1) / SVA_IOVA_ALIGN * SVA_IOVA_ALIGN;
+		*iova = slot->iova;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	if (e)
+		munmap(p, (size_t)len);
+	return e;
+}
+
+/* The IOVA translation: the region of device dev that holds iova, or NULL. */
+static const struct sva_region *region(const struct sva_iommu *m, unsigned dev, uint64_t iova)
+{
+	for (unsigned i = 0; i < SVA_MAX_REGIONS; i++) {
+		const struct sva_region *r = &m->reg[dev][i];
+
+		if (r->len && iova >= r->iova && iova - r->iova < r->len)
+			return r;
+	}
+	return NULL;
+}
+
+/* A request without a PASID: through the device's IOVA regions, a fault where they end. */
+static pcitsm_err access_iova(struct sva_iommu *m, unsigned dev, enum sva_access acc, uint64_t va,
+			      uint8_t *buf, size_t len, size_t *moved)
+{
+	while (*moved < len) {
+		const struct sva_region *r = region(m, dev, va + *moved);
+		size_t off, n;
+
+		if (!r)
+			return PCITSM_E_RANGE;
+		off = (size_t)(va + *moved - r->iova);
+		n = (size_t)PCITSM_MIN((uint64_t)(len - *moved), r->len - off);
+		if (acc == SVA_WRITE)
+			memcpy(r->map + off, buf + *moved, n);
+		else
+			memcpy(buf + *moved, r->map + off, n);
+		*moved += n;
+	}
+	return PCITSM_OK;
 }
 
 /* The translation: device dev may reach PASID pasid only while dev is bound to it. */
@@ -179,6 +273,12 @@ pcitsm_err sva_iommu_access(struct sva_iommu *m, unsigned dev, uint32_t pasid, e
 	size_t moved = 0;
 
 	pthread_rwlock_rdlock(&m->lock);
+	if (pasid == SVA_NO_PASID) {
+		e = dev < PCITSM_SVA_MAX_DEVS && m->dev_pasid[dev]
+			    ? access_iova(m, dev, acc, va, buf, len, &moved)
+			    : PCITSM_E_NOTFOUND;
+		goto out;
+	}
 	b = lookup(m, dev, pasid);
 	if (!b) {
 		e = PCITSM_E_NOTFOUND;

@@ -10,11 +10,14 @@
 
 #include "sva/sva_priv.h"
 
-pcitsm_err pcitsm_sva_ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
-				uint32_t entries)
+static pcitsm_err ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev, uint32_t entries,
+			    bool iova)
 {
-	size_t size;
+	size_t size, bytes = PCITSM_MAX((size_t)entries * PCITSM_SVA_DESC_SIZE, (size_t)4096);
 	volatile uint8_t *regs = pcitsm_sva_map(dev, 0, &size);
+	uint64_t base;
+	void *slots;
+	pcitsm_err e;
 
 	if (!regs || size < PCITSM_SVA_REGS_SIZE || entries == 0 || entries > PCITSM_SVA_RING_MAX ||
 	    (entries & (entries - 1)))
@@ -22,23 +25,44 @@ pcitsm_err pcitsm_sva_ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev
 	if (sva_reg_rd32(regs, PCITSM_SVA_REG_ID) != PCITSM_SVA_ID)
 		return PCITSM_E_UNSUPPORTED;
 	memset(r, 0, sizeof(*r));
-	r->slots = aligned_alloc(4096, (size_t)entries * PCITSM_SVA_DESC_SIZE < 4096
-					       ? 4096
-					       : (size_t)entries * PCITSM_SVA_DESC_SIZE);
-	if (!r->slots)
-		return PCITSM_E_NOMEM;
-	memset(r->slots, 0, (size_t)entries * PCITSM_SVA_DESC_SIZE);
+	if (iova) {
+		e = pcitsm_sva_dma_alloc(dev, bytes, &slots, &base);
+		if (e)
+			return e;
+	} else {
+		slots = aligned_alloc(4096, bytes);
+		if (!slots)
+			return PCITSM_E_NOMEM;
+		base = (uint64_t)(uintptr_t)slots;
+	}
+	memset(slots, 0, bytes);
+	r->slots = slots;
+	r->iova = iova;
 	r->dev = dev;
 	r->regs = regs;
 	r->entries = entries;
 	r->tail = sva_reg_rd32(regs, PCITSM_SVA_REG_HEAD);
 	sva_reg_wr32(regs, PCITSM_SVA_REG_TAIL, r->tail);
-	sva_reg_wr32(regs, PCITSM_SVA_REG_PASID, pcitsm_sva_pasid(dev) | PCITSM_SVA_PASID_EN);
-	sva_reg_wr64(regs, PCITSM_SVA_REG_RING_BASE, (uint64_t)(uintptr_t)r->slots);
+	/* the documented use: write the process's PASID into a device register */
+	sva_reg_wr32(regs, PCITSM_SVA_REG_PASID,
+		     iova ? 0 : pcitsm_sva_pasid(dev) | PCITSM_SVA_PASID_EN);
+	sva_reg_wr64(regs, PCITSM_SVA_REG_RING_BASE, base);
 	sva_reg_wr32(regs, PCITSM_SVA_REG_RING_SIZE, entries);
 	sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, PCITSM_SVA_CTRL_EN);
 	sva_futex_wake(regs, PCITSM_SVA_REG_TAIL);
 	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_sva_ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
+				uint32_t entries)
+{
+	return ring_init(r, dev, entries, false);
+}
+
+pcitsm_err pcitsm_sva_ring_init_iova(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
+				     uint32_t entries)
+{
+	return ring_init(r, dev, entries, true);
 }
 
 pcitsm_err pcitsm_sva_submit(struct pcitsm_sva_ring *r, const struct pcitsm_sva_desc *d,
@@ -50,6 +74,8 @@ pcitsm_err pcitsm_sva_submit(struct pcitsm_sva_ring *r, const struct pcitsm_sva_
 	if (r->tail - head >= r->entries)
 		return PCITSM_E_BUSY;
 	x.completion = (uint64_t)(uintptr_t)comp;
+	if (r->iova && pcitsm_sva_dma_addr(r->dev, (const void *)(uintptr_t)comp, &x.completion))
+		return PCITSM_E_RANGE;
 	for (unsigned i = 0; i < PCITSM_SVA_COMP_SIZE; i++)
 		comp[i] = 0;
 	pcitsm_sva_desc_encode(&x, r->slots + (size_t)(r->tail & (r->entries - 1)) *
@@ -101,6 +127,7 @@ void pcitsm_sva_ring_fini(struct pcitsm_sva_ring *r)
 	while (sva_reg_rd32(r->regs, PCITSM_SVA_REG_STATUS) & PCITSM_SVA_STATUS_RUN && now_ms() < end)
 		sva_futex_wait(r->regs, PCITSM_SVA_REG_DONE, sva_reg_rd32(r->regs, PCITSM_SVA_REG_DONE),
 			       10);
-	free(r->slots);
+	if (!r->iova)
+		free(r->slots); /* a registered ring goes with the device */
 	r->slots = NULL;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -80,6 +81,7 @@ static bool queue_step(struct sva_devstate *d, uint32_t *seen)
 	uint32_t tail = sva_reg_rd32(regs, PCITSM_SVA_REG_TAIL);
 	uint8_t desc[PCITSM_SVA_DESC_SIZE];
 	enum pcitsm_sva_qerr qerr;
+	uint32_t q_pasid;
 	size_t done;
 
 	*seen = tail;
@@ -87,7 +89,10 @@ static bool queue_step(struct sva_devstate *d, uint32_t *seen)
 		sva_reg_wr32(regs, PCITSM_SVA_REG_STATUS, 0);
 		return true;
 	}
-	if (!(preg & PCITSM_SVA_PASID_EN) || (preg & ~PCITSM_SVA_PASID_EN) > PCITSM_SVA_PASID_MAX ||
+	/* PASID enable clear: requests carry no PASID and use the IOVA regions. */
+	q_pasid = preg & PCITSM_SVA_PASID_EN ? preg & ~PCITSM_SVA_PASID_EN : SVA_NO_PASID;
+	if ((preg & PCITSM_SVA_PASID_EN && (q_pasid == 0 || q_pasid > PCITSM_SVA_PASID_MAX)) ||
+	    (!(preg & PCITSM_SVA_PASID_EN) && preg) ||
 	    size == 0 || size > PCITSM_SVA_RING_MAX || (size & (size - 1)) || base == 0 ||
 	    base % PCITSM_SVA_DESC_SIZE || base >= PCITSM_SVA_VA_LIMIT ||
 	    (uint32_t)(tail - head) > size) {
@@ -100,13 +105,13 @@ static bool queue_step(struct sva_devstate *d, uint32_t *seen)
 	if (head == tail)
 		return true;
 	/* The descriptor is fetched through the IOMMU like any other DMA read. */
-	if (sva_iommu_access(d->srv->iommu, d->idx, preg & PCITSM_SVA_PASID_MAX, SVA_READ,
+	if (sva_iommu_access(d->srv->iommu, d->idx, q_pasid, SVA_READ,
 			     base + (uint64_t)(head & (size - 1)) * PCITSM_SVA_DESC_SIZE, desc,
 			     sizeof(desc), &done)) {
 		qerr = PCITSM_SVA_QERR_RING_FAULT;
 		sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, 0);
 	} else {
-		qerr = sva_engine_exec(&d->eng, preg & PCITSM_SVA_PASID_MAX, desc);
+		qerr = sva_engine_exec(&d->eng, q_pasid, desc);
 	}
 	if (qerr)
 		sva_reg_wr32(regs, PCITSM_SVA_REG_ERROR, qerr);
@@ -266,14 +271,42 @@ static void conn_close(struct pcitsm_sva_server *s, struct sva_conn *c)
 	c->dev = -1;
 }
 
+/* REGISTER: map the driver's buffer into the device's IOVA domain. The memfd must be sealed
+ * against shrinking (else the driver could make the device's own mapping fault under it) and at
+ * least as large as announced. */
+static pcitsm_err do_register(struct pcitsm_sva_server *s, struct sva_conn *c, int memfd,
+			      uint64_t len, uint64_t *iova)
+{
+	struct stat st;
+	int seals;
+
+	if (c->dev < 0)
+		return PCITSM_E_STATE;
+	if (memfd < 0)
+		return PCITSM_E_INVAL;
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(memfd, &st) != 0 ||
+	    (uint64_t)st.st_size < len)
+		return PCITSM_E_FIELD;
+	return sva_iommu_map(s->iommu, (unsigned)c->dev, memfd, len, iova);
+}
+
 static void conn_request(struct pcitsm_sva_server *s, struct sva_conn *c)
 {
 	uint8_t buf[SVA_REQ_SIZE + 1];
+	struct iovec iov = { buf, sizeof(buf) };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
 	struct sva_rep rep = { 0 };
 	struct sva_req q;
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int memfd = -1;
 	pcitsm_err e;
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -282,8 +315,23 @@ static void conn_request(struct pcitsm_sva_server *s, struct sva_conn *c)
 	}
 	if (n < 0)
 		return;
-	e = sva_req_decode(buf, (size_t)n, &q);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+		    h->cmsg_len == CMSG_LEN(sizeof(int)) && memfd < 0)
+			memcpy(&memfd, CMSG_DATA(h), sizeof(int));
+	e = m.msg_flags & MSG_CTRUNC ? PCITSM_E_LONG : sva_req_decode(buf, (size_t)n, &q);
 	rep.op = (uint8_t)((e ? SVA_OP_BIND : q.op) | 0x80);
+	if (!e && q.op == SVA_OP_REGISTER) {
+		e = do_register(s, c, memfd, q.length, &rep.iova);
+		if (memfd >= 0)
+			close(memfd);
+		if (e)
+			goto fail;
+		reply(c->fd, &rep, -1);
+		return;
+	}
+	if (memfd >= 0)
+		close(memfd); /* only REGISTER carries one */
 	if (e)
 		goto fail;
 	if (q.op == SVA_OP_UNBIND) {

@@ -22,12 +22,21 @@ void sva_iommu_free(struct sva_iommu *m);
  * E_BUSY: the device is bound already; E_EXHAUSTED: no PASID left; E_SYSTEM: pidfd_open failed. */
 pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, uint32_t *pasid)
 	PCITSM_MUST_CHECK;
-/* Remove the binding. Waits for accesses in progress: after it returns, no access of dev reaches
- * the process. */
+/* Remove the binding and the device's IOVA regions. Waits for accesses in progress: after it
+ * returns, no access of dev reaches the process. */
 void sva_iommu_unbind(struct sva_iommu *m, unsigned dev, uint32_t pasid);
+/* The IOVA model beside SVA: a region of a buffer the driver registered once (a memfd it shares
+ * with the device, as a pinned and mapped DMA buffer), at an IOVA the IOMMU picks. Requests without
+ * a PASID (SVA_NO_PASID) are translated through these regions only. E_EXHAUSTED: no region left;
+ * E_SYSTEM: the buffer cannot be mapped. */
+#define SVA_NO_PASID 0u
+#define SVA_MAX_REGIONS 16
+pcitsm_err sva_iommu_map(struct sva_iommu *m, unsigned dev, int memfd, uint64_t len,
+			 uint64_t *iova) PCITSM_MUST_CHECK;
 
 enum sva_access { SVA_READ, SVA_WRITE };
-/* A DMA access of len bytes at virtual address va through (dev, pasid). *done is the number of
+/* A DMA access of len bytes at virtual address va through (dev, pasid); pasid SVA_NO_PASID: va is
+ * an IOVA of one of the device's regions. *done is the number of
  * bytes moved. E_NOTFOUND: no translation (the device is not bound to that PASID, or the process
  * has exited); E_RANGE: an I/O page fault at va + *done (unmapped, or not writable on a write). */
 pcitsm_err sva_iommu_access(struct sva_iommu *m, unsigned dev, uint32_t pasid, enum sva_access acc,
@@ -53,8 +62,11 @@ enum pcitsm_sva_qerr sva_engine_exec(struct sva_engine *e, uint32_t q_pasid,
 /* ---------------------------------------------------------------------------------------------
  * Backends.
  */
+struct sva_dma_buf;
 struct sva_backend_ops {
 	pcitsm_err (*close)(struct pcitsm_sva_dev *d);
+	/* NULL: the backend has no IOVA model */
+	pcitsm_err (*dma_alloc)(struct pcitsm_sva_dev *d, size_t size, struct sva_dma_buf *b);
 };
 
 struct sva_map {
@@ -63,28 +75,41 @@ struct sva_map {
 };
 #define SVA_MAX_MAPS 6
 
+/* A registered DMA buffer as the driver sees it. */
+struct sva_dma_buf {
+	uint8_t *va;
+	size_t len;
+	uint64_t iova;
+};
+
 struct pcitsm_sva_dev {
 	const struct sva_backend_ops *ops;
 	int fd; /* the socket (emulated) or /dev/uioN (real) */
 	uint32_t pasid;
 	struct sva_map maps[SVA_MAX_MAPS];
 	unsigned nr_maps;
+	struct sva_dma_buf bufs[SVA_MAX_REGIONS];
+	unsigned nr_bufs;
 };
 
 /* The emulated device's socket protocol (SOCK_SEQPACKET, little-endian):
- * request  8 bytes: op (1 BIND, 2 UNBIND), version (1), device index u16, reserved u32
- * reply   16 bytes: op | 0x80, errno (0 or EINVAL), reserved u16, PASID u32, map size u32,
- *                   cause u32 (a pcitsm_err: why a bind failed)
- * with the register memfd in SCM_RIGHTS on a successful BIND. */
+ * request 16 bytes: op (1 BIND, 2 UNBIND, 3 REGISTER), version (1), device index u16,
+ *                   reserved u32, length u64 (REGISTER: the buffer's size; else 0)
+ *                   REGISTER carries the buffer's memfd in SCM_RIGHTS
+ * reply   24 bytes: op | 0x80, errno (0 or EINVAL), reserved u16, PASID u32, map size u32,
+ *                   cause u32 (a pcitsm_err: why a request failed), IOVA u64 (REGISTER)
+ *                   with the register memfd in SCM_RIGHTS on a successful BIND. */
 #define SVA_PROTO_VERSION 1
 #define SVA_OP_BIND 1
 #define SVA_OP_UNBIND 2
-#define SVA_REQ_SIZE 8
-#define SVA_REP_SIZE 16
+#define SVA_OP_REGISTER 3
+#define SVA_REQ_SIZE 16
+#define SVA_REP_SIZE 24
 
 struct sva_req {
 	uint8_t op;
 	uint16_t index;
+	uint64_t length;
 };
 pcitsm_err sva_req_decode(const void *in, size_t len, struct sva_req *out) PCITSM_MUST_CHECK;
 void sva_req_encode(const struct sva_req *q, uint8_t out[SVA_REQ_SIZE]);
@@ -93,6 +118,7 @@ struct sva_rep {
 	uint8_t op;
 	uint8_t err; /* errno */
 	uint32_t pasid, map_size, cause;
+	uint64_t iova;
 };
 pcitsm_err sva_rep_decode(const void *in, size_t len, struct sva_rep *out) PCITSM_MUST_CHECK;
 void sva_rep_encode(const struct sva_rep *p, uint8_t out[SVA_REP_SIZE]);

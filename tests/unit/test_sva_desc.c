@@ -194,17 +194,36 @@ static void test_proto(void **state)
 	q[0] = SVA_OP_BIND;
 	q[7] = 1;
 	assert_err(sva_req_decode(q, SVA_REQ_SIZE, &req), PCITSM_E_RESERVED);
+	/* a length only on REGISTER, and there whole pages up to the largest transfer */
+	sva_req_encode(&(struct sva_req){ .op = SVA_OP_BIND, .length = 4096 }, q);
+	assert_err(sva_req_decode(q, SVA_REQ_SIZE, &req), PCITSM_E_FIELD);
+	sva_req_encode(&(struct sva_req){ .op = SVA_OP_REGISTER, .length = 8192 }, q);
+	assert_ok(sva_req_decode(q, SVA_REQ_SIZE, &req));
+	assert_int_equal(req.length, 8192);
+	sva_req_encode(&(struct sva_req){ .op = SVA_OP_REGISTER, .length = 0 }, q);
+	assert_err(sva_req_decode(q, SVA_REQ_SIZE, &req), PCITSM_E_FIELD);
+	sva_req_encode(&(struct sva_req){ .op = SVA_OP_REGISTER, .length = 4097 }, q);
+	assert_err(sva_req_decode(q, SVA_REQ_SIZE, &req), PCITSM_E_FIELD);
+	sva_req_encode(&(struct sva_req){ .op = SVA_OP_REGISTER, .length = PCITSM_SVA_LEN_MAX + 4096 }, q);
+	assert_err(sva_req_decode(q, SVA_REQ_SIZE, &req), PCITSM_E_FIELD);
 
-	sva_rep_encode(&(struct sva_rep){ .op = SVA_OP_BIND | 0x80, .pasid = 9, .map_size = 4096 },
+	sva_rep_encode(&(struct sva_rep){ .op = SVA_OP_BIND | 0x80, .pasid = 9, .map_size = 4096,
+					  .iova = 1ull << 32 },
 		       p);
 	assert_ok(sva_rep_decode(p, SVA_REP_SIZE, &rep));
 	assert_int_equal(rep.pasid, 9);
+	assert_int_equal(rep.iova, 1ull << 32);
+	p[2] = 1;
+	assert_err(sva_rep_decode(p, SVA_REP_SIZE, &rep), PCITSM_E_RESERVED);
+	p[2] = 0;
 	assert_err(sva_rep_decode(p, SVA_REP_SIZE - 1, &rep), PCITSM_E_SHORT);
 	assert_err(sva_rep_decode(p, SVA_REP_SIZE + 1, &rep), PCITSM_E_LONG);
 	sva_rep_encode(&(struct sva_rep){ .op = SVA_OP_BIND | 0x80, .pasid = PCITSM_SVA_PASID_MAX + 1 },
 		       p);
 	assert_err(sva_rep_decode(p, SVA_REP_SIZE, &rep), PCITSM_E_FIELD);
 	sva_rep_encode(&(struct sva_rep){ .op = SVA_OP_BIND }, p);
+	assert_err(sva_rep_decode(p, SVA_REP_SIZE, &rep), PCITSM_E_FIELD);
+	sva_rep_encode(&(struct sva_rep){ .op = 4 | 0x80 }, p);
 	assert_err(sva_rep_decode(p, SVA_REP_SIZE, &rep), PCITSM_E_FIELD);
 }
 

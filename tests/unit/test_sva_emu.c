@@ -74,7 +74,11 @@ static int group_teardown(void **state)
 
 static uint8_t *comp_alloc(void)
 {
-	return aligned_alloc(64, 64);
+	uint8_t *p = aligned_alloc(64, 64);
+
+	assert_non_null(p);
+	memset(p, 0, 64);
+	return p;
 }
 
 static struct pcitsm_sva_comp run(struct pcitsm_sva_ring *r, struct pcitsm_sva_desc d,
@@ -482,6 +486,90 @@ static void test_iommu_lookup(void **state)
 	sva_iommu_free(m);
 }
 
+/* The IOVA model beside SVA: registered buffers, requests without a PASID. Addresses outside the
+ * registered regions fault, and so do plain virtual addresses: without a PASID there is no
+ * translation to the process's page tables. */
+static void test_iova(void **state)
+{
+	struct pcitsm_sva_dev *dev;
+	struct pcitsm_sva_ring r;
+	uint8_t *a, *b, *comp, *heap = malloc(4096);
+	uint64_t ia, ib, ic;
+	struct pcitsm_sva_comp c;
+	char why[100];
+	void *p;
+
+	(void)state;
+	assert_ok(pcitsm_sva_open_emu(sock, 0, &dev, why, sizeof(why)));
+	assert_err(pcitsm_sva_dma_alloc(dev, 100, &p, &ia), PCITSM_E_INVAL);
+	assert_ok(pcitsm_sva_ring_init_iova(&r, dev, 16));
+	assert_ok(pcitsm_sva_dma_alloc(dev, 1 << 20, &p, &ia));
+	a = p;
+	assert_ok(pcitsm_sva_dma_alloc(dev, 1 << 20, &p, &ib));
+	b = p;
+	assert_ok(pcitsm_sva_dma_alloc(dev, 4096, &p, &ic));
+	comp = p;
+	assert_true(ia >= 1ull << 32 && ib != ia);
+	for (size_t i = 0; i < 1 << 20; i++)
+		a[i] = (uint8_t)(i ^ (i >> 9));
+	c = run(&r, (struct pcitsm_sva_desc){ .op = PCITSM_SVA_OP_COPY, .src = ia, .dst = ib,
+					      .len = 1 << 20 },
+		comp);
+	assert_int_equal(c.status, PCITSM_SVA_ST_SUCCESS);
+	assert_memory_equal(a, b, 1 << 20);
+	/* past the end of a region */
+	c = run(&r, (struct pcitsm_sva_desc){ .op = PCITSM_SVA_OP_FILL, .dst = ib + (1 << 20) - 4096,
+					      .len = 8192 },
+		comp);
+	assert_int_equal(c.status, PCITSM_SVA_ST_FAULT);
+	assert_int_equal(c.fault_addr, ib + (1 << 20));
+	assert_int_equal(c.bytes_done, 4096);
+	/* a virtual address of this process, without a PASID */
+	c = run(&r, (struct pcitsm_sva_desc){ .op = PCITSM_SVA_OP_CRC32C, .src = (uintptr_t)heap,
+					      .len = 4096 },
+		comp);
+	assert_int_equal(c.status, PCITSM_SVA_ST_FAULT);
+	/* a descriptor with our PASID on a queue without one */
+	c = run(&r, (struct pcitsm_sva_desc){ .op = PCITSM_SVA_OP_CRC32C, .src = ia, .len = 4096,
+					      .pasid = pcitsm_sva_pasid(dev) },
+		comp);
+	assert_int_equal(c.status, PCITSM_SVA_ST_BAD_PASID);
+	/* a completion record outside the registered buffers cannot be submitted */
+	assert_err(pcitsm_sva_submit(&r, &(struct pcitsm_sva_desc){ .op = PCITSM_SVA_OP_CRC32C,
+								    .src = ia, .len = 64 },
+				     heap),
+		   PCITSM_E_RANGE);
+	/* an unsealed buffer is refused: the driver could shrink it under the device */
+	{
+		uint8_t q[SVA_REQ_SIZE], rep[SVA_REP_SIZE];
+		int fd = memfd_create("unsealed", MFD_CLOEXEC);
+		union {
+			char cb[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u = { 0 };
+		struct iovec iov = { q, sizeof(q) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.cb,
+				    .msg_controllen = sizeof(u.cb) };
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		struct sva_rep pr;
+
+		assert_true(fd >= 0 && ftruncate(fd, 4096) == 0);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &fd, sizeof(int));
+		sva_req_encode(&(struct sva_req){ .op = SVA_OP_REGISTER, .length = 4096 }, q);
+		assert_int_equal(sendmsg(dev->fd, &m, 0), (ssize_t)sizeof(q));
+		assert_int_equal(recv(dev->fd, rep, sizeof(rep), 0), (ssize_t)sizeof(rep));
+		assert_ok(sva_rep_decode(rep, sizeof(rep), &pr));
+		assert_int_equal(pr.err, EINVAL);
+		assert_int_equal(pr.cause, PCITSM_E_FIELD);
+		close(fd);
+	}
+	close_ring(dev, &r);
+	free(heap);
+}
+
 /* Close while a long operation is in flight: close returns promptly, once the device has
  * quiesced, with the descriptor aborted between chunks. A 1 GiB compare of two untouched mappings
  * (zero pages: no memory used) keeps the device busy for far longer than the test waits. */
@@ -581,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_queue_errors),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_iommu_lookup),
+		cmocka_unit_test(test_iova),
 		cmocka_unit_test(test_unbind_in_flight),
 		cmocka_unit_test(test_exit_in_flight),
 	};

@@ -7,6 +7,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
 
+# --sva-devices is 1..8
+rc=0; pcitsmd --foreground --sva-socket "$tmp/x.sock" --sva-devices 9 "$tmp" 2>"$tmp/o.txt" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "sva-devices" "$tmp/o.txt" || fail "--sva-devices 9 exited $rc"
+
 pcitsmd_mount --sva-socket "$tmp/sva.sock" --sva-devices 2
 [ -S "$tmp/sva.sock" ] || fail "no SVA socket"
 

@@ -22,6 +22,7 @@
 #include "pcitsm/emu.h"
 #include "pcitsm/pci.h"
 #include "sysroot.h"
+#include "pcitsm/sva.h"
 
 /* pciutils' decode words (ls-ecaps.c): aggregation modes and partial-header-encryption modes. */
 static const char *const agg_words[] = { "-", "=2", "=4", "=8" };
@@ -346,6 +347,20 @@ static json_object *tsm_json(struct list_src *src, const char *devdir, const str
 	return o;
 }
 
+/* A function on uio_pci_sva (docs/sva.md): its UIO device and the pasid attribute. */
+static void sva_add(json_object *o, const struct list_src *src, const struct pcitsm_bdf *bdf)
+{
+	struct pcitsm_sva_uio_info i;
+	json_object *s;
+
+	if (!src->sysfs || pcitsm_sva_uio_info(src->sysfs, bdf, &i) || !i.on_uio_pci_sva)
+		return;
+	s = json_object_new_object();
+	json_object_object_add(s, "uio", i.uio >= 0 ? jint(i.uio) : NULL);
+	json_object_object_add(s, "pasid", i.pasid_valid ? jint(i.pasid) : NULL);
+	json_object_object_add(o, "uio_pci_sva", s);
+}
+
 static json_object *func_json(struct list_src *src, const char *devdir, struct pcitsm_cfg *cfg,
 			      const struct pcitsm_bdf *bdf)
 {
@@ -383,6 +398,7 @@ static json_object *func_json(struct list_src *src, const char *devdir, struct p
 						       "root): capabilities, DOE and IDE unknown"));
 		doe_add(o, src, bdf, devdir, cfg, readable);
 		json_object_object_add(o, "tsm", tsm_json(src, devdir, bdf));
+		sva_add(o, src, bdf);
 		return o;
 	}
 	e = pcitsm_pci_read_id(cfg, &id);
@@ -422,6 +438,7 @@ static json_object *func_json(struct list_src *src, const char *devdir, struct p
 		}
 	tsm = tsm_json(src, devdir, bdf);
 	json_object_object_add(o, "tsm", tsm);
+	sva_add(o, src, bdf);
 	return o;
 }
 
@@ -499,7 +516,7 @@ static void print_doe(json_object *f, json_object *doe)
 
 static void print_text(json_object *f)
 {
-	json_object *ide, *doe, *tsm, *arr;
+	json_object *ide, *doe, *tsm, *arr, *sva;
 
 	printf("%s %s:%s class %s (%s)%s\n", js(f, "address"), js(f, "vendor"), js(f, "device"),
 	       js(f, "class"), js(f, "type"), jb(f, "tee_io") ? " TEE-IO" : "");
@@ -534,6 +551,14 @@ static void print_text(json_object *f)
 		json_object_object_foreach(tsm, k, v)
 			printf(" %s=%s", k, *json_object_get_string(v) ? json_object_get_string(v) : "\"\"");
 		printf("\n");
+	}
+	if (json_object_object_get_ex(f, "uio_pci_sva", &sva)) {
+		json_object *uio = json_object_object_get(sva, "uio"),
+			    *pasid = json_object_object_get(sva, "pasid");
+
+		/* pasid reads 0 until a process first opens the UIO device */
+		printf("  SVA: uio_pci_sva uio%s PASID %s\n", uio ? json_object_get_string(uio) : "?",
+		       pasid ? json_object_get_string(pasid) : "unreadable");
 	}
 }
 

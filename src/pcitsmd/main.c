@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "sva.h"
 #include "vfs.h"
 
 /* An open file's vnode. The open ones are also on a list, so that a stop with files still open
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *fuse = NULL;
 	struct fuse_loop_config *lc = NULL;
+	struct pcitsm_sva_server *sva = NULL;
 	const char *why = NULL;
 	char err[160];
 	int rc, daemon_fd = -1;
@@ -343,6 +345,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	e = pd_tcp_start(&pd, &why);
+	if (!e)
+		e = pd_sva_start(&o, &sva, &why);
 	if (e) {
 		fprintf(stderr, "pcitsmd: %s: %s (%s)\n", why, pcitsm_err_str(e), pcitsm_err_name(e));
 		rc = 1;
@@ -384,6 +388,7 @@ unmount:
 		unlink(o.pidfile);
 out:
 	fuse_opt_free_args(&args);
+	pcitsm_sva_server_stop(sva);
 	pd_close(&pd);
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "opts.h"
 #include "pcitsm/spdm.h"
+#include "pcitsm/sva.h"
 
 void pd_opts_default(struct pd_opts *o)
 {
@@ -15,6 +16,7 @@ void pd_opts_default(struct pd_opts *o)
 	o->nr_streams = PCITSM_EMU_DEFAULT_STREAMS;
 	o->ready_fd = -1;
 	o->port_host = "127.0.0.1";
+	o->sva_devices = 2;
 }
 
 pcitsm_err pd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -105,6 +107,8 @@ void pd_usage(FILE *out)
 		"  --port-base N          serve endpoint i on HOST:N+i (HOST from --port-host)\n"
 		"  --port-host HOST       address for --port-base (default 127.0.0.1)\n"
 		"  --no-doe-features      no doe_features/ directories, as on Linux before 6.15\n"
+		"  --sva-socket PATH      serve the example SVA DMA devices on that AF_UNIX socket\n"
+		"                         (docs/sva.md); --sva-devices N of them (default 2)\n"
 		"  -f, --foreground       stay in the foreground\n"
 		"  -d, --debug            FUSE debug output (implies --foreground)\n"
 		"  --pidfile FILE         write the daemon's pid once the mount is ready\n"
@@ -135,6 +139,8 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		{ "port-base", required_argument, NULL, 'B' },
 		{ "port-host", required_argument, NULL, 'H' },
 		{ "no-doe-features", no_argument, NULL, 'D' },
+		{ "sva-socket", required_argument, NULL, 'U' },
+		{ "sva-devices", required_argument, NULL, 'N' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -187,6 +193,15 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			break;
 		case 'H':
 			o->port_host = optarg;
+			break;
+		case 'U':
+			o->sva_socket = optarg;
+			break;
+		case 'N':
+			if (pd_parse_uint(optarg, 1, PCITSM_SVA_MAX_DEVS, &o->sva_devices)) {
+				snprintf(err, errlen, "--sva-devices: 1..%u", PCITSM_SVA_MAX_DEVS);
+				return -1;
+			}
 			break;
 		case 'D':
 			o->no_doe_features = true;

@@ -50,6 +50,8 @@ struct pd_opts {
 	unsigned nr_faults;
 	uint8_t spdm_version;   /* --version V: the devices offer only SPDM V (0: 1.0-1.3) */
 	bool no_doe_features;   /* --no-doe-features: no doe_features/ (a kernel before 6.15) */
+	const char *sva_socket; /* --sva-socket PATH: the example SVA devices (NULL: none) */
+	unsigned sva_devices;   /* --sva-devices N (default 2) */
 };
 
 void pd_opts_default(struct pd_opts *o);

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated SVA device server: what uio_pci_generic_sva's open() and release() do, done by a
+ * platform process for a device it models (drivers/uio/uio_pci_generic_sva.c).
+ *
+ * A process connects to the AF_UNIX socket and sends BIND for a device: the server learns who it is
+ * from SO_PEERCRED (never from the message), binds the device to that process's PASID in the IOMMU
+ * model, and sends back a fresh register memfd (sealed against resizing, so the process cannot make
+ * the device fault on its own registers). The connection is the open file: UNBIND, close() or the
+ * process's exit all quiesce the device (the in-flight descriptor is aborted between chunks, the
+ * DMA thread confirms it is idle) before the PASID is unbound (iommu-sva kernel-doc: the device must
+ * issue no more requests for the PASID before unbind).
+ *
+ * Threads: one control thread (accept, requests, hang-ups) and one DMA thread per device, which
+ * sleeps on the doorbell register as a futex.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sva/sva_priv.h"
+
+#define SVA_MAX_CONNS 64
+#define SVA_IDLE_WAIT_MS 50
+
+struct sva_devstate {
+	struct pcitsm_sva_server *srv;
+	unsigned idx;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* under mu */
+	bool bound, busy, stop;
+	int memfd;
+	volatile uint8_t *regs;
+	uint32_t pasid;
+	/* read by the engine between chunks */
+	atomic_bool abort;
+	struct sva_engine eng;
+};
+
+struct sva_conn {
+	int fd;  /* -1: free */
+	int dev; /* bound device, -1: none */
+};
+
+struct pcitsm_sva_server {
+	const struct pcitsm_env *env;
+	int lfd;
+	int wake[2];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sva_iommu *iommu;
+	unsigned ndev;
+	struct sva_devstate dev[PCITSM_SVA_MAX_DEVS];
+	struct sva_conn conn[SVA_MAX_CONNS];
+	pthread_t ctl;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * The DMA thread.
+ */
+
+/* One step of a running queue. Returns true if the thread should sleep on the doorbell (tail as
+ * seen in *seen). Called with busy set, without the lock. */
+static bool queue_step(struct sva_devstate *d, uint32_t *seen)
+{
+	volatile uint8_t *regs = d->regs;
+	uint32_t ctrl = sva_reg_rd32(regs, PCITSM_SVA_REG_CTRL);
+	uint32_t preg = sva_reg_rd32(regs, PCITSM_SVA_REG_PASID);
+	uint64_t base = sva_reg_rd64(regs, PCITSM_SVA_REG_RING_BASE);
+	uint32_t size = sva_reg_rd32(regs, PCITSM_SVA_REG_RING_SIZE);
+	uint32_t head = sva_reg_rd32(regs, PCITSM_SVA_REG_HEAD);
+	uint32_t tail = sva_reg_rd32(regs, PCITSM_SVA_REG_TAIL);
+	uint8_t desc[PCITSM_SVA_DESC_SIZE];
+	enum pcitsm_sva_qerr qerr;
+	uint32_t q_pasid;
+	size_t done;
+
+	*seen = tail;
+	if (!(ctrl & PCITSM_SVA_CTRL_EN)) {
+		sva_reg_wr32(regs, PCITSM_SVA_REG_STATUS, 0);
+		return true;
+	}
+	/* PASID enable clear: requests carry no PASID and use the IOVA regions. */
+	q_pasid = preg & PCITSM_SVA_PASID_EN ? preg & ~PCITSM_SVA_PASID_EN : SVA_NO_PASID;
+	if ((preg & PCITSM_SVA_PASID_EN && (q_pasid == 0 || q_pasid > PCITSM_SVA_PASID_MAX)) ||
+	    (!(preg & PCITSM_SVA_PASID_EN) && preg) ||
+	    size == 0 || size > PCITSM_SVA_RING_MAX || (size & (size - 1)) || base == 0 ||
+	    base % PCITSM_SVA_DESC_SIZE || base >= PCITSM_SVA_VA_LIMIT ||
+	    (uint32_t)(tail - head) > size) {
+		sva_reg_wr32(regs, PCITSM_SVA_REG_ERROR, PCITSM_SVA_QERR_CONFIG);
+		sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, 0);
+		sva_reg_wr32(regs, PCITSM_SVA_REG_STATUS, 0);
+		return true;
+	}
+	sva_reg_wr32(regs, PCITSM_SVA_REG_STATUS, PCITSM_SVA_STATUS_RUN);
+	if (head == tail)
+		return true;
+	/* The descriptor is fetched through the IOMMU like any other DMA read. */
+	if (sva_iommu_access(d->srv->iommu, d->idx, q_pasid, SVA_READ,
+			     base + (uint64_t)(head & (size - 1)) * PCITSM_SVA_DESC_SIZE, desc,
+			     sizeof(desc), &done)) {
+		qerr = PCITSM_SVA_QERR_RING_FAULT;
+		sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, 0);
+	} else {
+		qerr = sva_engine_exec(&d->eng, q_pasid, desc);
+	}
+	if (qerr)
+		sva_reg_wr32(regs, PCITSM_SVA_REG_ERROR, qerr);
+	sva_reg_wr32(regs, PCITSM_SVA_REG_HEAD, head + 1);
+	sva_reg_wr32(regs, PCITSM_SVA_REG_DONE, sva_reg_rd32(regs, PCITSM_SVA_REG_DONE) + 1);
+	sva_futex_wake(regs, PCITSM_SVA_REG_DONE);
+	return false;
+}
+
+static void *dma_thread(void *arg)
+{
+	struct sva_devstate *d = arg;
+
+	for (;;) {
+		volatile uint8_t *regs;
+		uint32_t seen = 0;
+		bool sleep;
+
+		pthread_mutex_lock(&d->mu);
+		while (!d->stop && (!d->bound || atomic_load(&d->abort)))
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (d->stop) {
+			pthread_mutex_unlock(&d->mu);
+			return NULL;
+		}
+		d->busy = true;
+		regs = d->regs;
+		pthread_mutex_unlock(&d->mu);
+
+		sleep = queue_step(d, &seen);
+
+		pthread_mutex_lock(&d->mu);
+		d->busy = false;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		/* The mapping stays valid while we sleep: quiesce unmaps only after !busy, and a
+		 * futex wait on an unmapped word would just fail. */
+		if (sleep && !atomic_load(&d->abort))
+			sva_futex_wait(regs, PCITSM_SVA_REG_TAIL, seen, SVA_IDLE_WAIT_MS);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Binding and quiescing.
+ */
+
+static pcitsm_err regs_new(int *memfd, volatile uint8_t **regs)
+{
+	int fd = memfd_create("pcitsm-sva-regs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0)
+		return PCITSM_E_SYSTEM;
+	if (ftruncate(fd, PCITSM_SVA_REGS_SIZE) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0 ||
+	    (p = mmap(NULL, PCITSM_SVA_REGS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+		    MAP_FAILED) {
+		close(fd);
+		return PCITSM_E_SYSTEM;
+	}
+	*memfd = fd;
+	*regs = p;
+	sva_reg_wr32(*regs, PCITSM_SVA_REG_ID, PCITSM_SVA_ID);
+	return PCITSM_OK;
+}
+
+static pcitsm_err dev_bind(struct sva_devstate *d, pid_t pid)
+{
+	volatile uint8_t *regs;
+	uint32_t pasid;
+	int memfd;
+	pcitsm_err e;
+
+	e = sva_iommu_bind(d->srv->iommu, d->idx, pid, &pasid);
+	if (e)
+		return e;
+	e = regs_new(&memfd, &regs);
+	if (e) {
+		sva_iommu_unbind(d->srv->iommu, d->idx, pasid);
+		return e;
+	}
+	pthread_mutex_lock(&d->mu);
+	d->memfd = memfd;
+	d->regs = regs;
+	d->pasid = pasid;
+	d->bound = true;
+	atomic_store(&d->abort, false);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pcitsm_info(d->srv->env, "sva%u: bound to pid %ld, PASID %u", d->idx, (long)pid, pasid);
+	return PCITSM_OK;
+}
+
+/* Stop the queue, wait until the DMA thread is outside any descriptor, then unbind. */
+static void dev_quiesce_unbind(struct sva_devstate *d)
+{
+	volatile uint8_t *regs;
+
+	pthread_mutex_lock(&d->mu);
+	if (!d->bound) {
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
+	atomic_store(&d->abort, true);
+	sva_futex_wake(d->regs, PCITSM_SVA_REG_TAIL);
+	while (d->busy)
+		pthread_cond_wait(&d->cv, &d->mu);
+	d->bound = false;
+	regs = d->regs;
+	d->regs = NULL;
+	pthread_mutex_unlock(&d->mu);
+
+	sva_iommu_unbind(d->srv->iommu, d->idx, d->pasid);
+	pcitsm_info(d->srv->env, "sva%u: unbound PASID %u", d->idx, d->pasid);
+	munmap((void *)(uintptr_t)regs, PCITSM_SVA_REGS_SIZE);
+	close(d->memfd);
+	d->memfd = -1;
+	d->pasid = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The control thread.
+ */
+
+static void reply(int fd, const struct sva_rep *p, int memfd)
+{
+	uint8_t buf[SVA_REP_SIZE];
+	struct iovec iov = { buf, sizeof(buf) };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	sva_rep_encode(p, buf);
+	if (memfd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.b;
+		m.msg_controllen = sizeof(u.b);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
+	}
+	(void)sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+static void conn_close(struct pcitsm_sva_server *s, struct sva_conn *c)
+{
+	if (c->dev >= 0)
+		dev_quiesce_unbind(&s->dev[c->dev]);
+	close(c->fd);
+	c->fd = -1;
+	c->dev = -1;
+}
+
+/* REGISTER: map the driver's buffer into the device's IOVA domain. The memfd must be sealed
+ * against shrinking (else the driver could make the device's own mapping fault under it) and at
+ * least as large as announced. */
+static pcitsm_err do_register(struct pcitsm_sva_server *s, struct sva_conn *c, int memfd,
+			      uint64_t len, uint64_t *iova)
+{
+	struct stat st;
+	int seals;
+
+	if (c->dev < 0)
+		return PCITSM_E_STATE;
+	if (memfd < 0)
+		return PCITSM_E_INVAL;
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(memfd, &st) != 0 ||
+	    (uint64_t)st.st_size < len)
+		return PCITSM_E_FIELD;
+	return sva_iommu_map(s->iommu, (unsigned)c->dev, memfd, len, iova);
+}
+
+static void conn_request(struct pcitsm_sva_server *s, struct sva_conn *c)
+{
+	uint8_t buf[SVA_REQ_SIZE + 1];
+	struct iovec iov = { buf, sizeof(buf) };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
+	struct sva_rep rep = { 0 };
+	struct sva_req q;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int memfd = -1;
+	pcitsm_err e;
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(s, c); /* release(): the process closed the device or exited */
+		return;
+	}
+	if (n < 0)
+		return;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+		    h->cmsg_len == CMSG_LEN(sizeof(int)) && memfd < 0)
+			memcpy(&memfd, CMSG_DATA(h), sizeof(int));
+	e = m.msg_flags & MSG_CTRUNC ? PCITSM_E_LONG : sva_req_decode(buf, (size_t)n, &q);
+	rep.op = (uint8_t)((e ? SVA_OP_BIND : q.op) | 0x80);
+	if (!e && q.op == SVA_OP_REGISTER) {
+		e = do_register(s, c, memfd, q.length, &rep.iova);
+		if (memfd >= 0)
+			close(memfd);
+		if (e)
+			goto fail;
+		reply(c->fd, &rep, -1);
+		return;
+	}
+	if (memfd >= 0)
+		close(memfd); /* only REGISTER carries one */
+	if (e)
+		goto fail;
+	if (q.op == SVA_OP_UNBIND) {
+		if (c->dev < 0) {
+			e = PCITSM_E_STATE;
+			goto fail;
+		}
+		dev_quiesce_unbind(&s->dev[c->dev]);
+		c->dev = -1;
+		reply(c->fd, &rep, -1);
+		return;
+	}
+	if (c->dev >= 0) {
+		e = PCITSM_E_STATE; /* one device per open file */
+		goto fail;
+	}
+	if (q.index >= s->ndev) {
+		e = PCITSM_E_NOTFOUND;
+		goto fail;
+	}
+	/* Who is asking: the kernel's word, taken when the process connected. */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.pid <= 0) {
+		e = PCITSM_E_SYSTEM;
+		goto fail;
+	}
+	e = dev_bind(&s->dev[q.index], cred.pid);
+	if (e)
+		goto fail;
+	c->dev = q.index;
+	rep.pasid = s->dev[q.index].pasid;
+	rep.map_size = PCITSM_SVA_REGS_SIZE;
+	reply(c->fd, &rep, s->dev[q.index].memfd);
+	return;
+fail:
+	/* As the driver: every bind failure is EINVAL; the cause travels beside it. */
+	rep.err = EINVAL;
+	rep.cause = (uint32_t)e;
+	reply(c->fd, &rep, -1);
+}
+
+static void *ctl_thread(void *arg)
+{
+	struct pcitsm_sva_server *s = arg;
+
+	for (;;) {
+		struct pollfd p[SVA_MAX_CONNS + 2];
+		struct sva_conn *who[SVA_MAX_CONNS + 2];
+		nfds_t n = 0;
+
+		p[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
+			if (s->conn[i].fd >= 0) {
+				who[n] = &s->conn[i];
+				p[n++] = (struct pollfd){ .fd = s->conn[i].fd, .events = POLLIN };
+			}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents & POLLIN) {
+			int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+			unsigned i;
+
+			for (i = 0; fd >= 0 && i < SVA_MAX_CONNS && s->conn[i].fd >= 0; i++)
+				;
+			if (fd >= 0 && i == SVA_MAX_CONNS)
+				close(fd);
+			else if (fd >= 0)
+				s->conn[i] = (struct sva_conn){ .fd = fd, .dev = -1 };
+		}
+		for (nfds_t k = 2; k < n; k++) {
+			if (p[k].revents & POLLIN)
+				conn_request(s, who[k]);
+			else if (p[k].revents & (POLLHUP | POLLERR | POLLNVAL))
+				conn_close(s, who[k]);
+		}
+	}
+	for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
+		if (s->conn[i].fd >= 0)
+			conn_close(s, &s->conn[i]);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Start and stop.
+ */
+
+static void dev_stop(struct sva_devstate *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->thr, NULL);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d->eng.buf);
+}
+
+pcitsm_err pcitsm_sva_server_start(const char *socket_path, unsigned ndev,
+				   const struct pcitsm_env *env, struct pcitsm_sva_server **out)
+{
+	struct pcitsm_sva_server *s;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	unsigned started = 0;
+	pcitsm_err e = PCITSM_E_SYSTEM;
+
+	if (!socket_path || strlen(socket_path) >= sizeof(a.sun_path) || ndev == 0 ||
+	    ndev > PCITSM_SVA_MAX_DEVS)
+		return PCITSM_E_INVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return PCITSM_E_NOMEM;
+	s->env = env ? env : pcitsm_env_default();
+	s->ndev = ndev;
+	s->lfd = s->wake[0] = s->wake[1] = -1;
+	for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
+		s->conn[i] = (struct sva_conn){ .fd = -1, .dev = -1 };
+	strcpy(s->path, socket_path);
+	strcpy(a.sun_path, socket_path);
+	e = sva_iommu_new(&s->iommu);
+	if (e)
+		goto fail;
+	e = PCITSM_E_SYSTEM;
+	if (pipe2(s->wake, O_CLOEXEC) != 0)
+		goto fail;
+	s->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0)
+		goto fail;
+	unlink(socket_path);
+	if (bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s->lfd, 16) != 0)
+		goto fail;
+	for (; started < ndev; started++) {
+		struct sva_devstate *d = &s->dev[started];
+
+		*d = (struct sva_devstate){ .srv = s, .idx = started, .memfd = -1 };
+		d->eng = (struct sva_engine){ .iommu = s->iommu, .dev = started, .abort = &d->abort };
+		d->eng.buf = malloc(2 * SVA_ENGINE_CHUNK);
+		if (!d->eng.buf || pthread_mutex_init(&d->mu, NULL) != 0 ||
+		    pthread_cond_init(&d->cv, NULL) != 0 ||
+		    pthread_create(&d->thr, NULL, dma_thread, d) != 0) {
+			free(d->eng.buf);
+			goto fail;
+		}
+	}
+	if (pthread_create(&s->ctl, NULL, ctl_thread, s) != 0)
+		goto fail;
+	*out = s;
+	return PCITSM_OK;
+fail:
+	while (started)
+		dev_stop(&s->dev[--started]);
+	if (s->lfd >= 0) {
+		close(s->lfd);
+		unlink(socket_path);
+	}
+	if (s->wake[0] >= 0) {
+		close(s->wake[0]);
+		close(s->wake[1]);
+	}
+	sva_iommu_free(s->iommu);
+	free(s);
+	return e;
+}
+
+void pcitsm_sva_server_stop(struct pcitsm_sva_server *s)
+{
+	if (!s)
+		return;
+	(void)!write(s->wake[1], "x", 1);
+	pthread_join(s->ctl, NULL); /* every connection closed, every device quiesced */
+	for (unsigned i = 0; i < s->ndev; i++)
+		dev_stop(&s->dev[i]);
+	close(s->lfd);
+	unlink(s->path);
+	close(s->wake[0]);
+	close(s->wake[1]);
+	sva_iommu_free(s->iommu);
+	free(s);
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* pcitsmd --sva-socket: the example SVA DMA devices (lib/sva, docs/sva.md) beside the mirror. */
+#ifndef PCITSMD_SVA_H
+#define PCITSMD_SVA_H
+
+#include "opts.h"
+#include "pcitsm/sva.h"
+
+/* Start the devices if --sva-socket was given (*out stays NULL otherwise). The socket path is made
+ * absolute first: the daemon leaves its working directory. On failure *why names the step. */
+pcitsm_err pd_sva_start(const struct pd_opts *o, struct pcitsm_sva_server **out, const char **why)
+	PCITSM_MUST_CHECK;
+
+#endif

@@ -27,6 +27,7 @@ static int setup(void **state)
 
 	pd_opts_default(&fx->o);
 	fx->o.mountpoint = "/unused";
+	fx->o.nr_vfs = 0; /* the 6.19 tree; the TDIs: tdisp_tree */
 	/* Port 2's endpoint signs badly: its connect must fail. */
 	fx->o.nr_faults = 1;
 	assert_ok(pd_parse_fault("0000:02:00.0=bad-signature", &fx->o.faults[0]));
@@ -126,7 +127,7 @@ static void tree(void **state)
 	assert_string_equal(ls(pd, "/", &n), "bus class devices pcitsm ");
 	assert_string_equal(ls(pd, "/bus/pci/devices", &n),
 			    "0000:00:01.0 0000:00:02.0 0000:01:00.0 0000:02:00.0 ");
-	assert_string_equal(ls(pd, EP "/tsm", &n), "connect disconnect dsm bound ");
+	assert_string_equal(ls(pd, EP "/tsm", &n), "connect disconnect dsm bound lock unlock accept ");
 	assert_string_equal(ls(pd, EP "/doe_features", &n), "doe_discovery 0001:01 0001:02 ");
 	assert_int_equal(vfs_lookup(pd, "/bus/pci/devices/0000:01:00.0", &vn), 0);
 	assert_int_equal(vn.mode & S_IFMT, S_IFLNK);

@@ -346,6 +346,9 @@ static void accept_transactional(void **st)
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	assert_int_equal(ACCEPT(fx, VF1, "1"), -EIO);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	/* Refused by the firmware's state check, not left to the device to refuse START. */
+	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_int_equal(s.last_failure.err, PCITSM_E_STATE);
 	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0); /* STOP is legal in ERROR */
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
 

@@ -52,6 +52,7 @@ struct pd_opts {
 	bool no_doe_features;   /* --no-doe-features: no doe_features/ (a kernel before 6.15) */
 	const char *sva_socket; /* --sva-socket PATH: the example SVA devices (NULL: none) */
 	unsigned sva_devices;   /* --sva-devices N (default 2) */
+	unsigned nr_vfs;        /* --vfs N: functions 1..N of the first endpoint, each a TDI */
 };
 
 void pd_opts_default(struct pd_opts *o);

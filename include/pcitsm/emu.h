@@ -19,6 +19,7 @@
 #include "pcitsm/pci.h"
 #include "pcitsm/platform.h"
 #include "pcitsm/spdm_rsp.h"
+#include "pcitsm/tdisp.h"
 
 /* Emulated functions carry this vendor ID. It is not an assigned PCI-SIG vendor ID; a tool that sees
  * it knows it is looking at pcitsm's emulation (docs/emulated-platform.md). */
@@ -49,9 +50,12 @@ struct pcitsm_emu_link_cfg {
 	bool ep_dev3;         /* a Device-3 capability on the endpoint */
 	bool ep_no_secured_cma; /* the mailbox lists CMA but not secured CMA (type 2) */
 	/* Functions 1..n of the endpoint device (0..7, default 0): plain endpoints with the same
-	 * DEVCAP TEE bit, no DOE and no IDE, managed by function 0 as their DSM. They come after all
-	 * root ports and endpoints in pcitsm_emu_platform.funcs. */
+	 * DEVCAP TEE bit, no DOE and no IDE, managed by function 0 as their DSM: the device's
+	 * virtual functions, each a TDI of function 0's DSM (docs/emulated-platform.md "TDIs"). They
+	 * come after all root ports and endpoints in pcitsm_emu_platform.funcs. */
 	unsigned ep_extra_funcs;
+	/* Functions that do PASID DMA (bit n: function n): their reports carry DMA_WITH_PASID. */
+	uint8_t ep_pasid_funcs;
 };
 
 struct pcitsm_emu_config {
@@ -98,6 +102,14 @@ struct pcitsm_emu_func {
 	 * engine's state. Only blocks below PCITSM_IDE_PORT_STREAMS are bound. */
 	struct pcitsm_ide_port *ide_port;
 	struct pcitsm_emu_link *link;
+	/* Endpoint functions: BAR0 as the function decodes it, with its MSI-X table and PBA and
+	 * non-TEE page (docs/emulated-platform.md "TDIs"): what its TDISP report is built from. */
+	struct pcitsm_tdisp_ifdesc desc;
+	/* PF0: functions 1..n of its device. Every endpoint function: the device whose DSM hosts its
+	 * TDI (set by pcitsm_emu_device_new), told of FLRs and locked-configuration writes. */
+	struct pcitsm_emu_func *sibling[PCITSM_EMU_MAX_EXTRA_FUNCS];
+	unsigned nr_siblings;
+	struct pcitsm_emu_device *dev;
 };
 
 /* An emulated endpoint's memory window: what its root port's address association covers and what
@@ -268,6 +280,15 @@ struct pcitsm_emu_devices_cfg {
 	void (*key_observer)(void *arg, const uint8_t key[32], const uint8_t ifv[8]);
 	void *key_observer_arg;
 };
+/* TDISP (PCIe 6.x §11): function 0's SPDM responder serves the DSM (vendor-defined protocol 1),
+ * with one TDI per function of the device (PF0 and functions 1..n, interface ID = Requester ID).
+ * The DSM, for tests that play a misbehaving device (e.g. a report that changes). */
+struct pcitsm_tdisp_dsm *pcitsm_emu_device_dsm(struct pcitsm_emu_device *d);
+/* The TDI state of function f (an endpoint function of a device), or -1 if it has no TDI. */
+int pcitsm_emu_tdi_state(const struct pcitsm_emu_func *f);
+/* The cause of f's last move to ERROR (PCITSM_TDISP_CAUSE_NONE if none or no TDI). */
+enum pcitsm_tdisp_cause pcitsm_emu_tdi_cause(const struct pcitsm_emu_func *f);
+
 struct pcitsm_emu_devices;
 /* pcitsm_emu_device_new for every endpoint with a DOE mailbox; the roots of the identities without
  * untrusted_cert are added to trust (the platform's anchors). The devices must be freed before the

@@ -482,6 +482,13 @@ void pcitsm_tdisp_seq_init(struct pcitsm_tdisp_seq *s, uint32_t function_id);
  * state other than expected or an inconsistent remainder; E_FIELD: the report breaks a rule. */
 pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm_tdisp_seq_ops *ops,
 				 void *arg, const struct pcitsm_tdisp_seq_opts *o) PCITSM_MUST_CHECK;
+/* GET_DEVICE_INTERFACE_STATE (into s->state; E_MISMATCH unless CONFIG_LOCKED or RUN), then the
+ * report again in portions, decoded and digested into s->report / s->rep / s->digest (the lock's
+ * nonce is kept): how a TSM reads the evidence of a TDI it locked earlier, and checks at accept
+ * that it has not changed. E_STATE when the requester has failed. */
+pcitsm_err pcitsm_tdisp_seq_reread(struct pcitsm_tdisp_seq *s,
+				   const struct pcitsm_tdisp_seq_ops *ops, void *arg, uint16_t portion)
+	PCITSM_MUST_CHECK;
 /* START_INTERFACE_REQUEST with the kept nonce (wiped afterwards, whatever the answer), then
  * GET_DEVICE_INTERFACE_STATE must say RUN. E_STATE without a successful pcitsm_tdisp_seq_lock. */
 pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s,

@@ -20,6 +20,7 @@
 #include "pcitsm/crypto.h"
 #include "pcitsm/pci.h"
 #include "pcitsm/platform.h"
+#include "pcitsm/tdisp.h"
 #include "pcitsm/tsm.h"
 
 /* Where the firmware can be told to misbehave (tests, pcitsmd --fault). Device-side faults
@@ -95,5 +96,35 @@ void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *dev);
 void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_status *st);
 pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_evidence *ev)
 	PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
+ * TDISP (PCIe 6.x §11): the firmware is the requester of every TDI of a connected device, over
+ * the same SPDM session it used for IDE_KM (docs/tsm.md "TDISP: the devsec TSM"). The host relays
+ * the secured-CMA objects as before and never sees the START nonce. A TDI is named by its Requester
+ * ID (the INTERFACE_ID's FUNCTION_ID); at most PCITSM_TIO_MAX_TDIS per device.
+ */
+#define PCITSM_TIO_MAX_TDIS PCITSM_TDISP_MAX_TDIS
+
+/* TDI_LOCK: version, capabilities, LOCK_INTERFACE_REQUEST (flags; the IDE stream programmed by
+ * IDE_START as the default stream; MMIO_REPORTING_OFFSET 0), the report read in portions and
+ * digested. The START nonce stays in firmware memory. E_STATE without a session and a stream,
+ * E_EXISTS if the firmware already holds rid locked, E_EXHAUSTED past PCITSM_TIO_MAX_TDIS; the
+ * sequence's errors otherwise, fail saying the TDISP step. */
+pcitsm_err pcitsm_tio_tdi_lock(struct pcitsm_tio_dev *dev, uint16_t rid, uint16_t flags,
+			       struct pcitsm_tsm_failure *fail) PCITSM_MUST_CHECK;
+/* TDI_REPORT: the state and the report read again from the device (the generation counts LOCKs
+ * and report changes); a report that differs from the
+ * last one read bumps the generation. E_NOTFOUND: rid not locked by the firmware. */
+pcitsm_err pcitsm_tio_tdi_evidence(struct pcitsm_tio_dev *dev, uint16_t rid,
+				   struct pcitsm_tsm_tdi_evidence *ev) PCITSM_MUST_CHECK;
+/* TDI_ACCEPT, transactional: the evidence the caller read (digest, generation) must still be the
+ * TDI's: the device still CONFIG_LOCKED (else E_STATE), the report read again with the same digest
+ * and the generation unchanged (else E_MISMATCH); then START_INTERFACE_REQUEST with the lock's
+ * nonce and the state RUN. E_NOTFOUND: rid not locked. */
+pcitsm_err pcitsm_tio_tdi_accept(struct pcitsm_tio_dev *dev, uint16_t rid,
+				 const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], uint32_t generation,
+				 struct pcitsm_tsm_failure *fail) PCITSM_MUST_CHECK;
+/* TDI_UNLOCK: STOP_INTERFACE_REQUEST (best effort), the firmware's record of rid wiped. */
+void pcitsm_tio_tdi_unlock(struct pcitsm_tio_dev *dev, uint16_t rid);
 
 #endif /* PCITSM_TIO_H */

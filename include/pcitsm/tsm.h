@@ -27,6 +27,7 @@
 #include "pcitsm/doe.h"
 #include "pcitsm/pci.h"
 #include "pcitsm/platform.h"
+#include "pcitsm/tdisp.h"
 
 struct pcitsm_tsm_core;
 
@@ -85,9 +86,14 @@ enum pcitsm_tsm_attr {
 	PCITSM_TSM_ATTR_DSM,           /* <BDF>/tsm/dsm            0444 */
 	PCITSM_TSM_ATTR_BOUND,         /* <BDF>/tsm/bound          0444, TDISP-capable devices only */
 	PCITSM_TSM_ATTR_AUTHENTICATED, /* <BDF>/authenticated      0444 */
+	/* TDISP, the devsec ABI [proposal] (docs/pcitsmd.md "Proposal: TDISP"): on every function
+	 * with DEVCAP TEE while a devsec TSM is registered. */
+	PCITSM_TSM_ATTR_LOCK,          /* <BDF>/tsm/lock           0644 */
+	PCITSM_TSM_ATTR_UNLOCK,        /* <BDF>/tsm/unlock         0200 */
+	PCITSM_TSM_ATTR_ACCEPT,        /* <BDF>/tsm/accept         0644 */
 	PCITSM_TSM_NR_ATTRS
 };
-/* "tsm", "connect", "disconnect", "dsm", "bound", "authenticated". */
+/* "tsm", "connect", "disconnect", "dsm", "bound", "authenticated", "lock", "unlock", "accept". */
 const char *pcitsm_tsm_attr_name(enum pcitsm_tsm_attr a);
 /* The file mode bits (0644, 0200, 0444; 0755 for the directory). */
 unsigned pcitsm_tsm_attr_mode(enum pcitsm_tsm_attr a);
@@ -96,14 +102,17 @@ unsigned pcitsm_tsm_attr_mode(enum pcitsm_tsm_attr a);
  * selective streams or DEVCAP TEE, a DOE mailbox with CMA) and on functions that have a TSM
  * context; connect and disconnect only on those PF0s; dsm on PF0s and on managed functions (the
  * other functions of the DSM's slot while a DSM with DEVCAP TEE is connected); bound on PF0s with
- * DEVCAP TEE; authenticated on DSM-capable PF0s. */
+ * DEVCAP TEE; authenticated on DSM-capable PF0s; lock, unlock and accept (and tsm/ itself) on every
+ * function with DEVCAP TEE once a devsec TSM is registered. */
 bool pcitsm_tsm_attr_exists(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			    enum pcitsm_tsm_attr a);
 /* Read an attribute into buf (NUL-terminated if it fits), returning its length (not counting the
  * NUL) or -errno: -ENOENT if it does not exist, -EACCES for disconnect (write-only), -ENOSPC if
  * buf is too small. Contents: connect and authenticated "tsmN\n" while connected, else "\n"; dsm
  * the DSM's name "0000:01:00.0\n" while connected (on a managed function: its DSM's), else "\n";
- * bound "\n" (no TDI is ever bound by this core). */
+ * bound "tsmN\n" while a TDI of this DSM (itself or a function it manages) is accepted, else
+ * "\n"; lock the devsec TSM holding the lock "tsm1\n", else "\n"; accept "1\n" once accepted,
+ * else "0\n"; unlock -EACCES (write-only). */
 int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			 enum pcitsm_tsm_attr a, char *buf, size_t cap);
 
@@ -129,6 +138,71 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *core, const struct pcitsm_b
 int pcitsm_tsm_disconnect_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				const char *buf, size_t len);
 
+/* ---------------------------------------------------------------------------------------------
+ * TDISP through a devsec TSM [proposal] (PCIe 6.x §11; docs/pcitsmd.md "Proposal: TDISP"). The
+ * checks run in the order of the staging tree's drivers/pci/tsm/core.c; each returns 0 or -errno.
+ * The TDI's DSM (its PF0) must be connected to the link TSM of the same backend: the firmware locks
+ * over the session and the IDE stream of that connection.
+ */
+/* tsm/lock: "tsm%d" parsed as connect's. -ENOENT no attribute; -EINVAL format; -EBUSY already
+ * locked (or a lock in progress); -ENXIO no such TSM or not a devsec TSM; -EBUSY a driver is
+ * bound; then the op's: -ENOTCONN the DSM has no link connection of this backend, else
+ * pcitsm_err_errno of the firmware's failure (pcitsm_tsm_status().last_failure says why). */
+int pcitsm_tsm_lock_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+			  const char *buf, size_t len);
+/* tsm/unlock: the exact name holding the lock (one trailing newline allowed). -ENOENT; -EINVAL
+ * not locked or another name; -EBUSY a driver is bound. The device is rejected (accepted cleared,
+ * the evidence binding dropped) before the op (STOP_INTERFACE_REQUEST, best effort). */
+int pcitsm_tsm_unlock_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+			    const char *buf, size_t len);
+/* tsm/accept: kstrtobool (lib/kstrtox.c: y/Y/t/T/1, n/N/f/F/0, on, off at the start). -ENOENT;
+ * -EINVAL unparsable or false (no unaccept); -EINVAL not locked; -EBUSY a driver is bound; then
+ * the op's, which binds to the last evidence read through pcitsm_tsm_tdi_evidence_get on this
+ * function since the lock: -ESTALE none read, or the report changed since (digest or generation
+ * differ); -EIO the TDI left CONFIG_LOCKED; pcitsm_err_errno of another failure. 0 (nothing sent)
+ * when already accepted. */
+int pcitsm_tsm_accept_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+			    const char *buf, size_t len);
+
+/* A locked TDI's evidence (the netlink evidence-read's report type, docs/pcitsmd.md): the report
+ * read again from the device, its SHA-384 digest, and the generation counter (LOCKs and report
+ * changes seen). Reading it binds the next accept of this function to it. */
+struct pcitsm_tsm_tdi_evidence {
+	uint8_t report[PCITSM_TDISP_REPORT_MAX];
+	size_t report_len;
+	uint8_t digest[PCITSM_TDISP_DIGEST_LEN];
+	uint32_t generation;
+	uint8_t state; /* enum pcitsm_tdisp_state as the device answered */
+};
+/* E_STATE unless locked; E_NOTFOUND unknown function; the firmware's error otherwise. */
+pcitsm_err pcitsm_tsm_tdi_evidence_get(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				       struct pcitsm_tsm_tdi_evidence *ev) PCITSM_MUST_CHECK;
+
+/* ---------------------------------------------------------------------------------------------
+ * Driver binding, as the kernel's own files model it (Documentation/ABI/testing/sysfs-bus-pci):
+ * /sys/bus/pci/drivers/<drv>/{bind,unbind} and <BDF>/driver_override. One driver exists,
+ * PCITSM_TSM_DRIVER, matching every endpoint function; nothing is bound at start. A bound driver
+ * makes lock, unlock and accept EBUSY.
+ */
+#define PCITSM_TSM_DRIVER "pcitsm-ep"
+/* bind: buf the device name "0000:01:00.0" (one trailing newline allowed). -ENODEV: no such
+ * driver or device, the driver does not match it (not an endpoint, or driver_override names
+ * another driver); -EBUSY: a driver is already bound. */
+int pcitsm_tsm_driver_bind(struct pcitsm_tsm_core *core, const char *drv, const char *buf,
+			   size_t len);
+/* unbind: -ENODEV unless that device is bound to drv. */
+int pcitsm_tsm_driver_unbind(struct pcitsm_tsm_core *core, const char *drv, const char *buf,
+			     size_t len);
+/* driver_override: read "name\n" or "(null)\n"; write a name (one trailing newline stripped;
+ * empty clears; -EINVAL at 4095 bytes or more). -ENOENT unknown function. */
+int pcitsm_tsm_driver_override_read(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				    char *buf, size_t cap);
+int pcitsm_tsm_driver_override_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				     const char *buf, size_t len);
+/* The bound driver's name into buf ("" when none); -ENOENT unknown function. */
+int pcitsm_tsm_driver_of(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf, char *buf,
+			 size_t cap);
+
 /* The functions the core knows, in bus order (for directory listings). Returns the count; fills
  * up to max. */
 size_t pcitsm_tsm_functions(struct pcitsm_tsm_core *core, struct pcitsm_bdf *out, size_t max);
@@ -141,6 +215,10 @@ unsigned pcitsm_tsm_nr_devices(struct pcitsm_tsm_core *core);
 pcitsm_err pcitsm_tsm_device_name(struct pcitsm_tsm_core *core, unsigned i,
 				  char name[PCITSM_TSM_NAME_MAX]) PCITSM_MUST_CHECK;
 /* The uevent file's content ("" in 6.19: only KOBJ_CHANGE was emitted, at registration). */
+/* /sys/class/tsm/tsmN/pci_mode [proposal]: "link" (authenticate, session, IDE) or "devsec"
+ * (UNLOCKED -> LOCKED -> RUN); NULL for no such TSM. A backend with TDISP registers both: tsm0
+ * link, tsm1 devsec, over the same firmware. */
+const char *pcitsm_tsm_pci_mode(struct pcitsm_tsm_core *core, unsigned i);
 
 /* ---------------------------------------------------------------------------------------------
  * sysfs: host bridges /sys/devices/pciDDDD:BB/{available_secure_streams, streamH.R.E}.
@@ -194,7 +272,9 @@ size_t pcitsm_tsm_streams(struct pcitsm_tsm_core *core, unsigned hb,
 	X(KEY_PROG, "key_prog")           /* 6 keys at EP and RP */         \
 	X(K_SET_GO, "k_set_go")           /* receivers, then transmitters */ \
 	X(ENABLE, "enable")               /* EP then RP, Secure at both */  \
-	X(DONE, "done")
+	X(DONE, "done")                                                 \
+	X(TDI_LOCK, "tdi_lock")           /* TDISP: lock, report */          \
+	X(TDI_ACCEPT, "tdi_accept")       /* TDISP: evidence bound, start */
 
 enum pcitsm_tsm_step {
 #define PCITSM_TSM_STEP_ENUM(n, s) PCITSM_TSM_STEP_##n,
@@ -259,6 +339,14 @@ struct pcitsm_tsm_status {
 	bool busy;
 	/* A function of a connected DSM (function 1-7 of its slot): dsm names it. */
 	bool managed;
+	/* TDISP [proposal]: the devsec TSM holding the lock ("" when none), accepted, the TDI state
+	 * as the device last answered (-1: not known), the generation of the evidence last read. */
+	char lock_tsm[PCITSM_TSM_NAME_MAX];
+	bool accepted;
+	int tdi_state;
+	uint32_t evidence_generation;
+	/* The bound driver ("" when none). */
+	char driver[PCITSM_TSM_NAME_MAX];
 };
 /* E_NOTFOUND for a function the platform does not have. Never blocks on a device operation. */
 pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,

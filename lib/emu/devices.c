@@ -21,6 +21,7 @@
 #include "pcitsm/idekm.h"
 #include "pcitsm/session.h"
 #include "pcitsm/spdm_rsp.h"
+#include "pcitsm/tdisp.h"
 
 /* The responder's DataTransferSize at the default bound: the largest SPDM message it sends. */
 #define EMU_SPDM_DTS_DEFAULT 4096u
@@ -32,6 +33,8 @@ struct pcitsm_emu_device {
 	struct pcitsm_spdm_rsp rsp;
 	bool rsp_init;
 	struct pcitsm_idekm_rsp km;
+	struct pcitsm_tdisp_dsm dsm; /* TDISP: PF0 and its functions' TDIs */
+	bool dsm_init;
 	size_t max_payload; /* the bound less the DOE header: the most a handler may write */
 	struct pcitsm_doe_handler cma, secured; /* the responder's handlers, bounded */
 	struct pcitsm_emu_dev_faults faults;
@@ -128,6 +131,74 @@ static pcitsm_err km_vdm(void *ctx, uint32_t session_id, const uint8_t *req, siz
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * TDISP (PCIe 6.x §11): the DSM on function 0, one TDI per function of the device, each named by
+ * its Requester ID and described by its real BAR0 and MSI-X (platform.c func_regs_build). It needs
+ * the IDE_KM responder (LOCK asks it whether the default stream's keys were programmed and started
+ * over the same session), so only a device with IDE has one.
+ */
+static pcitsm_err tdis_init(struct pcitsm_emu_device *d, struct pcitsm_emu_func *ep,
+			    const struct pcitsm_env *env)
+{
+	uint32_t pf = pcitsm_bdf_rid(&ep->bdf);
+
+	PCITSM_TRY(pcitsm_tdisp_dsm_init(&d->dsm, env, &d->km, NULL));
+	d->dsm_init = true;
+	PCITSM_TRY(pcitsm_tdisp_dsm_add_tdi(&d->dsm, pf, pf, &ep->desc));
+	ep->dev = d;
+	for (unsigned i = 0; i < ep->nr_siblings; i++) {
+		struct pcitsm_emu_func *f = ep->sibling[i];
+
+		PCITSM_TRY(pcitsm_tdisp_dsm_add_tdi(&d->dsm, pcitsm_bdf_rid(&f->bdf), pf, &f->desc));
+		f->dev = d;
+	}
+	return pcitsm_tdisp_dsm_register(&d->dsm, &d->rsp);
+}
+
+static struct pcitsm_tdisp_tdi *func_tdi(const struct pcitsm_emu_func *f)
+{
+	if (!f || !f->dev || !f->dev->dsm_init)
+		return NULL;
+	return pcitsm_tdisp_dsm_find(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
+}
+
+void emu_tdi_config_written(struct pcitsm_emu_func *f)
+{
+	if (func_tdi(f))
+		pcitsm_tdisp_dsm_config_written(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
+}
+
+void emu_tdi_flr(struct pcitsm_emu_func *f)
+{
+	if (func_tdi(f))
+		pcitsm_tdisp_dsm_flr(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
+}
+
+void emu_tdi_stream_insecure(struct pcitsm_emu_func *f, uint8_t stream_id)
+{
+	if (f && f->dev && f->dev->dsm_init)
+		pcitsm_tdisp_dsm_stream_insecure(&f->dev->dsm, stream_id);
+}
+
+int pcitsm_emu_tdi_state(const struct pcitsm_emu_func *f)
+{
+	const struct pcitsm_tdisp_tdi *t = func_tdi(f);
+
+	return t ? (int)t->state : -1;
+}
+
+enum pcitsm_tdisp_cause pcitsm_emu_tdi_cause(const struct pcitsm_emu_func *f)
+{
+	const struct pcitsm_tdisp_tdi *t = func_tdi(f);
+
+	return t ? t->cause : PCITSM_TDISP_CAUSE_NONE;
+}
+
+struct pcitsm_tdisp_dsm *pcitsm_emu_device_dsm(struct pcitsm_emu_device *d)
+{
+	return d && d->dsm_init ? &d->dsm : NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The one constructor.
  */
 static pcitsm_err device_init(struct pcitsm_emu_device *d, struct pcitsm_emu_func *ep,
@@ -178,6 +249,7 @@ static pcitsm_err device_init(struct pcitsm_emu_device *d, struct pcitsm_emu_fun
 		PCITSM_TRY(pcitsm_spdm_rsp_register_vdm(&d->rsp, PCITSM_SPDM_PROTO_IDE_KM, km_vdm, d));
 		PCITSM_TRY(pcitsm_spdm_rsp_register_vdm_end(&d->rsp, PCITSM_SPDM_PROTO_IDE_KM,
 							    km_session_ended, d));
+		PCITSM_TRY(tdis_init(d, ep, env));
 	}
 	d->cma = (struct pcitsm_doe_handler){ PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
 					      cma_bounded };
@@ -222,8 +294,17 @@ void pcitsm_emu_device_free(struct pcitsm_emu_device *d)
 		d->ep->cma_impl = NULL;
 	if (d->ep && d->ep->secured_impl == &d->secured)
 		d->ep->secured_impl = NULL;
+	if (d->ep) {
+		if (d->ep->dev == d)
+			d->ep->dev = NULL;
+		for (unsigned i = 0; i < d->ep->nr_siblings; i++)
+			if (d->ep->sibling[i]->dev == d)
+				d->ep->sibling[i]->dev = NULL;
+	}
 	if (d->rsp_init)
 		pcitsm_spdm_rsp_free(&d->rsp);
+	if (d->dsm_init)
+		pcitsm_tdisp_dsm_free(&d->dsm);
 	pcitsm_wipe(&d->km, sizeof(d->km));
 	if (d->own_id) {
 		pcitsm_identity_free(d->own_id);

@@ -17,4 +17,9 @@ void emu_links_free(struct pcitsm_emu_platform *p);
  * now_en: the block's Enable before and after the write. */
 void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en);
 
+/* TDISP events of an endpoint function (devices.c; no-ops for a function without a TDI). */
+void emu_tdi_config_written(struct pcitsm_emu_func *f);
+void emu_tdi_flr(struct pcitsm_emu_func *f);
+void emu_tdi_stream_insecure(struct pcitsm_emu_func *f, uint8_t stream_id);
+
 #endif

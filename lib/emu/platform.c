@@ -15,6 +15,21 @@
 #define EMU_DOE_MAX_DW 4096u  /* largest object the emulated mailbox accepts: 16 KiB */
 #define EMU_DEV3_SIZE 0x10
 
+/* An endpoint function's registers beyond the header (PCI Local Bus 3.0 §6.2.5; PCIe 6.x §7.5.3.4,
+ * §7.7.2): BAR0 (64-bit memory), the MSI-X capability after the PCI Express one, Device Control's
+ * Initiate Function Level Reset. */
+#define EMU_CFG_BAR0 0x10
+#define EMU_BAR_MEM64 0x4u
+#define EMU_MSIX_OFF 0x50
+#define EMU_MSIX_VECTORS 16
+#define EMU_EXP_DEVCTL 0x08
+#define EMU_DEVCTL_FLR 0x8000u
+/* BAR0 of function 0 is its whole memory window's backed part; function n's BAR0 is 16 KiB at
+ * n x 64 KiB into the window. The last three pages of each BAR: a non-TEE doorbell page, the
+ * MSI-X table, the PBA. */
+#define EMU_BAR_FN_SIZE 0x4000u
+#define EMU_BAR_FN_STRIDE 0x10000u
+
 /* Class codes: PCI-to-PCI bridge, processing accelerator. */
 #define EMU_CLASS_BRIDGE 0x060400u
 #define EMU_CLASS_ACCEL 0x120000u
@@ -185,6 +200,9 @@ static pcitsm_err ide_hook_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t o
 							      PCITSM_IDE_SEL_CTL, 4);
 
 		emu_engine_sync(l->f, (unsigned)sel, was_en, ctl & PCITSM_IDE_CTL_EN);
+		/* A stream leaving Secure takes the TDIs bound to it to ERROR. */
+		if (was_en && !(ctl & PCITSM_IDE_CTL_EN))
+			emu_tdi_stream_insecure(l->f, (uint8_t)(ctl >> PCITSM_IDE_CTL_ID_SHIFT));
 	}
 	return e;
 }
@@ -329,6 +347,90 @@ static void header_build(struct pcitsm_emu_func *f, uint16_t device, uint32_t cl
 	pcitsm_cfg_emu_poke(c, PCITSM_CFG_CAP_PTR, 1, EMU_EXP_OFF);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * An endpoint function's BAR0, MSI-X and the TDISP events its configuration writes raise
+ * (PCIe 6.x §11, TDI state transitions; docs/emulated-platform.md "TDIs"): a write that changes
+ * the Command register or BAR0 of a locked function is a write to locked configuration (the TDI
+ * goes to ERROR); Initiate Function Level Reset is an FLR.
+ */
+static pcitsm_err locked_reg_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t off,
+				   unsigned width, uint32_t val)
+{
+	struct pcitsm_emu_func *f = arg;
+	uint32_t dw = off & ~3u, before = pcitsm_cfg_emu_peek(c, dw, 4);
+
+	masked_write(c, off, width, val);
+	if (pcitsm_cfg_emu_peek(c, dw, 4) != before)
+		emu_tdi_config_written(f);
+	return PCITSM_OK;
+}
+
+static pcitsm_err devctl_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t off, unsigned width,
+			       uint32_t val)
+{
+	struct pcitsm_emu_func *f = arg;
+	uint32_t ctl = f->exp_off + EMU_EXP_DEVCTL;
+	uint32_t wide = val << (8 * (off - ctl)); /* the write as a DW */
+	uint32_t before = pcitsm_cfg_emu_peek(c, ctl, 4);
+
+	if (off < ctl + 2 && wide & EMU_DEVCTL_FLR) {
+		/* FLR: the function's Command register back to 0, its TDI to ERROR. Initiate FLR
+		 * always reads 0. */
+		pcitsm_cfg_emu_poke(c, PCITSM_CFG_COMMAND, 2, 0);
+		emu_tdi_flr(f);
+		val &= ~(EMU_DEVCTL_FLR >> (8 * (off - ctl)));
+	}
+	masked_write(c, off, width, val);
+	if (pcitsm_cfg_emu_peek(c, ctl, 4) != before)
+		emu_tdi_config_written(f);
+	return PCITSM_OK;
+}
+
+static pcitsm_err func_regs_build(struct pcitsm_emu_func *f, uint64_t base, uint64_t size,
+				  bool pasid)
+{
+	struct pcitsm_cfg_emu *c = &f->cfg;
+	struct pcitsm_tdisp_ifdesc *d = &f->desc;
+	struct pcitsm_cfg_hook h;
+
+	memset(d, 0, sizeof(*d));
+	d->interface_info = PCITSM_TDISP_INFO_DMA_NO_PASID |
+			    (pasid ? PCITSM_TDISP_INFO_DMA_WITH_PASID : 0);
+	d->bar[0] = (struct pcitsm_tdisp_bar){ .index = 0, .base = base, .size = size, .is64 = true };
+	d->nr_bars = 1;
+	d->non_tee[0] = (struct pcitsm_tdisp_region){ 0, size - 3 * PCITSM_TDISP_PAGE,
+						      PCITSM_TDISP_PAGE };
+	d->nr_non_tee = 1;
+	d->msix = true;
+	d->msix_table = (struct pcitsm_tdisp_region){ 0, size - 2 * PCITSM_TDISP_PAGE,
+						      PCITSM_TDISP_PAGE };
+	d->msix_pba = (struct pcitsm_tdisp_region){ 0, size - PCITSM_TDISP_PAGE, PCITSM_TDISP_PAGE };
+	d->msix_msg_ctl = EMU_MSIX_VECTORS - 1;
+
+	/* BAR0: 64-bit memory, sized by its writable bits. */
+	pcitsm_cfg_emu_poke(c, EMU_CFG_BAR0, 4, (uint32_t)base | EMU_BAR_MEM64);
+	pcitsm_cfg_emu_poke(c, EMU_CFG_BAR0 + 4, 4, (uint32_t)(base >> 32));
+	pcitsm_cfg_emu_mask(c, EMU_CFG_BAR0, 4, (uint32_t)~(size - 1) & ~0xfu, 0);
+	pcitsm_cfg_emu_mask(c, EMU_CFG_BAR0 + 4, 4, 0xffffffffu, 0);
+	/* MSI-X after the PCI Express capability: table and PBA in BAR0. */
+	pcitsm_cfg_emu_poke(c, f->exp_off + 1, 1, EMU_MSIX_OFF);
+	pcitsm_cfg_emu_poke(c, EMU_MSIX_OFF, 2, PCITSM_CAP_ID_MSIX);
+	pcitsm_cfg_emu_poke(c, EMU_MSIX_OFF + 2, 2, EMU_MSIX_VECTORS - 1);
+	pcitsm_cfg_emu_mask(c, EMU_MSIX_OFF + 2, 2, 0xc000, 0); /* Enable, Function Mask */
+	pcitsm_cfg_emu_poke(c, EMU_MSIX_OFF + 4, 4, (uint32_t)d->msix_table.offset);
+	pcitsm_cfg_emu_poke(c, EMU_MSIX_OFF + 8, 4, (uint32_t)d->msix_pba.offset);
+	/* Device Control: the low 15 bits writable; Initiate FLR is the hook's. */
+	pcitsm_cfg_emu_mask(c, f->exp_off + EMU_EXP_DEVCTL, 2, 0x7fff, 0);
+
+	h = (struct pcitsm_cfg_hook){ PCITSM_CFG_COMMAND, 4, NULL, locked_reg_write, f };
+	PCITSM_TRY(pcitsm_cfg_emu_add_hook(c, &h));
+	h = (struct pcitsm_cfg_hook){ EMU_CFG_BAR0, 8, NULL, locked_reg_write, f };
+	PCITSM_TRY(pcitsm_cfg_emu_add_hook(c, &h));
+	h = (struct pcitsm_cfg_hook){ (uint32_t)f->exp_off + EMU_EXP_DEVCTL, 4, NULL, devctl_write,
+				      f };
+	return pcitsm_cfg_emu_add_hook(c, &h);
+}
+
 static void exp_build(struct pcitsm_emu_func *f, uint8_t type, bool tee_io, uint8_t port_number)
 {
 	struct pcitsm_cfg_emu *c = &f->cfg;
@@ -370,7 +472,7 @@ static pcitsm_err secured_forward(struct pcitsm_doe_handler *h, const uint8_t *r
 }
 
 static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,
-				 uint8_t port_number)
+				 uint8_t port_number, uint64_t mem_base)
 {
 	uint16_t pos = EMU_EXT_OFF;
 	uint16_t doe_off = 0, ide_off = 0, dev3_off = 0;
@@ -378,6 +480,7 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 	/* Header Type bit 7: a multi-function device. */
 	header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, l->ep_extra_funcs ? 0x80 : 0x00);
 	exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, l->ep_tee_io, port_number);
+	PCITSM_TRY(func_regs_build(f, mem_base, PCITSM_EMU_MEM_SIZE, l->ep_pasid_funcs & 1));
 
 	/* Lay the extended capabilities out first, so that each knows its successor. */
 	if (l->ep_doe) {
@@ -482,11 +585,14 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 		e = root_port_build(rp, &cfg->ports[i], (uint8_t)(1 + i), cfg->root_bus, sec,
 				    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
 		if (!e)
-			e = endpoint_build(ep, &cfg->ports[i], 0);
+			e = endpoint_build(ep, &cfg->ports[i], 0,
+					   PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
 	}
 	/* The endpoints' extra functions (1..n of the same device). */
 	for (unsigned i = 0, k = 2 * cfg->nr_ports; i < cfg->nr_ports && !e; i++) {
-		for (unsigned fn = 1; fn <= cfg->ports[i].ep_extra_funcs; fn++, k++) {
+		struct pcitsm_emu_func *pf0 = &p->funcs[cfg->nr_ports + i];
+
+		for (unsigned fn = 1; fn <= cfg->ports[i].ep_extra_funcs && !e; fn++, k++) {
 			struct pcitsm_emu_func *f = &p->funcs[k];
 
 			f->kind = PCITSM_EMU_ENDPOINT;
@@ -496,6 +602,11 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 			pcitsm_cfg_emu_init(&f->cfg, PCITSM_CFG_SIZE_EXT);
 			header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, 0x80);
 			exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, cfg->ports[i].ep_tee_io, 0);
+			e = func_regs_build(f,
+					    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW +
+						    fn * EMU_BAR_FN_STRIDE,
+					    EMU_BAR_FN_SIZE, cfg->ports[i].ep_pasid_funcs >> fn & 1);
+			pf0->sibling[pf0->nr_siblings++] = f;
 		}
 	}
 	if (!e)

@@ -203,6 +203,33 @@ pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_tdisp_seq_reread(struct pcitsm_tdisp_seq *s,
+				   const struct pcitsm_tdisp_seq_ops *ops, void *arg, uint16_t portion)
+{
+	pcitsm_err e;
+
+	if (!s || !ops || !ops->exchange)
+		return PCITSM_E_INVAL;
+	if (s->rq.err || s->rq.pending)
+		return seq_fail(s, PCITSM_TDISP_STEP_STATE, PCITSM_E_STATE, "requester failed");
+	PCITSM_TRY(seq_state(s, ops, arg, PCITSM_TDISP_STEP_STATE, -1));
+	if (s->state != PCITSM_TDISP_CONFIG_LOCKED && s->state != PCITSM_TDISP_RUN)
+		return seq_fail(s, PCITSM_TDISP_STEP_STATE, PCITSM_E_MISMATCH,
+				"TDI is %s, not locked", pcitsm_tdisp_state_name(s->state));
+	PCITSM_TRY(seq_report(s, ops, arg, portion ? portion : SEQ_PORTION_DEFAULT));
+	e = pcitsm_tdisp_report_decode(s->report, s->report_len, &s->rep);
+	if (e) {
+		s->check.rule = PCITSM_TDISP_RULE_SIZE;
+		return seq_fail(s, PCITSM_TDISP_STEP_CHECK, PCITSM_E_FIELD, "report: %s",
+				pcitsm_err_str(e));
+	}
+	e = pcitsm_tdisp_report_digest(s->report, s->report_len, s->digest);
+	if (e)
+		return seq_fail(s, PCITSM_TDISP_STEP_CHECK, e, "report digest: %s",
+				pcitsm_err_str(e));
+	return PCITSM_OK;
+}
+
 pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s,
 				  const struct pcitsm_tdisp_seq_ops *ops, void *arg)
 {

@@ -123,6 +123,9 @@ static pcitsm_err backend_register(struct pcitsm_tsm_core *c)
 	e = tsm_dev_register(c, b->link, NULL, ctx, b->fini, NULL);
 	if (e && b->fini)
 		b->fini(ctx);
+	/* The same backend as the devsec TSM (tsm1), over the same context (freed with tsm0). */
+	if (!e && b->devsec)
+		e = tsm_dev_register(c, NULL, b->devsec, ctx, NULL, NULL);
 	return e;
 }
 
@@ -164,6 +167,7 @@ pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm
 		fn->core = c;
 		fn->idx = i;
 		fn->last_failure.peer_status = -1;
+		fn->tdi_state = -1;
 		e = po->func(c->plat.ctx, i, &pf);
 		if (e) {
 			pcitsm_tsm_core_free(c);
@@ -257,8 +261,10 @@ void pcitsm_tsm_core_free(struct pcitsm_tsm_core *c)
 			c->devs[i]->free_ctx(c->devs[i]->ctx);
 		free(c->devs[i]);
 	}
-	for (unsigned i = 0; i < c->nr_fns; i++)
+	for (unsigned i = 0; i < c->nr_fns; i++) {
 		pthread_mutex_destroy(&c->fns[i].lock);
+		free(c->fns[i].driver_override);
+	}
 	free(c->fns);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -275,9 +281,19 @@ pcitsm_err tsm_fn_link_flush(struct tsm_fn *fn)
  * sysfs attributes.
  */
 static const char *const attr_names[PCITSM_TSM_NR_ATTRS] = {
-	"tsm", "connect", "disconnect", "dsm", "bound", "authenticated",
+	"tsm", "connect", "disconnect", "dsm", "bound", "authenticated", "lock", "unlock", "accept",
 };
-static const unsigned attr_modes[PCITSM_TSM_NR_ATTRS] = { 0755, 0644, 0200, 0444, 0444, 0444 };
+static const unsigned attr_modes[PCITSM_TSM_NR_ATTRS] = { 0755, 0644, 0200, 0444, 0444,
+							  0444, 0644, 0200, 0644 };
+
+/* A devsec TSM is registered (under core->lock). */
+static bool devsec_registered(const struct pcitsm_tsm_core *c)
+{
+	for (unsigned i = 0; i < c->nr_devs; i++)
+		if (c->devs[i]->devsec)
+			return true;
+	return false;
+}
 
 const char *pcitsm_tsm_attr_name(enum pcitsm_tsm_attr a)
 {
@@ -295,7 +311,13 @@ static bool attr_exists_locked(struct pcitsm_tsm_core *c, struct tsm_fn *fn, enu
 		return false;
 	switch (a) {
 	case PCITSM_TSM_ATTR_DIR:
-		return fn->dsm_capable || fn->tsm || fn->managed;
+		return fn->dsm_capable || fn->tsm || fn->managed ||
+		       (fn->tee_io && fn->is_endpoint && devsec_registered(c));
+	case PCITSM_TSM_ATTR_LOCK:
+	case PCITSM_TSM_ATTR_UNLOCK:
+	case PCITSM_TSM_ATTR_ACCEPT:
+		/* The staging tree's visibility: a devsec TSM and DEVCAP TEE. */
+		return fn->tee_io && fn->is_endpoint && devsec_registered(c);
 	case PCITSM_TSM_ATTR_DSM:
 		return fn->dsm_capable || fn->managed;
 	case PCITSM_TSM_ATTR_CONNECT:
@@ -357,7 +379,21 @@ int pcitsm_tsm_attr_read(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf
 			snprintf(tmp, sizeof(tmp), "%s\n", fn->dsm->name);
 		break;
 	case PCITSM_TSM_ATTR_BOUND:
-		break; /* no TDI is bound by this core */
+		/* A TDI of this DSM (PF0 itself or a function it manages) accepted. */
+		for (unsigned i = 0; i < c->nr_fns; i++)
+			if (c->fns[i].dsm == fn && c->fns[i].accepted && c->fns[i].devsec) {
+				snprintf(tmp, sizeof(tmp), "%s\n", c->fns[i].devsec->name);
+				break;
+			}
+		break;
+	case PCITSM_TSM_ATTR_LOCK:
+		if (fn->devsec)
+			snprintf(tmp, sizeof(tmp), "%s\n", fn->devsec->name);
+		break;
+	case PCITSM_TSM_ATTR_ACCEPT:
+		snprintf(tmp, sizeof(tmp), "%d\n", fn->accepted ? 1 : 0);
+		break;
+	case PCITSM_TSM_ATTR_UNLOCK:
 	case PCITSM_TSM_ATTR_DISCONNECT:
 		pthread_mutex_unlock(&c->lock);
 		return -EACCES;
@@ -513,12 +549,18 @@ int pcitsm_tsm_connect_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	return rc;
 }
 
+static void tdi_release_locked(struct tsm_fn *dsm, struct tsm_fn *fn);
+
 /* With fn->lock held and fn->tsm set. */
 static void fn_disconnect_locked(struct tsm_fn *fn)
 {
 	struct pcitsm_tsm_core *c = fn->core;
 	struct tsm_dev *d = fn->tsm;
 
+	/* The TDIs locked over this connection are stopped first: no lock outlives its session. */
+	for (unsigned i = 0; i < c->nr_fns; i++)
+		if (c->fns[i].dsm == fn && c->fns[i].devsec)
+			tdi_release_locked(fn, &c->fns[i]);
 	d->link->disconnect(d->ctx, fn, fn->drv);
 	d->link->remove(d->ctx, fn, fn->drv);
 	fn->drv = NULL;
@@ -689,6 +731,12 @@ pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	d = fn->tsm;
 	st->busy = fn->busy;
 	st->managed = fn->managed;
+	if (fn->devsec)
+		memcpy(st->lock_tsm, fn->devsec->name, sizeof(st->lock_tsm));
+	st->accepted = fn->accepted;
+	st->tdi_state = fn->tdi_state;
+	st->evidence_generation = fn->ev_generation;
+	memcpy(st->driver, fn->driver, sizeof(st->driver));
 	if (fn->managed)
 		st->dsm = fn->dsm->bdf;
 	pthread_mutex_unlock(&c->lock);
@@ -823,4 +871,424 @@ pcitsm_err pcitsm_tsm_step_times(struct pcitsm_tsm_core *c, const struct pcitsm_
 	}
 	pthread_mutex_unlock(&fn->lock);
 	return e;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * TDISP through a devsec TSM [proposal]: tsm/lock, tsm/unlock, tsm/accept, the evidence, and the
+ * driver binding that gates them. The errno order is the staging tree's (docs/pcitsmd.md
+ * "Proposal: TDISP").
+ */
+const char *pcitsm_tsm_pci_mode(struct pcitsm_tsm_core *c, unsigned i)
+{
+	const char *m = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (i < c->nr_devs)
+		m = c->devs[i]->devsec ? "devsec" : "link";
+	pthread_mutex_unlock(&c->lock);
+	return m;
+}
+
+/* Forget the devsec state of fn (under core->lock). */
+static void tdi_forget(struct tsm_fn *fn)
+{
+	fn->devsec = NULL;
+	fn->accepted = false;
+	fn->ev_valid = false;
+	pcitsm_wipe(fn->ev_digest, sizeof(fn->ev_digest));
+	fn->ev_generation = 0;
+	fn->tdi_state = -1;
+}
+
+/* Unlock fn whose DSM dsm is connected (dsm->lock held): rejected first, then the op. */
+static void tdi_release_locked(struct tsm_fn *dsm, struct tsm_fn *fn)
+{
+	struct pcitsm_tsm_core *c = fn->core;
+	struct tsm_dev *d;
+
+	pthread_mutex_lock(&c->lock);
+	d = fn->devsec;
+	tdi_forget(fn);
+	pthread_mutex_unlock(&c->lock);
+	if (d && d->devsec->unlock && dsm->drv)
+		d->devsec->unlock(d->ctx, dsm, dsm->drv, fn);
+}
+
+/* The DSM of fn with a link connection of the same backend as devsec TSM d, or NULL. */
+static struct tsm_fn *tdi_dsm(struct tsm_fn *fn, const struct tsm_dev *d)
+{
+	struct tsm_fn *dsm = fn->dsm;
+
+	if (!dsm || !dsm->tsm || dsm->tsm->ctx != d->ctx || !dsm->drv)
+		return NULL;
+	return dsm;
+}
+
+/* The gate every devsec write starts with, under core->lock: ENOENT for no attribute. */
+static struct tsm_fn *devsec_fn(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				enum pcitsm_tsm_attr a)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+
+	return fn && attr_exists_locked(c, fn, a) ? fn : NULL;
+}
+
+int pcitsm_tsm_lock_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			  const char *buf, size_t len)
+{
+	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
+	struct tsm_fn *fn, *dsm;
+	struct tsm_dev *d = NULL;
+	pcitsm_err e;
+	int id, rc;
+
+	pthread_mutex_lock(&c->lock);
+	fn = devsec_fn(c, bdf, PCITSM_TSM_ATTR_LOCK);
+	if (!fn) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	/* 1. EINVAL format; 2. EBUSY locked; 3. ENXIO no devsec TSM; 4. EBUSY driver bound. */
+	rc = parse_tsm_name(buf, len, &id);
+	if (!rc && (fn->devsec || fn->locking))
+		rc = -EBUSY;
+	if (!rc) {
+		if (id >= 0 && (unsigned)id < c->nr_devs)
+			d = c->devs[id];
+		if (!d || !d->devsec || !d->devsec->lock)
+			rc = -ENXIO;
+	}
+	if (!rc && fn->driver[0])
+		rc = -EBUSY;
+	if (rc) {
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	fn->locking = true;
+	pthread_mutex_unlock(&c->lock);
+
+	/* 5. The op, under the DSM's mutex: the firmware locks over its session. */
+	dsm = fn->dsm;
+	if (dsm)
+		pthread_mutex_lock(&dsm->lock);
+	if (!dsm || !tdi_dsm(fn, d)) {
+		pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_TDI_LOCK, PCITSM_E_STATE,
+				       "the DSM is not connected to %s's link TSM", d->name);
+		fail.errno_val = ENOTCONN;
+		e = PCITSM_E_STATE;
+	} else {
+		e = d->devsec->lock(d->ctx, dsm, dsm->drv, fn, &fail);
+	}
+	rc = e ? -(fail.errno_val ? fail.errno_val : pcitsm_err_errno(e)) : 0;
+	pthread_mutex_lock(&c->lock);
+	fn->locking = false;
+	if (!rc) {
+		tdi_forget(fn);
+		fn->devsec = d;
+		fn->tdi_state = PCITSM_TDISP_CONFIG_LOCKED;
+	} else {
+		record_failure(fn, &fail);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (dsm)
+		pthread_mutex_unlock(&dsm->lock);
+	if (rc)
+		pcitsm_info(c->env, "tsm: %s: lock failed: %s", fn->name, fail.why);
+	return rc;
+}
+
+int pcitsm_tsm_unlock_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			    const char *buf, size_t len)
+{
+	struct tsm_fn *fn, *dsm;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	fn = devsec_fn(c, bdf, PCITSM_TSM_ATTR_UNLOCK);
+	if (!fn) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	dsm = fn->dsm;
+	pthread_mutex_unlock(&c->lock);
+	/* The DSM's mutex first (lock order: dsm->lock, then core->lock). */
+	if (dsm)
+		pthread_mutex_lock(&dsm->lock);
+	pthread_mutex_lock(&c->lock);
+	if (!fn->devsec || fn->locking || !buf || !name_eq(buf, len, fn->devsec->name))
+		rc = -EINVAL;
+	else if (fn->driver[0])
+		rc = -EBUSY;
+	pthread_mutex_unlock(&c->lock);
+	if (!rc) {
+		if (dsm && tdi_dsm(fn, fn->devsec))
+			tdi_release_locked(dsm, fn);
+		else { /* the connection is gone: nothing to stop */
+			pthread_mutex_lock(&c->lock);
+			tdi_forget(fn);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	if (dsm)
+		pthread_mutex_unlock(&dsm->lock);
+	return rc;
+}
+
+/* kstrtobool (lib/kstrtox.c): the first one or two bytes decide. */
+static int parse_kstrtobool(const char *buf, size_t len, bool *v)
+{
+	if (!buf || !len)
+		return -EINVAL;
+	switch (buf[0]) {
+	case 'y': case 'Y': case 't': case 'T': case '1':
+		*v = true;
+		return 0;
+	case 'n': case 'N': case 'f': case 'F': case '0':
+		*v = false;
+		return 0;
+	case 'o': case 'O':
+		if (len < 2)
+			return -EINVAL;
+		if (buf[1] == 'n' || buf[1] == 'N') {
+			*v = true;
+			return 0;
+		}
+		if (buf[1] == 'f' || buf[1] == 'F') {
+			*v = false;
+			return 0;
+		}
+		return -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+int pcitsm_tsm_accept_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			    const char *buf, size_t len)
+{
+	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
+	uint8_t digest[PCITSM_TDISP_DIGEST_LEN];
+	struct tsm_fn *fn, *dsm;
+	struct tsm_dev *d;
+	uint32_t gen;
+	bool v = false, bound;
+	pcitsm_err e;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	fn = devsec_fn(c, bdf, PCITSM_TSM_ATTR_ACCEPT);
+	if (!fn) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOENT;
+	}
+	/* 1. EINVAL unparsable or false; 2. EINVAL not locked; 3. EBUSY driver bound. */
+	rc = parse_kstrtobool(buf, len, &v);
+	if (!rc && !v)
+		rc = -EINVAL;
+	if (!rc && (!fn->devsec || fn->locking))
+		rc = -EINVAL;
+	if (!rc && fn->driver[0])
+		rc = -EBUSY;
+	if (rc || fn->accepted) {
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	fn->locking = true;
+	d = fn->devsec;
+	bound = fn->ev_valid;
+	memcpy(digest, fn->ev_digest, sizeof(digest));
+	gen = fn->ev_generation;
+	dsm = fn->dsm;
+	pthread_mutex_unlock(&c->lock);
+
+	/* 4. The op: bound to the evidence last read. */
+	if (dsm)
+		pthread_mutex_lock(&dsm->lock);
+	if (!bound) {
+		pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_TDI_ACCEPT, PCITSM_E_MISMATCH,
+				       "no evidence read since the lock: nothing to accept");
+		e = PCITSM_E_MISMATCH;
+	} else if (!dsm || !tdi_dsm(fn, d)) {
+		pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_TDI_ACCEPT, PCITSM_E_STATE,
+				       "the DSM's link connection is gone");
+		fail.errno_val = ENOTCONN;
+		e = PCITSM_E_STATE;
+	} else {
+		e = d->devsec->accept(d->ctx, dsm, dsm->drv, fn, digest, gen, &fail);
+	}
+	pcitsm_wipe(digest, sizeof(digest));
+	/* The evidence is stale (ESTALE), the TDI left CONFIG_LOCKED (EIO), no connection
+	 * (ENOTCONN), or the firmware's failure. */
+	if (!e)
+		rc = 0;
+	else if (fail.errno_val == ENOTCONN)
+		rc = -ENOTCONN;
+	else
+		rc = e == PCITSM_E_MISMATCH ? -ESTALE : e == PCITSM_E_STATE ? -EIO :
+		     -pcitsm_err_errno(e);
+	pthread_mutex_lock(&c->lock);
+	fn->locking = false;
+	if (!rc) {
+		fn->accepted = true;
+		fn->tdi_state = PCITSM_TDISP_RUN;
+	} else {
+		record_failure(fn, &fail);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (dsm)
+		pthread_mutex_unlock(&dsm->lock);
+	return rc;
+}
+
+pcitsm_err pcitsm_tsm_tdi_evidence_get(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				       struct pcitsm_tsm_tdi_evidence *ev)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf), *dsm;
+	struct tsm_dev *d;
+	pcitsm_err e;
+
+	if (!ev)
+		return PCITSM_E_INVAL;
+	memset(ev, 0, sizeof(*ev));
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	dsm = fn->dsm;
+	if (!dsm)
+		return PCITSM_E_STATE;
+	pthread_mutex_lock(&dsm->lock);
+	pthread_mutex_lock(&c->lock);
+	d = fn->locking ? NULL : fn->devsec;
+	pthread_mutex_unlock(&c->lock);
+	if (!d || !tdi_dsm(fn, d) || !d->devsec->evidence)
+		e = PCITSM_E_STATE;
+	else
+		e = d->devsec->evidence(d->ctx, dsm, dsm->drv, fn, ev);
+	pthread_mutex_lock(&c->lock);
+	if (d && fn->devsec == d) {
+		if (ev->state <= PCITSM_TDISP_ERROR && (e == PCITSM_OK || ev->state))
+			fn->tdi_state = ev->state;
+		/* The binding accept checks: the evidence as this read returned it. */
+		fn->ev_valid = !e;
+		memcpy(fn->ev_digest, ev->digest, sizeof(fn->ev_digest));
+		fn->ev_generation = ev->generation;
+	}
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&dsm->lock);
+	return e;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Driver binding (the kernel's driver core and drivers/pci/pci-driver.c, as far as sysfs shows).
+ */
+static struct tsm_fn *fn_by_name(struct pcitsm_tsm_core *c, const char *buf, size_t len)
+{
+	for (unsigned i = 0; buf && i < c->nr_fns; i++)
+		if (name_eq(buf, len, c->fns[i].name))
+			return &c->fns[i];
+	return NULL;
+}
+
+int pcitsm_tsm_driver_bind(struct pcitsm_tsm_core *c, const char *drv, const char *buf, size_t len)
+{
+	struct tsm_fn *fn;
+	int rc = -ENODEV;
+
+	if (!drv || strcmp(drv, PCITSM_TSM_DRIVER))
+		return -ENODEV;
+	pthread_mutex_lock(&c->lock);
+	fn = fn_by_name(c, buf, len);
+	/* pci_match_device: driver_override, when set, is the only driver that matches. */
+	if (fn && fn->is_endpoint &&
+	    (!fn->driver_override || !strcmp(fn->driver_override, drv))) {
+		if (fn->driver[0]) {
+			rc = -EBUSY;
+		} else if (fn->locking) {
+			rc = -EBUSY; /* the device lock is held by a TSM operation */
+		} else {
+			snprintf(fn->driver, sizeof(fn->driver), "%s", drv);
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int pcitsm_tsm_driver_unbind(struct pcitsm_tsm_core *c, const char *drv, const char *buf,
+			     size_t len)
+{
+	struct tsm_fn *fn;
+	int rc = -ENODEV;
+
+	if (!drv)
+		return -ENODEV;
+	pthread_mutex_lock(&c->lock);
+	fn = fn_by_name(c, buf, len);
+	if (fn && fn->driver[0] && !strcmp(fn->driver, drv)) {
+		fn->driver[0] = 0;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int pcitsm_tsm_driver_override_read(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				    char *buf, size_t cap)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	char tmp[4096 + 2];
+
+	if (!fn)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	snprintf(tmp, sizeof(tmp), "%s\n", fn->driver_override ? fn->driver_override : "(null)");
+	pthread_mutex_unlock(&c->lock);
+	return put_str(buf, cap, tmp);
+}
+
+int pcitsm_tsm_driver_override_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				     const char *buf, size_t len)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	const char *nul;
+	char *v = NULL;
+
+	if (!fn)
+		return -ENOENT;
+	/* driver_set_override (drivers/base/driver.c): the bytes up to a NUL, at most a page less
+	 * one; one trailing newline stripped; empty clears. */
+	if (!buf)
+		return -EINVAL;
+	nul = memchr(buf, 0, len);
+	if (nul)
+		len = (size_t)(nul - buf);
+	if (len >= 4096 - 1)
+		return -EINVAL;
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len) {
+		v = malloc(len + 1);
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, buf, len);
+		v[len] = 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	free(fn->driver_override);
+	fn->driver_override = v;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int pcitsm_tsm_driver_of(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf, char *buf,
+			 size_t cap)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	int rc;
+
+	if (!fn)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	rc = put_str(buf, cap, fn->driver);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }

@@ -286,6 +286,66 @@ static const struct tsm_link_ops sevtio_ops = {
 	.sessions_open = tio_sessions,
 };
 
+/* ---------------------------------------------------------------------------------------------
+ * The devsec ops [proposal]: the same firmware, asked to lock, report, accept and unlock a TDI
+ * over the device's session (SEV-TIO's TDI commands, phase 2). The host still only relays.
+ */
+static pcitsm_err devsec_lock(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+			      struct pcitsm_tsm_failure *fail)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)dsm;
+	if (!d->fwdev)
+		return PCITSM_E_STATE;
+	/* The lock flags this TSM asks for: no firmware update while locked, MSI-X locked. */
+	return pcitsm_tio_tdi_lock(d->fwdev, pcitsm_bdf_rid(&fn->bdf),
+				   PCITSM_TDISP_LOCK_NO_FW_UPDATE | PCITSM_TDISP_LOCK_MSIX, fail);
+}
+
+static void devsec_unlock(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)dsm;
+	if (d->fwdev)
+		pcitsm_tio_tdi_unlock(d->fwdev, pcitsm_bdf_rid(&fn->bdf));
+}
+
+static pcitsm_err devsec_evidence(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+				  struct pcitsm_tsm_tdi_evidence *ev)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)dsm;
+	if (!d->fwdev)
+		return PCITSM_E_STATE;
+	return pcitsm_tio_tdi_evidence(d->fwdev, pcitsm_bdf_rid(&fn->bdf), ev);
+}
+
+static pcitsm_err devsec_accept(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+				const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], uint32_t generation,
+				struct pcitsm_tsm_failure *fail)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)dsm;
+	if (!d->fwdev)
+		return PCITSM_E_STATE;
+	return pcitsm_tio_tdi_accept(d->fwdev, pcitsm_bdf_rid(&fn->bdf), digest, generation, fail);
+}
+
+static const struct tsm_devsec_ops sevtio_devsec_ops = {
+	.lock = devsec_lock,
+	.unlock = devsec_unlock,
+	.evidence = devsec_evidence,
+	.accept = devsec_accept,
+};
+
 static void sevtio_free(void *ctx)
 {
 	free(ctx);
@@ -313,4 +373,5 @@ const struct pcitsm_tsm_backend pcitsm_tsm_sevtio = {
 	.init = sevtio_init,
 	.fini = sevtio_free,
 	.link = &sevtio_ops,
+	.devsec = &sevtio_devsec_ops,
 };

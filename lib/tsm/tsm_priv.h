@@ -91,6 +91,17 @@ struct tsm_fn {
 	uint64_t step_ns[PCITSM_TSM_STEP_DONE + 1];
 	bool have_step_ns;
 	struct pcitsm_tsm_failure last_failure;
+	/* TDISP [proposal], under core->lock (the op itself runs under the DSM's lock). */
+	struct tsm_dev *devsec;  /* the devsec TSM holding the lock */
+	bool locking;            /* a lock, accept or unlock is running */
+	bool accepted;
+	int tdi_state;           /* as the device last answered, -1: not known */
+	bool ev_valid;           /* evidence read since the lock: accept binds to it */
+	uint8_t ev_digest[PCITSM_TDISP_DIGEST_LEN];
+	uint32_t ev_generation;
+	/* Driver binding (kernel driver core), under core->lock. */
+	char driver[PCITSM_TSM_NAME_MAX];
+	char *driver_override;   /* NULL: none */
 };
 
 /* The link-TSM ops (Linux drivers/pci/tsm.c link_ops), with the operations beyond 6.19. Return
@@ -108,8 +119,18 @@ struct tsm_link_ops {
 			       struct pcitsm_tsm_evidence *ev);
 	unsigned (*sessions_open)(void *ctx);
 };
+/* The devsec-TSM ops [proposal] (drivers/pci/tsm/core.c devsec ops): dsm is the TDI's DSM (its
+ * PF0), holding the link connection whose per-device context is drv; fn the TDI. Called with
+ * dsm->lock held. A failure fills *fail. */
 struct tsm_devsec_ops {
-	pcitsm_err (*lock)(void *ctx, struct tsm_fn *fn);
+	pcitsm_err (*lock)(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+			   struct pcitsm_tsm_failure *fail);
+	void (*unlock)(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn);
+	pcitsm_err (*evidence)(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+			       struct pcitsm_tsm_tdi_evidence *ev);
+	pcitsm_err (*accept)(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+			     const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], uint32_t generation,
+			     struct pcitsm_tsm_failure *fail);
 };
 
 /* A backend (include/pcitsm/tsm.h: handed to the core in pcitsm_tsm_core_cfg.backend): its init
@@ -120,6 +141,8 @@ struct pcitsm_tsm_backend {
 	pcitsm_err (*init)(struct pcitsm_tsm_core *c, void *arg, void **ctx);
 	void (*fini)(void *ctx);
 	const struct tsm_link_ops *link;
+	/* Optional: the same backend as a devsec TSM (registered next, tsm1), sharing ctx. */
+	const struct tsm_devsec_ops *devsec;
 };
 
 struct tsm_dev {

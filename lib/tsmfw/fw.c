@@ -395,6 +395,7 @@ void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *d)
 	if (!d)
 		return;
 	pcitsm_tio_dev_disconnect(d);
+	fw_tdis_drop(d);
 	if (d->have_auth)
 		pcitsm_spdm_auth_result_free(&d->auth);
 	if (d->r_init)

@@ -49,6 +49,18 @@ struct pcitsm_tio_dev {
 	int stream_id;       /* -1 until IDE_START */
 	uint8_t kset;        /* key set in use */
 	bool ep_keyed[2], rp_keyed[2]; /* a key set programmed at the port */
+	/* TDIs this firmware locked (NULL: free slot); each holds its START nonce until accept. */
+	struct fw_tdi *tdi[PCITSM_TIO_MAX_TDIS];
 };
+
+struct fw_tdi {
+	uint16_t rid;
+	uint32_t generation;
+	uint8_t seen[PCITSM_TDISP_DIGEST_LEN]; /* digest of the report last read */
+	struct pcitsm_tdisp_seq seq; /* nonce (secret), report, digest */
+};
+
+/* Every TDI record of d wiped and freed (tdi.c). */
+void fw_tdis_drop(struct pcitsm_tio_dev *d);
 
 #endif /* PCITSM_TSMFW_FW_H */

@@ -257,13 +257,15 @@ static void capabilities(void **state)
 	struct pcitsm_doe_capinfo doe;
 
 	assert_ok(pcitsm_cap_list(&ep->cfg.cfg, caps, 16, &n));
-	assert_int_equal(n, 4); /* PCIe, DOE, IDE, Device-3 */
+	assert_int_equal(n, 5); /* PCIe, MSI-X, DOE, IDE, Device-3 */
 	assert_int_equal(caps[0].id, PCITSM_CAP_ID_EXP);
 	assert_false(caps[0].ext);
-	assert_int_equal(caps[1].id, PCITSM_ECAP_ID_DOE);
-	assert_int_equal(caps[1].version, 2);
-	assert_int_equal(caps[2].id, PCITSM_ECAP_ID_IDE);
-	assert_int_equal(caps[3].id, PCITSM_ECAP_ID_DEV3);
+	assert_int_equal(caps[1].id, PCITSM_CAP_ID_MSIX);
+	assert_false(caps[1].ext);
+	assert_int_equal(caps[2].id, PCITSM_ECAP_ID_DOE);
+	assert_int_equal(caps[2].version, 2);
+	assert_int_equal(caps[3].id, PCITSM_ECAP_ID_IDE);
+	assert_int_equal(caps[4].id, PCITSM_ECAP_ID_DEV3);
 
 	assert_ok(pcitsm_ecap_find(&ep->cfg.cfg, PCITSM_ECAP_ID_DOE, 0, &off));
 	assert_ok(pcitsm_doe_cap_read(&ep->cfg.cfg, off, &doe));

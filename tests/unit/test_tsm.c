@@ -187,9 +187,15 @@ static void attrs_and_errnos(void **state)
 	char buf[32], name[PCITSM_TSM_NAME_MAX];
 
 	(void)state;
-	assert_int_equal(pcitsm_tsm_nr_devices(fx->core), 1);
+	/* The backend is both the link TSM (tsm0) and the devsec TSM (tsm1). */
+	assert_int_equal(pcitsm_tsm_nr_devices(fx->core), 2);
 	assert_ok(pcitsm_tsm_device_name(fx->core, 0, name));
 	assert_string_equal(name, "tsm0");
+	assert_ok(pcitsm_tsm_device_name(fx->core, 1, name));
+	assert_string_equal(name, "tsm1");
+	assert_string_equal(pcitsm_tsm_pci_mode(fx->core, 0), "link");
+	assert_string_equal(pcitsm_tsm_pci_mode(fx->core, 1), "devsec");
+	assert_null(pcitsm_tsm_pci_mode(fx->core, 2));
 	/* tsm/ on the DSM-capable endpoint only. */
 	assert_true(pcitsm_tsm_attr_exists(fx->core, &ep, PCITSM_TSM_ATTR_DIR));
 	assert_true(pcitsm_tsm_attr_exists(fx->core, &ep, PCITSM_TSM_ATTR_BOUND));
@@ -334,7 +340,9 @@ static void managed_functions(void **state)
 	assert_int_equal(fx->plat.nr_funcs, 6);
 	assert_ok(pcitsm_cfg_read8(&fx->plat.funcs[2].cfg.cfg, PCITSM_CFG_HEADER_TYPE, &ht));
 	assert_int_equal(ht & 0x80, 0x80); /* multi-function */
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
+	/* tsm/ exists on the TEE functions for the devsec TSM's lock; dsm only once connected. */
+	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_LOCK));
 	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DSM));
 	assert_int_equal(wr(fx, "0000:01:00.1", "tsm0"), -ENOENT); /* PF0 only */
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
@@ -348,7 +356,8 @@ static void managed_functions(void **state)
 	assert_false(st.connected);
 	assert_int_equal(dis(fx, "0000:01:00.1", "tsm0"), -ENOENT);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR)); /* devsec's */
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DSM));
 	assert_ok(pcitsm_tsm_status(fx->core, &f2, &st));
 	assert_false(st.managed);
 	fx_free(fx);

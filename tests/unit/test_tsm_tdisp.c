@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TDISP through the devsec TSM [proposal], end to end over the emulated platform: the firmware
+ * TSM locks, reads and accepts a TDI over the device's SPDM session, the DSM on PF0 serves PF0 and
+ * its functions; the sysfs ABI's errno for each file and in the order of the staging tree; driver
+ * binding; multi-TDI isolation; the device events (FLR, a write to locked configuration, the
+ * stream leaving Secure, the session ending) moving a TDI to ERROR; accept refused after the
+ * report or the state changed since the evidence was read.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcitsm/doe.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/tio.h"
+#include "pcitsm/tsm.h"
+#include "testutil.h"
+
+#define PF "0000:01:00.0"
+#define VF1 "0000:01:00.1"
+#define VF2 "0000:01:00.2"
+
+struct fx {
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform plat;
+	struct pcitsm_trust *trust;
+	struct pcitsm_emu_devices *devs;
+	struct pcitsm_tio_fw *fw;
+	struct pcitsm_tsm_core *core;
+};
+
+static struct fx *fx_new(void)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_devices_cfg dc = { 0 };
+	struct pcitsm_tsm_core_cfg cc;
+	struct pcitsm_tio_cfg fc = { 0 };
+
+	assert_non_null(fx);
+	pcitsm_env_test_init(&fx->env, 11);
+	fx->env.env.log_level = PCITSM_LOG_ERR;
+	pcitsm_emu_config_default(&cfg);
+	cfg.ports[0].ep_extra_funcs = 2;
+	cfg.ports[0].ep_pasid_funcs = 0x4; /* function 2 does PASID DMA */
+	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
+	assert_ok(pcitsm_trust_new(&fx->trust));
+	dc.curve_bits = 256;
+	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
+	fc.env = &fx->env.env;
+	fc.trust = fx->trust;
+	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
+	assert_ok(pcitsm_tio_fw_new(&fx->fw, &fc));
+	pcitsm_tsm_core_cfg_default(&cc, &fx->env.env);
+	pcitsm_emu_tsm_platform(&fx->plat, &cc.plat);
+	cc.backend = &pcitsm_tsm_sevtio;
+	cc.backend_arg = fx->fw;
+	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
+	return fx;
+}
+
+static void fx_free(struct fx *fx)
+{
+	pcitsm_tsm_core_free(fx->core);
+	pcitsm_tio_fw_free(fx->fw);
+	pcitsm_emu_devices_free(fx->devs);
+	pcitsm_emu_platform_free(&fx->plat);
+	pcitsm_trust_free(fx->trust);
+	free(fx);
+}
+
+static struct pcitsm_bdf B(const char *s)
+{
+	struct pcitsm_bdf b;
+
+	assert_ok(pcitsm_bdf_parse(s, &b));
+	return b;
+}
+
+static struct pcitsm_emu_func *F(struct fx *fx, const char *s)
+{
+	struct pcitsm_bdf b = B(s);
+	struct pcitsm_emu_func *f = pcitsm_emu_find(&fx->plat, &b);
+
+	assert_non_null(f);
+	return f;
+}
+
+typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
+
+static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
+{
+	struct pcitsm_bdf b = B(bdf);
+
+	return fn(fx->core, &b, s, strlen(s));
+}
+
+#define CONNECT(fx, bdf, s) W(fx, pcitsm_tsm_connect_write, bdf, s)
+#define LOCK(fx, bdf, s) W(fx, pcitsm_tsm_lock_write, bdf, s)
+#define UNLOCK(fx, bdf, s) W(fx, pcitsm_tsm_unlock_write, bdf, s)
+#define ACCEPT(fx, bdf, s) W(fx, pcitsm_tsm_accept_write, bdf, s)
+
+static void read_attr(struct fx *fx, const char *bdf, enum pcitsm_tsm_attr a, const char *want)
+{
+	struct pcitsm_bdf b = B(bdf);
+	char buf[64];
+	int n = pcitsm_tsm_attr_read(fx->core, &b, a, buf, sizeof(buf));
+
+	if (n < 0)
+		fail_msg("%s attribute %d: %d", bdf, (int)a, n);
+	assert_string_equal(buf, want);
+}
+
+static pcitsm_err evidence(struct fx *fx, const char *bdf, struct pcitsm_tsm_tdi_evidence *ev)
+{
+	struct pcitsm_bdf b = B(bdf);
+
+	return pcitsm_tsm_tdi_evidence_get(fx->core, &b, ev);
+}
+
+static int bind(struct fx *fx, const char *bdf)
+{
+	return pcitsm_tsm_driver_bind(fx->core, PCITSM_TSM_DRIVER, bdf, strlen(bdf));
+}
+
+static int unbind(struct fx *fx, const char *bdf)
+{
+	return pcitsm_tsm_driver_unbind(fx->core, PCITSM_TSM_DRIVER, bdf, strlen(bdf));
+}
+
+static int state(struct fx *fx, const char *bdf)
+{
+	return pcitsm_emu_tdi_state(F(fx, bdf));
+}
+
+/* A config write the way the host would make it. */
+static void cfg_write(struct fx *fx, const char *bdf, uint32_t off, unsigned width, uint32_t v)
+{
+	struct pcitsm_cfg *c = &F(fx, bdf)->cfg.cfg;
+
+	if (width == 2)
+		assert_ok(pcitsm_cfg_write16(c, off, (uint16_t)v));
+	else
+		assert_ok(pcitsm_cfg_write32(c, off, v));
+}
+
+/* Lock, read the evidence, accept: the whole flow on one TDI. */
+static void flow(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_tdisp_report *rep = calloc(1, sizeof(*rep));
+	struct pcitsm_tsm_status s;
+	struct pcitsm_bdf vf1 = B(VF1);
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
+	read_attr(fx, VF1, PCITSM_TSM_ATTR_LOCK, "\n");
+	read_attr(fx, VF1, PCITSM_TSM_ATTR_ACCEPT, "0\n");
+	read_attr(fx, PF, PCITSM_TSM_ATTR_BOUND, "\n");
+	assert_int_equal(LOCK(fx, VF1, "tsm1\n"), 0);
+	read_attr(fx, VF1, PCITSM_TSM_ATTR_LOCK, "tsm1\n");
+	/* Multi-TDI isolation: only the locked one moved. */
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_UNLOCKED);
+	read_attr(fx, PF, PCITSM_TSM_ATTR_LOCK, "\n");
+
+	/* The evidence: the report built from VF1's BAR0 (16 KiB at window + 64 KiB). */
+	assert_ok(evidence(fx, VF1, ev));
+	assert_int_equal(ev->state, PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(ev->generation, 1);
+	assert_ok(pcitsm_tdisp_report_decode(ev->report, ev->report_len, rep));
+	assert_int_equal(rep->interface_info & PCITSM_TDISP_INFO_DMA_WITH_PASID, 0);
+	assert_true(rep->interface_info & PCITSM_TDISP_INFO_NO_FW_UPDATE);
+	/* BAR0 of 4 pages: a TEE page, the non-TEE page, the MSI-X table, the PBA. */
+	assert_int_equal(rep->nr_ranges, 4);
+	assert_int_equal(rep->range[0].attrs, 0);
+	assert_int_equal(rep->range[1].attrs, PCITSM_TDISP_RANGE_NON_TEE);
+	assert_int_equal(rep->range[2].attrs, PCITSM_TDISP_RANGE_MSIX_TABLE);
+	assert_int_equal(rep->range[3].attrs, PCITSM_TDISP_RANGE_MSIX_PBA);
+	assert_int_equal(rep->range[0].first_page, (PCITSM_EMU_MEM_BASE + 0x10000) >> 12);
+	assert_int_equal(rep->range[0].range_id, 0);
+	assert_ok(pcitsm_tdisp_report_check(ev->report, ev->report_len, &F(fx, VF1)->desc, 0, NULL));
+	{
+		uint8_t dg[PCITSM_TDISP_DIGEST_LEN];
+
+		assert_ok(pcitsm_tdisp_report_digest(ev->report, ev->report_len, dg));
+		assert_memory_equal(dg, ev->digest, sizeof(dg));
+	}
+	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_string_equal(s.lock_tsm, "tsm1");
+	assert_int_equal(s.tdi_state, PCITSM_TDISP_CONFIG_LOCKED);
+
+	assert_int_equal(ACCEPT(fx, VF1, "1\n"), 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_RUN);
+	read_attr(fx, VF1, PCITSM_TSM_ATTR_ACCEPT, "1\n");
+	read_attr(fx, PF, PCITSM_TSM_ATTR_BOUND, "tsm1\n");
+	assert_int_equal(ACCEPT(fx, VF1, "y"), 0); /* already accepted: nothing sent */
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_UNLOCKED);
+
+	/* PASID: function 2's report says DMA_WITH_PASID. */
+	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
+	assert_ok(evidence(fx, VF2, ev));
+	assert_ok(pcitsm_tdisp_report_decode(ev->report, ev->report_len, rep));
+	assert_true(rep->interface_info & PCITSM_TDISP_INFO_DMA_WITH_PASID);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_RUN); /* untouched */
+
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1\n"), 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
+	read_attr(fx, VF1, PCITSM_TSM_ATTR_LOCK, "\n");
+	read_attr(fx, VF1, PCITSM_TSM_ATTR_ACCEPT, "0\n");
+	read_attr(fx, PF, PCITSM_TSM_ATTR_BOUND, "\n");
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_LOCKED);
+	/* Disconnecting the DSM stops its TDIs first. */
+	assert_int_equal(W(fx, pcitsm_tsm_disconnect_write, PF, "tsm0"), 0);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_UNLOCKED);
+	read_attr(fx, VF2, PCITSM_TSM_ATTR_LOCK, "\n");
+	free(rep);
+	free(ev);
+	fx_free(fx);
+}
+
+/* tsm/lock: EINVAL format; EBUSY locked; ENXIO not devsec; EBUSY driver bound; the op's error. */
+static void lock_errnos(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_bdf rp = B("0000:00:01.0");
+
+	(void)st;
+	assert_false(pcitsm_tsm_attr_exists(fx->core, &rp, PCITSM_TSM_ATTR_LOCK));
+	assert_int_equal(LOCK(fx, "0000:00:01.0", "tsm1"), -ENOENT);
+	/* The op's error: the DSM has no link connection. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), -ENOTCONN);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(LOCK(fx, VF1, "x"), -EINVAL);
+	assert_int_equal(LOCK(fx, VF1, " tsm1"), -EINVAL);
+	assert_int_equal(LOCK(fx, VF1, "tsm0"), -ENXIO); /* a link TSM */
+	assert_int_equal(LOCK(fx, VF1, "tsm7"), -ENXIO);
+	/* ENXIO comes before the bound driver's EBUSY; EBUSY before the op. */
+	assert_int_equal(bind(fx, VF1), 0);
+	assert_int_equal(LOCK(fx, VF1, "tsm0"), -ENXIO);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), -EBUSY);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(unbind(fx, VF1), 0);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	/* Already locked: EBUSY, before the format and the TSM checks. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), -EBUSY);
+	assert_int_equal(LOCK(fx, VF1, "tsm9"), -EBUSY);
+	assert_int_equal(LOCK(fx, VF1, "x"), -EINVAL);
+	fx_free(fx);
+}
+
+/* tsm/unlock: EINVAL not locked or another name; EBUSY driver bound. */
+static void unlock_errnos(void **st)
+{
+	struct fx *fx = fx_new();
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), -EINVAL);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm0"), -EINVAL);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1x"), -EINVAL);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1\n\n"), -EINVAL);
+	assert_int_equal(bind(fx, VF1), 0);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm0"), -EINVAL); /* EINVAL first */
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), -EBUSY);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(unbind(fx, VF1), 0);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), -EINVAL);
+	fx_free(fx);
+}
+
+/* tsm/accept: EINVAL unparsable or false; EINVAL not locked; EBUSY driver bound; the op's. */
+static void accept_errnos(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(ACCEPT(fx, VF1, "1"), -EINVAL); /* not locked */
+	assert_int_equal(ACCEPT(fx, VF1, "x"), -EINVAL);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(ACCEPT(fx, VF1, ""), -EINVAL);
+	assert_int_equal(ACCEPT(fx, VF1, "x"), -EINVAL);
+	assert_int_equal(ACCEPT(fx, VF1, "o"), -EINVAL);
+	assert_int_equal(ACCEPT(fx, VF1, "ox"), -EINVAL);
+	assert_int_equal(ACCEPT(fx, VF1, "0"), -EINVAL); /* no unaccept */
+	assert_int_equal(ACCEPT(fx, VF1, "n"), -EINVAL);
+	assert_int_equal(ACCEPT(fx, VF1, "off"), -EINVAL);
+	assert_int_equal(bind(fx, VF1), 0);
+	assert_int_equal(ACCEPT(fx, VF1, "0"), -EINVAL); /* EINVAL before EBUSY */
+	assert_int_equal(ACCEPT(fx, VF1, "on"), -EBUSY);
+	assert_int_equal(unbind(fx, VF1), 0);
+	/* The op: no evidence read since the lock, nothing to bind to. */
+	assert_int_equal(ACCEPT(fx, VF1, "1"), -ESTALE);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_ok(evidence(fx, VF1, ev));
+	assert_int_equal(ACCEPT(fx, VF1, "True"), 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_RUN);
+	free(ev);
+	fx_free(fx);
+}
+
+/* Accept is transactional: a report that changed after the evidence was read, a TDI that left
+ * CONFIG_LOCKED, or a re-lock in between, and START is never sent. */
+static void accept_transactional(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_tdisp_dsm *dsm;
+	struct pcitsm_tdisp_tdi *t;
+	struct pcitsm_bdf vf1 = B(VF1);
+	struct pcitsm_tsm_status s;
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	dsm = pcitsm_emu_device_dsm(F(fx, PF)->dev);
+	assert_non_null(dsm);
+	t = pcitsm_tdisp_dsm_find(dsm, pcitsm_bdf_rid(&vf1));
+	assert_non_null(t);
+
+	/* The device's report changes after the evidence was read. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(evidence(fx, VF1, ev));
+	t->report[t->report_len - 5] ^= 0x01; /* device-specific info length's neighbour */
+	assert_int_equal(ACCEPT(fx, VF1, "1"), -ESTALE);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_int_equal(s.last_failure.step, PCITSM_TSM_STEP_TDI_ACCEPT);
+	/* Reading the evidence again binds to the new report (a new generation). */
+	assert_ok(evidence(fx, VF1, ev));
+	assert_int_equal(ev->generation, 2);
+	assert_int_equal(ACCEPT(fx, VF1, "1"), 0);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+
+	/* The TDI leaves CONFIG_LOCKED (a write to its locked configuration) after the read. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(evidence(fx, VF1, ev));
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(ACCEPT(fx, VF1, "1"), -EIO);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0); /* STOP is legal in ERROR */
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
+
+	/* Unlocked and locked again after the read: the binding went with the unlock. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(evidence(fx, VF1, ev));
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(ACCEPT(fx, VF1, "1"), -ESTALE);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	free(ev);
+	fx_free(fx);
+}
+
+/* The device's events: each moves the TDI it hits to ERROR, and only that one. */
+static void events(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_emu_func *vf1 = F(fx, VF1), *pf = F(fx, PF);
+	uint16_t exp = vf1->exp_off;
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	/* Writes to an unlocked function's configuration are not events. */
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
+
+	/* A write that changes BAR0 of a locked function. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006); /* unchanged: not a change */
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	cfg_write(fx, VF1, 0x10, 4, 0xffffffff); /* BAR sizing */
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_CONFIG_WRITE);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+
+	/* FLR of VF1 (Device Control, Initiate FLR). */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	cfg_write(fx, VF1, exp + 0x08, 2, 0x8000);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_FLR);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+
+	/* FLR of PF0 hits its functions too. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	cfg_write(fx, PF, pf->exp_off + 0x08, 2, 0x8000);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_ERROR);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, VF2, "tsm1"), 0);
+
+	/* The stream goes Insecure (the endpoint's Enable cleared behind the TSM's back). */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	{
+		struct pcitsm_ide_info ide;
+		struct pcitsm_ide_sel sel;
+		uint32_t ctl_off;
+
+		assert_ok(pcitsm_ide_read(&pf->cfg.cfg, pf->ide_off, &ide));
+		for (unsigned i = 0; i < ide.nr_sel; i++) {
+			assert_ok(pcitsm_ide_sel_read(&pf->cfg.cfg, &ide, i, &sel));
+			if (!sel.ctl.enable)
+				continue;
+			ctl_off = sel.off + PCITSM_IDE_SEL_CTL;
+			assert_ok(pcitsm_cfg_write32(&pf->cfg.cfg, ctl_off,
+						     pcitsm_cfg_emu_peek(&pf->cfg, ctl_off, 4) &
+							     ~PCITSM_IDE_CTL_EN));
+		}
+	}
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_STREAM_INSECURE);
+	fx_free(fx);
+}
+
+/* The SPDM session that locked the TDI ends (the device sees GET_VERSION: every session over):
+ * the TDI goes to ERROR, and the next accept fails. */
+static void session_end(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_doe_host h;
+	static const uint8_t get_version[4] = { 0x10, 0x84, 0, 0 };
+	uint8_t rsp[64];
+	size_t n;
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(evidence(fx, VF1, ev));
+	assert_ok(pcitsm_doe_host_find(&h, &F(fx, PF)->cfg.cfg, PCITSM_DOE_VID_PCISIG,
+				       PCITSM_DOE_TYPE_CMA, &fx->env.env));
+	assert_ok(pcitsm_xport_exchange(&h.x, PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
+					get_version, sizeof(get_version), rsp, sizeof(rsp), &n));
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF1)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	assert_true(ACCEPT(fx, VF1, "1") < 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	free(ev);
+	fx_free(fx);
+}
+
+/* driver_override, bind, unbind as the kernel's files behave. */
+static void driver_binding(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_bdf vf1 = B(VF1);
+	char buf[64];
+
+	(void)st;
+	assert_int_equal(pcitsm_tsm_driver_override_read(fx->core, &vf1, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "(null)\n");
+	assert_int_equal(pcitsm_tsm_driver_bind(fx->core, "vfio-pci", VF1, 12), -ENODEV);
+	assert_int_equal(pcitsm_tsm_driver_bind(fx->core, PCITSM_TSM_DRIVER, "0000:09:00.0", 12),
+			 -ENODEV);
+	assert_int_equal(bind(fx, "0000:00:01.0"), -ENODEV); /* a root port does not match */
+	assert_int_equal(pcitsm_tsm_driver_override_write(fx->core, &vf1, "vfio-pci\n", 9), 0);
+	assert_true(pcitsm_tsm_driver_override_read(fx->core, &vf1, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "vfio-pci\n");
+	assert_int_equal(bind(fx, VF1), -ENODEV); /* the override names another driver */
+	assert_int_equal(pcitsm_tsm_driver_override_write(fx->core, &vf1, "\n", 1), 0);
+	assert_int_equal(bind(fx, VF1 "\n"), 0);
+	assert_int_equal(bind(fx, VF1), -EBUSY);
+	assert_int_equal(pcitsm_tsm_driver_of(fx->core, &vf1, buf, sizeof(buf)), 9);
+	assert_string_equal(buf, PCITSM_TSM_DRIVER);
+	assert_int_equal(pcitsm_tsm_driver_unbind(fx->core, "vfio-pci", VF1, 12), -ENODEV);
+	assert_int_equal(unbind(fx, VF1), 0);
+	assert_int_equal(unbind(fx, VF1), -ENODEV);
+	assert_int_equal(pcitsm_tsm_driver_of(fx->core, &vf1, buf, sizeof(buf)), 0);
+	fx_free(fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(flow),
+		cmocka_unit_test(lock_errnos),
+		cmocka_unit_test(unlock_errnos),
+		cmocka_unit_test(accept_errnos),
+		cmocka_unit_test(accept_transactional),
+		cmocka_unit_test(events),
+		cmocka_unit_test(session_end),
+		cmocka_unit_test(driver_binding),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -264,7 +264,9 @@ const char *cli_tdi_errno_meaning(const char *file, int err, bool driver_bound)
 	case EIO:
 		return "the TSM's TDISP operation failed (see the project status)";
 	case ESTALE:
-		return "the report changed after the evidence was read";
+		return "no evidence read since the lock, or the report changed after it was read";
+	case ENOTCONN:
+		return "the device is not connected to the link TSM (pcitsm connect first)";
 	case EPERM:
 	case EACCES:
 		return "needs root";

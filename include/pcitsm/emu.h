@@ -141,6 +141,10 @@ struct pcitsm_emu_link {
 	struct pcitsm_gcm *gcm;          /* one AES-GCM backend per link (not shared across threads) */
 	struct pcitsm_ide_wire *wire;    /* set wire->tap to observe or tamper */
 	struct pcitsm_emu_side side[2];
+	/* TDISP gating (pcitsm_emu_tee_write): the T bit of the request in flight, and the requests
+	 * each side refused by TDI state (indexed by the refusing side). */
+	bool cur_t;
+	uint64_t tee_refused[2];
 };
 
 struct pcitsm_emu_platform {
@@ -173,6 +177,29 @@ pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side 
  * an unsuccessful completion status (an address outside the other side's memory). */
 pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
 			       void *buf, size_t len) PCITSM_MUST_CHECK;
+
+/* TDISP gating (PCIe 6.x §11; docs/emulated-platform.md "TDIs"). A Memory Request with T=1 is
+ * valid only inside an IDE TLP: E_STATE unless the sender's TLP selects a Secure stream (the port
+ * never sends T=1 in the clear). The T bit travels beside the TLP inside the emulation: lib/ide's
+ * IDE prefix has the bit, its engine does not carry it yet. req: the requesting function (the
+ * endpoint side: PF0 or one of its functions, whose Requester ID the TLP carries; NULL: PF0 /
+ * the root port). What the receiving side does:
+ *   host memory (requests from the endpoint): the upper half of the host's memory (up to the
+ *   scratch area) is the confidential VM's private memory. T=1 reaches it, or any host memory,
+ *   only while the requester's TDI is RUN; otherwise the host drops a write and answers a read
+ *   Unsupported Request. T=0 never reaches private memory (dropped / UR).
+ *   the endpoint's MMIO (requests from the root port): a function's TEE range (its BAR0 less the
+ *   non-TEE page, the MSI-X table and the PBA) answers T=1 only while its TDI is RUN, and T=0 only
+ *   while it is CONFIG_UNLOCKED; otherwise the device drops a write and completes a read UR.
+ * A refused read returns E_IO (the completion's status); each refusal counts in tee_refused. */
+pcitsm_err pcitsm_emu_tee_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+				const struct pcitsm_emu_func *req, bool t, uint64_t addr,
+				const void *buf, size_t len) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_emu_tee_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			       const struct pcitsm_emu_func *req, bool t, uint64_t addr, void *buf,
+			       size_t len) PCITSM_MUST_CHECK;
+/* The private memory of the host behind l: [*base, *base + *size). */
+void pcitsm_emu_private_mem(const struct pcitsm_emu_link *l, uint64_t *base, size_t *size);
 
 /* One posted and one non-posted request each way, into the scratch area (so one TLP on each of the
  * six receiving sub-streams): after a key refresh, every receiver sees the new key set and drops

@@ -54,6 +54,78 @@ static uint16_t side_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side s
 	return pcitsm_bdf_rid(side == PCITSM_IDE_SIDE_RP ? &l->rp->bdf : &l->ep->bdf);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * TDISP gating (emu.h pcitsm_emu_tee_write): who may reach what, by TDI state.
+ */
+#define EMU_PRIVATE_OFF (PCITSM_EMU_MEM_SIZE / 2)
+
+void pcitsm_emu_private_mem(const struct pcitsm_emu_link *l, uint64_t *base, size_t *size)
+{
+	*base = l->side[PCITSM_IDE_SIDE_RP].base + EMU_PRIVATE_OFF;
+	*size = PCITSM_EMU_MEM_SIZE - EMU_PRIVATE_OFF - PCITSM_EMU_SCRATCH;
+}
+
+/* The endpoint function with Requester ID rid on this link (PF0 or one of its functions). */
+static const struct pcitsm_emu_func *link_func(const struct pcitsm_emu_link *l, uint16_t rid)
+{
+	if (pcitsm_bdf_rid(&l->ep->bdf) == rid)
+		return l->ep;
+	for (unsigned i = 0; i < l->ep->nr_siblings; i++)
+		if (pcitsm_bdf_rid(&l->ep->sibling[i]->bdf) == rid)
+			return l->ep->sibling[i];
+	return NULL;
+}
+
+static bool in_region(const struct pcitsm_tdisp_region *r, uint64_t off, size_t len)
+{
+	return off < r->offset + r->size && r->offset < off + len;
+}
+
+/* Whether [addr, addr + len) lies in a TEE range of f (its BAR0 less non-TEE, MSI-X). */
+static bool tee_range(const struct pcitsm_emu_func *f, uint64_t addr, size_t len)
+{
+	const struct pcitsm_tdisp_bar *b = &f->desc.bar[0];
+	uint64_t off;
+
+	if (!f->desc.nr_bars || addr < b->base || addr - b->base + len > b->size)
+		return false;
+	off = addr - b->base;
+	for (unsigned i = 0; i < f->desc.nr_non_tee; i++)
+		if (in_region(&f->desc.non_tee[i], off, len))
+			return false;
+	return !(f->desc.msix && (in_region(&f->desc.msix_table, off, len) ||
+				  in_region(&f->desc.msix_pba, off, len)));
+}
+
+/* The receiving side's verdict on a request (t: its T bit). */
+static bool tee_admit(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
+		      const struct pcitsm_tlp *t, bool tbit)
+{
+	if (to == PCITSM_IDE_SIDE_RP) {
+		/* DMA into the host: T=1 only from a TDI in RUN; private memory only with T=1. */
+		const struct pcitsm_emu_func *f = link_func(l, t->req_id);
+		uint64_t pb;
+		size_t ps;
+
+		pcitsm_emu_private_mem(l, &pb, &ps);
+		if (tbit)
+			return f && pcitsm_emu_tdi_state(f) == PCITSM_TDISP_RUN;
+		return !(t->addr < pb + ps && pb < t->addr + t->len);
+	}
+	/* MMIO into the device: a TEE range answers T=1 in RUN, T=0 only while unlocked. */
+	for (unsigned i = 0; i <= l->ep->nr_siblings; i++) {
+		const struct pcitsm_emu_func *f = i ? l->ep->sibling[i - 1] : l->ep;
+		int st = pcitsm_emu_tdi_state(f);
+
+		if (!tee_range(f, t->addr, t->len))
+			continue;
+		if (tbit)
+			return st == PCITSM_TDISP_RUN;
+		return st < 0 || st == PCITSM_TDISP_CONFIG_UNLOCKED;
+	}
+	return !tbit; /* T=1 to no TEE range at all */
+}
+
 static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
 			  enum pcitsm_ide_side to, const struct pcitsm_tlp *t)
 {
@@ -64,6 +136,13 @@ static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
 	bool in = t->addr >= sd->base && t->addr - sd->base + t->len <= PCITSM_EMU_MEM_SIZE &&
 		  t->len;
 	size_t n;
+
+	/* PCIe 6.x §11: a request the TDI's state does not admit is dropped (posted) or completed
+	 * Unsupported Request (non-posted). */
+	if (in && !tee_admit(l, to, t, l->cur_t)) {
+		in = false;
+		l->tee_refused[to]++;
+	}
 
 	if (t->kind == PCITSM_TLP_MWR) {
 		if (!in) {
@@ -135,29 +214,90 @@ static pcitsm_err mem_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_sid
 	return PCITSM_OK;
 }
 
+/* The requester ID of req on side from (NULL: the side's own function). */
+static uint16_t req_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			const struct pcitsm_emu_func *req)
+{
+	return req && from == PCITSM_IDE_SIDE_EP ? pcitsm_bdf_rid(&req->bdf) : side_rid(l, from);
+}
+
+/* T=1 only inside an IDE TLP: the sender's TLP must select a Secure stream. */
+static pcitsm_err tee_tx_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			       const struct pcitsm_tlp *t)
+{
+	const struct pcitsm_ide_port *port = from == PCITSM_IDE_SIDE_RP ? l->rp->ide_port
+									 : l->ep->ide_port;
+	int s = port ? pcitsm_ide_select(port, t) : -1;
+
+	if (s < 0 || pcitsm_ide_stream_state(port, (unsigned)s) != PCITSM_IDE_STATE_SECURE)
+		return PCITSM_E_STATE;
+	return PCITSM_OK;
+}
+
+static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			       const struct pcitsm_emu_func *req, bool tbit, uint64_t addr,
+			       const void *buf, size_t len);
+static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			      const struct pcitsm_emu_func *req, bool tbit, uint64_t addr, void *buf,
+			      size_t len);
+
 pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
 				const void *buf, size_t len)
+{
+	return mem_write_as(l, from, NULL, false, addr, buf, len);
+}
+
+pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
+			       void *buf, size_t len)
+{
+	return mem_read_as(l, from, NULL, false, addr, buf, len);
+}
+
+pcitsm_err pcitsm_emu_tee_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+				const struct pcitsm_emu_func *req, bool t, uint64_t addr,
+				const void *buf, size_t len)
+{
+	return mem_write_as(l, from, req, t, addr, buf, len);
+}
+
+pcitsm_err pcitsm_emu_tee_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			       const struct pcitsm_emu_func *req, bool t, uint64_t addr, void *buf,
+			       size_t len)
+{
+	return mem_read_as(l, from, req, t, addr, buf, len);
+}
+
+static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			       const struct pcitsm_emu_func *req, bool tbit, uint64_t addr,
+			       const void *buf, size_t len)
 {
 	uint8_t tlp[PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
 	struct pcitsm_tlp t;
 	const uint8_t *p = tlp;
 	size_t n;
+	pcitsm_err e;
 
 	PCITSM_TRY(mem_check(l, from, len));
 	memset(&t, 0, sizeof(t));
 	t.kind = PCITSM_TLP_MWR;
-	t.req_id = side_rid(l, from);
+	t.req_id = req_rid(l, from, req);
 	t.addr = addr;
 	t.first_be = 0xf;
 	t.last_be = len > 4 ? 0xf : 0;
 	t.data = buf;
 	t.len = len;
+	if (tbit)
+		PCITSM_TRY(tee_tx_check(l, from, &t));
 	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-	return pcitsm_ide_wire_send(l->wire, from, &p, &n, 1);
+	l->cur_t = tbit;
+	e = pcitsm_ide_wire_send(l->wire, from, &p, &n, 1);
+	l->cur_t = false;
+	return e;
 }
 
-pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
-			       void *buf, size_t len)
+static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
+			      const struct pcitsm_emu_func *req, bool tbit, uint64_t addr, void *buf,
+			      size_t len)
 {
 	uint8_t tlp[PCITSM_TLP_HDR_MAX];
 	struct pcitsm_emu_side *sd;
@@ -165,20 +305,26 @@ pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	const uint8_t *p = tlp;
 	size_t n;
 	const uint8_t tag = 0x2a;
+	pcitsm_err e;
 
 	PCITSM_TRY(mem_check(l, from, len));
 	sd = &l->side[from];
 	memset(&t, 0, sizeof(t));
 	t.kind = PCITSM_TLP_MRD;
-	t.req_id = side_rid(l, from);
+	t.req_id = req_rid(l, from, req);
 	t.tag = tag;
 	t.addr = addr;
 	t.first_be = 0xf;
 	t.last_be = len > 4 ? 0xf : 0;
 	t.len = len;
+	if (tbit)
+		PCITSM_TRY(tee_tx_check(l, from, &t));
 	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
 	sd->cpl_seen = false;
-	PCITSM_TRY(pcitsm_ide_wire_send(l->wire, from, &p, &n, 1));
+	l->cur_t = tbit;
+	e = pcitsm_ide_wire_send(l->wire, from, &p, &n, 1);
+	l->cur_t = false;
+	PCITSM_TRY(e);
 	if (!sd->cpl_seen || sd->cpl_tag != tag)
 		return PCITSM_E_NORESPONSE;
 	if (sd->cpl_status != 0 || sd->cpl_len != len)

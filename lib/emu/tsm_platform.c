@@ -56,7 +56,9 @@ static pcitsm_err host_link(void *ctx, unsigned i, struct pcitsm_platform_link *
 		return PCITSM_E_UNSUPPORTED;
 	out->mem_base[PCITSM_IDE_SIDE_RP] = l->side[PCITSM_IDE_SIDE_RP].base;
 	out->mem_base[PCITSM_IDE_SIDE_EP] = l->side[PCITSM_IDE_SIDE_EP].base;
-	out->mem_size = PCITSM_EMU_MEM_SIZE - PCITSM_EMU_SCRATCH; /* the scratch is link_flush's */
+	/* Plain (T=0) traffic: below the host's private memory, which only T=1 DMA of a TDI in
+	 * RUN reaches (pcitsm_emu_private_mem); the scratch after it is link_flush's. */
+	out->mem_size = PCITSM_EMU_MEM_SIZE / 2;
 	out->tlps_secure = 0;
 	for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
 		out->tlps_secure += l->rp->ide_port->stream[s].stats.tx_tlps +

@@ -971,7 +971,7 @@ int pcitsm_tsm_lock_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bd
 	dsm = fn->dsm;
 	if (dsm)
 		pthread_mutex_lock(&dsm->lock);
-	if (!dsm || !tdi_dsm(fn, d)) {
+	if (dsm == NULL || !tdi_dsm(fn, d)) {
 		pcitsm_tsm_failure_set(&fail, PCITSM_TSM_STEP_TDI_LOCK, PCITSM_E_STATE,
 				       "the DSM is not connected to %s's link TSM", d->name);
 		fail.errno_val = ENOTCONN;
@@ -1087,7 +1087,7 @@ int pcitsm_tsm_accept_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *
 		rc = -EINVAL;
 	if (!rc && (!fn->devsec || fn->locking))
 		rc = -EINVAL;
-	if (!rc && fn->driver[0])
+	if (!rc && fn->driver[0] != 0)
 		rc = -EBUSY;
 	if (rc || fn->accepted) {
 		pthread_mutex_unlock(&c->lock);

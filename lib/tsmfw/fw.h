@@ -51,6 +51,7 @@ struct pcitsm_tio_dev {
 	bool ep_keyed[2], rp_keyed[2]; /* a key set programmed at the port */
 	/* TDIs this firmware locked (NULL: free slot); each holds its START nonce until accept. */
 	struct fw_tdi *tdi[PCITSM_TIO_MAX_TDIS];
+	uint32_t tdi_generation; /* the last generation given to a LOCK */
 };
 
 struct fw_tdi {

@@ -100,7 +100,9 @@ pcitsm_err pcitsm_tio_tdi_lock(struct pcitsm_tio_dev *d, uint16_t rid, uint16_t 
 		tdi_free(slot);
 		return e;
 	}
-	(*slot)->generation = 1;
+	/* Generations count every LOCK of the device's TDIs: evidence read under an earlier lock
+	 * never matches a later one. */
+	(*slot)->generation = ++d->tdi_generation;
 	memcpy((*slot)->seen, (*slot)->seq.digest, sizeof((*slot)->seen));
 	return PCITSM_OK;
 }
@@ -137,6 +139,7 @@ pcitsm_err pcitsm_tio_tdi_accept(struct pcitsm_tio_dev *d, uint16_t rid,
 {
 	struct fw_tdi **slot = d ? tdi_slot(d, rid) : NULL;
 	struct fw_tdi *t;
+	bool stale;
 	pcitsm_err e;
 
 	if (!digest || !fail)
@@ -166,8 +169,10 @@ pcitsm_err pcitsm_tio_tdi_accept(struct pcitsm_tio_dev *d, uint16_t rid,
 				       pcitsm_tdisp_state_name(t->seq.state));
 		return PCITSM_E_STATE;
 	}
-	if (pcitsm_ct_memneq(digest, t->seq.digest, PCITSM_TDISP_DIGEST_LEN) ||
-	    generation != t->generation) {
+	/* The caller's evidence: the same report bytes, and no LOCK or change since. */
+	stale = generation != t->generation;
+	stale |= pcitsm_ct_memneq(digest, t->seq.digest, PCITSM_TDISP_DIGEST_LEN) != 0;
+	if (stale) {
 		pcitsm_tsm_failure_set(fail, PCITSM_TSM_STEP_TDI_ACCEPT, PCITSM_E_MISMATCH,
 				       "the report changed after the evidence was read "
 				       "(generation %u, now %u)", generation, t->generation);

@@ -200,6 +200,7 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 	for (unsigned i = cfg.nr_ports; i < o->nr_ports; i++)
 		cfg.ports[i] = cfg.ports[0];
 	cfg.nr_ports = o->nr_ports;
+	cfg.ports[0].ep_extra_funcs = o->nr_vfs;
 	/* The platform needs a pool of at least 1; the TSM core's pool is what sysfs shows. */
 	cfg.nr_streams = o->nr_streams ? o->nr_streams : 1;
 	*why = "build the emulated platform";
@@ -212,7 +213,9 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		pf->f = &pd->emu.funcs[i];
 		pcitsm_bdf_format(&pf->f->bdf, pf->name);
 		pf->parent = -1;
-		pf->port = i % cfg.nr_ports; /* root ports first, then endpoints, in port order */
+		/* Root ports first, then endpoints, in port order; then the endpoints' functions. */
+		pf->port = i < 2 * cfg.nr_ports ? i % cfg.nr_ports
+						: (unsigned)(pf->f->upstream - pd->emu.funcs);
 	}
 	for (unsigned i = 0; i < pd->nr_funcs; i++)
 		if (pd->funcs[i].f->upstream)

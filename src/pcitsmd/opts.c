@@ -13,6 +13,7 @@ void pd_opts_default(struct pd_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->nr_ports = 2;
 	o->nr_streams = PCITSM_EMU_DEFAULT_STREAMS;
+	o->nr_vfs = 2;
 	o->ready_fd = -1;
 	o->port_host = "127.0.0.1";
 }
@@ -104,6 +105,8 @@ void pd_usage(FILE *out)
 		"  --device-port BDF=HOST:PORT  serve an endpoint in the spdm-emu TCP protocol\n"
 		"  --port-base N          serve endpoint i on HOST:N+i (HOST from --port-host)\n"
 		"  --port-host HOST       address for --port-base (default 127.0.0.1)\n"
+		"  --vfs N                functions 1..N of the first endpoint, each a TDI of its\n"
+		"                         DSM (0-%u, default 2)\n"
 		"  --no-doe-features      no doe_features/ directories, as on Linux before 6.15\n"
 		"  -f, --foreground       stay in the foreground\n"
 		"  -d, --debug            FUSE debug output (implies --foreground)\n"
@@ -111,7 +114,7 @@ void pd_usage(FILE *out)
 		"  --ready-fd FD          write \"READY\\n\" to FD once the mount is ready\n"
 		"  --version V, --spdm-version V  devices offer only SPDM V (1.0, 1.1, 1.2, 1.3)\n"
 		"  -h, --help, -V, --version  (--version alone prints pcitsmd's version)\n",
-		PCITSM_EMU_MAX_PORTS);
+		PCITSM_EMU_MAX_PORTS, PCITSM_EMU_MAX_EXTRA_FUNCS);
 }
 
 /* A number option: "--name: MIN to MAX" in err when arg is not a decimal in that range. */
@@ -135,6 +138,7 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		{ "port-base", required_argument, NULL, 'B' },
 		{ "port-host", required_argument, NULL, 'H' },
 		{ "no-doe-features", no_argument, NULL, 'D' },
+		{ "vfs", required_argument, NULL, 'v' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -190,6 +194,11 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			break;
 		case 'D':
 			o->no_doe_features = true;
+			break;
+		case 'v':
+			if (opt_uint(optarg, "--vfs", 0, PCITSM_EMU_MAX_EXTRA_FUNCS, &o->nr_vfs, err,
+				     errlen))
+				return -1;
 			break;
 		case 'f':
 			o->foreground = true;

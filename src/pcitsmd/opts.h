@@ -50,6 +50,7 @@ struct pd_opts {
 	unsigned nr_faults;
 	uint8_t spdm_version;   /* --version V: the devices offer only SPDM V (0: 1.0-1.3) */
 	bool no_doe_features;   /* --no-doe-features: no doe_features/ (a kernel before 6.15) */
+	unsigned nr_vfs;        /* --vfs N: functions 1..N of the first endpoint, each a TDI */
 };
 
 void pd_opts_default(struct pd_opts *o);

@@ -42,10 +42,11 @@ static bool tsm_attr(struct pd *pd, int func, enum pcitsm_tsm_attr a)
 	return pcitsm_tsm_attr_exists(pd->core, fbdf(pd, func), a);
 }
 
-/* Functions the project directory has an entry for: those with tsm/connect (DSM-capable PF0s). */
+/* Functions the project directory has an entry for: those with tsm/connect (DSM-capable PF0s)
+ * or tsm/lock (TDIs). */
 static bool proj_dev(struct pd *pd, int func)
 {
-	return tsm_attr(pd, func, PCITSM_TSM_ATTR_CONNECT);
+	return tsm_attr(pd, func, PCITSM_TSM_ATTR_CONNECT) || tsm_attr(pd, func, PCITSM_TSM_ATTR_LOCK);
 }
 
 static bool connected(struct pd *pd, int func)
@@ -55,8 +56,31 @@ static bool connected(struct pd *pd, int func)
 	return pcitsm_tsm_status(pd->core, fbdf(pd, func), &st) == PCITSM_OK && st.connected;
 }
 
+static bool locked(struct pd *pd, int func)
+{
+	struct pcitsm_tsm_status st;
+
+	return pcitsm_tsm_status(pd->core, fbdf(pd, func), &st) == PCITSM_OK && st.lock_tsm[0];
+}
+
 static const char *const ev_names[EV_NR] = { "certificate_chain", "certificates.der",
-					     "measurements", "vca" };
+					     "measurements", "vca", "report", "report_digest",
+					     "report_generation" };
+
+/* "../" once per level from /devices/<devpath> up to the root. */
+static void up_to_root(struct pd *pd, int func, char *out, size_t cap)
+{
+	char path[128];
+	size_t n = 0;
+
+	pd_devpath(pd, func, path, sizeof(path));
+	out[0] = 0;
+	for (const char *p = path; *p; p++)
+		if (*p == '/')
+			n++;
+	for (size_t i = 0; i < n + 2 && (i + 1) * 3 < cap; i++)
+		memcpy(out + i * 3, "../", 4);
+}
 
 /* Emit a child; returns non-zero to stop. */
 #define EMIT(name, ...)                                  \
@@ -83,6 +107,24 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		return 0;
 	case VD_BUS_PCI:
 		EMIT("devices", VD_BUS_PCI_DEVICES, -1, 0, DIR_MODE);
+		EMIT("drivers", VD_BUS_PCI_DRIVERS, -1, 0, DIR_MODE);
+		return 0;
+	case VD_BUS_PCI_DRIVERS:
+		EMIT(PCITSM_TSM_DRIVER, VD_DRIVER, -1, 0, DIR_MODE);
+		return 0;
+	case VD_DRIVER:
+		/* drivers/base/bus.c: bind and unbind are write-only; a link per bound device. */
+		EMIT("bind", VF_DRV_BIND, -1, 0, WO);
+		EMIT("unbind", VF_DRV_UNBIND, -1, 0, WO);
+		for (unsigned i = 0; i < pd->nr_funcs; i++) {
+			if (pcitsm_tsm_driver_of(pd->core, fbdf(pd, (int)i), name, sizeof(name)) <= 0)
+				continue;
+			vn_set(&c, VL_DRV_DEV, (int)i, 0, LNK_MODE);
+			pd_devpath(pd, (int)i, path, sizeof(path));
+			snprintf(c.target, sizeof(c.target), "../../../../devices/%s", path);
+			if (fill(ctx, pd->funcs[i].name, &c))
+				return 0;
+		}
 		return 0;
 	case VD_BUS_PCI_DEVICES:
 		for (unsigned i = 0; i < pd->nr_funcs; i++) {
@@ -148,6 +190,16 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("irq", VF_IRQ, f, 0, RO);
 		EMIT("resource", VF_RESOURCE, f, 0, RO);
 		EMIT("config", VF_CONFIG, f, 0, RW);
+		EMIT("driver_override", VF_DRIVER_OVERRIDE, f, 0, RW);
+		if (pcitsm_tsm_driver_of(pd->core, fbdf(pd, f), name, sizeof(name)) > 0) {
+			char up[64];
+
+			vn_set(&c, VL_DRIVER, f, 0, LNK_MODE);
+			up_to_root(pd, f, up, sizeof(up));
+			snprintf(c.target, sizeof(c.target), "%sbus/pci/drivers/%s", up, name);
+			if (fill(ctx, "driver", &c))
+				return 0;
+		}
 		/* --no-doe-features: a kernel before 6.15, which has no doe_features/ (docs/pcitsmd.md). */
 		if (pd->funcs[f].nr_doe && !pd->o->no_doe_features)
 			EMIT("doe_features", VD_DOE_FEATURES, f, 0, DIR_MODE);
@@ -174,8 +226,9 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		return 0;
 	}
 	case VD_TSM:
-		for (int a = PCITSM_TSM_ATTR_CONNECT; a <= PCITSM_TSM_ATTR_BOUND; a++)
-			if (tsm_attr(pd, dir->func, (enum pcitsm_tsm_attr)a))
+		for (int a = PCITSM_TSM_ATTR_CONNECT; a < PCITSM_TSM_NR_ATTRS; a++)
+			if (a != PCITSM_TSM_ATTR_AUTHENTICATED &&
+			    tsm_attr(pd, dir->func, (enum pcitsm_tsm_attr)a))
 				EMIT(pcitsm_tsm_attr_name((enum pcitsm_tsm_attr)a), VF_TSM_ATTR,
 				     dir->func, a, S_IFREG | pcitsm_tsm_attr_mode((enum pcitsm_tsm_attr)a));
 		return 0;
@@ -193,6 +246,7 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		return 0;
 	case VD_TSMDEV:
 		EMIT("uevent", VF_UEVENT, -1, dir->aux, RW);
+		EMIT("pci_mode", VF_PCI_MODE, -1, dir->aux, RO); /* [proposal] */
 		/* device_add_class_symlinks: "device" points at the class device's parent. */
 		vn_set(&c, VL_TSM_PARENT, -1, dir->aux, LNK_MODE);
 		snprintf(c.target, sizeof(c.target), "../../../%s", TSM_PARENT);
@@ -217,12 +271,16 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("faults", VF_PROJ_FAULTS, dir->func, 0, RO);
 		EMIT("rekey", VF_PROJ_REKEY, dir->func, 0, WO);
 		EMIT("traffic", VF_PROJ_TRAFFIC, dir->func, 0, RW);
-		if (connected(pd, dir->func))
+		if (connected(pd, dir->func) || locked(pd, dir->func))
 			EMIT("evidence", VD_PROJ_EVIDENCE, dir->func, 0, DIR_MODE);
 		return 0;
 	case VD_PROJ_EVIDENCE:
-		for (int i = 0; i < EV_NR; i++)
-			EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, RO);
+		if (connected(pd, dir->func))
+			for (int i = EV_CHAIN; i < EV_REPORT; i++)
+				EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, RO);
+		if (locked(pd, dir->func))
+			for (int i = EV_REPORT; i < EV_NR; i++)
+				EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, RO);
 		return 0;
 	default:
 		return -ENOTDIR;
@@ -367,6 +425,13 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 		port_text(buf, cap, &n, "rp", &st.rp);
 		port_text(buf, cap, &n, "ep", &st.ep);
 	}
+	if (st.lock_tsm[0])
+		textf(buf, cap, &n, "lock=%s\naccepted=%d\ntdi_state=%s\nreport_generation=%u\n",
+		      st.lock_tsm, st.accepted,
+		      st.tdi_state < 0 ? "unknown" : pcitsm_tdisp_state_name((uint8_t)st.tdi_state),
+		      st.evidence_generation);
+	if (st.driver[0])
+		textf(buf, cap, &n, "driver=%s\n", st.driver);
 	textf(buf, cap, &n, "connects=%" PRIu64 "\ndisconnects=%" PRIu64 "\nfailures=%" PRIu64 "\n",
 	      st.connects, st.disconnects, st.failures);
 	if (st.last_connect_ns)
@@ -423,7 +488,10 @@ static const char readme[] =
 	"                             SIZE bytes across the link; read: the last run's counts\n"
 	"devices/<BDF>/evidence/      while connected: certificate_chain (SPDM chain, slot used),\n"
 	"                             certificates.der, measurements (signed MEASUREMENTS),\n"
-	"                             vca (GET_VERSION..ALGORITHMS transcript)\n";
+	"                             vca (GET_VERSION..ALGORITHMS transcript); while the TDI is\n"
+	"                             locked [proposal]: report (interface report, read again\n"
+	"                             from the device), report_digest (SHA-384, hex),\n"
+	"                             report_generation; a read binds the next tsm/accept to it\n";
 
 static int platform_text(struct pd *pd, char *buf, size_t cap)
 {
@@ -433,8 +501,9 @@ static int platform_text(struct pd *pd, char *buf, size_t cap)
 
 	pcitsm_tsm_counters(pd->core, &c);
 	pd_hb_name(pd, hb, sizeof(hb));
-	textf(buf, cap, &n, "host_bridge=%s\nroot_ports=%u\nstream_pool=%u\ntsm=tsm0\nbackend=firmware\n",
-	      hb, pd->emu.config.nr_ports, pd->o->nr_streams);
+	textf(buf, cap, &n, "host_bridge=%s\nroot_ports=%u\nstream_pool=%u\ntsm=tsm0\nbackend=firmware\n"
+			    "devsec_tsm=tsm1\nvfs=%u\n",
+	      hb, pd->emu.config.nr_ports, pd->o->nr_streams, pd->o->nr_vfs);
 	textf(buf, cap, &n,
 	      "connected=%u\nh_in_use=%u\nids_in_use=%u\nport_blocks_in_use=%u\nsessions_open=%u\n"
 	      "connects=%" PRIu64 "\nfailed_connects=%" PRIu64 "\ndisconnects=%" PRIu64
@@ -458,6 +527,40 @@ static int slice(const char *text, int len, char *buf, size_t size, off_t off)
 		size = (size_t)(len - off);
 	memcpy(buf, text + off, size);
 	return (int)size;
+}
+
+/* A locked TDI's evidence: each read asks the device again (through the firmware) and binds the
+ * next accept of this function to what it returned. */
+static int tdi_evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size,
+			     off_t off)
+{
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	char text[2 * PCITSM_TDISP_DIGEST_LEN + 16];
+	size_t n = 0;
+	int r;
+	pcitsm_err e;
+
+	if (!ev)
+		return -ENOMEM;
+	e = pcitsm_tsm_tdi_evidence_get(pd->core, fbdf(pd, vn->func), ev);
+	if (e) {
+		free(ev);
+		return e == PCITSM_E_STATE ? -ENODATA : -pcitsm_err_errno(e);
+	}
+	if (vn->aux == EV_REPORT) {
+		r = slice((const char *)ev->report, (int)ev->report_len, buf, size, off);
+	} else {
+		if (vn->aux == EV_REPORT_DIGEST) {
+			for (size_t i = 0; i < PCITSM_TDISP_DIGEST_LEN; i++)
+				textf(text, sizeof(text), &n, "%02x", ev->digest[i]);
+			textf(text, sizeof(text), &n, "\n");
+		} else {
+			textf(text, sizeof(text), &n, "%u\n", ev->generation);
+		}
+		r = slice(text, (int)n, buf, size, off);
+	}
+	free(ev);
+	return r;
 }
 
 static int evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off)
@@ -509,7 +612,8 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		return pd_cfg_read(pd, vn->func, (uint8_t *)buf, size, (uint32_t)off);
 	}
 	if (vn->kind == VF_EVIDENCE)
-		return evidence_read(pd, vn, buf, size, off);
+		return vn->aux >= EV_REPORT ? tdi_evidence_read(pd, vn, buf, size, off)
+					    : evidence_read(pd, vn, buf, size, off);
 	text = malloc(TEXT_MAX);
 	if (!text)
 		return -ENOMEM;
@@ -579,6 +683,19 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		break;
 	case VF_UEVENT:
 		len = 0; /* the tsm class adds no uevent variables */
+		break;
+	case VF_PCI_MODE: {
+		const char *m = pcitsm_tsm_pci_mode(pd->core, (unsigned)vn->aux);
+
+		len = m ? snprintf(text, TEXT_MAX, "%s\n", m) : -ENOENT;
+		break;
+	}
+	case VF_DRIVER_OVERRIDE:
+		len = pcitsm_tsm_driver_override_read(pd->core, fbdf(pd, vn->func), text, TEXT_MAX);
+		break;
+	case VF_DRV_BIND:
+	case VF_DRV_UNBIND:
+		len = -EACCES;
 		break;
 	case VF_PROJ_README:
 		len = snprintf(text, TEXT_MAX, "%s", readme);
@@ -675,8 +792,23 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 			r = pcitsm_tsm_connect_write(pd->core, fbdf(pd, vn->func), buf, size);
 		else if (vn->aux == PCITSM_TSM_ATTR_DISCONNECT)
 			r = pcitsm_tsm_disconnect_write(pd->core, fbdf(pd, vn->func), buf, size);
+		else if (vn->aux == PCITSM_TSM_ATTR_LOCK)
+			r = pcitsm_tsm_lock_write(pd->core, fbdf(pd, vn->func), buf, size);
+		else if (vn->aux == PCITSM_TSM_ATTR_UNLOCK)
+			r = pcitsm_tsm_unlock_write(pd->core, fbdf(pd, vn->func), buf, size);
+		else if (vn->aux == PCITSM_TSM_ATTR_ACCEPT)
+			r = pcitsm_tsm_accept_write(pd->core, fbdf(pd, vn->func), buf, size);
 		else
 			r = -EACCES;
+		return r < 0 ? r : (int)size;
+	case VF_DRIVER_OVERRIDE:
+		r = pcitsm_tsm_driver_override_write(pd->core, fbdf(pd, vn->func), buf, size);
+		return r < 0 ? r : (int)size;
+	case VF_DRV_BIND:
+		r = pcitsm_tsm_driver_bind(pd->core, PCITSM_TSM_DRIVER, buf, size);
+		return r < 0 ? r : (int)size;
+	case VF_DRV_UNBIND:
+		r = pcitsm_tsm_driver_unbind(pd->core, PCITSM_TSM_DRIVER, buf, size);
 		return r < 0 ? r : (int)size;
 	case VF_UEVENT:
 		/* A synthetic uevent (kobject_synth_uevent): a known action, else EINVAL; nothing

@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
 
 command -v lspci >/dev/null || fail "lspci not installed (scripts/install-deps.sh installs pciutils)"
-pcitsmd_mount --ports 2
+pcitsmd_mount --ports 2 --vfs 0 # the 6.19 tree; TDIs: pcitsmd_tdisp.sh
 
 lspci -A linux-sysfs -O "sysfs.path=$mnt/bus/pci" -vvv >"$tmp/lspci.txt" 2>"$tmp/lspci.err" ||
 	{ cat "$tmp/lspci.err" >&2; fail "lspci -vvv on the mirror"; }

@@ -5,7 +5,7 @@
 # kernel's errno.
 set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
-pcitsmd_mount
+pcitsmd_mount --vfs 0 # the 6.19 tree; TDIs: pcitsmd_tdisp.sh
 
 ep=0000:01:00.0
 rp=0000:00:01.0
@@ -27,8 +27,9 @@ expect_eq "class link" "$(readlink "$mnt/class/tsm/tsm0")" \
 expect_eq "tsm0 subsystem" "$(readlink -f "$mnt/class/tsm/tsm0/subsystem")" "$(readlink -f "$mnt/class/tsm")"
 expect_eq "doe_features" "$(ls "$D/doe_features" | tr '\n' ' ')" "0001:01 0001:02 doe_discovery "
 expect_eq "endpoint attributes" "$(ls "$D" | tr '\n' ' ')" \
-	"authenticated class config device doe_features irq resource revision subsystem_device subsystem_vendor tsm vendor "
-expect_eq "tsm attributes" "$(ls "$D/tsm" | tr '\n' ' ')" "bound connect disconnect dsm "
+	"authenticated class config device doe_features driver_override irq resource revision subsystem_device subsystem_vendor tsm vendor "
+# The devsec TSM's files [proposal] beside the 6.19 ones (docs/pcitsmd.md "Proposal: TDISP").
+expect_eq "tsm attributes" "$(ls "$D/tsm" | tr '\n' ' ')" "accept bound connect disconnect dsm lock unlock "
 # Root ports are not DSMs: no tsm/, no authenticated, no DOE.
 [ ! -e "$R/tsm" ] || fail "root port has tsm/"
 [ ! -e "$R/doe_features" ] || fail "root port has doe_features/"

@@ -27,6 +27,7 @@ static int setup(void **state)
 
 	pd_opts_default(&fx->o);
 	fx->o.mountpoint = "/unused";
+	fx->o.nr_vfs = 0; /* the 6.19 tree; the TDIs: tdisp_tree */
 	/* Port 2's endpoint signs badly: its connect must fail. */
 	fx->o.nr_faults = 1;
 	assert_ok(pd_parse_fault("0000:02:00.0=bad-signature", &fx->o.faults[0]));
@@ -126,7 +127,7 @@ static void tree(void **state)
 	assert_string_equal(ls(pd, "/", &n), "bus class devices pcitsm ");
 	assert_string_equal(ls(pd, "/bus/pci/devices", &n),
 			    "0000:00:01.0 0000:00:02.0 0000:01:00.0 0000:02:00.0 ");
-	assert_string_equal(ls(pd, EP "/tsm", &n), "connect disconnect dsm bound ");
+	assert_string_equal(ls(pd, EP "/tsm", &n), "connect disconnect dsm bound lock unlock accept ");
 	assert_string_equal(ls(pd, EP "/doe_features", &n), "doe_discovery 0001:01 0001:02 ");
 	assert_int_equal(vfs_lookup(pd, "/bus/pci/devices/0000:01:00.0", &vn), 0);
 	assert_int_equal(vn.mode & S_IFMT, S_IFLNK);
@@ -478,10 +479,96 @@ static void open_faults(void **state)
 	assert_err(pd_open(&pd, &o, pcitsm_env_default(), &why), PCITSM_E_INVAL);
 }
 
+/* The devsec ABI [proposal] through the mirror: the files, their errno in order, the evidence
+ * directory of a locked TDI, driver binding (docs/pcitsmd.md "Proposal: TDISP"). */
+#define VF1 "/devices/pci0000:00/0000:00:01.0/0000:01:00.1"
+
+static int setup_vfs(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	const char *why;
+
+	pd_opts_default(&fx->o); /* two functions on the first endpoint */
+	fx->o.mountpoint = "/unused";
+	if (pd_open(&fx->pd, &fx->o, pcitsm_env_default(), &why) != PCITSM_OK)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static void tdisp_tree(void **state)
+{
+	struct fixture *fx = *state;
+	struct pd *pd = &fx->pd;
+	struct names n;
+	char buf[256];
+	char digest[2 * PCITSM_TDISP_DIGEST_LEN + 2];
+
+	assert_string_equal(ls(pd, "/class/tsm", &n), "tsm0 tsm1 ");
+	assert_int_equal(rd(pd, "/devices/platform/pcitsm-tsm/tsm/tsm0/pci_mode", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "link\n");
+	assert_int_equal(rd(pd, "/devices/platform/pcitsm-tsm/tsm/tsm1/pci_mode", buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "devsec\n");
+	assert_string_equal(ls(pd, VF1 "/tsm", &n), "lock unlock accept ");
+	assert_string_equal(ls(pd, "/bus/pci/drivers/pcitsm-ep", &n), "bind unbind ");
+	assert_int_equal(rd(pd, VF1 "/tsm/unlock", buf, sizeof(buf)), -EACCES);
+	assert_int_equal(rd(pd, "/bus/pci/drivers/pcitsm-ep/bind", buf, sizeof(buf)), -EACCES);
+
+	/* The order of tsm/lock's checks, then a lock. */
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "tsm1"), -ENOTCONN); /* the op: no link */
+	assert_int_equal(wr(pd, EP "/tsm/connect", "tsm0"), 4);
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "nope"), -EINVAL);
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "tsm0"), -ENXIO);
+	assert_int_equal(wr(pd, "/bus/pci/drivers/pcitsm-ep/bind", "0000:01:00.1"), 12);
+	assert_string_equal(ls(pd, "/bus/pci/drivers/pcitsm-ep", &n), "bind unbind 0000:01:00.1 ");
+	assert_true(strstr(ls(pd, VF1, &n), "driver ") != NULL);
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "tsm0"), -ENXIO);
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "tsm1"), -EBUSY);
+	assert_int_equal(wr(pd, "/bus/pci/drivers/pcitsm-ep/unbind", "0000:01:00.1\n"), 13);
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "tsm1\n"), 5);
+	assert_int_equal(rd(pd, VF1 "/tsm/lock", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "tsm1\n");
+	assert_int_equal(wr(pd, VF1 "/tsm/lock", "tsm1"), -EBUSY);
+
+	/* The evidence of the locked TDI; the accept binds to it. */
+	assert_string_equal(ls(pd, "/pcitsm/devices/0000:01:00.1/evidence", &n),
+			    "report report_digest report_generation ");
+	assert_int_equal(wr(pd, VF1 "/tsm/accept", "1"), -ESTALE);
+	assert_int_equal(rd(pd, "/pcitsm/devices/0000:01:00.1/evidence/report_digest", digest,
+			    sizeof(digest)), 2 * PCITSM_TDISP_DIGEST_LEN + 1);
+	assert_int_equal(rd(pd, "/pcitsm/devices/0000:01:00.1/evidence/report_generation", buf,
+			    sizeof(buf)), 2);
+	assert_string_equal(buf, "1\n");
+	assert_true(rd(pd, "/pcitsm/devices/0000:01:00.1/evidence/report", buf, sizeof(buf)) >
+		    PCITSM_TDISP_REPORT_HDR_LEN);
+	assert_int_equal(wr(pd, VF1 "/tsm/accept", "0"), -EINVAL);
+	assert_int_equal(wr(pd, VF1 "/tsm/accept", "yes\n"), 4);
+	assert_int_equal(rd(pd, VF1 "/tsm/accept", buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "1\n");
+	assert_int_equal(rd(pd, EP "/tsm/bound", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "tsm1\n");
+	assert_true(rd(pd, "/pcitsm/devices/0000:01:00.1/status", buf, sizeof(buf)) > 0);
+	assert_true(strstr(buf, "tdi_state=RUN") != NULL);
+
+	/* unlock: EINVAL another name; EBUSY driver bound; then done. */
+	assert_int_equal(wr(pd, VF1 "/tsm/unlock", "tsm0"), -EINVAL);
+	assert_int_equal(wr(pd, VF1 "/driver_override", "pcitsm-ep\n"), 10);
+	assert_int_equal(rd(pd, VF1 "/driver_override", buf, sizeof(buf)), 10);
+	assert_string_equal(buf, "pcitsm-ep\n");
+	assert_int_equal(wr(pd, "/bus/pci/drivers/pcitsm-ep/bind", "0000:01:00.1"), 12);
+	assert_int_equal(wr(pd, VF1 "/tsm/unlock", "tsm1"), -EBUSY);
+	assert_int_equal(wr(pd, "/bus/pci/drivers/pcitsm-ep/unbind", "0000:01:00.1"), 12);
+	assert_int_equal(wr(pd, VF1 "/tsm/unlock", "tsm1"), 4);
+	assert_int_equal(rd(pd, VF1 "/tsm/lock", buf, sizeof(buf)), 1);
+	assert_int_equal(rd(pd, EP "/tsm/bound", buf, sizeof(buf)), 1);
+	assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0"), 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(tdisp_tree, setup_vfs, teardown),
 		cmocka_unit_test_setup_teardown(attributes, setup, teardown),
 		cmocka_unit_test_setup_teardown(config_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(connect_parse, setup, teardown),

@@ -346,6 +346,9 @@ static void accept_transactional(void **st)
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	assert_int_equal(ACCEPT(fx, VF1, "1"), -EIO);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	/* Refused by the firmware's state check, not left to the device to refuse START. */
+	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_int_equal(s.last_failure.err, PCITSM_E_STATE);
 	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0); /* STOP is legal in ERROR */
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
 
@@ -450,6 +453,122 @@ static void session_end(void **st)
 	fx_free(fx);
 }
 
+/* One request each way in the current state: what gets through. */
+struct gate {
+	pcitsm_err mmio_t_rd, mmio_t_wr, mmio_rd, dma_t_priv, dma_priv, dma_shared;
+	bool mmio_t_landed, dma_t_landed;
+};
+
+static void gate_probe(struct fx *fx, const struct pcitsm_emu_func *dev, struct gate *g)
+{
+	struct pcitsm_emu_link *l = F(fx, PF)->link;
+	uint64_t ep = l->side[PCITSM_IDE_SIDE_EP].base + 0x100, pb;
+	uint8_t w[16], r[16];
+	size_t ps;
+	static uint8_t n;
+
+	pcitsm_emu_private_mem(l, &pb, &ps);
+	memset(w, ++n, sizeof(w));
+	memset(l->side[PCITSM_IDE_SIDE_EP].mem + 0x100, 0, sizeof(w));
+	memset(l->side[PCITSM_IDE_SIDE_RP].mem + (pb - l->side[PCITSM_IDE_SIDE_RP].base), 0,
+	       sizeof(w));
+	/* Host-initiated MMIO into PF0's TEE range. */
+	g->mmio_t_wr = pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_RP, NULL, true, ep, w, sizeof(w));
+	g->mmio_t_landed = !memcmp(l->side[PCITSM_IDE_SIDE_EP].mem + 0x100, w, sizeof(w));
+	g->mmio_t_rd = pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_RP, NULL, true, ep, r, sizeof(r));
+	g->mmio_rd = pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_RP, NULL, false, ep, r, sizeof(r));
+	/* Device-initiated DMA by function dev into the host's private and shared memory. */
+	g->dma_t_priv = pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_EP, dev, true, pb, w, sizeof(w));
+	g->dma_t_landed = !memcmp(l->side[PCITSM_IDE_SIDE_RP].mem +
+					  (pb - l->side[PCITSM_IDE_SIDE_RP].base),
+				  w, sizeof(w));
+	if (!g->dma_t_priv)
+		g->dma_t_priv = pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_EP, dev, true, pb, r,
+						    sizeof(r));
+	g->dma_priv = pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_EP, dev, false, pb, r, sizeof(r));
+	g->dma_shared = pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_EP, dev, false,
+					    l->side[PCITSM_IDE_SIDE_RP].base + 64, r, sizeof(r));
+}
+
+/* PCIe 6.x §11: T=1 reaches private memory and TEE MMIO only in RUN, from both sides, in every
+ * state; T=0 never reaches private memory, and TEE MMIO only while unlocked. */
+static void gating(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_emu_func *pf = F(fx, PF), *vf1 = F(fx, VF1);
+	struct pcitsm_emu_link *l = pf->link;
+	uint8_t r[16];
+	struct gate g;
+
+	(void)st;
+	/* No Secure stream yet: a port never sends T=1 in the clear. */
+	assert_err(pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_RP, NULL, true,
+				       l->side[PCITSM_IDE_SIDE_EP].base, r, sizeof(r)), PCITSM_E_STATE);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+
+	/* CONFIG_UNLOCKED: T=0 works as for any device; T=1 refused. */
+	gate_probe(fx, pf, &g);
+	assert_ok(g.mmio_t_wr); /* posted: the sender cannot tell */
+	assert_false(g.mmio_t_landed);
+	assert_err(g.mmio_t_rd, PCITSM_E_IO);
+	assert_ok(g.mmio_rd);
+	assert_false(g.dma_t_landed);
+	assert_err(g.dma_t_priv, PCITSM_E_IO);
+	assert_err(g.dma_priv, PCITSM_E_IO);
+	assert_ok(g.dma_shared);
+
+	/* CONFIG_LOCKED: neither T=1 nor T=0 reaches TEE MMIO; T=1 DMA refused. */
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	gate_probe(fx, pf, &g);
+	assert_false(g.mmio_t_landed);
+	assert_err(g.mmio_t_rd, PCITSM_E_IO);
+	assert_err(g.mmio_rd, PCITSM_E_IO);
+	assert_false(g.dma_t_landed);
+	assert_err(g.dma_t_priv, PCITSM_E_IO);
+	assert_err(g.dma_priv, PCITSM_E_IO);
+	assert_ok(g.dma_shared);
+	/* The non-TEE page and the MSI-X table still answer T=0. */
+	assert_ok(pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_RP, NULL, false,
+				      l->side[PCITSM_IDE_SIDE_EP].base + 0xd000, r, sizeof(r)));
+
+	/* RUN: T=1 both ways; T=0 still off TEE MMIO and private memory. */
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	gate_probe(fx, pf, &g);
+	assert_ok(g.mmio_t_wr);
+	assert_true(g.mmio_t_landed);
+	assert_ok(g.mmio_t_rd);
+	assert_err(g.mmio_rd, PCITSM_E_IO);
+	assert_true(g.dma_t_landed);
+	assert_ok(g.dma_t_priv);
+	assert_err(g.dma_priv, PCITSM_E_IO);
+	assert_ok(g.dma_shared);
+	/* Another function of the device, not in RUN, gets nothing with T=1. */
+	gate_probe(fx, vf1, &g);
+	assert_false(g.dma_t_landed);
+	assert_err(g.dma_t_priv, PCITSM_E_IO);
+
+	/* ERROR (a write to PF0's locked Command register): T=1 refused again. */
+	cfg_write(fx, PF, PCITSM_CFG_COMMAND, 2, 0x0002);
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_ERROR);
+	gate_probe(fx, pf, &g);
+	assert_false(g.mmio_t_landed);
+	assert_err(g.mmio_t_rd, PCITSM_E_IO);
+	assert_err(g.mmio_rd, PCITSM_E_IO);
+	assert_false(g.dma_t_landed);
+	assert_err(g.dma_t_priv, PCITSM_E_IO);
+	assert_true(l->tee_refused[PCITSM_IDE_SIDE_EP] > 0 && l->tee_refused[PCITSM_IDE_SIDE_RP] > 0);
+
+	/* Back to CONFIG_UNLOCKED: T=0 MMIO works again. */
+	assert_int_equal(UNLOCK(fx, PF, "tsm1"), 0);
+	gate_probe(fx, pf, &g);
+	assert_ok(g.mmio_rd);
+	assert_err(g.mmio_t_rd, PCITSM_E_IO);
+	free(ev);
+	fx_free(fx);
+}
+
 /* driver_override, bind, unbind as the kernel's files behave. */
 static void driver_binding(void **st)
 {
@@ -491,6 +610,7 @@ int main(void)
 		cmocka_unit_test(events),
 		cmocka_unit_test(session_end),
 		cmocka_unit_test(driver_binding),
+		cmocka_unit_test(gating),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

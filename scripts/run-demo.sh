@@ -124,10 +124,11 @@ if [ -c /dev/fuse ] && (exec 3<>/dev/fuse) 2>/dev/null; then
 		"$pcitsm" unlock "$ep"
 		done_step
 
-		step "tampered configuration: lock, a write to the Command register, the TDI is in ERROR"
+		step "tampered configuration: lock, a Command register change, the TDI is in ERROR"
 		"$pcitsm" lock "$ep"
-		python3 -c 'import os,sys; fd=os.open(sys.argv[1],os.O_RDWR); v=os.pread(fd,2,4); os.pwrite(fd,v,4)' \
+		python3 -c 'import os,sys; fd=os.open(sys.argv[1],os.O_RDWR); v=bytearray(os.pread(fd,2,4)); v[0]^=4; os.pwrite(fd,bytes(v),4)' \
 			"$mnt/bus/pci/devices/$ep/config"
+		if "$pcitsm" report "$ep"; then echo "report in ERROR passed"; exit 1; fi
 		"$pcitsm" status "$ep" | grep "TDI state"
 		if "$pcitsm" accept "$ep"; then echo "accept in ERROR passed"; exit 1; fi
 		"$pcitsm" unlock "$ep"

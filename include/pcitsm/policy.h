@@ -84,6 +84,13 @@ pcitsm_err pcitsm_policy_meas_blocks(const uint8_t *rsp, size_t n,
 				     struct pcitsm_spdm_meas_block *blocks, size_t max,
 				     size_t *nr) PCITSM_MUST_CHECK;
 
+/* The same walk over a bare MeasurementRecord (what pcitsmd's evidence/measurements holds):
+ * E_FIELD for two blocks of one index, E_RANGE past max, what pcitsm_spdm_meas_next says of a
+ * block. */
+pcitsm_err pcitsm_policy_record_blocks(const uint8_t *record, size_t len,
+				       struct pcitsm_spdm_meas_block *blocks, size_t max,
+				       size_t *nr) PCITSM_MUST_CHECK;
+
 /* "NO_FW_UPDATE", "DMA_NO_PASID", ...: the INTERFACE_INFO bit names (bit 0 upwards), and the
  * MMIO range attribute names ("MSIX_TABLE", "MSIX_PBA", "NON_TEE", "UPDATABLE"); NULL past the
  * last. */

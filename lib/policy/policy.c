@@ -541,6 +541,32 @@ json_object *pcitsm_policy_make(const struct pcitsm_policy_evidence *ev, const c
  * The measurement blocks of a MEASUREMENTS response
  */
 
+pcitsm_err pcitsm_policy_record_blocks(const uint8_t *record, size_t len,
+				       struct pcitsm_spdm_meas_block *blocks, size_t max, size_t *nr)
+{
+	size_t off = 0, got = 0;
+	pcitsm_err e;
+
+	*nr = 0;
+	for (;;) {
+		struct pcitsm_spdm_meas_block b;
+
+		e = pcitsm_spdm_meas_next(record, len, &off, &b);
+		if (e == PCITSM_E_NOTFOUND)
+			break;
+		if (e)
+			return e;
+		if (got == max)
+			return PCITSM_E_RANGE;
+		for (size_t i = 0; i < got; i++)
+			if (blocks[i].index == b.index)
+				return PCITSM_E_FIELD;
+		blocks[got++] = b;
+	}
+	*nr = got;
+	return PCITSM_OK;
+}
+
 pcitsm_err pcitsm_policy_meas_blocks(const uint8_t *rsp, size_t n,
 				     struct pcitsm_spdm_meas_block *blocks, size_t max, size_t *nr)
 {
@@ -548,7 +574,7 @@ pcitsm_err pcitsm_policy_meas_blocks(const uint8_t *rsp, size_t n,
 	const uint8_t *record;
 	uint32_t rec_len;
 	uint8_t code, count;
-	size_t off = 0, got = 0;
+	size_t got = 0;
 	pcitsm_err e;
 
 	*nr = 0;
@@ -563,23 +589,10 @@ pcitsm_err pcitsm_policy_meas_blocks(const uint8_t *rsp, size_t n,
 		return pcitsm_rd_err(&rd);
 	if (code != PCITSM_SPDM_MEASUREMENTS)
 		return PCITSM_E_FIELD;
-	record = pcitsm_rd_rest(&rec, &off);
-	off = 0;
-	for (;;) {
-		struct pcitsm_spdm_meas_block b;
-
-		e = pcitsm_spdm_meas_next(record, rec_len, &off, &b);
-		if (e == PCITSM_E_NOTFOUND)
-			break;
-		if (e)
-			return e;
-		if (got == max)
-			return PCITSM_E_RANGE;
-		for (size_t i = 0; i < got; i++)
-			if (blocks[i].index == b.index)
-				return PCITSM_E_FIELD;
-		blocks[got++] = b;
-	}
+	record = pcitsm_rd_rest(&rec, &got);
+	e = pcitsm_policy_record_blocks(record, rec_len, blocks, max, &got);
+	if (e)
+		return e;
 	if (got != count)
 		return PCITSM_E_FIELD;
 	*nr = got;

@@ -34,7 +34,7 @@ static int lock_main(int argc, char **argv)
 	if (!rc) {
 		cli_tdi_state(&r, &a.bdf, state, sizeof(state));
 		printf("%s: locked by %s in %.1f ms; TDI %s\n", cli_bdf_name(&a.bdf).s, name, ms,
-		       state[0] ? state : "state not shown (no project directory)");
+		       state[0] ? state : "state not shown");
 	}
 	cli_sysroot_close(&r);
 	return rc;

@@ -162,12 +162,16 @@ static bool read_view(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
 void cli_tdi_state(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, char *buf,
 		   size_t len)
 {
-	char path[PATH_MAX], *text = malloc(8192);
+	char path[PATH_MAX], holder[64], *text = malloc(8192);
 
 	buf[0] = '\0';
 	if (text && cli_proj_path(r, bdf, "status", path, sizeof(path)) &&
-	    cli_attr_read(path, text, 8192) == 0)
-		(void)cli_kv_get(text, "tdi_state", buf, len);
+	    cli_attr_read(path, text, 8192) == 0 &&
+	    !cli_kv_get(text, "tdi_state", buf, len) && len &&
+	    /* The project status names a state only while locked: tsm/lock empty is unlocked. */
+	    cli_dev_path(r, bdf, "tsm/lock", path, sizeof(path)) &&
+	    cli_attr_read(path, holder, sizeof(holder)) == 0 && !holder[0])
+		snprintf(buf, len, "CONFIG_UNLOCKED");
 	free(text);
 }
 
@@ -200,8 +204,12 @@ int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, cons
 		return cli_failf("%s %s: no interface report (%s absent): the TDI is not locked%s%s",
 				 cmd, addr.s, path, ev->state[0] ? "; its state is " : "",
 				 ev->state);
-	if (err)
-		return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
+	if (err) {
+		/* The read asks the device again: say the state it answered. */
+		cli_tdi_state(r, bdf, ev->state, sizeof(ev->state));
+		return cli_failf("%s %s: %s: %s%s%s", cmd, addr.s, path, strerror(-err),
+				 ev->state[0] ? "; the TDI is " : "", ev->state);
+	}
 	e = pcitsm_tdisp_report_decode(ev->report, ev->report_len, &ev->rep);
 	if (e)
 		return cli_failf("%s %s: the interface report (%zu bytes) does not decode: %s", cmd,
@@ -227,8 +235,14 @@ int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, cons
 			return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
 		return 0;
 	}
-	e = pcitsm_policy_meas_blocks(ev->meas, ev->meas_len, ev->blocks,
-				      PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);
+	/* A MEASUREMENTS response (its code at byte 1), or the bare MeasurementRecord pcitsmd keeps
+	 * (byte 1 is then a block's MeasurementSpecification, never 0x60). */
+	if (ev->meas_len >= 2 && ev->meas[1] == PCITSM_SPDM_MEASUREMENTS)
+		e = pcitsm_policy_meas_blocks(ev->meas, ev->meas_len, ev->blocks,
+					      PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);
+	else
+		e = pcitsm_policy_record_blocks(ev->meas, ev->meas_len, ev->blocks,
+						PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);
 	if (e)
 		return cli_failf("%s %s: the measurements do not parse: %s", cmd, addr.s,
 				 pcitsm_err_str(e));

@@ -198,10 +198,13 @@ void cli_dev_status_read(const struct cli_sysroot *r, const struct pcitsm_bdf *b
 		if (text && cli_attr_read(path, text, 8192) == 0) {
 			s->proj = text;
 			(void)cli_kv_get(text, "tdi_state", s->tdi_state, sizeof(s->tdi_state));
-		}
-		else
+		} else {
 			free(text);
+		}
 	}
+	/* Not locked (tsm/lock empty): the project status names no state; the TDI is unlocked. */
+	if (!s->tdi_state[0] && s->has_lock && !s->lock[0])
+		snprintf(s->tdi_state, sizeof(s->tdi_state), "CONFIG_UNLOCKED");
 }
 
 void cli_dev_status_free(struct cli_dev_status *s)

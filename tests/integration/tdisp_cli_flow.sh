@@ -18,8 +18,8 @@ if pcitsm unlock "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "unlock before l
 grep -q "errno 22.*not locked" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "unlock EINVAL text"; }
 
 pcitsm lock "$ok" --sysfs "$mnt" >"$tmp/l.txt" || { cat "$tmp/l.txt"; fail "lock"; }
-grep -q "locked by tsm0 .* TDI CONFIG_LOCKED" "$tmp/l.txt" || { cat "$tmp/l.txt"; fail "lock output"; }
-expect_eq "tsm/lock" "$(cat "$dev/tsm/lock")" tsm0
+grep -q "locked by tsm1 .* TDI CONFIG_LOCKED" "$tmp/l.txt" || { cat "$tmp/l.txt"; fail "lock output"; }
+expect_eq "tsm/lock" "$(cat "$dev/tsm/lock")" tsm1
 # Locked twice: EBUSY, named.
 if pcitsm lock "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "second lock"; fi
 grep -q "errno 16.*already locked" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "second lock EBUSY text"; }
@@ -55,12 +55,15 @@ grep -q "the TDI is RUN, not CONFIG_LOCKED" "$tmp/e.txt" || { cat "$tmp/e.txt"; 
 pcitsm unlock "$ok" --sysfs "$mnt" >"$tmp/u.txt" || { cat "$tmp/u.txt"; fail "unlock"; }
 expect_eq "state after unlock" "$(tdi_state $ok)" CONFIG_UNLOCKED
 
-# Tampered configuration: lock, write the Command register, the TDI is ERROR; accept refused.
+# Tampered configuration: lock, change the Command register; the next evidence read (report)
+# fails with the TDI in ERROR, status shows ERROR, accept is refused.
 pcitsm lock "$ok" --sysfs "$mnt" >/dev/null || fail "relock"
-config_write "$ok" 4
+config_write "$ok"
+if pcitsm report "$ok" --sysfs "$mnt" >/dev/null 2>"$tmp/e.txt"; then fail "report in ERROR"; fi
+grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "report in ERROR text"; }
 expect_eq "state after a config write" "$(tdi_state $ok)" ERROR
 if pcitsm accept "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "accept in ERROR"; fi
-grep -q "the TDI is ERROR, not CONFIG_LOCKED" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "accept in ERROR text"; }
+grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "accept in ERROR text"; }
 pcitsm unlock "$ok" --sysfs "$mnt" >/dev/null || fail "unlock from ERROR"
 expect_eq "state after unlock from ERROR" "$(tdi_state $ok)" CONFIG_UNLOCKED
 

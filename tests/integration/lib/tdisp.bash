@@ -20,15 +20,15 @@ tdi_state() {
 		python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("tdi_state", "-"))'
 }
 
-# config_write BDF OFFSET: one 2-byte write to the function's config file (its Command register
-# when OFFSET is 4), the value it has now written back.
+# config_write BDF: a write to the function's Command register that changes it (Bus Master
+# Enable toggled): a write to locked configuration when the TDI is locked.
 config_write() {
-	python3 - "$mnt/bus/pci/devices/$1/config" "$2" <<'PY'
+	python3 - "$mnt/bus/pci/devices/$1/config" <<'PY'
 import os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
-off = int(sys.argv[2], 0)
-v = os.pread(fd, 2, off)
-os.pwrite(fd, v, off)
+v = bytearray(os.pread(fd, 2, 4))
+v[0] ^= 0x04
+os.pwrite(fd, bytes(v), 4)
 os.close(fd)
 PY
 }

@@ -6,7 +6,7 @@
  * one the evidence names, the report must follow the Linux guest's rules, and the policy (when
  * given, docs/policy.md) must hold, else the interface is not started and the failing entry is
  * named. Just before the write the report digest is read again: a report that changed since the
- * evidence was read is refused (the platform refuses it too, docs/tdisp.md).
+ * evidence was read is refused (the platform refuses it too, docs/pcitsmd.md "Proposal: TDISP").
  */
 #include <errno.h>
 #include <stdio.h>

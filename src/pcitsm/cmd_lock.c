@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pcitsm lock BDF: `echo tsmN > /sys/bus/pci/devices/BDF/tsm/lock` (the proposed TDISP ABI,
- * docs/tdisp.md "Kernel ABI"): the TSM locks the function's TEE Device Interface (TDISP
+ * docs/pcitsmd.md "Proposal: TDISP"): the TSM locks the function's TEE Device Interface (TDISP
  * LOCK_INTERFACE_REQUEST; CONFIG_UNLOCKED -> CONFIG_LOCKED) and reads its interface report. The
  * kernel's errno is explained (EBUSY a driver is bound or already locked, ENXIO not a devsec TSM).
  */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A TEE Device Interface as the CLI sees it (lock, unlock, report, accept, policy, status): the
- * proposed kernel files tsm/lock, tsm/unlock, tsm/accept and their errno meanings (docs/tdisp.md
- * "Kernel ABI"), and the evidence the mirror's project directory keeps of a locked function:
- * pcitsm/devices/<BDF>/evidence/report (the interface report), report_digest and measurements
- * (the signed MEASUREMENTS response), checked here with lib/tdisp's Linux-rules checker against
+ * proposed kernel files tsm/lock, tsm/unlock, tsm/accept and their errno meanings (docs/pcitsmd.md
+ * "Proposal: TDISP"), and the evidence the mirror's project directory keeps of a locked function:
+ * pcitsm/devices/<BDF>/evidence/report (the interface report, read again from the device),
+ * report_digest and measurements (the MeasurementRecord, or a whole MEASUREMENTS response), checked here with lib/tdisp's Linux-rules checker against
  * the guest's view of the function (its `resource` file and the MSI-X capability in `config`).
  */
 #ifndef PCITSM_CLI_TDI_H

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The TDISP flow with the CLI over the mirror: lock, report (decoded, checked, --json), policy make,
 # accept against it, status RUN, unlock; the kernel's errno for each file named in words; a write
-# to a locked function's configuration moving it to ERROR, shown by status, and accept refused.
+# to a locked function's configuration moving it to ERROR, shown by status, and accept refused;
+# accept bound to the evidence read since the lock (ESTALE on older evidence); locking a VF leaves
+# the other TDIs as they were; ENOTCONN and a bound driver's EBUSY named.
 set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
 . "$(dirname "$0")/lib/tdisp.bash"
@@ -66,6 +68,27 @@ if pcitsm accept "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "accept in ERROR
 grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "accept in ERROR text"; }
 pcitsm unlock "$ok" --sysfs "$mnt" >/dev/null || fail "unlock from ERROR"
 expect_eq "state after unlock from ERROR" "$(tdi_state $ok)" CONFIG_UNLOCKED
+
+# Accept binds to the evidence read since the lock: evidence from before a relock is stale
+# (ESTALE at the file), and `pcitsm accept` reads the evidence again, so it passes.
+pcitsm lock "$ok" --sysfs "$mnt" >/dev/null || fail "lock for the stale check"
+cat "$mnt/pcitsm/devices/$ok/evidence/report_digest" >/dev/null
+pcitsm unlock "$ok" --sysfs "$mnt" >/dev/null || fail "unlock for the stale check"
+pcitsm lock "$ok" --sysfs "$mnt" >/dev/null || fail "relock for the stale check"
+got=$(write_errno "$dev/tsm/accept" 1)
+case "$got" in *"Stale file handle"*) ;; *) fail "accept on evidence from an earlier lock: $got, want ESTALE" ;; esac
+pcitsm accept "$ok" --sysfs "$mnt" >/dev/null || fail "accept after reading the evidence again"
+expect_eq "state after accept" "$(tdi_state $ok)" RUN
+# Multi-TDI: locking a VF of the same device leaves PF0 (RUN) and the other VF as they were.
+pcitsm lock 0000:01:00.1 --sysfs "$mnt" >/dev/null || fail "lock VF 01:00.1"
+expect_eq "VF1 locked" "$(tdi_state 0000:01:00.1)" CONFIG_LOCKED
+expect_eq "PF0 still RUN" "$(tdi_state $ok)" RUN
+expect_eq "VF2 untouched" "$(tdi_state 0000:01:00.2)" CONFIG_UNLOCKED
+pcitsm unlock 0000:01:00.1 --sysfs "$mnt" >/dev/null || fail "unlock VF 01:00.1"
+pcitsm unlock "$ok" --sysfs "$mnt" >/dev/null || fail "unlock after the stale check"
+# A device not connected to the link TSM: lock is ENOTCONN, named.
+if pcitsm lock 0000:02:00.0 --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "lock unconnected"; fi
+grep -q "errno 107.*not connected to the link TSM" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "ENOTCONN text"; }
 
 # A driver bound: lock is EBUSY and the message says a driver is bound.
 if [ -e "$dev/driver_override" ] && [ -e "$mnt/bus/pci/drivers" ]; then

@@ -368,6 +368,23 @@ static void test_meas_blocks(void **state)
 	assert_ok(pcitsm_policy_meas_blocks(f->meas, f->meas_len, b, 8, &nr));
 	assert_int_equal(nr, 3);
 	assert_int_equal(b[2].index, 3);
+	/* The bare record (as pcitsmd keeps it): the same blocks; a duplicate index, a block cut
+	 * short and too many blocks refused. */
+	{
+		const uint8_t *rec = f->meas + 8;
+		size_t rec_len = (size_t)f->meas[5] | (size_t)f->meas[6] << 8;
+
+		assert_ok(pcitsm_policy_record_blocks(rec, rec_len, b, 8, &nr));
+		assert_int_equal(nr, 3);
+		assert_int_equal(b[1].index, 2);
+		assert_true(pcitsm_policy_record_blocks(rec, rec_len - 1, b, 8, &nr) != PCITSM_OK);
+		assert_err(pcitsm_policy_record_blocks(rec, rec_len, b, 1, &nr), PCITSM_E_RANGE);
+		f->meas[8 + 4 + 3 + 48] = 1;
+		assert_err(pcitsm_policy_record_blocks(rec, rec_len, b, 8, &nr), PCITSM_E_FIELD);
+		f->meas[8 + 4 + 3 + 48] = 2;
+		assert_ok(pcitsm_policy_record_blocks(rec, 0, b, 8, &nr));
+		assert_int_equal(nr, 0);
+	}
 	free(f);
 }
 

@@ -51,7 +51,7 @@ struct pcitsm_emu_link_cfg {
 	bool ep_no_secured_cma; /* the mailbox lists CMA but not secured CMA (type 2) */
 	/* Functions 1..n of the endpoint device (0..7, default 0): plain endpoints with the same
 	 * DEVCAP TEE bit, no DOE and no IDE, managed by function 0 as their DSM: the device's
-	 * virtual functions, each a TDI of function 0's DSM (docs/emulated-platform.md "TDIs"). They
+	 * virtual functions, each a TDI of function 0's DSM (docs/tdisp.md "The platform"). They
 	 * come after all root ports and endpoints in pcitsm_emu_platform.funcs. */
 	unsigned ep_extra_funcs;
 	/* Functions that do PASID DMA (bit n: function n): their reports carry DMA_WITH_PASID. */
@@ -103,7 +103,7 @@ struct pcitsm_emu_func {
 	struct pcitsm_ide_port *ide_port;
 	struct pcitsm_emu_link *link;
 	/* Endpoint functions: BAR0 as the function decodes it, with its MSI-X table and PBA and
-	 * non-TEE page (docs/emulated-platform.md "TDIs"): what its TDISP report is built from. */
+	 * non-TEE page (docs/tdisp.md "The platform"): what its TDISP report is built from. */
 	struct pcitsm_tdisp_ifdesc desc;
 	/* PF0: functions 1..n of its device. Every endpoint function: the device whose DSM hosts its
 	 * TDI (set by pcitsm_emu_device_new), told of FLRs and locked-configuration writes. */
@@ -178,7 +178,7 @@ pcitsm_err pcitsm_emu_mem_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side 
 pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from, uint64_t addr,
 			       void *buf, size_t len) PCITSM_MUST_CHECK;
 
-/* TDISP gating (PCIe 6.x §11; docs/emulated-platform.md "TDIs"). A Memory Request with T=1 is
+/* TDISP gating (PCIe 6.x §11; docs/tdisp.md "The platform"). A Memory Request with T=1 is
  * valid only inside an IDE TLP: E_STATE unless the sender's TLP selects a Secure stream (the port
  * never sends T=1 in the clear). The T bit travels beside the TLP inside the emulation: lib/ide's
  * IDE prefix has the bit, its engine does not carry it yet. req: the requesting function (the

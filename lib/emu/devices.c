@@ -91,6 +91,17 @@ static void km_session_ended(void *ctx, uint32_t session_id)
 	struct pcitsm_emu_device *d = ctx;
 
 	pcitsm_idekm_rsp_session_closed(&d->km, session_id);
+	/* The device's engines do not wait for that request: the streams the ended session keyed
+	 * go Insecure now, their keys invalidated (PCIe 6.x §6.33.3), so the link stops carrying
+	 * IDE TLPs the moment the session is gone. The responder's own bookkeeping follows at its
+	 * next request. */
+	if (!d->km.stale)
+		return;
+	for (unsigned i = 0; i < d->km.nr_ports; i++)
+		for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
+			if (d->km.port[i].keyed & (1u << s) &&
+			    pcitsm_ide_stream_disable(d->km.port[i].ide, s) != PCITSM_OK)
+				pcitsm_debug(d->km.env, "emu: stream %u not disabled", s);
 }
 
 /* IDE_KM, with the refused-KEY_PROG and lying-QUERY_RESP faults around the real responder. */

@@ -349,7 +349,7 @@ static void header_build(struct pcitsm_emu_func *f, uint16_t device, uint32_t cl
 
 /* ---------------------------------------------------------------------------------------------
  * An endpoint function's BAR0, MSI-X and the TDISP events its configuration writes raise
- * (PCIe 6.x §11, TDI state transitions; docs/emulated-platform.md "TDIs"): a write that changes
+ * (PCIe 6.x §11, TDI state transitions; docs/tdisp.md "The platform"): a write that changes
  * the Command register or BAR0 of a locked function is a write to locked configuration (the TDI
  * goes to ERROR); Initiate Function Level Reset is an FLR.
  */

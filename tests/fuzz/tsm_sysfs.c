@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz the PCI/TSM core's sysfs surface: records (op, function, length, bytes) of writes to
  * tsm/connect and tsm/disconnect with arbitrary contents, attribute reads into buffers of any size,
- * available_secure_streams, the stream list, status, rekey, traffic and evidence, on a platform
- * whose devices and trust anchors are made once. Invariants: every call returns 0, a length that
- * fits, or a negative errno; after the core is freed nothing is held and no stream is enabled. */
+ * available_secure_streams, the stream list, status, rekey, traffic and evidence; and the devsec
+ * proposal's writes (tsm/lock, unlock, accept, a TDI's evidence) with driver binding (bind,
+ * unbind, driver_override), on a platform (two functions beside the first PF0) whose devices and
+ * trust anchors are made once. Invariants: every call returns 0, a length that fits, or a negative
+ * errno; after the core is freed nothing is held, no stream is enabled and no TDI is left locked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ static void init_once(void)
 	pcitsm_env_test_init(&env, 11);
 	env.env.log_level = PCITSM_LOG_ERR;
 	pcitsm_emu_config_default(&cfg);
+	cfg.ports[0].ep_extra_funcs = 2;
 	if (pcitsm_emu_platform_init(&plat, &cfg, &env.env) || pcitsm_trust_new(&trust))
 		abort();
 	dc.faults[1].refuse_key_prog = true; /* the second device never connects */
@@ -46,7 +49,10 @@ static void no_enable_left(void)
 		struct pcitsm_emu_func *f = &plat.funcs[i];
 		struct pcitsm_ide_info ide;
 		struct pcitsm_ide_sel sel;
+		int st = pcitsm_emu_tdi_state(f);
 
+		if (st == PCITSM_TDISP_CONFIG_LOCKED || st == PCITSM_TDISP_RUN)
+			abort();
 		if (!f->ide_off)
 			continue;
 		if (pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide))
@@ -73,18 +79,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	pcitsm_rd_init(&rd, data, size);
 	while (pcitsm_rd_left(&rd) >= 3) {
-		uint8_t op = pcitsm_rd_u8(&rd), fi = pcitsm_rd_u8(&rd);
-		size_t n = PCITSM_MIN(pcitsm_rd_u8(&rd), pcitsm_rd_left(&rd));
+		uint8_t op = pcitsm_rd_u8(&rd), fi = pcitsm_rd_u8(&rd), len = pcitsm_rd_u8(&rd);
+		/* (PCITSM_MIN evaluates its arguments twice: the length byte is read once, here.) */
+		size_t n = PCITSM_MIN((size_t)len, pcitsm_rd_left(&rd));
 		const char *p = (const char *)pcitsm_rd_bytes(&rd, n);
 		const struct pcitsm_bdf *bdf = &plat.funcs[fi % plat.nr_funcs].bdf;
 		struct pcitsm_tsm_stream_info si[4];
 		struct pcitsm_tsm_status st;
 		struct pcitsm_tsm_evidence ev;
 		struct pcitsm_tsm_traffic tr;
+		static struct pcitsm_tsm_tdi_evidence tev;
 		char buf[64];
 		int rc = 0;
 
-		switch (op % 9) {
+		switch (op % 16) {
 		case 0:
 			rc = pcitsm_tsm_connect_write(core, bdf, p, n);
 			break;
@@ -92,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rc = pcitsm_tsm_disconnect_write(core, bdf, p, n);
 			break;
 		case 2:
-			rc = pcitsm_tsm_attr_read(core, bdf, (enum pcitsm_tsm_attr)(fi % 8), buf,
+			rc = pcitsm_tsm_attr_read(core, bdf,
+						  (enum pcitsm_tsm_attr)(fi % PCITSM_TSM_NR_ATTRS), buf,
 						  n % sizeof(buf));
 			if (rc >= (int)sizeof(buf))
 				abort();
@@ -118,9 +127,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    tr.ops != n % 8)
 				abort();
 			break;
-		default:
+		case 8:
 			if (pcitsm_tsm_evidence_get(core, bdf, &ev) == PCITSM_OK)
 				pcitsm_tsm_evidence_free(&ev);
+			break;
+		case 9:
+			rc = pcitsm_tsm_lock_write(core, bdf, p, n);
+			break;
+		case 10:
+			rc = pcitsm_tsm_unlock_write(core, bdf, p, n);
+			break;
+		case 11:
+			rc = pcitsm_tsm_accept_write(core, bdf, p, n);
+			break;
+		case 12:
+			if (pcitsm_tsm_tdi_evidence_get(core, bdf, &tev) == PCITSM_OK &&
+			    (tev.report_len > sizeof(tev.report) || tev.state > PCITSM_TDISP_ERROR))
+				abort();
+			break;
+		case 13:
+			rc = pcitsm_tsm_driver_bind(core, fi & 1 ? PCITSM_TSM_DRIVER : "x", p, n);
+			break;
+		case 14:
+			rc = pcitsm_tsm_driver_unbind(core, PCITSM_TSM_DRIVER, p, n);
+			break;
+		default:
+			rc = pcitsm_tsm_driver_override_write(core, bdf, p, n);
 			break;
 		}
 		if (rc > 0 && (size_t)rc >= sizeof(buf))

@@ -447,6 +447,16 @@ static void session_end(void **st)
 					get_version, sizeof(get_version), rsp, sizeof(rsp), &n));
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF1)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	/* ... and the stream its keys came over is Insecure at the endpoint. */
+	{
+		struct pcitsm_bdf pfb = B(PF);
+		struct pcitsm_tsm_status s;
+
+		assert_ok(pcitsm_tsm_status(fx->core, &pfb, &s));
+		assert_true(s.has_stream);
+		assert_true(s.ep.enabled);
+		assert_int_equal(s.ep.state, PCITSM_IDE_STATE_INSECURE);
+	}
 	assert_true(ACCEPT(fx, VF1, "1") < 0);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	free(ev);

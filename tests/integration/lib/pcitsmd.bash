@@ -72,6 +72,10 @@ errno_name() {
 	*"Bad address"*) echo EFAULT ;;
 	*"No space left on device"*) echo ENOSPC ;;
 	*"Connection timed out"*) echo ETIMEDOUT ;;
+	*"Transport endpoint is not connected"*) echo ENOTCONN ;;
+	*"Stale file handle"*) echo ESTALE ;;
+	*"No such device"*) echo ENODEV ;;
+	*"No data available"*) echo ENODATA ;;
 	*) echo "UNKNOWN($1)" ;;
 	esac
 }

@@ -9,7 +9,12 @@
  * run over the same emulated DOE mailbox, the baseline: the SPDM part alone (authentication with
  * signed measurements, session open, END_SESSION) with no TSM core, no IDE and no IDE_KM.
  * ratio = baseline / connect: the share of a connect that is SPDM.
+ * In the same run, on each connection, the TDISP steps through the devsec TSM (the proposed
+ * tsm/lock, evidence read, tsm/accept, tsm/unlock; PCIe 6.x §11): lock (VERSION, CAPABILITIES,
+ * LOCK_INTERFACE, the report in portions), report (the evidence read again from the device with
+ * its digest), accept (START_INTERFACE with the lock's nonce, RUN), unlock (STOP), each timed.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,12 +124,40 @@ static int connect_errno(struct connect_bench *b, bool on)
 		  : pcitsm_tsm_disconnect_write(b->core, &b->ep, "tsm0", 4);
 }
 
+/* The devsec TSM's TDISP steps on the connected endpoint, each timed into t[4]. */
+static int tdisp_round(struct connect_bench *b, double t[4])
+{
+	struct pcitsm_tsm_tdi_evidence *ev = malloc(sizeof(*ev));
+	double t0 = bench_now(), t1, t2, t3;
+	int rc;
+
+	if (!ev)
+		return -ENOMEM;
+	rc = pcitsm_tsm_lock_write(b->core, &b->ep, "tsm1", 4);
+	t1 = bench_now();
+	if (!rc && pcitsm_tsm_tdi_evidence_get(b->core, &b->ep, ev) != PCITSM_OK)
+		rc = -EIO;
+	t2 = bench_now();
+	if (!rc)
+		rc = pcitsm_tsm_accept_write(b->core, &b->ep, "1", 1);
+	t3 = bench_now();
+	if (!rc)
+		rc = pcitsm_tsm_unlock_write(b->core, &b->ep, "tsm1", 4);
+	t[0] += t1 - t0;
+	t[1] += t2 - t1;
+	t[2] += t3 - t2;
+	t[3] += bench_now() - t3;
+	free(ev);
+	return rc;
+}
+
 static int bench_connect_run(int argc, char **argv)
 {
 	struct connect_bench *b = calloc(1, sizeof(*b));
 	double seconds = CONNECT_SECONDS_DEFAULT, t0, conn_s = 0, disc_s = 0, base_s = 0;
 	unsigned long n = 0;
 	unsigned curve_bits = 384;
+	double td[4] = { 0 }; /* lock, report, accept, unlock */
 	uint64_t steps[PCITSM_TSM_STEP_DONE + 1], sum[PCITSM_TSM_STEP_DONE + 1] = { 0 };
 	struct pcitsm_tsm_status st;
 	long mem = 0;
@@ -153,7 +186,7 @@ static int bench_connect_run(int argc, char **argv)
 	t0 = bench_now();
 	do {
 		struct mallinfo2 m0 = mallinfo2(), m1;
-		double t1 = bench_now(), t2, t3;
+		double t1 = bench_now(), t2, t3, td_end;
 
 		rc = connect_errno(b, true);
 		t2 = bench_now();
@@ -164,12 +197,19 @@ static int bench_connect_run(int argc, char **argv)
 		if (pcitsm_tsm_step_times(b->core, &b->ep, steps) == PCITSM_OK)
 			for (unsigned s = 0; s <= PCITSM_TSM_STEP_DONE; s++)
 				sum[s] += steps[s];
+		rc = tdisp_round(b, td);
+		if (rc) {
+			fprintf(stderr, "pcitsm: bench connect: TDISP lock/report/accept/unlock: %s\n",
+				strerror(-rc));
+			break;
+		}
+		td_end = bench_now();
 		rc = connect_errno(b, false);
 		t3 = bench_now();
 		if (rc)
 			break;
 		conn_s += t2 - t1;
-		disc_s += t3 - t2;
+		disc_s += t3 - td_end;
 		n++;
 		e = spdm_alone(b);
 		base_s += bench_now() - t3;
@@ -193,6 +233,11 @@ static int bench_connect_run(int argc, char **argv)
 	       1e3 * base_s / (double)n);
 	printf("  ratio SPDM alone / connect: %10.2f   (%.0f%% of a connect is the SPDM part)\n",
 	       base_s / conn_s, 100.0 * base_s / conn_s);
+	printf("  TDISP on the connection (devsec TSM tsm1, the same run):\n");
+	printf("    lock   (LOCK_INTERFACE, report read): %8.3f ms\n", 1e3 * td[0] / (double)n);
+	printf("    report (evidence read, digest):       %8.3f ms\n", 1e3 * td[1] / (double)n);
+	printf("    accept (START_INTERFACE, RUN):        %8.3f ms\n", 1e3 * td[2] / (double)n);
+	printf("    unlock (STOP_INTERFACE):              %8.3f ms\n", 1e3 * td[3] / (double)n);
 	printf("  heap held per connected device: %ld bytes\n", mem / (long)n);
 	printf("  mean time per step (ms):\n");
 	for (unsigned s = PCITSM_TSM_STEP_PROBE; s <= PCITSM_TSM_STEP_DONE; s++)
@@ -205,6 +250,7 @@ static int bench_connect_run(int argc, char **argv)
 
 const struct bench bench_connect = {
 	.name = "connect",
-	.summary = "TSM connects per second and per-step latency, beside the SPDM part alone",
+	.summary = "TSM connects per second and per-step latency, beside the SPDM part alone; TDISP "
+		   "lock, report and accept times",
 	.run = bench_connect_run,
 };

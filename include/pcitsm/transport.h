@@ -62,6 +62,7 @@ void pcitsm_xport_loop_init(struct pcitsm_xport_loop *l, struct pcitsm_doe_dev *
  * ============================================================================================= */
 #define PCITSM_SPDMEMU_PORT_DEFAULT 2323 /* docs/transports.md: MCTP / PCI_DOE / NONE transports */
 #define PCITSM_SPDMEMU_CMD_NORMAL 0x0001u
+#define PCITSM_SPDMEMU_CMD_DECAP_TDISP 0x0002u /* a bare TDISP request outside any session */
 #define PCITSM_SPDMEMU_CMD_OOB_KEY_UPDATE 0x8001u
 #define PCITSM_SPDMEMU_CMD_OOB_ENDPOINT_INFO 0x8002u
 #define PCITSM_SPDMEMU_CMD_TEST 0xdeadu
@@ -102,7 +103,9 @@ pcitsm_err pcitsm_spdmemu_frame_build(struct pcitsm_wr *w, uint32_t command, uin
  * NORMAL/NONE -> the bare SPDM response (the request is wrapped as a CMA object for dispatch and
  * the response unwrapped, DW padding included); a silently discarded object -> NORMAL with an
  * empty payload; CONTINUE / SHUTDOWN -> echoed with an empty payload; anything else (including NORMAL
- * over MCTP or TCP) -> UNKNOWN with an empty payload. Device state survives connections. A
+ * over MCTP or TCP) -> UNKNOWN with an empty payload. DECAP_TDISP -> NORMAL carrying the bare
+ * TDISP response decap_tdisp gives (docs/transports.md), or UNKNOWN when decap_tdisp is NULL or
+ * fails. Device state survives connections. A
  * malformed frame (oversize payload_size, EOF mid-frame) closes that connection only. */
 enum pcitsm_spdmemu_action {
 	PCITSM_SPDMEMU_ACT_REPLY, /* send the reply, keep the connection */
@@ -122,6 +125,10 @@ struct pcitsm_spdmemu_server {
 	/* SHUTDOWN ends the connection only and the server accepts the next client (a device port
 	 * of a long-lived platform); off, SHUTDOWN stops the server (spdm-emu's responder). */
 	bool serve_after_shutdown;
+	/* DECAP_TDISP: answer the bare TDISP request req (from its Protocol ID byte) into rsp, for
+	 * example with pcitsm_spdmemu_decap_tdisp_dsm. NULL: the command is answered UNKNOWN. */
+	pcitsm_err (*decap_tdisp)(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp);
+	void *decap_arg;
 	unsigned long connections, frames, bad_frames, shutdowns;
 };
 /* Buffers and the stop pipe; no socket yet. */
@@ -131,6 +138,13 @@ pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 				      const struct pcitsm_spdmemu_frame_hdr *h,
 				      const uint8_t *payload, struct pcitsm_wr *out,
 				      enum pcitsm_spdmemu_action *act) PCITSM_MUST_CHECK;
+/* A decap_tdisp for a device's DSM (arg: struct pcitsm_tdisp_dsm *), as QEMU's TDISP models
+ * use DECAP_TDISP: only GET_DEVICE_INTERFACE_STATE is served outside a session, answered with the
+ * TDI's state (function_id: the function's requester ID); another request is TDISP_ERROR
+ * UNSUPPORTED_REQUEST, a malformed one INVALID_REQUEST, an unknown function INVALID_INTERFACE.
+ * No TDI's state changes. E_NOSPC when rsp is too small. */
+pcitsm_err pcitsm_spdmemu_decap_tdisp_dsm(void *dsm, const uint8_t *req, size_t len,
+					  struct pcitsm_wr *rsp) PCITSM_MUST_CHECK;
 /* Bind and listen on host:port (IPv4 or IPv6 literal or name; port "0" picks a free port). */
 pcitsm_err pcitsm_spdmemu_server_listen(struct pcitsm_spdmemu_server *s, const char *host,
 					const char *port) PCITSM_MUST_CHECK;

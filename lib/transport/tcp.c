@@ -203,6 +203,24 @@ static pcitsm_err serve_bare(struct pcitsm_spdmemu_server *s,
 	return pcitsm_wr_err(out);
 }
 
+/* DECAP_TDISP (docs/transports.md): the payload is a bare TDISP request, the reply NORMAL with the
+ * bare TDISP response; a request the device does not answer is UNKNOWN, as from a server without
+ * the command. */
+static pcitsm_err serve_decap_tdisp(struct pcitsm_spdmemu_server *s,
+				   const struct pcitsm_spdmemu_frame_hdr *h, const uint8_t *payload,
+				   struct pcitsm_wr *out)
+{
+	uint8_t rsp[256];
+	struct pcitsm_wr w;
+
+	pcitsm_wr_init(&w, rsp, sizeof(rsp));
+	if (s->decap_tdisp(s->decap_arg, payload, h->payload_size, &w) != PCITSM_OK ||
+	    pcitsm_wr_err(&w) != PCITSM_OK)
+		return reply_empty(out, PCITSM_SPDMEMU_CMD_UNKNOWN, h->transport);
+	return pcitsm_spdmemu_frame_build(out, PCITSM_SPDMEMU_CMD_NORMAL, h->transport, rsp,
+					  pcitsm_wr_len(&w));
+}
+
 pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 				      const struct pcitsm_spdmemu_frame_hdr *h,
 				      const uint8_t *payload, struct pcitsm_wr *out,
@@ -221,6 +239,10 @@ pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 		if (h->transport == PCITSM_SPDMEMU_TRANSPORT_NONE)
 			return serve_bare(s, h, payload, out);
 		break; /* MCTP, TCP and unknown transports: not served here */
+	case PCITSM_SPDMEMU_CMD_DECAP_TDISP:
+		if (s->decap_tdisp)
+			return serve_decap_tdisp(s, h, payload, out);
+		break;
 	case PCITSM_SPDMEMU_CMD_CONTINUE:
 		*act = PCITSM_SPDMEMU_ACT_CONTINUE;
 		return reply_empty(out, h->command, h->transport);

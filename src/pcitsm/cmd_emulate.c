@@ -4,8 +4,9 @@
  * (transport PCI_DOE, or NONE for bare SPDM), so this or any other requester (DMTF's
  * spdm_requester_emu, QEMU's spdm-socket) can authenticate it, open a session and program its IDE
  * keys. The device is the one pcitsmd's endpoints are (lib/emu pcitsm_emu_device_new: DOE with
- * discovery, the CMA-SPDM responder, the IDE_KM responder with its IDE engine and config space),
- * on a one-port platform of its own. Nobody reaches its config space over TCP, so this command
+ * discovery, the CMA-SPDM responder, the IDE_KM responder with its IDE engine and config space,
+ * the TDISP DSM on function 0), on a one-port platform of its own; the socket command DECAP_TDISP
+ * (a bare GET_DEVICE_INTERFACE_STATE outside any session) is answered from that DSM. Nobody reaches its config space over TCP, so this command
  * plays its owner: before serving it writes selective block 0 as a host does before KEY_PROG
  * (RID association, the Stream ID of --stream-id, Enable clear). It runs until a client sends
  * SHUTDOWN, or SIGINT / SIGTERM (docs/emulated-platform.md).
@@ -187,6 +188,10 @@ static int setup(struct emulate *em, const struct pcitsm_env *env)
 	if ((e = pcitsm_spdmemu_server_init(&em->srv, &ep->doe, env)) != PCITSM_OK)
 		return cli_fail("server", e);
 	em->srv_ready = true;
+	/* DECAP_TDISP: the device's DSM answers GET_DEVICE_INTERFACE_STATE outside any session. */
+	em->srv.decap_arg = pcitsm_emu_device_dsm(pcitsm_emu_standalone_device(em->dev));
+	if (em->srv.decap_arg)
+		em->srv.decap_tdisp = pcitsm_spdmemu_decap_tdisp_dsm;
 	/* SHUTDOWN ends this command, as it ends spdm-emu's responder (serve_after_shutdown off). */
 	if (em->pcap_path) {
 		if ((e = pcitsm_pcap_open(&em->pcap, em->pcap_path)) != PCITSM_OK)

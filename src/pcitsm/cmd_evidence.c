@@ -8,6 +8,10 @@
  *   measurements.json  its blocks (index, type, representation, value)
  *   vca.bin            transcript A: GET_VERSION .. ALGORITHMS, as hashed into M1/L1
  *   evidence.json      everything `auth --json` reports
+ * and, for a locked TDI on a sysfs root with the mirror's project directory (docs/pcitsmd.md):
+ *   report.bin         the TDISP interface report (PCIe 6.x §11, DEVICE_INTERFACE_REPORT)
+ *   report_digest      its SHA-384, hex, as evidence/report_digest names it
+ *   report.json        the report decoded and checked (what `pcitsm report --json` prints)
  * After a failure the files that could be filled are still written, and the exit status is 1.
  */
 #include <errno.h>
@@ -18,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "target.h"
+#include "tdi.h"
 
 #define MAX_CERTS 16
 
@@ -127,6 +133,40 @@ static void write_evidence(struct out_dir *d, const struct cli_spdm_run *r)
 	json_object_put(j);
 }
 
+/* The interface report of a locked TDI beside the SPDM evidence, when the root keeps one. */
+static void write_report(struct out_dir *d, const struct cli_spdm_run *r)
+{
+	struct cli_sysroot sr;
+	struct pcitsm_bdf bdf;
+	struct cli_tdi_ev *ev;
+	char path[PATH_MAX], hex[2 * PCITSM_TDISP_DIGEST_LEN + 2];
+
+	memset(&sr, 0, sizeof(sr));
+	snprintf(sr.root, sizeof(sr.root), "%s",
+		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
+	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK ||
+	    !cli_proj_path(&sr, &bdf, "evidence/report", path, sizeof(path)) ||
+	    access(path, F_OK) != 0)
+		return;
+	ev = calloc(1, sizeof(*ev));
+	if (!ev || cli_tdi_read(&sr, &bdf, "evidence", false, ev)) {
+		d->failed = true;
+	} else {
+		json_object *j = cli_tdi_report_json(ev);
+
+		out_bytes(d, "report.bin", ev->report, ev->report_len);
+		for (size_t i = 0; i < PCITSM_TDISP_DIGEST_LEN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", ev->digest[i]);
+		strcat(hex, "\n");
+		out_bytes(d, "report_digest", (const uint8_t *)hex, strlen(hex));
+		out_json(d, "report.json", j);
+		json_object_put(j);
+	}
+	if (ev)
+		cli_tdi_free(ev);
+	free(ev);
+}
+
 static int evidence_main(int argc, char **argv)
 {
 	const struct pcitsm_env *env = pcitsm_env_default();
@@ -143,6 +183,7 @@ static int evidence_main(int argc, char **argv)
 	e = cli_spdm_authenticate(&r, env);
 	printf("evidence from %s%s:\n", r.target, e == PCITSM_OK ? "" : " (authentication FAILED)");
 	write_evidence(&d, &r);
+	write_report(&d, &r);
 	if (cli_spdm_done(&r) != PCITSM_OK)
 		d.failed = true;
 	if (e != PCITSM_OK || d.failed)
@@ -154,6 +195,7 @@ const struct cli_cmd cli_cmd_evidence = {
 	.name = "evidence",
 	.args = "TARGET --out DIR [--trust FILE] [--pcap FILE] [--sysfs DIR] [--slot N] "
 		"[--timeout SEC] [--shutdown]",
-	.summary = "authenticate with SPDM and save the chain, measurements and VCA transcript",
+	.summary = "authenticate with SPDM and save the chain, measurements, VCA transcript and a "
+		   "locked TDI's interface report",
 	.run = evidence_main,
 };

@@ -174,6 +174,8 @@ void cli_dev_status_read(const struct cli_sysroot *r, const struct pcitsm_bdf *b
 	s->has_auth = attr(r, bdf, "authenticated", s->authenticated, sizeof(s->authenticated));
 	s->has_dsm = attr(r, bdf, "tsm/dsm", s->dsm, sizeof(s->dsm));
 	s->has_bound = attr(r, bdf, "tsm/bound", s->bound, sizeof(s->bound));
+	s->has_lock = attr(r, bdf, "tsm/lock", s->lock, sizeof(s->lock));
+	s->has_accept = attr(r, bdf, "tsm/accept", s->accept, sizeof(s->accept));
 	if (hb[0])
 		find_stream(real, hb, s);
 	/* The upstream port is the parent directory, when that is a PCI function. */
@@ -193,11 +195,16 @@ void cli_dev_status_read(const struct cli_sysroot *r, const struct pcitsm_bdf *b
 	if (cli_proj_path(r, bdf, "status", path, sizeof(path))) {
 		char *text = malloc(8192);
 
-		if (text && cli_attr_read(path, text, 8192) == 0)
+		if (text && cli_attr_read(path, text, 8192) == 0) {
 			s->proj = text;
-		else
+			(void)cli_kv_get(text, "tdi_state", s->tdi_state, sizeof(s->tdi_state));
+		} else {
 			free(text);
+		}
 	}
+	/* Not locked (tsm/lock empty): the project status names no state; the TDI is unlocked. */
+	if (!s->tdi_state[0] && s->has_lock && !s->lock[0])
+		snprintf(s->tdi_state, sizeof(s->tdi_state), "CONFIG_UNLOCKED");
 }
 
 void cli_dev_status_free(struct cli_dev_status *s)
@@ -246,6 +253,12 @@ json_object *cli_dev_status_json(const struct cli_dev_status *s)
 		json_object_object_add(o, "dsm", json_object_new_string(s->dsm));
 	if (s->has_bound)
 		json_object_object_add(o, "bound", json_object_new_string(s->bound));
+	if (s->has_lock)
+		json_object_object_add(o, "lock", json_object_new_string(s->lock));
+	if (s->has_accept)
+		json_object_object_add(o, "accept", json_object_new_string(s->accept));
+	if (s->tdi_state[0])
+		json_object_object_add(o, "tdi_state", json_object_new_string(s->tdi_state));
 	json_object_object_add(o, "connected", json_object_new_boolean(s->connect[0] != '\0'));
 	if (s->has_stream) {
 		json_object *st = json_object_new_object();
@@ -313,6 +326,12 @@ void cli_dev_status_print(const struct cli_dev_status *s, bool verbose)
 		printf("  %-14s %s\n", "tsm/dsm", s->dsm[0] ? s->dsm : "\"\"");
 	if (s->has_bound)
 		printf("  %-14s %s\n", "tsm/bound", s->bound[0] ? s->bound : "\"\"");
+	if (s->has_lock)
+		printf("  %-14s %s\n", "tsm/lock", s->lock[0] ? s->lock : "\"\"");
+	if (s->has_accept)
+		printf("  %-14s %s\n", "tsm/accept", s->accept);
+	if (s->tdi_state[0])
+		printf("  %-14s %s\n", "TDI state", s->tdi_state);
 	printf("  %-14s %s\n", "stream", s->has_stream ? s->stream : "(no streamH.R.E link)");
 	port_line("root port", &s->rp);
 	port_line("endpoint", &s->ep);

@@ -30,6 +30,10 @@ struct cli_dev_status {
 	bool exists;
 	bool has_connect, has_auth, has_dsm, has_bound;
 	char connect[32], authenticated[32], dsm[32], bound[32];
+	/* The proposed TDISP files (tsm/lock holder, tsm/accept) and the TDI state the project
+	 * status shows (tdi_state). */
+	bool has_lock, has_accept;
+	char lock[32], accept[32], tdi_state[32];
 	bool has_stream;          /* a streamH.R.E link points at the device */
 	char stream[32];
 	unsigned h, r, e;

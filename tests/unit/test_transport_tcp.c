@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "pcitsm/doe.h"
+#include "pcitsm/idekm.h"
+#include "pcitsm/tdisp.h"
 #include "pcitsm/transport.h"
 #include "testutil.h"
 
@@ -609,6 +611,98 @@ static void client_handshake_failures(void **state)
 		   PCITSM_E_NOTFOUND);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * DECAP_TDISP: a bare TDISP GET_DEVICE_INTERFACE_STATE outside any session (docs/transports.md).
+ */
+static size_t tdisp_req(uint8_t *buf, size_t cap, uint8_t code, uint32_t fid)
+{
+	struct pcitsm_tdisp_msg m;
+	struct pcitsm_wr w;
+
+	memset(&m, 0, sizeof(m));
+	m.code = code;
+	m.function_id = fid;
+	pcitsm_wr_init(&w, buf, cap);
+	assert_ok(pcitsm_tdisp_encode(&w, &m));
+	return pcitsm_wr_len(&w);
+}
+
+static void decap_tdisp_state_over_a_client(void **state)
+{
+	struct fixture *f = *state;
+	static struct pcitsm_tdisp_dsm dsm;
+	static struct pcitsm_idekm_rsp km;
+	struct pcitsm_tdisp_ifdesc desc;
+	struct pcitsm_spdmemu_frame_hdr rh;
+	struct pcitsm_xport_tcp t;
+	struct pcitsm_tdisp_msg m;
+	uint8_t req[64], rsp[64];
+	size_t n;
+
+	memset(&desc, 0, sizeof(desc));
+	desc.interface_info = PCITSM_TDISP_INFO_DMA_NO_PASID;
+	desc.bar[0] = (struct pcitsm_tdisp_bar){ 0, 0xfe000000, 0x4000, false, false };
+	desc.nr_bars = 1;
+	pcitsm_idekm_rsp_init(&km, pcitsm_env_default());
+	assert_ok(pcitsm_tdisp_dsm_init(&dsm, pcitsm_env_default(), &km, NULL));
+	assert_ok(pcitsm_tdisp_dsm_add_tdi(&dsm, 0x0100, 0x0100, &desc));
+	assert_ok(pcitsm_tdisp_dsm_add_tdi(&dsm, 0x0101, 0x0100, &desc));
+	/* The VF as a started TDI would be. */
+	pcitsm_tdisp_dsm_find(&dsm, 0x0101)->state = PCITSM_TDISP_RUN;
+
+	fixture_start(f);
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, NULL, pcitsm_env_default()));
+	/* A server without a DSM behind it answers UNKNOWN, as spdm-emu without the command. */
+	n = tdisp_req(req, sizeof(req), PCITSM_TDISP_GET_DEVICE_INTERFACE_STATE, 0x0100);
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_DECAP_TDISP,
+					   PCITSM_SPDMEMU_TRANSPORT_PCI_DOE, req, n, &rh, rsp,
+					   sizeof(rsp)));
+	assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_UNKNOWN);
+	assert_int_equal(rh.payload_size, 0);
+	f->srv.decap_arg = &dsm;
+	f->srv.decap_tdisp = pcitsm_spdmemu_decap_tdisp_dsm;
+
+	/* Each TDI's own state, answered NORMAL with the bare TDISP response. */
+	for (uint32_t fid = 0x0100; fid <= 0x0101; fid++) {
+		n = tdisp_req(req, sizeof(req), PCITSM_TDISP_GET_DEVICE_INTERFACE_STATE, fid);
+		assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_DECAP_TDISP,
+						   PCITSM_SPDMEMU_TRANSPORT_PCI_DOE, req, n, &rh, rsp,
+						   sizeof(rsp)));
+		assert_int_equal(rh.command, PCITSM_SPDMEMU_CMD_NORMAL);
+		assert_ok(pcitsm_tdisp_decode(rsp, rh.payload_size, &m));
+		assert_int_equal(m.code, PCITSM_TDISP_DEVICE_INTERFACE_STATE);
+		assert_int_equal(m.function_id, fid);
+		assert_int_equal(m.u.state, fid == 0x0100 ? PCITSM_TDISP_CONFIG_UNLOCKED
+							  : PCITSM_TDISP_RUN);
+	}
+	/* Outside a session only the state is served: LOCK is UNSUPPORTED_REQUEST and changes
+	 * nothing; an unknown function INVALID_INTERFACE; a short request INVALID_REQUEST. */
+	n = tdisp_req(req, sizeof(req), PCITSM_TDISP_STOP_INTERFACE_REQUEST, 0x0101);
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_DECAP_TDISP, 2, req, n, &rh, rsp,
+					   sizeof(rsp)));
+	assert_ok(pcitsm_tdisp_decode(rsp, rh.payload_size, &m));
+	assert_int_equal(m.code, PCITSM_TDISP_TDISP_ERROR);
+	assert_int_equal(m.u.error.code, PCITSM_TDISP_ERR_UNSUPPORTED_REQUEST);
+	assert_int_equal(pcitsm_tdisp_dsm_find(&dsm, 0x0101)->state, PCITSM_TDISP_RUN);
+	n = tdisp_req(req, sizeof(req), PCITSM_TDISP_GET_DEVICE_INTERFACE_STATE, 0x0200);
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_DECAP_TDISP, 2, req, n, &rh, rsp,
+					   sizeof(rsp)));
+	assert_ok(pcitsm_tdisp_decode(rsp, rh.payload_size, &m));
+	assert_int_equal(m.u.error.code, PCITSM_TDISP_ERR_INVALID_INTERFACE);
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_DECAP_TDISP, 2, req, 5, &rh, rsp,
+					   sizeof(rsp)));
+	assert_ok(pcitsm_tdisp_decode(rsp, rh.payload_size, &m));
+	assert_int_equal(m.u.error.code, PCITSM_TDISP_ERR_INVALID_REQUEST);
+	/* One byte too long: INVALID_REQUEST too (exact size). */
+	n = tdisp_req(req, sizeof(req), PCITSM_TDISP_GET_DEVICE_INTERFACE_STATE, 0x0100);
+	req[n] = 0;
+	assert_ok(pcitsm_xport_tcp_command(&t, PCITSM_SPDMEMU_CMD_DECAP_TDISP, 2, req, n + 1, &rh,
+					   rsp, sizeof(rsp)));
+	assert_ok(pcitsm_tdisp_decode(rsp, rh.payload_size, &m));
+	assert_int_equal(m.u.error.code, PCITSM_TDISP_ERR_INVALID_REQUEST);
+	pcitsm_xport_close(&t.x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +722,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(shutdown_then_reconnect_loop, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(client_connection_refused, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(decap_tdisp_state_over_a_client, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test(client_rejects_bad_replies),
 		cmocka_unit_test(client_handshake_failures),

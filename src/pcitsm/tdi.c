@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/* A TDI's kernel files and evidence as the CLI reads them (tdi.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pcitsm/pci.h"
+#include "tdi.h"
+
+/* Linux include/linux/ioport.h resource flags, as the `resource` file shows them. */
+#define IORESOURCE_MEM 0x00000200u
+#define IORESOURCE_PREFETCH 0x00002000u
+#define IORESOURCE_MEM_64 0x00100000u
+
+/* The whole file into buf (at most cap bytes; a larger file is E_RANGE as -ERANGE). */
+static int read_bin(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		uint8_t extra;
+		ssize_t k = n < cap ? read(fd, buf + n, cap - n) : read(fd, &extra, 1);
+
+		if (k < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+		if (k == 0)
+			break;
+		if (n == cap) {
+			close(fd);
+			return -ERANGE;
+		}
+		n += (size_t)k;
+	}
+	close(fd);
+	*len = n;
+	return 0;
+}
+
+static int read_alloc(const char *path, size_t cap, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = malloc(cap);
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = read_bin(path, buf, cap, len);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* report_digest: 48 raw bytes, or 96 hex digits and a newline. */
+static bool digest_parse(const uint8_t *p, size_t n, uint8_t out[PCITSM_TDISP_DIGEST_LEN])
+{
+	if (n == PCITSM_TDISP_DIGEST_LEN) {
+		memcpy(out, p, n);
+		return true;
+	}
+	while (n && (p[n - 1] == '\n' || p[n - 1] == ' '))
+		n--;
+	if (n != 2 * PCITSM_TDISP_DIGEST_LEN)
+		return false;
+	for (size_t i = 0; i < PCITSM_TDISP_DIGEST_LEN; i++) {
+		unsigned v;
+		char two[3] = { (char)p[2 * i], (char)p[2 * i + 1], 0 };
+		char *end;
+
+		v = (unsigned)strtoul(two, &end, 16);
+		if (*end || !strchr("0123456789abcdefABCDEF", two[0]) || !two[0] || !two[1])
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+int cli_tdi_digest_compare(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+			   const struct cli_tdi_ev *ev)
+{
+	uint8_t buf[2 * PCITSM_TDISP_DIGEST_LEN + 8], d[PCITSM_TDISP_DIGEST_LEN];
+	char path[PATH_MAX];
+	size_t n;
+	int err;
+
+	if (!cli_proj_path(r, bdf, "evidence/report_digest", path, sizeof(path)))
+		return -ENAMETOOLONG;
+	err = read_bin(path, buf, sizeof(buf), &n);
+	if (err)
+		return err;
+	if (!digest_parse(buf, n, d))
+		return -EINVAL;
+	return pcitsm_ct_memneq(d, ev->digest, sizeof(d)) ? 1 : 0;
+}
+
+/* The guest's view: memory BARs from `resource`, MSI-X table and PBA from `config`. */
+static bool read_view(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		      struct pcitsm_tdisp_ifdesc *v)
+{
+	char path[PATH_MAX], text[2048], *line, *save = NULL;
+	struct pcitsm_cfg_file cf;
+	unsigned idx = 0;
+	uint16_t off, ctl;
+	uint32_t tbl, pba;
+
+	memset(v, 0, sizeof(*v));
+	if (!cli_dev_path(r, bdf, "resource", path, sizeof(path)) ||
+	    cli_attr_read(path, text, sizeof(text)))
+		return false;
+	for (line = strtok_r(text, "\n", &save); line && idx < PCITSM_TDISP_NR_BARS;
+	     line = strtok_r(NULL, "\n", &save), idx++) {
+		unsigned long long start, end, flags;
+		struct pcitsm_tdisp_bar *b;
+
+		if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3)
+			return false;
+		if (!(flags & IORESOURCE_MEM) || end <= start)
+			continue;
+		b = &v->bar[v->nr_bars++];
+		b->index = (uint8_t)idx;
+		b->base = start;
+		b->size = end - start + 1;
+		b->is64 = flags & IORESOURCE_MEM_64;
+		b->prefetch = flags & IORESOURCE_PREFETCH;
+	}
+	if (pcitsm_cfg_file_open(&cf, r->root, bdf, false))
+		return false;
+	if (pcitsm_cap_find(&cf.cfg, PCITSM_CAP_ID_MSIX, &off) == PCITSM_OK &&
+	    pcitsm_cfg_read16(&cf.cfg, off + 2, &ctl) == PCITSM_OK &&
+	    pcitsm_cfg_read32(&cf.cfg, off + 4, &tbl) == PCITSM_OK &&
+	    pcitsm_cfg_read32(&cf.cfg, off + 8, &pba) == PCITSM_OK) {
+		/* PCIe 6.x §7.7.2: Table Size is N - 1; 16 bytes per entry, one PBA bit each. */
+		uint32_t entries = (ctl & 0x7ffu) + 1;
+
+		v->msix = true;
+		v->msix_msg_ctl = ctl;
+		v->msix_table = (struct pcitsm_tdisp_region){ (uint8_t)(tbl & 7), tbl & ~7u,
+							      entries * 16u };
+		v->msix_pba = (struct pcitsm_tdisp_region){ (uint8_t)(pba & 7), pba & ~7u,
+							    (entries + 63) / 64 * 8 };
+	}
+	pcitsm_cfg_file_close(&cf);
+	return true;
+}
+
+void cli_tdi_state(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, char *buf,
+		   size_t len)
+{
+	char path[PATH_MAX], holder[64], *text = malloc(8192);
+
+	buf[0] = '\0';
+	if (text && cli_proj_path(r, bdf, "status", path, sizeof(path)) &&
+	    cli_attr_read(path, text, 8192) == 0 &&
+	    !cli_kv_get(text, "tdi_state", buf, len) && len &&
+	    /* The project status names a state only while locked: tsm/lock empty is unlocked. */
+	    cli_dev_path(r, bdf, "tsm/lock", path, sizeof(path)) &&
+	    cli_attr_read(path, holder, sizeof(holder)) == 0 && !holder[0])
+		snprintf(buf, len, "CONFIG_UNLOCKED");
+	free(text);
+}
+
+static int64_t mmio_offset(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf)
+{
+	char path[PATH_MAX], v[32], *text = malloc(8192);
+	int64_t off = 0;
+
+	if (text && cli_proj_path(r, bdf, "status", path, sizeof(path)) &&
+	    cli_attr_read(path, text, 8192) == 0 && cli_kv_get(text, "tdi_mmio_offset", v, sizeof(v)))
+		off = strtoll(v, NULL, 0);
+	free(text);
+	return off;
+}
+
+int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
+		 bool need_meas, struct cli_tdi_ev *ev)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	char path[PATH_MAX];
+	pcitsm_err e;
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	cli_tdi_state(r, bdf, ev->state, sizeof(ev->state));
+	if (!cli_proj_path(r, bdf, "evidence/report", path, sizeof(path)))
+		return cli_failf("%s %s: path too long", cmd, addr.s);
+	err = read_bin(path, ev->report, sizeof(ev->report), &ev->report_len);
+	if (err == -ENOENT)
+		return cli_failf("%s %s: no interface report (%s absent): the TDI is not locked%s%s",
+				 cmd, addr.s, path, ev->state[0] ? "; its state is " : "",
+				 ev->state);
+	if (err) {
+		/* The read asks the device again: say the state it answered. */
+		cli_tdi_state(r, bdf, ev->state, sizeof(ev->state));
+		return cli_failf("%s %s: %s: %s%s%s", cmd, addr.s, path, strerror(-err),
+				 ev->state[0] ? "; the TDI is " : "", ev->state);
+	}
+	e = pcitsm_tdisp_report_decode(ev->report, ev->report_len, &ev->rep);
+	if (e)
+		return cli_failf("%s %s: the interface report (%zu bytes) does not decode: %s", cmd,
+				 addr.s, ev->report_len, pcitsm_err_str(e));
+	if (pcitsm_tdisp_report_digest(ev->report, ev->report_len, ev->digest))
+		return cli_failf("%s %s: cannot hash the report", cmd, addr.s);
+	err = cli_tdi_digest_compare(r, bdf, ev);
+	if (err == 1)
+		return cli_failf("%s %s: evidence/report_digest is not the SHA-384 of evidence/report "
+				 "(the report changed while it was read?)", cmd, addr.s);
+	ev->has_digest_file = err == 0;
+	ev->mmio_offset = mmio_offset(r, bdf);
+	ev->has_view = read_view(r, bdf, &ev->view);
+	ev->check_err = ev->has_view ? pcitsm_tdisp_report_check(ev->report, ev->report_len,
+								  &ev->view, ev->mmio_offset,
+								  &ev->check)
+				     : PCITSM_E_NOTFOUND;
+	if (!cli_proj_path(r, bdf, "evidence/measurements", path, sizeof(path)))
+		return cli_failf("%s %s: path too long", cmd, addr.s);
+	err = read_alloc(path, 1u << 20, &ev->meas, &ev->meas_len);
+	if (err) {
+		if (need_meas)
+			return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
+		return 0;
+	}
+	/* A MEASUREMENTS response (its code at byte 1), or the bare MeasurementRecord pcitsmd keeps
+	 * (byte 1 is then a block's MeasurementSpecification, never 0x60). */
+	if (ev->meas_len >= 2 && ev->meas[1] == PCITSM_SPDM_MEASUREMENTS)
+		e = pcitsm_policy_meas_blocks(ev->meas, ev->meas_len, ev->blocks,
+					      PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);
+	else
+		e = pcitsm_policy_record_blocks(ev->meas, ev->meas_len, ev->blocks,
+						PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);
+	if (e)
+		return cli_failf("%s %s: the measurements do not parse: %s", cmd, addr.s,
+				 pcitsm_err_str(e));
+	return 0;
+}
+
+void cli_tdi_free(struct cli_tdi_ev *ev)
+{
+	free(ev->meas);
+	ev->meas = NULL;
+}
+
+const char *cli_tdi_errno_meaning(const char *file, int err, bool driver_bound)
+{
+	bool lock = !strcmp(file, "lock"), unlock = !strcmp(file, "unlock");
+
+	switch (err) {
+	case EBUSY:
+		if (driver_bound)
+			return "a driver is bound to the function (unbind it first)";
+		return lock ? "the function is already locked (or connected)" : "a driver is bound";
+	case ENXIO:
+		return "not a devsec TSM (its pci_mode is not devsec), or the function has no TDI";
+	case EINVAL:
+		if (lock)
+			return "not a TSM name (tsmN)";
+		if (unlock)
+			return "the function is not locked, or the name differs from tsm/lock";
+		return "the function is not locked (lock it first), or the value is false (there is "
+		       "no unaccept)";
+	case ENOENT:
+		return "the kernel has no TDISP interface (tsm/lock is a proposed ABI, not 6.19)";
+	case EIO:
+		return "the TSM's TDISP operation failed (see the project status)";
+	case ESTALE:
+		return "no evidence read since the lock, or the report changed after it was read";
+	case ENOTCONN:
+		return "the device is not connected to the link TSM (pcitsm connect first)";
+	case EPERM:
+	case EACCES:
+		return "needs root";
+	default:
+		return NULL;
+	}
+}
+
+int cli_tdi_write(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
+		  const char *file, const char *value, double *ms)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	char path[PATH_MAX], rel[32];
+	struct stat st;
+	double t0;
+	int err;
+
+	snprintf(rel, sizeof(rel), "tsm/%s", file);
+	if (!cli_dev_path(r, bdf, rel, path, sizeof(path)))
+		return cli_failf("%s %s: path too long", cmd, addr.s);
+	t0 = cli_now_ms();
+	err = -cli_attr_write(path, value);
+	if (ms)
+		*ms = cli_now_ms() - t0;
+	if (err) {
+		char drv[PATH_MAX];
+		bool bound = cli_dev_path(r, bdf, "driver", drv, sizeof(drv)) && lstat(drv, &st) == 0;
+		const char *m = cli_tdi_errno_meaning(file, err, bound && err == EBUSY);
+
+		fprintf(stderr, "pcitsm: %s %s: write %s to tsm/%s: %s (errno %d)%s%s\n", cmd, addr.s,
+			value, file, strerror(err), err, m ? ": " : "", m ? m : "");
+		return CLI_EXIT_FAIL;
+	}
+	return 0;
+}
+
+bool cli_tdi_tsm(const struct cli_sysroot *r, const char *tsm_opt, char *name, size_t len)
+{
+	char path[PATH_MAX], mode[32];
+
+	if (tsm_opt) {
+		snprintf(name, len, "%s", tsm_opt);
+		return true;
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "%s/class/tsm/tsm%u/pci_mode", r->root, i);
+		if (cli_attr_read(path, mode, sizeof(mode)) == 0 && !strcmp(mode, "devsec")) {
+			snprintf(name, len, "tsm%u", i);
+			return true;
+		}
+	}
+	return cli_first_tsm(r, name, len);
+}
+
+void cli_tdi_check_str(const struct cli_tdi_ev *ev, char *buf, size_t len)
+{
+	if (!ev->has_view)
+		snprintf(buf, len, "not checked: the function's resource/config could not be read");
+	else if (ev->check_err == PCITSM_OK)
+		snprintf(buf, len, "follows every Linux report rule");
+	else if (ev->check_err == PCITSM_E_FIELD)
+		snprintf(buf, len, "%s (range %u): %s", pcitsm_tdisp_rule_name(ev->check.rule),
+			 ev->check.range, pcitsm_tdisp_rule_str(ev->check.rule));
+	else
+		snprintf(buf, len, "refused: %s", pcitsm_err_str(ev->check_err));
+}
+
+static void bits(uint16_t mask, const char *(*name)(unsigned), char *buf, size_t n)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (unsigned b = 0; b < 16 && at < n; b++)
+		if (mask & (1u << b))
+			at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? "," : "",
+					       name(b) ? name(b) : "reserved");
+	if (!buf[0])
+		snprintf(buf, n, "-");
+}
+
+static json_object *bits_json(uint16_t mask, const char *(*name)(unsigned))
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned b = 0; b < 16; b++)
+		if (mask & (1u << b))
+			json_object_array_add(a, json_object_new_string(name(b) ? name(b)
+										 : "reserved"));
+	return a;
+}
+
+static json_object *hex64(uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "0x%" PRIx64, v);
+	return json_object_new_string(s);
+}
+
+json_object *cli_tdi_report_json(const struct cli_tdi_ev *ev)
+{
+	const struct pcitsm_tdisp_report *r = &ev->rep;
+	json_object *o = json_object_new_object(), *ranges = json_object_new_array(), *chk;
+	char hex[2 * PCITSM_TDISP_DIGEST_LEN + 1], why[256];
+
+	for (size_t i = 0; i < sizeof(ev->digest); i++)
+		snprintf(hex + 2 * i, 3, "%02x", ev->digest[i]);
+	if (ev->state[0])
+		json_object_object_add(o, "tdi_state", json_object_new_string(ev->state));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)ev->report_len));
+	json_object_object_add(o, "digest", json_object_new_string(hex));
+	json_object_object_add(o, "interface_info",
+			       bits_json(r->interface_info, pcitsm_policy_info_bit_name));
+	json_object_object_add(o, "msix_message_control", json_object_new_int(r->msix_msg_ctl));
+	json_object_object_add(o, "lnr_control", json_object_new_int(r->lnr_control));
+	json_object_object_add(o, "tph_control", json_object_new_int64(r->tph_control));
+	for (uint32_t i = 0; i < r->nr_ranges; i++) {
+		const struct pcitsm_tdisp_range *g = &r->range[i];
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "range_id", json_object_new_int(g->range_id));
+		json_object_object_add(m, "address", hex64(g->first_page * PCITSM_TDISP_PAGE));
+		json_object_object_add(m, "size", hex64((uint64_t)g->pages * PCITSM_TDISP_PAGE));
+		json_object_object_add(m, "attributes",
+				       bits_json(g->attrs, pcitsm_policy_attr_bit_name));
+		json_object_array_add(ranges, m);
+	}
+	json_object_object_add(o, "mmio_ranges", ranges);
+	json_object_object_add(o, "device_specific_info_len", json_object_new_int64(r->dev_info_len));
+	chk = json_object_new_object();
+	json_object_object_add(chk, "ok", json_object_new_boolean(ev->has_view &&
+								   ev->check_err == PCITSM_OK));
+	if (ev->has_view && ev->check_err == PCITSM_E_FIELD) {
+		json_object_object_add(chk, "rule",
+				       json_object_new_string(pcitsm_tdisp_rule_name(ev->check.rule)));
+		json_object_object_add(chk, "range", json_object_new_int((int)ev->check.range));
+	}
+	cli_tdi_check_str(ev, why, sizeof(why));
+	json_object_object_add(chk, "result", json_object_new_string(why));
+	json_object_object_add(o, "check", chk);
+	json_object_object_add(o, "measurement_blocks", json_object_new_int64((int64_t)ev->nr_blocks));
+	return o;
+}
+
+void cli_tdi_report_print(const struct pcitsm_bdf *bdf, const struct cli_tdi_ev *ev)
+{
+	const struct pcitsm_tdisp_report *r = &ev->rep;
+	char b[160], why[256];
+
+	printf("%s: interface report, %zu bytes%s%s\n", cli_bdf_name(bdf).s, ev->report_len,
+	       ev->state[0] ? ", TDI " : "", ev->state);
+	printf("  %-22s ", "digest (SHA-384)");
+	for (size_t i = 0; i < sizeof(ev->digest); i++)
+		printf("%02x", ev->digest[i]);
+	printf("%s\n", ev->has_digest_file ? " (= evidence/report_digest)" : "");
+	bits(r->interface_info, pcitsm_policy_info_bit_name, b, sizeof(b));
+	printf("  %-22s 0x%04x %s\n", "interface info", r->interface_info, b);
+	printf("  %-22s 0x%04x\n", "MSI-X message control", r->msix_msg_ctl);
+	printf("  %-22s 0x%04x\n", "LNR control", r->lnr_control);
+	printf("  %-22s 0x%08x\n", "TPH control", r->tph_control);
+	printf("  %-22s %u\n", "MMIO ranges", r->nr_ranges);
+	for (uint32_t i = 0; i < r->nr_ranges; i++) {
+		const struct pcitsm_tdisp_range *g = &r->range[i];
+
+		bits(g->attrs, pcitsm_policy_attr_bit_name, b, sizeof(b));
+		printf("    %2u  BAR %u  0x%016" PRIx64 "  size 0x%" PRIx64 "  %s\n", i, g->range_id,
+		       g->first_page * PCITSM_TDISP_PAGE, (uint64_t)g->pages * PCITSM_TDISP_PAGE,
+		       b);
+	}
+	printf("  %-22s %u bytes\n", "device specific info", r->dev_info_len);
+	cli_tdi_check_str(ev, why, sizeof(why));
+	printf("  %-22s %s\n", "check", why);
+}
+
+int cli_tdi_args_parse(const char *cmd, unsigned allowed, int argc, char **argv,
+		       struct cli_tdi_args *a)
+{
+	static const struct option opts[] = {
+		CLI_OPT_ARG("sysfs", 's'),  CLI_OPT_ARG("tsm", 't'), CLI_OPT_FLAG("json", 'j'),
+		CLI_OPT_ARG("policy", 'p'), CLI_OPT_ARG("out", 'o'), { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': a->sysfs = optarg; break;
+		case 't': if (!(allowed & CLI_TDI_TSM)) return cli_usage(cmd);
+			a->tsm = optarg; break;
+		case 'j': if (!(allowed & CLI_TDI_JSON)) return cli_usage(cmd);
+			a->json = true; break;
+		case 'p': if (!(allowed & CLI_TDI_POLICY)) return cli_usage(cmd);
+			a->policy = optarg; break;
+		case 'o': if (!(allowed & CLI_TDI_OUT)) return cli_usage(cmd);
+			a->out = optarg; break;
+		default: return cli_usage(cmd);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(cmd);
+	return cli_bdf_operand(cmd, argc, argv, optind, &a->bdf);
+}

@@ -328,6 +328,20 @@ struct pcitsm_ide_rx_out {
 pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
 			 struct pcitsm_ide_rx_out *out) PCITSM_MUST_CHECK;
 
+/* Bursts: n TLPs in one call (no limit on n), each TLP its own unit with its own MAC, with
+ * exactly the semantics of n calls of pcitsm_ide_tx(p, &io[i], 1) / pcitsm_ide_rx(p, in[i], len[i],
+ * &out[i]) in order that stop at the first error. *done is how many TLPs were processed with
+ * success (io[0..*done-1] / out[0..*done-1] are complete); on error the TLP at index *done failed
+ * as it would have singly (a receive-side IDE Check Failed takes the stream Insecure), and the TLPs
+ * after it are untouched (not sent, not received, their io / out not written): the caller
+ * continues with them, or not, as after a single call. No allocation or system call per burst
+ * (docs/performance.md "IDE bursts"). E_INVAL (with *done 0) for NULL p, done or arrays. */
+pcitsm_err pcitsm_ide_tx_burst(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n,
+			       size_t *done) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_ide_rx_burst(struct pcitsm_ide_port *p, const uint8_t *const *in,
+			       const size_t *len, struct pcitsm_ide_rx_out *out, size_t n,
+			       size_t *done) PCITSM_MUST_CHECK;
+
 /* The next control message the port must send (IDE Fail first, then IDE Sync), encoded: E_NOTFOUND
  * when none is pending. */
 pcitsm_err pcitsm_ide_next_msg(struct pcitsm_ide_port *p, uint8_t *out, size_t cap, size_t *len)

@@ -194,6 +194,47 @@ pcitsm_err ide_tx_stream(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_i
 	return tx_unit(p, idx, io, t, n);
 }
 
+/* One TLP, its own unit: what pcitsm_ide_tx does for n = 1 (the burst's loop body, inlined). */
+static inline pcitsm_err tx_one(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io)
+{
+	struct pcitsm_tlp t;
+	int idx;
+
+	if (!io->in || !io->out)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_tlp_decode(io->in, io->in_len, &t));
+	idx = pcitsm_ide_select(p, &t);
+	if (idx >= 0)
+		return tx_unit(p, idx, io, &t, 1);
+	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules). */
+	if (io->out_cap < io->in_len)
+		return PCITSM_E_NOSPC;
+	memcpy(io->out, io->in, io->in_len);
+	io->out_len = io->in_len;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_tx_burst(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n,
+			       size_t *done)
+{
+	pcitsm_err e = PCITSM_OK;
+	size_t i;
+
+	if (done)
+		*done = 0;
+	if (!p || !done || (n && !io))
+		return PCITSM_E_INVAL;
+	/* Each TLP checked, sealed and committed before the next is looked at; the first error
+	 * stops the burst with the rest untouched. */
+	for (i = 0; i < n; i++) {
+		e = tx_one(p, &io[i]);
+		if (e)
+			break;
+	}
+	*done = i;
+	return e;
+}
+
 pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n)
 {
 	struct pcitsm_tlp t[PCITSM_IDE_AGG_MAX];
@@ -562,10 +603,10 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 	return rx_last(p, s, u, sl, &v, &t, dl, out);
 }
 
-pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
-			 struct pcitsm_ide_rx_out *out)
+static inline pcitsm_err rx_one(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+				struct pcitsm_ide_rx_out *out)
 {
-	if (!p || !in || !out || !out->buf)
+	if (!in || !out || !out->buf)
 		return PCITSM_E_INVAL;
 	out->n = 0;
 	out->stream = -1;
@@ -573,4 +614,34 @@ pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 	if (len && in[0] == PCITSM_IDE_PFX_BYTE0)
 		return rx_ide(p, in, len, out);
 	return rx_clear(p, in, len, out);
+}
+
+pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+			 struct pcitsm_ide_rx_out *out)
+{
+	if (!p)
+		return PCITSM_E_INVAL;
+	return rx_one(p, in, len, out);
+}
+
+pcitsm_err pcitsm_ide_rx_burst(struct pcitsm_ide_port *p, const uint8_t *const *in,
+			       const size_t *len, struct pcitsm_ide_rx_out *out, size_t n,
+			       size_t *done)
+{
+	pcitsm_err e = PCITSM_OK;
+	size_t i;
+
+	if (done)
+		*done = 0;
+	if (!p || !done || (n && (!in || !len || !out)))
+		return PCITSM_E_INVAL;
+	/* Each TLP verified and committed (or discarded, with the stream's error handling) before
+	 * the next; the first error stops the burst with the rest untouched. */
+	for (i = 0; i < n; i++) {
+		e = rx_one(p, in[i], len[i], &out[i]);
+		if (e)
+			break;
+	}
+	*done = i;
+	return e;
 }

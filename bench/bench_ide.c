@@ -43,6 +43,7 @@ struct ide_bench {
 	uint8_t wire[BURST][PCITSM_IDE_TLP_MAX];
 	uint8_t plain[UNIT_MAX * (PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX)];
 	uint8_t bplain[BURST][PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
+	uint8_t msg[64]; /* IDE Sync */
 	uint8_t aad[UNIT_MAX * AAD];
 };
 
@@ -149,33 +150,36 @@ static pcitsm_err ide_once(struct ide_bench *b, struct pcitsm_ide_io *io, size_t
 }
 
 /* A burst through both engines: the transmitter stops at the TLP that must wait for an IDE Sync
- * (E_BUSY), the Sync goes first, the burst resumes where it stopped. */
+ * (E_BUSY); what it sent is received, then the Sync, and the burst resumes where it stopped. */
 static pcitsm_err burst_once(struct ide_bench *b, struct pcitsm_ide_io *io, size_t n)
 {
 	struct pcitsm_ide_rx_out out[BURST];
 	const uint8_t *in[BURST];
-	size_t len[BURST], at = 0, done;
+	size_t len[BURST], at = 0, done, got;
 	pcitsm_err e;
 
 	while (at < n) {
 		e = pcitsm_ide_tx_burst(b->rp, io + at, n - at, &done);
+		if (e && e != PCITSM_E_BUSY)
+			return e;
+		for (size_t i = 0; i < done; i++) {
+			in[i] = io[at + i].out;
+			len[i] = io[at + i].out_len;
+			out[i] = (struct pcitsm_ide_rx_out){ .buf = b->bplain[at + i],
+							     .cap = sizeof(b->bplain[at + i]) };
+		}
+		PCITSM_TRY(pcitsm_ide_rx_burst(b->ep, in, len, out, done, &got));
+		if (got != done || (done && out[done - 1].n != 1))
+			return PCITSM_E_STATE;
 		at += done;
 		if (e == PCITSM_E_BUSY) {
 			struct pcitsm_ide_rx_out m = { .buf = b->plain, .cap = sizeof(b->plain) };
 
-			PCITSM_TRY(pcitsm_ide_next_msg(b->rp, b->plain, sizeof(b->plain), &len[0]));
-			PCITSM_TRY(pcitsm_ide_rx(b->ep, b->plain, len[0], &m));
-			continue;
+			PCITSM_TRY(pcitsm_ide_next_msg(b->rp, b->msg, sizeof(b->msg), &len[0]));
+			PCITSM_TRY(pcitsm_ide_rx(b->ep, b->msg, len[0], &m));
 		}
-		PCITSM_TRY(e);
 	}
-	for (size_t i = 0; i < n; i++) {
-		in[i] = io[i].out;
-		len[i] = io[i].out_len;
-		out[i] = (struct pcitsm_ide_rx_out){ .buf = b->bplain[i], .cap = sizeof(b->bplain[i]) };
-	}
-	PCITSM_TRY(pcitsm_ide_rx_burst(b->ep, in, len, out, n, &done));
-	return done == n && out[n - 1].n == 1 ? PCITSM_OK : PCITSM_E_STATE;
+	return PCITSM_OK;
 }
 
 static pcitsm_err run_burst(struct ide_bench *b, size_t tl, struct rate *r)

@@ -165,8 +165,8 @@ static pcitsm_err burst_once(struct ide_bench *b, struct pcitsm_ide_io *io, size
 		for (size_t i = 0; i < done; i++) {
 			in[i] = io[at + i].out;
 			len[i] = io[at + i].out_len;
-			out[i] = (struct pcitsm_ide_rx_out){ .buf = b->bplain[at + i],
-							     .cap = sizeof(b->bplain[at + i]) };
+			out[i].buf = b->bplain[at + i]; /* the rest is the receiver's to set */
+			out[i].cap = sizeof(b->bplain[at + i]);
 		}
 		PCITSM_TRY(pcitsm_ide_rx_burst(b->ep, in, len, out, done, &got));
 		if (got != done || (done && out[done - 1].n != 1))

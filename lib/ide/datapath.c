@@ -174,6 +174,66 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 	return PCITSM_OK;
 }
 
+/* A unit of one TLP (the burst path): tx_unit's steps for n = 1 with the loop and the AAD copy
+ * gone: the prefix and header written in place are the AAD. Same checks (tx_check), same bytes,
+ * same commit (test_ide_burst compares it with tx_unit). */
+static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_io *io,
+				   const struct pcitsm_tlp *t)
+{
+	struct pcitsm_ide_stream *s = &p->stream[idx];
+	enum pcitsm_ide_sub sub = sub_of(t);
+	struct pcitsm_ide_slot *sl = &s->slot[PCITSM_IDE_TX][sub][s->tx_kset];
+	struct pcitsm_ide_prefix x = { .m = 1, .k = s->tx_kset, .sub = (uint8_t)sub,
+				       .stream_id = s->id };
+	size_t hl = pcitsm_tlp_hdr_len(t), dl = data_len(t), end = PCITSM_TLP_PREFIX_LEN + hl + dl;
+	struct pcitsm_gcm_seg seg[2];
+	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN];
+	uint8_t npr = s->pr_sent_npr, cpl = s->pr_sent_cpl;
+	bool pcrc = s->pcrc && dl, sync = is_msg(t, PCITSM_MSG_IDE_SYNC);
+	uint8_t *o = io->out;
+
+	PCITSM_TRY(tx_check(s, io, t, 1, pcrc));
+	x.p = pcrc;
+	if (sub == PCITSM_IDE_SUB_NPR) {
+		x.pr_sent = npr;
+		npr = 0;
+	} else if (sub == PCITSM_IDE_SUB_CPL) {
+		x.pr_sent = cpl;
+		cpl = 0;
+	} else {
+		npr++;
+		cpl++;
+	}
+	pcitsm_ide_prefix_encode(&x, o);
+	copy_hdr(o + PCITSM_TLP_PREFIX_LEN, io->in, hl);
+	if (sync) {
+		o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_NPR_BYTE] = npr;
+		o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_CPL_BYTE] = cpl;
+		npr = cpl = 0;
+	}
+	seg[0] = (struct pcitsm_gcm_seg){ io->in + hl, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
+	if (pcrc) {
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, io->in + hl, dl),
+				      crc);
+		seg[1] = (struct pcitsm_gcm_seg){ crc, o + end, sizeof(crc) };
+		end += sizeof(crc);
+	}
+	make_iv(sl->ctr, iv);
+	PCITSM_TRY(pcitsm_gcm_seal(sl->key, iv, o, PCITSM_TLP_PREFIX_LEN + hl, seg, pcrc ? 2 : 1,
+				   o + end, PCITSM_IDE_MAC_LEN));
+	io->out_len = end + PCITSM_IDE_MAC_LEN;
+	/* Commit. */
+	sl->ctr++;
+	s->pr_sent_npr = npr;
+	s->pr_sent_cpl = cpl;
+	if (npr >= PCITSM_IDE_SYNC_AT || cpl >= PCITSM_IDE_SYNC_AT)
+		s->sync_pending = true;
+	if (sync)
+		s->stats.tx_syncs++;
+	s->stats.tx_tlps++;
+	return PCITSM_OK;
+}
+
 static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -205,7 +265,7 @@ static inline pcitsm_err tx_one(struct pcitsm_ide_port *p, struct pcitsm_ide_io 
 	PCITSM_TRY(pcitsm_tlp_decode(io->in, io->in_len, &t));
 	idx = pcitsm_ide_select(p, &t);
 	if (idx >= 0)
-		return tx_unit(p, idx, io, &t, 1);
+		return tx_single(p, idx, io, &t);
 	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules). */
 	if (io->out_cap < io->in_len)
 		return PCITSM_E_NOSPC;

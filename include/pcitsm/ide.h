@@ -118,6 +118,31 @@ void pcitsm_ide_prefix_encode(const struct pcitsm_ide_prefix *x, uint8_t out[4])
  * reserved sub-stream value (3-7) or P without M. */
 pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefix *x)
 	PCITSM_MUST_CHECK;
+/* The PASID TLP Prefix (PCIe 6.x §6.20.2.1, non-flit mode): an End-End prefix, Fmt 100b Type
+ * 1_0001b; byte 1 bit 7 Privileged Mode Requested, bit 6 Execute Requested, bits 5:4 reserved,
+ * bits 3:0 PASID[19:16]; bytes 2-3 PASID[15:0]. It may accompany a Memory Request only (PCIe 6.x
+ * §6.20.2.2), and Execute Requested only a Memory Read. */
+#define PCITSM_TLP_PFX_PASID 0x91
+#define PCITSM_TLP_PASID_MAX 0xfffffu
+#define PCITSM_TLP_PASID_PMR 0x80 /* byte 1 */
+#define PCITSM_TLP_PASID_ER 0x40
+#define PCITSM_TLP_PASID_RSVD 0x30
+struct pcitsm_tlp_pasid {
+	uint32_t pasid; /* 20 bits */
+	bool priv;      /* Privileged Mode Requested */
+	bool exec;      /* Execute Requested */
+};
+/* E_INVAL for a PASID above 20 bits. */
+pcitsm_err pcitsm_tlp_pasid_encode(const struct pcitsm_tlp_pasid *x, uint8_t out[4])
+	PCITSM_MUST_CHECK;
+/* E_FIELD unless byte 0 is the PASID prefix; E_RESERVED for reserved bits set. */
+pcitsm_err pcitsm_tlp_pasid_decode(const uint8_t in[4], struct pcitsm_tlp_pasid *x)
+	PCITSM_MUST_CHECK;
+/* May this PASID prefix accompany TLP t? E_FIELD for a TLP that is not a Memory Request, or
+ * Execute Requested on one that is not a Memory Read (a Malformed TLP, PCIe 6.x §6.20.2.2). */
+pcitsm_err pcitsm_tlp_pasid_check(const struct pcitsm_tlp_pasid *x, const struct pcitsm_tlp *t)
+	PCITSM_MUST_CHECK;
+
 /* An IDE TLP split into its parts (no cryptography): prefix, header, payload (+ PCRC) and MAC. */
 struct pcitsm_ide_tlp_view {
 	struct pcitsm_ide_prefix pfx;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The IDE TLP prefix and the parts of an IDE TLP (PCIe 6.x §6.33 IDE TLP format), the PCRC
+ * The IDE TLP prefix and the parts of an IDE TLP (PCIe 6.x §6.33 IDE TLP format), the PASID TLP
+ * Prefix (PCIe 6.x §6.20.2), the PCRC
  * (PCIe 6.x §6.33 PCRC), and the byte order of keys and IFVs inside IDE_KM KEY_PROG (PCIe 6.x
  * §6.33.3; docs/ide-wire-format.md). Bit positions that the specification shows only in figures
  * come from the "Wire format choices" table in pcitsm/ide.h.
@@ -41,6 +42,45 @@ pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefi
 	/* 011b-110b are reserved sub-streams: IDE Check Failed (PCIe 6.x §6.33 streams and
 	 * sub-streams). PCRC only with a MAC. */
 	if (x->sub > PCITSM_IDE_SUB_CPL || (x->p && !x->m))
+		return PCITSM_E_FIELD;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tlp_pasid_encode(const struct pcitsm_tlp_pasid *x, uint8_t out[4])
+{
+	if (!x || !out || x->pasid > PCITSM_TLP_PASID_MAX)
+		return PCITSM_E_INVAL;
+	out[0] = PCITSM_TLP_PFX_PASID;
+	out[1] = (uint8_t)((x->priv ? PCITSM_TLP_PASID_PMR : 0) | (x->exec ? PCITSM_TLP_PASID_ER : 0) |
+			   (x->pasid >> 16 & 0xf));
+	out[2] = (uint8_t)(x->pasid >> 8);
+	out[3] = (uint8_t)x->pasid;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tlp_pasid_decode(const uint8_t in[4], struct pcitsm_tlp_pasid *x)
+{
+	if (!in || !x)
+		return PCITSM_E_INVAL;
+	memset(x, 0, sizeof(*x));
+	if (in[0] != PCITSM_TLP_PFX_PASID)
+		return PCITSM_E_FIELD;
+	if (in[1] & PCITSM_TLP_PASID_RSVD)
+		return PCITSM_E_RESERVED;
+	x->priv = in[1] & PCITSM_TLP_PASID_PMR;
+	x->exec = in[1] & PCITSM_TLP_PASID_ER;
+	x->pasid = (uint32_t)(in[1] & 0xf) << 16 | (uint32_t)in[2] << 8 | in[3];
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tlp_pasid_check(const struct pcitsm_tlp_pasid *x, const struct pcitsm_tlp *t)
+{
+	if (!x || !t)
+		return PCITSM_E_INVAL;
+	/* PCIe 6.x §6.20.2.2: Memory Requests only; Execute Requested on a Memory Read only. */
+	if (t->kind != PCITSM_TLP_MRD && t->kind != PCITSM_TLP_MWR)
+		return PCITSM_E_FIELD;
+	if (x->exec && t->kind != PCITSM_TLP_MRD)
 		return PCITSM_E_FIELD;
 	return PCITSM_OK;
 }

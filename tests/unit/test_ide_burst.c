@@ -341,7 +341,6 @@ static void test_args(void **state)
 static void run_no_alloc(enum pcitsm_gcm_backend backend)
 {
 	struct pair *a = pair_new(backend, true);
-	size_t done, at = 0, total = 0;
 
 	if (!a)
 		skip();
@@ -349,6 +348,8 @@ static void run_no_alloc(enum pcitsm_gcm_backend backend)
 	pair_free(a);
 	skip();
 #else
+	size_t done, at = 0, total = 0;
+
 	n_alloc = 0;
 	counting = 1;
 	for (unsigned r = 0; r < 40; r++) {

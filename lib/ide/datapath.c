@@ -43,7 +43,8 @@ static void make_iv(uint64_t ctr, uint8_t iv[PCITSM_GCM_IV_LEN])
 	pcitsm_put_be64(iv + 4, ctr);
 }
 
-/* Copy n bytes where n is a header (12 or 16) or prefix + header (16 or 20): fixed-size copies
+/* Copy n bytes where n is a header (12 or 16, 4 more with a PASID prefix) or that with the IDE
+ * prefix (16 to 24): fixed-size copies
  * the compiler turns into moves (a variable memcpy of a few bytes costs more than the move). */
 static inline void copy_hdr(uint8_t *d, const uint8_t *src, size_t n)
 {
@@ -51,6 +52,7 @@ static inline void copy_hdr(uint8_t *d, const uint8_t *src, size_t n)
 	case 12: memcpy(d, src, 12); break;
 	case 16: memcpy(d, src, 16); break;
 	case 20: memcpy(d, src, 20); break;
+	case 24: memcpy(d, src, 24); break;
 	default: memcpy(d, src, n); break;
 	}
 }

@@ -88,7 +88,7 @@ pcitsm_err pcitsm_tlp_pasid_check(const struct pcitsm_tlp_pasid *x, const struct
 pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
 {
 	const uint8_t *dw0 = in + PCITSM_TLP_PREFIX_LEN;
-	size_t data = 0, dw, need;
+	size_t data = 0, dw, need, pfx = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (len < PCITSM_TLP_PREFIX_LEN + 4)
@@ -96,14 +96,22 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 	if (!in)
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(pcitsm_ide_prefix_decode(in, &v->pfx));
-	if (dw0[0] >> 5 >= 4)
-		return PCITSM_E_FIELD; /* a second prefix: not produced or accepted here */
-	v->hdr_len = dw0[0] & 0x20 ? 16 : 12;
+	/* Other End-End prefixes follow the IDE prefix and belong to the AAD (PCIe 6.x §6.33 IDE
+	 * TLP format): a PASID TLP Prefix is accepted, and read as part of the header. */
+	if (dw0[0] == PCITSM_TLP_PFX_PASID) {
+		if (len < 2 * PCITSM_TLP_PREFIX_LEN + 4)
+			return PCITSM_E_SHORT;
+		pfx = PCITSM_TLP_PREFIX_LEN;
+	}
+	if (dw0[pfx] >> 5 >= 4)
+		return PCITSM_E_FIELD; /* any other prefix: not produced or accepted here */
+	v->hdr_len = pfx + (dw0[pfx] & 0x20 ? 16 : 12);
+	v->hdr = dw0;
+	dw0 += pfx;
 	if (dw0[0] & 0x40) {
 		dw = (size_t)(dw0[2] & 3) << 8 | dw0[3];
 		data = (dw ? dw : 1024) * 4;
 	}
-	v->hdr = dw0;
 	v->payload_len = data + (v->pfx.p ? PCITSM_IDE_PCRC_LEN : 0);
 	need = PCITSM_TLP_PREFIX_LEN + v->hdr_len + v->payload_len +
 	       (v->pfx.m ? PCITSM_IDE_MAC_LEN : 0);
@@ -111,7 +119,7 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 		return PCITSM_E_SHORT;
 	if (len > need)
 		return PCITSM_E_LONG;
-	v->payload = dw0 + v->hdr_len;
+	v->payload = v->hdr + v->hdr_len;
 	if (v->pfx.m)
 		v->mac = v->payload + v->payload_len;
 	return PCITSM_OK;

@@ -84,7 +84,8 @@ static void pair_free(struct pair *f)
 }
 
 /* Root port to endpoint: Memory Writes, Memory Reads and Completions mixed, then only Memory
- * Writes (so IDE Sync is due every 245), payloads of 4-256 bytes. */
+ * Writes (so IDE Sync is due every 245), payloads of 4-256 bytes, every fifth memory request with
+ * a PASID TLP Prefix. */
 static void build(void)
 {
 	struct pcitsm_env_test env;
@@ -101,6 +102,12 @@ static void build(void)
 
 		assert_ok(pcitsm_random(&env.env, data, dl));
 		test_ide_tlp(&t, u, RP_RID, EP_RID, addr, (uint8_t)i, data, dl);
+		/* Some memory requests carry a PASID TLP Prefix (in the AAD). */
+		if (u != PCITSM_IDE_SUB_CPL && i % 5 == 1) {
+			t.has_pasid = true;
+			t.pasid = (struct pcitsm_tlp_pasid){ .pasid = 0x10000 + (uint32_t)i,
+							     .exec = u == PCITSM_IDE_SUB_NPR };
+		}
 		assert_ok(pcitsm_tlp_encode(&t, tlp[i], sizeof(tlp[i]), &tlp_len[i]));
 	}
 }

@@ -50,7 +50,8 @@
  * TLPs (non-flit mode headers, big-endian DWs)
  * ============================================================================================= */
 #define PCITSM_TLP_PREFIX_LEN 4
-#define PCITSM_TLP_HDR_MAX 16
+/* What precedes the payload: a 4-DW header, or a PASID TLP Prefix and a 4-DW header. */
+#define PCITSM_TLP_HDR_MAX 20
 #define PCITSM_TLP_DATA_MAX 4096 /* Max_Payload_Size 4096 bytes = 1024 DW */
 /* The largest IDE TLP: prefix, 4-DW header, payload, PCRC, MAC. */
 #define PCITSM_IDE_TLP_MAX \
@@ -73,6 +74,20 @@ enum pcitsm_tlp_kind {
 #define PCITSM_MSG_ROUTE_ID 0x2
 #define PCITSM_MSG_ROUTE_LOCAL 0x4
 
+/* The PASID TLP Prefix (PCIe 6.x §6.20.2.1, non-flit mode): an End-End prefix, Fmt 100b Type
+ * 1_0001b; byte 1 bit 7 Privileged Mode Requested, bit 6 Execute Requested, bits 5:4 reserved,
+ * bits 3:0 PASID[19:16]; bytes 2-3 PASID[15:0]. It may accompany a Memory Request only (PCIe 6.x
+ * §6.20.2.2), and Execute Requested only a Memory Read. */
+#define PCITSM_TLP_PFX_PASID 0x91
+#define PCITSM_TLP_PASID_MAX 0xfffffu
+#define PCITSM_TLP_PASID_PMR 0x80 /* byte 1 */
+#define PCITSM_TLP_PASID_ER 0x40
+#define PCITSM_TLP_PASID_RSVD 0x30
+struct pcitsm_tlp_pasid {
+	uint32_t pasid; /* 20 bits */
+	bool priv;      /* Privileged Mode Requested */
+	bool exec;      /* Execute Requested */
+};
 /* A decoded TLP. data points into the buffer it was decoded from (or to the caller's payload). */
 struct pcitsm_tlp {
 	enum pcitsm_tlp_kind kind;
@@ -94,16 +109,20 @@ struct pcitsm_tlp {
 	uint8_t msg_body[4];         /* messages: header bytes 12-15 */
 	const uint8_t *data;         /* payload (MWr, CfgWr1, CplD) */
 	size_t len;                  /* payload bytes: a multiple of 4, 4..4096 where present */
+	bool has_pasid;              /* a PASID TLP Prefix precedes the header (memory requests) */
+	struct pcitsm_tlp_pasid pasid;
 };
 
-/* Header length (12 or 16) and total length of the encoded TLP. */
+/* Bytes before the payload: the header (12 or 16), plus 4 for a PASID TLP Prefix. */
 size_t pcitsm_tlp_hdr_len(const struct pcitsm_tlp *t);
 /* Encode header and payload: E_INVAL for impossible fields, E_NOSPC if out is too small. */
 pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
 	PCITSM_MUST_CHECK;
-/* Decode one TLP (no prefixes) that must span exactly len bytes: E_SHORT / E_LONG for a length
- * that disagrees with the header, E_FIELD for unsupported Fmt/Type or illegal field combinations,
- * E_RESERVED for reserved bits set, E_UNSUPPORTED for TD=1 (ECRC is forbidden on IDE links). */
+/* Decode one TLP, optionally preceded by one PASID TLP Prefix (no other prefix), that must span
+ * exactly len bytes: E_SHORT / E_LONG for a length that disagrees with the header, E_FIELD for
+ * unsupported Fmt/Type or illegal field combinations (another prefix, a second PASID prefix, a
+ * PASID prefix on a TLP it may not accompany), E_RESERVED for reserved bits set, E_UNSUPPORTED for
+ * TD=1 (ECRC is forbidden on IDE links). Encoding checks the PASID prefix the same way. */
 pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t) PCITSM_MUST_CHECK;
 
 /* The IDE TLP prefix (PCIe 6.x §6.33 IDE TLP format). */
@@ -118,6 +137,17 @@ void pcitsm_ide_prefix_encode(const struct pcitsm_ide_prefix *x, uint8_t out[4])
  * reserved sub-stream value (3-7) or P without M. */
 pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefix *x)
 	PCITSM_MUST_CHECK;
+/* E_INVAL for a PASID above 20 bits. */
+pcitsm_err pcitsm_tlp_pasid_encode(const struct pcitsm_tlp_pasid *x, uint8_t out[4])
+	PCITSM_MUST_CHECK;
+/* E_FIELD unless byte 0 is the PASID prefix; E_RESERVED for reserved bits set. */
+pcitsm_err pcitsm_tlp_pasid_decode(const uint8_t in[4], struct pcitsm_tlp_pasid *x)
+	PCITSM_MUST_CHECK;
+/* May this PASID prefix accompany TLP t? E_FIELD for a TLP that is not a Memory Request, or
+ * Execute Requested on one that is not a Memory Read (a Malformed TLP, PCIe 6.x §6.20.2.2). */
+pcitsm_err pcitsm_tlp_pasid_check(const struct pcitsm_tlp_pasid *x, const struct pcitsm_tlp *t)
+	PCITSM_MUST_CHECK;
+
 /* An IDE TLP split into its parts (no cryptography): prefix, header, payload (+ PCRC) and MAC. */
 struct pcitsm_ide_tlp_view {
 	struct pcitsm_ide_prefix pfx;
@@ -327,6 +357,20 @@ struct pcitsm_ide_rx_out {
 };
 pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
 			 struct pcitsm_ide_rx_out *out) PCITSM_MUST_CHECK;
+
+/* Bursts: n TLPs in one call (no limit on n), each TLP its own unit with its own MAC, with
+ * exactly the semantics of n calls of pcitsm_ide_tx(p, &io[i], 1) / pcitsm_ide_rx(p, in[i], len[i],
+ * &out[i]) in order that stop at the first error. *done is how many TLPs were processed with
+ * success (io[0..*done-1] / out[0..*done-1] are complete); on error the TLP at index *done failed
+ * as it would have singly (a receive-side IDE Check Failed takes the stream Insecure), and the TLPs
+ * after it are untouched (not sent, not received, their io / out not written): the caller
+ * continues with them, or not, as after a single call. No allocation or system call per burst
+ * (docs/performance.md "IDE bursts"). E_INVAL (with *done 0) for NULL p, done or arrays. */
+pcitsm_err pcitsm_ide_tx_burst(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n,
+			       size_t *done) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_ide_rx_burst(struct pcitsm_ide_port *p, const uint8_t *const *in,
+			       const size_t *len, struct pcitsm_ide_rx_out *out, size_t n,
+			       size_t *done) PCITSM_MUST_CHECK;
 
 /* The next control message the port must send (IDE Fail first, then IDE Sync), encoded: E_NOTFOUND
  * when none is pending. */

@@ -43,7 +43,8 @@ static void make_iv(uint64_t ctr, uint8_t iv[PCITSM_GCM_IV_LEN])
 	pcitsm_put_be64(iv + 4, ctr);
 }
 
-/* Copy n bytes where n is a header (12 or 16) or prefix + header (16 or 20): fixed-size copies
+/* Copy n bytes where n is a header (12 or 16, 4 more with a PASID prefix) or that with the IDE
+ * prefix (16 to 24): fixed-size copies
  * the compiler turns into moves (a variable memcpy of a few bytes costs more than the move). */
 static inline void copy_hdr(uint8_t *d, const uint8_t *src, size_t n)
 {
@@ -51,6 +52,7 @@ static inline void copy_hdr(uint8_t *d, const uint8_t *src, size_t n)
 	case 12: memcpy(d, src, 12); break;
 	case 16: memcpy(d, src, 16); break;
 	case 20: memcpy(d, src, 20); break;
+	case 24: memcpy(d, src, 24); break;
 	default: memcpy(d, src, n); break;
 	}
 }
@@ -174,6 +176,66 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 	return PCITSM_OK;
 }
 
+/* A unit of one TLP (the burst path): tx_unit's steps for n = 1 with the loop and the AAD copy
+ * gone: the prefix and header written in place are the AAD. Same checks (tx_check), same bytes,
+ * same commit (test_ide_burst compares it with tx_unit). */
+static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_io *io,
+				   const struct pcitsm_tlp *t)
+{
+	struct pcitsm_ide_stream *s = &p->stream[idx];
+	enum pcitsm_ide_sub sub = sub_of(t);
+	struct pcitsm_ide_slot *sl = &s->slot[PCITSM_IDE_TX][sub][s->tx_kset];
+	struct pcitsm_ide_prefix x = { .m = 1, .k = s->tx_kset, .sub = (uint8_t)sub,
+				       .stream_id = s->id };
+	size_t hl = pcitsm_tlp_hdr_len(t), dl = data_len(t), end = PCITSM_TLP_PREFIX_LEN + hl + dl;
+	struct pcitsm_gcm_seg seg[2];
+	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN];
+	uint8_t npr = s->pr_sent_npr, cpl = s->pr_sent_cpl;
+	bool pcrc = s->pcrc && dl, sync = is_msg(t, PCITSM_MSG_IDE_SYNC);
+	uint8_t *o = io->out;
+
+	PCITSM_TRY(tx_check(s, io, t, 1, pcrc));
+	x.p = pcrc;
+	if (sub == PCITSM_IDE_SUB_NPR) {
+		x.pr_sent = npr;
+		npr = 0;
+	} else if (sub == PCITSM_IDE_SUB_CPL) {
+		x.pr_sent = cpl;
+		cpl = 0;
+	} else {
+		npr++;
+		cpl++;
+	}
+	pcitsm_ide_prefix_encode(&x, o);
+	copy_hdr(o + PCITSM_TLP_PREFIX_LEN, io->in, hl);
+	if (sync) {
+		o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_NPR_BYTE] = npr;
+		o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_CPL_BYTE] = cpl;
+		npr = cpl = 0;
+	}
+	seg[0] = (struct pcitsm_gcm_seg){ io->in + hl, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
+	if (pcrc) {
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, io->in + hl, dl),
+				      crc);
+		seg[1] = (struct pcitsm_gcm_seg){ crc, o + end, sizeof(crc) };
+		end += sizeof(crc);
+	}
+	make_iv(sl->ctr, iv);
+	PCITSM_TRY(pcitsm_gcm_seal(sl->key, iv, o, PCITSM_TLP_PREFIX_LEN + hl, seg, pcrc ? 2 : 1,
+				   o + end, PCITSM_IDE_MAC_LEN));
+	io->out_len = end + PCITSM_IDE_MAC_LEN;
+	/* Commit. */
+	sl->ctr++;
+	s->pr_sent_npr = npr;
+	s->pr_sent_cpl = cpl;
+	if (npr >= PCITSM_IDE_SYNC_AT || cpl >= PCITSM_IDE_SYNC_AT)
+		s->sync_pending = true;
+	if (sync)
+		s->stats.tx_syncs++;
+	s->stats.tx_tlps++;
+	return PCITSM_OK;
+}
+
 static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -192,6 +254,47 @@ pcitsm_err ide_tx_stream(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_i
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(decode_all(io, t, n));
 	return tx_unit(p, idx, io, t, n);
+}
+
+/* One TLP, its own unit: what pcitsm_ide_tx does for n = 1 (the burst's loop body, inlined). */
+static inline pcitsm_err tx_one(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io)
+{
+	struct pcitsm_tlp t;
+	int idx;
+
+	if (!io->in || !io->out)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_tlp_decode(io->in, io->in_len, &t));
+	idx = pcitsm_ide_select(p, &t);
+	if (idx >= 0)
+		return tx_single(p, idx, io, &t);
+	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules). */
+	if (io->out_cap < io->in_len)
+		return PCITSM_E_NOSPC;
+	memcpy(io->out, io->in, io->in_len);
+	io->out_len = io->in_len;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_tx_burst(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n,
+			       size_t *done)
+{
+	pcitsm_err e = PCITSM_OK;
+	size_t i;
+
+	if (done)
+		*done = 0;
+	if (!p || !done || (n && !io))
+		return PCITSM_E_INVAL;
+	/* Each TLP checked, sealed and committed before the next is looked at; the first error
+	 * stops the burst with the rest untouched. */
+	for (i = 0; i < n; i++) {
+		e = tx_one(p, &io[i]);
+		if (e)
+			break;
+	}
+	*done = i;
+	return e;
 }
 
 pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n)
@@ -562,10 +665,10 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 	return rx_last(p, s, u, sl, &v, &t, dl, out);
 }
 
-pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
-			 struct pcitsm_ide_rx_out *out)
+static inline pcitsm_err rx_one(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+				struct pcitsm_ide_rx_out *out)
 {
-	if (!p || !in || !out || !out->buf)
+	if (!in || !out || !out->buf)
 		return PCITSM_E_INVAL;
 	out->n = 0;
 	out->stream = -1;
@@ -573,4 +676,34 @@ pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 	if (len && in[0] == PCITSM_IDE_PFX_BYTE0)
 		return rx_ide(p, in, len, out);
 	return rx_clear(p, in, len, out);
+}
+
+pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
+			 struct pcitsm_ide_rx_out *out)
+{
+	if (!p)
+		return PCITSM_E_INVAL;
+	return rx_one(p, in, len, out);
+}
+
+pcitsm_err pcitsm_ide_rx_burst(struct pcitsm_ide_port *p, const uint8_t *const *in,
+			       const size_t *len, struct pcitsm_ide_rx_out *out, size_t n,
+			       size_t *done)
+{
+	pcitsm_err e = PCITSM_OK;
+	size_t i;
+
+	if (done)
+		*done = 0;
+	if (!p || !done || (n && (!in || !len || !out)))
+		return PCITSM_E_INVAL;
+	/* Each TLP verified and committed (or discarded, with the stream's error handling) before
+	 * the next; the first error stops the burst with the rest untouched. */
+	for (i = 0; i < n; i++) {
+		e = rx_one(p, in[i], len[i], &out[i]);
+		if (e)
+			break;
+	}
+	*done = i;
+	return e;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The IDE TLP prefix and the parts of an IDE TLP (PCIe 6.x §6.33 IDE TLP format), the PCRC
+ * The IDE TLP prefix and the parts of an IDE TLP (PCIe 6.x §6.33 IDE TLP format), the PASID TLP
+ * Prefix (PCIe 6.x §6.20.2), the PCRC
  * (PCIe 6.x §6.33 PCRC), and the byte order of keys and IFVs inside IDE_KM KEY_PROG (PCIe 6.x
  * §6.33.3; docs/ide-wire-format.md). Bit positions that the specification shows only in figures
  * come from the "Wire format choices" table in pcitsm/ide.h.
@@ -45,10 +46,49 @@ pcitsm_err pcitsm_ide_prefix_decode(const uint8_t in[4], struct pcitsm_ide_prefi
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_tlp_pasid_encode(const struct pcitsm_tlp_pasid *x, uint8_t out[4])
+{
+	if (!x || !out || x->pasid > PCITSM_TLP_PASID_MAX)
+		return PCITSM_E_INVAL;
+	out[0] = PCITSM_TLP_PFX_PASID;
+	out[1] = (uint8_t)((x->priv ? PCITSM_TLP_PASID_PMR : 0) | (x->exec ? PCITSM_TLP_PASID_ER : 0) |
+			   (x->pasid >> 16 & 0xf));
+	out[2] = (uint8_t)(x->pasid >> 8);
+	out[3] = (uint8_t)x->pasid;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tlp_pasid_decode(const uint8_t in[4], struct pcitsm_tlp_pasid *x)
+{
+	if (!in || !x)
+		return PCITSM_E_INVAL;
+	memset(x, 0, sizeof(*x));
+	if (in[0] != PCITSM_TLP_PFX_PASID)
+		return PCITSM_E_FIELD;
+	if (in[1] & PCITSM_TLP_PASID_RSVD)
+		return PCITSM_E_RESERVED;
+	x->priv = in[1] & PCITSM_TLP_PASID_PMR;
+	x->exec = in[1] & PCITSM_TLP_PASID_ER;
+	x->pasid = (uint32_t)(in[1] & 0xf) << 16 | (uint32_t)in[2] << 8 | in[3];
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tlp_pasid_check(const struct pcitsm_tlp_pasid *x, const struct pcitsm_tlp *t)
+{
+	if (!x || !t)
+		return PCITSM_E_INVAL;
+	/* PCIe 6.x §6.20.2.2: Memory Requests only; Execute Requested on a Memory Read only. */
+	if (t->kind != PCITSM_TLP_MRD && t->kind != PCITSM_TLP_MWR)
+		return PCITSM_E_FIELD;
+	if (x->exec && t->kind != PCITSM_TLP_MRD)
+		return PCITSM_E_FIELD;
+	return PCITSM_OK;
+}
+
 pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
 {
 	const uint8_t *dw0 = in + PCITSM_TLP_PREFIX_LEN;
-	size_t data = 0, dw, need;
+	size_t data = 0, dw, need, pfx = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (len < PCITSM_TLP_PREFIX_LEN + 4)
@@ -56,14 +96,22 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 	if (!in)
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(pcitsm_ide_prefix_decode(in, &v->pfx));
-	if (dw0[0] >> 5 >= 4)
-		return PCITSM_E_FIELD; /* a second prefix: not produced or accepted here */
-	v->hdr_len = dw0[0] & 0x20 ? 16 : 12;
+	/* Other End-End prefixes follow the IDE prefix and belong to the AAD (PCIe 6.x §6.33 IDE
+	 * TLP format): a PASID TLP Prefix is accepted, and read as part of the header. */
+	if (dw0[0] == PCITSM_TLP_PFX_PASID) {
+		if (len < 2 * PCITSM_TLP_PREFIX_LEN + 4)
+			return PCITSM_E_SHORT;
+		pfx = PCITSM_TLP_PREFIX_LEN;
+	}
+	if (dw0[pfx] >> 5 >= 4)
+		return PCITSM_E_FIELD; /* any other prefix: not produced or accepted here */
+	v->hdr_len = pfx + (dw0[pfx] & 0x20 ? 16 : 12);
+	v->hdr = dw0;
+	dw0 += pfx;
 	if (dw0[0] & 0x40) {
 		dw = (size_t)(dw0[2] & 3) << 8 | dw0[3];
 		data = (dw ? dw : 1024) * 4;
 	}
-	v->hdr = dw0;
 	v->payload_len = data + (v->pfx.p ? PCITSM_IDE_PCRC_LEN : 0);
 	need = PCITSM_TLP_PREFIX_LEN + v->hdr_len + v->payload_len +
 	       (v->pfx.m ? PCITSM_IDE_MAC_LEN : 0);
@@ -71,7 +119,7 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 		return PCITSM_E_SHORT;
 	if (len > need)
 		return PCITSM_E_LONG;
-	v->payload = dw0 + v->hdr_len;
+	v->payload = v->hdr + v->hdr_len;
 	if (v->pfx.m)
 		v->mac = v->payload + v->payload_len;
 	return PCITSM_OK;

@@ -33,11 +33,16 @@ static bool has_data(enum pcitsm_tlp_kind k)
 
 static bool is_mem(enum pcitsm_tlp_kind k) { return k == PCITSM_TLP_MRD || k == PCITSM_TLP_MWR; }
 
-size_t pcitsm_tlp_hdr_len(const struct pcitsm_tlp *t)
+static size_t dw_hdr_len(const struct pcitsm_tlp *t)
 {
 	if (t->kind == PCITSM_TLP_MSG || (is_mem(t->kind) && t->addr >= FOUR_GIB))
 		return 16;
 	return 12;
+}
+
+size_t pcitsm_tlp_hdr_len(const struct pcitsm_tlp *t)
+{
+	return dw_hdr_len(t) + (t->has_pasid ? PCITSM_TLP_PREFIX_LEN : 0);
 }
 
 /* Length in DW the header's Length field describes (payload, or the read size for MRd). */
@@ -94,7 +99,7 @@ static pcitsm_err check_fields(const struct pcitsm_tlp *t, uint32_t dw)
 
 static void fmt_type(const struct pcitsm_tlp *t, uint8_t *fmt, uint8_t *type)
 {
-	bool four = pcitsm_tlp_hdr_len(t) == 16;
+	bool four = dw_hdr_len(t) == 16;
 
 	*fmt = (uint8_t)((has_data(t->kind) ? FMT_3DW_DATA : FMT_3DW) | (four ? FMT_4DW : 0));
 	switch (t->kind) {
@@ -120,6 +125,13 @@ pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t ca
 		return PCITSM_E_INVAL;
 	fmt_type(t, &fmt, &type);
 	pcitsm_wr_init(&w, out, cap);
+	if (t->has_pasid) {
+		uint8_t pfx[PCITSM_TLP_PREFIX_LEN];
+
+		PCITSM_TRY(pcitsm_tlp_pasid_check(&t->pasid, t));
+		PCITSM_TRY(pcitsm_tlp_pasid_encode(&t->pasid, pfx));
+		pcitsm_wr_bytes(&w, pfx, sizeof(pfx));
+	}
 	/* DW0 */
 	pcitsm_wr_u8(&w, (uint8_t)(fmt << 5 | type));
 	pcitsm_wr_u8(&w, (uint8_t)(t->tc << 4 | (t->attr >> 2 & 1) << 2));
@@ -270,7 +282,24 @@ static size_t announced(const struct pcitsm_tlp *t, uint32_t dw, pcitsm_err *e)
 	}
 }
 
+static pcitsm_err tlp_decode_hdr(const uint8_t *in, size_t len, struct pcitsm_tlp *t);
+
+/* PCIe 6.x §6.20.2: one PASID TLP Prefix may precede the header; it is checked against the TLP it
+ * accompanies. */
 pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t)
+{
+	struct pcitsm_tlp_pasid x;
+
+	if (len < PCITSM_TLP_PREFIX_LEN || !in || in[0] != PCITSM_TLP_PFX_PASID)
+		return tlp_decode_hdr(in, len, t);
+	PCITSM_TRY(pcitsm_tlp_pasid_decode(in, &x));
+	PCITSM_TRY(tlp_decode_hdr(in + PCITSM_TLP_PREFIX_LEN, len - PCITSM_TLP_PREFIX_LEN, t));
+	t->has_pasid = true;
+	t->pasid = x;
+	return pcitsm_tlp_pasid_check(&x, t);
+}
+
+static pcitsm_err tlp_decode_hdr(const uint8_t *in, size_t len, struct pcitsm_tlp *t)
 {
 	uint8_t b0, b1, b2;
 	size_t hl, n;

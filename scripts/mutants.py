@@ -204,7 +204,11 @@ def main():
     # Warnings are not errors here: a mutant that leaves a variable unused is judged by the
     # tests, not by the compiler.
     rc, out = run(["cmake", "-S", src, "-B", bdir, "-G", "Ninja",
-                   "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DPCITSM_WERROR=OFF"], TOP)
+                   "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DPCITSM_WERROR=OFF",
+                   # A mutant that makes a test spin (a wait loop without its timeout) is caught
+                   # by the test's TIMEOUT property, which overrides ctest --timeout: keep it
+                   # short here (the unmutated release suite's slowest unit test takes seconds).
+                   "-DPCITSM_TEST_TIMEOUT=60", "-DPCITSM_INTEG_TIMEOUT=120"], TOP)
     if rc:
         print(out)
         print("mutants: configure failed")

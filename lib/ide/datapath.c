@@ -58,6 +58,26 @@ static inline void copy_hdr(uint8_t *d, const uint8_t *src, size_t n)
 }
 
 /* Checks before anything is written: state, aggregation limits, counters, buffer sizes. */
+/* PCIe 6.x §6.33 PR_Sent counters at the transmitter: a Non-Posted Request or a Completion
+ * carries its counter (the Posted TLPs sent since the last one of its kind) and resets it; a
+ * Posted TLP counts in both. Returns the value for the prefix (0 for a Posted TLP). */
+static inline uint8_t tx_pr_sent(enum pcitsm_ide_sub sub, uint8_t *npr, uint8_t *cpl)
+{
+	uint8_t v = 0;
+
+	if (sub == PCITSM_IDE_SUB_NPR) {
+		v = *npr;
+		*npr = 0;
+	} else if (sub == PCITSM_IDE_SUB_CPL) {
+		v = *cpl;
+		*cpl = 0;
+	} else {
+		(*npr)++;
+		(*cpl)++;
+	}
+	return v;
+}
+
 static pcitsm_err tx_check(struct pcitsm_ide_stream *s, const struct pcitsm_ide_io *io,
 			   const struct pcitsm_tlp *t, size_t n, bool pcrc)
 {
@@ -125,18 +145,7 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		uint8_t *o = io[i].out;
 
 		x.p = x.m && pcrc;
-		/* PCIe 6.x §6.33 PR_Sent counters: NPR / CPL carry their counter and reset it;
-		 * posted TLPs count. */
-		if (sub == PCITSM_IDE_SUB_NPR) {
-			x.pr_sent = npr;
-			npr = 0;
-		} else if (sub == PCITSM_IDE_SUB_CPL) {
-			x.pr_sent = cpl;
-			cpl = 0;
-		} else {
-			npr++;
-			cpl++;
-		}
+		x.pr_sent = tx_pr_sent(sub, &npr, &cpl);
 		pcitsm_ide_prefix_encode(&x, o);
 		copy_hdr(o + PCITSM_TLP_PREFIX_LEN, io[i].in, hl);
 		if (is_msg(&t[i], PCITSM_MSG_IDE_SYNC)) {
@@ -196,16 +205,7 @@ static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pc
 
 	PCITSM_TRY(tx_check(s, io, t, 1, pcrc));
 	x.p = pcrc;
-	if (sub == PCITSM_IDE_SUB_NPR) {
-		x.pr_sent = npr;
-		npr = 0;
-	} else if (sub == PCITSM_IDE_SUB_CPL) {
-		x.pr_sent = cpl;
-		cpl = 0;
-	} else {
-		npr++;
-		cpl++;
-	}
+	x.pr_sent = tx_pr_sent(sub, &npr, &cpl);
 	pcitsm_ide_prefix_encode(&x, o);
 	copy_hdr(o + PCITSM_TLP_PREFIX_LEN, io->in, hl);
 	if (sync) {

@@ -153,20 +153,27 @@ pcitsm_err pcitsm_sva_uio_info(const char *sysfs_root, const struct pcitsm_bdf *
 	return PCITSM_OK;
 }
 
+/* The function's name and its uio_pci_sva state, or why there is none. */
+static pcitsm_err fn_info(const char *sysfs_root, const struct pcitsm_bdf *bdf, char name[13],
+			  struct pcitsm_sva_uio_info *i, char *why, size_t whylen)
+{
+	pcitsm_err e;
+
+	pcitsm_bdf_format(bdf, name);
+	e = pcitsm_sva_uio_info(sysfs_root, bdf, i);
+	if (e)
+		say(why, whylen, "no function %s under %s", name, sysfs_root);
+	return e;
+}
+
 pcitsm_err pcitsm_sva_uio_bind(const char *sysfs_root, const struct pcitsm_bdf *bdf, char *why,
 			       size_t whylen)
 {
 	char name[13], path[PATH_MAX];
 	struct pcitsm_sva_uio_info i;
-	pcitsm_err e;
 	int rc;
 
-	pcitsm_bdf_format(bdf, name);
-	e = pcitsm_sva_uio_info(sysfs_root, bdf, &i);
-	if (e) {
-		say(why, whylen, "no function %s under %s", name, sysfs_root);
-		return e;
-	}
+	PCITSM_TRY(fn_info(sysfs_root, bdf, name, &i, why, whylen));
 	if (i.on_uio_pci_sva)
 		return PCITSM_OK;
 	if (!pathf(path, sizeof(path), "%s/bus/pci/drivers/" UIO_DRIVER, sysfs_root))
@@ -210,15 +217,9 @@ pcitsm_err pcitsm_sva_uio_unbind(const char *sysfs_root, const struct pcitsm_bdf
 {
 	char name[13], path[PATH_MAX];
 	struct pcitsm_sva_uio_info i;
-	pcitsm_err e;
 	int rc;
 
-	pcitsm_bdf_format(bdf, name);
-	e = pcitsm_sva_uio_info(sysfs_root, bdf, &i);
-	if (e) {
-		say(why, whylen, "no function %s under %s", name, sysfs_root);
-		return e;
-	}
+	PCITSM_TRY(fn_info(sysfs_root, bdf, name, &i, why, whylen));
 	if (!i.on_uio_pci_sva) {
 		say(why, whylen, "%s is not bound to " UIO_DRIVER, name);
 		return PCITSM_E_STATE;

@@ -5,34 +5,9 @@
  * (le16 length, bytes: no op byte) go through one pcitsm_ide_tx, and each resulting IDE TLP to
  * the receiver, one of them maybe with a bit flipped. */
 #include <stdlib.h>
-#include "pcitsm/ide.h"
+#include "fuzz_ide.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct pcitsm_ide_port *port(struct pcitsm_gcm *g, const struct pcitsm_env *env,
-				    uint16_t rid, uint16_t peer, bool dflt, bool pcrc)
-{
-	struct pcitsm_ide_sel s = { .ctl = { .stream_id = 1, .agg_pr = 3, .agg_npr = 2,
-					     .pcrc = pcrc, .default_stream = dflt },
-				    .rid_valid = true, .rid_base = peer, .rid_limit = peer,
-				    .nr_addr = 1, .addr = { { true, 0, 0xffffffffull } } };
-	uint8_t key[32] = { 0 };
-	struct pcitsm_ide_port *p;
-
-	if (pcitsm_ide_port_new(&p, g, env, rid) || pcitsm_ide_stream_config(p, 0, &s))
-		abort();
-	for (int u = 0; u < 3; u++)
-		for (int d = 0; d < 2; d++) {
-			key[0] = (uint8_t)(u + 1);
-			key[1] = (uint8_t)(d == PCITSM_IDE_TX ? rid : peer);
-			if (pcitsm_ide_key_prog_aes(p, 1, 0, d, u, key, 1) ||
-			    pcitsm_ide_k_set_go(p, 1, 0, d, u))
-				abort();
-		}
-	if (pcitsm_ide_stream_enable(p, 0))
-		abort();
-	return p;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	pcitsm_env_test_init(&env, 1);
 	env.env.log_level = PCITSM_LOG_ERR;
-	rp = port(gcm, &env.env, 0x08, 0x100, false, size & 1);
-	ep = port(gcm, &env.env, 0x100, 0x08, true, size & 1);
+	rp = fuzz_ide_port(gcm, &env.env, 0x08, 0x100, false, size & 1, 3, 2);
+	ep = fuzz_ide_port(gcm, &env.env, 0x100, 0x08, true, size & 1, 3, 2);
 	pcitsm_rd_init(&r, data, size);
 	while (pcitsm_rd_left(&r) >= 3) {
 		uint8_t op = pcitsm_rd_u8(&r);

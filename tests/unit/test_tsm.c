@@ -18,17 +18,10 @@
 #include "pcitsm/session.h"
 #include "pcitsm/tio.h"
 #include "pcitsm/tsm.h"
+#include "test_tsm_fixture.h"
 #include "testutil.h"
 #include "tsmfw/fw_test.h"
 
-struct fx {
-	struct pcitsm_env_test env;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
-};
 
 struct fx_opts {
 	unsigned nr_ports;
@@ -50,8 +43,6 @@ static struct fx *fx_new(const struct fx_opts *o)
 	struct fx *fx = calloc(1, sizeof(*fx));
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { 0 };
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { 0 };
 	const struct pcitsm_env *env;
 
 	assert_non_null(fx);
@@ -79,33 +70,11 @@ static struct fx *fx_new(const struct fx_opts *o)
 	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
 	if (o && o->pre_core)
 		o->pre_core(fx);
-	fc.env = env;
-	fc.trust = o && o->no_anchors ? NULL : fx->trust;
-	if (o)
-		fc.faults = o->fw;
-	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&fx->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, env);
-	pcitsm_emu_tsm_platform(&fx->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = fx->fw;
-	if (o) {
-		cc.nr_streams = o->nr_streams;
-		cc.relay_tap = o->relay_tap;
-	}
-	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
+	test_tsm_boot(fx, env, o && o->no_anchors ? NULL : fx->trust, o ? &o->fw : NULL,
+		      o ? o->nr_streams : -1, o ? o->relay_tap : NULL);
 	return fx;
 }
 
-static void fx_free(struct fx *fx)
-{
-	pcitsm_tsm_core_free(fx->core);
-	pcitsm_tio_fw_free(fx->fw);
-	pcitsm_emu_devices_free(fx->devs);
-	pcitsm_emu_platform_free(&fx->plat);
-	pcitsm_trust_free(fx->trust);
-	free(fx);
-}
 
 static struct fx_opts defaults(void)
 {

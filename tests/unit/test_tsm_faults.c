@@ -13,18 +13,11 @@
 #include "pcitsm/emu.h"
 #include "pcitsm/idekm.h"
 #include "pcitsm/tsm.h"
+#include "test_tsm_fixture.h"
 #include "testutil.h"
 #include "pcitsm/tio.h"
 #include "tsm/tsm_priv.h"
 
-struct fx {
-	struct pcitsm_env_test env;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
-};
 
 /* The firmware's IDE_KM operations, as its debug log names them (one test at a time). */
 #define LOG_MAX 256
@@ -56,8 +49,6 @@ static struct fx *fx_new(const struct pcitsm_emu_dev_faults *f0, int adopt_id, b
 	struct fx *fx = calloc(1, sizeof(*fx));
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { 0 };
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { 0 };
 
 	assert_non_null(fx);
 	pcitsm_env_test_init(&fx->env, 11);
@@ -79,27 +70,10 @@ static struct fx *fx_new(const struct pcitsm_emu_dev_faults *f0, int adopt_id, b
 		test_ide_enable_block0(&fx->plat.funcs[0], (uint8_t)adopt_id); /* root port 0000:00:01.0 */
 		test_ide_enable_block0(&fx->plat.funcs[2], (uint8_t)adopt_id); /* endpoint 0000:01:00.0 */
 	}
-	fc.env = &fx->env.env;
-	fc.trust = fx->trust;
-	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&fx->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, &fx->env.env);
-	pcitsm_emu_tsm_platform(&fx->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = fx->fw;
-	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
+	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
 	return fx;
 }
 
-static void fx_free(struct fx *fx)
-{
-	pcitsm_tsm_core_free(fx->core);
-	pcitsm_tio_fw_free(fx->fw);
-	pcitsm_emu_devices_free(fx->devs);
-	pcitsm_emu_platform_free(&fx->plat);
-	pcitsm_trust_free(fx->trust);
-	free(fx);
-}
 
 static int wr(struct fx *fx, const char *bdf, const char *s)
 {

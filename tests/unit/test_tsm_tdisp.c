@@ -15,28 +15,19 @@
 #include "pcitsm/emu.h"
 #include "pcitsm/tio.h"
 #include "pcitsm/tsm.h"
+#include "test_tsm_fixture.h"
 #include "testutil.h"
 
 #define PF "0000:01:00.0"
 #define VF1 "0000:01:00.1"
 #define VF2 "0000:01:00.2"
 
-struct fx {
-	struct pcitsm_env_test env;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
-};
 
 static struct fx *fx_new(void)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { 0 };
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { 0 };
 
 	assert_non_null(fx);
 	pcitsm_env_test_init(&fx->env, 11);
@@ -48,27 +39,10 @@ static struct fx *fx_new(void)
 	assert_ok(pcitsm_trust_new(&fx->trust));
 	dc.curve_bits = 256;
 	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	fc.env = &fx->env.env;
-	fc.trust = fx->trust;
-	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&fx->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, &fx->env.env);
-	pcitsm_emu_tsm_platform(&fx->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = fx->fw;
-	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
+	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
 	return fx;
 }
 
-static void fx_free(struct fx *fx)
-{
-	pcitsm_tsm_core_free(fx->core);
-	pcitsm_tio_fw_free(fx->fw);
-	pcitsm_emu_devices_free(fx->devs);
-	pcitsm_emu_platform_free(&fx->plat);
-	pcitsm_trust_free(fx->trust);
-	free(fx);
-}
 
 static struct pcitsm_bdf B(const char *s)
 {

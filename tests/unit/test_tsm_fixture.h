@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The TSM tests' machine: an emulated platform with its devices, the platform firmware and the TSM
+ * core over it, booted in the order pcitsmd boots them (test_tsm, test_tsm_faults,
+ * test_tsm_tdisp). Each test makes the platform, trust store and devices its own way, then calls
+ * test_tsm_boot; test_tsm_free takes all of it down. */
+#ifndef PCITSM_TEST_TSM_FIXTURE_H
+#define PCITSM_TEST_TSM_FIXTURE_H
+
+#include <stdlib.h>
+
+#include "pcitsm/emu.h"
+#include "pcitsm/tio.h"
+#include "pcitsm/tsm.h"
+#include "testutil.h"
+
+struct fx {
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform plat;
+	struct pcitsm_trust *trust;
+	struct pcitsm_emu_devices *devs;
+	struct pcitsm_tio_fw *fw;
+	struct pcitsm_tsm_core *core;
+};
+
+/* The firmware (trusting anchors, with faults if given) and the SEV-TIO core over fx->plat;
+ * nr_streams -1 keeps the platform's pool size. */
+static inline void test_tsm_boot(struct fx *fx, const struct pcitsm_env *env,
+				 struct pcitsm_trust *anchors, const struct pcitsm_tio_faults *faults,
+				 int nr_streams, struct pcitsm_xport_tap *relay_tap)
+{
+	struct pcitsm_tio_cfg fc = { 0 };
+	struct pcitsm_tsm_core_cfg cc;
+
+	fc.env = env;
+	fc.trust = anchors;
+	if (faults)
+		fc.faults = *faults;
+	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
+	assert_ok(pcitsm_tio_fw_new(&fx->fw, &fc));
+	pcitsm_tsm_core_cfg_default(&cc, env);
+	pcitsm_emu_tsm_platform(&fx->plat, &cc.plat);
+	cc.backend = &pcitsm_tsm_sevtio;
+	cc.backend_arg = fx->fw;
+	cc.nr_streams = nr_streams;
+	cc.relay_tap = relay_tap;
+	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
+}
+
+static inline void fx_free(struct fx *fx)
+{
+	pcitsm_tsm_core_free(fx->core);
+	pcitsm_tio_fw_free(fx->fw);
+	pcitsm_emu_devices_free(fx->devs);
+	pcitsm_emu_platform_free(&fx->plat);
+	pcitsm_trust_free(fx->trust);
+	free(fx);
+}
+
+#endif

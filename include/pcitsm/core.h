@@ -24,6 +24,15 @@
 #define PCITSM_CASE_NAME(name, val, ...) \
 	case val:                         \
 		return #name;
+/* A name function over such a table: const char *fn(type v), dflt for a value not in it. */
+#define PCITSM_NAME_FN(fn, type, table, dflt) \
+	const char *fn(type v)                \
+	{                                     \
+		switch (v) {                  \
+			table(PCITSM_CASE_NAME)   \
+		}                             \
+		return dflt;                  \
+	}
 #define pcitsm_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 

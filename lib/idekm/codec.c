@@ -29,21 +29,9 @@
 #define OFF_KEY 8
 #define OFF_IFV 40
 
-const char *pcitsm_idekm_obj_name(uint8_t obj)
-{
-	switch (obj) {
-	PCITSM_IDEKM_OBJECTS(PCITSM_CASE_NAME)
-	}
-	return "UNKNOWN";
-}
+PCITSM_NAME_FN(pcitsm_idekm_obj_name, uint8_t, PCITSM_IDEKM_OBJECTS, "UNKNOWN")
 
-const char *pcitsm_idekm_kp_status_name(uint8_t status)
-{
-	switch (status) {
-	PCITSM_IDEKM_KP_STATUSES(PCITSM_CASE_NAME)
-	}
-	return "RESERVED";
-}
+PCITSM_NAME_FN(pcitsm_idekm_kp_status_name, uint8_t, PCITSM_IDEKM_KP_STATUSES, "RESERVED")
 
 const char *pcitsm_idekm_kp_status_str(uint8_t status)
 {

@@ -33,29 +33,11 @@
 #define OFF_CODE 2
 #define IFID_RSVD_LEN 8
 
-const char *pcitsm_tdisp_code_name(uint8_t code)
-{
-	switch (code) {
-	PCITSM_TDISP_CODES(PCITSM_CASE_NAME)
-	}
-	return "UNKNOWN";
-}
+PCITSM_NAME_FN(pcitsm_tdisp_code_name, uint8_t, PCITSM_TDISP_CODES, "UNKNOWN")
 
-const char *pcitsm_tdisp_error_name(uint32_t code)
-{
-	switch (code) {
-	PCITSM_TDISP_ERRORS(PCITSM_CASE_NAME)
-	}
-	return "UNKNOWN";
-}
+PCITSM_NAME_FN(pcitsm_tdisp_error_name, uint32_t, PCITSM_TDISP_ERRORS, "UNKNOWN")
 
-const char *pcitsm_tdisp_state_name(uint8_t state)
-{
-	switch (state) {
-	PCITSM_TDISP_STATES(PCITSM_CASE_NAME)
-	}
-	return "UNKNOWN";
-}
+PCITSM_NAME_FN(pcitsm_tdisp_state_name, uint8_t, PCITSM_TDISP_STATES, "UNKNOWN")
 
 /* The payload size (after the header) of each code this codec carries; -1: variable (checked by
  * its decoder), -2: not carried. */

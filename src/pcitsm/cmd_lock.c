@@ -15,8 +15,7 @@ static int lock_main(int argc, char **argv)
 {
 	struct cli_tdi_args a;
 	struct cli_sysroot r;
-	char name[64], state[32];
-	double ms;
+	char name[64];
 	int rc;
 
 	rc = cli_tdi_args_parse("lock", CLI_TDI_TSM, argc, argv, &a);
@@ -30,14 +29,7 @@ static int lock_main(int argc, char **argv)
 		cli_sysroot_close(&r);
 		return rc;
 	}
-	rc = cli_tdi_write(&r, &a.bdf, "lock", "lock", name, &ms);
-	if (!rc) {
-		cli_tdi_state(&r, &a.bdf, state, sizeof(state));
-		printf("%s: locked by %s in %.1f ms; TDI %s\n", cli_bdf_name(&a.bdf).s, name, ms,
-		       state[0] ? state : "state not shown");
-	}
-	cli_sysroot_close(&r);
-	return rc;
+	return cli_tdi_change(&r, &a.bdf, "lock", name, "locked by");
 }
 
 const struct cli_cmd cli_cmd_lock = {

@@ -15,8 +15,7 @@ static int unlock_main(int argc, char **argv)
 {
 	struct cli_tdi_args a;
 	struct cli_sysroot r;
-	char path[PATH_MAX], name[64] = "", state[32];
-	double ms;
+	char path[PATH_MAX], name[64] = "";
 	int rc;
 
 	rc = cli_tdi_args_parse("unlock", CLI_TDI_TSM, argc, argv, &a);
@@ -31,14 +30,7 @@ static int unlock_main(int argc, char **argv)
 		(void)cli_attr_read(path, name, sizeof(name));
 	if (!name[0] && !cli_tdi_tsm(&r, NULL, name, sizeof(name)))
 		snprintf(name, sizeof(name), "tsm0");
-	rc = cli_tdi_write(&r, &a.bdf, "unlock", "unlock", name, &ms);
-	if (!rc) {
-		cli_tdi_state(&r, &a.bdf, state, sizeof(state));
-		printf("%s: unlocked from %s in %.1f ms; TDI %s\n", cli_bdf_name(&a.bdf).s, name, ms,
-		       state[0] ? state : "state not shown");
-	}
-	cli_sysroot_close(&r);
-	return rc;
+	return cli_tdi_change(&r, &a.bdf, "unlock", name, "unlocked from");
 }
 
 const struct cli_cmd cli_cmd_unlock = {

@@ -484,3 +484,19 @@ int cli_tdi_args_parse(const char *cmd, unsigned allowed, int argc, char **argv,
 		return cli_usage(cmd);
 	return cli_bdf_operand(cmd, argc, argv, optind, &a->bdf);
 }
+
+int cli_tdi_change(struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
+		   const char *name, const char *done)
+{
+	char state[32];
+	double ms;
+	int rc = cli_tdi_write(r, bdf, cmd, cmd, name, &ms);
+
+	if (!rc) {
+		cli_tdi_state(r, bdf, state, sizeof(state));
+		printf("%s: %s %s in %.1f ms; TDI %s\n", cli_bdf_name(bdf).s, done, name, ms,
+		       state[0] ? state : "state not shown");
+	}
+	cli_sysroot_close(r);
+	return rc;
+}

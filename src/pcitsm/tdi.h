@@ -50,6 +50,10 @@ int cli_tdi_digest_compare(const struct cli_sysroot *r, const struct pcitsm_bdf 
  * CLI_EXIT_FAIL. *ms: the write's duration. */
 int cli_tdi_write(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
 		  const char *file, const char *value, double *ms);
+/* cli_tdi_write of name to tsm/<cmd>, then on success "BDF: DONE NAME in X ms; TDI STATE" (done:
+ * "locked by", "unlocked from"); closes r either way. */
+int cli_tdi_change(struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
+		   const char *name, const char *done);
 /* What errno err means when writing tsm/<file> (driver_bound: the function has a driver). */
 const char *cli_tdi_errno_meaning(const char *file, int err, bool driver_bound);
 

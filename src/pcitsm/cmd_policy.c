@@ -25,17 +25,9 @@ static int policy_make(int argc, char **argv)
 	rc = cli_tdi_args_parse("policy", CLI_TDI_OUT, argc, argv, &a);
 	if (rc)
 		return rc;
-	rc = cli_project_open(&r, a.sysfs, "policy make",
-			      "the kernel exports the evidence over netlink, which pcitsm does not "
-			      "read yet");
-	if (rc)
+	rc = cli_tdi_evidence_open(&r, &a, "policy make", true, &ev);
+	if (!ev)
 		return rc;
-	ev = calloc(1, sizeof(*ev));
-	if (!ev) {
-		cli_sysroot_close(&r);
-		return cli_fail("policy", PCITSM_E_NOMEM);
-	}
-	rc = cli_tdi_read(&r, &a.bdf, "policy make", true, ev);
 	if (!rc && (!ev->has_view || ev->check_err != PCITSM_OK)) {
 		cli_tdi_check_str(ev, why, sizeof(why));
 		rc = cli_failf("policy make %s: the report breaks a Linux report rule: %s; not pinned",

@@ -22,17 +22,9 @@ static int report_main(int argc, char **argv)
 	rc = cli_tdi_args_parse("report", CLI_TDI_JSON, argc, argv, &a);
 	if (rc)
 		return rc;
-	rc = cli_project_open(&r, a.sysfs, "report",
-			      "the kernel exports the report over netlink, which pcitsm does not "
-			      "read yet");
-	if (rc)
+	rc = cli_tdi_evidence_open(&r, &a, "report", false, &ev);
+	if (!ev)
 		return rc;
-	ev = calloc(1, sizeof(*ev));
-	if (!ev) {
-		cli_sysroot_close(&r);
-		return cli_fail("report", PCITSM_E_NOMEM);
-	}
-	rc = cli_tdi_read(&r, &a.bdf, "report", false, ev);
 	if (!rc) {
 		if (a.json) {
 			json_object *j = cli_tdi_report_json(ev);

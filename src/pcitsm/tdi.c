@@ -500,3 +500,21 @@ int cli_tdi_change(struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const ch
 	cli_sysroot_close(r);
 	return rc;
 }
+
+int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, const char *cmd,
+			  bool need_meas, struct cli_tdi_ev **ev)
+{
+	int rc = cli_project_open(r, a->sysfs, cmd,
+				  "the kernel exports the evidence (the report included) over "
+				  "netlink, which pcitsm does not read yet");
+
+	*ev = NULL;
+	if (rc)
+		return rc;
+	*ev = calloc(1, sizeof(**ev));
+	if (!*ev) {
+		cli_sysroot_close(r);
+		return cli_fail(cmd, PCITSM_E_NOMEM);
+	}
+	return cli_tdi_read(r, &a->bdf, cmd, need_meas, *ev);
+}

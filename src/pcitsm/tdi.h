@@ -79,6 +79,12 @@ struct cli_tdi_args {
 int cli_tdi_args_parse(const char *cmd, unsigned allowed, int argc, char **argv,
 		       struct cli_tdi_args *a);
 
+/* The project directory (docs/pcitsmd.md: the evidence pcitsmd keeps) opened into r, and bdf's
+ * evidence read into a new *ev (cli_tdi_read). *ev NULL: nothing is open (the reason printed, rc
+ * returned); else the caller finishes with cli_tdi_free, free and cli_sysroot_close, whatever rc. */
+int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, const char *cmd,
+			  bool need_meas, struct cli_tdi_ev **ev);
+
 json_object *cli_tdi_report_json(const struct cli_tdi_ev *ev);
 void cli_tdi_report_print(const struct pcitsm_bdf *bdf, const struct cli_tdi_ev *ev);
 /* "BAR_BASE (range 3): the first range of a BAR is not at the BAR's base". */

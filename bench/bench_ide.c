@@ -182,29 +182,13 @@ static pcitsm_err burst_once(struct ide_bench *b, struct pcitsm_ide_io *io, size
 	return PCITSM_OK;
 }
 
-static pcitsm_err run_burst(struct ide_bench *b, size_t tl, struct rate *r)
+/* n TLPs of tl bytes through once() (a unit or a burst, both directions), in batches of `batch`
+ * calls, for a slice of the run. */
+static pcitsm_err run_timed(struct ide_bench *b, size_t tl, size_t n,
+			    pcitsm_err (*once)(struct ide_bench *, struct pcitsm_ide_io *, size_t),
+			    int batch, struct rate *r)
 {
-	struct pcitsm_ide_io io[BURST];
-	size_t iters = 0;
-	double t0, t;
-
-	for (size_t i = 0; i < BURST; i++)
-		io[i] = (struct pcitsm_ide_io){ b->tlp[i], tl, b->wire[i], sizeof(b->wire[i]), 0 };
-	t0 = clk();
-	do {
-		for (int k = 0; k < 4; k++)
-			PCITSM_TRY(burst_once(b, io, BURST));
-		iters += 4;
-		t = clk() - t0;
-	} while (t < b->seconds / SLICES);
-	r->tlps += (double)(iters * BURST);
-	r->secs += t;
-	return PCITSM_OK;
-}
-
-static pcitsm_err run_ide(struct ide_bench *b, size_t tl, size_t n, struct rate *r)
-{
-	struct pcitsm_ide_io io[UNIT_MAX];
+	struct pcitsm_ide_io io[PCITSM_MAX(BURST, UNIT_MAX)];
 	size_t iters = 0;
 	double t0, t;
 
@@ -212,9 +196,9 @@ static pcitsm_err run_ide(struct ide_bench *b, size_t tl, size_t n, struct rate 
 		io[i] = (struct pcitsm_ide_io){ b->tlp[i], tl, b->wire[i], sizeof(b->wire[i]), 0 };
 	t0 = clk();
 	do {
-		for (int k = 0; k < 64; k++)
-			PCITSM_TRY(ide_once(b, io, n));
-		iters += 64;
+		for (int k = 0; k < batch; k++)
+			PCITSM_TRY(once(b, io, n));
+		iters += (size_t)batch;
 		t = clk() - t0;
 	} while (t < b->seconds / SLICES);
 	r->tlps += (double)(iters * n);
@@ -318,7 +302,8 @@ static pcitsm_err row(struct ide_bench *b, size_t len, size_t n, bool burst)
 
 	PCITSM_TRY(make_tlps(b, len, &tl));
 	for (int i = 0; i < SLICES; i++) {
-		PCITSM_TRY(burst ? run_burst(b, tl, &ide) : run_ide(b, tl, n, &ide));
+		PCITSM_TRY(burst ? run_timed(b, tl, BURST, burst_once, 4, &ide)
+				 : run_timed(b, tl, n, ide_once, 64, &ide));
 		PCITSM_TRY(run_raw(b, len, n, &raw));
 		PCITSM_TRY(run_evp(b, len, &evp));
 	}

@@ -207,18 +207,30 @@ static void test_parse_refusals(void **state)
 	free(p);
 }
 
-static void test_round_trip(void **state)
+/* A device as the fixture builds it, and the policy made from it now (*text: that policy). */
+static struct fixture *pinned(struct pcitsm_policy **p, char **text)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct pcitsm_policy *p = calloc(1, sizeof(*p));
-	struct pcitsm_policy_evidence ev;
-	char why[160], *text;
+	char why[160];
 
-	(void)state;
+	*p = calloc(1, sizeof(**p));
+	assert_non_null(f);
+	assert_non_null(*p);
 	build_report(f, 0);
 	build_meas(f, 0x10);
-	text = make_text(f);
-	assert_ok(parse(text, p, why));
+	*text = make_text(f);
+	assert_ok(parse(*text, *p, why));
+	return f;
+}
+
+static void test_round_trip(void **state)
+{
+	struct pcitsm_policy *p;
+	struct pcitsm_policy_evidence ev;
+	char why[160], *text;
+	struct fixture *f = pinned(&p, &text);
+
+	(void)state;
 	assert_int_equal(p->nr_meas, 2);
 	assert_true(p->has_info);
 	assert_int_equal(p->info_required,
@@ -248,16 +260,12 @@ static void eval_fails(const struct pcitsm_policy *p, const struct fixture *f, c
 
 static void test_tampered(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct pcitsm_policy *p = calloc(1, sizeof(*p));
+	struct pcitsm_policy *p;
 	struct pcitsm_tdisp_report saved;
 	char why[160], *text;
+	struct fixture *f = pinned(&p, &text);
 
 	(void)state;
-	build_report(f, 0);
-	build_meas(f, 0x10);
-	text = make_text(f);
-	assert_ok(parse(text, p, why));
 
 	/* A measurement: one byte of block 2's digest, every byte position matters. */
 	build_meas(f, 0x10);

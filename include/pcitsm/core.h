@@ -101,6 +101,11 @@ const char *pcitsm_err_name(pcitsm_err e); /* "E_SHORT" */
 const char *pcitsm_err_str(pcitsm_err e);  /* "message too short" */
 enum pcitsm_err_group pcitsm_err_group(pcitsm_err e);
 int pcitsm_err_errno(pcitsm_err e); /* a positive errno for the sysfs ABI and exit paths */
+/* Format a reason into a caller's why buffer (the "why" of parsers and loaders); nothing when
+ * why is NULL or why_len 0. */
+PCITSM_PRINTF(3, 4) void pcitsm_why(char *why, size_t why_len, const char *fmt, ...);
+/* The value of one hexadecimal digit (either case), or -1. */
+int pcitsm_hex_digit(char c);
 
 /* Return the error of an expression that yields pcitsm_err, if any. */
 #define PCITSM_TRY(expr)                          \

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The error table: names, messages, groups and the errno each maps to at the sysfs ABI. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "pcitsm/core.h"
 
@@ -69,4 +71,26 @@ int pcitsm_err_errno(pcitsm_err e)
 	case PCITSM_E_MAC: return EACCES;
 	default: return EIO;
 	}
+}
+
+void pcitsm_why(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !why_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
+int pcitsm_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -595,12 +595,12 @@ static pcitsm_err load_file(const struct loader *l, const char *name, uint8_t **
 		return PCITSM_E_INVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: %s", name, strerror(errno));
+		pcitsm_why(l->why, l->why_len, "%s: %s", name, strerror(errno));
 		return errno == ENOENT ? PCITSM_E_NOTFOUND : PCITSM_E_SYSTEM;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    (uint64_t)st.st_size > IDENTITY_FILE_MAX) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: not a regular file of 1..%u bytes", name,
+		pcitsm_why(l->why, l->why_len, "%s: not a regular file of 1..%u bytes", name,
 			IDENTITY_FILE_MAX);
 		close(fd);
 		return PCITSM_E_FIELD;
@@ -613,7 +613,7 @@ static pcitsm_err load_file(const struct loader *l, const char *name, uint8_t **
 	n = read(fd, *buf, (size_t)st.st_size);
 	close(fd);
 	if (n != st.st_size) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: short read", name);
+		pcitsm_why(l->why, l->why_len, "%s: short read", name);
 		free(*buf);
 		*buf = NULL;
 		return PCITSM_E_IO;
@@ -641,7 +641,7 @@ static pcitsm_err load_cert(const struct loader *l, const char *name, X509 **out
 		extra = *out ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	}
 	if (!*out || extra) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: %s", name,
+		pcitsm_why(l->why, l->why_len, "%s: %s", name,
 			extra ? "more than one certificate" : "not a PEM certificate");
 		X509_free(*out);
 		*out = NULL;
@@ -673,15 +673,15 @@ static pcitsm_err load_key(const struct loader *l, X509 *leaf, EVP_PKEY **out)
 	free(buf);
 	ERR_clear_error();
 	if (!*out) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: not an unencrypted PEM private key",
+		pcitsm_why(l->why, l->why_len, "%s: not an unencrypted PEM private key",
 			F_KEY);
 		return PCITSM_E_FIELD;
 	}
 	if (!key_curve_bits(*out)) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: not an ECDSA P-256 or P-384 key", F_KEY);
+		pcitsm_why(l->why, l->why_len, "%s: not an ECDSA P-256 or P-384 key", F_KEY);
 		err = PCITSM_E_FIELD;
 	} else if (EVP_PKEY_eq(*out, X509_get0_pubkey(leaf)) != 1) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: does not match the key of %s", F_KEY,
+		pcitsm_why(l->why, l->why_len, "%s: does not match the key of %s", F_KEY,
 			F_DEVICE);
 		err = PCITSM_E_FIELD;
 	}
@@ -708,14 +708,14 @@ static pcitsm_err load_check_chain(const struct loader *l, const struct pcitsm_i
 	if (!err)
 		err = pcitsm_x509_chain_verify(t, id->chain, id->chain_len, NULL, why, sizeof(why));
 	if (err)
-		pcitsm_crypto_why(l->why, l->why_len, "certificates do not form a valid chain: %s",
+		pcitsm_why(l->why, l->why_len, "certificates do not form a valid chain: %s",
 			why);
 	pcitsm_trust_free(t);
 	if (err)
 		return err;
 	PCITSM_TRY(load_file(l, F_CHAIN, &buf, &len));
 	if (len != id->chain_len || memcmp(buf, id->chain, len)) {
-		pcitsm_crypto_why(l->why, l->why_len, "%s: differs from %s, %s and %s", F_CHAIN,
+		pcitsm_why(l->why, l->why_len, "%s: differs from %s, %s and %s", F_CHAIN,
 			F_ROOT, F_INTER, F_DEVICE);
 		err = PCITSM_E_FIELD;
 	}
@@ -739,7 +739,7 @@ static pcitsm_err load_check_spdm(const struct loader *l, const struct pcitsm_id
 			   : PCITSM_E_NOMEM;
 	}
 	if (!err && (len != want_len || memcmp(buf, want, len))) {
-		pcitsm_crypto_why(l->why, l->why_len,
+		pcitsm_why(l->why, l->why_len,
 			"%s: not the SPDM chain (length, root hash %s) of %s",
 			F_SPDM, id->curve_bits == 384 ? "SHA-384" : "SHA-256", F_CHAIN);
 		err = PCITSM_E_FIELD;
@@ -833,7 +833,7 @@ static pcitsm_err load_meas(const struct loader *l, struct pcitsm_identity *id)
 		return err;
 	err = meas_parse(id, (const char *)buf, len);
 	if (err == PCITSM_E_FIELD)
-		pcitsm_crypto_why(l->why, l->why_len,
+		pcitsm_why(l->why, l->why_len,
 			"%s: not a JSON object {\"measurements\": [{\"index\": 1-254, "
 			"\"type\": 0-127, \"raw\": bool, \"value\": \"hex, up to %d bytes\"}, ...]} with "
 			"distinct indices (at most %d)", F_MEAS, PCITSM_MEAS_MAX_VALUE,
@@ -849,7 +849,7 @@ pcitsm_err pcitsm_identity_load_why(struct pcitsm_identity *id, const char *dir,
 	X509 *root = NULL, *inter = NULL, *dev = NULL;
 	pcitsm_err err;
 
-	pcitsm_crypto_why(why, why_len, "%s", "");
+	pcitsm_why(why, why_len, "%s", "");
 	if (!id || !dir)
 		return PCITSM_E_INVAL;
 	memset(id, 0, sizeof(*id));

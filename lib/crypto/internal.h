@@ -11,7 +11,5 @@
  * algorithm to libcrypto (hashes, signatures). */
 const EVP_MD *pcitsm_hash_md(enum pcitsm_hash_alg alg);
 
-/* Format a reason into the caller's why buffer; nothing when why is NULL or why_len 0. */
-PCITSM_PRINTF(3, 4) void pcitsm_crypto_why(char *why, size_t why_len, const char *fmt, ...);
 
 #endif

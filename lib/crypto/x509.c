@@ -372,7 +372,7 @@ static pcitsm_err chain_parse(struct chain *c, const uint8_t *certs, size_t len,
 
 	c->n = 0;
 	if (err) {
-		pcitsm_crypto_why(why, why_len,
+		pcitsm_why(why, why_len,
 			"certificate chain is not a sequence of DER certificates (%s)",
 			err == PCITSM_E_NOSPC ? "too many certificates" : pcitsm_err_str(err));
 		return PCITSM_E_FIELD;
@@ -380,7 +380,7 @@ static pcitsm_err chain_parse(struct chain *c, const uint8_t *certs, size_t len,
 	for (c->n = 0; c->n < n; c->n++) {
 		c->cert[c->n] = x509_parse_exact(certs + off[c->n], clen[c->n]);
 		if (!c->cert[c->n]) {
-			pcitsm_crypto_why(why, why_len,
+			pcitsm_why(why, why_len,
 				"certificate %zu (bytes %zu..%zu) is not a valid X.509 "
 				"certificate", c->n, off[c->n], off[c->n] + clen[c->n]);
 			ERR_clear_error();
@@ -397,7 +397,7 @@ static void cert_why(char *why, size_t why_len, const char *who, const X509 *x, 
 
 	if (subject_line(x, subj, sizeof(subj)))
 		snprintf(subj, sizeof(subj), "?");
-	pcitsm_crypto_why(why, why_len, "%s (%s): %s", who, subj, what);
+	pcitsm_why(why, why_len, "%s (%s): %s", who, subj, what);
 }
 
 /* SPDM order: each certificate is issued by the one before it. X509_verify_cert builds its own
@@ -464,7 +464,7 @@ static void verify_why(X509_STORE_CTX *ctx, size_t n, char *why, size_t why_len)
 	if (cur)
 		cert_why(why, why_len, who, cur, what);
 	else
-		pcitsm_crypto_why(why, why_len, "%s: %s", who, what);
+		pcitsm_why(why, why_len, "%s: %s", who, what);
 }
 
 /* The path OpenSSL built must be exactly the given chain, leaf to first, plus at most the anchor
@@ -489,7 +489,7 @@ static pcitsm_err chain_matches_path(const struct chain *c, X509_STORE_CTX *ctx,
 	}
 	if (len >= c->n && len <= c->n + 1)
 		return PCITSM_OK;
-	pcitsm_crypto_why(why, why_len, "validated path has %zu certificates for a chain of %zu",
+	pcitsm_why(why, why_len, "validated path has %zu certificates for a chain of %zu",
 		len, c->n);
 	return PCITSM_E_CERT;
 }
@@ -531,7 +531,7 @@ pcitsm_err pcitsm_x509_chain_verify(const struct pcitsm_trust *t, const uint8_t 
 
 	if (leaf_pub)
 		*leaf_pub = NULL;
-	pcitsm_crypto_why(why, why_len, "%s", "");
+	pcitsm_why(why, why_len, "%s", "");
 	if (!t || (!certs && len))
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(chain_parse(&c, certs, len, why, why_len));

@@ -10,23 +10,12 @@
 #define BDF_MAX_DEV 0x1fu
 #define BDF_MAX_FN 7u
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n hex digits at s into *v; false on any non-hex character. */
 static bool hexn(const char *s, unsigned n, unsigned *v)
 {
 	*v = 0;
 	for (unsigned i = 0; i < n; i++) {
-		int d = hexval(s[i]);
+		int d = pcitsm_hex_digit(s[i]);
 
 		if (d < 0)
 			return false;

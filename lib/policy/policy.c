@@ -48,17 +48,6 @@ static pcitsm_err fail(const struct why *w, pcitsm_err e, const char *fmt, ...)
  * Parsing
  */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "0x" then 1..16 hex digits. */
 static bool parse_hex_u64(json_object *j, uint64_t *out)
 {
@@ -73,7 +62,7 @@ static bool parse_hex_u64(json_object *j, uint64_t *out)
 	if (n < 3 || n > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
 		return false;
 	for (size_t i = 2; i < n; i++) {
-		int d = hexval(s[i]);
+		int d = pcitsm_hex_digit(s[i]);
 
 		if (d < 0)
 			return false;
@@ -187,7 +176,7 @@ static pcitsm_err parse_meas(const struct why *w, json_object *arr, struct pcits
 				    "measurements[%zu].digest: not 1..%d bytes of hex", i,
 				    PCITSM_POLICY_DIGEST_MAX);
 		for (size_t k = 0; k < len; k += 2) {
-			int hi = hexval(s[k]), lo = hexval(s[k + 1]);
+			int hi = pcitsm_hex_digit(s[k]), lo = pcitsm_hex_digit(s[k + 1]);
 
 			if (hi < 0 || lo < 0)
 				return fail(w, PCITSM_E_FIELD, "measurements[%zu].digest: not hex", i);

@@ -20,18 +20,6 @@
 /* Time the server has to answer; quiescing stops an in-flight descriptor between chunks. */
 #define SVA_REPLY_TIMEOUT_S 10
 
-static void say(char *why, size_t len, const char *fmt, ...) PCITSM_PRINTF(3, 4);
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
-
 int pcitsm_sva_errno(pcitsm_err e)
 {
 	/* uio_pci_generic_sva's open(): every iommu_sva_bind_device() failure becomes -EINVAL. */
@@ -224,7 +212,7 @@ pcitsm_err pcitsm_sva_open_emu(const char *socket_path, unsigned index, struct p
 	pcitsm_err e;
 
 	if (!socket_path || strlen(socket_path) >= sizeof(a.sun_path)) {
-		say(why, whylen, "socket path missing or too long");
+		pcitsm_why(why, whylen, "socket path missing or too long");
 		return PCITSM_E_INVAL;
 	}
 	strcpy(a.sun_path, socket_path);
@@ -235,7 +223,7 @@ pcitsm_err pcitsm_sva_open_emu(const char *socket_path, unsigned index, struct p
 	d->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (d->fd < 0 || setsockopt(d->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
 	    connect(d->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		say(why, whylen, "cannot reach the device server at %s: %s", socket_path,
+		pcitsm_why(why, whylen, "cannot reach the device server at %s: %s", socket_path,
 		    strerror(errno));
 		e = PCITSM_E_IO;
 		goto fail;
@@ -244,12 +232,12 @@ pcitsm_err pcitsm_sva_open_emu(const char *socket_path, unsigned index, struct p
 	if (!e)
 		e = emu_recv(d->fd, &rep, &memfd);
 	if (e) {
-		say(why, whylen, "no answer to bind: %s", pcitsm_err_str(e));
+		pcitsm_why(why, whylen, "no answer to bind: %s", pcitsm_err_str(e));
 		goto fail;
 	}
 	if (rep.op != (SVA_OP_BIND | 0x80)) {
 		e = PCITSM_E_UNEXPECTED;
-		say(why, whylen, "unexpected reply to bind");
+		pcitsm_why(why, whylen, "unexpected reply to bind");
 		goto fail;
 	}
 	if (rep.err) {
@@ -257,19 +245,19 @@ pcitsm_err pcitsm_sva_open_emu(const char *socket_path, unsigned index, struct p
 		e = (pcitsm_err)rep.cause;
 		if (!strcmp(pcitsm_err_name(e), "E_UNKNOWN") || e == PCITSM_OK)
 			e = PCITSM_E_PEER_ERROR;
-		say(why, whylen, "bind of device %u refused (errno %d): %s%s", index, rep.err,
+		pcitsm_why(why, whylen, "bind of device %u refused (errno %d): %s%s", index, rep.err,
 		    pcitsm_err_str(e), e == PCITSM_E_BUSY ? " (bound by another process)" : "");
 		goto fail;
 	}
 	if (memfd < 0 || rep.map_size != PCITSM_SVA_REGS_SIZE || rep.pasid == 0) {
 		e = PCITSM_E_FIELD;
-		say(why, whylen, "bind reply without registers or PASID");
+		pcitsm_why(why, whylen, "bind reply without registers or PASID");
 		goto fail;
 	}
 	p = mmap(NULL, rep.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED) {
 		e = PCITSM_E_SYSTEM;
-		say(why, whylen, "mmap of the registers: %s", strerror(errno));
+		pcitsm_why(why, whylen, "mmap of the registers: %s", strerror(errno));
 		goto fail;
 	}
 	close(memfd);

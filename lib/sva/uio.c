@@ -24,18 +24,6 @@
 
 #define UIO_DRIVER "uio_pci_sva"
 
-static void say(char *why, size_t len, const char *fmt, ...) PCITSM_PRINTF(3, 4);
-static void say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
-
 static bool pathf(char *buf, size_t len, const char *fmt, ...) PCITSM_PRINTF(3, 4);
 static bool pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -162,7 +150,7 @@ static pcitsm_err fn_info(const char *sysfs_root, const struct pcitsm_bdf *bdf, 
 	pcitsm_bdf_format(bdf, name);
 	e = pcitsm_sva_uio_info(sysfs_root, bdf, i);
 	if (e)
-		say(why, whylen, "no function %s under %s", name, sysfs_root);
+		pcitsm_why(why, whylen, "no function %s under %s", name, sysfs_root);
 	return e;
 }
 
@@ -179,7 +167,7 @@ pcitsm_err pcitsm_sva_uio_bind(const char *sysfs_root, const struct pcitsm_bdf *
 	if (!pathf(path, sizeof(path), "%s/bus/pci/drivers/" UIO_DRIVER, sysfs_root))
 		return PCITSM_E_INVAL;
 	if (access(path, F_OK) != 0) {
-		say(why, whylen, "driver " UIO_DRIVER " not loaded (modprobe uio_pci_generic_sva)");
+		pcitsm_why(why, whylen, "driver " UIO_DRIVER " not loaded (modprobe uio_pci_generic_sva)");
 		return PCITSM_E_NOTFOUND;
 	}
 	/* 1. driver_override: the driver matches no ID on its own. */
@@ -187,7 +175,7 @@ pcitsm_err pcitsm_sva_uio_bind(const char *sysfs_root, const struct pcitsm_bdf *
 		return PCITSM_E_INVAL;
 	rc = attr_write(path, UIO_DRIVER);
 	if (rc) {
-		say(why, whylen, "%s: %s", path, strerror(-rc));
+		pcitsm_why(why, whylen, "%s: %s", path, strerror(-rc));
 		return PCITSM_E_IO;
 	}
 	/* 2. let go of the current driver */
@@ -197,7 +185,7 @@ pcitsm_err pcitsm_sva_uio_bind(const char *sysfs_root, const struct pcitsm_bdf *
 			return PCITSM_E_INVAL;
 		rc = attr_write(path, name);
 		if (rc) {
-			say(why, whylen, "unbind from %s: %s", i.driver, strerror(-rc));
+			pcitsm_why(why, whylen, "unbind from %s: %s", i.driver, strerror(-rc));
 			return PCITSM_E_IO;
 		}
 	}
@@ -206,7 +194,7 @@ pcitsm_err pcitsm_sva_uio_bind(const char *sysfs_root, const struct pcitsm_bdf *
 		return PCITSM_E_INVAL;
 	rc = attr_write(path, name);
 	if (rc) {
-		say(why, whylen, "bind to " UIO_DRIVER ": %s", strerror(-rc));
+		pcitsm_why(why, whylen, "bind to " UIO_DRIVER ": %s", strerror(-rc));
 		return PCITSM_E_IO;
 	}
 	return PCITSM_OK;
@@ -221,7 +209,7 @@ pcitsm_err pcitsm_sva_uio_unbind(const char *sysfs_root, const struct pcitsm_bdf
 
 	PCITSM_TRY(fn_info(sysfs_root, bdf, name, &i, why, whylen));
 	if (!i.on_uio_pci_sva) {
-		say(why, whylen, "%s is not bound to " UIO_DRIVER, name);
+		pcitsm_why(why, whylen, "%s is not bound to " UIO_DRIVER, name);
 		return PCITSM_E_STATE;
 	}
 	if (!pathf(path, sizeof(path), "%s/bus/pci/drivers/" UIO_DRIVER "/unbind", sysfs_root))
@@ -231,7 +219,7 @@ pcitsm_err pcitsm_sva_uio_unbind(const char *sysfs_root, const struct pcitsm_bdf
 			 name))
 		rc = attr_write(path, "");
 	if (rc) {
-		say(why, whylen, "%s: %s", path, strerror(-rc));
+		pcitsm_why(why, whylen, "%s: %s", path, strerror(-rc));
 		return PCITSM_E_IO;
 	}
 	return PCITSM_OK;
@@ -259,19 +247,19 @@ static pcitsm_err map_one(const char *sysfs_root, struct pcitsm_sva_dev *d, int 
 	if (attr_read(path, val, sizeof(val)) != 0)
 		return PCITSM_E_NOTFOUND;
 	if (!parse_u64(val, 16, 1ull << 40, &size) || size == 0) {
-		say(why, whylen, "%s: bad size \"%s\"", path, val);
+		pcitsm_why(why, whylen, "%s: bad size \"%s\"", path, val);
 		return PCITSM_E_FIELD;
 	}
 	if (!pathf(path, sizeof(path), "%s/class/uio/uio%d/maps/map%u/offset", sysfs_root, uio, m))
 		return PCITSM_E_INVAL;
 	if (attr_read(path, val, sizeof(val)) != 0 || !parse_u64(val, 16, (uint64_t)pg - 1, &off)) {
-		say(why, whylen, "%s: missing or bad", path);
+		pcitsm_why(why, whylen, "%s: missing or bad", path);
 		return PCITSM_E_FIELD;
 	}
 	p = mmap(NULL, (size_t)(size + off), PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
 		 (off_t)m * pg);
 	if (p == MAP_FAILED) {
-		say(why, whylen, "mmap of map%u: %s", m, strerror(errno));
+		pcitsm_why(why, whylen, "mmap of map%u: %s", m, strerror(errno));
 		return PCITSM_E_SYSTEM;
 	}
 	d->maps[m] = (struct sva_map){ (uint8_t *)p + off, (size_t)(size + off) };
@@ -290,16 +278,16 @@ pcitsm_err pcitsm_sva_open_uio(const char *sysfs_root, const char *dev_root,
 	pcitsm_bdf_format(bdf, name);
 	e = pcitsm_sva_uio_info(sysfs_root, bdf, &i);
 	if (e) {
-		say(why, whylen, "no function %s under %s", name, sysfs_root);
+		pcitsm_why(why, whylen, "no function %s under %s", name, sysfs_root);
 		return e;
 	}
 	if (!i.on_uio_pci_sva) {
-		say(why, whylen, "%s is on %s, not " UIO_DRIVER " (pcitsm sva bind %s)", name,
+		pcitsm_why(why, whylen, "%s is on %s, not " UIO_DRIVER " (pcitsm sva bind %s)", name,
 		    i.driver[0] ? i.driver : "no driver", name);
 		return PCITSM_E_STATE;
 	}
 	if (i.uio < 0) {
-		say(why, whylen, "%s has no UIO device", name);
+		pcitsm_why(why, whylen, "%s has no UIO device", name);
 		return PCITSM_E_NOTFOUND;
 	}
 	d = calloc(1, sizeof(*d));
@@ -314,7 +302,7 @@ pcitsm_err pcitsm_sva_open_uio(const char *sysfs_root, const char *dev_root,
 	d->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (d->fd < 0) {
 		e = errno == EINVAL ? PCITSM_E_INVAL : PCITSM_E_IO;
-		say(why, whylen, "%s: %s%s", path, strerror(errno),
+		pcitsm_why(why, whylen, "%s: %s%s", path, strerror(errno),
 		    errno == EINVAL ? " (the IOMMU refused to bind this process: no PASID/PRI "
 				      "support, SVA not enabled, or PASIDs exhausted)"
 				    : "");
@@ -326,7 +314,7 @@ pcitsm_err pcitsm_sva_open_uio(const char *sysfs_root, const char *dev_root,
 	if (!e && (!i.pasid_valid || i.pasid == 0))
 		e = PCITSM_E_FIELD;
 	if (e) {
-		say(why, whylen, "%s: pasid attribute missing or not a bound PASID", name);
+		pcitsm_why(why, whylen, "%s: pasid attribute missing or not a bound PASID", name);
 		goto fail;
 	}
 	d->pasid = i.pasid;

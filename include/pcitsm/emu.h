@@ -128,7 +128,7 @@ struct pcitsm_emu_side {
 	uint8_t *mem;
 	uint8_t cpl_data[PCITSM_TLP_DATA_MAX];
 	size_t cpl_len;
-	bool cpl_seen;
+	bool cpl_seen, cpl_t; /* cpl_t: its T bit (the request's, PCIe 6.x §11) */
 	uint8_t cpl_status, cpl_tag;
 	uint64_t writes, reads, bad; /* requests served / refused */
 };
@@ -141,9 +141,8 @@ struct pcitsm_emu_link {
 	struct pcitsm_gcm *gcm;          /* one AES-GCM backend per link (not shared across threads) */
 	struct pcitsm_ide_wire *wire;    /* set wire->tap to observe or tamper */
 	struct pcitsm_emu_side side[2];
-	/* TDISP gating (pcitsm_emu_tee_write): the T bit of the request in flight, and the requests
-	 * each side refused by TDI state (indexed by the refusing side). */
-	bool cur_t;
+	/* TDISP gating (pcitsm_emu_tee_write): the requests each side refused by TDI state (indexed
+	 * by the refusing side). */
 	uint64_t tee_refused[2];
 };
 
@@ -180,8 +179,8 @@ pcitsm_err pcitsm_emu_mem_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 
 /* TDISP gating (PCIe 6.x §11; docs/tdisp.md "The platform"). A Memory Request with T=1 is
  * valid only inside an IDE TLP: E_STATE unless the sender's TLP selects a Secure stream (the port
- * never sends T=1 in the clear). The T bit travels beside the TLP inside the emulation: lib/ide's
- * IDE prefix has the bit, its engine does not carry it yet. req: the requesting function (the
+ * never sends T=1 in the clear). The T bit travels in the IDE TLP Prefix, under the MAC, and the
+ * completion carries the request's (cpl_t records it). req: the requesting function (the
  * endpoint side: PF0 or one of its functions, whose Requester ID the TLP carries; NULL: PF0 /
  * the root port). What the receiving side does:
  *   host memory (requests from the endpoint): the upper half of the host's memory (up to the

@@ -111,6 +111,11 @@ struct pcitsm_tlp {
 	size_t len;                  /* payload bytes: a multiple of 4, 4..4096 where present */
 	bool has_pasid;              /* a PASID TLP Prefix precedes the header (memory requests) */
 	struct pcitsm_tlp_pasid pasid;
+	/* T: the TLP originates in a TEE / is a completion for one (TDISP, PCIe 6.x §11). A non-flit
+	 * header has no T bit: it travels in the IDE TLP Prefix only, so the codec neither writes
+	 * nor reads it; the engine takes it from pcitsm_ide_io.t and hands it out in
+	 * pcitsm_ide_rx_out.t. */
+	bool tee;
 };
 
 /* Bytes before the payload: the header (12 or 16), plus 4 for a PASID TLP Prefix. */
@@ -330,13 +335,19 @@ int pcitsm_ide_select(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *
  * sub-stream, the stream's aggregation mode allows n, payload total <= 256 DW, MAC on the last).
  * A TLP that belongs to no stream goes out unchanged. A TLP whose stream is not Secure is
  * discarded: E_STATE (never sent in the clear). E_OVERFLOW when the IV counter is exhausted;
- * E_BUSY when a PR_Sent counter waits for its IDE Sync (pcitsm_ide_next_msg). */
+ * E_BUSY when a PR_Sent counter waits for its IDE Sync (pcitsm_ide_next_msg).
+ * t: the TLP's T bit (TDISP, PCIe 6.x §11), written into its IDE TLP Prefix, where the MAC covers
+ * it. A T=1 TLP is only ever sent inside a Secure stream: E_STATE when it selects none. A
+ * TEE-Limited stream (PCIe 6.x §7.9.26 Selective IDE Stream Control bit 23) still carries the T=0
+ * TLPs it selects: stricter than required, every TLP the stream could carry is protected
+ * (docs/ide-wire-format.md). */
 struct pcitsm_ide_io {
 	const uint8_t *in;
 	size_t in_len;
 	uint8_t *out;
 	size_t out_cap;
 	size_t out_len;
+	bool t;
 };
 pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n)
 	PCITSM_MUST_CHECK;
@@ -352,6 +363,8 @@ struct pcitsm_ide_rx_out {
 	size_t cap;
 	size_t n;
 	size_t off[PCITSM_IDE_AGG_MAX], len[PCITSM_IDE_AGG_MAX];
+	bool t[PCITSM_IDE_AGG_MAX]; /* each delivered TLP's T bit, from its IDE TLP Prefix (0 for a
+				     * plaintext TLP: T=1 never travels in the clear) */
 	int stream;      /* stream index the TLP belonged to, -1 for none */
 	bool consumed;   /* an IDE message, handled by the engine */
 };
@@ -401,9 +414,9 @@ struct pcitsm_ide_wire;
 typedef enum pcitsm_tap_verdict (*pcitsm_ide_tap_fn)(struct pcitsm_ide_wire *w,
 						     enum pcitsm_ide_side from,
 						     struct pcitsm_ide_frame *f);
-/* Called for every plaintext TLP delivered to side `to`. */
+/* Called for every plaintext TLP delivered to side `to`, with its T bit (pcitsm_ide_rx_out.t). */
 typedef void (*pcitsm_ide_sink_fn)(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
-				   const uint8_t *tlp, size_t len);
+				   const uint8_t *tlp, size_t len, bool tee);
 
 struct pcitsm_ide_wire_stats {
 	uint64_t sent, delivered, rejected, tx_refused;
@@ -428,10 +441,11 @@ struct pcitsm_ide_wire {
 pcitsm_err pcitsm_ide_wire_new(struct pcitsm_ide_wire **w, struct pcitsm_ide_port *rp,
 			       struct pcitsm_ide_port *ep, pcitsm_ide_sink_fn sink) PCITSM_MUST_CHECK;
 void pcitsm_ide_wire_free(struct pcitsm_ide_wire *w);
-/* Send n (1..8) plaintext TLPs from one side (n > 1: one aggregated unit), then carry everything
- * in flight, including IDE Sync / Fail the ports emit, until the wire is idle. Errors are the
- * transmitter's (the TLPs were not sent); receive-side drops are counted in stats. */
-pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+/* Send n (1..8) plaintext TLPs from one side (n > 1: one aggregated unit), each with T bit tee
+ * (pcitsm_ide_io.t), then carry everything in flight, including IDE Sync / Fail the ports emit,
+ * until the wire is idle. Errors are the transmitter's (the TLPs were not sent); receive-side
+ * drops are counted in stats. */
+pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
 				const uint8_t *const *tlps, const size_t *lens, size_t n)
 	PCITSM_MUST_CHECK;
 /* The tap's own actions: put raw bytes on the wire (inject, replay), or release held frames. */

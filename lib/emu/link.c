@@ -127,7 +127,7 @@ static bool tee_admit(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 }
 
 static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
-			  enum pcitsm_ide_side to, const struct pcitsm_tlp *t)
+			  enum pcitsm_ide_side to, const struct pcitsm_tlp *t, bool tee)
 {
 	struct pcitsm_emu_side *sd = &l->side[to];
 	uint8_t out[PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
@@ -139,7 +139,7 @@ static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
 
 	/* PCIe 6.x §11: a request the TDI's state does not admit is dropped (posted) or completed
 	 * Unsupported Request (non-posted). */
-	if (in && !tee_admit(l, to, t, l->cur_t)) {
+	if (in && !tee_admit(l, to, t, tee)) {
 		in = false;
 		l->tee_refused[to]++;
 	}
@@ -171,13 +171,14 @@ static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
 		c.byte_count = (uint16_t)t->len;
 		sd->reads++;
 	}
+	/* The completion's T is the request's (PCIe 6.x §11). */
 	if (pcitsm_tlp_encode(&c, out, sizeof(out), &n) != PCITSM_OK ||
-	    pcitsm_ide_wire_send(w, to, &pp, &n, 1) != PCITSM_OK)
+	    pcitsm_ide_wire_send(w, to, tee, &pp, &n, 1) != PCITSM_OK)
 		sd->bad++;
 }
 
 static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		      size_t len)
+		      size_t len, bool tee)
 {
 	struct emu_wire *ew = pcitsm_container_of(w, struct emu_wire, w);
 	struct pcitsm_emu_link *l = ew->link;
@@ -191,11 +192,12 @@ static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const 
 	switch (t.kind) {
 	case PCITSM_TLP_MWR:
 	case PCITSM_TLP_MRD:
-		serve_request(l, w, to, &t);
+		serve_request(l, w, to, &t, tee);
 		break;
 	case PCITSM_TLP_CPL:
 	case PCITSM_TLP_CPLD:
 		sd->cpl_seen = true;
+		sd->cpl_t = tee;
 		sd->cpl_status = t.status;
 		sd->cpl_tag = t.tag;
 		sd->cpl_len = t.kind == PCITSM_TLP_CPLD ? PCITSM_MIN(t.len, sizeof(sd->cpl_data)) : 0;
@@ -219,19 +221,6 @@ static uint16_t req_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side fr
 			const struct pcitsm_emu_func *req)
 {
 	return req && from == PCITSM_IDE_SIDE_EP ? pcitsm_bdf_rid(&req->bdf) : side_rid(l, from);
-}
-
-/* T=1 only inside an IDE TLP: the sender's TLP must select a Secure stream. */
-static pcitsm_err tee_tx_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
-			       const struct pcitsm_tlp *t)
-{
-	const struct pcitsm_ide_port *port = from == PCITSM_IDE_SIDE_RP ? l->rp->ide_port
-									 : l->ep->ide_port;
-	int s = port ? pcitsm_ide_select(port, t) : -1;
-
-	if (s < 0 || pcitsm_ide_stream_state(port, (unsigned)s) != PCITSM_IDE_STATE_SECURE)
-		return PCITSM_E_STATE;
-	return PCITSM_OK;
 }
 
 static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
@@ -275,7 +264,6 @@ static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	struct pcitsm_tlp t;
 	const uint8_t *p = tlp;
 	size_t n;
-	pcitsm_err e;
 
 	PCITSM_TRY(mem_check(l, from, len));
 	memset(&t, 0, sizeof(t));
@@ -286,13 +274,9 @@ static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	t.last_be = len > 4 ? 0xf : 0;
 	t.data = buf;
 	t.len = len;
-	if (tbit)
-		PCITSM_TRY(tee_tx_check(l, from, &t));
 	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-	l->cur_t = tbit;
-	e = pcitsm_ide_wire_send(l->wire, from, &p, &n, 1);
-	l->cur_t = false;
-	return e;
+	/* T=1 only inside an IDE TLP: the sender's engine refuses it otherwise (E_STATE). */
+	return pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1);
 }
 
 static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
@@ -305,7 +289,6 @@ static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side fr
 	const uint8_t *p = tlp;
 	size_t n;
 	const uint8_t tag = 0x2a;
-	pcitsm_err e;
 
 	PCITSM_TRY(mem_check(l, from, len));
 	sd = &l->side[from];
@@ -317,14 +300,9 @@ static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side fr
 	t.first_be = 0xf;
 	t.last_be = len > 4 ? 0xf : 0;
 	t.len = len;
-	if (tbit)
-		PCITSM_TRY(tee_tx_check(l, from, &t));
 	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
 	sd->cpl_seen = false;
-	l->cur_t = tbit;
-	e = pcitsm_ide_wire_send(l->wire, from, &p, &n, 1);
-	l->cur_t = false;
-	PCITSM_TRY(e);
+	PCITSM_TRY(pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1));
 	if (!sd->cpl_seen || sd->cpl_tag != tag)
 		return PCITSM_E_NORESPONSE;
 	if (sd->cpl_status != 0 || sd->cpl_len != len)

@@ -139,8 +139,8 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 	pcrc = s->pcrc && total;
 	PCITSM_TRY(tx_check(s, io, t, n, pcrc));
 	for (size_t i = 0; i < n; i++) {
-		struct pcitsm_ide_prefix x = { .m = i + 1 == n, .k = s->tx_kset, .sub = (uint8_t)sub,
-					       .stream_id = s->id };
+		struct pcitsm_ide_prefix x = { .m = i + 1 == n, .k = s->tx_kset, .t = io[i].t,
+					       .sub = (uint8_t)sub, .stream_id = s->id };
 		size_t hl = pcitsm_tlp_hdr_len(&t[i]), dl = data_len(&t[i]);
 		uint8_t *o = io[i].out;
 
@@ -194,7 +194,7 @@ static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pc
 	struct pcitsm_ide_stream *s = &p->stream[idx];
 	enum pcitsm_ide_sub sub = sub_of(t);
 	struct pcitsm_ide_slot *sl = &s->slot[PCITSM_IDE_TX][sub][s->tx_kset];
-	struct pcitsm_ide_prefix x = { .m = 1, .k = s->tx_kset, .sub = (uint8_t)sub,
+	struct pcitsm_ide_prefix x = { .m = 1, .k = s->tx_kset, .t = io->t, .sub = (uint8_t)sub,
 				       .stream_id = s->id };
 	size_t hl = pcitsm_tlp_hdr_len(t), dl = data_len(t), end = PCITSM_TLP_PREFIX_LEN + hl + dl;
 	struct pcitsm_gcm_seg seg[2];
@@ -242,6 +242,7 @@ static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *
 		if (!io[i].in || !io[i].out)
 			return PCITSM_E_INVAL;
 		PCITSM_TRY(pcitsm_tlp_decode(io[i].in, io[i].in_len, &t[i]));
+		t[i].tee = io[i].t;
 	}
 	return PCITSM_OK;
 }
@@ -265,10 +266,14 @@ static inline pcitsm_err tx_one(struct pcitsm_ide_port *p, struct pcitsm_ide_io 
 	if (!io->in || !io->out)
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(pcitsm_tlp_decode(io->in, io->in_len, &t));
+	t.tee = io->t;
 	idx = pcitsm_ide_select(p, &t);
 	if (idx >= 0)
 		return tx_single(p, idx, io, &t);
-	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules). */
+	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), never one with T=1
+	 * (TDISP, PCIe 6.x §11: TEE traffic only inside IDE). */
+	if (io->t)
+		return PCITSM_E_STATE;
 	if (io->out_cap < io->in_len)
 		return PCITSM_E_NOSPC;
 	memcpy(io->out, io->in, io->in_len);
@@ -311,9 +316,12 @@ pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, si
 			return PCITSM_E_INVAL; /* a unit is one stream and sub-stream */
 	if (idx >= 0)
 		return tx_unit(p, idx, io, t, n);
-	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), one at a time. */
+	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), one at a time, never one
+	 * with T=1 (TDISP, PCIe 6.x §11: TEE traffic only inside IDE). */
 	if (n != 1)
 		return PCITSM_E_INVAL;
+	if (io[0].t)
+		return PCITSM_E_STATE;
 	if (io[0].out_cap < io[0].in_len)
 		return PCITSM_E_NOSPC;
 	memcpy(io[0].out, io[0].in, io[0].in_len);
@@ -361,6 +369,7 @@ static pcitsm_err rx_clear(struct pcitsm_ide_port *p, const uint8_t *in, size_t 
 	if (out->cap < len)
 		return PCITSM_E_NOSPC;
 	memcpy(out->buf, in, len);
+	out->t[0] = false;
 	out->off[0] = 0;
 	out->len[0] = len;
 	out->n = 1;
@@ -441,6 +450,8 @@ static void rx_deliver(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s,
 		} else if (u->msg[j] == PCITSM_MSG_IDE_FAIL) {
 			fail = true;
 		} else {
+			out->t[out->n] = u->aad[u->hdr_off[j] + PCITSM_IDE_PFX_FLAGS_BYTE] &
+					 PCITSM_IDE_PFX_T;
 			out->off[out->n] = off[j];
 			out->len[out->n++] = len[j];
 		}
@@ -612,6 +623,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 		return PCITSM_OK;
 	}
 	copy_hdr(out->buf, v->hdr, hl);
+	out->t[0] = v->pfx.t;
 	out->off[0] = 0;
 	out->len[0] = hl + dl;
 	out->n = 1;

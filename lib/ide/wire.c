@@ -98,7 +98,7 @@ static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
 	}
 	for (size_t i = 0; i < out.n; i++) {
 		st->delivered++;
-		w->sink(w, to, out.buf + out.off[i], out.len[i]);
+		w->sink(w, to, out.buf + out.off[i], out.len[i], out.t[i]);
 	}
 	(void)flush_msgs(w, to);
 }
@@ -125,32 +125,32 @@ void pcitsm_ide_wire_run(struct pcitsm_ide_wire *w)
 	w->running = false;
 }
 
-static pcitsm_err tx(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+static pcitsm_err tx(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
 		     const uint8_t *const *tlps, const size_t *lens, size_t n)
 {
 	struct pcitsm_ide_io io[PCITSM_IDE_AGG_MAX];
 
 	for (size_t i = 0; i < n; i++)
 		io[i] = (struct pcitsm_ide_io){ tlps[i], lens[i], w->txf[i].data,
-						sizeof(w->txf[i].data), 0 };
+						sizeof(w->txf[i].data), 0, tee };
 	PCITSM_TRY(pcitsm_ide_tx(w->port[from], io, n));
 	for (size_t i = 0; i < n; i++)
 		w->txf[i].len = io[i].out_len;
 	return PCITSM_OK;
 }
 
-pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
 				const uint8_t *const *tlps, const size_t *lens, size_t n)
 {
 	pcitsm_err e;
 
 	if (!w || !tlps || !lens || !n || n > PCITSM_IDE_AGG_MAX || (unsigned)from > 1)
 		return PCITSM_E_INVAL;
-	e = tx(w, from, tlps, lens, n);
+	e = tx(w, from, tee, tlps, lens, n);
 	if (e == PCITSM_E_BUSY) {
 		/* PCIe 6.x §6.33 PR_Sent counters: the IDE Sync goes first, then the TLPs. */
 		PCITSM_TRY(flush_msgs(w, from));
-		e = tx(w, from, tlps, lens, n);
+		e = tx(w, from, tee, tlps, lens, n);
 	}
 	if (e) {
 		w->stats[!from].tx_refused++;

@@ -45,7 +45,7 @@ struct fx {
 static uint64_t delivered;
 
 static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		 size_t len)
+		 size_t len, bool tee)
 {
 	delivered++;
 }
@@ -143,7 +143,7 @@ static pcitsm_err traffic(struct fx *f, unsigned rounds)
 					break;
 				n--;
 			}
-			PCITSM_TRY(pcitsm_ide_wire_send(f->w, (enum pcitsm_ide_side)s, p, l, n));
+			PCITSM_TRY(pcitsm_ide_wire_send(f->w, (enum pcitsm_ide_side)s, false, p, l, n));
 		}
 	}
 	for (int s = 0; s < 2; s++)

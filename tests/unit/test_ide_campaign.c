@@ -148,7 +148,7 @@ static bool secure(struct cfx *f, enum pcitsm_ide_side s)
 
 /* The judge of every delivered TLP, by identity. */
 static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		 size_t len)
+		 size_t len, bool tee)
 {
 	struct cfx *f = fx;
 	enum pcitsm_ide_side from = !to;
@@ -229,7 +229,7 @@ static pcitsm_err send_unit(struct cfx *f, enum pcitsm_ide_side from, enum pcits
 		f->p_sent[from] += (unsigned)n;
 	if (sync)
 		f->port[from]->stream[0].sync_pending = true; /* a port may send one at any time */
-	e = pcitsm_ide_wire_send(f->w, from, p, l, n);
+	e = pcitsm_ide_wire_send(f->w, from, false, p, l, n);
 	if (e) {
 		if (e != PCITSM_E_STATE && e != PCITSM_E_OVERFLOW)
 			fail_msg("send: %s", pcitsm_err_name(e));

@@ -1194,6 +1194,68 @@ static void test_pcrc(void **state)
 	assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &w), PCITSM_E_FIELD);
 }
 
+/* TDISP (PCIe 6.x §11): the T bit travels in the IDE TLP Prefix (byte 3 bit 0) under the MAC, on
+ * the single, unit and burst paths; the receiver hands out what it received; a flipped T fails the
+ * MAC; T=1 never goes in the clear. */
+static void test_t_bit(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[64], tlp[4][96], *outb = f->wire;
+	struct pcitsm_ide_io io[4];
+	struct pcitsm_ide_rx_out out = { .buf = f->plain, .cap = sizeof(f->plain) };
+	size_t n[4], done;
+
+	memset(data, 0x5a, sizeof(data));
+	for (int i = 0; i < 4; i++)
+		n[i] = mk_mwr(tlp[i], 0x80000000 + 0x100 * (unsigned)i, data, sizeof(data));
+	/* Before Secure: T=1 is refused on every path, T=0 goes out in the clear (no stream). */
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb, 200, 0, true };
+	assert_err(pcitsm_ide_tx(f->rp, io, 1), PCITSM_E_STATE);
+	assert_err(pcitsm_ide_tx_burst(f->rp, io, 1, &done), PCITSM_E_STATE);
+	assert_int_equal(done, 0);
+	io[0].t = false;
+	assert_ok(pcitsm_ide_tx(f->rp, io, 1));
+	assert_int_equal(io[0].out_len, n[0]);
+	assert_ok(pcitsm_ide_rx(f->ep, io[0].out, io[0].out_len, &out));
+	assert_int_equal(out.n, 1);
+	assert_false(out.t[0]);
+
+	secure(f);
+	/* Single TLP: T in the prefix, handed out by the receiver. */
+	for (int t = 0; t < 2; t++) {
+		io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb, 200, 0, t };
+		assert_ok(pcitsm_ide_tx(f->rp, io, 1));
+		assert_int_equal(outb[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_T, t);
+		assert_ok(pcitsm_ide_rx(f->ep, outb, io[0].out_len, &out));
+		assert_int_equal(out.n, 1);
+		assert_int_equal(out.t[0], t);
+	}
+	/* Burst: the same per TLP, mixed. */
+	for (int i = 0; i < 4; i++)
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb + i * 200, 200, 0, i & 1 };
+	assert_ok(pcitsm_ide_tx_burst(f->rp, io, 4, &done));
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(io[i].out[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_T, i & 1);
+		assert_ok(pcitsm_ide_rx(f->ep, io[i].out, io[i].out_len, &out));
+		assert_int_equal(out.t[0], i & 1);
+	}
+	/* An aggregated unit: each TLP keeps its own T. */
+	for (int i = 0; i < 4; i++)
+		io[i] = (struct pcitsm_ide_io){ tlp[i], n[i], outb + i * 200, 200, 0, i == 2 };
+	assert_ok(pcitsm_ide_tx(f->rp, io, 4));
+	for (int i = 0; i < 4; i++)
+		assert_ok(pcitsm_ide_rx(f->ep, io[i].out, io[i].out_len, &out));
+	assert_int_equal(out.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(out.t[i], i == 2);
+	/* The MAC covers T: an interposer that sets it is an IDE Check Failed. */
+	io[0] = (struct pcitsm_ide_io){ tlp[0], n[0], outb, 200, 0, false };
+	assert_ok(pcitsm_ide_tx(f->rp, io, 1));
+	outb[PCITSM_IDE_PFX_FLAGS_BYTE] |= PCITSM_IDE_PFX_T;
+	assert_err(pcitsm_ide_rx(f->ep, outb, io[0].out_len, &out), PCITSM_E_MAC);
+	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1208,7 +1270,7 @@ int main(void)
 		T(test_k_toggle_inside_unit), T(test_rx_rules_under_valid_mac),
 		T(test_rx_hold_limits_and_counter_wrap), T(test_pcrc_missing_in_unit),
 		T(test_tx_refusals), T(test_unit_mac_counters_and_plain_sync),
-		T(test_unconfigure),
+		T(test_unconfigure), T(test_t_bit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

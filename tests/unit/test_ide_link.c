@@ -49,7 +49,7 @@ static enum pcitsm_ide_sub sub_of_bytes(const uint8_t *t)
 }
 
 static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		 size_t len)
+		 size_t len, bool tee)
 {
 	enum pcitsm_ide_side from = !to;
 	enum pcitsm_ide_sub u = sub_of_bytes(tlp);
@@ -153,7 +153,7 @@ static void send(struct lfx *f, enum pcitsm_ide_side from, enum pcitsm_ide_sub u
 		p[i] = r->b;
 		l[i] = r->len;
 	}
-	e = pcitsm_ide_wire_send(f->w, from, p, l, n);
+	e = pcitsm_ide_wire_send(f->w, from, false, p, l, n);
 	if (e) {
 		/* Refused (the stream went Insecure): not sent; the test's counts then fail. */
 		assert_int_equal(e, PCITSM_E_STATE);
@@ -195,9 +195,9 @@ static void test_tap_sees_no_plaintext(void **state)
 		assert_ok(pcitsm_random(&f->env.env, data, len));
 		f->secret_len = len;
 		assert_ok(pcitsm_tlp_encode(&t, tlp[0], sizeof(tlp[0]), &n[0]));
-		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_RP, p, n, 1));
+		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_RP, false, p, n, 1));
 		assert_ok(pcitsm_tlp_encode(&c, tlp[0], sizeof(tlp[0]), &n[0]));
-		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_EP, p, n, 1));
+		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_EP, false, p, n, 1));
 		sent += 2;
 		if (len > 256)
 			continue;
@@ -209,7 +209,7 @@ static void test_tap_sees_no_plaintext(void **state)
 		t.data = data + (len - t.len);
 		t.addr += 0x1000;
 		assert_ok(pcitsm_tlp_encode(&t, tlp[1], sizeof(tlp[1]), &n[1]));
-		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_RP, p, n, 2));
+		assert_ok(pcitsm_ide_wire_send(f->w, PCITSM_IDE_SIDE_RP, false, p, n, 2));
 		sent += 2;
 	}
 	assert_int_equal(f->plain_seen, 0);

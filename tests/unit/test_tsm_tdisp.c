@@ -528,6 +528,14 @@ static void gating(void **st)
 	assert_ok(g.dma_t_priv);
 	assert_err(g.dma_priv, PCITSM_E_IO);
 	assert_ok(g.dma_shared);
+	/* The T bit crossed the link in the IDE TLP Prefix and the completer copied it: a T=1 read's
+	 * completion carries T=1, a T=0 read's T=0 (PCIe 6.x §11). */
+	assert_ok(pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_EP, pf, true, l->side[PCITSM_IDE_SIDE_RP].base,
+				      r, sizeof(r)));
+	assert_true(l->side[PCITSM_IDE_SIDE_EP].cpl_t);
+	assert_ok(pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_EP, pf, false,
+				      l->side[PCITSM_IDE_SIDE_RP].base, r, sizeof(r)));
+	assert_false(l->side[PCITSM_IDE_SIDE_EP].cpl_t);
 	/* Another function of the device, not in RUN, gets nothing with T=1. */
 	gate_probe(fx, vf1, &g);
 	assert_false(g.dma_t_landed);

@@ -491,7 +491,7 @@ pcitsm_err pcitsm_tio_dev_key_check(struct pcitsm_tio_dev *d, bool *refreshed)
 	if (!d || !refreshed)
 		return PCITSM_E_INVAL;
 	*refreshed = false;
-	if (!d->session_open || d->stream_id < 0)
+	if (d->stream_id < 0 || !d->session_open)
 		return PCITSM_OK;
 	pcitsm_tio_key_policy_get(d->fw, &p);
 	PCITSM_TRY(key_state(d, &p, &ks));

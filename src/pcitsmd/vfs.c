@@ -382,6 +382,29 @@ static const char *state_word(uint8_t s)
 											: "unknown";
 }
 
+/* The key set in use and the key lifetime policy (docs/tsm.md "Key lifetime"); "none" where the
+ * policy sets no limit. */
+static void keys_text(char *buf, size_t cap, size_t *n, const struct pcitsm_tsm_key_state *k)
+{
+	if (!k->valid)
+		return;
+	textf(buf, cap, n,
+	      "key_tlps=%" PRIu64 "\nkey_tlps_max_per_key=%" PRIu64 "\nkey_age_ms=%" PRIu64
+	      "\nkey_refreshes_by_policy=%" PRIu64 "\n",
+	      k->tlps, k->tlps_key, k->age_ns / 1000000, k->refreshes);
+	textf(buf, cap, n, "key_policy_max_tlps=%" PRIu64 "\nkey_policy_max_age_s=%" PRIu64 "\n",
+	      k->policy.max_tlps, k->policy.max_age_ns / (uint64_t)1000000000);
+	if (!k->refresh_on) {
+		textf(buf, cap, n, "key_next_refresh=off\n");
+		return;
+	}
+	textf(buf, cap, n, "key_next_refresh_tlps=%" PRIu64 "\n", k->next_tlps);
+	if (k->next_ns != UINT64_MAX)
+		textf(buf, cap, n, "key_next_refresh_ms=%" PRIu64 "\n", k->next_ns / 1000000);
+	else
+		textf(buf, cap, n, "key_next_refresh_ms=none\n");
+}
+
 static void port_text(char *buf, size_t cap, size_t *n, const char *pfx,
 		      const struct pcitsm_tsm_port_status *p)
 {
@@ -422,6 +445,7 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 		textf(buf, cap, &n, "stream=stream%u.%u.%u\nstream_id=%u\nkey_set=K%u\nrekeys=%" PRIu64
 				    "\n",
 		      st.h, st.r, st.e, st.stream_id, st.key_set, st.rekeys);
+		keys_text(buf, cap, &n, &st.keys);
 		port_text(buf, cap, &n, "rp", &st.rp);
 		port_text(buf, cap, &n, "ep", &st.ep);
 	}

@@ -299,9 +299,9 @@ static void counters_near_end(struct fx *fx, enum pcitsm_ide_side from, uint64_t
 
 /* With the default policy a set whose counter is 3 short of the end is refreshed before traffic
  * stops: the root port's transmitter (TX) and its receiver (RX, the endpoint's DMA). */
-static void wrap_refreshed(enum pcitsm_ide_side from)
+static void wrap_refreshed(enum pcitsm_ide_side from, uint64_t max_tlps)
 {
-	struct fx *fx = fx_new(PCITSM_TSM_KEY_MAX_TLPS_DEFAULT, PCITSM_TSM_KEY_MAX_AGE_DEFAULT_NS);
+	struct fx *fx = fx_new(max_tlps, PCITSM_TSM_KEY_MAX_AGE_DEFAULT_NS);
 	struct pcitsm_tsm_traffic r;
 	struct pcitsm_tsm_status st;
 	struct wire_snap w;
@@ -327,13 +327,21 @@ static void wrap_refreshed(enum pcitsm_ide_side from)
 static void wrap_refreshed_tx(void **state)
 {
 	(void)state;
-	wrap_refreshed(PCITSM_IDE_SIDE_RP);
+	wrap_refreshed(PCITSM_IDE_SIDE_RP, PCITSM_TSM_KEY_MAX_TLPS_DEFAULT);
 }
 
 static void wrap_refreshed_rx(void **state)
 {
 	(void)state;
-	wrap_refreshed(PCITSM_IDE_SIDE_EP);
+	wrap_refreshed(PCITSM_IDE_SIDE_EP, PCITSM_TSM_KEY_MAX_TLPS_DEFAULT);
+}
+
+/* A policy that names only an age still refreshes at the count cap, long before the end. */
+static void wrap_refreshed_age_only(void **state)
+{
+	(void)state;
+	wrap_refreshed(PCITSM_IDE_SIDE_RP, 0);
+	wrap_refreshed(PCITSM_IDE_SIDE_EP, 0);
 }
 
 /* Refresh off: side `from` writes until its Posted Request key's counter is at its last value;
@@ -462,6 +470,7 @@ int main(void)
 		cmocka_unit_test(age_threshold_exact),
 		cmocka_unit_test(wrap_refreshed_tx),
 		cmocka_unit_test(wrap_refreshed_rx),
+		cmocka_unit_test(wrap_refreshed_age_only),
 		cmocka_unit_test(wrap_refused_tx),
 		cmocka_unit_test(wrap_refused_rx),
 		cmocka_unit_test(policy_setting),

@@ -395,6 +395,12 @@ pcitsm_err pcitsm_tsm_rekey(struct pcitsm_tsm_core *core, const struct pcitsm_bd
 pcitsm_err pcitsm_tsm_key_check(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				bool *refreshed) PCITSM_MUST_CHECK;
 
+/* tsm0's key lifetime policy (ours; the mirror's pcitsm/tsm0/key_max_tlps, key_max_age_s): set it
+ * when set is not NULL (the TSM's own check: E_RANGE above PCITSM_TSM_KEY_MAX_TLPS_CAP), then read
+ * it into get. E_UNSUPPORTED when tsm0 has no such policy. */
+pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *core, const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get) PCITSM_MUST_CHECK;
+
 /* Memory reads and writes across the emulated link: n_ops operations of size bytes (a multiple of
  * 4, 4..4096), alternating write then read-back of the same address inside the endpoint's
  * memory window, each a TLP through the root port's and the endpoint's IDE engines and the

@@ -863,6 +863,21 @@ pcitsm_err pcitsm_tsm_key_check(struct pcitsm_tsm_core *c, const struct pcitsm_b
 	return e;
 }
 
+pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *c, const struct pcitsm_tsm_key_policy *set,
+			     struct pcitsm_tsm_key_policy *get)
+{
+	struct tsm_dev *d;
+
+	if (!c || !get)
+		return PCITSM_E_INVAL;
+	pthread_mutex_lock(&c->lock);
+	d = c->nr_devs ? c->devs[0] : NULL; /* tsm0, the link TSM */
+	pthread_mutex_unlock(&c->lock);
+	if (!d || !d->link || !d->link->key_policy)
+		return PCITSM_E_UNSUPPORTED;
+	return d->link->key_policy(d->ctx, set, get);
+}
+
 pcitsm_err pcitsm_tsm_evidence_get(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
 				   struct pcitsm_tsm_evidence *ev)
 {

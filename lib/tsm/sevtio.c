@@ -268,6 +268,18 @@ static pcitsm_err tio_key_check(void *ctx, struct tsm_fn *fn, void *drv, bool *r
 	return *refreshed ? refresh_finish(d, fn) : PCITSM_OK;
 }
 
+/* TIO_SET_KEY_POLICY: the firmware checks and keeps it; the host only passes it on. */
+static pcitsm_err tio_key_policy(void *ctx, const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get)
+{
+	struct sevtio *tio = ctx;
+
+	if (set)
+		PCITSM_TRY(pcitsm_tio_key_policy_set(tio->fw, set));
+	pcitsm_tio_key_policy_get(tio->fw, get);
+	return PCITSM_OK;
+}
+
 static void tio_status(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st)
 {
 	struct sevtio_dev *d = drv;
@@ -304,6 +316,7 @@ static const struct tsm_link_ops sevtio_ops = {
 	.disconnect = tio_disconnect,
 	.rekey = tio_rekey,
 	.key_check = tio_key_check,
+	.key_policy = tio_key_policy,
 	.status = tio_status,
 	.evidence = tio_evidence,
 	.sessions_open = tio_sessions,

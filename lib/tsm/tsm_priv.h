@@ -115,6 +115,9 @@ struct tsm_link_ops {
 	pcitsm_err (*rekey)(void *ctx, struct tsm_fn *fn, void *drv);
 	/* The TSM's key lifetime policy applied now (docs/tsm.md "Key lifetime"); optional. */
 	pcitsm_err (*key_check)(void *ctx, struct tsm_fn *fn, void *drv, bool *refreshed);
+	/* The TSM's key lifetime policy: set (when set is not NULL), then read into get. */
+	pcitsm_err (*key_policy)(void *ctx, const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get);
 	/* Status and evidence of a connected device. */
 	void (*status)(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st);
 	pcitsm_err (*evidence)(void *ctx, struct tsm_fn *fn, void *drv,

@@ -319,10 +319,10 @@ pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PC
 pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx)
 	PCITSM_MUST_CHECK;
 enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx);
-/* How far the keys in use have gone (PCIe 6.x §6.33 IV rules: one IV invocation counter per key,
- * started at the IFV, never wrapped). For each direction and sub-stream, the key set in use (TX: the
- * one set of the transmitter; RX: the receiver's, per sub-stream, PCIe 6.x §6.33 key refresh) and
- * the next counter of that slot, 0 when the slot is not valid. No key byte. */
+/* How far the keys in use have gone (PCIe 6.x §6.33 IV rules: one IV invocation counter per
+ * key, started at the IFV, never wrapped). For each direction and sub-stream, the key set in use
+ * (TX: the one set of the transmitter; RX: the receiver's, per sub-stream, PCIe 6.x §6.33 key
+ * refresh) and the next counter of that slot, 0 when the slot is not valid. No key byte. */
 struct pcitsm_ide_key_usage {
 	bool secure;
 	uint8_t kset[2][PCITSM_IDE_NR_SUB];    /* [dir][sub] */

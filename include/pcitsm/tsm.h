@@ -312,8 +312,8 @@ struct pcitsm_tsm_port_status {
 
 /* Key lifetime (ours: Linux 6.19 has no key refresh; docs/tsm.md "Key lifetime"). The platform
  * firmware owns the policy and applies it (include/pcitsm/tio.h TIO_SET_KEY_POLICY,
- * TIO_DEV_KEY_CHECK); the host asks it to check before every traffic operation and relays. A key set
- * is refreshed when one of its six keys has protected max_tlps TLPs (its IV invocation counter,
+ * TIO_DEV_KEY_CHECK); the host asks it to check before every traffic operation and relays. A key
+ * set is refreshed when one of its six keys has protected max_tlps TLPs (its IV invocation counter,
  * PCIe 6.x §6.33, minus the IFV of 1) or when it has been in use max_age_ns. 0 turns a limit off;
  * both 0 turn automatic refresh off (the engine then refuses traffic at the counter's last value).
  * While refresh is on, max_tlps 0 means the cap. */
@@ -329,7 +329,7 @@ struct pcitsm_tsm_key_state {
 	bool valid;                         /* a stream with keys */
 	struct pcitsm_tsm_key_policy policy;
 	bool refresh_on;                    /* the policy refreshes at all */
-	uint64_t tlps;     /* TLPs protected by the set in use, all six keys (seen at the root port) */
+	uint64_t tlps;     /* TLPs the set in use protected, all six keys (seen at the root port) */
 	uint64_t tlps_key; /* the most any one key of the set protected: what max_tlps bounds */
 	uint64_t age_ns;   /* since the set went K_SET_GO */
 	uint64_t next_tlps; /* TLPs on the busiest key until the refresh (UINT64_MAX: none) */
@@ -356,7 +356,7 @@ struct pcitsm_tsm_status {
 	unsigned h, r, e;
 	struct pcitsm_tsm_port_status rp, ep;
 	uint8_t key_set;           /* K0 or K1 in use */
-	uint64_t rekeys;           /* every refresh: asked for (pcitsm_tsm_rekey) and by the policy */
+	uint64_t rekeys;           /* every refresh: asked for (pcitsm_tsm_rekey), by the policy */
 	struct pcitsm_tsm_key_state keys;
 	/* History. */
 	uint64_t connects, disconnects, failures;
@@ -398,7 +398,8 @@ pcitsm_err pcitsm_tsm_key_check(struct pcitsm_tsm_core *core, const struct pcits
 /* tsm0's key lifetime policy (ours; the mirror's pcitsm/tsm0/key_max_tlps, key_max_age_s): set it
  * when set is not NULL (the TSM's own check: E_RANGE above PCITSM_TSM_KEY_MAX_TLPS_CAP), then read
  * it into get. E_UNSUPPORTED when tsm0 has no such policy. */
-pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *core, const struct pcitsm_tsm_key_policy *set,
+pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *core,
+				 const struct pcitsm_tsm_key_policy *set,
 				 struct pcitsm_tsm_key_policy *get) PCITSM_MUST_CHECK;
 
 /* Memory reads and writes across the emulated link: n_ops operations of size bytes (a multiple of

@@ -863,8 +863,9 @@ pcitsm_err pcitsm_tsm_key_check(struct pcitsm_tsm_core *c, const struct pcitsm_b
 	return e;
 }
 
-pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *c, const struct pcitsm_tsm_key_policy *set,
-			     struct pcitsm_tsm_key_policy *get)
+pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *c,
+				 const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get)
 {
 	struct tsm_dev *d;
 

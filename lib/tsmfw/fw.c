@@ -51,7 +51,8 @@ static pcitsm_err key_policy_check(const struct pcitsm_tsm_key_policy *p)
 	return p->max_tlps > PCITSM_TSM_KEY_MAX_TLPS_CAP ? PCITSM_E_RANGE : PCITSM_OK;
 }
 
-pcitsm_err pcitsm_tio_key_policy_set(struct pcitsm_tio_fw *fw, const struct pcitsm_tsm_key_policy *p)
+pcitsm_err pcitsm_tio_key_policy_set(struct pcitsm_tio_fw *fw,
+				     const struct pcitsm_tsm_key_policy *p)
 {
 	if (!fw || !p)
 		return PCITSM_E_INVAL;

@@ -55,8 +55,8 @@ struct pd_opts {
 	unsigned sva_devices;   /* --sva-devices N (default 2) */
 	unsigned nr_vfs;        /* --vfs N: functions 1..N of the first endpoint, each a TDI */
 	/* The firmware TSM's key lifetime policy (docs/tsm.md "Key lifetime"): --key-max-tlps N
-	 * (0..2^48; with --key-max-age 0 too, no automatic refresh) and --key-max-age SECONDS (0: no
-	 * age limit). */
+	 * (0..2^48; with --key-max-age 0 too, no automatic refresh) and --key-max-age SECONDS
+	 * (0: no age limit). */
 	uint64_t key_max_tlps;
 	unsigned key_max_age_s;
 };

@@ -264,7 +264,7 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("tsm0", VD_PROJ_TSM, -1, 0, DIR_MODE);
 		return 0;
 	case VD_PROJ_TSM:
-		/* Ours (docs/tsm.md "Key lifetime"): the TSM's key lifetime policy, one value a file. */
+		/* Ours (docs/tsm.md "Key lifetime"): the TSM's key policy, one value a file. */
 		EMIT("key_max_tlps", VF_PROJ_KEY_TLPS, -1, 0, RW);
 		EMIT("key_max_age_s", VF_PROJ_KEY_AGE, -1, 0, RW);
 		return 0;

@@ -30,7 +30,8 @@ assert k["next_refresh"]["tlps"] == 50 - k["tlps_max_per_key"], k
 assert 0 < k["next_refresh"]["ms"] <= 600000 and k["age_ms"] < 600000, k
 PY
 pcitsm status "$ep" --sysfs "$mnt" >"$tmp/s.txt" || fail "status"
-grep -Eq "^  keys +K[01] in use, [0-9]+ rekeys" "$tmp/s.txt" || { cat "$tmp/s.txt"; fail "keys line"; }
+grep -Eq "^  keys +K[01] in use, [0-9]+ rekeys" "$tmp/s.txt" ||
+	{ cat "$tmp/s.txt"; fail "keys line"; }
 grep -Eq "TLPs on the set \(busiest key [0-9]+\), age [0-9]+ ms" "$tmp/s.txt" ||
 	{ cat "$tmp/s.txt"; fail "TLPs line"; }
 grep -Eq "^  next refresh +after [0-9]+ more TLPs on a key or in [0-9]+ ms" "$tmp/s.txt" ||
@@ -43,8 +44,11 @@ grep -q "Numerical result out of range" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail
 echo 0 >"$mnt/pcitsm/tsm0/key_max_tlps"
 echo 0 >"$mnt/pcitsm/tsm0/key_max_age_s"
 pcitsm traffic "$ep" --ops 200 --size 64 --sysfs "$mnt" --json >"$tmp/t2.json" || fail "traffic 2"
-python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); assert t["key_refreshes"] == 0 and t["failures"] == 0, t' \
-	"$tmp/t2.json" || fail "refresh off"
+python3 - "$tmp/t2.json" <<'PY' || fail "refresh off"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["key_refreshes"] == 0 and t["failures"] == 0, t
+PY
 pcitsm status "$ep" --sysfs "$mnt" | grep -q "automatic refresh off" || fail "status: refresh off"
 
 pcitsm disconnect "$ep" --sysfs "$mnt" >/dev/null || fail "disconnect"

@@ -190,8 +190,8 @@ static void count_refresh_under_traffic(void **state)
 	assert_int_equal(st1.keys.next_tlps, 40 - st1.keys.tlps_key);
 	assert_int_equal(st1.rp.state, PCITSM_IDE_STATE_SECURE);
 	assert_int_equal(st1.ep.state, PCITSM_IDE_STATE_SECURE);
-	/* Operation by operation: at each refresh the K bit switches and the old set is gone at both
-	 * ports. */
+	/* Operation by operation: at each refresh the K bit switches and the old set is gone at
+	 * both ports. */
 	for (int round = 0; round < 3; round++) {
 		unsigned ops = 0, before = g_tap.toggles[PCITSM_IDE_SIDE_RP];
 		uint8_t k;

@@ -142,9 +142,9 @@ struct pcitsm_genl_walk {
 	char ext[128]; /* the kernel's extended-ack message, or "" */
 	unsigned nr_msgs;
 };
+typedef pcitsm_err (*pcitsm_genl_msg_fn)(void *ctx, const struct pcitsm_genl_msg *m);
 void pcitsm_genl_walk_init(struct pcitsm_genl_walk *w, uint32_t seq, uint32_t portid,
-			   uint16_t family,
-			   pcitsm_err (*msg)(void *ctx, const struct pcitsm_genl_msg *m), void *ctx);
+			   uint16_t family, pcitsm_genl_msg_fn msg, void *ctx);
 /* Walk one datagram. Bytes after the exchange ended, or a datagram after it, are E_LONG. */
 pcitsm_err pcitsm_genl_walk_feed(struct pcitsm_genl_walk *w, const uint8_t *p,
 				 size_t n) PCITSM_MUST_CHECK;

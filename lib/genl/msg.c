@@ -183,8 +183,7 @@ pcitsm_err pcitsm_genl_attr_u32(const struct pcitsm_genl_attr *a, uint32_t *v)
 }
 
 void pcitsm_genl_walk_init(struct pcitsm_genl_walk *w, uint32_t seq, uint32_t portid,
-			   uint16_t family,
-			   pcitsm_err (*msg)(void *ctx, const struct pcitsm_genl_msg *m), void *ctx)
+			   uint16_t family, pcitsm_genl_msg_fn msg, void *ctx)
 {
 	memset(w, 0, sizeof(*w));
 	w->seq = seq;

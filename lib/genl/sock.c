@@ -182,7 +182,8 @@ pcitsm_err pcitsm_genl_sock_resolve(struct pcitsm_genl_sock *s, const char *name
 
 	pcitsm_wr_init(&wr, req, sizeof(req));
 	PCITSM_TRY(pcitsm_genl_getfamily_encode(&wr, ++s->seq, s->portid, name));
-	pcitsm_genl_walk_init(w, s->seq, s->portid, PCITSM_GENL_ID_CTRL, pcitsm_genl_family_msg, &f);
+	pcitsm_genl_walk_init(w, s->seq, s->portid, PCITSM_GENL_ID_CTRL, pcitsm_genl_family_msg,
+			      &f);
 	e = pcitsm_genl_sock_exchange(s, req, pcitsm_wr_len(&wr), w);
 	if (e == PCITSM_E_PEER_ERROR && w->kerr == ENOENT)
 		return PCITSM_E_NOTFOUND;
@@ -290,11 +291,13 @@ pcitsm_err pcitsm_genl_evidence_read(const struct pcitsm_tsmnl_req *req,
 	}
 	e = pcitsm_genl_sock_resolve(&s, PCITSM_TSMNL_FAMILY, &family, &w);
 	if (e == PCITSM_E_NOTFOUND)
-		pcitsm_why(why, why_len, "the kernel has no %s netlink family (ENOENT from nlctrl): "
-			   "TDISP evidence over netlink needs the proposed devsec PCI/TSM support, "
-			   "which Linux 6.19 does not have", PCITSM_TSMNL_FAMILY);
+		pcitsm_why(why, why_len,
+			   "the kernel has no %s netlink family (ENOENT from nlctrl): TDISP "
+			   "evidence over netlink needs the proposed devsec PCI/TSM support, which "
+			   "Linux 6.19 does not have", PCITSM_TSMNL_FAMILY);
 	else if (e)
-		say_walk(why, why_len, "resolving the " PCITSM_TSMNL_FAMILY " family", e, &w, false);
+		say_walk(why, why_len, "resolving the " PCITSM_TSMNL_FAMILY " family", e, &w,
+			 false);
 	for (unsigned i = 0; !e && i < EAGAIN_TRIES; i++) {
 		size_t limit = ev->limit;
 

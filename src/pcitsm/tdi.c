@@ -267,8 +267,8 @@ static int read_netlink(const struct pcitsm_bdf *bdf, const char *cmd, bool need
 		rc = cli_failf("%s %s: the kernel's evidence has no interface report: the TDI is "
 			       "not locked", cmd, addr.s);
 	else if (nl.len[rlen] > sizeof(ev->report))
-		rc = cli_failf("%s %s: the interface report over netlink (%zu bytes) is larger than "
-			       "a TDISP report can be", cmd, addr.s, nl.len[rlen]);
+		rc = cli_failf("%s %s: the interface report over netlink (%zu bytes) is larger "
+			       "than a TDISP report can be", cmd, addr.s, nl.len[rlen]);
 	else if (!nl.len[mlen] && need_meas)
 		rc = cli_failf("%s %s: the kernel's evidence has no measurements", cmd, addr.s);
 	if (!rc) {
@@ -609,8 +609,8 @@ int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, c
 		snprintf(r->root, sizeof(r->root), "%s", a->sysfs ? a->sysfs : "/sys");
 	} else {
 		rc = cli_project_open(r, a->sysfs, cmd,
-				      "this kernel's TSM has no TDISP evidence (no " CLI_TDI_DEVSEC_MODE
-				      ": the proposed devsec support is absent)");
+				      "this kernel's TSM has no TDISP evidence (no "
+				      CLI_TDI_DEVSEC_MODE ": the proposed devsec support is absent)");
 	}
 	if (rc)
 		return rc;

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		e = pcitsm_genl_walk_feed(&w, d, len);
 	}
-	if (!e && w.done && pcitsm_tsmnl_evidence_complete(&ev) == PCITSM_OK && ev.present != ev.mask)
+	if (!e && w.done && pcitsm_tsmnl_evidence_complete(&ev) == PCITSM_OK &&
+	    ev.present != ev.mask)
 		abort();
 	for (unsigned t = 0; t < PCITSM_TSMNL_NR_TYPES; t++)
 		if (ev.len[t] > ev.limit || (ev.len[t] && !(ev.present & PCITSM_TSMNL_TYPE_BIT(t))))

@@ -21,7 +21,8 @@ if grep -q "no generic netlink socket" "$tmp/e.txt"; then
 	exit 77
 fi
 want="the kernel has no pci-tsm netlink family (ENOENT from nlctrl)"
-grep -qF "pcitsm: report $bdf: $want" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "report: no clean error"; }
+grep -qF "pcitsm: report $bdf: $want" "$tmp/e.txt" ||
+	{ cat "$tmp/e.txt"; fail "report: no clean error"; }
 grep -qF "proposed devsec" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "report: the proposal not named"; }
 
 if pcitsm policy make "$bdf" --netlink -o "$tmp/p.json" 2>"$tmp/e.txt"; then fail "policy make passed"; fi

@@ -567,7 +567,8 @@ static void test_real_resolve(void **state)
 	/* The whole read, as the CLI calls it: the clean "no such family" words. */
 	pcitsm_tsmnl_evidence_init(&ev, req.type_mask);
 	assert_err(pcitsm_genl_evidence_read(&req, &ev, why, sizeof(why)), PCITSM_E_NOTFOUND);
-	assert_non_null(strstr(why, "the kernel has no pci-tsm netlink family (ENOENT from nlctrl)"));
+	assert_non_null(
+		strstr(why, "the kernel has no pci-tsm netlink family (ENOENT from nlctrl)"));
 	pcitsm_tsmnl_evidence_free(&ev);
 }
 
@@ -586,7 +587,8 @@ static pcitsm_err count_family(void *ctx, const struct pcitsm_genl_msg *m)
 	assert_true(m->flags & PCITSM_NLM_F_MULTI);
 	pcitsm_rd_init(&r, m->attrs, m->attrs_len);
 	while (pcitsm_genl_attr_next(&r, &a))
-		if (a.type == PCITSM_CTRL_ATTR_FAMILY_NAME && a.len == 7 && !memcmp(a.p, "nlctrl", 7))
+		if (a.type == PCITSM_CTRL_ATTR_FAMILY_NAME && a.len == 7 &&
+		    !memcmp(a.p, "nlctrl", 7))
 			f->nlctrl = true;
 	f->n++;
 	return pcitsm_rd_err(&r);
@@ -653,7 +655,8 @@ static void seed_all(struct stream *s)
 static void seed_pieces(struct stream *s)
 {
 	uint8_t *p = pattern(900, 6);
-	struct obj o[2] = { { PCITSM_TSMNL_MEASUREMENTS, p, 400 }, { PCITSM_TSMNL_REPORT, p, 900 } };
+	struct obj o[2] = { { PCITSM_TSMNL_MEASUREMENTS, p, 400 },
+			    { PCITSM_TSMNL_REPORT, p, 900 } };
 
 	st_init(s, 8192, 3u << 9);
 	st_dump(s, o, 2, 128, 3, 0);

@@ -215,10 +215,11 @@ void pcitsm_genl_sock_close(struct pcitsm_genl_sock *s);
 pcitsm_err pcitsm_genl_sock_exchange(struct pcitsm_genl_sock *s, const uint8_t *req, size_t len,
 				     struct pcitsm_genl_walk *w) PCITSM_MUST_CHECK;
 /* The id of family name through nlctrl: E_NOTFOUND (w->kerr ENOENT) when the kernel has none.
- * w (optional) receives the exchange's details for messages. */
+ * w receives the exchange's details (kernel errno, extended-ack words) for messages. */
 pcitsm_err pcitsm_genl_sock_resolve(struct pcitsm_genl_sock *s, const char *name, uint16_t *id,
 				    struct pcitsm_genl_walk *w) PCITSM_MUST_CHECK;
-/* One evidence-read dump of family into ev (initialised by the caller with req->type_mask). */
+/* One evidence-read dump of family into ev (initialised by the caller with req->type_mask); w as
+ * for resolve. E_SHORT after a clean end: a requested type never came. */
 pcitsm_err pcitsm_genl_sock_evidence(struct pcitsm_genl_sock *s, uint16_t family,
 				     const struct pcitsm_tsmnl_req *req,
 				     struct pcitsm_tsmnl_evidence *ev,
@@ -226,6 +227,8 @@ pcitsm_err pcitsm_genl_sock_evidence(struct pcitsm_genl_sock *s, uint16_t family
 
 /* The whole read as a program wants it: socket, family "pci-tsm", evidence-read (retried when
  * the kernel says the evidence changed during the read, EAGAIN), every requested type present.
+ * ev is initialised by the caller (pcitsm_tsmnl_evidence_init; its limit is kept) and freed by
+ * the caller (pcitsm_tsmnl_evidence_free) whatever the result.
  * On failure why says what went wrong in words: no generic netlink, no pci-tsm family (a kernel
  * without the proposal), needs CAP_NET_ADMIN, no such device, no evidence, the kernel's
  * extended-ack message, or which check the reply failed. */

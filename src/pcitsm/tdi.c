@@ -254,7 +254,7 @@ static int read_netlink(const struct pcitsm_bdf *bdf, const char *cmd, bool need
 			PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_MEASUREMENTS),
 		0, NULL, 0
 	};
-	const size_t rlen = PCITSM_TSMNL_REPORT, mlen = PCITSM_TSMNL_MEASUREMENTS;
+	const unsigned rep_t = PCITSM_TSMNL_REPORT, meas_t = PCITSM_TSMNL_MEASUREMENTS;
 	struct pcitsm_tsmnl_evidence nl;
 	char why[512];
 	int rc = 0;
@@ -263,21 +263,21 @@ static int read_netlink(const struct pcitsm_bdf *bdf, const char *cmd, bool need
 	pcitsm_tsmnl_evidence_init(&nl, req.type_mask);
 	if (pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) != PCITSM_OK)
 		rc = cli_failf("%s %s: %s", cmd, addr.s, why);
-	else if (!nl.len[rlen])
+	else if (!nl.len[rep_t])
 		rc = cli_failf("%s %s: the kernel's evidence has no interface report: the TDI is "
 			       "not locked", cmd, addr.s);
-	else if (nl.len[rlen] > sizeof(ev->report))
+	else if (nl.len[rep_t] > sizeof(ev->report))
 		rc = cli_failf("%s %s: the interface report over netlink (%zu bytes) is larger "
-			       "than a TDISP report can be", cmd, addr.s, nl.len[rlen]);
-	else if (!nl.len[mlen] && need_meas)
+			       "than a TDISP report can be", cmd, addr.s, nl.len[rep_t]);
+	else if (!nl.len[meas_t] && need_meas)
 		rc = cli_failf("%s %s: the kernel's evidence has no measurements", cmd, addr.s);
 	if (!rc) {
-		memcpy(ev->report, nl.obj[rlen], nl.len[rlen]);
-		ev->report_len = nl.len[rlen];
-		if (nl.len[mlen]) {
-			ev->meas = nl.obj[mlen]; /* the evidence's buffer, now ev's */
-			ev->meas_len = nl.len[mlen];
-			nl.obj[mlen] = NULL;
+		memcpy(ev->report, nl.obj[rep_t], nl.len[rep_t]);
+		ev->report_len = nl.len[rep_t];
+		if (nl.len[meas_t]) {
+			ev->meas = nl.obj[meas_t]; /* the evidence's buffer, now ev's */
+			ev->meas_len = nl.len[meas_t];
+			nl.obj[meas_t] = NULL;
 		}
 	}
 	pcitsm_tsmnl_evidence_free(&nl);

@@ -94,7 +94,8 @@ static void st_dump(struct stream *s, const struct obj *objs, size_t n, size_t c
 					      PCITSM_TSMNL_CMD_EVIDENCE_READ, PCITSM_TSMNL_VERSION);
 			if (off == 0)
 				pcitsm_genl_put_u32(&s->w, PCITSM_TSMNL_A_TYPE, objs[i].type);
-			pcitsm_genl_put(&s->w, PCITSM_TSMNL_A_VAL, objs[i].p + off, piece);
+			pcitsm_genl_put(&s->w, PCITSM_TSMNL_A_VAL, piece ? objs[i].p + off : NULL,
+					piece);
 			pcitsm_genl_end(&s->w, m);
 			off += piece;
 		} while (off < objs[i].len);

@@ -177,6 +177,13 @@ struct pcitsm_tsm_tdi_evidence {
 /* E_STATE unless locked; E_NOTFOUND unknown function; the firmware's error otherwise. */
 pcitsm_err pcitsm_tsm_tdi_evidence_get(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				       struct pcitsm_tsm_tdi_evidence *ev) PCITSM_MUST_CHECK;
+/* The TDI's state now, asked of the device (GET_DEVICE_INTERFACE_STATE over its DSM's session,
+ * through the devsec TSM's firmware), locked or not: what `status` shows, so that an event the
+ * device saw (a locked-configuration write, an FLR, the session's end) shows at once. E_STATE when
+ * the function is no TDI or its DSM has no connection to ask over (the last state known stays in
+ * pcitsm_tsm_status().tdi_state); E_NOTFOUND unknown function; the firmware's error otherwise. */
+pcitsm_err pcitsm_tsm_tdi_state_get(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				    int *state) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * Driver binding, as the kernel's own files model it (Documentation/ABI/testing/sysfs-bus-pci):

@@ -398,7 +398,12 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 	const struct pcitsm_tsm_failure *lf;
 	size_t n = 0;
 	char b[13];
-	pcitsm_err e = pcitsm_tsm_status(pd->core, fbdf(pd, func), &st);
+	int tdi_state = -1;
+	pcitsm_err e;
+
+	if (pcitsm_tsm_tdi_state_get(pd->core, fbdf(pd, func), &tdi_state) != PCITSM_OK)
+		tdi_state = -1;
+	e = pcitsm_tsm_status(pd->core, fbdf(pd, func), &st);
 
 	if (e)
 		return -pcitsm_err_errno(e);
@@ -426,10 +431,13 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 		port_text(buf, cap, &n, "ep", &st.ep);
 	}
 	if (st.lock_tsm[0])
-		textf(buf, cap, &n, "lock=%s\naccepted=%d\ntdi_state=%s\nreport_generation=%u\n",
-		      st.lock_tsm, st.accepted,
-		      st.tdi_state < 0 ? "unknown" : pcitsm_tdisp_state_name((uint8_t)st.tdi_state),
-		      st.evidence_generation);
+		textf(buf, cap, &n, "lock=%s\naccepted=%d\nreport_generation=%u\n", st.lock_tsm,
+		      st.accepted, st.evidence_generation);
+	/* The TDI's state as the device says it now (asked again, not the last answer kept), locked
+	 * or not; the last one known when there is no session to ask over. */
+	if (tdi_state >= 0 || st.tdi_state >= 0)
+		textf(buf, cap, &n, "tdi_state=%s\n",
+		      pcitsm_tdisp_state_name((uint8_t)(tdi_state >= 0 ? tdi_state : st.tdi_state)));
 	if (st.driver[0])
 		textf(buf, cap, &n, "driver=%s\n", st.driver);
 	textf(buf, cap, &n, "connects=%" PRIu64 "\ndisconnects=%" PRIu64 "\nfailures=%" PRIu64 "\n",

@@ -57,10 +57,13 @@ grep -q "the TDI is RUN, not CONFIG_LOCKED" "$tmp/e.txt" || { cat "$tmp/e.txt"; 
 pcitsm unlock "$ok" --sysfs "$mnt" >"$tmp/u.txt" || { cat "$tmp/u.txt"; fail "unlock"; }
 expect_eq "state after unlock" "$(tdi_state $ok)" CONFIG_UNLOCKED
 
-# Tampered configuration: lock, change the Command register; the next evidence read (report)
-# fails with the TDI in ERROR, status shows ERROR, accept is refused.
+# Tampered configuration: lock, change the Command register; status shows ERROR at once (the
+# device is asked, no evidence read needed), the next evidence read (report) fails with the TDI in
+# ERROR, accept is refused.
 pcitsm lock "$ok" --sysfs "$mnt" >/dev/null || fail "relock"
 config_write "$ok"
+expect_eq "status right after a config write" "$(tdi_state $ok)" ERROR
+grep -qx "tdi_state=ERROR" "$mnt/pcitsm/devices/$ok/status" || fail "project status tdi_state ERROR"
 if pcitsm report "$ok" --sysfs "$mnt" >/dev/null 2>"$tmp/e.txt"; then fail "report in ERROR"; fi
 grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "report in ERROR text"; }
 expect_eq "state after a config write" "$(tdi_state $ok)" ERROR
@@ -68,6 +71,9 @@ if pcitsm accept "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "accept in ERROR
 grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "accept in ERROR text"; }
 pcitsm unlock "$ok" --sysfs "$mnt" >/dev/null || fail "unlock from ERROR"
 expect_eq "state after unlock from ERROR" "$(tdi_state $ok)" CONFIG_UNLOCKED
+# Unlocked, the device is still asked: the project status names the state too.
+grep -qx "tdi_state=CONFIG_UNLOCKED" "$mnt/pcitsm/devices/$ok/status" ||
+	fail "project status tdi_state while unlocked"
 
 # Accept binds to the evidence read since the lock: evidence from before a relock is stale
 # (ESTALE at the file), and `pcitsm accept` reads the evidence again, so it passes.

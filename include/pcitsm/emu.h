@@ -260,6 +260,12 @@ struct pcitsm_emu_device_cfg {
 	const char *name;          /* generated identity's device name (NULL: from the BDF) */
 	unsigned curve_bits;       /* 256 or 384 (default) for a generated identity */
 	uint8_t heartbeat_period;  /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
+	/* End a session that sends nothing for two HeartbeatPeriods (DSP0274 HEARTBEAT), by the
+	 * env's clock, checked at every request and whenever the device's TDI state is observed
+	 * (pcitsm_emu_tdi_state, the DMA and MMIO gating, its events): its TDIs go to ERROR, its
+	 * streams Insecure. Off by default: requesters that never send HEARTBEAT (DMTF's validator
+	 * between steps, our firmware TSM) would lose their sessions. */
+	bool heartbeat_watchdog;
 	const uint8_t *versions;   /* SPDM versions offered in VERSION (0x10..0x13) */
 	unsigned nr_versions;      /* 0: the responder's default (1.0 to 1.3) */
 	/* Largest DOE response in bytes, DOE header included: PCITSM_EMU_DOE_RSP_MIN ..
@@ -299,6 +305,7 @@ struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
 	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
 	uint8_t heartbeat_period; /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
+	bool heartbeat_watchdog;  /* pcitsm_emu_device_cfg.heartbeat_watchdog, for every device */
 	uint8_t spdm_version;     /* 0: the responders' default versions; else only this one */
 	uint32_t max_doe_rsp;     /* every device's DOE response bound (0: PCITSM_EMU_DOE_RSP_MAX) */
 	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */

@@ -23,11 +23,12 @@
 #define VF2 "0000:01:00.2"
 
 
-static struct fx *fx_new(void)
+static struct fx *fx_new_hb(uint8_t heartbeat_period)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { 0 };
+	struct pcitsm_emu_devices_cfg dc = { .heartbeat_period = heartbeat_period,
+					     .heartbeat_watchdog = heartbeat_period != 0 };
 
 	assert_non_null(fx);
 	pcitsm_env_test_init(&fx->env, 11);
@@ -41,6 +42,11 @@ static struct fx *fx_new(void)
 	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
 	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
 	return fx;
+}
+
+static struct fx *fx_new(void)
+{
+	return fx_new_hb(0);
 }
 
 
@@ -437,6 +443,77 @@ static void session_end(void **st)
 	fx_free(fx);
 }
 
+/* Heartbeat loss (DSP0274 HEARTBEAT; PCIe 6.x §11): the device offered a HeartbeatPeriod and
+ * the TSM sends nothing for longer than two periods. The device's timer ends the session by the
+ * env's clock, no request needed: the TDIs it locked (RUN and CONFIG_LOCKED) go to ERROR with
+ * the cause recorded, the stream its keys came over goes Insecure, T=1 DMA into private memory is
+ * refused from then on; an unlocked TDI stays as it was. Within the period nothing moves. */
+static void heartbeat_loss(void **st)
+{
+	struct fx *fx = fx_new_hb(5);
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_emu_link *l = F(fx, PF)->link;
+	struct pcitsm_bdf pfb = B(PF);
+	struct pcitsm_tsm_status s;
+	uint8_t w[16] = { 0x5a };
+	uint64_t pb;
+	size_t ps;
+
+	(void)st;
+	pcitsm_emu_private_mem(l, &pb, &ps);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_EP, F(fx, PF), true, pb, w, sizeof(w)));
+	/* 9 s of silence: under two periods of 5 s, the session lives. */
+	fx->env.clock_ns += 9ull * 1000000000ull;
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_RUN);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	/* Traffic is not a heartbeat: only SPDM messages keep the session. 2 s more: gone. */
+	fx->env.clock_ns += 2ull * 1000000000ull;
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, PF)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF1)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF2)), PCITSM_TDISP_CAUSE_NONE);
+	assert_ok(pcitsm_tsm_status(fx->core, &pfb, &s));
+	assert_true(s.has_stream);
+	assert_true(s.ep.enabled);
+	assert_int_equal(s.ep.state, PCITSM_IDE_STATE_INSECURE);
+	/* T=1 DMA is refused now: the endpoint's stream is no longer Secure, so it sends none. */
+	assert_err(pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_EP, F(fx, PF), true, pb, w, sizeof(w)),
+		   PCITSM_E_STATE);
+	free(ev);
+	fx_free(fx);
+}
+
+/* The same device with heartbeats: a HEARTBEAT within each period keeps the session and the TDI. */
+static void heartbeat_kept(void **st)
+{
+	struct fx *fx = fx_new_hb(5);
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_bdf pfb = B(PF);
+	int live;
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	for (int i = 0; i < 4; i++) {
+		fx->env.clock_ns += 8ull * 1000000000ull;
+		/* Any SPDM message of the session counts: the TSM asks the TDI's state. */
+		assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &pfb, &live));
+		assert_int_equal(live, PCITSM_TDISP_RUN);
+	}
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_RUN);
+	free(ev);
+	fx_free(fx);
+}
+
 /* One request each way in the current state: what gets through. */
 struct gate {
 	pcitsm_err mmio_t_rd, mmio_t_wr, mmio_rd, dma_t_priv, dma_priv, dma_shared;
@@ -593,6 +670,8 @@ int main(void)
 		cmocka_unit_test(accept_transactional),
 		cmocka_unit_test(events),
 		cmocka_unit_test(session_end),
+		cmocka_unit_test(heartbeat_loss),
+		cmocka_unit_test(heartbeat_kept),
 		cmocka_unit_test(driver_binding),
 		cmocka_unit_test(gating),
 	};

@@ -301,14 +301,18 @@ static void managed_functions(void **state)
 	struct fx *fx;
 	struct pcitsm_bdf f1 = B("0000:01:00.1"), f2 = B("0000:01:00.2");
 	struct pcitsm_tsm_status st;
+	uint16_t vid;
 	uint8_t ht;
 
 	(void)state;
 	o.extra_funcs = 2;
 	fx = fx_new(&o);
 	assert_int_equal(fx->plat.nr_funcs, 6);
+	/* One PF with SR-IOV: not multi-function; its VFs read 0xFFFF IDs. */
 	assert_ok(pcitsm_cfg_read8(&fx->plat.funcs[2].cfg.cfg, PCITSM_CFG_HEADER_TYPE, &ht));
-	assert_int_equal(ht & 0x80, 0x80); /* multi-function */
+	assert_int_equal(ht & 0x80, 0);
+	assert_ok(pcitsm_cfg_read16(&fx->plat.funcs[4].cfg.cfg, PCITSM_CFG_VENDOR_ID, &vid));
+	assert_int_equal(vid, 0xffff);
 	/* tsm/ exists on the TEE functions for the devsec TSM's lock; dsm only once connected. */
 	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
 	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_LOCK));

@@ -356,16 +356,38 @@ static void events(void **st)
 	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
 
-	/* A write that changes BAR0 of a locked function. */
+	/* A write that changes the Command register of a locked VF (Bus Master Enable, the one bit
+	 * a VF's Command has); its BAR0 reads zero and ignores writes (PCIe 6.x §9.3.4.1.11). */
 	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
 	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
 	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006); /* unchanged: not a change */
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
-	cfg_write(fx, VF1, 0x10, 4, 0xffffffff); /* BAR sizing */
+	cfg_write(fx, VF1, 0x10, 4, 0xffffffff); /* BAR sizing: read-only zero */
+	assert_int_equal(pcitsm_cfg_emu_peek(&vf1->cfg, 0x10, 4), 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0000);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_CONFIG_WRITE);
 	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_LOCKED);
 	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+
+	/* The VFs' BAR0 is the PF's VF BAR0: sizing it (a change) is a write to every VF's locked
+	 * configuration; PF0's own TDI is not hit. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	cfg_write(fx, PF, pf->sriov_off + PCITSM_SRIOV_BAR, 4, 0xffffffff);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_CONFIG_WRITE);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_ERROR);
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(vf1->desc.bar[0].base, 0xffffc000ull); /* follows the register */
+	cfg_write(fx, PF, pf->sriov_off + PCITSM_SRIOV_BAR, 4,
+		  (uint32_t)(PCITSM_EMU_MEM_BASE + 0x10000) | 0x4);
+	assert_int_equal(vf1->desc.bar[0].base, PCITSM_EMU_MEM_BASE + 0x10000);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, VF2, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, PF, "tsm1"), 0);
+	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
 
 	/* FLR of VF1 (Device Control, Initiate FLR). */
 	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);

@@ -155,6 +155,9 @@ int pcitsm_tsm_lock_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf 
  * the evidence binding dropped) before the op (STOP_INTERFACE_REQUEST, best effort). */
 int pcitsm_tsm_unlock_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			    const char *buf, size_t len);
+/* kstrtobool (Linux lib/kstrtox.c), as every boolean sysfs store parses its input: the first one
+ * or two bytes decide (y/Y/t/T/1, n/N/f/F/0, on, off). 0, or -EINVAL. */
+int pcitsm_tsm_kstrtobool(const char *buf, size_t len, bool *v);
 /* tsm/accept: kstrtobool (lib/kstrtox.c: y/Y/t/T/1, n/N/f/F/0, on, off at the start). -ENOENT;
  * -EINVAL unparsable or false (no unaccept); -EINVAL not locked; -EBUSY a driver is bound; then
  * the op's, which binds to the last evidence read through pcitsm_tsm_tdi_evidence_get on this

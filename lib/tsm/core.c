@@ -1034,8 +1034,7 @@ int pcitsm_tsm_unlock_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *
 	return rc;
 }
 
-/* kstrtobool (lib/kstrtox.c): the first one or two bytes decide. */
-static int parse_kstrtobool(const char *buf, size_t len, bool *v)
+int pcitsm_tsm_kstrtobool(const char *buf, size_t len, bool *v)
 {
 	if (!buf || !len)
 		return -EINVAL;
@@ -1082,7 +1081,7 @@ int pcitsm_tsm_accept_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *
 		return -ENOENT;
 	}
 	/* 1. EINVAL unparsable or false; 2. EINVAL not locked; 3. EBUSY driver bound. */
-	rc = parse_kstrtobool(buf, len, &v);
+	rc = pcitsm_tsm_kstrtobool(buf, len, &v);
 	if (!rc && !v)
 		rc = -EINVAL;
 	if (!rc && (!fn->devsec || fn->locking))

@@ -382,6 +382,8 @@ struct pcitsm_tsm_traffic {
 	uint64_t failures;     /* refused at TX, lost, or wrong data */
 	uint64_t tlps_secure;  /* TLPs that crossed the wire as IDE TLPs */
 	uint64_t tlps_clear;   /* TLPs that crossed in the clear */
+	bool tee;              /* a TDI's T=1 DMA (pcitsm_tsm_traffic_tee) */
+	uint64_t tee_refused;  /* requests the platform refused by TDI state during the run */
 	pcitsm_err first_err;
 };
 pcitsm_err pcitsm_tsm_traffic(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
@@ -392,6 +394,18 @@ pcitsm_err pcitsm_tsm_traffic(struct pcitsm_tsm_core *core, const struct pcitsm_
 pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				    uint64_t n_ops, size_t size, uint64_t every,
 				    struct pcitsm_tsm_traffic *res) PCITSM_MUST_CHECK;
+
+/* DMA in RUN (PCIe 6.x §11): the endpoint function bdf (PF0 or a VF, a TDI) writes n_ops blocks of
+ * size bytes with T=1 into the confidential VM's private memory behind its root port and reads
+ * each back with T=1 (platform ops tee_write / tee_read): writes, reads (read back with the bytes
+ * written: verified), failures, tee_refused. The platform admits T=1 DMA only from a TDI in RUN,
+ * over a Secure stream: otherwise each write is dropped and each read fails (failures, and
+ * tee_refused counts what the TDI state refused), or the port sends none (E_STATE failures).
+ * E_UNSUPPORTED: not an endpoint function, or a platform with no TDISP data path or private
+ * memory smaller than size. */
+pcitsm_err pcitsm_tsm_traffic_tee(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				  uint64_t n_ops, size_t size, struct pcitsm_tsm_traffic *res)
+	PCITSM_MUST_CHECK;
 
 /* Evidence of a connected device, for the mirror's project directory. Copies (malloc'd). */
 struct pcitsm_tsm_evidence {

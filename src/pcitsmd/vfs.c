@@ -531,6 +531,10 @@ static int traffic_text(struct pd *pd, int func, char *buf, size_t cap)
 	      t.res.tlps_secure, t.res.tlps_clear,
 	      t.err ? pcitsm_err_name(t.err)
 		    : t.res.first_err ? pcitsm_err_name(t.res.first_err) : "ok");
+	/* A TDI's DMA with T=1 into private memory: what its state refused. */
+	textf(buf, cap, &n, "tee=%d\n", t.res.tee);
+	if (t.res.tee)
+		textf(buf, cap, &n, "tee_refused=%" PRIu64 "\n", t.res.tee_refused);
 	return (int)n;
 }
 
@@ -544,8 +548,10 @@ static const char readme[] =
 	"devices/<BDF>/faults         the faults injected into this device (--fault)\n"
 	"devices/<BDF>/rekey          write anything: refresh the stream's keys (ENXIO if not\n"
 	"                             connected)\n"
-	"devices/<BDF>/traffic        write \"N [SIZE]\": N memory write/read-back operations of\n"
-	"                             SIZE bytes across the link; read: the last run's counts\n"
+	"devices/<BDF>/traffic        write \"N [SIZE] [tee]\": N memory write/read-back operations\n"
+	"                             of SIZE bytes across the link; with tee, the function's own\n"
+	"                             DMA with T=1 into the confidential VM's private memory\n"
+	"                             (TDISP: reaches it only in RUN); read: the last run's counts\n"
 	"devices/<BDF>/evidence/      while connected: certificate_chain (SPDM chain, slot used),\n"
 	"                             certificates.der, measurements (signed MEASUREMENTS),\n"
 	"                             vca (GET_VERSION..ALGORITHMS transcript); while the TDI is\n"
@@ -865,8 +871,9 @@ static bool uevent_action_ok(const char *buf, size_t len)
 	return false;
 }
 
-int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size)
+int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size, bool *tee)
 {
+	static const char tee_word[] = " tee";
 	char s[64], *end;
 	unsigned long long n, sz = 256;
 
@@ -876,6 +883,9 @@ int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size
 	s[len] = '\0';
 	if (s[len - 1] == '\n')
 		s[--len] = '\0';
+	*tee = len > strlen(tee_word) && !strcmp(s + len - strlen(tee_word), tee_word);
+	if (*tee)
+		s[len -= strlen(tee_word)] = '\0';
 	if (!len || s[0] < '0' || s[0] > '9')
 		return -EINVAL;
 	n = strtoull(s, &end, 10);
@@ -950,11 +960,19 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 	case VF_PROJ_TRAFFIC: {
 		struct pd_traffic_last t = { .valid = true };
 
-		r = vfs_parse_traffic(buf, size, &t.n_ops, &t.size);
+		bool tee;
+
+		r = vfs_parse_traffic(buf, size, &t.n_ops, &t.size, &tee);
 		if (r)
 			return r;
 		pthread_mutex_lock(&pd->traffic_lock);
-		t.err = pcitsm_tsm_traffic(pd->core, fbdf(pd, vn->func), t.n_ops, t.size, &t.res);
+		if (tee)
+			t.err = pcitsm_tsm_traffic_tee(pd->core, fbdf(pd, vn->func), t.n_ops, t.size,
+						       &t.res);
+		else
+			t.err = pcitsm_tsm_traffic(pd->core, fbdf(pd, vn->func), t.n_ops, t.size,
+						   &t.res);
+		t.res.tee = tee;
 		pd->traffic_last[vn->func] = t;
 		pthread_mutex_unlock(&pd->traffic_lock);
 		return t.err ? -pcitsm_err_errno(t.err) : (int)size;

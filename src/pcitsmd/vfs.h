@@ -64,8 +64,9 @@ int vfs_open(struct pd *pd, const struct vnode *vn, bool rd, bool wr);
 int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off, unsigned uid);
 int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off);
 
-/* Project-directory write formats, exposed for the unit tests. traffic: "N [SIZE]" (N 1..10^7
- * operations, SIZE 4..4096 bytes, a multiple of 4, default 256). */
-int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size);
+/* Project-directory write formats, exposed for the unit tests. traffic: "N [SIZE] [tee]" (N
+ * 1..10^7 operations, SIZE 4..4096 bytes, a multiple of 4, default 256; "tee": the function's
+ * DMA with T=1 into private memory, pcitsm_tsm_traffic_tee). */
+int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size, bool *tee);
 
 #endif

@@ -536,6 +536,74 @@ static void heartbeat_kept(void **st)
 	fx_free(fx);
 }
 
+/* The TSM's "DMA in RUN" (pcitsm_tsm_traffic_tee): a TDI's T=1 DMA into the private memory
+ * through the platform ops, written and read back verified only in RUN; in CONFIG_LOCKED and
+ * after a locked-configuration write (ERROR) every request is refused by TDI state and counted;
+ * a VF's DMA carries its own Requester ID, so VF1 in RUN gets through while VF2 (locked) does
+ * not. */
+static void tee_traffic(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_bdf pf = B(PF), vf1 = B(VF1), vf2 = B(VF2), rp = B("0000:00:01.0");
+	struct pcitsm_tsm_traffic r;
+
+	(void)st;
+	assert_err(pcitsm_tsm_traffic_tee(fx->core, &rp, 1, 64, &r), PCITSM_E_UNSUPPORTED);
+	assert_err(pcitsm_tsm_traffic_tee(fx->core, &pf, 1, 6, &r), PCITSM_E_INVAL);
+	/* No Secure stream yet: the port sends no T=1 request at all. */
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 2, 64, &r));
+	assert_true(r.tee);
+	assert_int_equal(r.failures, 2);
+	assert_int_equal(r.first_err, PCITSM_E_STATE);
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	/* CONFIG_UNLOCKED, then CONFIG_LOCKED: the host refuses (write dropped, read UR). */
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_int_equal(r.writes, 4);
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.failures, 4);
+	assert_int_equal(r.first_err, PCITSM_E_IO);
+	assert_int_equal(r.tee_refused, 8);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.tee_refused, 8);
+	/* RUN: written, read back, verified; IDE TLPs, none refused. */
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 300, 256, &r));
+	assert_int_equal(r.writes, 300);
+	assert_int_equal(r.reads, 300);
+	assert_int_equal(r.bytes, 2 * 300 * 256);
+	assert_int_equal(r.failures, 0);
+	assert_int_equal(r.tee_refused, 0);
+	assert_true(r.tlps_secure >= 600);
+	assert_int_equal(r.tlps_clear, 0);
+	/* The VFs: their own Requester IDs, their own TDI states. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(evidence(fx, VF1, ev));
+	assert_int_equal(ACCEPT(fx, VF1, "1"), 0);
+	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf1, 8, 64, &r));
+	assert_int_equal(r.reads, 8);
+	assert_int_equal(r.failures, 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf2, 8, 64, &r));
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.tee_refused, 16);
+	/* ERROR (a write to PF0's locked Command register): refused again; VF1 still RUN. */
+	cfg_write(fx, PF, PCITSM_CFG_COMMAND, 2, 0x0002);
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_ERROR);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.failures, 4);
+	assert_int_equal(r.tee_refused, 8);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf1, 2, 64, &r));
+	assert_int_equal(r.reads, 2);
+	free(ev);
+	fx_free(fx);
+}
+
 /* One request each way in the current state: what gets through. */
 struct gate {
 	pcitsm_err mmio_t_rd, mmio_t_wr, mmio_rd, dma_t_priv, dma_priv, dma_shared;
@@ -696,6 +764,7 @@ int main(void)
 		cmocka_unit_test(heartbeat_kept),
 		cmocka_unit_test(driver_binding),
 		cmocka_unit_test(gating),
+		cmocka_unit_test(tee_traffic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -412,7 +412,7 @@ struct pcitsm_tsm_evidence {
 	uint8_t *chain;       /* the SPDM certificate chain of the slot used (header + root hash + DER) */
 	size_t chain_len;
 	size_t certs_off;     /* the concatenated DER certificates start here */
-	uint8_t *meas;        /* the signed MEASUREMENTS record */
+	uint8_t *meas;        /* the signed MEASUREMENTS response, header to signature */
 	size_t meas_len;
 	uint8_t *vca;         /* transcript A: GET_VERSION .. ALGORITHMS */
 	size_t vca_len;

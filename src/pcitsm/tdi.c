@@ -236,8 +236,9 @@ int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, cons
 			return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
 		return 0;
 	}
-	/* A MEASUREMENTS response (its code at byte 1), or the bare MeasurementRecord pcitsmd keeps
-	 * (byte 1 is then a block's MeasurementSpecification, never 0x60). */
+	/* The signed MEASUREMENTS response pcitsmd serves (its code at byte 1), or a bare
+	 * MeasurementRecord from a mirror that keeps only that (byte 1 is then a block's
+	 * MeasurementSpecification, never 0x60). */
 	if (ev->meas_len >= 2 && ev->meas[1] == PCITSM_SPDM_MEASUREMENTS)
 		e = pcitsm_policy_meas_blocks(ev->meas, ev->meas_len, ev->blocks,
 					      PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);

@@ -241,7 +241,11 @@ static void evidence(void **state)
 	assert_ok(pcitsm_tsm_evidence_get(fx->core, &ep, &ev));
 	assert_true(ev.chain_len > ev.certs_off && ev.certs_off > 4);
 	assert_int_equal(ev.chain[ev.certs_off], 0x30); /* a DER SEQUENCE */
-	assert_true(ev.meas_len > 0);
+	/* The signed MEASUREMENTS response whole: its header, then (DSP0274 MEASUREMENTS) the
+	 * record, the nonce, the opaque data and a signature (P-384: 96 bytes) at the end. */
+	assert_true(ev.meas_len > 8 + 32 + 2 + 96);
+	assert_int_equal(ev.meas[1], PCITSM_SPDM_MEASUREMENTS);
+	assert_true(ev.meas[4] > 0); /* NumberOfBlocks */
 	assert_true(ev.vca_len > 0);
 	assert_int_equal(ev.vca[1], 0x84); /* GET_VERSION */
 	assert_true(ev.chain_trusted);

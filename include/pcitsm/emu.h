@@ -51,13 +51,14 @@ struct pcitsm_emu_link_cfg {
 	bool ep_dev3;         /* a Device-3 capability on the endpoint */
 	bool ep_no_secured_cma; /* the mailbox lists CMA but not secured CMA (type 2) */
 	/* Virtual functions of the endpoint (0..7, default 0; PCIe 6.x §9.3): with n > 0 the
-	 * endpoint (PF0) has an SR-IOV capability (TotalVFs = NumVFs = n, VF Enable and VF MSE set,
-	 * First VF Offset 1, VF Stride 1, VF Device ID PCITSM_EMU_DEVICE_VF, VF BAR0 16 KiB per VF),
-	 * and VF 1..n sit at its Routing ID + 1..n: Vendor/Device ID 0xFFFF, BARs from the VF BAR,
-	 * the same DEVCAP TEE bit, no DOE and no IDE, each a TDI of PF0's DSM (docs/tdisp.md "The
-	 * platform"). They come after all root ports and endpoints in pcitsm_emu_platform.funcs. */
+	 * endpoint (PF0) has an SR-IOV capability (TotalVFs = NumVFs = n, VF Enable and VF MSE
+	 * set, First VF Offset 1, VF Stride 1, VF Device ID PCITSM_EMU_DEVICE_VF, VF BAR0 16 KiB
+	 * per VF), and VF 1..n sit at its Routing ID + 1..n: Vendor/Device ID 0xFFFF, BARs from
+	 * the VF BAR, the same DEVCAP TEE bit, no DOE and no IDE, each a TDI of PF0's DSM
+	 * (docs/tdisp.md "The platform"). They come after all root ports and endpoints in
+	 * pcitsm_emu_platform.funcs. */
 	unsigned ep_extra_funcs;
-	/* Functions that do PASID DMA (bit n: PF0 for 0, VF n): their reports carry DMA_WITH_PASID. */
+	/* Functions that do PASID DMA (bit 0: PF0, bit n: VF n): reports with DMA_WITH_PASID. */
 	uint8_t ep_pasid_funcs;
 };
 

@@ -650,7 +650,8 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 		f->dev3_off = dev3_off;
 	}
 	if (sriov_off)
-		PCITSM_TRY(sriov_build(f, sriov_off, 0, l->ep_extra_funcs, mem_base + EMU_VF_BAR_OFF));
+		PCITSM_TRY(sriov_build(f, sriov_off, 0, l->ep_extra_funcs,
+				       mem_base + EMU_VF_BAR_OFF));
 	return PCITSM_OK;
 }
 

@@ -33,17 +33,21 @@ static long long kv_num(const char *text, const char *key)
  * refused. */
 static void tee_text(const char *name, const char *text, double ms)
 {
-	long long size = kv_num(text, "size"), w = kv_num(text, "writes"), r = kv_num(text, "reads");
-	long long refused = kv_num(text, "tee_refused"), failures = kv_num(text, "failures");
+	long long size = kv_num(text, "size"), w = kv_num(text, "writes");
+	long long r = kv_num(text, "reads"), refused = kv_num(text, "tee_refused");
+	long long failures = kv_num(text, "failures");
 	char res[64] = "";
 
 	(void)cli_kv_get(text, "result", res, sizeof(res));
-	printf("%s: DMA with T=1 into the confidential VM's private memory in %.1f ms:\n", name, ms);
+	printf("%s: DMA with T=1 into the confidential VM's private memory in %.1f ms:\n", name,
+	       ms);
 	/* A write is posted: the sender cannot tell one the host dropped; the read-back can. */
 	printf("  %lld bytes %s, %lld read back and verified, %lld IDE TLPs\n", w * size,
-	       failures ? "sent (posted writes)" : "written", r * size, kv_num(text, "tlps_secure"));
+	       failures ? "sent (posted writes)" : "written", r * size,
+	       kv_num(text, "tlps_secure"));
 	if (failures)
-		printf("  %lld of %lld operations failed (%s); %lld requests refused by TDI state%s\n",
+		printf("  %lld of %lld operations failed (%s); "
+		       "%lld requests refused by TDI state%s\n",
 		       failures, kv_num(text, "ops"), res, refused,
 		       refused ? " (the TDI is not RUN)" : "");
 }
@@ -147,6 +151,6 @@ static int traffic_main(int argc, char **argv)
 const struct cli_cmd cli_cmd_traffic = {
 	.name = "traffic",
 	.args = "BDF [--ops N] [--size BYTES] [--tee] [--sysfs DIR] [--json]",
-	.summary = "memory traffic across the emulated link (--tee: a TDI's DMA into private memory)",
+	.summary = "memory traffic across the emulated link (--tee: a TDI's DMA in RUN)",
 	.run = traffic_main,
 };

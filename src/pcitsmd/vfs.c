@@ -489,7 +489,8 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 	 * or not; the last one known when there is no session to ask over. */
 	if (tdi_state >= 0 || st.tdi_state >= 0)
 		textf(buf, cap, &n, "tdi_state=%s\n",
-		      pcitsm_tdisp_state_name((uint8_t)(tdi_state >= 0 ? tdi_state : st.tdi_state)));
+		      pcitsm_tdisp_state_name(
+			      (uint8_t)(tdi_state >= 0 ? tdi_state : st.tdi_state)));
 	if (st.driver[0])
 		textf(buf, cap, &n, "driver=%s\n", st.driver);
 	textf(buf, cap, &n, "connects=%" PRIu64 "\ndisconnects=%" PRIu64 "\nfailures=%" PRIu64 "\n",
@@ -548,10 +549,11 @@ static const char readme[] =
 	"devices/<BDF>/faults         the faults injected into this device (--fault)\n"
 	"devices/<BDF>/rekey          write anything: refresh the stream's keys (ENXIO if not\n"
 	"                             connected)\n"
-	"devices/<BDF>/traffic        write \"N [SIZE] [tee]\": N memory write/read-back operations\n"
-	"                             of SIZE bytes across the link; with tee, the function's own\n"
-	"                             DMA with T=1 into the confidential VM's private memory\n"
-	"                             (TDISP: reaches it only in RUN); read: the last run's counts\n"
+	"devices/<BDF>/traffic        write \"N [SIZE] [tee]\": N memory write/read-back\n"
+	"                             operations of SIZE bytes across the link; with tee, the\n"
+	"                             function's own DMA with T=1 into the confidential VM's\n"
+	"                             private memory (TDISP: only in RUN); read: the last\n"
+	"                             run's counts\n"
 	"devices/<BDF>/evidence/      while connected: certificate_chain (SPDM chain, slot used),\n"
 	"                             certificates.der, measurements (signed MEASUREMENTS),\n"
 	"                             vca (GET_VERSION..ALGORITHMS transcript); while the TDI is\n"
@@ -959,7 +961,7 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 	}
 	case VF_PROJ_TRAFFIC: {
 		struct pd_traffic_last t = { .valid = true };
-
+		const struct pcitsm_bdf *b = fbdf(pd, vn->func);
 		bool tee;
 
 		r = vfs_parse_traffic(buf, size, &t.n_ops, &t.size, &tee);
@@ -967,11 +969,9 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 			return r;
 		pthread_mutex_lock(&pd->traffic_lock);
 		if (tee)
-			t.err = pcitsm_tsm_traffic_tee(pd->core, fbdf(pd, vn->func), t.n_ops, t.size,
-						       &t.res);
+			t.err = pcitsm_tsm_traffic_tee(pd->core, b, t.n_ops, t.size, &t.res);
 		else
-			t.err = pcitsm_tsm_traffic(pd->core, fbdf(pd, vn->func), t.n_ops, t.size,
-						   &t.res);
+			t.err = pcitsm_tsm_traffic(pd->core, b, t.n_ops, t.size, &t.res);
 		t.res.tee = tee;
 		pd->traffic_last[vn->func] = t;
 		pthread_mutex_unlock(&pd->traffic_lock);

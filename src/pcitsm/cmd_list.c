@@ -411,6 +411,13 @@ static json_object *func_json(struct list_src *src, const char *devdir, struct p
 			json_object_object_add(o, "error", jstr(pcitsm_err_str(PCITSM_E_IO)));
 			return o;
 		}
+		if (vid == 0xffff && did == 0xffff && cr != 0xffffffffu) {
+			struct pcitsm_pci_id vf = { .vendor = vid, .device = did, .vf = true };
+
+			vf_ids(o, src, devdir, &vf);
+			vid = vf.vendor;
+			did = vf.device;
+		}
 		snprintf(buf, sizeof(buf), "%04x", vid);
 		json_object_object_add(o, "vendor", jstr(buf));
 		snprintf(buf, sizeof(buf), "%04x", did);

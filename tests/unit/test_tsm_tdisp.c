@@ -604,6 +604,40 @@ static void tee_traffic(void **st)
 	fx_free(fx);
 }
 
+/* pcitsm_tsm_tdi_state_get asks the device each time, locked or not: a locked-configuration
+ * write shows as ERROR at once (no evidence read in between), and the status's last known state
+ * follows; no connection to ask over is E_STATE. */
+static void live_state(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_bdf vf1 = B(VF1), vf2 = B(VF2), rp = B("0000:00:01.0");
+	struct pcitsm_tsm_status s;
+	int live;
+
+	(void)st;
+	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live), PCITSM_E_STATE);
+	assert_int_equal(live, -1);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &rp, &live), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &vf1, NULL), PCITSM_E_INVAL);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf2, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_LOCKED);
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0004);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_int_equal(live, PCITSM_TDISP_ERROR);
+	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_int_equal(s.tdi_state, PCITSM_TDISP_ERROR);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf2, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
+	fx_free(fx);
+}
+
 /* One request each way in the current state: what gets through. */
 struct gate {
 	pcitsm_err mmio_t_rd, mmio_t_wr, mmio_rd, dma_t_priv, dma_priv, dma_shared;
@@ -765,6 +799,7 @@ int main(void)
 		cmocka_unit_test(driver_binding),
 		cmocka_unit_test(gating),
 		cmocka_unit_test(tee_traffic),
+		cmocka_unit_test(live_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

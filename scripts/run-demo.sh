@@ -2,9 +2,9 @@
 # The main job on the embedded emulated platform (called by `make run`): inventory, SPDM
 # authentication of every endpoint through its DOE mailbox, evidence with a pcap capture, the
 # same device served over TCP in the DMTF spdm-emu protocol, and the PCI/TSM flow on pcitsmd's
-# sysfs mirror (connect every device, status, traffic, rekey, TDISP lock/report/policy/accept and
-# a tampered configuration ending in ERROR, disconnect). Each step prints its
-# time.
+# sysfs mirror (connect every device, status, traffic, rekey, TDISP lock/report/policy/accept, DMA
+# in RUN, and a tampered configuration ending in ERROR with the same DMA refused, disconnect).
+# Each step prints its time.
 set -euo pipefail
 builddir=${1:-build}
 pcitsm="$builddir/pcitsm"
@@ -113,6 +113,10 @@ if [ -c /dev/fuse ] && (exec 3<>/dev/fuse) 2>/dev/null; then
 		"$pcitsm" status "$ep" | grep -E "tsm/lock|tsm/accept|TDI state"
 		done_step
 
+		step "DMA in RUN: pcitsm traffic $ep --tee, the TDI's T=1 writes into private memory"
+		"$pcitsm" traffic "$ep" --tee --ops 64 --size 256
+		done_step
+
 		step "a tampered policy: accept refused, naming the entry (the TDI stays as it is)"
 		python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); m=p["mmio"][0]; m["size"]=hex(int(m["size"],16)*2); json.dump(p,open(sys.argv[2],"w"))' \
 			"$out/policy.json" "$out/policy-tampered.json"
@@ -124,17 +128,19 @@ if [ -c /dev/fuse ] && (exec 3<>/dev/fuse) 2>/dev/null; then
 		"$pcitsm" unlock "$ep"
 		done_step
 
-		step "tampered configuration: lock, a Command register change, the TDI is in ERROR"
+		step "tampered configuration: a Command register change in RUN, the TDI in ERROR, DMA refused"
 		"$pcitsm" lock "$ep"
+		"$pcitsm" accept "$ep"
 		python3 -c 'import os,sys; fd=os.open(sys.argv[1],os.O_RDWR); v=bytearray(os.pread(fd,2,4)); v[0]^=4; os.pwrite(fd,bytes(v),4)' \
 			"$mnt/bus/pci/devices/$ep/config"
-		if "$pcitsm" report "$ep"; then echo "report in ERROR passed"; exit 1; fi
 		"$pcitsm" status "$ep" | grep "TDI state"
+		if "$pcitsm" traffic "$ep" --tee --ops 64 --size 256; then
+			echo "DMA in ERROR passed"; exit 1
+		fi
+		if "$pcitsm" report "$ep"; then echo "report in ERROR passed"; exit 1; fi
 		if "$pcitsm" accept "$ep"; then echo "accept in ERROR passed"; exit 1; fi
 		"$pcitsm" unlock "$ep"
 		done_step
-		# DMA in RUN (T=1 requests reaching private memory only in RUN) needs a traffic command
-		# for T=1 DMA, which the mirror does not have yet.
 	else
 		printf '\n(skipped the TDISP steps: this pcitsmd has no tsm/lock)\n'
 	fi

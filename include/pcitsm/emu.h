@@ -26,9 +26,10 @@
 #define PCITSM_EMU_VENDOR 0x7063 /* "pc" */
 #define PCITSM_EMU_DEVICE_ROOT_PORT 0x0001
 #define PCITSM_EMU_DEVICE_ENDPOINT 0x0002
+#define PCITSM_EMU_DEVICE_VF 0x0003 /* the endpoint PF's VF Device ID (SR-IOV capability) */
 
 #define PCITSM_EMU_MAX_PORTS 16
-#define PCITSM_EMU_MAX_EXTRA_FUNCS 7 /* functions 1..7 of an endpoint device */
+#define PCITSM_EMU_MAX_EXTRA_FUNCS 7 /* VFs of an endpoint's PF: functions 1..7, no ARI */
 #define PCITSM_EMU_MAX_FUNCS (PCITSM_EMU_MAX_PORTS * (2 + PCITSM_EMU_MAX_EXTRA_FUNCS))
 #define PCITSM_EMU_DEFAULT_STREAMS 256 /* host-bridge pool: Linux nr_ide_streams default */
 
@@ -49,12 +50,15 @@ struct pcitsm_emu_link_cfg {
 	uint8_t doe_version;  /* DOE capability version: 1 or 2 */
 	bool ep_dev3;         /* a Device-3 capability on the endpoint */
 	bool ep_no_secured_cma; /* the mailbox lists CMA but not secured CMA (type 2) */
-	/* Functions 1..n of the endpoint device (0..7, default 0): plain endpoints with the same
-	 * DEVCAP TEE bit, no DOE and no IDE, managed by function 0 as their DSM: the device's
-	 * virtual functions, each a TDI of function 0's DSM (docs/tdisp.md "The platform"). They
-	 * come after all root ports and endpoints in pcitsm_emu_platform.funcs. */
+	/* Virtual functions of the endpoint (0..7, default 0; PCIe 6.x §9.3): with n > 0 the
+	 * endpoint (PF0) has an SR-IOV capability (TotalVFs = NumVFs = n, VF Enable and VF MSE
+	 * set, First VF Offset 1, VF Stride 1, VF Device ID PCITSM_EMU_DEVICE_VF, VF BAR0 16 KiB
+	 * per VF), and VF 1..n sit at its Routing ID + 1..n: Vendor/Device ID 0xFFFF, BARs from
+	 * the VF BAR, the same DEVCAP TEE bit, no DOE and no IDE, each a TDI of PF0's DSM
+	 * (docs/tdisp.md "The platform"). They come after all root ports and endpoints in
+	 * pcitsm_emu_platform.funcs. */
 	unsigned ep_extra_funcs;
-	/* Functions that do PASID DMA (bit n: function n): their reports carry DMA_WITH_PASID. */
+	/* Functions that do PASID DMA (bit 0: PF0, bit n: VF n): reports with DMA_WITH_PASID. */
 	uint8_t ep_pasid_funcs;
 };
 
@@ -105,10 +109,15 @@ struct pcitsm_emu_func {
 	/* Endpoint functions: BAR0 as the function decodes it, with its MSI-X table and PBA and
 	 * non-TEE page (docs/tdisp.md "The platform"): what its TDISP report is built from. */
 	struct pcitsm_tdisp_ifdesc desc;
-	/* PF0: functions 1..n of its device. Every endpoint function: the device whose DSM hosts its
-	 * TDI (set by pcitsm_emu_device_new), told of FLRs and locked-configuration writes. */
+	/* PF0: its VFs, VF 1..n (sibling[n - 1]), and its SR-IOV capability (0: none). A VF: its
+	 * PF and its number n (1-based, PCIe 6.x §9.3.3.10). Every endpoint function: the device
+	 * whose DSM hosts its TDI (set by pcitsm_emu_device_new), told of FLRs and
+	 * locked-configuration writes. */
 	struct pcitsm_emu_func *sibling[PCITSM_EMU_MAX_EXTRA_FUNCS];
 	unsigned nr_siblings;
+	uint16_t sriov_off;
+	struct pcitsm_emu_func *physfn;
+	unsigned vf_num;
 	struct pcitsm_emu_device *dev;
 };
 
@@ -259,6 +268,12 @@ struct pcitsm_emu_device_cfg {
 	const char *name;          /* generated identity's device name (NULL: from the BDF) */
 	unsigned curve_bits;       /* 256 or 384 (default) for a generated identity */
 	uint8_t heartbeat_period;  /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
+	/* End a session that sends nothing for two HeartbeatPeriods (DSP0274 HEARTBEAT), by the
+	 * env's clock, checked at every request and whenever the device's TDI state is observed
+	 * (pcitsm_emu_tdi_state, the DMA and MMIO gating, its events): its TDIs go to ERROR, its
+	 * streams Insecure. Off by default: requesters that never send HEARTBEAT (DMTF's validator
+	 * between steps, our firmware TSM) would lose their sessions. */
+	bool heartbeat_watchdog;
 	const uint8_t *versions;   /* SPDM versions offered in VERSION (0x10..0x13) */
 	unsigned nr_versions;      /* 0: the responder's default (1.0 to 1.3) */
 	/* Largest DOE response in bytes, DOE header included: PCITSM_EMU_DOE_RSP_MIN ..
@@ -298,6 +313,7 @@ struct pcitsm_emu_devices_cfg {
 	const char *identity_dir; /* NULL: a fresh P-384 identity per endpoint */
 	unsigned curve_bits;      /* 256 or 384 (default) for generated identities */
 	uint8_t heartbeat_period; /* HeartbeatPeriod offered in KEY_EXCHANGE_RSP (0: none) */
+	bool heartbeat_watchdog;  /* pcitsm_emu_device_cfg.heartbeat_watchdog, for every device */
 	uint8_t spdm_version;     /* 0: the responders' default versions; else only this one */
 	uint32_t max_doe_rsp;     /* every device's DOE response bound (0: PCITSM_EMU_DOE_RSP_MAX) */
 	struct pcitsm_emu_dev_faults faults[PCITSM_EMU_MAX_PORTS]; /* by port index */

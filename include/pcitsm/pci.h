@@ -32,9 +32,29 @@
 #define PCITSM_CAP_ID_MSI 0x05
 #define PCITSM_CAP_ID_EXP 0x10
 #define PCITSM_CAP_ID_MSIX 0x11
+#define PCITSM_ECAP_ID_SRIOV 0x0010
 #define PCITSM_ECAP_ID_DOE 0x002e
 #define PCITSM_ECAP_ID_DEV3 0x002f
 #define PCITSM_ECAP_ID_IDE 0x0030
+
+/* SR-IOV Extended Capability (PCIe 6.x §9.3.3; Linux include/uapi/linux/pci_regs.h). */
+#define PCITSM_SRIOV_CAP 0x04
+#define PCITSM_SRIOV_CTRL 0x08          /* 16 bits */
+#define PCITSM_SRIOV_CTRL_VFE 0x0001u   /* VF Enable */
+#define PCITSM_SRIOV_CTRL_MSE 0x0008u   /* VF Memory Space Enable */
+#define PCITSM_SRIOV_STATUS 0x0a
+#define PCITSM_SRIOV_INITIAL_VF 0x0c
+#define PCITSM_SRIOV_TOTAL_VF 0x0e
+#define PCITSM_SRIOV_NUM_VF 0x10
+#define PCITSM_SRIOV_FUNC_LINK 0x12
+#define PCITSM_SRIOV_VF_OFFSET 0x14     /* First VF Offset */
+#define PCITSM_SRIOV_VF_STRIDE 0x16
+#define PCITSM_SRIOV_VF_DID 0x1a        /* VF Device ID */
+#define PCITSM_SRIOV_SUP_PGSIZE 0x1c
+#define PCITSM_SRIOV_SYS_PGSIZE 0x20
+#define PCITSM_SRIOV_BAR 0x24           /* VF BAR0..5, 4 bytes each */
+#define PCITSM_SRIOV_VFM 0x3c
+#define PCITSM_SRIOV_SIZE 0x40
 
 /* PCI Express capability. */
 #define PCITSM_EXP_FLAGS 0x02      /* bits 7:4 device/port type */
@@ -154,8 +174,13 @@ struct pcitsm_pci_id {
 	int exp_type; /* PCIe device/port type, or -1 when there is no PCIe capability */
 	bool tee_io;  /* DEVCAP bit 30 */
 	uint8_t port_number; /* LNKCAP[31:24] */
+	/* Vendor ID and Device ID read 0xFFFF but the class code does not: a Virtual Function
+	 * (PCIe 6.x §9.3.4.1.1, .2), whose IDs are its PF's Vendor ID and the VF Device ID of the
+	 * PF's SR-IOV capability (what Linux's sysfs `vendor` / `device` show). vendor and device
+	 * stay 0xFFFF here. */
+	bool vf;
 };
-/* Vendor ID 0xFFFF (no function answers) is E_NOTFOUND. */
+/* All ones (no function answers: Vendor ID 0xFFFF and no class code) is E_NOTFOUND. */
 pcitsm_err pcitsm_pci_read_id(struct pcitsm_cfg *cfg, struct pcitsm_pci_id *id) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------

@@ -43,6 +43,12 @@ struct pcitsm_platform_link {
 	size_t mem_size;      /* bytes usable for traffic at each side, from mem_base */
 	uint64_t tlps_secure; /* TLPs sent as IDE TLPs by both ports, so far */
 	uint64_t tlps_wire;   /* TLPs the link carried, so far */
+	/* TDISP (PCIe 6.x §11): the host memory behind the root port that is the confidential
+	 * VM's private memory (priv_size 0: none), which only DMA with T=1 by a TDI in RUN reaches,
+	 * and the requests refused by TDI state so far, both sides. */
+	uint64_t priv_base;
+	size_t priv_size;
+	uint64_t tee_refused;
 };
 
 /* The host's grant. ctx is the provider's; fn is a function index. */
@@ -59,6 +65,14 @@ struct pcitsm_platform_ops {
 				const void *buf, size_t len);
 	pcitsm_err (*mem_read)(void *ctx, unsigned fn, enum pcitsm_ide_side from, uint64_t addr,
 			       void *buf, size_t len);
+	/* DMA by a TDI (PCIe 6.x §11): endpoint function fn (a PF or a VF, its own Requester ID)
+	 * sends a Memory Write / Memory Read of len bytes with T=1 at host address addr over its
+	 * link (the semantics of pcitsm_emu_tee_write / _read from the endpoint side): E_STATE if
+	 * its port sends no IDE TLP (the stream is not Secure); a refused write is dropped (OK at
+	 * the sender), a refused read is E_IO; each refusal counts in the link's tee_refused.
+	 * Optional (NULL: the platform has no TDISP data path). */
+	pcitsm_err (*tee_write)(void *ctx, unsigned fn, uint64_t addr, const void *buf, size_t len);
+	pcitsm_err (*tee_read)(void *ctx, unsigned fn, uint64_t addr, void *buf, size_t len);
 	/* After a key refresh: make every receiver of endpoint fn's link switch to the new key set
 	 * (PCIe 6.x §6.33: a receiver switches at the first TLP with the new set). OK when the link
 	 * carries no TLPs. */

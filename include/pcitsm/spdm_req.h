@@ -123,6 +123,10 @@ struct pcitsm_spdm_req {
 	size_t meas_len;
 	unsigned meas_nr_blocks;
 	bool meas_signed;
+	/* The last MEASUREMENTS response whole (header to signature), as verified: the evidence a
+	 * TSM hands out (docs/pcitsmd.md evidence/measurements). malloc'd. */
+	uint8_t *meas_rsp;
+	size_t meas_rsp_len;
 };
 
 pcitsm_err pcitsm_spdm_req_init(struct pcitsm_spdm_req *r, const struct pcitsm_spdm_req_cfg *cfg)

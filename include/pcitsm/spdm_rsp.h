@@ -184,6 +184,12 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 					  size_t *rsp_len) PCITSM_MUST_CHECK;
 /* Open sessions (handshake or established). */
 unsigned pcitsm_spdm_rsp_nr_sessions(const struct pcitsm_spdm_rsp *s);
+/* The heartbeat watchdog run now, not only when the next record arrives: every established
+ * session silent for two HeartbeatPeriods (by the env's clock) is ended as a heartbeat loss
+ * (the protocols' end hooks run, sessions_expired counts it). For a device model that checks its
+ * timer whenever it is observed. Returns how many ended; 0 without heartbeat_watchdog. Must not be
+ * called from inside a handler of this responder. */
+unsigned pcitsm_spdm_rsp_expire(struct pcitsm_spdm_rsp *s);
 /* Make an initialised responder misbehave as f says from its next request on (the chain faults
  * apply from the next ALGORITHMS, where the chain is built); a zeroed f makes it correct again. */
 void pcitsm_spdm_rsp_set_faults(struct pcitsm_spdm_rsp *s, const struct pcitsm_spdm_faults *f);

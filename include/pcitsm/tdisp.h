@@ -489,6 +489,11 @@ pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm
 pcitsm_err pcitsm_tdisp_seq_reread(struct pcitsm_tdisp_seq *s,
 				   const struct pcitsm_tdisp_seq_ops *ops, void *arg, uint16_t portion)
 	PCITSM_MUST_CHECK;
+/* GET_DEVICE_INTERFACE_STATE alone, whatever the state (into s->state): the TDI's state as the
+ * device says it now, for a TDI locked or not. E_STATE when the requester has failed. */
+pcitsm_err pcitsm_tdisp_seq_state(struct pcitsm_tdisp_seq *s,
+				  const struct pcitsm_tdisp_seq_ops *ops, void *arg)
+	PCITSM_MUST_CHECK;
 /* START_INTERFACE_REQUEST with the kept nonce (wiped afterwards, whatever the answer), then
  * GET_DEVICE_INTERFACE_STATE must say RUN. E_STATE without a successful pcitsm_tdisp_seq_lock. */
 pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s,

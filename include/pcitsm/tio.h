@@ -142,6 +142,12 @@ pcitsm_err pcitsm_tio_tdi_lock(struct pcitsm_tio_dev *dev, uint16_t rid, uint16_
  * last one read bumps the generation. E_NOTFOUND: rid not locked by the firmware. */
 pcitsm_err pcitsm_tio_tdi_evidence(struct pcitsm_tio_dev *dev, uint16_t rid,
 				   struct pcitsm_tsm_tdi_evidence *ev) PCITSM_MUST_CHECK;
+/* The TDI's state as the device answers GET_DEVICE_INTERFACE_STATE now, over the device's
+ * session, whether or not the firmware locked it (rid: any TDI of the device). E_STATE without a
+ * session; the device's TDISP_ERROR (INVALID_INTERFACE for a function it does not host) as
+ * E_PEER_ERROR. */
+pcitsm_err pcitsm_tio_tdi_state(struct pcitsm_tio_dev *dev, uint16_t rid, uint8_t *state)
+	PCITSM_MUST_CHECK;
 /* TDI_ACCEPT, transactional: the evidence the caller read (digest, generation) must still be the
  * TDI's: the device still CONFIG_LOCKED (else E_STATE), the report read again with the same digest
  * and the generation unchanged (else E_MISMATCH); then START_INTERFACE_REQUEST with the lock's

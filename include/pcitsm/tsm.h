@@ -155,6 +155,9 @@ int pcitsm_tsm_lock_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf 
  * the evidence binding dropped) before the op (STOP_INTERFACE_REQUEST, best effort). */
 int pcitsm_tsm_unlock_write(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 			    const char *buf, size_t len);
+/* kstrtobool (Linux lib/kstrtox.c), as every boolean sysfs store parses its input: the first one
+ * or two bytes decide (y/Y/t/T/1, n/N/f/F/0, on, off). 0, or -EINVAL. */
+int pcitsm_tsm_kstrtobool(const char *buf, size_t len, bool *v);
 /* tsm/accept: kstrtobool (lib/kstrtox.c: y/Y/t/T/1, n/N/f/F/0, on, off at the start). -ENOENT;
  * -EINVAL unparsable or false (no unaccept); -EINVAL not locked; -EBUSY a driver is bound; then
  * the op's, which binds to the last evidence read through pcitsm_tsm_tdi_evidence_get on this
@@ -177,6 +180,13 @@ struct pcitsm_tsm_tdi_evidence {
 /* E_STATE unless locked; E_NOTFOUND unknown function; the firmware's error otherwise. */
 pcitsm_err pcitsm_tsm_tdi_evidence_get(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				       struct pcitsm_tsm_tdi_evidence *ev) PCITSM_MUST_CHECK;
+/* The TDI's state now, asked of the device (GET_DEVICE_INTERFACE_STATE over its DSM's session,
+ * through the devsec TSM's firmware), locked or not: what `status` shows, so that an event the
+ * device saw (a locked-configuration write, an FLR, the session's end) shows at once. E_STATE when
+ * the function is no TDI or its DSM has no connection to ask over (the last state known stays in
+ * pcitsm_tsm_status().tdi_state); E_NOTFOUND unknown function; the firmware's error otherwise. */
+pcitsm_err pcitsm_tsm_tdi_state_get(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				    int *state) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * Driver binding, as the kernel's own files model it (Documentation/ABI/testing/sysfs-bus-pci):
@@ -414,6 +424,8 @@ struct pcitsm_tsm_traffic {
 	uint64_t tlps_secure;  /* TLPs that crossed the wire as IDE TLPs */
 	uint64_t tlps_clear;   /* TLPs that crossed in the clear */
 	uint64_t key_refreshes; /* by the key lifetime policy, checked before every operation */
+	bool tee;              /* a TDI's T=1 DMA (pcitsm_tsm_traffic_tee) */
+	uint64_t tee_refused;  /* requests the platform refused by TDI state during the run */
 	pcitsm_err first_err;
 };
 pcitsm_err pcitsm_tsm_traffic(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
@@ -425,12 +437,24 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *core, const struct p
 				    uint64_t n_ops, size_t size, uint64_t every,
 				    struct pcitsm_tsm_traffic *res) PCITSM_MUST_CHECK;
 
+/* DMA in RUN (PCIe 6.x §11): the endpoint function bdf (PF0 or a VF, a TDI) writes n_ops blocks of
+ * size bytes with T=1 into the confidential VM's private memory behind its root port and reads
+ * each back with T=1 (platform ops tee_write / tee_read): writes, reads (read back with the bytes
+ * written: verified), failures, tee_refused. The platform admits T=1 DMA only from a TDI in RUN,
+ * over a Secure stream: otherwise each write is dropped and each read fails (failures, and
+ * tee_refused counts what the TDI state refused), or the port sends none (E_STATE failures).
+ * E_UNSUPPORTED: not an endpoint function, or a platform with no TDISP data path or private
+ * memory smaller than size. */
+pcitsm_err pcitsm_tsm_traffic_tee(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				  uint64_t n_ops, size_t size, struct pcitsm_tsm_traffic *res)
+	PCITSM_MUST_CHECK;
+
 /* Evidence of a connected device, for the mirror's project directory. Copies (malloc'd). */
 struct pcitsm_tsm_evidence {
 	uint8_t *chain;       /* the SPDM certificate chain of the slot used (header + root hash + DER) */
 	size_t chain_len;
 	size_t certs_off;     /* the concatenated DER certificates start here */
-	uint8_t *meas;        /* the signed MEASUREMENTS record */
+	uint8_t *meas;        /* the signed MEASUREMENTS response, header to signature */
 	size_t meas_len;
 	uint8_t *vca;         /* transcript A: GET_VERSION .. ALGORITHMS */
 	size_t vca_len;

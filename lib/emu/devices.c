@@ -165,10 +165,16 @@ static pcitsm_err tdis_init(struct pcitsm_emu_device *d, struct pcitsm_emu_func 
 	return pcitsm_tdisp_dsm_register(&d->dsm, &d->rsp);
 }
 
+/* f's TDI, as the device sees it now. The device's heartbeat timer is checked first: the session
+ * that locked the TDI may have gone silent for two HeartbeatPeriods since anything last looked
+ * (DSP0274 HEARTBEAT), and its end moves the TDI to ERROR and its streams Insecure (the end hooks
+ * of the IDE_KM responder and the DSM) before the state is read. */
 static struct pcitsm_tdisp_tdi *func_tdi(const struct pcitsm_emu_func *f)
 {
 	if (!f || !f->dev || !f->dev->dsm_init)
 		return NULL;
+	if (pcitsm_spdm_rsp_expire(&f->dev->rsp))
+		pcitsm_debug(f->dev->km.env, "emu: heartbeat lost, session ended");
 	return pcitsm_tdisp_dsm_find(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
 }
 
@@ -234,6 +240,7 @@ static pcitsm_err device_init(struct pcitsm_emu_device *d, struct pcitsm_emu_fun
 		opts.nr_versions = cfg->nr_versions;
 	}
 	opts.heartbeat_period = cfg->heartbeat_period;
+	opts.heartbeat_watchdog = cfg->heartbeat_watchdog;
 	if (cfg->identity) {
 		d->id = cfg->identity;
 	} else {
@@ -371,6 +378,7 @@ pcitsm_err pcitsm_emu_devices_new(struct pcitsm_emu_devices **out, struct pcitsm
 			.identity = ds->have_shared ? &ds->shared : NULL,
 			.curve_bits = cfg->curve_bits,
 			.heartbeat_period = cfg->heartbeat_period,
+			.heartbeat_watchdog = cfg->heartbeat_watchdog,
 			.versions = &cfg->spdm_version,
 			.nr_versions = cfg->spdm_version ? 1 : 0,
 			.max_doe_rsp = cfg->max_doe_rsp,

@@ -24,11 +24,18 @@
 #define EMU_MSIX_VECTORS 16
 #define EMU_EXP_DEVCTL 0x08
 #define EMU_DEVCTL_FLR 0x8000u
-/* BAR0 of function 0 is its whole memory window's backed part; function n's BAR0 is 16 KiB at
- * n x 64 KiB into the window. The last three pages of each BAR: a non-TEE doorbell page, the
+/* BAR0 of PF0 is its whole memory window's backed part. The VFs' BAR0s are the PF's VF BAR0
+ * (SR-IOV capability): 16 KiB per VF from 64 KiB into the window, VF n at VF BAR0 + (n - 1) x
+ * 16 KiB (PCIe 6.x §9.3.3.14). The last three pages of each BAR: a non-TEE doorbell page, the
  * MSI-X table, the PBA. */
-#define EMU_BAR_FN_SIZE 0x4000u
-#define EMU_BAR_FN_STRIDE 0x10000u
+#define EMU_VF_BAR_SIZE 0x4000u
+#define EMU_VF_BAR_OFF 0x10000u
+/* The PF's SR-IOV capability: VFs at Routing IDs PF + 1, + 2, ... (First VF Offset 1, VF Stride
+ * 1: functions 1..7 of the PF's device, no ARI needed); every page size of the usual set
+ * supported, 4 KiB selected. */
+#define EMU_SRIOV_VF_OFFSET 1
+#define EMU_SRIOV_VF_STRIDE 1
+#define EMU_SRIOV_PGSIZES 0x553u
 
 /* Class codes: PCI-to-PCI bridge, processing accelerator. */
 #define EMU_CLASS_BRIDGE 0x060400u
@@ -386,6 +393,8 @@ static pcitsm_err devctl_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t off
 	return PCITSM_OK;
 }
 
+/* f's registers and description; a VF's BAR0 is its PF's VF BAR0 (base, size here) while its
+ * own BAR registers are read-only zero (PCIe 6.x §9.3.4.1.11). */
 static pcitsm_err func_regs_build(struct pcitsm_emu_func *f, uint64_t base, uint64_t size,
 				  bool pasid)
 {
@@ -408,10 +417,12 @@ static pcitsm_err func_regs_build(struct pcitsm_emu_func *f, uint64_t base, uint
 	d->msix_msg_ctl = EMU_MSIX_VECTORS - 1;
 
 	/* BAR0: 64-bit memory, sized by its writable bits. */
-	pcitsm_cfg_emu_poke(c, EMU_CFG_BAR0, 4, (uint32_t)base | EMU_BAR_MEM64);
-	pcitsm_cfg_emu_poke(c, EMU_CFG_BAR0 + 4, 4, (uint32_t)(base >> 32));
-	pcitsm_cfg_emu_mask(c, EMU_CFG_BAR0, 4, (uint32_t)~(size - 1) & ~0xfu, 0);
-	pcitsm_cfg_emu_mask(c, EMU_CFG_BAR0 + 4, 4, 0xffffffffu, 0);
+	if (!f->physfn) {
+		pcitsm_cfg_emu_poke(c, EMU_CFG_BAR0, 4, (uint32_t)base | EMU_BAR_MEM64);
+		pcitsm_cfg_emu_poke(c, EMU_CFG_BAR0 + 4, 4, (uint32_t)(base >> 32));
+		pcitsm_cfg_emu_mask(c, EMU_CFG_BAR0, 4, (uint32_t)~(size - 1) & ~0xfu, 0);
+		pcitsm_cfg_emu_mask(c, EMU_CFG_BAR0 + 4, 4, 0xffffffffu, 0);
+	}
 	/* MSI-X after the PCI Express capability: table and PBA in BAR0. */
 	pcitsm_cfg_emu_poke(c, f->exp_off + 1, 1, EMU_MSIX_OFF);
 	pcitsm_cfg_emu_poke(c, EMU_MSIX_OFF, 2, PCITSM_CAP_ID_MSIX);
@@ -424,11 +435,123 @@ static pcitsm_err func_regs_build(struct pcitsm_emu_func *f, uint64_t base, uint
 
 	h = (struct pcitsm_cfg_hook){ PCITSM_CFG_COMMAND, 4, NULL, locked_reg_write, f };
 	PCITSM_TRY(pcitsm_cfg_emu_add_hook(c, &h));
-	h = (struct pcitsm_cfg_hook){ EMU_CFG_BAR0, 8, NULL, locked_reg_write, f };
-	PCITSM_TRY(pcitsm_cfg_emu_add_hook(c, &h));
+	if (!f->physfn) {
+		h = (struct pcitsm_cfg_hook){ EMU_CFG_BAR0, 8, NULL, locked_reg_write, f };
+		PCITSM_TRY(pcitsm_cfg_emu_add_hook(c, &h));
+	}
 	h = (struct pcitsm_cfg_hook){ (uint32_t)f->exp_off + EMU_EXP_DEVCTL, 4, NULL, devctl_write,
 				      f };
 	return pcitsm_cfg_emu_add_hook(c, &h);
+}
+
+static void exp_build(struct pcitsm_emu_func *f, uint8_t type, bool tee_io, uint8_t port_number);
+
+/* ---------------------------------------------------------------------------------------------
+ * SR-IOV (PCIe 6.x §9.3): PF0's SR-IOV Extended Capability and its VFs. The VFs are enabled as
+ * the platform comes up (VF Enable and VF MSE set, NumVFs = TotalVFs = InitialVFs), as a host
+ * that wrote sriov_numvfs finds them; the model does not add or remove functions afterwards.
+ */
+static uint32_t sriov_peek(const struct pcitsm_emu_func *pf, uint32_t reg, unsigned width)
+{
+	return pcitsm_cfg_emu_peek(&pf->cfg, pf->sriov_off + reg, width);
+}
+
+/* VF n's (1-based) Routing ID: PF RID + First VF Offset + (n - 1) x VF Stride (PCIe 6.x
+ * §9.3.3.10, .11), from the PF's registers. */
+static uint16_t sriov_vf_rid(const struct pcitsm_emu_func *pf, unsigned n)
+{
+	return (uint16_t)(pcitsm_bdf_rid(&pf->bdf) + sriov_peek(pf, PCITSM_SRIOV_VF_OFFSET, 2) +
+			  (n - 1) * sriov_peek(pf, PCITSM_SRIOV_VF_STRIDE, 2));
+}
+
+/* VF n's BAR0 base: the PF's VF BAR0 (64-bit) + (n - 1) x the VF BAR's size (§9.3.3.14). */
+static uint64_t sriov_vf_bar0(const struct pcitsm_emu_func *pf, unsigned n)
+{
+	uint64_t base = (sriov_peek(pf, PCITSM_SRIOV_BAR, 4) & ~0xfu) |
+			(uint64_t)sriov_peek(pf, PCITSM_SRIOV_BAR + 4, 4) << 32;
+
+	return base + (uint64_t)(n - 1) * EMU_VF_BAR_SIZE;
+}
+
+/* A change to the PF's SR-IOV Control, NumVFs, System Page Size or VF BARs changes what every VF
+ * is (PCIe 6.x §11: a write to locked configuration): their TDIs go to ERROR, and each VF's
+ * description follows the VF BAR0 it now decodes. */
+static pcitsm_err sriov_write(struct pcitsm_cfg_emu *c, void *arg, uint32_t off, unsigned width,
+			      uint32_t val)
+{
+	struct pcitsm_emu_func *pf = arg;
+	uint32_t dw = off & ~3u, before = pcitsm_cfg_emu_peek(c, dw, 4);
+
+	masked_write(c, off, width, val);
+	if (pcitsm_cfg_emu_peek(c, dw, 4) == before)
+		return PCITSM_OK;
+	for (unsigned i = 0; i < pf->nr_siblings; i++) {
+		struct pcitsm_emu_func *vf = pf->sibling[i];
+
+		vf->desc.bar[0].base = sriov_vf_bar0(pf, vf->vf_num);
+		emu_tdi_config_written(vf);
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err sriov_build(struct pcitsm_emu_func *pf, uint16_t off, uint16_t next,
+			      unsigned nr_vfs, uint64_t vf_bar)
+{
+	struct pcitsm_cfg_emu *c = &pf->cfg;
+	struct pcitsm_cfg_hook h;
+
+	put_ecap_hdr(c, off, PCITSM_ECAP_ID_SRIOV, 1, next);
+	pf->sriov_off = off;
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_CTRL, 2,
+			    PCITSM_SRIOV_CTRL_VFE | PCITSM_SRIOV_CTRL_MSE);
+	pcitsm_cfg_emu_mask(c, off + PCITSM_SRIOV_CTRL, 2,
+			    PCITSM_SRIOV_CTRL_VFE | PCITSM_SRIOV_CTRL_MSE, 0);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_INITIAL_VF, 2, nr_vfs);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_TOTAL_VF, 2, nr_vfs);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_NUM_VF, 2, nr_vfs);
+	pcitsm_cfg_emu_mask(c, off + PCITSM_SRIOV_NUM_VF, 2, 0xffff, 0);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_VF_OFFSET, 2, EMU_SRIOV_VF_OFFSET);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_VF_STRIDE, 2, EMU_SRIOV_VF_STRIDE);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_VF_DID, 2, PCITSM_EMU_DEVICE_VF);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_SUP_PGSIZE, 4, EMU_SRIOV_PGSIZES);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_SYS_PGSIZE, 4, 1); /* 4 KiB */
+	pcitsm_cfg_emu_mask(c, off + PCITSM_SRIOV_SYS_PGSIZE, 4, EMU_SRIOV_PGSIZES, 0);
+	/* VF BAR0: 64-bit memory, EMU_VF_BAR_SIZE per VF, sized by its writable bits. */
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_BAR, 4, (uint32_t)vf_bar | EMU_BAR_MEM64);
+	pcitsm_cfg_emu_poke(c, off + PCITSM_SRIOV_BAR + 4, 4, (uint32_t)(vf_bar >> 32));
+	pcitsm_cfg_emu_mask(c, off + PCITSM_SRIOV_BAR, 4, ~(EMU_VF_BAR_SIZE - 1) & ~0xfu, 0);
+	pcitsm_cfg_emu_mask(c, off + PCITSM_SRIOV_BAR + 4, 4, 0xffffffffu, 0);
+	h = (struct pcitsm_cfg_hook){ (uint32_t)off + PCITSM_SRIOV_CTRL,
+				      PCITSM_SRIOV_BAR + 8 - PCITSM_SRIOV_CTRL, NULL, sriov_write,
+				      pf };
+	return pcitsm_cfg_emu_add_hook(c, &h);
+}
+
+/* VF n of pf (PCIe 6.x §9.3.4): Vendor ID and Device ID read 0xFFFF, the class code is the PF's;
+ * Command has only Bus Master Enable (Memory Space is the PF's VF MSE); its BARs read zero, its
+ * BAR0 is the PF's VF BAR0 for VF n; a PCI Express capability (Endpoint, the PF's TEE-IO bit) and
+ * MSI-X. */
+static pcitsm_err vf_build(struct pcitsm_emu_func *vf, struct pcitsm_emu_func *pf, unsigned n,
+			   const struct pcitsm_emu_link_cfg *l)
+{
+	struct pcitsm_cfg_emu *c = &vf->cfg;
+	uint16_t rid = sriov_vf_rid(pf, n);
+
+	vf->kind = PCITSM_EMU_ENDPOINT;
+	vf->bdf = (struct pcitsm_bdf){ pf->bdf.seg, (uint8_t)(rid >> 8), (uint8_t)(rid >> 3 & 0x1f),
+				       (uint8_t)(rid & 7) };
+	vf->upstream = pf->upstream;
+	vf->physfn = pf;
+	vf->vf_num = n;
+	pcitsm_cfg_emu_init(c, PCITSM_CFG_SIZE_EXT);
+	header_build(vf, 0xffff, EMU_CLASS_ACCEL, 0x00);
+	pcitsm_cfg_emu_poke(c, PCITSM_CFG_VENDOR_ID, 2, 0xffff);
+	pcitsm_cfg_emu_mask(c, PCITSM_CFG_COMMAND, 2, 0x0004, 0);
+	exp_build(vf, PCITSM_EXP_TYPE_ENDPOINT, l->ep_tee_io, 0);
+	PCITSM_TRY(func_regs_build(vf, sriov_vf_bar0(pf, n), EMU_VF_BAR_SIZE,
+				   l->ep_pasid_funcs >> n & 1));
+	pf->sibling[pf->nr_siblings++] = vf;
+	return PCITSM_OK;
 }
 
 static void exp_build(struct pcitsm_emu_func *f, uint8_t type, bool tee_io, uint8_t port_number)
@@ -475,10 +598,10 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 				 uint8_t port_number, uint64_t mem_base)
 {
 	uint16_t pos = EMU_EXT_OFF;
-	uint16_t doe_off = 0, ide_off = 0, dev3_off = 0;
+	uint16_t doe_off = 0, ide_off = 0, dev3_off = 0, sriov_off = 0;
 
-	/* Header Type bit 7: a multi-function device. */
-	header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, l->ep_extra_funcs ? 0x80 : 0x00);
+	/* One PF: not a multi-function device; its VFs are found through SR-IOV. */
+	header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, 0x00);
 	exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, l->ep_tee_io, port_number);
 	PCITSM_TRY(func_regs_build(f, mem_base, PCITSM_EMU_MEM_SIZE, l->ep_pasid_funcs & 1));
 
@@ -495,11 +618,15 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 		dev3_off = pos;
 		pos += EMU_DEV3_SIZE;
 	}
+	if (l->ep_extra_funcs) {
+		sriov_off = pos;
+		pos += PCITSM_SRIOV_SIZE;
+	}
 	if (pos > PCITSM_CFG_SIZE_EXT)
 		return PCITSM_E_INVAL;
 
 	if (doe_off) {
-		uint16_t next = ide_off ? ide_off : dev3_off;
+		uint16_t next = ide_off ? ide_off : dev3_off ? dev3_off : sriov_off;
 
 		pcitsm_doe_dev_init(&f->doe, l->doe_version ? l->doe_version : 1);
 		f->cma = (struct pcitsm_doe_handler){ PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA,
@@ -516,12 +643,15 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 		f->doe_off = doe_off;
 	}
 	if (ide_off)
-		PCITSM_TRY(ide_build(f, &l->ep_ide, ide_off, dev3_off));
+		PCITSM_TRY(ide_build(f, &l->ep_ide, ide_off, dev3_off ? dev3_off : sriov_off));
 	if (dev3_off) {
 		/* Device-3: Segment Captured is clear (no flit mode on the emulated link). */
-		put_ecap_hdr(&f->cfg, dev3_off, PCITSM_ECAP_ID_DEV3, 1, 0);
+		put_ecap_hdr(&f->cfg, dev3_off, PCITSM_ECAP_ID_DEV3, 1, sriov_off);
 		f->dev3_off = dev3_off;
 	}
+	if (sriov_off)
+		PCITSM_TRY(sriov_build(f, sriov_off, 0, l->ep_extra_funcs,
+				       mem_base + EMU_VF_BAR_OFF));
 	return PCITSM_OK;
 }
 
@@ -588,26 +718,12 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 			e = endpoint_build(ep, &cfg->ports[i], 0,
 					   PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
 	}
-	/* The endpoints' extra functions (1..n of the same device). */
+	/* The endpoints' VFs, where their PF's SR-IOV capability puts them. */
 	for (unsigned i = 0, k = 2 * cfg->nr_ports; i < cfg->nr_ports && !e; i++) {
 		struct pcitsm_emu_func *pf0 = &p->funcs[cfg->nr_ports + i];
 
-		for (unsigned fn = 1; fn <= cfg->ports[i].ep_extra_funcs && !e; fn++, k++) {
-			struct pcitsm_emu_func *f = &p->funcs[k];
-
-			f->kind = PCITSM_EMU_ENDPOINT;
-			f->bdf = (struct pcitsm_bdf){ cfg->segment, (uint8_t)(cfg->root_bus + 1 + i), 0,
-						      (uint8_t)fn };
-			f->upstream = &p->funcs[i];
-			pcitsm_cfg_emu_init(&f->cfg, PCITSM_CFG_SIZE_EXT);
-			header_build(f, PCITSM_EMU_DEVICE_ENDPOINT, EMU_CLASS_ACCEL, 0x80);
-			exp_build(f, PCITSM_EXP_TYPE_ENDPOINT, cfg->ports[i].ep_tee_io, 0);
-			e = func_regs_build(f,
-					    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW +
-						    fn * EMU_BAR_FN_STRIDE,
-					    EMU_BAR_FN_SIZE, cfg->ports[i].ep_pasid_funcs >> fn & 1);
-			pf0->sibling[pf0->nr_siblings++] = f;
-		}
+		for (unsigned vf = 1; vf <= cfg->ports[i].ep_extra_funcs && !e; vf++, k++)
+			e = vf_build(&p->funcs[k], pf0, vf, &cfg->ports[i]);
 	}
 	if (!e)
 		e = emu_links_init(p);

@@ -40,11 +40,14 @@ static void host_bridge(void *ctx, struct pcitsm_platform_hb *hb)
 	hb->nr_streams = p->config.nr_streams;
 }
 
-/* The link of function i, when it carries TLPs. */
+/* The link of function i, when it carries TLPs: a VF's is its PF's. */
 static struct pcitsm_emu_link *func_link(struct pcitsm_emu_platform *p, unsigned i)
 {
-	struct pcitsm_emu_link *l = i < p->nr_funcs ? p->funcs[i].link : NULL;
+	struct pcitsm_emu_func *f = i < p->nr_funcs ? &p->funcs[i] : NULL;
+	struct pcitsm_emu_link *l = f ? f->link : NULL;
 
+	if (f && !l && f->physfn)
+		l = f->physfn->link;
 	return l && l->wire ? l : NULL;
 }
 
@@ -64,7 +67,38 @@ static pcitsm_err host_link(void *ctx, unsigned i, struct pcitsm_platform_link *
 		out->tlps_secure += l->rp->ide_port->stream[s].stats.tx_tlps +
 				    l->ep->ide_port->stream[s].stats.tx_tlps;
 	out->tlps_wire = l->wire->stats[0].sent + l->wire->stats[1].sent;
+	pcitsm_emu_private_mem(l, &out->priv_base, &out->priv_size);
+	out->tee_refused = l->tee_refused[PCITSM_IDE_SIDE_RP] + l->tee_refused[PCITSM_IDE_SIDE_EP];
 	return PCITSM_OK;
+}
+
+/* The requesting function of a TDI's DMA: an endpoint function on link l (PF0 or a VF). */
+static const struct pcitsm_emu_func *tee_requester(struct pcitsm_emu_platform *p, unsigned i,
+						  const struct pcitsm_emu_link *l)
+{
+	const struct pcitsm_emu_func *f = &p->funcs[i];
+
+	return f->kind == PCITSM_EMU_ENDPOINT && (f == l->ep || f->physfn == l->ep) ? f : NULL;
+}
+
+static pcitsm_err host_tee_write(void *ctx, unsigned i, uint64_t addr, const void *buf, size_t len)
+{
+	struct pcitsm_emu_link *l = func_link(ctx, i);
+	const struct pcitsm_emu_func *f = l ? tee_requester(ctx, i, l) : NULL;
+
+	if (!f)
+		return PCITSM_E_UNSUPPORTED;
+	return pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_EP, f, true, addr, buf, len);
+}
+
+static pcitsm_err host_tee_read(void *ctx, unsigned i, uint64_t addr, void *buf, size_t len)
+{
+	struct pcitsm_emu_link *l = func_link(ctx, i);
+	const struct pcitsm_emu_func *f = l ? tee_requester(ctx, i, l) : NULL;
+
+	if (!f)
+		return PCITSM_E_UNSUPPORTED;
+	return pcitsm_emu_tee_read(l, PCITSM_IDE_SIDE_EP, f, true, addr, buf, len);
 }
 
 static pcitsm_err host_mem_write(void *ctx, unsigned i, enum pcitsm_ide_side from, uint64_t addr,
@@ -97,6 +131,8 @@ static const struct pcitsm_platform_ops emu_host_ops = {
 	.link = host_link,
 	.mem_write = host_mem_write,
 	.mem_read = host_mem_read,
+	.tee_write = host_tee_write,
+	.tee_read = host_tee_read,
 	.link_flush = host_link_flush,
 };
 

@@ -206,11 +206,15 @@ pcitsm_err pcitsm_pci_read_id(struct pcitsm_cfg *cfg, struct pcitsm_pci_id *id)
 	memset(id, 0, sizeof(*id));
 	id->exp_type = -1;
 	PCITSM_TRY(pcitsm_cfg_read16(cfg, PCITSM_CFG_VENDOR_ID, &id->vendor));
-	if (id->vendor == 0xffff)
-		return PCITSM_E_NOTFOUND;
 	PCITSM_TRY(pcitsm_cfg_read16(cfg, PCITSM_CFG_DEVICE_ID, &id->device));
 	/* 0x08: revision in bits 7:0, class code (prog-if, sub, base) in bits 31:8. */
 	PCITSM_TRY(pcitsm_cfg_read32(cfg, PCITSM_CFG_REVISION, &class_rev));
+	if (id->vendor == 0xffff) {
+		/* No function reads all ones; a VF reads 0xFFFF IDs over a real class code. */
+		if (id->device != 0xffff || class_rev == 0xffffffffu)
+			return PCITSM_E_NOTFOUND;
+		id->vf = true;
+	}
 	id->revision = (uint8_t)class_rev;
 	id->class_code = class_rev >> 8;
 	PCITSM_TRY(pcitsm_cfg_read8(cfg, PCITSM_CFG_HEADER_TYPE, &id->header_type));

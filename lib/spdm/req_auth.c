@@ -350,17 +350,26 @@ pcitsm_err req_meas_check(const struct spdm_meas *m, uint8_t operation, bool sig
 	return PCITSM_OK;
 }
 
-static pcitsm_err keep_record(struct pcitsm_spdm_req *r, const struct spdm_meas *m)
+/* The record (for the blocks) and the whole response rsp[0..len) (for the evidence). */
+static pcitsm_err keep_record(struct pcitsm_spdm_req *r, const struct spdm_meas *m,
+			      const uint8_t *rsp, size_t len)
 {
-	uint8_t *copy = malloc(m->record_len ? m->record_len : 1);
+	uint8_t *copy = malloc(m->record_len ? m->record_len : 1), *whole = malloc(len ? len : 1);
 
-	if (!copy)
+	if (!copy || !whole) {
+		free(copy);
+		free(whole);
 		return PCITSM_E_NOMEM;
+	}
 	memcpy(copy, m->record, m->record_len);
+	memcpy(whole, rsp, len);
 	free(r->meas);
 	r->meas = copy;
 	r->meas_len = m->record_len;
 	r->meas_nr_blocks = m->nr_blocks;
+	free(r->meas_rsp);
+	r->meas_rsp = whole;
+	r->meas_rsp_len = len;
 	return PCITSM_OK;
 }
 
@@ -397,5 +406,5 @@ pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size
 		return PCITSM_OK;
 	}
 	r->meas_signed = sign;
-	return keep_record(r, &m);
+	return keep_record(r, &m, p, mlen);
 }

@@ -52,6 +52,37 @@ void rsp_sessions_end_all(struct pcitsm_spdm_rsp *s)
 			sess_end(s, &s->sessions[i]);
 }
 
+/* The watchdog's rule: silent for RSP_HEARTBEAT_PERIODS heartbeat periods (DSP0274 HEARTBEAT:
+ * a responder that hears nothing within the period may end the session). */
+static bool sess_silent_too_long(const struct pcitsm_spdm_rsp *s,
+				 const struct pcitsm_spdm_rsp_session *ss)
+{
+	return s->opts.heartbeat_watchdog && ss->heartbeat_period &&
+	       pcitsm_now_ns(s->env) - ss->last_ns >
+		       RSP_HEARTBEAT_PERIODS * ss->heartbeat_period * RSP_NS_PER_S;
+}
+
+static void sess_expire(struct pcitsm_spdm_rsp *s, struct pcitsm_spdm_rsp_session *ss)
+{
+	sess_end(s, ss);
+	s->sessions_expired++;
+}
+
+unsigned pcitsm_spdm_rsp_expire(struct pcitsm_spdm_rsp *s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PCITSM_SPDM_MAX_SESSIONS; i++) {
+		struct pcitsm_spdm_rsp_session *ss = &s->sessions[i];
+
+		if (ss->state == PCITSM_SPDM_RSP_SESS_ESTABLISHED && sess_silent_too_long(s, ss)) {
+			sess_expire(s, ss);
+			n++;
+		}
+	}
+	return n;
+}
+
 unsigned pcitsm_spdm_rsp_nr_sessions(const struct pcitsm_spdm_rsp *s)
 {
 	unsigned n = 0;
@@ -616,11 +647,8 @@ pcitsm_err pcitsm_spdm_rsp_handle_secured(struct pcitsm_spdm_rsp *s, const uint8
 		return PCITSM_E_NORESPONSE;
 	}
 	/* The watchdog: silent for RSP_HEARTBEAT_PERIODS heartbeat periods, the session is over. */
-	if (s->opts.heartbeat_watchdog && c.ss->heartbeat_period &&
-	    pcitsm_now_ns(s->env) - c.ss->last_ns >
-		    RSP_HEARTBEAT_PERIODS * c.ss->heartbeat_period * RSP_NS_PER_S) {
-		sess_end(s, c.ss);
-		s->sessions_expired++;
+	if (sess_silent_too_long(s, c.ss)) {
+		sess_expire(s, c.ss);
 		s->dropped_records++;
 		return PCITSM_E_NORESPONSE;
 	}

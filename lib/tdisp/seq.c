@@ -230,6 +230,16 @@ pcitsm_err pcitsm_tdisp_seq_reread(struct pcitsm_tdisp_seq *s,
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_tdisp_seq_state(struct pcitsm_tdisp_seq *s,
+				  const struct pcitsm_tdisp_seq_ops *ops, void *arg)
+{
+	if (!s || !ops || !ops->exchange)
+		return PCITSM_E_INVAL;
+	if (s->rq.err || s->rq.pending)
+		return seq_fail(s, PCITSM_TDISP_STEP_STATE, PCITSM_E_STATE, "requester failed");
+	return seq_state(s, ops, arg, PCITSM_TDISP_STEP_STATE, -1);
+}
+
 pcitsm_err pcitsm_tdisp_seq_start(struct pcitsm_tdisp_seq *s,
 				  const struct pcitsm_tdisp_seq_ops *ops, void *arg)
 {

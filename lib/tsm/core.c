@@ -1089,8 +1089,7 @@ int pcitsm_tsm_unlock_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *
 	return rc;
 }
 
-/* kstrtobool (lib/kstrtox.c): the first one or two bytes decide. */
-static int parse_kstrtobool(const char *buf, size_t len, bool *v)
+int pcitsm_tsm_kstrtobool(const char *buf, size_t len, bool *v)
 {
 	if (!buf || !len)
 		return -EINVAL;
@@ -1137,7 +1136,7 @@ int pcitsm_tsm_accept_write(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *
 		return -ENOENT;
 	}
 	/* 1. EINVAL unparsable or false; 2. EINVAL not locked; 3. EBUSY driver bound. */
-	rc = parse_kstrtobool(buf, len, &v);
+	rc = pcitsm_tsm_kstrtobool(buf, len, &v);
 	if (!rc && !v)
 		rc = -EINVAL;
 	if (!rc && (!fn->devsec || fn->locking))
@@ -1226,6 +1225,47 @@ pcitsm_err pcitsm_tsm_tdi_evidence_get(struct pcitsm_tsm_core *c, const struct p
 		fn->ev_valid = !e;
 		memcpy(fn->ev_digest, ev->digest, sizeof(fn->ev_digest));
 		fn->ev_generation = ev->generation;
+	}
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&dsm->lock);
+	return e;
+}
+
+pcitsm_err pcitsm_tsm_tdi_state_get(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				    int *state)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf), *dsm;
+	struct tsm_dev *d = NULL;
+	uint8_t st = 0;
+	pcitsm_err e = PCITSM_E_STATE;
+
+	if (!state)
+		return PCITSM_E_INVAL;
+	*state = -1;
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	dsm = fn->dsm;
+	if (!dsm || !pcitsm_tsm_attr_exists(c, bdf, PCITSM_TSM_ATTR_LOCK))
+		return PCITSM_E_STATE;
+	pthread_mutex_lock(&dsm->lock);
+	pthread_mutex_lock(&c->lock);
+	/* The devsec TSM that shares the DSM's link connection: the one holding the lock, or any
+	 * (the state of an unlocked TDI is the device's to say too). */
+	if (!fn->locking) {
+		d = fn->devsec;
+		for (unsigned i = 0; !d && i < c->nr_devs; i++)
+			if (c->devs[i]->devsec && tdi_dsm(fn, c->devs[i]))
+				d = c->devs[i];
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (d && tdi_dsm(fn, d) && d->devsec->state)
+		e = d->devsec->state(d->ctx, dsm, dsm->drv, fn, &st);
+	pthread_mutex_lock(&c->lock);
+	if (!e && st <= PCITSM_TDISP_ERROR) {
+		fn->tdi_state = st;
+		*state = st;
+	} else if (!e) {
+		e = PCITSM_E_FIELD;
 	}
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&dsm->lock);

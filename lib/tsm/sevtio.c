@@ -375,11 +375,24 @@ static pcitsm_err devsec_accept(void *ctx, struct tsm_fn *dsm, void *drv, struct
 	return pcitsm_tio_tdi_accept(d->fwdev, pcitsm_bdf_rid(&fn->bdf), digest, generation, fail);
 }
 
+static pcitsm_err devsec_state(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+			       uint8_t *state)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)dsm;
+	if (!d->fwdev)
+		return PCITSM_E_STATE;
+	return pcitsm_tio_tdi_state(d->fwdev, pcitsm_bdf_rid(&fn->bdf), state);
+}
+
 static const struct tsm_devsec_ops sevtio_devsec_ops = {
 	.lock = devsec_lock,
 	.unlock = devsec_unlock,
 	.evidence = devsec_evidence,
 	.accept = devsec_accept,
+	.state = devsec_state,
 };
 
 static void sevtio_free(void *ctx)

@@ -4,7 +4,9 @@
  * through the platform's memory path (platform ops mem_write / mem_read; on the emulated platform
  * every TLP goes through both IDE engines and the wire with its tap), with the TSM's key lifetime
  * check before every operation, optionally with asked-for key refreshes in between (the "no loss
- * under rekey" check).
+ * under rekey" check); or a TDI's own DMA with T=1 into the confidential VM's private memory
+ * (platform ops tee_write / tee_read, pcitsm_tsm_traffic_tee), which the platform lets through
+ * only while the TDI is RUN (PCIe 6.x §11).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,25 +36,82 @@ static void note(struct pcitsm_tsm_traffic *r, pcitsm_err e)
 		r->first_err = e;
 }
 
-pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
-				    uint64_t n_ops, size_t size, uint64_t every,
-				    struct pcitsm_tsm_traffic *r)
+/* One write and its read-back: i-th operation of a run. Plain traffic alternates the sides
+ * (even: the host writes the device's memory; odd: the device DMAs to the host's); a TDI's run
+ * (tee) is the function's own DMA with T=1 into the host's private memory. */
+static pcitsm_err op_write(struct tsm_fn *fn, bool tee, uint64_t i, uint64_t addr,
+			   const uint8_t *buf, size_t size)
 {
-	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	const struct pcitsm_platform *p = &fn->core->plat;
+	enum pcitsm_ide_side from = i & 1 ? PCITSM_IDE_SIDE_EP : PCITSM_IDE_SIDE_RP;
+
+	if (tee)
+		return p->ops->tee_write(p->ctx, fn->idx, addr, buf, size);
+	return p->ops->mem_write(p->ctx, fn->idx, from, addr, buf, size);
+}
+
+static pcitsm_err op_read(struct tsm_fn *fn, bool tee, uint64_t i, uint64_t addr, uint8_t *buf,
+			  size_t size)
+{
+	const struct pcitsm_platform *p = &fn->core->plat;
+	enum pcitsm_ide_side from = i & 1 ? PCITSM_IDE_SIDE_EP : PCITSM_IDE_SIDE_RP;
+
+	if (tee)
+		return p->ops->tee_read(p->ctx, fn->idx, addr, buf, size);
+	return p->ops->mem_read(p->ctx, fn->idx, from, addr, buf, size);
+}
+
+/* Where operation i writes: a slot of size bytes in the other side's memory, or in the private
+ * memory for a TDI's run. */
+static uint64_t op_addr(const struct pcitsm_platform_link *l, bool tee, uint64_t i, size_t size)
+{
+	enum pcitsm_ide_side from = i & 1 ? PCITSM_IDE_SIDE_EP : PCITSM_IDE_SIDE_RP;
+
+	if (tee)
+		return l->priv_base + (i % (l->priv_size / size)) * size;
+	return l->mem_base[!from] + ((i / 2) % (l->mem_size / size)) * size;
+}
+
+static void rekey_now(struct pcitsm_tsm_core *c, struct tsm_fn *fn, struct pcitsm_tsm_traffic *r)
+{
+	struct tsm_dev *d;
+	pcitsm_err e;
+
+	pthread_mutex_lock(&c->lock);
+	d = fn->tsm;
+	pthread_mutex_unlock(&c->lock);
+	e = d && d->link->rekey ? d->link->rekey(d->ctx, fn, fn->drv) : PCITSM_E_STATE;
+	if (e) {
+		note(r, e);
+		return;
+	}
+	fn->rekeys++;
+	pthread_mutex_lock(&c->lock);
+	c->rekeys++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static pcitsm_err traffic_run(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+			      uint64_t n_ops, size_t size, uint64_t every, bool tee,
+			      struct pcitsm_tsm_traffic *r)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf), *locked;
 	const struct pcitsm_platform *p = &c->plat;
 	struct pcitsm_platform_link l, l1;
 	uint8_t *wbuf, *rbuf;
-	uint64_t slots;
 
 	if (!r)
 		return PCITSM_E_INVAL;
 	memset(r, 0, sizeof(*r));
+	r->tee = tee;
 	if (!fn)
 		return PCITSM_E_NOTFOUND;
 	if (!size || size % 4 || size > PCITSM_TLP_DATA_MAX)
 		return PCITSM_E_INVAL;
-	if (!fn->is_endpoint || link_now(fn, &l) != PCITSM_OK || !p->ops->mem_write ||
-	    !p->ops->mem_read || l.mem_size < size)
+	if (!fn->is_endpoint || link_now(fn, &l) != PCITSM_OK)
+		return PCITSM_E_UNSUPPORTED;
+	if (tee ? !p->ops->tee_write || !p->ops->tee_read || l.priv_size < size
+		: !p->ops->mem_write || !p->ops->mem_read || l.mem_size < size)
 		return PCITSM_E_UNSUPPORTED;
 	wbuf = malloc(size);
 	rbuf = malloc(size);
@@ -61,14 +120,13 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 		free(rbuf);
 		return PCITSM_E_NOMEM;
 	}
-	slots = l.mem_size / size;
-	pthread_mutex_lock(&fn->lock);
+	/* A TDI's DMA holds its DSM's mutex, as a lock or an accept of the device does. */
+	locked = tee && fn->dsm ? fn->dsm : fn;
+	pthread_mutex_lock(&locked->lock);
 	if (link_now(fn, &l1) == PCITSM_OK)
 		l = l1; /* the counters at the start */
 	for (uint64_t i = 0; i < n_ops; i++) {
-		/* Even: the host writes the device's memory; odd: the device DMAs to the host's. */
-		enum pcitsm_ide_side from = i & 1 ? PCITSM_IDE_SIDE_EP : PCITSM_IDE_SIDE_RP;
-		uint64_t base = l.mem_base[!from] + ((i / 2) % slots) * size;
+		uint64_t addr = op_addr(&l, tee, i, size);
 		bool refreshed;
 		pcitsm_err e;
 
@@ -80,13 +138,13 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 		r->key_refreshes += refreshed;
 		fill(wbuf, size, i + 1);
 		r->ops++;
-		e = p->ops->mem_write(p->ctx, fn->idx, from, base, wbuf, size);
+		e = op_write(fn, tee, i, addr, wbuf, size);
 		if (e) {
 			note(r, e);
 		} else {
 			r->writes++;
 			r->bytes += size;
-			e = p->ops->mem_read(p->ctx, fn->idx, from, base, rbuf, size);
+			e = op_read(fn, tee, i, addr, rbuf, size);
 			if (!e && memcmp(wbuf, rbuf, size))
 				e = PCITSM_E_MAC; /* wrong data came back */
 			if (e) {
@@ -96,29 +154,16 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 				r->bytes += size;
 			}
 		}
-		if (every && (i + 1) % every == 0 && i + 1 < n_ops) {
-			struct tsm_dev *d;
-
-			pthread_mutex_lock(&c->lock);
-			d = fn->tsm;
-			pthread_mutex_unlock(&c->lock);
-			e = d && d->link->rekey ? d->link->rekey(d->ctx, fn, fn->drv) : PCITSM_E_STATE;
-			if (e) {
-				note(r, e);
-			} else {
-				fn->rekeys++;
-				pthread_mutex_lock(&c->lock);
-				c->rekeys++;
-				pthread_mutex_unlock(&c->lock);
-			}
-		}
+		if (every && (i + 1) % every == 0 && i + 1 < n_ops)
+			rekey_now(c, fn, r);
 	}
 	if (link_now(fn, &l1) != PCITSM_OK)
 		l1 = l;
 	r->tlps_secure = l1.tlps_secure - l.tlps_secure;
 	r->tlps_clear = l1.tlps_wire - l.tlps_wire -
 			PCITSM_MIN(r->tlps_secure, l1.tlps_wire - l.tlps_wire);
-	pthread_mutex_unlock(&fn->lock);
+	r->tee_refused = l1.tee_refused - l.tee_refused;
+	pthread_mutex_unlock(&locked->lock);
 	pcitsm_wipe(wbuf, size);
 	pcitsm_wipe(rbuf, size);
 	free(wbuf);
@@ -126,8 +171,21 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				    uint64_t n_ops, size_t size, uint64_t every,
+				    struct pcitsm_tsm_traffic *r)
+{
+	return traffic_run(c, bdf, n_ops, size, every, false, r);
+}
+
 pcitsm_err pcitsm_tsm_traffic(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
 			      uint64_t n_ops, size_t size, struct pcitsm_tsm_traffic *res)
 {
-	return pcitsm_tsm_traffic_rekey(c, bdf, n_ops, size, 0, res);
+	return traffic_run(c, bdf, n_ops, size, 0, false, res);
+}
+
+pcitsm_err pcitsm_tsm_traffic_tee(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				  uint64_t n_ops, size_t size, struct pcitsm_tsm_traffic *res)
+{
+	return traffic_run(c, bdf, n_ops, size, 0, true, res);
 }

@@ -136,6 +136,9 @@ struct tsm_devsec_ops {
 	pcitsm_err (*accept)(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
 			     const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], uint32_t generation,
 			     struct pcitsm_tsm_failure *fail);
+	/* Optional: the TDI's state as the device answers now, locked or not. */
+	pcitsm_err (*state)(void *ctx, struct tsm_fn *dsm, void *drv, struct tsm_fn *fn,
+			    uint8_t *state);
 };
 
 /* A backend (include/pcitsm/tsm.h: handed to the core in pcitsm_tsm_core_cfg.backend): its init

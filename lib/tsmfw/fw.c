@@ -610,7 +610,12 @@ pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *d, struct pcitsm
 		return PCITSM_E_STATE;
 	PCITSM_TRY(dup(&ev->chain, &ev->chain_len, d->auth.chain, d->auth.chain_len));
 	ev->certs_off = d->auth.certs_off;
-	PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas, d->r.meas_len));
+	/* The signed MEASUREMENTS response as the device sent it (its record, nonce, opaque data
+	 * and signature); a requester that kept only the record hands that. */
+	if (d->r.meas_rsp)
+		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas_rsp, d->r.meas_rsp_len));
+	else
+		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas, d->r.meas_len));
 	PCITSM_TRY(dup(&ev->vca, &ev->vca_len, d->auth.vca, d->auth.vca_len));
 	ev->chain_trusted = d->auth.chain_trusted;
 	return PCITSM_OK;

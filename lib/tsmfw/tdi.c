@@ -133,6 +133,28 @@ pcitsm_err pcitsm_tio_tdi_evidence(struct pcitsm_tio_dev *d, uint16_t rid,
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_tio_tdi_state(struct pcitsm_tio_dev *d, uint16_t rid, uint8_t *state)
+{
+	struct pcitsm_tdisp_seq *s;
+	pcitsm_err e;
+
+	if (!d || !state)
+		return PCITSM_E_INVAL;
+	if (!d->session_open)
+		return PCITSM_E_STATE;
+	/* A requester of its own: the state of any TDI of the device, locked by us or not, and
+	 * no effect on a lock's nonce or report. */
+	s = malloc(sizeof(*s));
+	if (!s)
+		return PCITSM_E_NOMEM;
+	pcitsm_tdisp_seq_init(s, rid);
+	e = pcitsm_tdisp_seq_state(s, &tdi_ops, d);
+	*state = s->state;
+	pcitsm_tdisp_seq_wipe(s);
+	free(s);
+	return e;
+}
+
 pcitsm_err pcitsm_tio_tdi_accept(struct pcitsm_tio_dev *d, uint16_t rid,
 				 const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], uint32_t generation,
 				 struct pcitsm_tsm_failure *fail)

@@ -361,6 +361,32 @@ static void sva_add(json_object *o, const struct list_src *src, const struct pci
 	json_object_object_add(o, "uio_pci_sva", s);
 }
 
+/* A Virtual Function reads 0xFFFF IDs (PCIe 6.x §9.3.4.1.1, .2): its IDs are what sysfs shows
+ * (the PF's Vendor ID and its SR-IOV capability's VF Device ID, Linux drivers/pci/iov.c), and its
+ * PF is its `physfn` link. */
+static void vf_ids(json_object *o, struct list_src *src, const char *devdir,
+		   struct pcitsm_pci_id *id)
+{
+	char v[32], path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	json_object_object_add(o, "virtfn", jbool(true));
+	if (!src->sysfs)
+		return;
+	if (read_attr(devdir, "vendor", v, sizeof(v)))
+		id->vendor = (uint16_t)strtoul(v, NULL, 16);
+	if (read_attr(devdir, "device", v, sizeof(v)))
+		id->device = (uint16_t)strtoul(v, NULL, 16);
+	if ((size_t)snprintf(path, sizeof(path), "%s/physfn", devdir) >= sizeof(path))
+		return;
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		json_object_object_add(o, "physfn", jstr(strrchr(link, '/') ? strrchr(link, '/') + 1
+									   : link));
+	}
+}
+
 static json_object *func_json(struct list_src *src, const char *devdir, struct pcitsm_cfg *cfg,
 			      const struct pcitsm_bdf *bdf)
 {
@@ -385,6 +411,13 @@ static json_object *func_json(struct list_src *src, const char *devdir, struct p
 			json_object_object_add(o, "error", jstr(pcitsm_err_str(PCITSM_E_IO)));
 			return o;
 		}
+		if (vid == 0xffff && did == 0xffff && cr != 0xffffffffu) {
+			struct pcitsm_pci_id vf = { .vendor = vid, .device = did, .vf = true };
+
+			vf_ids(o, src, devdir, &vf);
+			vid = vf.vendor;
+			did = vf.device;
+		}
 		snprintf(buf, sizeof(buf), "%04x", vid);
 		json_object_object_add(o, "vendor", jstr(buf));
 		snprintf(buf, sizeof(buf), "%04x", did);
@@ -406,6 +439,8 @@ static json_object *func_json(struct list_src *src, const char *devdir, struct p
 		json_object_object_add(o, "error", jstr(pcitsm_err_str(e)));
 		return o;
 	}
+	if (id.vf)
+		vf_ids(o, src, devdir, &id);
 	snprintf(buf, sizeof(buf), "%04x", id.vendor);
 	json_object_object_add(o, "vendor", jstr(buf));
 	snprintf(buf, sizeof(buf), "%04x", id.device);
@@ -520,6 +555,9 @@ static void print_text(json_object *f)
 
 	printf("%s %s:%s class %s (%s)%s\n", js(f, "address"), js(f, "vendor"), js(f, "device"),
 	       js(f, "class"), js(f, "type"), jb(f, "tee_io") ? " TEE-IO" : "");
+	if (jb(f, "virtfn"))
+		printf("  SR-IOV: virtual function%s%s\n", *js(f, "physfn") ? " of " : "",
+		       js(f, "physfn"));
 	if (*js(f, "error"))
 		printf("  error: %s\n", js(f, "error"));
 	if (*js(f, "note"))

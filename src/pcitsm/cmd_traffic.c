@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pcitsm traffic BDF [--ops N] [--size BYTES]: memory writes and read-backs from the root port to
- * the endpoint across the emulated link, IDE-protected when the stream is Secure, then the counts:
- * operations, bytes, failures, and how many TLPs crossed as IDE TLPs or in the clear. Linux has no
- * such interface: this needs the emulated platform's project directory
- * (<root>/pcitsm/devices/BDF/traffic, docs/pcitsmd.md).
+ * pcitsm traffic BDF [--ops N] [--size BYTES] [--tee]: memory writes and read-backs from the root
+ * port to the endpoint across the emulated link, IDE-protected when the stream is Secure, then the
+ * counts: operations, bytes, failures, and how many TLPs crossed as IDE TLPs or in the clear. With
+ * --tee, the function's own DMA as a TDI (PCIe 6.x §11): writes with T=1 into the confidential VM's
+ * private memory, each read back with T=1 and compared; it gets through only while the TDI is RUN,
+ * otherwise the platform refuses it and the refusals are counted. Linux has no such interface:
+ * this needs the emulated platform's project directory (<root>/pcitsm/devices/BDF/traffic,
+ * docs/pcitsmd.md).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +20,37 @@
 #include "tsmstat.h"
 
 static const char *const keys[] = { "ops", "size", "writes", "reads", "bytes", "failures",
-				    "tlps_secure", "tlps_clear", "key_refreshes", "result" };
+				    "tlps_secure", "tlps_clear", "key_refreshes", "tee_refused", "result" };
+
+static long long kv_num(const char *text, const char *key)
+{
+	char v[64];
+
+	return cli_kv_get(text, key, v, sizeof(v)) ? atoll(v) : 0;
+}
+
+/* --tee in words: what reached the private memory and came back intact, or what the TDI's state
+ * refused. */
+static void tee_text(const char *name, const char *text, double ms)
+{
+	long long size = kv_num(text, "size"), w = kv_num(text, "writes");
+	long long r = kv_num(text, "reads"), refused = kv_num(text, "tee_refused");
+	long long failures = kv_num(text, "failures");
+	char res[64] = "";
+
+	(void)cli_kv_get(text, "result", res, sizeof(res));
+	printf("%s: DMA with T=1 into the confidential VM's private memory in %.1f ms:\n", name,
+	       ms);
+	/* A write is posted: the sender cannot tell one the host dropped; the read-back can. */
+	printf("  %lld bytes %s, %lld read back and verified, %lld IDE TLPs\n", w * size,
+	       failures ? "sent (posted writes)" : "written", r * size,
+	       kv_num(text, "tlps_secure"));
+	if (failures)
+		printf("  %lld of %lld operations failed (%s); "
+		       "%lld requests refused by TDI state%s\n",
+		       failures, kv_num(text, "ops"), res, refused,
+		       refused ? " (the TDI is not RUN)" : "");
+}
 
 static int traffic_main(int argc, char **argv)
 {
@@ -26,11 +59,12 @@ static int traffic_main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tee", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sysfs = NULL;
 	unsigned long ops = 1000, size = 256;
-	bool json = false;
+	bool json = false, tee = false;
 	char path[PATH_MAX], req[64], text[2048], v[64], *end;
 	struct pcitsm_bdf bdf;
 	struct cli_bdf_name name;
@@ -43,6 +77,7 @@ static int traffic_main(int argc, char **argv)
 		switch (c) {
 		case 's': sysfs = optarg; break;
 		case 'j': json = true; break;
+		case 't': tee = true; break;
 		case 'n':
 			ops = strtoul(optarg, &end, 10);
 			if (*end || !ops || ops > 10000000ul)
@@ -64,7 +99,7 @@ static int traffic_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	cli_proj_path(&r, &bdf, "traffic", path, sizeof(path));
-	snprintf(req, sizeof(req), "%lu %lu", ops, size);
+	snprintf(req, sizeof(req), "%lu %lu%s", ops, size, tee ? " tee" : "");
 	t0 = cli_now_ms();
 	err = -cli_attr_write(path, req);
 	ms = cli_now_ms() - t0;
@@ -86,9 +121,20 @@ static int traffic_main(int argc, char **argv)
 						       i + 1 == PCITSM_ARRAY_SIZE(keys)
 							       ? json_object_new_string(v)
 							       : json_object_new_int64(atoll(v)));
+		json_object_object_add(o, "tee", json_object_new_boolean(tee));
+		if (tee) {
+			long long sz = kv_num(text, "size");
+
+			json_object_object_add(o, "bytes_written",
+					       json_object_new_int64(kv_num(text, "writes") * sz));
+			json_object_object_add(o, "bytes_verified",
+					       json_object_new_int64(kv_num(text, "reads") * sz));
+		}
 		json_object_object_add(o, "ms", json_object_new_double(ms));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
+	} else if (tee) {
+		tee_text(name.s, text, ms);
 	} else {
 		printf("%s: traffic in %.1f ms:", name.s, ms);
 		for (size_t i = 0; i < PCITSM_ARRAY_SIZE(keys); i++)
@@ -104,7 +150,7 @@ static int traffic_main(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_traffic = {
 	.name = "traffic",
-	.args = "BDF [--ops N] [--size BYTES] [--sysfs DIR] [--json]",
-	.summary = "memory traffic across the emulated link: counts, bytes, failures",
+	.args = "BDF [--ops N] [--size BYTES] [--tee] [--sysfs DIR] [--json]",
+	.summary = "memory traffic across the emulated link (--tee: a TDI's DMA in RUN)",
 	.run = traffic_main,
 };

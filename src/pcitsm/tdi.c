@@ -194,7 +194,8 @@ void cli_tdi_state(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, ch
 	if (text && cli_proj_path(r, bdf, "status", path, sizeof(path)) &&
 	    cli_attr_read(path, text, 8192) == 0 &&
 	    !cli_kv_get(text, "tdi_state", buf, len) && len &&
-	    /* The project status names a state only while locked: tsm/lock empty is unlocked. */
+	    /* No state in the project status (no session to ask over): tsm/lock empty is
+	     * unlocked. */
 	    cli_dev_path(r, bdf, "tsm/lock", path, sizeof(path)) &&
 	    cli_attr_read(path, holder, sizeof(holder)) == 0 && !holder[0])
 		snprintf(buf, len, "CONFIG_UNLOCKED");

@@ -217,9 +217,13 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		pf->port = i < 2 * cfg.nr_ports ? i % cfg.nr_ports
 						: (unsigned)(pf->f->upstream - pd->emu.funcs);
 	}
-	for (unsigned i = 0; i < pd->nr_funcs; i++)
-		if (pd->funcs[i].f->upstream)
-			pd->funcs[i].parent = pd_find(pd, &pd->funcs[i].f->upstream->bdf);
+	for (unsigned i = 0; i < pd->nr_funcs; i++) {
+		const struct pcitsm_emu_func *f = pd->funcs[i].f;
+
+		if (f->upstream)
+			pd->funcs[i].parent = pd_find(pd, &f->upstream->bdf);
+		pd->funcs[i].physfn = f->physfn ? pd_find(pd, &f->physfn->bdf) : -1;
+	}
 
 	pd->fw_cfg.env = env;
 	pcitsm_emu_rp_keys(&pd->emu, &pd->fw_cfg.rp_keys);
@@ -420,6 +424,49 @@ void pd_sysfs_ids(struct pd *pd, int func, struct pd_sysfs_ids *ids)
 	pthread_mutex_unlock(&pd->dev_lock);
 }
 
+bool pd_vf_ids(struct pd *pd, int func, uint16_t *vendor, uint16_t *device)
+{
+	int pf = pd->funcs[func].physfn;
+	const struct pcitsm_emu_func *p;
+
+	if (pf < 0)
+		return false;
+	p = pd->funcs[pf].f;
+	pthread_mutex_lock(&pd->dev_lock);
+	*vendor = (uint16_t)peek(&p->cfg, PCITSM_CFG_VENDOR_ID, 2);
+	*device = (uint16_t)peek(&p->cfg, p->sriov_off + PCITSM_SRIOV_VF_DID, 2);
+	pthread_mutex_unlock(&pd->dev_lock);
+	return true;
+}
+
+bool pd_sriov(struct pd *pd, int func, struct pd_sriov *s)
+{
+	const struct pcitsm_emu_func *f = pd->funcs[func].f;
+	const struct pcitsm_cfg_emu *c = &f->cfg;
+
+	if (!f->sriov_off)
+		return false;
+	pthread_mutex_lock(&pd->dev_lock);
+	s->total_vfs = peek(c, f->sriov_off + PCITSM_SRIOV_TOTAL_VF, 2);
+	/* num_VFs: what is enabled (NumVFs while VF Enable is set). */
+	s->num_vfs = peek(c, f->sriov_off + PCITSM_SRIOV_CTRL, 2) & PCITSM_SRIOV_CTRL_VFE
+			     ? f->nr_siblings : 0;
+	s->offset = peek(c, f->sriov_off + PCITSM_SRIOV_VF_OFFSET, 2);
+	s->stride = peek(c, f->sriov_off + PCITSM_SRIOV_VF_STRIDE, 2);
+	s->vf_device = (uint16_t)peek(c, f->sriov_off + PCITSM_SRIOV_VF_DID, 2);
+	pthread_mutex_unlock(&pd->dev_lock);
+	return true;
+}
+
+int pd_virtfn(const struct pd *pd, int func, unsigned n)
+{
+	const struct pcitsm_emu_func *f = pd->funcs[func].f;
+
+	if (n < 1 || n > f->nr_siblings)
+		return -1;
+	return pd_find(pd, &f->sibling[n - 1]->bdf);
+}
+
 /* One BAR (pci_read_bases / decode_bar): implemented when its address bits have writable bits;
  * its size is the lowest writable address bit, what writing all ones would reveal. Returns the
  * registers it used (2 for a 64-bit memory BAR). */
@@ -459,6 +506,35 @@ static unsigned bar_decode(const struct pcitsm_cfg_emu *c, uint32_t off, bool la
 	return used;
 }
 
+/* SR-IOV (Linux drivers/pci/iov.c sriov_init, pci_iov_resource_size, pci_iov_scan_device): a
+ * PF's VF BARs are its resources 7..12, each the VF BAR's size times TotalVFs; VF n's BARs are
+ * its PF's VF BARs, n - 1 sizes on (its own BAR registers read zero). */
+static void sriov_resources(struct pd *pd, int func, struct pd_resource res[PD_NR_RESOURCES])
+{
+	const struct pcitsm_emu_func *f = pd->funcs[func].f, *pf = f->physfn ? f->physfn : f;
+	uint32_t off = pf->sriov_off;
+	unsigned total;
+
+	if (!off)
+		return;
+	total = peek(&pf->cfg, off + PCITSM_SRIOV_TOTAL_VF, 2);
+	for (unsigned i = 0; i < 6;) {
+		struct pd_resource r = { 0 };
+		unsigned used = bar_decode(&pf->cfg, off + PCITSM_SRIOV_BAR + 4 * i, i == 5, &r);
+		uint64_t size = r.end - r.start + 1;
+
+		if (r.flags && f->physfn) {
+			r.start += (f->vf_num - 1) * size;
+			r.end = r.start + size - 1;
+			res[i] = r;
+		} else if (r.flags && total) {
+			r.end = r.start + size * total - 1;
+			res[RES_ROM + 1 + i] = r;
+		}
+		i += used;
+	}
+}
+
 unsigned pd_resources(struct pd *pd, int func, struct pd_resource res[PD_NR_RESOURCES])
 {
 	struct pcitsm_cfg_emu *c = &pd->funcs[func].f->cfg;
@@ -472,6 +548,7 @@ unsigned pd_resources(struct pd *pd, int func, struct pd_resource res[PD_NR_RESO
 	rom_off = bridge ? 0x38 : 0x30;
 	for (unsigned i = 0; i < nbars;)
 		i += bar_decode(c, 0x10 + 4 * i, i + 1 == nbars, &res[i]);
+	sriov_resources(pd, func, res);
 	/* Expansion ROM: address bits 31:11, enable bit 0. */
 	{
 		uint32_t v = peek(c, rom_off, 4), m = rw_mask32(c, rom_off) & 0xfffff800u;

@@ -26,6 +26,7 @@ struct pd_func {
 	struct pcitsm_doe_proto doe[PCITSM_DOE_MAX_PROTOCOLS * 4];
 	unsigned nr_doe;               /* 0: no DOE mailbox (no doe_features/) */
 	unsigned port;                 /* index of its root port (link) */
+	int physfn;                    /* a VF: its PF's index (the `physfn` link); else -1 */
 };
 
 /* One endpoint served over TCP: its own DOE instance whose handlers forward, under the device
@@ -75,6 +76,8 @@ struct pd {
 	/* Serialises traffic runs (one wire per link) and guards traffic_last. */
 	pthread_mutex_t traffic_lock;
 	struct pd_traffic_last traffic_last[PD_MAX_FUNCS];
+	/* A PF's sriov_drivers_autoprobe (default 1), under dev_lock. */
+	bool sriov_no_autoprobe[PD_MAX_FUNCS];
 	struct pd_tcp *tcp[PD_MAX_FUNCS];
 	unsigned nr_tcp;
 };
@@ -117,6 +120,19 @@ struct pd_sysfs_ids {
 	bool bridge; /* resource shows 17 lines for a bridge, 13 otherwise (CONFIG_PCI_IOV=y) */
 };
 void pd_sysfs_ids(struct pd *pd, int func, struct pd_sysfs_ids *ids);
+/* A VF's `vendor` and `device` (Linux drivers/pci/iov.c pci_iov_scan_device): its PF's Vendor ID
+ * and the VF Device ID of the PF's SR-IOV capability, since its own config space reads 0xFFFF
+ * (PCIe 6.x §9.3.4.1.1, .2). false for a function that is no VF. */
+bool pd_vf_ids(struct pd *pd, int func, uint16_t *vendor, uint16_t *device);
+/* A PF's SR-IOV state as Linux's sriov_* attributes show it (drivers/pci/iov.c): false for a
+ * function without an SR-IOV capability. */
+struct pd_sriov {
+	unsigned total_vfs, num_vfs, offset, stride;
+	uint16_t vf_device;
+};
+bool pd_sriov(struct pd *pd, int func, struct pd_sriov *s);
+/* The index of VF n (1-based) of PF func, -1 if none: the target of the PF's `virtfnN` links. */
+int pd_virtfn(const struct pd *pd, int func, unsigned n);
 /* Fills PD_NR_RESOURCES entries; returns how many the resource file shows (13 or 17). */
 unsigned pd_resources(struct pd *pd, int func, struct pd_resource res[PD_NR_RESOURCES]);
 

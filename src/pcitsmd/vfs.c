@@ -64,6 +64,20 @@ static bool locked(struct pd *pd, int func)
 	return pcitsm_tsm_status(pd->core, fbdf(pd, func), &st) == PCITSM_OK && st.lock_tsm[0];
 }
 
+/* drivers/pci/iov.c: sriov_numvfs and sriov_drivers_autoprobe are RW (0664 / 0644), the rest
+ * RO. */
+static const struct {
+	const char *name;
+	unsigned mode;
+} sriov_attrs[SRIOV_NR] = {
+	[SRIOV_TOTALVFS] = { "sriov_totalvfs", RO },
+	[SRIOV_NUMVFS] = { "sriov_numvfs", S_IFREG | 0664 },
+	[SRIOV_OFFSET] = { "sriov_offset", RO },
+	[SRIOV_STRIDE] = { "sriov_stride", RO },
+	[SRIOV_VF_DEVICE] = { "sriov_vf_device", RO },
+	[SRIOV_DRIVERS_AUTOPROBE] = { "sriov_drivers_autoprobe", RW },
+};
+
 static const char *const ev_names[EV_NR] = { "certificate_chain", "certificates.der",
 					     "measurements", "vca", "report", "report_digest",
 					     "report_generation" };
@@ -81,6 +95,42 @@ static void up_to_root(struct pd *pd, int func, char *out, size_t cap)
 			n++;
 	for (size_t i = 0; i < n + 2 && (i + 1) * 3 < cap; i++)
 		memcpy(out + i * 3, "../", 4);
+}
+
+/* SR-IOV in a function's directory (drivers/pci/iov.c): a PF's sriov_* attributes and a
+ * `virtfnN` link to each VF (N from 0), a VF's `physfn` link to its PF; links between siblings of
+ * one bus directory, as pci_iov_sysfs_link makes them. Non-zero: the filler said stop. */
+static int sriov_dir(struct pd *pd, const struct vnode *dir, vfs_fill_fn fill, void *ctx)
+{
+	struct pd_sriov sr;
+	struct vnode c;
+	char name[32];
+	int f = dir->func, pf = pd->funcs[f].physfn;
+
+	if (pf >= 0) {
+		vn_set(&c, VL_PHYSFN, f, pf, LNK_MODE);
+		snprintf(c.target, sizeof(c.target), "../%s", pd->funcs[pf].name);
+		return fill(ctx, "physfn", &c);
+	}
+	if (!pd_sriov(pd, f, &sr))
+		return 0;
+	for (int a = 0; a < SRIOV_NR; a++) {
+		vn_set(&c, VF_SRIOV, f, a, sriov_attrs[a].mode);
+		if (fill(ctx, sriov_attrs[a].name, &c))
+			return 1;
+	}
+	for (unsigned n = 1; n <= sr.num_vfs; n++) {
+		int vf = pd_virtfn(pd, f, n);
+
+		if (vf < 0)
+			continue;
+		vn_set(&c, VL_VIRTFN, f, vf, LNK_MODE);
+		snprintf(c.target, sizeof(c.target), "../%s", pd->funcs[vf].name);
+		snprintf(name, sizeof(name), "virtfn%u", n - 1);
+		if (fill(ctx, name, &c))
+			return 1;
+	}
+	return 0;
 }
 
 /* Emit a child; returns non-zero to stop. */
@@ -201,6 +251,8 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 			if (fill(ctx, "driver", &c))
 				return 0;
 		}
+		if (sriov_dir(pd, dir, fill, ctx))
+			return 0;
 		/* --no-doe-features: a kernel before 6.15, which has no doe_features/ (docs/pcitsmd.md). */
 		if (pd->funcs[f].nr_doe && !pd->o->no_doe_features)
 			EMIT("doe_features", VD_DOE_FEATURES, f, 0, DIR_MODE);
@@ -428,7 +480,12 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 	const struct pcitsm_tsm_failure *lf;
 	size_t n = 0;
 	char b[13];
-	pcitsm_err e = pcitsm_tsm_status(pd->core, fbdf(pd, func), &st);
+	int tdi_state = -1;
+	pcitsm_err e;
+
+	if (pcitsm_tsm_tdi_state_get(pd->core, fbdf(pd, func), &tdi_state) != PCITSM_OK)
+		tdi_state = -1;
+	e = pcitsm_tsm_status(pd->core, fbdf(pd, func), &st);
 
 	if (e)
 		return -pcitsm_err_errno(e);
@@ -457,10 +514,14 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 		port_text(buf, cap, &n, "ep", &st.ep);
 	}
 	if (st.lock_tsm[0])
-		textf(buf, cap, &n, "lock=%s\naccepted=%d\ntdi_state=%s\nreport_generation=%u\n",
-		      st.lock_tsm, st.accepted,
-		      st.tdi_state < 0 ? "unknown" : pcitsm_tdisp_state_name((uint8_t)st.tdi_state),
-		      st.evidence_generation);
+		textf(buf, cap, &n, "lock=%s\naccepted=%d\nreport_generation=%u\n", st.lock_tsm,
+		      st.accepted, st.evidence_generation);
+	/* The TDI's state as the device says it now (asked again, not the last answer kept), locked
+	 * or not; the last one known when there is no session to ask over. */
+	if (tdi_state >= 0 || st.tdi_state >= 0)
+		textf(buf, cap, &n, "tdi_state=%s\n",
+		      pcitsm_tdisp_state_name(
+			      (uint8_t)(tdi_state >= 0 ? tdi_state : st.tdi_state)));
 	if (st.driver[0])
 		textf(buf, cap, &n, "driver=%s\n", st.driver);
 	textf(buf, cap, &n, "connects=%" PRIu64 "\ndisconnects=%" PRIu64 "\nfailures=%" PRIu64 "\n",
@@ -502,6 +563,10 @@ static int traffic_text(struct pd *pd, int func, char *buf, size_t cap)
 	      t.res.tlps_secure, t.res.tlps_clear, t.res.key_refreshes,
 	      t.err ? pcitsm_err_name(t.err)
 		    : t.res.first_err ? pcitsm_err_name(t.res.first_err) : "ok");
+	/* A TDI's DMA with T=1 into private memory: what its state refused. */
+	textf(buf, cap, &n, "tee=%d\n", t.res.tee);
+	if (t.res.tee)
+		textf(buf, cap, &n, "tee_refused=%" PRIu64 "\n", t.res.tee_refused);
 	return (int)n;
 }
 
@@ -515,9 +580,11 @@ static const char readme[] =
 	"devices/<BDF>/faults         the faults injected into this device (--fault)\n"
 	"devices/<BDF>/rekey          write anything: refresh the stream's keys (ENXIO if not\n"
 	"                             connected)\n"
-	"devices/<BDF>/traffic        write \"N [SIZE]\": N memory write/read-back operations of\n"
-	"                             SIZE bytes across the link; read: the last run's counts\n"
-	"                             (key_refreshes: by the TSM's key lifetime policy)\n"
+	"devices/<BDF>/traffic        write \"N [SIZE] [tee]\": N memory write/read-back\n"
+	"                             operations of SIZE bytes across the link; with tee, the\n"
+	"                             function's own DMA with T=1 into the confidential VM's\n"
+	"                             private memory (TDISP: only in RUN); read: the last\n"
+	"                             run's counts\n"
 	"tsm0/key_max_tlps            the TSM's key lifetime policy (ours): refresh a stream's\n"
 	"tsm0/key_max_age_s           keys once one key protected N TLPs / after S seconds;\n"
 	"                             0: no such limit; both 0: no automatic refresh\n"
@@ -549,6 +616,64 @@ static int platform_text(struct pd *pd, char *buf, size_t cap)
 		textf(buf, cap, &n, "tcp_port=%s=%u\n", pd->funcs[pd->tcp[i]->func].name,
 		      pd->tcp[i]->srv.port);
 	return (int)n;
+}
+
+/* drivers/pci/iov.c formats: "%u\n", sriov_vf_device "%x\n". */
+static int sriov_text(struct pd *pd, const struct vnode *vn, char *buf, size_t cap)
+{
+	struct pd_sriov sr;
+
+	if (!pd_sriov(pd, vn->func, &sr))
+		return -ENOENT;
+	switch (vn->aux) {
+	case SRIOV_TOTALVFS: return snprintf(buf, cap, "%u\n", sr.total_vfs);
+	case SRIOV_NUMVFS: return snprintf(buf, cap, "%u\n", sr.num_vfs);
+	case SRIOV_OFFSET: return snprintf(buf, cap, "%u\n", sr.offset);
+	case SRIOV_STRIDE: return snprintf(buf, cap, "%u\n", sr.stride);
+	case SRIOV_VF_DEVICE: return snprintf(buf, cap, "%x\n", sr.vf_device);
+	default: return snprintf(buf, cap, "%u\n", !pd->sriov_no_autoprobe[vn->func]);
+	}
+}
+
+/* sriov_numvfs_store, in its order: kstrtou16 (base 0) else EINVAL; above TotalVFs ERANGE; the
+ * number already enabled: done; otherwise the PF's driver would have to do it (its
+ * sriov_configure), and no driver of the mirror has one: ENOENT. sriov_drivers_autoprobe: a
+ * kstrtobool. */
+static int sriov_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t len)
+{
+	struct pd_sriov sr;
+	char s[16], *end;
+	unsigned long v;
+	bool b;
+	size_t n = len;
+
+	if (!pd_sriov(pd, vn->func, &sr))
+		return -ENOENT;
+	if (vn->aux == SRIOV_DRIVERS_AUTOPROBE) {
+		if (pcitsm_tsm_kstrtobool(buf, len, &b))
+			return -EINVAL;
+		pd->sriov_no_autoprobe[vn->func] = !b;
+		return (int)len;
+	}
+	if (vn->aux != SRIOV_NUMVFS)
+		return -EACCES;
+	if (n && buf[n - 1] == '\n')
+		n--;
+	if (!n || n >= sizeof(s))
+		return -EINVAL;
+	memcpy(s, buf, n);
+	s[n] = '\0';
+	if (s[0] < '0' || s[0] > '9')
+		if (s[0] != '+' || s[1] < '0' || s[1] > '9')
+			return -EINVAL;
+	v = strtoul(s, &end, 0);
+	if (*end || v > 0xffff)
+		return -EINVAL;
+	if (v > sr.total_vfs)
+		return -ERANGE;
+	if (v == sr.num_vfs)
+		return (int)len;
+	return -ENOENT;
 }
 
 /* Copy [off, off+size) of a generated text out. */
@@ -663,6 +788,9 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		pthread_mutex_unlock(&pd->dev_lock);
 		if (!r)
 			break;
+		/* A VF's IDs are its PF's (pci_iov_scan_device). */
+		if (id.vf)
+			(void)pd_vf_ids(pd, vn->func, &id.vendor, &id.device);
 		/* pci-sysfs.c formats. */
 		if (vn->kind == VF_VENDOR)
 			len = snprintf(text, TEXT_MAX, "0x%04x\n", id.vendor);
@@ -701,6 +829,9 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		len = (int)n;
 		break;
 	}
+	case VF_SRIOV:
+		len = sriov_text(pd, vn, text, TEXT_MAX);
+		break;
 	case VF_DOE_FEATURE: {
 		const struct pcitsm_doe_proto *p = &pd->funcs[vn->func].doe[vn->aux];
 		len = snprintf(text, TEXT_MAX, "%04x:%02x\n", p->vid, p->type);
@@ -830,8 +961,9 @@ static int key_policy_store(struct pd *pd, enum vn_kind which, const char *buf, 
 	return e ? -pcitsm_err_errno(e) : (int)size;
 }
 
-int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size)
+int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size, bool *tee)
 {
+	static const char tee_word[] = " tee";
 	char s[64], *end;
 	unsigned long long n, sz = 256;
 
@@ -841,6 +973,9 @@ int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size
 	s[len] = '\0';
 	if (s[len - 1] == '\n')
 		s[--len] = '\0';
+	*tee = len > strlen(tee_word) && !strcmp(s + len - strlen(tee_word), tee_word);
+	if (*tee)
+		s[len -= strlen(tee_word)] = '\0';
 	if (!len || s[0] < '0' || s[0] > '9')
 		return -EINVAL;
 	n = strtoull(s, &end, 10);
@@ -890,6 +1025,8 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 		else
 			r = -EACCES;
 		return r < 0 ? r : (int)size;
+	case VF_SRIOV:
+		return sriov_write(pd, vn, buf, size);
 	case VF_DRIVER_OVERRIDE:
 		r = pcitsm_tsm_driver_override_write(pd->core, fbdf(pd, vn->func), buf, size);
 		return r < 0 ? r : (int)size;
@@ -915,12 +1052,18 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 		return key_policy_store(pd, vn->kind, buf, size);
 	case VF_PROJ_TRAFFIC: {
 		struct pd_traffic_last t = { .valid = true };
+		const struct pcitsm_bdf *b = fbdf(pd, vn->func);
+		bool tee;
 
-		r = vfs_parse_traffic(buf, size, &t.n_ops, &t.size);
+		r = vfs_parse_traffic(buf, size, &t.n_ops, &t.size, &tee);
 		if (r)
 			return r;
 		pthread_mutex_lock(&pd->traffic_lock);
-		t.err = pcitsm_tsm_traffic(pd->core, fbdf(pd, vn->func), t.n_ops, t.size, &t.res);
+		if (tee)
+			t.err = pcitsm_tsm_traffic_tee(pd->core, b, t.n_ops, t.size, &t.res);
+		else
+			t.err = pcitsm_tsm_traffic(pd->core, b, t.n_ops, t.size, &t.res);
+		t.res.tee = tee;
 		pd->traffic_last[vn->func] = t;
 		pthread_mutex_unlock(&pd->traffic_lock);
 		return t.err ? -pcitsm_err_errno(t.err) : (int)size;

@@ -24,10 +24,15 @@ enum vn_kind {
 	VF_TSM_ATTR, VF_AVAIL, VF_UEVENT, VF_PROJ_README, VF_PROJ_PLATFORM, VF_PROJ_STATUS,
 	VF_PROJ_FAULTS, VF_PROJ_REKEY, VF_PROJ_TRAFFIC, VF_EVIDENCE,
 	VF_PCI_MODE, VF_DRIVER_OVERRIDE, VF_DRV_BIND, VF_DRV_UNBIND, VF_PROJ_KEY_TLPS,
-	VF_PROJ_KEY_AGE,
+	VF_PROJ_KEY_AGE, VF_SRIOV,
 	/* Symbolic links. */
 	VL_BUS_DEV, VL_CLASS_TSM, VL_STREAM, VL_SUBSYSTEM, VL_TSM_PARENT, VL_DRIVER, VL_DRV_DEV,
+	VL_PHYSFN, VL_VIRTFN,
 };
+
+/* A PF's sriov_* attributes (Linux drivers/pci/iov.c sriov_pf_dev_attrs), VF_SRIOV's aux. */
+enum vn_sriov { SRIOV_TOTALVFS, SRIOV_NUMVFS, SRIOV_OFFSET, SRIOV_STRIDE, SRIOV_VF_DEVICE,
+		SRIOV_DRIVERS_AUTOPROBE, SRIOV_NR };
 
 /* EV_REPORT..: a locked TDI's interface report, its SHA-384 digest (hex), its generation. */
 enum vn_evidence { EV_CHAIN, EV_CERTS, EV_MEAS, EV_VCA, EV_REPORT, EV_REPORT_DIGEST,
@@ -36,7 +41,8 @@ enum vn_evidence { EV_CHAIN, EV_CERTS, EV_MEAS, EV_VCA, EV_REPORT, EV_REPORT_DIG
 struct vnode {
 	enum vn_kind kind;
 	int func;        /* index in pd->funcs, or -1 */
-	int aux;         /* DOE feature index, tsm attribute, tsm device, stream, evidence kind */
+	int aux;         /* DOE feature index, tsm attribute, tsm device, stream, evidence kind,
+			  * sriov attribute */
 	unsigned mode;   /* S_IFDIR | 0755, S_IFREG | 0644 ..., S_IFLNK | 0777 */
 	char target[256]; /* symbolic link target (relative, as sysfs makes them) */
 };
@@ -60,9 +66,10 @@ int vfs_open(struct pd *pd, const struct vnode *vn, bool rd, bool wr);
 int vfs_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off, unsigned uid);
 int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t size, off_t off);
 
-/* Project-directory write formats, exposed for the unit tests. traffic: "N [SIZE]" (N 1..10^7
- * operations, SIZE 4..4096 bytes, a multiple of 4, default 256). */
-int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size);
+/* Project-directory write formats, exposed for the unit tests. traffic: "N [SIZE] [tee]" (N
+ * 1..10^7 operations, SIZE 4..4096 bytes, a multiple of 4, default 256; "tee": the function's
+ * DMA with T=1 into private memory, pcitsm_tsm_traffic_tee). */
+int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size, bool *tee);
 /* A store of one decimal (one trailing newline allowed, as kstrtou64): -EINVAL, -ERANGE. */
 int vfs_parse_u64(const char *buf, size_t len, uint64_t *v);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz the PCI/TSM core's sysfs surface: records (op, function, length, bytes) of writes to
  * tsm/connect and tsm/disconnect with arbitrary contents, attribute reads into buffers of any size,
- * available_secure_streams, the stream list, status, rekey, traffic and evidence; and the devsec
+ * available_secure_streams, the stream list, status, rekey, traffic (a TDI's T=1 DMA too) and
+ * evidence; and the devsec
  * proposal's writes (tsm/lock, unlock, accept, a TDI's evidence) with driver binding (bind,
  * unbind, driver_override), on a platform (two functions beside the first PF0) whose devices and
  * trust anchors are made once. Invariants: every call returns 0, a length that fits, or a negative
@@ -125,6 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 7:
 			if (pcitsm_tsm_traffic(core, bdf, n % 8, 4u * (1 + (fi & 15)), &tr) == PCITSM_OK &&
 			    tr.ops != n % 8)
+				abort();
+			/* A TDI's T=1 DMA: verified reads only from a TDI in RUN. */
+			if (pcitsm_tsm_traffic_tee(core, bdf, n % 4, 4u * (1 + (fi & 15)), &tr) ==
+				    PCITSM_OK &&
+			    (tr.ops != n % 4 ||
+			     (tr.reads && pcitsm_emu_tdi_state(pcitsm_emu_find(&plat, bdf)) !=
+						  PCITSM_TDISP_RUN)))
 				abort();
 			break;
 		case 8:

@@ -111,6 +111,9 @@ for f in certificate_chain certificates.der measurements vca; do
 done
 openssl x509 -inform DER -in "$mnt/pcitsm/devices/$ep/evidence/certificates.der" -noout -subject \
 	>/dev/null || fail "certificates.der does not start with a certificate"
+# measurements is the signed MEASUREMENTS response (docs/pcitsmd.md): SPDM header, code 0x60.
+expect_eq "evidence/measurements is a MEASUREMENTS response" \
+	"$(od -An -tx1 -j1 -N1 "$mnt/pcitsm/devices/$ep/evidence/measurements" | tr -d ' ')" 60
 
 echo tsm0 >"$D/tsm/disconnect" || fail "echo tsm0 > tsm/disconnect"
 expect_eq "connect after disconnect" "$(cat "$D/tsm/connect")" ""

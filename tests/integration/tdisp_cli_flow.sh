@@ -50,6 +50,25 @@ grep -q "policy .* holds" "$tmp/a.txt" || { cat "$tmp/a.txt"; fail "accept polic
 expect_eq "state after accept" "$(tdi_state $ok)" RUN
 expect_eq "tsm/accept" "$(cat "$dev/tsm/accept")" 1
 pcitsm status "$ok" --sysfs "$mnt" | grep -q "TDI state *RUN" || fail "status text TDI state"
+# DMA in RUN: the TDI's T=1 writes reach the private memory and read back intact.
+pcitsm traffic "$ok" --sysfs "$mnt" --tee --ops 16 --size 256 >"$tmp/t.txt" ||
+	{ cat "$tmp/t.txt"; fail "traffic --tee in RUN"; }
+grep -q "4096 bytes written, 4096 read back and verified" "$tmp/t.txt" ||
+	{ cat "$tmp/t.txt"; fail "traffic --tee text"; }
+pcitsm traffic "$ok" --sysfs "$mnt" --tee --ops 8 --size 64 --json >"$tmp/t.json" ||
+	fail "traffic --tee --json in RUN"
+python3 - "$tmp/t.json" <<'PY' || fail "traffic --tee --json content"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["tee"] is True and t["failures"] == 0 and t["tee_refused"] == 0, t
+assert t["bytes_written"] == 512 and t["bytes_verified"] == 512 and t["tlps_secure"] >= 16, t
+PY
+# A VF of the same device, not locked: its own Requester ID, its own state: refused.
+if pcitsm traffic 0000:01:00.1 --sysfs "$mnt" --tee --ops 4 >"$tmp/t.txt"; then
+	fail "traffic --tee from an unlocked VF"
+fi
+grep -q "8 requests refused by TDI state (the TDI is not RUN)" "$tmp/t.txt" ||
+	{ cat "$tmp/t.txt"; fail "traffic --tee refusal text (VF)"; }
 # Accept again in RUN: refused before the write (not CONFIG_LOCKED).
 if pcitsm accept "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "accept in RUN"; fi
 grep -q "the TDI is RUN, not CONFIG_LOCKED" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "accept in RUN text"; }
@@ -57,10 +76,23 @@ grep -q "the TDI is RUN, not CONFIG_LOCKED" "$tmp/e.txt" || { cat "$tmp/e.txt"; 
 pcitsm unlock "$ok" --sysfs "$mnt" >"$tmp/u.txt" || { cat "$tmp/u.txt"; fail "unlock"; }
 expect_eq "state after unlock" "$(tdi_state $ok)" CONFIG_UNLOCKED
 
-# Tampered configuration: lock, change the Command register; the next evidence read (report)
-# fails with the TDI in ERROR, status shows ERROR, accept is refused.
+# Tampered configuration: lock, change the Command register; status shows ERROR at once (the
+# device is asked, no evidence read needed), the next evidence read (report) fails with the TDI in
+# ERROR, accept is refused.
 pcitsm lock "$ok" --sysfs "$mnt" >/dev/null || fail "relock"
 config_write "$ok"
+expect_eq "status right after a config write" "$(tdi_state $ok)" ERROR
+# The same DMA now refused by the TDI's state, and counted.
+if pcitsm traffic "$ok" --sysfs "$mnt" --tee --ops 4 --json >"$tmp/t.json"; then
+	fail "traffic --tee in ERROR"
+fi
+python3 - "$tmp/t.json" <<'PY' || fail "traffic --tee --json in ERROR"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["tee"] is True and t["failures"] == 4 and t["tee_refused"] == 8, t
+assert t["bytes_verified"] == 0 and t["result"] == "E_IO", t
+PY
+grep -qx "tdi_state=ERROR" "$mnt/pcitsm/devices/$ok/status" || fail "project status tdi_state ERROR"
 if pcitsm report "$ok" --sysfs "$mnt" >/dev/null 2>"$tmp/e.txt"; then fail "report in ERROR"; fi
 grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "report in ERROR text"; }
 expect_eq "state after a config write" "$(tdi_state $ok)" ERROR
@@ -68,6 +100,9 @@ if pcitsm accept "$ok" --sysfs "$mnt" 2>"$tmp/e.txt"; then fail "accept in ERROR
 grep -q "the TDI is ERROR" "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "accept in ERROR text"; }
 pcitsm unlock "$ok" --sysfs "$mnt" >/dev/null || fail "unlock from ERROR"
 expect_eq "state after unlock from ERROR" "$(tdi_state $ok)" CONFIG_UNLOCKED
+# Unlocked, the device is still asked: the project status names the state too.
+grep -qx "tdi_state=CONFIG_UNLOCKED" "$mnt/pcitsm/devices/$ok/status" ||
+	fail "project status tdi_state while unlocked"
 
 # Accept binds to the evidence read since the lock: evidence from before a relock is stale
 # (ESTALE at the file), and `pcitsm accept` reads the evidence again, so it passes.

@@ -468,6 +468,88 @@ static void bad_configs(void **state)
 	pcitsm_emu_platform_free(&p);
 }
 
+/* SR-IOV (PCIe 6.x §9.3): PF0's capability as a driver reads it, and the VFs where it says they
+ * are: Routing ID PF + First VF Offset + (n - 1) x VF Stride, Vendor/Device ID 0xFFFF, BAR
+ * registers zero, BAR0 the PF's VF BAR0 + (n - 1) x its size. */
+static void sriov(void **state)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_func *pf, *vf;
+	struct pcitsm_cfg *c;
+	struct pcitsm_pci_id id;
+	uint16_t off, v16;
+	uint32_t v32, bar;
+
+	(void)state;
+	pcitsm_env_test_init(&env, 3);
+	pcitsm_emu_config_default(&cfg);
+	cfg.ports[1].ep_extra_funcs = 3;
+	assert_ok(pcitsm_emu_platform_init(&p, &cfg, &env.env));
+	pf = &p.funcs[3];
+	c = &pf->cfg.cfg;
+	assert_ok(pcitsm_ecap_find(c, PCITSM_ECAP_ID_SRIOV, 0, &off));
+	assert_int_equal(off, pf->sriov_off);
+	assert_ok(pcitsm_cfg_read16(c, off + PCITSM_SRIOV_TOTAL_VF, &v16));
+	assert_int_equal(v16, 3);
+	assert_ok(pcitsm_cfg_read16(c, off + PCITSM_SRIOV_INITIAL_VF, &v16));
+	assert_int_equal(v16, 3);
+	assert_ok(pcitsm_cfg_read16(c, off + PCITSM_SRIOV_NUM_VF, &v16));
+	assert_int_equal(v16, 3);
+	assert_ok(pcitsm_cfg_read16(c, off + PCITSM_SRIOV_CTRL, &v16));
+	assert_int_equal(v16, PCITSM_SRIOV_CTRL_VFE | PCITSM_SRIOV_CTRL_MSE);
+	assert_ok(pcitsm_cfg_read16(c, off + PCITSM_SRIOV_VF_DID, &v16));
+	assert_int_equal(v16, PCITSM_EMU_DEVICE_VF);
+	assert_ok(pcitsm_cfg_read32(c, off + PCITSM_SRIOV_SUP_PGSIZE, &v32));
+	assert_true(v32 & 1); /* 4 KiB */
+	/* VF BAR0: 64-bit memory of 16 KiB per VF, as sizing finds it. */
+	assert_ok(pcitsm_cfg_read32(c, off + PCITSM_SRIOV_BAR, &bar));
+	assert_int_equal(bar & 0xf, 0x4);
+	assert_ok(pcitsm_cfg_write32(c, off + PCITSM_SRIOV_BAR, 0xffffffffu));
+	assert_ok(pcitsm_cfg_read32(c, off + PCITSM_SRIOV_BAR, &v32));
+	assert_int_equal(v32, 0xffffc004u);
+	assert_ok(pcitsm_cfg_write32(c, off + PCITSM_SRIOV_BAR, bar));
+	/* The PF is no multi-function device. */
+	assert_ok(pcitsm_pci_read_id(c, &id));
+	assert_false(id.vf);
+	assert_int_equal(id.header_type & 0x80, 0);
+	assert_int_equal(pf->nr_siblings, 3);
+	for (unsigned n = 1; n <= 3; n++) {
+		vf = pf->sibling[n - 1];
+		assert_ptr_equal(vf->physfn, pf);
+		assert_int_equal(vf->vf_num, n);
+		assert_int_equal(pcitsm_bdf_rid(&vf->bdf), pcitsm_bdf_rid(&pf->bdf) + n);
+		assert_ptr_equal(pcitsm_emu_find(&p, &vf->bdf), vf);
+		assert_ptr_equal(vf->upstream, &p.funcs[1]);
+		assert_ok(pcitsm_pci_read_id(&vf->cfg.cfg, &id));
+		assert_true(id.vf);
+		assert_int_equal(id.vendor, 0xffff);
+		assert_int_equal(id.device, 0xffff);
+		assert_int_equal(id.exp_type, PCITSM_EXP_TYPE_ENDPOINT);
+		assert_true(id.tee_io);
+		/* BAR registers read zero and stay zero; Memory Space Enable is not a VF's. */
+		assert_ok(pcitsm_cfg_write32(&vf->cfg.cfg, 0x10, 0xffffffffu));
+		assert_ok(pcitsm_cfg_read32(&vf->cfg.cfg, 0x10, &v32));
+		assert_int_equal(v32, 0);
+		assert_ok(pcitsm_cfg_write16(&vf->cfg.cfg, PCITSM_CFG_COMMAND, 0x0006));
+		assert_ok(pcitsm_cfg_read16(&vf->cfg.cfg, PCITSM_CFG_COMMAND, &v16));
+		assert_int_equal(v16, 0x0004);
+		assert_int_equal(vf->desc.bar[0].base, (bar & ~0xfu) + (n - 1) * 0x4000ull);
+		assert_int_equal(vf->desc.bar[0].size, 0x4000);
+		assert_int_equal(vf->ide_off, 0);
+		assert_int_equal(vf->doe_off, 0);
+	}
+	pcitsm_emu_platform_free(&p);
+	/* No VFs: no SR-IOV capability. */
+	pcitsm_emu_config_default(&cfg);
+	assert_ok(pcitsm_emu_platform_init(&p, &cfg, &env.env));
+	assert_err(pcitsm_ecap_find(&p.funcs[2].cfg.cfg, PCITSM_ECAP_ID_SRIOV, 0, &off),
+		   PCITSM_E_NOTFOUND);
+	assert_int_equal(p.funcs[2].sriov_off, 0);
+	pcitsm_emu_platform_free(&p);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The one emulated device (pcitsm_emu_device_new) and its DOE response bound.
  */
@@ -673,6 +755,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(engine_reprogramming, setup, teardown),
 		cmocka_unit_test_setup_teardown(doe_discovery, setup, teardown),
 		cmocka_unit_test(bad_configs),
+		cmocka_unit_test(sriov),
 		cmocka_unit_test_setup_teardown(device_response_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(device_bad_configs, setup, teardown),
 		cmocka_unit_test(standalone_device),

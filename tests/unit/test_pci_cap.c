@@ -218,6 +218,23 @@ static void identity(void **state)
 	/* Nothing answers. */
 	pcitsm_cfg_emu_poke(&emu, PCITSM_CFG_VENDOR_ID, 2, 0xffff);
 	assert_err(pcitsm_pci_read_id(&emu.cfg, &id), PCITSM_E_NOTFOUND);
+	/* A Virtual Function: 0xFFFF IDs over a real class code (PCIe 6.x §9.3.4.1.1, .2). */
+	base(&emu, 4096, 0x40);
+	std_cap(&emu, 0x40, PCITSM_CAP_ID_EXP, 0);
+	pcitsm_cfg_emu_poke(&emu, PCITSM_CFG_VENDOR_ID, 4, 0xffffffffu);
+	pcitsm_cfg_emu_poke(&emu, PCITSM_CFG_REVISION, 4, 0x12000001u);
+	assert_ok(pcitsm_pci_read_id(&emu.cfg, &id));
+	assert_true(id.vf);
+	assert_int_equal(id.vendor, 0xffff);
+	assert_int_equal(id.device, 0xffff);
+	assert_int_equal(id.class_code, 0x120000);
+	assert_int_equal(id.exp_type, PCITSM_EXP_TYPE_ENDPOINT);
+	/* ... but all ones is no function, and a Device ID alone is not a VF. */
+	pcitsm_cfg_emu_poke(&emu, PCITSM_CFG_REVISION, 4, 0xffffffffu);
+	assert_err(pcitsm_pci_read_id(&emu.cfg, &id), PCITSM_E_NOTFOUND);
+	pcitsm_cfg_emu_poke(&emu, PCITSM_CFG_REVISION, 4, 0x12000001u);
+	pcitsm_cfg_emu_poke(&emu, PCITSM_CFG_DEVICE_ID, 2, 0x0003);
+	assert_err(pcitsm_pci_read_id(&emu.cfg, &id), PCITSM_E_NOTFOUND);
 }
 
 static void doe_and_dev3(void **state)

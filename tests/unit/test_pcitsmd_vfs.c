@@ -423,23 +423,36 @@ static void traffic_format(void **state)
 {
 	uint64_t n;
 	size_t sz;
+	bool tee;
 
 	(void)state;
-	assert_int_equal(vfs_parse_traffic("10", 2, &n, &sz), 0);
+	assert_int_equal(vfs_parse_traffic("10", 2, &n, &sz, &tee), 0);
 	assert_int_equal(n, 10);
 	assert_int_equal(sz, 256);
-	assert_int_equal(vfs_parse_traffic("10 64\n", 6, &n, &sz), 0);
+	assert_false(tee);
+	assert_int_equal(vfs_parse_traffic("10 64\n", 6, &n, &sz, &tee), 0);
 	assert_int_equal(sz, 64);
-	assert_int_equal(vfs_parse_traffic("1 4096", 6, &n, &sz), 0);
+	assert_false(tee);
+	assert_int_equal(vfs_parse_traffic("1 4096", 6, &n, &sz, &tee), 0);
+	assert_int_equal(vfs_parse_traffic("8 64 tee\n", 9, &n, &sz, &tee), 0);
+	assert_true(tee);
+	assert_int_equal(n, 8);
+	assert_int_equal(sz, 64);
+	assert_int_equal(vfs_parse_traffic("3 tee", 5, &n, &sz, &tee), 0);
+	assert_true(tee);
+	assert_int_equal(n, 3);
+	assert_int_equal(sz, 256);
 	static const char *const bad[] = { "", "\n", "0", "x", "10 63", "10 0", "10 4100",
-					   "10  64", "10 64 1", "-1", "10000001", " 5", "5 x" };
+					   "10  64", "10 64 1", "-1", "10000001", " 5", "5 x",
+					   "tee", " tee", "5 tee tee", "5 64 te", "5tee", "5 64tee",
+					   "0 tee", "5 63 tee", "5 tee 64" };
 	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(bad); i++)
-		assert_int_equal(vfs_parse_traffic(bad[i], strlen(bad[i]), &n, &sz), -EINVAL);
+		assert_int_equal(vfs_parse_traffic(bad[i], strlen(bad[i]), &n, &sz, &tee), -EINVAL);
 	{
 		char big[100];
 
 		memset(big, '1', sizeof(big));
-		assert_int_equal(vfs_parse_traffic(big, sizeof(big), &n, &sz), -EINVAL);
+		assert_int_equal(vfs_parse_traffic(big, sizeof(big), &n, &sz, &tee), -EINVAL);
 	}
 }
 

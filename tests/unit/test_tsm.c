@@ -241,7 +241,11 @@ static void evidence(void **state)
 	assert_ok(pcitsm_tsm_evidence_get(fx->core, &ep, &ev));
 	assert_true(ev.chain_len > ev.certs_off && ev.certs_off > 4);
 	assert_int_equal(ev.chain[ev.certs_off], 0x30); /* a DER SEQUENCE */
-	assert_true(ev.meas_len > 0);
+	/* The signed MEASUREMENTS response whole: its header, then (DSP0274 MEASUREMENTS) the
+	 * record, the nonce, the opaque data and a signature (P-384: 96 bytes) at the end. */
+	assert_true(ev.meas_len > 8 + 32 + 2 + 96);
+	assert_int_equal(ev.meas[1], PCITSM_SPDM_MEASUREMENTS);
+	assert_true(ev.meas[4] > 0); /* NumberOfBlocks */
 	assert_true(ev.vca_len > 0);
 	assert_int_equal(ev.vca[1], 0x84); /* GET_VERSION */
 	assert_true(ev.chain_trusted);
@@ -301,14 +305,18 @@ static void managed_functions(void **state)
 	struct fx *fx;
 	struct pcitsm_bdf f1 = B("0000:01:00.1"), f2 = B("0000:01:00.2");
 	struct pcitsm_tsm_status st;
+	uint16_t vid;
 	uint8_t ht;
 
 	(void)state;
 	o.extra_funcs = 2;
 	fx = fx_new(&o);
 	assert_int_equal(fx->plat.nr_funcs, 6);
+	/* One PF with SR-IOV: not multi-function; its VFs read 0xFFFF IDs. */
 	assert_ok(pcitsm_cfg_read8(&fx->plat.funcs[2].cfg.cfg, PCITSM_CFG_HEADER_TYPE, &ht));
-	assert_int_equal(ht & 0x80, 0x80); /* multi-function */
+	assert_int_equal(ht & 0x80, 0);
+	assert_ok(pcitsm_cfg_read16(&fx->plat.funcs[4].cfg.cfg, PCITSM_CFG_VENDOR_ID, &vid));
+	assert_int_equal(vid, 0xffff);
 	/* tsm/ exists on the TEE functions for the devsec TSM's lock; dsm only once connected. */
 	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
 	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_LOCK));

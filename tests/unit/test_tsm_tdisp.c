@@ -23,11 +23,12 @@
 #define VF2 "0000:01:00.2"
 
 
-static struct fx *fx_new(void)
+static struct fx *fx_new_hb(uint8_t heartbeat_period)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { 0 };
+	struct pcitsm_emu_devices_cfg dc = { .heartbeat_period = heartbeat_period,
+					     .heartbeat_watchdog = heartbeat_period != 0 };
 
 	assert_non_null(fx);
 	pcitsm_env_test_init(&fx->env, 11);
@@ -41,6 +42,11 @@ static struct fx *fx_new(void)
 	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
 	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
 	return fx;
+}
+
+static struct fx *fx_new(void)
+{
+	return fx_new_hb(0);
 }
 
 
@@ -350,16 +356,38 @@ static void events(void **st)
 	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
 
-	/* A write that changes BAR0 of a locked function. */
+	/* A write that changes the Command register of a locked VF (Bus Master Enable, the one bit
+	 * a VF's Command has); its BAR0 reads zero and ignores writes (PCIe 6.x §9.3.4.1.11). */
 	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
 	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
 	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0006); /* unchanged: not a change */
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
-	cfg_write(fx, VF1, 0x10, 4, 0xffffffff); /* BAR sizing */
+	cfg_write(fx, VF1, 0x10, 4, 0xffffffff); /* BAR sizing: read-only zero */
+	assert_int_equal(pcitsm_cfg_emu_peek(&vf1->cfg, 0x10, 4), 0);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0000);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_CONFIG_WRITE);
 	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_LOCKED);
 	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+
+	/* The VFs' BAR0 is the PF's VF BAR0: sizing it (a change) is a write to every VF's locked
+	 * configuration; PF0's own TDI is not hit. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	cfg_write(fx, PF, pf->sriov_off + PCITSM_SRIOV_BAR, 4, 0xffffffff);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(vf1), PCITSM_TDISP_CAUSE_CONFIG_WRITE);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_ERROR);
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_CONFIG_LOCKED);
+	assert_int_equal(vf1->desc.bar[0].base, 0xffffc000ull); /* follows the register */
+	cfg_write(fx, PF, pf->sriov_off + PCITSM_SRIOV_BAR, 4,
+		  (uint32_t)(PCITSM_EMU_MEM_BASE + 0x10000) | 0x4);
+	assert_int_equal(vf1->desc.bar[0].base, PCITSM_EMU_MEM_BASE + 0x10000);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, VF2, "tsm1"), 0);
+	assert_int_equal(UNLOCK(fx, PF, "tsm1"), 0);
+	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
 
 	/* FLR of VF1 (Device Control, Initiate FLR). */
 	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
@@ -434,6 +462,179 @@ static void session_end(void **st)
 	assert_true(ACCEPT(fx, VF1, "1") < 0);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	free(ev);
+	fx_free(fx);
+}
+
+/* Heartbeat loss (DSP0274 HEARTBEAT; PCIe 6.x §11): the device offered a HeartbeatPeriod and
+ * the TSM sends nothing for longer than two periods. The device's timer ends the session by the
+ * env's clock, no request needed: the TDIs it locked (RUN and CONFIG_LOCKED) go to ERROR with
+ * the cause recorded, the stream its keys came over goes Insecure, T=1 DMA into private memory is
+ * refused from then on; an unlocked TDI stays as it was. Within the period nothing moves. */
+static void heartbeat_loss(void **st)
+{
+	struct fx *fx = fx_new_hb(5);
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_emu_link *l = F(fx, PF)->link;
+	struct pcitsm_bdf pfb = B(PF);
+	struct pcitsm_tsm_status s;
+	uint8_t w[16] = { 0x5a };
+	uint64_t pb;
+	size_t ps;
+
+	(void)st;
+	pcitsm_emu_private_mem(l, &pb, &ps);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_EP, F(fx, PF), true, pb, w, sizeof(w)));
+	/* 9 s of silence: under two periods of 5 s, the session lives. */
+	fx->env.clock_ns += 9ull * 1000000000ull;
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_RUN);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
+	/* Traffic is not a heartbeat: only SPDM messages keep the session. 2 s more: gone. */
+	fx->env.clock_ns += 2ull * 1000000000ull;
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, PF)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF1)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
+	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF2)), PCITSM_TDISP_CAUSE_NONE);
+	assert_ok(pcitsm_tsm_status(fx->core, &pfb, &s));
+	assert_true(s.has_stream);
+	assert_true(s.ep.enabled);
+	assert_int_equal(s.ep.state, PCITSM_IDE_STATE_INSECURE);
+	/* T=1 DMA is refused now: the endpoint's stream is no longer Secure, so it sends none. */
+	assert_err(pcitsm_emu_tee_write(l, PCITSM_IDE_SIDE_EP, F(fx, PF), true, pb, w, sizeof(w)),
+		   PCITSM_E_STATE);
+	free(ev);
+	fx_free(fx);
+}
+
+/* The same device with heartbeats: a HEARTBEAT within each period keeps the session and the TDI. */
+static void heartbeat_kept(void **st)
+{
+	struct fx *fx = fx_new_hb(5);
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_bdf pfb = B(PF);
+	int live;
+
+	(void)st;
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	for (int i = 0; i < 4; i++) {
+		fx->env.clock_ns += 8ull * 1000000000ull;
+		/* Any SPDM message of the session counts: the TSM asks the TDI's state. */
+		assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &pfb, &live));
+		assert_int_equal(live, PCITSM_TDISP_RUN);
+	}
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_RUN);
+	free(ev);
+	fx_free(fx);
+}
+
+/* The TSM's "DMA in RUN" (pcitsm_tsm_traffic_tee): a TDI's T=1 DMA into the private memory
+ * through the platform ops, written and read back verified only in RUN; in CONFIG_LOCKED and
+ * after a locked-configuration write (ERROR) every request is refused by TDI state and counted;
+ * a VF's DMA carries its own Requester ID, so VF1 in RUN gets through while VF2 (locked) does
+ * not. */
+static void tee_traffic(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_tsm_tdi_evidence *ev = calloc(1, sizeof(*ev));
+	struct pcitsm_bdf pf = B(PF), vf1 = B(VF1), vf2 = B(VF2), rp = B("0000:00:01.0");
+	struct pcitsm_tsm_traffic r;
+
+	(void)st;
+	assert_err(pcitsm_tsm_traffic_tee(fx->core, &rp, 1, 64, &r), PCITSM_E_UNSUPPORTED);
+	assert_err(pcitsm_tsm_traffic_tee(fx->core, &pf, 1, 6, &r), PCITSM_E_INVAL);
+	/* No Secure stream yet: the port sends no T=1 request at all. */
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 2, 64, &r));
+	assert_true(r.tee);
+	assert_int_equal(r.failures, 2);
+	assert_int_equal(r.first_err, PCITSM_E_STATE);
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	/* CONFIG_UNLOCKED, then CONFIG_LOCKED: the host refuses (write dropped, read UR). */
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_int_equal(r.writes, 4);
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.failures, 4);
+	assert_int_equal(r.first_err, PCITSM_E_IO);
+	assert_int_equal(r.tee_refused, 8);
+	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.tee_refused, 8);
+	/* RUN: written, read back, verified; IDE TLPs, none refused. */
+	assert_ok(evidence(fx, PF, ev));
+	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 300, 256, &r));
+	assert_int_equal(r.writes, 300);
+	assert_int_equal(r.reads, 300);
+	assert_int_equal(r.bytes, 2 * 300 * 256);
+	assert_int_equal(r.failures, 0);
+	assert_int_equal(r.tee_refused, 0);
+	assert_true(r.tlps_secure >= 600);
+	assert_int_equal(r.tlps_clear, 0);
+	/* The VFs: their own Requester IDs, their own TDI states. */
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(evidence(fx, VF1, ev));
+	assert_int_equal(ACCEPT(fx, VF1, "1"), 0);
+	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf1, 8, 64, &r));
+	assert_int_equal(r.reads, 8);
+	assert_int_equal(r.failures, 0);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf2, 8, 64, &r));
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.tee_refused, 16);
+	/* ERROR (a write to PF0's locked Command register): refused again; VF1 still RUN. */
+	cfg_write(fx, PF, PCITSM_CFG_COMMAND, 2, 0x0002);
+	assert_int_equal(state(fx, PF), PCITSM_TDISP_ERROR);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_int_equal(r.reads, 0);
+	assert_int_equal(r.failures, 4);
+	assert_int_equal(r.tee_refused, 8);
+	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf1, 2, 64, &r));
+	assert_int_equal(r.reads, 2);
+	free(ev);
+	fx_free(fx);
+}
+
+/* pcitsm_tsm_tdi_state_get asks the device each time, locked or not: a locked-configuration
+ * write shows as ERROR at once (no evidence read in between), and the status's last known state
+ * follows; no connection to ask over is E_STATE. */
+static void live_state(void **st)
+{
+	struct fx *fx = fx_new();
+	struct pcitsm_bdf vf1 = B(VF1), vf2 = B(VF2), rp = B("0000:00:01.0");
+	struct pcitsm_tsm_status s;
+	int live;
+
+	(void)st;
+	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live), PCITSM_E_STATE);
+	assert_int_equal(live, -1);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &rp, &live), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &vf1, NULL), PCITSM_E_INVAL);
+	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf2, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_LOCKED);
+	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0004);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_int_equal(live, PCITSM_TDISP_ERROR);
+	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_int_equal(s.tdi_state, PCITSM_TDISP_ERROR);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf2, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
+	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
 	fx_free(fx);
 }
 
@@ -601,8 +802,12 @@ int main(void)
 		cmocka_unit_test(accept_transactional),
 		cmocka_unit_test(events),
 		cmocka_unit_test(session_end),
+		cmocka_unit_test(heartbeat_loss),
+		cmocka_unit_test(heartbeat_kept),
 		cmocka_unit_test(driver_binding),
 		cmocka_unit_test(gating),
+		cmocka_unit_test(tee_traffic),
+		cmocka_unit_test(live_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,6 +76,7 @@ errno_name() {
 	*"Stale file handle"*) echo ESTALE ;;
 	*"No such device"*) echo ENODEV ;;
 	*"No data available"*) echo ENODATA ;;
+	*"Numerical result out of range"*) echo ERANGE ;;
 	*) echo "UNKNOWN($1)" ;;
 	esac
 }

@@ -424,8 +424,14 @@ pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s)
 	for (unsigned i = 0; i < L.n; i++)
 		L.c[i].fd = -1;
 	while (!L.stop && e == PCITSM_OK) {
-		e = loop_poll(s, &L, p, who, loop_expire(s, &L));
+		uint64_t next;
+
 		loop_dispatch(s, &L);
+		next = loop_expire(s, &L);
+		/* An owner dropped for idleness frees the device for the frames that wait. */
+		loop_dispatch(s, &L);
+		if (!L.stop)
+			e = loop_poll(s, &L, p, who, next);
 	}
 out:
 	for (unsigned i = 0; L.c && i < L.n; i++)

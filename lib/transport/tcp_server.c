@@ -118,13 +118,14 @@ static void conn_drop(struct srv_conn *c)
 }
 
 /* Send n bytes before the deadline on a non-blocking socket: a peer that stops reading costs
- * at most frame_timeout_ns. */
+ * at most frame_timeout_ns. A stop request ends the wait too (E_DEAD). */
 static pcitsm_err send_until(struct pcitsm_spdmemu_server *s, int fd, const uint8_t *p, size_t n,
 			     uint64_t deadline)
 {
 	while (n) {
 		ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		struct pollfd pf[2] = { { .fd = fd, .events = POLLOUT },
+					{ .fd = s->stop_pipe[0], .events = POLLIN } };
 		uint64_t t = now(s);
 
 		if (k > 0) {
@@ -138,7 +139,9 @@ static pcitsm_err send_until(struct pcitsm_spdmemu_server *s, int fd, const uint
 			return errno == EPIPE || errno == ECONNRESET ? PCITSM_E_CLOSED : PCITSM_E_IO;
 		if (t >= deadline)
 			return PCITSM_E_TIMEOUT;
-		(void)poll(&pf, 1, (int)((deadline - t) / 1000000u) + 1);
+		if (poll(pf, 2, (int)PCITSM_MIN((deadline - t) / 1000000u + 1, 60000u)) > 0 &&
+		    pf[1].revents)
+			return PCITSM_E_DEAD;
 	}
 	return PCITSM_OK;
 }

@@ -228,6 +228,7 @@ struct srv_loop {
 	unsigned n;   /* slots */
 	int owner;    /* index of the connection that owns the device, -1 for none */
 	bool stop;    /* SHUTDOWN (without serve_after_shutdown) or a stop request */
+	bool full;    /* out of descriptors: accept again when a connection closes */
 };
 
 static void loop_drop(struct pcitsm_spdmemu_server *s, struct srv_loop *L, unsigned i)
@@ -235,6 +236,7 @@ static void loop_drop(struct pcitsm_spdmemu_server *s, struct srv_loop *L, unsig
 	if (L->owner == (int)i)
 		L->owner = -1;
 	conn_drop(&L->c[i]);
+	L->full = false;
 }
 
 /* The next frame the device answers: the owner's, else the oldest waiting one; frames that need
@@ -335,8 +337,12 @@ static pcitsm_err loop_accept(struct pcitsm_spdmemu_server *s, struct srv_loop *
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
 			continue;
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			       errno == ENOMEM))
-			return PCITSM_OK; /* out of descriptors: the backlog waits for a free one */
+			       errno == ENOMEM)) {
+			/* Out of descriptors: the backlog waits for one to close (polling the
+			 * listening socket meanwhile would spin). */
+			L->full = true;
+			return PCITSM_OK;
+		}
 		if (fd < 0)
 			return PCITSM_E_SYSTEM;
 		for (i = 0; i < L->n && L->c[i].fd >= 0; i++)
@@ -377,7 +383,7 @@ static pcitsm_err loop_poll(struct pcitsm_spdmemu_server *s, struct srv_loop *L,
 	int ms = -1, r;
 
 	p[n++] = (struct pollfd){ .fd = s->stop_pipe[0], .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = L->full ? -1 : s->lfd, .events = POLLIN };
 	for (unsigned i = 0; i < L->n; i++)
 		if (L->c[i].fd >= 0 && !L->c[i].ready) {
 			who[n] = i;

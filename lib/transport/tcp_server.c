@@ -348,8 +348,8 @@ static pcitsm_err loop_accept(struct pcitsm_spdmemu_server *s, struct srv_loop *
 		for (i = 0; i < L->n && L->c[i].fd >= 0; i++)
 			;
 		if (i == L->n) {
-			close(fd);
 			s->refused++;
+			close(fd);
 			continue;
 		}
 		tcp_set_nodelay(fd);

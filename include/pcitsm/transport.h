@@ -97,7 +97,7 @@ pcitsm_err pcitsm_spdmemu_frame_parse(const uint8_t *buf, size_t len, size_t max
 pcitsm_err pcitsm_spdmemu_frame_build(struct pcitsm_wr *w, uint32_t command, uint32_t transport,
 				      const void *payload, size_t len) PCITSM_MUST_CHECK;
 
-/* The server (one device, one connection at a time, like spdm-emu). The protocol step
+/* The server (one device, one owner at a time, like spdm-emu). The protocol step
  * pcitsm_spdmemu_serve_frame does no I/O: it answers one parsed frame, appending the reply frame
  * to out. TEST -> TEST "Server Hello!"; NORMAL/PCI_DOE -> the device's response object;
  * NORMAL/NONE -> the bare SPDM response (the request is wrapped as a CMA object for dispatch and
@@ -105,8 +105,19 @@ pcitsm_err pcitsm_spdmemu_frame_build(struct pcitsm_wr *w, uint32_t command, uin
  * empty payload; CONTINUE / SHUTDOWN -> echoed with an empty payload; anything else (including NORMAL
  * over MCTP or TCP) -> UNKNOWN with an empty payload. DECAP_TDISP -> NORMAL carrying the bare
  * TDISP response decap_tdisp gives (docs/transports.md), or UNKNOWN when decap_tdisp is NULL or
- * fails. Device state survives connections. A
- * malformed frame (oversize payload_size, EOF mid-frame) closes that connection only. */
+ * fails. Device state survives connections. A malformed frame (oversize payload_size, EOF
+ * mid-frame) closes that connection only.
+ *
+ * The socket loop (lib/transport/tcp_server.c) reads every connection at once and lets one own
+ * the device: the connection whose NORMAL or DECAP_TDISP frame was answered, until it closes or
+ * is dropped; the others' frames wait. Bounds (docs/security.md, "Socket servers under load"),
+ * set by init and changeable before run: max_conns (one more is accepted and closed at once),
+ * frame_timeout_ns (a frame must arrive whole, and its reply leave, within it), idle_timeout_ns
+ * (a connection with no frame under way is dropped after it, except the owner while no other
+ * connection waits). */
+#define PCITSM_SPDMEMU_MAX_CONNS 64u
+#define PCITSM_SPDMEMU_FRAME_TIMEOUT_NS (10ull * 1000000000ull)
+#define PCITSM_SPDMEMU_IDLE_TIMEOUT_NS (60ull * 1000000000ull)
 enum pcitsm_spdmemu_action {
 	PCITSM_SPDMEMU_ACT_REPLY, /* send the reply, keep the connection */
 	PCITSM_SPDMEMU_ACT_CONTINUE, /* send the reply, close this connection, accept the next */
@@ -119,7 +130,6 @@ struct pcitsm_spdmemu_server {
 	int lfd; /* listening socket, -1 before listen */
 	int stop_pipe[2]; /* pcitsm_spdmemu_server_stop writes one byte to [1] */
 	uint16_t port; /* the bound port (useful with port "0") */
-	uint8_t *in; /* request frame: header + payload */
 	uint8_t *out; /* reply frame */
 	uint8_t *wrap; /* NONE transport: the request wrapped as a DOE object */
 	/* SHUTDOWN ends the connection only and the server accepts the next client (a device port
@@ -129,7 +139,13 @@ struct pcitsm_spdmemu_server {
 	 * example with pcitsm_spdmemu_decap_tdisp_dsm. NULL: the command is answered UNKNOWN. */
 	pcitsm_err (*decap_tdisp)(void *arg, const uint8_t *req, size_t len, struct pcitsm_wr *rsp);
 	void *decap_arg;
+	unsigned max_conns;         /* PCITSM_SPDMEMU_MAX_CONNS */
+	uint64_t frame_timeout_ns;  /* PCITSM_SPDMEMU_FRAME_TIMEOUT_NS */
+	uint64_t idle_timeout_ns;   /* PCITSM_SPDMEMU_IDLE_TIMEOUT_NS */
+	uint64_t ready_seq;         /* the loop's frame order */
 	unsigned long connections, frames, bad_frames, shutdowns;
+	unsigned long refused;      /* over max_conns: closed at once */
+	unsigned long timeouts;     /* dropped: a frame too slow, idle, or a reply not taken */
 };
 /* Buffers and the stop pipe; no socket yet. */
 pcitsm_err pcitsm_spdmemu_server_init(struct pcitsm_spdmemu_server *s, struct pcitsm_doe_dev *dev,
@@ -149,7 +165,7 @@ pcitsm_err pcitsm_spdmemu_decap_tdisp_dsm(void *dsm, const uint8_t *req, size_t 
 pcitsm_err pcitsm_spdmemu_server_listen(struct pcitsm_spdmemu_server *s, const char *host,
 					const char *port) PCITSM_MUST_CHECK;
 /* Serve until a SHUTDOWN frame (unless serve_after_shutdown) or a stop request (both OK);
- * E_SYSTEM if accept fails. */
+ * E_SYSTEM if accept or poll fails, E_INVAL for a zero bound, E_NOMEM. */
 pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s) PCITSM_MUST_CHECK;
 /* Ask a running server to return; safe from another thread or a signal handler. */
 void pcitsm_spdmemu_server_stop(struct pcitsm_spdmemu_server *s);

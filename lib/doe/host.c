@@ -7,7 +7,12 @@
  * abort path; a mailbox that cannot abort is dead for good.
  *
  * Unlike Linux, a response larger than the caller's buffer is drained and reported (E_TRUNCATED),
- * never cut silently, and the response header's reserved bits are checked.
+ * never cut silently, and the response header's reserved bits are checked. A device whose
+ * registers lie costs a bounded number of accesses (docs/doe.md, "A device that lies"): Status is
+ * read every DOE_RECV_CHECK_DW DWs, so Error set mid-object or Ready gone before Length DWs (a
+ * Length beyond what the device holds, Length 0 read as 2^18 DW) stops the read within that many
+ * DWs; and at most DOE_DRAIN_MAX_DW DWs past the caller's buffer are drained, the rest of a longer
+ * object is discarded by an Abort.
  */
 #include <string.h>
 
@@ -17,6 +22,12 @@
 #define DOE_DISC_MAX_REQUESTS 256u
 /* Abort polls: 1 s at 1/128 s, plus one (Linux: retry < PCI_DOE_TIMEOUT / POLL_INTERVAL). */
 #define DOE_ABORT_MAX_POLLS (PCITSM_DOE_TIMEOUT_NS / PCITSM_DOE_POLL_NS + 1)
+/* Status read every 64 DWs of a response: 1/64 more accesses, at most 64 DWs read past a lie. */
+#define DOE_RECV_CHECK_DW 64u
+/* DWs drained past the caller's buffer before the host cuts the object with an Abort: enough for
+ * a longer response of a later protocol version (PCIe 6.x §6.30.1.1: use the expected prefix),
+ * far below 2^18. */
+#define DOE_DRAIN_MAX_DW 1024u
 
 static pcitsm_err host_status(struct pcitsm_doe_host *h, uint32_t *sts)
 {
@@ -89,28 +100,32 @@ static pcitsm_err host_wait(struct pcitsm_doe_host *h)
 	}
 }
 
-/* Read the current DW; before acknowledging the object's last DW, Ready must still be set. */
-static pcitsm_err host_read_dw(struct pcitsm_doe_host *h, bool last, uint32_t *val)
+/* Read the current DW and acknowledge it. With check (the object's last DW, and every
+ * DOE_RECV_CHECK_DW-th): Ready must still be set and Error clear, else the device holds fewer DWs
+ * than its Length says or failed mid-object. */
+static pcitsm_err host_read_dw(struct pcitsm_doe_host *h, bool check, uint32_t *val)
 {
 	uint32_t rd = h->off + PCITSM_DOE_READ, sts;
 
 	PCITSM_TRY(pcitsm_cfg_read32(h->cfg, rd, val));
-	if (last) {
+	if (check) {
 		PCITSM_TRY(host_status(h, &sts));
-		if (!(sts & PCITSM_DOE_STATUS_READY))
+		if ((sts & PCITSM_DOE_STATUS_ERROR) || !(sts & PCITSM_DOE_STATUS_READY))
 			return PCITSM_E_IO;
 	}
 	return pcitsm_cfg_write32(h->cfg, rd, 0);
 }
 
 /* Step 5: the response. Header first (vid/type must match the request's), Length from DW1, then
- * every DW: stored while rsp has room, drained after. Error re-checked at the end. */
+ * every DW: stored while rsp has room, drained after, up to DOE_DRAIN_MAX_DW; past that the
+ * object is cut by an Abort (E_TRUNCATED, the abort's failure recorded in h->dead). Error
+ * re-checked at the end. */
 static pcitsm_err host_recv(struct pcitsm_doe_host *h, uint16_t vid, uint8_t type, uint8_t *rsp,
 			    size_t rsp_cap, size_t *rsp_len)
 {
 	struct pcitsm_doe_hdr hdr;
 	uint32_t dw0, dw1, sts, val;
-	size_t stored = 0, plen;
+	size_t stored = 0, drained = 0, plen;
 
 	PCITSM_TRY(host_read_dw(h, false, &dw0));
 	PCITSM_TRY(pcitsm_cfg_read32(h->cfg, h->off + PCITSM_DOE_READ, &dw1));
@@ -133,11 +148,19 @@ static pcitsm_err host_recv(struct pcitsm_doe_host *h, uint16_t vid, uint8_t typ
 		uint8_t b[4];
 		size_t n;
 
-		PCITSM_TRY(host_read_dw(h, i + 3 == hdr.len_dw, &val));
+		if (drained >= DOE_DRAIN_MAX_DW) {
+			*rsp_len = stored;
+			(void)host_abort(h);
+			return PCITSM_E_TRUNCATED;
+		}
+		PCITSM_TRY(host_read_dw(h, i + 3 == hdr.len_dw || (i + 1) % DOE_RECV_CHECK_DW == 0,
+					&val));
 		pcitsm_put_le32(b, val);
 		n = PCITSM_MIN(4, rsp_cap - stored);
 		if (n)
 			memcpy(rsp + stored, b, n);
+		else
+			drained++;
 		stored += n;
 	}
 	/* Final Error check, for anything since Data Object Ready. */

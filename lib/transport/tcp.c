@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The DMTF spdm-emu "platform port" protocol over TCP (docs/transports.md): the frame codec,
- * the server's protocol step, the server's socket loop and the client transport.
+ * the server's protocol step and the client transport (the server's socket loop is
+ * tcp_server.c).
  *
  * Frame: command u32 BE | transport u32 BE | payload_size u32 BE | payload. One request, one reply,
  * no sequence number. Each frame leaves in one send() on a TCP_NODELAY socket (docs/transports.md:
@@ -23,11 +24,11 @@
 
 #include "pcitsm/doe.h"
 #include "pcitsm/transport.h"
+#include "transport/tcp_priv.h"
 
 _Static_assert(PCITSM_SPDMEMU_MAX_PAYLOAD == PCITSM_DOE_MAX_BYTES,
 	       "an spdm-emu frame carries one whole DOE object");
 
-#define FRAME_MAX (PCITSM_SPDMEMU_FRAME_HDR_LEN + PCITSM_SPDMEMU_MAX_PAYLOAD)
 
 /* docs/transports.md: TEST payloads. The content is not checked by either end. */
 static const char client_hello[] = "Client Hello!"; /* sent with its NUL: 14 bytes */
@@ -81,7 +82,7 @@ pcitsm_err pcitsm_spdmemu_frame_build(struct pcitsm_wr *w, uint32_t command, uin
 /* ---------------------------------------------------------------------------------------------
  * Socket helpers. Every send uses MSG_NOSIGNAL: a peer that went away is E_CLOSED, not SIGPIPE.
  */
-static pcitsm_err send_all(int fd, const uint8_t *p, size_t n)
+pcitsm_err tcp_send_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
 		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
@@ -99,7 +100,7 @@ static pcitsm_err send_all(int fd, const uint8_t *p, size_t n)
 	return PCITSM_OK;
 }
 
-static void set_nodelay(int fd)
+void tcp_set_nodelay(int fd)
 {
 	int one = 1;
 
@@ -256,214 +257,6 @@ pcitsm_err pcitsm_spdmemu_serve_frame(struct pcitsm_spdmemu_server *s,
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Server: sockets.
- */
-pcitsm_err pcitsm_spdmemu_server_init(struct pcitsm_spdmemu_server *s, struct pcitsm_doe_dev *dev,
-				      const struct pcitsm_env *env)
-{
-	memset(s, 0, sizeof(*s));
-	s->dev = dev;
-	s->env = env;
-	s->lfd = -1;
-	s->stop_pipe[0] = s->stop_pipe[1] = -1;
-	if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return PCITSM_E_SYSTEM;
-	s->in = malloc(FRAME_MAX);
-	s->out = malloc(FRAME_MAX);
-	s->wrap = malloc(PCITSM_SPDMEMU_MAX_PAYLOAD);
-	if (!s->in || !s->out || !s->wrap) {
-		pcitsm_spdmemu_server_close(s);
-		return PCITSM_E_NOMEM;
-	}
-	return PCITSM_OK;
-}
-
-pcitsm_err pcitsm_spdmemu_server_listen(struct pcitsm_spdmemu_server *s, const char *host,
-					const char *port)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int one = 1;
-
-	if (s->lfd >= 0)
-		return PCITSM_E_STATE;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return PCITSM_E_NOTFOUND;
-	for (ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4) == 0) {
-			s->lfd = fd;
-			break;
-		}
-		close(fd);
-	}
-	freeaddrinfo(res);
-	if (s->lfd < 0)
-		return PCITSM_E_SYSTEM;
-	if (getsockname(s->lfd, (struct sockaddr *)&ss, &sl) == 0)
-		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							 : ((struct sockaddr_in *)&ss)->sin_port);
-	return PCITSM_OK;
-}
-
-/* Wait until fd is readable (true) or a stop was requested (false). */
-static bool wait_readable(struct pcitsm_spdmemu_server *s, int fd)
-{
-	for (;;) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-				       { .fd = s->stop_pipe[0], .events = POLLIN } };
-		int r = poll(p, 2, -1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || p[1].revents)
-			return false;
-		if (p[0].revents)
-			return true;
-	}
-}
-
-/* Read exactly n bytes. E_CLOSED on EOF (*got says how far it came), E_DEAD on a stop request. */
-static pcitsm_err server_recv(struct pcitsm_spdmemu_server *s, int fd, uint8_t *p, size_t n,
-			      size_t *got)
-{
-	*got = 0;
-	while (*got < n) {
-		ssize_t k;
-
-		if (!wait_readable(s, fd))
-			return PCITSM_E_DEAD;
-		k = recv(fd, p + *got, n - *got, 0);
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (k == 0 || (k < 0 && errno == ECONNRESET))
-			return PCITSM_E_CLOSED;
-		if (k < 0)
-			return PCITSM_E_IO;
-		*got += (size_t)k;
-	}
-	return PCITSM_OK;
-}
-
-/* Read one frame into s->in. A clean EOF between frames is E_CLOSED with *clean set. */
-static pcitsm_err server_read_frame(struct pcitsm_spdmemu_server *s, int fd,
-				    struct pcitsm_spdmemu_frame_hdr *h, bool *clean)
-{
-	size_t got;
-	pcitsm_err e;
-
-	*clean = false;
-	e = server_recv(s, fd, s->in, PCITSM_SPDMEMU_FRAME_HDR_LEN, &got);
-	if (e == PCITSM_E_CLOSED && got == 0)
-		*clean = true;
-	PCITSM_TRY(e);
-	PCITSM_TRY(pcitsm_spdmemu_hdr_parse(s->in, PCITSM_SPDMEMU_FRAME_HDR_LEN,
-					    PCITSM_SPDMEMU_MAX_PAYLOAD, h));
-	return server_recv(s, fd, s->in + PCITSM_SPDMEMU_FRAME_HDR_LEN, h->payload_size, &got);
-}
-
-/* Serve one connection until the peer closes it, a malformed frame, CONTINUE or SHUTDOWN. A stop
- * request reads as SHUTDOWN, with *stopped set. */
-static enum pcitsm_spdmemu_action serve_conn(struct pcitsm_spdmemu_server *s, int fd,
-					     bool *stopped)
-{
-	*stopped = false;
-	for (;;) {
-		struct pcitsm_spdmemu_frame_hdr h;
-		enum pcitsm_spdmemu_action act;
-		struct pcitsm_wr out;
-		bool clean;
-		pcitsm_err e;
-
-		e = server_read_frame(s, fd, &h, &clean);
-		if (e == PCITSM_E_DEAD) {
-			*stopped = true;
-			return PCITSM_SPDMEMU_ACT_SHUTDOWN;
-		}
-		if (e != PCITSM_OK) {
-			if (!clean) {
-				s->bad_frames++;
-				pcitsm_info(s->env, "emu server: connection dropped: %s",
-					    pcitsm_err_name(e));
-			}
-			return PCITSM_SPDMEMU_ACT_CONTINUE;
-		}
-		pcitsm_wr_init(&out, s->out, FRAME_MAX);
-		e = pcitsm_spdmemu_serve_frame(s, &h, s->in + PCITSM_SPDMEMU_FRAME_HDR_LEN, &out,
-					       &act);
-		if (e == PCITSM_OK)
-			e = send_all(fd, s->out, pcitsm_wr_len(&out));
-		if (e != PCITSM_OK) {
-			pcitsm_info(s->env, "emu server: reply failed: %s", pcitsm_err_name(e));
-			return PCITSM_SPDMEMU_ACT_CONTINUE;
-		}
-		s->frames++;
-		if (act != PCITSM_SPDMEMU_ACT_REPLY)
-			return act;
-	}
-}
-
-pcitsm_err pcitsm_spdmemu_server_run(struct pcitsm_spdmemu_server *s)
-{
-	if (s->lfd < 0)
-		return PCITSM_E_STATE;
-	for (;;) {
-		enum pcitsm_spdmemu_action act;
-		bool stopped;
-		int fd;
-
-		if (!wait_readable(s, s->lfd))
-			return PCITSM_OK; /* stop requested */
-		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN))
-			continue;
-		if (fd < 0)
-			return PCITSM_E_SYSTEM;
-		set_nodelay(fd);
-		s->connections++;
-		/* One connection at a time, like spdm-emu; device state carries over (CONTINUE, and
-		 * SHUTDOWN when the server outlives its clients). A stop request always stops. */
-		act = serve_conn(s, fd, &stopped);
-		close(fd);
-		if (stopped)
-			return PCITSM_OK;
-		if (act == PCITSM_SPDMEMU_ACT_SHUTDOWN) {
-			s->shutdowns++;
-			if (!s->serve_after_shutdown)
-				return PCITSM_OK;
-		}
-	}
-}
-
-void pcitsm_spdmemu_server_stop(struct pcitsm_spdmemu_server *s)
-{
-	/* The byte stays in the pipe, so every later wait sees the request too. A full pipe means a
-	 * stop is already pending. write() is async-signal-safe. */
-	if (write(s->stop_pipe[1], "s", 1) < 0)
-		return;
-}
-
-void pcitsm_spdmemu_server_close(struct pcitsm_spdmemu_server *s)
-{
-	if (s->lfd >= 0)
-		close(s->lfd);
-	for (int i = 0; i < 2; i++)
-		if (s->stop_pipe[i] >= 0)
-			close(s->stop_pipe[i]);
-	free(s->in);
-	free(s->out);
-	free(s->wrap);
-	s->in = s->out = s->wrap = NULL;
-	s->lfd = s->stop_pipe[0] = s->stop_pipe[1] = -1;
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Client transport.
  */
 static struct pcitsm_xport_tcp *to_tcp(struct pcitsm_xport *x)
@@ -528,7 +321,7 @@ static pcitsm_err client_read_frame(struct pcitsm_xport_tcp *t, struct pcitsm_sp
 /* Send the frame held in t->buf[0, len) with one send(). */
 static pcitsm_err client_send(struct pcitsm_xport_tcp *t, size_t len)
 {
-	pcitsm_err e = send_all(t->fd, t->buf, len);
+	pcitsm_err e = tcp_send_all(t->fd, t->buf, len);
 
 	if (e != PCITSM_OK)
 		t->broken = true;
@@ -646,7 +439,7 @@ static pcitsm_err client_connect(struct pcitsm_xport_tcp *t, const char *host, c
 	freeaddrinfo(res);
 	if (t->fd < 0)
 		return PCITSM_E_CLOSED; /* connect_errno says why (ECONNREFUSED: nobody listens) */
-	set_nodelay(t->fd);
+	tcp_set_nodelay(t->fd);
 	/* A peer that stops reading must not block a send for ever. */
 	(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return PCITSM_OK;

@@ -30,6 +30,8 @@
 #include "target.h"
 
 #define EMULATE_DEVICE_NAME "emulated device"
+/* --max-conns: a connection costs one descriptor and at most one frame's buffer. */
+#define EMULATE_MAX_CONNS 4096u
 
 struct emulate {
 	const char *listen, *identity_dir, *pcap_path, *trust_out;
@@ -38,6 +40,8 @@ struct emulate {
 	uint8_t version;      /* --version: the one SPDM version offered, 0 for all */
 	uint8_t stream_id;    /* --stream-id */
 	uint32_t max_doe_rsp; /* --max-doe-response, 0 for the default */
+	unsigned max_conns;   /* --max-conns, 0 for the server's default */
+	uint64_t frame_timeout_ns, idle_timeout_ns; /* --frame-timeout, --idle-timeout; 0: default */
 	struct pcitsm_identity id;
 	bool id_ready;
 	struct pcitsm_emu_standalone *dev;
@@ -47,6 +51,20 @@ struct emulate {
 	bool pcap_open;
 };
 
+/* A timeout in seconds, fractions allowed: more than 0, at most an hour. */
+static int parse_seconds(const char *arg, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v > 0) || v > 3600)
+		return -1;
+	*ns = (uint64_t)(v * 1e9);
+	return *ns ? 0 : -1;
+}
+
 static int parse(int argc, char **argv, struct emulate *em)
 {
 	static const struct option longopts[] = {
@@ -54,6 +72,8 @@ static int parse(int argc, char **argv, struct emulate *em)
 		CLI_OPT_ARG("pcap", 'p'), CLI_OPT_ARG("trust-out", 't'),
 		CLI_OPT_ARG("doe-version", 'd'), CLI_OPT_ARG("version", 'v'),
 		CLI_OPT_ARG("stream-id", 's'), CLI_OPT_ARG("max-doe-response", 'm'),
+		CLI_OPT_ARG("max-conns", 'C'), CLI_OPT_ARG("frame-timeout", 'F'),
+		CLI_OPT_ARG("idle-timeout", 'I'),
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n;
@@ -63,7 +83,7 @@ static int parse(int argc, char **argv, struct emulate *em)
 	optind = 1;
 	em->curve_bits = 384;
 	em->cap_version = 2;
-	while ((c = getopt_long(argc, argv, "l:i:c:p:t:v:s:m:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:i:c:p:t:v:s:m:C:F:I:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			em->listen = optarg;
@@ -108,6 +128,19 @@ static int parse(int argc, char **argv, struct emulate *em)
 			    n > PCITSM_DOE_MAX_BYTES || n % 4)
 				return -1;
 			em->max_doe_rsp = (uint32_t)n;
+			break;
+		case 'C':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || !n || n > EMULATE_MAX_CONNS)
+				return -1;
+			em->max_conns = (unsigned)n;
+			break;
+		case 'F':
+		case 'I':
+			if (parse_seconds(optarg, c == 'F' ? &em->frame_timeout_ns
+							 : &em->idle_timeout_ns) < 0)
+				return -1;
 			break;
 		default:
 			return -1;
@@ -188,6 +221,12 @@ static int setup(struct emulate *em, const struct pcitsm_env *env)
 	if ((e = pcitsm_spdmemu_server_init(&em->srv, &ep->doe, env)) != PCITSM_OK)
 		return cli_fail("server", e);
 	em->srv_ready = true;
+	if (em->max_conns)
+		em->srv.max_conns = em->max_conns;
+	if (em->frame_timeout_ns)
+		em->srv.frame_timeout_ns = em->frame_timeout_ns;
+	if (em->idle_timeout_ns)
+		em->srv.idle_timeout_ns = em->idle_timeout_ns;
 	/* DECAP_TDISP: the device's DSM answers GET_DEVICE_INTERFACE_STATE outside any session. */
 	em->srv.decap_arg = pcitsm_emu_device_dsm(pcitsm_emu_standalone_device(em->dev));
 	if (em->srv.decap_arg)
@@ -292,9 +331,10 @@ static int emulate_main(int argc, char **argv)
 	pthread_join(sig_thread, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	printf("pcitsm: server stopped: %lu connections, %lu frames, %lu malformed, %u SPDM "
-	       "requests\n",
+	       "requests, %lu refused, %lu timed out\n",
 	       em->srv.connections, em->srv.frames, em->srv.bad_frames,
-	       pcitsm_emu_device_requests(pcitsm_emu_standalone_device(em->dev)));
+	       pcitsm_emu_device_requests(pcitsm_emu_standalone_device(em->dev)),
+	       em->srv.refused, em->srv.timeouts);
 	teardown(em);
 	free(em);
 	return e == PCITSM_OK ? 0 : cli_fail("serve", e);
@@ -304,7 +344,7 @@ const struct cli_cmd cli_cmd_emulate = {
 	.name = "emulate",
 	.args = "--listen HOST:PORT [--identity DIR] [--curve p256|p384] [--trust-out FILE] "
 		"[--pcap FILE] [--doe-version 1|2] [--version 1.0|1.1|1.2|1.3] [--stream-id N] "
-		"[--max-doe-response BYTES]",
+		"[--max-doe-response BYTES] [--max-conns N] [--frame-timeout S] [--idle-timeout S]",
 	.summary = "serve an emulated device (SPDM, IDE_KM) over TCP in the DMTF spdm-emu protocol",
 	.run = emulate_main,
 };

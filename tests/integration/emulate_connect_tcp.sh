@@ -13,6 +13,7 @@ run() { timeout 60 pcitsm "$@"; }
 
 # Usage errors exit 2.
 for bad in "--version 1.4" "--version 2" "--stream-id 255" "--stream-id x" \
+	"--max-conns 0" "--max-conns 5000" "--frame-timeout 0" "--idle-timeout x" \
 	"--max-doe-response 100" "--max-doe-response 4610" "--max-doe-response 2000000"; do
 	set +e
 	# shellcheck disable=SC2086

@@ -213,9 +213,16 @@ struct skew {
 	uint32_t len;     /* Length of the response being read */
 	int mode;
 	bool acked_all;
+	bool go;          /* Go written, no Abort since */
+	unsigned aborts;  /* Abort writes seen */
+	unsigned long rd_reads; /* Read Data Mailbox reads: the work a lying device caused */
+	unsigned long accesses;
 };
 enum { SKEW_NEXT_LOOP = 1, SKEW_NEXT_MANY, SKEW_BAD_VID, SKEW_LEN1, SKEW_RSVD, SKEW_LEN_HUGE,
-       SKEW_DROP_READY, SKEW_LATE_ERROR };
+       SKEW_DROP_READY, SKEW_LATE_ERROR, SKEW_BUSY_FOREVER, SKEW_LEN_HUGE_READY, SKEW_ERROR_MID,
+       SKEW_READY_EMPTY };
+/* A spinning host is a failed test, not a hung one: past this many accesses every access fails. */
+#define SKEW_MAX_ACCESSES 5000000ul
 
 static uint32_t skew_rdmbox(struct skew *s, uint32_t v)
 {
@@ -223,7 +230,7 @@ static uint32_t skew_rdmbox(struct skew *s, uint32_t v)
 		return 1;
 	if (s->dw == 1 && s->mode == SKEW_RSVD)
 		return v | 0x80000000u;
-	if (s->dw == 1 && s->mode == SKEW_LEN_HUGE)
+	if (s->dw == 1 && (s->mode == SKEW_LEN_HUGE || s->mode == SKEW_LEN_HUGE_READY))
 		return 0;
 	if (s->dw != 2)
 		return v;
@@ -239,19 +246,41 @@ static uint32_t skew_rdmbox(struct skew *s, uint32_t v)
 	}
 }
 
+/* Status as the lying device shows it, from the model's own. */
+static uint32_t skew_status(struct skew *s, uint32_t v)
+{
+	switch (s->mode) {
+	case SKEW_DROP_READY:
+		return s->dw > 0 ? v & ~PCITSM_DOE_STATUS_READY : v;
+	case SKEW_LATE_ERROR:
+		return s->acked_all ? v | PCITSM_DOE_STATUS_ERROR : v;
+	case SKEW_BUSY_FOREVER: /* from Go on, Busy and never Ready; an Abort ends it */
+		return s->go && !s->acked_all ? PCITSM_DOE_STATUS_BUSY : v;
+	case SKEW_LEN_HUGE_READY: /* Ready for as long as the host reads */
+	case SKEW_READY_EMPTY:
+		return s->go ? v | PCITSM_DOE_STATUS_READY : v;
+	case SKEW_ERROR_MID:
+		return s->dw >= 5 ? v | PCITSM_DOE_STATUS_ERROR : v;
+	default:
+		return v;
+	}
+}
+
 static pcitsm_err skew_read(struct pcitsm_cfg *cfg, uint32_t off, unsigned width, uint32_t *val)
 {
 	struct skew *s = pcitsm_container_of(cfg, struct skew, cfg);
 
+	if (++s->accesses > SKEW_MAX_ACCESSES)
+		return PCITSM_E_IO;
 	PCITSM_TRY(pcitsm_cfg_read(s->inner, off, width, val));
 	if (off == MBOX + PCITSM_DOE_READ && s->dw == 1)
 		s->len = *val & 0x3ffff;
-	if (off == MBOX + PCITSM_DOE_READ)
+	if (off == MBOX + PCITSM_DOE_READ) {
+		s->rd_reads++;
 		*val = skew_rdmbox(s, *val);
-	if (off == MBOX + PCITSM_DOE_STATUS && s->mode == SKEW_DROP_READY && s->dw > 0)
-		*val &= ~PCITSM_DOE_STATUS_READY;
-	if (off == MBOX + PCITSM_DOE_STATUS && s->mode == SKEW_LATE_ERROR && s->acked_all)
-		*val |= PCITSM_DOE_STATUS_ERROR;
+	}
+	if (off == MBOX + PCITSM_DOE_STATUS)
+		*val = skew_status(s, *val);
 	return PCITSM_OK;
 }
 
@@ -259,6 +288,14 @@ static pcitsm_err skew_write(struct pcitsm_cfg *cfg, uint32_t off, unsigned widt
 {
 	struct skew *s = pcitsm_container_of(cfg, struct skew, cfg);
 
+	if (++s->accesses > SKEW_MAX_ACCESSES)
+		return PCITSM_E_IO;
+	if (off == MBOX + PCITSM_DOE_CTRL && (val & PCITSM_DOE_CTRL_GO))
+		s->go = true;
+	if (off == MBOX + PCITSM_DOE_CTRL && (val & PCITSM_DOE_CTRL_ABORT)) {
+		s->go = false;
+		s->aborts++;
+	}
 	if (off == MBOX + PCITSM_DOE_READ) {
 		if (++s->dw == 3)
 			s->disc_n++;
@@ -305,7 +342,7 @@ static void discovery_hostile(void **state)
  * host driver taken over on it. */
 static struct rig *skew_rig(struct skew *s)
 {
-	struct rig *r = rig_new(1, 64);
+	struct rig *r = rig_new(1, 1024);
 
 	skew_init(s, r, 0);
 	assert_ok(pcitsm_doe_host_init(&r->host, &s->cfg, MBOX, &r->t.env));
@@ -326,14 +363,156 @@ static void response_hostile(void **state)
 	/* Ready gone before the last acknowledge. */
 	s.mode = SKEW_DROP_READY;
 	assert_err(xchg(r, req, 8, rsp, sizeof(rsp), &n), PCITSM_E_IO);
-	/* Length 0 (2^18 DW) from a device that has 4: drained, bounded, caught by the Ready
-	 * check before the last acknowledge. */
+	/* Length 0 (2^18 DW) from a device that has 4: Ready is gone after them, and the Status
+	 * check every 64 DWs stops the read there, not 2^18 DWs later. */
 	s.mode = SKEW_LEN_HUGE;
+	s.rd_reads = 0;
 	assert_err(xchg(r, req, 8, rsp, sizeof(rsp), &n), PCITSM_E_IO);
+	assert_true(s.rd_reads <= 2 + 64);
 	assert_false(r->host.dead);
 	s.mode = 0;
 	assert_ok(xchg(r, req, 8, rsp, sizeof(rsp), &n));
 	assert_int_equal(n, 8);
+	rig_free(r);
+}
+
+/* Busy forever after Go, never Ready: E_TIMEOUT after 1 s of polls on the env's clock (no real
+ * sleep), then one Abort, which this device honours: the mailbox works again. (A device that
+ * stays Busy through the Abort too is dead_mailbox.) */
+static void busy_forever(void **state)
+{
+	uint8_t req[4] = { 0 }, rsp[16];
+	struct skew s;
+	struct rig *r = skew_rig(&s);
+	unsigned aborts = s.aborts;
+	uint64_t t0 = r->t.clock_ns;
+	size_t n;
+
+	s.mode = SKEW_BUSY_FOREVER;
+	assert_err(xchg(r, req, 4, rsp, sizeof(rsp), &n), PCITSM_E_TIMEOUT);
+	assert_int_equal(n, 0);
+	assert_true(r->t.clock_ns - t0 > PCITSM_DOE_TIMEOUT_NS);
+	assert_true(r->t.clock_ns - t0 <= PCITSM_DOE_TIMEOUT_NS + 3 * PCITSM_DOE_POLL_NS);
+	assert_int_equal(s.aborts, aborts + 1);
+	assert_false(r->host.dead);
+	s.mode = 0;
+	assert_ok(xchg(r, req, 4, rsp, sizeof(rsp), &n));
+	assert_int_equal(n, 4);
+	rig_free(r);
+}
+
+/* Length 0 (2^18 DW) with Ready held for as long as the host reads: the host stores what its
+ * buffer holds, drains at most 1024 DWs more, then cuts the object with an Abort: E_TRUNCATED,
+ * the prefix kept, a bounded number of reads, the mailbox usable. */
+static void length0_ready_forever(void **state)
+{
+	uint8_t req[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, rsp[16];
+	struct skew s;
+	struct rig *r = skew_rig(&s);
+	unsigned aborts = s.aborts;
+	size_t n;
+
+	s.mode = SKEW_LEN_HUGE_READY;
+	s.rd_reads = 0;
+	assert_err(xchg(r, req, 8, rsp, sizeof(rsp), &n), PCITSM_E_TRUNCATED);
+	assert_int_equal(n, sizeof(rsp));
+	assert_memory_equal(rsp, "\x08\x07\x06\x05\x04\x03\x02\x01", 8);
+	assert_true(s.rd_reads <= 2 + 4 + 1024);
+	assert_int_equal(s.aborts, aborts + 1);
+	assert_false(r->host.dead);
+	s.mode = 0;
+	assert_ok(xchg(r, req, 8, rsp, sizeof(rsp), &n));
+	assert_int_equal(n, 8);
+	rig_free(r);
+}
+
+/* A real object longer than the caller's buffer by more than the drain bound (4096 DWs into 16
+ * bytes): cut by an Abort after 1024 drained DWs, not read to its end. */
+static void length_beyond_buffer(void **state)
+{
+	struct rig *r = rig_new(1, 8192);
+	static uint8_t req[16384];
+	uint8_t rsp[16];
+	size_t n;
+
+	assert_ok(pcitsm_doe_host_init(&r->host, &r->emu.cfg, MBOX, &r->t.env));
+	assert_err(xchg(r, req, sizeof(req), rsp, sizeof(rsp), &n), PCITSM_E_TRUNCATED);
+	assert_int_equal(n, sizeof(rsp));
+	/* The device still held most of it: the Abort discarded it (Ready clear, nothing left). */
+	assert_false(r->mbox.ready);
+	assert_false(r->host.dead);
+	/* Within the bound it is drained, as before: no Abort needed. */
+	assert_err(xchg(r, req, 4000, rsp, sizeof(rsp), &n), PCITSM_E_TRUNCATED);
+	assert_false(r->mbox.ready);
+	assert_ok(xchg(r, req, 16, rsp, sizeof(rsp), &n));
+	assert_int_equal(n, 16);
+	rig_free(r);
+}
+
+/* An honest object of 2^18 DW, both ways: its Length field is 0 (PCIe 6.x §6.30.1) and the host
+ * reads all of it into a buffer that holds it. */
+static void length0_whole(void **state)
+{
+	struct rig *r = rig_new(1, PCITSM_DOE_MAX_DW);
+	size_t len = PCITSM_DOE_MAX_BYTES - PCITSM_DOE_HDR_LEN, n;
+	uint8_t *req = malloc(len), *rsp = malloc(len);
+
+	assert_non_null(req);
+	assert_non_null(rsp);
+	for (size_t i = 0; i < len; i++)
+		req[i] = (uint8_t)(i * 7);
+	assert_ok(pcitsm_doe_host_init(&r->host, &r->emu.cfg, MBOX, &r->t.env));
+	assert_ok(xchg(r, req, len, rsp, len, &n));
+	assert_int_equal(n, len);
+	assert_int_equal(rsp[0], req[len - 1]);
+	assert_int_equal(rsp[len - 1], req[0]);
+	free(req);
+	free(rsp);
+	rig_free(r);
+}
+
+/* Error set while the host reads a 130-DW object: E_IO within 64 DWs, then Abort. */
+static void error_mid_object(void **state)
+{
+	static uint8_t req[512], rsp[1024];
+	struct skew s;
+	struct rig *r = skew_rig(&s);
+	unsigned aborts = s.aborts;
+	size_t n;
+
+	s.mode = SKEW_ERROR_MID;
+	s.rd_reads = 0;
+	assert_err(xchg(r, req, sizeof(req), rsp, sizeof(rsp), &n), PCITSM_E_IO);
+	assert_int_equal(n, 0);
+	assert_true(s.rd_reads <= 2 + 64);
+	assert_int_equal(s.aborts, aborts + 1);
+	assert_false(r->host.dead);
+	s.mode = 0;
+	assert_ok(xchg(r, req, sizeof(req), rsp, sizeof(rsp), &n));
+	assert_int_equal(n, sizeof(req));
+	rig_free(r);
+}
+
+/* Ready with nothing in the Read mailbox (it reads 0): a header of vendor 0, type 0 is not the
+ * request's: E_FIELD, then Abort. */
+static void ready_without_data(void **state)
+{
+	uint8_t req[4] = { 0 }, rsp[16];
+	struct skew s;
+	struct rig *r = skew_rig(&s);
+	unsigned aborts = s.aborts;
+	size_t n;
+
+	r->mbox.fault_no_response = true;
+	s.mode = SKEW_READY_EMPTY;
+	s.rd_reads = 0;
+	assert_err(xchg(r, req, 4, rsp, sizeof(rsp), &n), PCITSM_E_FIELD);
+	assert_int_equal(n, 0);
+	assert_true(s.rd_reads <= 2);
+	assert_int_equal(s.aborts, aborts + 1);
+	r->mbox.fault_no_response = false;
+	s.mode = 0;
+	assert_ok(xchg(r, req, 4, rsp, sizeof(rsp), &n));
 	rig_free(r);
 }
 
@@ -456,6 +635,12 @@ int main(void)
 		cmocka_unit_test(discovery_hostile),
 		cmocka_unit_test(response_hostile),
 		cmocka_unit_test(late_error),
+		cmocka_unit_test(busy_forever),
+		cmocka_unit_test(length0_ready_forever),
+		cmocka_unit_test(length_beyond_buffer),
+		cmocka_unit_test(length0_whole),
+		cmocka_unit_test(error_mid_object),
+		cmocka_unit_test(ready_without_data),
 		cmocka_unit_test(find_instance),
 		cmocka_unit_test(model_registers),
 	};

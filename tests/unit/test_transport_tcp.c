@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pcitsm/doe.h"
@@ -446,6 +448,182 @@ static void server_survives_malformed_frames(void **state)
 	assert_int_equal(f->srv.bad_frames, 3);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The server's bounds (docs/security.md, "Socket servers under load"), with short timeouts.
+ */
+#define BOUND_MS 200u
+
+/* Milliseconds until the server closes fd (EOF or reset, whatever it sent first is read and
+ * dropped), or -1 when it has not within limit_ms. */
+static long closed_after_ms(int fd, long limit_ms)
+{
+	struct timespec t0, t1;
+	uint8_t buf[256];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long ms;
+		ssize_t k;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > limit_ms)
+			return -1;
+		if (poll(&p, 1, (int)(limit_ms - ms) + 1) <= 0)
+			continue;
+		k = recv(fd, buf, sizeof(buf), 0);
+		if (k <= 0)
+			return ms;
+	}
+}
+
+static void bounds_start(struct fixture *f, unsigned max_conns)
+{
+	f->srv.max_conns = max_conns;
+	f->srv.frame_timeout_ns = BOUND_MS * 1000000ull;
+	f->srv.idle_timeout_ns = BOUND_MS * 1000000ull;
+	fixture_start(f);
+}
+
+/* One exchange on a fresh client, which must be served at once. */
+static void served(struct fixture *f, const char *what)
+{
+	struct pcitsm_xport_tcp t;
+	uint8_t rsp[16];
+	size_t n;
+
+	assert_ok(pcitsm_xport_tcp_connect(&t, "127.0.0.1", f->port, &short_timeout,
+					   pcitsm_env_default()));
+	assert_ok(pcitsm_xport_exchange(&t.x, 1, 1, (const uint8_t *)what, 1, rsp, sizeof(rsp),
+					&n));
+	assert_int_equal(rsp[1], what[0]);
+	pcitsm_xport_close(&t.x);
+}
+
+/* max_conns: one connection more is closed at once, counted, and a slot that frees up serves. */
+static void server_refuses_over_limit(void **state)
+{
+	struct fixture *f = *state;
+	int a, b, c;
+
+	bounds_start(f, 2);
+	a = raw_connect(f->port);
+	b = raw_connect(f->port);
+	c = raw_connect(f->port);
+	assert_true(closed_after_ms(c, BOUND_MS / 2) >= 0);
+	close(c);
+	assert_int_equal(f->srv.refused, 1);
+	close(a);
+	usleep(20000);
+	served(f, "a");
+	close(b);
+}
+
+/* A slow loris (one header byte, then nothing) and a silent connection are dropped after their
+ * timeouts; meanwhile, and after, others are served at once. */
+static void server_drops_slow_and_idle(void **state)
+{
+	static const uint8_t one = 0;
+	struct fixture *f = *state;
+	int loris, silent;
+	long ms;
+
+	bounds_start(f, 8);
+	loris = raw_connect(f->port);
+	silent = raw_connect(f->port);
+	assert_int_equal(send(loris, &one, 1, 0), 1);
+	served(f, "b");
+	ms = closed_after_ms(loris, 5 * BOUND_MS);
+	assert_true(ms >= 0);
+	assert_true(closed_after_ms(silent, 5 * BOUND_MS) >= 0);
+	served(f, "c");
+	assert_true(f->srv.timeouts >= 2);
+	close(loris);
+	close(silent);
+}
+
+/* One owner at a time: B's NORMAL waits while A owns the device; A idle while B waits is dropped
+ * after idle_timeout and B is answered then. TEST frames are answered to anyone meanwhile. */
+static void server_one_owner_and_handover(void **state)
+{
+	static const uint8_t test_frame[12] = { 0, 0, 0xde, 0xad, 0, 0, 0, 2, 0, 0, 0, 0 };
+	struct fixture *f = *state;
+	struct pcitsm_xport_tcp a, b;
+	uint8_t rsp[16];
+	size_t n;
+	int c;
+
+	bounds_start(f, 8);
+	f->srv.idle_timeout_ns = 3 * BOUND_MS * 1000000ull;
+	assert_ok(pcitsm_xport_tcp_connect(&a, "127.0.0.1", f->port, &short_timeout,
+					   pcitsm_env_default()));
+	assert_ok(pcitsm_xport_exchange(&a.x, 1, 1, (const uint8_t *)"a", 1, rsp, sizeof(rsp),
+					&n));
+	/* A TEST from a third connection is answered while A owns the device. */
+	c = raw_connect(f->port);
+	assert_int_equal(send(c, test_frame, sizeof(test_frame), 0), (ssize_t)sizeof(test_frame));
+	assert_int_equal(recv(c, rsp, 12, MSG_WAITALL), 12);
+	assert_int_equal(pcitsm_get_be32(rsp), PCITSM_SPDMEMU_CMD_TEST);
+	close(c);
+	/* B's exchange (client timeout 300 ms) times out: A still owns the device. */
+	assert_ok(pcitsm_xport_tcp_connect(&b, "127.0.0.1", f->port, &short_timeout,
+					   pcitsm_env_default()));
+	assert_err(pcitsm_xport_exchange(&b.x, 1, 1, (const uint8_t *)"b", 1, rsp, sizeof(rsp),
+					 &n),
+		   PCITSM_E_TIMEOUT);
+	assert_int_equal(f->echo.calls, 1);
+	pcitsm_xport_close(&b.x);
+	/* Now with a patient B: A is dropped after 3 x 200 ms of idleness, B answered. */
+	b.opts.timeout_ns = 0;
+	assert_ok(pcitsm_xport_tcp_connect(&b, "127.0.0.1", f->port, NULL, pcitsm_env_default()));
+	assert_ok(pcitsm_xport_exchange(&b.x, 1, 1, (const uint8_t *)"b", 1, rsp, sizeof(rsp),
+					&n));
+	assert_int_equal(rsp[1], 'b');
+	assert_err(pcitsm_xport_exchange(&a.x, 1, 1, (const uint8_t *)"a", 1, rsp, sizeof(rsp),
+					 &n),
+		   PCITSM_E_CLOSED);
+	pcitsm_xport_close(&a.x);
+	pcitsm_xport_close(&b.x);
+}
+
+/* A peer that sends requests and never reads the replies: once its socket buffers are full the
+ * reply cannot leave; it is dropped frame_timeout later and others are served again. */
+static void server_drops_peer_that_does_not_read(void **state)
+{
+	static uint8_t obj[(256u << 10) + 8], frame[sizeof(obj) + 12];
+	struct fixture *f = *state;
+	struct pcitsm_wr w;
+	struct timespec t0, t1;
+	size_t off = 0;
+	int fd;
+
+	bounds_start(f, 8);
+	pcitsm_wr_init(&w, obj, sizeof(obj));
+	assert_ok(pcitsm_doe_obj_build(&w, 1, 1, frame, sizeof(obj) - 8)); /* zeros: echoed */
+	pcitsm_wr_init(&w, frame, sizeof(frame));
+	assert_ok(pcitsm_spdmemu_frame_build(&w, PCITSM_SPDMEMU_CMD_NORMAL, 2, obj, sizeof(obj)));
+	fd = raw_connect(f->port);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Send frames back to back for 1.5 s (or until the server closes): never read. */
+	for (;;) {
+		ssize_t k = send(fd, frame + off, sizeof(frame) - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (k > 0)
+			off = (off + (size_t)k) % sizeof(frame);
+		else if (k < 0 && errno != EAGAIN)
+			break;
+		else
+			usleep(1000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec >= 2 || f->srv.timeouts)
+			break;
+	}
+	served(f, "d");
+	assert_true(f->srv.timeouts >= 1);
+	close(fd);
+}
+
 static void server_stop_while_idle_and_connected(void **state)
 {
 	struct fixture *f = *state;
@@ -720,6 +898,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(server_stop_while_idle_and_connected, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(shutdown_then_reconnect_loop, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(server_refuses_over_limit, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(server_drops_slow_and_idle, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(server_one_owner_and_handover, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(server_drops_peer_that_does_not_read, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(client_connection_refused, fixture_setup,
 						fixture_teardown),

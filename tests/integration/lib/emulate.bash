@@ -28,6 +28,10 @@ fail() {
 # Start `pcitsm emulate` on 127.0.0.1 port 0 (the kernel picks a free port) and read the port it
 # prints. Output goes to $work/emulate.out and .err.
 emulate_start() {
+	# Created here, not by the background job's redirection: a loaded machine may start the job
+	# after the first read below (which, under set -e, would end the script silently).
+	: >"$work/emulate.out"
+	: >"$work/emulate.err"
 	timeout 120 pcitsm emulate --listen 127.0.0.1:0 "$@" >"$work/emulate.out" \
 		2>"$work/emulate.err" &
 	srv_pid=$!

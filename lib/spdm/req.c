@@ -73,6 +73,9 @@ void pcitsm_spdm_req_free(struct pcitsm_spdm_req *r)
 	free(r->meas);
 	r->meas = NULL;
 	r->meas_len = 0;
+	free(r->meas_rsp);
+	r->meas_rsp = NULL;
+	r->meas_rsp_len = 0;
 	pcitsm_wipe(r->nonce, sizeof(r->nonce));
 }
 

@@ -220,7 +220,7 @@ pcitsm_err pcitsm_evidence_eat_encode(const struct pcitsm_evidence *ev, uint8_t 
 	top = map(&b, 3);
 	subs = map(&b, 1);
 	put(&b, top, num(&b, K_PROFILE), text(&b, EAT_PROFILE));
-	put(&b, top, num(&b, K_NONCE), bytes(&b, ev->nonce, sizeof(ev->nonce)));
+	put(&b, top, num(&b, K_NONCE), bytes(&b, v.req_nonce, PCITSM_SPDM_NONCE_LEN));
 	put(&b, subs, text(&b, name), submod_claims(&b, ev, &v, certs, certs_len));
 	put(&b, top, num(&b, K_SUBMODS), subs);
 	n = b.ok && top ? cbor_serialize_alloc(top, &buf, &size) : 0;

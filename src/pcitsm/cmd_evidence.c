@@ -244,11 +244,16 @@ static int evidence_main(int argc, char **argv)
 	d.dir = dir;
 	if (d.dir && mkdir(d.dir, 0755) < 0 && errno != EEXIST)
 		return cli_failf("%s: %s", d.dir, strerror(errno));
+	/* The report first: authenticating from the host restarts the device's SPDM connection
+	 * (GET_VERSION), which ends the TSM's session and moves a locked TDI to ERROR (PCIe 6.x
+	 * §11), after which the device no longer answers for the report. */
+	printf("evidence from %s:\n", r.target);
+	write_report(&d, &r, &rep);
 	e = cli_spdm_authenticate(&r, env);
-	printf("evidence from %s%s:\n", r.target, e == PCITSM_OK ? "" : " (authentication FAILED)");
+	if (e != PCITSM_OK)
+		printf("  (authentication FAILED)\n");
 	if (d.dir)
 		write_evidence(&d, &r);
-	write_report(&d, &r, &rep);
 	if (e == PCITSM_OK && (r.bundle_path || r.eat_path))
 		write_bundles(&d, &r, rep);
 	if (rep)

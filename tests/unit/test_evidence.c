@@ -213,6 +213,25 @@ static void test_chain_tampered(void **state)
 	expect_fails(x, &t, PCITSM_EVIDENCE_CHAIN);
 	assert_non_null(strstr(x->v.why, "RootHash"));
 	pcitsm_evidence_free(&t);
+	/* A chain that validates, whose leaf is a P-256 key, for a connection that chose another
+	 * algorithm. */
+	{
+		char path[512];
+		size_t der_len;
+		uint8_t *der;
+
+		snprintf(path, sizeof(path), "%s/identity/p256/chain.der", PCITSM_TEST_DATA);
+		der = test_read_file(path, &der_len);
+		assert_non_null(der);
+		round_trip(&x->ev, &t);
+		free(t.chain);
+		t.chain = NULL;
+		t.certs = der;
+		t.certs_len = der_len;
+		assert_int_equal(verify_with(x, &t, x->other, nonce, NULL), PCITSM_EVIDENCE_CHAIN);
+		assert_non_null(strstr(x->v.why, "does not fit"));
+		pcitsm_evidence_free(&t);
+	}
 	/* No anchor at all. */
 	assert_int_equal(verify_with(x, &x->ev, NULL, nonce, NULL), PCITSM_EVIDENCE_CHAIN);
 }
@@ -250,6 +269,25 @@ static void test_transcript_tampered(void **state)
 	/* A byte of A that still decodes (CTExponent): L1 is not what the device signed. */
 	flipped(&x->ev, &t, x->ev.vca, x->ev.vca_len, (long)caps_rsp_at(&x->ev) + 5, 0x01);
 	expect_fails(x, &t, PCITSM_EVIDENCE_SIGNATURE);
+	pcitsm_evidence_free(&t);
+	/* VERSION no longer lists the connection's version (its entries' high bytes). */
+	round_trip(&x->ev, &t);
+	for (size_t i = 0; i < t.vca[4 + 5]; i++)
+		t.vca[4 + 6 + 2 * i + 1] ^= 0x40;
+	expect_fails(x, &t, PCITSM_EVIDENCE_TRANSCRIPT);
+	assert_non_null(strstr(x->v.why, "VERSION"));
+	pcitsm_evidence_free(&t);
+	/* A byte after ALGORITHMS. */
+	round_trip(&x->ev, &t);
+	t.vca = realloc(t.vca, t.vca_len + 1);
+	t.vca[t.vca_len++] = 0;
+	expect_fails(x, &t, PCITSM_EVIDENCE_TRANSCRIPT);
+	assert_non_null(strstr(x->v.why, "after ALGORITHMS"));
+	pcitsm_evidence_free(&t);
+	/* MEASUREMENTS names another slot than the request (Param2 bits 3:0). */
+	flipped(&x->ev, &t, x->ev.meas_rsp, x->ev.meas_rsp_len, 3, 0x01);
+	expect_fails(x, &t, PCITSM_EVIDENCE_TRANSCRIPT);
+	assert_non_null(strstr(x->v.why, "does not answer"));
 	pcitsm_evidence_free(&t);
 	/* A GET_MEASUREMENTS that asks for no signature. */
 	flipped(&x->ev, &t, x->ev.meas_req, x->ev.meas_req_len, 2, 0x01);
@@ -315,6 +353,12 @@ static void test_policy_refusals(void **state)
 	t.report = NULL;
 	t.has_report = false;
 	assert_int_equal(verify(x, &t), PCITSM_EVIDENCE_REPORT_POLICY);
+	/* Even a policy that requires nothing of the report needs one. */
+	p = x->pol;
+	p.info_required = 0;
+	p.nr_mmio = 0;
+	assert_int_equal(verify_with(x, &t, x->f->trust, nonce, &p), PCITSM_EVIDENCE_REPORT_POLICY);
+	assert_non_null(strstr(x->v.why, "has none"));
 	/* ... which passes with a policy on the measurements alone. */
 	p = x->pol;
 	p.has_info = p.has_mmio = false;
@@ -364,7 +408,7 @@ static void test_bundle_refusals(void **state)
 	for (size_t k = 0; k < n; k += 97)
 		assert_true(decode(buf, k, why) != PCITSM_OK);
 	assert_err(decode(buf, n - 1, why), PCITSM_E_SHORT);
-	assert_non_null(strstr(why, "truncated"));
+	assert_non_null(strstr(why, "truncated: "));
 	big = malloc(n + 1);
 	memcpy(big, buf, n);
 	big[n] = 0;
@@ -395,6 +439,29 @@ static void test_bundle_refusals(void **state)
 	/* The NONCE field's length made 31. */
 	buf[16 + 6 + 12 + 2] = 31;
 	assert_err(decode(buf, n, why), PCITSM_E_FIELD);
+	assert_non_null(strstr(why, "31 bytes, expected 32..32"));
+	buf[16 + 6 + 12 + 2] = 32;
+	assert_ok(decode(buf, n, why));
+	/* The NONCE field twice in a row; the NONCE field left out. */
+	{
+		size_t at = 16 + 6 + 12, flen = 6 + 32;
+		uint8_t *two = malloc(n + flen), *none = malloc(n - flen);
+
+		memcpy(two, buf, at + flen);
+		memcpy(two + at + flen, buf + at, n - at);
+		two[12] = (uint8_t)(n + flen);
+		two[13] = (uint8_t)((n + flen) >> 8);
+		assert_err(decode(two, n + flen, why), PCITSM_E_FIELD);
+		assert_non_null(strstr(why, "out of order"));
+		memcpy(none, buf, at);
+		memcpy(none + at, buf + at + flen, n - at - flen);
+		none[12] = (uint8_t)(n - flen);
+		none[13] = (uint8_t)((n - flen) >> 8);
+		assert_err(decode(none, n - flen, why), PCITSM_E_FIELD);
+		assert_non_null(strstr(why, "field 2 is missing"));
+		free(two);
+		free(none);
+	}
 	assert_err(decode(buf, 0, why), PCITSM_E_SHORT);
 	free(buf);
 }

@@ -456,6 +456,49 @@ static pcitsm_err dec_top(const struct dec *d, const cbor_item_t *top, struct pc
 	return dec_submod(d, sp[0].value, ev);
 }
 
+/* libcbor 0.8's cbor_load allocates a definite array or map at its declared size before reading
+ * an element: a few bytes could ask for gigabytes. Walk the items first (its streaming decoder,
+ * which allocates nothing) and refuse any collection that declares more elements than bytes
+ * remain, since each element takes at least one. */
+struct scan {
+	size_t left;
+	bool ok;
+};
+
+static void scan_array(void *ctx, size_t size)
+{
+	struct scan *s = ctx;
+
+	s->ok &= size <= s->left;
+}
+
+static void scan_map(void *ctx, size_t size)
+{
+	struct scan *s = ctx;
+
+	s->ok &= size <= s->left / 2;
+}
+
+static bool sizes_plausible(const uint8_t *p, size_t n)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	struct scan s = { 0, true };
+	size_t pos = 0;
+
+	cb.array_start = scan_array;
+	cb.map_start = scan_map;
+	while (pos < n && s.ok) {
+		struct cbor_decoder_result r;
+
+		s.left = n - pos;
+		r = cbor_stream_decode(p + pos, n - pos, &cb, &s);
+		if (r.status != CBOR_DECODER_FINISHED || !r.read)
+			break; /* cbor_load reports it */
+		pos += r.read;
+	}
+	return s.ok;
+}
+
 pcitsm_err pcitsm_evidence_eat_decode(const uint8_t *p, size_t n, struct pcitsm_evidence *ev,
 				      char *why, size_t why_len)
 {
@@ -468,6 +511,10 @@ pcitsm_err pcitsm_evidence_eat_decode(const uint8_t *p, size_t n, struct pcitsm_
 	if (n > PCITSM_EVIDENCE_MAX) {
 		(void)bad(&d, "%zu bytes, at most %u", n, PCITSM_EVIDENCE_MAX);
 		return PCITSM_E_LONG;
+	}
+	if (!sizes_plausible(p, n)) {
+		(void)bad(&d, "a CBOR array or map declares more elements than the token has bytes");
+		return PCITSM_E_FIELD;
 	}
 	top = cbor_load(p, n, &res);
 	if (!top) {

@@ -552,6 +552,15 @@ static void test_eat_verifies_and_tampered(void **state)
 	big[n] = 0;
 	assert_err(pcitsm_evidence_eat_decode(big, n + 1, &ev, why, sizeof(why)), PCITSM_E_LONG);
 	free(big);
+	/* An array that declares 2^32 - 1 elements in 5 bytes is refused before anything is
+	 * allocated for it. */
+	{
+		static const uint8_t huge[] = { 0x9a, 0xff, 0xff, 0xff, 0xff, 0x00 };
+
+		assert_err(pcitsm_evidence_eat_decode(huge, sizeof(huge), &ev, why, sizeof(why)),
+			   PCITSM_E_FIELD);
+		assert_non_null(strstr(why, "declares more elements"));
+	}
 	flip_in(tok, n, (const uint8_t *)"device#1.0.0", 12, 7);
 	assert_err(pcitsm_evidence_eat_decode(tok, n, &ev, why, sizeof(why)), PCITSM_E_FIELD);
 	assert_non_null(strstr(why, "eat_profile"));

@@ -110,8 +110,9 @@ struct pcitsm_evidence_verdict {
  * and MMIO layout). policy NULL: no policy checks. OK, or the first failure's error with
  * v->failed and v->why.
  */
-pcitsm_err pcitsm_evidence_verify(const struct pcitsm_evidence *ev, const struct pcitsm_trust *trust,
-				  const uint8_t *nonce, const struct pcitsm_policy *policy,
+pcitsm_err pcitsm_evidence_verify(const struct pcitsm_evidence *ev,
+				  const struct pcitsm_trust *trust, const uint8_t *nonce,
+				  const struct pcitsm_policy *policy,
 				  struct pcitsm_evidence_verdict *v) PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_EVIDENCE_H */

@@ -195,8 +195,9 @@ static bool step(struct run *r, enum pcitsm_evidence_check c, pcitsm_err e, pcit
 	return e == PCITSM_OK;
 }
 
-pcitsm_err pcitsm_evidence_verify(const struct pcitsm_evidence *ev, const struct pcitsm_trust *trust,
-				  const uint8_t *nonce, const struct pcitsm_policy *policy,
+pcitsm_err pcitsm_evidence_verify(const struct pcitsm_evidence *ev,
+				  const struct pcitsm_trust *trust, const uint8_t *nonce,
+				  const struct pcitsm_policy *policy,
 				  struct pcitsm_evidence_verdict *v)
 {
 	struct run r = { ev, { ev->vca, ev->vca_len, ev->meas_req, ev->meas_req_len, ev->meas_rsp,

@@ -155,9 +155,15 @@ static int run(const struct verify_args *a, const struct pcitsm_policy *pol)
 		   : pcitsm_evidence_bundle_decode(buf, n, &ev, why, sizeof(why));
 	free(buf);
 	if (e) {
-		if (a->json)
-			printf("{ \"ok\": false, \"failed\": \"format\", \"why\": \"%s\" }\n",
-			       pcitsm_err_name(e));
+		if (a->json) {
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "ok", json_object_new_boolean(false));
+			json_object_object_add(j, "failed", json_object_new_string("format"));
+			json_object_object_add(j, "why", json_object_new_string(why));
+			printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+			json_object_put(j);
+		}
 		free(v);
 		return cli_failf("verify %s: format: %s (%s)", a->path, why, pcitsm_err_name(e));
 	}

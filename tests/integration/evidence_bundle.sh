@@ -45,6 +45,10 @@ other=$(python3 -c 'print("a5" * 31 + "a4")')
 verify_fails chain ev.bin --trust "$ids/p256/root.pem" --nonce "$nonce"
 verify_fails nonce ev.bin --trust root.pem --nonce "$other"
 verify_fails nonce --eat ev.cbor --trust root.pem --nonce "$other"
+if out=$(cd "$remote" && pcitsm verify ev.bin --trust root.pem --nonce "$other" --json 2>/dev/null); then
+	fail "verify --json with another nonce passed"
+fi
+printf '%s' "$out" | python3 -c 'import json,sys; j=json.load(sys.stdin); assert not j["ok"] and j["failed"] == "nonce" and j["checks"]["signature"] == "not run", j'
 python3 - "$remote/p.json" "$remote/pm.json" "$remote/pi.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))

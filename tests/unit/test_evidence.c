@@ -595,11 +595,38 @@ static void test_bundle_and_eat_agree(void **state)
 	pcitsm_evidence_free(&ev);
 }
 
+/* SPDM 1.2 (no RequesterContext) verifies; SPDM 1.1 (no combined prefix) is refused. */
+static void test_versions(void **state)
+{
+	struct ev_fx *x = *state;
+	static const uint8_t versions[] = { PCITSM_SPDM_V12, PCITSM_SPDM_V11 };
+
+	for (size_t i = 0; i < sizeof(versions); i++) {
+		struct fx *f = fx_new("p384");
+		struct pcitsm_evidence ev;
+
+		f->ao.cfg.meas_nonce = nonce;
+		pcitsm_spdm_req_cfg_pin_version(&f->ao.cfg, versions[i]);
+		assert_ok(fx_auth(f));
+		assert_ok(pcitsm_evidence_from_auth(&ev, &f->res, NULL, 0, NULL, "v"));
+		if (versions[i] == PCITSM_SPDM_V12) {
+			assert_int_equal(verify_with(x, &ev, f->trust, nonce, NULL), -1);
+			assert_int_equal(x->v.view.version, PCITSM_SPDM_V12);
+		} else {
+			assert_int_equal(verify_with(x, &ev, f->trust, nonce, NULL),
+					 PCITSM_EVIDENCE_TRANSCRIPT);
+			assert_non_null(strstr(x->v.why, "1.2 or later"));
+		}
+		pcitsm_evidence_free(&ev);
+		fx_free(f);
+	}
+}
+
 int main(void)
 {
 	return test_run_fixture(setup, teardown, test_bundle_verifies, test_chain_tampered,
 				test_signature_tampered, test_transcript_tampered,
 				test_nonce_mismatch, test_policy_refusals, test_report_tampered,
 				test_bundle_refusals, test_eat_verifies_and_tampered,
-				test_bundle_and_eat_agree);
+				test_bundle_and_eat_agree, test_versions);
 }

@@ -324,6 +324,18 @@ pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PC
 pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx)
 	PCITSM_MUST_CHECK;
 enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx);
+/* How far the keys in use have gone (PCIe 6.x §6.33 IV rules: one IV invocation counter per
+ * key, started at the IFV, never wrapped). For each direction and sub-stream, the key set in use
+ * (TX: the one set of the transmitter; RX: the receiver's, per sub-stream, PCIe 6.x §6.33 key
+ * refresh) and the next counter of that slot, 0 when the slot is not valid. No key byte. */
+struct pcitsm_ide_key_usage {
+	bool secure;
+	uint8_t kset[2][PCITSM_IDE_NR_SUB];    /* [dir][sub] */
+	uint64_t ctr[2][PCITSM_IDE_NR_SUB];    /* [dir][sub]: next counter, 0: slot not valid */
+};
+/* E_NOTFOUND when no stream carries stream_id; E_INVAL for NULL. */
+pcitsm_err pcitsm_ide_key_usage(const struct pcitsm_ide_port *p, uint8_t stream_id,
+				struct pcitsm_ide_key_usage *u) PCITSM_MUST_CHECK;
 /* The stream index carrying Stream ID id, or -1. */
 int pcitsm_ide_stream_find(const struct pcitsm_ide_port *p, uint8_t id);
 

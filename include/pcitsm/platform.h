@@ -75,6 +75,10 @@ struct pcitsm_platform_rp_keys {
 	 * is its handle for partner; E_NOTFOUND when there is none. */
 	pcitsm_err (*find)(void *ctx, uint16_t segment, uint8_t port_number, void **port);
 	const struct pcitsm_idekm_partner_ops *partner; /* KEY_PROG / K_SET_* at a found port */
+	/* The invocation counters of stream_id's keys in use at a found port (no key bytes): what
+	 * the firmware's key lifetime policy counts (docs/tsm.md "Key lifetime"). A root port sees
+	 * both directions of its link, so its counters cover the endpoint's too. */
+	pcitsm_err (*usage)(void *port, uint8_t stream_id, struct pcitsm_ide_key_usage *u);
 	void *ctx;
 };
 

@@ -41,6 +41,9 @@ struct pcitsm_tio_cfg {
 	 * firmware). */
 	struct pcitsm_platform_rp_keys rp_keys;
 	struct pcitsm_tio_faults faults;
+	/* The key lifetime policy (struct pcitsm_tsm_key_policy; checked as by
+	 * pcitsm_tio_key_policy_set). NULL: the defaults (pcitsm_tio_key_policy_default). */
+	const struct pcitsm_tsm_key_policy *key_policy;
 };
 
 struct pcitsm_tio_fw;  /* firmware memory: never read by the host */
@@ -82,6 +85,27 @@ pcitsm_err pcitsm_tio_ide_start(struct pcitsm_tio_dev *dev, uint8_t stream_id,
 /* The other key set at both ports, receivers then transmitters. E_STATE without a session and a
  * stream. */
 pcitsm_err pcitsm_tio_dev_rekey(struct pcitsm_tio_dev *dev) PCITSM_MUST_CHECK;
+/* The end of a refresh (PCIe 6.x §6.33.3 refresh order: new set at the receivers, then the
+ * transmitters, K_SET_GO, traffic switches, then K_SET_STOP of the old set), once the host has made
+ * every receiver switch (its link flush): K_SET_STOP of the old set at both ports, its keys wiped
+ * there. E_BUSY while a root-port receiver still uses the old set (nothing stopped); E_STATE when
+ * no refresh is pending. */
+pcitsm_err pcitsm_tio_dev_rekey_done(struct pcitsm_tio_dev *dev) PCITSM_MUST_CHECK;
+
+/* Key lifetime (ours, not in SEV-TIO or Linux 6.19; docs/tsm.md "Key lifetime"). */
+/* 2^32 TLPs per key, one hour. */
+void pcitsm_tio_key_policy_default(struct pcitsm_tsm_key_policy *p);
+/* TIO_SET_KEY_POLICY: for every device from its next check. E_RANGE when max_tlps is above
+ * PCITSM_TSM_KEY_MAX_TLPS_CAP (so that a refresh always comes long before an IV counter's end). */
+pcitsm_err pcitsm_tio_key_policy_set(struct pcitsm_tio_fw *fw,
+				     const struct pcitsm_tsm_key_policy *p) PCITSM_MUST_CHECK;
+void pcitsm_tio_key_policy_get(struct pcitsm_tio_fw *fw, struct pcitsm_tsm_key_policy *p);
+/* TIO_DEV_KEY_CHECK: the policy applied to the device's stream, from the root port's invocation
+ * counters (the private path, struct pcitsm_platform_rp_keys usage) and the firmware's clock. When
+ * due, the firmware refreshes as pcitsm_tio_dev_rekey does and *refreshed is true: the host then
+ * makes traffic switch and calls pcitsm_tio_dev_rekey_done. OK with *refreshed false without a
+ * stream. */
+pcitsm_err pcitsm_tio_dev_key_check(struct pcitsm_tio_dev *dev, bool *refreshed) PCITSM_MUST_CHECK;
 /* The key set in use (0 or 1). */
 uint8_t pcitsm_tio_dev_key_set(const struct pcitsm_tio_dev *dev);
 /* K_SET_STOP of every programmed slot at both ports (after the host cleared Enable). */
@@ -92,7 +116,8 @@ void pcitsm_tio_dev_disconnect(struct pcitsm_tio_dev *dev);
 void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *dev);
 
 /* Public results for status and evidence (no secrets): the negotiated SPDM parameters, the
- * session ID, the key set; copies of the chain, measurements and VCA transcript. */
+ * session ID, the key set and its lifetime (st->keys); copies of the chain, measurements and VCA
+ * transcript. */
 void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_status *st);
 pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_evidence *ev)
 	PCITSM_MUST_CHECK;

@@ -310,6 +310,33 @@ struct pcitsm_tsm_port_status {
 	uint8_t stream_id;         /* from Control */
 };
 
+/* Key lifetime (ours: Linux 6.19 has no key refresh; docs/tsm.md "Key lifetime"). The platform
+ * firmware owns the policy and applies it (include/pcitsm/tio.h TIO_SET_KEY_POLICY,
+ * TIO_DEV_KEY_CHECK); the host asks it to check before every traffic operation and relays. A key
+ * set is refreshed when one of its six keys has protected max_tlps TLPs (its IV invocation counter,
+ * PCIe 6.x §6.33, minus the IFV of 1) or when it has been in use max_age_ns. 0 turns a limit off;
+ * both 0 turn automatic refresh off (the engine then refuses traffic at the counter's last value).
+ * While refresh is on, max_tlps 0 means the cap. */
+#define PCITSM_TSM_KEY_MAX_TLPS_DEFAULT (1ull << 32)
+#define PCITSM_TSM_KEY_MAX_TLPS_CAP (1ull << 48)
+#define PCITSM_TSM_KEY_MAX_AGE_DEFAULT_NS (3600ull * 1000000000ull)
+struct pcitsm_tsm_key_policy {
+	uint64_t max_tlps;   /* 1..PCITSM_TSM_KEY_MAX_TLPS_CAP, 0: the cap (or off, with age 0) */
+	uint64_t max_age_ns; /* 0: no age limit */
+};
+/* The key set in use of a connected device's stream, as the firmware counts it. */
+struct pcitsm_tsm_key_state {
+	bool valid;                         /* a stream with keys */
+	struct pcitsm_tsm_key_policy policy;
+	bool refresh_on;                    /* the policy refreshes at all */
+	uint64_t tlps;     /* TLPs the set in use protected, all six keys (seen at the root port) */
+	uint64_t tlps_key; /* the most any one key of the set protected: what max_tlps bounds */
+	uint64_t age_ns;   /* since the set went K_SET_GO */
+	uint64_t next_tlps; /* TLPs on the busiest key until the refresh (UINT64_MAX: none) */
+	uint64_t next_ns;   /* time until the refresh (UINT64_MAX: none) */
+	uint64_t refreshes; /* done by the policy */
+};
+
 struct pcitsm_tsm_status {
 	struct pcitsm_bdf bdf;
 	bool dsm_capable;          /* tsm/connect exists */
@@ -329,7 +356,8 @@ struct pcitsm_tsm_status {
 	unsigned h, r, e;
 	struct pcitsm_tsm_port_status rp, ep;
 	uint8_t key_set;           /* K0 or K1 in use */
-	uint64_t rekeys;
+	uint64_t rekeys;           /* every refresh: asked for (pcitsm_tsm_rekey), by the policy */
+	struct pcitsm_tsm_key_state keys;
 	/* History. */
 	uint64_t connects, disconnects, failures;
 	struct pcitsm_tsm_failure last_failure;
@@ -361,6 +389,19 @@ pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *core, const struct pcitsm_b
 pcitsm_err pcitsm_tsm_rekey(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf)
 	PCITSM_MUST_CHECK;
 
+/* The firmware's key lifetime policy applied to bdf's stream now (the traffic path does it before
+ * every operation): *refreshed says whether it refreshed the keys (then as pcitsm_tsm_rekey).
+ * E_STATE unless connected; E_NOTFOUND for an unknown function. */
+pcitsm_err pcitsm_tsm_key_check(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				bool *refreshed) PCITSM_MUST_CHECK;
+
+/* tsm0's key lifetime policy (ours; the mirror's pcitsm/tsm0/key_max_tlps, key_max_age_s): set it
+ * when set is not NULL (the TSM's own check: E_RANGE above PCITSM_TSM_KEY_MAX_TLPS_CAP), then read
+ * it into get. E_UNSUPPORTED when tsm0 has no such policy. */
+pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *core,
+				 const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get) PCITSM_MUST_CHECK;
+
 /* Memory reads and writes across the emulated link: n_ops operations of size bytes (a multiple of
  * 4, 4..4096), alternating write then read-back of the same address inside the endpoint's
  * memory window, each a TLP through the root port's and the endpoint's IDE engines and the
@@ -372,6 +413,7 @@ struct pcitsm_tsm_traffic {
 	uint64_t failures;     /* refused at TX, lost, or wrong data */
 	uint64_t tlps_secure;  /* TLPs that crossed the wire as IDE TLPs */
 	uint64_t tlps_clear;   /* TLPs that crossed in the clear */
+	uint64_t key_refreshes; /* by the key lifetime policy, checked before every operation */
 	pcitsm_err first_err;
 };
 pcitsm_err pcitsm_tsm_traffic(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,

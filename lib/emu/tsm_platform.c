@@ -129,6 +129,15 @@ const struct pcitsm_idekm_partner_ops pcitsm_emu_rp_key_ops = {
 	.k_set = rp_k_set,
 };
 
+static pcitsm_err rp_usage(void *port, uint8_t stream_id, struct pcitsm_ide_key_usage *u)
+{
+	struct pcitsm_emu_func *rp = port;
+
+	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
+		return PCITSM_E_INVAL;
+	return pcitsm_ide_key_usage(rp->ide_port, stream_id, u);
+}
+
 /* The root port with Port Number port_number (LNKCAP[31:24]). */
 static pcitsm_err rp_find(void *ctx, uint16_t segment, uint8_t port_number, void **port)
 {
@@ -153,5 +162,6 @@ void pcitsm_emu_rp_keys(struct pcitsm_emu_platform *p, struct pcitsm_platform_rp
 {
 	out->find = rp_find;
 	out->partner = &pcitsm_emu_rp_key_ops;
+	out->usage = rp_usage;
 	out->ctx = p;
 }

@@ -349,6 +349,30 @@ enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, u
 	return p->stream[idx].state;
 }
 
+pcitsm_err pcitsm_ide_key_usage(const struct pcitsm_ide_port *p, uint8_t stream_id,
+				struct pcitsm_ide_key_usage *u)
+{
+	const struct pcitsm_ide_stream *s;
+
+	if (!p || !u)
+		return PCITSM_E_INVAL;
+	memset(u, 0, sizeof(*u));
+	if (p->id_to_idx[stream_id] == NO_STREAM)
+		return PCITSM_E_NOTFOUND;
+	s = &p->stream[p->id_to_idx[stream_id]];
+	u->secure = s->state == PCITSM_IDE_SECURE;
+	for (unsigned sub = 0; sub < PCITSM_IDE_NR_SUB; sub++) {
+		u->kset[PCITSM_IDE_TX][sub] = s->tx_kset;
+		u->kset[PCITSM_IDE_RX][sub] = s->rx_kset[sub];
+		for (unsigned d = 0; d < 2; d++) {
+			const struct pcitsm_ide_slot *sl = &s->slot[d][sub][u->kset[d][sub]];
+
+			u->ctr[d][sub] = sl->valid ? sl->ctr : 0;
+		}
+	}
+	return PCITSM_OK;
+}
+
 static bool rid_in(const struct pcitsm_ide_stream *s, uint16_t rid)
 {
 	return s->rid_valid && rid >= s->rid_base && rid <= s->rid_limit;

@@ -824,6 +824,61 @@ pcitsm_err pcitsm_tsm_rekey(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *
 	return e;
 }
 
+pcitsm_err tsm_fn_key_check(struct tsm_fn *fn, bool *refreshed)
+{
+	struct pcitsm_tsm_core *c = fn->core;
+	struct tsm_dev *d;
+	pcitsm_err e;
+
+	*refreshed = false;
+	pthread_mutex_lock(&c->lock);
+	d = fn->tsm;
+	pthread_mutex_unlock(&c->lock);
+	if (!d || !d->link->key_check)
+		return PCITSM_OK;
+	e = d->link->key_check(d->ctx, fn, fn->drv, refreshed);
+	if (*refreshed) {
+		fn->rekeys++;
+		pthread_mutex_lock(&c->lock);
+		c->rekeys++;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return e;
+}
+
+pcitsm_err pcitsm_tsm_key_check(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				bool *refreshed)
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	pcitsm_err e;
+
+	if (!refreshed)
+		return PCITSM_E_INVAL;
+	*refreshed = false;
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	pthread_mutex_lock(&fn->lock);
+	e = fn->tsm ? tsm_fn_key_check(fn, refreshed) : PCITSM_E_STATE;
+	pthread_mutex_unlock(&fn->lock);
+	return e;
+}
+
+pcitsm_err pcitsm_tsm_key_policy(struct pcitsm_tsm_core *c,
+				 const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get)
+{
+	struct tsm_dev *d;
+
+	if (!c || !get)
+		return PCITSM_E_INVAL;
+	pthread_mutex_lock(&c->lock);
+	d = c->nr_devs ? c->devs[0] : NULL; /* tsm0, the link TSM */
+	pthread_mutex_unlock(&c->lock);
+	if (!d || !d->link || !d->link->key_policy)
+		return PCITSM_E_UNSUPPORTED;
+	return d->link->key_policy(d->ctx, set, get);
+}
+
 pcitsm_err pcitsm_tsm_evidence_get(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
 				   struct pcitsm_tsm_evidence *ev)
 {

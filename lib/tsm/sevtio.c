@@ -232,6 +232,18 @@ static void tio_disconnect(void *ctx, struct tsm_fn *fn, void *drv)
 	host_release(fn);
 }
 
+/* The host's share of a refresh the firmware made (PCIe 6.x §6.33.3 refresh order): traffic
+ * switches, then the firmware stops the old set. */
+static pcitsm_err refresh_finish(struct sevtio_dev *d, struct tsm_fn *fn)
+{
+	fn->key_set = pcitsm_tio_dev_key_set(d->fwdev);
+	/* Every receiver switches to the new set now rather than at the next TLP of its sub-stream,
+	 * so that the old set can be stopped and the next refresh program it again (PCIe 6.x §6.33
+	 * key refresh). */
+	PCITSM_TRY(tsm_fn_link_flush(fn));
+	return pcitsm_tio_dev_rekey_done(d->fwdev);
+}
+
 static pcitsm_err tio_rekey(void *ctx, struct tsm_fn *fn, void *drv)
 {
 	struct sevtio_dev *d = drv;
@@ -240,10 +252,32 @@ static pcitsm_err tio_rekey(void *ctx, struct tsm_fn *fn, void *drv)
 	if (!d->fwdev)
 		return PCITSM_E_STATE;
 	PCITSM_TRY(pcitsm_tio_dev_rekey(d->fwdev));
-	fn->key_set = pcitsm_tio_dev_key_set(d->fwdev);
-	/* Every receiver switches to the new set now rather than at the next TLP of its sub-stream,
-	 * so that the next refresh can program the old set again (PCIe 6.x §6.33 key refresh). */
-	return tsm_fn_link_flush(fn);
+	return refresh_finish(d, fn);
+}
+
+/* TIO_DEV_KEY_CHECK: the firmware decides and refreshes; the host relays and switches traffic. */
+static pcitsm_err tio_key_check(void *ctx, struct tsm_fn *fn, void *drv, bool *refreshed)
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	*refreshed = false;
+	if (!d || !d->fwdev)
+		return PCITSM_E_STATE;
+	PCITSM_TRY(pcitsm_tio_dev_key_check(d->fwdev, refreshed));
+	return *refreshed ? refresh_finish(d, fn) : PCITSM_OK;
+}
+
+/* TIO_SET_KEY_POLICY: the firmware checks and keeps it; the host only passes it on. */
+static pcitsm_err tio_key_policy(void *ctx, const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get)
+{
+	struct sevtio *tio = ctx;
+
+	if (set)
+		PCITSM_TRY(pcitsm_tio_key_policy_set(tio->fw, set));
+	pcitsm_tio_key_policy_get(tio->fw, get);
+	return PCITSM_OK;
 }
 
 static void tio_status(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st)
@@ -281,6 +315,8 @@ static const struct tsm_link_ops sevtio_ops = {
 	.connect = tio_connect,
 	.disconnect = tio_disconnect,
 	.rekey = tio_rekey,
+	.key_check = tio_key_check,
+	.key_policy = tio_key_policy,
 	.status = tio_status,
 	.evidence = tio_evidence,
 	.sessions_open = tio_sessions,

@@ -2,8 +2,9 @@
 /*
  * Traffic across a link (pcitsm_tsm_traffic): memory writes and read-backs in both directions
  * through the platform's memory path (platform ops mem_write / mem_read; on the emulated platform
- * every TLP goes through both IDE engines and the wire with its tap), optionally with key refreshes
- * in between (the "no loss under rekey" check).
+ * every TLP goes through both IDE engines and the wire with its tap), with the TSM's key lifetime
+ * check before every operation, optionally with asked-for key refreshes in between (the "no loss
+ * under rekey" check).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +69,15 @@ pcitsm_err pcitsm_tsm_traffic_rekey(struct pcitsm_tsm_core *c, const struct pcit
 		/* Even: the host writes the device's memory; odd: the device DMAs to the host's. */
 		enum pcitsm_ide_side from = i & 1 ? PCITSM_IDE_SIDE_EP : PCITSM_IDE_SIDE_RP;
 		uint64_t base = l.mem_base[!from] + ((i / 2) % slots) * size;
+		bool refreshed;
 		pcitsm_err e;
 
+		/* The TSM's key lifetime policy before every operation (docs/tsm.md "Key
+		 * lifetime"): a refresh comes between two operations, never inside one. */
+		e = tsm_fn_key_check(fn, &refreshed);
+		if (e)
+			note(r, e);
+		r->key_refreshes += refreshed;
 		fill(wbuf, size, i + 1);
 		r->ops++;
 		e = p->ops->mem_write(p->ctx, fn->idx, from, base, wbuf, size);

@@ -113,6 +113,11 @@ struct tsm_link_ops {
 	pcitsm_err (*connect)(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_failure *fail);
 	void (*disconnect)(void *ctx, struct tsm_fn *fn, void *drv);
 	pcitsm_err (*rekey)(void *ctx, struct tsm_fn *fn, void *drv);
+	/* The TSM's key lifetime policy applied now (docs/tsm.md "Key lifetime"); optional. */
+	pcitsm_err (*key_check)(void *ctx, struct tsm_fn *fn, void *drv, bool *refreshed);
+	/* The TSM's key lifetime policy: set (when set is not NULL), then read into get. */
+	pcitsm_err (*key_policy)(void *ctx, const struct pcitsm_tsm_key_policy *set,
+				 struct pcitsm_tsm_key_policy *get);
 	/* Status and evidence of a connected device. */
 	void (*status)(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st);
 	pcitsm_err (*evidence)(void *ctx, struct tsm_fn *fn, void *drv,
@@ -176,6 +181,9 @@ pcitsm_err tsm_dev_register(struct pcitsm_tsm_core *c, const struct tsm_link_ops
 /* The platform's memory path of an endpoint's link (traffic.c) and its flush after a key refresh
  * (PCIe 6.x §6.33: receivers switch key set at the first TLP that carries the new one). */
 pcitsm_err tsm_fn_link_flush(struct tsm_fn *fn) PCITSM_MUST_CHECK;
+/* The TSM's key lifetime check of a connected fn, fn->lock held: a refresh it made counts as a
+ * rekey. OK (nothing done) when fn is not connected or the TSM has no such check. */
+pcitsm_err tsm_fn_key_check(struct tsm_fn *fn, bool *refreshed) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
  * IDE stream library (stream.c), after drivers/pci/ide.c. All called with the endpoint's DSM

@@ -8,6 +8,7 @@
  * error, a sentence.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,94 @@ static const struct pcitsm_xport_ops relay_ops = { .exchange = relay_exchange };
 static const struct pcitsm_idekm_link_ops fw_link_ops;
 static const struct pcitsm_idekm_partner_ops refused_partner_ops;
 
+/* ---------------------------------------------------------------------------------------------
+ * Key lifetime (docs/tsm.md "Key lifetime"): the policy, and what the set in use has done.
+ */
+void pcitsm_tio_key_policy_default(struct pcitsm_tsm_key_policy *p)
+{
+	p->max_tlps = PCITSM_TSM_KEY_MAX_TLPS_DEFAULT;
+	p->max_age_ns = PCITSM_TSM_KEY_MAX_AGE_DEFAULT_NS;
+}
+
+/* A count limit far below the end of the 64-bit invocation counter (PCIe 6.x §6.33: it never
+ * wraps), so that the refresh always comes first. */
+static pcitsm_err key_policy_check(const struct pcitsm_tsm_key_policy *p)
+{
+	return p->max_tlps > PCITSM_TSM_KEY_MAX_TLPS_CAP ? PCITSM_E_RANGE : PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tio_key_policy_set(struct pcitsm_tio_fw *fw,
+				     const struct pcitsm_tsm_key_policy *p)
+{
+	if (!fw || !p)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(key_policy_check(p));
+	pthread_mutex_lock(&fw->lock);
+	fw->key_policy = *p;
+	pthread_mutex_unlock(&fw->lock);
+	return PCITSM_OK;
+}
+
+void pcitsm_tio_key_policy_get(struct pcitsm_tio_fw *fw, struct pcitsm_tsm_key_policy *p)
+{
+	pthread_mutex_lock(&fw->lock);
+	*p = fw->key_policy;
+	pthread_mutex_unlock(&fw->lock);
+}
+
+static uint64_t sat_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* The set in use, counted at the root port: its transmitters' counters are what it sent, its
+ * receivers' what the endpoint sent and it took, so one port covers all six keys. A key's TLPs
+ * are its counter minus the IFV (1, PCIe 6.x §6.33.3). */
+static pcitsm_err key_state(const struct pcitsm_tio_dev *d, const struct pcitsm_tsm_key_policy *p,
+			    struct pcitsm_tsm_key_state *ks)
+{
+	struct pcitsm_ide_key_usage u;
+	uint64_t limit;
+
+	memset(ks, 0, sizeof(*ks));
+	ks->policy = *p;
+	ks->refresh_on = p->max_tlps || p->max_age_ns;
+	ks->refreshes = d->policy_refreshes;
+	if (d->stream_id < 0 || !d->rp_keyed[d->kset])
+		return PCITSM_OK;
+	if (!d->fw->rp_keys.usage)
+		return PCITSM_E_UNSUPPORTED;
+	PCITSM_TRY(d->fw->rp_keys.usage(d->rp, (uint8_t)d->stream_id, &u));
+	ks->valid = u.secure;
+	for (unsigned dir = 0; dir < 2; dir++) {
+		for (unsigned sub = 0; sub < PCITSM_IDE_NR_SUB; sub++) {
+			uint64_t n = sat_sub(u.ctr[dir][sub], PCITSM_IDEKM_IFV_INIT);
+
+			ks->tlps = n > UINT64_MAX - ks->tlps ? UINT64_MAX : ks->tlps + n;
+			ks->tlps_key = PCITSM_MAX(ks->tlps_key, n);
+		}
+	}
+	ks->age_ns = sat_sub(pcitsm_now_ns(d->fw->env), d->kset_since_ns);
+	limit = p->max_tlps ? p->max_tlps : PCITSM_TSM_KEY_MAX_TLPS_CAP;
+	ks->next_tlps = ks->refresh_on ? sat_sub(limit, ks->tlps_key) : UINT64_MAX;
+	ks->next_ns = ks->refresh_on && p->max_age_ns ? sat_sub(p->max_age_ns, ks->age_ns)
+						      : UINT64_MAX;
+	return PCITSM_OK;
+}
+
+/* Due when the busiest key reached the count limit (the cap while only age is set), or the set's
+ * age the age limit. */
+static bool key_due(const struct pcitsm_tsm_key_state *ks)
+{
+	const struct pcitsm_tsm_key_policy *p = &ks->policy;
+
+	if (!ks->valid || !ks->refresh_on)
+		return false;
+	if (ks->tlps_key >= (p->max_tlps ? p->max_tlps : PCITSM_TSM_KEY_MAX_TLPS_CAP))
+		return true;
+	return p->max_age_ns && ks->age_ns >= p->max_age_ns;
+}
+
 pcitsm_err pcitsm_tio_fw_new(struct pcitsm_tio_fw **out, const struct pcitsm_tio_cfg *cfg)
 {
 	struct pcitsm_tio_fw *fw;
@@ -41,6 +130,8 @@ pcitsm_err pcitsm_tio_fw_new(struct pcitsm_tio_fw **out, const struct pcitsm_tio
 	if (!out || !cfg || !cfg->env || !cfg->rp_keys.find || !cfg->rp_keys.partner)
 		return PCITSM_E_INVAL;
 	*out = NULL;
+	if (cfg->key_policy && key_policy_check(cfg->key_policy))
+		return PCITSM_E_RANGE;
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
 		return PCITSM_E_NOMEM;
@@ -48,6 +139,10 @@ pcitsm_err pcitsm_tio_fw_new(struct pcitsm_tio_fw **out, const struct pcitsm_tio
 	fw->trust = cfg->trust;
 	fw->faults = cfg->faults;
 	fw->env = cfg->env;
+	if (cfg->key_policy)
+		fw->key_policy = *cfg->key_policy;
+	else
+		pcitsm_tio_key_policy_default(&fw->key_policy);
 	/* IDE_KM's partner is the root port's private key path (a refusing one under the test
 	 * fault). */
 	fw->link = fw_link_ops;
@@ -324,13 +419,16 @@ pcitsm_err pcitsm_tio_ide_start(struct pcitsm_tio_dev *d, uint8_t stream_id,
 		return PCITSM_E_STATE;
 	d->stream_id = stream_id;
 	d->kset = 0; /* PCIe 6.x §6.33: either key set may come first; K0 is the recommended one */
+	d->stop_pending = false;
 	fw_link_opts(d, 0, &o);
 	o.query = true;
 	/* Downgrade protection: QUERY_RESP against the endpoint's config space as the host reads it. */
 	o.dev_cfg = ep_cfg;
 	o.dev_ide_off = ep_ide_off;
 	o.dev_bdf = ep_bdf;
-	return program_set(d, &o, fail, step_ns, &t);
+	PCITSM_TRY(program_set(d, &o, fail, step_ns, &t));
+	d->kset_since_ns = pcitsm_now_ns(d->fw->env);
+	return PCITSM_OK;
 }
 
 pcitsm_err pcitsm_tio_dev_rekey(struct pcitsm_tio_dev *d)
@@ -348,7 +446,65 @@ pcitsm_err pcitsm_tio_dev_rekey(struct pcitsm_tio_dev *d)
 		pcitsm_warn(d->fw->env, "tsm fw: rekey: %s", fail.why);
 		return e;
 	}
+	/* The old set waits for its K_SET_STOP (pcitsm_tio_dev_rekey_done); a refresh before that
+	 * has just reprogrammed it. */
 	d->kset = (uint8_t)next;
+	d->kset_since_ns = pcitsm_now_ns(d->fw->env);
+	d->stop_pending = true;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tio_dev_rekey_done(struct pcitsm_tio_dev *d)
+{
+	struct pcitsm_idekm_link_opts o;
+	struct pcitsm_ide_key_usage u;
+	unsigned old = d->kset ^ 1u;
+	pcitsm_err e;
+
+	if (!d->stop_pending || d->stream_id < 0)
+		return PCITSM_E_STATE;
+	/* Traffic has switched: no receiver of the root port still on the old set (PCIe 6.x §6.33
+	 * key refresh: a receiver switches at the first TLP with the new K). */
+	if (d->fw->rp_keys.usage &&
+	    d->fw->rp_keys.usage(d->rp, (uint8_t)d->stream_id, &u) == PCITSM_OK)
+		for (unsigned sub = 0; sub < PCITSM_IDE_NR_SUB; sub++)
+			if (u.secure && u.kset[PCITSM_IDE_RX][sub] != d->kset)
+				return PCITSM_E_BUSY;
+	fw_link_opts(d, old, &o);
+	e = pcitsm_idekm_stop_link(&d->km, d->fw->env, &d->fw->link, d, &o,
+				   d->ep_keyed[old] && d->session_open ? PCITSM_IDEKM_NR_KEYS : 0,
+				   d->rp_keyed[old] ? PCITSM_IDEKM_NR_KEYS : 0);
+	if (e) {
+		pcitsm_warn(d->fw->env, "tsm fw: K_SET_STOP K%u after a refresh: %s", old,
+			    pcitsm_err_str(e));
+		return e;
+	}
+	d->ep_keyed[old] = d->rp_keyed[old] = false;
+	d->stop_pending = false;
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_tio_dev_key_check(struct pcitsm_tio_dev *d, bool *refreshed)
+{
+	struct pcitsm_tsm_key_policy p;
+	struct pcitsm_tsm_key_state ks;
+
+	if (!d || !refreshed)
+		return PCITSM_E_INVAL;
+	*refreshed = false;
+	if (d->stream_id < 0 || !d->session_open)
+		return PCITSM_OK;
+	pcitsm_tio_key_policy_get(d->fw, &p);
+	PCITSM_TRY(key_state(d, &p, &ks));
+	if (!key_due(&ks))
+		return PCITSM_OK;
+	PCITSM_TRY(pcitsm_tio_dev_rekey(d));
+	d->policy_refreshes++;
+	*refreshed = true;
+	pcitsm_info(d->fw->env,
+		    "tsm fw: stream %d: keys refreshed by policy (now K%u; the old set's busiest "
+		    "key had %" PRIu64 " TLPs, age %" PRIu64 " ms)",
+		    d->stream_id, d->kset, ks.tlps_key, ks.age_ns / 1000000);
 	return PCITSM_OK;
 }
 
@@ -377,6 +533,7 @@ void pcitsm_tio_ide_stop(struct pcitsm_tio_dev *d)
 		d->ep_keyed[k] = d->rp_keyed[k] = false;
 	}
 	d->stream_id = -1;
+	d->stop_pending = false;
 }
 
 void pcitsm_tio_dev_disconnect(struct pcitsm_tio_dev *d)
@@ -414,6 +571,8 @@ void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *d)
 
 void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *d, struct pcitsm_tsm_status *st)
 {
+	struct pcitsm_tsm_key_policy p;
+
 	if (!d->have_auth)
 		return;
 	st->spdm_version = d->auth.version;
@@ -426,6 +585,9 @@ void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *d, struct pcitsm_tsm_sta
 	st->chain_trusted = d->auth.chain_trusted;
 	st->session_id = d->session_open ? d->s.sm.id : 0;
 	st->key_set = d->kset;
+	pcitsm_tio_key_policy_get(d->fw, &p);
+	if (key_state(d, &p, &st->keys) != PCITSM_OK)
+		st->keys.valid = false;
 }
 
 static pcitsm_err dup(uint8_t **out, size_t *out_len, const uint8_t *p, size_t n)

@@ -23,7 +23,8 @@ struct pcitsm_tio_fw {
 	struct pcitsm_tio_faults faults;
 	struct pcitsm_idekm_link_ops link; /* the two ends of pcitsm_idekm_program_link */
 	const struct pcitsm_env *env;
-	pthread_mutex_t lock; /* sessions_open, devs */
+	pthread_mutex_t lock; /* sessions_open, devs, key_policy */
+	struct pcitsm_tsm_key_policy key_policy; /* TIO_SET_KEY_POLICY */
 	unsigned sessions_open;
 	struct pcitsm_tio_dev *devs; /* every device context, newest first */
 };
@@ -49,6 +50,9 @@ struct pcitsm_tio_dev {
 	int stream_id;       /* -1 until IDE_START */
 	uint8_t kset;        /* key set in use */
 	bool ep_keyed[2], rp_keyed[2]; /* a key set programmed at the port */
+	uint64_t kset_since_ns; /* when the set in use went K_SET_GO (the key age) */
+	bool stop_pending;      /* a refresh waits for its K_SET_STOP of the old set */
+	uint64_t policy_refreshes;
 	/* TDIs this firmware locked (NULL: free slot); each holds its START nonce until accept. */
 	struct fw_tdi *tdi[PCITSM_TIO_MAX_TDIS];
 	uint32_t tdi_generation; /* the last generation given to a LOCK */

@@ -5,8 +5,10 @@
  * CONFIG_LOCKED -> RUN). Before the write: the evidence is read, the report's digest must be the
  * one the evidence names, the report must follow the Linux guest's rules, and the policy (when
  * given, docs/policy.md) must hold, else the interface is not started and the failing entry is
- * named. Just before the write the report digest is read again: a report that changed since the
- * evidence was read is refused (the platform refuses it too, docs/pcitsmd.md "Proposal: TDISP").
+ * named. Just before the write the report digest is read again (on a real host: the report, over
+ * netlink): a report that changed since the evidence was read is refused (the platform refuses it
+ * too, docs/pcitsmd.md "Proposal: TDISP"). The evidence comes from the emulated platform's project
+ * directory, or on a real host from the kernel over generic netlink (docs/genl.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,31 +57,22 @@ static int accept_main(int argc, char **argv)
 	double ms;
 	int rc, d;
 
-	rc = cli_tdi_args_parse("accept", CLI_TDI_POLICY, argc, argv, &a);
+	rc = cli_tdi_args_parse("accept", CLI_TDI_POLICY | CLI_TDI_NETLINK, argc, argv, &a);
 	if (rc)
 		return rc;
 	addr = cli_bdf_name(&a.bdf);
 	pol = calloc(1, sizeof(*pol));
-	ev = calloc(1, sizeof(*ev));
-	if (!pol || !ev) {
-		free(pol);
-		free(ev);
+	if (!pol)
 		return cli_fail("accept", PCITSM_E_NOMEM);
-	}
 	if (a.policy && !cli_policy_load("accept", a.policy, pol)) {
 		free(pol);
-		free(ev);
 		return CLI_EXIT_FAIL;
 	}
-	rc = cli_project_open(&r, a.sysfs, "accept",
-			      "the kernel exports the evidence over netlink, which pcitsm does not "
-			      "read yet");
-	if (rc) {
+	rc = cli_tdi_evidence_open(&r, &a, "accept", a.policy && pol->nr_meas, &ev);
+	if (!ev) {
 		free(pol);
-		free(ev);
 		return rc;
 	}
-	rc = cli_tdi_read(&r, &a.bdf, "accept", a.policy && pol->nr_meas, ev);
 	if (rc)
 		goto out;
 	if (ev->state[0] && strcmp(ev->state, "CONFIG_LOCKED") != 0) {
@@ -107,7 +100,7 @@ static int accept_main(int argc, char **argv)
 	}
 	/* The report the decision was made on must still be the device's. */
 	d = cli_tdi_digest_compare(&r, &a.bdf, ev);
-	if (d == 1 || (d < 0 && ev->has_digest_file)) {
+	if (d == 1 || (d < 0 && (ev->has_digest_file || ev->via_netlink))) {
 		rc = cli_failf("accept %s: the report changed after the evidence was read; read it "
 			       "again (not started)", addr.s);
 		goto out;
@@ -128,7 +121,7 @@ out:
 
 const struct cli_cmd cli_cmd_accept = {
 	.name = "accept",
-	.args = "BDF [--policy FILE] [--sysfs DIR]",
+	.args = "BDF [--policy FILE] [--sysfs DIR] [--netlink]",
 	.summary = "check a locked TDI's evidence (and a policy), then start it, as tsm/accept",
 	.run = accept_main,
 };

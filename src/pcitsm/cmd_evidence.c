@@ -8,7 +8,8 @@
  *   measurements.json  its blocks (index, type, representation, value)
  *   vca.bin            transcript A: GET_VERSION .. ALGORITHMS, as hashed into M1/L1
  *   evidence.json      everything `auth --json` reports
- * and, for a locked TDI on a sysfs root with the mirror's project directory (docs/pcitsmd.md):
+ * and, for a locked TDI on a sysfs root with the mirror's project directory (docs/pcitsmd.md), or
+ * on a real host whose kernel exports the evidence over generic netlink (docs/genl.md):
  *   report.bin         the TDISP interface report (PCIe 6.x §11, DEVICE_INTERFACE_REPORT)
  *   report_digest      its SHA-384, hex, as evidence/report_digest names it
  *   report.json        the report decoded and checked (what `pcitsm report --json` prints)
@@ -31,6 +32,7 @@
 
 #include "cli.h"
 #include "pcitsm/evidence.h"
+#include "pcitsm/genl.h"
 #include "target.h"
 #include "tdi.h"
 
@@ -139,24 +141,50 @@ static void write_evidence(struct out_dir *d, const struct cli_spdm_run *r)
 	json_object_put(j);
 }
 
-/* The interface report of a locked TDI beside the SPDM evidence, when the root keeps one; *keep
- * receives it (for the bundle), NULL when there is none. */
-static void write_report(struct out_dir *d, const struct cli_spdm_run *r, struct cli_tdi_ev **keep)
+/* Whether the kernel's evidence over netlink has an interface report for bdf: a host without the
+ * pci-tsm family, or a TDI not locked, has none, and the bundle is then the SPDM part alone. */
+static bool netlink_has_report(const struct pcitsm_bdf *bdf)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	const struct pcitsm_tsmnl_req req = { addr.s, PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_REPORT), 0,
+					      NULL, 0 };
+	struct pcitsm_tsmnl_evidence nl;
+	char why[512];
+	bool has;
+
+	pcitsm_tsmnl_evidence_init(&nl, req.type_mask);
+	has = pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) == PCITSM_OK &&
+	      nl.len[PCITSM_TSMNL_REPORT];
+	if (!has)
+		printf("  (no interface report: %s)\n", why[0] ? why : "the TDI is not locked");
+	pcitsm_tsmnl_evidence_free(&nl);
+	return has;
+}
+
+/* The interface report of a locked TDI beside the SPDM evidence, when the root keeps one (the
+ * emulated platform's project directory) or, on a real host, the kernel exports one over netlink.
+ * The files are the same either way. *keep receives it (for the bundle), NULL when there is
+ * none. */
+static void write_report(struct out_dir *d, const struct cli_spdm_run *r,
+			 struct cli_tdi_ev **keep)
 {
 	struct cli_sysroot sr;
 	struct pcitsm_bdf bdf;
 	struct cli_tdi_ev *ev;
 	char path[PATH_MAX], hex[2 * PCITSM_TDISP_DIGEST_LEN + 2];
+	bool netlink = cli_tdi_real_host(r->topts.sysfs_root);
 
 	memset(&sr, 0, sizeof(sr));
 	snprintf(sr.root, sizeof(sr.root), "%s",
 		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
-	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK ||
-	    !cli_proj_path(&sr, &bdf, "evidence/report", path, sizeof(path)) ||
-	    access(path, F_OK) != 0)
+	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK)
+		return;
+	if (netlink ? !netlink_has_report(&bdf)
+		    : !cli_proj_path(&sr, &bdf, "evidence/report", path, sizeof(path)) ||
+			      access(path, F_OK) != 0)
 		return;
 	ev = calloc(1, sizeof(*ev));
-	if (!ev || cli_tdi_read(&sr, &bdf, "evidence", false, ev)) {
+	if (!ev || cli_tdi_read(&sr, &bdf, "evidence", false, netlink, ev)) {
 		d->failed = true;
 	} else if (d->dir) {
 		json_object *j = cli_tdi_report_json(ev);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pcitsm policy make BDF [-o FILE]: the acceptance policy a locked TDI's evidence shows now
+ * pcitsm policy make BDF [-o FILE] [--netlink]: the acceptance policy a locked TDI's evidence
+ * shows now (from the project directory, or over generic netlink on a real host, docs/genl.md)
  * (docs/policy.md): its measurement digests by index, its interface info bits, its MMIO layout
  * (BAR, offset, size, attributes; no addresses), for a fleet to pin and give to
  * `pcitsm accept --policy`. A report that breaks a Linux report rule is not pinned.
@@ -22,7 +23,7 @@ static int policy_make(int argc, char **argv)
 	unsigned skipped = 0;
 	int rc;
 
-	rc = cli_tdi_args_parse("policy", CLI_TDI_OUT, argc, argv, &a);
+	rc = cli_tdi_args_parse("policy", CLI_TDI_OUT | CLI_TDI_NETLINK, argc, argv, &a);
 	if (rc)
 		return rc;
 	rc = cli_tdi_evidence_open(&r, &a, "policy make", true, &ev);
@@ -72,7 +73,7 @@ static int policy_main(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_policy = {
 	.name = "policy",
-	.args = "make BDF [-o FILE] [--sysfs DIR]",
+	.args = "make BDF [-o FILE] [--sysfs DIR] [--netlink]",
 	.summary = "write the acceptance policy a locked TDI's evidence shows now, to pin",
 	.run = policy_main,
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pcitsm report BDF [--json]: the interface report of a locked TDI from the evidence
- * (pcitsm/devices/BDF/evidence/report), decoded: interface info bits, MSI-X/LNR/TPH controls,
+ * pcitsm report BDF [--json] [--netlink]: the interface report of a locked TDI from the evidence
+ * (pcitsm/devices/BDF/evidence/report on the emulated platform; on a real host, or with --netlink,
+ * the kernel's evidence-read over generic netlink, docs/genl.md), decoded: interface info bits, MSI-X/LNR/TPH controls,
  * every MMIO range with its BAR, address, size and attributes; its SHA-384 digest; and the Linux
  * guest's report rules checked against the function's BARs and MSI-X capability (docs/tdisp.md
  * "Report rules"), the rule broken named. Exit 1 when the report breaks a rule.
@@ -19,7 +20,7 @@ static int report_main(int argc, char **argv)
 	struct cli_sysroot r;
 	int rc;
 
-	rc = cli_tdi_args_parse("report", CLI_TDI_JSON, argc, argv, &a);
+	rc = cli_tdi_args_parse("report", CLI_TDI_JSON | CLI_TDI_NETLINK, argc, argv, &a);
 	if (rc)
 		return rc;
 	rc = cli_tdi_evidence_open(&r, &a, "report", false, &ev);
@@ -49,7 +50,7 @@ static int report_main(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_report = {
 	.name = "report",
-	.args = "BDF [--sysfs DIR] [--json]",
+	.args = "BDF [--sysfs DIR] [--json] [--netlink]",
 	.summary = "a locked TDI's interface report, decoded and checked against the Linux rules",
 	.run = report_main,
 };

@@ -17,7 +17,7 @@
 #include "tsmstat.h"
 
 static const char *const keys[] = { "ops", "size", "writes", "reads", "bytes", "failures",
-				    "tlps_secure", "tlps_clear", "result" };
+				    "tlps_secure", "tlps_clear", "key_refreshes", "result" };
 
 static int traffic_main(int argc, char **argv)
 {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pcitsm/genl.h"
 #include "pcitsm/pci.h"
 #include "tdi.h"
 
@@ -91,6 +92,29 @@ static bool digest_parse(const uint8_t *p, size_t n, uint8_t out[PCITSM_TDISP_DI
 	return true;
 }
 
+/* The interface report read again over netlink, hashed (0 same, 1 different, -errno). */
+static int netlink_digest_compare(const struct pcitsm_bdf *bdf, const struct cli_tdi_ev *ev)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	const struct pcitsm_tsmnl_req req = { addr.s, PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_REPORT), 0,
+					      NULL, 0 };
+	struct pcitsm_tsmnl_evidence nl;
+	uint8_t d[PCITSM_TDISP_DIGEST_LEN];
+	char why[512];
+	int rc;
+
+	pcitsm_tsmnl_evidence_init(&nl, req.type_mask);
+	if (pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) != PCITSM_OK)
+		rc = -EIO;
+	else if (pcitsm_tdisp_report_digest(nl.obj[PCITSM_TSMNL_REPORT],
+					    nl.len[PCITSM_TSMNL_REPORT], d) != PCITSM_OK)
+		rc = -EINVAL;
+	else
+		rc = pcitsm_ct_memneq(d, ev->digest, sizeof(d)) ? 1 : 0;
+	pcitsm_tsmnl_evidence_free(&nl);
+	return rc;
+}
+
 int cli_tdi_digest_compare(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
 			   const struct cli_tdi_ev *ev)
 {
@@ -99,6 +123,8 @@ int cli_tdi_digest_compare(const struct cli_sysroot *r, const struct pcitsm_bdf 
 	size_t n;
 	int err;
 
+	if (ev->via_netlink)
+		return netlink_digest_compare(bdf, ev);
 	if (!cli_proj_path(r, bdf, "evidence/report_digest", path, sizeof(path)))
 		return -ENAMETOOLONG;
 	err = read_bin(path, buf, sizeof(buf), &n);
@@ -187,16 +213,14 @@ static int64_t mmio_offset(const struct cli_sysroot *r, const struct pcitsm_bdf 
 	return off;
 }
 
-int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
-		 bool need_meas, struct cli_tdi_ev *ev)
+/* The project directory's evidence/report and evidence/measurements (the emulated platform). */
+static int read_project(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
+			bool need_meas, struct cli_tdi_ev *ev)
 {
 	const struct cli_bdf_name addr = cli_bdf_name(bdf);
 	char path[PATH_MAX];
-	pcitsm_err e;
 	int err;
 
-	memset(ev, 0, sizeof(*ev));
-	cli_tdi_state(r, bdf, ev->state, sizeof(ev->state));
 	if (!cli_proj_path(r, bdf, "evidence/report", path, sizeof(path)))
 		return cli_failf("%s %s: path too long", cmd, addr.s);
 	err = read_bin(path, ev->report, sizeof(ev->report), &ev->report_len);
@@ -210,33 +234,94 @@ int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, cons
 		return cli_failf("%s %s: %s: %s%s%s", cmd, addr.s, path, strerror(-err),
 				 ev->state[0] ? "; the TDI is " : "", ev->state);
 	}
+	if (!cli_proj_path(r, bdf, "evidence/measurements", path, sizeof(path)))
+		return cli_failf("%s %s: path too long", cmd, addr.s);
+	err = read_alloc(path, 1u << 20, &ev->meas, &ev->meas_len);
+	if (err && need_meas)
+		return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
+	return 0;
+}
+
+/* The kernel's evidence-read over generic netlink (docs/genl.md): the report and the
+ * MEASUREMENTS response of a real host with the proposed TDISP support. */
+static int read_netlink(const struct pcitsm_bdf *bdf, const char *cmd, bool need_meas,
+			struct cli_tdi_ev *ev)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	const struct pcitsm_tsmnl_req req = {
+		addr.s,
+		PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_REPORT) |
+			PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_MEASUREMENTS),
+		0, NULL, 0
+	};
+	const unsigned rep_t = PCITSM_TSMNL_REPORT, meas_t = PCITSM_TSMNL_MEASUREMENTS;
+	struct pcitsm_tsmnl_evidence nl;
+	char why[512];
+	int rc = 0;
+
+	ev->via_netlink = true;
+	pcitsm_tsmnl_evidence_init(&nl, req.type_mask);
+	if (pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) != PCITSM_OK)
+		rc = cli_failf("%s %s: %s", cmd, addr.s, why);
+	else if (!nl.len[rep_t])
+		rc = cli_failf("%s %s: the kernel's evidence has no interface report: the TDI is "
+			       "not locked", cmd, addr.s);
+	else if (nl.len[rep_t] > sizeof(ev->report))
+		rc = cli_failf("%s %s: the interface report over netlink (%zu bytes) is larger "
+			       "than a TDISP report can be", cmd, addr.s, nl.len[rep_t]);
+	else if (!nl.len[meas_t] && need_meas)
+		rc = cli_failf("%s %s: the kernel's evidence has no measurements", cmd, addr.s);
+	if (!rc) {
+		memcpy(ev->report, nl.obj[rep_t], nl.len[rep_t]);
+		ev->report_len = nl.len[rep_t];
+		if (nl.len[meas_t]) {
+			ev->meas = nl.obj[meas_t]; /* the evidence's buffer, now ev's */
+			ev->meas_len = nl.len[meas_t];
+			nl.obj[meas_t] = NULL;
+		}
+	}
+	pcitsm_tsmnl_evidence_free(&nl);
+	return rc;
+}
+
+int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
+		 bool need_meas, bool netlink, struct cli_tdi_ev *ev)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	pcitsm_err e;
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	cli_tdi_state(r, bdf, ev->state, sizeof(ev->state));
+	err = netlink ? read_netlink(bdf, cmd, need_meas, ev)
+		      : read_project(r, bdf, cmd, need_meas, ev);
+	if (err)
+		return err;
 	e = pcitsm_tdisp_report_decode(ev->report, ev->report_len, &ev->rep);
 	if (e)
 		return cli_failf("%s %s: the interface report (%zu bytes) does not decode: %s", cmd,
 				 addr.s, ev->report_len, pcitsm_err_str(e));
 	if (pcitsm_tdisp_report_digest(ev->report, ev->report_len, ev->digest))
 		return cli_failf("%s %s: cannot hash the report", cmd, addr.s);
-	err = cli_tdi_digest_compare(r, bdf, ev);
-	if (err == 1)
-		return cli_failf("%s %s: evidence/report_digest is not the SHA-384 of evidence/report "
-				 "(the report changed while it was read?)", cmd, addr.s);
-	ev->has_digest_file = err == 0;
+	if (!netlink) {
+		err = cli_tdi_digest_compare(r, bdf, ev);
+		if (err == 1)
+			return cli_failf("%s %s: evidence/report_digest is not the SHA-384 of "
+					 "evidence/report (the report changed while it was read?)",
+					 cmd, addr.s);
+		ev->has_digest_file = err == 0;
+	}
 	ev->mmio_offset = mmio_offset(r, bdf);
 	ev->has_view = read_view(r, bdf, &ev->view);
 	ev->check_err = ev->has_view ? pcitsm_tdisp_report_check(ev->report, ev->report_len,
 								  &ev->view, ev->mmio_offset,
 								  &ev->check)
 				     : PCITSM_E_NOTFOUND;
-	if (!cli_proj_path(r, bdf, "evidence/measurements", path, sizeof(path)))
-		return cli_failf("%s %s: path too long", cmd, addr.s);
-	err = read_alloc(path, 1u << 20, &ev->meas, &ev->meas_len);
-	if (err) {
-		if (need_meas)
-			return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
+	if (!ev->meas)
 		return 0;
-	}
-	/* A MEASUREMENTS response (its code at byte 1), or the bare MeasurementRecord pcitsmd keeps
-	 * (byte 1 is then a block's MeasurementSpecification, never 0x60). */
+	/* A MEASUREMENTS response (its code at byte 1: the kernel's evidence), or the bare
+	 * MeasurementRecord pcitsmd keeps (byte 1 is then a block's MeasurementSpecification, never
+	 * 0x60). */
 	if (ev->meas_len >= 2 && ev->meas[1] == PCITSM_SPDM_MEASUREMENTS)
 		e = pcitsm_policy_meas_blocks(ev->meas, ev->meas_len, ev->blocks,
 					      PCITSM_ARRAY_SIZE(ev->blocks), &ev->nr_blocks);
@@ -460,7 +545,8 @@ int cli_tdi_args_parse(const char *cmd, unsigned allowed, int argc, char **argv,
 {
 	static const struct option opts[] = {
 		CLI_OPT_ARG("sysfs", 's'),  CLI_OPT_ARG("tsm", 't'), CLI_OPT_FLAG("json", 'j'),
-		CLI_OPT_ARG("policy", 'p'), CLI_OPT_ARG("out", 'o'), { NULL, 0, NULL, 0 },
+		CLI_OPT_ARG("policy", 'p'), CLI_OPT_ARG("out", 'o'),  CLI_OPT_FLAG("netlink", 'n'),
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -477,6 +563,8 @@ int cli_tdi_args_parse(const char *cmd, unsigned allowed, int argc, char **argv,
 			a->policy = optarg; break;
 		case 'o': if (!(allowed & CLI_TDI_OUT)) return cli_usage(cmd);
 			a->out = optarg; break;
+		case 'n': if (!(allowed & CLI_TDI_NETLINK)) return cli_usage(cmd);
+			a->netlink = true; break;
 		default: return cli_usage(cmd);
 		}
 	}
@@ -501,14 +589,29 @@ int cli_tdi_change(struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const ch
 	return rc;
 }
 
+bool cli_tdi_real_host(const char *sysfs_opt)
+{
+	const char *env = getenv("PCITSM_SYSFS");
+
+	return !sysfs_opt && !(env && *env) && access(CLI_TDI_DEVSEC_MODE, F_OK) == 0;
+}
+
 int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, const char *cmd,
 			  bool need_meas, struct cli_tdi_ev **ev)
 {
-	int rc = cli_project_open(r, a->sysfs, cmd,
-				  "the kernel exports the evidence (the report included) over "
-				  "netlink, which pcitsm does not read yet");
+	bool netlink = a->netlink || cli_tdi_real_host(a->sysfs);
+	int rc = 0;
 
 	*ev = NULL;
+	if (netlink) {
+		/* The evidence is this kernel's: so is the function's view (resource, config). */
+		memset(r, 0, sizeof(*r));
+		snprintf(r->root, sizeof(r->root), "%s", a->sysfs ? a->sysfs : "/sys");
+	} else {
+		rc = cli_project_open(r, a->sysfs, cmd,
+				      "this kernel's TSM has no TDISP evidence (no "
+				      CLI_TDI_DEVSEC_MODE ": the proposed devsec support is absent)");
+	}
 	if (rc)
 		return rc;
 	*ev = calloc(1, sizeof(**ev));
@@ -516,5 +619,5 @@ int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, c
 		cli_sysroot_close(r);
 		return cli_fail(cmd, PCITSM_E_NOMEM);
 	}
-	return cli_tdi_read(r, &a->bdf, cmd, need_meas, *ev);
+	return cli_tdi_read(r, &a->bdf, cmd, need_meas, netlink, *ev);
 }

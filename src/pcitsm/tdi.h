@@ -4,8 +4,10 @@
  * proposed kernel files tsm/lock, tsm/unlock, tsm/accept and their errno meanings (docs/pcitsmd.md
  * "Proposal: TDISP"), and the evidence the mirror's project directory keeps of a locked function:
  * pcitsm/devices/<BDF>/evidence/report (the interface report, read again from the device),
- * report_digest and measurements (the MeasurementRecord, or a whole MEASUREMENTS response), checked here with lib/tdisp's Linux-rules checker against
- * the guest's view of the function (its `resource` file and the MSI-X capability in `config`).
+ * report_digest and measurements (the MeasurementRecord, or a whole MEASUREMENTS response), or on
+ * a real host the kernel's evidence-read over generic netlink (docs/genl.md, a proposed ABI),
+ * checked here with lib/tdisp's Linux-rules checker against the guest's view of the function (its
+ * `resource` file and the MSI-X capability in `config`).
  */
 #ifndef PCITSM_CLI_TDI_H
 #define PCITSM_CLI_TDI_H
@@ -22,6 +24,7 @@ struct cli_tdi_ev {
 	struct pcitsm_tdisp_report rep;
 	uint8_t digest[PCITSM_TDISP_DIGEST_LEN]; /* SHA-384 of report, computed here */
 	bool has_digest_file;                    /* evidence/report_digest was read */
+	bool via_netlink;                        /* read over generic netlink, not from files */
 	uint8_t *meas;                           /* the MEASUREMENTS response, malloc'd, or NULL */
 	size_t meas_len;
 	struct pcitsm_spdm_meas_block blocks[PCITSM_POLICY_MAX_BLOCKS];
@@ -34,14 +37,16 @@ struct cli_tdi_ev {
 	char state[32];                          /* status tdi_state, or "" */
 };
 
-/* Read and check the evidence of bdf (need_meas: the measurements must be there too). 0, or the
- * reason printed as "pcitsm: CMD BDF: ..." and CLI_EXIT_FAIL. Always finish with cli_tdi_free. */
+/* Read and check the evidence of bdf (need_meas: the measurements must be there too), from the
+ * project directory or (netlink) the kernel's evidence-read. 0, or the reason printed as
+ * "pcitsm: CMD BDF: ..." and CLI_EXIT_FAIL. Always finish with cli_tdi_free. */
 int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
-		 bool need_meas, struct cli_tdi_ev *ev);
+		 bool need_meas, bool netlink, struct cli_tdi_ev *ev);
 void cli_tdi_free(struct cli_tdi_ev *ev);
 
-/* The evidence's report_digest file as it reads now, compared with ev->digest: 0 same, 1
- * different, -errno unreadable. */
+/* The evidence's report digest as it reads now, compared with ev->digest: 0 same, 1 different,
+ * -errno unreadable. From the report_digest file, or (ev->via_netlink) the report read again
+ * over netlink and hashed. */
 int cli_tdi_digest_compare(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
 			   const struct cli_tdi_ev *ev);
 
@@ -71,17 +76,26 @@ void cli_tdi_state(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, ch
 #define CLI_TDI_JSON 2u   /* --json */
 #define CLI_TDI_POLICY 4u /* --policy FILE */
 #define CLI_TDI_OUT 8u    /* -o, --out FILE */
+#define CLI_TDI_NETLINK 16u /* --netlink */
 struct cli_tdi_args {
 	const char *sysfs, *tsm, *policy, *out;
-	bool json;
+	bool json, netlink;
 	struct pcitsm_bdf bdf;
 };
 int cli_tdi_args_parse(const char *cmd, unsigned allowed, int argc, char **argv,
 		       struct cli_tdi_args *a);
 
-/* The project directory (docs/pcitsmd.md: the evidence pcitsmd keeps) opened into r, and bdf's
- * evidence read into a new *ev (cli_tdi_read). *ev NULL: nothing is open (the reason printed, rc
- * returned); else the caller finishes with cli_tdi_free, free and cli_sysroot_close, whatever rc. */
+/* The file whose presence says the kernel has the proposed TDISP support (pci_mode). */
+#define CLI_TDI_DEVSEC_MODE "/sys/class/tsm/tsm0/pci_mode"
+/* A real host with the proposed TDISP support: no --sysfs (sysfs_opt), no PCITSM_SYSFS, and
+ * CLI_TDI_DEVSEC_MODE present. Its evidence is read over generic netlink. */
+bool cli_tdi_real_host(const char *sysfs_opt);
+
+/* bdf's evidence read into a new *ev (cli_tdi_read): on a real host (cli_tdi_real_host) or with
+ * --netlink, over generic netlink with r the kernel's /sys (or --sysfs); else from the project
+ * directory (docs/pcitsmd.md: the evidence pcitsmd keeps), opened into r. *ev NULL: nothing is
+ * open (the reason printed, rc returned); else the caller finishes with cli_tdi_free, free and
+ * cli_sysroot_close, whatever rc. */
 int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, const char *cmd,
 			  bool need_meas, struct cli_tdi_ev **ev);
 

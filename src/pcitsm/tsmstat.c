@@ -235,6 +235,49 @@ static json_object *port_json(const struct cli_port_state *p)
 	return o;
 }
 
+/* A project key as a JSON number (its text when not a number); absent keys are left out. */
+static void kv_num(json_object *o, const char *proj, const char *key, const char *name)
+{
+	char v[64], *end;
+	unsigned long long n;
+
+	if (!cli_kv_get(proj, key, v, sizeof(v)))
+		return;
+	n = strtoull(v, &end, 10);
+	json_object_object_add(o, name, *v && !*end ? json_object_new_uint64(n)
+						     : json_object_new_string(v));
+}
+
+/* "keys": the key set in use and its lifetime (docs/tsm.md "Key lifetime"), as numbers. */
+static void keys_json(json_object *o, const char *proj)
+{
+	json_object *k, *next, *pol;
+	char v[64];
+
+	if (!cli_kv_get(proj, "key_tlps", v, sizeof(v)))
+		return;
+	k = json_object_new_object();
+	if (cli_kv_get(proj, "key_set", v, sizeof(v)))
+		json_object_object_add(k, "key_set", json_object_new_string(v));
+	kv_num(k, proj, "key_tlps", "tlps");
+	kv_num(k, proj, "key_tlps_max_per_key", "tlps_max_per_key");
+	kv_num(k, proj, "key_age_ms", "age_ms");
+	kv_num(k, proj, "key_refreshes_by_policy", "refreshes_by_policy");
+	if (cli_kv_get(proj, "key_next_refresh", v, sizeof(v))) {
+		json_object_object_add(k, "next_refresh", json_object_new_string(v));
+	} else {
+		next = json_object_new_object();
+		kv_num(next, proj, "key_next_refresh_tlps", "tlps");
+		kv_num(next, proj, "key_next_refresh_ms", "ms");
+		json_object_object_add(k, "next_refresh", next);
+	}
+	pol = json_object_new_object();
+	kv_num(pol, proj, "key_policy_max_tlps", "max_tlps");
+	kv_num(pol, proj, "key_policy_max_age_s", "max_age_s");
+	json_object_object_add(k, "policy", pol);
+	json_object_object_add(o, "keys", k);
+}
+
 json_object *cli_dev_status_json(const struct cli_dev_status *s)
 {
 	json_object *o = json_object_new_object();
@@ -290,6 +333,7 @@ json_object *cli_dev_status_json(const struct cli_dev_status *s)
 			line = line[n] ? line + n + 1 : NULL;
 		}
 		json_object_object_add(o, "platform", p);
+		keys_json(o, s->proj);
 	}
 	return o;
 }
@@ -354,6 +398,22 @@ void cli_dev_status_print(const struct cli_dev_status *s, bool verbose)
 	if (cli_kv_get(s->proj, "key_set", v, sizeof(v)) &&
 	    cli_kv_get(s->proj, "rekeys", w, sizeof(w)))
 		printf("  %-14s %s in use, %s rekeys\n", "keys", v, w);
+	if (cli_kv_get(s->proj, "key_tlps", v, sizeof(v)) &&
+	    cli_kv_get(s->proj, "key_tlps_max_per_key", w, sizeof(w))) {
+		printf("  %-14s %s TLPs on the set (busiest key %s)", "", v, w);
+		if (cli_kv_get(s->proj, "key_age_ms", v, sizeof(v)))
+			printf(", age %s ms", v);
+		printf("\n");
+		if (cli_kv_get(s->proj, "key_next_refresh", v, sizeof(v))) {
+			printf("  %-14s automatic refresh off\n", "next refresh");
+		} else if (cli_kv_get(s->proj, "key_next_refresh_tlps", v, sizeof(v)) &&
+			   cli_kv_get(s->proj, "key_next_refresh_ms", w, sizeof(w))) {
+			printf("  %-14s after %s more TLPs on a key", "next refresh", v);
+			if (strcmp(w, "none"))
+				printf(" or in %s ms", w);
+			printf("\n");
+		}
+	}
 	if (verbose || !s->connect[0])
 		cli_failure_print(stdout, s->proj, "  ");
 }

@@ -223,6 +223,9 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 
 	pd->fw_cfg.env = env;
 	pcitsm_emu_rp_keys(&pd->emu, &pd->fw_cfg.rp_keys);
+	pd->key_policy.max_tlps = o->key_max_tlps;
+	pd->key_policy.max_age_ns = (uint64_t)o->key_max_age_s * 1000000000ull;
+	pd->fw_cfg.key_policy = &pd->key_policy;
 	pcitsm_tsm_core_cfg_default(&pd->core_cfg, env);
 	pcitsm_emu_tsm_platform(&pd->emu, &pd->core_cfg.plat);
 	pd->core_cfg.backend = &pcitsm_tsm_sevtio;

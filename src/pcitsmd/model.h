@@ -63,6 +63,7 @@ struct pd {
 	struct pcitsm_emu_devices *devs;
 	struct pcitsm_emu_devices_cfg devs_cfg;
 	struct pcitsm_tio_cfg fw_cfg;     /* the platform firmware's TSM */
+	struct pcitsm_tsm_key_policy key_policy; /* fw_cfg.key_policy: --key-max-tlps, -age */
 	struct pcitsm_tio_fw *fw;
 	struct pcitsm_tsm_core_cfg core_cfg;
 	struct pcitsm_tsm_core *core;

@@ -18,6 +18,21 @@ void pd_opts_default(struct pd_opts *o)
 	o->ready_fd = -1;
 	o->port_host = "127.0.0.1";
 	o->sva_devices = 2;
+	o->key_max_tlps = PCITSM_TSM_KEY_MAX_TLPS_DEFAULT;
+	o->key_max_age_s = (unsigned)(PCITSM_TSM_KEY_MAX_AGE_DEFAULT_NS / 1000000000ull);
+}
+
+pcitsm_err pd_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 19)
+		return PCITSM_E_INVAL;
+	v = strtoull(s, NULL, 10);
+	if (v > max)
+		return PCITSM_E_RANGE;
+	*out = v;
+	return PCITSM_OK;
 }
 
 pcitsm_err pd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -109,6 +124,10 @@ void pd_usage(FILE *out)
 		"  --port-host HOST       address for --port-base (default 127.0.0.1)\n"
 		"  --vfs N                functions 1..N of the first endpoint, each a TDI of its\n"
 		"                         DSM (0-%u, default 2)\n"
+		"  --key-max-tlps N       refresh a stream's keys once one key protected N TLPs\n"
+		"                         (0-2^48, default 2^32; docs/tsm.md \"Key lifetime\")\n"
+		"  --key-max-age SECONDS  refresh a stream's keys once this old (default 3600;\n"
+		"                         0: no age limit; both 0: no automatic refresh)\n"
 		"  --no-doe-features      no doe_features/ directories, as on Linux before 6.15\n"
 		"  --sva-socket PATH      serve the example SVA DMA devices on that AF_UNIX socket\n"
 		"                         (docs/sva.md); --sva-devices N of them (default 2)\n"
@@ -145,6 +164,8 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		{ "sva-socket", required_argument, NULL, 'U' },
 		{ "sva-devices", required_argument, NULL, 'N' },
 		{ "vfs", required_argument, NULL, 'v' },
+		{ "key-max-tlps", required_argument, NULL, 'K' },
+		{ "key-max-age", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -212,6 +233,18 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			break;
 		case 'v':
 			if (opt_uint(optarg, "--vfs", 0, PCITSM_EMU_MAX_EXTRA_FUNCS, &o->nr_vfs, err,
+				     errlen))
+				return -1;
+			break;
+		case 'K':
+			if (pd_parse_u64(optarg, PCITSM_TSM_KEY_MAX_TLPS_CAP, &o->key_max_tlps)) {
+				snprintf(err, errlen, "--key-max-tlps: 0 to %llu",
+					 (unsigned long long)PCITSM_TSM_KEY_MAX_TLPS_CAP);
+				return -1;
+			}
+			break;
+		case 'A':
+			if (opt_uint(optarg, "--key-max-age", 0, 1u << 30, &o->key_max_age_s, err,
 				     errlen))
 				return -1;
 			break;

@@ -14,6 +14,7 @@
 #include "pcitsm/core.h"
 #include "pcitsm/emu.h"
 #include "pcitsm/pci.h"
+#include "pcitsm/tsm.h"
 
 #define PD_MAX_DEVPORTS PCITSM_EMU_MAX_PORTS
 #define PD_MAX_FAULTS 32
@@ -53,6 +54,11 @@ struct pd_opts {
 	const char *sva_socket; /* --sva-socket PATH: the example SVA devices (NULL: none) */
 	unsigned sva_devices;   /* --sva-devices N (default 2) */
 	unsigned nr_vfs;        /* --vfs N: functions 1..N of the first endpoint, each a TDI */
+	/* The firmware TSM's key lifetime policy (docs/tsm.md "Key lifetime"): --key-max-tlps N
+	 * (0..2^48; with --key-max-age 0 too, no automatic refresh) and --key-max-age SECONDS
+	 * (0: no age limit). */
+	uint64_t key_max_tlps;
+	unsigned key_max_age_s;
 };
 
 void pd_opts_default(struct pd_opts *o);
@@ -63,6 +69,8 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 pcitsm_err pd_parse_devport(const char *s, struct pd_devport *out) PCITSM_MUST_CHECK;
 /* "0000:01:00.0=bad-signature" or "tsm0=fail-after-key_prog". The name is checked against the fault table by the caller. */
 pcitsm_err pd_parse_fault(const char *s, struct pd_fault *out) PCITSM_MUST_CHECK;
+/* A decimal in [0, max] of up to 19 digits. */
+pcitsm_err pd_parse_u64(const char *s, uint64_t max, uint64_t *out) PCITSM_MUST_CHECK;
 /* A decimal in [min, max]. */
 pcitsm_err pd_parse_uint(const char *s, unsigned min, unsigned max,
 			 unsigned *out) PCITSM_MUST_CHECK;

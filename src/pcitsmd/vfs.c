@@ -18,6 +18,7 @@
 #define WO (S_IFREG | 0200)
 #define ATTR_SIZE 4096 /* what sysfs reports for every attribute */
 #define TEXT_MAX 8192
+#define NS_PER_S ((uint64_t)1000000000)
 
 /* Where the TSM class device's parent lives: the platform firmware (docs/pcitsmd.md). */
 #define TSM_PARENT "pcitsm-tsm"
@@ -260,6 +261,12 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("README", VF_PROJ_README, -1, 0, RO);
 		EMIT("platform", VF_PROJ_PLATFORM, -1, 0, RO);
 		EMIT("devices", VD_PROJ_DEVICES, -1, 0, DIR_MODE);
+		EMIT("tsm0", VD_PROJ_TSM, -1, 0, DIR_MODE);
+		return 0;
+	case VD_PROJ_TSM:
+		/* Ours (docs/tsm.md "Key lifetime"): the TSM's key policy, one value a file. */
+		EMIT("key_max_tlps", VF_PROJ_KEY_TLPS, -1, 0, RW);
+		EMIT("key_max_age_s", VF_PROJ_KEY_AGE, -1, 0, RW);
 		return 0;
 	case VD_PROJ_DEVICES:
 		for (unsigned i = 0; i < pd->nr_funcs; i++)
@@ -382,6 +389,29 @@ static const char *state_word(uint8_t s)
 											: "unknown";
 }
 
+/* The key set in use and the key lifetime policy (docs/tsm.md "Key lifetime"); "none" where the
+ * policy sets no limit. */
+static void keys_text(char *buf, size_t cap, size_t *n, const struct pcitsm_tsm_key_state *k)
+{
+	if (!k->valid)
+		return;
+	textf(buf, cap, n,
+	      "key_tlps=%" PRIu64 "\nkey_tlps_max_per_key=%" PRIu64 "\nkey_age_ms=%" PRIu64
+	      "\nkey_refreshes_by_policy=%" PRIu64 "\n",
+	      k->tlps, k->tlps_key, k->age_ns / 1000000, k->refreshes);
+	textf(buf, cap, n, "key_policy_max_tlps=%" PRIu64 "\nkey_policy_max_age_s=%" PRIu64 "\n",
+	      k->policy.max_tlps, k->policy.max_age_ns / (uint64_t)1000000000);
+	if (!k->refresh_on) {
+		textf(buf, cap, n, "key_next_refresh=off\n");
+		return;
+	}
+	textf(buf, cap, n, "key_next_refresh_tlps=%" PRIu64 "\n", k->next_tlps);
+	if (k->next_ns != UINT64_MAX)
+		textf(buf, cap, n, "key_next_refresh_ms=%" PRIu64 "\n", k->next_ns / 1000000);
+	else
+		textf(buf, cap, n, "key_next_refresh_ms=none\n");
+}
+
 static void port_text(char *buf, size_t cap, size_t *n, const char *pfx,
 		      const struct pcitsm_tsm_port_status *p)
 {
@@ -422,6 +452,7 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 		textf(buf, cap, &n, "stream=stream%u.%u.%u\nstream_id=%u\nkey_set=K%u\nrekeys=%" PRIu64
 				    "\n",
 		      st.h, st.r, st.e, st.stream_id, st.key_set, st.rekeys);
+		keys_text(buf, cap, &n, &st.keys);
 		port_text(buf, cap, &n, "rp", &st.rp);
 		port_text(buf, cap, &n, "ep", &st.ep);
 	}
@@ -466,9 +497,9 @@ static int traffic_text(struct pd *pd, int func, char *buf, size_t cap)
 	textf(buf, cap, &n,
 	      "runs=1\nops=%" PRIu64 "\nsize=%zu\nwrites=%" PRIu64 "\nreads=%" PRIu64
 	      "\nbytes=%" PRIu64 "\nfailures=%" PRIu64 "\ntlps_secure=%" PRIu64
-	      "\ntlps_clear=%" PRIu64 "\nresult=%s\n",
+	      "\ntlps_clear=%" PRIu64 "\nkey_refreshes=%" PRIu64 "\nresult=%s\n",
 	      t.res.ops, t.size, t.res.writes, t.res.reads, t.res.bytes, t.res.failures,
-	      t.res.tlps_secure, t.res.tlps_clear,
+	      t.res.tlps_secure, t.res.tlps_clear, t.res.key_refreshes,
 	      t.err ? pcitsm_err_name(t.err)
 		    : t.res.first_err ? pcitsm_err_name(t.res.first_err) : "ok");
 	return (int)n;
@@ -486,6 +517,10 @@ static const char readme[] =
 	"                             connected)\n"
 	"devices/<BDF>/traffic        write \"N [SIZE]\": N memory write/read-back operations of\n"
 	"                             SIZE bytes across the link; read: the last run's counts\n"
+	"                             (key_refreshes: by the TSM's key lifetime policy)\n"
+	"tsm0/key_max_tlps            the TSM's key lifetime policy (ours): refresh a stream's\n"
+	"tsm0/key_max_age_s           keys once one key protected N TLPs / after S seconds;\n"
+	"                             0: no such limit; both 0: no automatic refresh\n"
 	"devices/<BDF>/evidence/      while connected: certificate_chain (SPDM chain, slot used),\n"
 	"                             certificates.der, measurements (signed MEASUREMENTS),\n"
 	"                             vca (GET_VERSION..ALGORITHMS transcript); while the TDI is\n"
@@ -718,6 +753,17 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 	case VF_PROJ_REKEY:
 		len = -EACCES;
 		break;
+	case VF_PROJ_KEY_TLPS:
+	case VF_PROJ_KEY_AGE: {
+		struct pcitsm_tsm_key_policy p;
+		pcitsm_err e = pcitsm_tsm_key_policy(pd->core, NULL, &p);
+
+		len = e ? -pcitsm_err_errno(e)
+			: snprintf(text, TEXT_MAX, "%" PRIu64 "\n",
+				   vn->kind == VF_PROJ_KEY_TLPS ? p.max_tlps
+								: p.max_age_ns / NS_PER_S);
+		break;
+	}
 	default:
 		len = -EISDIR;
 		break;
@@ -739,6 +785,49 @@ static bool uevent_action_ok(const char *buf, size_t len)
 		if (strlen(actions[i]) == n && !memcmp(buf, actions[i], n))
 			return true;
 	return false;
+}
+
+int vfs_parse_u64(const char *buf, size_t len, uint64_t *v)
+{
+	char s[32], *end;
+
+	if (len == 0 || len >= sizeof(s))
+		return -EINVAL;
+	memcpy(s, buf, len);
+	s[len] = '\0';
+	if (s[len - 1] == '\n')
+		s[--len] = '\0';
+	if (!len || strspn(s, "0123456789") != len)
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+/* A store of pcitsm/tsm0/key_max_tlps or key_max_age_s: the other value kept, the TSM checks. */
+static int key_policy_store(struct pd *pd, enum vn_kind which, const char *buf, size_t size)
+{
+	struct pcitsm_tsm_key_policy p;
+	uint64_t v;
+	pcitsm_err e;
+	int r = vfs_parse_u64(buf, size, &v);
+
+	if (r)
+		return r;
+	e = pcitsm_tsm_key_policy(pd->core, NULL, &p);
+	if (e)
+		return -pcitsm_err_errno(e);
+	if (which == VF_PROJ_KEY_AGE) {
+		if (v > UINT64_MAX / NS_PER_S)
+			return -ERANGE;
+		p.max_age_ns = v * NS_PER_S;
+	} else {
+		p.max_tlps = v;
+	}
+	e = pcitsm_tsm_key_policy(pd->core, &p, &p);
+	if (e == PCITSM_E_RANGE)
+		return -ERANGE; /* above the cap (kstrtou64's answer to a number too big) */
+	return e ? -pcitsm_err_errno(e) : (int)size;
 }
 
 int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size)
@@ -821,6 +910,9 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 			return -ENXIO; /* not connected, as disconnect says */
 		return e ? -pcitsm_err_errno(e) : (int)size;
 	}
+	case VF_PROJ_KEY_TLPS:
+	case VF_PROJ_KEY_AGE:
+		return key_policy_store(pd, vn->kind, buf, size);
 	case VF_PROJ_TRAFFIC: {
 		struct pd_traffic_last t = { .valid = true };
 

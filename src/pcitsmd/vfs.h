@@ -17,12 +17,14 @@ enum vn_kind {
 	VD_ROOT, VD_BUS, VD_BUS_PCI, VD_BUS_PCI_DEVICES, VD_CLASS, VD_CLASS_TSM, VD_DEVICES, VD_HB,
 	VD_FUNC, VD_DOE_FEATURES, VD_TSM, VD_PLATFORM, VD_PLAT_TSM, VD_PLAT_TSM_CLASS, VD_TSMDEV,
 	VD_PROJ, VD_PROJ_DEVICES, VD_PROJ_DEV, VD_PROJ_EVIDENCE, VD_BUS_PCI_DRIVERS, VD_DRIVER,
+	VD_PROJ_TSM,
 	/* Files. */
 	VF_VENDOR, VF_DEVICE, VF_CLASS, VF_REVISION, VF_SUBSYS_VENDOR, VF_SUBSYS_DEVICE, VF_IRQ,
 	VF_RESOURCE, VF_CONFIG, VF_DOE_FEATURE, VF_DOE_DISCOVERY,
 	VF_TSM_ATTR, VF_AVAIL, VF_UEVENT, VF_PROJ_README, VF_PROJ_PLATFORM, VF_PROJ_STATUS,
 	VF_PROJ_FAULTS, VF_PROJ_REKEY, VF_PROJ_TRAFFIC, VF_EVIDENCE,
-	VF_PCI_MODE, VF_DRIVER_OVERRIDE, VF_DRV_BIND, VF_DRV_UNBIND,
+	VF_PCI_MODE, VF_DRIVER_OVERRIDE, VF_DRV_BIND, VF_DRV_UNBIND, VF_PROJ_KEY_TLPS,
+	VF_PROJ_KEY_AGE,
 	/* Symbolic links. */
 	VL_BUS_DEV, VL_CLASS_TSM, VL_STREAM, VL_SUBSYSTEM, VL_TSM_PARENT, VL_DRIVER, VL_DRV_DEV,
 };
@@ -61,5 +63,7 @@ int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t siz
 /* Project-directory write formats, exposed for the unit tests. traffic: "N [SIZE]" (N 1..10^7
  * operations, SIZE 4..4096 bytes, a multiple of 4, default 256). */
 int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size);
+/* A store of one decimal (one trailing newline allowed, as kstrtou64): -EINVAL, -ERANGE. */
+int vfs_parse_u64(const char *buf, size_t len, uint64_t *v);
 
 #endif

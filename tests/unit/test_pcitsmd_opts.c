@@ -105,6 +105,16 @@ static void argv_parse(void **state)
 		assert_int_equal(o.nr_streams, 256);
 		assert_int_equal(o.ready_fd, -1);
 		assert_false(o.foreground);
+		/* The firmware's key lifetime policy: 2^32 TLPs per key, one hour. */
+		assert_int_equal(o.key_max_tlps, 1ull << 32);
+		assert_int_equal(o.key_max_age_s, 3600);
+	}
+	{
+		const char *a[] = { "pcitsmd", "--key-max-tlps", "281474976710656", "--key-max-age",
+				    "0", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), 0);
+		assert_int_equal(o.key_max_tlps, 1ull << 48);
+		assert_int_equal(o.key_max_age_s, 0);
 	}
 	{
 		const char *a[] = { "pcitsmd", "--ports", "4", "--streams", "8", "-f", "--ready-fd", "3",
@@ -141,6 +151,12 @@ static void argv_parse(void **state)
 			{ "pcitsmd", "--ready-fd", "x", "/m", NULL },
 			{ "pcitsmd", "--bogus", "/m", NULL },
 			{ "pcitsmd", "--port-base", "65535", "/m", NULL },
+			/* Above the cap of 2^48, not a number, negative, past 2^30 seconds. */
+			{ "pcitsmd", "--key-max-tlps", "281474976710657", "/m", NULL },
+			{ "pcitsmd", "--key-max-tlps", "1e9", "/m", NULL },
+			{ "pcitsmd", "--key-max-tlps", "-1", "/m", NULL },
+			{ "pcitsmd", "--key-max-tlps", "99999999999999999999", "/m", NULL },
+			{ "pcitsmd", "--key-max-age", "1073741825", "/m", NULL },
 		};
 		for (size_t i = 0; i < PCITSM_ARRAY_SIZE(bad); i++) {
 			err[0] = '\0';

@@ -443,6 +443,53 @@ static void traffic_format(void **state)
 	}
 }
 
+/* pcitsm/tsm0/key_max_tlps and key_max_age_s (ours): one decimal each, read back; the TSM's
+ * cap is ERANGE, a bad format EINVAL, and the policy shows in a connected device's status. */
+static void key_policy_files(void **state)
+{
+	struct fixture *fx = *state;
+	struct pd *pd = &fx->pd;
+	struct names n = { { 0 } };
+	char b[4096];
+	uint64_t v;
+
+	assert_string_equal(ls(pd, "/pcitsm/tsm0", &n), "key_max_tlps key_max_age_s ");
+	assert_true(rd(pd, "/pcitsm/tsm0/key_max_tlps", b, sizeof(b)) > 0);
+	assert_string_equal(b, "4294967296\n");
+	assert_true(rd(pd, "/pcitsm/tsm0/key_max_age_s", b, sizeof(b)) > 0);
+	assert_string_equal(b, "3600\n");
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_tlps", "1000\n"), 5);
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_age_s", "60"), 2);
+	assert_true(rd(pd, "/pcitsm/tsm0/key_max_tlps", b, sizeof(b)) > 0);
+	assert_string_equal(b, "1000\n");
+	assert_true(rd(pd, "/pcitsm/tsm0/key_max_age_s", b, sizeof(b)) > 0);
+	assert_string_equal(b, "60\n");
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_tlps", "281474976710657"), -ERANGE);
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_tlps", "99999999999999999999"), -ERANGE);
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_age_s", "99999999999999"), -ERANGE);
+	static const char *const bad[] = { "", "\n", "x", "-1", " 5", "5 ", "1e3", "0x10" };
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(bad); i++)
+		assert_int_equal(vfs_parse_u64(bad[i], strlen(bad[i]), &v), -EINVAL);
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_tlps", "1x"), -EINVAL);
+	assert_true(rd(pd, "/pcitsm/tsm0/key_max_tlps", b, sizeof(b)) > 0);
+	assert_string_equal(b, "1000\n");
+	/* A connected device's status: the set in use, its TLPs, age and next refresh. */
+	assert_int_equal(wr(pd, EP "/tsm/connect", "tsm0"), 4);
+	assert_int_equal(wr(pd, "/pcitsm/devices/0000:01:00.0/traffic", "10 64\n"), 6);
+	assert_true(rd(pd, "/pcitsm/devices/0000:01:00.0/status", b, sizeof(b)) > 0);
+	assert_non_null(strstr(b, "\nkey_set=K0\n"));
+	assert_non_null(strstr(b, "\nkey_tlps=30\n"));
+	assert_non_null(strstr(b, "\nkey_tlps_max_per_key=5\n"));
+	assert_non_null(strstr(b, "\nkey_policy_max_tlps=1000\nkey_policy_max_age_s=60\n"));
+	assert_non_null(strstr(b, "\nkey_next_refresh_tlps=995\n"));
+	assert_non_null(strstr(b, "\nkey_next_refresh_ms="));
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_tlps", "0"), 1);
+	assert_int_equal(wr(pd, "/pcitsm/tsm0/key_max_age_s", "0"), 1);
+	assert_true(rd(pd, "/pcitsm/devices/0000:01:00.0/status", b, sizeof(b)) > 0);
+	assert_non_null(strstr(b, "\nkey_next_refresh=off\n"));
+	assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0"), 4);
+}
+
 static void faults_table(void **state)
 {
 	const struct pd_fault_desc *d;
@@ -575,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(generic_files, setup, teardown),
 		cmocka_unit_test(hidden_attributes),
 		cmocka_unit_test(traffic_format),
+		cmocka_unit_test_setup_teardown(key_policy_files, setup, teardown),
 		cmocka_unit_test(faults_table),
 		cmocka_unit_test(open_faults),
 	};

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
-libssl-dev openssl libipsec-mb-dev libfuse3-dev fuse3 libpcap-dev libjson-c-dev libcmocka-dev
+libssl-dev openssl libipsec-mb-dev libfuse3-dev fuse3 libpcap-dev libjson-c-dev libcmocka-dev libcbor-dev
 pciutils graphviz gnuplot-nox
 python3
 tshark"

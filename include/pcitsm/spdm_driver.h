@@ -84,6 +84,12 @@ struct pcitsm_spdm_auth_result {
 	size_t meas_len;
 	unsigned nr_blocks;
 	struct pcitsm_spdm_meas_block blocks[PCITSM_SPDM_MAX_MEAS_BLOCKS];
+	/* The signed exchange as it crossed the wire (offline verification, docs/evidence.md). */
+	uint8_t meas_req[64];
+	size_t meas_req_len;
+	uint8_t *meas_rsp; /* malloc'd */
+	size_t meas_rsp_len;
+	uint8_t meas_nonce[PCITSM_SPDM_NONCE_LEN]; /* the requester's nonce in meas_req */
 	/* Failure: the step, the error, what the peer said (ERROR code), a sentence. */
 	enum pcitsm_spdm_step failed_step;
 	pcitsm_err err;

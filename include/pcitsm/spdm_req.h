@@ -38,6 +38,9 @@ struct pcitsm_spdm_req_cfg {
 	uint16_t dhe, aead, req_base_asym, key_schedule;
 	const struct pcitsm_trust *trust; /* anchors for the chain; NULL: chain not validated */
 	bool allow_untrusted; /* a chain that does not validate is reported, not an error */
+	/* The nonce of every signed GET_MEASUREMENTS (a remote verifier's challenge, docs/evidence.md);
+	 * NULL: a fresh random one each time. */
+	const uint8_t *meas_nonce;
 	const struct pcitsm_env *env;
 };
 void pcitsm_spdm_req_cfg_default(struct pcitsm_spdm_req_cfg *c, const struct pcitsm_env *env);
@@ -123,9 +126,12 @@ struct pcitsm_spdm_req {
 	size_t meas_len;
 	unsigned meas_nr_blocks;
 	bool meas_signed;
-	/* The last MEASUREMENTS response whole (header to signature), as verified: the evidence a
-	 * TSM hands out (docs/pcitsmd.md evidence/measurements). malloc'd. */
-	uint8_t *meas_rsp;
+	/* The last signed exchange as it crossed the wire, for offline verification and the
+	 * evidence a TSM hands out (docs/pcitsmd.md evidence/measurements): the
+	 * GET_MEASUREMENTS request and the whole MEASUREMENTS response (signature included). */
+	uint8_t meas_req[64];
+	size_t meas_req_len;
+	uint8_t *meas_rsp; /* malloc'd */
 	size_t meas_rsp_len;
 };
 
@@ -275,5 +281,58 @@ pcitsm_err pcitsm_spdm_session_feed(struct pcitsm_spdm_session *s, uint8_t *rec,
 /* End locally: wipe every secret, free what was allocated; the struct reads all zero but for state
  * (ENDED), err and the peer's last ERROR code. Safe on a zeroed or already ended session. */
 void pcitsm_spdm_session_wipe(struct pcitsm_spdm_session *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Recorded evidence, checked offline (docs/evidence.md). A verifier on another machine holds what
+ * a requester recorded of one signed measurement exchange and re-runs the requester's checks on
+ * it: the same decoders, the same freshness rules, the same L1 signature verification.
+ */
+struct pcitsm_spdm_meas_record {
+	const uint8_t *vca; /* transcript A: GET_VERSION .. ALGORITHMS, exactly */
+	size_t vca_len;
+	const uint8_t *req; /* the signed GET_MEASUREMENTS */
+	size_t req_len;
+	const uint8_t *rsp; /* its MEASUREMENTS, signature included, no padding */
+	size_t rsp_len;
+};
+/* What the record says, once decoded (pointers into the record). */
+struct pcitsm_spdm_meas_view {
+	uint8_t version; /* negotiated: the SPDMVersion of every message after VERSION */
+	uint32_t base_asym, base_hash, meas_hash;
+	enum pcitsm_hash_alg hash;
+	enum pcitsm_sig_alg sig;
+	size_t hash_len, sig_len;
+	uint8_t slot, operation;
+	const uint8_t *req_nonce, *rsp_nonce; /* 32 bytes each */
+	const uint8_t *record;                /* MeasurementRecord */
+	size_t record_len;
+	unsigned nr_blocks;
+	const uint8_t *signature; /* sig_len bytes */
+	size_t signed_len;        /* rsp[0, signed_len) enters L1 */
+	uint8_t prefix[100];      /* the 1.2+ combined signing prefix of MEASUREMENTS */
+};
+/* Decode the record: VCA message by message (each version byte the negotiated one, exactly one
+ * hash and one signature algorithm selected), the GET_MEASUREMENTS asking for a signature, the
+ * MEASUREMENTS that answers it as the requester would accept it (req_meas_check), the 1.3
+ * RequesterContext echoed and the responder's nonce not ours. E_SHORT, E_FIELD, E_VERSION,
+ * E_UNSUPPORTED (SPDM 1.0/1.1: no prefix), E_NONCE; why names the message. */
+pcitsm_err pcitsm_spdm_meas_record_parse(const struct pcitsm_spdm_meas_record *rec,
+					 struct pcitsm_spdm_meas_view *v, char *why,
+					 size_t why_len) PCITSM_MUST_CHECK;
+/* The length of the GET_MEASUREMENTS at p from its own fields (version, attributes), for a
+ * transcript that holds messages back to back; 0 when p[0, n) cannot hold it. */
+size_t pcitsm_spdm_get_measurements_len(const uint8_t *p, size_t n);
+/* The signature of MEASUREMENTS over L1 = A || GET_MEASUREMENTS || MEASUREMENTS without its
+ * signature, with the combined prefix (DSP0274 1.3 'Signature generation'), checked with leaf.
+ * l1_hash receives Hash(L1). E_SIG when it does not verify. */
+pcitsm_err pcitsm_spdm_meas_record_verify(const struct pcitsm_spdm_meas_record *rec,
+					  const struct pcitsm_spdm_meas_view *v, EVP_PKEY *leaf,
+					  uint8_t *l1_hash) PCITSM_MUST_CHECK;
+/* The DER certificates of an SPDM certificate chain (DSP0274 1.3 GET_CERTIFICATE: Length u16 =
+ * the whole chain, Reserved 0, RootHash[H] = Hash(root) when the root is self-signed, the
+ * certificates). E_FIELD / E_HASH with why. */
+pcitsm_err pcitsm_spdm_chain_certs(enum pcitsm_hash_alg hash, const uint8_t *chain, size_t len,
+				   const uint8_t **certs, size_t *certs_len, char *why,
+				   size_t why_len) PCITSM_MUST_CHECK;
 
 #endif /* PCITSM_SPDM_REQ_H */

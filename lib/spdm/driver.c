@@ -202,6 +202,13 @@ static void drv_collect(struct pcitsm_spdm_req *r, struct pcitsm_spdm_auth_resul
 	res->meas = r->meas;
 	res->meas_len = r->meas_len;
 	r->meas = NULL;
+	memcpy(res->meas_req, r->meas_req, r->meas_req_len);
+	res->meas_req_len = r->meas_req_len;
+	res->meas_rsp = r->meas_rsp;
+	res->meas_rsp_len = r->meas_rsp_len;
+	r->meas_rsp = NULL;
+	r->meas_rsp_len = 0;
+	memcpy(res->meas_nonce, r->nonce, sizeof(res->meas_nonce));
 	res->peer_error = r->peer_error;
 	res->peer_error_data = r->peer_error_data;
 	memcpy(res->peer_versions, r->peer_versions, sizeof(res->peer_versions));
@@ -305,4 +312,7 @@ void pcitsm_spdm_auth_result_free(struct pcitsm_spdm_auth_result *res)
 	free(res->meas);
 	res->meas = NULL;
 	res->nr_blocks = 0;
+	free(res->meas_rsp);
+	res->meas_rsp = NULL;
+	res->meas_rsp_len = 0;
 }

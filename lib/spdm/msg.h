@@ -53,6 +53,8 @@ struct spdm_caps {
 	uint32_t flags;
 	uint32_t data_transfer_size, max_msg_size; /* 1.2+ */
 };
+/* The size of a GET_CAPABILITIES (request) or CAPABILITIES of version. */
+size_t spdm_caps_len(uint8_t version, bool request);
 pcitsm_err spdm_enc_capabilities(struct pcitsm_wr *w, uint8_t version, bool request,
 				 const struct spdm_caps *m) PCITSM_MUST_CHECK;
 pcitsm_err spdm_dec_capabilities(const uint8_t *p, size_t len, uint8_t version, bool request,

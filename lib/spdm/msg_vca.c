@@ -104,7 +104,7 @@ pcitsm_err spdm_dec_version(const uint8_t *p, size_t len, struct spdm_version *m
 }
 
 /* GET_CAPABILITIES / CAPABILITIES. 1.0: request 4 bytes, response 12; 1.1: 12; 1.2+: 20. */
-static size_t caps_len(uint8_t version, bool request)
+size_t spdm_caps_len(uint8_t version, bool request)
 {
 	if (version == PCITSM_SPDM_V10)
 		return request ? 4 : 12;
@@ -114,7 +114,7 @@ static size_t caps_len(uint8_t version, bool request)
 pcitsm_err spdm_enc_capabilities(struct pcitsm_wr *w, uint8_t version, bool request,
 				 const struct spdm_caps *m)
 {
-	size_t n = caps_len(version, request);
+	size_t n = spdm_caps_len(version, request);
 
 	wr_hdr(w, version, request ? PCITSM_SPDM_GET_CAPABILITIES : PCITSM_SPDM_CAPABILITIES,
 	       request && version >= PCITSM_SPDM_V13 ? m->param1 : 0, 0);
@@ -134,7 +134,7 @@ pcitsm_err spdm_enc_capabilities(struct pcitsm_wr *w, uint8_t version, bool requ
 pcitsm_err spdm_dec_capabilities(const uint8_t *p, size_t len, uint8_t version, bool request,
 				 struct spdm_caps *m, size_t *mlen)
 {
-	size_t n = caps_len(version, request);
+	size_t n = spdm_caps_len(version, request);
 	struct pcitsm_rd r;
 	uint8_t p2;
 

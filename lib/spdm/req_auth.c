@@ -131,31 +131,56 @@ static pcitsm_err chain_validate(struct pcitsm_spdm_req *r, const uint8_t *certs
  * entry, the certificates validate against the anchors, and the leaf key fits the negotiated
  * BaseAsymAlgo.
  */
+pcitsm_err pcitsm_spdm_chain_certs(enum pcitsm_hash_alg hash, const uint8_t *chain, size_t len,
+				   const uint8_t **certs, size_t *certs_len, char *why,
+				   size_t why_len)
+{
+	size_t off[SPDM_MAX_CERTS], clen[SPDM_MAX_CERTS], n, hash_len = pcitsm_hash_size(hash);
+	uint8_t h[PCITSM_HASH_MAX];
+	const uint8_t *root_hash;
+	struct pcitsm_rd rd;
+	uint16_t length;
+
+	if (!hash_len)
+		return PCITSM_E_INVAL;
+	pcitsm_rd_init(&rd, chain, len);
+	length = pcitsm_rd_le16(&rd);
+	pcitsm_rd_zero(&rd, 2);
+	root_hash = pcitsm_rd_bytes(&rd, hash_len);
+	*certs = pcitsm_rd_rest(&rd, certs_len);
+	pcitsm_rd_check(&rd, length == len && *certs_len > 0, PCITSM_E_FIELD);
+	if (pcitsm_rd_err(&rd)) {
+		snprintf(why, why_len, "the chain's header (Length, Reserved, RootHash) is wrong");
+		return pcitsm_rd_err(&rd);
+	}
+	if (pcitsm_x509_chain_split(*certs, *certs_len, off, clen, SPDM_MAX_CERTS, &n) !=
+		    PCITSM_OK ||
+	    n == 0) {
+		snprintf(why, why_len, "certificate chain is not DER");
+		return PCITSM_E_FIELD;
+	}
+	PCITSM_TRY(pcitsm_hash(hash, *certs + off[0], clen[0], h));
+	if (pcitsm_ct_memneq(h, root_hash, hash_len) && cert_self_signed(*certs, clen[0])) {
+		snprintf(why, why_len, "RootHash is not the root's hash");
+		return PCITSM_E_HASH;
+	}
+	return PCITSM_OK;
+}
+
+/*
+ * The whole SPDM chain (DSP0274 1.3 GET_CERTIFICATE): its structure (pcitsm_spdm_chain_certs),
+ * Hash(chain) = the slot's DIGESTS entry, the certificates validate against the anchors, and the
+ * leaf key fits the negotiated BaseAsymAlgo.
+ */
 static pcitsm_err chain_check(struct pcitsm_spdm_req *r)
 {
 	size_t off[SPDM_MAX_CERTS], clen[SPDM_MAX_CERTS], n, certs_len;
 	uint8_t h[PCITSM_HASH_MAX];
-	const uint8_t *root_hash, *certs;
-	struct pcitsm_rd rd;
-	uint16_t length;
+	const uint8_t *certs;
 
-	pcitsm_rd_init(&rd, r->chain, r->chain_len);
-	length = pcitsm_rd_le16(&rd);
-	pcitsm_rd_zero(&rd, 2);
-	root_hash = pcitsm_rd_bytes(&rd, r->hash_len);
-	certs = pcitsm_rd_rest(&rd, &certs_len);
-	pcitsm_rd_check(&rd, length == r->chain_len && certs_len > 0, PCITSM_E_FIELD);
-	PCITSM_TRY(pcitsm_rd_err(&rd));
-	if (pcitsm_x509_chain_split(certs, certs_len, off, clen, SPDM_MAX_CERTS, &n) != PCITSM_OK ||
-	    n == 0) {
-		snprintf(r->chain_why, sizeof(r->chain_why), "certificate chain is not DER");
-		return PCITSM_E_FIELD;
-	}
-	PCITSM_TRY(pcitsm_hash(r->hash, certs + off[0], clen[0], h));
-	if (pcitsm_ct_memneq(h, root_hash, r->hash_len) && cert_self_signed(certs, clen[0])) {
-		snprintf(r->chain_why, sizeof(r->chain_why), "RootHash is not the root's hash");
-		return PCITSM_E_HASH;
-	}
+	PCITSM_TRY(pcitsm_spdm_chain_certs(r->hash, r->chain, r->chain_len, &certs, &certs_len,
+					   r->chain_why, sizeof(r->chain_why)));
+	PCITSM_TRY(pcitsm_x509_chain_split(certs, certs_len, off, clen, SPDM_MAX_CERTS, &n));
 	PCITSM_TRY(pcitsm_hash(r->hash, r->chain, r->chain_len, h));
 	if ((r->slot_mask & (1u << r->cert_slot)) &&
 	    pcitsm_ct_memneq(h, r->digests[r->cert_slot], r->hash_len)) {
@@ -248,16 +273,23 @@ pcitsm_err pcitsm_spdm_req_challenge(struct pcitsm_spdm_req *r, uint8_t slot, ui
 	return req_commit(r, &rq, w);
 }
 
-/* Freshness checks shared by CHALLENGE_AUTH and MEASUREMENTS: the 1.3 RequesterContext is echoed;
- * the responder's nonce is its own, never our nonce reflected (docs/spdm.md). */
+/* Freshness checks shared by CHALLENGE_AUTH, MEASUREMENTS and the offline verifier: the 1.3
+ * RequesterContext is echoed; the responder's nonce is its own, never ours reflected
+ * (docs/spdm.md). */
+pcitsm_err spdm_fresh_check(const uint8_t *req_nonce, const uint8_t *req_context,
+			    const uint8_t *rsp_nonce, const uint8_t *rsp_context)
+{
+	if (rsp_context && pcitsm_ct_memneq(rsp_context, req_context, PCITSM_SPDM_CONTEXT_LEN))
+		return PCITSM_E_NONCE;
+	if (!pcitsm_ct_memneq(rsp_nonce, req_nonce, PCITSM_SPDM_NONCE_LEN))
+		return PCITSM_E_NONCE;
+	return PCITSM_OK;
+}
+
 static pcitsm_err check_fresh(const struct pcitsm_spdm_req *r, const uint8_t *nonce,
 			      const uint8_t *context)
 {
-	if (context && pcitsm_ct_memneq(context, r->context, PCITSM_SPDM_CONTEXT_LEN))
-		return PCITSM_E_NONCE;
-	if (!pcitsm_ct_memneq(nonce, r->nonce, PCITSM_SPDM_NONCE_LEN))
-		return PCITSM_E_NONCE;
-	return PCITSM_OK;
+	return spdm_fresh_check(r->nonce, r->context, nonce, context);
 }
 
 /*
@@ -308,6 +340,8 @@ pcitsm_err pcitsm_spdm_req_get_measurements(struct pcitsm_spdm_req *r, uint8_t o
 		g.attributes = SPDM_MEAS_ATTR_SIG;
 	}
 	PCITSM_TRY(fresh_nonce(r, g.nonce, g.context));
+	if (sign && r->cfg.meas_nonce)
+		memcpy(g.nonce, r->cfg.meas_nonce, sizeof(g.nonce));
 	memcpy(r->nonce, g.nonce, sizeof(r->nonce));
 	memcpy(r->context, g.context, sizeof(r->context));
 	pcitsm_wr_init(&rq, r->req, sizeof(r->req));
@@ -350,26 +384,39 @@ pcitsm_err req_meas_check(const struct spdm_meas *m, uint8_t operation, bool sig
 	return PCITSM_OK;
 }
 
-/* The record (for the blocks) and the whole response rsp[0..len) (for the evidence). */
-static pcitsm_err keep_record(struct pcitsm_spdm_req *r, const struct spdm_meas *m,
-			      const uint8_t *rsp, size_t len)
+/* The record (for the blocks). */
+static pcitsm_err keep_record(struct pcitsm_spdm_req *r, const struct spdm_meas *m)
 {
-	uint8_t *copy = malloc(m->record_len ? m->record_len : 1), *whole = malloc(len ? len : 1);
+	uint8_t *copy = malloc(m->record_len ? m->record_len : 1);
 
-	if (!copy || !whole) {
-		free(copy);
-		free(whole);
+	if (!copy)
 		return PCITSM_E_NOMEM;
-	}
 	memcpy(copy, m->record, m->record_len);
-	memcpy(whole, rsp, len);
 	free(r->meas);
 	r->meas = copy;
 	r->meas_len = m->record_len;
 	r->meas_nr_blocks = m->nr_blocks;
+	return PCITSM_OK;
+}
+
+/* The signed exchange as it crossed the wire: the request and the whole response (mlen bytes, no
+ * DOE padding), which is all an offline verifier needs besides A and the chain, and the evidence
+ * a TSM hands out (docs/pcitsmd.md evidence/measurements). Only a signed one is kept: the pair
+ * always belongs together. */
+static pcitsm_err keep_exchange(struct pcitsm_spdm_req *r, const uint8_t *p, size_t mlen)
+{
+	uint8_t *copy = malloc(mlen);
+
+	if (!copy || r->req_len > sizeof(r->meas_req)) {
+		free(copy);
+		return PCITSM_E_NOMEM;
+	}
+	memcpy(copy, p, mlen);
 	free(r->meas_rsp);
-	r->meas_rsp = whole;
-	r->meas_rsp_len = len;
+	r->meas_rsp = copy;
+	r->meas_rsp_len = mlen;
+	memcpy(r->meas_req, r->req, r->req_len);
+	r->meas_req_len = r->req_len;
 	return PCITSM_OK;
 }
 
@@ -400,11 +447,12 @@ pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size
 		PCITSM_TRY(spdm_ts_verify(r->version, r->leaf, r->sig, SPDM_CTX_MEASUREMENTS, &r->l1,
 					  r->l1_hash, m.signature, r->sig_len));
 		PCITSM_TRY(req_l1_restart(r));
+		PCITSM_TRY(keep_exchange(r, p, mlen));
 	}
 	if (g.operation == 0) {
 		r->meas_count = m.param1;
 		return PCITSM_OK;
 	}
 	r->meas_signed = sign;
-	return keep_record(r, &m, p, mlen);
+	return keep_record(r, &m);
 }

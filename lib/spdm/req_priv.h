@@ -31,4 +31,8 @@ pcitsm_err req_on_measurements(struct pcitsm_spdm_req *r, const uint8_t *p, size
 pcitsm_err req_meas_check(const struct spdm_meas *m, uint8_t operation, bool sign, uint8_t slot)
 	PCITSM_MUST_CHECK;
 
+/* 1.3 RequesterContext echoed; the responder's nonce not the requester's reflected. E_NONCE. */
+pcitsm_err spdm_fresh_check(const uint8_t *req_nonce, const uint8_t *req_context,
+			    const uint8_t *rsp_nonce, const uint8_t *rsp_context) PCITSM_MUST_CHECK;
+
 #endif

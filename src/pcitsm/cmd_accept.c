@@ -18,8 +18,7 @@
 #include "cli.h"
 #include "tdi.h"
 
-/* The policy file, parsed; false with the reason printed. */
-static bool load_policy(const char *file, struct pcitsm_policy *p)
+bool cli_policy_load(const char *cmd, const char *file, struct pcitsm_policy *p)
 {
 	char why[200] = "";
 	FILE *f = fopen(file, "rb");
@@ -28,20 +27,20 @@ static bool load_policy(const char *file, struct pcitsm_policy *p)
 	pcitsm_err e;
 
 	if (!f) {
-		cli_failf("accept: policy %s: %s", file, strerror(errno));
+		cli_failf("%s: policy %s: %s", cmd, file, strerror(errno));
 		return false;
 	}
 	text = malloc(PCITSM_POLICY_TEXT_MAX + 1);
 	n = text ? fread(text, 1, PCITSM_POLICY_TEXT_MAX + 1, f) : 0;
 	fclose(f);
 	if (!text) {
-		cli_fail("accept", PCITSM_E_NOMEM);
+		cli_fail(cmd, PCITSM_E_NOMEM);
 		return false;
 	}
 	e = pcitsm_policy_parse(text, n, p, why, sizeof(why));
 	free(text);
 	if (e) {
-		cli_failf("accept: policy %s is not valid: %s", file, why);
+		cli_failf("%s: policy %s is not valid: %s", cmd, file, why);
 		return false;
 	}
 	return true;
@@ -65,7 +64,7 @@ static int accept_main(int argc, char **argv)
 	pol = calloc(1, sizeof(*pol));
 	if (!pol)
 		return cli_fail("accept", PCITSM_E_NOMEM);
-	if (a.policy && !load_policy(a.policy, pol)) {
+	if (a.policy && !cli_policy_load("accept", a.policy, pol)) {
 		free(pol);
 		return CLI_EXIT_FAIL;
 	}

@@ -14,6 +14,11 @@
  *   report_digest      its SHA-384, hex, as evidence/report_digest names it
  *   report.json        the report decoded and checked (what `pcitsm report --json` prints)
  * After a failure the files that could be filled are still written, and the exit status is 1.
+ *
+ * --bundle FILE and --eat FILE write the same evidence as one file a remote verifier checks
+ * offline (`pcitsm verify`, docs/evidence.md): pcitsm's versioned binary bundle, and a CBOR token
+ * in the shape of the EAT device-assignment profile. --nonce HEX makes the signed GET_MEASUREMENTS
+ * carry the verifier's nonce. With either, --out DIR is optional.
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,6 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pcitsm/evidence.h"
 #include "pcitsm/genl.h"
 #include "target.h"
 #include "tdi.h"
@@ -157,8 +163,10 @@ static bool netlink_has_report(const struct pcitsm_bdf *bdf)
 
 /* The interface report of a locked TDI beside the SPDM evidence, when the root keeps one (the
  * emulated platform's project directory) or, on a real host, the kernel exports one over netlink.
- * The files are the same either way. */
-static void write_report(struct out_dir *d, const struct cli_spdm_run *r)
+ * The files are the same either way. *keep receives it (for the bundle), NULL when there is
+ * none. */
+static void write_report(struct out_dir *d, const struct cli_spdm_run *r,
+			 struct cli_tdi_ev **keep)
 {
 	struct cli_sysroot sr;
 	struct pcitsm_bdf bdf;
@@ -178,7 +186,7 @@ static void write_report(struct out_dir *d, const struct cli_spdm_run *r)
 	ev = calloc(1, sizeof(*ev));
 	if (!ev || cli_tdi_read(&sr, &bdf, "evidence", false, netlink, ev)) {
 		d->failed = true;
-	} else {
+	} else if (d->dir) {
 		json_object *j = cli_tdi_report_json(ev);
 
 		out_bytes(d, "report.bin", ev->report, ev->report_len);
@@ -189,28 +197,96 @@ static void write_report(struct out_dir *d, const struct cli_spdm_run *r)
 		out_json(d, "report.json", j);
 		json_object_put(j);
 	}
+	if (ev && !d->failed) {
+		*keep = ev;
+		return;
+	}
 	if (ev)
 		cli_tdi_free(ev);
 	free(ev);
 }
 
+/* One encoding of the evidence into path. */
+static void write_one(struct out_dir *d, const char *path, const struct pcitsm_evidence *ev,
+		      pcitsm_err (*encode)(const struct pcitsm_evidence *, uint8_t **, size_t *))
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	FILE *f;
+	pcitsm_err e = encode(ev, &buf, &n);
+
+	if (e) {
+		fprintf(stderr, "pcitsm: %s: %s\n", path, pcitsm_err_str(e));
+		d->failed = true;
+		return;
+	}
+	f = fopen(path, "wb");
+	if (!f || fwrite(buf, 1, n, f) != n || fclose(f)) {
+		fprintf(stderr, "pcitsm: %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		d->failed = true;
+	} else {
+		d->written++;
+		printf("  %s (%zu bytes)\n", path, n);
+	}
+	free(buf);
+}
+
+/* The bundle and the EAT token (docs/evidence.md), from the authentication and the report. */
+static void write_bundles(struct out_dir *d, const struct cli_spdm_run *r,
+			  const struct cli_tdi_ev *rep)
+{
+	struct pcitsm_evidence ev;
+	pcitsm_err e = pcitsm_evidence_from_auth(&ev, &r->res, rep ? rep->report : NULL,
+						 rep ? rep->report_len : 0,
+						 rep ? rep->digest : NULL, r->target);
+
+	if (e) {
+		fprintf(stderr, "pcitsm: evidence %s: no signed measurements to bundle (%s)\n",
+			r->target, pcitsm_err_str(e));
+		d->failed = true;
+		return;
+	}
+	if (r->bundle_path)
+		write_one(d, r->bundle_path, &ev, pcitsm_evidence_bundle_encode);
+	if (r->eat_path)
+		write_one(d, r->eat_path, &ev, pcitsm_evidence_eat_encode);
+	pcitsm_evidence_free(&ev);
+}
+
 static int evidence_main(int argc, char **argv)
 {
 	const struct pcitsm_env *env = pcitsm_env_default();
+	struct cli_tdi_ev *rep = NULL;
 	struct out_dir d = { 0 };
 	struct cli_spdm_run r;
+	const char *dir = NULL;
 	pcitsm_err e;
 
 	memset(&r, 0, sizeof(r));
 	pcitsm_spdm_auth_opts_default(&r.auth, env);
-	if (cli_spdm_parse(argc, argv, &r, NULL, &d.dir) < 0 || !d.dir)
+	if (cli_spdm_parse(argc, argv, &r, NULL, &dir) < 0 ||
+	    (!dir && !r.bundle_path && !r.eat_path))
 		return cli_usage("evidence");
-	if (mkdir(d.dir, 0755) < 0 && errno != EEXIST)
+	d.dir = dir;
+	if (d.dir && mkdir(d.dir, 0755) < 0 && errno != EEXIST)
 		return cli_failf("%s: %s", d.dir, strerror(errno));
+	/* The report first: authenticating from the host restarts the device's SPDM connection
+	 * (GET_VERSION), which ends the TSM's session and moves a locked TDI to ERROR (PCIe 6.x
+	 * §11), after which the device no longer answers for the report. */
+	printf("evidence from %s:\n", r.target);
+	write_report(&d, &r, &rep);
 	e = cli_spdm_authenticate(&r, env);
-	printf("evidence from %s%s:\n", r.target, e == PCITSM_OK ? "" : " (authentication FAILED)");
-	write_evidence(&d, &r);
-	write_report(&d, &r);
+	if (e != PCITSM_OK)
+		printf("  (authentication FAILED)\n");
+	if (d.dir)
+		write_evidence(&d, &r);
+	if (e == PCITSM_OK && (r.bundle_path || r.eat_path))
+		write_bundles(&d, &r, rep);
+	if (rep)
+		cli_tdi_free(rep);
+	free(rep);
 	if (cli_spdm_done(&r) != PCITSM_OK)
 		d.failed = true;
 	if (e != PCITSM_OK || d.failed)
@@ -220,9 +296,9 @@ static int evidence_main(int argc, char **argv)
 
 const struct cli_cmd cli_cmd_evidence = {
 	.name = "evidence",
-	.args = "TARGET --out DIR [--trust FILE] [--pcap FILE] [--sysfs DIR] [--slot N] "
-		"[--timeout SEC] [--shutdown]",
+	.args = "TARGET [--out DIR] [--bundle FILE] [--eat FILE] [--nonce HEX] [--trust FILE] "
+		"[--pcap FILE] [--sysfs DIR] [--slot N] [--timeout SEC] [--shutdown]",
 	.summary = "authenticate with SPDM and save the chain, measurements, VCA transcript and a "
-		   "locked TDI's interface report",
+		   "locked TDI's interface report, as files or as one bundle / EAT token",
 	.run = evidence_main,
 };

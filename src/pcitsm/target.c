@@ -471,6 +471,20 @@ json_object *cli_spdm_result_json(const struct cli_spdm_run *r)
 	return o;
 }
 
+bool cli_nonce_parse(const char *hex, uint8_t out[32])
+{
+	if (strlen(hex) != 2 * PCITSM_SPDM_NONCE_LEN)
+		return false;
+	for (size_t i = 0; i < PCITSM_SPDM_NONCE_LEN; i++) {
+		int hi = pcitsm_hex_digit(hex[2 * i]), lo = pcitsm_hex_digit(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
 int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, const char **out_dir)
 {
 	static const struct option longopts[] = {
@@ -479,6 +493,7 @@ int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, co
 		CLI_OPT_FLAG("no-challenge", 'n'), CLI_OPT_ARG("timeout", 'T'),
 		CLI_OPT_FLAG("shutdown", 'D'), CLI_OPT_ARG("out", 'o'),
 		CLI_OPT_FLAG("session", 'E'), CLI_OPT_ARG("version", 'v'),
+		CLI_OPT_ARG("bundle", 'B'), CLI_OPT_ARG("eat", 'A'), CLI_OPT_ARG("nonce", 'N'),
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -504,6 +519,21 @@ int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, co
 			break;
 		case 'p':
 			r->topts.pcap_path = optarg;
+			break;
+		case 'B':
+		case 'A':
+			if (!out_dir)
+				return -1;
+			*(c == 'B' ? &r->bundle_path : &r->eat_path) = optarg;
+			break;
+		case 'N':
+			if (!out_dir || !cli_nonce_parse(optarg, r->nonce)) {
+				fprintf(stderr, "pcitsm: --nonce: expected %d hex digits\n",
+					2 * PCITSM_SPDM_NONCE_LEN);
+				return -1;
+			}
+			r->has_nonce = true;
+			r->auth.cfg.meas_nonce = r->nonce;
 			break;
 		case 's':
 			r->topts.sysfs_root = optarg;

@@ -80,11 +80,15 @@ struct cli_spdm_run {
 	bool session;
 	struct pcitsm_spdm_req req;
 	bool req_ready;
+	/* evidence: --bundle FILE, --eat FILE, --nonce HEX (the signed measurements' nonce). */
+	const char *bundle_path, *eat_path;
+	uint8_t nonce[PCITSM_SPDM_NONCE_LEN];
+	bool has_nonce;
 };
 /* Options of the SPDM commands: TARGET [--trust FILE] [--pcap FILE] [--sysfs DIR]
  * [--platform emu] [--slot N] [--no-challenge] [--timeout SEC] [--shutdown] [--session], plus
- * --json when json is not NULL and --out DIR when out_dir is not NULL. Returns -1 on a usage
- * error. */
+ * --json when json is not NULL and --out DIR, --bundle FILE, --eat FILE, --nonce HEX when out_dir
+ * is not NULL (evidence). Returns -1 on a usage error. */
 int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, const char **out_dir);
 /* Load the trust anchors, open the target, authenticate. On failure prints one clear line naming
  * the target, the step and the peer's error to stderr and returns the error; res stays valid for

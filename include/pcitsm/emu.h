@@ -281,6 +281,9 @@ pcitsm_err pcitsm_emu_dma_write(struct pcitsm_emu_link *l, const struct pcitsm_e
 pcitsm_err pcitsm_emu_dma_read(struct pcitsm_emu_link *l, const struct pcitsm_emu_dma *d,
 			       uint64_t va, void *buf, size_t len, size_t *done, uint64_t *fault)
 	PCITSM_MUST_CHECK;
+/* The link an endpoint function's requests cross (PF0's or a sibling's: its device's), or NULL. */
+struct pcitsm_emu_link *pcitsm_emu_func_link(struct pcitsm_emu_platform *p,
+					     const struct pcitsm_emu_func *f);
 /* Register (ops NULL: remove) the IOMMU hook of link l. */
 void pcitsm_emu_link_set_iommu(struct pcitsm_emu_link *l, const struct pcitsm_emu_iommu *ops);
 

@@ -105,6 +105,15 @@ int emu_link_func_index(const struct pcitsm_emu_link *l, uint16_t rid)
 	return -1;
 }
 
+struct pcitsm_emu_link *pcitsm_emu_func_link(struct pcitsm_emu_platform *p,
+					     const struct pcitsm_emu_func *f)
+{
+	for (unsigned k = 0; p->links && k < p->config.nr_ports; k++)
+		if (emu_link_func_index(&p->links[k], pcitsm_bdf_rid(&f->bdf)) >= 0)
+			return &p->links[k];
+	return NULL;
+}
+
 /* The endpoint function with Requester ID rid on this link (PF0 or one of its functions). */
 static const struct pcitsm_emu_func *link_func(const struct pcitsm_emu_link *l, uint16_t rid)
 {

@@ -275,7 +275,7 @@ static bool admit(struct pcitsm_emu_link *l, const struct emu_pending *p, int fn
 {
 	size_t skip, keep;
 
-	if (fn < 0 || l->dma_fault[fn].set)
+	if (fn < 0 || l->dma_fault[fn].set) /* blocked from its first fault until collected */
 		return false;
 	if (!request_bytes(&p->t, &skip, &keep)) {
 		record_fault(l, fn, &p->t, p->t.addr, PCITSM_E_FIELD);

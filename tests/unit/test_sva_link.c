@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "pcitsm/emu.h"
@@ -175,6 +176,28 @@ static void test_plaintext(void **state)
 	assert_int_equal(seen.cpl_held, 16);
 	assert_memory_equal(src, dst, 16 << 10);
 	assert_int_equal(l->side[PCITSM_IDE_SIDE_EP].cpl_unexpected, 0);
+
+	/* A fault stops the transfer there: with the tap every request is its own delivery (its own
+	 * IOMMU call), so only the IOMMU's fault record keeps the requests after the faulting page
+	 * from landing. */
+	{
+		long pg = sysconf(_SC_PAGESIZE);
+		uint8_t *m = mmap(NULL, (size_t)pg * 3, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(m != MAP_FAILED);
+		memset(m, 0x11, (size_t)pg * 3);
+		assert_int_equal(munmap(m + pg, (size_t)pg), 0);
+		c = copy(&r, seen.pasid, src, m, (size_t)pg * 3);
+		assert_int_equal(c.status, PCITSM_SVA_ST_FAULT);
+		assert_int_equal(c.fault_addr, (uintptr_t)(m + pg));
+		assert_int_equal(c.bytes_done, (uint64_t)pg);
+		assert_int_equal(m[0], (uint8_t)PATTERN[0]);
+		for (long i = 0; i < pg; i++)
+			assert_int_equal(m[2 * pg + i], 0x11); /* past the fault: untouched */
+		munmap(m, (size_t)pg);
+		munmap(m + 2 * pg, (size_t)pg);
+	}
 
 	l->wire->tap = NULL;
 	pcitsm_sva_ring_fini(&r);

@@ -231,6 +231,55 @@ static pcitsm_err send_queued(struct pcitsm_ide_wire *w, enum pcitsm_ide_side fr
 	return flush_msgs(w, from);
 }
 
+/* A link on which neither port has a stream enabled or Secure carries every T=0 TLP in the clear:
+ * the transmitter would copy it out unchanged and the receiver copy it in unchanged (PCIe 6.x
+ * §6.33 selective stream rules: no stream selects it, none owns it). Then the burst's own bytes
+ * go to the sink, without the two copies; the engines' checks of such a TLP (it decodes, it is not
+ * an IDE message) are made here, and anything else takes the engines' path. */
+static bool clear_link(const struct pcitsm_ide_wire *w, bool tee)
+{
+	if (tee)
+		return false;
+	for (int side = 0; side < 2; side++)
+		for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++)
+			if (w->port[side]->stream[i].enabled ||
+			    w->port[side]->stream[i].state == PCITSM_IDE_SECURE)
+				return false;
+	return true;
+}
+
+static bool clear_tlps(const uint8_t *const *tlps, const size_t *lens, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pcitsm_tlp t;
+
+		if (!tlps[i] || pcitsm_tlp_decode(tlps[i], lens[i], &t) != PCITSM_OK ||
+		    t.kind == PCITSM_TLP_MSG)
+			return false;
+	}
+	return true;
+}
+
+static void clear_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+			  const uint8_t *const *tlps, const size_t *lens, size_t n)
+{
+	enum pcitsm_ide_side to = (enum pcitsm_ide_side)!from;
+	bool was_running = w->running;
+
+	w->running = true;
+	w->burst_busy[from] = true;
+	w->stats[to].sent += n;
+	w->stats[to].delivered += n;
+	for (size_t i = 0; i < n; i++)
+		w->sink(w, to, tlps[i], lens[i], false);
+	if (n && w->sink_end)
+		w->sink_end(w, to);
+	w->burst_busy[from] = false;
+	w->running = was_running;
+	if (!was_running)
+		pcitsm_ide_wire_run(w);
+}
+
 /* Up to PCITSM_IDE_WIRE_BURST TLPs with the engines' burst calls; *sent: how many went. */
 static pcitsm_err burst_chunk(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
 			      const uint8_t *const *tlps, const size_t *lens, size_t n, size_t *sent)
@@ -285,10 +334,14 @@ pcitsm_err pcitsm_ide_wire_send_burst(struct pcitsm_ide_wire *w, enum pcitsm_ide
 				pcitsm_ide_wire_run(w);
 			}
 		} else {
-			size_t sent;
+			size_t k = PCITSM_MIN(n - i, (size_t)PCITSM_IDE_WIRE_BURST), sent;
 
-			e = burst_chunk(w, from, tee, tlps + i, lens + i,
-					PCITSM_MIN(n - i, (size_t)PCITSM_IDE_WIRE_BURST), &sent);
+			if (clear_link(w, tee) && clear_tlps(tlps + i, lens + i, k)) {
+				clear_deliver(w, from, tlps + i, lens + i, k);
+				i += k;
+				continue;
+			}
+			e = burst_chunk(w, from, tee, tlps + i, lens + i, k, &sent);
 			i += sent;
 		}
 	}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +47,8 @@ static int group_setup(void **state)
 		return -1;
 	if (server == 0) {
 		struct pcitsm_sva_server *s;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
 
 		close(ready[0]);
 		close(stop[1]);
@@ -422,6 +425,12 @@ static void test_isolation(void **state)
 		static uint8_t secret[8192];
 		char why[100];
 
+		/* If A's side of the test fails, A goes on to the next test and later exits: B must
+		 * not outlive it (it would hold the test's output open until ctest's timeout). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(to_b[1]);
+		close(to_a[0]);
+
 		memset(secret, 0x42, sizeof(secret));
 		if (pcitsm_sva_open_emu(sock, 1, &dev, why, sizeof(why)))
 			_exit(2);
@@ -491,6 +500,7 @@ static void test_iommu_lookup(void **state)
 	assert_err(sva_iommu_bind(m, 0, getpid(), &p2), PCITSM_E_BUSY);
 	child = fork();
 	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pause();
 		_exit(0);
 	}
@@ -660,6 +670,8 @@ static void test_exit_in_flight(void **state)
 	child = fork();
 	if (child == 0) {
 		struct pcitsm_sva_dev *cd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		struct pcitsm_sva_ring r;
 		uint8_t *comp = comp_alloc();
 

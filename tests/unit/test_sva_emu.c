@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +418,8 @@ static void test_isolation(void **state)
 	char ok;
 
 	(void)state;
+	if (wedged)
+		fail_msg("the device is wedged: an earlier descriptor never completed");
 	assert_int_equal(pipe(to_a), 0);
 	assert_int_equal(pipe(to_b), 0);
 	b = fork();
@@ -444,6 +447,15 @@ static void test_isolation(void **state)
 				_exit(4);
 		(void)pcitsm_sva_close(dev);
 		_exit(0);
+	}
+	/* B's bind is answered promptly by a working server: bounded, so a wedged one fails here */
+	{
+		struct pollfd pf = { .fd = to_a[0], .events = POLLIN };
+
+		if (poll(&pf, 1, WAIT_MS) != 1) {
+			wedged = true;
+			fail_msg("process B did not bind within %u ms", WAIT_MS);
+		}
 	}
 	assert_int_equal(read(to_a[0], &info, sizeof(info)), (ssize_t)sizeof(info));
 	{

@@ -352,7 +352,9 @@ static int bench_dma_run(int argc, char **argv)
 	}
 	if (!json) {
 		printf("DMA copy by the emulated SVA device (docs/sva.md), GB/s; plaintext link, then "
-		       "IDE-encrypted link; bench ide (4096-byte TLPs, b32): %.2f GB/s per CPU\n",
+		       "IDE-encrypted link; bench ide (4096-byte TLPs, b32): %.2f GB/s per CPU\n"
+		       "s/b, s/mc, s/ide: SVA's ratio to bounce, to memcpy, and (link bytes per CPU "
+		       "second) to bench ide\n",
 		       ide_gbps);
 		printf("%7s %7s | %6s %6s %6s %5s %5s | %6s %6s %6s %5s %5s | %s\n", "size",
 		       "memcpy", "sva", "iova", "bounce", "s/b", "s/mc", "sva", "iova", "bounce",

@@ -389,9 +389,71 @@ static void test_tee_gate(void **state)
 	free(dst);
 }
 
+/* Completions are peer bytes: one no outstanding tag expects is dropped and counted, one that
+ * breaks its request's order (Byte Count, Lower Address) fails the read, a duplicate after the
+ * read completed is dropped. The root port reads the endpoint's memory; a tap rewrites the
+ * completion in the clear link. */
+static int cpl_fault; /* 1: duplicate, 2: other tag, 3: other requester, 4: bad Byte Count, 5: bad
+		       * Lower Address */
+static enum pcitsm_tap_verdict cpl_tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				       struct pcitsm_ide_frame *f)
+{
+	struct pcitsm_tlp t;
+	size_t n;
+
+	if (pcitsm_tlp_decode(f->data, f->len, &t) != PCITSM_OK || t.kind != PCITSM_TLP_CPLD)
+		return PCITSM_TAP_PASS;
+	switch (cpl_fault) {
+	case 1: return PCITSM_TAP_DUPLICATE;
+	case 2: t.tag ^= 0x55; break;
+	case 3: t.req_id ^= 0x100; break;
+	case 4: t.byte_count += 4; break;
+	case 5: t.lower_addr ^= 0x10; break;
+	default: return PCITSM_TAP_PASS;
+	}
+	assert_ok(pcitsm_tlp_encode(&t, f->data, sizeof(f->data), &n));
+	f->len = n;
+	return PCITSM_TAP_PASS;
+}
+
+static void test_completion_checks(void **state)
+{
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_link *l;
+	struct pcitsm_emu_side *rp;
+	uint8_t buf[64];
+	uint64_t at;
+	static const pcitsm_err want[6] = { PCITSM_OK, PCITSM_OK, PCITSM_E_NORESPONSE,
+					    PCITSM_E_NORESPONSE, PCITSM_E_IO, PCITSM_E_IO };
+
+	(void)state;
+	pcitsm_emu_config_default(&cfg);
+	assert_ok(pcitsm_emu_platform_init(&p, &cfg, pcitsm_env_default()));
+	l = &p.links[0];
+	rp = &l->side[PCITSM_IDE_SIDE_RP];
+	at = l->side[PCITSM_IDE_SIDE_EP].base;
+	l->wire->tap = cpl_tap;
+	for (cpl_fault = 0; cpl_fault <= 5; cpl_fault++) {
+		uint64_t unexpected = rp->cpl_unexpected;
+		pcitsm_err e = pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_RP, at, buf, sizeof(buf));
+
+		if (e != want[cpl_fault])
+			fail_msg("fault %d: %s, want %s", cpl_fault, pcitsm_err_name(e),
+				 pcitsm_err_name(want[cpl_fault]));
+		assert_int_equal(rp->cpl_unexpected - unexpected, cpl_fault == 0 ? 0 : 1);
+		/* every tag is free again */
+		for (unsigned i = 0; i < PCITSM_EMU_TAGS; i++)
+			assert_false(rp->tag[i].busy);
+	}
+	l->wire->tap = NULL;
+	pcitsm_emu_platform_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_completion_checks),
 		cmocka_unit_test(test_plaintext),
 		cmocka_unit_test(test_encrypted),
 		cmocka_unit_test(test_tee_gate),

@@ -107,8 +107,8 @@ int main(int argc, char **argv)
 	}
 	same = !e && !memcmp(src, dst, size);
 	if (e)
-		printf("T=1 copy %zu bytes: %s, queue error %u (the device stopped at its first T=1 "
-		       "request)\n",
+		printf("T=1 copy %zu bytes: %s, queue error %u (the device stopped at its first "
+		       "T=1 request)\n",
 		       size, pcitsm_err_str(e), qerr);
 	else
 		printf("T=1 copy %zu bytes: %s, %llu bytes done, destination %s\n", size,

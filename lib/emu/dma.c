@@ -144,7 +144,8 @@ pcitsm_err emu_complete(struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 			PCITSM_TRY(emu_cpl_flush(l));
 		x->cpl_from = to;
 		x->cpl_tee = tee;
-		PCITSM_TRY(pcitsm_tlp_encode(&c, x->cpl[x->ncpl], EMU_TLP_MAX, &x->cpl_len[x->ncpl]));
+		PCITSM_TRY(pcitsm_tlp_encode(&c, x->cpl[x->ncpl], EMU_TLP_MAX,
+					     &x->cpl_len[x->ncpl]));
 		x->ncpl++;
 	} while (off < t->len);
 	return PCITSM_OK;
@@ -218,8 +219,11 @@ bool emu_dma_collect(struct pcitsm_emu_link *l, enum pcitsm_ide_side to, const s
  * starting at its first). */
 static bool request_bytes(const struct pcitsm_tlp *t, size_t *skip, size_t *keep)
 {
-	static const int8_t lead[16] = { -1, 0, -1, -1, -1, -1, -1, -1, 3, -1, -1, -1, 2, -1, 1, 0 };
-	static const int8_t trail[16] = { -1, 3, -1, 2, -1, -1, -1, 1, -1, -1, -1, -1, -1, -1, -1, 0 };
+	/* bytes before / after the enabled ones of a first / last DW mask; -1: not contiguous */
+	static const int8_t lead[16] = { -1, 0,  -1, -1, -1, -1, -1, -1,
+					 3,  -1, -1, -1, 2,  -1, 1,  0 };
+	static const int8_t trail[16] = { -1, 3,  -1, 2,  -1, -1, -1, 1,
+					  -1, -1, -1, -1, -1, -1, -1, 0 };
 	size_t dw = t->len / 4;
 
 	*skip = 0;
@@ -334,7 +338,8 @@ static void serve_group(struct pcitsm_emu_link *l, unsigned i, unsigned j, int f
 			l->side[PCITSM_IDE_SIDE_RP].writes++;
 		} else {
 			l->side[PCITSM_IDE_SIDE_RP].reads++;
-			if (emu_complete(l, PCITSM_IDE_SIDE_RP, &p->t, p->tee, sg->buf) != PCITSM_OK)
+			if (emu_complete(l, PCITSM_IDE_SIDE_RP, &p->t, p->tee, sg->buf) !=
+			    PCITSM_OK)
 				l->side[PCITSM_IDE_SIDE_RP].bad++;
 		}
 	}
@@ -544,7 +549,8 @@ pcitsm_err pcitsm_emu_dma_read(struct pcitsm_emu_link *l, const struct pcitsm_em
 
 		for (; n < BURST && r.cur < r.end && !e; n++) {
 			size_t k = next_len(&r, mrrs);
-			uint64_t lo = PCITSM_MAX(r.cur, r.va), hi = PCITSM_MIN(r.cur + k, r.va + r.len);
+			uint64_t lo = PCITSM_MAX(r.cur, r.va);
+			uint64_t hi = PCITSM_MIN(r.cur + k, r.va + r.len);
 			struct pcitsm_tlp t;
 
 			tags[n] = emu_tag_alloc(sd, r.rid, r.cur, k, (uint8_t *)buf + (lo - r.va),

@@ -255,7 +255,8 @@ static pcitsm_err mem_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_sid
 static uint16_t req_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
 			const struct pcitsm_emu_func *req)
 {
-	return req && from == PCITSM_IDE_SIDE_EP ? pcitsm_bdf_rid(&req->bdf) : emu_side_rid(l, from);
+	return req && from == PCITSM_IDE_SIDE_EP ? pcitsm_bdf_rid(&req->bdf)
+						 : emu_side_rid(l, from);
 }
 
 static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,

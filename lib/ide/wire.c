@@ -282,7 +282,8 @@ static void clear_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
 
 /* Up to PCITSM_IDE_WIRE_BURST TLPs with the engines' burst calls; *sent: how many went. */
 static pcitsm_err burst_chunk(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
-			      const uint8_t *const *tlps, const size_t *lens, size_t n, size_t *sent)
+			      const uint8_t *const *tlps, const size_t *lens, size_t n,
+			      size_t *sent)
 {
 	struct pcitsm_ide_io io[PCITSM_IDE_WIRE_BURST];
 	bool was_running = w->running;

@@ -73,11 +73,10 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 		if (seen.nheld == 16) {
 			/* the tags in reverse order, each tag's completions in their own order */
 			for (int k = 3; k >= 0; k--)
-				for (unsigned i = 0; i < 16; i++)
-					if (i / 4 == (unsigned)k)
-						assert_ok(pcitsm_ide_wire_inject(w, PCITSM_IDE_SIDE_RP,
-										 seen.held[i].data,
-										 seen.held[i].len));
+				for (unsigned i = 4 * (unsigned)k; i < 4 * (unsigned)k + 4; i++)
+					assert_ok(pcitsm_ide_wire_inject(w, PCITSM_IDE_SIDE_RP,
+									 seen.held[i].data,
+									 seen.held[i].len));
 			seen.reorder = false;
 		}
 		return PCITSM_TAP_DROP;

@@ -34,4 +34,8 @@ int bench_opts_parse(int argc, char **argv, const struct bench_opt *opts, size_t
 int bench_parse_seconds(const char *arg, void *out);
 int bench_parse_curve(const char *arg, void *out);
 
+/* bench ide's burst row (bN) for payloads of len bytes: GB/s of payload through both engines per
+ * second of this thread's CPU time, measured for about `seconds`; -1 on failure. */
+double bench_ide_burst_gbps(size_t len, double seconds);
+
 #endif

@@ -8,13 +8,19 @@
  *           the device works in them directly;
  *   bounce  the data copied by the CPU into a registered buffer, the device copies it, and the
  *           CPU copies the result out again: what a driver without SVA does for arbitrary memory;
- * beside memcpy of the same size by the CPU, the bound. Each figure is throughput (bytes moved
- * per second of wall time) and CPU time per byte (every thread of this process: the driver and the
- * emulated device, which here runs on the host's CPUs), and a ratio to its baseline.
+ * each over a plaintext link and over an IDE-encrypted one (the endpoints connected by the TSM:
+ * SPDM, IDE_KM, a Secure stream), beside memcpy of the same size by the CPU, the bound. Each figure
+ * is throughput (bytes copied per second of wall time) and CPU time per byte (every thread of this
+ * process: the driver and the emulated device, which here runs on the host's CPUs), and a ratio to
+ * its baseline. The encrypted rows are also compared with `bench ide`'s own burst throughput at
+ * the devices' TLP size (MPS 4096), measured in the same run: a copy moves each byte across the
+ * link twice (a completion in, a write out), so the link carries 2 x size bytes per copy, and the
+ * ratio is link bytes per second of CPU time over bench ide's payload bytes per second of CPU time.
  *
- * The device is emulated in this process (pcitsm_sva_server_start): SVA accesses are
- * process_vm_readv/process_vm_writev, IOVA accesses are copies within the device's own mapping.
- * The link is not in the path (plaintext, no TLPs): an IDE-encrypted link is not measured here.
+ * The devices are emulated in this process (pcitsm_sva_server_start_cfg), each an endpoint function
+ * of an emulated platform: every access crosses its link as TLPs (docs/sva.md "DMA as TLPs"), and
+ * the root port serves them through the IOMMU model (SVA: process_vm_readv/process_vm_writev into
+ * this process; IOVA: copies within the device's own mapping).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,23 +32,44 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "pcitsm/emu.h"
 #include "pcitsm/sva.h"
+#include "pcitsm/tio.h"
+#include "pcitsm/tsm.h"
 
 #define DMA_SECONDS_DEFAULT 8.0 /* the whole run, spread over sizes and modes */
 #define DMA_MIN_SIZE (4u << 10)
 #define DMA_MAX_SIZE (64u << 20)
 
-enum dma_mode { M_MEMCPY, M_SVA, M_IOVA, M_BOUNCE, M_NR };
-static const char *const mode_names[M_NR] = { "memcpy", "sva", "iova", "bounce" };
+enum dma_mode { M_MEMCPY, M_SVA, M_IOVA, M_BOUNCE, M_SVA_IDE, M_IOVA_IDE, M_BOUNCE_IDE, M_NR };
+static const char *const mode_names[M_NR] = { "memcpy",  "sva",      "iova",      "bounce",
+					      "sva_ide", "iova_ide", "bounce_ide" };
 
-struct dma_bench {
+/* One link's two devices: SVA on one, IOVA (and bounce) on the other. */
+struct dma_devs {
 	struct pcitsm_sva_server *srv;
 	struct pcitsm_sva_dev *dsva, *diova;
 	struct pcitsm_sva_ring rsva, riova;
-	uint8_t *usrc, *udst;       /* malloc'ed */
 	uint8_t *rsrc, *rdst, *rcomp; /* registered */
 	uint64_t isrc, idst;
-	uint8_t *comp;              /* for the SVA ring, in malloc'ed memory */
+	char sock[108];
+};
+
+/* The encrypted side: a platform whose endpoints the TSM connected. */
+struct dma_connected {
+	struct pcitsm_emu_platform plat;
+	bool plat_init;
+	struct pcitsm_trust *trust;
+	struct pcitsm_emu_devices *devs;
+	struct pcitsm_tio_fw *fw;
+	struct pcitsm_tsm_core *core;
+};
+
+struct dma_bench {
+	struct dma_devs plain, ide;
+	struct dma_connected c;
+	uint8_t *usrc, *udst;       /* malloc'ed */
+	uint8_t *comp;              /* for the SVA rings, in malloc'ed memory */
 };
 
 struct figure {
@@ -75,22 +102,27 @@ static pcitsm_err device_copy(struct pcitsm_sva_ring *r, uint64_t src, uint64_t 
 
 static pcitsm_err one(struct dma_bench *b, enum dma_mode m, size_t n)
 {
+	struct dma_devs *d = m >= M_SVA_IDE ? &b->ide : &b->plain;
+
 	switch (m) {
 	case M_MEMCPY:
 		memcpy(b->udst, b->usrc, n);
 		__asm__ volatile("" : : "r"(b->udst) : "memory");
 		return PCITSM_OK;
 	case M_SVA:
-		return device_copy(&b->rsva, (uintptr_t)b->usrc, (uintptr_t)b->udst, n,
-				   pcitsm_sva_pasid(b->dsva), b->comp);
+	case M_SVA_IDE:
+		return device_copy(&d->rsva, (uintptr_t)b->usrc, (uintptr_t)b->udst, n,
+				   pcitsm_sva_pasid(d->dsva), b->comp);
 	case M_IOVA:
-		return device_copy(&b->riova, b->isrc, b->idst, n, 0, b->rcomp);
-	case M_BOUNCE: {
+	case M_IOVA_IDE:
+		return device_copy(&d->riova, d->isrc, d->idst, n, 0, d->rcomp);
+	case M_BOUNCE:
+	case M_BOUNCE_IDE: {
 		pcitsm_err e;
 
-		memcpy(b->rsrc, b->usrc, n);
-		e = device_copy(&b->riova, b->isrc, b->idst, n, 0, b->rcomp);
-		memcpy(b->udst, b->rdst, n);
+		memcpy(d->rsrc, b->usrc, n);
+		e = device_copy(&d->riova, d->isrc, d->idst, n, 0, d->rcomp);
+		memcpy(b->udst, d->rdst, n);
 		return e;
 	}
 	default:
@@ -122,35 +154,101 @@ static pcitsm_err measure(struct dma_bench *b, enum dma_mode m, size_t n, double
 	return PCITSM_OK;
 }
 
-static pcitsm_err setup(struct dma_bench *b, const char *sock)
+/* Two devices of one server (on the given platform's first two endpoints, or the server's own):
+ * the SVA ring on one, the IOVA ring and the registered buffers on the other. */
+static pcitsm_err devs_setup(struct dma_devs *d, const char *tag, struct pcitsm_emu_platform *plat)
 {
+	struct pcitsm_sva_server_cfg cfg = { .ndev = 2, .platform = plat };
 	char why[200];
 	void *p;
 	pcitsm_err e;
 
-	e = pcitsm_sva_server_start(sock, 2, NULL, &b->srv);
-	if (e)
-		return e;
-	e = pcitsm_sva_open_emu(sock, 0, &b->dsva, why, sizeof(why));
+	snprintf(d->sock, sizeof(d->sock), "/tmp/pcitsm-bench-dma-%s-%ld.sock", tag, (long)getpid());
+	cfg.socket_path = d->sock;
+	if (plat) {
+		cfg.ep[0] = plat->links[0].ep;
+		cfg.ep[1] = plat->links[1].ep;
+	}
+	e = pcitsm_sva_server_start_cfg(&cfg, &d->srv);
 	if (!e)
-		e = pcitsm_sva_open_emu(sock, 1, &b->diova, why, sizeof(why));
+		e = pcitsm_sva_open_emu(d->sock, 0, &d->dsva, why, sizeof(why));
 	if (!e)
-		e = pcitsm_sva_ring_init(&b->rsva, b->dsva, 16);
+		e = pcitsm_sva_open_emu(d->sock, 1, &d->diova, why, sizeof(why));
 	if (!e)
-		e = pcitsm_sva_ring_init_iova(&b->riova, b->diova, 16);
+		e = pcitsm_sva_ring_init(&d->rsva, d->dsva, 16);
 	if (!e)
-		e = pcitsm_sva_dma_alloc(b->diova, DMA_MAX_SIZE, &p, &b->isrc);
+		e = pcitsm_sva_ring_init_iova(&d->riova, d->diova, 16);
+	if (!e)
+		e = pcitsm_sva_dma_alloc(d->diova, DMA_MAX_SIZE, &p, &d->isrc);
 	if (!e) {
-		b->rsrc = p;
-		e = pcitsm_sva_dma_alloc(b->diova, DMA_MAX_SIZE, &p, &b->idst);
+		d->rsrc = p;
+		e = pcitsm_sva_dma_alloc(d->diova, DMA_MAX_SIZE, &p, &d->idst);
 	}
 	if (!e) {
-		b->rdst = p;
-		e = pcitsm_sva_dma_alloc(b->diova, 4096, &p, &(uint64_t){ 0 });
+		d->rdst = p;
+		e = pcitsm_sva_dma_alloc(d->diova, 4096, &p, &(uint64_t){ 0 });
 	}
 	if (e)
 		return e;
-	b->rcomp = p;
+	d->rcomp = p;
+	memset(d->rdst, 0, DMA_MAX_SIZE);
+	return PCITSM_OK;
+}
+
+static void devs_teardown(struct dma_devs *d)
+{
+	if (d->rsva.slots)
+		pcitsm_sva_ring_fini(&d->rsva);
+	if (d->riova.slots)
+		pcitsm_sva_ring_fini(&d->riova);
+	(void)pcitsm_sva_close(d->dsva);
+	(void)pcitsm_sva_close(d->diova);
+	pcitsm_sva_server_stop(d->srv);
+}
+
+/* The platform of the encrypted rows: both endpoints connected (echo tsm0 > tsm/connect). */
+static pcitsm_err connected_setup(struct dma_connected *c)
+{
+	const struct pcitsm_env *env = pcitsm_env_default();
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
+	struct pcitsm_tsm_core_cfg cc;
+	struct pcitsm_tio_cfg fc = { .env = env };
+
+	pcitsm_emu_config_default(&cfg);
+	PCITSM_TRY(pcitsm_emu_platform_init(&c->plat, &cfg, env));
+	c->plat_init = true;
+	PCITSM_TRY(pcitsm_trust_new(&c->trust));
+	PCITSM_TRY(pcitsm_emu_devices_new(&c->devs, &c->plat, &dc, c->trust));
+	fc.trust = c->trust;
+	pcitsm_emu_rp_keys(&c->plat, &fc.rp_keys);
+	PCITSM_TRY(pcitsm_tio_fw_new(&c->fw, &fc));
+	pcitsm_tsm_core_cfg_default(&cc, env);
+	pcitsm_emu_tsm_platform(&c->plat, &cc.plat);
+	cc.backend = &pcitsm_tsm_sevtio;
+	cc.backend_arg = c->fw;
+	PCITSM_TRY(pcitsm_tsm_core_new(&c->core, &cc));
+	for (unsigned i = 0; i < 2; i++)
+		if (pcitsm_tsm_connect_write(c->core, &c->plat.links[i].ep->bdf, "tsm0", 4) != 0)
+			return PCITSM_E_STATE;
+	return PCITSM_OK;
+}
+
+static void connected_teardown(struct dma_connected *c)
+{
+	pcitsm_tsm_core_free(c->core);
+	pcitsm_tio_fw_free(c->fw);
+	pcitsm_emu_devices_free(c->devs);
+	if (c->plat_init)
+		pcitsm_emu_platform_free(&c->plat);
+	pcitsm_trust_free(c->trust);
+}
+
+static pcitsm_err setup(struct dma_bench *b)
+{
+	PCITSM_TRY(devs_setup(&b->plain, "plain", NULL));
+	PCITSM_TRY(connected_setup(&b->c));
+	PCITSM_TRY(devs_setup(&b->ide, "ide", &b->c.plat));
 	b->usrc = malloc(DMA_MAX_SIZE);
 	b->udst = malloc(DMA_MAX_SIZE);
 	b->comp = aligned_alloc(64, 64);
@@ -159,30 +257,69 @@ static pcitsm_err setup(struct dma_bench *b, const char *sock)
 	for (size_t i = 0; i < DMA_MAX_SIZE; i++)
 		b->usrc[i] = (uint8_t)(i * 131 + 17);
 	memset(b->udst, 0, DMA_MAX_SIZE);
-	memset(b->rdst, 0, DMA_MAX_SIZE);
 	return PCITSM_OK;
 }
 
 static void teardown(struct dma_bench *b)
 {
-	if (b->rsva.slots)
-		pcitsm_sva_ring_fini(&b->rsva);
-	if (b->riova.slots)
-		pcitsm_sva_ring_fini(&b->riova);
-	(void)pcitsm_sva_close(b->dsva);
-	(void)pcitsm_sva_close(b->diova);
-	pcitsm_sva_server_stop(b->srv);
+	devs_teardown(&b->plain);
+	devs_teardown(&b->ide); /* the devices before the platform they sit on */
+	connected_teardown(&b->c);
 	free(b->usrc);
 	free(b->udst);
 	free(b->comp);
 }
 
+static void print_row(size_t n, const struct figure *f, double ide_gbps)
+{
+	char sz[16];
+
+	if (n >= 1u << 20)
+		snprintf(sz, sizeof(sz), "%zu MiB", n >> 20);
+	else
+		snprintf(sz, sizeof(sz), "%zu KiB", n >> 10);
+	printf("%7s %7.2f | %6.2f %6.2f %6.2f %5.2f %5.2f | %6.2f %6.2f %6.2f %5.2f %5.2f | "
+	       "%.2f %.2f %.2f %.2f %.2f %.2f %.2f\n",
+	       sz, f[M_MEMCPY].gbps, f[M_SVA].gbps, f[M_IOVA].gbps, f[M_BOUNCE].gbps,
+	       f[M_SVA].gbps / f[M_BOUNCE].gbps, f[M_SVA].gbps / f[M_MEMCPY].gbps, f[M_SVA_IDE].gbps,
+	       f[M_IOVA_IDE].gbps, f[M_BOUNCE_IDE].gbps, f[M_SVA_IDE].gbps / f[M_BOUNCE_IDE].gbps,
+	       2.0 / f[M_SVA_IDE].cpu_ns_per_byte / ide_gbps, f[M_MEMCPY].cpu_ns_per_byte,
+	       f[M_SVA].cpu_ns_per_byte, f[M_IOVA].cpu_ns_per_byte, f[M_BOUNCE].cpu_ns_per_byte,
+	       f[M_SVA_IDE].cpu_ns_per_byte, f[M_IOVA_IDE].cpu_ns_per_byte,
+	       f[M_BOUNCE_IDE].cpu_ns_per_byte);
+	fflush(stdout);
+}
+
+static json_object *json_row(size_t n, const struct figure *f, double ide_gbps)
+{
+	json_object *row = json_object_new_object();
+
+	json_object_object_add(row, "size", json_object_new_int64((int64_t)n));
+	for (int m = 0; m < M_NR; m++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "gbps", json_object_new_double(f[m].gbps));
+		json_object_object_add(o, "cpu_ns_per_byte",
+				       json_object_new_double(f[m].cpu_ns_per_byte));
+		json_object_object_add(o, "ratio_to_memcpy",
+				       json_object_new_double(f[m].gbps / f[M_MEMCPY].gbps));
+		json_object_object_add(row, mode_names[m], o);
+	}
+	json_object_object_add(row, "sva_to_bounce",
+			       json_object_new_double(f[M_SVA].gbps / f[M_BOUNCE].gbps));
+	json_object_object_add(row, "sva_ide_to_bounce_ide",
+			       json_object_new_double(f[M_SVA_IDE].gbps / f[M_BOUNCE_IDE].gbps));
+	/* link bytes (2 x size per copy) per CPU second over bench ide's, per CPU second */
+	json_object_object_add(row, "sva_ide_to_bench_ide",
+			       json_object_new_double(2.0 / f[M_SVA_IDE].cpu_ns_per_byte / ide_gbps));
+	return row;
+}
+
 static int bench_dma_run(int argc, char **argv)
 {
-	double seconds = DMA_SECONDS_DEFAULT;
+	double seconds = DMA_SECONDS_DEFAULT, ide_gbps;
 	struct dma_bench b = { 0 };
 	bool json = false;
-	char sock[108];
 	json_object *rows = json_object_new_array();
 	pcitsm_err e;
 	int rc = 0;
@@ -199,78 +336,55 @@ static int bench_dma_run(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	/* --seconds is the whole run's budget, spread over every size and mode */
-	seconds /= 8.0 * M_NR;
-	snprintf(sock, sizeof(sock), "/tmp/pcitsm-bench-dma-%ld.sock", (long)getpid());
-	e = setup(&b, sock);
+	/* --seconds is the whole run's budget, spread over every size and mode, and bench ide */
+	seconds /= 8.0 * M_NR + 1;
+	e = setup(&b);
 	if (e) {
 		teardown(&b);
 		json_object_put(rows);
 		return cli_fail("bench dma: set-up", e);
 	}
+	ide_gbps = bench_ide_burst_gbps(PCITSM_TLP_DATA_MAX, seconds);
+	if (ide_gbps <= 0) {
+		teardown(&b);
+		json_object_put(rows);
+		return cli_fail("bench dma: bench ide's figure", PCITSM_E_SYSTEM);
+	}
 	if (!json) {
-		printf("DMA copy by the emulated SVA device (docs/sva.md), plaintext link; each mode's "
-		       "ratio to memcpy, and SVA's ratio to bounce\n");
-		printf("%9s %9s %9s %6s %9s %6s %9s %6s %11s   %s\n", "size", "memcpy", "sva", "ratio",
-		       "iova", "ratio", "bounce", "ratio", "sva/bounce",
-		       "CPU ns/B memcpy sva iova bounce");
-		printf("%9s %9s %9s %6s %9s %6s %9s %6s %11s\n", "", "GB/s", "GB/s", "", "GB/s", "",
-		       "GB/s", "", "ratio");
+		printf("DMA copy by the emulated SVA device (docs/sva.md), GB/s; plaintext link, then "
+		       "IDE-encrypted link; bench ide (4096-byte TLPs, b32): %.2f GB/s per CPU\n"
+		       "s/b, s/mc, s/ide: SVA's ratio to bounce, to memcpy, and (link bytes per CPU "
+		       "second) to bench ide\n",
+		       ide_gbps);
+		printf("%7s %7s | %6s %6s %6s %5s %5s | %6s %6s %6s %5s %5s | %s\n", "size",
+		       "memcpy", "sva", "iova", "bounce", "s/b", "s/mc", "sva", "iova", "bounce",
+		       "s/b", "s/ide", "CPU ns/B: memcpy sva iova bounce sva iova bounce (ide)");
 	}
 	for (size_t n = DMA_MIN_SIZE; n <= DMA_MAX_SIZE && !rc; n *= 4) {
 		struct figure f[M_NR];
-		json_object *row = json_object_new_object();
 
 		for (int m = 0; m < M_NR && !rc; m++) {
 			e = measure(&b, (enum dma_mode)m, n, seconds, &f[m]);
 			if (e)
 				rc = cli_fail("bench dma", e);
+			/* the device really copied: the SVA and bounce runs leave src in udst */
+			if (!rc && m != M_IOVA && m != M_IOVA_IDE && memcmp(b.usrc, b.udst, n))
+				rc = cli_failf("bench dma: %s, %zu bytes: the copy is wrong",
+					       mode_names[m], n);
+			if (!rc)
+				memset(b.udst, 0, n);
 		}
-		if (rc) {
-			json_object_put(row);
+		if (rc)
 			break;
-		}
-		/* the device really copied: the last SVA and bounce runs left src in udst */
-		if (memcmp(b.usrc, b.udst, n)) {
-			json_object_put(row);
-			rc = cli_failf("bench dma: %zu bytes: the copy is wrong", n);
-			break;
-		}
-		json_object_object_add(row, "size", json_object_new_int64((int64_t)n));
-		for (int m = 0; m < M_NR; m++) {
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "gbps", json_object_new_double(f[m].gbps));
-			json_object_object_add(o, "cpu_ns_per_byte",
-					       json_object_new_double(f[m].cpu_ns_per_byte));
-			json_object_object_add(o, "ratio_to_memcpy",
-					       json_object_new_double(f[m].gbps / f[M_MEMCPY].gbps));
-			json_object_object_add(row, mode_names[m], o);
-		}
-		json_object_object_add(row, "sva_to_bounce",
-				       json_object_new_double(f[M_SVA].gbps / f[M_BOUNCE].gbps));
-		json_object_array_add(rows, row);
-		if (!json) {
-			char sz[16];
-
-			if (n >= 1u << 20)
-				snprintf(sz, sizeof(sz), "%zu MiB", n >> 20);
-			else
-				snprintf(sz, sizeof(sz), "%zu KiB", n >> 10);
-			printf("%9s %9.2f %9.2f %6.2f %9.2f %6.2f %9.2f %6.2f %11.2f   %.2f %.2f %.2f "
-			       "%.2f\n",
-			       sz, f[M_MEMCPY].gbps, f[M_SVA].gbps, f[M_SVA].gbps / f[M_MEMCPY].gbps,
-			       f[M_IOVA].gbps, f[M_IOVA].gbps / f[M_MEMCPY].gbps, f[M_BOUNCE].gbps,
-			       f[M_BOUNCE].gbps / f[M_MEMCPY].gbps, f[M_SVA].gbps / f[M_BOUNCE].gbps,
-			       f[M_MEMCPY].cpu_ns_per_byte, f[M_SVA].cpu_ns_per_byte,
-			       f[M_IOVA].cpu_ns_per_byte, f[M_BOUNCE].cpu_ns_per_byte);
-			fflush(stdout);
-		}
+		json_object_array_add(rows, json_row(n, f, ide_gbps));
+		if (!json)
+			print_row(n, f, ide_gbps);
 	}
 	if (json && !rc) {
 		json_object *out = json_object_new_object();
 
-		json_object_object_add(out, "link", json_object_new_string("plaintext"));
+		json_object_object_add(out, "bench_ide_gbps", json_object_new_double(ide_gbps));
+		json_object_object_add(out, "mps", json_object_new_int(PCITSM_TLP_DATA_MAX));
 		json_object_object_add(out, "rows", json_object_get(rows));
 		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
 		json_object_put(out);
@@ -282,6 +396,7 @@ static int bench_dma_run(int argc, char **argv)
 
 const struct bench bench_dma = {
 	.name = "dma",
-	.summary = "SVA vs registered (IOVA) vs bounce-buffer DMA, 4 KiB to 64 MiB, beside memcpy",
+	.summary = "SVA vs registered (IOVA) vs bounce-buffer DMA as TLPs, plaintext and IDE links, "
+		   "4 KiB to 64 MiB, beside memcpy and bench ide",
 	.run = bench_dma_run,
 };

@@ -317,6 +317,33 @@ static pcitsm_err row(struct ide_bench *b, size_t len, size_t n, bool burst)
 	return PCITSM_OK;
 }
 
+double bench_ide_burst_gbps(size_t len, double seconds)
+{
+	struct ide_bench *b = calloc(1, sizeof(*b));
+	struct rate ide = { 0 };
+	double r = -1;
+
+	if (!b)
+		return -1;
+	b->seconds = seconds;
+	if (setup(b, PCITSM_GCM_AUTO) == PCITSM_OK) {
+		size_t tl;
+		pcitsm_err e = make_tlps(b, len, &tl);
+
+		for (int i = 0; i < SLICES && !e; i++)
+			e = run_timed(b, tl, BURST, burst_once, 4, &ide);
+		if (!e) {
+			rate_done(&ide, len);
+			r = ide.bytes_s / 1e9;
+		}
+	}
+	pcitsm_ide_port_free(b->rp);
+	pcitsm_ide_port_free(b->ep);
+	pcitsm_gcm_free(b->gcm);
+	free(b);
+	return r;
+}
+
 static int bench_ide_usage(void)
 {
 	fprintf(stderr,

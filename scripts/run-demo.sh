@@ -66,7 +66,8 @@ if [ -c /dev/fuse ] && (exec 3<>/dev/fuse) 2>/dev/null; then
 	rm -f "$out/ready"
 	mkfifo "$out/ready"
 	step "pcitsmd: the emulated platform's sysfs mirror (Linux 6.19 PCI/TSM ABI) on $mnt"
-	"$builddir/pcitsmd" --foreground --ready-fd 3 "$mnt" 3>"$out/ready" >"$out/pcitsmd.log" 2>&1 &
+	"$builddir/pcitsmd" --foreground --ready-fd 3 --sva-socket "$out/sva.sock" "$mnt" \
+		3>"$out/ready" >"$out/pcitsmd.log" 2>&1 &
 	daemon=$!
 	trap 'kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 	read -r -t 60 ready <"$out/ready" || true
@@ -143,6 +144,20 @@ if [ -c /dev/fuse ] && (exec 3<>/dev/fuse) 2>/dev/null; then
 		done_step
 	else
 		printf '\n(skipped the TDISP steps: this pcitsmd has no tsm/lock)\n'
+	fi
+
+	# Last: zero-copy DMA by a TDI. pcitsmd's SVA device 0 is endpoint 0000:01:00.0 (function 0 of
+	# the first port): locked and accepted, it copies a malloc'ed buffer with T=1 requests over the
+	# Secure stream (docs/sva.md "T=1").
+	ep=0000:01:00.0
+	if [ -e "$mnt/bus/pci/devices/$ep/tsm/lock" ] && [ -S "$out/sva.sock" ]; then
+		step "sva_tee: T=1 DMA over the Secure stream by $ep's TDI in RUN (lock, accept, copy)"
+		"$pcitsm" lock "$ep"
+		"$pcitsm" accept "$ep"
+		"$builddir/sva_tee" --socket "$out/sva.sock" --device 0 --size 4194304 \
+			--status "$mnt/pcitsm/devices/$ep/status"
+		"$pcitsm" unlock "$ep"
+		done_step
 	fi
 
 	step "pcitsm disconnect --all: streams and sessions torn down"

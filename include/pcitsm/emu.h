@@ -12,6 +12,8 @@
 #ifndef PCITSM_EMU_H
 #define PCITSM_EMU_H
 
+#include <pthread.h>
+
 #include "pcitsm/core.h"
 #include "pcitsm/crypto.h"
 #include "pcitsm/doe.h"
@@ -131,15 +133,52 @@ struct pcitsm_emu_func {
 /* The last bytes of each side's memory are the link's scratch area (pcitsm_emu_link_flush). */
 #define PCITSM_EMU_SCRATCH 64
 
-/* One side's memory and the last completion it received. */
+/* The IOMMU behind the root ports (PCIe 6.x §6.20 PASID; docs/sva.md "DMA as TLPs"): how the
+ * host serves a Memory Request from an endpoint that its own memory does not (a request with a
+ * PASID TLP Prefix, or an address outside the host's memory window: the device's IOVA domain).
+ * A layer above lib/emu registers it (lib/sva does); the link calls it, after the TDISP gate, with
+ * the requests of one burst together. */
+enum pcitsm_emu_dma_dir { PCITSM_EMU_DMA_READ = 0, PCITSM_EMU_DMA_WRITE = 1 };
+struct pcitsm_emu_dma_seg {
+	uint64_t va;  /* the request's address: a virtual address with a PASID, else an IOVA */
+	uint8_t *buf; /* read: where the bytes go; write: where they come from */
+	size_t len;
+};
+struct pcitsm_emu_iommu {
+	/* Translate and access n segments, in order, for requester rid and PASID pasid (0: a
+	 * request without one). OK when all moved; else it stops at the first byte it cannot
+	 * translate, *done the bytes moved before it: E_NOTFOUND no translation for (rid, pasid),
+	 * E_RANGE an I/O page fault (not mapped, or not writable for a write). Called with the
+	 * link's lock held: it must not call back into the link. */
+	pcitsm_err (*access)(void *ctx, uint16_t rid, uint32_t pasid, enum pcitsm_emu_dma_dir dir,
+			     const struct pcitsm_emu_dma_seg *seg, size_t n, size_t *done);
+	void *ctx;
+};
+
+/* A tag's outstanding read at the requester (PCIe 6.x §2.2.6.2 tags, §2.3.2 completion rules):
+ * the completions of one request arrive in address order, those of different tags in any order,
+ * and are gathered into dst by tag. */
+struct pcitsm_emu_tag {
+	bool busy, done;
+	uint16_t req_id;
+	uint64_t addr;   /* DW-aligned request address */
+	size_t len;      /* DW-aligned request length */
+	size_t got;      /* bytes completed so far */
+	uint8_t status;  /* completion status (0 SC) */
+	bool t;          /* the last completion's T bit */
+	uint8_t *dst;    /* where the kept bytes go */
+	size_t skip, keep; /* bytes of the request to drop before dst, and to keep */
+};
+#define PCITSM_EMU_TAGS 256 /* 8-bit tags */
+
+/* One side's memory and the tags of its outstanding reads. */
 struct pcitsm_emu_side {
 	uint64_t base;
 	uint8_t *mem;
-	uint8_t cpl_data[PCITSM_TLP_DATA_MAX];
-	size_t cpl_len;
-	bool cpl_seen, cpl_t; /* cpl_t: its T bit (the request's, PCIe 6.x §11) */
-	uint8_t cpl_status, cpl_tag;
+	bool cpl_t; /* the last completion's T bit (the request's, PCIe 6.x §11) */
+	struct pcitsm_emu_tag tag[PCITSM_EMU_TAGS];
 	uint64_t writes, reads, bad; /* requests served / refused */
+	uint64_t cpl_unexpected;     /* completions no outstanding tag expected (dropped) */
 };
 
 /* One root port - endpoint link: both engines, the wire between them, and memory at both ends
@@ -153,6 +192,27 @@ struct pcitsm_emu_link {
 	/* TDISP gating (pcitsm_emu_tee_write): the requests each side refused by TDI state (indexed
 	 * by the refusing side). */
 	uint64_t tee_refused[2];
+	/* Lock order: a caller's own locks (pcitsmd's device lock), then this one, then the IOMMU's.
+	 * Recursive. Held by every request and completion crossing the link (the data path, flush,
+	 * DMA), by every change of either port's IDE engine (register writes, key programming on
+	 * both paths: the endpoint's DOE responders run under it) and around the IOMMU hook, so the
+	 * SVA devices' DMA threads and the mirror's threads may share a link. */
+	pthread_mutex_t lock;
+	bool lock_ready;
+	struct pcitsm_emu_iommu iommu;  /* ops NULL: none */
+	/* The IOMMU's fault record per endpoint function (index: function number): from a fault on
+	 * one of its requests until the requester collects it, its requests through the IOMMU are
+	 * refused (the transfer stops at the first fault, as at a device without PRI). */
+	struct {
+		bool set, write;
+		uint64_t va;
+		pcitsm_err cause;
+	} dma_fault[1 + PCITSM_EMU_MAX_EXTRA_FUNCS];
+	/* The completer's split of a read's data into completions (PCIe 6.x §2.3.1.1: at Read
+	 * Completion Boundaries): a power of two, 64..4096 (0: 4096). */
+	uint16_t cpl_split;
+	uint64_t dma_tlps; /* DMA requests the endpoint side sent through pcitsm_emu_dma_* */
+	struct emu_dma_scratch *scratch; /* the DMA path's TLP buffers (link.c) */
 };
 
 struct pcitsm_emu_platform {
@@ -206,6 +266,36 @@ pcitsm_err pcitsm_emu_tee_write(struct pcitsm_emu_link *l, enum pcitsm_ide_side 
 pcitsm_err pcitsm_emu_tee_read(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
 			       const struct pcitsm_emu_func *req, bool t, uint64_t addr, void *buf,
 			       size_t len) PCITSM_MUST_CHECK;
+/* DMA by an endpoint function (the SVA device's engine, lib/sva): the bytes [va, va + len) read
+ * from or written to host memory as Memory Requests from the endpoint's side of the link, with a
+ * PASID TLP Prefix (PCIe 6.x §6.20.2) when pasid is not 0 and the T bit t in the IDE TLP Prefix:
+ * Memory Writes of at most mps bytes, Memory Reads of at most mrrs (each a power of two, 128..4096;
+ * 0: 4096), DW aligned (byte enables for the ends), never across their own size boundary (so never
+ * a 4 KiB one, PCIe 6.x §2.2.7), PCITSM_IDE_WIRE_BURST of them per wire burst, each read with its
+ * own tag, its completions gathered by tag. The root port serves them through the IOMMU hook after
+ * the TDISP gate (pcitsm_emu_tee_write's rules: T=1 only from a TDI in RUN). *done: bytes moved
+ * before the first failure. E_RANGE: an I/O page fault, or a request the gate refused (a write
+ * dropped, a read completed UR), at *fault; E_STATE: the endpoint's engine refused to send (T=1
+ * without a Secure stream, a stream not Secure); E_NORESPONSE: a read not completed (lost on the
+ * wire). The link's lock is held for the whole call. */
+struct pcitsm_emu_dma {
+	const struct pcitsm_emu_func *req; /* the requesting function (NULL: PF0) */
+	uint32_t pasid;                    /* 0: no PASID (an IOVA) */
+	bool t;
+	uint16_t mps, mrrs;
+};
+pcitsm_err pcitsm_emu_dma_write(struct pcitsm_emu_link *l, const struct pcitsm_emu_dma *d,
+				uint64_t va, const void *buf, size_t len, size_t *done,
+				uint64_t *fault) PCITSM_MUST_CHECK;
+pcitsm_err pcitsm_emu_dma_read(struct pcitsm_emu_link *l, const struct pcitsm_emu_dma *d,
+			       uint64_t va, void *buf, size_t len, size_t *done, uint64_t *fault)
+	PCITSM_MUST_CHECK;
+/* The link an endpoint function's requests cross (PF0's or a sibling's: its device's), or NULL. */
+struct pcitsm_emu_link *pcitsm_emu_func_link(struct pcitsm_emu_platform *p,
+					     const struct pcitsm_emu_func *f);
+/* Register (ops NULL: remove) the IOMMU hook of link l. */
+void pcitsm_emu_link_set_iommu(struct pcitsm_emu_link *l, const struct pcitsm_emu_iommu *ops);
+
 /* The private memory of the host behind l: [*base, *base + *size). */
 void pcitsm_emu_private_mem(const struct pcitsm_emu_link *l, uint64_t *base, size_t *size);
 

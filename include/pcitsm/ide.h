@@ -421,6 +421,7 @@ enum pcitsm_tap_verdict {
 
 #define PCITSM_IDE_WIRE_QUEUE 64
 #define PCITSM_IDE_WIRE_HOLD 8
+#define PCITSM_IDE_WIRE_BURST 32 /* TLPs per engine burst call in pcitsm_ide_wire_send_burst */
 struct pcitsm_ide_wire;
 /* Called for every TLP entering the wire from side `from`, in order. */
 typedef enum pcitsm_tap_verdict (*pcitsm_ide_tap_fn)(struct pcitsm_ide_wire *w,
@@ -429,6 +430,10 @@ typedef enum pcitsm_tap_verdict (*pcitsm_ide_tap_fn)(struct pcitsm_ide_wire *w,
 /* Called for every plaintext TLP delivered to side `to`, with its T bit (pcitsm_ide_rx_out.t). */
 typedef void (*pcitsm_ide_sink_fn)(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
 				   const uint8_t *tlp, size_t len, bool tee);
+/* Optional: called after a delivery to side `to` ends (one TLP, or a burst's TLPs). The bytes the
+ * sink was handed since the last call stay valid until it returns: a sink may collect the TLPs of
+ * a burst and act on them together here. */
+typedef void (*pcitsm_ide_sink_end_fn)(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to);
 
 struct pcitsm_ide_wire_stats {
 	uint64_t sent, delivered, rejected, tx_refused;
@@ -439,6 +444,7 @@ struct pcitsm_ide_wire {
 	struct pcitsm_ide_port *port[2]; /* not owned */
 	pcitsm_ide_tap_fn tap;           /* NULL: pass everything */
 	pcitsm_ide_sink_fn sink;
+	pcitsm_ide_sink_end_fn sink_end; /* NULL: none */
 	/* Per direction (indexed by the sending side): in-flight and held frames. */
 	struct pcitsm_ide_frame q[2][PCITSM_IDE_WIRE_QUEUE];
 	unsigned q_head[2], q_n[2];
@@ -448,6 +454,13 @@ struct pcitsm_ide_wire {
 	struct pcitsm_ide_frame txf[PCITSM_IDE_AGG_MAX], msg, cur; /* scratch */
 	uint8_t rx_buf[PCITSM_IDE_AGG_MAX * (PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX)];
 	struct pcitsm_ide_wire_stats stats[2]; /* indexed by the receiving side */
+	/* Bursts, per sending side: the IDE TLPs built, and the plaintext they deliver (each TLP
+	 * its own slot, valid until the burst's sink_end). burst_busy: a burst from that side is
+	 * being delivered (a sink that sends back uses the other side's slots). */
+	struct pcitsm_ide_frame burst_tx[2][PCITSM_IDE_WIRE_BURST];
+	uint8_t burst_rx[2][PCITSM_IDE_WIRE_BURST][PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
+	struct pcitsm_ide_rx_out burst_out[2][PCITSM_IDE_WIRE_BURST];
+	bool burst_busy[2];
 };
 
 pcitsm_err pcitsm_ide_wire_new(struct pcitsm_ide_wire **w, struct pcitsm_ide_port *rp,
@@ -460,6 +473,20 @@ void pcitsm_ide_wire_free(struct pcitsm_ide_wire *w);
 pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
 				const uint8_t *const *tlps, const size_t *lens, size_t n)
 	PCITSM_MUST_CHECK;
+/* Send n plaintext TLPs from one side, each its own IDE unit with T bit tee: what n calls of
+ * pcitsm_ide_wire_send(w, from, tee, &tlps[i], &lens[i], 1) do, in one call. The engines work in
+ * bursts (pcitsm_ide_tx_burst, then pcitsm_ide_rx_burst at the receiver, PCITSM_IDE_WIRE_BURST TLPs
+ * per call), each TLP lands in its own slot and the sink gets them in order, then sink_end once:
+ * no allocation, no copy into the queue, no system call per TLP. With a tap, or behind frames
+ * already queued in that direction, the TLPs go one by one through the queue instead, so the tap
+ * sees and may act on every TLP exactly as with single sends. An IDE Sync a PR_Sent counter asks
+ * for goes between the TLPs where it is due (PCIe 6.x §6.33). *done: the TLPs sent (the one at
+ * *done failed, those after it were not sent). Errors: the transmitter's, as pcitsm_ide_wire_send;
+ * E_EXHAUSTED if the queue is full (a sink's burst while the wire is busy in that direction);
+ * receive-side drops are counted in stats. */
+pcitsm_err pcitsm_ide_wire_send_burst(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				      bool tee, const uint8_t *const *tlps, const size_t *lens,
+				      size_t n, size_t *done) PCITSM_MUST_CHECK;
 /* The tap's own actions: put raw bytes on the wire (inject, replay), or release held frames. */
 pcitsm_err pcitsm_ide_wire_inject(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
 				  const uint8_t *bytes, size_t len) PCITSM_MUST_CHECK;

@@ -110,6 +110,11 @@ int pcitsm_sva_errno(pcitsm_err e);
 #define PCITSM_SVA_ID 0x41565350u     /* "PSVA" */
 #define PCITSM_SVA_PASID_EN 0x80000000u
 #define PCITSM_SVA_CTRL_EN 0x1u
+/* CTRL bit 1: the queue's requests carry T=1 (TDISP, PCIe 6.x §11): DMA by a TDI to the confidential
+ * VM's memory, which reaches it only while the TDI is RUN and only inside a Secure IDE stream; in
+ * any other state every access of the queue faults. The driver sets it before enabling the queue
+ * (pcitsm_sva_ring_init_tee). */
+#define PCITSM_SVA_CTRL_TEE 0x2u
 #define PCITSM_SVA_STATUS_RUN 0x1u
 #define PCITSM_SVA_RING_MAX 4096u
 
@@ -195,6 +200,9 @@ struct pcitsm_sva_ring {
 /* Allocate the ring, write PASID, ring base and size, enable the queue. */
 pcitsm_err pcitsm_sva_ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
 				uint32_t entries) PCITSM_MUST_CHECK;
+/* The same with CTRL.TEE set: every request of the queue carries T=1. */
+pcitsm_err pcitsm_sva_ring_init_tee(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
+				    uint32_t entries) PCITSM_MUST_CHECK;
 /* The same in the IOVA model: the ring in a registered buffer, the PASID register 0. Descriptors
  * then carry PASID 0 and IOVAs (pcitsm_sva_dma_addr). */
 pcitsm_err pcitsm_sva_ring_init_iova(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
@@ -216,9 +224,31 @@ void pcitsm_sva_ring_fini(struct pcitsm_sva_ring *r);
  */
 #define PCITSM_SVA_MAX_DEVS 8u
 struct pcitsm_sva_server;
+struct pcitsm_emu_platform;
+struct pcitsm_emu_func;
+/* Every device is an emulated endpoint function (lib/emu) whose DMA crosses its link as TLPs
+ * (docs/sva.md "DMA as TLPs"): with platform NULL the server builds its own (the default platform,
+ * four functions below each of its two root ports, no link connected: plaintext), else device i
+ * is function ep[i] of the given platform (pcitsmd's), which must outlive the server. mps / mrrs:
+ * the devices' Max_Payload_Size and Max_Read_Request_Size in bytes, powers of two 128..4096
+ * (0: 4096). E_INVAL: a function that is not an endpoint function on a link; E_EXISTS: twice. */
+struct pcitsm_sva_server_cfg {
+	const char *socket_path;
+	unsigned ndev;
+	struct pcitsm_emu_platform *platform;
+	struct pcitsm_emu_func *ep[PCITSM_SVA_MAX_DEVS];
+	uint16_t mps, mrrs;
+	const struct pcitsm_env *env;
+};
+pcitsm_err pcitsm_sva_server_start_cfg(const struct pcitsm_sva_server_cfg *cfg,
+				       struct pcitsm_sva_server **out) PCITSM_MUST_CHECK;
+/* The same on the server's own platform. */
 pcitsm_err pcitsm_sva_server_start(const char *socket_path, unsigned ndev,
 				   const struct pcitsm_env *env, struct pcitsm_sva_server **out)
 	PCITSM_MUST_CHECK;
+/* The platform the devices sit on, and device i's endpoint function (NULL past the last). */
+struct pcitsm_emu_platform *pcitsm_sva_server_platform(struct pcitsm_sva_server *s);
+struct pcitsm_emu_func *pcitsm_sva_server_func(struct pcitsm_sva_server *s, unsigned i);
 /* Stop every device (quiesced as at unbind), close the socket, remove its path. */
 void pcitsm_sva_server_stop(struct pcitsm_sva_server *s);
 

@@ -10,12 +10,22 @@
 
 #include "emu_priv.h"
 
-/* The wire has no user pointer, so the link wraps it: the sink finds its link with container_of.
- * Initialised as pcitsm_ide_wire_new does (zeroed, two ports, a sink). */
-struct emu_wire {
-	struct pcitsm_ide_wire w;
-	struct pcitsm_emu_link *link;
-};
+static pcitsm_err emu_link_lock_init(struct pcitsm_emu_link *l)
+{
+	pthread_mutexattr_t a;
+	int rc;
+
+	if (pthread_mutexattr_init(&a) != 0)
+		return PCITSM_E_SYSTEM;
+	rc = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	if (!rc)
+		rc = pthread_mutex_init(&l->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	if (rc)
+		return PCITSM_E_SYSTEM;
+	l->lock_ready = true;
+	return PCITSM_OK;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Registers -> engine (PCIe 6.x §7.9.26, §6.33 streams and sub-streams).
@@ -29,7 +39,7 @@ struct emu_wire {
  *   unusable block stays Insecure until Enable is cleared and set again);
  * - the register write itself always succeeds: a block the loader could not load at all holds no
  *   stream either (pcitsm_ide_stream_unconfigure, a no-op where the loader released it). */
-void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en)
+static void engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en)
 {
 	struct pcitsm_ide_port *port = f->ide_port;
 	bool configured;
@@ -45,11 +55,31 @@ void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool 
 		pcitsm_debug(port->env, "emu: engine stream %u not released", idx);
 }
 
+/* Under the link's lock: a DMA burst never sees the engine change under it. */
+void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool now_en)
+{
+	emu_link_lock(f->link);
+	engine_sync(f, idx, was_en, now_en);
+	emu_link_unlock(f->link);
+}
+
+void emu_link_lock(struct pcitsm_emu_link *l)
+{
+	if (l)
+		pthread_mutex_lock(&l->lock);
+}
+
+void emu_link_unlock(struct pcitsm_emu_link *l)
+{
+	if (l)
+		pthread_mutex_unlock(&l->lock);
+}
+
 /* ---------------------------------------------------------------------------------------------
- * Memory at both ends: a side serves Memory Reads and Writes into its memory and keeps the last
- * completion it received.
+ * Memory at both ends: a side serves Memory Reads and Writes into its memory; completions are
+ * gathered by tag (dma.c).
  */
-static uint16_t side_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side side)
+uint16_t emu_side_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side side)
 {
 	return pcitsm_bdf_rid(side == PCITSM_IDE_SIDE_RP ? &l->rp->bdf : &l->ep->bdf);
 }
@@ -65,15 +95,31 @@ void pcitsm_emu_private_mem(const struct pcitsm_emu_link *l, uint64_t *base, siz
 	*size = PCITSM_EMU_MEM_SIZE - EMU_PRIVATE_OFF - PCITSM_EMU_SCRATCH;
 }
 
+int emu_link_func_index(const struct pcitsm_emu_link *l, uint16_t rid)
+{
+	if (pcitsm_bdf_rid(&l->ep->bdf) == rid)
+		return 0;
+	for (unsigned i = 0; i < l->ep->nr_siblings; i++)
+		if (pcitsm_bdf_rid(&l->ep->sibling[i]->bdf) == rid)
+			return (int)i + 1;
+	return -1;
+}
+
+struct pcitsm_emu_link *pcitsm_emu_func_link(struct pcitsm_emu_platform *p,
+					     const struct pcitsm_emu_func *f)
+{
+	for (unsigned k = 0; p->links && k < p->config.nr_ports; k++)
+		if (emu_link_func_index(&p->links[k], pcitsm_bdf_rid(&f->bdf)) >= 0)
+			return &p->links[k];
+	return NULL;
+}
+
 /* The endpoint function with Requester ID rid on this link (PF0 or one of its functions). */
 static const struct pcitsm_emu_func *link_func(const struct pcitsm_emu_link *l, uint16_t rid)
 {
-	if (pcitsm_bdf_rid(&l->ep->bdf) == rid)
-		return l->ep;
-	for (unsigned i = 0; i < l->ep->nr_siblings; i++)
-		if (pcitsm_bdf_rid(&l->ep->sibling[i]->bdf) == rid)
-			return l->ep->sibling[i];
-	return NULL;
+	int i = emu_link_func_index(l, rid);
+
+	return i < 0 ? NULL : i ? l->ep->sibling[i - 1] : l->ep;
 }
 
 static bool in_region(const struct pcitsm_tdisp_region *r, uint64_t off, size_t len)
@@ -97,9 +143,10 @@ static bool tee_range(const struct pcitsm_emu_func *f, uint64_t addr, size_t len
 				  in_region(&f->desc.msix_pba, off, len)));
 }
 
-/* The receiving side's verdict on a request (t: its T bit). */
-static bool tee_admit(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
-		      const struct pcitsm_tlp *t, bool tbit)
+/* The receiving side's verdict on a request (t: its T bit). The one TDISP gate: requests the host
+ * serves from its memory and those it serves through the IOMMU (a PASID, or an IOVA) alike. */
+bool emu_tee_admit(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
+		   const struct pcitsm_tlp *t, bool tbit)
 {
 	if (to == PCITSM_IDE_SIDE_RP) {
 		/* DMA into the host: T=1 only from a TDI in RUN; private memory only with T=1. */
@@ -110,7 +157,9 @@ static bool tee_admit(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 		pcitsm_emu_private_mem(l, &pb, &ps);
 		if (tbit)
 			return f && pcitsm_emu_tdi_state(f) == PCITSM_TDISP_RUN;
-		return !(t->addr < pb + ps && pb < t->addr + t->len);
+		/* The private window is host physical memory: a PASID request names a virtual
+		 * address in the process's address space, never that window. */
+		return t->has_pasid || !(t->addr < pb + ps && pb < t->addr + t->len);
 	}
 	/* MMIO into the device: a TEE range answers T=1 in RUN, T=0 only while unlocked. */
 	for (unsigned i = 0; i <= l->ep->nr_siblings; i++) {
@@ -126,20 +175,16 @@ static bool tee_admit(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 	return !tbit; /* T=1 to no TEE range at all */
 }
 
-static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
-			  enum pcitsm_ide_side to, const struct pcitsm_tlp *t, bool tee)
+static void serve_request(struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
+			  const struct pcitsm_tlp *t, bool tee)
 {
 	struct pcitsm_emu_side *sd = &l->side[to];
-	uint8_t out[PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX];
-	struct pcitsm_tlp c;
-	const uint8_t *pp = out;
 	bool in = t->addr >= sd->base && t->addr - sd->base + t->len <= PCITSM_EMU_MEM_SIZE &&
 		  t->len;
-	size_t n;
 
 	/* PCIe 6.x §11: a request the TDI's state does not admit is dropped (posted) or completed
 	 * Unsupported Request (non-posted). */
-	if (in && !tee_admit(l, to, t, tee)) {
+	if (in && !emu_tee_admit(l, to, t, tee)) {
 		in = false;
 		l->tee_refused[to]++;
 	}
@@ -153,27 +198,13 @@ static void serve_request(struct pcitsm_emu_link *l, struct pcitsm_ide_wire *w,
 		sd->writes++;
 		return;
 	}
-	memset(&c, 0, sizeof(c));
-	c.tc = t->tc;
-	c.req_id = t->req_id;
-	c.tag = t->tag;
-	c.cpl_id = side_rid(l, to);
-	c.lower_addr = (uint8_t)(t->addr & 0x7f);
-	if (!in) {
-		c.kind = PCITSM_TLP_CPL;
-		c.status = 1; /* Unsupported Request */
-		c.byte_count = 4;
+	if (!in)
 		sd->bad++;
-	} else {
-		c.kind = PCITSM_TLP_CPLD;
-		c.data = sd->mem + (t->addr - sd->base);
-		c.len = t->len;
-		c.byte_count = (uint16_t)t->len;
+	else
 		sd->reads++;
-	}
 	/* The completion's T is the request's (PCIe 6.x §11). */
-	if (pcitsm_tlp_encode(&c, out, sizeof(out), &n) != PCITSM_OK ||
-	    pcitsm_ide_wire_send(w, to, tee, &pp, &n, 1) != PCITSM_OK)
+	if (emu_complete(l, to, t, tee, in ? sd->mem + (t->addr - sd->base) : NULL) != PCITSM_OK ||
+	    emu_cpl_flush(l) != PCITSM_OK)
 		sd->bad++;
 }
 
@@ -182,31 +213,35 @@ static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const 
 {
 	struct emu_wire *ew = pcitsm_container_of(w, struct emu_wire, w);
 	struct pcitsm_emu_link *l = ew->link;
-	struct pcitsm_emu_side *sd = &l->side[to];
 	struct pcitsm_tlp t;
 
 	if (pcitsm_tlp_decode(tlp, len, &t) != PCITSM_OK) {
-		sd->bad++;
+		l->side[to].bad++;
 		return;
 	}
 	switch (t.kind) {
 	case PCITSM_TLP_MWR:
 	case PCITSM_TLP_MRD:
-		serve_request(l, w, to, &t, tee);
+		/* Requests the IOMMU serves wait for the end of the delivery, to go together. */
+		if (emu_dma_collect(l, to, &t, tee))
+			break;
+		emu_dma_serve(l, to); /* in order: what was collected goes first */
+		serve_request(l, to, &t, tee);
 		break;
 	case PCITSM_TLP_CPL:
 	case PCITSM_TLP_CPLD:
-		sd->cpl_seen = true;
-		sd->cpl_t = tee;
-		sd->cpl_status = t.status;
-		sd->cpl_tag = t.tag;
-		sd->cpl_len = t.kind == PCITSM_TLP_CPLD ? PCITSM_MIN(t.len, sizeof(sd->cpl_data)) : 0;
-		if (sd->cpl_len)
-			memcpy(sd->cpl_data, t.data, sd->cpl_len);
+		emu_cpl_gather(l, to, &t, tee);
 		break;
 	default:
 		break; /* messages: the engines consumed IDE Sync / Fail already */
 	}
+}
+
+static void wire_sink_end(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
+{
+	struct emu_wire *ew = pcitsm_container_of(w, struct emu_wire, w);
+
+	emu_dma_serve(ew->link, to);
 }
 
 static pcitsm_err mem_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from, size_t len)
@@ -220,7 +255,8 @@ static pcitsm_err mem_check(const struct pcitsm_emu_link *l, enum pcitsm_ide_sid
 static uint16_t req_rid(const struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
 			const struct pcitsm_emu_func *req)
 {
-	return req && from == PCITSM_IDE_SIDE_EP ? pcitsm_bdf_rid(&req->bdf) : side_rid(l, from);
+	return req && from == PCITSM_IDE_SIDE_EP ? pcitsm_bdf_rid(&req->bdf)
+						 : emu_side_rid(l, from);
 }
 
 static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
@@ -264,6 +300,7 @@ static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	struct pcitsm_tlp t;
 	const uint8_t *p = tlp;
 	size_t n;
+	pcitsm_err e;
 
 	PCITSM_TRY(mem_check(l, from, len));
 	memset(&t, 0, sizeof(t));
@@ -276,7 +313,10 @@ static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	t.len = len;
 	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
 	/* T=1 only inside an IDE TLP: the sender's engine refuses it otherwise (E_STATE). */
-	return pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1);
+	pthread_mutex_lock(&l->lock);
+	e = pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1);
+	pthread_mutex_unlock(&l->lock);
+	return e;
 }
 
 static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side from,
@@ -284,31 +324,40 @@ static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side fr
 			      size_t len)
 {
 	uint8_t tlp[PCITSM_TLP_HDR_MAX];
-	struct pcitsm_emu_side *sd;
+	struct pcitsm_emu_tag *tg;
 	struct pcitsm_tlp t;
 	const uint8_t *p = tlp;
 	size_t n;
-	const uint8_t tag = 0x2a;
+	int tag;
+	pcitsm_err e;
 
 	PCITSM_TRY(mem_check(l, from, len));
-	sd = &l->side[from];
 	memset(&t, 0, sizeof(t));
 	t.kind = PCITSM_TLP_MRD;
 	t.req_id = req_rid(l, from, req);
-	t.tag = tag;
 	t.addr = addr;
 	t.first_be = 0xf;
 	t.last_be = len > 4 ? 0xf : 0;
 	t.len = len;
-	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
-	sd->cpl_seen = false;
-	PCITSM_TRY(pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1));
-	if (!sd->cpl_seen || sd->cpl_tag != tag)
-		return PCITSM_E_NORESPONSE;
-	if (sd->cpl_status != 0 || sd->cpl_len != len)
-		return PCITSM_E_IO;
-	memcpy(buf, sd->cpl_data, len);
-	return PCITSM_OK;
+	pthread_mutex_lock(&l->lock);
+	tag = emu_tag_alloc(&l->side[from], t.req_id, addr, len, buf, 0, len);
+	e = tag < 0 ? PCITSM_E_BUSY : PCITSM_OK;
+	if (!e) {
+		t.tag = (uint8_t)tag;
+		e = pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n);
+	}
+	if (!e)
+		e = pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1);
+	if (tag >= 0) {
+		tg = &l->side[from].tag[tag];
+		if (!e && !tg->done)
+			e = PCITSM_E_NORESPONSE;
+		else if (!e && tg->status != 0)
+			e = PCITSM_E_IO;
+		tg->busy = false;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return e;
 }
 
 pcitsm_err pcitsm_emu_link_flush(struct pcitsm_emu_link *l)
@@ -333,25 +382,40 @@ pcitsm_err pcitsm_emu_rp_key_prog(struct pcitsm_emu_func *rp, uint8_t stream_id,
 				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub,
 				  const uint8_t key[32], const uint8_t ifv[8])
 {
+	pcitsm_err e;
+
 	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
 		return PCITSM_E_INVAL;
-	return pcitsm_ide_key_prog(rp->ide_port, stream_id, kset, dir, sub, key, ifv);
+	emu_link_lock(rp->link);
+	e = pcitsm_ide_key_prog(rp->ide_port, stream_id, kset, dir, sub, key, ifv);
+	emu_link_unlock(rp->link);
+	return e;
 }
 
 pcitsm_err pcitsm_emu_rp_k_set_go(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
 				  enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
 {
+	pcitsm_err e;
+
 	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
 		return PCITSM_E_INVAL;
-	return pcitsm_ide_k_set_go(rp->ide_port, stream_id, kset, dir, sub);
+	emu_link_lock(rp->link);
+	e = pcitsm_ide_k_set_go(rp->ide_port, stream_id, kset, dir, sub);
+	emu_link_unlock(rp->link);
+	return e;
 }
 
 pcitsm_err pcitsm_emu_rp_k_set_stop(struct pcitsm_emu_func *rp, uint8_t stream_id, unsigned kset,
 				    enum pcitsm_ide_dir dir, enum pcitsm_ide_sub sub)
 {
+	pcitsm_err e;
+
 	if (!rp || rp->kind != PCITSM_EMU_ROOT_PORT || !rp->ide_port)
 		return PCITSM_E_INVAL;
-	return pcitsm_ide_k_set_stop(rp->ide_port, stream_id, kset, dir, sub);
+	emu_link_lock(rp->link);
+	e = pcitsm_ide_k_set_stop(rp->ide_port, stream_id, kset, dir, sub);
+	emu_link_unlock(rp->link);
+	return e;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -373,6 +437,8 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 		l->rp->link = l->ep->link = l;
 		l->side[PCITSM_IDE_SIDE_EP].base = PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW;
 		l->side[PCITSM_IDE_SIDE_RP].base = PCITSM_EMU_HOST_MEM_BASE;
+		PCITSM_TRY(emu_link_lock_init(l));
+		PCITSM_TRY(emu_dma_init(l));
 		for (int sd = 0; sd < 2; sd++) {
 			l->side[sd].mem = calloc(1, PCITSM_EMU_MEM_SIZE);
 			if (!l->side[sd].mem)
@@ -394,6 +460,7 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 		ew->w.port[PCITSM_IDE_SIDE_RP] = l->rp->ide_port;
 		ew->w.port[PCITSM_IDE_SIDE_EP] = l->ep->ide_port;
 		ew->w.sink = wire_sink;
+		ew->w.sink_end = wire_sink_end;
 		l->wire = &ew->w;
 	}
 	return PCITSM_OK;
@@ -421,6 +488,9 @@ void emu_links_free(struct pcitsm_emu_platform *p)
 			l->ep->ide_port = NULL;
 		}
 		pcitsm_gcm_free(l->gcm);
+		emu_dma_free(l);
+		if (l->lock_ready)
+			pthread_mutex_destroy(&l->lock);
 		for (int sd = 0; sd < 2; sd++) {
 			if (l->side[sd].mem)
 				pcitsm_wipe(l->side[sd].mem, PCITSM_EMU_MEM_SIZE);

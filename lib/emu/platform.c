@@ -578,20 +578,29 @@ static pcitsm_err cma_forward(struct pcitsm_doe_handler *h, const uint8_t *req, 
 			      uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
 	struct pcitsm_emu_func *f = pcitsm_container_of(h, struct pcitsm_emu_func, cma);
+	pcitsm_err e;
 
 	if (!f->cma_impl)
 		return PCITSM_E_NORESPONSE;
-	return f->cma_impl->handle(f->cma_impl, req, req_len, rsp, rsp_cap, rsp_len);
+	/* The responders change the link's engines (IDE_KM) and TDI states: under its lock. */
+	emu_link_lock(f->link);
+	e = f->cma_impl->handle(f->cma_impl, req, req_len, rsp, rsp_cap, rsp_len);
+	emu_link_unlock(f->link);
+	return e;
 }
 
 static pcitsm_err secured_forward(struct pcitsm_doe_handler *h, const uint8_t *req, size_t req_len,
 				  uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
 	struct pcitsm_emu_func *f = pcitsm_container_of(h, struct pcitsm_emu_func, secured_cma);
+	pcitsm_err e;
 
 	if (!f->secured_impl)
 		return PCITSM_E_NORESPONSE;
-	return f->secured_impl->handle(f->secured_impl, req, req_len, rsp, rsp_cap, rsp_len);
+	emu_link_lock(f->link);
+	e = f->secured_impl->handle(f->secured_impl, req, req_len, rsp, rsp_cap, rsp_len);
+	emu_link_unlock(f->link);
+	return e;
 }
 
 static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,

@@ -31,6 +31,7 @@ void pcitsm_ide_wire_free(struct pcitsm_ide_wire *w)
 	if (!w)
 		return;
 	pcitsm_wipe(w->rx_buf, sizeof(w->rx_buf)); /* delivered plaintext */
+	pcitsm_wipe(w->burst_rx, sizeof(w->burst_rx));
 	free(w);
 }
 
@@ -100,6 +101,8 @@ static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
 		st->delivered++;
 		w->sink(w, to, out.buf + out.off[i], out.len[i], out.t[i]);
 	}
+	if (out.n && w->sink_end)
+		w->sink_end(w, to);
 	(void)flush_msgs(w, to);
 }
 
@@ -161,6 +164,190 @@ pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side 
 	PCITSM_TRY(flush_msgs(w, from));
 	pcitsm_ide_wire_run(w);
 	return PCITSM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Bursts.
+ */
+
+/* The TLPs built in burst_tx[from][0..k-1] cross to the other side: received in bursts (a TLP the
+ * receiver rejects is counted, as deliver() does, and the rest carry on), handed to the sink in
+ * order, then sink_end. */
+static void burst_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, size_t k)
+{
+	enum pcitsm_ide_side to = (enum pcitsm_ide_side)!from;
+	struct pcitsm_ide_wire_stats *st = &w->stats[to];
+	struct pcitsm_ide_rx_out *out = w->burst_out[from];
+	const uint8_t *in[PCITSM_IDE_WIRE_BURST];
+	size_t len[PCITSM_IDE_WIRE_BURST], got = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < k; i++) {
+		in[i] = w->burst_tx[from][i].data;
+		len[i] = w->burst_tx[from][i].len;
+		out[i] = (struct pcitsm_ide_rx_out){ .buf = w->burst_rx[from][i],
+						     .cap = sizeof(w->burst_rx[from][i]) };
+	}
+	st->sent += k;
+	while (got < k) {
+		size_t d;
+		pcitsm_err e = pcitsm_ide_rx_burst(w->port[to], in + got, len + got, out + got,
+						   k - got, &d);
+
+		got += d;
+		if (e) {
+			st->rejected++;
+			st->last_reject = e;
+			out[got++].n = 0; /* what a single rx leaves of a rejected TLP: nothing */
+		}
+	}
+	for (size_t i = 0; i < k; i++) {
+		for (size_t j = 0; j < out[i].n; j++) {
+			st->delivered++;
+			w->sink(w, to, out[i].buf + out[i].off[j], out[i].len[j], out[i].t[j]);
+			any = true;
+		}
+	}
+	if (any && w->sink_end)
+		w->sink_end(w, to);
+	(void)flush_msgs(w, to);
+}
+
+/* One TLP the slow way: as pcitsm_ide_wire_send of one TLP, without running the queue. */
+static pcitsm_err send_queued(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
+			      const uint8_t *tlp, size_t len)
+{
+	pcitsm_err e = tx(w, from, tee, &tlp, &len, 1);
+
+	if (e == PCITSM_E_BUSY) {
+		PCITSM_TRY(flush_msgs(w, from));
+		e = tx(w, from, tee, &tlp, &len, 1);
+	}
+	if (e) {
+		w->stats[!from].tx_refused++;
+		return e;
+	}
+	PCITSM_TRY(put(w, from, &w->txf[0]));
+	return flush_msgs(w, from);
+}
+
+/* A link on which neither port has a stream enabled or Secure carries every T=0 TLP in the clear:
+ * the transmitter would copy it out unchanged and the receiver copy it in unchanged (PCIe 6.x
+ * §6.33 selective stream rules: no stream selects it, none owns it). Then the burst's own bytes
+ * go to the sink, without the two copies; the engines' checks of such a TLP (it decodes, it is not
+ * an IDE message) are made here, and anything else takes the engines' path. */
+static bool clear_link(const struct pcitsm_ide_wire *w, bool tee)
+{
+	if (tee)
+		return false;
+	for (int side = 0; side < 2; side++)
+		for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++)
+			if (w->port[side]->stream[i].enabled ||
+			    w->port[side]->stream[i].state == PCITSM_IDE_SECURE)
+				return false;
+	return true;
+}
+
+static bool clear_tlps(const uint8_t *const *tlps, const size_t *lens, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct pcitsm_tlp t;
+
+		if (!tlps[i] || pcitsm_tlp_decode(tlps[i], lens[i], &t) != PCITSM_OK ||
+		    t.kind == PCITSM_TLP_MSG)
+			return false;
+	}
+	return true;
+}
+
+static void clear_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+			  const uint8_t *const *tlps, const size_t *lens, size_t n)
+{
+	enum pcitsm_ide_side to = (enum pcitsm_ide_side)!from;
+	bool was_running = w->running;
+
+	w->running = true;
+	w->burst_busy[from] = true;
+	w->stats[to].sent += n;
+	w->stats[to].delivered += n;
+	for (size_t i = 0; i < n; i++)
+		w->sink(w, to, tlps[i], lens[i], false);
+	if (n && w->sink_end)
+		w->sink_end(w, to);
+	w->burst_busy[from] = false;
+	w->running = was_running;
+	if (!was_running)
+		pcitsm_ide_wire_run(w);
+}
+
+/* Up to PCITSM_IDE_WIRE_BURST TLPs with the engines' burst calls; *sent: how many went. */
+static pcitsm_err burst_chunk(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
+			      const uint8_t *const *tlps, const size_t *lens, size_t n,
+			      size_t *sent)
+{
+	struct pcitsm_ide_io io[PCITSM_IDE_WIRE_BURST];
+	bool was_running = w->running;
+	size_t k;
+	pcitsm_err e;
+
+	for (size_t i = 0; i < n; i++)
+		io[i] = (struct pcitsm_ide_io){ tlps[i], lens[i], w->burst_tx[from][i].data,
+						sizeof(w->burst_tx[from][i].data), 0, tee };
+	e = pcitsm_ide_tx_burst(w->port[from], io, n, &k);
+	for (size_t i = 0; i < k; i++)
+		w->burst_tx[from][i].len = io[i].out_len;
+	/* What the sink sends back while these are delivered waits in the queue (wire_run). */
+	w->running = true;
+	w->burst_busy[from] = true;
+	if (k)
+		burst_deliver(w, from, k);
+	w->burst_busy[from] = false;
+	w->running = was_running;
+	*sent = k;
+	if (e == PCITSM_E_BUSY) {
+		/* PCIe 6.x §6.33 PR_Sent counters: the IDE Sync goes here, between the TLPs. */
+		e = flush_msgs(w, from);
+	} else if (e) {
+		w->stats[!from].tx_refused++;
+	}
+	if (!was_running)
+		pcitsm_ide_wire_run(w);
+	return e;
+}
+
+pcitsm_err pcitsm_ide_wire_send_burst(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+				      bool tee, const uint8_t *const *tlps, const size_t *lens,
+				      size_t n, size_t *done)
+{
+	size_t i = 0;
+	pcitsm_err e = PCITSM_OK;
+
+	if (done)
+		*done = 0;
+	if (!w || !tlps || !lens || !done || (unsigned)from > 1)
+		return PCITSM_E_INVAL;
+	while (i < n && !e) {
+		if (w->tap || w->q_n[from] || w->burst_busy[from]) {
+			/* The tap acts on each TLP; queued frames go first: one by one. */
+			e = send_queued(w, from, tee, tlps[i], lens[i]);
+			if (!e) {
+				i++;
+				pcitsm_ide_wire_run(w);
+			}
+		} else {
+			size_t k = PCITSM_MIN(n - i, (size_t)PCITSM_IDE_WIRE_BURST), sent;
+
+			if (clear_link(w, tee) && clear_tlps(tlps + i, lens + i, k)) {
+				clear_deliver(w, from, tlps + i, lens + i, k);
+				i += k;
+				continue;
+			}
+			e = burst_chunk(w, from, tee, tlps + i, lens + i, k, &sent);
+			i += sent;
+		}
+	}
+	*done = i;
+	return e;
 }
 
 pcitsm_err pcitsm_ide_wire_inject(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,

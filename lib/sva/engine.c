@@ -4,19 +4,34 @@
  * with the queue's PASID. Order of checks (docs/sva.md, "The example device"):
  *   1. decode (every field; an invalid descriptor is never executed);
  *   2. the descriptor's PASID must be the queue's (the PASID register the driver programmed);
- *   3. each access is translated by the IOMMU for (this device, that PASID): an untranslated or
- *      unmapped address is an I/O page fault, reported in the completion record; the transfer stops
- *      there and nothing else is touched;
- *   4. the completion record is written through the same translation.
+ *   3. each access is a DMA across the device's link (Memory Requests with the PASID prefix and
+ *      the queue's T bit), translated by the IOMMU for (this function, that PASID) behind the root
+ *      port: an untranslated or unmapped address, or a request the TDISP gate refuses, is an I/O
+ *      page fault, reported in the completion record; the transfer stops there and nothing else
+ *      is touched;
+ *   4. the completion record is written the same way.
  */
 #include <string.h>
 
 #include "sva/sva_priv.h"
 
+pcitsm_err sva_engine_dma(struct sva_engine *e, enum sva_access acc, uint64_t va, void *buf,
+			  size_t len, size_t *done, uint64_t *fault)
+{
+	*fault = va;
+	if (acc == SVA_WRITE)
+		return pcitsm_emu_dma_write(e->link, &e->dma, va, buf, len, done, fault);
+	return pcitsm_emu_dma_read(e->link, &e->dma, va, buf, len, done, fault);
+}
+
+/* The faults a device sees: no translation or a page fault (E_RANGE), a request its own engine
+ * would not send (T=1 without a Secure stream: E_STATE), a read never completed. */
 static void fault(struct pcitsm_sva_comp *c, uint64_t va, bool write, pcitsm_err e)
 {
-	c->status = e == PCITSM_E_RANGE || e == PCITSM_E_NOTFOUND ? PCITSM_SVA_ST_FAULT
-								   : PCITSM_SVA_ST_ABORTED;
+	c->status = e == PCITSM_E_RANGE || e == PCITSM_E_NOTFOUND || e == PCITSM_E_STATE ||
+				    e == PCITSM_E_NORESPONSE
+			    ? PCITSM_SVA_ST_FAULT
+			    : PCITSM_SVA_ST_ABORTED;
 	c->fault_addr = va;
 	c->fault_flags = write ? PCITSM_SVA_FAULT_WRITE : 0;
 }
@@ -31,10 +46,13 @@ static bool dma_in(struct sva_engine *e, uint32_t pasid, uint64_t va, void *dst,
 		   struct pcitsm_sva_comp *c)
 {
 	size_t done;
-	pcitsm_err err = sva_iommu_access(e->iommu, e->dev, pasid, SVA_READ, va, dst, len, &done);
+	uint64_t at;
+	pcitsm_err err;
 
+	(void)pasid; /* the queue's, in e->dma */
+	err = sva_engine_dma(e, SVA_READ, va, dst, len, &done, &at);
 	if (err)
-		fault(c, va + done, false, err);
+		fault(c, at, false, err);
 	return err == PCITSM_OK;
 }
 
@@ -42,12 +60,14 @@ static bool dma_out(struct sva_engine *e, uint32_t pasid, uint64_t va, const voi
 		    struct pcitsm_sva_comp *c)
 {
 	size_t done;
-	pcitsm_err err = sva_iommu_access(e->iommu, e->dev, pasid, SVA_WRITE, va, (void *)(uintptr_t)src,
-					  len, &done);
+	uint64_t at;
+	pcitsm_err err;
 
+	(void)pasid;
+	err = sva_engine_dma(e, SVA_WRITE, va, (void *)(uintptr_t)src, len, &done, &at);
 	c->bytes_done += done;
 	if (err)
-		fault(c, va + done, true, err);
+		fault(c, at, true, err);
 	return err == PCITSM_OK;
 }
 
@@ -106,15 +126,17 @@ static void run_op(struct sva_engine *e, const struct pcitsm_sva_desc *d, struct
 	c->status = PCITSM_SVA_ST_SUCCESS;
 }
 
-enum pcitsm_sva_qerr sva_engine_exec(struct sva_engine *e, uint32_t q_pasid,
+enum pcitsm_sva_qerr sva_engine_exec(struct sva_engine *e, uint32_t q_pasid, bool tee,
 				     const uint8_t desc[PCITSM_SVA_DESC_SIZE])
 {
 	struct pcitsm_sva_desc d;
 	struct pcitsm_sva_comp c = { 0 };
 	uint8_t rec[PCITSM_SVA_COMP_SIZE];
-	uint64_t comp_va = pcitsm_get_le64(desc + 40);
+	uint64_t comp_va = pcitsm_get_le64(desc + 40), at;
 	size_t done;
 
+	e->dma.pasid = q_pasid;
+	e->dma.t = tee;
 	/* 1. decode: on an invalid descriptor only the completion address is used, and only if it
 	 * is itself well formed. */
 	if (pcitsm_sva_desc_decode(desc, PCITSM_SVA_DESC_SIZE, &d) != PCITSM_OK) {
@@ -132,9 +154,8 @@ enum pcitsm_sva_qerr sva_engine_exec(struct sva_engine *e, uint32_t q_pasid,
 	/* 4. the completion record, with the queue's PASID */
 	pcitsm_sva_comp_encode(&c, rec);
 	/* The status byte last: the driver polls it, and must see the rest once it is set. */
-	if (sva_iommu_access(e->iommu, e->dev, q_pasid, SVA_WRITE, comp_va + 1, rec + 1,
-			     sizeof(rec) - 1, &done) ||
-	    sva_iommu_access(e->iommu, e->dev, q_pasid, SVA_WRITE, comp_va, rec, 1, &done))
+	if (sva_engine_dma(e, SVA_WRITE, comp_va + 1, rec + 1, sizeof(rec) - 1, &done, &at) ||
+	    sva_engine_dma(e, SVA_WRITE, comp_va, rec, 1, &done, &at))
 		return PCITSM_SVA_QERR_COMP_FAULT;
 	return PCITSM_SVA_QERR_NONE;
 }

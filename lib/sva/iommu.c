@@ -265,18 +265,61 @@ static const struct sva_binding *lookup(struct sva_iommu *m, unsigned dev, uint3
 	return b;
 }
 
-pcitsm_err sva_iommu_access(struct sva_iommu *m, unsigned dev, uint32_t pasid, enum sva_access acc,
-			    uint64_t va, void *buf, size_t len, size_t *done)
+/* process_vm_readv / process_vm_writev over the segments from byte `moved` on, as few calls as
+ * the kernel allows: one for all of them unless one stops short at a page it cannot reach. */
+static pcitsm_err vm_access(pid_t pid, enum sva_access acc, const struct pcitsm_emu_dma_seg *seg,
+			    size_t n, size_t total, size_t *moved)
+{
+	struct iovec local[SVA_IOV_MAX], remote[SVA_IOV_MAX];
+
+	while (*moved < total) {
+		size_t skip = *moved, k = 0, i = 0;
+		ssize_t got;
+
+		while (skip >= seg[i].len) /* the segment holding byte `moved` */
+			skip -= seg[i++].len;
+		for (; i < n && k < SVA_IOV_MAX; i++, k++, skip = 0) {
+			local[k] = (struct iovec){ seg[i].buf + skip, seg[i].len - skip };
+			remote[k] = (struct iovec){ (void *)(uintptr_t)(seg[i].va + skip),
+						    seg[i].len - skip };
+		}
+		got = acc == SVA_WRITE ? process_vm_writev(pid, local, k, remote, k, 0)
+				       : process_vm_readv(pid, local, k, remote, k, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && errno == ESRCH)
+			return PCITSM_E_NOTFOUND; /* exited while we looked */
+		if (got <= 0)
+			return PCITSM_E_RANGE; /* EFAULT: not mapped, or not writable for a write */
+		/* A short transfer stopped at a page the process has not mapped (or, for a write,
+		 * not mapped writable): go round once more, which faults there. */
+		*moved += (size_t)got;
+	}
+	return PCITSM_OK;
+}
+
+pcitsm_err sva_iommu_access_v(struct sva_iommu *m, unsigned dev, uint32_t pasid,
+			      enum sva_access acc, const struct pcitsm_emu_dma_seg *seg, size_t n,
+			      size_t *done)
 {
 	const struct sva_binding *b;
 	pcitsm_err e = PCITSM_OK;
-	size_t moved = 0;
+	size_t moved = 0, total = 0;
 
+	for (size_t i = 0; i < n; i++)
+		total += seg[i].len;
 	pthread_rwlock_rdlock(&m->lock);
 	if (pasid == SVA_NO_PASID) {
-		e = dev < PCITSM_SVA_MAX_DEVS && m->dev_pasid[dev]
-			    ? access_iova(m, dev, acc, va, buf, len, &moved)
-			    : PCITSM_E_NOTFOUND;
+		if (dev >= PCITSM_SVA_MAX_DEVS || !m->dev_pasid[dev]) {
+			e = PCITSM_E_NOTFOUND;
+			goto out;
+		}
+		for (size_t i = 0; i < n && !e; i++) {
+			size_t k = 0;
+
+			e = access_iova(m, dev, acc, seg[i].va, seg[i].buf, seg[i].len, &k);
+			moved += k;
+		}
 		goto out;
 	}
 	b = lookup(m, dev, pasid);
@@ -284,28 +327,17 @@ pcitsm_err sva_iommu_access(struct sva_iommu *m, unsigned dev, uint32_t pasid, e
 		e = PCITSM_E_NOTFOUND;
 		goto out;
 	}
-	while (moved < len) {
-		struct iovec local = { (uint8_t *)buf + moved, len - moved };
-		struct iovec remote = { (void *)(uintptr_t)(va + moved), len - moved };
-		ssize_t n = acc == SVA_WRITE ? process_vm_writev(b->pid, &local, 1, &remote, 1, 0)
-					     : process_vm_readv(b->pid, &local, 1, &remote, 1, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ESRCH) {
-			e = PCITSM_E_NOTFOUND; /* exited while we looked */
-			break;
-		}
-		if (n <= 0) {
-			e = PCITSM_E_RANGE; /* EFAULT: not mapped, or not writable for a write */
-			break;
-		}
-		/* A short transfer stopped at a page the process has not mapped (or, for a write,
-		 * not mapped writable): go round once more, which faults there. */
-		moved += (size_t)n;
-	}
+	e = vm_access(b->pid, acc, seg, n, total, &moved);
 out:
 	pthread_rwlock_unlock(&m->lock);
 	*done = moved;
 	return e;
+}
+
+pcitsm_err sva_iommu_access(struct sva_iommu *m, unsigned dev, uint32_t pasid, enum sva_access acc,
+			    uint64_t va, void *buf, size_t len, size_t *done)
+{
+	struct pcitsm_emu_dma_seg s = { va, buf, len };
+
+	return sva_iommu_access_v(m, dev, pasid, acc, &s, 1, done);
 }

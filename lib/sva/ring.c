@@ -11,7 +11,7 @@
 #include "sva/sva_priv.h"
 
 static pcitsm_err ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev, uint32_t entries,
-			    bool iova)
+			    bool iova, bool tee)
 {
 	size_t size, bytes = PCITSM_MAX((size_t)entries * PCITSM_SVA_DESC_SIZE, (size_t)4096);
 	volatile uint8_t *regs = pcitsm_sva_map(dev, 0, &size);
@@ -48,7 +48,7 @@ static pcitsm_err ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *de
 		     iova ? 0 : pcitsm_sva_pasid(dev) | PCITSM_SVA_PASID_EN);
 	sva_reg_wr64(regs, PCITSM_SVA_REG_RING_BASE, base);
 	sva_reg_wr32(regs, PCITSM_SVA_REG_RING_SIZE, entries);
-	sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, PCITSM_SVA_CTRL_EN);
+	sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, PCITSM_SVA_CTRL_EN | (tee ? PCITSM_SVA_CTRL_TEE : 0));
 	sva_futex_wake(regs, PCITSM_SVA_REG_TAIL);
 	return PCITSM_OK;
 }
@@ -56,13 +56,19 @@ static pcitsm_err ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *de
 pcitsm_err pcitsm_sva_ring_init(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
 				uint32_t entries)
 {
-	return ring_init(r, dev, entries, false);
+	return ring_init(r, dev, entries, false, false);
+}
+
+pcitsm_err pcitsm_sva_ring_init_tee(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
+				    uint32_t entries)
+{
+	return ring_init(r, dev, entries, false, true);
 }
 
 pcitsm_err pcitsm_sva_ring_init_iova(struct pcitsm_sva_ring *r, struct pcitsm_sva_dev *dev,
 				     uint32_t entries)
 {
-	return ring_init(r, dev, entries, true);
+	return ring_init(r, dev, entries, true, false);
 }
 
 pcitsm_err pcitsm_sva_submit(struct pcitsm_sva_ring *r, const struct pcitsm_sva_desc *d,

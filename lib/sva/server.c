@@ -11,8 +11,15 @@
  * DMA thread confirms it is idle) before the PASID is unbound (iommu-sva kernel-doc: the device must
  * issue no more requests for the PASID before unbind).
  *
+ * Every device is an emulated endpoint function behind a root port of the one emulated platform
+ * (lib/emu): the platform the caller gives (pcitsmd's), or one of the server's own. Its DMA engine
+ * sends Memory Requests across that function's link (PASID prefix, T bit, MPS / MRRS), and the
+ * root port serves them through the IOMMU hook this server registers on the link: the IOMMU model
+ * keyed by (Requester ID, PASID). On a connected link they are IDE TLPs.
+ *
  * Threads: one control thread (accept, requests, hang-ups) and one DMA thread per device, which
- * sleeps on the doorbell register as a futex.
+ * sleeps on the doorbell register as a futex. Lock order: the link's lock (held for a DMA), then
+ * the IOMMU's; the device's own mutex is never held across a DMA.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +52,8 @@ struct sva_devstate {
 	/* read by the engine between chunks */
 	atomic_bool abort;
 	struct sva_engine eng;
+	struct pcitsm_emu_func *ep; /* the endpoint function this device is */
+	uint16_t rid;
 };
 
 struct sva_conn {
@@ -62,6 +71,9 @@ struct pcitsm_sva_server {
 	struct sva_devstate dev[PCITSM_SVA_MAX_DEVS];
 	struct sva_conn conn[SVA_MAX_CONNS];
 	pthread_t ctl;
+	struct pcitsm_emu_platform own; /* the server's own platform, when none was given */
+	bool own_ready;
+	struct pcitsm_emu_platform *plat;
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -82,6 +94,7 @@ static bool queue_step(struct sva_devstate *d, uint32_t *seen)
 	uint8_t desc[PCITSM_SVA_DESC_SIZE];
 	enum pcitsm_sva_qerr qerr;
 	uint32_t q_pasid;
+	uint64_t at;
 	size_t done;
 
 	*seen = tail;
@@ -104,14 +117,16 @@ static bool queue_step(struct sva_devstate *d, uint32_t *seen)
 	sva_reg_wr32(regs, PCITSM_SVA_REG_STATUS, PCITSM_SVA_STATUS_RUN);
 	if (head == tail)
 		return true;
-	/* The descriptor is fetched through the IOMMU like any other DMA read. */
-	if (sva_iommu_access(d->srv->iommu, d->idx, q_pasid, SVA_READ,
-			     base + (uint64_t)(head & (size - 1)) * PCITSM_SVA_DESC_SIZE, desc,
-			     sizeof(desc), &done)) {
+	/* The descriptor is fetched like any other DMA read, with the queue's PASID and T. */
+	d->eng.dma.pasid = q_pasid;
+	d->eng.dma.t = ctrl & PCITSM_SVA_CTRL_TEE;
+	if (sva_engine_dma(&d->eng, SVA_READ,
+			   base + (uint64_t)(head & (size - 1)) * PCITSM_SVA_DESC_SIZE, desc,
+			   sizeof(desc), &done, &at)) {
 		qerr = PCITSM_SVA_QERR_RING_FAULT;
 		sva_reg_wr32(regs, PCITSM_SVA_REG_CTRL, 0);
 	} else {
-		qerr = sva_engine_exec(&d->eng, q_pasid, desc);
+		qerr = sva_engine_exec(&d->eng, q_pasid, ctrl & PCITSM_SVA_CTRL_TEE, desc);
 	}
 	if (qerr)
 		sva_reg_wr32(regs, PCITSM_SVA_REG_ERROR, qerr);
@@ -435,12 +450,86 @@ static void dev_stop(struct sva_devstate *d)
 	free(d->eng.buf);
 }
 
-pcitsm_err pcitsm_sva_server_start(const char *socket_path, unsigned ndev,
-				   const struct pcitsm_env *env, struct pcitsm_sva_server **out)
+/* The root port's IOMMU: a request of (Requester ID, PASID) reaches the process bound to the
+ * device that function is (an unknown requester translates to nothing). */
+static pcitsm_err iommu_hook(void *ctx, uint16_t rid, uint32_t pasid, enum pcitsm_emu_dma_dir dir,
+			     const struct pcitsm_emu_dma_seg *seg, size_t n, size_t *done)
 {
+	struct pcitsm_sva_server *s = ctx;
+
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->dev[i].rid == rid)
+			return sva_iommu_access_v(s->iommu, i, pasid,
+						  dir == PCITSM_EMU_DMA_WRITE ? SVA_WRITE : SVA_READ,
+						  seg, n, done);
+	*done = 0;
+	return PCITSM_E_NOTFOUND;
+}
+
+/* The server's own platform: two root ports, four functions below each (device i: port i % 2,
+ * function i / 2), every function doing PASID DMA; no link connected (plaintext). */
+static pcitsm_err own_platform(struct pcitsm_sva_server *s, struct pcitsm_emu_func **ep)
+{
+	struct pcitsm_emu_config c;
+
+	pcitsm_emu_config_default(&c);
+	for (unsigned p = 0; p < c.nr_ports; p++) {
+		c.ports[p].ep_extra_funcs = PCITSM_SVA_MAX_DEVS / c.nr_ports - 1;
+		c.ports[p].ep_pasid_funcs = 0xff;
+	}
+	PCITSM_TRY(pcitsm_emu_platform_init(&s->own, &c, s->env));
+	s->own_ready = true;
+	s->plat = &s->own;
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct pcitsm_emu_func *pf = s->own.links[i % c.nr_ports].ep;
+
+		ep[i] = i / c.nr_ports ? pf->sibling[i / c.nr_ports - 1] : pf;
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err attach(struct pcitsm_sva_server *s, struct pcitsm_emu_func *const *ep,
+			 const struct pcitsm_sva_server_cfg *cfg)
+{
+	for (unsigned i = 0; i < s->ndev; i++) {
+		struct pcitsm_emu_func *f = ep[i];
+		struct pcitsm_emu_link *l = f ? pcitsm_emu_func_link(s->plat, f) : NULL;
+
+		if (!l || !l->wire)
+			return PCITSM_E_INVAL;
+		for (unsigned j = 0; j < i; j++)
+			if (s->dev[j].ep == f)
+				return PCITSM_E_EXISTS;
+		s->dev[i].ep = f;
+		s->dev[i].rid = pcitsm_bdf_rid(&f->bdf);
+		s->dev[i].eng.link = l;
+		s->dev[i].eng.dma = (struct pcitsm_emu_dma){ .req = f, .mps = cfg->mps,
+							     .mrrs = cfg->mrrs };
+	}
+	for (unsigned i = 0; i < s->ndev; i++)
+		pcitsm_emu_link_set_iommu(s->dev[i].eng.link,
+					  &(struct pcitsm_emu_iommu){ iommu_hook, s });
+	return PCITSM_OK;
+}
+
+static void detach(struct pcitsm_sva_server *s)
+{
+	for (unsigned i = 0; i < s->ndev; i++)
+		if (s->dev[i].eng.link)
+			pcitsm_emu_link_set_iommu(s->dev[i].eng.link, NULL);
+	if (s->own_ready)
+		pcitsm_emu_platform_free(&s->own);
+	s->own_ready = false;
+}
+
+pcitsm_err pcitsm_sva_server_start_cfg(const struct pcitsm_sva_server_cfg *cfg,
+				       struct pcitsm_sva_server **out)
+{
+	struct pcitsm_emu_func *ep[PCITSM_SVA_MAX_DEVS] = { 0 };
 	struct pcitsm_sva_server *s;
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	unsigned started = 0;
+	const char *socket_path = cfg ? cfg->socket_path : NULL;
+	unsigned started = 0, ndev = cfg ? cfg->ndev : 0;
 	pcitsm_err e = PCITSM_E_SYSTEM;
 
 	if (!socket_path || strlen(socket_path) >= sizeof(a.sun_path) || ndev == 0 ||
@@ -449,14 +538,24 @@ pcitsm_err pcitsm_sva_server_start(const char *socket_path, unsigned ndev,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return PCITSM_E_NOMEM;
-	s->env = env ? env : pcitsm_env_default();
+	s->env = cfg->env ? cfg->env : pcitsm_env_default();
 	s->ndev = ndev;
 	s->lfd = s->wake[0] = s->wake[1] = -1;
 	for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
 		s->conn[i] = (struct sva_conn){ .fd = -1, .dev = -1 };
 	strcpy(s->path, socket_path);
 	strcpy(a.sun_path, socket_path);
-	e = sva_iommu_new(&s->iommu);
+	if (cfg->platform) {
+		s->plat = cfg->platform;
+		memcpy(ep, cfg->ep, sizeof(ep));
+		e = PCITSM_OK;
+	} else {
+		e = own_platform(s, ep);
+	}
+	if (!e)
+		e = attach(s, ep, cfg);
+	if (!e)
+		e = sva_iommu_new(&s->iommu);
 	if (e)
 		goto fail;
 	e = PCITSM_E_SYSTEM;
@@ -470,9 +569,13 @@ pcitsm_err pcitsm_sva_server_start(const char *socket_path, unsigned ndev,
 		goto fail;
 	for (; started < ndev; started++) {
 		struct sva_devstate *d = &s->dev[started];
+		struct sva_engine eng = d->eng;
+		struct pcitsm_emu_func *f = d->ep;
+		uint16_t rid = d->rid;
 
-		*d = (struct sva_devstate){ .srv = s, .idx = started, .memfd = -1 };
-		d->eng = (struct sva_engine){ .iommu = s->iommu, .dev = started, .abort = &d->abort };
+		*d = (struct sva_devstate){ .srv = s, .idx = started, .memfd = -1, .ep = f, .rid = rid };
+		d->eng = eng;
+		d->eng.abort = &d->abort;
 		d->eng.buf = malloc(2 * SVA_ENGINE_CHUNK);
 		if (!d->eng.buf || pthread_mutex_init(&d->mu, NULL) != 0 ||
 		    pthread_cond_init(&d->cv, NULL) != 0 ||
@@ -496,9 +599,28 @@ fail:
 		close(s->wake[0]);
 		close(s->wake[1]);
 	}
+	detach(s);
 	sva_iommu_free(s->iommu);
 	free(s);
 	return e;
+}
+
+pcitsm_err pcitsm_sva_server_start(const char *socket_path, unsigned ndev,
+				   const struct pcitsm_env *env, struct pcitsm_sva_server **out)
+{
+	struct pcitsm_sva_server_cfg c = { .socket_path = socket_path, .ndev = ndev, .env = env };
+
+	return pcitsm_sva_server_start_cfg(&c, out);
+}
+
+struct pcitsm_emu_platform *pcitsm_sva_server_platform(struct pcitsm_sva_server *s)
+{
+	return s->plat;
+}
+
+struct pcitsm_emu_func *pcitsm_sva_server_func(struct pcitsm_sva_server *s, unsigned i)
+{
+	return i < s->ndev ? s->dev[i].ep : NULL;
 }
 
 void pcitsm_sva_server_stop(struct pcitsm_sva_server *s)
@@ -513,6 +635,7 @@ void pcitsm_sva_server_stop(struct pcitsm_sva_server *s)
 	unlink(s->path);
 	close(s->wake[0]);
 	close(s->wake[1]);
+	detach(s);
 	sva_iommu_free(s->iommu);
 	free(s);
 }

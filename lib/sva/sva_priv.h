@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "pcitsm/emu.h"
 #include "pcitsm/sva.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -41,22 +42,35 @@ enum sva_access { SVA_READ, SVA_WRITE };
  * has exited); E_RANGE: an I/O page fault at va + *done (unmapped, or not writable on a write). */
 pcitsm_err sva_iommu_access(struct sva_iommu *m, unsigned dev, uint32_t pasid, enum sva_access acc,
 			    uint64_t va, void *buf, size_t len, size_t *done) PCITSM_MUST_CHECK;
+/* The same for n segments in one direction, in order, with as few process_vm_readv/writev calls
+ * as the process's mappings allow (one iovec array per call): what the root port's IOMMU hook
+ * calls for a burst of requests. */
+#define SVA_IOV_MAX 64
+pcitsm_err sva_iommu_access_v(struct sva_iommu *m, unsigned dev, uint32_t pasid,
+			      enum sva_access acc, const struct pcitsm_emu_dma_seg *seg, size_t n,
+			      size_t *done) PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------
- * The DMA engine of one device: executes one descriptor fetched from the ring and writes its
- * completion record; both through the IOMMU with the queue's PASID.
+ * The DMA engine of one device, at its emulated endpoint: executes one descriptor fetched from the
+ * ring and writes its completion record, every access a DMA across the endpoint's link
+ * (pcitsm_emu_dma_read / _write: Memory Requests with the queue's PASID and T bit, served by the
+ * root port through the IOMMU hook).
  */
 struct sva_engine {
-	struct sva_iommu *iommu;
-	unsigned dev;
-	uint8_t *buf; /* staging, SVA_ENGINE_CHUNK * 2 bytes */
-	atomic_bool *abort; /* set by unbind / exit: stop between chunks */
+	struct pcitsm_emu_link *link;
+	struct pcitsm_emu_dma dma; /* requester, MPS / MRRS; PASID and T set per queue */
+	uint8_t *buf;              /* staging, SVA_ENGINE_CHUNK * 2 bytes */
+	atomic_bool *abort;        /* set by unbind / exit: stop between chunks */
 };
 #define SVA_ENGINE_CHUNK (256u * 1024u)
 
-/* Execute raw descriptor bytes for the queue whose PASID register holds q_pasid. Returns the
- * queue-level error (PCITSM_SVA_QERR_NONE when a completion record was written). */
-enum pcitsm_sva_qerr sva_engine_exec(struct sva_engine *e, uint32_t q_pasid,
+/* One DMA of the engine: E_RANGE etc. as pcitsm_emu_dma_read / _write, *fault where it stopped. */
+pcitsm_err sva_engine_dma(struct sva_engine *e, enum sva_access acc, uint64_t va, void *buf,
+			  size_t len, size_t *done, uint64_t *fault) PCITSM_MUST_CHECK;
+/* Execute raw descriptor bytes for the queue whose PASID register holds q_pasid, its requests with
+ * T bit tee. Returns the queue-level error (PCITSM_SVA_QERR_NONE when a completion record was
+ * written). */
+enum pcitsm_sva_qerr sva_engine_exec(struct sva_engine *e, uint32_t q_pasid, bool tee,
 				     const uint8_t desc[PCITSM_SVA_DESC_SIZE]);
 
 /* ---------------------------------------------------------------------------------------------

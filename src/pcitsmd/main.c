@@ -346,7 +346,7 @@ int main(int argc, char **argv)
 	}
 	e = pd_tcp_start(&pd, &why);
 	if (!e)
-		e = pd_sva_start(&o, &sva, &why);
+		e = pd_sva_start(&pd, &o, &sva, &why);
 	if (e) {
 		fprintf(stderr, "pcitsmd: %s: %s (%s)\n", why, pcitsm_err_str(e), pcitsm_err_name(e));
 		rc = 1;

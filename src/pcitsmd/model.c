@@ -201,6 +201,11 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		cfg.ports[i] = cfg.ports[0];
 	cfg.nr_ports = o->nr_ports;
 	cfg.ports[0].ep_extra_funcs = o->nr_vfs;
+	/* The SVA devices (--sva-socket) are endpoint functions doing PASID DMA: their TDISP reports
+	 * say so (DMA_WITH_PASID). */
+	if (o->sva_socket)
+		for (unsigned i = 0; i < cfg.nr_ports; i++)
+			cfg.ports[i].ep_pasid_funcs = 0xff;
 	/* The platform needs a pool of at least 1; the TSM core's pool is what sysfs shows. */
 	cfg.nr_streams = o->nr_streams ? o->nr_streams : 1;
 	*why = "build the emulated platform";

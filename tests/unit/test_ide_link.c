@@ -275,12 +275,95 @@ static void test_sync_and_refresh_under_traffic(void **state)
 	assert_int_equal(refreshes, 7);
 }
 
+/* Log and send n TLPs of sub-stream u from `from` with pcitsm_ide_wire_send_burst. */
+static pcitsm_err send_burst(struct lfx *f, enum pcitsm_ide_side from, enum pcitsm_ide_sub u,
+			     size_t n, bool tee, size_t *done)
+{
+	const uint8_t *p[LOG_MAX];
+	size_t l[LOG_MAX];
+	pcitsm_err e;
+
+	assert_true(n <= LOG_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct rec *r = &f->sent[from][u][f->n_sent[from][u]++ % LOG_MAX];
+
+		r->len = make(f, from, u, 64, r->b);
+		p[i] = r->b;
+		l[i] = r->len;
+	}
+	e = pcitsm_ide_wire_send_burst(f->w, from, tee, p, l, n, done);
+	f->n_sent[from][u] -= (unsigned)(n - *done);
+	return e;
+}
+
+static unsigned tap_calls, tap_drop_at;
+static enum pcitsm_tap_verdict tap_count(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+					 struct pcitsm_ide_frame *fr)
+{
+	return ++tap_calls == tap_drop_at ? PCITSM_TAP_DROP : PCITSM_TAP_PASS;
+}
+
+/* Bursts: every TLP delivered once, in order and intact, over both engines' burst calls, across
+ * the IDE Syncs the PR_Sent counters ask for (245 posted TLPs, PCIe 6.x §6.33) and both
+ * directions; with a tap, the tap acts on each TLP as with single sends; a T=1 burst without a
+ * Secure stream is refused at its first TLP; a link without streams carries a burst in the clear,
+ * and a tap there acts on each TLP as with single sends. */
+static void test_burst(void **state)
+{
+	struct lfx *f = *state;
+	size_t done, total = 0;
+	uint64_t syncs;
+
+	for (int k = 0; k < 13; k++) {
+		assert_ok(send_burst(f, PCITSM_IDE_SIDE_RP, PCITSM_IDE_SUB_PR, 48, false, &done));
+		assert_int_equal(done, 48);
+		assert_ok(send_burst(f, PCITSM_IDE_SIDE_EP, PCITSM_IDE_SUB_CPL, 7, false, &done));
+		total += 48 + 7;
+	}
+	assert_int_equal(f->corrupted, 0);
+	assert_int_equal(f->delivered, total);
+	assert_int_equal(f->n_got[0][PCITSM_IDE_SUB_PR], 13 * 48);
+	syncs = f->port[1]->stream[0].stats.rx_syncs;
+	assert_true(syncs >= 2); /* 624 posted TLPs: an IDE Sync at least every 245 */
+	assert_int_equal(f->w->stats[1].rejected, 0);
+	assert_int_equal(f->w->stats[0].rejected, 0);
+
+	/* no Secure stream: the T=1 burst is refused before anything leaves, T=0 goes in clear */
+	for (int s = 0; s < 2; s++)
+		assert_ok(pcitsm_ide_stream_disable(f->port[s], 0));
+	memset(f->n_sent, 0, sizeof(f->n_sent));
+	memset(f->n_got, 0, sizeof(f->n_got));
+	f->delivered = 0;
+	f->corrupted = 0;
+	assert_err(send_burst(f, PCITSM_IDE_SIDE_RP, PCITSM_IDE_SUB_PR, 10, true, &done),
+		   PCITSM_E_STATE);
+	assert_int_equal(done, 0);
+	assert_int_equal(f->delivered, 0);
+	assert_ok(send_burst(f, PCITSM_IDE_SIDE_RP, PCITSM_IDE_SUB_PR, 40, false, &done));
+	assert_int_equal(done, 40);
+	assert_int_equal(f->delivered, 40);
+	assert_int_equal(f->corrupted, 0);
+	/* a tap: called once per TLP, as with single sends; a TLP it drops is not delivered */
+	f->w->tap = tap_count;
+	tap_calls = 0;
+	tap_drop_at = 5;
+	f->delivered = 0;
+	assert_ok(send_burst(f, PCITSM_IDE_SIDE_RP, PCITSM_IDE_SUB_PR, 20, false, &done));
+	assert_int_equal(tap_calls, 20);
+	assert_int_equal(f->delivered, 19);
+	f->w->tap = NULL;
+	/* E_INVAL for no done or no arrays */
+	assert_err(pcitsm_ide_wire_send_burst(f->w, PCITSM_IDE_SIDE_RP, false, NULL, NULL, 1, &done),
+		   PCITSM_E_INVAL);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_tap_sees_no_plaintext),
 		T(test_sync_and_refresh_under_traffic),
+		T(test_burst),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

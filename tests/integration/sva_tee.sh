@@ -14,7 +14,7 @@ tee_copy() { sva_tee --socket "$tmp/sva.sock" --device "$1" --size 65536 --statu
 
 pcitsm connect "$ep" >/dev/null
 tee_copy 0 >"$tmp/u.txt" 2>&1 && { cat "$tmp/u.txt"; fail "T=1 DMA while unlocked"; }
-grep -q "TDI -$" "$tmp/u.txt" || { cat "$tmp/u.txt"; fail "state line (unlocked)"; }
+grep -q "TDI CONFIG_UNLOCKED$" "$tmp/u.txt" || { cat "$tmp/u.txt"; fail "state line (unlocked)"; }
 pcitsm lock "$ep" >/dev/null
 tee_copy 0 >"$tmp/l.txt" 2>&1 && { cat "$tmp/l.txt"; fail "T=1 DMA while CONFIG_LOCKED"; }
 grep -q "TDI CONFIG_LOCKED$" "$tmp/l.txt" && grep -q "queue error 2 " "$tmp/l.txt" ||
@@ -33,7 +33,7 @@ python3 -c 'import os,sys; fd=os.open(sys.argv[1],os.O_RDWR); v=bytearray(os.pre
 	"$mnt/bus/pci/devices/$ep/config"
 tee_copy 0 >"$tmp/e.txt" 2>&1 && { cat "$tmp/e.txt"; fail "T=1 DMA in ERROR"; }
 grep -q "queue error 2 " "$tmp/e.txt" || { cat "$tmp/e.txt"; fail "queue error (error)"; }
-pcitsm status "$ep" | grep "TDI state" || fail "no TDI state"
+pcitsm status "$ep" | grep "TDI state.*ERROR" || fail "TDI state is not ERROR after the locked-configuration write"
 pcitsm unlock "$ep" >/dev/null
 pcitsm disconnect "$ep" >/dev/null
 pcitsmd_unmount

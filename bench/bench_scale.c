@@ -6,16 +6,17 @@
  * and endpoints, the platform-firmware TSM, and every endpoint connected through the PCI/TSM core
  * (what `pcitsm connect --all` writes to each tsm/connect); then all disconnected, and the host
  * bridge's pool must read full again. Figures per count: connect time per device, heap the
- * connections hold (mallinfo2: bytes in use, arenas and mapped chunks, after minus before), the heap of the whole platform
- * with every device connected. The baseline is the 16-device run: ratio = (per-device time at
- * the largest count) / (per-device time at 16), in the connecting thread's CPU time (the TSM core,
- * firmware and devices all run on it; wall time is shown beside); the target is at most 1.2.
+ * connections hold (mallinfo2: bytes in use, arenas and mapped chunks, after minus before), the
+ * heap of the whole platform with every device connected. The baseline is the 16-device run:
+ * ratio = (per-device time at the largest count) / (per-device time at 16), in the connecting
+ * thread's CPU time (the TSM core, firmware and devices all run on it; wall time is shown
+ * beside); the target is at most 1.2.
  */
 #include <malloc.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 

@@ -2,8 +2,8 @@
 /*
  * The emulated Trusted-I/O platform: one host bridge (segment, bus range, IDE stream pool), root
  * ports, and one endpoint below each root port, all with real config spaces; up to 255 of them,
- * which is every bus number a host bridge has (docs/emulated-platform.md "Scale"). The IDE capability is
- * at both ends of each link; each endpoint has a DOE instance (discovery, CMA-SPDM, secured
+ * which is every bus number a host bridge has (docs/emulated-platform.md "Scale"). The IDE
+ * capability is at both ends of each link; each endpoint has a DOE instance (discovery, CMA-SPDM, secured
  * CMA-SPDM) and the DEVCAP TEE-IO bit. Everything is reached through the same config-space accessor
  * that drives a real device, so the code under test cannot tell the difference.
  *

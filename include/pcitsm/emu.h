@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The emulated Trusted-I/O platform: one host bridge (segment, bus range, IDE stream pool), root
- * ports, and one endpoint below each root port, all with real config spaces. The IDE capability is
- * at both ends of each link; each endpoint has a DOE instance (discovery, CMA-SPDM, secured
+ * ports, and one endpoint below each root port, all with real config spaces; up to 255 of them,
+ * which is every bus number a host bridge has (docs/emulated-platform.md "Scale"). The IDE
+ * capability is at both ends of each link; each endpoint has a DOE instance (discovery, CMA-SPDM, secured
  * CMA-SPDM) and the DEVCAP TEE-IO bit. Everything is reached through the same config-space accessor
  * that drives a real device, so the code under test cannot tell the difference.
  *
@@ -30,7 +31,14 @@
 #define PCITSM_EMU_DEVICE_ENDPOINT 0x0002
 #define PCITSM_EMU_DEVICE_VF 0x0003 /* the endpoint PF's VF Device ID (SR-IOV capability) */
 
-#define PCITSM_EMU_MAX_PORTS 16
+/* Every endpoint needs a bus of its own (a link's secondary bus decodes Device 0 only, PCIe 6.x
+ * §7.3.1.3; one DSM per device, function 0), and the root bus holds the root ports: one host
+ * bridge's bus numbers 0..255 hold 255 endpoints, which leaves none for a switch's two buses
+ * (docs/emulated-platform.md "Scale"). */
+#define PCITSM_EMU_MAX_PORTS 255
+/* Up to this many root ports, root port i is device 1 + i, function 0 of the root bus; beyond
+ * it the root ports are packed eight functions to a device (devices 0..31, multi-function). */
+#define PCITSM_EMU_RP_ONE_PER_DEVICE 31
 #define PCITSM_EMU_MAX_EXTRA_FUNCS 7 /* VFs of an endpoint's PF: functions 1..7, no ARI */
 #define PCITSM_EMU_MAX_FUNCS (PCITSM_EMU_MAX_PORTS * (2 + PCITSM_EMU_MAX_EXTRA_FUNCS))
 #define PCITSM_EMU_DEFAULT_STREAMS 256 /* host-bridge pool: Linux nr_ide_streams default */
@@ -68,7 +76,8 @@ struct pcitsm_emu_config {
 	uint16_t segment;
 	uint8_t root_bus;          /* the host bridge's bus (root ports live here) */
 	unsigned nr_streams;       /* host-bridge stream pool size */
-	unsigned nr_ports;         /* root ports, each with one endpoint on bus root_bus + 1 + i */
+	unsigned nr_ports;         /* root ports, each with one endpoint on bus root_bus + 1 + i
+				    * (1..PCITSM_EMU_MAX_PORTS, root_bus + nr_ports <= 255) */
 	struct pcitsm_emu_link_cfg ports[PCITSM_EMU_MAX_PORTS];
 };
 
@@ -77,6 +86,12 @@ struct pcitsm_emu_config {
  * PCRC, IDE_KM at the endpoints, TEE-limited streams, and selective IDE for config requests at the
  * root ports. */
 void pcitsm_emu_config_default(struct pcitsm_emu_config *cfg);
+/* The default platform with n root ports (1..PCITSM_EMU_MAX_PORTS), every link like the default's
+ * first. */
+void pcitsm_emu_config_ports(struct pcitsm_emu_config *cfg, unsigned n);
+/* Root port i's device and function on the root bus (PCITSM_EMU_RP_ONE_PER_DEVICE). */
+void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_t *dev,
+			 uint8_t *fn);
 
 enum pcitsm_emu_kind {
 	PCITSM_EMU_ROOT_PORT,

@@ -43,11 +43,16 @@
 
 void pcitsm_emu_config_default(struct pcitsm_emu_config *cfg)
 {
+	pcitsm_emu_config_ports(cfg, 2);
+}
+
+void pcitsm_emu_config_ports(struct pcitsm_emu_config *cfg, unsigned n)
+{
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->segment = 0;
 	cfg->root_bus = 0;
 	cfg->nr_streams = PCITSM_EMU_DEFAULT_STREAMS;
-	cfg->nr_ports = 2;
+	cfg->nr_ports = PCITSM_MIN(n, (unsigned)PCITSM_EMU_MAX_PORTS);
 	for (unsigned i = 0; i < cfg->nr_ports; i++) {
 		struct pcitsm_emu_link_cfg *l = &cfg->ports[i];
 		struct pcitsm_emu_ide_cfg ide = {
@@ -664,14 +669,36 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 	return PCITSM_OK;
 }
 
+void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_t *dev,
+			 uint8_t *fn)
+{
+	if (cfg->nr_ports <= PCITSM_EMU_RP_ONE_PER_DEVICE) {
+		*dev = (uint8_t)(1 + i);
+		*fn = 0;
+	} else {
+		*dev = (uint8_t)(i / 8);
+		*fn = (uint8_t)(i % 8);
+	}
+}
+
+/* Header Type (PCI Local Bus 3.0 §6.2.1): Type 1, with bit 7 on function 0 of a device whose
+ * other functions are root ports too (Linux scans functions 1..7 only then). */
+static uint8_t rp_header_type(const struct pcitsm_emu_config *cfg, unsigned i)
+{
+	bool multi = cfg->nr_ports > PCITSM_EMU_RP_ONE_PER_DEVICE && i % 8 == 0 &&
+		     i + 1 < cfg->nr_ports;
+
+	return multi ? 0x81 : 0x01;
+}
+
 static pcitsm_err root_port_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,
 				  uint8_t port_number, uint8_t primary, uint8_t secondary,
-				  uint64_t mem_base)
+				  uint64_t mem_base, uint8_t header_type)
 {
 	uint32_t win = (uint32_t)(mem_base >> 16 & 0xfff0u) |
 		       (uint32_t)((mem_base + PCITSM_EMU_MEM_WINDOW - 1) >> 16 & 0xfff0u) << 16;
 
-	header_build(f, PCITSM_EMU_DEVICE_ROOT_PORT, EMU_CLASS_BRIDGE, 0x01);
+	header_build(f, PCITSM_EMU_DEVICE_ROOT_PORT, EMU_CLASS_BRIDGE, header_type);
 	exp_build(f, PCITSM_EXP_TYPE_ROOT_PORT, false, port_number);
 	pcitsm_cfg_emu_poke(&f->cfg, PCITSM_CFG_PRIMARY_BUS, 4,
 			    primary | (uint32_t)secondary << 8 | (uint32_t)secondary << 16);
@@ -710,10 +737,11 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 	for (unsigned i = 0; i < cfg->nr_ports && !e; i++) {
 		struct pcitsm_emu_func *rp = &p->funcs[i];
 		struct pcitsm_emu_func *ep = &p->funcs[cfg->nr_ports + i];
-		uint8_t sec = (uint8_t)(cfg->root_bus + 1 + i);
+		uint8_t sec = (uint8_t)(cfg->root_bus + 1 + i), dev, fn;
 
+		pcitsm_emu_rp_devfn(cfg, i, &dev, &fn);
 		rp->kind = PCITSM_EMU_ROOT_PORT;
-		rp->bdf = (struct pcitsm_bdf){ cfg->segment, cfg->root_bus, (uint8_t)(1 + i), 0 };
+		rp->bdf = (struct pcitsm_bdf){ cfg->segment, cfg->root_bus, dev, fn };
 		ep->kind = PCITSM_EMU_ENDPOINT;
 		ep->bdf = (struct pcitsm_bdf){ cfg->segment, sec, 0, 0 };
 		rp->partner = ep;
@@ -722,7 +750,8 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 		pcitsm_cfg_emu_init(&rp->cfg, PCITSM_CFG_SIZE_EXT);
 		pcitsm_cfg_emu_init(&ep->cfg, PCITSM_CFG_SIZE_EXT);
 		e = root_port_build(rp, &cfg->ports[i], (uint8_t)(1 + i), cfg->root_bus, sec,
-				    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
+				    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW,
+				    rp_header_type(cfg, i));
 		if (!e)
 			e = endpoint_build(ep, &cfg->ports[i], 0,
 					   PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);

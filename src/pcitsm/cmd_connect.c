@@ -16,10 +16,10 @@
 #include "cli.h"
 #include "tsmstat.h"
 
-#define MAX_DEVS 256
+#define MAX_DEVS 256 /* a host bridge's bus numbers hold at most 255 (docs/emulated-platform.md) */
 
 static int connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *tsm,
-		       bool json, json_object *out)
+		       bool json, json_object *out, struct cli_progress *pr)
 {
 	const struct cli_bdf_name name = cli_bdf_name(bdf);
 	struct cli_dev_status s;
@@ -33,6 +33,8 @@ static int connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf
 	err = -cli_attr_write(path, tsm);
 	ms = cli_now_ms() - t0;
 	cli_dev_status_read(r, bdf, &s);
+	if (pr)
+		cli_progress_clear(pr);
 	if (json) {
 		json_object *o = cli_dev_status_json(&s);
 
@@ -89,27 +91,35 @@ static int connect_main(int argc, char **argv)
 	}
 	out = json_object_new_array();
 	if (a.all) {
+		struct cli_progress pr;
+
 		devs = calloc(MAX_DEVS, sizeof(*devs));
 		n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
 		if (!n && !a.json)
 			printf("no device under %s has tsm/connect\n", r.root);
+		cli_progress_init(&pr, n, a.json);
 		for (size_t i = 0; i < n; i++) {
 			char path[PATH_MAX], cur[32];
+			int one;
 
+			cli_progress_show(&pr, i + 1, "connect", &devs[i]);
 			/* Skip the connected ones: --all connects what is not. */
 			if (cli_dev_path(&r, &devs[i], "tsm/connect", path, sizeof(path)) &&
 			    cli_attr_read(path, cur, sizeof(cur)) == 0 && cur[0]) {
+				cli_progress_clear(&pr);
 				if (!a.json)
 					printf("%s: already connected to %s\n",
 					       cli_bdf_name(&devs[i]).s, cur);
 				continue;
 			}
-			if (connect_one(&r, &devs[i], tsm, a.json, out))
+			one = connect_one(&r, &devs[i], tsm, a.json, out, &pr);
+			if (one)
 				rc = CLI_EXIT_FAIL;
 		}
+		cli_progress_clear(&pr);
 		free(devs);
 	} else {
-		rc = connect_one(&r, &a.bdf, tsm, a.json, out);
+		rc = connect_one(&r, &a.bdf, tsm, a.json, out, NULL);
 	}
 	if (a.json)
 		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |

@@ -16,7 +16,7 @@
 #define MAX_DEVS 256
 
 static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
-			  const char *tsm_opt, bool quiet_if_idle)
+			  const char *tsm_opt, bool quiet_if_idle, struct cli_progress *pr)
 {
 	const struct cli_bdf_name addr = cli_bdf_name(bdf);
 	char path[PATH_MAX], name[64] = "";
@@ -37,6 +37,8 @@ static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *
 	t0 = cli_now_ms();
 	err = -cli_attr_write(path, name);
 	ms = cli_now_ms() - t0;
+	if (pr)
+		cli_progress_clear(pr);
 	if (err) {
 		const char *m = cli_disconnect_errno_meaning(err);
 
@@ -66,12 +68,18 @@ static int disconnect_main(int argc, char **argv)
 		struct pcitsm_bdf *devs = calloc(MAX_DEVS, sizeof(*devs));
 		size_t n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
 
-		for (size_t i = 0; i < n; i++)
-			if (disconnect_one(&r, &devs[i], a.tsm, true))
+		struct cli_progress pr;
+
+		cli_progress_init(&pr, n, false);
+		for (size_t i = 0; i < n; i++) {
+			cli_progress_show(&pr, i + 1, "disconnect", &devs[i]);
+			if (disconnect_one(&r, &devs[i], a.tsm, true, &pr))
 				rc = CLI_EXIT_FAIL;
+		}
+		cli_progress_clear(&pr);
 		free(devs);
 	} else {
-		rc = disconnect_one(&r, &a.bdf, a.tsm, false);
+		rc = disconnect_one(&r, &a.bdf, a.tsm, false, NULL);
 	}
 	cli_sysroot_close(&r);
 	return rc;

@@ -30,6 +30,31 @@ double cli_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+void cli_progress_init(struct cli_progress *p, size_t total, bool json)
+{
+	p->total = total;
+	p->on = !json && total > 1 && isatty(STDERR_FILENO);
+}
+
+void cli_progress_show(struct cli_progress *p, size_t done, const char *verb,
+		       const struct pcitsm_bdf *bdf)
+{
+	if (!p->on)
+		return;
+	/* Carriage return and erase-line (ECMA-48 EL): the line is redrawn, never scrolled. */
+	fprintf(stderr, "\r\033[K[%*zu/%zu] %s %s", p->total > 99 ? 3 : 2, done, p->total, verb,
+		cli_bdf_name(bdf).s);
+	fflush(stderr);
+}
+
+void cli_progress_clear(struct cli_progress *p)
+{
+	if (!p->on)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
 bool cli_bdf_arg(const char *cmd, const char *arg, struct pcitsm_bdf *out)
 {
 	char why[192];

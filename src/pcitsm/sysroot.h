@@ -83,5 +83,16 @@ struct cli_bdf_name cli_bdf_name(const struct pcitsm_bdf *bdf);
 int cli_bdf_cmp(const void *a, const void *b);
 /* Monotonic milliseconds, for the commands' step timings. */
 double cli_now_ms(void);
+/* A progress line for work over many devices ("[ 17/255] connect 0000:11:00.0"), redrawn in place
+ * on stderr, only when stderr is a terminal and the output is not JSON: nothing extra otherwise.
+ * Clear it before printing anything else. */
+struct cli_progress {
+	bool on;
+	size_t total;
+};
+void cli_progress_init(struct cli_progress *p, size_t total, bool json);
+void cli_progress_show(struct cli_progress *p, size_t done, const char *verb,
+		       const struct pcitsm_bdf *bdf);
+void cli_progress_clear(struct cli_progress *p);
 
 #endif

@@ -68,9 +68,26 @@ static bool resolve(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, c
 	return true;
 }
 
+/* Does the symbolic link at path end in the directory name base (one readlink)? */
+static bool link_names(const char *path, const char *base)
+{
+	char t[PATH_MAX];
+	ssize_t n = readlink(path, t, sizeof(t) - 1);
+	const char *slash;
+
+	if (n <= 0)
+		return false;
+	t[n] = '\0';
+	while (n > 1 && t[n - 1] == '/')
+		t[--n] = '\0';
+	slash = strrchr(t, '/');
+	return !strcmp(slash ? slash + 1 : t, base);
+}
+
 static void find_stream(const char *real, const char *hb, struct cli_dev_status *s)
 {
 	DIR *d = opendir(hb);
+	const char *base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
@@ -81,7 +98,11 @@ static void find_stream(const char *real, const char *hb, struct cli_dev_status 
 		if (sscanf(e->d_name, "stream%u.%u.%u%c", &h, &rr, &ee, &c) != 3)
 			continue;
 		if ((size_t)snprintf(link, sizeof(link), "%s/%s", hb, e->d_name) >= sizeof(link) ||
-		    !realpath(link, target) || strcmp(target, real))
+		    !link_names(link, base))
+			continue;
+		/* Resolve only the link that names this device: a host bridge with hundreds of
+		 * streams would otherwise cost a lookup per path component of each. */
+		if (!realpath(link, target) || strcmp(target, real))
 			continue;
 		s->has_stream = true;
 		snprintf(s->stream, sizeof(s->stream), "stream%u.%u.%u", h, rr, ee);

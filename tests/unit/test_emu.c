@@ -429,6 +429,66 @@ static void doe_discovery(void **state)
 	free(h);
 }
 
+/* A full host bridge (docs/emulated-platform.md "Scale"): 255 root ports packed 8 functions to a
+ * device on the root bus (function 0 multi-function), endpoint i on bus 1 + i, every bus number
+ * used; one more port, or a root bus above 0 with 255, does not fit and is refused. */
+static void full_host_bridge(void **state)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
+	const unsigned n = PCITSM_EMU_MAX_PORTS;
+	uint8_t dev, fn;
+
+	(void)state;
+	assert_non_null(cfg);
+	pcitsm_env_test_init(&env, 1);
+	pcitsm_emu_config_ports(cfg, n);
+	assert_int_equal(cfg->nr_ports, 255);
+	cfg->root_bus = 1;
+	assert_err(pcitsm_emu_platform_init(&p, cfg, &env.env), PCITSM_E_INVAL);
+	cfg->root_bus = 0;
+	cfg->nr_ports = n + 1;
+	assert_err(pcitsm_emu_platform_init(&p, cfg, &env.env), PCITSM_E_INVAL);
+	cfg->nr_ports = n;
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	assert_int_equal(p.nr_funcs, 2 * n);
+	for (unsigned i = 0; i < n; i++) {
+		struct pcitsm_emu_func *rp = &p.funcs[i], *ep = &p.funcs[n + i];
+		uint32_t buses, hdr, flags;
+
+		pcitsm_emu_rp_devfn(cfg, i, &dev, &fn);
+		assert_int_equal(dev, i / 8);
+		assert_int_equal(fn, i % 8);
+		assert_int_equal(rp->bdf.bus, 0);
+		assert_int_equal(rp->bdf.dev, dev);
+		assert_int_equal(rp->bdf.fn, fn);
+		assert_ptr_equal(pcitsm_emu_find(&p, &rp->bdf), rp);
+		assert_ptr_equal(pcitsm_emu_find(&p, &ep->bdf), ep);
+		assert_ok(pcitsm_cfg_read32(&rp->cfg.cfg, PCITSM_CFG_PRIMARY_BUS, &buses));
+		assert_int_equal(buses & 0xffffff, (i + 1) << 8 | (i + 1) << 16);
+		assert_ok(pcitsm_cfg_read32(&rp->cfg.cfg, 0x0c, &hdr));
+		assert_int_equal(hdr >> 16 & 0xff, i % 8 == 0 && i + 1 < n ? 0x81 : 0x01);
+		assert_ok(pcitsm_cfg_read32(&rp->cfg.cfg, rp->exp_off, &flags));
+		assert_int_equal(flags >> 20 & 0xf, PCITSM_EXP_TYPE_ROOT_PORT);
+		assert_ok(pcitsm_cfg_read32(&rp->cfg.cfg, rp->exp_off + PCITSM_EXP_LNKCAP, &flags));
+		assert_int_equal(flags >> 24, i + 1); /* Port Number */
+		assert_int_equal(ep->bdf.bus, i + 1);
+		assert_int_equal(ep->bdf.dev, 0);
+		assert_ptr_equal(ep->upstream, rp);
+		assert_ptr_equal(p.links[i].rp, rp);
+		assert_ptr_equal(p.links[i].ep, ep);
+	}
+	assert_int_equal(pcitsm_emu_available_streams(&p), PCITSM_EMU_DEFAULT_STREAMS);
+	pcitsm_emu_platform_free(&p);
+	/* Up to 31 root ports keep one per device, devices 1..31. */
+	pcitsm_emu_config_ports(cfg, PCITSM_EMU_RP_ONE_PER_DEVICE);
+	pcitsm_emu_rp_devfn(cfg, PCITSM_EMU_RP_ONE_PER_DEVICE - 1, &dev, &fn);
+	assert_int_equal(dev, 31);
+	assert_int_equal(fn, 0);
+	free(cfg);
+}
+
 static void bad_configs(void **state)
 {
 	struct pcitsm_env_test env;
@@ -746,6 +806,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(topology, setup, teardown),
+		cmocka_unit_test(full_host_bridge),
 		cmocka_unit_test_setup_teardown(capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(ide_capability_decodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(ide_enable_sampling, setup, teardown),

@@ -143,7 +143,7 @@ static void argv_parse(void **state)
 			{ "pcitsmd", NULL },
 			{ "pcitsmd", "/a", "/b", NULL },
 			{ "pcitsmd", "--ports", "0", "/m", NULL },
-			{ "pcitsmd", "--ports", "17", "/m", NULL },
+			{ "pcitsmd", "--ports", "256", "/m", NULL },
 			{ "pcitsmd", "--streams", "257", "/m", NULL },
 			{ "pcitsmd", "--streams", "-1", "/m", NULL },
 			{ "pcitsmd", "--fault", "nonsense", "/m", NULL },

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcitsm bench scale: the cost of a connected device as the host bridge fills up. For each
+ * device count (1, 16, 64 and 255 by default: 255 endpoints is every bus number of one host
+ * bridge, docs/emulated-platform.md "Scale"), one emulated platform with that many root ports
+ * and endpoints, the platform-firmware TSM, and every endpoint connected through the PCI/TSM core
+ * (what `pcitsm connect --all` writes to each tsm/connect); then all disconnected, and the host
+ * bridge's pool must read full again. Figures per count: connect time per device, heap the
+ * connections hold (mallinfo2: bytes in use, arenas and mapped chunks, after minus before), the
+ * heap of the whole platform with every device connected. The baseline is the 16-device run:
+ * ratio = (per-device time at the largest count) / (per-device time at 16), in the connecting
+ * thread's CPU time (the TSM core, firmware and devices all run on it; wall time is shown
+ * beside); the target is at most 1.2.
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "pcitsm/crypto.h"
+#include "pcitsm/emu.h"
+#include "pcitsm/tio.h"
+#include "pcitsm/tsm.h"
+
+#define SCALE_TARGET 1.2
+#define SCALE_BASE 16 /* the count the others are compared with */
+
+struct scale_plat {
+	struct pcitsm_emu_platform plat;
+	bool plat_init;
+	struct pcitsm_trust *trust;
+	struct pcitsm_emu_devices *devs;
+	struct pcitsm_tio_fw *fw;
+	struct pcitsm_tsm_core *core;
+};
+
+struct scale_row {
+	unsigned n;
+	double connect_s, disconnect_s;
+	double connect_cpu_s; /* the connecting thread's CPU time: what the ratio compares */
+	long heap_conn;  /* bytes the connections hold */
+	long heap_total; /* platform, devices, TSM and connections */
+	long heap_plat, heap_devs; /* of which the platform (config spaces, engines, link memory)
+				    * and the devices (identities, responders) */
+	unsigned avail_connected, avail_after, pool;
+};
+
+static void scale_free(struct scale_plat *s)
+{
+	pcitsm_tsm_core_free(s->core);
+	pcitsm_tio_fw_free(s->fw);
+	pcitsm_emu_devices_free(s->devs);
+	if (s->plat_init)
+		pcitsm_emu_platform_free(&s->plat);
+	pcitsm_trust_free(s->trust);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Bytes in use: in the arenas, and in the chunks glibc maps on their own (the large ones). */
+static long heap_now(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return (long)(m.uordblks + m.hblkhd);
+}
+
+static pcitsm_err scale_new(struct scale_plat *s, unsigned n, unsigned curve_bits,
+			    const struct pcitsm_env *env, struct scale_row *row)
+{
+	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
+	struct pcitsm_emu_devices_cfg *dc = calloc(1, sizeof(*dc));
+	struct pcitsm_tio_cfg fc = { .env = env };
+	struct pcitsm_tsm_core_cfg cc;
+	pcitsm_err e;
+
+	if (!cfg || !dc) {
+		free(cfg);
+		free(dc);
+		return PCITSM_E_NOMEM;
+	}
+	pcitsm_emu_config_ports(cfg, n);
+	dc->curve_bits = curve_bits;
+	row->heap_plat = heap_now();
+	e = pcitsm_emu_platform_init(&s->plat, cfg, env);
+	s->plat_init = !e;
+	row->heap_plat = heap_now() - row->heap_plat;
+	if (!e)
+		e = pcitsm_trust_new(&s->trust);
+	row->heap_devs = heap_now();
+	if (!e)
+		e = pcitsm_emu_devices_new(&s->devs, &s->plat, dc, s->trust);
+	row->heap_devs = heap_now() - row->heap_devs;
+	if (!e) {
+		fc.trust = s->trust;
+		pcitsm_emu_rp_keys(&s->plat, &fc.rp_keys);
+		e = pcitsm_tio_fw_new(&s->fw, &fc);
+	}
+	if (!e) {
+		pcitsm_tsm_core_cfg_default(&cc, env);
+		pcitsm_emu_tsm_platform(&s->plat, &cc.plat);
+		cc.backend = &pcitsm_tsm_sevtio;
+		cc.backend_arg = s->fw;
+		e = pcitsm_tsm_core_new(&s->core, &cc);
+	}
+	free(cfg);
+	free(dc);
+	return e;
+}
+
+static unsigned available(struct scale_plat *s, unsigned *pool)
+{
+	struct pcitsm_tsm_hb_info hb;
+
+	if (pcitsm_tsm_host_bridge(s->core, 0, &hb) != PCITSM_OK)
+		return 0;
+	*pool = hb.nr_streams;
+	return hb.nr_streams - hb.h_in_use;
+}
+
+/* The calling thread's CPU time: on a shared machine, time spent descheduled counts for no row. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connect endpoint 0..n-1 (funcs[n + i], the platform's order), then disconnect them all. */
+static pcitsm_err scale_round(unsigned n, unsigned curve_bits, const struct pcitsm_env *env,
+			      struct scale_row *row)
+{
+	struct scale_plat s = { 0 };
+	long m0, m1;
+	double t0, t1, c0;
+	pcitsm_err e;
+	int rc = 0;
+
+	m0 = heap_now();
+	e = scale_new(&s, n, curve_bits, env, row);
+	if (e) {
+		scale_free(&s);
+		return e;
+	}
+	m1 = heap_now();
+	row->n = n;
+	row->heap_total = m1 - m0;
+	t0 = bench_now();
+	c0 = thread_cpu_s();
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = pcitsm_tsm_connect_write(s.core, &s.plat.funcs[n + i].bdf, "tsm0", 4);
+	row->connect_cpu_s = thread_cpu_s() - c0;
+	t1 = bench_now();
+	row->connect_s = t1 - t0;
+	m0 = heap_now();
+	row->heap_conn = m0 - m1;
+	row->heap_total += row->heap_conn;
+	row->avail_connected = available(&s, &row->pool);
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = pcitsm_tsm_disconnect_write(s.core, &s.plat.funcs[n + i].bdf, "tsm0", 4);
+	row->disconnect_s = bench_now() - t1;
+	row->avail_after = available(&s, &row->pool);
+	scale_free(&s);
+	if (rc)
+		return PCITSM_E_IO;
+	/* Every device holds one stream while connected, none afterwards. */
+	if (row->avail_connected != row->pool - n || row->avail_after != row->pool)
+		return PCITSM_E_STATE;
+	return PCITSM_OK;
+}
+
+static json_object *row_json(const struct scale_row *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "devices", json_object_new_int((int)r->n));
+	json_object_object_add(o, "connect_ms_per_device",
+			       json_object_new_double(1e3 * r->connect_s / r->n));
+	json_object_object_add(o, "connect_cpu_ms_per_device",
+			       json_object_new_double(1e3 * r->connect_cpu_s / r->n));
+	json_object_object_add(o, "disconnect_ms_per_device",
+			       json_object_new_double(1e3 * r->disconnect_s / r->n));
+	json_object_object_add(o, "heap_bytes_per_connection",
+			       json_object_new_int64(r->heap_conn / (long)r->n));
+	json_object_object_add(o, "heap_bytes_total_connected", json_object_new_int64(r->heap_total));
+	json_object_object_add(o, "heap_bytes_platform", json_object_new_int64(r->heap_plat));
+	json_object_object_add(o, "heap_bytes_devices", json_object_new_int64(r->heap_devs));
+	json_object_object_add(o, "available_secure_streams_connected",
+			       json_object_new_int((int)r->avail_connected));
+	json_object_object_add(o, "available_secure_streams_after",
+			       json_object_new_int((int)r->avail_after));
+	return o;
+}
+
+/* --devices 1,16,64,255: ascending counts in 1..PCITSM_EMU_MAX_PORTS, at most 8. */
+struct scale_counts {
+	unsigned v[8];
+	unsigned n;
+};
+
+static int parse_counts(const char *arg, void *out)
+{
+	struct scale_counts *c = out;
+	const char *p = arg;
+
+	c->n = 0;
+	while (*p) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p || !v || v > PCITSM_EMU_MAX_PORTS || c->n == 8 ||
+		    (c->n && v <= c->v[c->n - 1]) || (*end && *end != ','))
+			return -1;
+		c->v[c->n++] = (unsigned)v;
+		p = *end ? end + 1 : end;
+	}
+	return c->n ? 0 : -1;
+}
+
+static void print_text(const struct scale_row *rows, unsigned nr, unsigned curve_bits,
+		       const struct scale_row *base, const struct scale_row *top)
+{
+	printf("scale: emulated platform, one host bridge, a root port per endpoint; "
+	       "platform-firmware TSM (SEV-TIO model), ECDSA P-%u device identities\n",
+	       curve_bits);
+	printf("%8s %14s %14s %14s %14s %16s %8s\n", "devices", "connect ms/dev", "CPU ms/dev",
+	       "disconn ms/dev", "heap B/conn", "heap total B", "pool");
+	for (unsigned i = 0; i < nr; i++)
+		printf("%8u %14.3f %14.3f %14.3f %14ld %16ld %4u/%u\n", rows[i].n,
+		       1e3 * rows[i].connect_s / rows[i].n, 1e3 * rows[i].connect_cpu_s / rows[i].n,
+		       1e3 * rows[i].disconnect_s / rows[i].n,
+		       rows[i].heap_conn / (long)rows[i].n, rows[i].heap_total,
+		       rows[i].avail_connected, rows[i].pool);
+	if (base && top && top != base) {
+		double r = (top->connect_cpu_s / top->n) / (base->connect_cpu_s / base->n);
+
+		printf("  ratio per-device connect CPU time %u vs %u devices: %.2f (target <= %.1f: %s)\n",
+		       top->n, base->n, r, SCALE_TARGET, r <= SCALE_TARGET ? "met" : "NOT met");
+	}
+	if (top)
+		printf("  heap with %u devices connected: %ld bytes (%.1f MiB; platform %.1f MiB, "
+		       "devices %.1f MiB)\n",
+		       top->n, top->heap_total, (double)top->heap_total / (1 << 20),
+		       (double)top->heap_plat / (1 << 20), (double)top->heap_devs / (1 << 20));
+}
+
+static int bench_scale_run(int argc, char **argv)
+{
+	struct scale_counts counts = { { 1, 16, 64, 255 }, 4 };
+	struct scale_row rows[8] = { 0 };
+	const struct scale_row *base = NULL, *top = NULL;
+	double seconds = 0;
+	unsigned curve_bits = 384;
+	bool json = false;
+	json_object *out;
+	int nargs = 0;
+	char *args[16];
+	const struct bench_opt opts[] = {
+		{ "--seconds", bench_parse_seconds, &seconds },
+		{ "--curve", bench_parse_curve, &curve_bits },
+		{ "--devices", parse_counts, &counts },
+	};
+
+	/* --json takes no value: take it out before the pairs are read. */
+	for (int i = 0; i < argc && nargs < (int)PCITSM_ARRAY_SIZE(args); i++)
+		if (strcmp(argv[i], "--json"))
+			args[nargs++] = argv[i];
+		else
+			json = true;
+	if (nargs == (int)PCITSM_ARRAY_SIZE(args) ||
+	    bench_opts_parse(nargs, args, opts, PCITSM_ARRAY_SIZE(opts)) < 0) {
+		fprintf(stderr, "usage: pcitsm bench scale [--devices N,N,...] [--curve p256|p384] "
+				"[--seconds S] [--json]\n");
+		return CLI_EXIT_USAGE;
+	}
+	/* A quick run (--seconds under 1, the test suite's): 1, 16 and 32 devices, P-256. */
+	if (seconds > 0 && seconds < 1) {
+		counts = (struct scale_counts){ { 1, SCALE_BASE, 2 * SCALE_BASE }, 3 };
+		curve_bits = 256;
+	}
+	for (unsigned i = 0; i < counts.n; i++) {
+		pcitsm_err e = scale_round(counts.v[i], curve_bits, pcitsm_env_default(), &rows[i]);
+
+		if (e)
+			return cli_failf("bench scale: %u devices: %s", counts.v[i],
+					 e == PCITSM_E_STATE ? "the stream pool did not follow"
+							     : pcitsm_err_str(e));
+		if (rows[i].n == SCALE_BASE)
+			base = &rows[i];
+		top = &rows[i];
+	}
+	if (!json) {
+		print_text(rows, counts.n, curve_bits, base, top);
+		return 0;
+	}
+	out = json_object_new_object();
+	json_object_object_add(out, "curve_bits", json_object_new_int((int)curve_bits));
+	{
+		json_object *a = json_object_new_array();
+
+		for (unsigned i = 0; i < counts.n; i++)
+			json_object_array_add(a, row_json(&rows[i]));
+		json_object_object_add(out, "rows", a);
+	}
+	if (base && top && top != base) {
+		json_object_object_add(out, "ratio_per_device_connect",
+				       json_object_new_double((top->connect_cpu_s / top->n) /
+							      (base->connect_cpu_s / base->n)));
+		json_object_object_add(out, "ratio_target", json_object_new_double(SCALE_TARGET));
+	}
+	json_object_object_add(out, "heap_bytes_total_largest",
+			       json_object_new_int64(top ? top->heap_total : 0));
+	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
+	json_object_put(out);
+	return 0;
+}
+
+const struct bench bench_scale = {
+	.name = "scale",
+	.summary = "connect time and heap per device for 1, 16, 64 and 255 devices under one host "
+		   "bridge; the 255-vs-16 per-device ratio (target 1.2) and the heap of 255 connected",
+	.run = bench_scale_run,
+};

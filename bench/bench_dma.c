@@ -183,7 +183,7 @@ static int bench_dma_run(int argc, char **argv)
 	struct dma_bench b = { 0 };
 	bool json = false;
 	char sock[108];
-	json_object *rows = json_object_new_array();
+	struct bench_report rep;
 	pcitsm_err e;
 	int rc = 0;
 
@@ -201,14 +201,17 @@ static int bench_dma_run(int argc, char **argv)
 	}
 	/* --seconds is the whole run's budget, spread over every size and mode */
 	seconds /= 8.0 * M_NR;
+	bench_report_init(&rep, "dma", json);
+	bench_set_str(rep.doc, "link", "plaintext");
+	bench_progress_steps(&rep, 8);
 	snprintf(sock, sizeof(sock), "/tmp/pcitsm-bench-dma-%ld.sock", (long)getpid());
 	e = setup(&b, sock);
 	if (e) {
 		teardown(&b);
-		json_object_put(rows);
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		return cli_fail("bench dma: set-up", e);
 	}
-	if (!json) {
+	if (bench_text(&rep)) {
 		printf("DMA copy by the emulated SVA device (docs/sva.md), plaintext link; each mode's "
 		       "ratio to memcpy, and SVA's ratio to bounce\n");
 		printf("%9s %9s %9s %6s %9s %6s %9s %6s %11s   %s\n", "size", "memcpy", "sva", "ratio",
@@ -221,6 +224,7 @@ static int bench_dma_run(int argc, char **argv)
 		struct figure f[M_NR];
 		json_object *row = json_object_new_object();
 
+		bench_progress(&rep, "%zu KiB", n >> 10);
 		for (int m = 0; m < M_NR && !rc; m++) {
 			e = measure(&b, (enum dma_mode)m, n, seconds, &f[m]);
 			if (e)
@@ -249,8 +253,8 @@ static int bench_dma_run(int argc, char **argv)
 		}
 		json_object_object_add(row, "sva_to_bounce",
 				       json_object_new_double(f[M_SVA].gbps / f[M_BOUNCE].gbps));
-		json_object_array_add(rows, row);
-		if (!json) {
+		json_object_array_add(rep.rows, row);
+		if (bench_text(&rep)) {
 			char sz[16];
 
 			if (n >= 1u << 20)
@@ -267,15 +271,7 @@ static int bench_dma_run(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	if (json && !rc) {
-		json_object *out = json_object_new_object();
-
-		json_object_object_add(out, "link", json_object_new_string("plaintext"));
-		json_object_object_add(out, "rows", json_object_get(rows));
-		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
-		json_object_put(out);
-	}
-	json_object_put(rows);
+	rc = bench_report_finish(&rep, rc);
 	teardown(&b);
 	return rc;
 }

@@ -39,7 +39,7 @@ int bench_parse_seconds(const char *arg, void *out);
 int bench_parse_curve(const char *arg, void *out);
 
 /*
- * What a benchmark reports, the one mechanism every benchmark uses (spdm, ide, connect, dma, scale):
+ * What a benchmark reports: one mechanism for every benchmark (spdm, ide, connect, dma, scale).
  *   --json      every benchmark accepts it (a flag: { "--json", NULL, &json } in its options);
  *               stdout then holds one JSON document and no text (docs/performance.md "JSON
  *               output" is the schema):

@@ -374,7 +374,8 @@ static pcitsm_err multi_stream(struct ide_bench *b, struct multi *m, unsigned i)
 			/* TX of one end and RX of the other share a key. */
 			e = pcitsm_ide_key_prog_aes(m->rp, (uint8_t)i, 0, d, u, key[d == 0], 1);
 			if (!e)
-				e = pcitsm_ide_key_prog_aes(m->ep, (uint8_t)i, 0, d, u, key[d != 0], 1);
+				e = pcitsm_ide_key_prog_aes(m->ep, (uint8_t)i, 0, d, u, key[d != 0],
+							    1);
 			if (!e)
 				e = pcitsm_ide_k_set_go(m->rp, (uint8_t)i, 0, d, u);
 			if (!e)
@@ -468,9 +469,9 @@ static pcitsm_err streams_run(struct ide_bench *b, const unsigned *counts, unsig
 	for (unsigned c = 0; c < nc && !e; c++)
 		e = multi_setup(b, &m[c], counts[c]);
 	if (!e && bench_text(&b->rep))
-		printf("\nstreams: single-TLP units round-robin across N Secure streams, each with "
-		       "its own keys (one engine per side)\npayload  streams  IDE GB/s  IDE MTLP/s  "
-		       "ratio to 1\n");
+		printf("\nstreams: single-TLP units round-robin across N Secure streams, each "
+		       "with its own keys (one engine per side)\n"
+		       "payload  streams  IDE GB/s  IDE MTLP/s  ratio to 1\n");
 	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes) && !e; i++)
 		e = streams_rows(b, m, nc, sizes[i]);
 	for (unsigned c = 0; c < nc; c++)
@@ -577,7 +578,8 @@ static int bench_ide_run(int argc, char **argv)
 		printf("IDE encrypt + verify-decrypt, 1 core, backend %s, %s clock\n",
 		       pcitsm_gcm_name(b.gcm), use_wall ? "wall" : "CPU-time");
 		printf("cpu: %s\n", model);
-		printf("payload  agg   IDE GB/s  IDE MTLP/s  raw GB/s  EVP GB/s  IDE/raw  IDE/EVP\n");
+		printf("payload  agg   IDE GB/s  IDE MTLP/s  raw GB/s  EVP GB/s  IDE/raw  "
+		       "IDE/EVP\n");
 	}
 	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(sizes) && !e; i++)
 		e = row(&b, sizes[i], 1, false);

@@ -380,8 +380,10 @@ static int bench_spdm_run(int argc, char **argv)
 		printf("  full authentications:       %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
 		       (double)auths / auth_s, auths, auth_s, 1e3 * auth_s / (double)auths);
 		printf("  their cryptography alone:   %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
-		       (double)cryptos / crypto_s, cryptos, crypto_s, 1e3 * crypto_s / (double)cryptos);
-		printf("  ratio crypto / full:        %10.2f   (%.0f%% of an authentication is crypto)\n",
+		       (double)cryptos / crypto_s, cryptos, crypto_s,
+		       1e3 * crypto_s / (double)cryptos);
+		printf("  ratio crypto / full:        %10.2f   (%.0f%% of an authentication is "
+		       "crypto)\n",
 		       (crypto_s / (double)cryptos) / (auth_s / (double)auths),
 		       100.0 * (crypto_s / (double)cryptos) / (auth_s / (double)auths));
 	}
@@ -402,8 +404,8 @@ static int bench_spdm_run(int argc, char **argv)
 				       "END_SESSION)\n",
 				       pcitsm_dhe_name(b->dhe), pcitsm_aead_name(b->aead),
 				       b->hb.sm.sm_version >> 12, (b->hb.sm.sm_version >> 8) & 0xf);
-			print_pair(&rep, "session", "sessions established:", "their crypto bound:", n,
-				   fs, bs);
+			print_pair(&rep, "session", "sessions established:",
+				   "their crypto bound:", n, fs, bs);
 			bench_progress(&rep, "secured round trips");
 			e = interleave(b, seconds, heartbeat_rt, aead_rt, 256, &n, &fs, &bs);
 		}

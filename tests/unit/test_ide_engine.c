@@ -1259,7 +1259,8 @@ static void test_t_bit(void **state)
 /* Ports of 1..256 selective streams (pcitsm_ide_port_new_streams): out-of-range counts refused;
  * 255 Secure streams on one port pair (every Stream ID but the reserved one), the last at block
  * index 255, each with its own keys: TLPs round-robin across them each reach the receiver's
- * stream of their Stream ID, and a TLP relabelled with another Stream ID fails that stream's MAC. */
+ * stream of their Stream ID, and a TLP relabelled with another Stream ID fails that stream's
+ * MAC. */
 #define MANY PCITSM_IDE_PORT_STREAMS_MAX
 
 static void many_key(uint8_t key[32], unsigned idx, unsigned u, unsigned side)
@@ -1335,7 +1336,8 @@ static void test_port_stream_count(void **state)
 			io = (struct pcitsm_ide_io){ tlp, n, f->wire, sizeof(f->wire), 0 };
 			assert_ok(pcitsm_ide_tx(tx, &io, 1));
 			assert_int_equal(f->wire[PCITSM_IDE_PFX_STREAM_BYTE], idx - 1);
-			out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+			out = (struct pcitsm_ide_rx_out){ .buf = f->plain,
+							  .cap = sizeof(f->plain) };
 			assert_ok(pcitsm_ide_rx(rx, f->wire, io.out_len, &out));
 			assert_int_equal(out.n, 1);
 			assert_int_equal(out.stream, (int)idx);

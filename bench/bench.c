@@ -158,7 +158,7 @@ int bench_report_finish(struct bench_report *r, int rc)
 static int bench_main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: pcitsm bench NAME [ARGS]\nbenchmarks:\n");
+		fprintf(stderr, "usage: pcitsm bench NAME [ARGS] [--json]\nbenchmarks:\n");
 		for (size_t i = 0; benches[i]; i++)
 			fprintf(stderr, "  %-10s %s\n", benches[i]->name, benches[i]->summary);
 		return CLI_EXIT_USAGE;

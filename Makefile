@@ -7,7 +7,7 @@ GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean \
-	mutants mutants-ci graph
+	mutants mutants-ci graph plots
 
 all: build
 
@@ -52,6 +52,11 @@ test-san: build-san
 
 bench: build
 	./build/pcitsm bench
+
+# The benchmarks' pictures in docs/img/ (scripts/plots.sh: short runs with --json, then gnuplot).
+# PLOT_SECONDS per figure (default 0.3) and PLOT_DMA_SECONDS (bench dma's run, default 4).
+plots: build
+	./scripts/plots.sh
 
 # Run every libFuzzer target for FUZZ_SECONDS each, growing its corpus in a scratch copy.
 fuzz: build-fuzz

@@ -163,26 +163,37 @@ static int bench_connect_run(int argc, char **argv)
 	long mem = 0;
 	pcitsm_err e;
 	int rc = 0;
+	bool json = false;
+	struct bench_report rep;
+	json_object *o;
 	const struct bench_opt opts[] = {
 		{ "--seconds", bench_parse_seconds, &seconds },
 		{ "--curve", bench_parse_curve, &curve_bits },
+		{ "--json", NULL, &json },
 	};
 
 	if (!b)
 		return cli_fail("bench connect", PCITSM_E_NOMEM);
 	if (bench_opts_parse(argc, argv, opts, PCITSM_ARRAY_SIZE(opts)) < 0) {
 		free(b);
-		fprintf(stderr, "usage: pcitsm bench connect [--seconds S] [--curve p256|p384]\n");
+		fprintf(stderr, "usage: pcitsm bench connect [--seconds S] [--curve p256|p384] "
+				"[--json]\n");
 		return CLI_EXIT_USAGE;
 	}
 	b->env = pcitsm_env_default();
+	bench_report_init(&rep, "connect", json);
+	bench_set_num(rep.doc, "seconds", seconds);
+	bench_set_int(rep.doc, "curve_bits", curve_bits);
+	bench_progress(&rep, "set-up (emulated platform, devices)");
 	e = setup(b, curve_bits);
 	if (e) {
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		teardown(b);
 		free(b);
 		return cli_fail("bench connect: set-up", e);
 	}
 	/* Alternate one connect + disconnect and one baseline round: the same machine load. */
+	bench_progress(&rep, "connects for %.1f s", seconds);
 	t0 = bench_now();
 	do {
 		struct mallinfo2 m0 = mallinfo2(), m1;
@@ -215,6 +226,7 @@ static int bench_connect_run(int argc, char **argv)
 		base_s += bench_now() - t3;
 	} while (!e && bench_now() - t0 < seconds);
 	if (rc || e || !n) {
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		if (rc && pcitsm_tsm_status(b->core, &b->ep, &st) == PCITSM_OK)
 			fprintf(stderr, "pcitsm: bench connect: connect failed at %s: %s\n",
 				pcitsm_tsm_step_name(st.last_failure.step), st.last_failure.why);
@@ -222,6 +234,29 @@ static int bench_connect_run(int argc, char **argv)
 		free(b);
 		return cli_fail("bench connect", e ? e : PCITSM_E_IO);
 	}
+	o = bench_row(&rep);
+	bench_set_int(o, "devices", 1); /* one endpoint connected at a time */
+	bench_set_int(o, "root_ports", b->plat.config.nr_ports);
+	bench_set_int(o, "count", (int64_t)n);
+	bench_set_num(o, "connect_ms", 1e3 * conn_s / (double)n);
+	bench_set_num(o, "connects_per_s", (double)n / conn_s);
+	bench_set_num(o, "disconnect_ms", 1e3 * disc_s / (double)n);
+	bench_set_num(o, "spdm_alone_ms", 1e3 * base_s / (double)n);
+	bench_set_num(o, "ratio", base_s / conn_s);
+	bench_set_num(o, "tdisp_lock_ms", 1e3 * td[0] / (double)n);
+	bench_set_num(o, "tdisp_report_ms", 1e3 * td[1] / (double)n);
+	bench_set_num(o, "tdisp_accept_ms", 1e3 * td[2] / (double)n);
+	bench_set_num(o, "tdisp_unlock_ms", 1e3 * td[3] / (double)n);
+	bench_set_int(o, "heap_bytes", mem / (long)n);
+	for (unsigned s = PCITSM_TSM_STEP_PROBE; s <= PCITSM_TSM_STEP_DONE; s++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "step_%s_ms",
+			 s == PCITSM_TSM_STEP_DONE ? "total" : pcitsm_tsm_step_name(s));
+		bench_set_num(o, key, 1e-6 * (double)sum[s] / (double)n);
+	}
+	if (!bench_text(&rep))
+		goto out;
 	printf("connect: emulated platform (%u root ports), platform-firmware TSM (SEV-TIO model), "
 	       "ECDSA P-%u device identity\n",
 	       b->plat.config.nr_ports, curve_bits);
@@ -243,9 +278,10 @@ static int bench_connect_run(int argc, char **argv)
 	for (unsigned s = PCITSM_TSM_STEP_PROBE; s <= PCITSM_TSM_STEP_DONE; s++)
 		printf("    %-14s %8.3f\n", s == PCITSM_TSM_STEP_DONE ? "total" : pcitsm_tsm_step_name(s),
 		       1e-6 * (double)sum[s] / (double)n);
+out:
 	teardown(b);
 	free(b);
-	return 0;
+	return bench_report_finish(&rep, 0);
 }
 
 const struct bench bench_connect = {

@@ -290,10 +290,8 @@ static void print_row(size_t n, const struct figure *f, double ide_gbps)
 	fflush(stdout);
 }
 
-static json_object *json_row(size_t n, const struct figure *f, double ide_gbps)
+static void json_row(json_object *row, size_t n, const struct figure *f, double ide_gbps)
 {
-	json_object *row = json_object_new_object();
-
 	json_object_object_add(row, "size", json_object_new_int64((int64_t)n));
 	for (int m = 0; m < M_NR; m++) {
 		json_object *o = json_object_new_object();
@@ -312,7 +310,6 @@ static json_object *json_row(size_t n, const struct figure *f, double ide_gbps)
 	/* link bytes (2 x size per copy) per CPU second over bench ide's, per CPU second */
 	json_object_object_add(row, "sva_ide_to_bench_ide",
 			       json_object_new_double(2.0 / f[M_SVA_IDE].cpu_ns_per_byte / ide_gbps));
-	return row;
 }
 
 static int bench_dma_run(int argc, char **argv)
@@ -320,7 +317,7 @@ static int bench_dma_run(int argc, char **argv)
 	double seconds = DMA_SECONDS_DEFAULT, ide_gbps;
 	struct dma_bench b = { 0 };
 	bool json = false;
-	json_object *rows = json_object_new_array();
+	struct bench_report rep;
 	pcitsm_err e;
 	int rc = 0;
 
@@ -338,19 +335,24 @@ static int bench_dma_run(int argc, char **argv)
 	}
 	/* --seconds is the whole run's budget, spread over every size and mode, and bench ide */
 	seconds /= 8.0 * M_NR + 1;
+	bench_report_init(&rep, "dma", json);
+	bench_set_num(rep.doc, "mps", PCITSM_TLP_DATA_MAX);
+	bench_progress_steps(&rep, 9);
+	bench_progress(&rep, "bench ide, 4096-byte TLPs");
 	e = setup(&b);
 	if (e) {
 		teardown(&b);
-		json_object_put(rows);
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		return cli_fail("bench dma: set-up", e);
 	}
 	ide_gbps = bench_ide_burst_gbps(PCITSM_TLP_DATA_MAX, seconds);
 	if (ide_gbps <= 0) {
 		teardown(&b);
-		json_object_put(rows);
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		return cli_fail("bench dma: bench ide's figure", PCITSM_E_SYSTEM);
 	}
-	if (!json) {
+	bench_set_num(rep.doc, "bench_ide_gbps", ide_gbps);
+	if (bench_text(&rep)) {
 		printf("DMA copy by the emulated SVA device (docs/sva.md), GB/s; plaintext link, then "
 		       "IDE-encrypted link; bench ide (4096-byte TLPs, b32): %.2f GB/s per CPU\n"
 		       "s/b, s/mc, s/ide: SVA's ratio to bounce, to memcpy, and (link bytes per CPU "
@@ -363,6 +365,7 @@ static int bench_dma_run(int argc, char **argv)
 	for (size_t n = DMA_MIN_SIZE; n <= DMA_MAX_SIZE && !rc; n *= 4) {
 		struct figure f[M_NR];
 
+		bench_progress(&rep, "%zu KiB", n >> 10);
 		for (int m = 0; m < M_NR && !rc; m++) {
 			e = measure(&b, (enum dma_mode)m, n, seconds, &f[m]);
 			if (e)
@@ -376,20 +379,11 @@ static int bench_dma_run(int argc, char **argv)
 		}
 		if (rc)
 			break;
-		json_object_array_add(rows, json_row(n, f, ide_gbps));
-		if (!json)
+		json_row(bench_row(&rep), n, f, ide_gbps);
+		if (bench_text(&rep))
 			print_row(n, f, ide_gbps);
 	}
-	if (json && !rc) {
-		json_object *out = json_object_new_object();
-
-		json_object_object_add(out, "bench_ide_gbps", json_object_new_double(ide_gbps));
-		json_object_object_add(out, "mps", json_object_new_int(PCITSM_TLP_DATA_MAX));
-		json_object_object_add(out, "rows", json_object_get(rows));
-		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
-		json_object_put(out);
-	}
-	json_object_put(rows);
+	rc = bench_report_finish(&rep, rc);
 	teardown(&b);
 	return rc;
 }

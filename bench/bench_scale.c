@@ -174,27 +174,20 @@ static pcitsm_err scale_round(unsigned n, unsigned curve_bits, const struct pcit
 	return PCITSM_OK;
 }
 
-static json_object *row_json(const struct scale_row *r)
+/* One row of the --json document (bench.h): per device count. connect_ms is the per-device
+ * connect time that `make plots` draws against the count. */
+static void row_json(json_object *o, const struct scale_row *r)
 {
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "devices", json_object_new_int((int)r->n));
-	json_object_object_add(o, "connect_ms_per_device",
-			       json_object_new_double(1e3 * r->connect_s / r->n));
-	json_object_object_add(o, "connect_cpu_ms_per_device",
-			       json_object_new_double(1e3 * r->connect_cpu_s / r->n));
-	json_object_object_add(o, "disconnect_ms_per_device",
-			       json_object_new_double(1e3 * r->disconnect_s / r->n));
-	json_object_object_add(o, "heap_bytes_per_connection",
-			       json_object_new_int64(r->heap_conn / (long)r->n));
-	json_object_object_add(o, "heap_bytes_total_connected", json_object_new_int64(r->heap_total));
-	json_object_object_add(o, "heap_bytes_platform", json_object_new_int64(r->heap_plat));
-	json_object_object_add(o, "heap_bytes_devices", json_object_new_int64(r->heap_devs));
-	json_object_object_add(o, "available_secure_streams_connected",
-			       json_object_new_int((int)r->avail_connected));
-	json_object_object_add(o, "available_secure_streams_after",
-			       json_object_new_int((int)r->avail_after));
-	return o;
+	bench_set_int(o, "devices", r->n);
+	bench_set_num(o, "connect_ms", 1e3 * r->connect_s / r->n);
+	bench_set_num(o, "connect_cpu_ms_per_device", 1e3 * r->connect_cpu_s / r->n);
+	bench_set_num(o, "disconnect_ms_per_device", 1e3 * r->disconnect_s / r->n);
+	bench_set_int(o, "heap_bytes_per_connection", r->heap_conn / (long)r->n);
+	bench_set_int(o, "heap_bytes_total_connected", r->heap_total);
+	bench_set_int(o, "heap_bytes_platform", r->heap_plat);
+	bench_set_int(o, "heap_bytes_devices", r->heap_devs);
+	bench_set_int(o, "available_secure_streams_connected", r->avail_connected);
+	bench_set_int(o, "available_secure_streams_after", r->avail_after);
 }
 
 /* --devices 1,16,64,255: ascending counts in 1..PCITSM_EMU_MAX_PORTS, at most 8. */
@@ -257,7 +250,7 @@ static int bench_scale_run(int argc, char **argv)
 	double seconds = 0;
 	unsigned curve_bits = 384;
 	bool json = false;
-	json_object *out;
+	struct bench_report rep;
 	int nargs = 0;
 	char *args[16];
 	const struct bench_opt opts[] = {
@@ -283,41 +276,33 @@ static int bench_scale_run(int argc, char **argv)
 		counts = (struct scale_counts){ { 1, SCALE_BASE, 2 * SCALE_BASE }, 3 };
 		curve_bits = 256;
 	}
+	bench_report_init(&rep, "scale", json);
+	bench_set_int(rep.doc, "curve_bits", curve_bits);
+	bench_progress_steps(&rep, counts.n);
 	for (unsigned i = 0; i < counts.n; i++) {
-		pcitsm_err e = scale_round(counts.v[i], curve_bits, pcitsm_env_default(), &rows[i]);
+		pcitsm_err e;
 
+		bench_progress(&rep, "%u devices", counts.v[i]);
+		e = scale_round(counts.v[i], curve_bits, pcitsm_env_default(), &rows[i]);
 		if (e)
-			return cli_failf("bench scale: %u devices: %s", counts.v[i],
-					 e == PCITSM_E_STATE ? "the stream pool did not follow"
-							     : pcitsm_err_str(e));
+			return bench_report_finish(
+				&rep, cli_failf("bench scale: %u devices: %s", counts.v[i],
+						e == PCITSM_E_STATE ? "the stream pool did not follow"
+								    : pcitsm_err_str(e)));
 		if (rows[i].n == SCALE_BASE)
 			base = &rows[i];
 		top = &rows[i];
+		row_json(bench_row(&rep), &rows[i]);
 	}
-	if (!json) {
+	if (bench_text(&rep))
 		print_text(rows, counts.n, curve_bits, base, top);
-		return 0;
-	}
-	out = json_object_new_object();
-	json_object_object_add(out, "curve_bits", json_object_new_int((int)curve_bits));
-	{
-		json_object *a = json_object_new_array();
-
-		for (unsigned i = 0; i < counts.n; i++)
-			json_object_array_add(a, row_json(&rows[i]));
-		json_object_object_add(out, "rows", a);
-	}
 	if (base && top && top != base) {
-		json_object_object_add(out, "ratio_per_device_connect",
-				       json_object_new_double((top->connect_cpu_s / top->n) /
-							      (base->connect_cpu_s / base->n)));
-		json_object_object_add(out, "ratio_target", json_object_new_double(SCALE_TARGET));
+		bench_set_num(rep.doc, "ratio_per_device_connect",
+			      (top->connect_cpu_s / top->n) / (base->connect_cpu_s / base->n));
+		bench_set_num(rep.doc, "ratio_target", SCALE_TARGET);
 	}
-	json_object_object_add(out, "heap_bytes_total_largest",
-			       json_object_new_int64(top ? top->heap_total : 0));
-	printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY));
-	json_object_put(out);
-	return 0;
+	bench_set_int(rep.doc, "heap_bytes_total_largest", top ? top->heap_total : 0);
+	return bench_report_finish(&rep, 0);
 }
 
 const struct bench bench_scale = {

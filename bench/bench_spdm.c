@@ -198,9 +198,21 @@ static pcitsm_err interleave(struct spdm_bench *b, double seconds, pcitsm_err (*
 	return e;
 }
 
-static void print_pair(const char *what, const char *base, unsigned long n, double fn_s,
-		       double base_s)
+/* A figure beside its bound: a JSON row (kind), and the text unless --json. */
+static void print_pair(struct bench_report *r, const char *kind, const char *what,
+		       const char *base, unsigned long n, double fn_s, double base_s)
 {
+	json_object *o = bench_row(r);
+
+	bench_set_str(o, "kind", kind);
+	bench_set_int(o, "count", (int64_t)n);
+	bench_set_num(o, "per_s", (double)n / fn_s);
+	bench_set_num(o, "ms", 1e3 * fn_s / (double)n);
+	bench_set_num(o, "bound_per_s", (double)n / base_s);
+	bench_set_num(o, "bound_ms", 1e3 * base_s / (double)n);
+	bench_set_num(o, "ratio", base_s / fn_s);
+	if (!bench_text(r))
+		return;
 	printf("  %-28s%10.1f /s  (%lu in %.2f s, %.3f ms each)\n", what, (double)n / fn_s, n, fn_s,
 	       1e3 * fn_s / (double)n);
 	printf("  %-28s%10.1f /s  (%lu in %.2f s, %.3f ms each)\n", base, (double)n / base_s, n,
@@ -290,10 +302,13 @@ static int bench_spdm_run(int argc, char **argv)
 	unsigned curve_bits = 384, dhe_bits = 0;
 	uint16_t dhe = 0;
 	pcitsm_err e;
+	bool json = false;
+	struct bench_report rep;
 	const struct bench_opt opts[] = {
 		{ "--seconds", bench_parse_seconds, &seconds },
 		{ "--curve", bench_parse_curve, &curve_bits },
 		{ "--dhe", bench_parse_curve, &dhe_bits },
+		{ "--json", NULL, &json },
 	};
 
 	if (!b)
@@ -301,13 +316,18 @@ static int bench_spdm_run(int argc, char **argv)
 	if (bench_opts_parse(argc, argv, opts, PCITSM_ARRAY_SIZE(opts)) < 0) {
 		free(b);
 		fprintf(stderr, "usage: pcitsm bench spdm [--seconds S] [--curve p256|p384] "
-				"[--dhe p256|p384]\n");
+				"[--dhe p256|p384] [--json]\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (dhe_bits) /* offer only that group */
 		dhe = dhe_bits == 256 ? PCITSM_SPDM_DHE_SECP256R1 : PCITSM_SPDM_DHE_SECP384R1;
+	bench_report_init(&rep, "spdm", json);
+	bench_set_num(rep.doc, "seconds", seconds);
+	bench_progress_steps(&rep, 4);
+	bench_progress(&rep, "set-up (identity, first authentication)");
 	e = setup(b, curve_bits, dhe, env);
 	if (e != PCITSM_OK) {
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		fprintf(stderr, "pcitsm: bench spdm: set-up failed: %s (%s) %s\n",
 			pcitsm_err_str(e), pcitsm_err_name(e), b->first.why);
 		teardown(b);
@@ -317,6 +337,7 @@ static int bench_spdm_run(int argc, char **argv)
 	/* Alternate one full authentication (both ends in this process) and the same
 	 * cryptography alone, so both figures see the same machine load. */
 	auth_s = crypto_s = 0;
+	bench_progress(&rep, "authentications");
 	t0 = bench_now();
 	do {
 		struct pcitsm_spdm_auth_result res;
@@ -333,43 +354,70 @@ static int bench_spdm_run(int argc, char **argv)
 		cryptos++;
 	} while (e == PCITSM_OK && bench_now() - t0 < seconds);
 	if (e != PCITSM_OK) {
+		bench_report_finish(&rep, CLI_EXIT_FAIL);
 		teardown(b);
 		free(b);
 		return cli_fail("bench spdm", e);
 	}
-	printf("spdm: SPDM %x.%x, %s, %s, chain %zu bytes, %u measurement blocks\n",
-	       b->first.version >> 4, b->first.version & 0xf, pcitsm_sig_name(b->sig),
-	       pcitsm_hash_name(b->hash), b->first.chain_len, b->first.nr_blocks);
-	printf("  full authentications:       %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
-	       (double)auths / auth_s, auths, auth_s, 1e3 * auth_s / (double)auths);
-	printf("  their cryptography alone:   %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
-	       (double)cryptos / crypto_s, cryptos, crypto_s, 1e3 * crypto_s / (double)cryptos);
-	printf("  ratio crypto / full:        %10.2f   (%.0f%% of an authentication is crypto)\n",
-	       (crypto_s / (double)cryptos) / (auth_s / (double)auths),
-	       100.0 * (crypto_s / (double)cryptos) / (auth_s / (double)auths));
+	bench_set_str(rep.doc, "sig", pcitsm_sig_name(b->sig));
+	bench_set_str(rep.doc, "hash", pcitsm_hash_name(b->hash));
+	bench_set_int(rep.doc, "chain_bytes", (int64_t)b->first.chain_len);
+	{
+		json_object *o = bench_row(&rep);
+
+		bench_set_str(o, "kind", "authentication");
+		bench_set_int(o, "count", (int64_t)auths);
+		bench_set_num(o, "per_s", (double)auths / auth_s);
+		bench_set_num(o, "ms", 1e3 * auth_s / (double)auths);
+		bench_set_num(o, "bound_per_s", (double)cryptos / crypto_s);
+		bench_set_num(o, "bound_ms", 1e3 * crypto_s / (double)cryptos);
+		bench_set_num(o, "ratio", (crypto_s / (double)cryptos) / (auth_s / (double)auths));
+	}
+	if (bench_text(&rep)) {
+		printf("spdm: SPDM %x.%x, %s, %s, chain %zu bytes, %u measurement blocks\n",
+		       b->first.version >> 4, b->first.version & 0xf, pcitsm_sig_name(b->sig),
+		       pcitsm_hash_name(b->hash), b->first.chain_len, b->first.nr_blocks);
+		printf("  full authentications:       %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
+		       (double)auths / auth_s, auths, auth_s, 1e3 * auth_s / (double)auths);
+		printf("  their cryptography alone:   %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
+		       (double)cryptos / crypto_s, cryptos, crypto_s,
+		       1e3 * crypto_s / (double)cryptos);
+		printf("  ratio crypto / full:        %10.2f   (%.0f%% of an authentication is "
+		       "crypto)\n",
+		       (crypto_s / (double)cryptos) / (auth_s / (double)auths),
+		       100.0 * (crypto_s / (double)cryptos) / (auth_s / (double)auths));
+	}
 	{
 		unsigned long n;
 		double fs, bs;
 
 		/* After the authentications (each GET_VERSION ends every session): the connection
 		 * and the session the round trips use. */
+		bench_progress(&rep, "sessions");
 		e = session_setup(b);
 		if (e == PCITSM_OK)
 			e = interleave(b, seconds, one_session, session_crypto_once, 1, &n, &fs,
 				       &bs);
 		if (e == PCITSM_OK) {
-			printf("sessions: %s, %s, DSP0277 %u.%u (KEY_EXCHANGE + FINISH + END_SESSION)\n",
-			       pcitsm_dhe_name(b->dhe), pcitsm_aead_name(b->aead),
-			       b->hb.sm.sm_version >> 12, (b->hb.sm.sm_version >> 8) & 0xf);
-			print_pair("sessions established:", "their crypto bound:", n, fs, bs);
+			if (bench_text(&rep))
+				printf("sessions: %s, %s, DSP0277 %u.%u (KEY_EXCHANGE + FINISH + "
+				       "END_SESSION)\n",
+				       pcitsm_dhe_name(b->dhe), pcitsm_aead_name(b->aead),
+				       b->hb.sm.sm_version >> 12, (b->hb.sm.sm_version >> 8) & 0xf);
+			print_pair(&rep, "session", "sessions established:",
+				   "their crypto bound:", n, fs, bs);
+			bench_progress(&rep, "secured round trips");
 			e = interleave(b, seconds, heartbeat_rt, aead_rt, 256, &n, &fs, &bs);
 		}
 		if (e == PCITSM_OK) {
-			printf("secured round trips (HEARTBEAT / HEARTBEAT_ACK, %s):\n",
-			       pcitsm_aead_name(b->aead));
-			print_pair("round trips:", "AEAD seal+open x2 bound:", n, fs, bs);
+			if (bench_text(&rep))
+				printf("secured round trips (HEARTBEAT / HEARTBEAT_ACK, %s):\n",
+				       pcitsm_aead_name(b->aead));
+			print_pair(&rep, "heartbeat", "round trips:", "AEAD seal+open x2 bound:", n,
+				   fs, bs);
 		}
 		if (e != PCITSM_OK) {
+			bench_report_finish(&rep, CLI_EXIT_FAIL);
 			teardown(b);
 			free(b);
 			return cli_fail("bench spdm sessions", e);
@@ -377,7 +425,7 @@ static int bench_spdm_run(int argc, char **argv)
 	}
 	teardown(b);
 	free(b);
-	return 0;
+	return bench_report_finish(&rep, 0);
 }
 
 const struct bench bench_spdm = {

@@ -120,7 +120,7 @@ struct pcitsm_emu_func {
 	/* The port's IDE engine, driven by its selective-stream registers (docs/emulated-platform.md):
 	 * a register write with Enable clear configures the engine stream of that block, setting
 	 * Enable enables it, clearing Enable disables it (keys invalidated), and Status reads the
-	 * engine's state. Only blocks below PCITSM_IDE_PORT_STREAMS are bound. */
+	 * engine's state. Only blocks below the port's nr_streams are bound. */
 	struct pcitsm_ide_port *ide_port;
 	struct pcitsm_emu_link *link;
 	/* Endpoint functions: BAR0 as the function decodes it, with its MSI-X table and PBA and

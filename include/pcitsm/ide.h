@@ -186,7 +186,11 @@ void pcitsm_ide_km_ifv_encode(uint64_t ifv, uint8_t wire[8]);
 /* =============================================================================================
  * The engine: one struct pcitsm_ide_port per port (root port or endpoint upstream port)
  * ============================================================================================= */
-#define PCITSM_IDE_PORT_STREAMS 8  /* selective streams modelled per port */
+/* Selective IDE streams per port: chosen when the port is created (pcitsm_ide_port_new_streams),
+ * one engine stream per Selective IDE Stream register block. A root port of a host bridge may have
+ * up to 256 blocks (PCIe 6.x §7.9.26: Number of Selective IDE Streams Supported is 8 bits, +1). */
+#define PCITSM_IDE_PORT_STREAMS_DEFAULT 8
+#define PCITSM_IDE_PORT_STREAMS_MAX 256
 #define PCITSM_IDE_NR_SUB 3
 #define PCITSM_IDE_AGG_MAX 8       /* PCIe 6.x §6.33 aggregation: at most 8 TLPs per unit */
 #define PCITSM_IDE_AGG_DATA_MAX 1024 /* PCIe 6.x §6.33: at most 256 DW of payload per unit */
@@ -254,12 +258,23 @@ struct pcitsm_ide_port {
 	const struct pcitsm_env *env;
 	uint16_t rid;             /* Requester ID of the function implementing IDE */
 	bool rx_aggregation;      /* receiver accepts MAC-less TLPs (Aggregation Supported) */
-	uint8_t id_to_idx[256];   /* Stream ID -> stream index, 0xff for none (configured streams) */
-	struct pcitsm_ide_stream stream[PCITSM_IDE_PORT_STREAMS];
+	/* Stream ID -> stream index, PCITSM_IDE_NO_STREAM for none (configured streams): the O(1)
+	 * lookup of every received TLP, whatever nr_streams is. */
+	uint16_t id_to_idx[256];
 	uint64_t misrouted, clear_dropped;
+	unsigned nr_streams;      /* stream[0..nr_streams-1], fixed at creation */
+	struct pcitsm_ide_stream stream[]; /* allocated with the port: no per-TLP indirection */
 };
+#define PCITSM_IDE_NO_STREAM 0xffffu
 
-/* Allocate a port (its contexts are large: keep them off the stack). */
+/* Allocate a port with nr_streams (1..PCITSM_IDE_PORT_STREAMS_MAX) selective streams, all in one
+ * allocation (each stream's contexts are large: keep them off the stack). E_INVAL for a count out
+ * of range. Stream indexes (register blocks) are 0..nr_streams-1 in every call below: E_INVAL
+ * from nr_streams on. */
+pcitsm_err pcitsm_ide_port_new_streams(struct pcitsm_ide_port **p, struct pcitsm_gcm *gcm,
+				       const struct pcitsm_env *env, uint16_t rid,
+				       unsigned nr_streams) PCITSM_MUST_CHECK;
+/* The same with PCITSM_IDE_PORT_STREAMS_DEFAULT streams. */
 pcitsm_err pcitsm_ide_port_new(struct pcitsm_ide_port **p, struct pcitsm_gcm *gcm,
 			       const struct pcitsm_env *env, uint16_t rid) PCITSM_MUST_CHECK;
 /* Wipe every key and free. */
@@ -273,7 +288,7 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
 
 /* Configure the port from its IDE Extended Capability at cap_off in cfg, as decoded by
  * pcitsm_ide_read / pcitsm_ide_sel_read (PCIe 6.x §7.9.26): rx_aggregation from Aggregation
- * Supported; each Selective IDE block i < PCITSM_IDE_PORT_STREAMS becomes stream i
+ * Supported; each Selective IDE block i < p->nr_streams becomes stream i
  * (pcitsm_ide_stream_config: Stream ID, TC, Default Stream, RID association, address associations,
  * aggregation, PCRC, config requests; features the capability does not advertise are ignored), then
  * follows the block's Enable bit: set enables the stream, clear disables it. A block with Enable
@@ -292,7 +307,7 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
  * model whose registers drive its engine write by write: a Stream ID another block still holds is
  * refused (E_EXISTS, the block holds no stream) until that block lets it go. *configured (may be
  * NULL): the block holds a stream after the call (false for an idle block or an error). E_INVAL
- * for i >= PCITSM_IDE_PORT_STREAMS; pcitsm_ide_port_load's errors otherwise. */
+ * for i >= p->nr_streams; pcitsm_ide_port_load's errors otherwise. */
 pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_cfg *cfg,
 				      uint16_t cap_off, unsigned i, bool *configured) PCITSM_MUST_CHECK;
 
@@ -320,7 +335,7 @@ pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx) PC
  * dropped; the expanded keys stay allocated for the next KEY_PROG), the association forgotten and
  * its Stream ID free for another stream. An IDE TLP that still carries the Stream ID is misrouted
  * (pcitsm_ide_rx: E_NOTFOUND) and KEY_PROG for it finds no stream. Idempotent: OK on a stream that
- * is not configured. E_INVAL for idx >= PCITSM_IDE_PORT_STREAMS. */
+ * is not configured. E_INVAL for idx >= p->nr_streams. */
 pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx)
 	PCITSM_MUST_CHECK;
 enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx);

@@ -267,6 +267,9 @@ pcitsm_err pcitsm_idekm_query_resp_check(const struct pcitsm_idekm_query_resp *q
  * Responder engine
  * ============================================================================================= */
 #define PCITSM_IDEKM_MAX_PORTS 8
+/* Engine streams a responder port tracks (keyed bitmap, prog / go): an endpoint's port, created
+ * with the default stream count. pcitsm_idekm_rsp_add_port refuses a port with more. */
+#define PCITSM_IDEKM_RSP_STREAMS PCITSM_IDE_PORT_STREAMS_DEFAULT
 
 struct pcitsm_idekm_rsp_port {
 	struct pcitsm_cfg *cfg;       /* not owned */
@@ -276,7 +279,7 @@ struct pcitsm_idekm_rsp_port {
 	uint8_t keyed;                /* engine streams keyed through the bound session (bitmap) */
 	/* Per engine stream and key set, the slots (bit dir * 3 + sub) the bound session
 	 * programmed (KEY_PROG acknowledged) and started (K_SET_GO) since. */
-	uint8_t prog[PCITSM_IDE_PORT_STREAMS][2], go[PCITSM_IDE_PORT_STREAMS][2];
+	uint8_t prog[PCITSM_IDEKM_RSP_STREAMS][2], go[PCITSM_IDEKM_RSP_STREAMS][2];
 };
 
 struct pcitsm_idekm_rsp_stats {
@@ -311,7 +314,8 @@ struct pcitsm_idekm_rsp {
 void pcitsm_idekm_rsp_init(struct pcitsm_idekm_rsp *r, const struct pcitsm_env *env);
 /* Add the next port index (the first is 0: the function itself): the config space its QUERY_RESP is
  * read from (the IDE capability must be there: E_NOTFOUND), its IDE engine port, and its address
- * (bdf->seg's low byte is reported as Segment). E_EXHAUSTED past PCITSM_IDEKM_MAX_PORTS. */
+ * (bdf->seg's low byte is reported as Segment). E_EXHAUSTED past PCITSM_IDEKM_MAX_PORTS;
+ * E_UNSUPPORTED for an engine port with more than PCITSM_IDEKM_RSP_STREAMS streams. */
 pcitsm_err pcitsm_idekm_rsp_add_port(struct pcitsm_idekm_rsp *r, struct pcitsm_cfg *cfg,
 				     struct pcitsm_ide_port *ide, const struct pcitsm_bdf *bdf)
 	PCITSM_MUST_CHECK;

@@ -98,7 +98,7 @@ static void km_session_ended(void *ctx, uint32_t session_id)
 	if (!d->km.stale)
 		return;
 	for (unsigned i = 0; i < d->km.nr_ports; i++)
-		for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
+		for (unsigned s = 0; s < PCITSM_IDEKM_RSP_STREAMS; s++)
 			if (d->km.port[i].keyed & (1u << s) &&
 			    pcitsm_ide_stream_disable(d->km.port[i].ide, s) != PCITSM_OK)
 				pcitsm_debug(d->km.env, "emu: stream %u not disabled", s);

@@ -44,13 +44,13 @@ static void engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bo
 	struct pcitsm_ide_port *port = f->ide_port;
 	bool configured;
 
-	if (!port || idx >= PCITSM_IDE_PORT_STREAMS || (was_en && now_en))
+	if (!port || idx >= port->nr_streams || (was_en && now_en))
 		return;
 	if (pcitsm_ide_port_load_block(port, &f->cfg.cfg, f->ide_off, idx, &configured) ==
 		    PCITSM_OK &&
 	    configured)
 		return;
-	/* Cannot fail for an index below PCITSM_IDE_PORT_STREAMS (checked above). */
+	/* Cannot fail for an index below the port's stream count (checked above). */
 	if (pcitsm_ide_stream_unconfigure(port, idx) != PCITSM_OK)
 		pcitsm_debug(port->env, "emu: engine stream %u not released", idx);
 }

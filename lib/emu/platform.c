@@ -141,7 +141,7 @@ static uint32_t ide_status(struct ide_layout *l, enum ide_reg reg, unsigned i, u
 		uint32_t rid2 = pcitsm_cfg_emu_peek(c, ide_sel_block(l, i) + PCITSM_IDE_SEL_RID2, 4);
 		if ((rid2 & 1) && l->f->ide_state)
 			state = l->f->ide_state(l->f, i);
-		else if ((rid2 & 1) && l->f->ide_port && i < PCITSM_IDE_PORT_STREAMS)
+		else if ((rid2 & 1) && l->f->ide_port && i < l->f->ide_port->nr_streams)
 			state = (uint8_t)pcitsm_ide_stream_state(l->f->ide_port, i);
 	}
 	return sticky | state;

@@ -63,9 +63,10 @@ static pcitsm_err host_link(void *ctx, unsigned i, struct pcitsm_platform_link *
 	 * RUN reaches (pcitsm_emu_private_mem); the scratch after it is link_flush's. */
 	out->mem_size = PCITSM_EMU_MEM_SIZE / 2;
 	out->tlps_secure = 0;
-	for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
-		out->tlps_secure += l->rp->ide_port->stream[s].stats.tx_tlps +
-				    l->ep->ide_port->stream[s].stats.tx_tlps;
+	for (unsigned s = 0; s < l->rp->ide_port->nr_streams; s++)
+		out->tlps_secure += l->rp->ide_port->stream[s].stats.tx_tlps;
+	for (unsigned s = 0; s < l->ep->ide_port->nr_streams; s++)
+		out->tlps_secure += l->ep->ide_port->stream[s].stats.tx_tlps;
 	out->tlps_wire = l->wire->stats[0].sent + l->wire->stats[1].sent;
 	pcitsm_emu_private_mem(l, &out->priv_base, &out->priv_size);
 	out->tee_refused = l->tee_refused[PCITSM_IDE_SIDE_RP] + l->tee_refused[PCITSM_IDE_SIDE_EP];

@@ -5,6 +5,7 @@
  * Selective IDE Stream block becomes one engine stream, so association (RID range, address ranges,
  * Default Stream, TC), aggregation and PCRC come from the registers software programmed.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ide_engine.h"
@@ -85,7 +86,7 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 				unsigned *nr_streams)
 {
 	struct pcitsm_ide_info info, *ide = &info;
-	struct pcitsm_ide_sel sel[PCITSM_IDE_PORT_STREAMS];
+	struct pcitsm_ide_sel *sel;
 	unsigned nb = 0, n = 0;
 	pcitsm_err de = PCITSM_OK, e = PCITSM_OK;
 
@@ -94,9 +95,13 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 	PCITSM_TRY(pcitsm_ide_read(cfg, cap_off, ide));
 	if (!ide->sel_sup)
 		return PCITSM_E_UNSUPPORTED;
+	/* Up to 256 blocks of decoded registers: on the heap, once per load (not per TLP). */
+	sel = calloc(PCITSM_MIN(ide->nr_sel, p->nr_streams) + 1, sizeof(*sel));
+	if (!sel)
+		return PCITSM_E_NOMEM;
 	p->rx_aggregation = ide->aggregation_sup;
 	/* Every block is decoded first; blocks before one that does not decode are still loaded. */
-	for (; nb < ide->nr_sel && nb < PCITSM_IDE_PORT_STREAMS; nb++) {
+	for (; nb < ide->nr_sel && nb < p->nr_streams; nb++) {
 		de = pcitsm_ide_sel_read(cfg, ide, nb, &sel[nb]);
 		if (de)
 			break;
@@ -113,6 +118,7 @@ pcitsm_err pcitsm_ide_port_load(struct pcitsm_ide_port *p, struct pcitsm_cfg *cf
 		e = load_block(p, ide, i, &sel[i], &configured);
 		n += !e && configured;
 	}
+	free(sel);
 	if (nr_streams)
 		*nr_streams = n;
 	return e ? e : de;
@@ -128,7 +134,7 @@ pcitsm_err pcitsm_ide_port_load_block(struct pcitsm_ide_port *p, struct pcitsm_c
 
 	if (configured)
 		*configured = false;
-	if (!p || !cfg || i >= PCITSM_IDE_PORT_STREAMS)
+	if (!p || !cfg || i >= p->nr_streams)
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(pcitsm_ide_read(cfg, cap_off, &ide));
 	if (!ide.sel_sup)

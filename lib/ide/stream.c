@@ -11,25 +11,39 @@
 
 #include "ide_engine.h"
 
-#define NO_STREAM 0xff
+#define NO_STREAM PCITSM_IDE_NO_STREAM
 
-pcitsm_err pcitsm_ide_port_new(struct pcitsm_ide_port **out, struct pcitsm_gcm *gcm,
-			       const struct pcitsm_env *env, uint16_t rid)
+static size_t port_size(unsigned nr_streams)
+{
+	return sizeof(struct pcitsm_ide_port) + nr_streams * sizeof(struct pcitsm_ide_stream);
+}
+
+pcitsm_err pcitsm_ide_port_new_streams(struct pcitsm_ide_port **out, struct pcitsm_gcm *gcm,
+				       const struct pcitsm_env *env, uint16_t rid,
+				       unsigned nr_streams)
 {
 	struct pcitsm_ide_port *p;
 
-	if (!out || !gcm || !env)
+	if (!out || !gcm || !env || !nr_streams || nr_streams > PCITSM_IDE_PORT_STREAMS_MAX)
 		return PCITSM_E_INVAL;
-	p = calloc(1, sizeof(*p));
+	p = calloc(1, port_size(nr_streams));
 	if (!p)
 		return PCITSM_E_NOMEM;
 	p->gcm = gcm;
 	p->env = env;
 	p->rid = rid;
 	p->rx_aggregation = true;
-	memset(p->id_to_idx, NO_STREAM, sizeof(p->id_to_idx));
+	p->nr_streams = nr_streams;
+	for (unsigned id = 0; id < PCITSM_ARRAY_SIZE(p->id_to_idx); id++)
+		p->id_to_idx[id] = NO_STREAM;
 	*out = p;
 	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_ide_port_new(struct pcitsm_ide_port **out, struct pcitsm_gcm *gcm,
+			       const struct pcitsm_env *env, uint16_t rid)
+{
+	return pcitsm_ide_port_new_streams(out, gcm, env, rid, PCITSM_IDE_PORT_STREAMS_DEFAULT);
 }
 
 void ide_slot_invalidate(struct pcitsm_ide_slot *sl)
@@ -54,14 +68,14 @@ void pcitsm_ide_port_free(struct pcitsm_ide_port *p)
 {
 	if (!p)
 		return;
-	for (unsigned i = 0; i < PCITSM_IDE_PORT_STREAMS; i++) {
+	for (unsigned i = 0; i < p->nr_streams; i++) {
 		keys_invalidate(&p->stream[i]);
 		for (int d = 0; d < 2; d++)
 			for (int u = 0; u < PCITSM_IDE_NR_SUB; u++)
 				for (int k = 0; k < 2; k++)
 					pcitsm_gcm_key_free(p->stream[i].slot[d][u][k].key);
 	}
-	pcitsm_wipe(p, sizeof(*p));
+	pcitsm_wipe(p, port_size(p->nr_streams));
 	free(p);
 }
 
@@ -113,9 +127,9 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
 				    const struct pcitsm_ide_sel *sel)
 {
 	struct pcitsm_ide_stream *s;
-	uint8_t other;
+	uint16_t other;
 
-	if (!p || !sel || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (!p || !sel || idx >= p->nr_streams)
 		return PCITSM_E_INVAL;
 	s = &p->stream[idx];
 	if (s->enabled)
@@ -145,13 +159,13 @@ pcitsm_err pcitsm_ide_stream_config(struct pcitsm_ide_port *p, unsigned idx,
 	memcpy(s->addr, sel->addr, sizeof(s->addr));
 	s->state = PCITSM_IDE_INSECURE;
 	s->configured = true;
-	p->id_to_idx[s->id] = (uint8_t)idx;
+	p->id_to_idx[s->id] = (uint16_t)idx;
 	return PCITSM_OK;
 }
 
 struct pcitsm_ide_stream *ide_stream_by_id(struct pcitsm_ide_port *p, uint8_t id)
 {
-	uint8_t i = p->id_to_idx[id];
+	uint16_t i = p->id_to_idx[id];
 
 	return i == NO_STREAM ? NULL : &p->stream[i];
 }
@@ -275,7 +289,7 @@ pcitsm_err pcitsm_ide_stream_enable(struct pcitsm_ide_port *p, unsigned idx)
 {
 	struct pcitsm_ide_stream *s;
 
-	if (!p || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (!p || idx >= p->nr_streams)
 		return PCITSM_E_INVAL;
 	s = &p->stream[idx];
 	if (!s->configured)
@@ -306,7 +320,7 @@ pcitsm_err pcitsm_ide_stream_disable(struct pcitsm_ide_port *p, unsigned idx)
 {
 	struct pcitsm_ide_stream *s;
 
-	if (!p || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (!p || idx >= p->nr_streams)
 		return PCITSM_E_INVAL;
 	s = &p->stream[idx];
 	s->enabled = false;
@@ -320,7 +334,7 @@ pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx
 {
 	struct pcitsm_ide_stream *s;
 
-	if (!p || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (!p || idx >= p->nr_streams)
 		return PCITSM_E_INVAL;
 	s = &p->stream[idx];
 	/* Enable cleared first: Insecure, every key and IV invalidated (the expanded keys stay
@@ -344,7 +358,7 @@ pcitsm_err pcitsm_ide_stream_unconfigure(struct pcitsm_ide_port *p, unsigned idx
 
 enum pcitsm_ide_state pcitsm_ide_stream_state(const struct pcitsm_ide_port *p, unsigned idx)
 {
-	if (!p || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (!p || idx >= p->nr_streams)
 		return PCITSM_IDE_INSECURE;
 	return p->stream[idx].state;
 }
@@ -410,7 +424,7 @@ int pcitsm_ide_select(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *
 {
 	int dflt = -1;
 
-	for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++) {
+	for (int i = 0; i < (int)p->nr_streams; i++) {
 		const struct pcitsm_ide_stream *s = &p->stream[i];
 
 		if (!s->enabled || s->tc != t->tc)
@@ -430,7 +444,7 @@ int ide_rx_owner(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t)
 {
 	uint16_t src = t->kind == PCITSM_TLP_CPL || t->kind == PCITSM_TLP_CPLD ? t->cpl_id : t->req_id;
 
-	for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++) {
+	for (int i = 0; i < (int)p->nr_streams; i++) {
 		const struct pcitsm_ide_stream *s = &p->stream[i];
 
 		if (s->state == PCITSM_IDE_SECURE && s->tc == t->tc &&
@@ -460,7 +474,7 @@ pcitsm_err pcitsm_ide_next_msg(struct pcitsm_ide_port *p, uint8_t *out, size_t c
 	uint8_t plain[PCITSM_TLP_HDR_MAX];
 	size_t n;
 
-	for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++) {
+	for (int i = 0; i < (int)p->nr_streams; i++) {
 		struct pcitsm_ide_stream *s = &p->stream[i];
 
 		if (!s->fail_pending)
@@ -473,7 +487,7 @@ pcitsm_err pcitsm_ide_next_msg(struct pcitsm_ide_port *p, uint8_t *out, size_t c
 		s->fail_pending = false;
 		return PCITSM_OK;
 	}
-	for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++) {
+	for (int i = 0; i < (int)p->nr_streams; i++) {
 		struct pcitsm_ide_stream *s = &p->stream[i];
 		struct pcitsm_ide_io io;
 

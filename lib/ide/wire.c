@@ -241,7 +241,7 @@ static bool clear_link(const struct pcitsm_ide_wire *w, bool tee)
 	if (tee)
 		return false;
 	for (int side = 0; side < 2; side++)
-		for (int i = 0; i < PCITSM_IDE_PORT_STREAMS; i++)
+		for (int i = 0; (unsigned)i < w->port[side]->nr_streams; i++)
 			if (w->port[side]->stream[i].enabled ||
 			    w->port[side]->stream[i].state == PCITSM_IDE_SECURE)
 				return false;

@@ -20,7 +20,7 @@
 #define SEL_CAP_NADDR_MASK 0xfu /* Selective IDE Stream Capability bits 3:0 (PCIe 6.x §7.9.26) */
 
 /* keyed is a byte-wide bitmap of engine stream indexes. */
-_Static_assert(PCITSM_IDE_PORT_STREAMS <= 8, "keyed bitmap too narrow");
+_Static_assert(PCITSM_IDEKM_RSP_STREAMS <= 8, "keyed bitmap too narrow");
 
 void pcitsm_idekm_rsp_init(struct pcitsm_idekm_rsp *r, const struct pcitsm_env *env)
 {
@@ -68,6 +68,9 @@ pcitsm_err pcitsm_idekm_rsp_add_port(struct pcitsm_idekm_rsp *r, struct pcitsm_c
 		return PCITSM_E_INVAL;
 	if (r->nr_ports >= PCITSM_IDEKM_MAX_PORTS)
 		return PCITSM_E_EXHAUSTED;
+	/* A stream the bitmaps cannot track would keep its keys when the session ends. */
+	if (ide->nr_streams > PCITSM_IDEKM_RSP_STREAMS)
+		return PCITSM_E_UNSUPPORTED;
 	PCITSM_TRY(pcitsm_ecap_find(cfg, PCITSM_ECAP_ID_IDE, 0, &off));
 	p = &r->port[r->nr_ports++];
 	memset(p, 0, sizeof(*p));
@@ -201,7 +204,7 @@ static pcitsm_err rsp_key_prog(struct pcitsm_idekm_rsp *r, const uint8_t *req, s
 					kp.key, kp.ifv);
 		st = kp_status_of(e);
 		idx = pcitsm_ide_stream_find(p->ide, kp.ks.stream_id);
-		if (!e && idx >= 0 && idx < PCITSM_IDE_PORT_STREAMS) {
+		if (!e && idx >= 0 && idx < PCITSM_IDEKM_RSP_STREAMS) {
 			uint8_t bit = slot_bit(kp.ks.dir, kp.ks.sub);
 
 			p->keyed |= (uint8_t)(1u << idx);
@@ -240,7 +243,7 @@ static pcitsm_err rsp_k_set(struct pcitsm_idekm_rsp *r, uint8_t obj, const uint8
 		PCITSM_TRY(pcitsm_ide_k_set_stop(ide, m.stream_id, m.kset, m.dir, m.sub));
 	idx = pcitsm_ide_stream_find(ide, m.stream_id);
 	bit = slot_bit(m.dir, m.sub);
-	if (idx >= 0 && idx < PCITSM_IDE_PORT_STREAMS) {
+	if (idx >= 0 && idx < PCITSM_IDEKM_RSP_STREAMS) {
 		if (obj == PCITSM_IDEKM_K_SET_GO) {
 			p->go[idx][m.kset] |= bit;
 		} else {
@@ -262,7 +265,7 @@ static void rsp_drop_stale(struct pcitsm_idekm_rsp *r)
 	for (unsigned i = 0; i < r->nr_ports; i++) {
 		struct pcitsm_idekm_rsp_port *p = &r->port[i];
 
-		for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
+		for (unsigned s = 0; s < PCITSM_IDEKM_RSP_STREAMS; s++)
 			if (p->keyed & (1u << s) && pcitsm_ide_stream_disable(p->ide, s) != PCITSM_OK)
 				pcitsm_warn(r->env, "idekm: port %u stream %u: disable failed", i, s);
 		p->keyed = 0;
@@ -310,7 +313,7 @@ pcitsm_err pcitsm_idekm_rsp_key_state(const struct pcitsm_idekm_rsp *r, uint32_t
 		return PCITSM_E_NOTFOUND;
 	p = &r->port[0];
 	idx = pcitsm_ide_stream_find(p->ide, stream_id);
-	if (idx < 0 || idx >= PCITSM_IDE_PORT_STREAMS)
+	if (idx < 0 || idx >= PCITSM_IDEKM_RSP_STREAMS)
 		return PCITSM_E_NOTFOUND;
 	st = &p->ide->stream[idx];
 	ks->default_stream = st->default_stream;

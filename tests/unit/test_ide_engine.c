@@ -1010,7 +1010,7 @@ static void test_programming_errors(void **state)
 	s.rid_base = 0x200;
 	s.rid_limit = 0x100;
 	assert_err(pcitsm_ide_stream_config(f->rp, 1, &s), PCITSM_E_FIELD);
-	assert_err(pcitsm_ide_stream_config(f->rp, PCITSM_IDE_PORT_STREAMS, &s), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_stream_config(f->rp, f->rp->nr_streams, &s), PCITSM_E_INVAL);
 	assert_err(pcitsm_ide_stream_enable(f->rp, 3), PCITSM_E_STATE);
 
 	secure(f);
@@ -1103,7 +1103,7 @@ static void test_unconfigure(void **state)
 	assert_false(f->ep->stream[0].configured);
 	assert_ok(pcitsm_ide_stream_unconfigure(f->ep, 3));
 	assert_false(f->ep->stream[3].configured);
-	assert_err(pcitsm_ide_stream_unconfigure(f->ep, PCITSM_IDE_PORT_STREAMS), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_stream_unconfigure(f->ep, f->ep->nr_streams), PCITSM_E_INVAL);
 	assert_err(pcitsm_ide_stream_unconfigure(NULL, 0), PCITSM_E_INVAL);
 
 	/* The Stream ID is free: another stream takes it, and traffic runs on fresh keys. */
@@ -1256,6 +1256,106 @@ static void test_t_bit(void **state)
 	assert_int_equal(pcitsm_ide_stream_state(f->ep, 0), PCITSM_IDE_INSECURE);
 }
 
+/* Ports of 1..256 selective streams (pcitsm_ide_port_new_streams): out-of-range counts refused;
+ * 255 Secure streams on one port pair (every Stream ID but the reserved one), the last at block
+ * index 255, each with its own keys: TLPs round-robin across them each reach the receiver's
+ * stream of their Stream ID, and a TLP relabelled with another Stream ID fails that stream's
+ * MAC. */
+#define MANY PCITSM_IDE_PORT_STREAMS_MAX
+
+static void many_key(uint8_t key[32], unsigned idx, unsigned u, unsigned side)
+{
+	memset(key, 0, 32);
+	key[0] = (uint8_t)idx;
+	key[1] = (uint8_t)(idx >> 8);
+	key[2] = (uint8_t)(u * 2 + side);
+	key[31] = 0xa5;
+}
+
+static void many_stream(struct pcitsm_ide_port *tx, struct pcitsm_ide_port *rx, unsigned idx)
+{
+	struct pcitsm_ide_sel s = { .ctl = { .stream_id = (uint8_t)(idx - 1) }, .rid_valid = true,
+				    .rid_base = RP_RID, .rid_limit = RP_RID, .nr_addr = 1 };
+	uint8_t key[32];
+
+	s.addr[0] = (struct pcitsm_ide_addr_assoc){ true, 0x80000000ull + 0x1000ull * idx,
+						     0x80000fffull + 0x1000ull * idx };
+	assert_ok(pcitsm_ide_stream_config(tx, idx, &s));
+	assert_ok(pcitsm_ide_stream_config(rx, idx, &s));
+	for (unsigned u = 0; u < 3; u++)
+		for (unsigned d = 0; d < 2; d++) {
+			many_key(key, idx, u, d);
+			assert_ok(pcitsm_ide_key_prog_aes(tx, s.ctl.stream_id, 0, d, u, key, 1));
+			assert_ok(pcitsm_ide_k_set_go(tx, s.ctl.stream_id, 0, d, u));
+			many_key(key, idx, u, !d);
+			assert_ok(pcitsm_ide_key_prog_aes(rx, s.ctl.stream_id, 0, d, u, key, 1));
+			assert_ok(pcitsm_ide_k_set_go(rx, s.ctl.stream_id, 0, d, u));
+		}
+	assert_ok(pcitsm_ide_stream_enable(tx, idx));
+	assert_ok(pcitsm_ide_stream_enable(rx, idx));
+	assert_int_equal(pcitsm_ide_stream_state(tx, idx), PCITSM_IDE_SECURE);
+}
+
+static void test_port_stream_count(void **state)
+{
+	struct fx *f = *state;
+	struct pcitsm_ide_port *tx = NULL, *rx = NULL, *one = NULL;
+	struct pcitsm_ide_sel s;
+	uint8_t data[16] = { 1, 2, 3 }, tlp[PCITSM_TLP_HDR_MAX + sizeof(data)];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_ide_io io;
+	size_t n;
+
+	assert_err(pcitsm_ide_port_new_streams(&one, f->gcm, &f->env.env, RP_RID, 0),
+		   PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_port_new_streams(&one, f->gcm, &f->env.env, RP_RID, MANY + 1),
+		   PCITSM_E_INVAL);
+	assert_null(one);
+	assert_int_equal(f->rp->nr_streams, PCITSM_IDE_PORT_STREAMS_DEFAULT);
+	/* One stream: block 1 does not exist. */
+	assert_ok(pcitsm_ide_port_new_streams(&one, f->gcm, &f->env.env, RP_RID, 1));
+	sel_rp(&s);
+	assert_ok(pcitsm_ide_stream_config(one, 0, &s));
+	assert_err(pcitsm_ide_stream_config(one, 1, &s), PCITSM_E_INVAL);
+	assert_err(pcitsm_ide_stream_enable(one, 1), PCITSM_E_INVAL);
+	pcitsm_ide_port_free(one);
+
+	assert_ok(pcitsm_ide_port_new_streams(&tx, f->gcm, &f->env.env, RP_RID, MANY));
+	assert_ok(pcitsm_ide_port_new_streams(&rx, f->gcm, &f->env.env, EP_RID, MANY));
+	assert_int_equal(tx->nr_streams, MANY);
+	/* Block 0 idle; blocks 1..255 carry Stream IDs 0..254. */
+	for (unsigned idx = 1; idx < MANY; idx++)
+		many_stream(tx, rx, idx);
+	assert_int_equal(pcitsm_ide_stream_find(rx, 254), MANY - 1);
+	assert_err(pcitsm_ide_stream_config(tx, MANY, &s), PCITSM_E_INVAL);
+	assert_int_equal(pcitsm_ide_stream_state(tx, MANY), PCITSM_IDE_INSECURE);
+	for (unsigned round = 0; round < 2; round++)
+		for (unsigned idx = 1; idx < MANY; idx++) {
+			n = mk_mwr(tlp, 0x80000000ull + 0x1000ull * idx + 8 * round, data,
+				   sizeof(data));
+			io = (struct pcitsm_ide_io){ tlp, n, f->wire, sizeof(f->wire), 0 };
+			assert_ok(pcitsm_ide_tx(tx, &io, 1));
+			assert_int_equal(f->wire[PCITSM_IDE_PFX_STREAM_BYTE], idx - 1);
+			out = (struct pcitsm_ide_rx_out){ .buf = f->plain,
+							  .cap = sizeof(f->plain) };
+			assert_ok(pcitsm_ide_rx(rx, f->wire, io.out_len, &out));
+			assert_int_equal(out.n, 1);
+			assert_int_equal(out.stream, (int)idx);
+			assert_memory_equal(f->plain + out.off[0], tlp, n);
+		}
+	/* Another stream's keys: the TLP of the stream at block 255 relabelled as Stream ID 3. */
+	n = mk_mwr(tlp, 0x80000000ull + 0x1000ull * (MANY - 1), data, sizeof(data));
+	io = (struct pcitsm_ide_io){ tlp, n, f->wire, sizeof(f->wire), 0 };
+	assert_ok(pcitsm_ide_tx(tx, &io, 1));
+	f->wire[PCITSM_IDE_PFX_STREAM_BYTE] = 3;
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_err(pcitsm_ide_rx(rx, f->wire, io.out_len, &out), PCITSM_E_MAC);
+	assert_int_equal(pcitsm_ide_stream_state(rx, 4), PCITSM_IDE_INSECURE);
+	assert_int_equal(pcitsm_ide_stream_state(rx, MANY - 1), PCITSM_IDE_SECURE);
+	pcitsm_ide_port_free(tx);
+	pcitsm_ide_port_free(rx);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1270,7 +1370,7 @@ int main(void)
 		T(test_k_toggle_inside_unit), T(test_rx_rules_under_valid_mac),
 		T(test_rx_hold_limits_and_counter_wrap), T(test_pcrc_missing_in_unit),
 		T(test_tx_refusals), T(test_unit_mac_counters_and_plain_sync),
-		T(test_unconfigure), T(test_t_bit),
+		T(test_unconfigure), T(test_t_bit), T(test_port_stream_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,7 +341,7 @@ static void test_load_block(void **state)
 	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, 3, &configured),
 		   PCITSM_E_INVAL);
 	assert_false(configured);
-	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, PCITSM_IDE_PORT_STREAMS,
+	assert_err(pcitsm_ide_port_load_block(f->rp, &f->cfg[0].cfg, CAP, f->rp->nr_streams,
 					      NULL),
 		   PCITSM_E_INVAL);
 	assert_err(pcitsm_ide_port_load_block(NULL, &f->cfg[0].cfg, CAP, 0, NULL), PCITSM_E_INVAL);

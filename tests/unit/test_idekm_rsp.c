@@ -657,6 +657,14 @@ static void test_add_port(void **state)
 	assert_err(pcitsm_idekm_rsp_add_port(&r, NULL, f->l.ep_port, &f->l.ep->bdf), PCITSM_E_INVAL);
 	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, NULL, &f->l.ep->bdf),
 		   PCITSM_E_INVAL);
+	/* A port with more streams than the responder's bitmaps track. */
+	struct pcitsm_ide_port *wide;
+	assert_ok(pcitsm_ide_port_new_streams(&wide, f->l.ep_port->gcm, &f->l.env.env, 0x100,
+					      PCITSM_IDEKM_RSP_STREAMS + 1));
+	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, wide, &f->l.ep->bdf),
+		   PCITSM_E_UNSUPPORTED);
+	assert_int_equal(r.nr_ports, 0);
+	pcitsm_ide_port_free(wide);
 	for (unsigned i = 0; i < PCITSM_IDEKM_MAX_PORTS; i++)
 		assert_ok(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, f->l.ep_port, &f->l.ep->bdf));
 	assert_err(pcitsm_idekm_rsp_add_port(&r, &f->l.ep->cfg.cfg, f->l.ep_port, &f->l.ep->bdf),

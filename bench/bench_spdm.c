@@ -360,7 +360,8 @@ static int bench_spdm_run(int argc, char **argv)
 		if (e == PCITSM_OK) {
 			printf("sessions: %s, %s, DSP0277 %u.%u (KEY_EXCHANGE + FINISH + END_SESSION)\n",
 			       pcitsm_dhe_name(b->dhe), pcitsm_aead_name(b->aead),
-			       b->hb.sm.sm_version >> 12, (b->hb.sm.sm_version >> 8) & 0xf);
+			       (unsigned)b->hb.sm.sm_version >> 12,
+			       (b->hb.sm.sm_version >> 8) & 0xfu);
 			print_pair("sessions established:", "their crypto bound:", n, fs, bs);
 			e = interleave(b, seconds, heartbeat_rt, aead_rt, 256, &n, &fs, &bs);
 		}

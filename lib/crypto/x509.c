@@ -371,6 +371,8 @@ static pcitsm_err chain_parse(struct chain *c, const uint8_t *certs, size_t len,
 	pcitsm_err err = pcitsm_x509_chain_split(certs, len, off, clen, PCITSM_X509_MAX_CERTS, &n);
 
 	c->n = 0;
+	if (!err && !n)
+		err = PCITSM_E_SHORT; /* the leaf is c->cert[c->n - 1] from here on */
 	if (err) {
 		pcitsm_why(why, why_len,
 			"certificate chain is not a sequence of DER certificates (%s)",

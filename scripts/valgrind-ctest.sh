@@ -11,6 +11,7 @@ shift 2
 
 rm -rf "$build/valgrind"
 mkdir -p "$build/valgrind"
+chmod 1777 "$build/valgrind" # pcitsmd_old_kernel runs pcitsm as nobody
 cd "$build" || exit 2
 t0=$(date +%s)
 ctest --output-on-failure -j "${JOBS:-$(nproc)}" -O ctest.log "$@"

@@ -4,6 +4,11 @@
 # unless it exits 0 and still prints its figure beside the baseline ratio (the word "ratio", or
 # the IDE table's IDE/raw column). Usage: quick.sh PCITSM NAME
 pcitsm=$1 name=$2
+if [ "$name" = dma ] && [ -n "${PCITSM_VALGRIND:-}" ]; then
+	# The emulated SVA device's bind holds a pidfd of the bound process (lib/sva/iommu.c).
+	echo "SKIP: pcitsm runs under valgrind, whose 3.19 answers pidfd_open with ENOSYS"
+	exit 77
+fi
 out=$("$pcitsm" bench "$name" --seconds 0.05 2>&1)
 rc=$?
 printf '%s\n' "$out"

@@ -50,7 +50,9 @@ for tool in $tools; do
 		run-clang-tidy -quiet -j "$jobs" -p "$out" \
 			-extra-arg=-Wno-unknown-warning-option >"$out/clang-tidy.log" 2>&1 ||
 			rc=1
-		grep -E '(warning|error):' "$out/clang-tidy.log" | sort -u || true
+		# clang-tidy colours its output even into a file: plain text, one line per finding.
+		sed 's/\x1b\[[0-9;]*m//g' "$out/clang-tidy.log" | grep -E '(warning|error):' |
+			sort -u || true
 		;;
 	*)
 		echo "lint: unknown tool $tool" >&2

@@ -1,13 +1,14 @@
 # pcitsm: the two commands of the README (`make run`, `make test`) do all the set-up.
-# Build directories: build/ (release, gcc), build-san/ (ASan + UBSan, clang), build-fuzz/ (libFuzzer).
+# Build directories: build/ (release, gcc), build-san/ (ASan + UBSan, clang), build-fuzz/ (libFuzzer),
+# build-valgrind/ (release flags, every test program under valgrind memcheck).
 
 JOBS ?= $(shell nproc)
 CMAKE ?= cmake
 GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean \
-	mutants mutants-ci graph plots
+.PHONY: all deps build build-san build-fuzz build-valgrind run test test-release test-san bench \
+	fuzz clean mutants mutants-ci graph plots lint test-valgrind test-valgrind-ci
 
 all: build
 
@@ -32,13 +33,19 @@ build-fuzz/build.ninja:
 build-fuzz: deps build-fuzz/build.ninja
 	$(CMAKE) --build build-fuzz -j $(JOBS)
 
+build-valgrind/build.ninja:
+	$(CMAKE) -S . -B build-valgrind $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPCITSM_VALGRIND=ON
+
+build-valgrind: deps build-valgrind/build.ninja
+	$(CMAKE) --build build-valgrind -j $(JOBS)
+
 # The main job on the embedded emulated platform.
 run: build
 	./scripts/run-demo.sh build
 
-# All tests: release build, then the whole suite again under AddressSanitizer + UBSan, then the
-# CI subset of the mutation check (docs/security.md).
-test: test-release test-san mutants-ci
+# All tests: release build, then the whole suite again under AddressSanitizer + UBSan, static
+# analysis, the valgrind subset, then the CI subset of the mutation check (docs/security.md).
+test: test-release test-san lint test-valgrind-ci mutants-ci
 
 # Each prints a last line "== BUILD: N tests skipped" (scripts/ctest-skipped.sh).
 test-release: build
@@ -49,6 +56,20 @@ test-san: build-san
 	cd build-san && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) \
 		-O ctest.log; rc=$$?; ../scripts/ctest-skipped.sh ctest.log sanitizer; exit $$rc
+
+# Static analysis (docs/security.md "Static analysis and valgrind"): cppcheck and clang-tidy
+# (.clang-tidy) over lib/ src/ bench/ examples/ with the release build's compile commands. Any
+# finding fails; tests/lint/cppcheck-suppressions.txt lists the false positives, with reasons.
+lint: build
+	JOBS=$(JOBS) ./scripts/lint.sh build
+
+# The whole suite under valgrind memcheck, and the subset `make test` runs (ctest label
+# valgrind-ci). Each prints "== valgrind: N tests skipped" and fails on any memcheck error.
+test-valgrind: build-valgrind
+	JOBS=$(JOBS) ./scripts/valgrind-ctest.sh build-valgrind valgrind
+
+test-valgrind-ci: build-valgrind
+	JOBS=$(JOBS) ./scripts/valgrind-ctest.sh build-valgrind valgrind-ci -L valgrind-ci
 
 bench: build
 	./build/pcitsm bench
@@ -78,4 +99,4 @@ graph: deps
 	./scripts/modgraph.py
 
 clean:
-	rm -rf build build-san build-fuzz build-mutants
+	rm -rf build build-san build-fuzz build-valgrind build-mutants

@@ -403,7 +403,8 @@ static int bench_spdm_run(int argc, char **argv)
 				printf("sessions: %s, %s, DSP0277 %u.%u (KEY_EXCHANGE + FINISH + "
 				       "END_SESSION)\n",
 				       pcitsm_dhe_name(b->dhe), pcitsm_aead_name(b->aead),
-				       b->hb.sm.sm_version >> 12, (b->hb.sm.sm_version >> 8) & 0xf);
+				       (unsigned)b->hb.sm.sm_version >> 12,
+				       (b->hb.sm.sm_version >> 8) & 0xfu);
 			print_pair(&rep, "session", "sessions established:",
 				   "their crypto bound:", n, fs, bs);
 			bench_progress(&rep, "secured round trips");

@@ -93,6 +93,11 @@ int main(int argc, char **argv)
 	comp = aligned_alloc(PCITSM_SVA_COMP_SIZE, PCITSM_SVA_COMP_SIZE);
 	if (!src || !dst || !comp) {
 		fprintf(stderr, "sva_copy: out of memory\n");
+		free(src);
+		free(dst);
+		free(comp);
+		pcitsm_sva_ring_fini(&ring);
+		(void)pcitsm_sva_close(dev);
 		return 1;
 	}
 	for (size_t i = 0; i < size; i++)

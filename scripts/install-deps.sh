@@ -7,7 +7,8 @@ PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
 libssl-dev openssl libipsec-mb-dev libfuse3-dev fuse3 libpcap-dev libjson-c-dev libcmocka-dev libcbor-dev
 pciutils graphviz gnuplot-nox
 python3
-tshark"
+tshark
+cppcheck clang-tidy valgrind"
 
 missing=""
 for p in $PKGS; do

@@ -92,7 +92,7 @@ enum pcitsm_err_group {
 	X(E_NORESPONSE, 405, "no response")
 
 typedef enum pcitsm_err {
-#define PCITSM_ERR_ENUM(name, val, str) PCITSM_##name = val,
+#define PCITSM_ERR_ENUM(name, val, str) PCITSM_##name = (val),
 	PCITSM_ERRORS(PCITSM_ERR_ENUM)
 #undef PCITSM_ERR_ENUM
 } pcitsm_err;

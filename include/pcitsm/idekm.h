@@ -38,7 +38,7 @@
 	X(KP_ACK, 0x03) X(K_SET_GO, 0x04) X(K_SET_STOP, 0x05)     \
 	X(K_GOSTOP_ACK, 0x06)
 enum pcitsm_idekm_obj {
-#define PCITSM_IDEKM_OBJ_ENUM(name, val) PCITSM_IDEKM_##name = val,
+#define PCITSM_IDEKM_OBJ_ENUM(name, val) PCITSM_IDEKM_##name = (val),
 	PCITSM_IDEKM_OBJECTS(PCITSM_IDEKM_OBJ_ENUM)
 #undef PCITSM_IDEKM_OBJ_ENUM
 };
@@ -69,7 +69,7 @@ const char *pcitsm_idekm_obj_name(uint8_t obj);
 	X(UNSUPPORTED_VALUE, 0x03, "unsupported value in another field")             \
 	X(UNSPECIFIED_FAILURE, 0x04, "unspecified failure")
 enum pcitsm_idekm_kp_status {
-#define PCITSM_IDEKM_KP_ENUM(name, val, str) PCITSM_IDEKM_KP_##name = val,
+#define PCITSM_IDEKM_KP_ENUM(name, val, str) PCITSM_IDEKM_KP_##name = (val),
 	PCITSM_IDEKM_KP_STATUSES(PCITSM_IDEKM_KP_ENUM)
 #undef PCITSM_IDEKM_KP_ENUM
 };

@@ -61,7 +61,7 @@ const char *pcitsm_spdm_version_list_str(const uint8_t *v, unsigned n, char *buf
 	X(VENDOR_DEFINED_REQUEST, 0xfe) X(RESPOND_IF_READY, 0xff)
 
 enum pcitsm_spdm_code {
-#define PCITSM_SPDM_CODE_ENUM(name, val) PCITSM_SPDM_##name = val,
+#define PCITSM_SPDM_CODE_ENUM(name, val) PCITSM_SPDM_##name = (val),
 	PCITSM_SPDM_CODES(PCITSM_SPDM_CODE_ENUM)
 #undef PCITSM_SPDM_CODE_ENUM
 };
@@ -91,7 +91,7 @@ const char *pcitsm_spdm_code_name(uint8_t code);
 	X(VENDOR_DEFINED, 0xff, "VendorDefined")
 
 enum pcitsm_spdm_error_code {
-#define PCITSM_SPDM_ERROR_ENUM(name, val, str) PCITSM_SPDM_ERR_##name = val,
+#define PCITSM_SPDM_ERROR_ENUM(name, val, str) PCITSM_SPDM_ERR_##name = (val),
 	PCITSM_SPDM_ERRORS(PCITSM_SPDM_ERROR_ENUM)
 #undef PCITSM_SPDM_ERROR_ENUM
 };

@@ -49,7 +49,7 @@ struct pcitsm_spdm_rsp;
 	X(UNBIND_P2P_STREAM_RESPONSE, 0x09) X(SET_MMIO_ATTRIBUTE_RESPONSE, 0x0A)     \
 	X(VDM_RESPONSE, 0x0B) X(TDISP_ERROR, 0x7F)
 enum pcitsm_tdisp_code {
-#define PCITSM_TDISP_CODE_ENUM(name, val) PCITSM_TDISP_##name = val,
+#define PCITSM_TDISP_CODE_ENUM(name, val) PCITSM_TDISP_##name = (val),
 	PCITSM_TDISP_CODES(PCITSM_TDISP_CODE_ENUM)
 #undef PCITSM_TDISP_CODE_ENUM
 };
@@ -66,7 +66,7 @@ const char *pcitsm_tdisp_code_name(uint8_t code);
 	X(INVALID_INTERFACE, 0x0101) X(INVALID_NONCE, 0x0102)                            \
 	X(INSUFFICIENT_ENTROPY, 0x0103) X(INVALID_DEVICE_CONFIGURATION, 0x0104)
 enum pcitsm_tdisp_error {
-#define PCITSM_TDISP_ERR_ENUM(name, val) PCITSM_TDISP_ERR_##name = val,
+#define PCITSM_TDISP_ERR_ENUM(name, val) PCITSM_TDISP_ERR_##name = (val),
 	PCITSM_TDISP_ERRORS(PCITSM_TDISP_ERR_ENUM)
 #undef PCITSM_TDISP_ERR_ENUM
 };
@@ -77,7 +77,7 @@ const char *pcitsm_tdisp_error_name(uint32_t code);
 #define PCITSM_TDISP_STATES(X) \
 	X(CONFIG_UNLOCKED, 0) X(CONFIG_LOCKED, 1) X(RUN, 2) X(ERROR, 3)
 enum pcitsm_tdisp_state {
-#define PCITSM_TDISP_STATE_ENUM(name, val) PCITSM_TDISP_##name = val,
+#define PCITSM_TDISP_STATE_ENUM(name, val) PCITSM_TDISP_##name = (val),
 	PCITSM_TDISP_STATES(PCITSM_TDISP_STATE_ENUM)
 #undef PCITSM_TDISP_STATE_ENUM
 };
@@ -384,7 +384,7 @@ pcitsm_err pcitsm_tdisp_dsm_register(struct pcitsm_tdisp_dsm *d, struct pcitsm_s
 	X(NUM_REQ_ZERO, 0x10, "NUM_REQ_THIS or NUM_REQ_ALL is 0")                              \
 	X(DSM_CAPS, 0x20, "DSM_CAPS not 0")
 enum pcitsm_tdisp_deviation {
-#define PCITSM_TDISP_DEV_ENUM(name, bit, str) PCITSM_TDISP_DEV_##name = bit,
+#define PCITSM_TDISP_DEV_ENUM(name, bit, str) PCITSM_TDISP_DEV_##name = (bit),
 	PCITSM_TDISP_DEVIATIONS(PCITSM_TDISP_DEV_ENUM)
 #undef PCITSM_TDISP_DEV_ENUM
 };

@@ -87,7 +87,7 @@ pcitsm_err pcitsm_tlp_pasid_check(const struct pcitsm_tlp_pasid *x, const struct
 
 pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide_tlp_view *v)
 {
-	const uint8_t *dw0 = in + PCITSM_TLP_PREFIX_LEN;
+	const uint8_t *dw0;
 	size_t data = 0, dw, need, pfx = 0;
 
 	memset(v, 0, sizeof(*v));
@@ -95,6 +95,7 @@ pcitsm_err pcitsm_ide_tlp_split(const uint8_t *in, size_t len, struct pcitsm_ide
 		return PCITSM_E_SHORT;
 	if (!in)
 		return PCITSM_E_INVAL;
+	dw0 = in + PCITSM_TLP_PREFIX_LEN;
 	PCITSM_TRY(pcitsm_ide_prefix_decode(in, &v->pfx));
 	/* Other End-End prefixes follow the IDE prefix and belong to the AAD (PCIe 6.x §6.33 IDE
 	 * TLP format): a PASID TLP Prefix is accepted, and read as part of the header. */

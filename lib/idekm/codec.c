@@ -390,7 +390,7 @@ void pcitsm_idekm_qr_reg_name(const struct pcitsm_idekm_query_resp *qr, uint32_t
  */
 void pcitsm_idekm_query_resp_explain(const uint8_t *p, size_t n, char *buf, size_t len)
 {
-	const uint8_t *regs = p + PCITSM_IDEKM_QUERY_RESP_HDR_LEN;
+	const uint8_t *regs;
 	uint32_t cap, pos;
 	unsigned nr_link, nr_sel, naddr = 0;
 	bool exact = true;
@@ -402,6 +402,7 @@ void pcitsm_idekm_query_resp_explain(const uint8_t *p, size_t n, char *buf, size
 			 "and Control registers)", p ? n : 0, (unsigned)PCITSM_IDEKM_QUERY_RESP_MIN);
 		return;
 	}
+	regs = p + PCITSM_IDEKM_QUERY_RESP_HDR_LEN;
 	cap = pcitsm_get_le32(regs);
 	nr_link = cap & PCITSM_IDE_CAP_LINK ?
 		((cap >> PCITSM_IDE_CAP_LINK_TC_SHIFT) & PCITSM_IDE_CAP_LINK_TC_MASK) + 1 : 0;

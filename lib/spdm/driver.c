@@ -233,12 +233,12 @@ static void drv_explain(struct pcitsm_spdm_auth_result *res)
 					     sizeof(offered));
 		if (res->min_version == res->max_version)
 			snprintf(res->why, sizeof(res->why), "device offers SPDM %s; pcitsm accepts %u.%u",
-				 offered, res->min_version >> 4, res->min_version & 0xf);
+				 offered, (unsigned)res->min_version >> 4, res->min_version & 0xfu);
 		else
 			snprintf(res->why, sizeof(res->why),
 				 "device offers SPDM %s; pcitsm accepts %u.%u\xe2\x80\x93%u.%u", offered,
-				 res->min_version >> 4, res->min_version & 0xf, res->max_version >> 4,
-				 res->max_version & 0xf);
+				 (unsigned)res->min_version >> 4, res->min_version & 0xfu,
+				 (unsigned)res->max_version >> 4, res->max_version & 0xfu);
 	} else if (res->err == PCITSM_E_PEER_ERROR)
 		snprintf(res->why, sizeof(res->why), "%s: responder answered ERROR %s (0x%02x, data 0x%02x)",
 			 step, pcitsm_spdm_error_name(res->peer_error), res->peer_error,

@@ -38,7 +38,8 @@ const char *pcitsm_spdm_version_list_str(const uint8_t *v, unsigned n, char *buf
 	if (len)
 		buf[0] = 0;
 	for (unsigned i = 0; i < n && off < len; i++) {
-		int k = snprintf(buf + off, len - off, "%s%u.%u", i ? ", " : "", v[i] >> 4, v[i] & 0xf);
+		int k = snprintf(buf + off, len - off, "%s%u.%u", i ? ", " : "",
+				 (unsigned)v[i] >> 4, v[i] & 0xfu);
 
 		if (k < 0)
 			break;

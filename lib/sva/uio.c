@@ -42,6 +42,7 @@ static int attr_read(const char *path, char *out, size_t len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
+	out[0] = '\0'; /* an empty string on every failed path */
 	if (fd < 0)
 		return -errno;
 	n = read(fd, out, len - 1);

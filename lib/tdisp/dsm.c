@@ -375,6 +375,7 @@ static pcitsm_err dsm_step(struct dsm_ctx *c, const uint8_t *req, size_t len)
 	c->req = &m;
 	c->rsp->code = PCITSM_TDISP_RSP_OF(hd->code);
 	e = hd->fn(c);
+	c->req = NULL; /* m goes out of scope */
 	pcitsm_wipe(&m, sizeof(m)); /* a START carried the nonce */
 	return e;
 }

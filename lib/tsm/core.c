@@ -244,11 +244,12 @@ void pcitsm_tsm_core_free(struct pcitsm_tsm_core *c)
 {
 	if (!c)
 		return;
-	/* TSM unregister: tear down every connected device, in reverse order. */
+	/* TSM unregister: tear down every connected device, in reverse order. c->fns has
+	 * c->nr_fns entries, none while it is NULL (pcitsm_tsm_core_new). */
 	for (unsigned i = c->nr_fns; i-- > 0;) {
 		struct tsm_fn *fn = &c->fns[i];
 
-		pthread_mutex_lock(&fn->lock);
+		pthread_mutex_lock(&fn->lock); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
 		if (fn->tsm)
 			fn_disconnect_locked(fn);
 		pthread_mutex_unlock(&fn->lock);
@@ -781,24 +782,24 @@ pcitsm_err pcitsm_tsm_status(struct pcitsm_tsm_core *c, const struct pcitsm_bdf 
 	return PCITSM_OK;
 }
 
-void pcitsm_tsm_counters(struct pcitsm_tsm_core *c, struct pcitsm_tsm_counters *k)
+void pcitsm_tsm_counters(struct pcitsm_tsm_core *core, struct pcitsm_tsm_counters *c)
 {
-	memset(k, 0, sizeof(*k));
-	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < c->nr_fns; i++) {
-		k->connected += c->fns[i].tsm != NULL;
-		k->port_blocks_in_use += c->fns[i].port.blocks.used;
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_lock(&core->lock);
+	for (unsigned i = 0; i < core->nr_fns; i++) {
+		c->connected += core->fns[i].tsm != NULL;
+		c->port_blocks_in_use += core->fns[i].port.blocks.used;
 	}
-	k->h_in_use = c->hb.h.used;
-	k->ids_in_use = c->hb.ids.used - 1;
-	k->connects = c->connects;
-	k->failed_connects = c->failed_connects;
-	k->disconnects = c->disconnects;
-	k->rekeys = c->rekeys;
-	for (unsigned i = 0; i < c->nr_devs; i++)
-		if (c->devs[i]->link && c->devs[i]->link->sessions_open)
-			k->sessions_open += c->devs[i]->link->sessions_open(c->devs[i]->ctx);
-	pthread_mutex_unlock(&c->lock);
+	c->h_in_use = core->hb.h.used;
+	c->ids_in_use = core->hb.ids.used - 1;
+	c->connects = core->connects;
+	c->failed_connects = core->failed_connects;
+	c->disconnects = core->disconnects;
+	c->rekeys = core->rekeys;
+	for (unsigned i = 0; i < core->nr_devs; i++)
+		if (core->devs[i]->link && core->devs[i]->link->sessions_open)
+			c->sessions_open += core->devs[i]->link->sessions_open(core->devs[i]->ctx);
+	pthread_mutex_unlock(&core->lock);
 }
 
 pcitsm_err pcitsm_tsm_rekey(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf)

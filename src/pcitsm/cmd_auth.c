@@ -114,7 +114,8 @@ static json_object *session_json(const struct session_report *rep)
 	if (rep->established) {
 		snprintf(id, sizeof(id), "0x%08x", rep->id);
 		json_object_object_add(o, "session_id", json_object_new_string(id));
-		snprintf(id, sizeof(id), "%u.%u", rep->sm_version >> 12, (rep->sm_version >> 8) & 0xf);
+		snprintf(id, sizeof(id), "%u.%u", (unsigned)rep->sm_version >> 12,
+			 (rep->sm_version >> 8) & 0xfu);
 		json_object_object_add(o, "dsp0277_version", json_object_new_string(id));
 		json_object_object_add(o, "dhe", json_object_new_string(pcitsm_dhe_name(rep->dhe)));
 		json_object_object_add(o, "aead", json_object_new_string(pcitsm_aead_name(rep->aead)));

@@ -200,7 +200,7 @@ const char *cli_meas_type_name(uint8_t type)
 
 const char *cli_spdm_version_str(uint8_t v, char *buf, size_t len)
 {
-	snprintf(buf, len, "%u.%u", v >> 4, v & 0xf);
+	snprintf(buf, len, "%u.%u", (unsigned)v >> 4, v & 0xfu);
 	return buf;
 }
 

@@ -27,6 +27,7 @@ static int read_bin(const char *path, uint8_t *buf, size_t cap, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t n = 0;
 
+	*len = 0; /* written on every path, the failed ones too */
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -384,6 +385,8 @@ int cli_tdi_write(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, con
 	double t0;
 	int err;
 
+	if (ms)
+		*ms = 0; /* written on every path, the failed ones too */
 	snprintf(rel, sizeof(rel), "tsm/%s", file);
 	if (!cli_dev_path(r, bdf, rel, path, sizeof(path)))
 		return cli_failf("%s %s: path too long", cmd, addr.s);

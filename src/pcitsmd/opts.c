@@ -52,7 +52,8 @@ pcitsm_err pd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ou
 /* "BDF=rest": the BDF parsed, rest returned. */
 static pcitsm_err split_bdf(const char *s, struct pcitsm_bdf *bdf, const char **rest)
 {
-	const char *eq = strchr(s, '=');
+	/* s is getopt's optarg of an option that requires one: never NULL. */
+	const char *eq = strchr(s, '='); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
 	char b[16];
 
 	if (!eq || (size_t)(eq - s) >= sizeof(b) || !eq[1])
@@ -94,7 +95,8 @@ pcitsm_err pd_parse_fault(const char *s, struct pd_fault *out)
 	const char *name;
 
 	memset(out, 0, sizeof(*out));
-	if (!strncmp(s, "tsm0=", 5)) {
+	/* s is getopt's optarg of an option that requires one: never NULL. */
+	if (!strncmp(s, "tsm0=", 5)) { /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
 		out->fw = true;
 		name = s + 5;
 	} else {
@@ -137,7 +139,7 @@ void pd_usage(FILE *out)
 		"  --ready-fd FD          write \"READY\\n\" to FD once the mount is ready\n"
 		"  --version V, --spdm-version V  devices offer only SPDM V (1.0, 1.1, 1.2, 1.3)\n"
 		"  -h, --help, -V, --version  (--version alone prints pcitsmd's version)\n",
-		PCITSM_EMU_MAX_PORTS, PCITSM_EMU_MAX_EXTRA_FUNCS);
+		(unsigned)PCITSM_EMU_MAX_PORTS, (unsigned)PCITSM_EMU_MAX_EXTRA_FUNCS);
 }
 
 /* A number option: "--name: MIN to MAX" in err when arg is not a decimal in that range. */

@@ -820,7 +820,6 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		unsigned nr = pd_resources(pd, vn->func, res);
 
 		/* resource_show: one "start end flags" line per resource, 0x%016llx each. */
-		len = 0;
 		for (unsigned i = 0; i < nr; i++)
 			if (textf(text, TEXT_MAX, &n, "0x%016llx 0x%016llx 0x%016llx\n",
 				  (unsigned long long)res[i].start, (unsigned long long)res[i].end,

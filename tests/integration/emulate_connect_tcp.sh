@@ -9,7 +9,7 @@ set -euo pipefail
 
 . "$(dirname "$0")/lib/emulate.bash"
 
-run() { timeout 60 pcitsm "$@"; }
+run() { timeout $((60 * slow)) pcitsm "$@"; }
 
 # Usage errors exit 2.
 for bad in "--version 1.4" "--version 2" "--stream-id 255" "--stream-id x" \
@@ -17,7 +17,7 @@ for bad in "--version 1.4" "--version 2" "--stream-id 255" "--stream-id x" \
 	"--max-doe-response 100" "--max-doe-response 4610" "--max-doe-response 2000000"; do
 	set +e
 	# shellcheck disable=SC2086
-	timeout 5 pcitsm emulate --listen 127.0.0.1:0 $bad >/dev/null 2>&1
+	timeout $((5 * slow)) pcitsm emulate --listen 127.0.0.1:0 $bad >/dev/null 2>&1
 	rc=$?
 	set -e
 	[ $rc -eq 2 ] || fail "emulate $bad: exit $rc, want 2"

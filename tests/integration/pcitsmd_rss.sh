@@ -11,6 +11,10 @@ if grep -q __asan_init "$(command -v pcitsmd)"; then
 	echo "SKIP: pcitsmd is built with AddressSanitizer (RSS includes its quarantine)"
 	exit 77
 fi
+if [ -n "${PCITSM_VALGRIND:-}" ]; then
+	echo "SKIP: pcitsmd runs under valgrind (RSS is memcheck's shadow memory; its leak check runs)"
+	exit 77
+fi
 pcitsmd_mount
 dev="$mnt/bus/pci/devices/0000:01:00.0/tsm"
 cycles() {

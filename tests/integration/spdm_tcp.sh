@@ -42,7 +42,7 @@ print(" ".join(n))' "$f")
 		fail "$f: tshark read frame lengths [$got], the file holds [$want]"
 }
 
-run() { timeout 60 pcitsm "$@"; }
+run() { timeout $((60 * slow)) pcitsm "$@"; }
 
 # Usage errors exit 2.
 set +e

@@ -6,6 +6,11 @@
 # stops cleanly with the devices in use. docs/sva.md shows this output.
 set -euo pipefail
 . "$(dirname "$0")/lib/pcitsmd.bash"
+if [ -n "${PCITSM_VALGRIND:-}" ]; then
+	# The daemon's SVA bind holds a pidfd of the bound process (lib/sva/iommu.c).
+	echo "SKIP: pcitsmd runs under valgrind, whose 3.19 answers pidfd_open with ENOSYS"
+	exit 77
+fi
 
 # --sva-devices is 1..8
 rc=0; pcitsmd --foreground --sva-socket "$tmp/x.sock" --sva-devices 9 "$tmp" 2>"$tmp/o.txt" || rc=$?

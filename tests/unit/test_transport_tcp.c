@@ -717,7 +717,7 @@ static pcitsm_err scripted(const uint8_t *bytes, size_t len, bool close_after, s
 {
 	struct script s = { .bytes = bytes, .len = len, .close_after = close_after };
 	struct pcitsm_xport_tcp t;
-	uint8_t rsp[64];
+	uint8_t rsp[64] = { 0 }; /* also the next request's byte: never sent uninitialised */
 	size_t n;
 	pcitsm_err e;
 

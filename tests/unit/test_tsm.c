@@ -841,12 +841,15 @@ static unsigned count_fds(void)
 
 static void thousand_cycles(void **state)
 {
-	struct fx *fx = fx_new(NULL);
+	struct fx *fx;
 	struct pcitsm_tsm_counters k;
 	size_t heap = 0, heap_after;
 	unsigned fds;
 
 	(void)state;
+	test_skip_under_valgrind("memcheck's allocator hides the heap from mallinfo2; its own leak "
+				 "check covers the connects of every other test");
+	fx = fx_new(NULL);
 	/* One cycle first, so that lazily created library state is not counted. */
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <valgrind/valgrind.h>
 
 #include "testutil.h"
 
@@ -26,6 +27,11 @@ size_t test_heap_in_use(void)
 
 	return m.uordblks + m.hblkhd; /* in use in the arenas, and mmap'd blocks */
 #endif
+}
+
+int test_under_valgrind(void)
+{
+	return RUNNING_ON_VALGRIND ? 1 : 0;
 }
 
 void _assert_err(pcitsm_err got, pcitsm_err want, const char *expr, const char *file, int line)

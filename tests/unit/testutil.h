@@ -46,8 +46,21 @@ int test_run_list(const char *names, const test_fn *fns, size_t n, test_fixture_
 
 /* Bytes of heap in use now: the sanitizer allocator's count under AddressSanitizer (where
  * glibc's malloc is not the one in use), mallinfo2's uordblks + hblkhd otherwise. For leak assertions
- * that look at memory, not only at counters. */
+ * that look at memory, not only at counters. Not under valgrind (test_under_valgrind): memcheck
+ * replaces the allocator and mallinfo2 then sees none of the heap; its own leak check runs. */
 size_t test_heap_in_use(void);
+
+/* True when the program runs under valgrind (make test-valgrind; RUNNING_ON_VALGRIND). A test
+ * that cannot run there (heap or RSS figures, seccomp strict mode, tight time limits) prints why
+ * with test_skip_under_valgrind and is counted as skipped, never passed. */
+int test_under_valgrind(void);
+#define test_skip_under_valgrind(why)                                                              \
+	do {                                                                                       \
+		if (test_under_valgrind()) {                                                       \
+			print_message("skipped under valgrind: %s\n", (why));                      \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
 
 /* Read a whole file from tests/data (or an absolute path) into a malloc'd buffer. */
 uint8_t *test_read_file(const char *path, size_t *len);

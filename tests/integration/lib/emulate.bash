@@ -5,6 +5,9 @@
 work=$(mktemp -d)
 srv_pid=""
 port=""
+# Under make test-valgrind every program runs 20 to 50 times slower: the waits below scale.
+slow=1
+[ -n "${PCITSM_VALGRIND:-}" ] && slow=30
 
 emulate_cleanup() {
 	if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
@@ -32,11 +35,11 @@ emulate_start() {
 	# after the first read below (which, under set -e, would end the script silently).
 	: >"$work/emulate.out"
 	: >"$work/emulate.err"
-	timeout 120 pcitsm emulate --listen 127.0.0.1:0 "$@" >"$work/emulate.out" \
+	timeout $((120 * slow)) pcitsm emulate --listen 127.0.0.1:0 "$@" >"$work/emulate.out" \
 		2>"$work/emulate.err" &
 	srv_pid=$!
 	port=""
-	for _ in $(seq 100); do
+	for _ in $(seq $((100 * slow))); do
 		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/emulate.out")
 		[ -n "$port" ] && return 0
 		kill -0 "$srv_pid" 2>/dev/null || fail "emulate exited early"
@@ -47,7 +50,7 @@ emulate_start() {
 
 # The server must exit by itself (a client's SHUTDOWN) within a few seconds, with status 0.
 emulate_wait_exit() {
-	for _ in $(seq 50); do
+	for _ in $(seq $((50 * slow))); do
 		if ! kill -0 "$srv_pid" 2>/dev/null; then
 			wait "$srv_pid" || fail "emulate exited with status $?"
 			srv_pid=""

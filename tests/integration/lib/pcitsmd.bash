@@ -5,6 +5,9 @@
 tmp=$(mktemp -d)
 mnt="$tmp/sys"
 pcitsmd_pid=
+# Under make test-valgrind every program runs 20 to 50 times slower: the wait below scales.
+slow=1
+[ -n "${PCITSM_VALGRIND:-}" ] && slow=10
 
 # Mounted, even with a dead daemon (where mountpoint(1) fails on ENOTCONN)?
 pcitsmd_mounted() {
@@ -48,7 +51,7 @@ pcitsmd_mount() {
 	pcitsmd --foreground --ready-fd 3 "$@" "$mnt" 3>"$tmp/ready" >"$tmp/pcitsmd.log" 2>&1 &
 	pcitsmd_pid=$!
 	local line=
-	read -r -t 60 line <"$tmp/ready" || true
+	read -r -t $((60 * slow)) line <"$tmp/ready" || true
 	[ "$line" = READY ] || fail "pcitsmd did not become ready"
 }
 

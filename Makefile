@@ -7,7 +7,7 @@ GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean \
-	mutants mutants-ci graph
+	mutants mutants-ci graph install uninstall deb deb-deps deb-test
 
 all: build
 
@@ -71,6 +71,31 @@ mutants-ci: deps
 # (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).
 graph: deps
 	./scripts/modgraph.py
+
+# Install the programs, the shared library, headers, pkg-config file, man pages, bash completion
+# and pcitsmd.service under PREFIX (default /usr/local), below DESTDIR if set (docs/install.md).
+# build/ is configured for PREFIX; its install manifest is what `make uninstall` removes.
+PREFIX ?= /usr/local
+install: build
+	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	$(CMAKE) --build build -j $(JOBS)
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build
+
+uninstall:
+	@test -f build/install_manifest.txt || { echo "uninstall: nothing installed from build/"; exit 1; }
+	xargs -r rm -fv <build/install_manifest.txt
+
+# Debian packages pcitsm, libpcitsm0, libpcitsm-dev (debian/), built from a copy of the tree:
+# the .deb files land in build/deb/.
+deb-deps:
+	@./scripts/install-deps.sh --deb
+
+deb: deb-deps
+	./scripts/build-deb.sh build/deb
+
+# The package test (tests/install/deb.sh, ctest label deb): build, unpack, check, lintian.
+deb-test: deb-deps build
+	cd build && PCITSM_DEB_TEST=1 ctest --output-on-failure -L deb
 
 clean:
 	rm -rf build build-san build-fuzz build-mutants

@@ -74,7 +74,8 @@ graph: deps
 
 # Install the programs, the shared library, headers, pkg-config file, man pages, bash completion
 # and pcitsmd.service under PREFIX (default /usr/local), below DESTDIR if set (docs/install.md).
-# build/ is configured for PREFIX; its install manifest is what `make uninstall` removes.
+# build/ is configured for PREFIX; its install manifest is what `make uninstall` removes (give it
+# the same DESTDIR).
 PREFIX ?= /usr/local
 install: build
 	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -83,7 +84,7 @@ install: build
 
 uninstall:
 	@test -f build/install_manifest.txt || { echo "uninstall: nothing installed from build/"; exit 1; }
-	xargs -r rm -fv <build/install_manifest.txt
+	sed 's|^|$(DESTDIR)|' build/install_manifest.txt | xargs -r rm -fv
 
 # Debian packages pcitsm, libpcitsm0, libpcitsm-dev (debian/), built from a copy of the tree:
 # the .deb files land in build/deb/.

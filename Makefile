@@ -8,7 +8,8 @@ GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-san build-fuzz build-valgrind run test test-release test-san bench \
-	fuzz clean mutants mutants-ci graph plots lint test-valgrind test-valgrind-ci
+	fuzz clean mutants mutants-ci graph plots lint test-valgrind test-valgrind-ci install uninstall \
+	deb deb-deps deb-test
 
 all: build
 
@@ -97,6 +98,32 @@ mutants-ci: deps
 # (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).
 graph: deps
 	./scripts/modgraph.py
+
+# Install the programs, the shared library, headers, pkg-config file, man pages, bash completion
+# and pcitsmd.service under PREFIX (default /usr/local), below DESTDIR if set (docs/install.md).
+# build/ is configured for PREFIX; its install manifest is what `make uninstall` removes (give it
+# the same DESTDIR).
+PREFIX ?= /usr/local
+install: build
+	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	$(CMAKE) --build build -j $(JOBS)
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build
+
+uninstall:
+	@test -f build/install_manifest.txt || { echo "uninstall: nothing installed from build/"; exit 1; }
+	sed 's|^|$(DESTDIR)|' build/install_manifest.txt | xargs -r rm -fv
+
+# Debian packages pcitsm, libpcitsm0, libpcitsm-dev (debian/), built from a copy of the tree:
+# the .deb files land in build/deb/.
+deb-deps:
+	@./scripts/install-deps.sh --deb
+
+deb: deb-deps
+	./scripts/build-deb.sh build/deb
+
+# The package test (tests/install/deb.sh, ctest label deb): build, unpack, check, lintian.
+deb-test: deb-deps build
+	cd build && PCITSM_DEB_TEST=1 ctest --output-on-failure -L deb
 
 clean:
 	rm -rf build build-san build-fuzz build-valgrind build-mutants

@@ -1,14 +1,20 @@
 #!/bin/sh
 # Install the Debian packages pcitsm needs (DESIGN.md "Dependencies"), only those missing.
 # Idempotent: a second run installs nothing and prints one line.
+# --deb: also what `make deb` and `make deb-test` need (debhelper, lintian; docs/install.md).
 set -eu
 
+# bash-completion: the install test (tests/install) loads pcitsm's completion as bash does.
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
 libssl-dev openssl libipsec-mb-dev libfuse3-dev fuse3 libpcap-dev libjson-c-dev libcmocka-dev libcbor-dev
 pciutils graphviz gnuplot-nox
 python3
 tshark
-cppcheck clang-tidy valgrind"
+cppcheck clang-tidy valgrind
+bash-completion"
+if [ "${1:-}" = --deb ]; then
+	PKGS="$PKGS debhelper lintian"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("pcitsm 0.1.0\n");
+		printf("pcitsm %s\n", PCITSM_VERSION); /* project() in CMakeLists.txt */
 		return 0;
 	}
 	const struct cli_cmd *c = find(argv[1]);

@@ -277,7 +277,7 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 				break;
 			}
 			if (!optarg) {
-				printf("pcitsmd 0.1.0\n");
+				printf("pcitsmd %s\n", PCITSM_VERSION);
 				return 1;
 			}
 			if (pcitsm_spdm_version_parse(optarg, &o->spdm_version) != PCITSM_OK) {

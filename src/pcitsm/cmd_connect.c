@@ -18,8 +18,8 @@
 
 #define MAX_DEVS 256
 
-static int connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *tsm,
-		       bool json, json_object *out)
+int cli_connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *tsm,
+		    bool json, json_object *out)
 {
 	const struct cli_bdf_name name = cli_bdf_name(bdf);
 	struct cli_dev_status s;
@@ -104,12 +104,12 @@ static int connect_main(int argc, char **argv)
 					       cli_bdf_name(&devs[i]).s, cur);
 				continue;
 			}
-			if (connect_one(&r, &devs[i], tsm, a.json, out))
+			if (cli_connect_one(&r, &devs[i], tsm, a.json, out))
 				rc = CLI_EXIT_FAIL;
 		}
 		free(devs);
 	} else {
-		rc = connect_one(&r, &a.bdf, tsm, a.json, out);
+		rc = cli_connect_one(&r, &a.bdf, tsm, a.json, out);
 	}
 	if (a.json)
 		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |

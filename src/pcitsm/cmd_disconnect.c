@@ -15,8 +15,8 @@
 
 #define MAX_DEVS 256
 
-static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
-			  const char *tsm_opt, bool quiet_if_idle)
+int cli_disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		       const char *tsm_opt, bool quiet_if_idle, bool quiet)
 {
 	const struct cli_bdf_name addr = cli_bdf_name(bdf);
 	char path[PATH_MAX], name[64] = "";
@@ -44,6 +44,8 @@ static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *
 			addr.s, name, strerror(err), err, m ? ": " : "", m ? m : "");
 		return CLI_EXIT_FAIL;
 	}
+	if (quiet)
+		return 0;
 	cli_dev_status_read(r, bdf, &s);
 	printf("%s: disconnected from %s in %.1f ms; %s\n", addr.s, name, ms,
 	       s.has_stream ? "a stream is still registered!" : "no stream left");
@@ -67,11 +69,11 @@ static int disconnect_main(int argc, char **argv)
 		size_t n = devs ? cli_tsm_devices(&r, devs, MAX_DEVS) : 0;
 
 		for (size_t i = 0; i < n; i++)
-			if (disconnect_one(&r, &devs[i], a.tsm, true))
+			if (cli_disconnect_one(&r, &devs[i], a.tsm, true, false))
 				rc = CLI_EXIT_FAIL;
 		free(devs);
 	} else {
-		rc = disconnect_one(&r, &a.bdf, a.tsm, false);
+		rc = cli_disconnect_one(&r, &a.bdf, a.tsm, false, false);
 	}
 	cli_sysroot_close(&r);
 	return rc;

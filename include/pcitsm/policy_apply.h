@@ -123,6 +123,12 @@ pcitsm_err pcitsm_apply_require_check(const struct pcitsm_apply_require *r,
 				      const struct pcitsm_apply_seen *s, char *why,
 				      size_t why_len) PCITSM_MUST_CHECK;
 
+/* The RootHash of an SPDM certificate chain (DSP0274 1.3 GET_CERTIFICATE: Length u16 = the whole
+ * chain's size, Reserved u16, RootHash of the negotiated base hash's size, then at least one
+ * certificate) into s: E_SHORT, E_FIELD (Length disagrees, no certificate), E_INVAL (alg unknown). */
+pcitsm_err pcitsm_apply_chain_root_hash(const uint8_t *chain, size_t len, enum pcitsm_hash_alg alg,
+					struct pcitsm_apply_seen *s) PCITSM_MUST_CHECK;
+
 /* The algorithm names the file and the TSM's status use ("ecdsa-p384",
  * "sha384", "secp384r1", "aes-256-gcm"), as their enum: false if unknown. */
 bool pcitsm_apply_asym_parse(const char *s, enum pcitsm_sig_alg *out);

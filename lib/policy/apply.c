@@ -514,6 +514,12 @@ pcitsm_err pcitsm_apply_require_check(const struct pcitsm_apply_require *r,
 {
 	const struct why w = { why, why_len };
 
+	if (r->spdm_min && !s->spdm_version)
+		return policy_fail(&w, PCITSM_E_MISMATCH, "spdm_version not shown by this host");
+	if ((r->nr_asym && !s->asym) || (r->nr_hash && !s->hash) || (r->nr_dhe && !s->dhe) ||
+	    (r->nr_aead && !s->aead))
+		return policy_fail(&w, PCITSM_E_MISMATCH,
+				   "the negotiated algorithms are not shown by this host");
 	if (r->spdm_min && s->spdm_version < r->spdm_min)
 		return policy_fail(&w, PCITSM_E_MISMATCH,
 				   "spdm_version %u.%u, at least %u.%u required",
@@ -543,5 +549,30 @@ pcitsm_err pcitsm_apply_require_check(const struct pcitsm_apply_require *r,
 					   "root_hash differs (the chain's root is not the one "
 					   "required)");
 	}
+	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_apply_chain_root_hash(const uint8_t *chain, size_t len, enum pcitsm_hash_alg alg,
+					struct pcitsm_apply_seen *s)
+{
+	size_t h = pcitsm_hash_size(alg);
+	struct pcitsm_rd rd;
+	const uint8_t *root;
+	uint16_t total;
+
+	if (!h || h > sizeof(s->root_hash))
+		return PCITSM_E_INVAL;
+	pcitsm_rd_init(&rd, chain, len);
+	total = pcitsm_rd_le16(&rd);
+	pcitsm_rd_skip(&rd, 2); /* Reserved */
+	root = pcitsm_rd_bytes(&rd, h);
+	if (pcitsm_rd_err(&rd))
+		return pcitsm_rd_err(&rd);
+	/* Length covers the header and the certificates (DSP0274 1.3 certificate chain format). */
+	if (total != len || !pcitsm_rd_left(&rd))
+		return PCITSM_E_FIELD;
+	memcpy(s->root_hash, root, h);
+	s->root_hash_len = h;
+	s->has_root_hash = true;
 	return PCITSM_OK;
 }

@@ -532,6 +532,10 @@ static void report(struct apply_run *x, const char *file, const char *mode, json
 			}
 			continue;
 		}
+		if (!x->json && !json_object_array_length(d->actions) &&
+		    !json_object_object_get_ex(d->j, "errors", NULL))
+			printf("%s (%s): in state\n", cli_bdf_name(&d->ids.bdf).s,
+			       entry_of(x, d)->name);
 		json_object_object_add(d->j, "entry",
 				       json_object_new_string(entry_of(x, d)->name));
 		json_object_object_add(d->j, "actions", json_object_get(d->actions));
@@ -634,6 +638,10 @@ static int apply_main(int argc, char **argv)
 		free(x);
 		return rc ? rc : CLI_EXIT_FAIL;
 	}
+	if (x->r.embedded)
+		fprintf(stderr, "pcitsm: apply: note: this host has no TSM; the file is applied to an "
+				"emulated platform that ends with this command (--sysfs DIR for a "
+				"pcitsmd mirror)\n");
 	out = json_object_new_object();
 	if (!scan(x)) {
 		rc = cli_fail("apply", PCITSM_E_NOMEM);

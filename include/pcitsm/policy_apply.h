@@ -125,7 +125,8 @@ pcitsm_err pcitsm_apply_require_check(const struct pcitsm_apply_require *r,
 
 /* The RootHash of an SPDM certificate chain (DSP0274 1.3 GET_CERTIFICATE: Length u16 = the whole
  * chain's size, Reserved u16, RootHash of the negotiated base hash's size, then at least one
- * certificate) into s: E_SHORT, E_FIELD (Length disagrees, no certificate), E_INVAL (alg unknown). */
+ * certificate) into s: E_SHORT, E_FIELD (Length disagrees, no certificate), E_INVAL (alg
+ * unknown). */
 pcitsm_err pcitsm_apply_chain_root_hash(const uint8_t *chain, size_t len, enum pcitsm_hash_alg alg,
 					struct pcitsm_apply_seen *s) PCITSM_MUST_CHECK;
 

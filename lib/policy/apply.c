@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The link policy of a host (include/pcitsm/policy_apply.h, docs/apply.md): a
- * strict parser of the administrator's JSON file, the match of a function
- * against its entries, and the check of a connection against an entry's
- * requirements.
+ * The link policy of a host (include/pcitsm/policy_apply.h, docs/apply.md): a strict parser of the
+ * administrator's JSON file, the match of a function against its entries, and the check of a
+ * connection against an entry's requirements.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +12,7 @@
 
 #include "json.h"
 
-/* The enum values each name table is searched over (crypto.h's enums are small
- * and dense). */
+/* The enum values each name table is searched over (crypto.h's enums are small and dense). */
 #define ALG_SCAN 32
 
 #define NAME_BY(fn, type, name_fn)                                                                 \
@@ -44,8 +42,7 @@ const char *pcitsm_apply_tdi_name(enum pcitsm_apply_tdi t)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Parsing. Every message names the field as a path:
- * "devices[2].connect.require.dhe[0]".
+ * Parsing. Every message names the field as a path: "devices[2].connect.require.dhe[0]".
  */
 
 /* A string of 1..max-1 bytes into out; NULL charset: any printable ASCII. */
@@ -153,8 +150,7 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 					   path);
 		m->class_mask = (uint32_t)x;
 	}
-	/* The IDs are matched only together with a vendor, the one ID that says whose
-	 * they are. */
+	/* The IDs are matched only together with a vendor, the one ID that says whose they are. */
 	if (m->has_bdf && (m->has_vendor || m->has_device || m->has_class))
 		return policy_fail(w, PCITSM_E_FIELD, "%s.match: bdf or IDs, not both", at);
 	if (!m->has_bdf && !m->has_vendor)
@@ -163,8 +159,7 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 	return PCITSM_OK;
 }
 
-/* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice.
- */
+/* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice. */
 #define PARSE_ALGS(fn, type, parse)                                                                \
 	static pcitsm_err fn(const struct why *w, const char *path, json_object *arr, type *out,   \
 			     unsigned *nr)                                                         \
@@ -345,8 +340,8 @@ static pcitsm_err parse_tdisp(const struct why *w, const char *at, json_object *
 		e = get_str(w, path, v, en->policy, sizeof(en->policy), NULL);
 		if (e)
 			return e;
-		/* The policy decides what runs: a relative path would depend on where
-		 * pcitsm runs (a unit's working directory), so it must be absolute. */
+		/* The policy decides what runs: a relative path would depend on where pcitsm runs
+		 * (a unit's working directory), so it must be absolute. */
 		if (en->policy[0] != '/')
 			return policy_fail(w, PCITSM_E_FIELD, "%s: not an absolute path", path);
 		if (en->tdi != PCITSM_APPLY_TDI_RUN)

@@ -5,11 +5,12 @@
  * evidence shows now.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pcitsm/policy.h"
+
+#include "json.h"
 
 static const char *const info_bits[] = { "NO_FW_UPDATE", "DMA_NO_PASID", "DMA_WITH_PASID", "ATS",
 					 "PRS" };
@@ -25,67 +26,6 @@ const char *pcitsm_policy_attr_bit_name(unsigned bit)
 	return bit < PCITSM_ARRAY_SIZE(attr_bits) ? attr_bits[bit] : NULL;
 }
 
-/* why is a caller buffer; every failure writes one line into it. */
-struct why {
-	char *buf;
-	size_t len;
-};
-
-PCITSM_PRINTF(3, 4)
-static pcitsm_err fail(const struct why *w, pcitsm_err e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->buf && w->len) {
-		va_start(ap, fmt);
-		vsnprintf(w->buf, w->len, fmt, ap);
-		va_end(ap);
-	}
-	return e;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Parsing
- */
-
-/* "0x" then 1..16 hex digits. */
-static bool parse_hex_u64(json_object *j, uint64_t *out)
-{
-	const char *s;
-	size_t n;
-	uint64_t v = 0;
-
-	if (!json_object_is_type(j, json_type_string))
-		return false;
-	s = json_object_get_string(j);
-	n = (size_t)json_object_get_string_len(j);
-	if (n < 3 || n > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-		return false;
-	for (size_t i = 2; i < n; i++) {
-		int d = pcitsm_hex_digit(s[i]);
-
-		if (d < 0)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return true;
-}
-
-/* A JSON integer in [lo, hi]. */
-static bool parse_int(json_object *j, int64_t lo, int64_t hi, int64_t *out)
-{
-	int64_t v;
-
-	if (!json_object_is_type(j, json_type_int))
-		return false;
-	v = json_object_get_int64(j);
-	if (v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* An array of bit names from names[] into a mask; every name known, none twice. */
 static pcitsm_err parse_bits(const struct why *w, const char *what, json_object *arr,
 			     const char *(*name)(unsigned), uint16_t *mask)
@@ -93,7 +33,7 @@ static pcitsm_err parse_bits(const struct why *w, const char *what, json_object 
 	size_t n;
 
 	if (!json_object_is_type(arr, json_type_array))
-		return fail(w, PCITSM_E_FIELD, "%s: not an array of names", what);
+		return policy_fail(w, PCITSM_E_FIELD, "%s: not an array of names", what);
 	n = json_object_array_length(arr);
 	*mask = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -102,33 +42,16 @@ static pcitsm_err parse_bits(const struct why *w, const char *what, json_object 
 		unsigned bit;
 
 		if (!json_object_is_type(e, json_type_string))
-			return fail(w, PCITSM_E_FIELD, "%s[%zu]: not a name", what, i);
+			return policy_fail(w, PCITSM_E_FIELD, "%s[%zu]: not a name", what, i);
 		s = json_object_get_string(e);
 		for (bit = 0; name(bit); bit++)
 			if (strcmp(s, name(bit)) == 0)
 				break;
 		if (!name(bit))
-			return fail(w, PCITSM_E_FIELD, "%s[%zu]: unknown bit \"%.32s\"", what, i, s);
+			return policy_fail(w, PCITSM_E_FIELD, "%s[%zu]: unknown bit \"%.32s\"", what, i, s);
 		if (*mask & (1u << bit))
-			return fail(w, PCITSM_E_FIELD, "%s[%zu]: %s named twice", what, i, s);
+			return policy_fail(w, PCITSM_E_FIELD, "%s[%zu]: %s named twice", what, i, s);
 		*mask |= (uint16_t)(1u << bit);
-	}
-	return PCITSM_OK;
-}
-
-/* Every key of object o is one of keys[]. */
-static pcitsm_err only_keys(const struct why *w, const char *what, json_object *o,
-			    const char *const *keys, size_t nkeys)
-{
-	json_object_object_foreach(o, k, v) {
-		size_t i;
-
-		(void)v;
-		for (i = 0; i < nkeys; i++)
-			if (strcmp(k, keys[i]) == 0)
-				break;
-		if (i == nkeys)
-			return fail(w, PCITSM_E_FIELD, "%s: unknown key \"%.32s\"", what, k);
 	}
 	return PCITSM_OK;
 }
@@ -139,10 +62,10 @@ static pcitsm_err parse_meas(const struct why *w, json_object *arr, struct pcits
 	size_t n;
 
 	if (!json_object_is_type(arr, json_type_array))
-		return fail(w, PCITSM_E_FIELD, "measurements: not an array");
+		return policy_fail(w, PCITSM_E_FIELD, "measurements: not an array");
 	n = json_object_array_length(arr);
 	if (n > PCITSM_POLICY_MAX_MEAS)
-		return fail(w, PCITSM_E_RANGE, "measurements: %zu entries, at most %d", n,
+		return policy_fail(w, PCITSM_E_RANGE, "measurements: %zu entries, at most %d", n,
 			    PCITSM_POLICY_MAX_MEAS);
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(arr, i), *idx, *dig;
@@ -153,33 +76,33 @@ static pcitsm_err parse_meas(const struct why *w, json_object *arr, struct pcits
 		pcitsm_err err;
 
 		if (!json_object_is_type(e, json_type_object))
-			return fail(w, PCITSM_E_FIELD, "measurements[%zu]: not an object", i);
-		err = only_keys(w, "measurements[]", e, keys, PCITSM_ARRAY_SIZE(keys));
+			return policy_fail(w, PCITSM_E_FIELD, "measurements[%zu]: not an object", i);
+		err = policy_only_keys(w, "measurements[]", e, keys, PCITSM_ARRAY_SIZE(keys));
 		if (err)
 			return err;
 		/* DSP0274 GET_MEASUREMENTS: block indexes 1..0xFE (0xFF is the manifest). */
-		if (!json_object_object_get_ex(e, "index", &idx) || !parse_int(idx, 1, 254, &v))
-			return fail(w, PCITSM_E_FIELD, "measurements[%zu].index: not an integer 1..254",
+		if (!json_object_object_get_ex(e, "index", &idx) || !policy_int(idx, 1, 254, &v))
+			return policy_fail(w, PCITSM_E_FIELD, "measurements[%zu].index: not an integer 1..254",
 				    i);
 		m->index = (uint8_t)v;
 		for (size_t j = 0; j < i; j++)
 			if (p->meas[j].index == m->index)
-				return fail(w, PCITSM_E_FIELD, "measurements[%zu]: index %u named twice",
+				return policy_fail(w, PCITSM_E_FIELD, "measurements[%zu]: index %u named twice",
 					    i, m->index);
 		if (!json_object_object_get_ex(e, "digest", &dig) ||
 		    !json_object_is_type(dig, json_type_string))
-			return fail(w, PCITSM_E_FIELD, "measurements[%zu].digest: not a string", i);
+			return policy_fail(w, PCITSM_E_FIELD, "measurements[%zu].digest: not a string", i);
 		s = json_object_get_string(dig);
 		len = (size_t)json_object_get_string_len(dig);
 		if (!len || len % 2 || len / 2 > PCITSM_POLICY_DIGEST_MAX)
-			return fail(w, PCITSM_E_FIELD,
+			return policy_fail(w, PCITSM_E_FIELD,
 				    "measurements[%zu].digest: not 1..%d bytes of hex", i,
 				    PCITSM_POLICY_DIGEST_MAX);
 		for (size_t k = 0; k < len; k += 2) {
 			int hi = pcitsm_hex_digit(s[k]), lo = pcitsm_hex_digit(s[k + 1]);
 
 			if (hi < 0 || lo < 0)
-				return fail(w, PCITSM_E_FIELD, "measurements[%zu].digest: not hex", i);
+				return policy_fail(w, PCITSM_E_FIELD, "measurements[%zu].digest: not hex", i);
 			m->digest[k / 2] = (uint8_t)(hi << 4 | lo);
 		}
 		m->len = (uint8_t)(len / 2);
@@ -194,10 +117,10 @@ static pcitsm_err parse_mmio(const struct why *w, json_object *arr, struct pcits
 	size_t n;
 
 	if (!json_object_is_type(arr, json_type_array))
-		return fail(w, PCITSM_E_FIELD, "mmio: not an array");
+		return policy_fail(w, PCITSM_E_FIELD, "mmio: not an array");
 	n = json_object_array_length(arr);
 	if (n > PCITSM_POLICY_MAX_MMIO)
-		return fail(w, PCITSM_E_RANGE, "mmio: %zu ranges, at most %d", n,
+		return policy_fail(w, PCITSM_E_RANGE, "mmio: %zu ranges, at most %d", n,
 			    PCITSM_POLICY_MAX_MMIO);
 	p->has_mmio = true;
 	for (size_t i = 0; i < n; i++) {
@@ -207,23 +130,23 @@ static pcitsm_err parse_mmio(const struct why *w, json_object *arr, struct pcits
 		pcitsm_err err;
 
 		if (!json_object_is_type(e, json_type_object))
-			return fail(w, PCITSM_E_FIELD, "mmio[%zu]: not an object", i);
-		err = only_keys(w, "mmio[]", e, keys, PCITSM_ARRAY_SIZE(keys));
+			return policy_fail(w, PCITSM_E_FIELD, "mmio[%zu]: not an object", i);
+		err = policy_only_keys(w, "mmio[]", e, keys, PCITSM_ARRAY_SIZE(keys));
 		if (err)
 			return err;
 		if (!json_object_object_get_ex(e, "bar", &v) ||
-		    !parse_int(v, 0, PCITSM_TDISP_NR_BARS - 1, &bar))
-			return fail(w, PCITSM_E_FIELD, "mmio[%zu].bar: not an integer 0..5", i);
+		    !policy_int(v, 0, PCITSM_TDISP_NR_BARS - 1, &bar))
+			return policy_fail(w, PCITSM_E_FIELD, "mmio[%zu].bar: not an integer 0..5", i);
 		m->bar = (uint8_t)bar;
 		/* Report ranges are whole 4 KiB pages (PCIe 6.x §11, DEVICE_INTERFACE_REPORT). */
-		if (!json_object_object_get_ex(e, "offset", &v) || !parse_hex_u64(v, &m->offset) ||
+		if (!json_object_object_get_ex(e, "offset", &v) || !policy_hex_u64(v, &m->offset) ||
 		    m->offset % PCITSM_TDISP_PAGE)
-			return fail(w, PCITSM_E_FIELD,
+			return policy_fail(w, PCITSM_E_FIELD,
 				    "mmio[%zu].offset: not a \"0x...\" multiple of 4 KiB", i);
-		if (!json_object_object_get_ex(e, "size", &v) || !parse_hex_u64(v, &m->size) ||
+		if (!json_object_object_get_ex(e, "size", &v) || !policy_hex_u64(v, &m->size) ||
 		    !m->size || m->size % PCITSM_TDISP_PAGE ||
 		    m->size / PCITSM_TDISP_PAGE > UINT32_MAX)
-			return fail(w, PCITSM_E_FIELD,
+			return policy_fail(w, PCITSM_E_FIELD,
 				    "mmio[%zu].size: not a \"0x...\" non-zero multiple of 4 KiB", i);
 		m->attrs = 0;
 		if (json_object_object_get_ex(e, "attributes", &v)) {
@@ -248,17 +171,17 @@ static pcitsm_err parse_root(const struct why *w, json_object *root, struct pcit
 	pcitsm_err e;
 
 	if (!json_object_is_type(root, json_type_object))
-		return fail(w, PCITSM_E_FIELD, "the policy is not a JSON object");
-	e = only_keys(w, "policy", root, keys, PCITSM_ARRAY_SIZE(keys));
+		return policy_fail(w, PCITSM_E_FIELD, "the policy is not a JSON object");
+	e = policy_only_keys(w, "policy", root, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	if (!json_object_object_get_ex(root, "pcitsm_policy", &v) ||
-	    !parse_int(v, PCITSM_POLICY_VERSION, PCITSM_POLICY_VERSION, &ver))
-		return fail(w, PCITSM_E_FIELD, "pcitsm_policy: absent or not %d",
+	    !policy_int(v, PCITSM_POLICY_VERSION, PCITSM_POLICY_VERSION, &ver))
+		return policy_fail(w, PCITSM_E_FIELD, "pcitsm_policy: absent or not %d",
 			    PCITSM_POLICY_VERSION);
 	if (json_object_object_get_ex(root, "device", &v) &&
 	    !json_object_is_type(v, json_type_string))
-		return fail(w, PCITSM_E_FIELD, "device: not a string");
+		return policy_fail(w, PCITSM_E_FIELD, "device: not a string");
 	if (json_object_object_get_ex(root, "measurements", &v)) {
 		e = parse_meas(w, v, p);
 		if (e)
@@ -279,39 +202,17 @@ pcitsm_err pcitsm_policy_parse(const char *text, size_t len, struct pcitsm_polic
 			       size_t why_len)
 {
 	const struct why w = { why, why_len };
-	json_tokener *tok;
 	json_object *root;
-	size_t end;
 	pcitsm_err e;
 
 	if (!p || (!text && len))
 		return PCITSM_E_INVAL;
 	memset(p, 0, sizeof(*p));
-	if (len > PCITSM_POLICY_TEXT_MAX)
-		return fail(&w, PCITSM_E_RANGE, "the policy is %zu bytes, at most %d", len,
-			    PCITSM_POLICY_TEXT_MAX);
-	if (!len || memchr(text, '\0', len))
-		return fail(&w, PCITSM_E_FIELD, "the policy is empty or holds a NUL byte");
-	tok = json_tokener_new_ex(16); /* the format nests 4 deep */
-	if (!tok)
-		return PCITSM_E_NOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	end = json_tokener_get_parse_end(tok);
-	if (!root) {
-		e = fail(&w, PCITSM_E_FIELD, "not JSON: %s at byte %zu",
-			 json_tokener_error_desc(json_tokener_get_error(tok)), end);
-		json_tokener_free(tok);
+	/* The format nests 4 deep. */
+	e = policy_json_parse(&w, text, len, PCITSM_POLICY_TEXT_MAX, "the policy", 16,
+			      &root);
+	if (e)
 		return e;
-	}
-	json_tokener_free(tok);
-	/* One complete JSON document, then at most whitespace. */
-	for (size_t i = end; i < len; i++)
-		if (!strchr(" \t\r\n", text[i])) {
-			json_object_put(root);
-			return fail(&w, PCITSM_E_FIELD, "bytes after the JSON object at byte %zu",
-				    i);
-		}
 	e = parse_root(&w, root, p);
 	json_object_put(root);
 	if (e)
@@ -360,15 +261,15 @@ static pcitsm_err eval_meas(const struct why *w, const struct pcitsm_policy_meas
 		if (b->index != m->index)
 			continue;
 		if (b->value_len != m->len)
-			return fail(w, PCITSM_E_MISMATCH,
+			return policy_fail(w, PCITSM_E_MISMATCH,
 				    "measurement %u: digest of %u bytes, expected %u", m->index,
 				    b->value_len, m->len);
 		if (pcitsm_ct_memneq(b->value, m->digest, m->len))
-			return fail(w, PCITSM_E_MISMATCH, "measurement %u: digest differs",
+			return policy_fail(w, PCITSM_E_MISMATCH, "measurement %u: digest differs",
 				    m->index);
 		return PCITSM_OK;
 	}
-	return fail(w, PCITSM_E_MISMATCH, "measurement %u: absent from the evidence", m->index);
+	return policy_fail(w, PCITSM_E_MISMATCH, "measurement %u: absent from the evidence", m->index);
 }
 
 static pcitsm_err eval_mmio(const struct why *w, const struct pcitsm_policy *p,
@@ -381,35 +282,35 @@ static pcitsm_err eval_mmio(const struct why *w, const struct pcitsm_policy *p,
 		char a[64], b[64];
 
 		if (i >= r->nr_ranges)
-			return fail(w, PCITSM_E_MISMATCH, "mmio range %u: absent from the report", i);
+			return policy_fail(w, PCITSM_E_MISMATCH, "mmio range %u: absent from the report", i);
 		if (i >= p->nr_mmio)
-			return fail(w, PCITSM_E_MISMATCH,
+			return policy_fail(w, PCITSM_E_MISMATCH,
 				    "mmio range %u: BAR %u, not in the policy (%u ranges expected)", i,
 				    g->range_id, p->nr_mmio);
 		if (g->range_id != m->bar)
-			return fail(w, PCITSM_E_MISMATCH, "mmio range %u: BAR %u, expected BAR %u", i,
+			return policy_fail(w, PCITSM_E_MISMATCH, "mmio range %u: BAR %u, expected BAR %u", i,
 				    g->range_id, m->bar);
 		(void)bar_first_page(r, g->range_id, &base);
 		if (g->first_page < base)
-			return fail(w, PCITSM_E_MISMATCH,
+			return policy_fail(w, PCITSM_E_MISMATCH,
 				    "mmio range %u: BAR %u below the BAR's first range", i, m->bar);
 		/* In pages: no product can overflow (policy values are page multiples). */
 		off = g->first_page - base;
 		if (off != m->offset / PCITSM_TDISP_PAGE)
-			return fail(w, PCITSM_E_MISMATCH,
+			return policy_fail(w, PCITSM_E_MISMATCH,
 				    "mmio range %u: BAR %u offset 0x%" PRIx64 ", expected 0x%" PRIx64,
 				    i, m->bar,
 				    off > UINT64_MAX / PCITSM_TDISP_PAGE ? off : off * PCITSM_TDISP_PAGE,
 				    m->offset);
 		size = (uint64_t)g->pages * PCITSM_TDISP_PAGE;
 		if (size != m->size)
-			return fail(w, PCITSM_E_MISMATCH,
+			return policy_fail(w, PCITSM_E_MISMATCH,
 				    "mmio range %u: BAR %u size 0x%" PRIx64 ", expected 0x%" PRIx64, i,
 				    m->bar, size, m->size);
 		if (g->attrs != m->attrs) {
 			bits_str(g->attrs, pcitsm_policy_attr_bit_name, a, sizeof(a));
 			bits_str(m->attrs, pcitsm_policy_attr_bit_name, b, sizeof(b));
-			return fail(w, PCITSM_E_MISMATCH,
+			return policy_fail(w, PCITSM_E_MISMATCH,
 				    "mmio range %u: BAR %u attributes %s, expected %s", i, m->bar, a,
 				    b);
 		}
@@ -436,7 +337,7 @@ pcitsm_err pcitsm_policy_eval(const struct pcitsm_policy *p, const struct pcitsm
 		bits_str(p->info_required & ~ev->report->interface_info, pcitsm_policy_info_bit_name,
 			 want, sizeof(want));
 		bits_str(ev->report->interface_info, pcitsm_policy_info_bit_name, have, sizeof(have));
-		return fail(&w, PCITSM_E_MISMATCH, "interface info: %s required, the report has %s",
+		return policy_fail(&w, PCITSM_E_MISMATCH, "interface info: %s required, the report has %s",
 			    want, have);
 	}
 	if (p->has_mmio)

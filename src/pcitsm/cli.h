@@ -34,10 +34,6 @@ int cli_fail(const char *what, pcitsm_err e);
 int cli_usage(const char *cmd);
 PCITSM_PRINTF(1, 2) int cli_failf(const char *fmt, ...);
 
-/* A policy file (docs/policy.md) parsed into p; false with "pcitsm: CMD: policy FILE ..." printed
- * (accept, verify). */
-struct pcitsm_policy;
-bool cli_policy_load(const char *cmd, const char *file, struct pcitsm_policy *p);
 /* --nonce HEX: exactly 64 hex digits into out[32]; false otherwise. */
 bool cli_nonce_parse(const char *hex, uint8_t out[32]);
 

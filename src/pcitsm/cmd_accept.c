@@ -10,7 +10,6 @@
  * too, docs/pcitsmd.md "Proposal: TDISP"). The evidence comes from the emulated platform's project
  * directory, or on a real host from the kernel over generic netlink (docs/genl.md).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,49 +17,17 @@
 #include "cli.h"
 #include "tdi.h"
 
-bool cli_policy_load(const char *cmd, const char *file, struct pcitsm_policy *p)
-{
-	char why[200] = "";
-	FILE *f = fopen(file, "rb");
-	char *text;
-	size_t n;
-	pcitsm_err e;
-
-	if (!f) {
-		cli_failf("%s: policy %s: %s", cmd, file, strerror(errno));
-		return false;
-	}
-	text = malloc(PCITSM_POLICY_TEXT_MAX + 1);
-	n = text ? fread(text, 1, PCITSM_POLICY_TEXT_MAX + 1, f) : 0;
-	fclose(f);
-	if (!text) {
-		cli_fail(cmd, PCITSM_E_NOMEM);
-		return false;
-	}
-	e = pcitsm_policy_parse(text, n, p, why, sizeof(why));
-	free(text);
-	if (e) {
-		cli_failf("%s: policy %s is not valid: %s", cmd, file, why);
-		return false;
-	}
-	return true;
-}
-
 static int accept_main(int argc, char **argv)
 {
 	struct pcitsm_policy *pol = NULL;
 	struct cli_tdi_args a;
 	struct cli_tdi_ev *ev = NULL;
 	struct cli_sysroot r;
-	char why[256], state[32];
-	struct cli_bdf_name addr;
-	double ms;
-	int rc, d;
+	int rc;
 
 	rc = cli_tdi_args_parse("accept", CLI_TDI_POLICY | CLI_TDI_NETLINK, argc, argv, &a);
 	if (rc)
 		return rc;
-	addr = cli_bdf_name(&a.bdf);
 	pol = calloc(1, sizeof(*pol));
 	if (!pol)
 		return cli_fail("accept", PCITSM_E_NOMEM);
@@ -75,42 +42,7 @@ static int accept_main(int argc, char **argv)
 	}
 	if (rc)
 		goto out;
-	if (ev->state[0] && strcmp(ev->state, "CONFIG_LOCKED") != 0) {
-		rc = cli_failf("accept %s: the TDI is %s, not CONFIG_LOCKED; not started", addr.s,
-			       ev->state);
-		goto out;
-	}
-	if (!ev->has_view || ev->check_err != PCITSM_OK) {
-		cli_tdi_check_str(ev, why, sizeof(why));
-		rc = cli_failf("accept %s: the report breaks a Linux report rule: %s; not started",
-			       addr.s, why);
-		goto out;
-	}
-	if (a.policy) {
-		const struct pcitsm_policy_evidence pe = { ev->blocks, ev->nr_blocks, &ev->rep };
-
-		if (pcitsm_policy_eval(pol, &pe, why, sizeof(why)) != PCITSM_OK) {
-			rc = cli_failf("accept %s: policy %s refused: %s; not started", addr.s,
-				       a.policy, why);
-			goto out;
-		}
-		printf("%s: policy %s holds (%u measurements, %s interface info, %s MMIO layout)\n",
-		       addr.s, a.policy, pol->nr_meas, pol->has_info ? "required" : "no",
-		       pol->has_mmio ? "pinned" : "no");
-	}
-	/* The report the decision was made on must still be the device's. */
-	d = cli_tdi_digest_compare(&r, &a.bdf, ev);
-	if (d == 1 || (d < 0 && (ev->has_digest_file || ev->via_netlink))) {
-		rc = cli_failf("accept %s: the report changed after the evidence was read; read it "
-			       "again (not started)", addr.s);
-		goto out;
-	}
-	rc = cli_tdi_write(&r, &a.bdf, "accept", "accept", "1", &ms);
-	if (!rc) {
-		cli_tdi_state(&r, &a.bdf, state, sizeof(state));
-		printf("%s: accepted in %.1f ms; TDI %s\n", addr.s, ms,
-		       state[0] ? state : "state not shown");
-	}
+	rc = cli_tdi_accept(&r, &a.bdf, ev, a.policy ? pol : NULL, a.policy, false);
 out:
 	cli_tdi_free(ev);
 	free(ev);

@@ -65,6 +65,12 @@ static int connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf
 	return err ? CLI_EXIT_FAIL : 0;
 }
 
+int cli_connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *tsm,
+		    bool json, json_object *out)
+{
+	return connect_one(r, bdf, tsm, json, out, NULL);
+}
+
 static int connect_main(int argc, char **argv)
 {
 	struct cli_dev_args a;

@@ -16,7 +16,8 @@
 #define MAX_DEVS 256
 
 static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
-			  const char *tsm_opt, bool quiet_if_idle, struct cli_progress *pr)
+			  const char *tsm_opt, bool quiet_if_idle, bool quiet,
+			  struct cli_progress *pr)
 {
 	const struct cli_bdf_name addr = cli_bdf_name(bdf);
 	char path[PATH_MAX], name[64] = "";
@@ -46,11 +47,19 @@ static int disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *
 			addr.s, name, strerror(err), err, m ? ": " : "", m ? m : "");
 		return CLI_EXIT_FAIL;
 	}
+	if (quiet)
+		return 0;
 	cli_dev_status_read(r, bdf, &s);
 	printf("%s: disconnected from %s in %.1f ms; %s\n", addr.s, name, ms,
 	       s.has_stream ? "a stream is still registered!" : "no stream left");
 	cli_dev_status_free(&s);
 	return 0;
+}
+
+int cli_disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		       const char *tsm_opt, bool quiet_if_idle, bool quiet)
+{
+	return disconnect_one(r, bdf, tsm_opt, quiet_if_idle, quiet, NULL);
 }
 
 static int disconnect_main(int argc, char **argv)
@@ -73,13 +82,13 @@ static int disconnect_main(int argc, char **argv)
 		cli_progress_init(&pr, n, false);
 		for (size_t i = 0; i < n; i++) {
 			cli_progress_show(&pr, i + 1, "disconnect", &devs[i]);
-			if (disconnect_one(&r, &devs[i], a.tsm, true, &pr))
+			if (disconnect_one(&r, &devs[i], a.tsm, true, false, &pr))
 				rc = CLI_EXIT_FAIL;
 		}
 		cli_progress_clear(&pr);
 		free(devs);
 	} else {
-		rc = disconnect_one(&r, &a.bdf, a.tsm, false, NULL);
+		rc = disconnect_one(&r, &a.bdf, a.tsm, false, false, NULL);
 	}
 	cli_sysroot_close(&r);
 	return rc;

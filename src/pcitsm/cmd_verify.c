@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tdi.h"
 #include "pcitsm/evidence.h"
 
 struct verify_args {

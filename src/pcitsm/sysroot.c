@@ -405,7 +405,20 @@ int cli_bdf_cmp(const void *a, const void *b)
 	return ka < kb ? -1 : ka > kb;
 }
 
-size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size_t max)
+/* Whether the function has one of the files any[] (NULL-terminated). */
+static bool has_any(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		    const char *const *any)
+{
+	char attr[PATH_MAX];
+
+	for (; *any; any++)
+		if (cli_dev_path(r, bdf, *any, attr, sizeof(attr)) && access(attr, F_OK) == 0)
+			return true;
+	return false;
+}
+
+size_t cli_pci_functions(const struct cli_sysroot *r, const char *const *any,
+			 struct pcitsm_bdf *out, size_t max)
 {
 	char path[PATH_MAX];
 	DIR *d;
@@ -415,12 +428,8 @@ size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size
 	snprintf(path, sizeof(path), "%s/bus/pci/devices", r->root);
 	d = opendir(path);
 	while (d && n < max && (e = readdir(d))) {
-		char attr[PATH_MAX];
-
 		/* The sysfs edge: a directory name becomes an address here, or is skipped. */
-		if (pcitsm_bdf_parse(e->d_name, &out[n]) != PCITSM_OK ||
-		    !cli_dev_path(r, &out[n], "tsm/connect", attr, sizeof(attr)) ||
-		    access(attr, F_OK) != 0)
+		if (pcitsm_bdf_parse(e->d_name, &out[n]) != PCITSM_OK || !has_any(r, &out[n], any))
 			continue;
 		n++;
 	}
@@ -428,4 +437,11 @@ size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size
 		closedir(d);
 	qsort(out, n, sizeof(*out), cli_bdf_cmp);
 	return n;
+}
+
+size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size_t max)
+{
+	static const char *const connect[] = { "tsm/connect", NULL };
+
+	return cli_pci_functions(r, connect, out, max);
 }

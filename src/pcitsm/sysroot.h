@@ -50,6 +50,10 @@ bool cli_kv_get(const char *text, const char *key, char *val, size_t len);
 /* Every function under bus/pci/devices with tsm/connect, sorted by address. Directory names that
  * are not PCI addresses are skipped. Returns the count (at most max). */
 size_t cli_tsm_devices(const struct cli_sysroot *r, struct pcitsm_bdf *out, size_t max);
+/* The same over the functions that have at least one of the files any[] (relative to the
+ * device's directory, NULL-terminated). */
+size_t cli_pci_functions(const struct cli_sysroot *r, const char *const *any,
+			 struct pcitsm_bdf *out, size_t max);
 
 /* PCI addresses are parsed once, where they enter (an argument, a sysfs directory name), travel
  * inward as struct pcitsm_bdf, and are formatted only for paths and output. */

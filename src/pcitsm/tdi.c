@@ -625,3 +625,75 @@ int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, c
 	}
 	return cli_tdi_read(r, &a->bdf, cmd, need_meas, netlink, *ev);
 }
+
+bool cli_policy_load(const char *cmd, const char *file, struct pcitsm_policy *p)
+{
+	char why[200] = "";
+	FILE *f = fopen(file, "rb");
+	char *text;
+	size_t n;
+	pcitsm_err e;
+
+	if (!f) {
+		cli_failf("%s: policy %s: %s", cmd, file, strerror(errno));
+		return false;
+	}
+	text = malloc(PCITSM_POLICY_TEXT_MAX + 1);
+	n = text ? fread(text, 1, PCITSM_POLICY_TEXT_MAX + 1, f) : 0;
+	fclose(f);
+	if (!text) {
+		cli_fail(cmd, PCITSM_E_NOMEM);
+		return false;
+	}
+	e = pcitsm_policy_parse(text, n, p, why, sizeof(why));
+	free(text);
+	if (e) {
+		cli_failf("%s: policy %s is not valid: %s", cmd, file, why);
+		return false;
+	}
+	return true;
+}
+
+int cli_tdi_accept(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		   const struct cli_tdi_ev *ev, const struct pcitsm_policy *pol,
+		   const char *policy_name, bool quiet)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	char why[256], state[32];
+	double ms;
+	int rc, d;
+
+	if (ev->state[0] && strcmp(ev->state, "CONFIG_LOCKED") != 0)
+		return cli_failf("accept %s: the TDI is %s, not CONFIG_LOCKED; not started", addr.s,
+				 ev->state);
+	if (!ev->has_view || ev->check_err != PCITSM_OK) {
+		cli_tdi_check_str(ev, why, sizeof(why));
+		return cli_failf("accept %s: the report breaks a Linux report rule: %s; not started",
+				 addr.s, why);
+	}
+	if (pol) {
+		const struct pcitsm_policy_evidence pe = { ev->blocks, ev->nr_blocks, &ev->rep };
+
+		if (pcitsm_policy_eval(pol, &pe, why, sizeof(why)) != PCITSM_OK)
+			return cli_failf("accept %s: policy %s refused: %s; not started", addr.s,
+					 policy_name, why);
+		if (!quiet)
+			printf("%s: policy %s holds (%u measurements, %s interface info, %s MMIO "
+			       "layout)\n",
+			       addr.s, policy_name, pol->nr_meas, pol->has_info ? "required" : "no",
+			       pol->has_mmio ? "pinned" : "no");
+	}
+	/* The report the decision was made on must still be the device's. */
+	d = cli_tdi_digest_compare(r, bdf, ev);
+	if (d == 1 || (d < 0 && (ev->has_digest_file || ev->via_netlink)))
+		return cli_failf("accept %s: the report changed after the evidence was read; read "
+				 "it again (not started)",
+				 addr.s);
+	rc = cli_tdi_write(r, bdf, "accept", "accept", "1", &ms);
+	if (!rc && !quiet) {
+		cli_tdi_state(r, bdf, state, sizeof(state));
+		printf("%s: accepted in %.1f ms; TDI %s\n", addr.s, ms,
+		       state[0] ? state : "state not shown");
+	}
+	return rc;
+}

@@ -99,6 +99,17 @@ bool cli_tdi_real_host(const char *sysfs_opt);
 int cli_tdi_evidence_open(struct cli_sysroot *r, const struct cli_tdi_args *a, const char *cmd,
 			  bool need_meas, struct cli_tdi_ev **ev);
 
+/* The measurement policy file (docs/policy.md), parsed into *p; false with
+ * "pcitsm: CMD: policy FILE ..." printed. */
+bool cli_policy_load(const char *cmd, const char *file, struct pcitsm_policy *p);
+/* The relying party's decision on bdf's evidence ev (read since the lock), then `echo 1 >
+ * tsm/accept`: refused (printed, CLI_EXIT_FAIL) when the TDI is not CONFIG_LOCKED, the report
+ * breaks a Linux report rule, pol (when not NULL; policy_name names it) does not hold, or the
+ * report changed since ev was read. quiet: no lines on stdout (failures still go to stderr). */
+int cli_tdi_accept(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		   const struct cli_tdi_ev *ev, const struct pcitsm_policy *pol,
+		   const char *policy_name, bool quiet);
+
 json_object *cli_tdi_report_json(const struct cli_tdi_ev *ev);
 void cli_tdi_report_print(const struct pcitsm_bdf *bdf, const struct cli_tdi_ev *ev);
 /* "BAR_BASE (range 3): the first range of a BAR is not at the BAR's base". */

@@ -54,6 +54,17 @@ void cli_failure_print(FILE *out, const char *proj, const char *indent);
 const char *cli_connect_errno_meaning(int err);
 const char *cli_disconnect_errno_meaning(int err);
 
+/* `echo TSM > BDF/tsm/connect` (cmd_connect.c), then the result: with json an object appended to
+ * out (nothing printed), else the stream's state at both ends on stdout and a failure's errno
+ * meaning and the failed step on stderr. 0 or CLI_EXIT_FAIL. */
+int cli_connect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *tsm,
+		    bool json, json_object *out);
+/* `echo NAME > BDF/tsm/disconnect` with the name tsm/connect shows (or tsm_opt) (cmd_disconnect.c):
+ * 0, or the errno's meaning printed and CLI_EXIT_FAIL. quiet_if_idle: 0 at once when not
+ * connected; quiet: no line on stdout. */
+int cli_disconnect_one(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf,
+		       const char *tsm_opt, bool quiet_if_idle, bool quiet);
+
 /* pcitsm connect tcp:HOST:PORT [OPTIONS] (connect_tcp.c). */
 int cli_connect_tcp(const char *target, int argc, char **argv);
 

@@ -58,6 +58,10 @@ check_layout() {
 	[ -f "$comp" ] || fail "no bash completion"
 	unit=$(find "$root" -name pcitsmd.service)
 	[ -n "$unit" ] || fail "no pcitsmd.service"
+	apply_unit=$(find "$root" -name pcitsm-apply.service)
+	[ -n "$apply_unit" ] || fail "no pcitsm-apply.service"
+	grep -qx "ExecStart=$prefix/bin/pcitsm apply /etc/pcitsm/links.json" "$apply_unit" ||
+		fail "pcitsm-apply.service does not run $prefix/bin/pcitsm apply"
 }
 
 # The shared library: soname, exports (tests/install/exports.py), the programs linked to it.

@@ -83,6 +83,10 @@ int main(int argc, char **argv)
 	comp = aligned_alloc(PCITSM_SVA_COMP_SIZE, PCITSM_SVA_COMP_SIZE);
 	if (e || !src || !dst || !comp) {
 		fprintf(stderr, "sva_tee: set-up: %s\n", pcitsm_err_str(e ? e : PCITSM_E_NOMEM));
+		free(src);
+		free(dst);
+		free(comp);
+		(void)pcitsm_sva_close(dev);
 		return 1;
 	}
 	for (size_t i = 0; i < size; i++)

@@ -15,7 +15,7 @@
 const char *pcitsm_evidence_check_name(enum pcitsm_evidence_check c)
 {
 	static const char *const names[] = {
-#define PCITSM_EV_NAME(id, name) [PCITSM_EVIDENCE_##id] = name,
+#define PCITSM_EV_NAME(id, name) [PCITSM_EVIDENCE_##id] = (name),
 		PCITSM_EVIDENCE_CHECKS(PCITSM_EV_NAME)
 #undef PCITSM_EV_NAME
 	};

@@ -212,7 +212,7 @@ static void walk_extack(struct pcitsm_genl_walk *w, struct pcitsm_rd *r)
 		if (a.type != PCITSM_NLMSGERR_ATTR_MSG || !a.len || a.p[a.len - 1])
 			continue;
 		for (; n + 1 < sizeof(w->ext) && n + 1 < a.len; n++)
-			w->ext[n] = a.p[n] >= 0x20 && a.p[n] < 0x7f ? (char)a.p[n] : '?';
+			w->ext[n] = (char)(a.p[n] >= 0x20 && a.p[n] < 0x7f ? a.p[n] : '?');
 		w->ext[n] = '\0';
 	}
 }

@@ -254,7 +254,7 @@ static pcitsm_err read_once(struct pcitsm_genl_sock *s, uint16_t family,
 			    const struct pcitsm_tsmnl_req *req, struct pcitsm_tsmnl_evidence *ev,
 			    char *why, size_t why_len)
 {
-	struct pcitsm_genl_walk w;
+	struct pcitsm_genl_walk w = { 0 };
 	pcitsm_err e = pcitsm_genl_sock_evidence(s, family, req, ev, &w);
 
 	if (e == PCITSM_E_SHORT && w.done && !w.err) {
@@ -280,7 +280,7 @@ pcitsm_err pcitsm_genl_evidence_read(const struct pcitsm_tsmnl_req *req,
 				     struct pcitsm_tsmnl_evidence *ev, char *why, size_t why_len)
 {
 	struct pcitsm_genl_sock s;
-	struct pcitsm_genl_walk w;
+	struct pcitsm_genl_walk w = { 0 };
 	uint16_t family = 0;
 	int serr = 0;
 	pcitsm_err e = pcitsm_genl_sock_open(&s, &serr);

@@ -15,6 +15,8 @@
 /* The enum values each name table is searched over (crypto.h's enums are small and dense). */
 #define ALG_SCAN 32
 
+/* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, which no parentheses may
+ * enclose */
 #define NAME_BY(fn, type, name_fn)                                                                 \
 	bool fn(const char *s, type *out)                                                          \
 	{                                                                                          \
@@ -28,6 +30,7 @@
 		}                                                                                  \
 		return false;                                                                      \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 NAME_BY(pcitsm_apply_asym_parse, enum pcitsm_sig_alg, pcitsm_sig_name)
 NAME_BY(pcitsm_apply_hash_parse, enum pcitsm_hash_alg, pcitsm_hash_name)
 NAME_BY(pcitsm_apply_dhe_parse, enum pcitsm_dhe_alg, pcitsm_dhe_name)
@@ -160,6 +163,8 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 }
 
 /* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, which no parentheses may
+ * enclose */
 #define PARSE_ALGS(fn, type, parse)                                                                \
 	static pcitsm_err fn(const struct why *w, const char *path, json_object *arr, type *out,   \
 			     unsigned *nr)                                                         \
@@ -188,6 +193,7 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 		*nr = (unsigned)n;                                                                 \
 		return PCITSM_OK;                                                                  \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 PARSE_ALGS(parse_asym, enum pcitsm_sig_alg, pcitsm_apply_asym_parse)
 PARSE_ALGS(parse_hash, enum pcitsm_hash_alg, pcitsm_apply_hash_parse)
 PARSE_ALGS(parse_dhe, enum pcitsm_dhe_alg, pcitsm_apply_dhe_parse)

@@ -213,6 +213,7 @@ static void write_one(struct out_dir *d, const char *path, const struct pcitsm_e
 	uint8_t *buf = NULL;
 	size_t n = 0;
 	FILE *f;
+	bool ok;
 	pcitsm_err e = encode(ev, &buf, &n);
 
 	if (e) {
@@ -221,10 +222,12 @@ static void write_one(struct out_dir *d, const char *path, const struct pcitsm_e
 		return;
 	}
 	f = fopen(path, "wb");
-	if (!f || fwrite(buf, 1, n, f) != n || fclose(f)) {
+	ok = f && fwrite(buf, 1, n, f) == n;
+	/* fclose once, whatever happened: it also reports a write the buffer held back */
+	if (f && fclose(f))
+		ok = false;
+	if (!ok) {
 		fprintf(stderr, "pcitsm: %s: %s\n", path, strerror(errno));
-		if (f)
-			fclose(f);
 		d->failed = true;
 	} else {
 		d->written++;

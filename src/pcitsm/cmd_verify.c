@@ -106,7 +106,8 @@ static json_object *verdict_json(const struct verify_args *a, const struct pcits
 	if (v->outcome[PCITSM_EVIDENCE_TRANSCRIPT] == PCITSM_EVIDENCE_PASSED) {
 		char ver[8];
 
-		snprintf(ver, sizeof(ver), "%u.%u", v->view.version >> 4, v->view.version & 0xf);
+		snprintf(ver, sizeof(ver), "%u.%u", (unsigned)v->view.version >> 4,
+			 (unsigned)v->view.version & 0xfu);
 		json_object_object_add(o, "spdm_version", json_object_new_string(ver));
 		json_object_object_add(o, "measurement_blocks",
 				       json_object_new_int64((int64_t)v->nr_blocks));
@@ -125,7 +126,7 @@ static void verdict_print(const struct verify_args *a, const struct pcitsm_evide
 {
 	printf("%s: evidence of %s verified\n", a->path, ev->device[0] ? ev->device : "a device");
 	printf("  SPDM %u.%u, %zu signed measurement blocks, L1 signature by the chain's leaf\n",
-	       v->view.version >> 4, v->view.version & 0xf, v->nr_blocks);
+	       (unsigned)v->view.version >> 4, (unsigned)v->view.version & 0xfu, v->nr_blocks);
 	for (int c = 0; c < PCITSM_EVIDENCE_NR_CHECKS; c++)
 		if (v->outcome[c] == PCITSM_EVIDENCE_PASSED)
 			printf("  %-14s ok\n", pcitsm_evidence_check_name(c));

@@ -972,9 +972,13 @@ int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size
 	s[len] = '\0';
 	if (s[len - 1] == '\n')
 		s[--len] = '\0';
-	*tee = len > strlen(tee_word) && !strcmp(s + len - strlen(tee_word), tee_word);
-	if (*tee)
-		s[len -= strlen(tee_word)] = '\0';
+	/* the word, if there, is the last thing in s: cut it off */
+	end = strstr(s, tee_word);
+	*tee = end && end[sizeof(tee_word) - 1] == '\0';
+	if (*tee) {
+		*end = '\0';
+		len = (size_t)(end - s);
+	}
 	if (!len || s[0] < '0' || s[0] > '9')
 		return -EINVAL;
 	n = strtoull(s, &end, 10);

@@ -78,9 +78,6 @@ static void help(FILE *out)
 
 int main(int argc, char **argv)
 {
-	/* Line-buffered even into a file or a pipe: a log then holds each result and the error
-	 * beside it in the order they happened (stderr is unbuffered). */
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		help(stderr);
 		return CLI_EXIT_USAGE;

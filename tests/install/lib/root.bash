@@ -48,7 +48,7 @@ check_layout() {
 		m="$root$prefix/share/man/man$sect/$name"
 		[ -f "$m" ] || m="$m.gz"
 		[ -f "$m" ] || fail "man page $name not installed in man$sect"
-		zcat -f "$m" | head -1 | grep -q "\"pcitsm $ver\"" ||
+		zcat -f "$m" | head -1 | grep "\"pcitsm $ver\"" >/dev/null ||
 			fail "$name: header is not version $ver: $(zcat -f "$m" | head -1)"
 	done
 	example=$(find "$root$prefix/share/doc" -path '*/examples/sva_copy.c')
@@ -66,14 +66,14 @@ check_layout() {
 
 # The shared library: soname, exports (tests/install/exports.py), the programs linked to it.
 check_library() {
-	readelf -d "$libso" | grep -q "(SONAME) *Library soname: \[libpcitsm.so.$so\]" ||
+	readelf -d "$libso" | grep "(SONAME) *Library soname: \[libpcitsm.so.$so\]" >/dev/null ||
 		fail "soname is not libpcitsm.so.$so: $(readelf -d "$libso" | grep SONAME)"
 	python3 "$src/tests/install/exports.py" "$NM" "$libso" "$archive" "$src" || fail "exports"
 	local f
 	for f in "$bin/pcitsm" "$bin/pcitsmd"; do
-		readelf -d "$f" | grep -q "NEEDED.*\[libpcitsm.so.$so\]" ||
+		readelf -d "$f" | grep "NEEDED.*\[libpcitsm.so.$so\]" >/dev/null ||
 			fail "${f##*/} does not use the shared library"
-		! readelf -d "$f" | grep -E "R(UN)?PATH" | grep -q "$(dirname "$archive")" ||
+		! readelf -d "$f" | grep -E "R(UN)?PATH" | grep "$(dirname "$archive")" >/dev/null ||
 			fail "${f##*/} keeps the build tree's RUNPATH"
 	done
 }
@@ -92,7 +92,7 @@ check_example() {
 	"$CC" -std=c11 -Wall -Werror $example_flags -o "$tmp/sva_copy" "$example" $flags ||
 		fail "the example does not build against the installed library"
 	export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-	ldd "$tmp/sva_copy" | grep -q "libpcitsm.so.$so => $libdir/" ||
+	ldd "$tmp/sva_copy" | grep "libpcitsm.so.$so => $libdir/" >/dev/null ||
 		fail "the example does not load the installed library: $(ldd "$tmp/sva_copy" | grep pcitsm)"
 }
 
@@ -138,6 +138,9 @@ check_completion() {
 	expect_eq "complete 'bench ide --backend'" "$(sed -n 8p <<<"$out")" "auto ipsec-mb openssl"
 }
 
+# (Pipes end in `grep ... >/dev/null`, never `grep -q`: under pipefail a grep that stops at the
+# first match can kill the writer with SIGPIPE and fail the pipeline.)
+
 # With FUSE: the example against the installed pcitsmd's SVA devices; list on its mirror; the
 # installed pcitsm's connect --all on the pcitsmd beside it; the unit's command line.
 check_fuse() {
@@ -145,7 +148,7 @@ check_fuse() {
 	"$tmp/sva_copy" --socket "$tmp/sva.sock" --device 0 --size 65536 >"$tmp/sva.txt" 2>&1 ||
 		{ cat "$tmp/sva.txt"; fail "the example against the installed pcitsmd"; }
 	grep -q "^all results checked$" "$tmp/sva.txt" || fail "the example's results"
-	"$bin/pcitsm" list --sysfs "$mnt" | grep -q "^0000:01:00.0 " ||
+	"$bin/pcitsm" list --sysfs "$mnt" | grep "^0000:01:00.0 " >/dev/null ||
 		fail "pcitsm list --sysfs on the installed pcitsmd"
 	pcitsmd_unmount
 
@@ -176,7 +179,7 @@ check_unit() {
 	timeout 60 $cmdline || fail "the unit's command line failed: $cmdline"
 	pid=$(cat "$run${pidfile#/run}") || fail "no pidfile $pidfile"
 	svc_pid=$pid
-	ls "$run/pcitsm/sys/bus/pci/devices" | grep -q "^0000:01:00.0$" ||
+	ls "$run/pcitsm/sys/bus/pci/devices" | grep "^0000:01:00.0$" >/dev/null ||
 		fail "service: the mirror was not mounted when the start returned"
 	kill -TERM "$pid"
 	for _ in $(seq 100); do

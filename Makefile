@@ -7,7 +7,7 @@ GEN := -G Ninja
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-san build-fuzz run test test-release test-san bench fuzz clean \
-	mutants mutants-ci graph
+	mutants mutants-ci graph campaign
 
 all: build
 
@@ -66,6 +66,13 @@ mutants: deps
 # The entries marked `ci: yes`: the last step of `make test`.
 mutants-ci: deps
 	./scripts/mutants.py --jobs $(JOBS) --subset ci
+
+# The hostile-wire campaigns at full size (docs/security.md "Campaigns against our requester and
+# responders"): CAMPAIGN_TRIALS trials of each, figures printed. `ctest -L campaign` is the CI size.
+CAMPAIGN_TRIALS ?= 100000
+campaign: build
+	for t in build/test_campaign_*; do \
+		PCITSM_CAMPAIGN_TRIALS=$(CAMPAIGN_TRIALS) $$t || exit 1; done
 
 # The module dependency picture from the includes: docs/modules.dot and docs/modules.png
 # (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).

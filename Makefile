@@ -72,6 +72,7 @@ mutants-ci: deps
 CAMPAIGN_TRIALS ?= 100000
 campaign: build
 	for t in build/test_campaign_*; do \
+		GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
 		PCITSM_CAMPAIGN_TRIALS=$(CAMPAIGN_TRIALS) $$t || exit 1; done
 
 # The module dependency picture from the includes: docs/modules.dot and docs/modules.png

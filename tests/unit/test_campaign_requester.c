@@ -49,17 +49,17 @@ struct hostile {
 	unsigned long sent, answered, refused, reopened, raw, vdm, tcp, tcp_reconnects;
 };
 
-static struct pcitsm_bdf B(const char *s) {
+static struct pcitsm_bdf B(const char *s)
+{
 	struct pcitsm_bdf b;
 
 	assert_ok(pcitsm_bdf_parse(s, &b));
 	return b;
 }
 
-static int
-W(struct fx *fx,
-  int (*fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t),
-  const char *bdf, const char *s)
+typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
+
+static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
 {
 	struct pcitsm_bdf b = B(bdf);
 

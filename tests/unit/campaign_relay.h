@@ -175,35 +175,15 @@ static inline struct fx *fx_new(bool debug_log)
  * slot in either port's engine. */
 static inline void assert_clean(struct fx *fx)
 {
-	struct pcitsm_tsm_counters k;
-
-	pcitsm_tsm_counters(fx->core, &k);
-	assert_int_equal(k.h_in_use, 0);
-	assert_int_equal(k.ids_in_use, 0);
-	assert_int_equal(k.port_blocks_in_use, 0);
-	assert_int_equal(k.sessions_open, 0);
+	test_tsm_assert_clean(fx);
 	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
-		struct pcitsm_ide_info ide;
-		struct pcitsm_ide_sel sel;
+		struct pcitsm_ide_port *p = fx->plat.funcs[i].ide_port;
 
-		if (!f->ide_off)
-			continue;
-		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-		for (unsigned s = 0; s < ide.nr_sel; s++) {
-			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
-			assert_false(sel.ctl.enable);
-			assert_int_equal(sel.ctl.stream_id, PCITSM_IDE_RESERVED_STREAM_ID);
-		}
-		if (!f->ide_port)
-			continue;
-		for (unsigned s = 0; s < PCITSM_IDE_PORT_STREAMS; s++)
+		for (unsigned s = 0; p && s < PCITSM_IDE_PORT_STREAMS; s++)
 			for (unsigned d = 0; d < 2; d++)
 				for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++)
 					for (unsigned ks = 0; ks < 2; ks++)
-						assert_false(f->ide_port->stream[s]
-								     .slot[d][u][ks]
-								     .valid);
+						assert_false(p->stream[s].slot[d][u][ks].valid);
 	}
 }
 

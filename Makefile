@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build build-san build-fuzz build-valgrind run test test-release test-san bench \
 	fuzz clean mutants mutants-ci graph plots lint test-valgrind test-valgrind-ci install uninstall \
-	deb deb-deps deb-test
+	deb deb-deps deb-test campaign
 
 all: build
 
@@ -93,6 +93,17 @@ mutants: deps
 # The entries marked `ci: yes`: the last step of `make test`.
 mutants-ci: deps
 	./scripts/mutants.py --jobs $(JOBS) --subset ci
+
+# The hostile-wire campaigns at full size (docs/security.md "Campaigns against our requester and
+# responders"): CAMPAIGN_TRIALS trials of each, figures printed. `ctest -L campaign` is the CI size.
+# The hostile host scans a capture file per trial: CAMPAIGN_HOST_TRIALS of those.
+CAMPAIGN_TRIALS ?= 100000
+CAMPAIGN_HOST_TRIALS ?= 10000
+campaign: build
+	for t in build/test_campaign_*; do \
+		GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
+		PCITSM_CAMPAIGN_TRIALS=$(CAMPAIGN_TRIALS) \
+		PCITSM_CAMPAIGN_HOST_TRIALS=$(CAMPAIGN_HOST_TRIALS) $$t || exit 1; done
 
 # The module dependency picture from the includes: docs/modules.dot and docs/modules.png
 # (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).

@@ -452,6 +452,11 @@ struct pcitsm_tdisp_seq_opts {
 	uint16_t portion;             /* LENGTH asked per report portion; 0: 1024 */
 	/* The guest's view of the function for the report check (NULL: not checked). */
 	const struct pcitsm_tdisp_ifdesc *view;
+	/* The caller holds no lock of this TDI (the firmware TSM, the only holder of the session,
+	 * knows): a TDI found CONFIG_LOCKED, RUN or ERROR was left so by an earlier lock whose answer
+	 * was lost or whose session ended, and is stopped first (STOP_INTERFACE returns it to
+	 * CONFIG_UNLOCKED, TDISP (PCIe 6.x §11) state machine). Off: such a TDI is E_MISMATCH. */
+	bool stop_stale;
 };
 /* The caller's, from lock to start: holds the START nonce in between (wipe it with
  * pcitsm_tdisp_seq_wipe on every path). */
@@ -475,8 +480,8 @@ struct pcitsm_tdisp_seq {
 /* Wipe s and aim it at function_id (pcitsm_tdisp_seq_lock does this itself): for a STOP of a TDI
  * this struct did not lock. */
 void pcitsm_tdisp_seq_init(struct pcitsm_tdisp_seq *s, uint32_t function_id);
-/* GET_TDISP_VERSION, GET_TDISP_CAPABILITIES, GET_DEVICE_INTERFACE_STATE (must be CONFIG_UNLOCKED),
- * LOCK_INTERFACE_REQUEST (nonce kept), GET_DEVICE_INTERFACE_STATE (must be CONFIG_LOCKED), the
+/* GET_TDISP_VERSION, GET_TDISP_CAPABILITIES, GET_DEVICE_INTERFACE_STATE (must be CONFIG_UNLOCKED;
+ * with o->stop_stale another state is first stopped and read again), LOCK_INTERFACE_REQUEST (nonce kept), GET_DEVICE_INTERFACE_STATE (must be CONFIG_LOCKED), the
  * report in portions (offset + portion + remainder constant, portion <= asked), the report check
  * against o->view, the digest. E_UNSUPPORTED: a required request not supported; E_MISMATCH: a
  * state other than expected or an inconsistent remainder; E_FIELD: the report breaks a rule. */

@@ -173,7 +173,15 @@ pcitsm_err pcitsm_tdisp_seq_lock(struct pcitsm_tdisp_seq *s, const struct pcitsm
 	pcitsm_tdisp_seq_init(s, o->function_id);
 	/* 1-3 */
 	PCITSM_TRY(seq_hello(s, ops, arg, o));
-	PCITSM_TRY(seq_state(s, ops, arg, PCITSM_TDISP_STEP_STATE, PCITSM_TDISP_CONFIG_UNLOCKED));
+	PCITSM_TRY(seq_state(s, ops, arg, PCITSM_TDISP_STEP_STATE, o->stop_stale ? -1 :
+				     PCITSM_TDISP_CONFIG_UNLOCKED));
+	if (o->stop_stale && s->state != PCITSM_TDISP_CONFIG_UNLOCKED) {
+		/* Left by a lock the caller does not hold (its answer lost, its session ended):
+		 * without a STOP the TDI would stay unusable for good. */
+		PCITSM_TRY(pcitsm_tdisp_seq_stop(s, ops, arg));
+		PCITSM_TRY(seq_state(s, ops, arg, PCITSM_TDISP_STEP_STATE,
+				     PCITSM_TDISP_CONFIG_UNLOCKED));
+	}
 	/* 4 */
 	m.u.lock = o->lock;
 	PCITSM_TRY(seq_call(s, ops, arg, PCITSM_TDISP_STEP_LOCK, &m, rsp, sizeof(rsp), &out));

@@ -90,6 +90,7 @@ pcitsm_err pcitsm_tio_tdi_lock(struct pcitsm_tio_dev *d, uint16_t rid, uint16_t 
 	o.function_id = rid;
 	o.lock.flags = flags;
 	o.lock.stream_id = (uint8_t)d->stream_id;
+	o.stop_stale = true; /* no record of this TDI (checked above): any lock is a leftover */
 	e = pcitsm_tdisp_seq_lock(&(*slot)->seq, &tdi_ops, d, &o);
 	if (e) {
 		tdi_fail(fail, PCITSM_TSM_STEP_TDI_LOCK, e, &(*slot)->seq);

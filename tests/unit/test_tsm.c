@@ -117,31 +117,9 @@ static void read_attr(struct fx *fx, const char *bdf, enum pcitsm_tsm_attr a, co
 	assert_string_equal(buf, want);
 }
 
-/* Nothing of a stream left anywhere: no Enable bit, every selective block idle (ID 255), no pool
- * slot, no Stream ID, no session. */
 static void assert_clean(struct fx *fx)
 {
-	struct pcitsm_tsm_counters k;
-
-	pcitsm_tsm_counters(fx->core, &k);
-	assert_int_equal(k.h_in_use, 0);
-	assert_int_equal(k.ids_in_use, 0);
-	assert_int_equal(k.port_blocks_in_use, 0);
-	assert_int_equal(k.sessions_open, 0);
-	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
-		struct pcitsm_ide_info ide;
-		struct pcitsm_ide_sel sel;
-
-		if (!f->ide_off)
-			continue;
-		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-		for (unsigned s = 0; s < ide.nr_sel; s++) {
-			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
-			assert_false(sel.ctl.enable);
-			assert_int_equal(sel.ctl.stream_id, PCITSM_IDE_RESERVED_STREAM_ID);
-		}
-	}
+	test_tsm_assert_clean(fx);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -46,6 +46,33 @@ static inline void test_tsm_boot(struct fx *fx, const struct pcitsm_env *env,
 	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
 }
 
+/* Nothing of a stream left anywhere: no Enable bit, every selective block idle (ID 255), no pool
+ * slot, no Stream ID, no session. */
+static inline void test_tsm_assert_clean(struct fx *fx)
+{
+	struct pcitsm_tsm_counters k;
+
+	pcitsm_tsm_counters(fx->core, &k);
+	assert_int_equal(k.h_in_use, 0);
+	assert_int_equal(k.ids_in_use, 0);
+	assert_int_equal(k.port_blocks_in_use, 0);
+	assert_int_equal(k.sessions_open, 0);
+	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
+		struct pcitsm_ide_info ide;
+		struct pcitsm_ide_sel sel;
+
+		if (!f->ide_off)
+			continue;
+		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
+		for (unsigned s = 0; s < ide.nr_sel; s++) {
+			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
+			assert_false(sel.ctl.enable);
+			assert_int_equal(sel.ctl.stream_id, PCITSM_IDE_RESERVED_STREAM_ID);
+		}
+	}
+}
+
 static inline void fx_free(struct fx *fx)
 {
 	pcitsm_tsm_core_free(fx->core);

@@ -179,7 +179,7 @@ static inline void assert_clean(struct fx *fx)
 	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
 		struct pcitsm_ide_port *p = fx->plat.funcs[i].ide_port;
 
-		for (unsigned s = 0; p && s < PCITSM_IDE_PORT_STREAMS; s++)
+		for (unsigned s = 0; p && s < p->nr_streams; s++)
 			for (unsigned d = 0; d < 2; d++)
 				for (unsigned u = 0; u < PCITSM_IDE_NR_SUB; u++)
 					for (unsigned ks = 0; ks < 2; ks++)
@@ -242,10 +242,18 @@ static inline void check_connected(struct campaign *c)
 	assert_memory_equal(ev.chain, b->ev.chain, ev.chain_len);
 	assert_int_equal(ev.vca_len, b->ev.vca_len);
 	assert_memory_equal(ev.vca, b->ev.vca, ev.vca_len);
-	/* The measurement record (DSP0274 clause 10.11) the signature covered, without the nonce.
-	 */
-	assert_int_equal(ev.meas_len, b->ev.meas_len);
-	assert_memory_equal(ev.meas, b->ev.meas, ev.meas_len);
+	/* The measurement record (DSP0274 clause 10.11): the evidence is the whole signed
+	 * MEASUREMENTS response, whose nonce and signature differ per run; its record (after the
+	 * 4-byte header, NumberOfBlocks and the 3-byte MeasurementRecordLength) must not. */
+	assert_true(ev.meas_len >= 8 && b->ev.meas_len >= 8);
+	{
+		size_t rl = ev.meas[5] | (size_t)ev.meas[6] << 8 | (size_t)ev.meas[7] << 16;
+		size_t bl = b->ev.meas[5] | (size_t)b->ev.meas[6] << 8 | (size_t)b->ev.meas[7] << 16;
+
+		assert_int_equal(rl, bl);
+		assert_true(8 + rl <= ev.meas_len && 8 + bl <= b->ev.meas_len);
+		assert_memory_equal(ev.meas, b->ev.meas, 8 + rl);
+	}
 	pcitsm_tsm_evidence_free(&ev);
 	assert_int_equal(g_w.nr_keys, 6); /* 3 sub-streams x 2 directions, acked by the device */
 	assert_ok(pcitsm_tsm_traffic(c->fx->core, &pf, 6, 64, &t));

@@ -258,6 +258,93 @@ static void write_bundles(struct out_dir *d, const struct cli_spdm_run *r,
 	pcitsm_evidence_free(&ev);
 }
 
+/* A device a TSM has connected (its tsm/connect names the TSM): the TSM owns its SPDM. Running
+ * SPDM from the host restarts the device's connection (GET_VERSION), which ends the TSM's session:
+ * the stream goes Insecure and a locked TDI moves to ERROR (PCIe 6.x §11). The evidence files are
+ * then the TSM's, as it published them (the mirror's project directory; on a real host the
+ * kernel's evidence-read over netlink, docs/genl.md): the chain of slot 0, the VCA transcript and
+ * the signed MEASUREMENTS response. Returns -1 when the device is not connected (authenticate from
+ * the host), 0 when the files were written, 1 on failure. */
+static int write_tsm_evidence(struct out_dir *d, const struct cli_spdm_run *r)
+{
+	static const struct { const char *file; unsigned type; const char *out; } objs[] = {
+		{ "certificate_chain", PCITSM_TSMNL_CERT0, "chain.spdm" },
+		{ "vca", PCITSM_TSMNL_VCA, "vca.bin" },
+		{ "measurements", PCITSM_TSMNL_MEASUREMENTS, "measurements.bin" },
+	};
+	struct cli_sysroot sr;
+	struct pcitsm_bdf bdf;
+	char path[PATH_MAX], tsm[64] = "";
+	bool netlink = cli_tdi_real_host(r->topts.sysfs_root);
+	struct pcitsm_tsmnl_evidence nl;
+	int rc = 0;
+
+	memset(&sr, 0, sizeof(sr));
+	snprintf(sr.root, sizeof(sr.root), "%s",
+		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
+	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK ||
+	    !cli_dev_path(&sr, &bdf, "tsm/connect", path, sizeof(path)) ||
+	    cli_attr_read(path, tsm, sizeof(tsm)) != 0 || !tsm[0])
+		return -1;
+	printf("  (connected to %s: the TSM's evidence, not a host SPDM run, which would end the "
+	       "TSM's session)\n", tsm);
+	pcitsm_tsmnl_evidence_init(&nl, PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_CERT0) |
+						PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_VCA) |
+						PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_MEASUREMENTS));
+	if (netlink) {
+		const struct cli_bdf_name addr = cli_bdf_name(&bdf);
+		const struct pcitsm_tsmnl_req req = { addr.s, nl.mask, 0, NULL, 0 };
+		char why[512] = "";
+
+		if (pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) != PCITSM_OK) {
+			fprintf(stderr, "pcitsm: evidence %s: %s\n", r->target, why);
+			pcitsm_tsmnl_evidence_free(&nl);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(objs); i++) {
+		uint8_t *p = netlink ? nl.obj[objs[i].type] : NULL;
+		size_t n = netlink ? nl.len[objs[i].type] : 0;
+		int err = 0;
+
+		if (!netlink) {
+			err = !cli_proj_path(&sr, &bdf, "evidence/", path, sizeof(path)) ||
+					      strlen(path) + strlen(objs[i].file) >= sizeof(path)
+				      ? -ENAMETOOLONG
+				      : (strcat(path, objs[i].file),
+					 cli_read_alloc(path, 1u << 20, &p, &n));
+		}
+		if (err || !p || !n) {
+			fprintf(stderr, "pcitsm: evidence %s: the TSM's %s: %s\n", r->target,
+				objs[i].file, err ? strerror(-err) : "not published");
+			rc = 1;
+		} else {
+			out_bytes(d, objs[i].out, p, n);
+			/* the chain: SPDM header (4 bytes), the root hash (of the negotiated
+			 * algorithm, which the file does not name: the size at which the rest
+			 * splits into certificates), then the DER certificates (DSP0274
+			 * certificate chain format) */
+			if (objs[i].type == PCITSM_TSMNL_CERT0)
+				for (int h = PCITSM_HASH_SHA256; h <= PCITSM_HASH_SHA512; h++) {
+					size_t off = 4 + pcitsm_hash_size((enum pcitsm_hash_alg)h);
+					size_t co[MAX_CERTS], cl[MAX_CERTS], nc;
+
+					if (n > off && pcitsm_x509_chain_split(p + off, n - off, co, cl,
+									   MAX_CERTS, &nc) ==
+							       PCITSM_OK) {
+						out_bytes(d, "chain.der", p + off, n - off);
+						out_pem(d, p + off, n - off);
+						break;
+					}
+				}
+		}
+		if (!netlink)
+			free(p);
+	}
+	pcitsm_tsmnl_evidence_free(&nl);
+	return rc;
+}
+
 static int evidence_main(int argc, char **argv)
 {
 	const struct pcitsm_env *env = pcitsm_env_default();
@@ -280,6 +367,18 @@ static int evidence_main(int argc, char **argv)
 	 * §11), after which the device no longer answers for the report. */
 	printf("evidence from %s:\n", r.target);
 	write_report(&d, &r, &rep);
+	/* Files only (no bundle, which needs a signed exchange with the caller's nonce): from the
+	 * TSM when it holds the device. */
+	if (d.dir && !r.bundle_path && !r.eat_path) {
+		int t = write_tsm_evidence(&d, &r);
+
+		if (t >= 0) {
+			if (rep)
+				cli_tdi_free(rep);
+			free(rep);
+			return t || d.failed ? CLI_EXIT_FAIL : 0;
+		}
+	}
 	e = cli_spdm_authenticate(&r, env);
 	if (e != PCITSM_OK)
 		printf("  (authentication FAILED)\n");

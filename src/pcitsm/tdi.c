@@ -53,7 +53,7 @@ static int read_bin(const char *path, uint8_t *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-static int read_alloc(const char *path, size_t cap, uint8_t **out, size_t *len)
+int cli_read_alloc(const char *path, size_t cap, uint8_t **out, size_t *len)
 {
 	uint8_t *buf = malloc(cap);
 	int err;
@@ -238,7 +238,7 @@ static int read_project(const struct cli_sysroot *r, const struct pcitsm_bdf *bd
 	}
 	if (!cli_proj_path(r, bdf, "evidence/measurements", path, sizeof(path)))
 		return cli_failf("%s %s: path too long", cmd, addr.s);
-	err = read_alloc(path, 1u << 20, &ev->meas, &ev->meas_len);
+	err = cli_read_alloc(path, 1u << 20, &ev->meas, &ev->meas_len);
 	if (err && need_meas)
 		return cli_failf("%s %s: %s: %s", cmd, addr.s, path, strerror(-err));
 	return 0;

@@ -43,6 +43,8 @@ struct cli_tdi_ev {
 int cli_tdi_read(const struct cli_sysroot *r, const struct pcitsm_bdf *bdf, const char *cmd,
 		 bool need_meas, bool netlink, struct cli_tdi_ev *ev);
 void cli_tdi_free(struct cli_tdi_ev *ev);
+/* A whole file of at most cap bytes into a new *out (malloc'd): 0 or -errno. */
+int cli_read_alloc(const char *path, size_t cap, uint8_t **out, size_t *len);
 
 /* The evidence's report digest as it reads now, compared with ev->digest: 0 same, 1 different,
  * -errno unreadable. From the report_digest file, or (ev->via_netlink) the report read again

@@ -15,6 +15,21 @@ nonce=$(python3 -c 'print("a5" * 32)')
 tdisp_setup "$bdf" --identity "$ids/p384"
 pcitsm lock "$bdf" --sysfs "$mnt" >/dev/null || fail "lock"
 pcitsm policy make "$bdf" --sysfs "$mnt" -o "$tmp/p.json" >/dev/null || fail "policy make"
+# Files of a connected device come from the TSM (no host SPDM run, which would end the TSM's
+# session): the report beside the chain, VCA and signed measurements, and the TDI stays locked
+# with its stream Secure.
+pcitsm evidence "$bdf" --sysfs "$mnt" --out "$tmp/files" >"$tmp/files.out" 2>&1 ||
+	{ cat "$tmp/files.out"; fail "evidence --out on a connected device"; }
+grep -q "connected to tsm0: the TSM's evidence" "$tmp/files.out" || { cat "$tmp/files.out"; fail "source"; }
+for f in chain.spdm chain.der chain.pem vca.bin measurements.bin report.bin report_digest; do
+	[ -s "$tmp/files/$f" ] || fail "evidence --out: no $f"
+done
+cmp "$tmp/files/measurements.bin" "$mnt/pcitsm/devices/$bdf/evidence/measurements" ||
+	fail "measurements.bin is not the TSM's signed response"
+openssl x509 -in "$tmp/files/chain.pem" -noout || fail "chain.pem"
+[ "$(tdi_state "$bdf")" = CONFIG_LOCKED ] || fail "evidence --out moved the TDI to $(tdi_state "$bdf")"
+pcitsm status "$bdf" --sysfs "$mnt" | grep "endpoint.*Secure" >/dev/null ||
+	fail "evidence --out took the stream out of Secure"
 pcitsm evidence "$bdf" --sysfs "$mnt" --trust "$ids/p384/root.pem" --bundle "$tmp/ev.bin" \
 	--eat "$tmp/ev.cbor" --nonce "$nonce" >"$tmp/evidence.out" 2>&1 ||
 	{ cat "$tmp/evidence.out"; fail "evidence --bundle"; }

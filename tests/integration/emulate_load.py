@@ -19,7 +19,10 @@ import time
 
 HOST = "127.0.0.1"
 NORMAL, TEST, PCI_DOE = 0x0001, 0xDEAD, 2
-MARGIN_S = 2.0
+# Slack past the server's own limit before a hostile connection counts as not closed: the server's
+# timer starts at its accept(), which a loaded machine (CI beside other jobs) delays by seconds; the
+# figure printed is the time measured, whatever the slack.
+MARGIN_S = 5.0
 
 # How many of each: 500 in all.
 MIX = {"good": 200, "loris": 150, "silent": 50, "huge_hdr": 50, "big_stall": 50}

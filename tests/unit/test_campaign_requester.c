@@ -448,7 +448,12 @@ static void hostile_requester(void **state)
 	printf("  RSS %zu kB -> %zu kB, heap %zu -> %zu bytes (after %lu warm-up "
 	       "requests)\n",
 	       rss0, rss1, heap0, heap1, warm);
-	assert_true(rss1 <= rss0 + RSS_BOUND_KB);
+	/* Under valgrind the RSS is memcheck's shadow memory and the heap counter reads 0: not
+	 * judged there (the release and sanitizer runs judge them). */
+	if (test_under_valgrind())
+		printf("  RSS and heap not judged under valgrind\n");
+	else
+		assert_true(rss1 <= rss0 + RSS_BOUND_KB);
 	assert_true(heap1 <= heap0 + HEAP_BOUND);
 	/* The device still does the whole flow for the firmware TSM. */
 	full_flow(h->fx);

@@ -740,18 +740,8 @@ int main(void)
 		cmocka_unit_test(test_unbind_in_flight),
 		cmocka_unit_test(test_exit_in_flight),
 	};
-	/* The IOMMU's bind holds a pidfd of the bound process (lib/sva/iommu.c); valgrind 3.19
-	 * (Debian 12) does not know pidfd_open and answers ENOSYS, so no device binds under it. */
-	if (test_under_valgrind()) {
-		long fd = syscall(SYS_pidfd_open, getpid(), 0);
-
-		if (fd < 0 && errno == ENOSYS) {
-			printf("SKIP: valgrind lacks pidfd_open, which the SVA bind needs\n");
-			return TEST_EXIT_SKIP;
-		}
-		if (fd >= 0)
-			close((int)fd);
-	}
+	if (test_sva_cannot_bind())
+		return TEST_EXIT_SKIP;
 	/* A watchdog: the suite takes about a second; a broken isolation or fault check can leave a
 	 * test waiting on a device or a child that never answers, which must fail, not hang. */
 	alarm(test_under_valgrind() ? 1200 : 60); /* memcheck runs it 20 to 50 times slower */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <valgrind/valgrind.h>
 
 #include "testutil.h"
@@ -32,6 +35,23 @@ size_t test_heap_in_use(void)
 int test_under_valgrind(void)
 {
 	return RUNNING_ON_VALGRIND ? 1 : 0;
+}
+
+int test_sva_cannot_bind(void)
+{
+	long fd;
+
+	if (!test_under_valgrind())
+		return 0;
+	fd = syscall(SYS_pidfd_open, getpid(), 0);
+	if (fd >= 0) {
+		close((int)fd);
+		return 0;
+	}
+	if (errno != ENOSYS)
+		return 0;
+	printf("SKIP: valgrind lacks pidfd_open, which the SVA bind needs\n");
+	return 1;
 }
 
 void _assert_err(pcitsm_err got, pcitsm_err want, const char *expr, const char *file, int line)

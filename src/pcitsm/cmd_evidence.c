@@ -176,7 +176,7 @@ static void write_report(struct out_dir *d, const struct cli_spdm_run *r,
 
 	memset(&sr, 0, sizeof(sr));
 	snprintf(sr.root, sizeof(sr.root), "%s",
-		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
+		 cli_sysfs_root(r->topts.sysfs_root));
 	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK)
 		return;
 	if (netlink ? !netlink_has_report(&bdf)
@@ -281,7 +281,7 @@ static int write_tsm_evidence(struct out_dir *d, const struct cli_spdm_run *r)
 
 	memset(&sr, 0, sizeof(sr));
 	snprintf(sr.root, sizeof(sr.root), "%s",
-		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
+		 cli_sysfs_root(r->topts.sysfs_root));
 	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK ||
 	    !cli_dev_path(&sr, &bdf, "tsm/connect", path, sizeof(path)) ||
 	    cli_attr_read(path, tsm, sizeof(tsm)) != 0 || !tsm[0])

@@ -65,10 +65,19 @@ static pcitsm_err open_tcp(const char *spec, const struct cli_target_opts *o,
 	return PCITSM_OK;
 }
 
+const char *cli_sysfs_root(const char *opt)
+{
+	const char *env = getenv("PCITSM_SYSFS");
+
+	if (opt)
+		return opt;
+	return env && *env ? env : CLI_SYSFS_DEFAULT;
+}
+
 static pcitsm_err open_sysfs(const struct pcitsm_bdf *bdf, const struct cli_target_opts *o,
 			     const struct pcitsm_env *env, struct cli_target *t, const char **why)
 {
-	const char *root = o->sysfs_root ? o->sysfs_root : CLI_SYSFS_DEFAULT;
+	const char *root = cli_sysfs_root(o->sysfs_root);
 	char canon[13];
 	pcitsm_err e;
 

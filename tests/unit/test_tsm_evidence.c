@@ -7,6 +7,7 @@
  * made from what it publishes verifies with that nonce and no other, an older response does not
  * verify against a newer nonce, and the device's stream and locked TDI are as they were.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,33 @@ static pcitsm_err bundle_of(const struct pcitsm_tsm_evidence *t, const uint8_t *
 	return pcitsm_evidence_from_tsm(ev, &parts, NULL, 0, NULL, PF, why, sizeof(why));
 }
 
+/* PCITSM_WRITE_CORPUS=DIR: the fuzz target evidence_tsm's seeds from this real exchange (nonce |
+ * vca_len | vca | measurements), whole and cut short. */
+static void write_corpus(const struct pcitsm_tsm_evidence *t)
+{
+	const char *dir = getenv("PCITSM_WRITE_CORPUS");
+	static const char *const names[] = { "tsm_p256", "tsm_short" };
+
+	if (!dir)
+		return;
+	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(names); i++) {
+		char path[512];
+		uint8_t hdr[34];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		f = fopen(path, "wb");
+		assert_non_null(f);
+		memcpy(hdr, t->nonce, 32);
+		hdr[32] = (uint8_t)t->vca_len;
+		hdr[33] = (uint8_t)(t->vca_len >> 8);
+		assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+		assert_int_equal(fwrite(t->vca, 1, t->vca_len, f), t->vca_len);
+		assert_int_equal(fwrite(t->meas, 1, t->meas_len - 17 * i, f), t->meas_len - 17 * i);
+		fclose(f);
+	}
+}
+
 static void nonce_in_signed_out(void **state)
 {
 	struct fx *fx = fx_locked();
@@ -117,6 +145,7 @@ static void nonce_in_signed_out(void **state)
 	assert_err(pcitsm_evidence_verify(&ev, fx->trust, nonce, NULL, v), PCITSM_E_NONCE);
 	assert_err(pcitsm_evidence_verify(&ev, fx->trust, NULL, NULL, v), PCITSM_E_NONCE);
 	pcitsm_evidence_free(&ev);
+	write_corpus(&t);
 
 	/* No host SPDM, nothing of the connection changed: the same session, the stream Secure at
 	 * both ends, the TDI still CONFIG_LOCKED. */

@@ -914,7 +914,7 @@ pcitsm_err pcitsm_tsm_evidence_refresh(struct pcitsm_tsm_core *c, const struct p
 		return PCITSM_E_NOTFOUND;
 	pthread_mutex_lock(&fn->lock);
 	if (!fn->tsm)
-		e = PCITSM_E_STATE;
+		e = PCITSM_E_STATE; /* not connected: no TSM holds a session */
 	else if (!fn->tsm->link->evidence_refresh)
 		e = PCITSM_E_UNSUPPORTED;
 	else

@@ -996,7 +996,7 @@ static int nonce_store(struct pd *pd, const struct vnode *vn, const char *buf, s
 	if (vfs_parse_nonce(buf, size, nonce))
 		return -EINVAL;
 	e = pcitsm_tsm_evidence_refresh(pd->core, fbdf(pd, vn->func), nonce);
-	if (e == PCITSM_E_STATE)
+	if (e == PCITSM_E_STATE) /* disconnected since the open */
 		return -ENXIO;
 	return e ? -pcitsm_err_errno(e) : (int)size;
 }

@@ -204,6 +204,46 @@ static void replayed_response_fails(void **state)
 	fx_free(fx);
 }
 
+/* The request rebuilt from the TSM's pieces: only from a MEASUREMENTS of exactly its own size,
+ * after a VCA that decodes. */
+static void rebuild_refusals(void **state)
+{
+	struct fx *fx = fx_locked();
+	struct pcitsm_bdf pf = B(PF);
+	struct pcitsm_tsm_evidence t;
+	struct pcitsm_evidence ev;
+	uint8_t nonce[32] = { 7 }, *big, req[64];
+	size_t len;
+
+	(void)state;
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, nonce));
+	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t));
+	big = malloc(t.meas_len + 1);
+	assert_non_null(big);
+	memcpy(big, t.meas, t.meas_len);
+	big[t.meas_len] = 0;
+	assert_err(bundle_of(&t, big, t.meas_len + 1, nonce, &ev), PCITSM_E_FIELD);  /* long */
+	assert_err(bundle_of(&t, big, t.meas_len - 1, nonce, &ev), PCITSM_E_FIELD);  /* short */
+	assert_err(bundle_of(&t, big, 3, nonce, &ev), PCITSM_E_FIELD);
+	big[1] = PCITSM_SPDM_CHALLENGE_AUTH;                                          /* code */
+	assert_err(bundle_of(&t, big, t.meas_len, nonce, &ev), PCITSM_E_FIELD);
+	big[1] = t.meas[1];
+	big[0] ^= 1;                                                                  /* version */
+	assert_err(bundle_of(&t, big, t.meas_len, nonce, &ev), PCITSM_E_FIELD);
+	assert_err(pcitsm_spdm_meas_request_rebuild(t.vca, t.vca_len - 1, t.meas, t.meas_len, nonce,
+						    req, &len, NULL, 0), PCITSM_E_FIELD);
+	assert_err(pcitsm_spdm_meas_request_rebuild(t.vca, t.vca_len, t.meas, t.meas_len, NULL,
+						    req, &len, NULL, 0), PCITSM_E_INVAL);
+	/* What the firmware sent, byte for byte. */
+	assert_ok(pcitsm_spdm_meas_request_rebuild(t.vca, t.vca_len, t.meas, t.meas_len, nonce, req,
+						   &len, NULL, 0));
+	assert_int_equal(len, t.meas_req_len);
+	assert_memory_equal(req, t.meas_req, len);
+	free(big);
+	pcitsm_tsm_evidence_free(&t);
+	fx_free(fx);
+}
+
 /* Only a connected device, a known function, a nonce. */
 static void wrong_state(void **state)
 {
@@ -260,6 +300,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nonce_in_signed_out),
 		cmocka_unit_test(replayed_response_fails),
+		cmocka_unit_test(rebuild_refusals),
 		cmocka_unit_test(wrong_state),
 		cmocka_unit_test(firmware_checks_published_pieces),
 	};

@@ -10,7 +10,8 @@
  * the firmware DOE objects and gets DOE objects back; it never gets a key.
  *
  * Commands: TIO_INIT (pcitsm_tio_fw_new), DEV_CREATE, DEV_CONNECT (split in two: the SPDM part,
- * then IDE_START once the host has set the stream registers up), DEV_REKEY (not in 6.19), IDE_STOP,
+ * then IDE_START once the host has set the stream registers up), DEV_REKEY (not in 6.19),
+ * DEV_MEASUREMENTS (a verifier's nonce; its struct exists in 6.19, unwired), IDE_STOP,
  * DEV_DISCONNECT, DEV_RECLAIM.
  */
 #ifndef PCITSM_TIO_H

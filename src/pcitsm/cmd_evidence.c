@@ -18,7 +18,9 @@
  * --bundle FILE and --eat FILE write the same evidence as one file a remote verifier checks
  * offline (`pcitsm verify`, docs/evidence.md): pcitsm's versioned binary bundle, and a CBOR token
  * in the shape of the EAT device-assignment profile. --nonce HEX makes the signed GET_MEASUREMENTS
- * carry the verifier's nonce. With either, --out DIR is optional.
+ * carry the verifier's nonce. With either, --out DIR is optional. Of a device a TSM has connected,
+ * everything is the TSM's: with a bundle, a token or --nonce, the TSM's signed exchange with that
+ * nonce (or a random one, printed) over its own session, never SPDM from the host.
  */
 #include <errno.h>
 #include <limits.h>
@@ -438,7 +440,7 @@ static int write_tsm_evidence(struct out_dir *d, const struct cli_spdm_run *r,
 		return -1;
 	printf("  (connected to %s: the TSM's evidence, not a host SPDM run, which would end the "
 	       "TSM's session)\n", tsm);
-	t.fresh = r->bundle_path || r->eat_path;
+	t.fresh = r->bundle_path || r->eat_path || r->has_nonce;
 	if (t.fresh) {
 		if (r->has_nonce) {
 			memcpy(t.nonce, r->nonce, sizeof(t.nonce));

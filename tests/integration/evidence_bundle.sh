@@ -60,6 +60,12 @@ pcitsm evidence "$bdf" --sysfs "$mnt" --bundle "$tmp/rnd.bin" >"$tmp/rnd.out" 2>
 rnd=$(sed -n 's/^  nonce \([0-9a-f]\{64\}\) (random.*/\1/p' "$tmp/rnd.out")
 [ -n "$rnd" ] || { cat "$tmp/rnd.out"; fail "no random nonce printed"; }
 [ "$rnd" != "$nonce" ] || fail "the random nonce is the previous one"
+# Files with --nonce: the TSM's exchange with it too.
+pcitsm evidence "$bdf" --sysfs "$mnt" --out "$tmp/files2" --nonce "${nonce:0:62}00" >"$tmp/f2.out" 2>&1 ||
+	{ cat "$tmp/f2.out"; fail "evidence --out --nonce"; }
+[ "$(cat "$mnt/pcitsm/devices/$bdf/evidence/nonce")" = "${nonce:0:62}00" ] || fail "--out --nonce: no refresh"
+cmp -s "$tmp/files2/measurements.bin" "$mnt/pcitsm/devices/$bdf/evidence/measurements" ||
+	fail "--out --nonce: measurements.bin is not the refreshed response"
 
 # The remote side: only the files, the anchor and the policy.
 remote="$tmp/remote"

@@ -238,6 +238,17 @@ static void write_one(struct out_dir *d, const char *path, const struct pcitsm_e
 	free(buf);
 }
 
+/* The bundle and the token asked for, then ev freed. */
+static void write_encodings(struct out_dir *d, const struct cli_spdm_run *r,
+			    struct pcitsm_evidence *ev)
+{
+	if (r->bundle_path)
+		write_one(d, r->bundle_path, ev, pcitsm_evidence_bundle_encode);
+	if (r->eat_path)
+		write_one(d, r->eat_path, ev, pcitsm_evidence_eat_encode);
+	pcitsm_evidence_free(ev);
+}
+
 /* The bundle and the EAT token (docs/evidence.md), from the authentication and the report. */
 static void write_bundles(struct out_dir *d, const struct cli_spdm_run *r,
 			  const struct cli_tdi_ev *rep)
@@ -253,11 +264,7 @@ static void write_bundles(struct out_dir *d, const struct cli_spdm_run *r,
 		d->failed = true;
 		return;
 	}
-	if (r->bundle_path)
-		write_one(d, r->bundle_path, &ev, pcitsm_evidence_bundle_encode);
-	if (r->eat_path)
-		write_one(d, r->eat_path, &ev, pcitsm_evidence_eat_encode);
-	pcitsm_evidence_free(&ev);
+	write_encodings(d, r, &ev);
 }
 
 /* The TSM's published objects of a connected device, in the order of the proposal's types. */
@@ -403,11 +410,7 @@ static void tsm_ev_bundles(struct out_dir *d, const struct cli_spdm_run *r, cons
 		d->failed = true;
 		return;
 	}
-	if (r->bundle_path)
-		write_one(d, r->bundle_path, &ev, pcitsm_evidence_bundle_encode);
-	if (r->eat_path)
-		write_one(d, r->eat_path, &ev, pcitsm_evidence_eat_encode);
-	pcitsm_evidence_free(&ev);
+	write_encodings(d, r, &ev);
 }
 
 /* A device a TSM has connected (its tsm/connect names the TSM): the TSM owns its SPDM. Running

@@ -124,9 +124,10 @@ pcitsm_err pcitsm_pcap_open_linktype(struct pcitsm_pcap *c, const char *path, ui
 
 pcitsm_err pcitsm_pcap_open(struct pcitsm_pcap *c, const char *path)
 {
-	PCITSM_TRY(pcitsm_pcap_open_linktype(c, path, PCITSM_PCAP_LINKTYPE_PCI_DOE));
-	c->tap.object = pcap_object;
-	return PCITSM_OK;
+	pcitsm_err e = pcitsm_pcap_open_linktype(c, path, PCITSM_PCAP_LINKTYPE_PCI_DOE);
+
+	c->tap.object = pcap_object; /* a capture that failed to open ignores objects */
+	return e;
 }
 
 pcitsm_err pcitsm_pcap_close(struct pcitsm_pcap *c)

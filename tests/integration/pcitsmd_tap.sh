@@ -99,4 +99,26 @@ rc=0; pcitsm tap "$tmp/cut.pcap" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "cut file: exit $rc"
 rc=0; pcitsm tap 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "no operand: exit $rc"
+
+# The embedded platform: `pcitsm traffic --tap FILE` alone (its own pcitsmd, no stream: the clear
+# link), nothing left behind; refused with a mirror, whose pcitsmd captures itself.
+if ! compgen -G "/sys/class/tsm/tsm*" >/dev/null; then
+	mkdir -p "$tmp/t"
+	(
+		unset PCITSM_SYSFS
+		export TMPDIR="$tmp/t"
+		pcitsm traffic 0000:02:00.0 --ops 3 --size 32 --tap "$tmp/emb.pcap" >/dev/null ||
+			fail "embedded traffic --tap"
+		[ -z "$(ls -A "$TMPDIR")" ] || fail "left behind in TMPDIR: $(ls -A "$TMPDIR")"
+		pcitsm tap "$tmp/emb.pcap" >"$tmp/emb.txt" || fail "pcitsm tap of the embedded capture"
+		grep -q "^link 0000:00:02.0: 9 TLPs (5 RP->EP, 4 EP->RP): 0 IDE, 9 in the clear" \
+			"$tmp/emb.txt" || fail "embedded capture: $(cat "$tmp/emb.txt")"
+		rc=0; PCITSM_SYSFS="$tmp/sys" pcitsm traffic 0000:01:00.0 --tap "$tmp/x.pcap" \
+			2>"$tmp/err.txt" || rc=$?
+		[ "$rc" -eq 1 ] && grep -q "pcitsmd --tap DIR" "$tmp/err.txt" || fail "PCITSM_SYSFS: $rc"
+		rc=0; pcitsm traffic 0000:01:00.0 --sysfs "$tmp/sys" --tap "$tmp/x.pcap" 2>/dev/null ||
+			rc=$?
+		[ "$rc" -eq 1 ] && [ ! -e "$tmp/x.pcap" ] || fail "--sysfs with --tap: $rc"
+	)
+fi
 echo "pcitsmd_tap: 1 passed, 0 failed"

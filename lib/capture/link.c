@@ -122,10 +122,7 @@ pcitsm_err pcitsm_tap_rec_parse(const uint8_t *in, size_t len, struct pcitsm_tap
 	r->tlp = in + PCITSM_TAP_REC_HDR;
 	r->len = len - PCITSM_TAP_REC_HDR;
 	r->ide = r->tlp[0] == PCITSM_IDE_PFX_BYTE0;
+	/* On failure the payload stays unset: both set it only once the TLP decoded. */
 	r->tlp_err = r->ide ? rec_ide(r) : rec_clear(r);
-	if (r->tlp_err) {
-		r->payload = NULL;
-		r->payload_len = 0;
-	}
 	return PCITSM_OK;
 }

@@ -94,6 +94,15 @@ d[20:24] = (292).to_bytes(4, 'little')
 open(sys.argv[2], 'wb').write(d)" "$cap" "$tmp/doe.pcap"
 rc=0; pcitsm tap "$tmp/doe.pcap" 2>"$tmp/err.txt" || rc=$?
 [ "$rc" -eq 1 ] && grep -q "link type 292" "$tmp/err.txt" || fail "DOE link type: exit $rc"
+# A record whose pcap header says it was cut (caplen < len): no record of ours.
+python3 -c "
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+d[24 + 12:24 + 16] = (int.from_bytes(d[24 + 12:24 + 16], 'little') + 4).to_bytes(4, 'little')
+open(sys.argv[2], 'wb').write(d)" "$cap" "$tmp/caplen.pcap"
+rc=0; pcitsm tap "$tmp/caplen.pcap" >"$tmp/caplen.txt" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "malformed record.*E_TRUNCATED" "$tmp/caplen.txt" &&
+	grep -q "1 malformed" "$tmp/caplen.txt" || fail "caplen < len: exit $rc: $(head -2 "$tmp/caplen.txt")"
 head -c $(( $(stat -c %s "$cap") - 10 )) "$cap" >"$tmp/cut.pcap"
 rc=0; pcitsm tap "$tmp/cut.pcap" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "cut file: exit $rc"

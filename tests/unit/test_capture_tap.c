@@ -4,6 +4,7 @@
  * decoder that `pcitsm tap` uses reads plaintext and IDE TLPs back field by field, and refuses
  * short, long and malformed records (the file is untrusted); the reader refuses what is no pcap
  * file or ends inside a packet. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,18 @@ static void tap_clear_link(void **state)
 				      sizeof(back)));
 	assert_memory_equal(data, back, sizeof(data)); /* the tap passes everything unchanged */
 	assert_int_equal(cap.pcap.packets, 3);
+	/* A frame longer than any TLP (a tap before it that rewrote the length) is not copied. */
+	{
+		struct pcitsm_ide_frame *big = calloc(1, sizeof(*big));
+
+		assert_non_null(big);
+		big->len = PCITSM_IDE_TLP_MAX + 1;
+		assert_int_equal(l->wire->tap(l->wire, PCITSM_IDE_SIDE_RP, big), PCITSM_TAP_PASS);
+		big->len = SIZE_MAX;
+		assert_int_equal(l->wire->tap(l->wire, PCITSM_IDE_SIDE_EP, big), PCITSM_TAP_PASS);
+		assert_int_equal(cap.pcap.packets, 3);
+		free(big);
+	}
 	assert_ok(pcitsm_link_capture_close(&cap));
 	assert_null(l->wire->tap); /* detached */
 	assert_null(l->wire->tap_ctx);

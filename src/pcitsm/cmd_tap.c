@@ -174,7 +174,9 @@ static void count(struct tap_sum *m, const struct pcitsm_tap_rec *r)
 	m->tlps++;
 	m->dir[r->dir]++;
 	m->wire_bytes += r->len;
-	if (m->have_rp && memcmp(&m->rp, &r->rp, sizeof(m->rp)))
+	if (m->have_rp && pcitsm_bdf_rid(&m->rp) != pcitsm_bdf_rid(&r->rp))
+		m->mixed_rp = true;
+	if (m->have_rp && m->rp.seg != r->rp.seg)
 		m->mixed_rp = true;
 	m->rp = r->rp;
 	m->have_rp = true;

@@ -154,8 +154,11 @@ static json_object *rec_json(uint64_t n, uint64_t ts_us, const struct pcitsm_tap
 	json_object_object_add(o, "length", json_object_new_int64((int64_t)t->len));
 	json_object_object_add(o, "requester", json_object_new_string(req));
 	json_object_object_add(o, "tag", json_object_new_int(t->tag));
-	if (is_request(t))
-		json_object_object_add(o, "address", json_object_new_int64((int64_t)t->addr));
+	if (is_request(t)) {
+		/* Hex text: a 64-bit address does not fit JSON's integers. */
+		snprintf(s, sizeof(s), "0x%" PRIx64, t->addr);
+		json_object_object_add(o, "address", json_object_new_string(s));
+	}
 	if (is_cpl(t)) {
 		rid_str(t->cpl_id, req);
 		json_object_object_add(o, "completer", json_object_new_string(req));

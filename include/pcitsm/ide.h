@@ -458,6 +458,7 @@ struct pcitsm_ide_wire_stats {
 struct pcitsm_ide_wire {
 	struct pcitsm_ide_port *port[2]; /* not owned */
 	pcitsm_ide_tap_fn tap;           /* NULL: pass everything */
+	void *tap_ctx;                   /* the tap's own: the wire never reads it */
 	pcitsm_ide_sink_fn sink;
 	pcitsm_ide_sink_end_fn sink_end; /* NULL: none */
 	/* Per direction (indexed by the sending side): in-flight and held frames. */

@@ -116,7 +116,7 @@ struct ifx {
 	pcitsm_ide_sink_fn sink;   /* the link's own */
 	/* Figures. */
 	struct tally t[K_COUNT];
-	uint64_t tlps, rejected;
+	uint64_t tlps, rejected, judged;
 	double setup_s, traffic_s;
 };
 
@@ -273,6 +273,7 @@ static void observe(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const ui
 	bool ok = true;
 
 	if (f->judging && pcitsm_tlp_decode(tlp, len, &t) == PCITSM_OK && t.kind != PCITSM_TLP_MSG) {
+		f->judged++;
 		if (to == PCITSM_IDE_SIDE_RP && t.kind == PCITSM_TLP_MWR)
 			ok = device_request(f, &t, tee) && judge_write(f, &t);
 		else if (to == PCITSM_IDE_SIDE_RP && t.kind == PCITSM_TLP_MRD)
@@ -650,20 +651,26 @@ static bool memory_ok(struct ifx *f, bool exact)
 	return true;
 }
 
-static void trial(struct ifx *f)
+/* What a trial left. */
+struct outcome {
+	const struct op *o; /* the attacked operation */
+	pcitsm_err e;       /* its result to the driver */
+	pcitsm_err e_post;  /* the traffic after it */
+	uint64_t rejected;  /* TLPs the receivers rejected */
+	int rx, rp;         /* the receiver's and the root port's stream state */
+	int tdi, tsm_tdi;   /* the TDI's state at the device, and as the TSM asks it */
+};
+
+/* One trial of f->kind: connect, lock, start; traffic; the attack (on a random frame of a random
+ * operation, or with force_a >= 0 on the first frame of a read from that side, or of a write);
+ * traffic after it. The TDI stays as the trial left it. */
+static void play(struct ifx *f, int force_a, struct outcome *r)
 {
-	struct pcitsm_ide_wire_stats *st;
-	struct tally *t;
-	const struct op *o;
-	uint64_t rej0, rej, sent0;
+	struct pcitsm_ide_wire_stats *st = f->l->wire->stats;
 	unsigned pre = rnd(f, 3);
-	pcitsm_err e, e_post;
-	int tdi, tsm_tdi = -1, rx;
-	bool ok;
+	uint64_t rej0, sent0;
 	double t0 = now_s();
 
-	f->kind = (enum kind)rnd(f, K_COUNT);
-	t = &f->t[f->kind];
 	connect_lock_start(f);
 	f->setup_s += now_s() - t0;
 	t0 = now_s();
@@ -672,7 +679,7 @@ static void trial(struct ifx *f)
 					.mrrs = (uint16_t)(128 << rnd(f, 3)) };
 	f->l->cpl_split = (uint16_t)(64 << rnd(f, 3));
 	f->fill_gen = next_gen(f);
-	stamp_fill(f, host(f, f->pb), f->pb, f->ps & ~(size_t)3, f->fill_gen);
+	stamp_fill(f, host(f, f->pb), f->pb, f->ps, f->fill_gen);
 	f->nops = 0;
 	f->bad = 0;
 	f->last_op = -1;
@@ -682,7 +689,6 @@ static void trial(struct ifx *f)
 	f->tmode = TAP_WATCH;
 	f->a = PCITSM_IDE_SIDE_EP;
 	f->to = PCITSM_IDE_SIDE_RP;
-	st = f->l->wire->stats;
 	rej0 = st[0].rejected + st[1].rejected;
 	sent0 = st[0].sent + st[1].sent;
 	f->judging = true;
@@ -692,22 +698,27 @@ static void trial(struct ifx *f)
 							   : (enum op_kind)rnd(f, 3)),
 				 false));
 	if (f->kind == K_NONE) {
-		o = op_new(f, (enum op_kind)rnd(f, 3));
+		r->o = op_new(f, (enum op_kind)rnd(f, 3));
 		f->a = (enum pcitsm_ide_side)rnd(f, 2);
 		f->to = !f->a;
-		e = run_op(f, o, false);
+		r->e = run_op(f, r->o, false);
 		f->fired = true;
 	} else {
-		o = attacked_op(f);
-		if (f->a == PCITSM_IDE_SIDE_EP)
-			t->ep_to_rp++;
-		e = run_op(f, o, true);
+		if (force_a >= 0) {
+			f->a = (enum pcitsm_ide_side)force_a;
+			f->to = !f->a;
+			r->o = op_new(f, f->a == PCITSM_IDE_SIDE_RP ? OP_READ : OP_WRITE);
+			f->tframe = 0;
+		} else {
+			r->o = attacked_op(f);
+		}
+		r->e = run_op(f, r->o, true);
 	}
 	assert_true(f->fired);
 	/* Traffic after: a write and a read, successors on every sub-stream both ways. */
-	e_post = run_op(f, op_new(f, OP_WRITE), false);
-	if (!e_post)
-		e_post = run_op(f, op_new(f, OP_READ), false);
+	r->e_post = run_op(f, op_new(f, OP_WRITE), false);
+	if (!r->e_post)
+		r->e_post = run_op(f, op_new(f, OP_READ), false);
 	pthread_mutex_lock(&f->l->lock);
 	pcitsm_ide_wire_release(f->l->wire, f->a);
 	pcitsm_ide_wire_run(f->l->wire);
@@ -715,42 +726,97 @@ static void trial(struct ifx *f)
 	f->judging = false;
 	f->tmode = TAP_WATCH;
 	f->traffic_s += now_s() - t0;
-	rej = st[0].rejected + st[1].rejected - rej0;
-	f->rejected += rej;
+	r->rejected = st[0].rejected + st[1].rejected - rej0;
+	f->rejected += r->rejected;
 	f->tlps += st[0].sent + st[1].sent - sent0;
-	rx = stream_state(f->to == PCITSM_IDE_SIDE_RP ? f->rp : f->ep);
-	tdi = pcitsm_emu_tdi_state(f->ep);
-	assert_ok(pcitsm_tsm_tdi_state_get(f->fx->core, &f->ep_bdf, &tsm_tdi));
-	t->trials++;
+	r->rx = stream_state(f->to == PCITSM_IDE_SIDE_RP ? f->rp : f->ep);
+	r->rp = stream_state(f->rp);
+	r->tdi = pcitsm_emu_tdi_state(f->ep);
+	r->tsm_tdi = -1;
+	assert_ok(pcitsm_tsm_tdi_state_get(f->fx->core, &f->ep_bdf, &r->tsm_tdi));
+}
+
+/* The judge of one trial (the file's head comment). */
+static bool judge(struct ifx *f, const struct outcome *r)
+{
+	bool ok;
+
 	switch (f->kind) {
 	case K_NONE:
-		ok = !e && !e_post && !rej && rx == PCITSM_IDE_STATE_SECURE &&
-		     stream_state(f->rp) == PCITSM_IDE_STATE_SECURE && tdi == PCITSM_TDISP_RUN &&
-		     tsm_tdi == PCITSM_TDISP_RUN && memory_ok(f, true);
+		ok = !r->e && !r->e_post && !r->rejected && r->rx == PCITSM_IDE_STATE_SECURE &&
+		     r->rp == PCITSM_IDE_STATE_SECURE && r->tdi == PCITSM_TDISP_RUN &&
+		     r->tsm_tdi == PCITSM_TDISP_RUN && memory_ok(f, true);
 		break;
 	case K_INJECT_PLAIN:
 		/* PCIe 6.x §6.33: a non-IDE TLP of a sub-stream that carries IDE TLPs is discarded,
 		 * no IDE Check Failed. */
-		ok = !e && !e_post && rej && rx == PCITSM_IDE_STATE_SECURE &&
-		     tdi == PCITSM_TDISP_RUN && tsm_tdi == PCITSM_TDISP_RUN && memory_ok(f, true);
+		ok = !r->e && !r->e_post && r->rejected && r->rx == PCITSM_IDE_STATE_SECURE &&
+		     r->tdi == PCITSM_TDISP_RUN && r->tsm_tdi == PCITSM_TDISP_RUN &&
+		     memory_ok(f, true);
 		break;
 	default:
-		ok = e && rej && rx == PCITSM_IDE_STATE_INSECURE && tdi == PCITSM_TDISP_ERROR &&
-		     tsm_tdi == PCITSM_TDISP_ERROR &&
+		ok = r->e && r->rejected && r->rx == PCITSM_IDE_STATE_INSECURE &&
+		     r->tdi == PCITSM_TDISP_ERROR && r->tsm_tdi == PCITSM_TDISP_ERROR &&
 		     pcitsm_emu_tdi_cause(f->ep) == PCITSM_TDISP_CAUSE_STREAM_INSECURE &&
 		     memory_ok(f, false);
 		break;
 	}
-	ok = ok && !f->bad;
-	if (ok) {
+	return ok && !f->bad;
+}
+
+static void trial(struct ifx *f)
+{
+	struct outcome r;
+	struct tally *t;
+
+	f->kind = (enum kind)rnd(f, K_COUNT);
+	t = &f->t[f->kind];
+	play(f, -1, &r);
+	t->trials++;
+	if (f->kind != K_NONE && f->a == PCITSM_IDE_SIDE_EP)
+		t->ep_to_rp++;
+	if (judge(f, &r)) {
 		t->detected++;
 	} else if (t->undetected++ < 3) {
 		print_message("undetected: %s, %s, op %d of %u bytes, op %s, rejected %llu, receiver "
 			      "state %d, TDI %d (TSM: %d), bad deliveries %u\n",
 			      kind_name[f->kind], f->a == PCITSM_IDE_SIDE_EP ? "EP->RP" : "RP->EP",
-			      o->kind, (unsigned)o->len, pcitsm_err_name(e),
-			      (unsigned long long)rej, rx, tdi, tsm_tdi, f->bad);
+			      r.o->kind, (unsigned)r.o->len, pcitsm_err_name(r.e),
+			      (unsigned long long)r.rejected, r.rx, r.tdi, r.tsm_tdi, f->bad);
 	}
+	reset(f);
+}
+
+/* The defect the campaign found, on its own: a TLP the endpoint's engine rejects (IDE Check
+ * Failed), and one the root port's rejects (whose IDE Fail reaches the endpoint), each take the
+ * device's TDI to ERROR (TDISP, PCIe 6.x §11: a bound IDE stream went Insecure), which only a
+ * cleared Enable did before. A plaintext copy, discarded without a check failure, does not. */
+static void test_check_failed_tdi_error(void **state)
+{
+	struct ifx *f = *state;
+	struct outcome r;
+
+	for (int a = 0; a < 2; a++) {
+		f->kind = K_TAMPER_MAC;
+		play(f, a, &r);
+		if (r.rx != PCITSM_IDE_STATE_INSECURE || r.rp != PCITSM_IDE_STATE_INSECURE ||
+		    stream_state(f->ep) != PCITSM_IDE_STATE_INSECURE)
+			fail_msg("MAC from the %s: streams not Insecure (receiver %d, root port %d)",
+				 a == PCITSM_IDE_SIDE_RP ? "root port" : "endpoint", r.rx, r.rp);
+		if (r.tdi != PCITSM_TDISP_ERROR || r.tsm_tdi != PCITSM_TDISP_ERROR)
+			fail_msg("MAC from the %s: the TDI is %d (the TSM reads %d), not ERROR",
+				 a == PCITSM_IDE_SIDE_RP ? "root port" : "endpoint", r.tdi,
+				 r.tsm_tdi);
+		assert_int_equal(pcitsm_emu_tdi_cause(f->ep), PCITSM_TDISP_CAUSE_STREAM_INSECURE);
+		assert_true(r.e != PCITSM_OK);
+		assert_true(judge(f, &r));
+		reset(f);
+	}
+	f->kind = K_INJECT_PLAIN;
+	play(f, PCITSM_IDE_SIDE_EP, &r);
+	assert_int_equal(r.tdi, PCITSM_TDISP_RUN);
+	assert_int_equal(r.rx, PCITSM_IDE_STATE_SECURE);
+	assert_true(judge(f, &r));
 	reset(f);
 }
 
@@ -781,9 +847,11 @@ static void test_interposer_campaign(void **state)
 		if (trials >= 20 * K_COUNT)
 			assert_true(t->trials >= trials / K_COUNT / 2);
 	}
-	print_message("interposer campaign: %llu TLPs on the wire, %llu rejected, undetected %u\n",
-		      (unsigned long long)f->tlps, (unsigned long long)f->rejected, undetected);
+	print_message("interposer campaign: %llu TLPs on the wire, %llu delivered and judged, %llu "
+		      "rejected; undetected %u\n", (unsigned long long)f->tlps,
+		      (unsigned long long)f->judged, (unsigned long long)f->rejected, undetected);
 	assert_int_equal(undetected, 0);
+	assert_true(f->judged > (uint64_t)trials * 10);
 	if (trials >= 20 * K_COUNT)
 		assert_true(ep_to_rp > trials / 4 && ep_to_rp < trials * 3 / 4 + trials / K_COUNT);
 }
@@ -858,5 +926,6 @@ static int teardown(void **state)
 
 int main(void)
 {
-	return test_run_fixture(setup, teardown, test_interposer_campaign);
+	return test_run_fixture(setup, teardown, test_check_failed_tdi_error,
+				test_interposer_campaign);
 }

@@ -79,4 +79,27 @@ static inline void campaign_flip(struct pcitsm_ide_frame *fr, size_t lo, size_t 
 	fr->data[bit / 8] ^= (uint8_t)(1u << bit % 8);
 }
 
+/* The sub-stream in fr's IDE TLP Prefix. */
+static inline enum pcitsm_ide_sub campaign_sub(const struct pcitsm_ide_frame *fr)
+{
+	return (enum pcitsm_ide_sub)(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] >> PCITSM_IDE_PFX_SUB_SHIFT &
+				     PCITSM_IDE_PFX_SUB_MASK);
+}
+
+/* A reorder's second half, in a tap: when fr (leaving side `from`) is an IDE TLP with a MAC, the
+ * last of its unit, of a sub-stream in mask (bit per sub-stream), it goes on the wire now and the
+ * held frames right after it (a unit overtakes whole: its verdict comes with its MAC); the tap
+ * then drops fr (true). */
+static inline bool campaign_release_after(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
+					  const struct pcitsm_ide_frame *fr, unsigned mask)
+{
+	if (fr->data[0] != PCITSM_IDE_PFX_BYTE0 ||
+	    !(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_M) ||
+	    !(mask & 1u << campaign_sub(fr)))
+		return false;
+	assert_ok(pcitsm_ide_wire_inject(w, from, fr->data, fr->len));
+	pcitsm_ide_wire_release(w, from);
+	return true;
+}
+
 #endif /* PCITSM_TEST_CAMPAIGN_IDE_H */

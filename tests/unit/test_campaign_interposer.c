@@ -302,12 +302,6 @@ static bool is_msg(const struct pcitsm_ide_frame *fr)
 	return (fr->data[lo] & 0x18) == 0x10; /* Type 10rrr: a Message */
 }
 
-static enum pcitsm_ide_sub sub_of(const struct pcitsm_ide_frame *fr)
-{
-	return (enum pcitsm_ide_sub)(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] >> PCITSM_IDE_PFX_SUB_SHIFT &
-				     PCITSM_IDE_PFX_SUB_MASK);
-}
-
 /* The TLP of IDE TLP fr with a forged payload: plaintext into out, its length. */
 static size_t forge_plain(struct ifx *f, const struct pcitsm_ide_frame *fr, uint8_t *out,
 			  size_t cap)
@@ -357,6 +351,23 @@ static void inject(struct ifx *f, struct pcitsm_ide_wire *w, const struct pcitsm
 	assert_ok(pcitsm_ide_wire_inject(w, f->a, x.data, x.len));
 }
 
+/* An earlier TLP of fr's sub-stream (the last recorded is fr itself) on the wire before fr: the
+ * operation in flight is what it disturbs. (One of another sub-stream, or one without a MAC that
+ * waits for a unit there, is caught by the next TLP of its own sub-stream, maybe of a later
+ * operation.) */
+static void replay(struct ifx *f, struct pcitsm_ide_wire *w, const struct pcitsm_ide_frame *fr)
+{
+	const struct pcitsm_ide_frame *p[PAST_MAX];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i + 1 < f->npast[f->a]; i++)
+		if (campaign_sub(&f->past[f->a][i]) == campaign_sub(fr))
+			p[n++] = &f->past[f->a][i];
+	assert_true(n > 0);
+	n = rnd(f, n);
+	assert_ok(pcitsm_ide_wire_inject(w, f->a, p[n]->data, p[n]->len));
+}
+
 static enum pcitsm_tap_verdict strike(struct ifx *f, struct pcitsm_ide_wire *w,
 				      struct pcitsm_ide_frame *fr)
 {
@@ -383,17 +394,11 @@ static enum pcitsm_tap_verdict strike(struct ifx *f, struct pcitsm_ide_wire *w,
 	case K_DROP:
 		return PCITSM_TAP_DROP;
 	case K_REPLAY:
-		/* an earlier one: the last recorded is this frame itself */
-		assert_true(f->npast[f->a] > 1);
-		{
-			const struct pcitsm_ide_frame *p = &f->past[f->a][rnd(f, f->npast[f->a] - 1)];
-
-			assert_ok(pcitsm_ide_wire_inject(w, f->a, p->data, p->len));
-		}
+		replay(f, w, fr);
 		return PCITSM_TAP_PASS;
 	case K_REORDER:
 	case K_REORDER_NP_P:
-		f->release_mask = f->kind == K_REORDER ? 1u << sub_of(fr) : 1u << PCITSM_IDE_SUB_NPR;
+		f->release_mask = f->kind == K_REORDER ? 1u << campaign_sub(fr) : 1u << PCITSM_IDE_SUB_NPR;
 		f->tmode = TAP_RELEASE;
 		return PCITSM_TAP_HOLD;
 	default:
@@ -417,13 +422,9 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 	case TAP_WATCH:
 		return PCITSM_TAP_PASS;
 	case TAP_RELEASE:
-		/* The held TLP goes right after the next one of the sub-streams named, the last of
-		 * its unit. */
-		if (!(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_M) ||
-		    !(f->release_mask & 1u << sub_of(fr)))
+		/* The held TLP goes right after the next unit of the sub-streams named. */
+		if (!campaign_release_after(w, from, fr, f->release_mask))
 			return PCITSM_TAP_PASS;
-		assert_ok(pcitsm_ide_wire_inject(w, from, fr->data, fr->len));
-		pcitsm_ide_wire_release(w, from);
 		f->tmode = TAP_WATCH;
 		return PCITSM_TAP_DROP;
 	default:

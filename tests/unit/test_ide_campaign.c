@@ -136,12 +136,6 @@ static enum pcitsm_ide_sub sub_of_plain(const uint8_t *t)
 	return (t[0] & 0x40) && type == 0 ? PCITSM_IDE_SUB_PR : PCITSM_IDE_SUB_NPR;
 }
 
-static enum pcitsm_ide_sub sub_of_frame(const struct pcitsm_ide_frame *fr)
-{
-	return (enum pcitsm_ide_sub)(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] >> PCITSM_IDE_PFX_SUB_SHIFT &
-				     PCITSM_IDE_PFX_SUB_MASK);
-}
-
 static bool secure(struct cfx *f, enum pcitsm_ide_side s)
 {
 	return pcitsm_ide_stream_state(f->port[s], 0) == PCITSM_IDE_SECURE;
@@ -279,14 +273,8 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 	if (mode == TAP_WATCH)
 		return PCITSM_TAP_PASS;
 	if (mode == TAP_RELEASE) {
-		/* The held frame goes right after this one, the last of its unit: a unit overtakes
-		 * whole (its verdict comes with its MAC). */
-		if (fr->data[0] != PCITSM_IDE_PFX_BYTE0 ||
-		    !(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_M) ||
-		    !(f->release_mask & 1u << sub_of_frame(fr)))
+		if (!campaign_release_after(w, from, fr, f->release_mask))
 			return PCITSM_TAP_PASS;
-		assert_ok(pcitsm_ide_wire_inject(w, from, fr->data, fr->len));
-		pcitsm_ide_wire_release(w, from);
 		f->tmode = TAP_WATCH;
 		return PCITSM_TAP_DROP;
 	}
@@ -299,7 +287,7 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 		return PCITSM_TAP_DROP;
 	case TAP_HOLD:
 		if (f->kind == K_REORDER_SUB)
-			f->release_mask = 1u << sub_of_frame(fr);
+			f->release_mask = 1u << campaign_sub(fr);
 		f->tmode = TAP_RELEASE;
 		return PCITSM_TAP_HOLD;
 	default:
@@ -681,7 +669,7 @@ static void attack(struct cfx *f)
 	}
 	case K_REORDER_SUB:
 		tap_send(f, TAP_HOLD, any, true, rnd(f, 2));
-		(void)send_unit(f, f->a, sub_of_frame(&f->w->hold[f->a][0]), 1, false);
+		(void)send_unit(f, f->a, campaign_sub(&f->w->hold[f->a][0]), 1, false);
 		break;
 	case K_REORDER_CROSS:
 		/* A Posted TLP held; a Non-Posted Request or Completion overtakes it. (Overtaking an

@@ -82,8 +82,9 @@ static inline void campaign_flip(struct pcitsm_ide_frame *fr, size_t lo, size_t 
 /* The sub-stream in fr's IDE TLP Prefix. */
 static inline enum pcitsm_ide_sub campaign_sub(const struct pcitsm_ide_frame *fr)
 {
-	return (enum pcitsm_ide_sub)(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] >> PCITSM_IDE_PFX_SUB_SHIFT &
-				     PCITSM_IDE_PFX_SUB_MASK);
+	uint8_t flags = fr->data[PCITSM_IDE_PFX_FLAGS_BYTE];
+
+	return (enum pcitsm_ide_sub)(flags >> PCITSM_IDE_PFX_SUB_SHIFT & PCITSM_IDE_PFX_SUB_MASK);
 }
 
 /* A reorder's second half, in a tap: when fr (leaving side `from`) is an IDE TLP with a MAC, the

@@ -17,23 +17,23 @@
  *    the same TLP in plaintext.
  * Control trials make no attack.
  *
- * The judge. Observers at both ends of the link see every TLP the receiving engine delivers, before
- * the platform serves it: a Memory Write must carry, in every DW, the stamp the driver wrote for that
- * address in a DMA operation of this trial, after everything delivered before it; a Memory Read
- * must be one the device has outstanding and not yet sent; a completion's data must be the host
- * memory its tag asked for, next in order; the PASID and T must be the device's. After the trial
- * every DW of the private memory holds the fill or a stamp of a write of this trial to that DW.
- * An attack counts as detected only when all of these hold: a receiver rejected a TLP; the
- * receiver's Selective IDE Stream Status reads Insecure; the TDI is in ERROR (PCIe 6.x §11: a bound
- * IDE stream went Insecure), at the device and as the TSM asks it; the attacked DMA operation
- * ended with an error to the driver; and nothing illegitimate was delivered. A plaintext copy is
- * what PCIe 6.x §6.33 discards without an IDE Check Failed: there the judge wants it rejected, the
- * stream still Secure, the TDI in RUN and the operation done. A control trial must move all its
- * data, reject nothing and leave memory exactly as the driver wrote it.
+ * The judge. Observers at both ends of the link see every TLP the receiving engine delivers,
+ * before the platform serves it: a Memory Write must carry, in every DW, the stamp the driver
+ * wrote for that address in a DMA operation of this trial, after everything delivered before it; a
+ * Memory Read must be one the device has outstanding and not yet sent; a completion's data must be
+ * the host memory its tag asked for, next in order; the PASID and T must be the device's. After
+ * the trial every DW of the private memory holds the fill or a stamp of a write of this trial to
+ * that DW. An attack counts as detected only when all of these hold: a receiver rejected a TLP;
+ * the receiver's Selective IDE Stream Status reads Insecure; the TDI is in ERROR (PCIe 6.x §11: a
+ * bound IDE stream went Insecure), at the device and as the TSM asks it; the attacked DMA
+ * operation ended with an error to the driver; and nothing illegitimate was delivered. A
+ * plaintext copy is what PCIe 6.x §6.33 discards without an IDE Check Failed: there the judge
+ * wants it rejected, the stream still Secure, the TDI in RUN and the operation done. A control
+ * trial must move all its data, reject nothing and leave memory exactly as the driver wrote it.
  *
  * Each trial connects, locks and starts afresh (unlock and disconnect after it, through the TSM).
- * PCITSM_CAMPAIGN_LINK_TRIALS (else PCITSM_CAMPAIGN_TRIALS) sets the count, PCITSM_CAMPAIGN_SEED the
- * seed.
+ * PCITSM_CAMPAIGN_LINK_TRIALS (else PCITSM_CAMPAIGN_TRIALS) sets the count,
+ * PCITSM_CAMPAIGN_SEED the seed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +117,7 @@ struct ifx {
 	/* Figures. */
 	struct tally t[K_COUNT];
 	uint64_t tlps, rejected, judged;
-	double setup_s, traffic_s;
+	double cpu[4]; /* CPU seconds: connect, lock + start, traffic and judging, reset */
 };
 
 static struct ifx *G; /* the tap, the observers and the config accessor reach the fixture here */
@@ -130,13 +130,16 @@ static uint32_t rnd(struct ifx *f, uint32_t n)
 	return r % n;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/* The machine is shared: the phases are timed in this process's CPU time. */
+static double cpu_s(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 /* ---- the host's choice of aggregation ----
  * PCIe 6.x §6.33 aggregation: software enables it per sub-stream at the transmitter, in the
@@ -206,7 +209,8 @@ static int stamp_op(const struct ifx *f, uint32_t v, uint64_t addr)
 	for (unsigned i = 0; i < f->nops; i++) {
 		const struct op *o = &f->op[i];
 
-		if (o->kind != OP_READ && o->gen == v >> 16 && addr >= o->va && addr < o->va + o->len)
+		if (o->kind != OP_READ && o->gen == v >> 16 && addr >= o->va &&
+		    addr < o->va + o->len)
 			return (int)i;
 	}
 	return -1;
@@ -272,7 +276,8 @@ static void observe(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const ui
 	struct pcitsm_tlp t;
 	bool ok = true;
 
-	if (f->judging && pcitsm_tlp_decode(tlp, len, &t) == PCITSM_OK && t.kind != PCITSM_TLP_MSG) {
+	if (f->judging && pcitsm_tlp_decode(tlp, len, &t) == PCITSM_OK &&
+	    t.kind != PCITSM_TLP_MSG) {
 		f->judged++;
 		if (to == PCITSM_IDE_SIDE_RP && t.kind == PCITSM_TLP_MWR)
 			ok = device_request(f, &t, tee) && judge_write(f, &t);
@@ -342,7 +347,8 @@ static void inject(struct ifx *f, struct pcitsm_ide_wire *w, const struct pcitsm
 	memcpy(x.data, fr->data, PCITSM_TLP_PREFIX_LEN);
 	x.len = PCITSM_TLP_PREFIX_LEN + n;
 	if (rnd(f, 4) == 0) {
-		x.data[PCITSM_IDE_PFX_FLAGS_BYTE] &= (uint8_t)~(PCITSM_IDE_PFX_M | PCITSM_IDE_PFX_P);
+		x.data[PCITSM_IDE_PFX_FLAGS_BYTE] &=
+			(uint8_t)~(PCITSM_IDE_PFX_M | PCITSM_IDE_PFX_P);
 	} else {
 		x.data[PCITSM_IDE_PFX_FLAGS_BYTE] |= PCITSM_IDE_PFX_M;
 		assert_ok(pcitsm_random(&f->fx->env.env, x.data + x.len, PCITSM_IDE_MAC_LEN));
@@ -398,7 +404,8 @@ static enum pcitsm_tap_verdict strike(struct ifx *f, struct pcitsm_ide_wire *w,
 		return PCITSM_TAP_PASS;
 	case K_REORDER:
 	case K_REORDER_NP_P:
-		f->release_mask = f->kind == K_REORDER ? 1u << campaign_sub(fr) : 1u << PCITSM_IDE_SUB_NPR;
+		f->release_mask = 1u << (f->kind == K_REORDER ? campaign_sub(fr)
+							       : PCITSM_IDE_SUB_NPR);
 		f->tmode = TAP_RELEASE;
 		return PCITSM_TAP_HOLD;
 	default:
@@ -600,21 +607,30 @@ static const struct op *attacked_op(struct ifx *f)
 static void connect_lock_start(struct ifx *f)
 {
 	struct pcitsm_bdf *b = &f->ep_bdf;
+	double t0 = cpu_s();
 
 	assert_int_equal(pcitsm_tsm_connect_write(f->fx->core, b, "tsm0", 4), 0);
+	f->cpu[0] += cpu_s() - t0;
+	t0 = cpu_s();
 	assert_int_equal(pcitsm_tsm_lock_write(f->fx->core, b, "tsm1", 4), 0);
 	/* The verifier reads the report; accept is bound to what it read. */
 	assert_ok(pcitsm_tsm_tdi_evidence_get(f->fx->core, b, f->ev));
 	assert_int_equal(pcitsm_tsm_accept_write(f->fx->core, b, "1", 1), 0);
 	assert_int_equal(pcitsm_emu_tdi_state(f->ep), PCITSM_TDISP_RUN);
+	f->cpu[1] += cpu_s() - t0;
 }
 
+/* The TDI stopped (STOP_INTERFACE: ERROR -> CONFIG_UNLOCKED), the device disconnected. A stream
+ * that went Insecure comes back only with Enable cleared and new keys (PCIe 6.x §6.33), which the
+ * TSM does by a new connect. */
 static void reset(struct ifx *f)
 {
 	struct pcitsm_bdf *b = &f->ep_bdf;
+	double t0 = cpu_s();
 
 	assert_int_equal(pcitsm_tsm_unlock_write(f->fx->core, b, "tsm1", 4), 0);
 	assert_int_equal(pcitsm_tsm_disconnect_write(f->fx->core, b, "tsm0", 4), 0);
+	f->cpu[3] += cpu_s() - t0;
 	test_tsm_assert_clean(f->fx);
 }
 
@@ -670,14 +686,14 @@ static void play(struct ifx *f, int force_a, struct outcome *r)
 	struct pcitsm_ide_wire_stats *st = f->l->wire->stats;
 	unsigned pre = rnd(f, 3);
 	uint64_t rej0, sent0;
-	double t0 = now_s();
+	double t0;
 
 	connect_lock_start(f);
-	f->setup_s += now_s() - t0;
-	t0 = now_s();
+	t0 = cpu_s();
 	/* Per trial: Max_Payload_Size, Max_Read_Request_Size, the completer's boundary. */
-	f->d = (struct pcitsm_emu_dma){ .pasid = PASID, .t = true, .mps = (uint16_t)(128 << rnd(f, 2)),
-					.mrrs = (uint16_t)(128 << rnd(f, 3)) };
+	f->d = (struct pcitsm_emu_dma){ .pasid = PASID, .t = true };
+	f->d.mps = (uint16_t)(128 << rnd(f, 2));
+	f->d.mrrs = (uint16_t)(128 << rnd(f, 3));
 	f->l->cpl_split = (uint16_t)(64 << rnd(f, 3));
 	f->fill_gen = next_gen(f);
 	stamp_fill(f, host(f, f->pb), f->pb, f->ps, f->fill_gen);
@@ -726,7 +742,7 @@ static void play(struct ifx *f, int force_a, struct outcome *r)
 	pthread_mutex_unlock(&f->l->lock);
 	f->judging = false;
 	f->tmode = TAP_WATCH;
-	f->traffic_s += now_s() - t0;
+	f->cpu[2] += cpu_s() - t0;
 	r->rejected = st[0].rejected + st[1].rejected - rej0;
 	f->rejected += r->rejected;
 	f->tlps += st[0].sent + st[1].sent - sent0;
@@ -749,8 +765,8 @@ static bool judge(struct ifx *f, const struct outcome *r)
 		     r->tsm_tdi == PCITSM_TDISP_RUN && memory_ok(f, true);
 		break;
 	case K_INJECT_PLAIN:
-		/* PCIe 6.x §6.33: a non-IDE TLP of a sub-stream that carries IDE TLPs is discarded,
-		 * no IDE Check Failed. */
+		/* PCIe 6.x §6.33: a non-IDE TLP of a sub-stream that carries IDE TLPs is
+		 * discarded, no IDE Check Failed. */
 		ok = !r->e && !r->e_post && r->rejected && r->rx == PCITSM_IDE_STATE_SECURE &&
 		     r->tdi == PCITSM_TDISP_RUN && r->tsm_tdi == PCITSM_TDISP_RUN &&
 		     memory_ok(f, true);
@@ -779,8 +795,8 @@ static void trial(struct ifx *f)
 	if (judge(f, &r)) {
 		t->detected++;
 	} else if (t->undetected++ < 3) {
-		print_message("undetected: %s, %s, op %d of %u bytes, op %s, rejected %llu, receiver "
-			      "state %d, TDI %d (TSM: %d), bad deliveries %u\n",
+		print_message("undetected: %s, %s, op %d of %u bytes, op %s, rejected %llu, "
+			      "receiver state %d, TDI %d (TSM: %d), bad deliveries %u\n",
 			      kind_name[f->kind], f->a == PCITSM_IDE_SIDE_EP ? "EP->RP" : "RP->EP",
 			      r.o->kind, (unsigned)r.o->len, pcitsm_err_name(r.e),
 			      (unsigned long long)r.rejected, r.rx, r.tdi, r.tsm_tdi, f->bad);
@@ -802,7 +818,7 @@ static void test_check_failed_tdi_error(void **state)
 		play(f, a, &r);
 		if (r.rx != PCITSM_IDE_STATE_INSECURE || r.rp != PCITSM_IDE_STATE_INSECURE ||
 		    stream_state(f->ep) != PCITSM_IDE_STATE_INSECURE)
-			fail_msg("MAC from the %s: streams not Insecure (receiver %d, root port %d)",
+			fail_msg("MAC from the %s: not Insecure (receiver %d, root port %d)",
 				 a == PCITSM_IDE_SIDE_RP ? "root port" : "endpoint", r.rx, r.rp);
 		if (r.tdi != PCITSM_TDISP_ERROR || r.tsm_tdi != PCITSM_TDISP_ERROR)
 			fail_msg("MAC from the %s: the TDI is %d (the TSM reads %d), not ERROR",
@@ -831,20 +847,23 @@ static void test_interposer_campaign(void **state)
 	unsigned trials = campaign_count("PCITSM_CAMPAIGN_LINK_TRIALS",
 					 campaign_count("PCITSM_CAMPAIGN_TRIALS", dflt));
 	unsigned undetected = 0, ep_to_rp = 0;
-	double t0 = now_s();
+	double t0 = clock_s(CLOCK_MONOTONIC), c0 = cpu_s();
 
+	memset(f->cpu, 0, sizeof(f->cpu));
 	for (unsigned i = 0; i < trials; i++)
 		trial(f);
-	print_message("interposer campaign: %u trials in %.1f s (connect + lock + start %.2f ms, "
-		      "traffic and judging %.2f ms, per trial)\n", trials, now_s() - t0,
-		      1e3 * f->setup_s / trials, 1e3 * f->traffic_s / trials);
+	print_message("interposer campaign: %u trials in %.1f s (%.1f s of CPU); per trial, ms of "
+		      "CPU: connect %.2f, lock + start %.2f, traffic and judging %.2f, unlock + "
+		      "disconnect %.2f\n", trials, clock_s(CLOCK_MONOTONIC) - t0, cpu_s() - c0,
+		      1e3 * f->cpu[0] / trials, 1e3 * f->cpu[1] / trials, 1e3 * f->cpu[2] / trials,
+		      1e3 * f->cpu[3] / trials);
 	print_message("  %-18s %6s %8s %8s %10s %6s\n", "kind", "trials", "EP->RP", "detected",
 		      "undetected", "units");
 	for (int k = 0; k < K_COUNT; k++) {
 		const struct tally *t = &f->t[k];
 
-		print_message("  %-18s %6u %8u %8u %10u %6u\n", kind_name[k], t->trials, t->ep_to_rp,
-			      t->detected, t->undetected, t->units);
+		print_message("  %-18s %6u %8u %8u %10u %6u\n", kind_name[k], t->trials,
+			      t->ep_to_rp, t->detected, t->undetected, t->units);
 		undetected += t->undetected;
 		ep_to_rp += t->ep_to_rp;
 		if (trials >= 20 * K_COUNT)

@@ -264,7 +264,7 @@ struct pcitsm_ide_port {
 	uint64_t misrouted, clear_dropped;
 	/* Told when one of its streams leaves Secure on its own: an IDE Check Failed or an IDE Fail
 	 * received (PCIe 6.x §6.33 error handling), the stream already Insecure, from inside
-	 * pcitsm_ide_rx / pcitsm_ide_tx. A device's model moves the TDIs bound to that stream to
+	 * pcitsm_ide_rx / pcitsm_ide_rx_burst. A device's model moves the TDIs bound to that stream to
 	 * ERROR there (TDISP, PCIe 6.x §11); Enable cleared by software is its register write's
 	 * business. NULL: nobody is told. */
 	void (*on_insecure)(void *arg, uint8_t stream_id);

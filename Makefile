@@ -108,13 +108,16 @@ mutants-ci: deps
 # The hostile-wire campaigns at full size (docs/security.md "Campaigns against our requester and
 # responders"): CAMPAIGN_TRIALS trials of each, figures printed. `ctest -L campaign` is the CI size.
 # The hostile host scans a capture file per trial: CAMPAIGN_HOST_TRIALS of those.
+# The interposer campaign connects, locks and starts a device per trial: CAMPAIGN_LINK_TRIALS.
 CAMPAIGN_TRIALS ?= 100000
 CAMPAIGN_HOST_TRIALS ?= 10000
+CAMPAIGN_LINK_TRIALS ?= 10000
 campaign: build
 	for t in build/test_campaign_*; do \
 		GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
 		PCITSM_CAMPAIGN_TRIALS=$(CAMPAIGN_TRIALS) \
-		PCITSM_CAMPAIGN_HOST_TRIALS=$(CAMPAIGN_HOST_TRIALS) $$t || exit 1; done
+		PCITSM_CAMPAIGN_HOST_TRIALS=$(CAMPAIGN_HOST_TRIALS) \
+		PCITSM_CAMPAIGN_LINK_TRIALS=$(CAMPAIGN_LINK_TRIALS) $$t || exit 1; done
 
 # The module dependency picture from the includes: docs/modules.dot and docs/modules.png
 # (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).

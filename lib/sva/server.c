@@ -362,7 +362,7 @@ static unsigned take_fds(struct msghdr *m, int *keep)
 			if (*keep < 0)
 				*keep = fd;
 			else
-				close(fd);
+				close(fd); /* not ours to keep */
 		}
 	}
 	return n;

@@ -304,8 +304,8 @@ static bool reply(int fd, const struct sva_rep *p, int memfd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
 	}
-	do
-		n = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	do /* the socket is non-blocking (accept4): EAGAIN when the process's socket is full */
+		n = sendmsg(fd, &m, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)sizeof(buf);
 }

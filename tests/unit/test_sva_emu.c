@@ -495,6 +495,22 @@ static void test_isolation(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A child that waits to be killed, and a pidfd of it. */
+static pid_t sleeper(int *pidfd)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	*pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	assert_true(*pidfd >= 0);
+	return child;
+}
+
 /* The IOMMU model directly: a device reaches only the PASID it is bound to. */
 static void test_iommu_lookup(void **state)
 {
@@ -515,14 +531,7 @@ static void test_iommu_lookup(void **state)
 	assert_ok(sva_iommu_bind(m, 1, getpid(), me, &p1));
 	assert_int_equal(p0, p1); /* one PASID per process */
 	assert_err(sva_iommu_bind(m, 0, getpid(), me, &p2), PCITSM_E_BUSY);
-	child = fork();
-	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	cfd = (int)syscall(SYS_pidfd_open, child, 0);
-	assert_true(cfd >= 0);
+	child = sleeper(&cfd);
 	assert_ok(sva_iommu_bind(m, 2, child, cfd, &p2));
 	assert_int_not_equal(p2, p0);
 	assert_ok(sva_iommu_access(m, 0, p0, SVA_READ, (uintptr_t)buf, out, sizeof(out), &done));
@@ -552,14 +561,7 @@ static void test_iommu_lookup(void **state)
 	assert_ok(sva_iommu_new(1, &m));
 	assert_ok(sva_iommu_bind(m, 0, getpid(), me, &p0));
 	assert_int_equal(p0, 1);
-	child = fork();
-	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	cfd = (int)syscall(SYS_pidfd_open, child, 0);
-	assert_true(cfd >= 0);
+	child = sleeper(&cfd);
 	assert_err(sva_iommu_bind(m, 1, child, cfd, &p2), PCITSM_E_EXHAUSTED);
 	sva_iommu_unbind(m, 0, p0);
 	assert_ok(sva_iommu_bind(m, 1, child, cfd, &p2));

@@ -12,12 +12,12 @@
  * before the server has noticed the closed socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -44,7 +44,7 @@ struct sva_region {
 
 struct sva_iommu {
 	pthread_rwlock_t lock;
-	uint32_t next_pasid;
+	uint32_t next_pasid, pasid_max;
 	struct sva_binding b[SVA_MAX_BINDINGS];
 	uint32_t dev_pasid[PCITSM_SVA_MAX_DEVS]; /* 0: the device is not bound */
 	struct sva_region reg[PCITSM_SVA_MAX_DEVS][SVA_MAX_REGIONS];
@@ -63,10 +63,13 @@ static void regions_drop(struct sva_iommu *m, unsigned dev)
 	m->next_iova[dev] = SVA_IOVA_BASE;
 }
 
-pcitsm_err sva_iommu_new(struct sva_iommu **out)
+pcitsm_err sva_iommu_new(uint32_t pasid_max, struct sva_iommu **out)
 {
-	struct sva_iommu *m = calloc(1, sizeof(*m));
+	struct sva_iommu *m;
 
+	if (pasid_max == 0 || pasid_max > PCITSM_SVA_PASID_MAX)
+		return PCITSM_E_INVAL;
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return PCITSM_E_NOMEM;
 	if (pthread_rwlock_init(&m->lock, NULL) != 0) {
@@ -74,6 +77,7 @@ pcitsm_err sva_iommu_new(struct sva_iommu **out)
 		return PCITSM_E_SYSTEM;
 	}
 	m->next_pasid = 1; /* PASID 0 is RID_PASID: never handed out */
+	m->pasid_max = pasid_max;
 	for (unsigned d = 0; d < PCITSM_SVA_MAX_DEVS; d++)
 		m->next_iova[d] = SVA_IOVA_BASE;
 	*out = m;
@@ -119,17 +123,23 @@ static bool pasid_in_use(struct sva_iommu *m, uint32_t pasid)
 	return by_pasid(m, pasid) != NULL;
 }
 
-pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, uint32_t *pasid)
+pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, int owner,
+			  uint32_t *pasid)
 {
 	struct sva_binding *b = NULL, *free_slot = NULL;
 	pcitsm_err e = PCITSM_OK;
 	int pidfd;
 
-	if (dev >= PCITSM_SVA_MAX_DEVS || pid <= 0)
+	if (dev >= PCITSM_SVA_MAX_DEVS || pid <= 0 || owner < 0)
 		return PCITSM_E_INVAL;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* The binding keeps its own reference to the process the caller pinned. */
+	pidfd = fcntl(owner, F_DUPFD_CLOEXEC, 0);
 	if (pidfd < 0)
 		return PCITSM_E_SYSTEM;
+	if (process_gone(pidfd)) {
+		close(pidfd);
+		return PCITSM_E_DEAD; /* its pid may already name another process */
+	}
 	pthread_rwlock_wrlock(&m->lock);
 	if (m->dev_pasid[dev]) {
 		e = PCITSM_E_BUSY;
@@ -154,9 +164,13 @@ pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, uint32_t
 			e = PCITSM_E_EXHAUSTED;
 			goto out;
 		}
-		while (pasid_in_use(m, p) && tries++ < PCITSM_SVA_PASID_MAX)
-			p = p % PCITSM_SVA_PASID_MAX + 1;
-		m->next_pasid = p % PCITSM_SVA_PASID_MAX + 1;
+		while (pasid_in_use(m, p) && tries++ < m->pasid_max)
+			p = p % m->pasid_max + 1;
+		if (pasid_in_use(m, p)) {
+			e = PCITSM_E_EXHAUSTED;
+			goto out;
+		}
+		m->next_pasid = p % m->pasid_max + 1;
 		b = free_slot;
 		*b = (struct sva_binding){ .used = true, .pasid = p, .pid = pid, .pidfd = pidfd };
 		pidfd = -1;

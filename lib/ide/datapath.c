@@ -158,10 +158,9 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		if (n > 1)
 			copy_hdr(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
 		aad_len += PCITSM_TLP_PREFIX_LEN + hl;
-		seg[nseg++] = (struct pcitsm_gcm_seg){ io[i].in + hl, o + PCITSM_TLP_PREFIX_LEN + hl,
-						       dl };
+		seg[nseg++] = (struct pcitsm_gcm_seg){ t[i].data, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
 		if (pcrc)
-			c = pcitsm_ide_pcrc_update(c, io[i].in + hl, dl);
+			c = pcitsm_ide_pcrc_update(c, t[i].data, dl);
 		io[i].out_len = end = PCITSM_TLP_PREFIX_LEN + hl + dl;
 	}
 	if (pcrc) {
@@ -213,9 +212,11 @@ static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pc
 		o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_CPL_BYTE] = cpl;
 		npr = cpl = 0;
 	}
-	seg[0] = (struct pcitsm_gcm_seg){ io->in + hl, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
+	/* The payload sealed from where it lies (t->data: after the header in io->in, or io->data):
+	 * one pass, no copy. */
+	seg[0] = (struct pcitsm_gcm_seg){ t->data, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
 	if (pcrc) {
-		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, io->in + hl, dl),
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, t->data, dl),
 				      crc);
 		seg[1] = (struct pcitsm_gcm_seg){ crc, o + end, sizeof(crc) };
 		end += sizeof(crc);
@@ -236,14 +237,38 @@ static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pc
 	return PCITSM_OK;
 }
 
+static inline pcitsm_err decode_io(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t)
+{
+	const struct pcitsm_tlp_ref r = { io->in, io->in_len, io->data, io->data_len };
+
+	if (!io->in || !io->out)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_tlp_decode_ref(&r, t));
+	t->tee = io->t;
+	return PCITSM_OK;
+}
+
 static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!io[i].in || !io[i].out)
-			return PCITSM_E_INVAL;
-		PCITSM_TRY(pcitsm_tlp_decode(io[i].in, io[i].in_len, &t[i]));
-		t[i].tee = io[i].t;
-	}
+	for (size_t i = 0; i < n; i++)
+		PCITSM_TRY(decode_io(&io[i], &t[i]));
+	return PCITSM_OK;
+}
+
+/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), never one with T=1 (TDISP,
+ * PCIe 6.x §11: TEE traffic only inside IDE); its two parts, if apart, go out as one. */
+static pcitsm_err tx_plain(struct pcitsm_ide_io *io)
+{
+	size_t len = io->in_len + io->data_len;
+
+	if (io->t)
+		return PCITSM_E_STATE;
+	if (io->out_cap < len)
+		return PCITSM_E_NOSPC;
+	memcpy(io->out, io->in, io->in_len);
+	if (io->data_len)
+		memcpy(io->out + io->in_len, io->data, io->data_len);
+	io->out_len = len;
 	return PCITSM_OK;
 }
 
@@ -263,22 +288,11 @@ static inline pcitsm_err tx_one(struct pcitsm_ide_port *p, struct pcitsm_ide_io 
 	struct pcitsm_tlp t;
 	int idx;
 
-	if (!io->in || !io->out)
-		return PCITSM_E_INVAL;
-	PCITSM_TRY(pcitsm_tlp_decode(io->in, io->in_len, &t));
-	t.tee = io->t;
+	PCITSM_TRY(decode_io(io, &t));
 	idx = pcitsm_ide_select(p, &t);
 	if (idx >= 0)
 		return tx_single(p, idx, io, &t);
-	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), never one with T=1
-	 * (TDISP, PCIe 6.x §11: TEE traffic only inside IDE). */
-	if (io->t)
-		return PCITSM_E_STATE;
-	if (io->out_cap < io->in_len)
-		return PCITSM_E_NOSPC;
-	memcpy(io->out, io->in, io->in_len);
-	io->out_len = io->in_len;
-	return PCITSM_OK;
+	return tx_plain(io);
 }
 
 pcitsm_err pcitsm_ide_tx_burst(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n,
@@ -316,17 +330,10 @@ pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, si
 			return PCITSM_E_INVAL; /* a unit is one stream and sub-stream */
 	if (idx >= 0)
 		return tx_unit(p, idx, io, t, n);
-	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), one at a time, never one
-	 * with T=1 (TDISP, PCIe 6.x §11: TEE traffic only inside IDE). */
+	/* No stream: one plain TLP at a time. */
 	if (n != 1)
 		return PCITSM_E_INVAL;
-	if (io[0].t)
-		return PCITSM_E_STATE;
-	if (io[0].out_cap < io[0].in_len)
-		return PCITSM_E_NOSPC;
-	memcpy(io[0].out, io[0].in, io[0].in_len);
-	io[0].out_len = io[0].in_len;
-	return PCITSM_OK;
+	return tx_plain(&io[0]);
 }
 
 /* ------------------------------------------------------------------------------------------- */

@@ -282,6 +282,13 @@ struct pcitsm_ide_port {
 	uint16_t id_to_idx[256];
 	uint64_t misrouted, clear_dropped;
 	unsigned nr_streams;      /* stream[0..nr_streams-1], fixed at creation */
+	/* Optional (the emulated link's DMA engine): where the payload of a received single-TLP unit
+	 * is to be decrypted, asked before it is (t: its header, t->tee its T bit; t->data is the
+	 * ciphertext). NULL, or a NULL answer: after the header in the caller's buffer. A payload so
+	 * placed is wiped there if the MAC or PCRC check fails, and pcitsm_ide_rx_out.data says
+	 * where it went: one decryption straight into the destination, no copy after it. */
+	uint8_t *(*rx_place)(void *ctx, const struct pcitsm_tlp *t);
+	void *rx_place_ctx;
 	struct pcitsm_ide_stream stream[]; /* allocated with the port: no per-TLP indirection */
 };
 #define PCITSM_IDE_NO_STREAM 0xffffu
@@ -417,6 +424,10 @@ struct pcitsm_ide_rx_out {
 				     * plaintext TLP: T=1 never travels in the clear) */
 	int stream;      /* stream index the TLP belonged to, -1 for none */
 	bool consumed;   /* an IDE message, handled by the engine */
+	/* Set by the receiver: non-NULL when the port's rx_place put the (single) delivered TLP's
+	 * payload, data_len bytes, there; len[0] is then its header's alone. */
+	uint8_t *data;
+	size_t data_len;
 };
 pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
 			 struct pcitsm_ide_rx_out *out) PCITSM_MUST_CHECK;

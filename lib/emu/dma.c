@@ -181,13 +181,36 @@ void emu_cpl_gather(struct pcitsm_emu_link *l, enum pcitsm_ide_side to, const st
 		tg->done = true;
 		return;
 	}
-	/* The part of [got, got + len) the requester keeps: [skip, skip + keep). */
+	/* The part of [got, got + len) the requester keeps: [skip, skip + keep); already in place
+	 * if the receiving engine decrypted it there (emu_cpl_place). */
 	lo = PCITSM_MAX(tg->got, tg->skip);
 	hi = PCITSM_MIN(tg->got + t->len, tg->skip + tg->keep);
-	if (lo < hi)
+	if (lo < hi && tg->dst + (lo - tg->skip) != t->data + (lo - tg->got))
 		memcpy(tg->dst + (lo - tg->skip), t->data + (lo - tg->got), hi - lo);
 	tg->got += t->len;
 	tg->done = tg->got == tg->len;
+}
+
+uint8_t *emu_cpl_place(void *ctx, const struct pcitsm_tlp *t)
+{
+	struct pcitsm_emu_link *l = ctx;
+	const struct pcitsm_emu_tag *tg = &l->side[PCITSM_IDE_SIDE_EP].tag[t->tag];
+	size_t off;
+
+	/* Only a completion emu_cpl_gather will take as it stands: an outstanding tag of this
+	 * requester from the completer the request went to, at the offset its Byte Count says
+	 * (what remains of the request, PCIe 6.x §2.2.9) and its Lower Address agrees with, wholly
+	 * inside the part the requester keeps. Anything else goes the usual way, and gather
+	 * judges it. */
+	if (t->kind != PCITSM_TLP_CPLD || t->status || !tg->busy || tg->done ||
+	    t->req_id != tg->req_id || t->cpl_id != emu_side_rid(l, PCITSM_IDE_SIDE_RP) ||
+	    !t->byte_count || t->byte_count > tg->len || t->len > t->byte_count)
+		return NULL;
+	off = tg->len - t->byte_count;
+	if (t->lower_addr != ((tg->addr + off) & 0x7f) || off < tg->skip ||
+	    off + t->len > tg->skip + tg->keep)
+		return NULL;
+	return tg->dst + (off - tg->skip);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -454,6 +454,9 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 						       pcitsm_bdf_rid(&l->ep->bdf)));
 		if (!l->rp->ide_port || !l->ep->ide_port)
 			continue; /* no IDE at one end: no wire either */
+		/* The endpoint's DMA engine decrypts read completions into their destination. */
+		l->ep->ide_port->rx_place = emu_cpl_place;
+		l->ep->ide_port->rx_place_ctx = l;
 		ew = calloc(1, sizeof(*ew));
 		if (!ew)
 			return PCITSM_E_NOMEM;

@@ -581,6 +581,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN], want[PCITSM_IDE_PCRC_LEN];
 	uint64_t npr = s->pr_recv_npr, cpl = s->pr_recv_cpl;
 	uint8_t msg = t->kind == PCITSM_TLP_MSG ? t->msg_code : 0;
+	uint8_t *dst = out->buf + hl;
 	pcitsm_err e;
 
 	if (hl + dl > out->cap)
@@ -588,7 +589,16 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	/* PCIe 6.x §6.33 PCRC: with PCRC enabled every TLP with a MAC and a payload carries it. */
 	if (s->pcrc && dl && !v->pfx.p)
 		return rx_fail(p, s, PCITSM_E_FIELD);
-	seg[0] = (struct pcitsm_gcm_seg){ v->payload, out->buf + hl, dl };
+	if (p->rx_place && dl && !msg) {
+		struct pcitsm_tlp pt = *t;
+		uint8_t *d;
+
+		pt.tee = v->pfx.t;
+		d = p->rx_place(p->rx_place_ctx, &pt);
+		if (d)
+			dst = d; /* decrypted where its receiver wants it */
+	}
+	seg[0] = (struct pcitsm_gcm_seg){ v->payload, dst, dl };
 	if (v->pfx.p)
 		seg[1] = (struct pcitsm_gcm_seg){ v->payload + dl, crc, sizeof(crc) };
 	make_iv(sl->ctr, iv);
@@ -600,19 +610,18 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 				   t->msg_body[PCITSM_IDE_MSG_SYNC_CPL_BYTE - 12], &npr, &cpl))
 		e = PCITSM_E_REPLAY;
 	if (e) {
-		pcitsm_wipe(out->buf + hl, dl);
+		pcitsm_wipe(dst, dl); /* unverified plaintext, wherever rx_place put it */
 		return rx_fail(p, s, e);
 	}
 	rx_commit(s, sl, sub, v->pfx.k, npr, cpl);
 	s->stats.rx_tlps++;
 	s->stats.rx_units++;
 	if (v->pfx.p) {
-		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, out->buf + hl, dl),
-				      want);
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, dst, dl), want);
 		if (pcitsm_ct_memneq(want, crc, sizeof(crc))) {
 			/* PCRC Check Failed: reported, the data is not used (PCIe 6.x §6.33 error
 			 * handling). */
-			pcitsm_wipe(out->buf + hl, dl);
+			pcitsm_wipe(dst, dl);
 			s->stats.dropped++;
 			return PCITSM_E_HASH;
 		}
@@ -633,6 +642,11 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	out->t[0] = v->pfx.t;
 	out->off[0] = 0;
 	out->len[0] = hl + dl;
+	if (dst != out->buf + hl) {
+		out->len[0] = hl;
+		out->data = dst;
+		out->data_len = dl;
+	}
 	out->n = 1;
 	return PCITSM_OK;
 }
@@ -692,6 +706,8 @@ static inline pcitsm_err rx_one(struct pcitsm_ide_port *p, const uint8_t *in, si
 	out->n = 0;
 	out->stream = -1;
 	out->consumed = false;
+	out->data = NULL;
+	out->data_len = 0;
 	if (len && in[0] == PCITSM_IDE_PFX_BYTE0)
 		return rx_ide(p, in, len, out);
 	return rx_clear(p, in, len, out);

@@ -86,6 +86,13 @@ static pcitsm_err flush_msgs(struct pcitsm_ide_wire *w, enum pcitsm_ide_side sid
 	return PCITSM_OK;
 }
 
+/* Delivered TLP j of o, for the sink: in o's buffer, or its header there and its payload where
+ * the port's rx_place put it. */
+static struct pcitsm_tlp_ref delivered(const struct pcitsm_ide_rx_out *o, size_t j)
+{
+	return (struct pcitsm_tlp_ref){ o->buf + o->off[j], o->len[j], o->data, o->data_len };
+}
+
 static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
 {
 	struct pcitsm_ide_rx_out out = { .buf = w->rx_buf, .cap = sizeof(w->rx_buf) };
@@ -98,7 +105,7 @@ static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
 		st->last_reject = e;
 	}
 	for (size_t i = 0; i < out.n; i++) {
-		const struct pcitsm_tlp_ref r = { out.buf + out.off[i], out.len[i], NULL, 0 };
+		const struct pcitsm_tlp_ref r = delivered(&out, i);
 
 		st->delivered++;
 		w->sink(w, to, &r, out.t[i]);
@@ -209,8 +216,7 @@ static void burst_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, 
 	}
 	for (size_t i = 0; i < k; i++) {
 		for (size_t j = 0; j < out[i].n; j++) {
-			const struct pcitsm_tlp_ref r = { out[i].buf + out[i].off[j], out[i].len[j],
-							  NULL, 0 };
+			const struct pcitsm_tlp_ref r = delivered(&out[i], j);
 
 			st->delivered++;
 			w->sink(w, to, &r, out[i].t[j]);

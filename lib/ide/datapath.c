@@ -568,6 +568,18 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	return PCITSM_OK;
 }
 
+/* Where the payload of t (T bit tee) is decrypted: where the port's rx_place says, else dflt. */
+static uint8_t *rx_dest(struct pcitsm_ide_port *p, const struct pcitsm_tlp *t, bool tee,
+			uint8_t *dflt)
+{
+	struct pcitsm_tlp h = *t;
+	uint8_t *d;
+
+	h.tee = tee;
+	d = p->rx_place(p->rx_place_ctx, &h);
+	return d ? d : dflt;
+}
+
 /* A TLP with a MAC and no unit in progress (the common case): the same checks as rx_last, with
  * the received prefix and header used in place as the AAD and the payload decrypted straight
  * into out->buf. */
@@ -589,15 +601,8 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	/* PCIe 6.x §6.33 PCRC: with PCRC enabled every TLP with a MAC and a payload carries it. */
 	if (s->pcrc && dl && !v->pfx.p)
 		return rx_fail(p, s, PCITSM_E_FIELD);
-	if (p->rx_place && dl && !msg) {
-		struct pcitsm_tlp pt = *t;
-		uint8_t *d;
-
-		pt.tee = v->pfx.t;
-		d = p->rx_place(p->rx_place_ctx, &pt);
-		if (d)
-			dst = d; /* decrypted where its receiver wants it */
-	}
+	if (p->rx_place && dl && !msg)
+		dst = rx_dest(p, t, v->pfx.t, dst);
 	seg[0] = (struct pcitsm_gcm_seg){ v->payload, dst, dl };
 	if (v->pfx.p)
 		seg[1] = (struct pcitsm_gcm_seg){ v->payload + dl, crc, sizeof(crc) };

@@ -249,6 +249,17 @@ static void test_split_and_place(void **state)
 	assert_int_equal(out.n, 0);
 	for (size_t i = 0; i < sizeof(place_buf); i++)
 		assert_int_equal(place_buf[i], 0);
+	/* A TLP whose MAC checks but whose counters do not (PR_Recv at its limit): decrypted in
+	 * place, refused, and wiped there by the engine. */
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	f->ep->stream[0].pr_recv_npr = UINT64_MAX;
+	memset(place_buf, 0xee, sizeof(place_buf));
+	assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &w), PCITSM_E_REPLAY);
+	assert_int_equal(out.n, 0);
+	for (size_t i = 0; i < sizeof(place_buf); i++)
+		assert_int_equal(place_buf[i], 0);
 	f->ep->rx_place = NULL;
 }
 

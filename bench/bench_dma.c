@@ -350,6 +350,7 @@ static int bench_dma_run(int argc, char **argv)
 	seconds /= 8.0 * M_NR + 1;
 	bench_report_init(&rep, "dma", json);
 	bench_set_num(rep.doc, "mps", PCITSM_TLP_DATA_MAX);
+	bench_set_str(rep.doc, "link", "plaintext and IDE-encrypted"); /* both, in every row */
 	bench_progress_steps(&rep, 9);
 	bench_progress(&rep, "bench ide, 4096-byte TLPs");
 	e = setup(&b);

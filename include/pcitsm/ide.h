@@ -282,11 +282,12 @@ struct pcitsm_ide_port {
 	uint16_t id_to_idx[256];
 	uint64_t misrouted, clear_dropped;
 	unsigned nr_streams;      /* stream[0..nr_streams-1], fixed at creation */
-	/* Optional (the emulated link's DMA engine): where the payload of a received single-TLP unit
-	 * is to be decrypted, asked before it is (t: its header, t->tee its T bit; t->data is the
-	 * ciphertext). NULL, or a NULL answer: after the header in the caller's buffer. A payload so
-	 * placed is wiped there if the MAC or PCRC check fails, and pcitsm_ide_rx_out.data says
-	 * where it went: one decryption straight into the destination, no copy after it. */
+	/* Optional (the emulated link's DMA engine): where the payload of a received single-TLP
+	 * unit is to be decrypted, asked before it is (t: its header, t->tee its T bit; t->data is
+	 * the ciphertext). NULL, or a NULL answer: after the header in the caller's buffer. A
+	 * payload so placed is wiped there if the TLP is refused (MAC, counters, PCRC), and
+	 * pcitsm_ide_rx_out.data says where it went: one decryption straight into the
+	 * destination, no copy after it. */
 	uint8_t *(*rx_place)(void *ctx, const struct pcitsm_tlp *t);
 	void *rx_place_ctx;
 	struct pcitsm_ide_stream stream[]; /* allocated with the port: no per-TLP indirection */

@@ -494,7 +494,8 @@ static pcitsm_err build_write(struct dma_run *r, const uint8_t *buf, unsigned sl
 		}
 	}
 	x->req_ref[slot] = (struct pcitsm_tlp_ref){ x->req[slot], 0, t.data, n };
-	return pcitsm_tlp_encode_hdr(&t, x->req[slot], PCITSM_TLP_HDR_MAX, &x->req_ref[slot].hdr_len);
+	return pcitsm_tlp_encode_hdr(&t, x->req[slot], PCITSM_TLP_HDR_MAX,
+				     &x->req_ref[slot].hdr_len);
 }
 
 pcitsm_err pcitsm_emu_dma_write(struct pcitsm_emu_link *l, const struct pcitsm_emu_dma *d,

@@ -158,7 +158,8 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		if (n > 1)
 			copy_hdr(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
 		aad_len += PCITSM_TLP_PREFIX_LEN + hl;
-		seg[nseg++] = (struct pcitsm_gcm_seg){ t[i].data, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
+		seg[nseg++] = (struct pcitsm_gcm_seg){ t[i].data, o + PCITSM_TLP_PREFIX_LEN + hl,
+						       dl };
 		if (pcrc)
 			c = pcitsm_ide_pcrc_update(c, t[i].data, dl);
 		io[i].out_len = end = PCITSM_TLP_PREFIX_LEN + hl + dl;

@@ -307,9 +307,13 @@ static pcitsm_err burst_chunk(struct pcitsm_ide_wire *w, enum pcitsm_ide_side fr
 
 	/* Each payload is sealed from where the sender has it, straight into the wire frame. */
 	for (size_t i = 0; i < n; i++)
-		io[i] = (struct pcitsm_ide_io){ tlps[i].hdr, tlps[i].hdr_len,
+		io[i] = (struct pcitsm_ide_io){ tlps[i].hdr,
+						tlps[i].hdr_len,
 						w->burst_tx[from][i].data,
-						sizeof(w->burst_tx[from][i].data), 0, tee, tlps[i].data,
+						sizeof(w->burst_tx[from][i].data),
+						0,
+						tee,
+						tlps[i].data,
 						tlps[i].data_len };
 	e = pcitsm_ide_tx_burst(w->port[from], io, n, &k);
 	for (size_t i = 0; i < k; i++)

@@ -295,7 +295,8 @@ static pcitsm_err send_burst(struct lfx *f, enum pcitsm_ide_side from, enum pcit
 		 * lies (sealed from there). */
 		assert_ok(pcitsm_tlp_decode(r->b, r->len, &t));
 		if (t.data && i % 2)
-			p[i] = (struct pcitsm_tlp_ref){ r->b, pcitsm_tlp_hdr_len(&t), t.data, t.len };
+			p[i] = (struct pcitsm_tlp_ref){ r->b, pcitsm_tlp_hdr_len(&t), t.data,
+							t.len };
 	}
 	e = pcitsm_ide_wire_send_burst(f->w, from, tee, p, n, done);
 	f->n_sent[from][u] -= (unsigned)(n - *done);

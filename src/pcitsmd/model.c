@@ -143,12 +143,17 @@ void pd_devpath(const struct pd *pd, int i, char *buf, size_t len)
 {
 	char hb[PCITSM_TSM_NAME_MAX];
 
+	int chain[8], n = 0;
+	size_t at;
+
+	/* Its ancestors, root port first: below a switch, root port / Upstream Port / Downstream
+	 * Port / endpoint (a tree is at most that deep here). */
+	for (int f = i; f >= 0 && n < (int)PCITSM_ARRAY_SIZE(chain); f = pd->funcs[f].parent)
+		chain[n++] = f;
 	pd_hb_name(pd, hb, sizeof(hb));
-	if (pd->funcs[i].parent >= 0)
-		snprintf(buf, len, "%s/%s/%s", hb, pd->funcs[pd->funcs[i].parent].name,
-			 pd->funcs[i].name);
-	else
-		snprintf(buf, len, "%s/%s", hb, pd->funcs[i].name);
+	at = (size_t)snprintf(buf, len, "%s", hb);
+	while (n-- > 0 && at < len)
+		at += (size_t)snprintf(buf + at, len - at, "/%s", pd->funcs[chain[n]].name);
 }
 
 /* Discover the DOE features of every mailbox, through the mailbox itself (what Linux caches and

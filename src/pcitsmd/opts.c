@@ -117,7 +117,8 @@ void pd_usage(FILE *out)
 	fprintf(out,
 		"usage: pcitsmd [OPTIONS] MOUNTPOINT\n"
 		"Mount the emulated Trusted-I/O platform's sysfs mirror (Linux 6.19 PCI/TSM ABI).\n\n"
-		"  --ports N              root ports, each with one TEE-IO endpoint (1-%u, default 2)\n"
+		"  --ports N              root ports, each with one TEE-IO endpoint or a switch\n"
+		"                         (1-%u, default 2)\n"
 		"  --switches S           the first S root ports each have a PCIe switch below\n"
 		"                         them, an endpoint below each Downstream Port (default 0)\n"
 		"  --switch-ports K       Downstream Ports per switch (1-%u, default 8); a host\n"
@@ -177,13 +178,10 @@ static int layout_check(const struct pd_opts *o, char *err, size_t errlen)
 	if (pcitsm_emu_config_switches(&cfg, o->nr_ports, o->nr_switches, o->sw_ports, &max) ==
 	    PCITSM_OK)
 		return 0;
-	snprintf(err, errlen,
-		 "--ports %u --switches %u --switch-ports %u: %u endpoints and %u switch buses need "
-		 "%u bus numbers; with %u switch%s a host bridge holds at most %u endpoints "
-		 "(255 - 2 x %u)",
-		 o->nr_ports, o->nr_switches, o->sw_ports, pd_opts_endpoints(o), 2 * o->nr_switches,
-		 pd_opts_endpoints(o) + 2 * o->nr_switches, o->nr_switches,
-		 o->nr_switches == 1 ? "" : "es", max, o->nr_switches);
+	snprintf(err, errlen, "--switches %u --switch-ports %u: %u endpoints; with %u switches at "
+		 "most %u fit (255 - 2 x %u buses)",
+		 o->nr_switches, o->sw_ports, pd_opts_endpoints(o), o->nr_switches, max,
+		 o->nr_switches);
 	return -1;
 }
 

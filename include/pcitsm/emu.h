@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The emulated Trusted-I/O platform: one host bridge (segment, bus range, IDE stream pool), root
- * ports, and one endpoint below each root port, all with real config spaces; up to 255 of them,
- * which is every bus number a host bridge has (docs/emulated-platform.md "Scale"). The IDE
+ * ports, and one endpoint below each root port or, below a root port with a PCIe switch, one below
+ * each of the switch's Downstream Ports, all with real config spaces; up to 255 endpoints, which is
+ * every bus number a host bridge has (docs/emulated-platform.md "Scale", "Switches"). The IDE
  * capability is at both ends of each link; each endpoint has a DOE instance (discovery, CMA-SPDM, secured
  * CMA-SPDM) and the DEVCAP TEE-IO bit. Everything is reached through the same config-space accessor
  * that drives a real device, so the code under test cannot tell the difference.

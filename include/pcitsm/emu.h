@@ -116,6 +116,10 @@ void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_
 pcitsm_err pcitsm_emu_config_switches(struct pcitsm_emu_config *cfg, unsigned root_ports,
 				      unsigned switches, unsigned sw_ports, unsigned *max)
 	PCITSM_MUST_CHECK;
+/* n endpoints (1..PCITSM_EMU_MAX_PORTS) below as many switches of sw_ports Downstream Ports as n
+ * fills and the bus budget leaves room for (at most n / sw_ports, and n + 2 x switches <= 255), the
+ * rest below root ports of their own; sw_ports 0: no switch. Returns the switches used. */
+unsigned pcitsm_emu_config_spread(struct pcitsm_emu_config *cfg, unsigned n, unsigned sw_ports);
 /* Bus numbers a configuration uses below its root bus: one per endpoint, two more per switch. */
 unsigned pcitsm_emu_config_buses(const struct pcitsm_emu_config *cfg);
 /* Root ports a configuration has: one per switch, one per link not below a switch. */

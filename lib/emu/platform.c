@@ -702,6 +702,20 @@ pcitsm_err pcitsm_emu_config_switches(struct pcitsm_emu_config *cfg, unsigned ro
 	return PCITSM_OK;
 }
 
+unsigned pcitsm_emu_config_spread(struct pcitsm_emu_config *cfg, unsigned n, unsigned sw_ports)
+{
+	unsigned s = 0, max;
+
+	n = PCITSM_MIN(n, (unsigned)PCITSM_EMU_MAX_PORTS);
+	if (sw_ports && sw_ports <= PCITSM_EMU_MAX_SWITCH_PORTS)
+		s = PCITSM_MIN(n / sw_ports, (PCITSM_EMU_MAX_PORTS - n) / 2);
+	if (!s || pcitsm_emu_config_switches(cfg, n - s * sw_ports + s, s, sw_ports, &max)) {
+		pcitsm_emu_config_ports(cfg, n);
+		return 0;
+	}
+	return s;
+}
+
 /* The i-th of n functions on one bus: one per device (from device `first`) while they fit in
  * 32 - first devices, else eight functions to a device (devices 0..31, multi-function). */
 static void bus_devfn(unsigned n, unsigned i, unsigned first, uint8_t *dev, uint8_t *fn)

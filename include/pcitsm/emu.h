@@ -36,8 +36,8 @@
 
 /* Every endpoint needs a bus of its own (a link's secondary bus decodes Device 0 only, PCIe 6.x
  * §7.3.1.3; one DSM per device, function 0), and the root bus holds the root ports: one host
- * bridge's bus numbers 0..255 hold 255 endpoints, which leaves none for a switch's two buses
- * (docs/emulated-platform.md "Scale"). */
+ * bridge's bus numbers 0..255 hold 255 endpoints, or 255 - 2S with S switches (each takes two
+ * buses of its own: docs/emulated-platform.md "Scale", "Switches"). */
 #define PCITSM_EMU_MAX_PORTS 255
 /* PCIe switches (docs/emulated-platform.md "Switches"): each costs two bus numbers (its Upstream
  * Port's and its internal bus), so a host bridge with S switches holds at most 255 - 2S endpoints.

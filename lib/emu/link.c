@@ -485,6 +485,7 @@ static pcitsm_err rp_port_new(struct pcitsm_emu_func *rp, struct pcitsm_gcm *gcm
 	return pcitsm_ide_port_new_streams(&rp->ide_port, gcm, env, pcitsm_bdf_rid(&rp->bdf),
 					   PCITSM_MAX(nr_sel, PCITSM_IDE_PORT_STREAMS_DEFAULT));
 }
+
 pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 {
 	unsigned n = p->config.nr_ports;

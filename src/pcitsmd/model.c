@@ -142,7 +142,6 @@ void pd_hb_name(const struct pd *pd, char *buf, size_t len)
 void pd_devpath(const struct pd *pd, int i, char *buf, size_t len)
 {
 	char hb[PCITSM_TSM_NAME_MAX];
-
 	int chain[8], n = 0;
 	size_t at;
 

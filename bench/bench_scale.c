@@ -48,6 +48,7 @@ struct scale_row {
 	long heap_plat, heap_devs; /* of which the platform (config spaces, engines, link memory)
 				    * and the devices (identities, responders) */
 	unsigned avail_connected, avail_after, pool;
+	unsigned sw_ports, switches; /* the layout: endpoints below switches of sw_ports (0: none) */
 };
 
 static void scale_free(struct scale_plat *s)
@@ -83,7 +84,7 @@ static pcitsm_err scale_new(struct scale_plat *s, unsigned n, unsigned curve_bit
 		free(dc);
 		return PCITSM_E_NOMEM;
 	}
-	pcitsm_emu_config_ports(cfg, n);
+	row->switches = pcitsm_emu_config_spread(cfg, n, row->sw_ports);
 	dc->curve_bits = curve_bits;
 	row->heap_plat = heap_now();
 	e = pcitsm_emu_platform_init(&s->plat, cfg, env);
@@ -188,6 +189,21 @@ static void row_json(json_object *o, const struct scale_row *r)
 	bench_set_int(o, "heap_bytes_devices", r->heap_devs);
 	bench_set_int(o, "available_secure_streams_connected", r->avail_connected);
 	bench_set_int(o, "available_secure_streams_after", r->avail_after);
+	bench_set_int(o, "switches", r->switches);
+	bench_set_int(o, "switch_ports", r->switches ? r->sw_ports : 0);
+}
+
+/* --switch-ports K: endpoints below switches of K Downstream Ports where the count allows
+ * (pcitsm_emu_config_spread). */
+static int parse_sw_ports(const char *arg, void *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (end == arg || *end || !v || v > PCITSM_EMU_MAX_SWITCH_PORTS)
+		return -1;
+	*(unsigned *)out = (unsigned)v;
+	return 0;
 }
 
 /* --devices 1,16,64,255: ascending counts in 1..PCITSM_EMU_MAX_PORTS, at most 8. */
@@ -218,13 +234,16 @@ static int parse_counts(const char *arg, void *out)
 static void print_text(const struct scale_row *rows, unsigned nr, unsigned curve_bits,
 		       const struct scale_row *base, const struct scale_row *top)
 {
-	printf("scale: emulated platform, one host bridge, a root port per endpoint; "
+	printf("scale: emulated platform, one host bridge, %s; "
 	       "platform-firmware TSM (SEV-TIO model), ECDSA P-%u device identities\n",
+	       rows[0].sw_ports ? "endpoints below switches where the count allows"
+				: "a root port per endpoint",
 	       curve_bits);
-	printf("%8s %14s %14s %14s %14s %16s %8s\n", "devices", "connect ms/dev", "CPU ms/dev",
-	       "disconn ms/dev", "heap B/conn", "heap total B", "pool");
+	printf("%8s %9s %14s %14s %14s %14s %16s %8s\n", "devices", "switches", "connect ms/dev",
+	       "CPU ms/dev", "disconn ms/dev", "heap B/conn", "heap total B", "pool");
 	for (unsigned i = 0; i < nr; i++)
-		printf("%8u %14.3f %14.3f %14.3f %14ld %16ld %4u/%u\n", rows[i].n,
+		printf("%8u %4u x %-2u %14.3f %14.3f %14.3f %14ld %16ld %4u/%u\n", rows[i].n,
+		       rows[i].switches, rows[i].switches ? rows[i].sw_ports : 0,
 		       1e3 * rows[i].connect_s / rows[i].n, 1e3 * rows[i].connect_cpu_s / rows[i].n,
 		       1e3 * rows[i].disconnect_s / rows[i].n,
 		       rows[i].heap_conn / (long)rows[i].n, rows[i].heap_total,
@@ -248,7 +267,7 @@ static int bench_scale_run(int argc, char **argv)
 	struct scale_row rows[8] = { 0 };
 	const struct scale_row *base = NULL, *top = NULL;
 	double seconds = 0;
-	unsigned curve_bits = 384;
+	unsigned curve_bits = 384, sw_ports = 0;
 	bool json = false;
 	struct bench_report rep;
 	int nargs = 0;
@@ -257,6 +276,7 @@ static int bench_scale_run(int argc, char **argv)
 		{ "--seconds", bench_parse_seconds, &seconds },
 		{ "--curve", bench_parse_curve, &curve_bits },
 		{ "--devices", parse_counts, &counts },
+		{ "--switch-ports", parse_sw_ports, &sw_ports },
 	};
 
 	/* --json takes no value: take it out before the pairs are read. */
@@ -267,8 +287,8 @@ static int bench_scale_run(int argc, char **argv)
 			json = true;
 	if (nargs == (int)PCITSM_ARRAY_SIZE(args) ||
 	    bench_opts_parse(nargs, args, opts, PCITSM_ARRAY_SIZE(opts)) < 0) {
-		fprintf(stderr, "usage: pcitsm bench scale [--devices N,N,...] [--curve p256|p384] "
-				"[--seconds S] [--json]\n");
+		fprintf(stderr, "usage: pcitsm bench scale [--devices N,N,...] [--switch-ports K] "
+				"[--curve p256|p384] [--seconds S] [--json]\n");
 		return CLI_EXIT_USAGE;
 	}
 	/* A quick run (--seconds under 1, the test suite's): 1, 16 and 32 devices, P-256. */
@@ -283,6 +303,7 @@ static int bench_scale_run(int argc, char **argv)
 		pcitsm_err e;
 
 		bench_progress(&rep, "%u devices", counts.v[i]);
+		rows[i].sw_ports = sw_ports;
 		e = scale_round(counts.v[i], curve_bits, pcitsm_env_default(), &rows[i]);
 		if (e)
 			return bench_report_finish(

@@ -33,6 +33,8 @@ if ! printf '%s\n' "$out" | grep -Eq 'ratio|IDE/raw'; then
 fi
 extra=
 [ "$name" = ide ] && extra="--streams 1,4"
+# The switch layout (docs/emulated-platform.md "Switches"): 16 and 32 endpoints below 8-port switches.
+[ "$name" = scale ] && extra="--switch-ports 8"
 # shellcheck disable=SC2086 # extra is two words or none
 json=$("$pcitsm" bench "$name" --seconds 0.05 --json $extra 2>"$err")
 rc=$?

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The emulated Trusted-I/O platform: one host bridge (segment, bus range, IDE stream pool), root
- * ports, and one endpoint below each root port, all with real config spaces; up to 255 of them,
- * which is every bus number a host bridge has (docs/emulated-platform.md "Scale"). The IDE
+ * ports, and one endpoint below each root port or, below a root port with a PCIe switch, one below
+ * each of the switch's Downstream Ports, all with real config spaces; up to 255 endpoints, which is
+ * every bus number a host bridge has (docs/emulated-platform.md "Scale", "Switches"). The IDE
  * capability is at both ends of each link; each endpoint has a DOE instance (discovery, CMA-SPDM, secured
  * CMA-SPDM) and the DEVCAP TEE-IO bit. Everything is reached through the same config-space accessor
  * that drives a real device, so the code under test cannot tell the difference.
@@ -30,12 +31,19 @@
 #define PCITSM_EMU_DEVICE_ROOT_PORT 0x0001
 #define PCITSM_EMU_DEVICE_ENDPOINT 0x0002
 #define PCITSM_EMU_DEVICE_VF 0x0003 /* the endpoint PF's VF Device ID (SR-IOV capability) */
+#define PCITSM_EMU_DEVICE_SWITCH_UP 0x0004   /* a switch's Upstream Port */
+#define PCITSM_EMU_DEVICE_SWITCH_DOWN 0x0005 /* a switch's Downstream Port */
 
 /* Every endpoint needs a bus of its own (a link's secondary bus decodes Device 0 only, PCIe 6.x
  * §7.3.1.3; one DSM per device, function 0), and the root bus holds the root ports: one host
- * bridge's bus numbers 0..255 hold 255 endpoints, which leaves none for a switch's two buses
- * (docs/emulated-platform.md "Scale"). */
+ * bridge's bus numbers 0..255 hold 255 endpoints, or 255 - 2S with S switches (each takes two
+ * buses of its own: docs/emulated-platform.md "Scale", "Switches"). */
 #define PCITSM_EMU_MAX_PORTS 255
+/* PCIe switches (docs/emulated-platform.md "Switches"): each costs two bus numbers (its Upstream
+ * Port's and its internal bus), so a host bridge with S switches holds at most 255 - 2S endpoints.
+ * A switch's root port has one Selective IDE block per Downstream Port below it: at most this many
+ * fit in its config space beside two address-association blocks each. */
+#define PCITSM_EMU_MAX_SWITCH_PORTS 64
 /* Up to this many root ports, root port i is device 1 + i, function 0 of the root bus; beyond
  * it the root ports are packed eight functions to a device (devices 0..31, multi-function). */
 #define PCITSM_EMU_RP_ONE_PER_DEVICE 31
@@ -76,8 +84,16 @@ struct pcitsm_emu_config {
 	uint16_t segment;
 	uint8_t root_bus;          /* the host bridge's bus (root ports live here) */
 	unsigned nr_streams;       /* host-bridge stream pool size */
-	unsigned nr_ports;         /* root ports, each with one endpoint on bus root_bus + 1 + i
-				    * (1..PCITSM_EMU_MAX_PORTS, root_bus + nr_ports <= 255) */
+	/* Links: one endpoint each, configured by ports[i] (1..PCITSM_EMU_MAX_PORTS). Without
+	 * switches each endpoint has a root port of its own, on bus root_bus + 1 + i. */
+	unsigned nr_ports;
+	/* Switches (pcitsm_emu_config_switches): the first nr_switches root ports each have a
+	 * switch below them, with sw_ports Downstream Ports (1..PCITSM_EMU_MAX_SWITCH_PORTS) and
+	 * one endpoint below each: links s x sw_ports .. (s + 1) x sw_ports - 1 are switch s's. The
+	 * other links have a root port each. Bus numbers are assigned depth-first (Linux
+	 * pci_scan_bridge): every bus from root_bus + 1 on is used, and the last one must be <= 255. */
+	unsigned nr_switches;
+	unsigned sw_ports;
 	struct pcitsm_emu_link_cfg ports[PCITSM_EMU_MAX_PORTS];
 };
 
@@ -92,10 +108,28 @@ void pcitsm_emu_config_ports(struct pcitsm_emu_config *cfg, unsigned n);
 /* Root port i's device and function on the root bus (PCITSM_EMU_RP_ONE_PER_DEVICE). */
 void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_t *dev,
 			 uint8_t *fn);
+/* The default platform with root_ports root ports, the first `switches` of which have a switch
+ * with sw_ports Downstream Ports below them (an endpoint below each Downstream Port; every link
+ * like the default's first). E_INVAL when it does not fit one host bridge's buses (*max: the most
+ * endpoints that many switches allow, 255 - root_bus - 2 x switches, 0 if none) or a count is out
+ * of range. */
+pcitsm_err pcitsm_emu_config_switches(struct pcitsm_emu_config *cfg, unsigned root_ports,
+				      unsigned switches, unsigned sw_ports, unsigned *max)
+	PCITSM_MUST_CHECK;
+/* n endpoints (1..PCITSM_EMU_MAX_PORTS) below as many switches of sw_ports Downstream Ports as n
+ * fills and the bus budget leaves room for (at most n / sw_ports, and n + 2 x switches <= 255), the
+ * rest below root ports of their own; sw_ports 0: no switch. Returns the switches used. */
+unsigned pcitsm_emu_config_spread(struct pcitsm_emu_config *cfg, unsigned n, unsigned sw_ports);
+/* Bus numbers a configuration uses below its root bus: one per endpoint, two more per switch. */
+unsigned pcitsm_emu_config_buses(const struct pcitsm_emu_config *cfg);
+/* Root ports a configuration has: one per switch, one per link not below a switch. */
+unsigned pcitsm_emu_config_root_ports(const struct pcitsm_emu_config *cfg);
 
 enum pcitsm_emu_kind {
 	PCITSM_EMU_ROOT_PORT,
 	PCITSM_EMU_ENDPOINT,
+	PCITSM_EMU_SWITCH_UP,   /* a switch's Upstream Port (Type 1, PCIe 6.x §7.5.3.2 type 0101b) */
+	PCITSM_EMU_SWITCH_DOWN, /* a switch's Downstream Port (Type 1, type 0110b) */
 };
 
 /* The DOE protocols an endpoint's mailbox serves besides discovery. A later layer (the SPDM
@@ -105,8 +139,14 @@ struct pcitsm_emu_func {
 	struct pcitsm_bdf bdf;
 	enum pcitsm_emu_kind kind;
 	struct pcitsm_cfg_emu cfg;
-	struct pcitsm_emu_func *upstream; /* endpoint: its root port */
-	struct pcitsm_emu_func *partner;  /* root port: its endpoint; endpoint: its root port */
+	struct pcitsm_emu_func *upstream; /* endpoint: its root port (the IDE partner) */
+	/* A root port's endpoint when it has one directly below it (NULL above a switch); an
+	 * endpoint's root port. */
+	struct pcitsm_emu_func *partner;
+	/* The bridge whose secondary bus holds this function (root port or switch Downstream Port
+	 * for an endpoint and its VFs, root port for an Upstream Port, Upstream Port for a
+	 * Downstream Port); NULL on the root bus. What the sysfs tree nests functions under. */
+	struct pcitsm_emu_func *bridge;
 	uint16_t ide_off, doe_off, exp_off, dev3_off;
 	/* Endpoint only. */
 	struct pcitsm_doe_dev doe;
@@ -201,6 +241,13 @@ struct pcitsm_emu_side {
  * endpoint's). Each side answers Memory Reads with completions. */
 struct pcitsm_emu_link {
 	struct pcitsm_emu_func *rp, *ep;
+	/* Below a switch: the Downstream Port above ep (its Upstream Port is dsp->bridge), NULL when
+	 * ep is directly below rp. Every TLP of the link is routed through the switch by its
+	 * header (PCIe 6.x §2.2.4: memory requests by the ports' memory windows, completions by
+	 * bus ranges); Selective IDE TLPs flow through it (PCIe 6.x §6.33): the stream's partners
+	 * are rp and ep, the switch holds no key. What it does not forward counts here. */
+	struct pcitsm_emu_func *dsp;
+	uint64_t sw_unrouted;
 	struct pcitsm_gcm *gcm;          /* one AES-GCM backend per link (not shared across threads) */
 	struct pcitsm_ide_wire *wire;    /* set wire->tap to observe or tamper */
 	struct pcitsm_emu_side side[2];
@@ -214,6 +261,9 @@ struct pcitsm_emu_link {
 	 * SVA devices' DMA threads and the mirror's threads may share a link. */
 	pthread_mutex_t lock;
 	bool lock_ready;
+	/* The lock to take: this link's own, or, below a switch, that of the first link of its
+	 * root port, whose IDE engine the links below the switch share. */
+	pthread_mutex_t *mutex;
 	struct pcitsm_emu_iommu iommu;  /* ops NULL: none */
 	/* The IOMMU's fault record per endpoint function (index: function number): from a fault on
 	 * one of its requests until the requester collects it, its requests through the IOMMU are
@@ -233,8 +283,10 @@ struct pcitsm_emu_link {
 struct pcitsm_emu_platform {
 	struct pcitsm_emu_config config;
 	unsigned nr_funcs;
-	struct pcitsm_emu_func *funcs; /* root ports first, then endpoints (function 0), then the
-					* endpoints' extra functions; at most PCITSM_EMU_MAX_FUNCS */
+	/* The bridge above each endpoint (root port, or switch Downstream Port), in link order;
+	 * then the endpoints (function 0) in link order; then the endpoints' extra functions; then
+	 * each switch's root port and Upstream Port. At most PCITSM_EMU_MAX_FUNCS. */
+	struct pcitsm_emu_func *funcs;
 	struct pcitsm_emu_link *links; /* config.nr_ports of them */
 	const struct pcitsm_env *env;
 };

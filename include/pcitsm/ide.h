@@ -211,6 +211,7 @@ void pcitsm_ide_km_ifv_encode(uint64_t ifv, uint8_t wire[8]);
 #define PCITSM_IDE_PORT_STREAMS_DEFAULT 8
 #define PCITSM_IDE_PORT_STREAMS_MAX 256
 #define PCITSM_IDE_NR_SUB 3
+#define PCITSM_IDE_NPR_ROUTES 1024 /* (Requester ID, Tag) -> stream entries per port */
 #define PCITSM_IDE_AGG_MAX 8       /* PCIe 6.x §6.33 aggregation: at most 8 TLPs per unit */
 #define PCITSM_IDE_AGG_DATA_MAX 1024 /* PCIe 6.x §6.33: at most 256 DW of payload per unit */
 #define PCITSM_IDE_SYNC_AT 245     /* PCIe 6.x §6.33: a PR_Sent counter at 245 needs an IDE Sync */
@@ -280,6 +281,14 @@ struct pcitsm_ide_port {
 	/* Stream ID -> stream index, PCITSM_IDE_NO_STREAM for none (configured streams): the O(1)
 	 * lookup of every received TLP, whatever nr_streams is. */
 	uint16_t id_to_idx[256];
+	/* Completions follow their request's stream (PCIe 6.x §6.33 selective stream rules): the
+	 * stream each non-posted request arrived on, by (Requester ID, Tag), direct-mapped; what
+	 * the transmitter selects for the completions before the RID association (streams whose RID
+	 * ranges overlap, as at a root port above a switch with every range 0..0xFFFF). */
+	struct {
+		uint16_t rid, idx; /* idx PCITSM_IDE_NO_STREAM: empty */
+		uint8_t tag;
+	} npr_route[PCITSM_IDE_NPR_ROUTES];
 	uint64_t misrouted, clear_dropped;
 	/* Told when one of its streams leaves Secure on its own: an IDE Check Failed or an IDE Fail
 	 * received (PCIe 6.x §6.33 error handling), the stream already Insecure, from inside

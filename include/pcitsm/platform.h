@@ -28,6 +28,10 @@ struct pcitsm_platform_func {
 	struct pcitsm_cfg *cfg; /* its config-space accessor (not owned) */
 	uint16_t ide_off;       /* the IDE extended capability (PCIe 6.x §7.9.26), 0: none */
 	int upstream;           /* an endpoint's root port (its index), -1: none */
+	/* The bridge whose secondary bus holds the function (its index; an endpoint's root port,
+	 * or the switch Downstream Port above it), -1: none. Its memory window is the endpoint's
+	 * (Linux pci_ide_stream_alloc() takes pci_upstream_bridge()'s). */
+	int bridge;
 };
 
 /* The host bridge (one per platform here). */

@@ -24,6 +24,7 @@ static pcitsm_err emu_link_lock_init(struct pcitsm_emu_link *l)
 	if (rc)
 		return PCITSM_E_SYSTEM;
 	l->lock_ready = true;
+	l->mutex = &l->lock;
 	return PCITSM_OK;
 }
 
@@ -66,13 +67,13 @@ void emu_engine_sync(struct pcitsm_emu_func *f, unsigned idx, bool was_en, bool 
 void emu_link_lock(struct pcitsm_emu_link *l)
 {
 	if (l)
-		pthread_mutex_lock(&l->lock);
+		pthread_mutex_lock(l->mutex);
 }
 
 void emu_link_unlock(struct pcitsm_emu_link *l)
 {
 	if (l)
-		pthread_mutex_unlock(&l->lock);
+		pthread_mutex_unlock(l->mutex);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -208,6 +209,51 @@ static void serve_request(struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 		sd->bad++;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Routing through a switch (PCIe 6.x §2.2.4, §7.5.3: a Type 1 function forwards a memory request
+ * downstream when its address is in the memory window, a completion when its Requester ID's bus
+ * is in Secondary..Subordinate, and everything else upstream). The switch reads the TLP header,
+ * which IDE leaves in the clear; it holds no key (Selective IDE flows through, PCIe 6.x §6.33).
+ */
+static bool in_window(const struct pcitsm_emu_func *br, uint64_t addr, size_t len)
+{
+	uint32_t v = pcitsm_cfg_emu_peek(&br->cfg, EMU_CFG_MEM_BASE, 4);
+	uint64_t base = (uint64_t)(v & 0xfff0u) << 16;
+	uint64_t limit = (uint64_t)(v >> 16 & 0xfff0u) << 16 | 0xfffffu;
+
+	return base <= limit && addr >= base && addr + len - 1 <= limit;
+}
+
+static bool in_buses(const struct pcitsm_emu_func *br, uint8_t bus)
+{
+	uint32_t v = pcitsm_cfg_emu_peek(&br->cfg, PCITSM_CFG_PRIMARY_BUS, 4);
+
+	return bus >= (uint8_t)(v >> 8) && bus <= (uint8_t)(v >> 16);
+}
+
+/* Does bridge br claim t for its secondary side? */
+static bool bridge_claims(const struct pcitsm_emu_func *br, const struct pcitsm_tlp *t)
+{
+	if (t->kind == PCITSM_TLP_MWR || t->kind == PCITSM_TLP_MRD)
+		return in_window(br, t->addr, t->len ? t->len : 4);
+	return in_buses(br, (uint8_t)(t->req_id >> 8));
+}
+
+/* Whether the switch on l's path delivers t to side `to`: downstream, the Upstream Port and the
+ * endpoint's Downstream Port both claim it; upstream, neither does (a request one of them
+ * claimed would go to a peer below the switch, not to the root port). */
+static bool emu_switch_routes(const struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
+			      const struct pcitsm_tlp *t)
+{
+	const struct pcitsm_emu_func *dsp = l->dsp, *usp = dsp ? dsp->bridge : NULL;
+
+	if (!dsp)
+		return true;
+	if (to == PCITSM_IDE_SIDE_EP)
+		return bridge_claims(usp, t) && bridge_claims(dsp, t);
+	return !bridge_claims(dsp, t) && !bridge_claims(usp, t);
+}
+
 static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
 		      const struct pcitsm_tlp_ref *tlp, bool tee)
 {
@@ -218,6 +264,12 @@ static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
 	/* Header and payload apart (a payload where its sender has it), or one buffer. */
 	if (pcitsm_tlp_decode_ref(tlp, &t) != PCITSM_OK) {
 		l->side[to].bad++;
+		return;
+	}
+	/* What the switch does not route to this side never arrives: a posted request is lost, a
+	 * non-posted one sees no completion. */
+	if (!emu_switch_routes(l, to, &t)) {
+		l->sw_unrouted++;
 		return;
 	}
 	switch (t.kind) {
@@ -314,9 +366,9 @@ static pcitsm_err mem_write_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side f
 	t.len = len;
 	PCITSM_TRY(pcitsm_tlp_encode(&t, tlp, sizeof(tlp), &n));
 	/* T=1 only inside an IDE TLP: the sender's engine refuses it otherwise (E_STATE). */
-	pthread_mutex_lock(&l->lock);
+	emu_link_lock(l);
 	e = pcitsm_ide_wire_send(l->wire, from, tbit, &p, &n, 1);
-	pthread_mutex_unlock(&l->lock);
+	emu_link_unlock(l);
 	return e;
 }
 
@@ -340,7 +392,7 @@ static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side fr
 	t.first_be = 0xf;
 	t.last_be = len > 4 ? 0xf : 0;
 	t.len = len;
-	pthread_mutex_lock(&l->lock);
+	emu_link_lock(l);
 	tag = emu_tag_alloc(&l->side[from], t.req_id, addr, len, buf, 0, len);
 	e = tag < 0 ? PCITSM_E_BUSY : PCITSM_OK;
 	if (!e) {
@@ -357,7 +409,7 @@ static pcitsm_err mem_read_as(struct pcitsm_emu_link *l, enum pcitsm_ide_side fr
 			e = PCITSM_E_IO;
 		tg->busy = false;
 	}
-	pthread_mutex_unlock(&l->lock);
+	emu_link_unlock(l);
 	return e;
 }
 
@@ -430,6 +482,19 @@ static void ep_stream_insecure(void *arg, uint8_t stream_id)
 	emu_tdi_stream_insecure(arg, stream_id);
 }
 
+/* A root port's engine: one stream per Selective IDE block, at least the default count (a root
+ * port above a switch has a block per endpoint below it). */
+static pcitsm_err rp_port_new(struct pcitsm_emu_func *rp, struct pcitsm_gcm *gcm,
+			      const struct pcitsm_env *env)
+{
+	uint32_t cap = pcitsm_cfg_emu_peek(&rp->cfg, rp->ide_off + PCITSM_IDE_CAP, 4);
+	unsigned nr_sel = cap & PCITSM_IDE_CAP_SEL ? 1 + (cap >> PCITSM_IDE_CAP_SEL_NUM_SHIFT & 0xff)
+						   : 0;
+
+	return pcitsm_ide_port_new_streams(&rp->ide_port, gcm, env, pcitsm_bdf_rid(&rp->bdf),
+					   PCITSM_MAX(nr_sel, PCITSM_IDE_PORT_STREAMS_DEFAULT));
+}
+
 pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 {
 	unsigned n = p->config.nr_ports;
@@ -441,12 +506,20 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 		struct pcitsm_emu_link *l = &p->links[i];
 		struct emu_wire *ew;
 
-		l->rp = &p->funcs[i];
 		l->ep = &p->funcs[n + i];
-		l->rp->link = l->ep->link = l;
+		l->rp = l->ep->upstream;
+		l->dsp = l->ep->bridge != l->rp ? l->ep->bridge : NULL;
+		l->ep->link = l;
 		l->side[PCITSM_IDE_SIDE_EP].base = PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW;
 		l->side[PCITSM_IDE_SIDE_RP].base = PCITSM_EMU_HOST_MEM_BASE;
 		PCITSM_TRY(emu_link_lock_init(l));
+		/* The links below one root port share its engine: they share its lock too. */
+		if (l->rp->link)
+			l->mutex = l->rp->link->mutex;
+		else
+			l->rp->link = l;
+		if (l->dsp)
+			l->dsp->link = l;
 		PCITSM_TRY(emu_dma_init(l));
 		for (int sd = 0; sd < 2; sd++) {
 			l->side[sd].mem = calloc(1, PCITSM_EMU_MEM_SIZE);
@@ -454,9 +527,8 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 				return PCITSM_E_NOMEM;
 		}
 		PCITSM_TRY(pcitsm_gcm_new(&l->gcm, PCITSM_GCM_AUTO));
-		if (l->rp->ide_off)
-			PCITSM_TRY(pcitsm_ide_port_new(&l->rp->ide_port, l->gcm, p->env,
-						       pcitsm_bdf_rid(&l->rp->bdf)));
+		if (l->rp->ide_off && !l->rp->ide_port)
+			PCITSM_TRY(rp_port_new(l->rp, l->gcm, p->env));
 		if (l->ep->ide_off) {
 			PCITSM_TRY(pcitsm_ide_port_new(&l->ep->ide_port, l->gcm, p->env,
 						       pcitsm_bdf_rid(&l->ep->bdf)));

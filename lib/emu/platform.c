@@ -546,6 +546,7 @@ static pcitsm_err vf_build(struct pcitsm_emu_func *vf, struct pcitsm_emu_func *p
 	vf->bdf = (struct pcitsm_bdf){ pf->bdf.seg, (uint8_t)(rid >> 8), (uint8_t)(rid >> 3 & 0x1f),
 				       (uint8_t)(rid & 7) };
 	vf->upstream = pf->upstream;
+	vf->bridge = pf->bridge;
 	vf->physfn = pf;
 	vf->vf_num = n;
 	pcitsm_cfg_emu_init(c, PCITSM_CFG_SIZE_EXT);
@@ -669,11 +670,58 @@ static pcitsm_err endpoint_build(struct pcitsm_emu_func *f, const struct pcitsm_
 	return PCITSM_OK;
 }
 
-void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_t *dev,
-			 uint8_t *fn)
+unsigned pcitsm_emu_config_root_ports(const struct pcitsm_emu_config *cfg)
 {
-	if (cfg->nr_ports <= PCITSM_EMU_RP_ONE_PER_DEVICE) {
-		*dev = (uint8_t)(1 + i);
+	unsigned below = cfg->nr_switches * cfg->sw_ports;
+
+	return cfg->nr_switches + (cfg->nr_ports > below ? cfg->nr_ports - below : 0);
+}
+
+unsigned pcitsm_emu_config_buses(const struct pcitsm_emu_config *cfg)
+{
+	return cfg->nr_ports + 2 * cfg->nr_switches;
+}
+
+pcitsm_err pcitsm_emu_config_switches(struct pcitsm_emu_config *cfg, unsigned root_ports,
+				      unsigned switches, unsigned sw_ports, unsigned *max)
+{
+	unsigned eps;
+
+	/* Bus budget (docs/emulated-platform.md "Scale"): buses 1..255 hold the endpoints and
+	 * two buses per switch. */
+	*max = 2 * switches < PCITSM_EMU_MAX_PORTS ? PCITSM_EMU_MAX_PORTS - 2 * switches : 0;
+	if (!root_ports || root_ports > PCITSM_EMU_MAX_PORTS || switches > root_ports ||
+	    (switches && (!sw_ports || sw_ports > PCITSM_EMU_MAX_SWITCH_PORTS)))
+		return PCITSM_E_INVAL;
+	eps = root_ports - switches + switches * sw_ports;
+	if (eps > *max)
+		return PCITSM_E_INVAL;
+	pcitsm_emu_config_ports(cfg, eps);
+	cfg->nr_switches = switches;
+	cfg->sw_ports = switches ? sw_ports : 0;
+	return PCITSM_OK;
+}
+
+unsigned pcitsm_emu_config_spread(struct pcitsm_emu_config *cfg, unsigned n, unsigned sw_ports)
+{
+	unsigned s = 0, max;
+
+	n = PCITSM_MIN(n, (unsigned)PCITSM_EMU_MAX_PORTS);
+	if (sw_ports && sw_ports <= PCITSM_EMU_MAX_SWITCH_PORTS)
+		s = PCITSM_MIN(n / sw_ports, (PCITSM_EMU_MAX_PORTS - n) / 2);
+	if (!s || pcitsm_emu_config_switches(cfg, n - s * sw_ports + s, s, sw_ports, &max)) {
+		pcitsm_emu_config_ports(cfg, n);
+		return 0;
+	}
+	return s;
+}
+
+/* The i-th of n functions on one bus: one per device (from device `first`) while they fit in
+ * 32 - first devices, else eight functions to a device (devices 0..31, multi-function). */
+static void bus_devfn(unsigned n, unsigned i, unsigned first, uint8_t *dev, uint8_t *fn)
+{
+	if (n <= 32 - first) {
+		*dev = (uint8_t)(first + i);
 		*fn = 0;
 	} else {
 		*dev = (uint8_t)(i / 8);
@@ -682,31 +730,164 @@ void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_
 }
 
 /* Header Type (PCI Local Bus 3.0 §6.2.1): Type 1, with bit 7 on function 0 of a device whose
- * other functions are root ports too (Linux scans functions 1..7 only then). */
-static uint8_t rp_header_type(const struct pcitsm_emu_config *cfg, unsigned i)
+ * other functions are bridges too (Linux scans functions 1..7 only then). */
+static uint8_t bus_header_type(unsigned n, unsigned i, unsigned first)
 {
-	bool multi = cfg->nr_ports > PCITSM_EMU_RP_ONE_PER_DEVICE && i % 8 == 0 &&
-		     i + 1 < cfg->nr_ports;
+	bool multi = n > 32 - first && i % 8 == 0 && i + 1 < n;
 
 	return multi ? 0x81 : 0x01;
 }
 
-static pcitsm_err root_port_build(struct pcitsm_emu_func *f, const struct pcitsm_emu_link_cfg *l,
-				  uint8_t port_number, uint8_t primary, uint8_t secondary,
-				  uint64_t mem_base, uint8_t header_type)
+void pcitsm_emu_rp_devfn(const struct pcitsm_emu_config *cfg, unsigned i, uint8_t *dev,
+			 uint8_t *fn)
 {
-	uint32_t win = (uint32_t)(mem_base >> 16 & 0xfff0u) |
-		       (uint32_t)((mem_base + PCITSM_EMU_MEM_WINDOW - 1) >> 16 & 0xfff0u) << 16;
+	unsigned n = pcitsm_emu_config_root_ports(cfg);
 
-	header_build(f, PCITSM_EMU_DEVICE_ROOT_PORT, EMU_CLASS_BRIDGE, header_type);
-	exp_build(f, PCITSM_EXP_TYPE_ROOT_PORT, false, port_number);
+	/* Up to PCITSM_EMU_RP_ONE_PER_DEVICE root ports: devices 1..31, function 0. */
+	bus_devfn(n, i, 32 - PCITSM_EMU_RP_ONE_PER_DEVICE, dev, fn);
+}
+
+/* A bridge's Type 1 registers (PCI-to-PCI Bridge 1.2 §3.2.5): bus numbers and the memory window
+ * [base, base + size), which holds every window below it (Linux pci_bus_size_bridges nests
+ * them). */
+static void bridge_build(struct pcitsm_emu_func *f, uint16_t device, uint8_t exp_type,
+			 uint8_t port_number, uint8_t header_type, const uint8_t bus[3],
+			 uint64_t base, uint64_t size)
+{
+	uint32_t win = (uint32_t)(base >> 16 & 0xfff0u) |
+		       (uint32_t)((base + size - 1) >> 16 & 0xfff0u) << 16;
+
+	header_build(f, device, EMU_CLASS_BRIDGE, header_type);
+	exp_build(f, exp_type, false, port_number);
 	pcitsm_cfg_emu_poke(&f->cfg, PCITSM_CFG_PRIMARY_BUS, 4,
-			    primary | (uint32_t)secondary << 8 | (uint32_t)secondary << 16);
+			    bus[0] | (uint32_t)bus[1] << 8 | (uint32_t)bus[2] << 16);
+	pcitsm_cfg_emu_poke(&f->cfg, EMU_CFG_MEM_BASE, 4, win);
+}
+
+/* Where the construction stands: the next bus number (depth-first), the next link, and the next
+ * free slot past the endpoints' functions. */
+struct emu_build {
+	struct pcitsm_emu_platform *p;
+	const struct pcitsm_emu_config *cfg;
+	unsigned bus, link, extra;
+};
+
+static struct pcitsm_emu_func *func_new(struct pcitsm_emu_func *f, enum pcitsm_emu_kind kind,
+					const struct emu_build *b, uint8_t bus, uint8_t dev,
+					uint8_t fn)
+{
+	f->kind = kind;
+	f->bdf = (struct pcitsm_bdf){ b->cfg->segment, bus, dev, fn };
+	pcitsm_cfg_emu_init(&f->cfg, PCITSM_CFG_SIZE_EXT);
+	return f;
+}
+
+/* The endpoint of the next link, on bus `bus` below `bridge`, partner of root port rp. */
+static pcitsm_err endpoint_add(struct emu_build *b, struct pcitsm_emu_func *bridge,
+			       struct pcitsm_emu_func *rp, uint8_t bus)
+{
+	unsigned i = b->link++;
+	struct pcitsm_emu_func *ep = func_new(&b->p->funcs[b->cfg->nr_ports + i],
+					      PCITSM_EMU_ENDPOINT, b, bus, 0, 0);
+
+	ep->bridge = bridge;
+	ep->upstream = rp;
+	ep->partner = rp;
+	return endpoint_build(ep, &b->cfg->ports[i], 0,
+			      PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
+}
+
+/* Root port r with its endpoint directly below it. */
+static pcitsm_err root_port_add(struct emu_build *b, unsigned r, uint8_t dev, uint8_t fn)
+{
+	const struct pcitsm_emu_config *cfg = b->cfg;
+	const struct pcitsm_emu_link_cfg *l = &cfg->ports[b->link];
+	struct pcitsm_emu_func *rp = func_new(&b->p->funcs[b->link], PCITSM_EMU_ROOT_PORT, b,
+					      cfg->root_bus, dev, fn);
+	uint8_t bus[3] = { cfg->root_bus, (uint8_t)b->bus, (uint8_t)b->bus };
+
 	/* The bridge's memory window: the endpoint's memory (what Linux associates with the RP's
 	 * stream, Linux drivers/pci/ide.c pci_ide_stream_alloc()). */
-	pcitsm_cfg_emu_poke(&f->cfg, EMU_CFG_MEM_BASE, 4, win);
+	bridge_build(rp, PCITSM_EMU_DEVICE_ROOT_PORT, PCITSM_EXP_TYPE_ROOT_PORT, (uint8_t)(1 + r),
+		     bus_header_type(pcitsm_emu_config_root_ports(cfg), r,
+				     32 - PCITSM_EMU_RP_ONE_PER_DEVICE),
+		     bus, PCITSM_EMU_MEM_BASE + b->link * PCITSM_EMU_MEM_WINDOW,
+		     PCITSM_EMU_MEM_WINDOW);
 	if (l->rp_ide.present)
-		PCITSM_TRY(ide_build(f, &l->rp_ide, EMU_EXT_OFF, 0));
+		PCITSM_TRY(ide_build(rp, &l->rp_ide, EMU_EXT_OFF, 0));
+	rp->partner = &b->p->funcs[cfg->nr_ports + b->link];
+	return endpoint_add(b, rp, rp, (uint8_t)b->bus++);
+}
+
+/* Root port r with a switch below it (PCIe 6.x §1.3.3): its Upstream Port on the root port's
+ * secondary bus, the Downstream Ports on the switch's internal bus, an endpoint below each. Bus
+ * numbers depth-first: USP bus, internal bus, then one per Downstream Port. The root port has a
+ * Selective IDE block per endpoint below it: each stream runs from it to one endpoint (Linux
+ * drivers/pci/ide.c pci_ide_stream_alloc() pairs an endpoint with pcie_find_root_port()). */
+static pcitsm_err switch_add(struct emu_build *b, unsigned r, uint8_t dev, uint8_t fn)
+{
+	const struct pcitsm_emu_config *cfg = b->cfg;
+	unsigned k = cfg->sw_ports, first = b->link;
+	uint8_t usp_bus = (uint8_t)b->bus, in_bus = (uint8_t)(b->bus + 1);
+	uint8_t sub = (uint8_t)(b->bus + 1 + k);
+	uint64_t base = PCITSM_EMU_MEM_BASE + first * PCITSM_EMU_MEM_WINDOW;
+	struct pcitsm_emu_ide_cfg ide = cfg->ports[first].rp_ide;
+	struct pcitsm_emu_func *rp, *usp;
+	uint8_t bus[3];
+
+	rp = func_new(&b->p->funcs[b->extra++], PCITSM_EMU_ROOT_PORT, b, cfg->root_bus, dev, fn);
+	bus[0] = cfg->root_bus, bus[1] = usp_bus, bus[2] = sub;
+	bridge_build(rp, PCITSM_EMU_DEVICE_ROOT_PORT, PCITSM_EXP_TYPE_ROOT_PORT, (uint8_t)(1 + r),
+		     bus_header_type(pcitsm_emu_config_root_ports(cfg), r,
+				     32 - PCITSM_EMU_RP_ONE_PER_DEVICE),
+		     bus, base, k * PCITSM_EMU_MEM_WINDOW);
+	ide.nr_sel = PCITSM_MAX(ide.nr_sel, k);
+	if (ide.present)
+		PCITSM_TRY(ide_build(rp, &ide, EMU_EXT_OFF, 0));
+
+	usp = func_new(&b->p->funcs[b->extra++], PCITSM_EMU_SWITCH_UP, b, usp_bus, 0, 0);
+	usp->bridge = rp;
+	bus[0] = usp_bus, bus[1] = in_bus, bus[2] = sub;
+	bridge_build(usp, PCITSM_EMU_DEVICE_SWITCH_UP, PCITSM_EXP_TYPE_UPSTREAM, 0, 0x01, bus, base,
+		     k * PCITSM_EMU_MEM_WINDOW);
+
+	b->bus += 2;
+	for (unsigned i = 0; i < k; i++) {
+		struct pcitsm_emu_func *dsp;
+		uint8_t d, f;
+
+		bus_devfn(k, i, 0, &d, &f);
+		dsp = func_new(&b->p->funcs[b->link], PCITSM_EMU_SWITCH_DOWN, b, in_bus, d, f);
+		dsp->bridge = usp;
+		bus[0] = in_bus, bus[1] = (uint8_t)b->bus, bus[2] = (uint8_t)b->bus;
+		bridge_build(dsp, PCITSM_EMU_DEVICE_SWITCH_DOWN, PCITSM_EXP_TYPE_DOWNSTREAM,
+			     (uint8_t)(1 + i), bus_header_type(k, i, 0), bus,
+			     PCITSM_EMU_MEM_BASE + b->link * PCITSM_EMU_MEM_WINDOW,
+			     PCITSM_EMU_MEM_WINDOW);
+		PCITSM_TRY(endpoint_add(b, dsp, rp, (uint8_t)b->bus++));
+	}
+	return PCITSM_OK;
+}
+
+static pcitsm_err config_check(const struct pcitsm_emu_config *cfg, unsigned *nfuncs)
+{
+	unsigned n;
+
+	if (!cfg->nr_ports || cfg->nr_ports > PCITSM_EMU_MAX_PORTS || !cfg->nr_streams ||
+	    cfg->nr_streams > 256 ||
+	    cfg->root_bus + pcitsm_emu_config_buses(cfg) > 255)
+		return PCITSM_E_INVAL;
+	if (cfg->nr_switches &&
+	    (!cfg->sw_ports || cfg->sw_ports > PCITSM_EMU_MAX_SWITCH_PORTS ||
+	     cfg->nr_switches * cfg->sw_ports > cfg->nr_ports))
+		return PCITSM_E_INVAL;
+	n = 2 * cfg->nr_ports + 2 * cfg->nr_switches;
+	for (unsigned i = 0; i < cfg->nr_ports; i++) {
+		if (cfg->ports[i].ep_extra_funcs > PCITSM_EMU_MAX_EXTRA_FUNCS)
+			return PCITSM_E_INVAL;
+		n += cfg->ports[i].ep_extra_funcs;
+	}
+	*nfuncs = n;
 	return PCITSM_OK;
 }
 
@@ -714,47 +895,31 @@ pcitsm_err pcitsm_emu_platform_init(struct pcitsm_emu_platform *p,
 				    const struct pcitsm_emu_config *cfg,
 				    const struct pcitsm_env *env)
 {
-	pcitsm_err e = PCITSM_OK;
-	unsigned n;
+	struct emu_build b = { .p = p, .cfg = &p->config };
+	pcitsm_err e;
+	unsigned n, rps;
 
 	memset(p, 0, sizeof(*p));
-	if (!cfg->nr_ports || cfg->nr_ports > PCITSM_EMU_MAX_PORTS || !cfg->nr_streams ||
-	    cfg->nr_streams > 256 || cfg->root_bus + cfg->nr_ports > 255)
-		return PCITSM_E_INVAL;
-	n = 2 * cfg->nr_ports;
-	for (unsigned i = 0; i < cfg->nr_ports; i++) {
-		if (cfg->ports[i].ep_extra_funcs > PCITSM_EMU_MAX_EXTRA_FUNCS)
-			return PCITSM_E_INVAL;
-		n += cfg->ports[i].ep_extra_funcs;
-	}
+	PCITSM_TRY(config_check(cfg, &n));
 	p->funcs = calloc(n, sizeof(*p->funcs));
 	if (!p->funcs)
 		return PCITSM_E_NOMEM;
 	p->config = *cfg;
+	if (!cfg->nr_switches)
+		p->config.sw_ports = 0;
 	p->env = env;
 	p->nr_funcs = n;
+	b.bus = cfg->root_bus + 1u;
+	b.extra = n - 2 * cfg->nr_switches;
+	rps = pcitsm_emu_config_root_ports(cfg);
 
-	for (unsigned i = 0; i < cfg->nr_ports && !e; i++) {
-		struct pcitsm_emu_func *rp = &p->funcs[i];
-		struct pcitsm_emu_func *ep = &p->funcs[cfg->nr_ports + i];
-		uint8_t sec = (uint8_t)(cfg->root_bus + 1 + i), dev, fn;
+	/* Root ports in device order, each subtree numbered before the next (depth-first). */
+	e = PCITSM_OK;
+	for (unsigned r = 0; r < rps && !e; r++) {
+		uint8_t dev, fn;
 
-		pcitsm_emu_rp_devfn(cfg, i, &dev, &fn);
-		rp->kind = PCITSM_EMU_ROOT_PORT;
-		rp->bdf = (struct pcitsm_bdf){ cfg->segment, cfg->root_bus, dev, fn };
-		ep->kind = PCITSM_EMU_ENDPOINT;
-		ep->bdf = (struct pcitsm_bdf){ cfg->segment, sec, 0, 0 };
-		rp->partner = ep;
-		ep->partner = rp;
-		ep->upstream = rp;
-		pcitsm_cfg_emu_init(&rp->cfg, PCITSM_CFG_SIZE_EXT);
-		pcitsm_cfg_emu_init(&ep->cfg, PCITSM_CFG_SIZE_EXT);
-		e = root_port_build(rp, &cfg->ports[i], (uint8_t)(1 + i), cfg->root_bus, sec,
-				    PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW,
-				    rp_header_type(cfg, i));
-		if (!e)
-			e = endpoint_build(ep, &cfg->ports[i], 0,
-					   PCITSM_EMU_MEM_BASE + i * PCITSM_EMU_MEM_WINDOW);
+		pcitsm_emu_rp_devfn(cfg, r, &dev, &fn);
+		e = r < cfg->nr_switches ? switch_add(&b, r, dev, fn) : root_port_add(&b, r, dev, fn);
 	}
 	/* The endpoints' VFs, where their PF's SR-IOV capability puts them. */
 	for (unsigned i = 0, k = 2 * cfg->nr_ports; i < cfg->nr_ports && !e; i++) {
@@ -798,22 +963,28 @@ struct pcitsm_emu_func *pcitsm_emu_find(struct pcitsm_emu_platform *p, const str
 	return NULL;
 }
 
+
+/* The IDE register layout of f (its capability's hook), or NULL. */
+static const struct ide_layout *ide_layout_of(const struct pcitsm_emu_func *f)
+{
+	for (unsigned h = 0; h < f->cfg.nr_hooks; h++)
+		if (f->cfg.hooks[h].read == ide_hook_read)
+			return f->cfg.hooks[h].arg;
+	return NULL;
+}
+
 unsigned pcitsm_emu_available_streams(struct pcitsm_emu_platform *p)
 {
 	unsigned used = 0;
 
 	for (unsigned i = 0; i < p->nr_funcs; i++) {
 		struct pcitsm_emu_func *f = &p->funcs[i];
-		const struct pcitsm_emu_ide_cfg *ide;
-		struct ide_layout l;
+		const struct ide_layout *l = ide_layout_of(f);
 
-		if (f->kind != PCITSM_EMU_ROOT_PORT || !f->ide_off)
+		if (f->kind != PCITSM_EMU_ROOT_PORT || !l)
 			continue;
-		ide = &p->config.ports[i].rp_ide;
-		l = (struct ide_layout){ .f = f, .base = f->ide_off, .nr_link = ide->link_tcs,
-					 .nr_sel = ide->nr_sel, .nr_addr = ide->nr_addr };
-		for (unsigned s = 0; s < ide->nr_sel; s++)
-			if (pcitsm_cfg_emu_peek(&f->cfg, ide_sel_block(&l, s) + PCITSM_IDE_SEL_CTL, 4) &
+		for (unsigned s = 0; s < l->nr_sel; s++)
+			if (pcitsm_cfg_emu_peek(&f->cfg, ide_sel_block(l, s) + PCITSM_IDE_SEL_CTL, 4) &
 			    PCITSM_IDE_CTL_EN)
 				used++;
 	}

@@ -28,6 +28,7 @@ static pcitsm_err host_func(void *ctx, unsigned i, struct pcitsm_platform_func *
 	out->cfg = &f->cfg.cfg;
 	out->ide_off = f->ide_off;
 	out->upstream = f->upstream ? (int)(f->upstream - p->funcs) : -1;
+	out->bridge = f->bridge ? (int)(f->bridge - p->funcs) : -1;
 	return PCITSM_OK;
 }
 

@@ -698,10 +698,22 @@ static pcitsm_err rx_ide(struct pcitsm_ide_port *p, const uint8_t *in, size_t le
 		return rx_fail(p, s, PCITSM_E_MAC);
 	if (!v.pfx.m)
 		return rx_hold(p, s, u, &v, &t, dl);
-	if (!u->n)
-		return rx_single(p, s, sl, &v, &t, dl, out);
-	u->kset = v.pfx.k;
-	return rx_last(p, s, u, sl, &v, &t, dl, out);
+	if (!u->n) {
+		e = rx_single(p, s, sl, &v, &t, dl, out);
+	} else {
+		u->kset = v.pfx.k;
+		e = rx_last(p, s, u, sl, &v, &t, dl, out);
+	}
+	/* Each verified non-posted request: where its completions go (the Requester ID and Tag
+	 * of a request header, PCIe 6.x §2.2.6.2, bytes 4..6). */
+	if (!e && v.pfx.sub == PCITSM_IDE_SUB_NPR)
+		for (size_t j = 0; j < out->n; j++) {
+			const uint8_t *h = out->buf + out->off[j];
+
+			ide_npr_record(p, (uint16_t)(h[4] << 8 | h[5]), h[6],
+				       (unsigned)out->stream);
+		}
+	return e;
 }
 
 static inline pcitsm_err rx_one(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,

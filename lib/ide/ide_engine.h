@@ -14,6 +14,9 @@ void ide_stream_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pci
 		     bool send_fail);
 /* The Secure stream a plaintext TLP from the partner should have used, or -1. */
 int ide_rx_owner(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t);
+/* A non-posted request (Requester ID rid, Tag tag) arrived on stream idx: its completions go back
+ * on it (pcitsm_ide_select). */
+void ide_npr_record(struct pcitsm_ide_port *p, uint16_t rid, uint8_t tag, unsigned idx);
 /* TX on a known stream (used by pcitsm_ide_tx and for IDE Sync). */
 pcitsm_err ide_tx_stream(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_io *io, size_t n)
 	PCITSM_MUST_CHECK;

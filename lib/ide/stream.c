@@ -36,6 +36,8 @@ pcitsm_err pcitsm_ide_port_new_streams(struct pcitsm_ide_port **out, struct pcit
 	p->nr_streams = nr_streams;
 	for (unsigned id = 0; id < PCITSM_ARRAY_SIZE(p->id_to_idx); id++)
 		p->id_to_idx[id] = NO_STREAM;
+	for (unsigned i = 0; i < PCITSM_IDE_NPR_ROUTES; i++)
+		p->npr_route[i].idx = NO_STREAM;
 	*out = p;
 	return PCITSM_OK;
 }
@@ -425,9 +427,44 @@ static bool stream_matches(const struct pcitsm_ide_stream *s, const struct pcits
 	return false;
 }
 
+static unsigned npr_slot(uint16_t rid, uint8_t tag)
+{
+	return ((unsigned)rid * 0x9e37u ^ (unsigned)tag * 0x2fu) % PCITSM_IDE_NPR_ROUTES;
+}
+
+void ide_npr_record(struct pcitsm_ide_port *p, uint16_t rid, uint8_t tag, unsigned idx)
+{
+	unsigned k = npr_slot(rid, tag);
+
+	p->npr_route[k].rid = rid;
+	p->npr_route[k].tag = tag;
+	p->npr_route[k].idx = (uint16_t)idx;
+}
+
+/* The stream the request a completion answers arrived on, while that stream can carry it. */
+static int npr_stream(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t)
+{
+	unsigned k = npr_slot(t->req_id, t->tag);
+	uint16_t idx = p->npr_route[k].idx;
+
+	if (idx == NO_STREAM || idx >= p->nr_streams || p->npr_route[k].rid != t->req_id ||
+	    p->npr_route[k].tag != t->tag || !p->stream[idx].enabled ||
+	    p->stream[idx].tc != t->tc || !rid_in(&p->stream[idx], t->req_id))
+		return -1;
+	return idx;
+}
+
 int pcitsm_ide_select(const struct pcitsm_ide_port *p, const struct pcitsm_tlp *t)
 {
 	int dflt = -1;
+
+	/* Completions follow their request's stream (PCIe 6.x §6.33 selective stream rules). */
+	if (t->kind == PCITSM_TLP_CPL || t->kind == PCITSM_TLP_CPLD) {
+		int r = npr_stream(p, t);
+
+		if (r >= 0)
+			return r;
+	}
 
 	for (int i = 0; i < (int)p->nr_streams; i++) {
 		const struct pcitsm_ide_stream *s = &p->stream[i];

@@ -85,7 +85,8 @@ static void fn_probe(struct tsm_fn *fn)
 }
 
 /* find_dsm_dev (Linux drivers/pci/tsm.c): the function itself, else function 0 of the same slot.
- * (The third rule, the grandparent upstream switch port, has nothing to find: no switches here.) */
+ * (The third rule, the grandparent upstream switch port, finds nothing here: the emulated switches'
+ * Upstream Ports have neither IDE nor TEE-IO, so they are no DSM, docs/emulated-platform.md.) */
 static struct tsm_fn *find_dsm(struct pcitsm_tsm_core *c, struct tsm_fn *fn)
 {
 	struct pcitsm_bdf f0 = fn->bdf;
@@ -168,6 +169,7 @@ pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm
 		fn->idx = i;
 		fn->last_failure.peer_status = -1;
 		fn->tdi_state = -1;
+		pf.bridge = -1; /* a provider that names no bridge */
 		e = po->func(c->plat.ctx, i, &pf);
 		if (e) {
 			pcitsm_tsm_core_free(c);
@@ -178,6 +180,7 @@ pcitsm_err pcitsm_tsm_core_new(struct pcitsm_tsm_core **out, const struct pcitsm
 		fn->ide_off = pf.ide_off;
 		fn->rp = pf.upstream >= 0 && (unsigned)pf.upstream < c->nr_fns ? &c->fns[pf.upstream]
 									: NULL;
+		fn->br = pf.bridge >= 0 && (unsigned)pf.bridge < c->nr_fns ? &c->fns[pf.bridge] : NULL;
 		pcitsm_bdf_format(&fn->bdf, fn->name);
 	}
 	for (unsigned i = 0; i < c->nr_fns; i++)

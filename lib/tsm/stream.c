@@ -169,12 +169,14 @@ static pcitsm_err wr(struct tsm_fn *port, uint32_t off, uint32_t v)
 	return pcitsm_cfg_write32(port->cfg, off, v);
 }
 
-/* The endpoint's memory window, from the root port's bridge window (Memory Base / Limit). */
-static void bridge_window(struct tsm_fn *rp, uint64_t *base, uint64_t *limit)
+/* The endpoint's memory window, from the window (Memory Base / Limit) of the bridge right above it:
+ * its root port, or below a switch its Downstream Port, whose window is the endpoint's alone
+ * (Linux pci_ide_stream_alloc() reads pci_upstream_bridge()'s). */
+static void bridge_window(struct tsm_fn *br, uint64_t *base, uint64_t *limit)
 {
 	uint32_t v = 0;
 
-	if (pcitsm_cfg_read32(rp->cfg, 0x20, &v) != PCITSM_OK)
+	if (pcitsm_cfg_read32(br->cfg, 0x20, &v) != PCITSM_OK)
 		v = 0;
 	*base = (uint64_t)(v & 0xfff0u) << 16;
 	*limit = (uint64_t)(v >> 16 & 0xfff0u) << 16 | 0xfffffu;
@@ -200,7 +202,7 @@ pcitsm_err tsm_stream_setup(struct tsm_stream *s, struct tsm_fn *port, unsigned 
 		if (k == 0 && o->mem_assoc) {
 			uint64_t base, limit;
 
-			bridge_window(s->rp, &base, &limit);
+			bridge_window(s->ep->br ? s->ep->br : s->rp, &base, &limit);
 			a1 = 1u | (uint32_t)(base >> 20 & 0xfff) << 8 |
 			     (uint32_t)(limit >> 20 & 0xfff) << 20;
 			a2 = (uint32_t)(limit >> 32);

@@ -76,6 +76,7 @@ struct tsm_fn {
 	bool doe_cma;       /* a DOE mailbox with CMA, found at enumeration (pci_doe_init) */
 	struct pcitsm_doe_host doe; /* ... and its host driver, cached like Linux's mailboxes */
 	struct tsm_fn *rp;  /* endpoint: its root port */
+	struct tsm_fn *br;  /* the bridge above it (root port or switch Downstream Port), or NULL */
 	struct tsm_fn *dsm; /* find_dsm_dev: itself, or function 0 of the slot (NULL: none) */
 	bool managed;       /* under core->lock: a dependent context while its DSM is connected */
 	struct tsm_port port;

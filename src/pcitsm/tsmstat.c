@@ -199,13 +199,15 @@ void cli_dev_status_read(const struct cli_sysroot *r, const struct pcitsm_bdf *b
 	s->has_accept = attr(r, bdf, "tsm/accept", s->accept, sizeof(s->accept));
 	if (hb[0])
 		find_stream(real, hb, s);
-	/* The upstream port is the parent directory, when that is a PCI function. */
+	/* The stream's other end is the root port (Linux pcie_find_root_port): the first PCI
+	 * function below the host bridge's directory in the device's path, which below a switch is
+	 * not the parent directory (that is the switch's Downstream Port). */
 	slash = strrchr(real, '/');
 	if (slash) {
 		*slash = '\0';
-		slash = strrchr(real, '/');
-		/* The sysfs edge: the parent directory's name becomes an address here. */
-		has_rp = slash && pcitsm_bdf_parse(slash + 1, &rp) == PCITSM_OK;
+		for (char *c = strtok(real, "/"); c && !has_rp; c = strtok(NULL, "/"))
+			/* The sysfs edge: the directory's name becomes an address here. */
+			has_rp = pcitsm_bdf_parse(c, &rp) == PCITSM_OK;
 	}
 	read_port(r, bdf, s->has_stream ? (int)s->e : -1, -1, &s->ep);
 	if (has_rp)

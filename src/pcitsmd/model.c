@@ -142,13 +142,17 @@ void pd_hb_name(const struct pd *pd, char *buf, size_t len)
 void pd_devpath(const struct pd *pd, int i, char *buf, size_t len)
 {
 	char hb[PCITSM_TSM_NAME_MAX];
+	int chain[8], n = 0;
+	size_t at;
 
+	/* Its ancestors, root port first: below a switch, root port / Upstream Port / Downstream
+	 * Port / endpoint (a tree is at most that deep here). */
+	for (int f = i; f >= 0 && n < (int)PCITSM_ARRAY_SIZE(chain); f = pd->funcs[f].parent)
+		chain[n++] = f;
 	pd_hb_name(pd, hb, sizeof(hb));
-	if (pd->funcs[i].parent >= 0)
-		snprintf(buf, len, "%s/%s/%s", hb, pd->funcs[pd->funcs[i].parent].name,
-			 pd->funcs[i].name);
-	else
-		snprintf(buf, len, "%s/%s", hb, pd->funcs[i].name);
+	at = (size_t)snprintf(buf, len, "%s", hb);
+	while (n-- > 0 && at < len)
+		at += (size_t)snprintf(buf + at, len - at, "/%s", pd->funcs[chain[n]].name);
 }
 
 /* Discover the DOE features of every mailbox, through the mailbox itself (what Linux caches and
@@ -175,6 +179,17 @@ static void discover_doe(struct pd *pd, struct pd_func *pf)
 	}
 }
 
+/* The link (port index) of function f: an endpoint's, a VF's PF's, that of the endpoint right
+ * below a root port or Downstream Port (the bridges come first in the platform's functions, in
+ * link order); 0 for a switch's root port and Upstream Port. */
+static unsigned pd_link_of(const struct pcitsm_emu_platform *p, const struct pcitsm_emu_func *f)
+{
+	unsigned n = p->config.nr_ports;
+	unsigned i = (unsigned)((f->physfn ? f->physfn : f) - p->funcs);
+
+	return i < 2 * n ? i % n : 0;
+}
+
 pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_env *env,
 		   const char **why)
 {
@@ -195,11 +210,15 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 	}
 	pthread_mutex_init(&pd->traffic_lock, NULL);
 
-	pcitsm_emu_config_default(&cfg);
-	/* The default platform's ports, repeated up to --ports. */
-	for (unsigned i = cfg.nr_ports; i < o->nr_ports; i++)
-		cfg.ports[i] = cfg.ports[0];
-	cfg.nr_ports = o->nr_ports;
+	/* The default platform's ports, repeated up to --ports, with --switches (checked by
+	 * pd_opts_parse: it fits the bus budget). */
+	*why = "--switches: the layout does not fit one host bridge";
+	{
+		unsigned max;
+
+		PCITSM_TRY(pcitsm_emu_config_switches(&cfg, o->nr_ports, o->nr_switches, o->sw_ports,
+						      &max));
+	}
 	cfg.ports[0].ep_extra_funcs = o->nr_vfs;
 	/* The SVA devices (--sva-socket) are endpoint functions doing PASID DMA: their TDISP reports
 	 * say so (DMA_WITH_PASID). */
@@ -218,15 +237,14 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		pf->f = &pd->emu.funcs[i];
 		pcitsm_bdf_format(&pf->f->bdf, pf->name);
 		pf->parent = -1;
-		/* Root ports first, then endpoints, in port order; then the endpoints' functions. */
-		pf->port = i < 2 * cfg.nr_ports ? i % cfg.nr_ports
-						: (unsigned)(pf->f->upstream - pd->emu.funcs);
+		pf->port = pd_link_of(&pd->emu, pf->f);
 	}
 	for (unsigned i = 0; i < pd->nr_funcs; i++) {
 		const struct pcitsm_emu_func *f = pd->funcs[i].f;
 
-		if (f->upstream)
-			pd->funcs[i].parent = pd_find(pd, &f->upstream->bdf);
+		/* The sysfs tree nests a function under the bridge whose bus holds it. */
+		if (f->bridge)
+			pd->funcs[i].parent = pd_find(pd, &f->bridge->bdf);
 		pd->funcs[i].physfn = f->physfn ? pd_find(pd, &f->physfn->bdf) : -1;
 	}
 

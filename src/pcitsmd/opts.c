@@ -13,6 +13,7 @@ void pd_opts_default(struct pd_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->nr_ports = 2;
+	o->sw_ports = 8;
 	o->nr_streams = PCITSM_EMU_DEFAULT_STREAMS;
 	o->nr_vfs = 2;
 	o->ready_fd = -1;
@@ -116,7 +117,12 @@ void pd_usage(FILE *out)
 	fprintf(out,
 		"usage: pcitsmd [OPTIONS] MOUNTPOINT\n"
 		"Mount the emulated Trusted-I/O platform's sysfs mirror (Linux 6.19 PCI/TSM ABI).\n\n"
-		"  --ports N              root ports, each with one TEE-IO endpoint (1-%u, default 2)\n"
+		"  --ports N              root ports, each with one TEE-IO endpoint or a switch\n"
+		"                         (1-%u, default 2)\n"
+		"  --switches S           the first S root ports each have a PCIe switch below\n"
+		"                         them, an endpoint below each Downstream Port (default 0)\n"
+		"  --switch-ports K       Downstream Ports per switch (1-%u, default 8); a host\n"
+		"                         bridge holds at most 255 - 2S endpoints (N - S + S x K)\n"
 		"  --streams N            host-bridge IDE stream pool (0-256, default 256)\n"
 		"  --identity DIR         every endpoint's identity (from `pcitsm identity create`)\n"
 		"  --fault BDF=NAME       inject a fault into a device (repeatable; docs/pcitsmd.md)\n"
@@ -141,7 +147,8 @@ void pd_usage(FILE *out)
 		"  --ready-fd FD          write \"READY\\n\" to FD once the mount is ready\n"
 		"  --version V, --spdm-version V  devices offer only SPDM V (1.0, 1.1, 1.2, 1.3)\n"
 		"  -h, --help, -V, --version  (--version alone prints pcitsmd's version)\n",
-		(unsigned)PCITSM_EMU_MAX_PORTS, (unsigned)PCITSM_EMU_MAX_EXTRA_FUNCS);
+		(unsigned)PCITSM_EMU_MAX_PORTS, (unsigned)PCITSM_EMU_MAX_SWITCH_PORTS,
+		(unsigned)PCITSM_EMU_MAX_EXTRA_FUNCS);
 }
 
 /* A number option: "--name: MIN to MAX" in err when arg is not a decimal in that range. */
@@ -154,10 +161,38 @@ static int opt_uint(const char *arg, const char *name, unsigned min, unsigned ma
 	return -1;
 }
 
+unsigned pd_opts_endpoints(const struct pd_opts *o)
+{
+	return o->nr_ports - o->nr_switches + o->nr_switches * o->sw_ports;
+}
+
+/* The layout must fit one host bridge's bus numbers (docs/emulated-platform.md "Scale"). */
+static int layout_check(const struct pd_opts *o, char *err, size_t errlen)
+{
+	struct pcitsm_emu_config cfg;
+	unsigned max;
+
+	if (o->nr_switches > o->nr_ports) {
+		snprintf(err, errlen, "--switches %u: more switches than root ports (--ports %u)",
+			 o->nr_switches, o->nr_ports);
+		return -1;
+	}
+	if (pcitsm_emu_config_switches(&cfg, o->nr_ports, o->nr_switches, o->sw_ports, &max) ==
+	    PCITSM_OK)
+		return 0;
+	snprintf(err, errlen, "--switches %u --switch-ports %u: %u endpoints; with %u switches at "
+		 "most %u fit (255 - 2 x %u buses)",
+		 o->nr_switches, o->sw_ports, pd_opts_endpoints(o), o->nr_switches, max,
+		 o->nr_switches);
+	return -1;
+}
+
 int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t errlen)
 {
 	static const struct option longopts[] = {
 		{ "ports", required_argument, NULL, 'n' },
+		{ "switches", required_argument, NULL, 'W' },
+		{ "switch-ports", required_argument, NULL, 'w' },
 		{ "streams", required_argument, NULL, 's' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "fault", required_argument, NULL, 'F' },
@@ -192,6 +227,16 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		case 'n':
 			if (opt_uint(optarg, "--ports", 1, PCITSM_EMU_MAX_PORTS, &o->nr_ports, err,
 				     errlen))
+				return -1;
+			break;
+		case 'W':
+			if (opt_uint(optarg, "--switches", 0, PCITSM_EMU_MAX_PORTS, &o->nr_switches,
+				     err, errlen))
+				return -1;
+			break;
+		case 'w':
+			if (opt_uint(optarg, "--switch-ports", 1, PCITSM_EMU_MAX_SWITCH_PORTS,
+				     &o->sw_ports, err, errlen))
 				return -1;
 			break;
 		case 's':
@@ -307,7 +352,9 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		return -1;
 	}
 	o->mountpoint = argv[optind];
-	if (o->port_base && o->port_base + o->nr_ports - 1 > 65535) {
+	if (layout_check(o, err, errlen))
+		return -1;
+	if (o->port_base && o->port_base + pd_opts_endpoints(o) - 1 > 65535) {
 		snprintf(err, errlen, "--port-base: ports past 65535");
 		return -1;
 	}

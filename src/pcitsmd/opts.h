@@ -36,7 +36,10 @@ struct pd_fault {
 
 struct pd_opts {
 	const char *mountpoint;
-	unsigned nr_ports;      /* root ports, each with one endpoint (1..PCITSM_EMU_MAX_PORTS) */
+	unsigned nr_ports;      /* root ports (1..PCITSM_EMU_MAX_PORTS) */
+	/* --switches S --switch-ports K: the first S root ports have a switch with K Downstream
+	 * Ports below them, an endpoint below each; the others an endpoint each. */
+	unsigned nr_switches, sw_ports;
 	unsigned nr_streams;    /* host-bridge stream pool (0..256; 0: available_secure_streams ENXIO) */
 	const char *identity_dir; /* NULL: a fresh identity per endpoint */
 	bool foreground;
@@ -63,6 +66,8 @@ struct pd_opts {
 };
 
 void pd_opts_default(struct pd_opts *o);
+/* The endpoints the layout has: one per root port without a switch, K per switch. */
+unsigned pd_opts_endpoints(const struct pd_opts *o);
 /* Parse argv. 0 on success; -1 with a message in err on a usage error; 1 when --help or
  * --version was given (text already printed to stdout). */
 int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t errlen);

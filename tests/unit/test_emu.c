@@ -489,6 +489,307 @@ static void full_host_bridge(void **state)
 	free(cfg);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Switches (docs/emulated-platform.md "Switches").
+ */
+static uint32_t cfg32(struct pcitsm_emu_func *f, uint32_t off)
+{
+	uint32_t v;
+
+	assert_ok(pcitsm_cfg_read32(&f->cfg.cfg, off, &v));
+	return v;
+}
+
+static unsigned exp_type(struct pcitsm_emu_func *f)
+{
+	return cfg32(f, f->exp_off) >> 20 & 0xf;
+}
+
+/* A Type 1 function's bus numbers and memory window, as Linux reads them. */
+static void assert_bridge(struct pcitsm_emu_func *f, unsigned type, unsigned pri, unsigned sec,
+			  unsigned sub, uint64_t base, uint64_t size)
+{
+	uint32_t win = cfg32(f, 0x20);
+
+	assert_int_equal(exp_type(f), type);
+	assert_int_equal(cfg32(f, 0x08) >> 8, 0x060400); /* PCI-to-PCI bridge */
+	assert_int_equal(cfg32(f, 0x0c) >> 16 & 0x7f, 1); /* Type 1 header */
+	assert_int_equal(cfg32(f, PCITSM_CFG_PRIMARY_BUS) & 0xffffff, pri | sec << 8 | sub << 16);
+	assert_int_equal((uint64_t)(win & 0xfff0) << 16, base);
+	assert_int_equal(((uint64_t)(win >> 16 & 0xfff0) << 16 | 0xfffff) + 1, base + size);
+}
+
+/* Three root ports, the first two with a 3-port switch: buses depth-first (switch 0: USP on 1,
+ * internal bus 2, endpoints 3..5; switch 1: 6, 7, 8..10; then root port 3's endpoint on 11),
+ * port types, windows nested, each endpoint's IDE partner its root port, the links below a
+ * switch sharing their root port's engine and lock. */
+static void switch_enumeration(void **state)
+{
+	const uint64_t mb = PCITSM_EMU_MEM_WINDOW;
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
+	unsigned max;
+
+	(void)state;
+	assert_non_null(cfg);
+	pcitsm_env_test_init(&env, 1);
+	assert_ok(pcitsm_emu_config_switches(cfg, 3, 2, 3, &max));
+	assert_int_equal(max, 251);
+	assert_int_equal(cfg->nr_ports, 7);
+	assert_int_equal(pcitsm_emu_config_buses(cfg), 11);
+	assert_int_equal(pcitsm_emu_config_root_ports(cfg), 3);
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	assert_int_equal(p.nr_funcs, 2 * 7 + 2 * 2);
+	for (unsigned s = 0; s < 2; s++) {
+		struct pcitsm_bdf b = { 0, 0, (uint8_t)(1 + s), 0 };
+		struct pcitsm_emu_func *rp = pcitsm_emu_find(&p, &b), *usp;
+		unsigned bus = 1 + 5 * s;
+		struct pcitsm_ide_info ide;
+
+		assert_non_null(rp);
+		assert_int_equal(rp->kind, PCITSM_EMU_ROOT_PORT);
+		assert_bridge(rp, PCITSM_EXP_TYPE_ROOT_PORT, 0, bus, bus + 4,
+			      PCITSM_EMU_MEM_BASE + 3 * s * mb, 3 * mb);
+		assert_int_equal(cfg32(rp, rp->exp_off + PCITSM_EXP_LNKCAP) >> 24, 1 + s);
+		assert_ok(pcitsm_ide_read(&rp->cfg.cfg, rp->ide_off, &ide));
+		assert_true(ide.nr_sel >= 3); /* a block per endpoint below it */
+		assert_null(rp->partner);
+		b = (struct pcitsm_bdf){ 0, (uint8_t)bus, 0, 0 };
+		usp = pcitsm_emu_find(&p, &b);
+		assert_non_null(usp);
+		assert_int_equal(usp->kind, PCITSM_EMU_SWITCH_UP);
+		assert_ptr_equal(usp->bridge, rp);
+		assert_int_equal(usp->ide_off, 0); /* no IDE, no TEE-IO: no DSM */
+		assert_int_equal(cfg32(usp, 0x00) >> 16, PCITSM_EMU_DEVICE_SWITCH_UP);
+		assert_bridge(usp, PCITSM_EXP_TYPE_UPSTREAM, bus, bus + 1, bus + 4,
+			      PCITSM_EMU_MEM_BASE + 3 * s * mb, 3 * mb);
+		for (unsigned k = 0; k < 3; k++) {
+			unsigned i = 3 * s + k;
+			struct pcitsm_emu_link *l = &p.links[i];
+			struct pcitsm_emu_func *dsp = l->dsp, *ep = l->ep;
+
+			assert_non_null(dsp);
+			assert_int_equal(dsp->kind, PCITSM_EMU_SWITCH_DOWN);
+			assert_int_equal(dsp->bdf.bus, bus + 1);
+			assert_int_equal(dsp->bdf.dev, k);
+			assert_ptr_equal(dsp->bridge, usp);
+			assert_int_equal(dsp->ide_off, 0);
+			assert_bridge(dsp, PCITSM_EXP_TYPE_DOWNSTREAM, bus + 1, bus + 2 + k,
+				      bus + 2 + k, PCITSM_EMU_MEM_BASE + i * mb, mb);
+			assert_ptr_equal(&p.funcs[i], dsp);
+			assert_ptr_equal(&p.funcs[7 + i], ep);
+			assert_int_equal(ep->bdf.bus, bus + 2 + k);
+			assert_int_equal(exp_type(ep), PCITSM_EXP_TYPE_ENDPOINT);
+			assert_ptr_equal(ep->bridge, dsp);
+			assert_ptr_equal(ep->upstream, rp);
+			assert_ptr_equal(l->rp, rp);
+			assert_ptr_equal(rp->ide_port, p.links[3 * s].rp->ide_port);
+			assert_ptr_equal(l->mutex, p.links[3 * s].mutex);
+			assert_int_equal(l->side[PCITSM_IDE_SIDE_EP].base, PCITSM_EMU_MEM_BASE + i * mb);
+		}
+	}
+	assert_ptr_not_equal(p.links[0].mutex, p.links[3].mutex);
+	/* The third root port, with its endpoint right below it. */
+	assert_bridge(p.links[6].rp, PCITSM_EXP_TYPE_ROOT_PORT, 0, 11, 11,
+		      PCITSM_EMU_MEM_BASE + 6 * mb, mb);
+	assert_null(p.links[6].dsp);
+	assert_ptr_equal(p.links[6].ep->bridge, p.links[6].rp);
+	assert_ptr_equal(p.links[6].rp->partner, p.links[6].ep);
+	assert_int_equal(p.links[6].ep->bdf.bus, 11);
+	assert_int_equal(pcitsm_emu_available_streams(&p), PCITSM_EMU_DEFAULT_STREAMS);
+	pcitsm_emu_platform_free(&p);
+
+	/* The most a switch allows: one with 32 Downstream Ports (devices 0..31 of its internal
+	 * bus) and 221 root ports, 253 endpoints up to bus 255; one endpoint more does not fit. */
+	assert_ok(pcitsm_emu_config_switches(cfg, 222, 1, 32, &max));
+	assert_int_equal(max, 253);
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	assert_int_equal(p.links[31].dsp->bdf.dev, 31);
+	assert_int_equal(p.links[252].ep->bdf.bus, 255);
+	assert_int_equal(p.links[252].rp->bdf.dev, 221 / 8);
+	pcitsm_emu_platform_free(&p);
+	assert_err(pcitsm_emu_config_switches(cfg, 223, 1, 32, &max), PCITSM_E_INVAL);
+	assert_int_equal(max, 253);
+	/* 64 Downstream Ports: eight functions to a device, function 0 multi-function. */
+	assert_ok(pcitsm_emu_config_switches(cfg, 1, 1, PCITSM_EMU_MAX_SWITCH_PORTS, &max));
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	assert_int_equal(p.links[9].dsp->bdf.dev, 1);
+	assert_int_equal(p.links[9].dsp->bdf.fn, 1);
+	assert_int_equal(cfg32(p.links[8].dsp, 0x0c) >> 16 & 0xff, 0x81);
+	assert_int_equal(cfg32(p.links[63].dsp, 0x0c) >> 16 & 0xff, 0x01);
+	pcitsm_emu_platform_free(&p);
+	free(cfg);
+}
+
+/* Layouts past the bus budget or out of range are refused: by the configuration helper, naming
+ * the most endpoints that many switches allow, and by the platform. */
+static void switch_bad_configs(void **state)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
+	unsigned max;
+
+	(void)state;
+	assert_non_null(cfg);
+	pcitsm_env_test_init(&env, 1);
+	assert_err(pcitsm_emu_config_switches(cfg, 250, 2, 8, &max), PCITSM_E_INVAL);
+	assert_int_equal(max, 251);
+	assert_err(pcitsm_emu_config_switches(cfg, 2, 3, 2, &max), PCITSM_E_INVAL);
+	assert_err(pcitsm_emu_config_switches(cfg, 2, 1, 0, &max), PCITSM_E_INVAL);
+	assert_err(pcitsm_emu_config_switches(cfg, 2, 1, PCITSM_EMU_MAX_SWITCH_PORTS + 1, &max),
+		   PCITSM_E_INVAL);
+	assert_err(pcitsm_emu_config_switches(cfg, 0, 0, 8, &max), PCITSM_E_INVAL);
+	assert_ok(pcitsm_emu_config_switches(cfg, 4, 2, 8, &max));
+	/* More endpoints below switches than links; no Downstream Port; too many; past bus 255. */
+	cfg->nr_switches = 3;
+	assert_err(pcitsm_emu_platform_init(&p, cfg, &env.env), PCITSM_E_INVAL);
+	cfg->nr_switches = 2;
+	cfg->sw_ports = 0;
+	assert_err(pcitsm_emu_platform_init(&p, cfg, &env.env), PCITSM_E_INVAL);
+	cfg->sw_ports = PCITSM_EMU_MAX_SWITCH_PORTS + 1;
+	assert_err(pcitsm_emu_platform_init(&p, cfg, &env.env), PCITSM_E_INVAL);
+	cfg->sw_ports = 8;
+	cfg->root_bus = (uint8_t)(255 - pcitsm_emu_config_buses(cfg) + 1);
+	assert_err(pcitsm_emu_platform_init(&p, cfg, &env.env), PCITSM_E_INVAL);
+	cfg->root_bus--;
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	assert_int_equal(p.links[cfg->nr_ports - 1].ep->bdf.bus, 255);
+	pcitsm_emu_platform_free(&p);
+	free(cfg);
+}
+
+/* Selective block idx of a port: RID association 0..0xFFFF (as SEV-TIO programs both ends),
+ * Stream ID id, the root port's address association the endpoint's window. */
+static uint16_t program_block(struct pcitsm_emu_func *f, unsigned idx, uint8_t id, uint64_t win)
+{
+	struct pcitsm_ide_info ide;
+	uint32_t m = (uint32_t)(win >> 20) & 0xfff;
+
+	assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[idx] + PCITSM_IDE_SEL_RID1, 0xffff00));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[idx] + PCITSM_IDE_SEL_RID2, 1));
+	if (f->kind == PCITSM_EMU_ROOT_PORT)
+		assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[idx] + PCITSM_IDE_SEL_ADDR1(0),
+					     1u | m << 8 | m << 20));
+	assert_ok(pcitsm_cfg_write32(&f->cfg.cfg, ide.sel_off[idx] + PCITSM_IDE_SEL_CTL,
+				     (uint32_t)id << PCITSM_IDE_CTL_ID_SHIFT |
+					     (f->kind == PCITSM_EMU_ENDPOINT ? PCITSM_IDE_CTL_DEFAULT
+									     : 0)));
+	return ide.sel_off[idx];
+}
+
+static void traffic_both_ways(struct pcitsm_emu_link *l, uint8_t fill)
+{
+	uint8_t w[64], r[64];
+
+	memset(w, fill, sizeof(w));
+	assert_ok(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_RP, l->side[1].base, w, sizeof(w)));
+	assert_memory_equal(l->side[PCITSM_IDE_SIDE_EP].mem, w, sizeof(w)); /* it crossed */
+	assert_ok(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_RP, l->side[1].base, r, sizeof(r)));
+	assert_memory_equal(w, r, sizeof(w));
+	memset(w, fill ^ 0xff, sizeof(w));
+	assert_ok(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_EP, l->side[0].base + 64, w, sizeof(w)));
+	assert_ok(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_EP, l->side[0].base + 64, r, sizeof(r)));
+	assert_memory_equal(w, r, sizeof(w));
+}
+
+/* Selective IDE through a switch (PCIe 6.x §6.33): two streams from one root port to two
+ * endpoints below its switch, each root-port block with the RID range 0..0xFFFF; both Secure,
+ * traffic both ways on each (completions go back on their request's stream, not on the first
+ * stream whose RID range matches), and the switch holds no key. */
+static void switch_streams(void **state)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
+	unsigned max;
+
+	(void)state;
+	assert_non_null(cfg);
+	pcitsm_env_test_init(&env, 1);
+	assert_ok(pcitsm_emu_config_switches(cfg, 1, 1, 2, &max));
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	for (unsigned i = 0; i < 2; i++) {
+		struct pcitsm_emu_link *l = &p.links[i];
+		uint8_t id = (uint8_t)(5 + i);
+		uint16_t rb = program_block(l->rp, i, id, l->side[PCITSM_IDE_SIDE_EP].base);
+		uint16_t eb = program_block(l->ep, 0, id, 0);
+
+		key_both(l->rp, l->ep, id);
+		set_enable(l->ep, eb, true);
+		set_enable(l->rp, rb, true);
+		assert_int_equal(state_of(l->rp, rb), PCITSM_IDE_STATE_SECURE);
+		assert_int_equal(state_of(l->ep, eb), PCITSM_IDE_STATE_SECURE);
+		assert_null(l->dsp->ide_port);
+	}
+	for (unsigned round = 0; round < 3; round++)
+		for (unsigned i = 0; i < 2; i++) {
+			traffic_both_ways(&p.links[i], (uint8_t)(0x30 + 2 * round + i));
+			assert_int_equal(p.links[i].sw_unrouted, 0);
+		}
+	for (unsigned i = 0; i < 2; i++) {
+		assert_true(p.links[i].ep->ide_port->stream[0].stats.rx_tlps > 0);
+		assert_int_equal(p.links[i].ep->ide_port->misrouted, 0);
+		assert_int_equal(pcitsm_ide_stream_state(p.links[i].ep->ide_port, 0),
+				 PCITSM_IDE_SECURE);
+	}
+	assert_int_equal(p.links[0].rp->ide_port->misrouted, 0);
+	assert_int_equal(pcitsm_emu_available_streams(&p), PCITSM_EMU_DEFAULT_STREAMS - 2);
+	pcitsm_emu_platform_free(&p);
+	free(cfg);
+}
+
+/* The switch routes by the TLP header (PCIe 6.x §2.2.4, §7.5.3): a memory request goes down to
+ * the endpoint only while its Upstream Port's and its Downstream Port's windows hold the
+ * address; what it does not route never arrives (a write lost, a read never completed), while
+ * the endpoint's requests to host memory still go up. */
+static void switch_routing(void **state)
+{
+	struct pcitsm_env_test env;
+	struct pcitsm_emu_platform p;
+	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
+	struct pcitsm_emu_link *l;
+	uint8_t w[16], r[16];
+	uint32_t win;
+	unsigned max;
+
+	(void)state;
+	assert_non_null(cfg);
+	pcitsm_env_test_init(&env, 1);
+	assert_ok(pcitsm_emu_config_switches(cfg, 1, 1, 2, &max));
+	assert_ok(pcitsm_emu_platform_init(&p, cfg, &env.env));
+	l = &p.links[1];
+	traffic_both_ways(l, 0x11);
+	/* Downstream Port 1's window moved to Downstream Port 0's: link 1's endpoint is cut off. */
+	win = cfg32(p.links[0].dsp, 0x20);
+	pcitsm_cfg_emu_poke(&l->dsp->cfg, 0x20, 4, win);
+	memset(w, 0x22, sizeof(w));
+	assert_ok(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_RP, l->side[1].base, w, sizeof(w)));
+	assert_int_equal(l->side[PCITSM_IDE_SIDE_EP].mem[0], 0x11);
+	assert_int_equal(l->sw_unrouted, 1);
+	assert_err(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_RP, l->side[1].base, r, sizeof(r)),
+		   PCITSM_E_NORESPONSE);
+	assert_int_equal(l->sw_unrouted, 2);
+	/* Upstream, to host memory: unaffected. */
+	assert_ok(pcitsm_emu_mem_write(l, PCITSM_IDE_SIDE_EP, l->side[0].base, w, sizeof(w)));
+	assert_ok(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_EP, l->side[0].base, r, sizeof(r)));
+	assert_memory_equal(w, r, sizeof(w));
+	/* An endpoint's request into a window the switch claims goes to a peer, not up. */
+	assert_err(pcitsm_emu_mem_read(l, PCITSM_IDE_SIDE_EP, PCITSM_EMU_MEM_BASE, r, sizeof(r)),
+		   PCITSM_E_NORESPONSE);
+	/* The Upstream Port's window without link 0's range: link 0 is cut off too. */
+	win = cfg32(l->dsp->bridge, 0x20);
+	pcitsm_cfg_emu_poke(&l->dsp->bridge->cfg, 0x20, 4, (win & 0xffff0000u) | (win >> 16));
+	assert_err(pcitsm_emu_mem_read(&p.links[0], PCITSM_IDE_SIDE_RP, p.links[0].side[1].base, r,
+				       sizeof(r)),
+		   PCITSM_E_NORESPONSE);
+	assert_int_equal(p.links[0].sw_unrouted, 1);
+	pcitsm_emu_platform_free(&p);
+	free(cfg);
+}
+
 static void bad_configs(void **state)
 {
 	struct pcitsm_env_test env;
@@ -816,6 +1117,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(engine_reprogramming, setup, teardown),
 		cmocka_unit_test_setup_teardown(doe_discovery, setup, teardown),
 		cmocka_unit_test(bad_configs),
+		cmocka_unit_test(switch_enumeration),
+		cmocka_unit_test(switch_bad_configs),
+		cmocka_unit_test(switch_streams),
+		cmocka_unit_test(switch_routing),
 		cmocka_unit_test(sriov),
 		cmocka_unit_test_setup_teardown(device_response_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(device_bad_configs, setup, teardown),

@@ -139,6 +139,42 @@ static void argv_parse(void **state)
 		assert_int_equal(o.port_base, 6000);
 		assert_string_equal(o.identity_dir, "/id");
 	}
+	/* Switches (docs/emulated-platform.md "Switches"): the most endpoints a switch allows. */
+	{
+		const char *a[] = { "pcitsmd", "--ports", "222", "--switches", "1", "--switch-ports",
+				    "32", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), 0);
+		assert_int_equal(o.nr_switches, 1);
+		assert_int_equal(o.sw_ports, 32);
+		assert_int_equal(pd_opts_endpoints(&o), 253);
+	}
+	{
+		const char *a[] = { "pcitsmd", "--switches", "2", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), 0);
+		assert_int_equal(o.sw_ports, 8); /* the default */
+		assert_int_equal(pd_opts_endpoints(&o), 16);
+	}
+	/* Past the bus budget: refused, naming the maximum; --port-base counts endpoints. */
+	{
+		const char *a[] = { "pcitsmd", "--ports", "250", "--switches", "2", "--switch-ports",
+				    "8", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), -1);
+		assert_string_equal(err, "--switches 2 --switch-ports 8: 264 endpoints; with 2 "
+					 "switches at most 251 fit (255 - 2 x 2 buses)");
+	}
+	{
+		const char *a[] = { "pcitsmd", "--ports", "223", "--switches", "1", "--switch-ports",
+				    "32", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), -1);
+		assert_non_null(strstr(err, "at most 253 fit"));
+	}
+	{
+		const char *a[] = { "pcitsmd", "--switches", "1", "--switch-ports", "32",
+				    "--port-base", "65504", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), -1); /* 33 endpoints: past 65535 */
+		a[6] = "65503";
+		assert_int_equal(parse(&o, err, a), 0);
+	}
 	{
 		const char *a[] = { "pcitsmd", "-d", "/mnt", NULL };
 		assert_int_equal(parse(&o, err, a), 0);
@@ -158,6 +194,10 @@ static void argv_parse(void **state)
 			{ "pcitsmd", "--ready-fd", "x", "/m", NULL },
 			{ "pcitsmd", "--bogus", "/m", NULL },
 			{ "pcitsmd", "--port-base", "65535", "/m", NULL },
+			{ "pcitsmd", "--switches", "3", "/m", NULL }, /* more than the 2 root ports */
+			{ "pcitsmd", "--switch-ports", "0", "/m", NULL },
+			{ "pcitsmd", "--switch-ports", "65", "/m", NULL },
+			{ "pcitsmd", "--switches", "-1", "/m", NULL },
 			/* Above the cap of 2^48, not a number, negative, past 2^30 seconds. */
 			{ "pcitsmd", "--key-max-tlps", "281474976710657", "/m", NULL },
 			{ "pcitsmd", "--key-max-tlps", "1e9", "/m", NULL },

@@ -36,6 +36,7 @@ struct fx_opts {
 	void *key_observer_arg;
 	void (*pre_core)(struct fx *fx); /* firmware's doing before the core starts */
 	unsigned extra_funcs;            /* functions 1..n of the first endpoint */
+	unsigned sw_ports; /* one root port with a switch of that many Downstream Ports (0: none) */
 };
 
 static struct fx *fx_new(const struct fx_opts *o)
@@ -54,6 +55,11 @@ static struct fx *fx_new(const struct fx_opts *o)
 		cfg.nr_ports = o->nr_ports;
 		for (unsigned i = 1; i < o->nr_ports; i++)
 			cfg.ports[i] = cfg.ports[0];
+	}
+	if (o && o->sw_ports) {
+		unsigned max;
+
+		assert_ok(pcitsm_emu_config_switches(&cfg, 1, 1, o->sw_ports, &max));
 	}
 	if (o && o->no_secured_cma)
 		cfg.ports[0].ep_no_secured_cma = true;
@@ -539,6 +545,51 @@ static void traffic_and_tap(void **state)
 	fx_free(fx);
 }
 
+/* Endpoints below a switch (docs/emulated-platform.md "Switches"): each connects with a stream
+ * to the root port through the switch, whose ports offer no connect (no DSM); the root port's
+ * address association for each is its Downstream Port's window, so traffic to every endpoint
+ * takes its own stream; disconnecting returns the pool. */
+static void switch_endpoints(void **state)
+{
+	static const char *const eps[] = { "0000:03:00.0", "0000:04:00.0", "0000:05:00.0" };
+	static const char *const sw[] = { "0000:01:00.0", "0000:02:00.0", "0000:02:02.0" };
+	struct fx_opts o = defaults();
+	struct pcitsm_tsm_hb_info hb;
+	struct pcitsm_tsm_traffic r;
+	struct fx *fx;
+
+	(void)state;
+	o.sw_ports = 3;
+	fx = fx_new(&o);
+	for (unsigned i = 0; i < 3; i++) {
+		struct pcitsm_bdf b = B(sw[i]);
+
+		assert_false(pcitsm_tsm_attr_exists(fx->core, &b, PCITSM_TSM_ATTR_CONNECT));
+	}
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(wr(fx, eps[i], "tsm0"), 0);
+	for (unsigned round = 0; round < 2; round++)
+		for (unsigned i = 0; i < 3; i++) {
+			struct pcitsm_bdf b = B(eps[i]);
+			struct pcitsm_emu_link *l = &fx->plat.links[i];
+
+			assert_ok(pcitsm_tsm_traffic(fx->core, &b, 100, 256, &r));
+			assert_int_equal(r.failures, 0);
+			assert_int_equal(r.tlps_clear, 0);
+			assert_true(r.tlps_secure >= 300);
+			assert_int_equal(l->sw_unrouted, 0);
+			assert_int_equal(l->ep->ide_port->misrouted, 0);
+		}
+	assert_int_equal(fx->plat.links[0].rp->ide_port->misrouted, 0);
+	assert_ok(pcitsm_tsm_host_bridge(fx->core, 0, &hb));
+	assert_int_equal(hb.h_in_use, 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(dis(fx, eps[i], "tsm0"), 0);
+	assert_ok(pcitsm_tsm_host_bridge(fx->core, 0, &hb));
+	assert_int_equal(hb.h_in_use, 0);
+	fx_free(fx);
+}
+
 static void rekey_under_traffic(void **state)
 {
 	struct fx *fx = fx_new(NULL);
@@ -917,6 +968,7 @@ int main(void)
 		cmocka_unit_test(fault_no_secured_cma),
 		cmocka_unit_test(fault_every_step),
 		cmocka_unit_test(traffic_and_tap),
+		cmocka_unit_test(switch_endpoints),
 		cmocka_unit_test(rekey_under_traffic),
 		cmocka_unit_test(key_isolation),
 		cmocka_unit_test(concurrent_connects),

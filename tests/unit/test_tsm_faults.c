@@ -99,32 +99,12 @@ static void status(struct fx *fx, const char *bdf, struct pcitsm_tsm_status *st)
 	assert_ok(pcitsm_tsm_status(fx->core, &b, st));
 }
 
-/* No selective block of any function enabled except those of skip_id's stream. */
-static void assert_nothing_enabled(struct fx *fx, int skip_id)
-{
-	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
-		struct pcitsm_ide_info ide;
-		struct pcitsm_ide_sel sel;
-
-		if (!f->ide_off)
-			continue;
-		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-		for (unsigned s = 0; s < ide.nr_sel; s++) {
-			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
-			if (sel.ctl.enable)
-				assert_int_equal(sel.ctl.stream_id, skip_id);
-		}
-	}
-}
-
 /* ---------------------------------------------------------------------------------------------
  * (a) QUERY_RESP that disagrees with config space.
  */
 static void query_resp_lie(void **state)
 {
 	struct pcitsm_emu_dev_faults lie = { .query_resp_lie = true };
-	struct pcitsm_tsm_counters k;
 	struct pcitsm_tsm_status st;
 	struct fx *fx;
 
@@ -138,12 +118,7 @@ static void query_resp_lie(void **state)
 	assert_non_null(strstr(st.last_failure.why, "QUERY_RESP IDE Capability: device 0x"));
 	assert_int_equal(g_keys_seen, 0); /* no KEY_PROG reached the device */
 	/* No stream enabled, no ID, slot or block taken, the session ended. */
-	assert_nothing_enabled(fx, -1);
-	pcitsm_tsm_counters(fx->core, &k);
-	assert_int_equal(k.h_in_use, 0);
-	assert_int_equal(k.ids_in_use, 0);
-	assert_int_equal(k.port_blocks_in_use, 0);
-	assert_int_equal(k.sessions_open, 0);
+	test_tsm_assert_clean(fx);
 	/* The honest neighbour connects. */
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_true(g_keys_seen == 6);
@@ -202,7 +177,7 @@ static void connect_collides_with_adopted(void **state)
 	assert_int_equal(after.port_blocks_in_use, before.port_blocks_in_use);
 	assert_int_equal(after.sessions_open, 0);
 	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
-	assert_nothing_enabled(fx, 1); /* only the adopted stream */
+	test_tsm_assert_blocks_idle(fx, 1); /* only the adopted stream */
 	fx_free(fx);
 }
 

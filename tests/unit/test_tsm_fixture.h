@@ -46,6 +46,28 @@ static inline void test_tsm_boot(struct fx *fx, const struct pcitsm_env *env,
 	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
 }
 
+/* Every selective block of every function idle (Enable clear, Stream ID 255), but those of the
+ * stream keep_id (-1: none), which may stay enabled. */
+static inline void test_tsm_assert_blocks_idle(struct fx *fx, int keep_id)
+{
+	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
+		struct pcitsm_ide_info ide;
+		struct pcitsm_ide_sel sel;
+
+		if (!f->ide_off)
+			continue;
+		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
+		for (unsigned s = 0; s < ide.nr_sel; s++) {
+			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
+			if (keep_id >= 0 && sel.ctl.stream_id == keep_id)
+				continue;
+			assert_false(sel.ctl.enable);
+			assert_int_equal(sel.ctl.stream_id, PCITSM_IDE_RESERVED_STREAM_ID);
+		}
+	}
+}
+
 /* Nothing of a stream left anywhere: no Enable bit, every selective block idle (ID 255), no pool
  * slot, no Stream ID, no session. */
 static inline void test_tsm_assert_clean(struct fx *fx)
@@ -57,20 +79,7 @@ static inline void test_tsm_assert_clean(struct fx *fx)
 	assert_int_equal(k.ids_in_use, 0);
 	assert_int_equal(k.port_blocks_in_use, 0);
 	assert_int_equal(k.sessions_open, 0);
-	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
-		struct pcitsm_ide_info ide;
-		struct pcitsm_ide_sel sel;
-
-		if (!f->ide_off)
-			continue;
-		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-		for (unsigned s = 0; s < ide.nr_sel; s++) {
-			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
-			assert_false(sel.ctl.enable);
-			assert_int_equal(sel.ctl.stream_id, PCITSM_IDE_RESERVED_STREAM_ID);
-		}
-	}
+	test_tsm_assert_blocks_idle(fx, -1);
 }
 
 static inline void fx_free(struct fx *fx)

@@ -15,27 +15,26 @@
 /* The enum values each name table is searched over (crypto.h's enums are small and dense). */
 #define ALG_SCAN 32
 
-/* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, which no parentheses may
- * enclose */
-#define NAME_BY(fn, type, name_fn)                                                                 \
-	bool fn(const char *s, type *out)                                                          \
-	{                                                                                          \
-		for (unsigned a = 1; a < ALG_SCAN; a++) {                                          \
-			const char *n = name_fn((type)a);                                          \
-                                                                                                   \
-			if (n && strcmp(n, "none") && !strcmp(n, s)) {                             \
-				*out = (type)a;                                                    \
-				return true;                                                       \
-			}                                                                          \
-		}                                                                                  \
-		return false;                                                                      \
+/* The algorithm families a policy names, one line each: the family (the name of its fields in
+ * struct pcitsm_apply_require and of its functions here), its key under "require", its enum and
+ * lib/crypto's name of a value. ALG_FAMILY below makes each family's functions from this list. */
+#define APPLY_ALG_FAMILIES(X)                                                                      \
+	X(asym, "base_asym", enum pcitsm_sig_alg, pcitsm_sig_name)                                 \
+	X(hash, "base_hash", enum pcitsm_hash_alg, pcitsm_hash_name)                               \
+	X(dhe, "dhe", enum pcitsm_dhe_alg, pcitsm_dhe_name)                                        \
+	X(aead, "aead", enum pcitsm_aead_alg, pcitsm_aead_name)
+
+/* The value (1..ALG_SCAN-1) whose name is s, or 0; "none" names no algorithm a policy can ask for. */
+static unsigned alg_by_name(const char *s, const char *(*name_at)(unsigned))
+{
+	for (unsigned a = 1; a < ALG_SCAN; a++) {
+		const char *n = name_at(a);
+
+		if (n && strcmp(n, "none") && !strcmp(n, s))
+			return a;
 	}
-/* NOLINTEND(bugprone-macro-parentheses) */
-NAME_BY(pcitsm_apply_asym_parse, enum pcitsm_sig_alg, pcitsm_sig_name)
-NAME_BY(pcitsm_apply_hash_parse, enum pcitsm_hash_alg, pcitsm_hash_name)
-NAME_BY(pcitsm_apply_dhe_parse, enum pcitsm_dhe_alg, pcitsm_dhe_name)
-NAME_BY(pcitsm_apply_aead_parse, enum pcitsm_aead_alg, pcitsm_aead_name)
-#undef NAME_BY
+	return 0;
+}
 
 const char *pcitsm_apply_tdi_name(enum pcitsm_apply_tdi t)
 {
@@ -162,43 +161,74 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 	return PCITSM_OK;
 }
 
-/* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice. */
+/* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice, into out[*nr]. */
+static pcitsm_err parse_alg_names(const struct why *w, const char *path, json_object *arr,
+				  const char *(*name_at)(unsigned), unsigned *out, unsigned *nr)
+{
+	size_t n;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return policy_fail(w, PCITSM_E_FIELD, "%s: not an array of names", path);
+	n = json_object_array_length(arr);
+	if (!n || n > PCITSM_APPLY_MAX_ALGS)
+		return policy_fail(w, PCITSM_E_FIELD, "%s: 1..%d names", path,
+				   PCITSM_APPLY_MAX_ALGS);
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		out[i] = json_object_is_type(v, json_type_string)
+				 ? alg_by_name(json_object_get_string(v), name_at)
+				 : 0;
+		if (!out[i])
+			return policy_fail(w, PCITSM_E_FIELD,
+					   "%s[%zu]: not an algorithm name known here", path, i);
+		for (size_t j = 0; j < i; j++)
+			if (out[j] == out[i])
+				return policy_fail(w, PCITSM_E_FIELD, "%s[%zu]: named twice",
+						   path, i);
+	}
+	*nr = (unsigned)n;
+	return PCITSM_OK;
+}
+
+/* A family's functions: fam_name_at (its name of a value, for the two above), the public
+ * pcitsm_apply_fam_parse (policy_apply.h), parse_fam (a policy's list of names) and in_fam (whether
+ * a value is among a list's nr). */
 /* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, which no parentheses may
  * enclose */
-#define PARSE_ALGS(fn, type, parse)                                                                \
-	static pcitsm_err fn(const struct why *w, const char *path, json_object *arr, type *out,   \
-			     unsigned *nr)                                                         \
+#define ALG_FAMILY(fam, key, type, name_fn)                                                        \
+	static const char *fam##_name_at(unsigned a)                                               \
 	{                                                                                          \
-		size_t n;                                                                          \
+		return name_fn((type)a);                                                           \
+	}                                                                                          \
+	bool pcitsm_apply_##fam##_parse(const char *s, type *out)                                  \
+	{                                                                                          \
+		unsigned a = alg_by_name(s, fam##_name_at);                                        \
                                                                                                    \
-		if (!json_object_is_type(arr, json_type_array))                                    \
-			return policy_fail(w, PCITSM_E_FIELD, "%s: not an array of names", path);  \
-		n = json_object_array_length(arr);                                                 \
-		if (!n || n > PCITSM_APPLY_MAX_ALGS)                                               \
-			return policy_fail(w, PCITSM_E_FIELD, "%s: 1..%d names", path,             \
-					   PCITSM_APPLY_MAX_ALGS);                                 \
-		for (size_t i = 0; i < n; i++) {                                                   \
-			json_object *v = json_object_array_get_idx(arr, i);                        \
+		if (a)                                                                             \
+			*out = (type)a;                                                            \
+		return a != 0;                                                                     \
+	}                                                                                          \
+	static pcitsm_err parse_##fam(const struct why *w, const char *path, json_object *arr,     \
+				      type *out, unsigned *nr)                                     \
+	{                                                                                          \
+		unsigned a[PCITSM_APPLY_MAX_ALGS];                                                 \
+		pcitsm_err e = parse_alg_names(w, path, arr, fam##_name_at, a, nr);                \
                                                                                                    \
-			if (!json_object_is_type(v, json_type_string) ||                           \
-			    !parse(json_object_get_string(v), &out[i]))                            \
-				return policy_fail(w, PCITSM_E_FIELD,                              \
-						   "%s[%zu]: not an algorithm name known here",    \
-						   path, i);                                       \
-			for (size_t j = 0; j < i; j++)                                             \
-				if (out[j] == out[i])                                              \
-					return policy_fail(w, PCITSM_E_FIELD,                      \
-							   "%s[%zu]: named twice", path, i);       \
-		}                                                                                  \
-		*nr = (unsigned)n;                                                                 \
-		return PCITSM_OK;                                                                  \
+		for (unsigned i = 0; !e && i < *nr; i++)                                           \
+			out[i] = (type)a[i];                                                       \
+		return e;                                                                          \
+	}                                                                                          \
+	static bool in_##fam(const type *list, unsigned nr, type v)                                \
+	{                                                                                          \
+		for (unsigned k = 0; k < nr; k++)                                                  \
+			if (list[k] == v)                                                          \
+				return true;                                                       \
+		return false;                                                                      \
 	}
 /* NOLINTEND(bugprone-macro-parentheses) */
-PARSE_ALGS(parse_asym, enum pcitsm_sig_alg, pcitsm_apply_asym_parse)
-PARSE_ALGS(parse_hash, enum pcitsm_hash_alg, pcitsm_apply_hash_parse)
-PARSE_ALGS(parse_dhe, enum pcitsm_dhe_alg, pcitsm_apply_dhe_parse)
-PARSE_ALGS(parse_aead, enum pcitsm_aead_alg, pcitsm_apply_aead_parse)
-#undef PARSE_ALGS
+APPLY_ALG_FAMILIES(ALG_FAMILY)
+#undef ALG_FAMILY
 
 static pcitsm_err parse_root_hash(const struct why *w, const char *path, json_object *v,
 				  struct pcitsm_apply_require *r)
@@ -256,17 +286,14 @@ static pcitsm_err parse_require(const struct why *w, const char *at, json_object
 			return policy_fail(w, PCITSM_E_FIELD, "%s: not an SPDM version 1.0..1.3",
 					   p);
 	}
-#define ALGS(key, fn, arr, nr)                                                                     \
+#define ALGS(fam, key, type, name_fn)                                                              \
 	if (!e && json_object_object_get_ex(o, key, &v)) {                                         \
 		char p[160];                                                                       \
                                                                                                    \
 		snprintf(p, sizeof(p), "%s." key, path);                                           \
-		e = fn(w, p, v, r->arr, &r->nr);                                                   \
+		e = parse_##fam(w, p, v, r->fam, &r->nr_##fam);                                    \
 	}
-	ALGS("base_asym", parse_asym, asym, nr_asym)
-	ALGS("base_hash", parse_hash, hash, nr_hash)
-	ALGS("dhe", parse_dhe, dhe, nr_dhe)
-	ALGS("aead", parse_aead, aead, nr_aead)
+	APPLY_ALG_FAMILIES(ALGS)
 #undef ALGS
 	if (!e && json_object_object_get_ex(o, "root_hash", &v)) {
 		char p[160];
@@ -494,21 +521,6 @@ int pcitsm_apply_find(const struct pcitsm_apply *a, const struct pcitsm_apply_id
 			return (int)i;
 	return -1;
 }
-
-/* Whether v is among the nr algorithms of list. */
-#define DEF_IN(fn, type)                                                                           \
-	static bool fn(const type *list, unsigned nr, type v)                                      \
-	{                                                                                          \
-		for (unsigned k = 0; k < nr; k++)                                                  \
-			if (list[k] == v)                                                          \
-				return true;                                                       \
-		return false;                                                                      \
-	}
-DEF_IN(in_asym, enum pcitsm_sig_alg)
-DEF_IN(in_hash, enum pcitsm_hash_alg)
-DEF_IN(in_dhe, enum pcitsm_dhe_alg)
-DEF_IN(in_aead, enum pcitsm_aead_alg)
-#undef DEF_IN
 
 pcitsm_err pcitsm_apply_require_check(const struct pcitsm_apply_require *r,
 				      const struct pcitsm_apply_seen *s, char *why, size_t why_len)

@@ -1,57 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /* The TSM tests' machine: an emulated platform with its devices, the platform firmware and the TSM
- * core over it, booted in the order pcitsmd boots them (test_tsm, test_tsm_faults,
- * test_tsm_tdisp). Each test makes the platform, trust store and devices its own way, then calls
- * test_tsm_boot; test_tsm_free takes all of it down. */
+ * core over it (include/pcitsm/machine.h), booted in the order pcitsmd boots them (test_tsm,
+ * test_tsm_faults, test_tsm_tdisp, test_tsm_keylife, the campaigns). Each test configures the
+ * machine its own way from test_tsm_cfg's and builds it (pcitsm_machine_build); fx_free takes
+ * all of it down. */
 #ifndef PCITSM_TEST_TSM_FIXTURE_H
 #define PCITSM_TEST_TSM_FIXTURE_H
 
 #include <stdlib.h>
+#include <string.h>
 
-#include "pcitsm/emu.h"
-#include "pcitsm/tio.h"
-#include "pcitsm/tsm.h"
+#include "pcitsm/machine.h"
 #include "testutil.h"
 
 struct fx {
 	struct pcitsm_env_test env;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
+	struct pcitsm_machine m;
 };
 
-/* The firmware (trusting anchors, with faults if given) and the SEV-TIO core over fx->plat;
- * nr_streams -1 keeps the platform's pool size. */
-static inline void test_tsm_boot(struct fx *fx, const struct pcitsm_env *env,
-				 struct pcitsm_trust *anchors, const struct pcitsm_tio_faults *faults,
-				 int nr_streams, struct pcitsm_xport_tap *relay_tap)
+/* What every TSM test starts from: a fixture whose deterministic environment is seeded with seed
+ * and logs errors only; mc the default machine over it, with devices dc of P-256 identities (the
+ * quick ones) on the platform pc, both the defaults for the caller to change. */
+static inline struct fx *test_tsm_cfg(uint64_t seed, struct pcitsm_machine_cfg *mc,
+				      struct pcitsm_emu_config *pc,
+				      struct pcitsm_emu_devices_cfg *dc)
 {
-	struct pcitsm_tio_cfg fc = { 0 };
-	struct pcitsm_tsm_core_cfg cc;
+	struct fx *fx = calloc(1, sizeof(*fx));
 
-	fc.env = env;
-	fc.trust = anchors;
-	if (faults)
-		fc.faults = *faults;
-	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&fx->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, env);
-	pcitsm_emu_tsm_platform(&fx->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = fx->fw;
-	cc.nr_streams = nr_streams;
-	cc.relay_tap = relay_tap;
-	assert_ok(pcitsm_tsm_core_new(&fx->core, &cc));
+	assert_non_null(fx);
+	pcitsm_env_test_init(&fx->env, seed);
+	fx->env.env.log_level = PCITSM_LOG_ERR;
+	pcitsm_machine_cfg_default(mc, &fx->env.env);
+	pcitsm_emu_config_default(pc);
+	mc->plat = pc;
+	memset(dc, 0, sizeof(*dc));
+	dc->curve_bits = 256;
+	mc->devs = dc;
+	return fx;
 }
 
 /* Every selective block of every function idle (Enable clear, Stream ID 255), but those of the
  * stream keep_id (-1: none), which may stay enabled. */
 static inline void test_tsm_assert_blocks_idle(struct fx *fx, int keep_id)
 {
-	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
+	for (unsigned i = 0; i < fx->m.plat.nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &fx->m.plat.funcs[i];
 		struct pcitsm_ide_info ide;
 		struct pcitsm_ide_sel sel;
 
@@ -74,7 +67,7 @@ static inline void test_tsm_assert_clean(struct fx *fx)
 {
 	struct pcitsm_tsm_counters k;
 
-	pcitsm_tsm_counters(fx->core, &k);
+	pcitsm_tsm_counters(fx->m.core, &k);
 	assert_int_equal(k.h_in_use, 0);
 	assert_int_equal(k.ids_in_use, 0);
 	assert_int_equal(k.port_blocks_in_use, 0);
@@ -84,11 +77,7 @@ static inline void test_tsm_assert_clean(struct fx *fx)
 
 static inline void fx_free(struct fx *fx)
 {
-	pcitsm_tsm_core_free(fx->core);
-	pcitsm_tio_fw_free(fx->fw);
-	pcitsm_emu_devices_free(fx->devs);
-	pcitsm_emu_platform_free(&fx->plat);
-	pcitsm_trust_free(fx->trust);
+	pcitsm_machine_free(&fx->m);
 	free(fx);
 }
 

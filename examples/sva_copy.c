@@ -32,7 +32,8 @@ static int check(const char *what, pcitsm_err e, const struct pcitsm_sva_comp *c
 
 int main(int argc, char **argv)
 {
-	struct sva_opts o = { .name = "sva_copy",
+	struct sva_opts o = { .accept = SVA_OPT_UIO,
+			      .name = "sva_copy",
 			      .usage = "sva_copy --socket PATH [--device N] [--size BYTES] | "
 				       "--uio BDF [--sysfs DIR]" };
 	size_t size;
@@ -45,7 +46,6 @@ int main(int argc, char **argv)
 	int bad = 0, rc;
 	pcitsm_err e;
 
-	o.accept = SVA_OPT_UIO;
 	rc = sva_opts_parse(&o, argc, argv);
 	if (rc)
 		return rc;

@@ -37,7 +37,8 @@ static void status_value(const char *file, const char *key, char *out, size_t ca
 
 int main(int argc, char **argv)
 {
-	struct sva_opts o = { .name = "sva_tee",
+	struct sva_opts o = { .accept = SVA_OPT_STATUS,
+			      .name = "sva_tee",
 			      .usage = "sva_tee --socket PATH [--device N] [--size BYTES] "
 				       "[--status FILE]" };
 	size_t size;
@@ -51,7 +52,6 @@ int main(int argc, char **argv)
 	pcitsm_err e;
 	int rc;
 
-	o.accept = SVA_OPT_STATUS;
 	rc = sva_opts_parse(&o, argc, argv);
 	if (rc)
 		return rc;

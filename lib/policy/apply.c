@@ -90,13 +90,27 @@ static pcitsm_err get_hex(const struct why *w, const char *path, json_object *v,
 	return PCITSM_OK;
 }
 
+/* The hex ID key of a match object (at most max) into *x, when given; *has says whether it was. */
+static pcitsm_err match_id(const struct why *w, const char *at, json_object *o, const char *key,
+			   uint64_t max, uint64_t *x, bool *has)
+{
+	char path[96];
+	json_object *v;
+
+	*has = json_object_object_get_ex(o, key, &v);
+	if (!*has)
+		return PCITSM_OK;
+	snprintf(path, sizeof(path), "%s.match.%s", at, key);
+	return get_hex(w, path, v, max, x);
+}
+
 static pcitsm_err parse_match(const struct why *w, const char *at, json_object *o,
 			      struct pcitsm_apply_match *m)
 {
 	static const char *const keys[] = { "bdf", "vendor", "device", "class", "class_mask" };
 	char path[96], bdf[16];
 	json_object *v;
-	uint64_t x;
+	uint64_t x, vendor = 0, device = 0, class_code = 0;
 	pcitsm_err e;
 
 	snprintf(path, sizeof(path), "%s.match", at);
@@ -116,30 +130,16 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 					   "%s: not a PCI address \"DDDD:BB:DD.F\"", path);
 		m->has_bdf = true;
 	}
-	if (json_object_object_get_ex(o, "vendor", &v)) {
-		snprintf(path, sizeof(path), "%s.match.vendor", at);
-		e = get_hex(w, path, v, 0xffff, &x);
-		if (e)
-			return e;
-		m->vendor = (uint16_t)x;
-		m->has_vendor = true;
-	}
-	if (json_object_object_get_ex(o, "device", &v)) {
-		snprintf(path, sizeof(path), "%s.match.device", at);
-		e = get_hex(w, path, v, 0xffff, &x);
-		if (e)
-			return e;
-		m->device = (uint16_t)x;
-		m->has_device = true;
-	}
-	if (json_object_object_get_ex(o, "class", &v)) {
-		snprintf(path, sizeof(path), "%s.match.class", at);
-		e = get_hex(w, path, v, 0xffffff, &x);
-		if (e)
-			return e;
-		m->class_code = (uint32_t)x;
-		m->has_class = true;
-	}
+	e = match_id(w, at, o, "vendor", 0xffff, &vendor, &m->has_vendor);
+	if (!e)
+		e = match_id(w, at, o, "device", 0xffff, &device, &m->has_device);
+	if (!e)
+		e = match_id(w, at, o, "class", 0xffffff, &class_code, &m->has_class);
+	if (e)
+		return e;
+	m->vendor = (uint16_t)vendor;
+	m->device = (uint16_t)device;
+	m->class_code = (uint32_t)class_code;
 	if (json_object_object_get_ex(o, "class_mask", &v)) {
 		snprintf(path, sizeof(path), "%s.match.class_mask", at);
 		if (!m->has_class)

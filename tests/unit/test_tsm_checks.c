@@ -31,22 +31,31 @@ static pcitsm_err silent_relay(void *host, uint8_t type, const uint8_t *req, siz
 	return PCITSM_E_NORESPONSE;
 }
 
+/* The default platform without device responders (nothing answers its mailboxes), made up to
+ * upto. */
+static void machine_quiet(struct pcitsm_env_test *t, struct pcitsm_machine *m,
+			  enum pcitsm_machine_part upto)
+{
+	struct pcitsm_machine_cfg mc;
+
+	pcitsm_env_test_init(t, 1);
+	t->env.log_level = PCITSM_LOG_ERR;
+	pcitsm_machine_cfg_default(&mc, &t->env);
+	memset(m, 0, sizeof(*m));
+	assert_ok(pcitsm_machine_build(m, &mc, upto, NULL));
+}
+
 static void rekey_needs_session_and_stream(void **state)
 {
 	struct pcitsm_env_test t;
-	struct pcitsm_machine_cfg mc;
-	struct pcitsm_machine m = { 0 };
+	struct pcitsm_machine m;
 	struct pcitsm_tio_dev *dev = NULL;
 	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
 	struct pcitsm_pci_id id = { 0 };
 	bool found = false;
 
 	(void)state;
-	pcitsm_env_test_init(&t, 1);
-	t.env.log_level = PCITSM_LOG_ERR;
-	/* The default platform and its firmware, no device responders: nothing answers. */
-	pcitsm_machine_cfg_default(&mc, &t.env);
-	assert_ok(pcitsm_machine_build(&m, &mc, PCITSM_MACHINE_FIRMWARE, NULL));
+	machine_quiet(&t, &m, PCITSM_MACHINE_FIRMWARE);
 	for (unsigned i = 0; i < m.plat.nr_funcs && !found; i++)
 		if (m.plat.funcs[i].kind == PCITSM_EMU_ROOT_PORT) {
 			assert_ok(pcitsm_pci_read_id(&m.plat.funcs[i].cfg.cfg, &id));
@@ -68,18 +77,14 @@ static void rekey_needs_session_and_stream(void **state)
 static void enable_needs_id_and_secure(void **state)
 {
 	struct pcitsm_env_test t;
-	struct pcitsm_machine_cfg mc;
-	struct pcitsm_machine m = { 0 };
+	struct pcitsm_machine m;
 	struct tsm_fn *ep = NULL;
 	struct tsm_stream *s;
 	const struct tsm_setup_opts o = { .rid_limit = 0xffff };
 	uint32_t ctl;
 
 	(void)state;
-	pcitsm_env_test_init(&t, 1);
-	t.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_machine_cfg_default(&mc, &t.env);
-	assert_ok(pcitsm_machine_build(&m, &mc, PCITSM_MACHINE_CORE, NULL));
+	machine_quiet(&t, &m, PCITSM_MACHINE_CORE);
 	for (unsigned i = 0; i < m.plat.nr_funcs && !ep; i++)
 		if (m.plat.funcs[i].kind == PCITSM_EMU_ENDPOINT && m.plat.funcs[i].ide_off)
 			ep = tsm_fn_find(m.core, &m.plat.funcs[i].bdf);

@@ -90,6 +90,15 @@ static pcitsm_err get_hex(const struct why *w, const char *path, json_object *v,
 	return PCITSM_OK;
 }
 
+/* o is an object whose keys are all among keys[n]; else E_FIELD naming path. */
+static pcitsm_err known_object(const struct why *w, const char *path, json_object *o,
+			       const char *const *keys, size_t n)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
+	return policy_only_keys(w, path, o, keys, n);
+}
+
 /* The hex ID key of a match object (at most max) into *x, when given; *has says whether it was. */
 static pcitsm_err match_id(const struct why *w, const char *at, json_object *o, const char *key,
 			   uint64_t max, uint64_t *x, bool *has)
@@ -114,9 +123,7 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 	pcitsm_err e;
 
 	snprintf(path, sizeof(path), "%s.match", at);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
-	e = policy_only_keys(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	m->class_mask = 0xffffff;
@@ -265,9 +272,7 @@ static pcitsm_err parse_require(const struct why *w, const char *at, json_object
 	pcitsm_err e = PCITSM_OK;
 
 	snprintf(path, sizeof(path), "%s.connect.require", at);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
-	e = policy_only_keys(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	if (json_object_object_get_ex(o, "ide", &v)) {
@@ -345,9 +350,7 @@ static pcitsm_err parse_tdisp(const struct why *w, const char *at, json_object *
 	pcitsm_err e;
 
 	snprintf(path, sizeof(path), "%s.tdisp", at);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
-	e = policy_only_keys(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	snprintf(path, sizeof(path), "%s.tdisp.state", at);
@@ -393,9 +396,7 @@ static pcitsm_err parse_entry(const struct why *w, size_t i, json_object *o, str
 	pcitsm_err e;
 
 	snprintf(at, sizeof(at), "devices[%zu]", i);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", at);
-	e = policy_only_keys(w, at, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, at, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	snprintf(en->name, sizeof(en->name), "%s", at);

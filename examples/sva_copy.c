@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	size_t size;
 	struct pcitsm_sva_dev *dev;
 	struct pcitsm_sva_ring ring;
-	struct pcitsm_sva_comp c;
+	struct pcitsm_sva_comp c = { 0 }; /* a submit that fails leaves it so */
 	uint8_t *src, *dst, *comp;
 	char why[256] = "";
 	bool filled;

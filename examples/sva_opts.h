@@ -35,7 +35,7 @@ struct sva_opts {
 static inline const char *sva_opt_value(int argc, char **argv, int *i, const char *name,
 					bool accepted)
 {
-	if (!accepted || strcmp(argv[*i], name) || *i + 1 >= argc)
+	if (!accepted || !argv[*i] || strcmp(argv[*i], name) || *i + 1 >= argc)
 		return NULL;
 	return argv[++*i];
 }

@@ -219,7 +219,7 @@ static pcitsm_err parse_alg_names(const struct why *w, const char *path, json_ob
 	static pcitsm_err parse_##fam(const struct why *w, const char *path, json_object *arr,     \
 				      type *out, unsigned *nr)                                     \
 	{                                                                                          \
-		unsigned a[PCITSM_APPLY_MAX_ALGS];                                                 \
+		unsigned a[PCITSM_APPLY_MAX_ALGS] = { 0 };                                         \
 		pcitsm_err e = parse_alg_names(w, path, arr, fam##_name_at, a, nr);                \
                                                                                                    \
 		for (unsigned i = 0; !e && i < *nr; i++)                                           \

@@ -6,9 +6,11 @@ JOBS ?= $(shell nproc)
 CMAKE ?= cmake
 GEN := -G Ninja
 FUZZ_SECONDS ?= 30
+FUZZ_CAMPAIGN_SECONDS ?= 600
+FUZZ_JOBS ?= $(JOBS)
 
 .PHONY: all deps build build-san build-fuzz build-valgrind run test test-release test-san bench \
-	fuzz clean mutants mutants-ci graph plots lint test-valgrind test-valgrind-ci install uninstall \
+	fuzz fuzz-campaign clean mutants mutants-ci graph plots lint test-valgrind test-valgrind-ci install uninstall \
 	deb deb-deps deb-test campaign
 
 all: build
@@ -80,9 +82,18 @@ bench: build
 plots: build
 	./scripts/plots.sh
 
-# Run every libFuzzer target for FUZZ_SECONDS each, growing its corpus in a scratch copy.
+# Run every libFuzzer target for FUZZ_SECONDS each, growing its corpus in a scratch copy
+# (build-fuzz/fuzz-out/); FUZZ_TARGETS=a,b runs some.
 fuzz: build-fuzz
-	./scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+	./scripts/fuzz.py --build build-fuzz --seconds $(FUZZ_SECONDS) --jobs 1 \
+		$(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS))
+
+# The fuzz campaign (docs/security.md "The fuzz campaign"): every target FUZZ_CAMPAIGN_SECONDS
+# (default 600), FUZZ_JOBS at a time; executions, edges and findings per target go to
+# build-fuzz/fuzz-results.tsv and into the table of docs/security.md. Fails on any finding.
+fuzz-campaign: build-fuzz
+	./scripts/fuzz.py --build build-fuzz --seconds $(FUZZ_CAMPAIGN_SECONDS) --jobs $(FUZZ_JOBS) \
+		--doc docs/security.md $(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS))
 
 # Mutation check (docs/security.md): break each security check of tests/mutants/*.txt in a
 # private copy of the tree (build-mutants/), fail naming every mutant its tests do not catch.
@@ -97,13 +108,16 @@ mutants-ci: deps
 # The hostile-wire campaigns at full size (docs/security.md "Campaigns against our requester and
 # responders"): CAMPAIGN_TRIALS trials of each, figures printed. `ctest -L campaign` is the CI size.
 # The hostile host scans a capture file per trial: CAMPAIGN_HOST_TRIALS of those.
+# The interposer campaign connects, locks and starts a device per trial: CAMPAIGN_LINK_TRIALS.
 CAMPAIGN_TRIALS ?= 100000
 CAMPAIGN_HOST_TRIALS ?= 10000
+CAMPAIGN_LINK_TRIALS ?= 10000
 campaign: build
 	for t in build/test_campaign_*; do \
 		GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
 		PCITSM_CAMPAIGN_TRIALS=$(CAMPAIGN_TRIALS) \
-		PCITSM_CAMPAIGN_HOST_TRIALS=$(CAMPAIGN_HOST_TRIALS) $$t || exit 1; done
+		PCITSM_CAMPAIGN_HOST_TRIALS=$(CAMPAIGN_HOST_TRIALS) \
+		PCITSM_CAMPAIGN_LINK_TRIALS=$(CAMPAIGN_LINK_TRIALS) $$t || exit 1; done
 
 # The module dependency picture from the includes: docs/modules.dot and docs/modules.png
 # (scripts/modgraph.py; ctest docs/modules_current fails while the .dot is stale).

@@ -6,8 +6,8 @@
 #   bench-ide.png      IDE throughput against payload size, per AES-GCM backend (openssl,
 #                      ipsec-mb), beside the raw AES-256-GCM bound of the same backend and run;
 #   bench-dma.png      DMA throughput against transfer size, one line per mode `bench dma` emits;
-#   bench-connect.png  connect cost against the number of devices (`bench scale` when the build
-#                      has it, else the one device of `bench connect`, which is said on the plot).
+#   bench-connect.png  connect cost (wall and CPU time per connect) against the number of devices
+#                      (`bench scale`: 1, 16, 64, 255).
 # The JSON documents are kept beside the pictures' inputs in $PLOT_JSON (docs/performance.md
 # "JSON output" is their schema).
 # Environment: PCITSM (default build/pcitsm), PLOT_SECONDS (per figure, default 0.3),
@@ -103,27 +103,22 @@ plot $dma_plot
 GP
 
 # --- Connect cost against the number of devices -----------------------------------------------
-# bench scale (rows with "devices" and "connect_ms") when this build has it; else bench connect's
-# one device.
-if "$pcitsm" bench 2>&1 | grep -q '^  scale '; then
-	"$pcitsm" bench scale --seconds "$secs" --json >"$json/connect.json"
-	note="bench scale"
-else
-	"$pcitsm" bench connect --seconds "$secs" --json >"$json/connect.json"
-	note="bench connect: one device only (this build has no bench scale)"
-fi
-table "$json/connect.json" - devices connect_ms >"$json/connect.dat"
+# bench scale: per device count (1, 16, 64, 255 under one host bridge), the mean time per connect,
+# and the CPU time per connect beside it.
+"$pcitsm" bench scale --json >"$json/connect.json"
+table "$json/connect.json" - devices connect_ms connect_cpu_ms_per_device >"$json/connect.dat"
 xmax=$(awk 'BEGIN { m = 1 } $1 > m { m = $1 } END { print m + 1 }' "$json/connect.dat")
 gnuplot <<GP
 set terminal pngcairo size 900,560 noenhanced
 set output "$out/bench-connect.png"
-set title "TSM connect (SPDM, IDE_KM, IDE) on the emulated platform\\n($note)"
+set title "TSM connect (SPDM, IDE_KM, IDE) against the number of devices under one host bridge\\n(bench scale: every device connected, then all disconnected)"
 set xlabel "devices"
-set ylabel "mean time per connect (ms)"
+set ylabel "per connect (ms)"
 set key top left
 set grid
 set yrange [0:*]
 set xrange [0:$xmax]
-plot "$json/connect.dat" using 1:2 with linespoints pointsize 1.5 title "connect"
+plot "$json/connect.dat" using 1:2 with linespoints pointsize 1.5 title "wall time", \\
+     "$json/connect.dat" using 1:3 with linespoints pointsize 1.5 title "CPU time"
 GP
-echo "plots: $out/bench-ide.png $out/bench-dma.png $out/bench-connect.png ($note)"
+echo "plots: $out/bench-ide.png $out/bench-dma.png $out/bench-connect.png"

@@ -106,6 +106,9 @@ int pcitsm_err_errno(pcitsm_err e); /* a positive errno for the sysfs ABI and ex
 PCITSM_PRINTF(3, 4) void pcitsm_why(char *why, size_t why_len, const char *fmt, ...);
 /* The value of one hexadecimal digit (either case), or -1. */
 int pcitsm_hex_digit(char c);
+/* Exactly n bytes from s[0, len) written as 2n hexadecimal digits (either case), nothing else:
+ * E_SHORT, E_LONG, E_FIELD (a character that is not a digit). out may be written on failure. */
+pcitsm_err pcitsm_hex_decode(const char *s, size_t len, uint8_t *out, size_t n) PCITSM_MUST_CHECK;
 
 /* Return the error of an expression that yields pcitsm_err, if any. */
 #define PCITSM_TRY(expr)                          \

@@ -53,6 +53,26 @@ pcitsm_err pcitsm_evidence_from_auth(struct pcitsm_evidence *ev,
 				     const uint8_t digest[PCITSM_TDISP_DIGEST_LEN],
 				     const char *device) PCITSM_MUST_CHECK;
 
+/* What a TSM publishes of a connected device (the mirror's evidence/ files, the proposed netlink
+ * evidence-read's cert0, vca and measurements), and the nonce the caller gave it for the signed
+ * exchange (docs/evidence.md "A connected device: the TSM's signed exchange"). */
+struct pcitsm_evidence_tsm {
+	const uint8_t *chain; /* SPDM chain of slot 0 */
+	size_t chain_len;
+	const uint8_t *vca;
+	size_t vca_len;
+	const uint8_t *meas; /* the signed MEASUREMENTS, whole */
+	size_t meas_len;
+	const uint8_t *nonce; /* 32 bytes: the caller's */
+};
+/* Fill ev from it (copies): the GET_MEASUREMENTS is rebuilt from the nonce, A and the response
+ * (pcitsm_spdm_meas_request_rebuild), since the evidence-read publishes no request. E_FIELD /
+ * E_UNSUPPORTED with why when the pieces do not decode. */
+pcitsm_err pcitsm_evidence_from_tsm(struct pcitsm_evidence *ev, const struct pcitsm_evidence_tsm *t,
+				    const uint8_t *report, size_t report_len,
+				    const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], const char *device,
+				    char *why, size_t why_len) PCITSM_MUST_CHECK;
+
 /* The binary bundle. Encode: *out malloc'd. Decode: E_SHORT (truncated), E_LONG (bytes after the
  * last field, or over PCITSM_EVIDENCE_MAX), E_VERSION (not version 1), E_FIELD (bad magic, a field
  * out of order, unknown, missing or of the wrong size), with why naming it. */
@@ -103,7 +123,8 @@ struct pcitsm_evidence_verdict {
 /*
  * Verify ev offline: TRANSCRIPT (VCA and the exchange decode as the requester takes them), CHAIN
  * (the SPDM chain's structure, X.509 validation against trust, the leaf key fits BaseAsymSel),
- * NONCE (the request's nonce is nonce, or without one the bundle's own, then not pinned),
+ * NONCE (the request's nonce is the one the bundle records, and nonce when given, else not
+ * pinned),
  * SIGNATURE (over L1 with the leaf key), CLAIMS (an EAT's derived claims are its transcript's),
  * MEASUREMENTS (the signed blocks against policy's digests), REPORT (the report decodes), its
  * DIGEST (SHA-384 of the report = the recorded digest), REPORT_POLICY (policy's interface info

@@ -262,6 +262,13 @@ struct pcitsm_ide_port {
 	 * lookup of every received TLP, whatever nr_streams is. */
 	uint16_t id_to_idx[256];
 	uint64_t misrouted, clear_dropped;
+	/* Told when one of its streams leaves Secure on its own: an IDE Check Failed or an IDE Fail
+	 * received (PCIe 6.x §6.33 error handling), the stream already Insecure, from inside
+	 * pcitsm_ide_rx / pcitsm_ide_rx_burst. A device's model moves the TDIs bound to that stream to
+	 * ERROR there (TDISP, PCIe 6.x §11); Enable cleared by software is its register write's
+	 * business. NULL: nobody is told. */
+	void (*on_insecure)(void *arg, uint8_t stream_id);
+	void *on_insecure_arg;
 	unsigned nr_streams;      /* stream[0..nr_streams-1], fixed at creation */
 	struct pcitsm_ide_stream stream[]; /* allocated with the port: no per-TLP indirection */
 };
@@ -458,6 +465,7 @@ struct pcitsm_ide_wire_stats {
 struct pcitsm_ide_wire {
 	struct pcitsm_ide_port *port[2]; /* not owned */
 	pcitsm_ide_tap_fn tap;           /* NULL: pass everything */
+	void *tap_ctx;                   /* the tap's own: the wire never reads it */
 	pcitsm_ide_sink_fn sink;
 	pcitsm_ide_sink_end_fn sink_end; /* NULL: none */
 	/* Per direction (indexed by the sending side): in-flight and held frames. */

@@ -134,6 +134,12 @@ pcitsm_err pcitsm_spdm_drv_session_open(struct pcitsm_spdm_session *s, struct pc
 pcitsm_err pcitsm_spdm_drv_session_measurements(struct pcitsm_spdm_session *s,
 						struct pcitsm_xport *x, uint8_t operation,
 						bool sign) PCITSM_MUST_CHECK;
+/* Signed, with the caller's nonce (pcitsm_spdm_session_req_get_measurements_nonce); the exchange
+ * lands in s->meas_req / s->meas_rsp once its signature verified over the session's L1. */
+pcitsm_err pcitsm_spdm_drv_session_measurements_nonce(struct pcitsm_spdm_session *s,
+						      struct pcitsm_xport *x, uint8_t operation,
+						      const uint8_t nonce[PCITSM_SPDM_NONCE_LEN])
+	PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_spdm_drv_session_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_xport *x)
 	PCITSM_MUST_CHECK;
 /* GET_DIGESTS inside the session: E_HASH (session ended) when the slot's digest is not the hash

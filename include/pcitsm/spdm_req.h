@@ -228,6 +228,12 @@ struct pcitsm_spdm_session {
 	unsigned meas_nr_blocks;
 	bool meas_signed;
 	uint8_t l1_hash[PCITSM_HASH_MAX];
+	/* The last signed exchange as it crossed the wire, for evidence (docs/evidence.md): the
+	 * GET_MEASUREMENTS sent, and the whole MEASUREMENTS that answered it, signature included. */
+	uint8_t meas_req[64];
+	size_t meas_req_len;
+	uint8_t *meas_rsp; /* malloc'd */
+	size_t meas_rsp_len;
 	unsigned heartbeats, key_updates;
 	/* In-session GET_DIGESTS / GET_CERTIFICATE (docs/sessions.md): the DIGESTS entry for our
 	 * slot matched Hash(the chain whose leaf signed KEY_EXCHANGE_RSP); the chain read in this
@@ -253,6 +259,13 @@ pcitsm_err pcitsm_spdm_session_req_finish(struct pcitsm_spdm_session *s, struct 
 pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *s,
 						    uint8_t operation, bool sign,
 						    struct pcitsm_wr *w) PCITSM_MUST_CHECK;
+/* A signed GET_MEASUREMENTS whose Nonce is the caller's 32 bytes (a remote verifier's challenge,
+ * DSP0274 clause 10.11: the requester's nonce is in the request, and the signature covers L1 with
+ * it), not the engine's own random one. E_INVAL without nonce. */
+pcitsm_err pcitsm_spdm_session_req_get_measurements_nonce(struct pcitsm_spdm_session *s,
+							  uint8_t operation,
+							  const uint8_t nonce[PCITSM_SPDM_NONCE_LEN],
+							  struct pcitsm_wr *w) PCITSM_MUST_CHECK;
 pcitsm_err pcitsm_spdm_session_req_heartbeat(struct pcitsm_spdm_session *s, struct pcitsm_wr *w)
 	PCITSM_MUST_CHECK;
 /* GET_DIGESTS / GET_CERTIFICATE (the next portion of the session's slot) inside the session;
@@ -319,6 +332,16 @@ struct pcitsm_spdm_meas_view {
 pcitsm_err pcitsm_spdm_meas_record_parse(const struct pcitsm_spdm_meas_record *rec,
 					 struct pcitsm_spdm_meas_view *v, char *why,
 					 size_t why_len) PCITSM_MUST_CHECK;
+/* The signed GET_MEASUREMENTS that the response rsp answered, rebuilt from transcript A (version,
+ * signature size), the response (slot, 1.3 RequesterContext) and the requester's nonce: attributes
+ * "signature requested" alone, operation 0xFF (all blocks). For evidence whose source publishes the
+ * response and not the request (the proposed netlink evidence-read's `measurements`,
+ * docs/genl.md): a request that was anything else makes the signature fail, never pass. out holds
+ * 64 bytes. E_FIELD / E_UNSUPPORTED with why. */
+pcitsm_err pcitsm_spdm_meas_request_rebuild(const uint8_t *vca, size_t vca_len, const uint8_t *rsp,
+					    size_t rsp_len, const uint8_t nonce[PCITSM_SPDM_NONCE_LEN],
+					    uint8_t out[64], size_t *out_len, char *why,
+					    size_t why_len) PCITSM_MUST_CHECK;
 /* The length of the GET_MEASUREMENTS at p from its own fields (version, attributes), for a
  * transcript that holds messages back to back; 0 when p[0, n) cannot hold it. */
 size_t pcitsm_spdm_get_measurements_len(const uint8_t *p, size_t n);

@@ -10,7 +10,8 @@
  * the firmware DOE objects and gets DOE objects back; it never gets a key.
  *
  * Commands: TIO_INIT (pcitsm_tio_fw_new), DEV_CREATE, DEV_CONNECT (split in two: the SPDM part,
- * then IDE_START once the host has set the stream registers up), DEV_REKEY (not in 6.19), IDE_STOP,
+ * then IDE_START once the host has set the stream registers up), DEV_REKEY (not in 6.19),
+ * DEV_MEASUREMENTS (a verifier's nonce; its struct exists in 6.19, unwired), IDE_STOP,
  * DEV_DISCONNECT, DEV_RECLAIM.
  */
 #ifndef PCITSM_TIO_H
@@ -120,6 +121,16 @@ void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *dev);
  * transcript. */
 void pcitsm_tio_dev_status(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_status *st);
 pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *dev, struct pcitsm_tsm_evidence *ev)
+	PCITSM_MUST_CHECK;
+/* TIO_DEV_MEASUREMENTS (SEV-TIO's 32-byte nonce; docs/evidence.md "The TSM's signed exchange"):
+ * a signed GET_MEASUREMENTS of every block (operation 0xFF) over the device's established session,
+ * whose Nonce is the caller's 32 bytes, used for nothing else. The firmware checks the signature
+ * twice: the session's requester over its L1, then over the published pieces alone (A ||
+ * GET_MEASUREMENTS || MEASUREMENTS, what a verifier rebuilds); only then does the exchange replace
+ * the evidence pcitsm_tio_dev_evidence hands out. E_STATE without an open session; the exchange's
+ * errors (E_SIG: the published pieces do not verify) leave the evidence as it was. */
+pcitsm_err pcitsm_tio_dev_evidence_refresh(struct pcitsm_tio_dev *dev,
+					   const uint8_t nonce[PCITSM_TSM_NONCE_LEN])
 	PCITSM_MUST_CHECK;
 
 /* ---------------------------------------------------------------------------------------------

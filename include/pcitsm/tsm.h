@@ -449,6 +449,9 @@ pcitsm_err pcitsm_tsm_traffic_tee(struct pcitsm_tsm_core *core, const struct pci
 				  uint64_t n_ops, size_t size, struct pcitsm_tsm_traffic *res)
 	PCITSM_MUST_CHECK;
 
+/* A verifier's nonce for the TSM's signed measurements: SPDM's Nonce (DSP0274 GET_MEASUREMENTS),
+ * SEV-TIO's TIO_DEV_MEASUREMENTS nonce. */
+#define PCITSM_TSM_NONCE_LEN 32
 /* Evidence of a connected device, for the mirror's project directory. Copies (malloc'd). */
 struct pcitsm_tsm_evidence {
 	uint8_t *chain;       /* the SPDM certificate chain of the slot used (header + root hash + DER) */
@@ -458,11 +461,23 @@ struct pcitsm_tsm_evidence {
 	size_t meas_len;
 	uint8_t *vca;         /* transcript A: GET_VERSION .. ALGORITHMS */
 	size_t vca_len;
+	uint8_t *meas_req;    /* the signed GET_MEASUREMENTS that meas answers (NULL: not kept) */
+	size_t meas_req_len;
+	uint8_t nonce[PCITSM_TSM_NONCE_LEN];    /* the requester's nonce in meas_req (has_nonce) */
+	bool has_nonce;
+	bool refreshed;       /* meas is from pcitsm_tsm_evidence_refresh: the nonce is the caller's */
 	bool chain_trusted;
 };
 /* E_STATE unless connected. */
 pcitsm_err pcitsm_tsm_evidence_get(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
 				   struct pcitsm_tsm_evidence *ev) PCITSM_MUST_CHECK;
+/* The TSM's evidence made again with the caller's 32-byte nonce (a remote verifier's): the TSM
+ * signs nothing itself; it asks the device for signed measurements of every block over its own
+ * session, checks the signature, and publishes the exchange (pcitsm_tsm_evidence_get then returns
+ * it, refreshed). The host passes the nonce only. No SPDM from the host: the stream and a locked
+ * TDI stay as they were. E_STATE unless connected; E_UNSUPPORTED: a TSM without the operation. */
+pcitsm_err pcitsm_tsm_evidence_refresh(struct pcitsm_tsm_core *core, const struct pcitsm_bdf *bdf,
+				       const uint8_t nonce[PCITSM_TSM_NONCE_LEN]) PCITSM_MUST_CHECK;
 void pcitsm_tsm_evidence_free(struct pcitsm_tsm_evidence *ev);
 
 /* ---------------------------------------------------------------------------------------------

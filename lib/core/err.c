@@ -94,3 +94,19 @@ int pcitsm_hex_digit(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+pcitsm_err pcitsm_hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
+{
+	if (len < 2 * n)
+		return PCITSM_E_SHORT;
+	if (len > 2 * n)
+		return PCITSM_E_LONG;
+	for (size_t i = 0; i < n; i++) {
+		int hi = pcitsm_hex_digit(s[2 * i]), lo = pcitsm_hex_digit(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return PCITSM_E_FIELD;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return PCITSM_OK;
+}

@@ -421,6 +421,14 @@ pcitsm_err pcitsm_emu_rp_k_set_stop(struct pcitsm_emu_func *rp, uint8_t stream_i
 /* ---------------------------------------------------------------------------------------------
  * Construction.
  */
+/* The endpoint's engine failed a stream by itself (an IDE Check Failed, the root port's IDE
+ * Fail): the device's TDIs bound to it go to ERROR (TDISP, PCIe 6.x §11), as when software
+ * clears Enable (platform.c). */
+static void ep_stream_insecure(void *arg, uint8_t stream_id)
+{
+	emu_tdi_stream_insecure(arg, stream_id);
+}
+
 pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 {
 	unsigned n = p->config.nr_ports;
@@ -448,9 +456,12 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 		if (l->rp->ide_off)
 			PCITSM_TRY(pcitsm_ide_port_new(&l->rp->ide_port, l->gcm, p->env,
 						       pcitsm_bdf_rid(&l->rp->bdf)));
-		if (l->ep->ide_off)
+		if (l->ep->ide_off) {
 			PCITSM_TRY(pcitsm_ide_port_new(&l->ep->ide_port, l->gcm, p->env,
 						       pcitsm_bdf_rid(&l->ep->bdf)));
+			l->ep->ide_port->on_insecure = ep_stream_insecure;
+			l->ep->ide_port->on_insecure_arg = l->ep;
+		}
 		if (!l->rp->ide_port || !l->ep->ide_port)
 			continue; /* no IDE at one end: no wire either */
 		ew = calloc(1, sizeof(*ew));

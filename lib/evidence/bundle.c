@@ -68,6 +68,17 @@ static pcitsm_err dup(uint8_t **dst, size_t *dst_len, const uint8_t *src, size_t
 	return PCITSM_OK;
 }
 
+/* The report and its digest, when there is one. */
+static pcitsm_err add_report(struct pcitsm_evidence *ev, const uint8_t *report, size_t report_len,
+			     const uint8_t digest[PCITSM_TDISP_DIGEST_LEN])
+{
+	if (!report)
+		return PCITSM_OK;
+	memcpy(ev->report_digest, digest, sizeof(ev->report_digest));
+	ev->has_report = true;
+	return dup(&ev->report, &ev->report_len, report, report_len);
+}
+
 pcitsm_err pcitsm_evidence_from_auth(struct pcitsm_evidence *ev,
 				     const struct pcitsm_spdm_auth_result *res,
 				     const uint8_t *report, size_t report_len,
@@ -87,11 +98,38 @@ pcitsm_err pcitsm_evidence_from_auth(struct pcitsm_evidence *ev,
 		e = dup(&ev->meas_req, &ev->meas_req_len, res->meas_req, res->meas_req_len);
 	if (!e)
 		e = dup(&ev->meas_rsp, &ev->meas_rsp_len, res->meas_rsp, res->meas_rsp_len);
-	if (!e && report) {
-		e = dup(&ev->report, &ev->report_len, report, report_len);
-		memcpy(ev->report_digest, digest, sizeof(ev->report_digest));
-		ev->has_report = true;
-	}
+	if (!e)
+		e = add_report(ev, report, report_len, digest);
+	if (e)
+		pcitsm_evidence_free(ev);
+	return e;
+}
+
+pcitsm_err pcitsm_evidence_from_tsm(struct pcitsm_evidence *ev, const struct pcitsm_evidence_tsm *t,
+				    const uint8_t *report, size_t report_len,
+				    const uint8_t digest[PCITSM_TDISP_DIGEST_LEN], const char *device,
+				    char *why, size_t why_len)
+{
+	uint8_t req[64];
+	size_t req_len = 0;
+	pcitsm_err e;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!t->chain || !t->vca || !t->meas || !t->nonce)
+		return PCITSM_E_STATE;
+	PCITSM_TRY(pcitsm_spdm_meas_request_rebuild(t->vca, t->vca_len, t->meas, t->meas_len,
+						    t->nonce, req, &req_len, why, why_len));
+	snprintf(ev->device, sizeof(ev->device), "%s", device ? device : "");
+	memcpy(ev->nonce, t->nonce, sizeof(ev->nonce));
+	e = dup(&ev->chain, &ev->chain_len, t->chain, t->chain_len);
+	if (!e)
+		e = dup(&ev->vca, &ev->vca_len, t->vca, t->vca_len);
+	if (!e)
+		e = dup(&ev->meas_req, &ev->meas_req_len, req, req_len);
+	if (!e)
+		e = dup(&ev->meas_rsp, &ev->meas_rsp_len, t->meas, t->meas_len);
+	if (!e)
+		e = add_report(ev, report, report_len, digest);
 	if (e)
 		pcitsm_evidence_free(ev);
 	return e;

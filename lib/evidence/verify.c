@@ -81,15 +81,18 @@ static pcitsm_err check_chain(struct run *r, const struct pcitsm_trust *trust, E
 	return PCITSM_OK;
 }
 
-/* The nonce the request carried: the verifier's own (fresh), else at least the bundle's. */
+/* The nonce the request carried: the one the file records (a file whose nonce field is not the
+ * signed one says something the device did not sign), and the verifier's own (fresh). */
 static pcitsm_err check_nonce(struct run *r, const uint8_t *nonce)
 {
-	const uint8_t *want = nonce ? nonce : r->ev->nonce;
-
 	r->v->nonce_pinned = nonce != NULL;
-	if (pcitsm_ct_memneq(r->v->view.req_nonce, want, PCITSM_SPDM_NONCE_LEN))
-		return fail(r, PCITSM_E_NONCE, "GET_MEASUREMENTS carries another nonce than %s",
-			    nonce ? "the verifier's" : "the one the bundle records");
+	if (pcitsm_ct_memneq(r->v->view.req_nonce, r->ev->nonce, PCITSM_SPDM_NONCE_LEN))
+		return fail(r, PCITSM_E_NONCE,
+			    "GET_MEASUREMENTS carries another nonce than the one the %s records",
+			    r->ev->token ? "token" : "bundle");
+	if (nonce && pcitsm_ct_memneq(r->v->view.req_nonce, nonce, PCITSM_SPDM_NONCE_LEN))
+		return fail(r, PCITSM_E_NONCE,
+			    "GET_MEASUREMENTS carries another nonce than the verifier's");
 	return PCITSM_OK;
 }
 

@@ -93,7 +93,9 @@ void ide_rx_unit_reset(struct pcitsm_ide_rx_unit *u)
 void ide_stream_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pcitsm_err why,
 		     bool send_fail)
 {
-	if (s->state == PCITSM_IDE_SECURE) {
+	bool was_secure = s->state == PCITSM_IDE_SECURE;
+
+	if (was_secure) {
 		s->stats.check_failed++;
 		pcitsm_info(p->env, "ide: stream %u insecure: %s", s->id, pcitsm_err_name(why));
 	}
@@ -103,6 +105,9 @@ void ide_stream_fail(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s, pci
 	keys_invalidate(s);
 	if (send_fail && s->rid_valid)
 		s->fail_pending = true;
+	/* TDISP (PCIe 6.x §11): a bound stream going Insecure takes its TDIs to ERROR. */
+	if (was_secure && p->on_insecure)
+		p->on_insecure(p->on_insecure_arg, s->id);
 }
 
 /* Tx Aggregation Mode encoding (PCIe 6.x §7.9.26): 00 none, 01 up to 2, 10 up to 4, 11 up to 8. */

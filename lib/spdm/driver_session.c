@@ -111,12 +111,15 @@ pcitsm_err pcitsm_spdm_drv_session_open(struct pcitsm_spdm_session *s, struct pc
 struct meas_arg {
 	uint8_t op;
 	bool sign;
+	const uint8_t *nonce; /* the caller's, or NULL */
 };
 
 static pcitsm_err b_meas(struct pcitsm_spdm_session *s, struct pcitsm_wr *w, const void *arg)
 {
 	const struct meas_arg *a = arg;
 
+	if (a->nonce)
+		return pcitsm_spdm_session_req_get_measurements_nonce(s, a->op, a->nonce, w);
 	return pcitsm_spdm_session_req_get_measurements(s, a->op, a->sign, w);
 }
 
@@ -124,8 +127,19 @@ pcitsm_err pcitsm_spdm_drv_session_measurements(struct pcitsm_spdm_session *s,
 						struct pcitsm_xport *x, uint8_t operation,
 						bool sign)
 {
-	struct meas_arg a = { operation, sign };
+	struct meas_arg a = { operation, sign, NULL };
 
+	return sess_exchange(s, x, b_meas, &a, 256, NULL);
+}
+
+pcitsm_err pcitsm_spdm_drv_session_measurements_nonce(struct pcitsm_spdm_session *s,
+						      struct pcitsm_xport *x, uint8_t operation,
+						      const uint8_t nonce[PCITSM_SPDM_NONCE_LEN])
+{
+	struct meas_arg a = { operation, true, nonce };
+
+	if (!nonce)
+		return PCITSM_E_INVAL;
 	return sess_exchange(s, x, b_meas, &a, 256, NULL);
 }
 

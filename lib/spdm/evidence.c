@@ -169,6 +169,36 @@ static pcitsm_err parse_exchange(const struct pcitsm_spdm_meas_record *rec,
 	return PCITSM_OK;
 }
 
+pcitsm_err pcitsm_spdm_meas_request_rebuild(const uint8_t *vca, size_t vca_len, const uint8_t *rsp,
+					    size_t rsp_len, const uint8_t nonce[PCITSM_SPDM_NONCE_LEN],
+					    uint8_t out[64], size_t *out_len, char *why, size_t wl)
+{
+	const struct pcitsm_spdm_meas_record rec = { .vca = vca, .vca_len = vca_len };
+	struct pcitsm_spdm_meas_view v;
+	struct spdm_get_meas g = { .attributes = SPDM_MEAS_ATTR_SIG, .operation = 0xff };
+	struct spdm_meas m;
+	struct pcitsm_wr w;
+	size_t mlen;
+
+	if (!vca || !rsp || !nonce || !out || !out_len)
+		return PCITSM_E_INVAL;
+	memset(&v, 0, sizeof(v));
+	PCITSM_TRY(parse_vca(&rec, &v, why, wl));
+	if (rsp_len < SPDM_HDR_LEN || rsp[0] != v.version || rsp[1] != PCITSM_SPDM_MEASUREMENTS ||
+	    spdm_dec_measurements(rsp, rsp_len, v.version, v.sig_len, &m, &mlen) || mlen != rsp_len)
+		return bad(why, wl, PCITSM_E_FIELD, "MEASUREMENTS does not decode as SPDM %u.%u "
+			   "with a %zu-byte signature", v.version >> 4, v.version & 0xf, v.sig_len);
+	/* DSP0274 1.2+ MEASUREMENTS Param2: SlotIDParam in bits 3:0 when signed. */
+	g.slot = m.param2 & 0xf;
+	memcpy(g.nonce, nonce, PCITSM_SPDM_NONCE_LEN);
+	if (v.version >= PCITSM_SPDM_V13)
+		memcpy(g.context, m.context, PCITSM_SPDM_CONTEXT_LEN);
+	pcitsm_wr_init(&w, out, 64);
+	PCITSM_TRY(spdm_enc_get_measurements(&w, v.version, &g));
+	*out_len = pcitsm_wr_len(&w);
+	return PCITSM_OK;
+}
+
 size_t pcitsm_spdm_get_measurements_len(const uint8_t *p, size_t n)
 {
 	size_t len = SPDM_HDR_LEN;

@@ -34,6 +34,7 @@ void pcitsm_spdm_session_wipe(struct pcitsm_spdm_session *s)
 	if (s->meas)
 		pcitsm_wipe(s->meas, s->meas_len);
 	free(s->meas);
+	free(s->meas_rsp);
 	pcitsm_wipe(s, sizeof(*s));
 	if (started)
 		s->state = PCITSM_SPDM_SESSION_ENDED;
@@ -290,9 +291,9 @@ pcitsm_err pcitsm_spdm_session_req_finish(struct pcitsm_spdm_session *s, struct 
 	return e ? sess_fail(s, e) : PCITSM_OK;
 }
 
-pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *s,
-						    uint8_t operation, bool sign,
-						    struct pcitsm_wr *w)
+/* nonce: the caller's for a signed request, NULL for the engine's own random one. */
+static pcitsm_err sess_get_meas(struct pcitsm_spdm_session *s, uint8_t operation, bool sign,
+				const uint8_t *nonce, struct pcitsm_wr *w)
 {
 	struct pcitsm_spdm_req *r = s->r;
 	struct spdm_get_meas g = { .operation = operation, .slot = s->opts.slot };
@@ -305,7 +306,10 @@ pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *
 		return PCITSM_E_UNSUPPORTED;
 	if (sign) {
 		g.attributes = SPDM_MEAS_ATTR_SIG;
-		PCITSM_TRY(pcitsm_random(r->cfg.env, s->nonce, sizeof(s->nonce)));
+		if (nonce)
+			memcpy(s->nonce, nonce, sizeof(s->nonce));
+		else
+			PCITSM_TRY(pcitsm_random(r->cfg.env, s->nonce, sizeof(s->nonce)));
 		memcpy(g.nonce, s->nonce, sizeof(g.nonce));
 		if (r->version >= PCITSM_SPDM_V13)
 			PCITSM_TRY(pcitsm_random(r->cfg.env, g.context, sizeof(g.context)));
@@ -317,7 +321,28 @@ pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *
 	PCITSM_TRY(pcitsm_hash_update(&s->l1, msg, pcitsm_wr_len(&mw)));
 	PCITSM_TRY(sess_send(s, msg, pcitsm_wr_len(&mw), w));
 	memcpy(s->context, g.context, PCITSM_SPDM_CONTEXT_LEN); /* 1.3: must be echoed */
+	if (sign) { /* kept for evidence: the request whose nonce the signature will cover */
+		memcpy(s->meas_req, msg, pcitsm_wr_len(&mw));
+		s->meas_req_len = pcitsm_wr_len(&mw);
+	}
 	return PCITSM_OK;
+}
+
+pcitsm_err pcitsm_spdm_session_req_get_measurements(struct pcitsm_spdm_session *s,
+						    uint8_t operation, bool sign,
+						    struct pcitsm_wr *w)
+{
+	return sess_get_meas(s, operation, sign, NULL, w);
+}
+
+pcitsm_err pcitsm_spdm_session_req_get_measurements_nonce(struct pcitsm_spdm_session *s,
+							  uint8_t operation,
+							  const uint8_t nonce[PCITSM_SPDM_NONCE_LEN],
+							  struct pcitsm_wr *w)
+{
+	if (!nonce)
+		return PCITSM_E_INVAL;
+	return sess_get_meas(s, operation, true, nonce, w);
 }
 
 /* In session, DSP0274 keeps GET_DIGESTS / GET_CERTIFICATE out of B (no effect on a later
@@ -522,6 +547,17 @@ static pcitsm_err on_measurements(struct pcitsm_spdm_session *s, const uint8_t *
 					  s->l1_hash, m.signature, r->sig_len));
 		PCITSM_TRY(spdm_ts_restart(&s->l1, r->hash, r->vca,
 					   r->version >= PCITSM_SPDM_V12 ? r->vca_len : 0));
+	}
+	if (sign) {
+		/* The whole signed response, as evidence beside the request that asked for it. */
+		uint8_t *copy = malloc(mlen);
+
+		if (!copy)
+			return PCITSM_E_NOMEM;
+		memcpy(copy, p, mlen);
+		free(s->meas_rsp);
+		s->meas_rsp = copy;
+		s->meas_rsp_len = mlen;
 	}
 	free(s->meas);
 	s->meas = malloc(m.record_len ? m.record_len : 1);

@@ -902,11 +902,33 @@ pcitsm_err pcitsm_tsm_evidence_get(struct pcitsm_tsm_core *c, const struct pcits
 	return e;
 }
 
+pcitsm_err pcitsm_tsm_evidence_refresh(struct pcitsm_tsm_core *c, const struct pcitsm_bdf *bdf,
+				       const uint8_t nonce[PCITSM_TSM_NONCE_LEN])
+{
+	struct tsm_fn *fn = tsm_fn_find(c, bdf);
+	pcitsm_err e;
+
+	if (!nonce)
+		return PCITSM_E_INVAL;
+	if (!fn)
+		return PCITSM_E_NOTFOUND;
+	pthread_mutex_lock(&fn->lock);
+	if (!fn->tsm)
+		e = PCITSM_E_STATE; /* not connected: no TSM holds a session */
+	else if (!fn->tsm->link->evidence_refresh)
+		e = PCITSM_E_UNSUPPORTED;
+	else
+		e = fn->tsm->link->evidence_refresh(fn->tsm->ctx, fn, fn->drv, nonce);
+	pthread_mutex_unlock(&fn->lock);
+	return e;
+}
+
 void pcitsm_tsm_evidence_free(struct pcitsm_tsm_evidence *ev)
 {
 	if (!ev)
 		return;
 	free(ev->chain);
+	free(ev->meas_req);
 	free(ev->meas);
 	free(ev->vca);
 	memset(ev, 0, sizeof(*ev));

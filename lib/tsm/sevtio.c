@@ -302,6 +302,19 @@ static pcitsm_err tio_evidence(void *ctx, struct tsm_fn *fn, void *drv,
 	return pcitsm_tio_dev_evidence(d->fwdev, ev);
 }
 
+/* TIO_DEV_MEASUREMENTS: the host hands the nonce over and relays the secured objects. */
+static pcitsm_err tio_evidence_refresh(void *ctx, struct tsm_fn *fn, void *drv,
+				       const uint8_t nonce[PCITSM_TSM_NONCE_LEN])
+{
+	struct sevtio_dev *d = drv;
+
+	(void)ctx;
+	(void)fn;
+	if (!d || !d->fwdev)
+		return PCITSM_E_STATE;
+	return pcitsm_tio_dev_evidence_refresh(d->fwdev, nonce);
+}
+
 static unsigned tio_sessions(void *ctx)
 {
 	struct sevtio *tio = ctx;
@@ -319,6 +332,7 @@ static const struct tsm_link_ops sevtio_ops = {
 	.key_policy = tio_key_policy,
 	.status = tio_status,
 	.evidence = tio_evidence,
+	.evidence_refresh = tio_evidence_refresh,
 	.sessions_open = tio_sessions,
 };
 

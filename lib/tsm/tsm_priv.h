@@ -122,6 +122,9 @@ struct tsm_link_ops {
 	void (*status)(void *ctx, struct tsm_fn *fn, void *drv, struct pcitsm_tsm_status *st);
 	pcitsm_err (*evidence)(void *ctx, struct tsm_fn *fn, void *drv,
 			       struct pcitsm_tsm_evidence *ev);
+	/* The evidence made again with the caller's nonce (optional). */
+	pcitsm_err (*evidence_refresh)(void *ctx, struct tsm_fn *fn, void *drv,
+				       const uint8_t nonce[PCITSM_TSM_NONCE_LEN]);
 	unsigned (*sessions_open)(void *ctx);
 };
 /* The devsec-TSM ops [proposal] (drivers/pci/tsm/core.c devsec ops): dsm is the TDI's DSM (its

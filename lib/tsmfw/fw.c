@@ -553,6 +553,7 @@ void pcitsm_tio_dev_reclaim(struct pcitsm_tio_dev *d)
 		return;
 	pcitsm_tio_dev_disconnect(d);
 	fw_tdis_drop(d);
+	free(d->ev_rsp);
 	if (d->have_auth)
 		pcitsm_spdm_auth_result_free(&d->auth);
 	if (d->r_init)
@@ -604,19 +605,101 @@ static pcitsm_err dup(uint8_t **out, size_t *out_len, const uint8_t *p, size_t n
 	return PCITSM_OK;
 }
 
+/* The requester's nonce of a recorded GET_MEASUREMENTS: Nonce[32] right after the header. */
+static void req_nonce(const uint8_t *req, size_t len, struct pcitsm_tsm_evidence *ev)
+{
+	if (len >= 4 + PCITSM_SPDM_NONCE_LEN) {
+		memcpy(ev->nonce, req + 4, PCITSM_SPDM_NONCE_LEN);
+		ev->has_nonce = true;
+	}
+}
+
 pcitsm_err pcitsm_tio_dev_evidence(const struct pcitsm_tio_dev *d, struct pcitsm_tsm_evidence *ev)
 {
 	if (!d->have_auth)
 		return PCITSM_E_STATE;
 	PCITSM_TRY(dup(&ev->chain, &ev->chain_len, d->auth.chain, d->auth.chain_len));
 	ev->certs_off = d->auth.certs_off;
-	/* The signed MEASUREMENTS response as the device sent it (its record, nonce, opaque data
-	 * and signature); a requester that kept only the record hands that. */
-	if (d->r.meas_rsp)
-		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas_rsp, d->r.meas_rsp_len));
-	else
-		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas, d->r.meas_len));
 	PCITSM_TRY(dup(&ev->vca, &ev->vca_len, d->auth.vca, d->auth.vca_len));
 	ev->chain_trusted = d->auth.chain_trusted;
+	if (d->ev_fresh) { /* the last refresh, with its caller's nonce */
+		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->ev_rsp, d->ev_rsp_len));
+		PCITSM_TRY(dup(&ev->meas_req, &ev->meas_req_len, d->ev_req, d->ev_req_len));
+		req_nonce(d->ev_req, d->ev_req_len, ev);
+		ev->refreshed = true;
+		return PCITSM_OK;
+	}
+	/* The signed MEASUREMENTS response as the device sent it (its record, nonce, opaque data
+	 * and signature); a requester that kept only the record hands that. */
+	if (d->r.meas_rsp) {
+		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas_rsp, d->r.meas_rsp_len));
+		PCITSM_TRY(dup(&ev->meas_req, &ev->meas_req_len, d->r.meas_req,
+			       d->r.meas_req_len));
+		req_nonce(d->r.meas_req, d->r.meas_req_len, ev);
+	} else {
+		PCITSM_TRY(dup(&ev->meas, &ev->meas_len, d->r.meas, d->r.meas_len));
+	}
+	return PCITSM_OK;
+}
+
+/* The exchange as published must verify on its own: L1 = A || GET_MEASUREMENTS || MEASUREMENTS
+ * without its signature (DSP0274 'Transcript and transcript hash calculation rules'), which holds
+ * only when the session's M had nothing before this request. A verifier rebuilds exactly this. */
+static pcitsm_err fw_check_published(const struct pcitsm_tio_dev *d)
+{
+	const struct pcitsm_spdm_meas_record rec = {
+		.vca = d->auth.vca, .vca_len = d->auth.vca_len,
+		.req = d->s.meas_req, .req_len = d->s.meas_req_len,
+		.rsp = d->s.meas_rsp, .rsp_len = d->s.meas_rsp_len,
+	};
+	struct pcitsm_spdm_meas_view v;
+	uint8_t l1[PCITSM_HASH_MAX];
+	pcitsm_err e;
+
+	if (!d->s.meas_rsp || !d->s.meas_req_len)
+		return PCITSM_E_STATE;
+	PCITSM_TRY(pcitsm_spdm_meas_record_parse(&rec, &v, NULL, 0));
+	e = pcitsm_spdm_meas_record_verify(&rec, &v, d->r.leaf, l1);
+	pcitsm_wipe(l1, sizeof(l1));
+	return e;
+}
+
+pcitsm_err pcitsm_tio_dev_evidence_refresh(struct pcitsm_tio_dev *d,
+					   const uint8_t nonce[PCITSM_TSM_NONCE_LEN])
+{
+	uint8_t *rsp;
+	pcitsm_err e;
+
+	if (!d || !nonce)
+		return PCITSM_E_INVAL;
+	if (!d->session_open || !d->have_auth)
+		return PCITSM_E_STATE;
+	/* All blocks, signed, the caller's nonce in the request (DSP0274 clause 10.11). */
+	e = pcitsm_spdm_drv_session_measurements_nonce(&d->s, &d->x, 0xff, nonce);
+	if (e) {
+		pcitsm_info(d->fw->env, "tsm fw: GET_MEASUREMENTS with the caller's nonce: %s",
+			    pcitsm_err_str(e));
+		if (d->s.state != PCITSM_SPDM_SESSION_ESTABLISHED && d->session_open) {
+			d->session_open = false; /* a failure that ended the session */
+			sessions_add(d->fw, -1);
+		}
+		return e;
+	}
+	e = fw_check_published(d);
+	if (e) {
+		pcitsm_warn(d->fw->env, "tsm fw: the signed exchange does not verify as published: %s",
+			    pcitsm_err_str(e));
+		return e;
+	}
+	rsp = malloc(d->s.meas_rsp_len);
+	if (!rsp)
+		return PCITSM_E_NOMEM;
+	memcpy(rsp, d->s.meas_rsp, d->s.meas_rsp_len);
+	free(d->ev_rsp);
+	d->ev_rsp = rsp;
+	d->ev_rsp_len = d->s.meas_rsp_len;
+	memcpy(d->ev_req, d->s.meas_req, d->s.meas_req_len);
+	d->ev_req_len = d->s.meas_req_len;
+	d->ev_fresh = true;
 	return PCITSM_OK;
 }

@@ -44,6 +44,13 @@ struct pcitsm_tio_dev {
 	struct pcitsm_spdm_session s;
 	bool session_open;
 	struct pcitsm_idekm_req km;
+	/* The evidence published after a refresh with a caller's nonce (TIO_DEV_MEASUREMENTS): the
+	 * signed in-session exchange, verified here before it replaced the connect-time one. */
+	bool ev_fresh;
+	uint8_t ev_req[64];
+	size_t ev_req_len;
+	uint8_t *ev_rsp; /* malloc'd */
+	size_t ev_rsp_len;
 	/* While a programming sequence runs: where its steps report (fw_step_done). */
 	struct pcitsm_tsm_failure *step_fail;
 	uint64_t *step_ns, *step_t;

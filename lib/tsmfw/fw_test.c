@@ -17,3 +17,20 @@ const struct pcitsm_session *pcitsm_tio_test_session(struct pcitsm_tio_fw *fw, u
 	pthread_mutex_unlock(&fw->lock);
 	return sm;
 }
+
+pcitsm_err pcitsm_tio_test_session_unsigned_measurements(struct pcitsm_tio_fw *fw, uint16_t segment,
+							 uint16_t rid)
+{
+	struct pcitsm_tio_dev *d = NULL;
+
+	if (!fw)
+		return PCITSM_E_INVAL;
+	pthread_mutex_lock(&fw->lock);
+	for (struct pcitsm_tio_dev *p = fw->devs; p && !d; p = p->next)
+		if (p->segment == segment && p->rid == rid && p->session_open)
+			d = p;
+	pthread_mutex_unlock(&fw->lock);
+	if (!d)
+		return PCITSM_E_NOTFOUND;
+	return pcitsm_spdm_drv_session_measurements(&d->s, &d->x, 0xff, false);
+}

@@ -16,4 +16,10 @@
 const struct pcitsm_session *pcitsm_tio_test_session(struct pcitsm_tio_fw *fw, uint16_t segment,
 						     uint16_t rid);
 
+/* An unsigned GET_MEASUREMENTS (all blocks) over that session, as a firmware that asked for
+ * measurements without a signature would: the session's M then holds it before the next signed
+ * exchange. E_NOTFOUND without such a session. */
+pcitsm_err pcitsm_tio_test_session_unsigned_measurements(struct pcitsm_tio_fw *fw, uint16_t segment,
+							 uint16_t rid) PCITSM_MUST_CHECK;
+
 #endif /* PCITSM_TSMFW_FW_TEST_H */

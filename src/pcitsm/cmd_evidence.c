@@ -18,7 +18,9 @@
  * --bundle FILE and --eat FILE write the same evidence as one file a remote verifier checks
  * offline (`pcitsm verify`, docs/evidence.md): pcitsm's versioned binary bundle, and a CBOR token
  * in the shape of the EAT device-assignment profile. --nonce HEX makes the signed GET_MEASUREMENTS
- * carry the verifier's nonce. With either, --out DIR is optional.
+ * carry the verifier's nonce. With either, --out DIR is optional. Of a device a TSM has connected,
+ * everything is the TSM's: with a bundle, a token or --nonce, the TSM's signed exchange with that
+ * nonce (or a random one, printed) over its own session, never SPDM from the host.
  */
 #include <errno.h>
 #include <limits.h>
@@ -176,7 +178,7 @@ static void write_report(struct out_dir *d, const struct cli_spdm_run *r,
 
 	memset(&sr, 0, sizeof(sr));
 	snprintf(sr.root, sizeof(sr.root), "%s",
-		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
+		 cli_sysfs_root(r->topts.sysfs_root));
 	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK)
 		return;
 	if (netlink ? !netlink_has_report(&bdf)
@@ -236,6 +238,17 @@ static void write_one(struct out_dir *d, const char *path, const struct pcitsm_e
 	free(buf);
 }
 
+/* The bundle and the token asked for, then ev freed. */
+static void write_encodings(struct out_dir *d, const struct cli_spdm_run *r,
+			    struct pcitsm_evidence *ev)
+{
+	if (r->bundle_path)
+		write_one(d, r->bundle_path, ev, pcitsm_evidence_bundle_encode);
+	if (r->eat_path)
+		write_one(d, r->eat_path, ev, pcitsm_evidence_eat_encode);
+	pcitsm_evidence_free(ev);
+}
+
 /* The bundle and the EAT token (docs/evidence.md), from the authentication and the report. */
 static void write_bundles(struct out_dir *d, const struct cli_spdm_run *r,
 			  const struct cli_tdi_ev *rep)
@@ -251,98 +264,212 @@ static void write_bundles(struct out_dir *d, const struct cli_spdm_run *r,
 		d->failed = true;
 		return;
 	}
-	if (r->bundle_path)
-		write_one(d, r->bundle_path, &ev, pcitsm_evidence_bundle_encode);
-	if (r->eat_path)
-		write_one(d, r->eat_path, &ev, pcitsm_evidence_eat_encode);
-	pcitsm_evidence_free(&ev);
+	write_encodings(d, r, &ev);
+}
+
+/* The TSM's published objects of a connected device, in the order of the proposal's types. */
+enum { TSM_CHAIN, TSM_VCA, TSM_MEAS, TSM_NR };
+static const struct { const char *file; unsigned type; const char *out; } tsm_objs[TSM_NR] = {
+	[TSM_CHAIN] = { "certificate_chain", PCITSM_TSMNL_CERT0, "chain.spdm" },
+	[TSM_VCA] = { "vca", PCITSM_TSMNL_VCA, "vca.bin" },
+	[TSM_MEAS] = { "measurements", PCITSM_TSMNL_MEASUREMENTS, "measurements.bin" },
+};
+
+struct tsm_ev {
+	uint8_t *obj[TSM_NR];
+	size_t len[TSM_NR];
+	bool fresh; /* refreshed with nonce */
+	uint8_t nonce[PCITSM_SPDM_NONCE_LEN];
+};
+
+static void tsm_ev_free(struct tsm_ev *t)
+{
+	for (unsigned i = 0; i < TSM_NR; i++)
+		free(t->obj[i]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The objects from the mirror's project directory (docs/pcitsmd.md): with a nonce, written to
+ * evidence/nonce first (the TSM signs measurements with it over its session), and read back from
+ * it after the measurements, so that a refresh by another caller in between is seen. */
+static int tsm_ev_mirror(const struct cli_sysroot *sr, const struct pcitsm_bdf *bdf,
+			 const char *target, struct tsm_ev *t)
+{
+	char path[PATH_MAX], hex[2 * PCITSM_SPDM_NONCE_LEN + 2];
+	uint8_t back[PCITSM_SPDM_NONCE_LEN];
+	int err;
+
+	if (t->fresh) {
+		pcitsm_hex(hex, t->nonce, sizeof(t->nonce));
+		if (!cli_proj_path(sr, bdf, "evidence/nonce", path, sizeof(path)))
+			return -ENAMETOOLONG;
+		err = cli_attr_write(path, hex);
+		if (err) {
+			fprintf(stderr, "pcitsm: evidence %s: the TSM's signed measurements with the "
+				"nonce: %s\n", target, strerror(-err));
+			return err;
+		}
+	}
+	for (unsigned i = 0; i < TSM_NR; i++) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), "evidence/%s", tsm_objs[i].file);
+		err = !cli_proj_path(sr, bdf, rel, path, sizeof(path))
+			      ? -ENAMETOOLONG
+			      : cli_read_alloc(path, 1u << 20, &t->obj[i], &t->len[i]);
+		if (err) {
+			fprintf(stderr, "pcitsm: evidence %s: the TSM's %s: %s\n", target,
+				tsm_objs[i].file, strerror(-err));
+			return err;
+		}
+	}
+	if (!t->fresh)
+		return 0;
+	if (!cli_proj_path(sr, bdf, "evidence/nonce", path, sizeof(path)) ||
+	    cli_attr_read(path, hex, sizeof(hex)) != 0 ||
+	    pcitsm_hex_decode(hex, strlen(hex), back, sizeof(back)) != PCITSM_OK ||
+	    pcitsm_ct_memneq(back, t->nonce, sizeof(back))) {
+		fprintf(stderr, "pcitsm: evidence %s: the TSM's measurements carry another nonce "
+			"(another caller refreshed them): try again\n", target);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* The objects over the kernel's evidence-read (docs/genl.md), the nonce as its `nonce`
+ * attribute: the TSM refreshes the measurements with it before the dump. */
+static int tsm_ev_netlink(const struct pcitsm_bdf *bdf, const char *target, struct tsm_ev *t)
+{
+	const struct cli_bdf_name addr = cli_bdf_name(bdf);
+	struct pcitsm_tsmnl_req req = { addr.s, 0, 0, t->fresh ? t->nonce : NULL,
+					t->fresh ? sizeof(t->nonce) : 0 };
+	struct pcitsm_tsmnl_evidence nl;
+	char why[512] = "";
+
+	for (unsigned i = 0; i < TSM_NR; i++)
+		req.type_mask |= PCITSM_TSMNL_TYPE_BIT(tsm_objs[i].type);
+	pcitsm_tsmnl_evidence_init(&nl, req.type_mask);
+	if (pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) != PCITSM_OK) {
+		fprintf(stderr, "pcitsm: evidence %s: %s\n", target, why);
+		pcitsm_tsmnl_evidence_free(&nl);
+		return -EIO;
+	}
+	for (unsigned i = 0; i < TSM_NR; i++) { /* taken over from the reassembly */
+		t->obj[i] = nl.obj[tsm_objs[i].type];
+		t->len[i] = nl.len[tsm_objs[i].type];
+		nl.obj[tsm_objs[i].type] = NULL;
+	}
+	pcitsm_tsmnl_evidence_free(&nl);
+	return 0;
+}
+
+/* The files of --out DIR from the TSM's objects. */
+static void tsm_ev_files(struct out_dir *d, const struct tsm_ev *t)
+{
+	for (unsigned i = 0; i < TSM_NR; i++) {
+		const uint8_t *p = t->obj[i];
+		size_t n = t->len[i];
+
+		out_bytes(d, tsm_objs[i].out, p, n);
+		if (i != TSM_CHAIN)
+			continue;
+		/* the chain: SPDM header (4 bytes), the root hash (of the negotiated algorithm,
+		 * which the file does not name: the size at which the rest splits into
+		 * certificates), then the DER certificates (DSP0274 certificate chain format) */
+		for (int h = PCITSM_HASH_SHA256; h <= PCITSM_HASH_SHA512; h++) {
+			size_t off = 4 + pcitsm_hash_size((enum pcitsm_hash_alg)h);
+			size_t co[MAX_CERTS], cl[MAX_CERTS], nc;
+
+			if (n > off && pcitsm_x509_chain_split(p + off, n - off, co, cl, MAX_CERTS,
+							       &nc) == PCITSM_OK) {
+				out_bytes(d, "chain.der", p + off, n - off);
+				out_pem(d, p + off, n - off);
+				break;
+			}
+		}
+	}
+}
+
+/* The bundle and token from the TSM's signed exchange with the caller's nonce. */
+static void tsm_ev_bundles(struct out_dir *d, const struct cli_spdm_run *r, const struct tsm_ev *t,
+			   const struct cli_tdi_ev *rep)
+{
+	const struct pcitsm_evidence_tsm parts = {
+		t->obj[TSM_CHAIN], t->len[TSM_CHAIN], t->obj[TSM_VCA], t->len[TSM_VCA],
+		t->obj[TSM_MEAS], t->len[TSM_MEAS], t->nonce,
+	};
+	struct pcitsm_evidence ev;
+	char why[256] = "";
+	pcitsm_err e = pcitsm_evidence_from_tsm(&ev, &parts, rep ? rep->report : NULL,
+						rep ? rep->report_len : 0, rep ? rep->digest : NULL,
+						r->target, why, sizeof(why));
+
+	if (e) {
+		fprintf(stderr, "pcitsm: evidence %s: the TSM's evidence does not make a bundle: %s\n",
+			r->target, why[0] ? why : pcitsm_err_str(e));
+		d->failed = true;
+		return;
+	}
+	write_encodings(d, r, &ev);
 }
 
 /* A device a TSM has connected (its tsm/connect names the TSM): the TSM owns its SPDM. Running
  * SPDM from the host restarts the device's connection (GET_VERSION), which ends the TSM's session:
- * the stream goes Insecure and a locked TDI moves to ERROR (PCIe 6.x §11). The evidence files are
- * then the TSM's, as it published them (the mirror's project directory; on a real host the
- * kernel's evidence-read over netlink, docs/genl.md): the chain of slot 0, the VCA transcript and
- * the signed MEASUREMENTS response. Returns -1 when the device is not connected (authenticate from
- * the host), 0 when the files were written, 1 on failure. */
-static int write_tsm_evidence(struct out_dir *d, const struct cli_spdm_run *r)
+ * the stream goes Insecure and a locked TDI moves to ERROR (PCIe 6.x §11). The evidence is then
+ * the TSM's, as it publishes it (the mirror's project directory; on a real host the kernel's
+ * evidence-read over netlink, docs/genl.md): the chain of slot 0, the VCA transcript and the
+ * signed MEASUREMENTS response. A bundle or token needs the verifier's nonce in the signed
+ * exchange: the TSM is handed it (--nonce, else a random one, printed) and asks the device over
+ * its own session (docs/evidence.md "A connected device: the TSM's signed exchange"). Returns -1
+ * when the device is not connected (authenticate from the host), 0 when everything was written,
+ * 1 on failure. */
+static int write_tsm_evidence(struct out_dir *d, const struct cli_spdm_run *r,
+			      const struct cli_tdi_ev *rep)
 {
-	static const struct { const char *file; unsigned type; const char *out; } objs[] = {
-		{ "certificate_chain", PCITSM_TSMNL_CERT0, "chain.spdm" },
-		{ "vca", PCITSM_TSMNL_VCA, "vca.bin" },
-		{ "measurements", PCITSM_TSMNL_MEASUREMENTS, "measurements.bin" },
-	};
 	struct cli_sysroot sr;
 	struct pcitsm_bdf bdf;
-	char path[PATH_MAX], tsm[64] = "";
+	struct tsm_ev t;
+	char path[PATH_MAX], tsm[64] = "", hex[2 * PCITSM_SPDM_NONCE_LEN + 1];
 	bool netlink = cli_tdi_real_host(r->topts.sysfs_root);
-	struct pcitsm_tsmnl_evidence nl;
-	int rc = 0;
+	int err;
 
 	memset(&sr, 0, sizeof(sr));
+	memset(&t, 0, sizeof(t));
 	snprintf(sr.root, sizeof(sr.root), "%s",
-		 r->topts.sysfs_root ? r->topts.sysfs_root : CLI_SYSFS_DEFAULT);
+		 cli_sysfs_root(r->topts.sysfs_root));
 	if (pcitsm_bdf_parse(r->target, &bdf) != PCITSM_OK ||
 	    !cli_dev_path(&sr, &bdf, "tsm/connect", path, sizeof(path)) ||
 	    cli_attr_read(path, tsm, sizeof(tsm)) != 0 || !tsm[0])
 		return -1;
 	printf("  (connected to %s: the TSM's evidence, not a host SPDM run, which would end the "
 	       "TSM's session)\n", tsm);
-	pcitsm_tsmnl_evidence_init(&nl, PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_CERT0) |
-						PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_VCA) |
-						PCITSM_TSMNL_TYPE_BIT(PCITSM_TSMNL_MEASUREMENTS));
-	if (netlink) {
-		const struct cli_bdf_name addr = cli_bdf_name(&bdf);
-		const struct pcitsm_tsmnl_req req = { addr.s, nl.mask, 0, NULL, 0 };
-		char why[512] = "";
-
-		if (pcitsm_genl_evidence_read(&req, &nl, why, sizeof(why)) != PCITSM_OK) {
-			fprintf(stderr, "pcitsm: evidence %s: %s\n", r->target, why);
-			pcitsm_tsmnl_evidence_free(&nl);
+	t.fresh = r->bundle_path || r->eat_path || r->has_nonce;
+	if (t.fresh) {
+		if (r->has_nonce) {
+			memcpy(t.nonce, r->nonce, sizeof(t.nonce));
+		} else if (pcitsm_random(pcitsm_env_default(), t.nonce, sizeof(t.nonce))) {
+			fprintf(stderr, "pcitsm: evidence %s: no random nonce\n", r->target);
 			return 1;
 		}
+		pcitsm_hex(hex, t.nonce, sizeof(t.nonce));
+		printf("  nonce %s%s\n", hex,
+		       r->has_nonce ? "" : " (random: give it to pcitsm verify --nonce)");
 	}
-	for (size_t i = 0; i < PCITSM_ARRAY_SIZE(objs); i++) {
-		uint8_t *p = netlink ? nl.obj[objs[i].type] : NULL;
-		size_t n = netlink ? nl.len[objs[i].type] : 0;
-		int err = 0;
-
-		if (!netlink) {
-			err = !cli_proj_path(&sr, &bdf, "evidence/", path, sizeof(path)) ||
-					      strlen(path) + strlen(objs[i].file) >= sizeof(path)
-				      ? -ENAMETOOLONG
-				      : (strcat(path, objs[i].file),
-					 cli_read_alloc(path, 1u << 20, &p, &n));
+	err = netlink ? tsm_ev_netlink(&bdf, r->target, &t)
+		      : tsm_ev_mirror(&sr, &bdf, r->target, &t);
+	for (unsigned i = 0; !err && i < TSM_NR; i++) {
+		if (!t.obj[i] || !t.len[i]) {
+			fprintf(stderr, "pcitsm: evidence %s: the TSM's %s: not published\n",
+				r->target, tsm_objs[i].file);
+			err = -ENODATA;
 		}
-		if (err || !p || !n) {
-			fprintf(stderr, "pcitsm: evidence %s: the TSM's %s: %s\n", r->target,
-				objs[i].file, err ? strerror(-err) : "not published");
-			rc = 1;
-		} else {
-			out_bytes(d, objs[i].out, p, n);
-			/* the chain: SPDM header (4 bytes), the root hash (of the negotiated
-			 * algorithm, which the file does not name: the size at which the rest
-			 * splits into certificates), then the DER certificates (DSP0274
-			 * certificate chain format) */
-			if (objs[i].type == PCITSM_TSMNL_CERT0)
-				for (int h = PCITSM_HASH_SHA256; h <= PCITSM_HASH_SHA512; h++) {
-					size_t off = 4 + pcitsm_hash_size((enum pcitsm_hash_alg)h);
-					size_t co[MAX_CERTS], cl[MAX_CERTS], nc;
-
-					if (n > off && pcitsm_x509_chain_split(p + off, n - off, co, cl,
-									   MAX_CERTS, &nc) ==
-							       PCITSM_OK) {
-						out_bytes(d, "chain.der", p + off, n - off);
-						out_pem(d, p + off, n - off);
-						break;
-					}
-				}
-		}
-		if (!netlink)
-			free(p);
 	}
-	pcitsm_tsmnl_evidence_free(&nl);
-	return rc;
+	if (!err && d->dir)
+		tsm_ev_files(d, &t);
+	if (!err && t.fresh)
+		tsm_ev_bundles(d, r, &t, rep);
+	tsm_ev_free(&t);
+	return err || d->failed ? 1 : 0;
 }
 
 static int evidence_main(int argc, char **argv)
@@ -367,10 +494,10 @@ static int evidence_main(int argc, char **argv)
 	 * §11), after which the device no longer answers for the report. */
 	printf("evidence from %s:\n", r.target);
 	write_report(&d, &r, &rep);
-	/* Files only (no bundle, which needs a signed exchange with the caller's nonce): from the
-	 * TSM when it holds the device. */
-	if (d.dir && !r.bundle_path && !r.eat_path) {
-		int t = write_tsm_evidence(&d, &r);
+	/* From the TSM when it holds the device: files, and a bundle from its signed exchange
+	 * with the verifier's nonce. */
+	{
+		int t = write_tsm_evidence(&d, &r, rep);
 
 		if (t >= 0) {
 			if (rep)

@@ -22,6 +22,7 @@
 #include "pcitsm/emu.h"
 #include "pcitsm/pci.h"
 #include "sysroot.h"
+#include "target.h"
 #include "pcitsm/sva.h"
 
 /* pciutils' decode words (ls-ecaps.c): aggregation modes and partial-header-encryption modes. */
@@ -684,7 +685,7 @@ static int list_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sysfs = "/sys", *platform = NULL;
+	const char *sysfs = NULL, *platform = NULL;
 	bool json = false;
 	json_object *out;
 	int c, rc;
@@ -700,6 +701,7 @@ static int list_main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("list");
+	sysfs = cli_sysfs_root(sysfs);
 	if (platform && strcmp(platform, "emu") && strcmp(platform, "sysfs"))
 		return cli_failf("list: unknown platform '%s' (emu or sysfs)", platform);
 

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "pcitsm/sva.h"
+#include "target.h"
 
 static int status(const char *sysfs, const struct pcitsm_bdf *bdf, const char *name)
 {
@@ -40,7 +41,7 @@ static int sva_main(int argc, char **argv)
 		{ "sysfs", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sysfs = "/sys", *verb;
+	const char *sysfs = NULL, *verb;
 	struct pcitsm_bdf bdf;
 	char name[13], why[256] = "";
 	pcitsm_err e;
@@ -55,6 +56,7 @@ static int sva_main(int argc, char **argv)
 	}
 	if (optind != argc - 2)
 		return cli_usage("sva");
+	sysfs = cli_sysfs_root(sysfs);
 	verb = argv[optind];
 	if (pcitsm_bdf_parse(argv[optind + 1], &bdf))
 		return cli_usage("sva");

@@ -130,7 +130,7 @@ static pcitsm_err dev_open(struct ctcp *c, const char **why)
 	uint16_t off;
 
 	*why = "open the device's config file";
-	PCITSM_TRY(pcitsm_cfg_file_open(&c->dev_cfg, c->sysfs ? c->sysfs : CLI_SYSFS_DEFAULT,
+	PCITSM_TRY(pcitsm_cfg_file_open(&c->dev_cfg, cli_sysfs_root(c->sysfs),
 					&c->dev_bdf, true));
 	c->dev_open = true;
 	*why = "the device's IDE capability";

@@ -181,7 +181,8 @@ static void embedded_signal(int sig)
 	_exit(128 + sig);
 }
 
-static bool start_embedded(struct cli_sysroot *r)
+/* tap_dir: pcitsmd --tap (NULL: none). */
+static bool start_embedded(struct cli_sysroot *r, const char *tap_dir)
 {
 	char daemon[PATH_MAX], fdarg[16], ready[8] = { 0 };
 	const char *tmp = getenv("TMPDIR");
@@ -218,7 +219,12 @@ static bool start_embedded(struct cli_sysroot *r)
 		if (devnull >= 0)
 			dup2(devnull, STDOUT_FILENO);
 		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
-		execlp(daemon, daemon, "--foreground", "--ready-fd", fdarg, r->root, (char *)NULL);
+		if (tap_dir)
+			execlp(daemon, daemon, "--foreground", "--ready-fd", fdarg, "--tap", tap_dir,
+			       r->root, (char *)NULL);
+		else
+			execlp(daemon, daemon, "--foreground", "--ready-fd", fdarg, r->root,
+			       (char *)NULL);
 		fprintf(stderr, "pcitsm: cannot run %s: %s\n", daemon, strerror(errno));
 		_exit(127);
 	}
@@ -257,7 +263,21 @@ bool cli_sysroot_open(struct cli_sysroot *r, const char *sysfs_opt)
 		snprintf(r->root, sizeof(r->root), "/sys");
 		return true;
 	}
-	return start_embedded(r);
+	return start_embedded(r, NULL);
+}
+
+bool cli_sysroot_open_tap(struct cli_sysroot *r, const char *cmd, const char *tap_dir)
+{
+	const char *env = getenv("PCITSM_SYSFS");
+
+	memset(r, 0, sizeof(*r));
+	if ((env && *env) || kernel_has_tsm()) {
+		fprintf(stderr, "pcitsm: %s --tap: the root is %s, not the embedded platform; a "
+				"pcitsmd mirror captures its links itself (pcitsmd --tap DIR)\n",
+			cmd, env && *env ? env : "/sys");
+		return false;
+	}
+	return start_embedded(r, tap_dir);
 }
 
 void cli_sysroot_close(struct cli_sysroot *r)

@@ -27,6 +27,9 @@ struct cli_sysroot {
 
 /* Choose or start the root. On failure prints why and returns false. */
 bool cli_sysroot_open(struct cli_sysroot *r, const char *sysfs_opt);
+/* The embedded platform, its links captured into tap_dir (pcitsmd --tap, docs/tap.md): false
+ * (why printed, naming cmd) where the root would be another (PCITSM_SYSFS, a kernel TSM). */
+bool cli_sysroot_open_tap(struct cli_sysroot *r, const char *cmd, const char *tap_dir);
 /* Stop an embedded pcitsmd and remove its mount point. */
 void cli_sysroot_close(struct cli_sysroot *r);
 

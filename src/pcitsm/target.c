@@ -65,10 +65,19 @@ static pcitsm_err open_tcp(const char *spec, const struct cli_target_opts *o,
 	return PCITSM_OK;
 }
 
+const char *cli_sysfs_root(const char *opt)
+{
+	const char *env = getenv("PCITSM_SYSFS");
+
+	if (opt)
+		return opt;
+	return env && *env ? env : CLI_SYSFS_DEFAULT;
+}
+
 static pcitsm_err open_sysfs(const struct pcitsm_bdf *bdf, const struct cli_target_opts *o,
 			     const struct pcitsm_env *env, struct cli_target *t, const char **why)
 {
-	const char *root = o->sysfs_root ? o->sysfs_root : CLI_SYSFS_DEFAULT;
+	const char *root = cli_sysfs_root(o->sysfs_root);
 	char canon[13];
 	pcitsm_err e;
 
@@ -473,16 +482,7 @@ json_object *cli_spdm_result_json(const struct cli_spdm_run *r)
 
 bool cli_nonce_parse(const char *hex, uint8_t out[32])
 {
-	if (strlen(hex) != 2 * PCITSM_SPDM_NONCE_LEN)
-		return false;
-	for (size_t i = 0; i < PCITSM_SPDM_NONCE_LEN; i++) {
-		int hi = pcitsm_hex_digit(hex[2 * i]), lo = pcitsm_hex_digit(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return pcitsm_hex_decode(hex, strlen(hex), out, PCITSM_SPDM_NONCE_LEN) == PCITSM_OK;
 }
 
 int cli_spdm_parse(int argc, char **argv, struct cli_spdm_run *r, bool *json, const char **out_dir)

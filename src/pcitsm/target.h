@@ -18,8 +18,12 @@
 
 #define CLI_SYSFS_DEFAULT "/sys"
 
+/* The sysfs root a command reads: --sysfs (opt), else $PCITSM_SYSFS, else CLI_SYSFS_DEFAULT. Every
+ * command resolves it here, so one exported PCITSM_SYSFS points all of them at a pcitsmd mirror. */
+const char *cli_sysfs_root(const char *opt);
+
 struct cli_target_opts {
-	const char *sysfs_root; /* NULL: CLI_SYSFS_DEFAULT */
+	const char *sysfs_root; /* NULL: cli_sysfs_root(NULL) */
 	const char *pcap_path; /* NULL: no capture */
 	const char *platform; /* NULL, or "emu": the embedded emulated platform */
 	uint64_t timeout_ns; /* TCP receive timeout; 0: the transport's default */

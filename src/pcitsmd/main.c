@@ -19,6 +19,7 @@
 
 #include "model.h"
 #include "sva.h"
+#include "tap.h"
 #include "vfs.h"
 
 /* An open file's vnode. The open ones are also on a list, so that a stop with files still open
@@ -289,6 +290,7 @@ int main(int argc, char **argv)
 	struct fuse *fuse = NULL;
 	struct fuse_loop_config *lc = NULL;
 	struct pcitsm_sva_server *sva = NULL;
+	struct pd_tap *tap = NULL;
 	const char *why = NULL;
 	char err[160];
 	int rc, daemon_fd = -1;
@@ -320,6 +322,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	e = pd_open(&pd, &o, pcitsm_env_default(), &why);
+	if (!e)
+		e = pd_tap_start(&pd, o.tap_dir, &tap, &why);
 	if (e) {
 		fprintf(stderr, "pcitsmd: %s: %s (%s)\n", why, pcitsm_err_str(e), pcitsm_err_name(e));
 		return 1;
@@ -389,6 +393,7 @@ unmount:
 out:
 	fuse_opt_free_args(&args);
 	pcitsm_sva_server_stop(sva);
+	pd_tap_stop(&pd, tap);
 	pd_close(&pd);
 	return rc;
 }

@@ -130,6 +130,8 @@ void pd_usage(FILE *out)
 		"                         (0-2^48, default 2^32; docs/tsm.md \"Key lifetime\")\n"
 		"  --key-max-age SECONDS  refresh a stream's keys once this old (default 3600;\n"
 		"                         0: no age limit; both 0: no automatic refresh)\n"
+		"  --tap DIR              capture every TLP of each link to DIR/<root port>.pcap\n"
+		"                         (docs/tap.md; the links then carry TLPs one by one)\n"
 		"  --no-doe-features      no doe_features/ directories, as on Linux before 6.15\n"
 		"  --sva-socket PATH      serve the example SVA DMA devices on that AF_UNIX socket\n"
 		"                         (docs/sva.md); --sva-devices N of them (default 2)\n"
@@ -168,6 +170,7 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 		{ "vfs", required_argument, NULL, 'v' },
 		{ "key-max-tlps", required_argument, NULL, 'K' },
 		{ "key-max-age", required_argument, NULL, 'A' },
+		{ "tap", required_argument, NULL, 'T' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -249,6 +252,9 @@ int pd_opts_parse(struct pd_opts *o, int argc, char **argv, char *err, size_t er
 			if (opt_uint(optarg, "--key-max-age", 0, 1u << 30, &o->key_max_age_s, err,
 				     errlen))
 				return -1;
+			break;
+		case 'T':
+			o->tap_dir = optarg;
 			break;
 		case 'f':
 			o->foreground = true;

@@ -59,6 +59,7 @@ struct pd_opts {
 	 * (0: no age limit). */
 	uint64_t key_max_tlps;
 	unsigned key_max_age_s;
+	const char *tap_dir;    /* --tap DIR: a pcap of every link's TLPs (tap.h; NULL: none) */
 };
 
 void pd_opts_default(struct pd_opts *o);

@@ -79,8 +79,8 @@ static const struct {
 };
 
 static const char *const ev_names[EV_NR] = { "certificate_chain", "certificates.der",
-					     "measurements", "vca", "report", "report_digest",
-					     "report_generation" };
+					     "measurements", "vca", "nonce", "report",
+					     "report_digest", "report_generation" };
 
 /* "../" once per level from /devices/<devpath> up to the root. */
 static void up_to_root(struct pd *pd, int func, char *out, size_t cap)
@@ -337,7 +337,7 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 	case VD_PROJ_EVIDENCE:
 		if (connected(pd, dir->func))
 			for (int i = EV_CHAIN; i < EV_REPORT; i++)
-				EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, RO);
+				EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, i == EV_NONCE ? RW : RO);
 		if (locked(pd, dir->func))
 			for (int i = EV_REPORT; i < EV_NR; i++)
 				EMIT(ev_names[i], VF_EVIDENCE, dir->func, i, RO);
@@ -591,10 +591,13 @@ static const char readme[] =
 	"                             0: no such limit; both 0: no automatic refresh\n"
 	"devices/<BDF>/evidence/      while connected: certificate_chain (SPDM chain, slot used),\n"
 	"                             certificates.der, measurements (signed MEASUREMENTS),\n"
-	"                             vca (GET_VERSION..ALGORITHMS transcript); while the TDI is\n"
-	"                             locked [proposal]: report (interface report, read again\n"
-	"                             from the device), report_digest (SHA-384, hex),\n"
-	"                             report_generation; a read binds the next tsm/accept to it\n";
+	"                             vca (GET_VERSION..ALGORITHMS transcript), nonce (write 64\n"
+	"                             hex digits: the TSM gets measurements signed with that\n"
+	"                             nonce over its session; read: the nonce of measurements);\n"
+	"                             while the TDI is locked [proposal]: report (interface\n"
+	"                             report, read again from the device), report_digest\n"
+	"                             (SHA-384, hex), report_generation; a read binds the next\n"
+	"                             tsm/accept to it\n";
 
 static int platform_text(struct pd *pd, char *buf, size_t cap)
 {
@@ -726,6 +729,7 @@ static int tdi_evidence_read(struct pd *pd, const struct vnode *vn, char *buf, s
 
 static int evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_t size, off_t off)
 {
+	char hex[2 * PCITSM_TSM_NONCE_LEN + 2];
 	struct pcitsm_tsm_evidence ev;
 	const uint8_t *p = NULL;
 	size_t len = 0;
@@ -744,6 +748,18 @@ static int evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_
 		break;
 	case EV_MEAS: p = ev.meas; len = ev.meas_len; break;
 	case EV_VCA: p = ev.vca; len = ev.vca_len; break;
+	case EV_NONCE:
+		/* The requester's nonce of the published measurements: the verifier's after a
+		 * refresh, the TSM's own from the connect before. */
+		if (!ev.has_nonce) {
+			pcitsm_tsm_evidence_free(&ev);
+			return -ENODATA;
+		}
+		pcitsm_hex(hex, ev.nonce, sizeof(ev.nonce));
+		hex[2 * sizeof(ev.nonce)] = '\n';
+		p = (const uint8_t *)hex;
+		len = 2 * sizeof(ev.nonce) + 1;
+		break;
 	default: break;
 	}
 	r = len > INT32_MAX ? -EFBIG : slice((const char *)p, (int)len, buf, size, off);
@@ -962,6 +978,31 @@ static int key_policy_store(struct pd *pd, enum vn_kind which, const char *buf, 
 	return e ? -pcitsm_err_errno(e) : (int)size;
 }
 
+int vfs_parse_nonce(const char *buf, size_t len, uint8_t nonce[PCITSM_TSM_NONCE_LEN])
+{
+	if (len && buf[len - 1] == '\n')
+		len--;
+	return pcitsm_hex_decode(buf, len, nonce, PCITSM_TSM_NONCE_LEN) ? -EINVAL : 0;
+}
+
+/* evidence/nonce: the TSM signs nothing itself; it asks the device over its own session for
+ * measurements signed with this nonce (pcitsm_tsm_evidence_refresh), which then are what
+ * evidence/measurements gives. Not connected: ENXIO, as rekey. */
+static int nonce_store(struct pd *pd, const struct vnode *vn, const char *buf, size_t size)
+{
+	uint8_t nonce[PCITSM_TSM_NONCE_LEN];
+	pcitsm_err e;
+
+	if (vn->aux != EV_NONCE)
+		return -EACCES;
+	if (vfs_parse_nonce(buf, size, nonce))
+		return -EINVAL;
+	e = pcitsm_tsm_evidence_refresh(pd->m.core, fbdf(pd, vn->func), nonce);
+	if (e == PCITSM_E_STATE) /* disconnected since the open */
+		return -ENXIO;
+	return e ? -pcitsm_err_errno(e) : (int)size;
+}
+
 int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size, bool *tee)
 {
 	static const char tee_word[] = " tee";
@@ -1055,6 +1096,8 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 	case VF_PROJ_KEY_TLPS:
 	case VF_PROJ_KEY_AGE:
 		return key_policy_store(pd, vn->kind, buf, size);
+	case VF_EVIDENCE:
+		return nonce_store(pd, vn, buf, size);
 	case VF_PROJ_TRAFFIC: {
 		struct pd_traffic_last t = { .valid = true };
 		const struct pcitsm_bdf *b = fbdf(pd, vn->func);

@@ -35,7 +35,7 @@ enum vn_sriov { SRIOV_TOTALVFS, SRIOV_NUMVFS, SRIOV_OFFSET, SRIOV_STRIDE, SRIOV_
 		SRIOV_DRIVERS_AUTOPROBE, SRIOV_NR };
 
 /* EV_REPORT..: a locked TDI's interface report, its SHA-384 digest (hex), its generation. */
-enum vn_evidence { EV_CHAIN, EV_CERTS, EV_MEAS, EV_VCA, EV_REPORT, EV_REPORT_DIGEST,
+enum vn_evidence { EV_CHAIN, EV_CERTS, EV_MEAS, EV_VCA, EV_NONCE, EV_REPORT, EV_REPORT_DIGEST,
 		   EV_REPORT_GENERATION, EV_NR };
 
 struct vnode {
@@ -70,6 +70,9 @@ int vfs_write(struct pd *pd, const struct vnode *vn, const char *buf, size_t siz
  * 1..10^7 operations, SIZE 4..4096 bytes, a multiple of 4, default 256; "tee": the function's
  * DMA with T=1 into private memory, pcitsm_tsm_traffic_tee). */
 int vfs_parse_traffic(const char *buf, size_t len, uint64_t *n_ops, size_t *size, bool *tee);
+/* evidence/nonce: 64 hexadecimal digits, one trailing newline allowed (the verifier's 32-byte
+ * nonce, docs/pcitsmd.md): -EINVAL otherwise. */
+int vfs_parse_nonce(const char *buf, size_t len, uint8_t nonce[PCITSM_TSM_NONCE_LEN]);
 /* A store of one decimal (one trailing newline allowed, as kstrtou64): -EINVAL, -ERANGE. */
 int vfs_parse_u64(const char *buf, size_t len, uint64_t *v);
 

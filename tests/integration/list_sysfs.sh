@@ -107,6 +107,13 @@ grep -q 'Selective 1: Secure ID 5' "$tmp/out.txt"
 grep -q 'TSM: connect=tsm0' "$tmp/out.txt"
 grep -q "capability list loops" "$tmp/out.txt"
 
+# $PCITSM_SYSFS is the root when --sysfs is absent (one export points every command at a
+# mirror), and --sysfs wins over it.
+PCITSM_SYSFS="$tmp" pcitsm list > "$tmp/env.txt"
+cmp "$tmp/out.txt" "$tmp/env.txt"
+PCITSM_SYSFS="$tmp/nope" pcitsm list --sysfs "$tmp" > "$tmp/env.txt"
+cmp "$tmp/out.txt" "$tmp/env.txt"
+
 # Usage errors exit 2; a missing sysfs root exits 1 with a message.
 set +e
 pcitsm list --bogus >/dev/null 2>&1; [ $? -eq 2 ] || { echo "bad option should exit 2"; exit 1; }

@@ -521,10 +521,11 @@ static void test_eat_verifies_and_tampered(void **state)
 	assert_int_equal(failed, PCITSM_EVIDENCE_REPORT_DIGEST);
 	free(tok);
 	eat_of(x, &tok, &n);
-	/* The top-level eat_nonce claim (10, the first occurrence) differs from the request's. */
+	/* The top-level eat_nonce claim (10, the first occurrence) differs from the request's: the
+	 * nonce check, which holds the token's recorded nonce to the signed one. */
 	flip_in(tok, n, nonce, sizeof(nonce), 0);
 	assert_ok(eat_verify(x, tok, n, &failed));
-	assert_int_equal(failed, PCITSM_EVIDENCE_CLAIMS);
+	assert_int_equal(failed, PCITSM_EVIDENCE_NONCE);
 	free(tok);
 	/* Truncated, extended, a wrong profile. */
 	eat_of(x, &tok, &n);

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign_ide.h"
 #include "pcitsm/ide.h"
 #include "testutil.h"
 
@@ -133,12 +134,6 @@ static enum pcitsm_ide_sub sub_of_plain(const uint8_t *t)
 	if (type == 0x0a)
 		return PCITSM_IDE_SUB_CPL;
 	return (t[0] & 0x40) && type == 0 ? PCITSM_IDE_SUB_PR : PCITSM_IDE_SUB_NPR;
-}
-
-static enum pcitsm_ide_sub sub_of_frame(const struct pcitsm_ide_frame *fr)
-{
-	return (enum pcitsm_ide_sub)(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] >> PCITSM_IDE_PFX_SUB_SHIFT &
-				     PCITSM_IDE_PFX_SUB_MASK);
 }
 
 static bool secure(struct cfx *f, enum pcitsm_ide_side s)
@@ -254,27 +249,15 @@ static void random_step(struct cfx *f, enum pcitsm_ide_side side)
 
 static void tamper(struct cfx *f, struct pcitsm_ide_frame *fr)
 {
-	size_t hl = fr->data[PCITSM_TLP_PREFIX_LEN] & 0x20 ? 16 : 12, lo, hi, bit;
-	bool m = fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_M;
+	static const enum campaign_part part[] = {
+		[K_TAMPER_PREFIX] = PART_PREFIX, [K_TAMPER_HEADER] = PART_HEADER,
+		[K_TAMPER_PAYLOAD] = PART_PAYLOAD, [K_TAMPER_MAC] = PART_MAC,
+	};
+	size_t lo, hi;
 
-	switch (f->kind) {
-	case K_TAMPER_PREFIX:
-		lo = 0, hi = PCITSM_TLP_PREFIX_LEN;
-		break;
-	case K_TAMPER_HEADER:
-		lo = PCITSM_TLP_PREFIX_LEN, hi = PCITSM_TLP_PREFIX_LEN + hl;
-		break;
-	case K_TAMPER_PAYLOAD:
-		lo = PCITSM_TLP_PREFIX_LEN + hl, hi = fr->len - (m ? PCITSM_IDE_MAC_LEN : 0);
-		break;
-	default:
-		assert_true(m);
-		lo = fr->len - PCITSM_IDE_MAC_LEN, hi = fr->len;
-		break;
-	}
-	assert_true(lo < hi && hi <= fr->len);
-	bit = lo * 8 + rnd(f, (uint32_t)(hi - lo) * 8);
-	fr->data[bit / 8] ^= (uint8_t)(1u << bit % 8);
+	assert_true(f->kind <= K_TAMPER_MAC);
+	assert_true(campaign_part_range(fr, part[f->kind], &lo, &hi));
+	campaign_flip(fr, lo, hi, rnd(f, (uint32_t)(hi - lo) * 8));
 }
 
 static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
@@ -290,14 +273,8 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 	if (mode == TAP_WATCH)
 		return PCITSM_TAP_PASS;
 	if (mode == TAP_RELEASE) {
-		/* The held frame goes right after this one, the last of its unit: a unit overtakes
-		 * whole (its verdict comes with its MAC). */
-		if (fr->data[0] != PCITSM_IDE_PFX_BYTE0 ||
-		    !(fr->data[PCITSM_IDE_PFX_FLAGS_BYTE] & PCITSM_IDE_PFX_M) ||
-		    !(f->release_mask & 1u << sub_of_frame(fr)))
+		if (!campaign_release_after(w, from, fr, f->release_mask))
 			return PCITSM_TAP_PASS;
-		assert_ok(pcitsm_ide_wire_inject(w, from, fr->data, fr->len));
-		pcitsm_ide_wire_release(w, from);
 		f->tmode = TAP_WATCH;
 		return PCITSM_TAP_DROP;
 	}
@@ -310,7 +287,7 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 		return PCITSM_TAP_DROP;
 	case TAP_HOLD:
 		if (f->kind == K_REORDER_SUB)
-			f->release_mask = 1u << sub_of_frame(fr);
+			f->release_mask = 1u << campaign_sub(fr);
 		f->tmode = TAP_RELEASE;
 		return PCITSM_TAP_HOLD;
 	default:
@@ -692,7 +669,7 @@ static void attack(struct cfx *f)
 	}
 	case K_REORDER_SUB:
 		tap_send(f, TAP_HOLD, any, true, rnd(f, 2));
-		(void)send_unit(f, f->a, sub_of_frame(&f->w->hold[f->a][0]), 1, false);
+		(void)send_unit(f, f->a, campaign_sub(&f->w->hold[f->a][0]), 1, false);
 		break;
 	case K_REORDER_CROSS:
 		/* A Posted TLP held; a Non-Posted Request or Completion overtakes it. (Overtaking an
@@ -886,24 +863,10 @@ static void trial(struct cfx *f)
 	}
 }
 
-static unsigned env_uint(const char *name, unsigned dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	unsigned long x;
-
-	if (!v || !*v)
-		return dflt;
-	x = strtoul(v, &end, 0);
-	if (*end || x > 100000000ul)
-		fail_msg("%s=%s: not a count", name, v);
-	return (unsigned)x;
-}
-
 static void test_tamper_campaign(void **state)
 {
 	struct cfx *f = *state;
-	unsigned trials = env_uint("PCITSM_CAMPAIGN_TRIALS", TRIALS_MIN);
+	unsigned trials = campaign_count("PCITSM_CAMPAIGN_TRIALS", TRIALS_MIN);
 	unsigned undetected = 0;
 
 	if (trials < TRIALS_MIN)
@@ -938,7 +901,7 @@ static void test_tamper_campaign(void **state)
 static int setup(void **state)
 {
 	struct cfx *f = calloc(1, sizeof(*f));
-	unsigned seed = env_uint("PCITSM_CAMPAIGN_SEED", SEED_DEFAULT);
+	unsigned seed = campaign_count("PCITSM_CAMPAIGN_SEED", SEED_DEFAULT);
 
 	assert_non_null(f);
 	pcitsm_env_test_init(&f->env, seed);

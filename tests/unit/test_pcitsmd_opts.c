@@ -108,6 +108,13 @@ static void argv_parse(void **state)
 		/* The firmware's key lifetime policy: 2^32 TLPs per key, one hour. */
 		assert_int_equal(o.key_max_tlps, 1ull << 32);
 		assert_int_equal(o.key_max_age_s, 3600);
+		assert_null(o.tap_dir); /* no link capture unless asked */
+	}
+	{
+		const char *a[] = { "pcitsmd", "--tap", "/tmp/tap", "/mnt", NULL };
+		assert_int_equal(parse(&o, err, a), 0);
+		assert_string_equal(o.tap_dir, "/tmp/tap");
+		assert_string_equal(o.mountpoint, "/mnt");
 	}
 	{
 		const char *a[] = { "pcitsmd", "--key-max-tlps", "281474976710656", "--key-max-age",
@@ -157,6 +164,8 @@ static void argv_parse(void **state)
 			{ "pcitsmd", "--key-max-tlps", "-1", "/m", NULL },
 			{ "pcitsmd", "--key-max-tlps", "99999999999999999999", "/m", NULL },
 			{ "pcitsmd", "--key-max-age", "1073741825", "/m", NULL },
+			/* --tap without its directory. */
+			{ "pcitsmd", "/m", "--tap", NULL },
 		};
 		for (size_t i = 0; i < PCITSM_ARRAY_SIZE(bad); i++) {
 			err[0] = '\0';

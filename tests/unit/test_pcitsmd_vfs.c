@@ -456,6 +456,94 @@ static void traffic_format(void **state)
 	}
 }
 
+/* evidence/nonce: exactly 64 hex digits, one trailing newline. */
+static void nonce_format(void **state)
+{
+	uint8_t nonce[PCITSM_TSM_NONCE_LEN];
+	char s[80];
+
+	(void)state;
+	memset(s, 'a', 64);
+	assert_int_equal(vfs_parse_nonce(s, 64, nonce), 0);
+	assert_int_equal(nonce[0], 0xaa);
+	s[64] = '\n';
+	assert_int_equal(vfs_parse_nonce(s, 65, nonce), 0);
+	memcpy(s, "0F", 2);
+	assert_int_equal(vfs_parse_nonce(s, 64, nonce), 0);
+	assert_int_equal(nonce[0], 0x0f);
+	assert_int_equal(vfs_parse_nonce(s, 62, nonce), -EINVAL);  /* short */
+	assert_int_equal(vfs_parse_nonce(s, 63, nonce), -EINVAL);  /* odd */
+	memset(s, 'a', sizeof(s));
+	assert_int_equal(vfs_parse_nonce(s, 66, nonce), -EINVAL);  /* long */
+	s[64] = '\n';
+	s[65] = '\n';
+	assert_int_equal(vfs_parse_nonce(s, 66, nonce), -EINVAL);  /* two newlines */
+	s[64] = 'a';
+	s[10] = 'g';
+	assert_int_equal(vfs_parse_nonce(s, 64, nonce), -EINVAL);  /* not a digit */
+	s[10] = ' ';
+	assert_int_equal(vfs_parse_nonce(s, 64, nonce), -EINVAL);
+	assert_int_equal(vfs_parse_nonce(s, 0, nonce), -EINVAL);
+	assert_int_equal(vfs_parse_nonce("\n", 1, nonce), -EINVAL);
+}
+
+/* A connected device's evidence/nonce: the TSM's signed measurements with the writer's nonce,
+ * read back; bad formats EINVAL; gone (ENOENT) once disconnected, ENXIO for a writer that opened
+ * it before. */
+static void evidence_nonce_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct pd *pd = &fx->pd;
+	const char *ev = "/pcitsm/devices/0000:01:00.0/evidence/";
+	char path[128], b[8192], before[8192], nonce[66];
+	struct vnode vn;
+	int n, m;
+
+	memset(nonce, 0, sizeof(nonce));
+	for (int i = 0; i < 32; i++)
+		memcpy(nonce + 2 * i, "5a", 2);
+	nonce[64] = '\n';
+	snprintf(path, sizeof(path), "%snonce", ev);
+	assert_int_equal(rd(pd, path, b, sizeof(b)), -ENOENT);
+	assert_int_equal(wr(pd, EP "/tsm/connect", "tsm0\n"), 5);
+	assert_int_equal(resolve(pd, path, &vn), 0);
+	assert_int_equal(vn.mode, S_IFREG | 0644);
+	/* Before a refresh: the connect's own nonce, 64 digits and a newline. */
+	assert_int_equal(rd(pd, path, b, sizeof(b)), 65);
+	snprintf(path, sizeof(path), "%smeasurements", ev);
+	m = rd(pd, path, before, sizeof(before));
+	assert_true(m > 0);
+
+	snprintf(path, sizeof(path), "%snonce", ev);
+	assert_int_equal(wr(pd, path, nonce), 65);
+	assert_int_equal(rd(pd, path, b, sizeof(b)), 65);
+	assert_string_equal(b, nonce);
+	snprintf(path, sizeof(path), "%smeasurements", ev);
+	n = rd(pd, path, b, sizeof(b));
+	assert_true(n > 0);
+	assert_true(n != m || memcmp(b, before, (size_t)n)); /* a new signed response */
+
+	snprintf(path, sizeof(path), "%snonce", ev);
+	assert_int_equal(wr(pd, path, "5a5a\n"), -EINVAL);
+	nonce[64] = 'a';
+	assert_int_equal(wrn(pd, path, nonce, 65), -EINVAL);
+	nonce[64] = '\n';
+	nonce[3] = 'x';
+	assert_int_equal(wrn(pd, path, nonce, 65), -EINVAL);
+	/* Other evidence files stay read-only. */
+	snprintf(path, sizeof(path), "%svca", ev);
+	assert_int_equal(wr(pd, path, "1"), -EACCES);
+
+	/* Opened while connected, written after the disconnect: not connected. */
+	snprintf(path, sizeof(path), "%snonce", ev);
+	assert_int_equal(resolve(pd, path, &vn), 0);
+	assert_int_equal(vfs_open(pd, &vn, false, true), 0);
+	assert_int_equal(wr(pd, EP "/tsm/disconnect", "tsm0\n"), 5);
+	nonce[3] = 'a';
+	assert_int_equal(vfs_write(pd, &vn, nonce, 65, 0), -ENXIO);
+	assert_int_equal(rd(pd, path, b, sizeof(b)), -ENOENT);
+}
+
 /* pcitsm/tsm0/key_max_tlps and key_max_age_s (ours): one decimal each, read back; the TSM's
  * cap is ERANGE, a bad format EINVAL, and the policy shows in a connected device's status. */
 static void key_policy_files(void **state)
@@ -635,6 +723,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(generic_files, setup, teardown),
 		cmocka_unit_test(hidden_attributes),
 		cmocka_unit_test(traffic_format),
+		cmocka_unit_test(nonce_format),
+		cmocka_unit_test_setup_teardown(evidence_nonce_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_policy_files, setup, teardown),
 		cmocka_unit_test(faults_table),
 		cmocka_unit_test(open_faults),

@@ -661,14 +661,37 @@ static void assert_absent(const uint8_t *hay, size_t n, const uint8_t *s, size_t
 	}
 }
 
+/* The link capture of key_isolation's connects: every TLP an IDE TLP (all the traffic ran on the
+ * Secure stream), at least min of them. */
+static void assert_link_capture_ide(const char *path, unsigned long min)
+{
+	struct pcitsm_pcap_in in;
+	struct pcitsm_tap_rec rec;
+	const uint8_t *pkt;
+	size_t caplen, len;
+	uint64_t ts;
+	unsigned long n = 0;
+
+	assert_ok(pcitsm_pcap_in_open(&in, path, NULL, 0));
+	while (pcitsm_pcap_in_next(&in, &pkt, &caplen, &len, &ts) == PCITSM_OK) {
+		assert_ok(pcitsm_tap_rec_parse(pkt, caplen, &rec));
+		assert_ok(rec.tlp_err);
+		assert_true(rec.ide);
+		n++;
+	}
+	pcitsm_pcap_in_close(&in);
+	assert_true(n >= min);
+}
+
 static void key_isolation(void **state)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 	struct pcitsm_pcap pcap;
+	struct pcitsm_link_capture lcap;
 	struct fx_opts o = defaults();
 	struct pcitsm_bdf ep = B("0000:01:00.0");
 	struct pcitsm_tsm_traffic t;
-	char path[] = "/tmp/test_tsm_pcap_XXXXXX";
+	char path[] = "/tmp/test_tsm_pcap_XXXXXX", lpath[] = "/tmp/test_tsm_link_XXXXXX";
 	uint8_t *file;
 	size_t flen;
 	int fd;
@@ -676,6 +699,9 @@ static void key_isolation(void **state)
 	(void)state;
 	assert_non_null(r);
 	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	fd = mkstemp(lpath);
 	assert_true(fd >= 0);
 	close(fd);
 	assert_ok(pcitsm_pcap_open(&pcap, path));
@@ -687,6 +713,9 @@ static void key_isolation(void **state)
 	{
 		struct fx *fx = fx_new(&o);
 
+		/* And the link's tap (docs/tap.md): what an interposer records. */
+		assert_ok(pcitsm_link_capture_open(&lcap, lpath, &fx->m.plat.links[0].rp->bdf));
+		pcitsm_link_capture_attach(&lcap, fx->m.plat.links[0].wire);
 		for (unsigned c = 0; c < 3; c++) {
 			assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
 			add_session_secrets(r, fx, "0000:01:00.0");
@@ -694,9 +723,19 @@ static void key_isolation(void **state)
 			assert_int_equal(t.failures, 0);
 			assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
 		}
+		assert_ok(pcitsm_link_capture_close(&lcap));
 		fx_free(fx);
 	}
 	assert_ok(pcitsm_pcap_close(&pcap));
+	/* 3 x 40 writes and 40 reads with completions. */
+	assert_link_capture_ide(lpath, 3 * 40 * 3);
+	file = test_read_file(lpath, &flen);
+	unlink(lpath);
+	assert_non_null(file);
+	assert_true(flen > 3 * 40 * 3 * (PCITSM_TAP_REC_HDR + 16));
+	for (unsigned i = 0; i < r->nr_secrets; i++)
+		assert_absent(file, flen, r->secrets[i], r->secret_len[i]);
+	free(file);
 	file = test_read_file(path, &flen);
 	unlink(path);
 	assert_non_null(file);

@@ -129,23 +129,6 @@ struct campaign {
 };
 enum { OUT_CONNECT, OUT_LOCK, OUT_ACCEPT, OUT_ACCEPTED };
 
-static inline struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-
-static inline int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->m.core, &b, s, strlen(s));
-}
-
 static inline struct fx *fx_new(bool debug_log)
 {
 	struct pcitsm_machine_cfg mc;

@@ -49,33 +49,9 @@ struct hostile {
 	unsigned long sent, answered, refused, reopened, raw, vdm, tcp, tcp_reconnects;
 };
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-
-static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->m.core, &b, s, strlen(s));
-}
-
 static struct fx *fx_new(void)
 {
-	struct pcitsm_machine_cfg mc;
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc;
-	struct fx *fx = test_tsm_cfg(29, &mc, &cfg, &dc);
-
-	cfg.ports[0].ep_extra_funcs = 1;
-	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
-	return fx;
+	return test_tsm_new(29, 1);
 }
 
 /* The firmware TSM's whole flow on the device, and back. */

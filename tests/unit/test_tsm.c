@@ -81,14 +81,6 @@ static struct fx_opts defaults(void)
 	return o;
 }
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
 static int wr(struct fx *fx, const char *bdf, const char *s)
 {
 	struct pcitsm_bdf b = B(bdf);

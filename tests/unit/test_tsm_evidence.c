@@ -22,32 +22,9 @@
 #define PF "0000:01:00.0"
 #define VF1 "0000:01:00.1"
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
 static struct fx *fx_new(void)
 {
-	struct pcitsm_machine_cfg mc;
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc;
-	struct fx *fx = test_tsm_cfg(23, &mc, &cfg, &dc);
-
-	cfg.ports[0].ep_extra_funcs = 1;
-	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
-	return fx;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->m.core, &b, s, strlen(s));
+	return test_tsm_new(23, 1);
 }
 
 /* Connected, and VF1 locked by the devsec TSM. */

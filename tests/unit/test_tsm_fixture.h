@@ -39,6 +39,37 @@ static inline struct fx *test_tsm_cfg(uint64_t seed, struct pcitsm_machine_cfg *
 	return fx;
 }
 
+/* test_tsm_cfg's machine made whole, its first endpoint with functions 1..extra_funcs. */
+static inline struct fx *test_tsm_new(uint64_t seed, unsigned extra_funcs)
+{
+	struct pcitsm_machine_cfg mc;
+	struct pcitsm_emu_config cfg;
+	struct pcitsm_emu_devices_cfg dc;
+	struct fx *fx = test_tsm_cfg(seed, &mc, &cfg, &dc);
+
+	cfg.ports[0].ep_extra_funcs = extra_funcs;
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
+	return fx;
+}
+
+/* The function at s, an address the test writes correctly. */
+static inline struct pcitsm_bdf B(const char *s)
+{
+	struct pcitsm_bdf b;
+
+	assert_ok(pcitsm_bdf_parse(s, &b));
+	return b;
+}
+
+/* A sysfs write (tsm/connect, lock, accept, ...) of s to the function at bdf: its return. */
+typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
+static inline int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
+{
+	struct pcitsm_bdf b = B(bdf);
+
+	return fn(fx->m.core, &b, s, strlen(s));
+}
+
 /* Every selective block of every function idle (Enable clear, Stream ID 255), but those of the
  * stream keep_id (-1: none), which may stay enabled. */
 static inline void test_tsm_assert_blocks_idle(struct fx *fx, int keep_id)

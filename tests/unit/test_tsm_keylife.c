@@ -50,14 +50,10 @@ static enum pcitsm_tap_verdict k_tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_
 
 static struct fx *fx_new(uint64_t max_tlps, uint64_t max_age_ns)
 {
-	struct pcitsm_machine_cfg mc;
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc;
-	struct fx *fx = test_tsm_cfg(23, &mc, &cfg, &dc);
+	struct fx *fx = test_tsm_new(23, 0);
 	struct pcitsm_tsm_key_policy p = { max_tlps, max_age_ns };
 	struct pcitsm_bdf ep;
 
-	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
 	assert_ok(pcitsm_tio_key_policy_set(fx->m.fw, &p));
 	assert_ok(pcitsm_bdf_parse(EP_BDF, &ep));
 	assert_int_equal(pcitsm_tsm_connect_write(fx->m.core, &ep, "tsm0", 4), 0);

@@ -44,14 +44,6 @@ static struct fx *fx_new(void)
 }
 
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
 static struct pcitsm_emu_func *F(struct fx *fx, const char *s)
 {
 	struct pcitsm_bdf b = B(s);
@@ -59,15 +51,6 @@ static struct pcitsm_emu_func *F(struct fx *fx, const char *s)
 
 	assert_non_null(f);
 	return f;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-
-static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->m.core, &b, s, strlen(s));
 }
 
 #define CONNECT(fx, bdf, s) W(fx, pcitsm_tsm_connect_write, bdf, s)

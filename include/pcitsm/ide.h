@@ -130,6 +130,25 @@ pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t ca
  * TD=1 (ECRC is forbidden on IDE links). Encoding checks the PASID prefix the same way. */
 pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t) PCITSM_MUST_CHECK;
 
+/* A TLP in two parts, so that a payload crosses the emulated link where it lies, without being
+ * copied into a frame (docs/sva.md "DMA as TLPs"): its bytes are hdr[0, hdr_len) followed by
+ * data[0, data_len). data_len 0: the whole TLP is in hdr (the usual, contiguous form); otherwise
+ * hdr holds exactly the PASID prefix (if any) and header, data exactly the payload. */
+struct pcitsm_tlp_ref {
+	const uint8_t *hdr;
+	size_t hdr_len;
+	const uint8_t *data;
+	size_t data_len;
+};
+/* The header (and PASID prefix) of t alone, as pcitsm_tlp_encode writes it: the payload (t->len
+ * bytes, t->data not read) is the second part of a pcitsm_tlp_ref. */
+pcitsm_err pcitsm_tlp_encode_hdr(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
+	PCITSM_MUST_CHECK;
+/* Decode a TLP in two parts: the checks of pcitsm_tlp_decode over the bytes as a whole, and
+ * E_FIELD if the split is not exactly header | payload; t->data points into r->data. */
+pcitsm_err pcitsm_tlp_decode_ref(const struct pcitsm_tlp_ref *r, struct pcitsm_tlp *t)
+	PCITSM_MUST_CHECK;
+
 /* The IDE TLP prefix (PCIe 6.x §6.33 IDE TLP format). */
 struct pcitsm_ide_prefix {
 	bool m, k, t, p;
@@ -270,6 +289,14 @@ struct pcitsm_ide_port {
 	void (*on_insecure)(void *arg, uint8_t stream_id);
 	void *on_insecure_arg;
 	unsigned nr_streams;      /* stream[0..nr_streams-1], fixed at creation */
+	/* Optional (the emulated link's DMA engine): where the payload of a received single-TLP
+	 * unit is to be decrypted, asked before it is (t: its header, t->tee its T bit; t->data is
+	 * the ciphertext). NULL, or a NULL answer: after the header in the caller's buffer. A
+	 * payload so placed is wiped there if the TLP is refused (MAC, counters, PCRC), and
+	 * pcitsm_ide_rx_out.data says where it went: one decryption straight into the
+	 * destination, no copy after it. */
+	uint8_t *(*rx_place)(void *ctx, const struct pcitsm_tlp *t);
+	void *rx_place_ctx;
 	struct pcitsm_ide_stream stream[]; /* allocated with the port: no per-TLP indirection */
 };
 #define PCITSM_IDE_NO_STREAM 0xffffu
@@ -382,6 +409,10 @@ struct pcitsm_ide_io {
 	size_t out_cap;
 	size_t out_len;
 	bool t;
+	/* Optional: the payload apart from the header (struct pcitsm_tlp_ref: in / in_len are then
+	 * exactly the header), sealed straight from where it lies. */
+	const uint8_t *data;
+	size_t data_len;
 };
 pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n)
 	PCITSM_MUST_CHECK;
@@ -401,6 +432,10 @@ struct pcitsm_ide_rx_out {
 				     * plaintext TLP: T=1 never travels in the clear) */
 	int stream;      /* stream index the TLP belonged to, -1 for none */
 	bool consumed;   /* an IDE message, handled by the engine */
+	/* Set by the receiver: non-NULL when the port's rx_place put the (single) delivered TLP's
+	 * payload, data_len bytes, there; len[0] is then its header's alone. */
+	uint8_t *data;
+	size_t data_len;
 };
 pcitsm_err pcitsm_ide_rx(struct pcitsm_ide_port *p, const uint8_t *in, size_t len,
 			 struct pcitsm_ide_rx_out *out) PCITSM_MUST_CHECK;
@@ -449,9 +484,11 @@ struct pcitsm_ide_wire;
 typedef enum pcitsm_tap_verdict (*pcitsm_ide_tap_fn)(struct pcitsm_ide_wire *w,
 						     enum pcitsm_ide_side from,
 						     struct pcitsm_ide_frame *f);
-/* Called for every plaintext TLP delivered to side `to`, with its T bit (pcitsm_ide_rx_out.t). */
+/* Called for every plaintext TLP delivered to side `to`, with its T bit (pcitsm_ide_rx_out.t): in
+ * two parts where the sender handed it over so (a burst on a link carrying it in the clear),
+ * otherwise whole in tlp->hdr. */
 typedef void (*pcitsm_ide_sink_fn)(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
-				   const uint8_t *tlp, size_t len, bool tee);
+				   const struct pcitsm_tlp_ref *tlp, bool tee);
 /* Optional: called after a delivery to side `to` ends (one TLP, or a burst's TLPs). The bytes the
  * sink was handed since the last call stay valid until it returns: a sink may collect the TLPs of
  * a burst and act on them together here. */
@@ -497,19 +534,21 @@ pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side 
 				const uint8_t *const *tlps, const size_t *lens, size_t n)
 	PCITSM_MUST_CHECK;
 /* Send n plaintext TLPs from one side, each its own IDE unit with T bit tee: what n calls of
- * pcitsm_ide_wire_send(w, from, tee, &tlps[i], &lens[i], 1) do, in one call. The engines work in
- * bursts (pcitsm_ide_tx_burst, then pcitsm_ide_rx_burst at the receiver, PCITSM_IDE_WIRE_BURST TLPs
- * per call), each TLP lands in its own slot and the sink gets them in order, then sink_end once:
- * no allocation, no copy into the queue, no system call per TLP. With a tap, or behind frames
- * already queued in that direction, the TLPs go one by one through the queue instead, so the tap
- * sees and may act on every TLP exactly as with single sends. An IDE Sync a PR_Sent counter asks
- * for goes between the TLPs where it is due (PCIe 6.x §6.33). *done: the TLPs sent (the one at
- * *done failed, those after it were not sent). Errors: the transmitter's, as pcitsm_ide_wire_send;
- * E_EXHAUSTED if the queue is full (a sink's burst while the wire is busy in that direction);
- * receive-side drops are counted in stats. */
+ * pcitsm_ide_wire_send(w, from, tee, ...) of one TLP each do, in one call. A TLP may come in two
+ * parts (struct pcitsm_tlp_ref): its payload is then sealed from where it lies, or, on a link
+ * carrying it in the clear, handed to the sink there: no copy of the payload on the way. The
+ * engines work in bursts (pcitsm_ide_tx_burst, then pcitsm_ide_rx_burst at the receiver,
+ * PCITSM_IDE_WIRE_BURST TLPs per call), each TLP lands in its own slot and the sink gets them in
+ * order, then sink_end once: no allocation, no copy into the queue, no system call per TLP. With a
+ * tap, or behind frames already queued in that direction, the TLPs go one by one through the
+ * queue instead, so the tap sees and may act on every TLP exactly as with single sends. An IDE
+ * Sync a PR_Sent counter asks for goes between the TLPs where it is due (PCIe 6.x §6.33). *done:
+ * the TLPs sent (the one at *done failed, those after it were not sent). Errors: the
+ * transmitter's, as pcitsm_ide_wire_send; E_EXHAUSTED if the queue is full (a sink's burst while
+ * the wire is busy in that direction); receive-side drops are counted in stats. */
 pcitsm_err pcitsm_ide_wire_send_burst(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
-				      bool tee, const uint8_t *const *tlps, const size_t *lens,
-				      size_t n, size_t *done) PCITSM_MUST_CHECK;
+				      bool tee, const struct pcitsm_tlp_ref *tlps, size_t n,
+				      size_t *done) PCITSM_MUST_CHECK;
 /* The tap's own actions: put raw bytes on the wire (inject, replay), or release held frames. */
 pcitsm_err pcitsm_ide_wire_inject(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
 				  const uint8_t *bytes, size_t len) PCITSM_MUST_CHECK;

@@ -239,7 +239,17 @@ struct pcitsm_sva_server_cfg {
 	struct pcitsm_emu_func *ep[PCITSM_SVA_MAX_DEVS];
 	uint16_t mps, mrrs;
 	const struct pcitsm_env *env;
+	/* Bounds against local processes (docs/sva.md "Hostile processes"); 0: the default.
+	 * max_conns: open connections in all (64, at most PCITSM_SVA_MAX_CONNS); per_uid / per_proc:
+	 * of one user / one process, counted by the kernel's word on who connected (32 / 16); one
+	 * more is answered E_EXHAUSTED and closed. idle_timeout_ms: a connection that has bound no
+	 * device is closed after this long without a request (10000); a bound one is an open
+	 * device and stays. A reply the process does not read at once closes its connection. */
+	unsigned max_conns, max_conns_per_uid, max_conns_per_proc, idle_timeout_ms;
+	/* PASIDs handed out: 1 .. 2^pasid_bits - 1 (1..20; 0: 20, the PASID TLP Prefix's width) */
+	unsigned pasid_bits;
 };
+#define PCITSM_SVA_MAX_CONNS 64u
 pcitsm_err pcitsm_sva_server_start_cfg(const struct pcitsm_sva_server_cfg *cfg,
 				       struct pcitsm_sva_server **out) PCITSM_MUST_CHECK;
 /* The same on the server's own platform. */

@@ -178,22 +178,42 @@ static struct pcitsm_tdisp_tdi *func_tdi(const struct pcitsm_emu_func *f)
 	return pcitsm_tdisp_dsm_find(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
 }
 
+/* The link whose DMA path reads f's TDI state (emu_tee_admit, under the link's lock): a VF's is
+ * its PF's. A TDI state change by a configuration write is made under that lock too, so a DMA
+ * burst sees the state before or after it, never a change in the middle of its checks. */
+static struct pcitsm_emu_link *tdi_link(const struct pcitsm_emu_func *f)
+{
+	return f->link ? f->link : f->physfn ? f->physfn->link : NULL;
+}
+
 void emu_tdi_config_written(struct pcitsm_emu_func *f)
 {
+	struct pcitsm_emu_link *l = f ? tdi_link(f) : NULL;
+
+	emu_link_lock(l);
 	if (func_tdi(f))
 		pcitsm_tdisp_dsm_config_written(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
+	emu_link_unlock(l);
 }
 
 void emu_tdi_flr(struct pcitsm_emu_func *f)
 {
+	struct pcitsm_emu_link *l = f ? tdi_link(f) : NULL;
+
+	emu_link_lock(l);
 	if (func_tdi(f))
 		pcitsm_tdisp_dsm_flr(&f->dev->dsm, pcitsm_bdf_rid(&f->bdf));
+	emu_link_unlock(l);
 }
 
 void emu_tdi_stream_insecure(struct pcitsm_emu_func *f, uint8_t stream_id)
 {
+	struct pcitsm_emu_link *l = f ? tdi_link(f) : NULL;
+
+	emu_link_lock(l);
 	if (f && f->dev && f->dev->dsm_init)
 		pcitsm_tdisp_dsm_stream_insecure(&f->dev->dsm, stream_id);
+	emu_link_unlock(l);
 }
 
 int pcitsm_emu_tdi_state(const struct pcitsm_emu_func *f)

@@ -22,7 +22,6 @@
 
 #include "emu_priv.h"
 
-#define EMU_TLP_MAX (PCITSM_TLP_HDR_MAX + PCITSM_TLP_DATA_MAX)
 #define BURST PCITSM_IDE_WIRE_BURST
 #define PEND_MAX (2 * BURST)
 
@@ -33,20 +32,22 @@ struct emu_pending {
 	bool tee;
 };
 
+/* TLPs cross the link as header + payload pointer (struct pcitsm_tlp_ref): a write's payload is
+ * the requester's buffer, a completion's the IOMMU's staging buffer (or the host memory), never
+ * copied into a frame on the way (docs/sva.md "DMA as TLPs"). */
 struct emu_dma_scratch {
-	/* the requester's burst of requests */
-	uint8_t req[BURST][EMU_TLP_MAX];
-	const uint8_t *req_p[BURST];
-	size_t req_len[BURST];
+	/* the requester's burst of requests: headers, and their payloads where they lie */
+	uint8_t req[BURST][PCITSM_TLP_HDR_MAX];
+	struct pcitsm_tlp_ref req_ref[BURST];
 	uint8_t edge[BURST][PCITSM_TLP_DATA_MAX]; /* payloads of writes with partial DWs */
-	/* the completer: requests collected, data read, completions built */
+	/* the completer: requests collected, data read (stage[k] for pend[k]: valid until the
+	 * completions built on it are sent, at the end of emu_dma_serve), completions built */
 	struct emu_pending pend[PEND_MAX];
 	unsigned npend;
 	struct pcitsm_emu_dma_seg seg[PEND_MAX];
 	uint8_t stage[PEND_MAX][PCITSM_TLP_DATA_MAX];
-	uint8_t cpl[BURST][EMU_TLP_MAX];
-	const uint8_t *cpl_p[BURST];
-	size_t cpl_len[BURST];
+	uint8_t cpl[BURST][PCITSM_TLP_HDR_MAX];
+	struct pcitsm_tlp_ref cpl_ref[BURST];
 	unsigned ncpl;
 	enum pcitsm_ide_side cpl_from; /* the side the built completions leave from */
 	bool cpl_tee;                  /* and their T bit */
@@ -57,10 +58,6 @@ pcitsm_err emu_dma_init(struct pcitsm_emu_link *l)
 	l->scratch = calloc(1, sizeof(*l->scratch));
 	if (!l->scratch)
 		return PCITSM_E_NOMEM;
-	for (unsigned i = 0; i < BURST; i++) {
-		l->scratch->req_p[i] = l->scratch->req[i];
-		l->scratch->cpl_p[i] = l->scratch->cpl[i];
-	}
 	l->cpl_split = PCITSM_TLP_DATA_MAX;
 	return PCITSM_OK;
 }
@@ -108,8 +105,7 @@ pcitsm_err emu_cpl_flush(struct pcitsm_emu_link *l)
 	if (!n)
 		return PCITSM_OK;
 	x->ncpl = 0; /* before sending: a sink may complete something in turn */
-	return pcitsm_ide_wire_send_burst(l->wire, x->cpl_from, x->cpl_tee, x->cpl_p, x->cpl_len, n,
-					  &done);
+	return pcitsm_ide_wire_send_burst(l->wire, x->cpl_from, x->cpl_tee, x->cpl_ref, n, &done);
 }
 
 pcitsm_err emu_complete(struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
@@ -144,8 +140,11 @@ pcitsm_err emu_complete(struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 			PCITSM_TRY(emu_cpl_flush(l));
 		x->cpl_from = to;
 		x->cpl_tee = tee;
-		PCITSM_TRY(pcitsm_tlp_encode(&c, x->cpl[x->ncpl], EMU_TLP_MAX,
-					     &x->cpl_len[x->ncpl]));
+		/* The header here, the payload where data has it (staging or host memory). */
+		x->cpl_ref[x->ncpl] = (struct pcitsm_tlp_ref){ x->cpl[x->ncpl], 0, c.data,
+								c.data ? c.len : 0 };
+		PCITSM_TRY(pcitsm_tlp_encode_hdr(&c, x->cpl[x->ncpl], PCITSM_TLP_HDR_MAX,
+						 &x->cpl_ref[x->ncpl].hdr_len));
 		x->ncpl++;
 	} while (off < t->len);
 	return PCITSM_OK;
@@ -182,13 +181,36 @@ void emu_cpl_gather(struct pcitsm_emu_link *l, enum pcitsm_ide_side to, const st
 		tg->done = true;
 		return;
 	}
-	/* The part of [got, got + len) the requester keeps: [skip, skip + keep). */
+	/* The part of [got, got + len) the requester keeps: [skip, skip + keep); already in place
+	 * if the receiving engine decrypted it there (emu_cpl_place). */
 	lo = PCITSM_MAX(tg->got, tg->skip);
 	hi = PCITSM_MIN(tg->got + t->len, tg->skip + tg->keep);
-	if (lo < hi)
+	if (lo < hi && tg->dst + (lo - tg->skip) != t->data + (lo - tg->got))
 		memcpy(tg->dst + (lo - tg->skip), t->data + (lo - tg->got), hi - lo);
 	tg->got += t->len;
 	tg->done = tg->got == tg->len;
+}
+
+uint8_t *emu_cpl_place(void *ctx, const struct pcitsm_tlp *t)
+{
+	struct pcitsm_emu_link *l = ctx;
+	const struct pcitsm_emu_tag *tg = &l->side[PCITSM_IDE_SIDE_EP].tag[t->tag];
+	size_t off;
+
+	/* Only a completion emu_cpl_gather will take as it stands: an outstanding tag of this
+	 * requester from the completer the request went to, at the offset its Byte Count says
+	 * (what remains of the request, PCIe 6.x §2.2.9) and its Lower Address agrees with, wholly
+	 * inside the part the requester keeps. Anything else goes the usual way, and gather
+	 * judges it. */
+	if (t->kind != PCITSM_TLP_CPLD || t->status || !tg->busy || tg->done ||
+	    t->req_id != tg->req_id || t->cpl_id != emu_side_rid(l, PCITSM_IDE_SIDE_RP) ||
+	    !t->byte_count || t->byte_count > tg->len || t->len > t->byte_count)
+		return NULL;
+	off = tg->len - t->byte_count;
+	if (t->lower_addr != ((tg->addr + off) & 0x7f) || off < tg->skip ||
+	    off + t->len > tg->skip + tg->keep)
+		return NULL;
+	return tg->dst + (off - tg->skip);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -314,17 +336,17 @@ static void serve_group(struct pcitsm_emu_link *l, unsigned i, unsigned j, int f
 		size_t skip, keep;
 
 		(void)request_bytes(t, &skip, &keep); /* checked in admit() */
-		x->seg[k - i] = (struct pcitsm_emu_dma_seg){
+		x->seg[k] = (struct pcitsm_emu_dma_seg){
 			t->addr + skip,
 			dir == PCITSM_EMU_DMA_WRITE ? (uint8_t *)(uintptr_t)t->data + skip
-						    : x->stage[k - i],
+						    : x->stage[k],
 			keep };
 	}
 	e = l->iommu.access(l->iommu.ctx, p0->t.req_id, p0->t.has_pasid ? p0->t.pasid.pasid : 0,
-			    dir, x->seg, j - i, &done);
+			    dir, &x->seg[i], j - i, &done);
 	for (unsigned k = i; k < j; k++) {
 		const struct emu_pending *p = &x->pend[k];
-		const struct pcitsm_emu_dma_seg *sg = &x->seg[k - i];
+		const struct pcitsm_emu_dma_seg *sg = &x->seg[k];
 		bool ok = !e || done >= at + sg->len;
 
 		if (!ok)
@@ -453,6 +475,7 @@ static pcitsm_err build_write(struct dma_run *r, const uint8_t *buf, unsigned sl
 	unsigned fb, lb;
 
 	req_header(r, &t, PCITSM_TLP_MWR, n);
+	/* The payload stays where it is: the TLP carries a pointer to it. */
 	if (lo == r->cur && hi == r->cur + n) {
 		t.data = buf + (r->cur - r->va);
 	} else {
@@ -470,7 +493,9 @@ static pcitsm_err build_write(struct dma_run *r, const uint8_t *buf, unsigned sl
 			t.last_be = r->cur + n - hi < 4 ? (uint8_t)lb : 0xf;
 		}
 	}
-	return pcitsm_tlp_encode(&t, x->req[slot], EMU_TLP_MAX, &x->req_len[slot]);
+	x->req_ref[slot] = (struct pcitsm_tlp_ref){ x->req[slot], 0, t.data, n };
+	return pcitsm_tlp_encode_hdr(&t, x->req[slot], PCITSM_TLP_HDR_MAX,
+				     &x->req_ref[slot].hdr_len);
 }
 
 pcitsm_err pcitsm_emu_dma_write(struct pcitsm_emu_link *l, const struct pcitsm_emu_dma *d,
@@ -501,8 +526,7 @@ pcitsm_err pcitsm_emu_dma_write(struct pcitsm_emu_link *l, const struct pcitsm_e
 		}
 		if (!e)
 			e = pcitsm_ide_wire_send_burst(l->wire, PCITSM_IDE_SIDE_EP, d->t,
-						       l->scratch->req_p, l->scratch->req_len, n,
-						       &sent);
+						       l->scratch->req_ref, n, &sent);
 		l->dma_tlps += sent;
 		if (take_fault(&r, &at)) {
 			*done = clamp_done(&r, at);
@@ -561,14 +585,14 @@ pcitsm_err pcitsm_emu_dma_read(struct pcitsm_emu_link *l, const struct pcitsm_em
 			}
 			req_header(&r, &t, PCITSM_TLP_MRD, k);
 			t.tag = (uint8_t)tags[n];
-			e = pcitsm_tlp_encode(&t, l->scratch->req[n], EMU_TLP_MAX,
-					      &l->scratch->req_len[n]);
+			l->scratch->req_ref[n] = (struct pcitsm_tlp_ref){ l->scratch->req[n] };
+			e = pcitsm_tlp_encode_hdr(&t, l->scratch->req[n], PCITSM_TLP_HDR_MAX,
+						  &l->scratch->req_ref[n].hdr_len);
 			r.cur += k;
 		}
 		if (!e)
 			e = pcitsm_ide_wire_send_burst(l->wire, PCITSM_IDE_SIDE_EP, d->t,
-						       l->scratch->req_p, l->scratch->req_len, n,
-						       &sent);
+						       l->scratch->req_ref, n, &sent);
 		l->dma_tlps += sent;
 		/* In request order: the first that did not complete successfully ends the run (the
 		 * bytes before it arrived). */

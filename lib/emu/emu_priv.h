@@ -52,6 +52,9 @@ pcitsm_err emu_cpl_flush(struct pcitsm_emu_link *l) PCITSM_MUST_CHECK;
 /* A completion delivered to side `to`: gathered into its tag. */
 void emu_cpl_gather(struct pcitsm_emu_link *l, enum pcitsm_ide_side to, const struct pcitsm_tlp *t,
 		    bool tee);
+/* The endpoint's engine rx_place (ctx: the link): where a completion's payload is decrypted, the
+ * destination of its tag if gather would take it as it is, else NULL. */
+uint8_t *emu_cpl_place(void *ctx, const struct pcitsm_tlp *t);
 /* Take a free tag of side sd for a read (dst: where the bytes [skip, skip + keep) of the
  * request go), or -1. */
 int emu_tag_alloc(struct pcitsm_emu_side *sd, uint16_t req_id, uint64_t addr, size_t len,

@@ -208,14 +208,15 @@ static void serve_request(struct pcitsm_emu_link *l, enum pcitsm_ide_side to,
 		sd->bad++;
 }
 
-static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		      size_t len, bool tee)
+static void wire_sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
+		      const struct pcitsm_tlp_ref *tlp, bool tee)
 {
 	struct emu_wire *ew = pcitsm_container_of(w, struct emu_wire, w);
 	struct pcitsm_emu_link *l = ew->link;
 	struct pcitsm_tlp t;
 
-	if (pcitsm_tlp_decode(tlp, len, &t) != PCITSM_OK) {
+	/* Header and payload apart (a payload where its sender has it), or one buffer. */
+	if (pcitsm_tlp_decode_ref(tlp, &t) != PCITSM_OK) {
 		l->side[to].bad++;
 		return;
 	}
@@ -464,6 +465,9 @@ pcitsm_err emu_links_init(struct pcitsm_emu_platform *p)
 		}
 		if (!l->rp->ide_port || !l->ep->ide_port)
 			continue; /* no IDE at one end: no wire either */
+		/* The endpoint's DMA engine decrypts read completions into their destination. */
+		l->ep->ide_port->rx_place = emu_cpl_place;
+		l->ep->ide_port->rx_place_ctx = l;
 		ew = calloc(1, sizeof(*ew));
 		if (!ew)
 			return PCITSM_E_NOMEM;

@@ -158,10 +158,10 @@ static pcitsm_err tx_unit(struct pcitsm_ide_port *p, int idx, struct pcitsm_ide_
 		if (n > 1)
 			copy_hdr(aad + aad_len, o, PCITSM_TLP_PREFIX_LEN + hl);
 		aad_len += PCITSM_TLP_PREFIX_LEN + hl;
-		seg[nseg++] = (struct pcitsm_gcm_seg){ io[i].in + hl, o + PCITSM_TLP_PREFIX_LEN + hl,
+		seg[nseg++] = (struct pcitsm_gcm_seg){ t[i].data, o + PCITSM_TLP_PREFIX_LEN + hl,
 						       dl };
 		if (pcrc)
-			c = pcitsm_ide_pcrc_update(c, io[i].in + hl, dl);
+			c = pcitsm_ide_pcrc_update(c, t[i].data, dl);
 		io[i].out_len = end = PCITSM_TLP_PREFIX_LEN + hl + dl;
 	}
 	if (pcrc) {
@@ -213,9 +213,11 @@ static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pc
 		o[PCITSM_TLP_PREFIX_LEN + PCITSM_IDE_MSG_SYNC_CPL_BYTE] = cpl;
 		npr = cpl = 0;
 	}
-	seg[0] = (struct pcitsm_gcm_seg){ io->in + hl, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
+	/* The payload sealed from where it lies (t->data: after the header in io->in, or io->data):
+	 * one pass, no copy. */
+	seg[0] = (struct pcitsm_gcm_seg){ t->data, o + PCITSM_TLP_PREFIX_LEN + hl, dl };
 	if (pcrc) {
-		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, io->in + hl, dl),
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, t->data, dl),
 				      crc);
 		seg[1] = (struct pcitsm_gcm_seg){ crc, o + end, sizeof(crc) };
 		end += sizeof(crc);
@@ -236,14 +238,38 @@ static inline pcitsm_err tx_single(struct pcitsm_ide_port *p, int idx, struct pc
 	return PCITSM_OK;
 }
 
+static inline pcitsm_err decode_io(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t)
+{
+	const struct pcitsm_tlp_ref r = { io->in, io->in_len, io->data, io->data_len };
+
+	if (!io->in || !io->out)
+		return PCITSM_E_INVAL;
+	PCITSM_TRY(pcitsm_tlp_decode_ref(&r, t));
+	t->tee = io->t;
+	return PCITSM_OK;
+}
+
 static pcitsm_err decode_all(const struct pcitsm_ide_io *io, struct pcitsm_tlp *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!io[i].in || !io[i].out)
-			return PCITSM_E_INVAL;
-		PCITSM_TRY(pcitsm_tlp_decode(io[i].in, io[i].in_len, &t[i]));
-		t[i].tee = io[i].t;
-	}
+	for (size_t i = 0; i < n; i++)
+		PCITSM_TRY(decode_io(&io[i], &t[i]));
+	return PCITSM_OK;
+}
+
+/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), never one with T=1 (TDISP,
+ * PCIe 6.x §11: TEE traffic only inside IDE); its two parts, if apart, go out as one. */
+static pcitsm_err tx_plain(struct pcitsm_ide_io *io)
+{
+	size_t len = io->in_len + io->data_len;
+
+	if (io->t)
+		return PCITSM_E_STATE;
+	if (io->out_cap < len)
+		return PCITSM_E_NOSPC;
+	memcpy(io->out, io->in, io->in_len);
+	if (io->data_len)
+		memcpy(io->out + io->in_len, io->data, io->data_len);
+	io->out_len = len;
 	return PCITSM_OK;
 }
 
@@ -263,22 +289,11 @@ static inline pcitsm_err tx_one(struct pcitsm_ide_port *p, struct pcitsm_ide_io 
 	struct pcitsm_tlp t;
 	int idx;
 
-	if (!io->in || !io->out)
-		return PCITSM_E_INVAL;
-	PCITSM_TRY(pcitsm_tlp_decode(io->in, io->in_len, &t));
-	t.tee = io->t;
+	PCITSM_TRY(decode_io(io, &t));
 	idx = pcitsm_ide_select(p, &t);
 	if (idx >= 0)
 		return tx_single(p, idx, io, &t);
-	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), never one with T=1
-	 * (TDISP, PCIe 6.x §11: TEE traffic only inside IDE). */
-	if (io->t)
-		return PCITSM_E_STATE;
-	if (io->out_cap < io->in_len)
-		return PCITSM_E_NOSPC;
-	memcpy(io->out, io->in, io->in_len);
-	io->out_len = io->in_len;
-	return PCITSM_OK;
+	return tx_plain(io);
 }
 
 pcitsm_err pcitsm_ide_tx_burst(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, size_t n,
@@ -316,17 +331,10 @@ pcitsm_err pcitsm_ide_tx(struct pcitsm_ide_port *p, struct pcitsm_ide_io *io, si
 			return PCITSM_E_INVAL; /* a unit is one stream and sub-stream */
 	if (idx >= 0)
 		return tx_unit(p, idx, io, t, n);
-	/* No stream: a plain TLP (PCIe 6.x §6.33 selective stream rules), one at a time, never one
-	 * with T=1 (TDISP, PCIe 6.x §11: TEE traffic only inside IDE). */
+	/* No stream: one plain TLP at a time. */
 	if (n != 1)
 		return PCITSM_E_INVAL;
-	if (io[0].t)
-		return PCITSM_E_STATE;
-	if (io[0].out_cap < io[0].in_len)
-		return PCITSM_E_NOSPC;
-	memcpy(io[0].out, io[0].in, io[0].in_len);
-	io[0].out_len = io[0].in_len;
-	return PCITSM_OK;
+	return tx_plain(&io[0]);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -561,6 +569,18 @@ static pcitsm_err rx_last(struct pcitsm_ide_port *p, struct pcitsm_ide_stream *s
 	return PCITSM_OK;
 }
 
+/* Where the payload of t (T bit tee) is decrypted: where the port's rx_place says, else dflt. */
+static uint8_t *rx_dest(struct pcitsm_ide_port *p, const struct pcitsm_tlp *t, bool tee,
+			uint8_t *dflt)
+{
+	struct pcitsm_tlp h = *t;
+	uint8_t *d;
+
+	h.tee = tee;
+	d = p->rx_place(p->rx_place_ctx, &h);
+	return d ? d : dflt;
+}
+
 /* A TLP with a MAC and no unit in progress (the common case): the same checks as rx_last, with
  * the received prefix and header used in place as the AAD and the payload decrypted straight
  * into out->buf. */
@@ -574,6 +594,7 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	uint8_t iv[PCITSM_GCM_IV_LEN], crc[PCITSM_IDE_PCRC_LEN], want[PCITSM_IDE_PCRC_LEN];
 	uint64_t npr = s->pr_recv_npr, cpl = s->pr_recv_cpl;
 	uint8_t msg = t->kind == PCITSM_TLP_MSG ? t->msg_code : 0;
+	uint8_t *dst = out->buf + hl;
 	pcitsm_err e;
 
 	if (hl + dl > out->cap)
@@ -581,7 +602,9 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	/* PCIe 6.x §6.33 PCRC: with PCRC enabled every TLP with a MAC and a payload carries it. */
 	if (s->pcrc && dl && !v->pfx.p)
 		return rx_fail(p, s, PCITSM_E_FIELD);
-	seg[0] = (struct pcitsm_gcm_seg){ v->payload, out->buf + hl, dl };
+	if (p->rx_place && dl && !msg)
+		dst = rx_dest(p, t, v->pfx.t, dst);
+	seg[0] = (struct pcitsm_gcm_seg){ v->payload, dst, dl };
 	if (v->pfx.p)
 		seg[1] = (struct pcitsm_gcm_seg){ v->payload + dl, crc, sizeof(crc) };
 	make_iv(sl->ctr, iv);
@@ -593,19 +616,18 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 				   t->msg_body[PCITSM_IDE_MSG_SYNC_CPL_BYTE - 12], &npr, &cpl))
 		e = PCITSM_E_REPLAY;
 	if (e) {
-		pcitsm_wipe(out->buf + hl, dl);
+		pcitsm_wipe(dst, dl); /* unverified plaintext, wherever rx_place put it */
 		return rx_fail(p, s, e);
 	}
 	rx_commit(s, sl, sub, v->pfx.k, npr, cpl);
 	s->stats.rx_tlps++;
 	s->stats.rx_units++;
 	if (v->pfx.p) {
-		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, out->buf + hl, dl),
-				      want);
+		pcitsm_ide_pcrc_final(pcitsm_ide_pcrc_update(PCITSM_IDE_PCRC_SEED, dst, dl), want);
 		if (pcitsm_ct_memneq(want, crc, sizeof(crc))) {
 			/* PCRC Check Failed: reported, the data is not used (PCIe 6.x §6.33 error
 			 * handling). */
-			pcitsm_wipe(out->buf + hl, dl);
+			pcitsm_wipe(dst, dl);
 			s->stats.dropped++;
 			return PCITSM_E_HASH;
 		}
@@ -626,6 +648,11 @@ static pcitsm_err rx_single(struct pcitsm_ide_port *p, struct pcitsm_ide_stream 
 	out->t[0] = v->pfx.t;
 	out->off[0] = 0;
 	out->len[0] = hl + dl;
+	if (dst != out->buf + hl) {
+		out->len[0] = hl;
+		out->data = dst;
+		out->data_len = dl;
+	}
 	out->n = 1;
 	return PCITSM_OK;
 }
@@ -685,6 +712,8 @@ static inline pcitsm_err rx_one(struct pcitsm_ide_port *p, const uint8_t *in, si
 	out->n = 0;
 	out->stream = -1;
 	out->consumed = false;
+	out->data = NULL;
+	out->data_len = 0;
 	if (len && in[0] == PCITSM_IDE_PFX_BYTE0)
 		return rx_ide(p, in, len, out);
 	return rx_clear(p, in, len, out);

@@ -113,7 +113,8 @@ static void fmt_type(const struct pcitsm_tlp *t, uint8_t *fmt, uint8_t *type)
 	}
 }
 
-pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
+static pcitsm_err encode(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len,
+			 bool payload)
 {
 	struct pcitsm_wr w;
 	uint8_t fmt, type;
@@ -121,7 +122,7 @@ pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t ca
 
 	PCITSM_TRY(length_dw(t, &dw));
 	PCITSM_TRY(check_fields(t, dw));
-	if (has_data(t->kind) && !t->data)
+	if (payload && has_data(t->kind) && !t->data)
 		return PCITSM_E_INVAL;
 	fmt_type(t, &fmt, &type);
 	pcitsm_wr_init(&w, out, cap);
@@ -174,10 +175,20 @@ pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t ca
 		pcitsm_wr_bytes(&w, t->msg_body, 4);
 		break;
 	}
-	if (has_data(t->kind))
+	if (payload && has_data(t->kind))
 		pcitsm_wr_bytes(&w, t->data, t->len);
 	*len = pcitsm_wr_len(&w);
 	return pcitsm_wr_err(&w);
+}
+
+pcitsm_err pcitsm_tlp_encode(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
+{
+	return encode(t, out, cap, len, true);
+}
+
+pcitsm_err pcitsm_tlp_encode_hdr(const struct pcitsm_tlp *t, uint8_t *out, size_t cap, size_t *len)
+{
+	return encode(t, out, cap, len, false);
 }
 
 static pcitsm_err decode_kind(uint8_t fmt, uint8_t type, struct pcitsm_tlp *t)
@@ -297,6 +308,30 @@ pcitsm_err pcitsm_tlp_decode(const uint8_t *in, size_t len, struct pcitsm_tlp *t
 	t->has_pasid = true;
 	t->pasid = x;
 	return pcitsm_tlp_pasid_check(&x, t);
+}
+
+pcitsm_err pcitsm_tlp_decode_ref(const struct pcitsm_tlp_ref *r, struct pcitsm_tlp *t)
+{
+	const uint8_t *h = r->hdr;
+	size_t pfx;
+
+	if (!r->data_len)
+		return pcitsm_tlp_decode(h, r->hdr_len, t);
+	if (!r->data || !h || r->hdr_len < 4)
+		return PCITSM_E_INVAL;
+	/* Nothing is read past hdr_len: it must be the prefix and header that Fmt announces. */
+	pfx = h[0] == PCITSM_TLP_PFX_PASID ? PCITSM_TLP_PREFIX_LEN : 0;
+	if (r->hdr_len < pfx + 4 || r->hdr_len != pfx + (h[pfx] & 0x20 ? 16u : 12u))
+		return PCITSM_E_FIELD;
+	/* The header announces the payload: decoded as one TLP of hdr_len + data_len bytes, of
+	 * which only the header is read; the payload must be exactly the second part. */
+	PCITSM_TRY(pcitsm_tlp_decode(h, r->hdr_len + r->data_len, t));
+	if (!t->data) {
+		memset(t, 0, sizeof(*t));
+		return PCITSM_E_LONG; /* a TLP without payload, and bytes after its header */
+	}
+	t->data = r->data;
+	return PCITSM_OK;
 }
 
 static pcitsm_err tlp_decode_hdr(const uint8_t *in, size_t len, struct pcitsm_tlp *t)

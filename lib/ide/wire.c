@@ -86,6 +86,13 @@ static pcitsm_err flush_msgs(struct pcitsm_ide_wire *w, enum pcitsm_ide_side sid
 	return PCITSM_OK;
 }
 
+/* Delivered TLP j of o, for the sink: in o's buffer, or its header there and its payload where
+ * the port's rx_place put it. */
+static struct pcitsm_tlp_ref delivered(const struct pcitsm_ide_rx_out *o, size_t j)
+{
+	return (struct pcitsm_tlp_ref){ o->buf + o->off[j], o->len[j], o->data, o->data_len };
+}
+
 static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
 {
 	struct pcitsm_ide_rx_out out = { .buf = w->rx_buf, .cap = sizeof(w->rx_buf) };
@@ -98,8 +105,10 @@ static void deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to)
 		st->last_reject = e;
 	}
 	for (size_t i = 0; i < out.n; i++) {
+		const struct pcitsm_tlp_ref r = delivered(&out, i);
+
 		st->delivered++;
-		w->sink(w, to, out.buf + out.off[i], out.len[i], out.t[i]);
+		w->sink(w, to, &r, out.t[i]);
 	}
 	if (out.n && w->sink_end)
 		w->sink_end(w, to);
@@ -129,13 +138,14 @@ void pcitsm_ide_wire_run(struct pcitsm_ide_wire *w)
 }
 
 static pcitsm_err tx(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
-		     const uint8_t *const *tlps, const size_t *lens, size_t n)
+		     const struct pcitsm_tlp_ref *tlps, size_t n)
 {
 	struct pcitsm_ide_io io[PCITSM_IDE_AGG_MAX];
 
 	for (size_t i = 0; i < n; i++)
-		io[i] = (struct pcitsm_ide_io){ tlps[i], lens[i], w->txf[i].data,
-						sizeof(w->txf[i].data), 0, tee };
+		io[i] = (struct pcitsm_ide_io){ tlps[i].hdr, tlps[i].hdr_len, w->txf[i].data,
+						sizeof(w->txf[i].data), 0, tee, tlps[i].data,
+						tlps[i].data_len };
 	PCITSM_TRY(pcitsm_ide_tx(w->port[from], io, n));
 	for (size_t i = 0; i < n; i++)
 		w->txf[i].len = io[i].out_len;
@@ -145,15 +155,18 @@ static pcitsm_err tx(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool 
 pcitsm_err pcitsm_ide_wire_send(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
 				const uint8_t *const *tlps, const size_t *lens, size_t n)
 {
+	struct pcitsm_tlp_ref r[PCITSM_IDE_AGG_MAX];
 	pcitsm_err e;
 
 	if (!w || !tlps || !lens || !n || n > PCITSM_IDE_AGG_MAX || (unsigned)from > 1)
 		return PCITSM_E_INVAL;
-	e = tx(w, from, tee, tlps, lens, n);
+	for (size_t i = 0; i < n; i++)
+		r[i] = (struct pcitsm_tlp_ref){ tlps[i], lens[i], NULL, 0 };
+	e = tx(w, from, tee, r, n);
 	if (e == PCITSM_E_BUSY) {
 		/* PCIe 6.x §6.33 PR_Sent counters: the IDE Sync goes first, then the TLPs. */
 		PCITSM_TRY(flush_msgs(w, from));
-		e = tx(w, from, tee, tlps, lens, n);
+		e = tx(w, from, tee, r, n);
 	}
 	if (e) {
 		w->stats[!from].tx_refused++;
@@ -203,8 +216,10 @@ static void burst_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, 
 	}
 	for (size_t i = 0; i < k; i++) {
 		for (size_t j = 0; j < out[i].n; j++) {
+			const struct pcitsm_tlp_ref r = delivered(&out[i], j);
+
 			st->delivered++;
-			w->sink(w, to, out[i].buf + out[i].off[j], out[i].len[j], out[i].t[j]);
+			w->sink(w, to, &r, out[i].t[j]);
 			any = true;
 		}
 	}
@@ -215,13 +230,13 @@ static void burst_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, 
 
 /* One TLP the slow way: as pcitsm_ide_wire_send of one TLP, without running the queue. */
 static pcitsm_err send_queued(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
-			      const uint8_t *tlp, size_t len)
+			      const struct pcitsm_tlp_ref *tlp)
 {
-	pcitsm_err e = tx(w, from, tee, &tlp, &len, 1);
+	pcitsm_err e = tx(w, from, tee, tlp, 1);
 
 	if (e == PCITSM_E_BUSY) {
 		PCITSM_TRY(flush_msgs(w, from));
-		e = tx(w, from, tee, &tlp, &len, 1);
+		e = tx(w, from, tee, tlp, 1);
 	}
 	if (e) {
 		w->stats[!from].tx_refused++;
@@ -233,9 +248,10 @@ static pcitsm_err send_queued(struct pcitsm_ide_wire *w, enum pcitsm_ide_side fr
 
 /* A link on which neither port has a stream enabled or Secure carries every T=0 TLP in the clear:
  * the transmitter would copy it out unchanged and the receiver copy it in unchanged (PCIe 6.x
- * §6.33 selective stream rules: no stream selects it, none owns it). Then the burst's own bytes
- * go to the sink, without the two copies; the engines' checks of such a TLP (it decodes, it is not
- * an IDE message) are made here, and anything else takes the engines' path. */
+ * §6.33 selective stream rules: no stream selects it, none owns it). Then the burst's own TLPs go
+ * to the sink as they are, header and payload where the sender has them, without the copies; the
+ * engines' checks of such a TLP (it decodes, it is not an IDE message) are made here, and anything
+ * else takes the engines' path. */
 static bool clear_link(const struct pcitsm_ide_wire *w, bool tee)
 {
 	if (tee)
@@ -248,12 +264,12 @@ static bool clear_link(const struct pcitsm_ide_wire *w, bool tee)
 	return true;
 }
 
-static bool clear_tlps(const uint8_t *const *tlps, const size_t *lens, size_t n)
+static bool clear_tlps(const struct pcitsm_tlp_ref *tlps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct pcitsm_tlp t;
 
-		if (!tlps[i] || pcitsm_tlp_decode(tlps[i], lens[i], &t) != PCITSM_OK ||
+		if (!tlps[i].hdr || pcitsm_tlp_decode_ref(&tlps[i], &t) != PCITSM_OK ||
 		    t.kind == PCITSM_TLP_MSG)
 			return false;
 	}
@@ -261,7 +277,7 @@ static bool clear_tlps(const uint8_t *const *tlps, const size_t *lens, size_t n)
 }
 
 static void clear_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
-			  const uint8_t *const *tlps, const size_t *lens, size_t n)
+			  const struct pcitsm_tlp_ref *tlps, size_t n)
 {
 	enum pcitsm_ide_side to = (enum pcitsm_ide_side)!from;
 	bool was_running = w->running;
@@ -271,7 +287,7 @@ static void clear_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
 	w->stats[to].sent += n;
 	w->stats[to].delivered += n;
 	for (size_t i = 0; i < n; i++)
-		w->sink(w, to, tlps[i], lens[i], false);
+		w->sink(w, to, &tlps[i], false);
 	if (n && w->sink_end)
 		w->sink_end(w, to);
 	w->burst_busy[from] = false;
@@ -282,17 +298,23 @@ static void clear_deliver(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
 
 /* Up to PCITSM_IDE_WIRE_BURST TLPs with the engines' burst calls; *sent: how many went. */
 static pcitsm_err burst_chunk(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from, bool tee,
-			      const uint8_t *const *tlps, const size_t *lens, size_t n,
-			      size_t *sent)
+			      const struct pcitsm_tlp_ref *tlps, size_t n, size_t *sent)
 {
 	struct pcitsm_ide_io io[PCITSM_IDE_WIRE_BURST];
 	bool was_running = w->running;
 	size_t k;
 	pcitsm_err e;
 
+	/* Each payload is sealed from where the sender has it, straight into the wire frame. */
 	for (size_t i = 0; i < n; i++)
-		io[i] = (struct pcitsm_ide_io){ tlps[i], lens[i], w->burst_tx[from][i].data,
-						sizeof(w->burst_tx[from][i].data), 0, tee };
+		io[i] = (struct pcitsm_ide_io){ tlps[i].hdr,
+						tlps[i].hdr_len,
+						w->burst_tx[from][i].data,
+						sizeof(w->burst_tx[from][i].data),
+						0,
+						tee,
+						tlps[i].data,
+						tlps[i].data_len };
 	e = pcitsm_ide_tx_burst(w->port[from], io, n, &k);
 	for (size_t i = 0; i < k; i++)
 		w->burst_tx[from][i].len = io[i].out_len;
@@ -316,20 +338,20 @@ static pcitsm_err burst_chunk(struct pcitsm_ide_wire *w, enum pcitsm_ide_side fr
 }
 
 pcitsm_err pcitsm_ide_wire_send_burst(struct pcitsm_ide_wire *w, enum pcitsm_ide_side from,
-				      bool tee, const uint8_t *const *tlps, const size_t *lens,
-				      size_t n, size_t *done)
+				      bool tee, const struct pcitsm_tlp_ref *tlps, size_t n,
+				      size_t *done)
 {
 	size_t i = 0;
 	pcitsm_err e = PCITSM_OK;
 
 	if (done)
 		*done = 0;
-	if (!w || !tlps || !lens || !done || (unsigned)from > 1)
+	if (!w || !tlps || !done || (unsigned)from > 1)
 		return PCITSM_E_INVAL;
 	while (i < n && !e) {
 		if (w->tap || w->q_n[from] || w->burst_busy[from]) {
 			/* The tap acts on each TLP; queued frames go first: one by one. */
-			e = send_queued(w, from, tee, tlps[i], lens[i]);
+			e = send_queued(w, from, tee, &tlps[i]);
 			if (!e) {
 				i++;
 				pcitsm_ide_wire_run(w);
@@ -337,12 +359,12 @@ pcitsm_err pcitsm_ide_wire_send_burst(struct pcitsm_ide_wire *w, enum pcitsm_ide
 		} else {
 			size_t k = PCITSM_MIN(n - i, (size_t)PCITSM_IDE_WIRE_BURST), sent;
 
-			if (clear_link(w, tee) && clear_tlps(tlps + i, lens + i, k)) {
-				clear_deliver(w, from, tlps + i, lens + i, k);
+			if (clear_link(w, tee) && clear_tlps(tlps + i, k)) {
+				clear_deliver(w, from, tlps + i, k);
 				i += k;
 				continue;
 			}
-			e = burst_chunk(w, from, tee, tlps + i, lens + i, k, &sent);
+			e = burst_chunk(w, from, tee, tlps + i, k, &sent);
 			i += sent;
 		}
 	}

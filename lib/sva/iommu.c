@@ -12,12 +12,12 @@
  * before the server has noticed the closed socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -44,7 +44,7 @@ struct sva_region {
 
 struct sva_iommu {
 	pthread_rwlock_t lock;
-	uint32_t next_pasid;
+	uint32_t next_pasid, pasid_max;
 	struct sva_binding b[SVA_MAX_BINDINGS];
 	uint32_t dev_pasid[PCITSM_SVA_MAX_DEVS]; /* 0: the device is not bound */
 	struct sva_region reg[PCITSM_SVA_MAX_DEVS][SVA_MAX_REGIONS];
@@ -63,10 +63,13 @@ static void regions_drop(struct sva_iommu *m, unsigned dev)
 	m->next_iova[dev] = SVA_IOVA_BASE;
 }
 
-pcitsm_err sva_iommu_new(struct sva_iommu **out)
+pcitsm_err sva_iommu_new(uint32_t pasid_max, struct sva_iommu **out)
 {
-	struct sva_iommu *m = calloc(1, sizeof(*m));
+	struct sva_iommu *m;
 
+	if (pasid_max == 0 || pasid_max > PCITSM_SVA_PASID_MAX)
+		return PCITSM_E_INVAL;
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return PCITSM_E_NOMEM;
 	if (pthread_rwlock_init(&m->lock, NULL) != 0) {
@@ -74,6 +77,7 @@ pcitsm_err sva_iommu_new(struct sva_iommu **out)
 		return PCITSM_E_SYSTEM;
 	}
 	m->next_pasid = 1; /* PASID 0 is RID_PASID: never handed out */
+	m->pasid_max = pasid_max;
 	for (unsigned d = 0; d < PCITSM_SVA_MAX_DEVS; d++)
 		m->next_iova[d] = SVA_IOVA_BASE;
 	*out = m;
@@ -119,17 +123,23 @@ static bool pasid_in_use(struct sva_iommu *m, uint32_t pasid)
 	return by_pasid(m, pasid) != NULL;
 }
 
-pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, uint32_t *pasid)
+pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, int owner,
+			  uint32_t *pasid)
 {
 	struct sva_binding *b = NULL, *free_slot = NULL;
 	pcitsm_err e = PCITSM_OK;
 	int pidfd;
 
-	if (dev >= PCITSM_SVA_MAX_DEVS || pid <= 0)
+	if (dev >= PCITSM_SVA_MAX_DEVS || pid <= 0 || owner < 0)
 		return PCITSM_E_INVAL;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* The binding keeps its own reference to the process the caller pinned. */
+	pidfd = fcntl(owner, F_DUPFD_CLOEXEC, 0);
 	if (pidfd < 0)
 		return PCITSM_E_SYSTEM;
+	if (process_gone(pidfd)) {
+		close(pidfd);
+		return PCITSM_E_DEAD; /* its pid may already name another process */
+	}
 	pthread_rwlock_wrlock(&m->lock);
 	if (m->dev_pasid[dev]) {
 		e = PCITSM_E_BUSY;
@@ -154,9 +164,13 @@ pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, uint32_t
 			e = PCITSM_E_EXHAUSTED;
 			goto out;
 		}
-		while (pasid_in_use(m, p) && tries++ < PCITSM_SVA_PASID_MAX)
-			p = p % PCITSM_SVA_PASID_MAX + 1;
-		m->next_pasid = p % PCITSM_SVA_PASID_MAX + 1;
+		while (pasid_in_use(m, p) && tries++ < m->pasid_max)
+			p = p % m->pasid_max + 1;
+		if (pasid_in_use(m, p)) {
+			e = PCITSM_E_EXHAUSTED;
+			goto out;
+		}
+		m->next_pasid = p % m->pasid_max + 1;
 		b = free_slot;
 		*b = (struct sva_binding){ .used = true, .pasid = p, .pid = pid, .pidfd = pidfd };
 		pidfd = -1;
@@ -266,7 +280,10 @@ static const struct sva_binding *lookup(struct sva_iommu *m, unsigned dev, uint3
 }
 
 /* process_vm_readv / process_vm_writev over the segments from byte `moved` on, as few calls as
- * the kernel allows: one for all of them unless one stops short at a page it cannot reach. */
+ * the kernel allows: one for all of them unless one stops short at a page it cannot reach.
+ * Segments that continue each other at both ends (a burst's requests in address order, read into
+ * consecutive staging buffers or written from one buffer) go as one iovec: the kernel pins and
+ * walks each iovec on its own, so one of 128 KiB costs far less than 32 of 4 KiB. */
 static pcitsm_err vm_access(pid_t pid, enum sva_access acc, const struct pcitsm_emu_dma_seg *seg,
 			    size_t n, size_t total, size_t *moved)
 {
@@ -278,10 +295,21 @@ static pcitsm_err vm_access(pid_t pid, enum sva_access acc, const struct pcitsm_
 
 		while (skip >= seg[i].len) /* the segment holding byte `moved` */
 			skip -= seg[i++].len;
-		for (; i < n && k < SVA_IOV_MAX; i++, k++, skip = 0) {
-			local[k] = (struct iovec){ seg[i].buf + skip, seg[i].len - skip };
-			remote[k] = (struct iovec){ (void *)(uintptr_t)(seg[i].va + skip),
-						    seg[i].len - skip };
+		for (; i < n; i++, skip = 0) {
+			uint8_t *lb = seg[i].buf + skip;
+			uint64_t rva = seg[i].va + skip;
+			size_t len = seg[i].len - skip;
+
+			if (k && (uint8_t *)local[k - 1].iov_base + local[k - 1].iov_len == lb &&
+			    (uintptr_t)remote[k - 1].iov_base + remote[k - 1].iov_len == rva) {
+				local[k - 1].iov_len += len;
+				remote[k - 1].iov_len += len;
+				continue;
+			}
+			if (k == SVA_IOV_MAX)
+				break;
+			local[k] = (struct iovec){ lb, len };
+			remote[k++] = (struct iovec){ (void *)(uintptr_t)rva, len };
 		}
 		got = acc == SVA_WRITE ? process_vm_writev(pid, local, k, remote, k, 0)
 				       : process_vm_readv(pid, local, k, remote, k, 0);

@@ -2,6 +2,7 @@
 /* The emulated SVA device's socket messages (layout: sva_priv.h), and the register futex. */
 #include <limits.h>
 #include <linux/futex.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,22 @@ pcitsm_err sva_req_decode(const void *in, size_t len, struct sva_req *out)
 	/* only REGISTER has a length: a whole number of pages, at most the largest transfer */
 	if (q.op == SVA_OP_REGISTER ? q.length == 0 || q.length % 4096 || q.length > PCITSM_SVA_LEN_MAX
 				    : q.length != 0)
+		return PCITSM_E_FIELD;
+	*out = q;
+	return PCITSM_OK;
+}
+
+pcitsm_err sva_req_admit(const void *in, size_t len, int msg_flags, unsigned nfds,
+			 struct sva_req *out)
+{
+	struct sva_req q;
+
+	/* Cut by the receive buffer: longer than a request, or more ancillary data than fits. */
+	if (msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return PCITSM_E_LONG;
+	PCITSM_TRY(sva_req_decode(in, len, &q));
+	/* REGISTER carries exactly its buffer's memfd; nothing else carries a descriptor. */
+	if (nfds != (q.op == SVA_OP_REGISTER))
 		return PCITSM_E_FIELD;
 	*out = q;
 	return PCITSM_OK;

@@ -20,6 +20,14 @@
  * Threads: one control thread (accept, requests, hang-ups) and one DMA thread per device, which
  * sleeps on the doorbell register as a futex. Lock order: the link's lock (held for a DMA), then
  * the IOMMU's; the device's own mutex is never held across a DMA.
+ *
+ * Local processes may be hostile (docs/sva.md "Hostile processes"). Who opened the device is the
+ * process that connected, pinned as a pidfd when the connection is accepted (a pid alone may name
+ * another process by the time it is used); whoever holds the socket later (SCM_RIGHTS, fork())
+ * acts for that process, as an fd of /dev/uioN does for the mm that opened it. The one control
+ * thread never waits for a process: replies are sent without blocking (a process that does not
+ * read them loses its connection), connections are bounded in all, per user and per process,
+ * and a connection that binds no device is closed when idle.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +38,24 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "sva/sva_priv.h"
 
-#define SVA_MAX_CONNS 64
 #define SVA_IDLE_WAIT_MS 50
+#define SVA_CONNS_PER_UID 32
+#define SVA_CONNS_PER_PROC 16
+#define SVA_IDLE_TIMEOUT_MS 10000
+/* Out of descriptors: how soon accept() is tried again when no connection has closed. */
+#define SVA_FULL_RETRY_MS 100
+/* Descriptors one request can carry that we look at (REGISTER carries one; more are refused). */
+#define SVA_MAX_FDS 8
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5, include/uapi/asm-generic/socket.h */
+#endif
 
 struct sva_devstate {
 	struct pcitsm_sva_server *srv;
@@ -57,8 +76,12 @@ struct sva_devstate {
 };
 
 struct sva_conn {
-	int fd;  /* -1: free */
-	int dev; /* bound device, -1: none */
+	int fd;    /* -1: free */
+	int dev;   /* bound device, -1: none */
+	int pidfd; /* the process that connected (opened the device), pinned at accept */
+	pid_t pid;
+	uid_t uid;
+	uint64_t t_idle; /* accepted, or its last request answered */
 };
 
 struct pcitsm_sva_server {
@@ -69,7 +92,10 @@ struct pcitsm_sva_server {
 	struct sva_iommu *iommu;
 	unsigned ndev;
 	struct sva_devstate dev[PCITSM_SVA_MAX_DEVS];
-	struct sva_conn conn[SVA_MAX_CONNS];
+	struct sva_conn conn[PCITSM_SVA_MAX_CONNS];
+	unsigned max_conns, per_uid, per_proc;
+	uint64_t idle_ns;
+	bool full; /* accept() ran out of descriptors: retried when one closes, or soon */
 	pthread_t ctl;
 	struct pcitsm_emu_platform own; /* the server's own platform, when none was given */
 	bool own_ready;
@@ -193,14 +219,14 @@ static pcitsm_err regs_new(int *memfd, volatile uint8_t **regs)
 	return PCITSM_OK;
 }
 
-static pcitsm_err dev_bind(struct sva_devstate *d, pid_t pid)
+static pcitsm_err dev_bind(struct sva_devstate *d, pid_t pid, int pidfd)
 {
 	volatile uint8_t *regs;
 	uint32_t pasid;
 	int memfd;
 	pcitsm_err e;
 
-	e = sva_iommu_bind(d->srv->iommu, d->idx, pid, &pasid);
+	e = sva_iommu_bind(d->srv->iommu, d->idx, pid, pidfd, &pasid);
 	if (e)
 		return e;
 	e = regs_new(&memfd, &regs);
@@ -251,7 +277,10 @@ static void dev_quiesce_unbind(struct sva_devstate *d)
  * The control thread.
  */
 
-static void reply(int fd, const struct sva_rep *p, int memfd)
+/* Send a reply without waiting: a request and its reply are one message each way, so a process
+ * that reads its replies always has room; one whose socket is full stops reading, and the one
+ * control thread must not wait for it. false: not sent (the caller closes the connection). */
+static bool reply(int fd, const struct sva_rep *p, int memfd)
 {
 	uint8_t buf[SVA_REP_SIZE];
 	struct iovec iov = { buf, sizeof(buf) };
@@ -260,6 +289,7 @@ static void reply(int fd, const struct sva_rep *p, int memfd)
 		struct cmsghdr align;
 	} u;
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
 
 	sva_rep_encode(p, buf);
 	if (memfd >= 0) {
@@ -274,7 +304,10 @@ static void reply(int fd, const struct sva_rep *p, int memfd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
 	}
-	(void)sendmsg(fd, &m, MSG_NOSIGNAL);
+	do /* the socket is non-blocking (accept4): EAGAIN when the process's socket is full */
+		n = sendmsg(fd, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(buf);
 }
 
 static void conn_close(struct pcitsm_sva_server *s, struct sva_conn *c)
@@ -282,8 +315,10 @@ static void conn_close(struct pcitsm_sva_server *s, struct sva_conn *c)
 	if (c->dev >= 0)
 		dev_quiesce_unbind(&s->dev[c->dev]);
 	close(c->fd);
-	c->fd = -1;
-	c->dev = -1;
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	*c = (struct sva_conn){ .fd = -1, .dev = -1, .pidfd = -1 };
+	s->full = false; /* a descriptor is free again */
 }
 
 /* REGISTER: map the driver's buffer into the device's IOVA domain. The memfd must be sealed
@@ -306,22 +341,72 @@ static pcitsm_err do_register(struct pcitsm_sva_server *s, struct sva_conn *c, i
 	return sva_iommu_map(s->iommu, (unsigned)c->dev, memfd, len, iova);
 }
 
+/* Take the descriptors a request carried: the first in *keep, every other one closed at once (a
+ * process cannot make the server hold descriptors for it). Returns how many there were. */
+static unsigned take_fds(struct msghdr *m, int *keep)
+{
+	unsigned n = 0;
+
+	*keep = -1;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h)) {
+		size_t k;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
+		    h->cmsg_len < CMSG_LEN(0))
+			continue;
+		k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++, n++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (*keep < 0)
+				*keep = fd;
+			else
+				close(fd); /* not ours to keep */
+		}
+	}
+	return n;
+}
+
+/* BIND and UNBIND of an admitted request; *send_fd is the register memfd a BIND returns. */
+static pcitsm_err do_bind_unbind(struct pcitsm_sva_server *s, struct sva_conn *c,
+				 const struct sva_req *q, struct sva_rep *rep, int *send_fd)
+{
+	if (q->op == SVA_OP_UNBIND) {
+		if (c->dev < 0)
+			return PCITSM_E_STATE;
+		dev_quiesce_unbind(&s->dev[c->dev]);
+		c->dev = -1;
+		return PCITSM_OK;
+	}
+	if (c->dev >= 0)
+		return PCITSM_E_STATE; /* one device per open file */
+	if (q->index >= s->ndev)
+		return PCITSM_E_NOTFOUND;
+	/* Bound to the process that opened the device (connected), whoever sends this. */
+	PCITSM_TRY(dev_bind(&s->dev[q->index], c->pid, c->pidfd));
+	c->dev = q->index;
+	rep->pasid = s->dev[q->index].pasid;
+	rep->map_size = PCITSM_SVA_REGS_SIZE;
+	*send_fd = s->dev[q->index].memfd;
+	return PCITSM_OK;
+}
+
 static void conn_request(struct pcitsm_sva_server *s, struct sva_conn *c)
 {
 	uint8_t buf[SVA_REQ_SIZE + 1];
 	struct iovec iov = { buf, sizeof(buf) };
 	union {
-		char b[CMSG_SPACE(sizeof(int))];
+		char b[CMSG_SPACE(SVA_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
 			    .msg_controllen = sizeof(u.b) };
 	struct sva_rep rep = { 0 };
 	struct sva_req q;
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
 	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	int memfd = -1;
+	int memfd, send_fd = -1;
+	unsigned nfds;
 	pcitsm_err e;
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -330,61 +415,125 @@ static void conn_request(struct pcitsm_sva_server *s, struct sva_conn *c)
 	}
 	if (n < 0)
 		return;
-	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
-		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
-		    h->cmsg_len == CMSG_LEN(sizeof(int)) && memfd < 0)
-			memcpy(&memfd, CMSG_DATA(h), sizeof(int));
-	e = m.msg_flags & MSG_CTRUNC ? PCITSM_E_LONG : sva_req_decode(buf, (size_t)n, &q);
+	c->t_idle = pcitsm_now_ns(s->env);
+	nfds = take_fds(&m, &memfd);
+	e = sva_req_admit(buf, (size_t)n, m.msg_flags, nfds, &q);
 	rep.op = (uint8_t)((e ? SVA_OP_BIND : q.op) | 0x80);
-	if (!e && q.op == SVA_OP_REGISTER) {
+	if (!e && q.op == SVA_OP_REGISTER)
 		e = do_register(s, c, memfd, q.length, &rep.iova);
-		if (memfd >= 0)
-			close(memfd);
-		if (e)
-			goto fail;
-		reply(c->fd, &rep, -1);
-		return;
-	}
+	else if (!e)
+		e = do_bind_unbind(s, c, &q, &rep, &send_fd);
 	if (memfd >= 0)
-		close(memfd); /* only REGISTER carries one */
-	if (e)
-		goto fail;
-	if (q.op == SVA_OP_UNBIND) {
-		if (c->dev < 0) {
-			e = PCITSM_E_STATE;
-			goto fail;
+		close(memfd);
+	if (e) {
+		/* As the driver: every bind failure is EINVAL; the cause travels beside it. */
+		rep.err = EINVAL;
+		rep.cause = (uint32_t)e;
+	}
+	if (!reply(c->fd, &rep, send_fd)) {
+		pcitsm_info(s->env, "sva: pid %ld does not read its replies: connection closed",
+			    (long)c->pid);
+		conn_close(s, c);
+	}
+}
+
+/* Who connected: the kernel's word, taken at connect() (SO_PEERCRED) and pinned as a pidfd
+ * (SO_PEERPIDFD). -1: the process has exited already. */
+static int peer_pidfd(int fd, const struct ucred *cred)
+{
+	socklen_t l = sizeof(int);
+	int pidfd = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) == 0)
+		return pidfd;
+	if (errno != ENOPROTOOPT)
+		return -1; /* ESRCH: gone */
+	/* Before Linux 6.5: pinned now, so a process that exited and whose pid came back between
+	 * its connect() and this accept would be taken for it (docs/sva.md "Hostile processes"). */
+	return (int)syscall(SYS_pidfd_open, cred->pid, 0);
+}
+
+/* A new connection: admitted into a free slot within the limits, else told why and closed. */
+static void conn_open(struct pcitsm_sva_server *s, int fd)
+{
+	struct sva_rep rep = { .op = SVA_OP_BIND | 0x80, .err = EINVAL };
+	struct sva_conn *slot = NULL;
+	unsigned total = 0, of_uid = 0, of_proc = 0;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	pcitsm_err e = PCITSM_OK;
+	int pidfd = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.pid <= 0)
+		e = PCITSM_E_SYSTEM;
+	else if ((pidfd = peer_pidfd(fd, &cred)) < 0)
+		e = PCITSM_E_DEAD;
+	for (unsigned i = 0; !e && i < PCITSM_SVA_MAX_CONNS; i++) {
+		const struct sva_conn *c = &s->conn[i];
+
+		if (c->fd < 0) {
+			slot = slot ? slot : &s->conn[i];
+			continue;
 		}
-		dev_quiesce_unbind(&s->dev[c->dev]);
-		c->dev = -1;
-		reply(c->fd, &rep, -1);
+		total++;
+		of_uid += c->uid == cred.uid;
+		of_proc += c->pid == cred.pid;
+	}
+	if (!e && (!slot || total >= s->max_conns || of_uid >= s->per_uid ||
+		   of_proc >= s->per_proc))
+		e = PCITSM_E_EXHAUSTED;
+	if (e) {
+		pcitsm_info(s->env, "sva: connection refused: %s", pcitsm_err_name(e));
+		rep.cause = (uint32_t)e;
+		(void)reply(fd, &rep, -1); /* the answer to the BIND it is about to send */
+		close(fd);
+		if (pidfd >= 0)
+			close(pidfd);
 		return;
 	}
-	if (c->dev >= 0) {
-		e = PCITSM_E_STATE; /* one device per open file */
-		goto fail;
+	*slot = (struct sva_conn){ .fd = fd, .dev = -1, .pidfd = pidfd, .pid = cred.pid,
+				   .uid = cred.uid, .t_idle = pcitsm_now_ns(s->env) };
+}
+
+static void conn_accept(struct pcitsm_sva_server *s)
+{
+	for (;;) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd >= 0) {
+			conn_open(s, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		/* Out of descriptors: the backlog waits (polling the listening socket meanwhile
+		 * would spin). */
+		s->full = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+		return;
 	}
-	if (q.index >= s->ndev) {
-		e = PCITSM_E_NOTFOUND;
-		goto fail;
+}
+
+/* Close every connection that bound no device and sent nothing for idle_ns; the time to the next
+ * such deadline in ms (-1: none). A bound connection is an open device: it stays. */
+static int conn_expire(struct pcitsm_sva_server *s)
+{
+	uint64_t t = pcitsm_now_ns(s->env), next = 0;
+
+	for (unsigned i = 0; i < PCITSM_SVA_MAX_CONNS; i++) {
+		struct sva_conn *c = &s->conn[i];
+		uint64_t d = c->t_idle + s->idle_ns;
+
+		if (c->fd < 0 || c->dev >= 0)
+			continue;
+		if (d <= t) {
+			pcitsm_info(s->env, "sva: idle connection of pid %ld closed", (long)c->pid);
+			conn_close(s, c);
+			continue;
+		}
+		if (!next || d < next)
+			next = d;
 	}
-	/* Who is asking: the kernel's word, taken when the process connected. */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.pid <= 0) {
-		e = PCITSM_E_SYSTEM;
-		goto fail;
-	}
-	e = dev_bind(&s->dev[q.index], cred.pid);
-	if (e)
-		goto fail;
-	c->dev = q.index;
-	rep.pasid = s->dev[q.index].pasid;
-	rep.map_size = PCITSM_SVA_REGS_SIZE;
-	reply(c->fd, &rep, s->dev[q.index].memfd);
-	return;
-fail:
-	/* As the driver: every bind failure is EINVAL; the cause travels beside it. */
-	rep.err = EINVAL;
-	rep.cause = (uint32_t)e;
-	reply(c->fd, &rep, -1);
+	return next ? (int)PCITSM_MIN((next - t) / 1000000u + 1, 60000u) : -1;
 }
 
 static void *ctl_thread(void *arg)
@@ -392,43 +541,35 @@ static void *ctl_thread(void *arg)
 	struct pcitsm_sva_server *s = arg;
 
 	for (;;) {
-		struct pollfd p[SVA_MAX_CONNS + 2];
-		struct sva_conn *who[SVA_MAX_CONNS + 2];
+		struct pollfd p[PCITSM_SVA_MAX_CONNS + 2];
+		struct sva_conn *who[PCITSM_SVA_MAX_CONNS + 2];
+		int ms = conn_expire(s), r;
 		nfds_t n = 0;
 
+		if (s->full)
+			ms = ms >= 0 && ms < SVA_FULL_RETRY_MS ? ms : SVA_FULL_RETRY_MS;
 		p[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
-		for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
+		p[n++] = (struct pollfd){ .fd = s->full ? -1 : s->lfd, .events = POLLIN };
+		for (unsigned i = 0; i < PCITSM_SVA_MAX_CONNS; i++)
 			if (s->conn[i].fd >= 0) {
 				who[n] = &s->conn[i];
 				p[n++] = (struct pollfd){ .fd = s->conn[i].fd, .events = POLLIN };
 			}
-		if (poll(p, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		r = poll(p, n, ms);
+		if (r < 0 && errno != EINTR)
 			break;
-		}
-		if (p[0].revents)
+		if (r > 0 && p[0].revents)
 			break;
-		if (p[1].revents & POLLIN) {
-			int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-			unsigned i;
-
-			for (i = 0; fd >= 0 && i < SVA_MAX_CONNS && s->conn[i].fd >= 0; i++)
-				;
-			if (fd >= 0 && i == SVA_MAX_CONNS)
-				close(fd);
-			else if (fd >= 0)
-				s->conn[i] = (struct sva_conn){ .fd = fd, .dev = -1 };
-		}
-		for (nfds_t k = 2; k < n; k++) {
+		for (nfds_t k = 2; r > 0 && k < n; k++) {
 			if (p[k].revents & POLLIN)
 				conn_request(s, who[k]);
 			else if (p[k].revents & (POLLHUP | POLLERR | POLLNVAL))
 				conn_close(s, who[k]);
 		}
+		if ((r > 0 && p[1].revents & POLLIN) || s->full)
+			conn_accept(s);
 	}
-	for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
+	for (unsigned i = 0; i < PCITSM_SVA_MAX_CONNS; i++)
 		if (s->conn[i].fd >= 0)
 			conn_close(s, &s->conn[i]);
 	return NULL;
@@ -533,7 +674,7 @@ pcitsm_err pcitsm_sva_server_start_cfg(const struct pcitsm_sva_server_cfg *cfg,
 	pcitsm_err e = PCITSM_E_SYSTEM;
 
 	if (!socket_path || strlen(socket_path) >= sizeof(a.sun_path) || ndev == 0 ||
-	    ndev > PCITSM_SVA_MAX_DEVS)
+	    ndev > PCITSM_SVA_MAX_DEVS || cfg->pasid_bits > 20)
 		return PCITSM_E_INVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -541,8 +682,14 @@ pcitsm_err pcitsm_sva_server_start_cfg(const struct pcitsm_sva_server_cfg *cfg,
 	s->env = cfg->env ? cfg->env : pcitsm_env_default();
 	s->ndev = ndev;
 	s->lfd = s->wake[0] = s->wake[1] = -1;
-	for (unsigned i = 0; i < SVA_MAX_CONNS; i++)
-		s->conn[i] = (struct sva_conn){ .fd = -1, .dev = -1 };
+	for (unsigned i = 0; i < PCITSM_SVA_MAX_CONNS; i++)
+		s->conn[i] = (struct sva_conn){ .fd = -1, .dev = -1, .pidfd = -1 };
+	s->max_conns = cfg->max_conns ? PCITSM_MIN(cfg->max_conns, PCITSM_SVA_MAX_CONNS)
+				      : PCITSM_SVA_MAX_CONNS;
+	s->per_uid = cfg->max_conns_per_uid ? cfg->max_conns_per_uid : SVA_CONNS_PER_UID;
+	s->per_proc = cfg->max_conns_per_proc ? cfg->max_conns_per_proc : SVA_CONNS_PER_PROC;
+	s->idle_ns = (uint64_t)(cfg->idle_timeout_ms ? cfg->idle_timeout_ms : SVA_IDLE_TIMEOUT_MS) *
+		     1000000u;
 	strcpy(s->path, socket_path);
 	strcpy(a.sun_path, socket_path);
 	if (cfg->platform) {
@@ -555,17 +702,19 @@ pcitsm_err pcitsm_sva_server_start_cfg(const struct pcitsm_sva_server_cfg *cfg,
 	if (!e)
 		e = attach(s, ep, cfg);
 	if (!e)
-		e = sva_iommu_new(&s->iommu);
+		e = sva_iommu_new(cfg->pasid_bits ? (1u << cfg->pasid_bits) - 1
+						  : PCITSM_SVA_PASID_MAX, &s->iommu);
 	if (e)
 		goto fail;
 	e = PCITSM_E_SYSTEM;
 	if (pipe2(s->wake, O_CLOEXEC) != 0)
 		goto fail;
-	s->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	s->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->lfd < 0)
 		goto fail;
 	unlink(socket_path);
-	if (bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s->lfd, 16) != 0)
+	/* A backlog that takes a burst of clients; the loop admits (or refuses) them. */
+	if (bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s->lfd, 128) != 0)
 		goto fail;
 	for (; started < ndev; started++) {
 		struct sva_devstate *d = &s->dev[started];

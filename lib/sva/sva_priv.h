@@ -17,12 +17,19 @@
  */
 struct sva_iommu;
 
-pcitsm_err sva_iommu_new(struct sva_iommu **out) PCITSM_MUST_CHECK;
+/* PASIDs 1..pasid_max are handed out (2^20 - 1 at most: the PASID TLP Prefix's 20 bits, PCIe 6.x
+ * §6.20.2; an IOMMU's PASID table may be smaller), round robin, so a freed PASID comes back as
+ * late as the space allows; E_INVAL outside 1..PCITSM_SVA_PASID_MAX. */
+pcitsm_err sva_iommu_new(uint32_t pasid_max, struct sva_iommu **out) PCITSM_MUST_CHECK;
 void sva_iommu_free(struct sva_iommu *m);
-/* Bind device dev (0..PCITSM_SVA_MAX_DEVS-1) to process pid; *pasid is the process's PASID.
- * E_BUSY: the device is bound already; E_EXHAUSTED: no PASID left; E_SYSTEM: pidfd_open failed. */
-pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, uint32_t *pasid)
-	PCITSM_MUST_CHECK;
+/* Bind device dev (0..PCITSM_SVA_MAX_DEVS-1) to the process owner (a pidfd the caller took when
+ * the process opened the device; pid is its pid, for process_vm_readv/writev); *pasid is the
+ * process's PASID. The binding keeps a duplicate of owner: a process is the same one only while
+ * that pidfd says it lives, so a new process that got a dead one's pid never joins its binding.
+ * E_BUSY: the device is bound already; E_EXHAUSTED: no PASID or binding left; E_DEAD: the owner
+ * has exited; E_SYSTEM: the pidfd cannot be duplicated. */
+pcitsm_err sva_iommu_bind(struct sva_iommu *m, unsigned dev, pid_t pid, int owner,
+			  uint32_t *pasid) PCITSM_MUST_CHECK;
 /* Remove the binding and the device's IOVA regions. Waits for accesses in progress: after it
  * returns, no access of dev reaches the process. */
 void sva_iommu_unbind(struct sva_iommu *m, unsigned dev, uint32_t pasid);
@@ -126,6 +133,11 @@ struct sva_req {
 	uint64_t length;
 };
 pcitsm_err sva_req_decode(const void *in, size_t len, struct sva_req *out) PCITSM_MUST_CHECK;
+/* A request as the server received it: len bytes, recvmsg()'s msg_flags, the number of file
+ * descriptors it carried. E_LONG: cut (MSG_TRUNC / MSG_CTRUNC); E_FIELD: a descriptor where none
+ * belongs, or a REGISTER without exactly one; else as sva_req_decode. */
+pcitsm_err sva_req_admit(const void *in, size_t len, int msg_flags, unsigned nfds,
+			 struct sva_req *out) PCITSM_MUST_CHECK;
 void sva_req_encode(const struct sva_req *q, uint8_t out[SVA_REQ_SIZE]);
 
 struct sva_rep {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the corpus entries of tests/fuzz/corpus/tdisp_rsp/ and sva_desc/ that complete "a
-valid message of every kind" (the older entries there stay as they are), and the corpus of
-transport_decap_tdisp.
+valid message of every kind" (the older entries there stay as they are), and the corpora of
+transport_decap_tdisp and sva_proto.
 
 tdisp_rsp input (tests/fuzz/tdisp_rsp.c): records [flags][len][request]; flags bit 0 picks
 session 1 or 2, bit 7 puts the TDI's real nonce into a START. A TDISP request (PCIe 6.x §11.3)
@@ -11,7 +11,7 @@ The DSM implements 0x81-0x87; 0x88-0x8B are answered UNSUPPORTED_REQUEST, so the
 only need the header to reach that answer.
 
 sva_desc input: the SVA socket protocol's request (16 bytes) and reply (24 bytes) as
-lib/sva/sva_priv.h lays them out.
+lib/sva/sva_priv.h lays them out. sva_proto input: a request as the server received it.
 
     python3 tests/fuzz/gen_tdisp_sva_corpus.py [CORPUS_DIR]
 """
@@ -127,6 +127,29 @@ SVA_DESC = {
 }
 
 
+# sva_proto input (tests/fuzz/sva_proto.c): byte 0 says what recvmsg() reported (bit 0
+# MSG_TRUNC, bit 1 MSG_CTRUNC, bits 2-3 the descriptors that came with it), then the message.
+def sva_req(op, index=0, length=0, version=1):
+    return struct.pack("<BBHIQ", op, version, index, 0, length)
+
+
+FD1, FD2 = 1 << 2, 2 << 2
+SVA_PROTO = {
+    "bind": bytes([0]) + sva_req(1),
+    "bind_dev3": bytes([0]) + sva_req(1, 3),
+    "bind_with_fd": bytes([FD1]) + sva_req(1),
+    "unbind": bytes([0]) + sva_req(2),
+    "register": bytes([FD1]) + sva_req(3, 0, 4096),
+    "register_no_fd": bytes([0]) + sva_req(3, 0, 4096),
+    "register_two_fds": bytes([FD2]) + sva_req(3, 0, 1 << 20),
+    "cut": bytes([1]) + sva_req(1),
+    "ctrunc": bytes([2 | FD1]) + sva_req(3, 0, 4096),
+    "long": bytes([0]) + sva_req(1) + b"\0",
+    "short": bytes([0]) + sva_req(1)[:15],
+    "bad_version": bytes([0]) + sva_req(1, 0, 0, 2),
+}
+
+
 def write(top, target, entries):
     d = os.path.join(top, target)
     os.makedirs(d, exist_ok=True)
@@ -141,6 +164,7 @@ def main():
         os.path.dirname(os.path.abspath(__file__)), "corpus")
     write(top, "tdisp_rsp", TDISP_RSP)
     write(top, "sva_desc", SVA_DESC)
+    write(top, "sva_proto", SVA_PROTO)
     write(top, "transport_decap_tdisp", DECAP)
 
 

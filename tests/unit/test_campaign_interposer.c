@@ -268,14 +268,14 @@ static bool judge_completion(struct ifx *f, const struct pcitsm_tlp *t, bool tee
 	       !memcmp(t->data, host(f, tg->addr + tg->got), t->len);
 }
 
-static void observe(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		    size_t len, bool tee)
+static void observe(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
+		    const struct pcitsm_tlp_ref *tlp, bool tee)
 {
 	struct ifx *f = G;
 	struct pcitsm_tlp t;
 	bool ok = true;
 
-	if (f->judging && pcitsm_tlp_decode(tlp, len, &t) == PCITSM_OK &&
+	if (f->judging && pcitsm_tlp_decode_ref(tlp, &t) == PCITSM_OK &&
 	    t.kind != PCITSM_TLP_MSG) {
 		f->judged++;
 		if (to == PCITSM_IDE_SIDE_RP && t.kind == PCITSM_TLP_MWR)
@@ -292,7 +292,7 @@ static void observe(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const ui
 				      to == PCITSM_IDE_SIDE_RP ? "root port" : "endpoint", t.kind,
 				      (unsigned long long)t.addr);
 	}
-	f->sink(w, to, tlp, len, tee);
+	f->sink(w, to, tlp, tee);
 }
 
 /* ---- the interposer ---- */

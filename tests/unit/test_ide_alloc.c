@@ -44,8 +44,8 @@ struct fx {
 
 static uint64_t delivered;
 
-static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		 size_t len, bool tee)
+static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
+		 const struct pcitsm_tlp_ref *tlp, bool tee)
 {
 	delivered++;
 }

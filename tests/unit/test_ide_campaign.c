@@ -142,11 +142,13 @@ static bool secure(struct cfx *f, enum pcitsm_ide_side s)
 }
 
 /* The judge of every delivered TLP, by identity. */
-static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		 size_t len, bool tee)
+static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
+		 const struct pcitsm_tlp_ref *ref, bool tee)
 {
 	struct cfx *f = fx;
 	enum pcitsm_ide_side from = !to;
+	const uint8_t *tlp = ref->hdr; /* delivered whole: every TLP here crosses a stream */
+	size_t len = ref->hdr_len;
 	enum pcitsm_ide_sub u = sub_of_plain(tlp);
 	unsigned i = f->n_got[from][u];
 	const struct rec *r = &f->log[from][u][i % LOG_MAX];
@@ -157,7 +159,7 @@ static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8
 		f->bad++; /* delivered on a stream that is not Secure, or after an accepted attack */
 		return;
 	}
-	if (i >= f->n_sent[from][u] || r->len != len || memcmp(r->b, tlp, len)) {
+	if (ref->data_len || i >= f->n_sent[from][u] || r->len != len || memcmp(r->b, tlp, len)) {
 		f->bad++; /* not the next TLP sent on its sub-stream: forged, replayed, lost before */
 		return;
 	}

@@ -189,6 +189,80 @@ static void test_layout_matches_gcm(void **state)
 	pcitsm_gcm_free(ref);
 }
 
+/* The zero-copy paths: a payload sealed from a buffer apart from its header gives the same bytes
+ * as the whole TLP; a receiver's rx_place gets the payload decrypted where it says (the header
+ * alone in the buffer), and on a MAC failure that place is wiped. */
+static uint8_t place_buf[64];
+static unsigned place_calls;
+static bool place_tee;
+
+static uint8_t *place_here(void *ctx, const struct pcitsm_tlp *t)
+{
+	place_calls++;
+	place_tee = t->tee;
+	return t->kind == PCITSM_TLP_MWR && ctx == place_buf ? place_buf : NULL;
+}
+
+static void test_split_and_place(void **state)
+{
+	struct fx *f = *state;
+	uint8_t data[64], tlp[80], w1[PCITSM_IDE_TLP_MAX];
+	struct pcitsm_ide_rx_out out;
+	struct pcitsm_ide_io io;
+	size_t n, w;
+
+	secure(f);
+	for (int i = 0; i < 64; i++)
+		data[i] = (uint8_t)(0x30 + i);
+	n = mk_mwr(tlp, 0x80000100, data, sizeof(data));
+	/* Split: header 12 bytes, the payload in data; then the same TLP whole, on a fresh pair
+	 * of counters (re-keyed), must give the same wire bytes. */
+	io = (struct pcitsm_ide_io){ tlp, 12, w1, sizeof(w1), 0, false, data, sizeof(data) };
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	w = io.out_len;
+	assert_int_equal(w, 4 + 12 + 64 + 12);
+	/* The receiver places the payload: header in its buffer, payload in place_buf. */
+	f->ep->rx_place = place_here;
+	f->ep->rx_place_ctx = place_buf;
+	memset(place_buf, 0, sizeof(place_buf));
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_ok(pcitsm_ide_rx(f->ep, w1, w, &out));
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.len[0], 12);
+	assert_ptr_equal(out.data, place_buf);
+	assert_int_equal(out.data_len, 64);
+	assert_memory_equal(f->plain, tlp, 12);
+	assert_memory_equal(place_buf, data, 64);
+	assert_int_equal(place_calls, 1);
+	assert_false(place_tee);
+	/* The whole form again: same layout after the header (counter 2 now). */
+	assert_ok(hop(f, f->rp, f->ep, tlp, n, &out, &w));
+	assert_ptr_equal(out.data, place_buf);
+	assert_memory_equal(place_buf, data, 64);
+	/* A flipped ciphertext bit: E_MAC, and nothing of the forged plaintext stays in place. */
+	io = (struct pcitsm_ide_io){ tlp, 12, w1, sizeof(w1), 0, false, data, sizeof(data) };
+	assert_ok(pcitsm_ide_tx(f->rp, &io, 1));
+	w1[20] ^= 1;
+	memset(place_buf, 0xee, sizeof(place_buf));
+	out = (struct pcitsm_ide_rx_out){ .buf = f->plain, .cap = sizeof(f->plain) };
+	assert_err(pcitsm_ide_rx(f->ep, w1, io.out_len, &out), PCITSM_E_MAC);
+	assert_int_equal(out.n, 0);
+	for (size_t i = 0; i < sizeof(place_buf); i++)
+		assert_int_equal(place_buf[i], 0);
+	/* A TLP whose MAC checks but whose counters do not (PR_Recv at its limit): decrypted in
+	 * place, refused, and wiped there by the engine. */
+	assert_ok(pcitsm_ide_stream_disable(f->rp, 0));
+	assert_ok(pcitsm_ide_stream_disable(f->ep, 0));
+	secure(f);
+	f->ep->stream[0].pr_recv_npr = UINT64_MAX;
+	memset(place_buf, 0xee, sizeof(place_buf));
+	assert_err(hop(f, f->rp, f->ep, tlp, n, &out, &w), PCITSM_E_REPLAY);
+	assert_int_equal(out.n, 0);
+	for (size_t i = 0; i < sizeof(place_buf); i++)
+		assert_int_equal(place_buf[i], 0);
+	f->ep->rx_place = NULL;
+}
+
 /* An aggregated unit and a PCRC TLP against an independent GCM computation (PCIe 6.x §6.33 PCRC,
  * aggregation): one invocation per unit, A = the prefixes and headers of all its TLPs in order, P =
  * their payloads in order (then the PCRC, little-endian zlib CRC-32 of the plaintext), MAC only on
@@ -1360,7 +1434,7 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_layout_matches_gcm),
+		T(test_split_and_place), T(test_layout_matches_gcm),
 		T(test_unit_and_pcrc_layout), T(test_ifv_start), T(test_types_and_counters), T(test_check_failed),
 		T(test_plain_rejected),     T(test_aggregation),        T(test_sync),
 		T(test_aggregation_too_much_payload),

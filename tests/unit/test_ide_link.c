@@ -48,18 +48,20 @@ static enum pcitsm_ide_sub sub_of_bytes(const uint8_t *t)
 	return (t[0] & 0x40) && type == 0 ? PCITSM_IDE_SUB_PR : PCITSM_IDE_SUB_NPR;
 }
 
-static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to, const uint8_t *tlp,
-		 size_t len, bool tee)
+static void sink(struct pcitsm_ide_wire *w, enum pcitsm_ide_side to,
+		 const struct pcitsm_tlp_ref *tlp, bool tee)
 {
 	enum pcitsm_ide_side from = !to;
-	enum pcitsm_ide_sub u = sub_of_bytes(tlp);
+	enum pcitsm_ide_sub u = sub_of_bytes(tlp->hdr);
 	unsigned i = fx->n_got[from][u]++;
 
 	fx->delivered++;
 	/* Exactly the next TLP sent on that sub-stream, or it is corrupted. */
 	const struct rec *r = &fx->sent[from][u][i % LOG_MAX];
 
-	if (i >= fx->n_sent[from][u] || r->len != len || memcmp(r->b, tlp, len))
+	if (i >= fx->n_sent[from][u] || r->len != tlp->hdr_len + tlp->data_len ||
+	    memcmp(r->b, tlp->hdr, tlp->hdr_len) ||
+	    (tlp->data_len && memcmp(r->b + tlp->hdr_len, tlp->data, tlp->data_len)))
 		fx->corrupted++;
 }
 
@@ -279,19 +281,24 @@ static void test_sync_and_refresh_under_traffic(void **state)
 static pcitsm_err send_burst(struct lfx *f, enum pcitsm_ide_side from, enum pcitsm_ide_sub u,
 			     size_t n, bool tee, size_t *done)
 {
-	const uint8_t *p[LOG_MAX];
-	size_t l[LOG_MAX];
+	struct pcitsm_tlp_ref p[LOG_MAX];
 	pcitsm_err e;
 
 	assert_true(n <= LOG_MAX);
 	for (size_t i = 0; i < n; i++) {
 		struct rec *r = &f->sent[from][u][f->n_sent[from][u]++ % LOG_MAX];
+		struct pcitsm_tlp t;
 
 		r->len = make(f, from, u, 64, r->b);
-		p[i] = r->b;
-		l[i] = r->len;
+		p[i] = (struct pcitsm_tlp_ref){ r->b, r->len, NULL, 0 };
+		/* Every other TLP with a payload in two parts: header, and the payload where it
+		 * lies (sealed from there). */
+		assert_ok(pcitsm_tlp_decode(r->b, r->len, &t));
+		if (t.data && i % 2)
+			p[i] = (struct pcitsm_tlp_ref){ r->b, pcitsm_tlp_hdr_len(&t), t.data,
+							t.len };
 	}
-	e = pcitsm_ide_wire_send_burst(f->w, from, tee, p, l, n, done);
+	e = pcitsm_ide_wire_send_burst(f->w, from, tee, p, n, done);
 	f->n_sent[from][u] -= (unsigned)(n - *done);
 	return e;
 }
@@ -353,7 +360,7 @@ static void test_burst(void **state)
 	assert_int_equal(f->delivered, 19);
 	f->w->tap = NULL;
 	/* E_INVAL for no done or no arrays */
-	assert_err(pcitsm_ide_wire_send_burst(f->w, PCITSM_IDE_SIDE_RP, false, NULL, NULL, 1, &done),
+	assert_err(pcitsm_ide_wire_send_burst(f->w, PCITSM_IDE_SIDE_RP, false, NULL, 1, &done),
 		   PCITSM_E_INVAL);
 }
 

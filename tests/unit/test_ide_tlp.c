@@ -168,6 +168,63 @@ static void test_decode_rejects(void **state)
 	assert_err(pcitsm_tlp_encode(&t, buf, sizeof(buf), &len), PCITSM_E_INVAL);
 }
 
+/* A TLP in two parts (pcitsm_tlp_ref): header alone, payload elsewhere; the same checks as one
+ * buffer, and nothing but header | payload accepted as the split. */
+static void test_ref(void **state)
+{
+	uint8_t pl[8] = { 9, 8, 7, 6, 5, 4, 3, 2 };
+	struct pcitsm_tlp t = { .kind = PCITSM_TLP_MWR, .req_id = 0x0100, .first_be = 0xf,
+				.last_be = 0xf, .addr = 0x80001000, .data = pl, .len = 8,
+				.has_pasid = true, .pasid = { .pasid = 0x1234 } };
+	uint8_t whole[64], hdr[PCITSM_TLP_HDR_MAX];
+	struct pcitsm_tlp_ref r;
+	struct pcitsm_tlp d;
+	size_t len, hl;
+
+	assert_ok(pcitsm_tlp_encode(&t, whole, sizeof(whole), &len));
+	assert_ok(pcitsm_tlp_encode_hdr(&t, hdr, sizeof(hdr), &hl));
+	assert_int_equal(hl, 16);
+	assert_int_equal(len, hl + 8);
+	assert_memory_equal(hdr, whole, hl);
+	assert_err(pcitsm_tlp_encode_hdr(&t, hdr, hl - 1, &len), PCITSM_E_NOSPC);
+	r = (struct pcitsm_tlp_ref){ hdr, hl, pl, sizeof(pl) };
+	assert_ok(pcitsm_tlp_decode_ref(&r, &d));
+	assert_ptr_equal(d.data, pl);
+	assert_int_equal(d.len, 8);
+	assert_true(d.has_pasid);
+	assert_int_equal(d.pasid.pasid, 0x1234);
+	/* Whole in hdr: as pcitsm_tlp_decode. */
+	r = (struct pcitsm_tlp_ref){ whole, hl + 8, NULL, 0 };
+	assert_ok(pcitsm_tlp_decode_ref(&r, &d));
+	assert_memory_equal(d.data, pl, 8);
+	/* The payload one DW short, one DW long: the header disagrees. */
+	r = (struct pcitsm_tlp_ref){ hdr, hl, pl, 4 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_SHORT);
+	r = (struct pcitsm_tlp_ref){ hdr, hl, pl, 12 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_LONG);
+	/* Part of the payload in the header's buffer, or the header cut short. */
+	r = (struct pcitsm_tlp_ref){ whole, hl + 4, pl + 4, 4 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_FIELD);
+	r = (struct pcitsm_tlp_ref){ hdr, hl - 4, pl, 8 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_FIELD);
+	r = (struct pcitsm_tlp_ref){ hdr, 3, pl, 8 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_INVAL);
+	r = (struct pcitsm_tlp_ref){ hdr, hl, NULL, 8 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_INVAL);
+	/* A read has no payload: a second part is bytes too many. */
+	t.kind = PCITSM_TLP_MRD;
+	t.data = NULL;
+	assert_ok(pcitsm_tlp_encode_hdr(&t, hdr, sizeof(hdr), &hl));
+	r = (struct pcitsm_tlp_ref){ hdr, hl, pl, 8 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_LONG);
+	/* A bad header is refused as whole. */
+	t.kind = PCITSM_TLP_MWR;
+	assert_ok(pcitsm_tlp_encode_hdr(&t, hdr, sizeof(hdr), &hl));
+	hdr[PCITSM_TLP_PREFIX_LEN + 2] |= 0x80; /* TD: ECRC */
+	r = (struct pcitsm_tlp_ref){ hdr, hl, pl, 8 };
+	assert_err(pcitsm_tlp_decode_ref(&r, &d), PCITSM_E_UNSUPPORTED);
+}
+
 static void test_prefix(void **state)
 {
 	struct pcitsm_ide_prefix x = { .m = true, .k = true, .p = true, .sub = PCITSM_IDE_SUB_CPL,
@@ -257,7 +314,7 @@ int main(void)
 		cmocka_unit_test(test_mwr32_bytes),  cmocka_unit_test(test_mem64),
 		cmocka_unit_test(test_cfg_cpl_msg),  cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_prefix),       cmocka_unit_test(test_split),
-		cmocka_unit_test(test_pcrc_and_km_order),
+		cmocka_unit_test(test_pcrc_and_km_order), cmocka_unit_test(test_ref),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

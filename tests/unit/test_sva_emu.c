@@ -495,6 +495,22 @@ static void test_isolation(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A child that waits to be killed, and a pidfd of it. */
+static pid_t sleeper(int *pidfd)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	*pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	assert_true(*pidfd >= 0);
+	return child;
+}
+
 /* The IOMMU model directly: a device reaches only the PASID it is bound to. */
 static void test_iommu_lookup(void **state)
 {
@@ -503,21 +519,20 @@ static void test_iommu_lookup(void **state)
 	uint8_t buf[16] = { 1 }, out[16];
 	size_t done;
 	pid_t child;
-	int st;
+	int st, me = (int)syscall(SYS_pidfd_open, getpid(), 0), cfd;
 
 	(void)state;
-	assert_ok(sva_iommu_new(&m));
-	assert_ok(sva_iommu_bind(m, 0, getpid(), &p0));
-	assert_ok(sva_iommu_bind(m, 1, getpid(), &p1));
+	assert_true(me >= 0);
+	assert_err(sva_iommu_new(0, &m), PCITSM_E_INVAL);
+	assert_err(sva_iommu_new(PCITSM_SVA_PASID_MAX + 1, &m), PCITSM_E_INVAL);
+	assert_ok(sva_iommu_new(PCITSM_SVA_PASID_MAX, &m));
+	assert_err(sva_iommu_bind(m, 0, getpid(), -1, &p0), PCITSM_E_INVAL);
+	assert_ok(sva_iommu_bind(m, 0, getpid(), me, &p0));
+	assert_ok(sva_iommu_bind(m, 1, getpid(), me, &p1));
 	assert_int_equal(p0, p1); /* one PASID per process */
-	assert_err(sva_iommu_bind(m, 0, getpid(), &p2), PCITSM_E_BUSY);
-	child = fork();
-	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	assert_ok(sva_iommu_bind(m, 2, child, &p2));
+	assert_err(sva_iommu_bind(m, 0, getpid(), me, &p2), PCITSM_E_BUSY);
+	child = sleeper(&cfd);
+	assert_ok(sva_iommu_bind(m, 2, child, cfd, &p2));
 	assert_int_not_equal(p2, p0);
 	assert_ok(sva_iommu_access(m, 0, p0, SVA_READ, (uintptr_t)buf, out, sizeof(out), &done));
 	assert_int_equal(done, sizeof(out));
@@ -531,6 +546,9 @@ static void test_iommu_lookup(void **state)
 	assert_int_equal(waitpid(child, &st, 0), child);
 	assert_err(sva_iommu_access(m, 2, p2, SVA_READ, (uintptr_t)buf, out, 1, &done),
 		   PCITSM_E_NOTFOUND);
+	/* ... and a process that has exited is never bound again (its pid may come back) */
+	assert_err(sva_iommu_bind(m, 3, child, cfd, &p1), PCITSM_E_DEAD);
+	close(cfd);
 	sva_iommu_unbind(m, 2, p2);
 	/* unbinding one device keeps the process's PASID for the other */
 	sva_iommu_unbind(m, 0, p0);
@@ -538,6 +556,24 @@ static void test_iommu_lookup(void **state)
 		   PCITSM_E_NOTFOUND);
 	assert_ok(sva_iommu_access(m, 1, p0, SVA_READ, (uintptr_t)buf, out, 1, &done));
 	sva_iommu_unbind(m, 1, p0);
+	sva_iommu_free(m);
+	/* a PASID space of one: the second process finds it taken, and gets it once it is free */
+	assert_ok(sva_iommu_new(1, &m));
+	assert_ok(sva_iommu_bind(m, 0, getpid(), me, &p0));
+	assert_int_equal(p0, 1);
+	child = sleeper(&cfd);
+	assert_err(sva_iommu_bind(m, 1, child, cfd, &p2), PCITSM_E_EXHAUSTED);
+	sva_iommu_unbind(m, 0, p0);
+	assert_ok(sva_iommu_bind(m, 1, child, cfd, &p2));
+	assert_int_equal(p2, 1);
+	/* the recycled PASID reaches the child only: device 0 has no translation for it */
+	assert_err(sva_iommu_access(m, 0, p2, SVA_READ, (uintptr_t)buf, out, 1, &done),
+		   PCITSM_E_NOTFOUND);
+	sva_iommu_unbind(m, 1, p2);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &st, 0), child);
+	close(cfd);
+	close(me);
 	sva_iommu_free(m);
 }
 

@@ -23,20 +23,13 @@
 #include "bench.h"
 #include "cli.h"
 #include "pcitsm/crypto.h"
-#include "pcitsm/emu.h"
+#include "pcitsm/machine.h"
 #include "pcitsm/spdm_driver.h"
-#include "pcitsm/tio.h"
-#include "pcitsm/tsm.h"
 
 #define CONNECT_SECONDS_DEFAULT 3.0
 
 struct connect_bench {
-	struct pcitsm_emu_platform plat;
-	bool plat_init;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
+	struct pcitsm_machine m;
 	struct pcitsm_bdf ep;
 	struct pcitsm_doe_host doe; /* the baseline's own host on the endpoint's mailbox */
 	const struct pcitsm_env *env;
@@ -44,37 +37,17 @@ struct connect_bench {
 
 static pcitsm_err setup(struct connect_bench *b, unsigned curve_bits)
 {
-	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { .curve_bits = curve_bits };
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { .env = b->env };
+	struct pcitsm_machine_cfg mc;
+	struct pcitsm_emu_func *ep;
 
-	pcitsm_emu_config_default(&cfg);
-	PCITSM_TRY(pcitsm_emu_platform_init(&b->plat, &cfg, b->env));
-	b->plat_init = true;
-	PCITSM_TRY(pcitsm_trust_new(&b->trust));
-	PCITSM_TRY(pcitsm_emu_devices_new(&b->devs, &b->plat, &dc, b->trust));
-	fc.trust = b->trust;
-	pcitsm_emu_rp_keys(&b->plat, &fc.rp_keys);
-	PCITSM_TRY(pcitsm_tio_fw_new(&b->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, b->env);
-	pcitsm_emu_tsm_platform(&b->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = b->fw;
-	PCITSM_TRY(pcitsm_tsm_core_new(&b->core, &cc));
-	b->ep = b->plat.funcs[cfg.nr_ports].bdf;
-	return pcitsm_doe_host_find(&b->doe, &b->plat.funcs[cfg.nr_ports].cfg.cfg,
-				    PCITSM_DOE_VID_PCISIG, PCITSM_DOE_TYPE_CMA, b->env);
-}
-
-static void teardown(struct connect_bench *b)
-{
-	pcitsm_tsm_core_free(b->core);
-	pcitsm_tio_fw_free(b->fw);
-	pcitsm_emu_devices_free(b->devs);
-	if (b->plat_init)
-		pcitsm_emu_platform_free(&b->plat);
-	pcitsm_trust_free(b->trust);
+	pcitsm_machine_cfg_default(&mc, b->env);
+	mc.devs = &dc;
+	PCITSM_TRY(pcitsm_machine_build(&b->m, &mc, PCITSM_MACHINE_CORE, NULL));
+	ep = &b->m.plat.funcs[b->m.plat.config.nr_ports]; /* the first endpoint */
+	b->ep = ep->bdf;
+	return pcitsm_doe_host_find(&b->doe, &ep->cfg.cfg, PCITSM_DOE_VID_PCISIG,
+				    PCITSM_DOE_TYPE_CMA, b->env);
 }
 
 static pcitsm_err build_meas(struct pcitsm_spdm_req *r, struct pcitsm_wr *w, const void *arg)
@@ -99,7 +72,7 @@ static pcitsm_err spdm_alone(struct connect_bench *b)
 		return PCITSM_E_NOMEM;
 	}
 	pcitsm_spdm_auth_opts_default(&o, b->env);
-	o.cfg.trust = b->trust;
+	o.cfg.trust = b->m.trust;
 	o.meas = PCITSM_SPDM_MEAS_NONE;
 	e = pcitsm_spdm_drv_req_authenticate(r, &b->doe.x, &o, &res);
 	if (!e)
@@ -120,8 +93,8 @@ static pcitsm_err spdm_alone(struct connect_bench *b)
 
 static int connect_errno(struct connect_bench *b, bool on)
 {
-	return on ? pcitsm_tsm_connect_write(b->core, &b->ep, "tsm0", 4)
-		  : pcitsm_tsm_disconnect_write(b->core, &b->ep, "tsm0", 4);
+	return on ? pcitsm_tsm_connect_write(b->m.core, &b->ep, "tsm0", 4)
+		  : pcitsm_tsm_disconnect_write(b->m.core, &b->ep, "tsm0", 4);
 }
 
 /* The devsec TSM's TDISP steps on the connected endpoint, each timed into t[4]. */
@@ -133,16 +106,16 @@ static int tdisp_round(struct connect_bench *b, double t[4])
 
 	if (!ev)
 		return -ENOMEM;
-	rc = pcitsm_tsm_lock_write(b->core, &b->ep, "tsm1", 4);
+	rc = pcitsm_tsm_lock_write(b->m.core, &b->ep, "tsm1", 4);
 	t1 = bench_now();
-	if (!rc && pcitsm_tsm_tdi_evidence_get(b->core, &b->ep, ev) != PCITSM_OK)
+	if (!rc && pcitsm_tsm_tdi_evidence_get(b->m.core, &b->ep, ev) != PCITSM_OK)
 		rc = -EIO;
 	t2 = bench_now();
 	if (!rc)
-		rc = pcitsm_tsm_accept_write(b->core, &b->ep, "1", 1);
+		rc = pcitsm_tsm_accept_write(b->m.core, &b->ep, "1", 1);
 	t3 = bench_now();
 	if (!rc)
-		rc = pcitsm_tsm_unlock_write(b->core, &b->ep, "tsm1", 4);
+		rc = pcitsm_tsm_unlock_write(b->m.core, &b->ep, "tsm1", 4);
 	t[0] += t1 - t0;
 	t[1] += t2 - t1;
 	t[2] += t3 - t2;
@@ -188,7 +161,7 @@ static int bench_connect_run(int argc, char **argv)
 	e = setup(b, curve_bits);
 	if (e) {
 		bench_report_finish(&rep, CLI_EXIT_FAIL);
-		teardown(b);
+		pcitsm_machine_free(&b->m);
 		free(b);
 		return cli_fail("bench connect: set-up", e);
 	}
@@ -205,7 +178,7 @@ static int bench_connect_run(int argc, char **argv)
 		if (rc)
 			break;
 		mem += (long)m1.uordblks - (long)m0.uordblks;
-		if (pcitsm_tsm_step_times(b->core, &b->ep, steps) == PCITSM_OK)
+		if (pcitsm_tsm_step_times(b->m.core, &b->ep, steps) == PCITSM_OK)
 			for (unsigned s = 0; s <= PCITSM_TSM_STEP_DONE; s++)
 				sum[s] += steps[s];
 		rc = tdisp_round(b, td);
@@ -227,16 +200,16 @@ static int bench_connect_run(int argc, char **argv)
 	} while (!e && bench_now() - t0 < seconds);
 	if (rc || e || !n) {
 		bench_report_finish(&rep, CLI_EXIT_FAIL);
-		if (rc && pcitsm_tsm_status(b->core, &b->ep, &st) == PCITSM_OK)
+		if (rc && pcitsm_tsm_status(b->m.core, &b->ep, &st) == PCITSM_OK)
 			fprintf(stderr, "pcitsm: bench connect: connect failed at %s: %s\n",
 				pcitsm_tsm_step_name(st.last_failure.step), st.last_failure.why);
-		teardown(b);
+		pcitsm_machine_free(&b->m);
 		free(b);
 		return cli_fail("bench connect", e ? e : PCITSM_E_IO);
 	}
 	o = bench_row(&rep);
 	bench_set_int(o, "devices", 1); /* one endpoint connected at a time */
-	bench_set_int(o, "root_ports", b->plat.config.nr_ports);
+	bench_set_int(o, "root_ports", b->m.plat.config.nr_ports);
 	bench_set_int(o, "count", (int64_t)n);
 	bench_set_num(o, "connect_ms", 1e3 * conn_s / (double)n);
 	bench_set_num(o, "connects_per_s", (double)n / conn_s);
@@ -259,7 +232,7 @@ static int bench_connect_run(int argc, char **argv)
 		goto out;
 	printf("connect: emulated platform (%u root ports), platform-firmware TSM (SEV-TIO model), "
 	       "ECDSA P-%u device identity\n",
-	       b->plat.config.nr_ports, curve_bits);
+	       b->m.plat.config.nr_ports, curve_bits);
 	printf("  full connects:              %10.1f /s  (%lu in %.2f s, %.3f ms each)\n",
 	       (double)n / conn_s, n, conn_s, 1e3 * conn_s / (double)n);
 	printf("  disconnects:                %10.1f /s  (%.3f ms each)\n", (double)n / disc_s,
@@ -279,7 +252,7 @@ static int bench_connect_run(int argc, char **argv)
 		printf("    %-14s %8.3f\n", s == PCITSM_TSM_STEP_DONE ? "total" : pcitsm_tsm_step_name(s),
 		       1e-6 * (double)sum[s] / (double)n);
 out:
-	teardown(b);
+	pcitsm_machine_free(&b->m);
 	free(b);
 	return bench_report_finish(&rep, 0);
 }

@@ -34,8 +34,8 @@
 #include "bench.h"
 #include "cli.h"
 #include "pcitsm/emu.h"
+#include "pcitsm/machine.h"
 #include "pcitsm/sva.h"
-#include "pcitsm/tio.h"
 #include "pcitsm/tsm.h"
 
 #define DMA_SECONDS_DEFAULT 8.0 /* the whole run, spread over sizes and modes */
@@ -57,18 +57,9 @@ struct dma_devs {
 };
 
 /* The encrypted side: a platform whose endpoints the TSM connected. */
-struct dma_connected {
-	struct pcitsm_emu_platform plat;
-	bool plat_init;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
-};
-
 struct dma_bench {
 	struct dma_devs plain, ide;
-	struct dma_connected c;
+	struct pcitsm_machine c; /* the platform of the encrypted rows */
 	uint8_t *usrc, *udst;       /* malloc'ed */
 	uint8_t *comp;              /* for the SVA rings, in malloc'ed memory */
 };
@@ -208,41 +199,18 @@ static void devs_teardown(struct dma_devs *d)
 }
 
 /* The platform of the encrypted rows: both endpoints connected (echo tsm0 > tsm/connect). */
-static pcitsm_err connected_setup(struct dma_connected *c)
+static pcitsm_err connected_setup(struct pcitsm_machine *c)
 {
-	const struct pcitsm_env *env = pcitsm_env_default();
-	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { .env = env };
+	struct pcitsm_machine_cfg mc;
 
-	pcitsm_emu_config_default(&cfg);
-	PCITSM_TRY(pcitsm_emu_platform_init(&c->plat, &cfg, env));
-	c->plat_init = true;
-	PCITSM_TRY(pcitsm_trust_new(&c->trust));
-	PCITSM_TRY(pcitsm_emu_devices_new(&c->devs, &c->plat, &dc, c->trust));
-	fc.trust = c->trust;
-	pcitsm_emu_rp_keys(&c->plat, &fc.rp_keys);
-	PCITSM_TRY(pcitsm_tio_fw_new(&c->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, env);
-	pcitsm_emu_tsm_platform(&c->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = c->fw;
-	PCITSM_TRY(pcitsm_tsm_core_new(&c->core, &cc));
+	pcitsm_machine_cfg_default(&mc, pcitsm_env_default());
+	mc.devs = &dc;
+	PCITSM_TRY(pcitsm_machine_build(c, &mc, PCITSM_MACHINE_CORE, NULL));
 	for (unsigned i = 0; i < 2; i++)
 		if (pcitsm_tsm_connect_write(c->core, &c->plat.links[i].ep->bdf, "tsm0", 4) != 0)
 			return PCITSM_E_STATE;
 	return PCITSM_OK;
-}
-
-static void connected_teardown(struct dma_connected *c)
-{
-	pcitsm_tsm_core_free(c->core);
-	pcitsm_tio_fw_free(c->fw);
-	pcitsm_emu_devices_free(c->devs);
-	if (c->plat_init)
-		pcitsm_emu_platform_free(&c->plat);
-	pcitsm_trust_free(c->trust);
 }
 
 /* The benchmark's own buffers (memcpy's, SVA's, and bounce's source and destination alike): 2 MiB
@@ -277,7 +245,7 @@ static void teardown(struct dma_bench *b)
 {
 	devs_teardown(&b->plain);
 	devs_teardown(&b->ide); /* the devices before the platform they sit on */
-	connected_teardown(&b->c);
+	pcitsm_machine_free(&b->c);
 	free(b->usrc);
 	free(b->udst);
 	free(b->comp);

@@ -23,21 +23,10 @@
 #include "bench.h"
 #include "cli.h"
 #include "pcitsm/crypto.h"
-#include "pcitsm/emu.h"
-#include "pcitsm/tio.h"
-#include "pcitsm/tsm.h"
+#include "pcitsm/machine.h"
 
 #define SCALE_TARGET 1.2
 #define SCALE_BASE 16 /* the count the others are compared with */
-
-struct scale_plat {
-	struct pcitsm_emu_platform plat;
-	bool plat_init;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
-};
 
 struct scale_row {
 	unsigned n;
@@ -51,17 +40,6 @@ struct scale_row {
 	unsigned sw_ports, switches; /* the layout: endpoints below switches of sw_ports (0: none) */
 };
 
-static void scale_free(struct scale_plat *s)
-{
-	pcitsm_tsm_core_free(s->core);
-	pcitsm_tio_fw_free(s->fw);
-	pcitsm_emu_devices_free(s->devs);
-	if (s->plat_init)
-		pcitsm_emu_platform_free(&s->plat);
-	pcitsm_trust_free(s->trust);
-	memset(s, 0, sizeof(*s));
-}
-
 /* Bytes in use: in the arenas, and in the chunks glibc maps on their own (the large ones). */
 static long heap_now(void)
 {
@@ -70,13 +48,13 @@ static long heap_now(void)
 	return (long)(m.uordblks + m.hblkhd);
 }
 
-static pcitsm_err scale_new(struct scale_plat *s, unsigned n, unsigned curve_bits,
+/* The machine part by part, measuring the heap of the platform and of the devices on the way. */
+static pcitsm_err scale_new(struct pcitsm_machine *s, unsigned n, unsigned curve_bits,
 			    const struct pcitsm_env *env, struct scale_row *row)
 {
 	struct pcitsm_emu_config *cfg = calloc(1, sizeof(*cfg));
 	struct pcitsm_emu_devices_cfg *dc = calloc(1, sizeof(*dc));
-	struct pcitsm_tio_cfg fc = { .env = env };
-	struct pcitsm_tsm_core_cfg cc;
+	struct pcitsm_machine_cfg mc;
 	pcitsm_err e;
 
 	if (!cfg || !dc) {
@@ -86,34 +64,26 @@ static pcitsm_err scale_new(struct scale_plat *s, unsigned n, unsigned curve_bit
 	}
 	row->switches = pcitsm_emu_config_spread(cfg, n, row->sw_ports);
 	dc->curve_bits = curve_bits;
+	pcitsm_machine_cfg_default(&mc, env);
+	mc.plat = cfg;
+	mc.devs = dc;
 	row->heap_plat = heap_now();
-	e = pcitsm_emu_platform_init(&s->plat, cfg, env);
-	s->plat_init = !e;
+	e = pcitsm_machine_build(s, &mc, PCITSM_MACHINE_PLATFORM, NULL);
 	row->heap_plat = heap_now() - row->heap_plat;
 	if (!e)
-		e = pcitsm_trust_new(&s->trust);
+		e = pcitsm_machine_build(s, &mc, PCITSM_MACHINE_TRUST, NULL);
 	row->heap_devs = heap_now();
 	if (!e)
-		e = pcitsm_emu_devices_new(&s->devs, &s->plat, dc, s->trust);
+		e = pcitsm_machine_build(s, &mc, PCITSM_MACHINE_DEVICES, NULL);
 	row->heap_devs = heap_now() - row->heap_devs;
-	if (!e) {
-		fc.trust = s->trust;
-		pcitsm_emu_rp_keys(&s->plat, &fc.rp_keys);
-		e = pcitsm_tio_fw_new(&s->fw, &fc);
-	}
-	if (!e) {
-		pcitsm_tsm_core_cfg_default(&cc, env);
-		pcitsm_emu_tsm_platform(&s->plat, &cc.plat);
-		cc.backend = &pcitsm_tsm_sevtio;
-		cc.backend_arg = s->fw;
-		e = pcitsm_tsm_core_new(&s->core, &cc);
-	}
+	if (!e)
+		e = pcitsm_machine_build(s, &mc, PCITSM_MACHINE_CORE, NULL);
 	free(cfg);
 	free(dc);
 	return e;
 }
 
-static unsigned available(struct scale_plat *s, unsigned *pool)
+static unsigned available(struct pcitsm_machine *s, unsigned *pool)
 {
 	struct pcitsm_tsm_hb_info hb;
 
@@ -136,7 +106,7 @@ static double thread_cpu_s(void)
 static pcitsm_err scale_round(unsigned n, unsigned curve_bits, const struct pcitsm_env *env,
 			      struct scale_row *row)
 {
-	struct scale_plat s = { 0 };
+	struct pcitsm_machine s = { 0 };
 	long m0, m1;
 	double t0, t1, c0;
 	pcitsm_err e;
@@ -145,7 +115,7 @@ static pcitsm_err scale_round(unsigned n, unsigned curve_bits, const struct pcit
 	m0 = heap_now();
 	e = scale_new(&s, n, curve_bits, env, row);
 	if (e) {
-		scale_free(&s);
+		pcitsm_machine_free(&s);
 		return e;
 	}
 	m1 = heap_now();
@@ -166,7 +136,7 @@ static pcitsm_err scale_round(unsigned n, unsigned curve_bits, const struct pcit
 		rc = pcitsm_tsm_disconnect_write(s.core, &s.plat.funcs[n + i].bdf, "tsm0", 4);
 	row->disconnect_s = bench_now() - t1;
 	row->avail_after = available(&s, &row->pool);
-	scale_free(&s);
+	pcitsm_machine_free(&s);
 	if (rc)
 		return PCITSM_E_IO;
 	/* Every device holds one stream while connected, none afterwards. */

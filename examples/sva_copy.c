@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pcitsm/sva.h"
+#include "sva_opts.h"
 
 static int check(const char *what, pcitsm_err e, const struct pcitsm_sva_comp *c, uint8_t want)
 {
@@ -31,48 +32,33 @@ static int check(const char *what, pcitsm_err e, const struct pcitsm_sva_comp *c
 
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *bdf_s = NULL, *sysfs = "/sys";
-	unsigned index = 0;
-	size_t size = 1 << 20;
+	struct sva_opts o = { .accept = SVA_OPT_UIO,
+			      .name = "sva_copy",
+			      .usage = "sva_copy --socket PATH [--device N] [--size BYTES] | "
+				       "--uio BDF [--sysfs DIR]" };
+	size_t size;
 	struct pcitsm_sva_dev *dev;
 	struct pcitsm_sva_ring ring;
-	struct pcitsm_sva_comp c;
+	struct pcitsm_sva_comp c = { 0 }; /* a submit that fails leaves it so */
 	uint8_t *src, *dst, *comp;
 	char why[256] = "";
 	bool filled;
-	int bad = 0;
+	int bad = 0, rc;
 	pcitsm_err e;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-			sock = argv[++i];
-		else if (!strcmp(argv[i], "--device") && i + 1 < argc)
-			index = (unsigned)strtoul(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
-			size = (size_t)strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--uio") && i + 1 < argc)
-			bdf_s = argv[++i];
-		else if (!strcmp(argv[i], "--sysfs") && i + 1 < argc)
-			sysfs = argv[++i];
-		else {
-			fprintf(stderr, "usage: sva_copy --socket PATH [--device N] [--size BYTES] | "
-					"--uio BDF [--sysfs DIR]\n");
-			return 2;
-		}
-	}
-	if ((!sock == !bdf_s) || size < 4096 || size > PCITSM_SVA_LEN_MAX) {
-		fprintf(stderr, "sva_copy: give --socket or --uio, and a size of 4096..1 GiB\n");
-		return 2;
-	}
+	rc = sva_opts_parse(&o, argc, argv);
+	if (rc)
+		return rc;
+	size = o.size;
 	/* 1. open the device: this binds our address space and gives us our PASID */
-	if (sock) {
-		e = pcitsm_sva_open_emu(sock, index, &dev, why, sizeof(why));
+	if (o.sock) {
+		e = pcitsm_sva_open_emu(o.sock, o.index, &dev, why, sizeof(why));
 	} else {
 		struct pcitsm_bdf bdf;
 
-		e = pcitsm_bdf_parse(bdf_s, &bdf);
+		e = pcitsm_bdf_parse(o.bdf, &bdf);
 		if (!e)
-			e = pcitsm_sva_open_uio(sysfs, "/dev", &bdf, &dev, why, sizeof(why));
+			e = pcitsm_sva_open_uio(o.sysfs, "/dev", &bdf, &dev, why, sizeof(why));
 	}
 	if (e) {
 		fprintf(stderr, "sva_copy: open: %s (errno %d as the driver gives it)\n",

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "pcitsm/sva.h"
+#include "sva_opts.h"
 
 /* The value of "key=" in the status file, or "-". */
 static void status_value(const char *file, const char *key, char *out, size_t cap)
@@ -36,9 +37,11 @@ static void status_value(const char *file, const char *key, char *out, size_t ca
 
 int main(int argc, char **argv)
 {
-	const char *sock = NULL, *status = NULL;
-	unsigned index = 0;
-	size_t size = 1 << 20;
+	struct sva_opts o = { .accept = SVA_OPT_STATUS,
+			      .name = "sva_tee",
+			      .usage = "sva_tee --socket PATH [--device N] [--size BYTES] "
+				       "[--status FILE]" };
+	size_t size;
 	struct pcitsm_sva_dev *dev;
 	struct pcitsm_sva_ring ring;
 	struct pcitsm_sva_comp c = { 0 };
@@ -47,34 +50,20 @@ int main(int argc, char **argv)
 	uint32_t qerr = 0;
 	bool same;
 	pcitsm_err e;
+	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-			sock = argv[++i];
-		else if (!strcmp(argv[i], "--device") && i + 1 < argc)
-			index = (unsigned)strtoul(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--size") && i + 1 < argc)
-			size = (size_t)strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--status") && i + 1 < argc)
-			status = argv[++i];
-		else {
-			fprintf(stderr, "usage: sva_tee --socket PATH [--device N] [--size BYTES] "
-					"[--status FILE]\n");
-			return 2;
-		}
-	}
-	if (!sock || size < 4096 || size > PCITSM_SVA_LEN_MAX) {
-		fprintf(stderr, "sva_tee: give --socket, and a size of 4096..1 GiB\n");
-		return 2;
-	}
-	status_value(status, "stream", stream, sizeof(stream));
-	status_value(status, "tdi_state", tdi, sizeof(tdi));
-	e = pcitsm_sva_open_emu(sock, index, &dev, why, sizeof(why));
+	rc = sva_opts_parse(&o, argc, argv);
+	if (rc)
+		return rc;
+	size = o.size;
+	status_value(o.status, "stream", stream, sizeof(stream));
+	status_value(o.status, "tdi_state", tdi, sizeof(tdi));
+	e = pcitsm_sva_open_emu(o.sock, o.index, &dev, why, sizeof(why));
 	if (e) {
 		fprintf(stderr, "sva_tee: open: %s\n", why[0] ? why : pcitsm_err_str(e));
 		return 1;
 	}
-	printf("bound: device %u, PASID %u; stream %s, TDI %s\n", index, pcitsm_sva_pasid(dev),
+	printf("bound: device %u, PASID %u; stream %s, TDI %s\n", o.index, pcitsm_sva_pasid(dev),
 	       stream, tdi);
 	/* The queue's requests carry T=1: they reach our memory only while the TDI is RUN. */
 	e = pcitsm_sva_ring_init_tee(&ring, dev, 16);

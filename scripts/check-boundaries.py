@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """pcitsm trust boundaries (docs/tsm.md "Three trust domains"): fail, naming file and line, when
 
-  1. a host file (lib/tsm, lib/emu, src/, bench/, include/pcitsm/) includes a header of the platform
-     firmware (lib/tsmfw/*.h), or names a function or type that only those headers declare (the
-     firmware's internals and its test-only interface; the handles and calls of the public
-     command interface include/pcitsm/tio.h are the host's to use);
+  1. a host file (lib/tsm, lib/emu, lib/machine, src/, bench/, include/pcitsm/) includes a header
+     of the platform firmware (lib/tsmfw/*.h), or names a function or type that only those
+     headers declare (the firmware's internals and its test-only interface; the handles and calls
+     of the public command interface include/pcitsm/tio.h are the host's to use);
   2. the TSM (lib/tsm, lib/tsmfw, and its public headers tsm.h, tio.h, platform.h) includes emu.h
      or names anything of lib/emu (pcitsm_emu_*, PCITSM_EMU_*): the platform comes in as ops;
   3. a firmware header includes anything but public headers (pcitsm/*.h) and system headers.
@@ -21,8 +21,8 @@ import sys
 TOP = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                       os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 FW_DIR = "lib/tsmfw"
-HOST = ["lib/tsm/*.[ch]", "lib/emu/*.[ch]", "src/**/*.[ch]", "bench/**/*.[ch]",
-        "include/pcitsm/*.h"]
+HOST = ["lib/tsm/*.[ch]", "lib/emu/*.[ch]", "lib/machine/*.[ch]", "src/**/*.[ch]",
+        "bench/**/*.[ch]", "include/pcitsm/*.h"]
 TSM = ["lib/tsm/*.[ch]", FW_DIR + "/*.[ch]", "include/pcitsm/tsm.h", "include/pcitsm/tio.h",
        "include/pcitsm/platform.h"]
 

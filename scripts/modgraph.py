@@ -11,7 +11,8 @@ Derived from the tree each time, nothing listed by hand:
   * an edge A -> B: a file of A includes a header of B ("pcitsm/<h>.h", a module's private
     header by relative path, or one found through include/ and lib/ as the build finds it).
 
-Modules are grouped by trust domain: host (lib/tsm's core and backend, the programs), firmware
+Modules are grouped by trust domain: host (lib/tsm's core and backend, lib/machine which
+assembles the emulated machine as platform boot does, the programs), firmware
 (a TSM firmware folder, found by name: lib/tsm/fw, lib/tsmfw, ...), device (lib/emu), and the
 shared engines (everything else).
 
@@ -40,7 +41,8 @@ FIRMWARE = re.compile(r"(^|/)(fw|firmware)$|^tsm_?fw$|fw$")
 
 DOMAINS = [
     # key, label, fill colour, border colour
-    ("host", "host (kernel PCI/TSM core, TSM backend, programs)", "#dbe9f6", "#2b6ca3"),
+    ("host", "host (kernel PCI/TSM core, TSM backend, machine assembly, programs)", "#dbe9f6",
+     "#2b6ca3"),
     ("firmware", "platform firmware (holds the keys)", "#fde2cf", "#b5520f"),
     ("device", "device side (emulated platform)", "#dff0d8", "#3c763d"),
     ("engine", "shared engines (bytes in, bytes out; transports)", "#eeeeee", "#555555"),
@@ -129,7 +131,7 @@ def domain(m):
         return "host"
     if FIRMWARE.search(m):
         return "firmware"
-    if m == "tsm" or m.startswith("tsm/"):
+    if m == "tsm" or m.startswith("tsm/") or m == "machine":
         return "host"
     if m == "emu" or m.startswith("emu/"):
         return "device"

@@ -15,27 +15,26 @@
 /* The enum values each name table is searched over (crypto.h's enums are small and dense). */
 #define ALG_SCAN 32
 
-/* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, which no parentheses may
- * enclose */
-#define NAME_BY(fn, type, name_fn)                                                                 \
-	bool fn(const char *s, type *out)                                                          \
-	{                                                                                          \
-		for (unsigned a = 1; a < ALG_SCAN; a++) {                                          \
-			const char *n = name_fn((type)a);                                          \
-                                                                                                   \
-			if (n && strcmp(n, "none") && !strcmp(n, s)) {                             \
-				*out = (type)a;                                                    \
-				return true;                                                       \
-			}                                                                          \
-		}                                                                                  \
-		return false;                                                                      \
+/* The algorithm families a policy names, one line each: the family (the name of its fields in
+ * struct pcitsm_apply_require and of its functions here), its key under "require", its enum and
+ * lib/crypto's name of a value. ALG_FAMILY below makes each family's functions from this list. */
+#define APPLY_ALG_FAMILIES(X)                                                                      \
+	X(asym, "base_asym", enum pcitsm_sig_alg, pcitsm_sig_name)                                 \
+	X(hash, "base_hash", enum pcitsm_hash_alg, pcitsm_hash_name)                               \
+	X(dhe, "dhe", enum pcitsm_dhe_alg, pcitsm_dhe_name)                                        \
+	X(aead, "aead", enum pcitsm_aead_alg, pcitsm_aead_name)
+
+/* The value (1..ALG_SCAN-1) whose name is s, or 0; "none" names no algorithm a policy can ask for. */
+static unsigned alg_by_name(const char *s, const char *(*name_at)(unsigned))
+{
+	for (unsigned a = 1; a < ALG_SCAN; a++) {
+		const char *n = name_at(a);
+
+		if (n && strcmp(n, "none") && !strcmp(n, s))
+			return a;
 	}
-/* NOLINTEND(bugprone-macro-parentheses) */
-NAME_BY(pcitsm_apply_asym_parse, enum pcitsm_sig_alg, pcitsm_sig_name)
-NAME_BY(pcitsm_apply_hash_parse, enum pcitsm_hash_alg, pcitsm_hash_name)
-NAME_BY(pcitsm_apply_dhe_parse, enum pcitsm_dhe_alg, pcitsm_dhe_name)
-NAME_BY(pcitsm_apply_aead_parse, enum pcitsm_aead_alg, pcitsm_aead_name)
-#undef NAME_BY
+	return 0;
+}
 
 const char *pcitsm_apply_tdi_name(enum pcitsm_apply_tdi t)
 {
@@ -91,19 +90,40 @@ static pcitsm_err get_hex(const struct why *w, const char *path, json_object *v,
 	return PCITSM_OK;
 }
 
+/* o is an object whose keys are all among keys[n]; else E_FIELD naming path. */
+static pcitsm_err known_object(const struct why *w, const char *path, json_object *o,
+			       const char *const *keys, size_t n)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
+	return policy_only_keys(w, path, o, keys, n);
+}
+
+/* The hex ID key of a match object (at most max) into *x, when given; *has says whether it was. */
+static pcitsm_err match_id(const struct why *w, const char *at, json_object *o, const char *key,
+			   uint64_t max, uint64_t *x, bool *has)
+{
+	char path[96];
+	json_object *v;
+
+	*has = json_object_object_get_ex(o, key, &v);
+	if (!*has)
+		return PCITSM_OK;
+	snprintf(path, sizeof(path), "%s.match.%s", at, key);
+	return get_hex(w, path, v, max, x);
+}
+
 static pcitsm_err parse_match(const struct why *w, const char *at, json_object *o,
 			      struct pcitsm_apply_match *m)
 {
 	static const char *const keys[] = { "bdf", "vendor", "device", "class", "class_mask" };
 	char path[96], bdf[16];
 	json_object *v;
-	uint64_t x;
+	uint64_t x, vendor = 0, device = 0, class_code = 0;
 	pcitsm_err e;
 
 	snprintf(path, sizeof(path), "%s.match", at);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
-	e = policy_only_keys(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	m->class_mask = 0xffffff;
@@ -117,30 +137,16 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 					   "%s: not a PCI address \"DDDD:BB:DD.F\"", path);
 		m->has_bdf = true;
 	}
-	if (json_object_object_get_ex(o, "vendor", &v)) {
-		snprintf(path, sizeof(path), "%s.match.vendor", at);
-		e = get_hex(w, path, v, 0xffff, &x);
-		if (e)
-			return e;
-		m->vendor = (uint16_t)x;
-		m->has_vendor = true;
-	}
-	if (json_object_object_get_ex(o, "device", &v)) {
-		snprintf(path, sizeof(path), "%s.match.device", at);
-		e = get_hex(w, path, v, 0xffff, &x);
-		if (e)
-			return e;
-		m->device = (uint16_t)x;
-		m->has_device = true;
-	}
-	if (json_object_object_get_ex(o, "class", &v)) {
-		snprintf(path, sizeof(path), "%s.match.class", at);
-		e = get_hex(w, path, v, 0xffffff, &x);
-		if (e)
-			return e;
-		m->class_code = (uint32_t)x;
-		m->has_class = true;
-	}
+	e = match_id(w, at, o, "vendor", 0xffff, &vendor, &m->has_vendor);
+	if (!e)
+		e = match_id(w, at, o, "device", 0xffff, &device, &m->has_device);
+	if (!e)
+		e = match_id(w, at, o, "class", 0xffffff, &class_code, &m->has_class);
+	if (e)
+		return e;
+	m->vendor = (uint16_t)vendor;
+	m->device = (uint16_t)device;
+	m->class_code = (uint32_t)class_code;
 	if (json_object_object_get_ex(o, "class_mask", &v)) {
 		snprintf(path, sizeof(path), "%s.match.class_mask", at);
 		if (!m->has_class)
@@ -162,43 +168,74 @@ static pcitsm_err parse_match(const struct why *w, const char *at, json_object *
 	return PCITSM_OK;
 }
 
-/* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice. */
+/* An array of 1..PCITSM_APPLY_MAX_ALGS algorithm names, each known, none twice, into out[*nr]. */
+static pcitsm_err parse_alg_names(const struct why *w, const char *path, json_object *arr,
+				  const char *(*name_at)(unsigned), unsigned *out, unsigned *nr)
+{
+	size_t n;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return policy_fail(w, PCITSM_E_FIELD, "%s: not an array of names", path);
+	n = json_object_array_length(arr);
+	if (!n || n > PCITSM_APPLY_MAX_ALGS)
+		return policy_fail(w, PCITSM_E_FIELD, "%s: 1..%d names", path,
+				   PCITSM_APPLY_MAX_ALGS);
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		out[i] = json_object_is_type(v, json_type_string)
+				 ? alg_by_name(json_object_get_string(v), name_at)
+				 : 0;
+		if (!out[i])
+			return policy_fail(w, PCITSM_E_FIELD,
+					   "%s[%zu]: not an algorithm name known here", path, i);
+		for (size_t j = 0; j < i; j++)
+			if (out[j] == out[i])
+				return policy_fail(w, PCITSM_E_FIELD, "%s[%zu]: named twice",
+						   path, i);
+	}
+	*nr = (unsigned)n;
+	return PCITSM_OK;
+}
+
+/* A family's functions: fam_name_at (its name of a value, for the two above), the public
+ * pcitsm_apply_fam_parse (policy_apply.h), parse_fam (a policy's list of names) and in_fam (whether
+ * a value is among a list's nr). */
 /* NOLINTBEGIN(bugprone-macro-parentheses): `type` is a type name, which no parentheses may
  * enclose */
-#define PARSE_ALGS(fn, type, parse)                                                                \
-	static pcitsm_err fn(const struct why *w, const char *path, json_object *arr, type *out,   \
-			     unsigned *nr)                                                         \
+#define ALG_FAMILY(fam, key, type, name_fn)                                                        \
+	static const char *fam##_name_at(unsigned a)                                               \
 	{                                                                                          \
-		size_t n;                                                                          \
+		return name_fn((type)a);                                                           \
+	}                                                                                          \
+	bool pcitsm_apply_##fam##_parse(const char *s, type *out)                                  \
+	{                                                                                          \
+		unsigned a = alg_by_name(s, fam##_name_at);                                        \
                                                                                                    \
-		if (!json_object_is_type(arr, json_type_array))                                    \
-			return policy_fail(w, PCITSM_E_FIELD, "%s: not an array of names", path);  \
-		n = json_object_array_length(arr);                                                 \
-		if (!n || n > PCITSM_APPLY_MAX_ALGS)                                               \
-			return policy_fail(w, PCITSM_E_FIELD, "%s: 1..%d names", path,             \
-					   PCITSM_APPLY_MAX_ALGS);                                 \
-		for (size_t i = 0; i < n; i++) {                                                   \
-			json_object *v = json_object_array_get_idx(arr, i);                        \
+		if (a)                                                                             \
+			*out = (type)a;                                                            \
+		return a != 0;                                                                     \
+	}                                                                                          \
+	static pcitsm_err parse_##fam(const struct why *w, const char *path, json_object *arr,     \
+				      type *out, unsigned *nr)                                     \
+	{                                                                                          \
+		unsigned a[PCITSM_APPLY_MAX_ALGS] = { 0 };                                         \
+		pcitsm_err e = parse_alg_names(w, path, arr, fam##_name_at, a, nr);                \
                                                                                                    \
-			if (!json_object_is_type(v, json_type_string) ||                           \
-			    !parse(json_object_get_string(v), &out[i]))                            \
-				return policy_fail(w, PCITSM_E_FIELD,                              \
-						   "%s[%zu]: not an algorithm name known here",    \
-						   path, i);                                       \
-			for (size_t j = 0; j < i; j++)                                             \
-				if (out[j] == out[i])                                              \
-					return policy_fail(w, PCITSM_E_FIELD,                      \
-							   "%s[%zu]: named twice", path, i);       \
-		}                                                                                  \
-		*nr = (unsigned)n;                                                                 \
-		return PCITSM_OK;                                                                  \
+		for (unsigned i = 0; !e && i < *nr; i++)                                           \
+			out[i] = (type)a[i];                                                       \
+		return e;                                                                          \
+	}                                                                                          \
+	static bool in_##fam(const type *list, unsigned nr, type v)                                \
+	{                                                                                          \
+		for (unsigned k = 0; k < nr; k++)                                                  \
+			if (list[k] == v)                                                          \
+				return true;                                                       \
+		return false;                                                                      \
 	}
 /* NOLINTEND(bugprone-macro-parentheses) */
-PARSE_ALGS(parse_asym, enum pcitsm_sig_alg, pcitsm_apply_asym_parse)
-PARSE_ALGS(parse_hash, enum pcitsm_hash_alg, pcitsm_apply_hash_parse)
-PARSE_ALGS(parse_dhe, enum pcitsm_dhe_alg, pcitsm_apply_dhe_parse)
-PARSE_ALGS(parse_aead, enum pcitsm_aead_alg, pcitsm_apply_aead_parse)
-#undef PARSE_ALGS
+APPLY_ALG_FAMILIES(ALG_FAMILY)
+#undef ALG_FAMILY
 
 static pcitsm_err parse_root_hash(const struct why *w, const char *path, json_object *v,
 				  struct pcitsm_apply_require *r)
@@ -235,9 +272,7 @@ static pcitsm_err parse_require(const struct why *w, const char *at, json_object
 	pcitsm_err e = PCITSM_OK;
 
 	snprintf(path, sizeof(path), "%s.connect.require", at);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
-	e = policy_only_keys(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	if (json_object_object_get_ex(o, "ide", &v)) {
@@ -256,17 +291,14 @@ static pcitsm_err parse_require(const struct why *w, const char *at, json_object
 			return policy_fail(w, PCITSM_E_FIELD, "%s: not an SPDM version 1.0..1.3",
 					   p);
 	}
-#define ALGS(key, fn, arr, nr)                                                                     \
+#define ALGS(fam, key, type, name_fn)                                                              \
 	if (!e && json_object_object_get_ex(o, key, &v)) {                                         \
 		char p[160];                                                                       \
                                                                                                    \
 		snprintf(p, sizeof(p), "%s." key, path);                                           \
-		e = fn(w, p, v, r->arr, &r->nr);                                                   \
+		e = parse_##fam(w, p, v, r->fam, &r->nr_##fam);                                    \
 	}
-	ALGS("base_asym", parse_asym, asym, nr_asym)
-	ALGS("base_hash", parse_hash, hash, nr_hash)
-	ALGS("dhe", parse_dhe, dhe, nr_dhe)
-	ALGS("aead", parse_aead, aead, nr_aead)
+	APPLY_ALG_FAMILIES(ALGS)
 #undef ALGS
 	if (!e && json_object_object_get_ex(o, "root_hash", &v)) {
 		char p[160];
@@ -318,9 +350,7 @@ static pcitsm_err parse_tdisp(const struct why *w, const char *at, json_object *
 	pcitsm_err e;
 
 	snprintf(path, sizeof(path), "%s.tdisp", at);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", path);
-	e = policy_only_keys(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, path, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	snprintf(path, sizeof(path), "%s.tdisp.state", at);
@@ -366,9 +396,7 @@ static pcitsm_err parse_entry(const struct why *w, size_t i, json_object *o, str
 	pcitsm_err e;
 
 	snprintf(at, sizeof(at), "devices[%zu]", i);
-	if (!json_object_is_type(o, json_type_object))
-		return policy_fail(w, PCITSM_E_FIELD, "%s: not an object", at);
-	e = policy_only_keys(w, at, o, keys, PCITSM_ARRAY_SIZE(keys));
+	e = known_object(w, at, o, keys, PCITSM_ARRAY_SIZE(keys));
 	if (e)
 		return e;
 	snprintf(en->name, sizeof(en->name), "%s", at);
@@ -494,21 +522,6 @@ int pcitsm_apply_find(const struct pcitsm_apply *a, const struct pcitsm_apply_id
 			return (int)i;
 	return -1;
 }
-
-/* Whether v is among the nr algorithms of list. */
-#define DEF_IN(fn, type)                                                                           \
-	static bool fn(const type *list, unsigned nr, type v)                                      \
-	{                                                                                          \
-		for (unsigned k = 0; k < nr; k++)                                                  \
-			if (list[k] == v)                                                          \
-				return true;                                                       \
-		return false;                                                                      \
-	}
-DEF_IN(in_asym, enum pcitsm_sig_alg)
-DEF_IN(in_hash, enum pcitsm_hash_alg)
-DEF_IN(in_dhe, enum pcitsm_dhe_alg)
-DEF_IN(in_aead, enum pcitsm_aead_alg)
-#undef DEF_IN
 
 pcitsm_err pcitsm_apply_require_check(const struct pcitsm_apply_require *r,
 				      const struct pcitsm_apply_seen *s, char *why, size_t why_len)

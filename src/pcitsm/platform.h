@@ -1,23 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The embedded emulated platform as the CLI uses it: lib/emu's hierarchy with its device responders
- * (pcitsm_emu_devices_new: a generated identity, an SPDM responder with sessions and the IDE_KM
- * handler on every endpoint), and the trust store holding those identities' roots (what the
- * platform's TSM trusts). `--platform emu` on any command, and `make run`.
+ * The embedded emulated platform as the CLI uses it: the emulated machine (machine.h) up to its
+ * devices, that is lib/emu's hierarchy with its device responders (pcitsm_emu_devices_new: a
+ * generated identity, an SPDM responder with sessions and the IDE_KM handler on every endpoint),
+ * and the trust store holding those identities' roots (what the platform's TSM trusts).
+ * `--platform emu` on any command, and `make run`.
  */
 #ifndef PCITSM_CLI_PLATFORM_H
 #define PCITSM_CLI_PLATFORM_H
 
-#include "pcitsm/crypto.h"
-#include "pcitsm/emu.h"
+#include "pcitsm/machine.h"
 
 /* HeartbeatPeriod the emulated endpoints offer in KEY_EXCHANGE_RSP (docs/sessions.md). */
 #define CLI_EMU_HEARTBEAT_PERIOD 10
 
 struct cli_platform {
-	struct pcitsm_emu_platform emu;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_trust *trust;
+	struct pcitsm_machine m; /* made up to PCITSM_MACHINE_DEVICES */
 };
 
 /* Build the default platform; every endpoint gets a fresh ECDSA P-384 identity, or the identity in

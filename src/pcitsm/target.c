@@ -244,7 +244,7 @@ pcitsm_err cli_spdm_authenticate(struct cli_spdm_run *r, const struct pcitsm_env
 		r->auth.cfg.trust = r->trust;
 	} else if (r->t.plat) {
 		/* The emulated platform's TSM trusts the roots of its own devices. */
-		r->auth.cfg.trust = r->t.plat->trust;
+		r->auth.cfg.trust = r->t.plat->m.trust;
 	} else {
 		/* No anchor: the chain is reported as not validated; signatures still verified. */
 		r->auth.allow_untrusted = true;

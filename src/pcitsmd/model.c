@@ -133,10 +133,11 @@ void pd_hb_name(const struct pd *pd, char *buf, size_t len)
 {
 	struct pcitsm_tsm_hb_info hb;
 
-	if (pd->core && pcitsm_tsm_host_bridge(pd->core, 0, &hb) == PCITSM_OK)
+	if (pd->m.core && pcitsm_tsm_host_bridge(pd->m.core, 0, &hb) == PCITSM_OK)
 		snprintf(buf, len, "%s", hb.name);
 	else
-		snprintf(buf, len, "pci%04x:%02x", pd->emu.config.segment, pd->emu.config.root_bus);
+		snprintf(buf, len, "pci%04x:%02x", pd->m.plat.config.segment,
+			 pd->m.plat.config.root_bus);
 }
 
 void pd_devpath(const struct pd *pd, int i, char *buf, size_t len)
@@ -190,10 +191,30 @@ static unsigned pd_link_of(const struct pcitsm_emu_platform *p, const struct pci
 	return i < 2 * n ? i % n : 0;
 }
 
+/* What failed, for the daemon's message, by the machine's part that failed. */
+static const char *part_why(enum pcitsm_machine_part part, const struct pd_opts *o)
+{
+	switch (part) {
+	case PCITSM_MACHINE_PLATFORM:
+		return "build the emulated platform";
+	case PCITSM_MACHINE_TRUST:
+		return "trust store";
+	case PCITSM_MACHINE_DEVICES:
+		return o->identity_dir ? "load the identity (--identity)" : "device responders";
+	case PCITSM_MACHINE_FIRMWARE:
+		return "platform firmware TSM";
+	case PCITSM_MACHINE_CORE:
+		break;
+	}
+	return "PCI/TSM core";
+}
+
 pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_env *env,
 		   const char **why)
 {
 	struct pcitsm_emu_config cfg;
+	struct pcitsm_machine_cfg mc;
+	enum pcitsm_machine_part part;
 	pcitsm_err e;
 
 	memset(pd, 0, sizeof(*pd));
@@ -228,16 +249,17 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 	/* The platform needs a pool of at least 1; the TSM core's pool is what sysfs shows. */
 	cfg.nr_streams = o->nr_streams ? o->nr_streams : 1;
 	*why = "build the emulated platform";
-	PCITSM_TRY(pcitsm_emu_platform_init(&pd->emu, &cfg, env));
-	pd->emu_ready = true;
+	pcitsm_machine_cfg_default(&mc, env);
+	mc.plat = &cfg;
+	PCITSM_TRY(pcitsm_machine_build(&pd->m, &mc, PCITSM_MACHINE_PLATFORM, NULL));
 
-	for (unsigned i = 0; i < pd->emu.nr_funcs; i++) {
+	for (unsigned i = 0; i < pd->m.plat.nr_funcs; i++) {
 		struct pd_func *pf = &pd->funcs[pd->nr_funcs++];
 
-		pf->f = &pd->emu.funcs[i];
+		pf->f = &pd->m.plat.funcs[i];
 		pcitsm_bdf_format(&pf->f->bdf, pf->name);
 		pf->parent = -1;
-		pf->port = pd_link_of(&pd->emu, pf->f);
+		pf->port = pd_link_of(&pd->m.plat, pf->f);
 	}
 	for (unsigned i = 0; i < pd->nr_funcs; i++) {
 		const struct pcitsm_emu_func *f = pd->funcs[i].f;
@@ -248,42 +270,29 @@ pcitsm_err pd_open(struct pd *pd, const struct pd_opts *o, const struct pcitsm_e
 		pd->funcs[i].physfn = f->physfn ? pd_find(pd, &f->physfn->bdf) : -1;
 	}
 
-	pd->fw_cfg.env = env;
-	pcitsm_emu_rp_keys(&pd->emu, &pd->fw_cfg.rp_keys);
 	pd->key_policy.max_tlps = o->key_max_tlps;
 	pd->key_policy.max_age_ns = (uint64_t)o->key_max_age_s * 1000000000ull;
 	pd->fw_cfg.key_policy = &pd->key_policy;
-	pcitsm_tsm_core_cfg_default(&pd->core_cfg, env);
-	pcitsm_emu_tsm_platform(&pd->emu, &pd->core_cfg.plat);
-	pd->core_cfg.backend = &pcitsm_tsm_sevtio;
-	pd->core_cfg.nr_streams = (int)o->nr_streams;
 	pd->devs_cfg.identity_dir = o->identity_dir;
 	pd->devs_cfg.curve_bits = 384;
 	pd->devs_cfg.spdm_version = o->spdm_version;
 	e = apply_faults(pd, why);
 	if (e)
 		goto fail;
-	*why = "trust store";
-	e = pcitsm_trust_new(&pd->trust);
+	mc.fw = pd->fw_cfg;
+	mc.devs = &pd->devs_cfg;
+	mc.core.nr_streams = (int)o->nr_streams;
+	e = pcitsm_machine_build(&pd->m, &mc, PCITSM_MACHINE_DEVICES, &part);
 	if (e)
-		goto fail;
-	*why = o->identity_dir ? "load the identity (--identity)" : "device responders";
-	e = pcitsm_emu_devices_new(&pd->devs, &pd->emu, &pd->devs_cfg, pd->trust);
-	if (e)
-		goto fail;
+		goto fail_part;
 	for (unsigned i = 0; i < pd->nr_funcs; i++)
 		discover_doe(pd, &pd->funcs[i]);
-	pd->fw_cfg.trust = pd->trust;
-	*why = "platform firmware TSM";
-	e = pcitsm_tio_fw_new(&pd->fw, &pd->fw_cfg);
+	e = pcitsm_machine_build(&pd->m, &mc, PCITSM_MACHINE_CORE, &part);
 	if (e)
-		goto fail;
-	pd->core_cfg.backend_arg = pd->fw;
-	*why = "PCI/TSM core";
-	e = pcitsm_tsm_core_new(&pd->core, &pd->core_cfg);
-	if (e)
-		goto fail;
+		goto fail_part;
 	return PCITSM_OK;
+fail_part:
+	*why = part_why(part, o);
 fail:
 	pd_close(pd);
 	return e;
@@ -302,20 +311,7 @@ void pd_close(struct pd *pd)
 		free(t);
 	}
 	pd->nr_tcp = 0;
-	if (pd->core)
-		pcitsm_tsm_core_free(pd->core);
-	pd->core = NULL;
-	pcitsm_tio_fw_free(pd->fw);
-	pd->fw = NULL;
-	if (pd->devs)
-		pcitsm_emu_devices_free(pd->devs);
-	pd->devs = NULL;
-	if (pd->emu_ready)
-		pcitsm_emu_platform_free(&pd->emu);
-	pd->emu_ready = false;
-	if (pd->trust)
-		pcitsm_trust_free(pd->trust);
-	pd->trust = NULL;
+	pcitsm_machine_free(&pd->m);
 	pthread_mutex_destroy(&pd->dev_lock);
 	pthread_mutex_destroy(&pd->traffic_lock);
 }

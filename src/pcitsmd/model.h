@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "pcitsm/doe.h"
 #include "pcitsm/emu.h"
+#include "pcitsm/machine.h"
 #include "pcitsm/tio.h"
 #include "pcitsm/transport.h"
 #include "pcitsm/tsm.h"
@@ -58,16 +59,10 @@ struct pd_traffic_last {
 struct pd {
 	const struct pd_opts *o;
 	const struct pcitsm_env *env;
-	struct pcitsm_emu_platform emu;
-	bool emu_ready;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
+	struct pcitsm_machine m; /* the platform, its devices, the firmware TSM, the TSM core */
 	struct pcitsm_emu_devices_cfg devs_cfg;
 	struct pcitsm_tio_cfg fw_cfg;     /* the platform firmware's TSM */
 	struct pcitsm_tsm_key_policy key_policy; /* fw_cfg.key_policy: --key-max-tlps, -age */
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core_cfg core_cfg;
-	struct pcitsm_tsm_core *core;
 	struct pd_func funcs[PD_MAX_FUNCS];
 	unsigned nr_funcs;
 	/* Recursive. Held by every mirror access to the platform (vfs.c) and by the TCP ports'

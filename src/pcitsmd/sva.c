@@ -28,7 +28,7 @@ static struct pcitsm_emu_func *nth_endpoint(struct pcitsm_emu_platform *p, unsig
 pcitsm_err pd_sva_start(struct pd *pd, const struct pd_opts *o, struct pcitsm_sva_server **out,
 			const char **why)
 {
-	struct pcitsm_sva_server_cfg cfg = { .ndev = o->sva_devices, .platform = &pd->emu,
+	struct pcitsm_sva_server_cfg cfg = { .ndev = o->sva_devices, .platform = &pd->m.plat,
 					     .env = pcitsm_env_default() };
 	char path[PATH_MAX], cwd[PATH_MAX];
 
@@ -45,7 +45,7 @@ pcitsm_err pd_sva_start(struct pd *pd, const struct pd_opts *o, struct pcitsm_sv
 	}
 	*why = "--sva-devices: more devices than endpoint functions";
 	for (unsigned i = 0; i < cfg.ndev; i++) {
-		cfg.ep[i] = nth_endpoint(&pd->emu, i);
+		cfg.ep[i] = nth_endpoint(&pd->m.plat, i);
 		if (!cfg.ep[i])
 			return PCITSM_E_INVAL;
 	}

@@ -24,8 +24,8 @@ pcitsm_err pd_tap_start(struct pd *pd, const char *dir, struct pd_tap **out, con
 		*why = "--tap";
 		return PCITSM_E_NOMEM;
 	}
-	for (unsigned k = 0; k < pd->emu.config.nr_ports && k < PCITSM_EMU_MAX_PORTS; k++) {
-		struct pcitsm_emu_link *l = &pd->emu.links[k];
+	for (unsigned k = 0; k < pd->m.plat.config.nr_ports && k < PCITSM_EMU_MAX_PORTS; k++) {
+		struct pcitsm_emu_link *l = &pd->m.plat.links[k];
 		char path[PATH_MAX], name[13];
 		pcitsm_err e;
 
@@ -57,7 +57,7 @@ void pd_tap_stop(struct pd *pd, struct pd_tap *t)
 	if (!t)
 		return;
 	for (unsigned k = 0; k < PCITSM_EMU_MAX_PORTS; k++) {
-		struct pcitsm_emu_link *l = &pd->emu.links[k];
+		struct pcitsm_emu_link *l = &pd->m.plat.links[k];
 		pcitsm_err e;
 
 		if (!t->open[k])

@@ -40,7 +40,7 @@ static const struct pcitsm_bdf *fbdf(struct pd *pd, int i)
 
 static bool tsm_attr(struct pd *pd, int func, enum pcitsm_tsm_attr a)
 {
-	return pcitsm_tsm_attr_exists(pd->core, fbdf(pd, func), a);
+	return pcitsm_tsm_attr_exists(pd->m.core, fbdf(pd, func), a);
 }
 
 /* Functions the project directory has an entry for: those with tsm/connect (DSM-capable PF0s)
@@ -54,14 +54,14 @@ static bool connected(struct pd *pd, int func)
 {
 	struct pcitsm_tsm_status st;
 
-	return pcitsm_tsm_status(pd->core, fbdf(pd, func), &st) == PCITSM_OK && st.connected;
+	return pcitsm_tsm_status(pd->m.core, fbdf(pd, func), &st) == PCITSM_OK && st.connected;
 }
 
 static bool locked(struct pd *pd, int func)
 {
 	struct pcitsm_tsm_status st;
 
-	return pcitsm_tsm_status(pd->core, fbdf(pd, func), &st) == PCITSM_OK && st.lock_tsm[0];
+	return pcitsm_tsm_status(pd->m.core, fbdf(pd, func), &st) == PCITSM_OK && st.lock_tsm[0];
 }
 
 /* drivers/pci/iov.c: sriov_numvfs and sriov_drivers_autoprobe are RW (0664 / 0644), the rest
@@ -168,7 +168,8 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("bind", VF_DRV_BIND, -1, 0, WO);
 		EMIT("unbind", VF_DRV_UNBIND, -1, 0, WO);
 		for (unsigned i = 0; i < pd->nr_funcs; i++) {
-			if (pcitsm_tsm_driver_of(pd->core, fbdf(pd, (int)i), name, sizeof(name)) <= 0)
+			if (pcitsm_tsm_driver_of(pd->m.core, fbdf(pd, (int)i), name,
+						 sizeof(name)) <= 0)
 				continue;
 			vn_set(&c, VL_DRV_DEV, (int)i, 0, LNK_MODE);
 			pd_devpath(pd, (int)i, path, sizeof(path));
@@ -190,8 +191,8 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("tsm", VD_CLASS_TSM, -1, 0, DIR_MODE);
 		return 0;
 	case VD_CLASS_TSM:
-		for (unsigned i = 0; i < pcitsm_tsm_nr_devices(pd->core); i++) {
-			if (pcitsm_tsm_device_name(pd->core, i, name) != PCITSM_OK)
+		for (unsigned i = 0; i < pcitsm_tsm_nr_devices(pd->m.core); i++) {
+			if (pcitsm_tsm_device_name(pd->m.core, i, name) != PCITSM_OK)
 				continue;
 			vn_set(&c, VL_CLASS_TSM, -1, (int)i, LNK_MODE);
 			snprintf(c.target, sizeof(c.target), "../../devices/platform/%s/tsm/%s",
@@ -207,10 +208,10 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		return 0;
 	case VD_HB: {
 		struct pcitsm_tsm_stream_info st[PCITSM_TSM_HB_STREAMS_MAX];
-		size_t n = pcitsm_tsm_streams(pd->core, 0, st, PCITSM_ARRAY_SIZE(st));
+		size_t n = pcitsm_tsm_streams(pd->m.core, 0, st, PCITSM_ARRAY_SIZE(st));
 
 		/* pci_ide_attr_visible: no attribute while the pool is empty. */
-		if (pcitsm_tsm_available_streams_visible(pd->core, 0))
+		if (pcitsm_tsm_available_streams_visible(pd->m.core, 0))
 			EMIT("available_secure_streams", VF_AVAIL, -1, 0, RO);
 		for (size_t i = 0; i < n && i < PCITSM_ARRAY_SIZE(st); i++) {
 			int ep = pd_find(pd, &st[i].ep);
@@ -242,7 +243,7 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT("resource", VF_RESOURCE, f, 0, RO);
 		EMIT("config", VF_CONFIG, f, 0, RW);
 		EMIT("driver_override", VF_DRIVER_OVERRIDE, f, 0, RW);
-		if (pcitsm_tsm_driver_of(pd->core, fbdf(pd, f), name, sizeof(name)) > 0) {
+		if (pcitsm_tsm_driver_of(pd->m.core, fbdf(pd, f), name, sizeof(name)) > 0) {
 			char up[64];
 
 			vn_set(&c, VL_DRIVER, f, 0, LNK_MODE);
@@ -289,12 +290,12 @@ static int readdir_locked(struct pd *pd, const struct vnode *dir, vfs_fill_fn fi
 		EMIT(TSM_PARENT, VD_PLAT_TSM, -1, 0, DIR_MODE);
 		return 0;
 	case VD_PLAT_TSM:
-		if (pcitsm_tsm_nr_devices(pd->core))
+		if (pcitsm_tsm_nr_devices(pd->m.core))
 			EMIT("tsm", VD_PLAT_TSM_CLASS, -1, 0, DIR_MODE);
 		return 0;
 	case VD_PLAT_TSM_CLASS:
-		for (unsigned i = 0; i < pcitsm_tsm_nr_devices(pd->core); i++)
-			if (pcitsm_tsm_device_name(pd->core, i, name) == PCITSM_OK)
+		for (unsigned i = 0; i < pcitsm_tsm_nr_devices(pd->m.core); i++)
+			if (pcitsm_tsm_device_name(pd->m.core, i, name) == PCITSM_OK)
 				EMIT(name, VD_TSMDEV, -1, (int)i, DIR_MODE);
 		return 0;
 	case VD_TSMDEV:
@@ -483,9 +484,9 @@ static int status_text(struct pd *pd, int func, char *buf, size_t cap)
 	int tdi_state = -1;
 	pcitsm_err e;
 
-	if (pcitsm_tsm_tdi_state_get(pd->core, fbdf(pd, func), &tdi_state) != PCITSM_OK)
+	if (pcitsm_tsm_tdi_state_get(pd->m.core, fbdf(pd, func), &tdi_state) != PCITSM_OK)
 		tdi_state = -1;
-	e = pcitsm_tsm_status(pd->core, fbdf(pd, func), &st);
+	e = pcitsm_tsm_status(pd->m.core, fbdf(pd, func), &st);
 
 	if (e)
 		return -pcitsm_err_errno(e);
@@ -604,11 +605,11 @@ static int platform_text(struct pd *pd, char *buf, size_t cap)
 	size_t n = 0;
 	char hb[PCITSM_TSM_NAME_MAX];
 
-	pcitsm_tsm_counters(pd->core, &c);
+	pcitsm_tsm_counters(pd->m.core, &c);
 	pd_hb_name(pd, hb, sizeof(hb));
 	textf(buf, cap, &n, "host_bridge=%s\nroot_ports=%u\nstream_pool=%u\ntsm=tsm0\nbackend=firmware\n"
 			    "devsec_tsm=tsm1\nvfs=%u\n",
-	      hb, pd->emu.config.nr_ports, pd->o->nr_streams, pd->o->nr_vfs);
+	      hb, pd->m.plat.config.nr_ports, pd->o->nr_streams, pd->o->nr_vfs);
 	textf(buf, cap, &n,
 	      "connected=%u\nh_in_use=%u\nids_in_use=%u\nport_blocks_in_use=%u\nsessions_open=%u\n"
 	      "connects=%" PRIu64 "\nfailed_connects=%" PRIu64 "\ndisconnects=%" PRIu64
@@ -705,7 +706,7 @@ static int tdi_evidence_read(struct pd *pd, const struct vnode *vn, char *buf, s
 
 	if (!ev)
 		return -ENOMEM;
-	e = pcitsm_tsm_tdi_evidence_get(pd->core, fbdf(pd, vn->func), ev);
+	e = pcitsm_tsm_tdi_evidence_get(pd->m.core, fbdf(pd, vn->func), ev);
 	if (e) {
 		free(ev);
 		return e == PCITSM_E_STATE ? -ENODATA : -pcitsm_err_errno(e);
@@ -733,7 +734,7 @@ static int evidence_read(struct pd *pd, const struct vnode *vn, char *buf, size_
 	const uint8_t *p = NULL;
 	size_t len = 0;
 	int r;
-	pcitsm_err e = pcitsm_tsm_evidence_get(pd->core, fbdf(pd, vn->func), &ev);
+	pcitsm_err e = pcitsm_tsm_evidence_get(pd->m.core, fbdf(pd, vn->func), &ev);
 
 	if (e)
 		return e == PCITSM_E_STATE ? -ENODATA : -pcitsm_err_errno(e);
@@ -856,23 +857,24 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 		len = snprintf(text, TEXT_MAX, "0001:00\n");
 		break;
 	case VF_TSM_ATTR:
-		len = pcitsm_tsm_attr_read(pd->core, fbdf(pd, vn->func), (enum pcitsm_tsm_attr)vn->aux,
-					   text, TEXT_MAX);
+		len = pcitsm_tsm_attr_read(pd->m.core, fbdf(pd, vn->func),
+					   (enum pcitsm_tsm_attr)vn->aux, text, TEXT_MAX);
 		break;
 	case VF_AVAIL:
-		len = pcitsm_tsm_available_streams_read(pd->core, 0, text, TEXT_MAX);
+		len = pcitsm_tsm_available_streams_read(pd->m.core, 0, text, TEXT_MAX);
 		break;
 	case VF_UEVENT:
 		len = 0; /* the tsm class adds no uevent variables */
 		break;
 	case VF_PCI_MODE: {
-		const char *m = pcitsm_tsm_pci_mode(pd->core, (unsigned)vn->aux);
+		const char *m = pcitsm_tsm_pci_mode(pd->m.core, (unsigned)vn->aux);
 
 		len = m ? snprintf(text, TEXT_MAX, "%s\n", m) : -ENOENT;
 		break;
 	}
 	case VF_DRIVER_OVERRIDE:
-		len = pcitsm_tsm_driver_override_read(pd->core, fbdf(pd, vn->func), text, TEXT_MAX);
+		len = pcitsm_tsm_driver_override_read(pd->m.core, fbdf(pd, vn->func), text,
+						      TEXT_MAX);
 		break;
 	case VF_DRV_BIND:
 	case VF_DRV_UNBIND:
@@ -902,7 +904,7 @@ static int read_locked(struct pd *pd, const struct vnode *vn, char *buf, size_t 
 	case VF_PROJ_KEY_TLPS:
 	case VF_PROJ_KEY_AGE: {
 		struct pcitsm_tsm_key_policy p;
-		pcitsm_err e = pcitsm_tsm_key_policy(pd->core, NULL, &p);
+		pcitsm_err e = pcitsm_tsm_key_policy(pd->m.core, NULL, &p);
 
 		len = e ? -pcitsm_err_errno(e)
 			: snprintf(text, TEXT_MAX, "%" PRIu64 "\n",
@@ -960,7 +962,7 @@ static int key_policy_store(struct pd *pd, enum vn_kind which, const char *buf, 
 
 	if (r)
 		return r;
-	e = pcitsm_tsm_key_policy(pd->core, NULL, &p);
+	e = pcitsm_tsm_key_policy(pd->m.core, NULL, &p);
 	if (e)
 		return -pcitsm_err_errno(e);
 	if (which == VF_PROJ_KEY_AGE) {
@@ -970,7 +972,7 @@ static int key_policy_store(struct pd *pd, enum vn_kind which, const char *buf, 
 	} else {
 		p.max_tlps = v;
 	}
-	e = pcitsm_tsm_key_policy(pd->core, &p, &p);
+	e = pcitsm_tsm_key_policy(pd->m.core, &p, &p);
 	if (e == PCITSM_E_RANGE)
 		return -ERANGE; /* above the cap (kstrtou64's answer to a number too big) */
 	return e ? -pcitsm_err_errno(e) : (int)size;
@@ -995,7 +997,7 @@ static int nonce_store(struct pd *pd, const struct vnode *vn, const char *buf, s
 		return -EACCES;
 	if (vfs_parse_nonce(buf, size, nonce))
 		return -EINVAL;
-	e = pcitsm_tsm_evidence_refresh(pd->core, fbdf(pd, vn->func), nonce);
+	e = pcitsm_tsm_evidence_refresh(pd->m.core, fbdf(pd, vn->func), nonce);
 	if (e == PCITSM_E_STATE) /* disconnected since the open */
 		return -ENXIO;
 	return e ? -pcitsm_err_errno(e) : (int)size;
@@ -1057,35 +1059,35 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 								     (uint64_t)off, UINT32_MAX));
 	case VF_TSM_ATTR:
 		if (vn->aux == PCITSM_TSM_ATTR_CONNECT)
-			r = pcitsm_tsm_connect_write(pd->core, fbdf(pd, vn->func), buf, size);
+			r = pcitsm_tsm_connect_write(pd->m.core, fbdf(pd, vn->func), buf, size);
 		else if (vn->aux == PCITSM_TSM_ATTR_DISCONNECT)
-			r = pcitsm_tsm_disconnect_write(pd->core, fbdf(pd, vn->func), buf, size);
+			r = pcitsm_tsm_disconnect_write(pd->m.core, fbdf(pd, vn->func), buf, size);
 		else if (vn->aux == PCITSM_TSM_ATTR_LOCK)
-			r = pcitsm_tsm_lock_write(pd->core, fbdf(pd, vn->func), buf, size);
+			r = pcitsm_tsm_lock_write(pd->m.core, fbdf(pd, vn->func), buf, size);
 		else if (vn->aux == PCITSM_TSM_ATTR_UNLOCK)
-			r = pcitsm_tsm_unlock_write(pd->core, fbdf(pd, vn->func), buf, size);
+			r = pcitsm_tsm_unlock_write(pd->m.core, fbdf(pd, vn->func), buf, size);
 		else if (vn->aux == PCITSM_TSM_ATTR_ACCEPT)
-			r = pcitsm_tsm_accept_write(pd->core, fbdf(pd, vn->func), buf, size);
+			r = pcitsm_tsm_accept_write(pd->m.core, fbdf(pd, vn->func), buf, size);
 		else
 			r = -EACCES;
 		return r < 0 ? r : (int)size;
 	case VF_SRIOV:
 		return sriov_write(pd, vn, buf, size);
 	case VF_DRIVER_OVERRIDE:
-		r = pcitsm_tsm_driver_override_write(pd->core, fbdf(pd, vn->func), buf, size);
+		r = pcitsm_tsm_driver_override_write(pd->m.core, fbdf(pd, vn->func), buf, size);
 		return r < 0 ? r : (int)size;
 	case VF_DRV_BIND:
-		r = pcitsm_tsm_driver_bind(pd->core, PCITSM_TSM_DRIVER, buf, size);
+		r = pcitsm_tsm_driver_bind(pd->m.core, PCITSM_TSM_DRIVER, buf, size);
 		return r < 0 ? r : (int)size;
 	case VF_DRV_UNBIND:
-		r = pcitsm_tsm_driver_unbind(pd->core, PCITSM_TSM_DRIVER, buf, size);
+		r = pcitsm_tsm_driver_unbind(pd->m.core, PCITSM_TSM_DRIVER, buf, size);
 		return r < 0 ? r : (int)size;
 	case VF_UEVENT:
 		/* A synthetic uevent (kobject_synth_uevent): a known action, else EINVAL; nothing
 		 * listens here, so a valid one is accepted and dropped. */
 		return uevent_action_ok(buf, size) ? (int)size : -EINVAL;
 	case VF_PROJ_REKEY: {
-		pcitsm_err e = pcitsm_tsm_rekey(pd->core, fbdf(pd, vn->func));
+		pcitsm_err e = pcitsm_tsm_rekey(pd->m.core, fbdf(pd, vn->func));
 
 		if (e == PCITSM_E_STATE)
 			return -ENXIO; /* not connected, as disconnect says */
@@ -1106,9 +1108,9 @@ static int write_locked(struct pd *pd, const struct vnode *vn, const char *buf, 
 			return r;
 		pthread_mutex_lock(&pd->traffic_lock);
 		if (tee)
-			t.err = pcitsm_tsm_traffic_tee(pd->core, b, t.n_ops, t.size, &t.res);
+			t.err = pcitsm_tsm_traffic_tee(pd->m.core, b, t.n_ops, t.size, &t.res);
 		else
-			t.err = pcitsm_tsm_traffic(pd->core, b, t.n_ops, t.size, &t.res);
+			t.err = pcitsm_tsm_traffic(pd->m.core, b, t.n_ops, t.size, &t.res);
 		t.res.tee = tee;
 		pd->traffic_last[vn->func] = t;
 		pthread_mutex_unlock(&pd->traffic_lock);

@@ -11,43 +11,34 @@
 #include <string.h>
 
 #include "pcitsm/crypto.h"
-#include "pcitsm/emu.h"
-#include "pcitsm/tio.h"
-#include "pcitsm/tsm.h"
+#include "pcitsm/machine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct pcitsm_env_test env;
-static struct pcitsm_emu_platform plat;
-static struct pcitsm_trust *trust;
-static struct pcitsm_emu_devices *devs;
-static struct pcitsm_tio_fw *fw;
+static struct pcitsm_machine_cfg mc;
+static struct pcitsm_emu_config cfg;
+static struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
+static struct pcitsm_machine m; /* made up to the firmware once; its core per input */
 
 static void init_once(void)
 {
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
-	struct pcitsm_tio_cfg fc = { .env = &env.env };
-
 	pcitsm_env_test_init(&env, 11);
 	env.env.log_level = PCITSM_LOG_ERR;
+	pcitsm_machine_cfg_default(&mc, &env.env);
 	pcitsm_emu_config_default(&cfg);
 	cfg.ports[0].ep_extra_funcs = 2;
-	if (pcitsm_emu_platform_init(&plat, &cfg, &env.env) || pcitsm_trust_new(&trust))
-		abort();
+	mc.plat = &cfg;
 	dc.faults[1].refuse_key_prog = true; /* the second device never connects */
-	if (pcitsm_emu_devices_new(&devs, &plat, &dc, trust))
-		abort();
-	fc.trust = trust;
-	pcitsm_emu_rp_keys(&plat, &fc.rp_keys);
-	if (pcitsm_tio_fw_new(&fw, &fc))
+	mc.devs = &dc;
+	if (pcitsm_machine_build(&m, &mc, PCITSM_MACHINE_FIRMWARE, NULL))
 		abort();
 }
 
 static void no_enable_left(void)
 {
-	for (unsigned i = 0; i < plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &plat.funcs[i];
+	for (unsigned i = 0; i < m.plat.nr_funcs; i++) {
+		struct pcitsm_emu_func *f = &m.plat.funcs[i];
 		struct pcitsm_ide_info ide;
 		struct pcitsm_ide_sel sel;
 		int st = pcitsm_emu_tdi_state(f);
@@ -66,25 +57,21 @@ static void no_enable_left(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pcitsm_tsm_core_cfg cc;
 	struct pcitsm_tsm_core *core;
 	struct pcitsm_rd rd;
 
-	if (!devs)
+	if (!m.devs)
 		init_once();
-	pcitsm_tsm_core_cfg_default(&cc, &env.env);
-	pcitsm_emu_tsm_platform(&plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = fw;
-	if (pcitsm_tsm_core_new(&core, &cc))
+	if (pcitsm_machine_build(&m, &mc, PCITSM_MACHINE_CORE, NULL))
 		abort();
+	core = m.core;
 	pcitsm_rd_init(&rd, data, size);
 	while (pcitsm_rd_left(&rd) >= 3) {
 		uint8_t op = pcitsm_rd_u8(&rd), fi = pcitsm_rd_u8(&rd), len = pcitsm_rd_u8(&rd);
 		/* (PCITSM_MIN evaluates its arguments twice: the length byte is read once, here.) */
 		size_t n = PCITSM_MIN((size_t)len, pcitsm_rd_left(&rd));
 		const char *p = (const char *)pcitsm_rd_bytes(&rd, n);
-		const struct pcitsm_bdf *bdf = &plat.funcs[fi % plat.nr_funcs].bdf;
+		const struct pcitsm_bdf *bdf = &m.plat.funcs[fi % m.plat.nr_funcs].bdf;
 		struct pcitsm_tsm_stream_info si[4];
 		struct pcitsm_tsm_status st;
 		struct pcitsm_tsm_evidence ev;
@@ -131,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (pcitsm_tsm_traffic_tee(core, bdf, n % 4, 4u * (1 + (fi & 15)), &tr) ==
 				    PCITSM_OK &&
 			    (tr.ops != n % 4 ||
-			     (tr.reads && pcitsm_emu_tdi_state(pcitsm_emu_find(&plat, bdf)) !=
+			     (tr.reads && pcitsm_emu_tdi_state(pcitsm_emu_find(&m.plat, bdf)) !=
 						  PCITSM_TDISP_RUN)))
 				abort();
 			break;
@@ -166,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc > 0 && (size_t)rc >= sizeof(buf))
 			abort();
 	}
-	pcitsm_tsm_core_free(core);
+	pcitsm_machine_teardown(&m, PCITSM_MACHINE_CORE);
 	no_enable_left();
 	return 0;
 }

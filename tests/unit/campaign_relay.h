@@ -129,45 +129,23 @@ struct campaign {
 };
 enum { OUT_CONNECT, OUT_LOCK, OUT_ACCEPT, OUT_ACCEPTED };
 
-static inline struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-
-static inline int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->core, &b, s, strlen(s));
-}
-
 static inline struct fx *fx_new(bool debug_log)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = {0};
+	struct pcitsm_emu_devices_cfg dc;
+	struct fx *fx = test_tsm_cfg(23, &mc, &cfg, &dc);
 
-	assert_non_null(fx);
 	memset(&g_w, 0, sizeof(g_w));
 	g_w.tap.object = relay_tap;
-	pcitsm_env_test_init(&fx->env, 23);
 	g_w.random = fx->env.env.random;
 	fx->env.env.random = watch_random;
 	fx->env.env.log_level = debug_log ? PCITSM_LOG_DEBUG : PCITSM_LOG_ERR;
 	fx->env.env.log = log_line;
-	pcitsm_emu_config_default(&cfg);
 	cfg.ports[0].ep_extra_funcs = 1;
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
-	dc.curve_bits = 256;
 	dc.key_observer = key_seen;
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, &g_w.tap);
+	mc.core.relay_tap = &g_w.tap;
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
 	return fx;
 }
 
@@ -176,8 +154,8 @@ static inline struct fx *fx_new(bool debug_log)
 static inline void assert_clean(struct fx *fx)
 {
 	test_tsm_assert_clean(fx);
-	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_ide_port *p = fx->plat.funcs[i].ide_port;
+	for (unsigned i = 0; i < fx->m.plat.nr_funcs; i++) {
+		struct pcitsm_ide_port *p = fx->m.plat.funcs[i].ide_port;
 
 		for (unsigned s = 0; p && s < p->nr_streams; s++)
 			for (unsigned d = 0; d < 2; d++)
@@ -217,7 +195,7 @@ static inline void add_session_secrets(struct fx *fx)
 {
 	struct pcitsm_bdf b = B(PF);
 	const struct pcitsm_session *sm =
-		pcitsm_tio_test_session(fx->fw, b.seg, pcitsm_bdf_rid(&b));
+		pcitsm_tio_test_session(fx->m.fw, b.seg, pcitsm_bdf_rid(&b));
 
 	assert_non_null(sm);
 	for (int d = 0; d < 2; d++) {
@@ -236,7 +214,7 @@ static inline void check_connected(struct campaign *c)
 	struct pcitsm_bdf pf = B(PF);
 	const struct base *b = &c->base;
 
-	assert_ok(pcitsm_tsm_evidence_get(c->fx->core, &pf, &ev));
+	assert_ok(pcitsm_tsm_evidence_get(c->fx->m.core, &pf, &ev));
 	assert_true(ev.chain_trusted);
 	assert_int_equal(ev.chain_len, b->ev.chain_len);
 	assert_memory_equal(ev.chain, b->ev.chain, ev.chain_len);
@@ -256,7 +234,7 @@ static inline void check_connected(struct campaign *c)
 	}
 	pcitsm_tsm_evidence_free(&ev);
 	assert_int_equal(g_w.nr_keys, 6); /* 3 sub-streams x 2 directions, acked by the device */
-	assert_ok(pcitsm_tsm_traffic(c->fx->core, &pf, 6, 64, &t));
+	assert_ok(pcitsm_tsm_traffic(c->fx->m.core, &pf, 6, 64, &t));
 	assert_int_equal(t.failures, 0);
 	assert_true(t.tlps_secure > 0);
 }
@@ -295,7 +273,7 @@ static inline int flow(struct campaign *c, bool check)
 		if (getenv("PCITSM_CAMPAIGN_DEBUG")) {
 			struct pcitsm_tsm_status st;
 
-			assert_ok(pcitsm_tsm_status(fx->core, &vf1, &st));
+			assert_ok(pcitsm_tsm_status(fx->m.core, &vf1, &st));
 			fprintf(stderr, "lock rc %d armed %d fired %d: step %d %s\n", rc,
 				c->m.armed, c->m.fired, st.last_failure.step, st.last_failure.why);
 		}
@@ -305,7 +283,7 @@ static inline int flow(struct campaign *c, bool check)
 		struct pcitsm_tsm_tdi_evidence *got = calloc(1, sizeof(*got));
 
 		assert_non_null(got);
-		if (pcitsm_tsm_tdi_evidence_get(fx->core, &vf1, got) != PCITSM_OK) {
+		if (pcitsm_tsm_tdi_evidence_get(fx->m.core, &vf1, got) != PCITSM_OK) {
 			free(got);
 			return OUT_LOCK;
 		}
@@ -315,12 +293,13 @@ static inline int flow(struct campaign *c, bool check)
 		assert_memory_equal(got->digest, ev->digest, sizeof(ev->digest));
 		free(got);
 	} else {
-		assert_ok(pcitsm_tsm_tdi_evidence_get(fx->core, &vf1, ev));
+		assert_ok(pcitsm_tsm_tdi_evidence_get(fx->m.core, &vf1, ev));
 	}
 	if (W(fx, pcitsm_tsm_accept_write, VF1, "1") != 0)
 		return OUT_ACCEPT;
 	/* An accept the firmware reports is one the device made: the TDI runs. */
-	assert_int_equal(pcitsm_emu_tdi_state(pcitsm_emu_find(&fx->plat, &vf1)), PCITSM_TDISP_RUN);
+	assert_int_equal(pcitsm_emu_tdi_state(pcitsm_emu_find(&fx->m.plat, &vf1)),
+			 PCITSM_TDISP_RUN);
 	return OUT_ACCEPTED;
 }
 
@@ -331,12 +310,13 @@ static inline void teardown(struct campaign *c)
 	struct pcitsm_tsm_status st;
 
 	c->m.armed = false;
-	assert_ok(pcitsm_tsm_status(c->fx->core, &vf1, &st));
+	assert_ok(pcitsm_tsm_status(c->fx->m.core, &vf1, &st));
 	if (st.lock_tsm[0])
 		assert_int_equal(W(c->fx, pcitsm_tsm_unlock_write, VF1, "tsm1"), 0);
 	(void)W(c->fx, pcitsm_tsm_disconnect_write, PF, "tsm0");
 	assert_clean(c->fx);
-	assert_true(pcitsm_emu_tdi_state(pcitsm_emu_find(&c->fx->plat, &vf1)) != PCITSM_TDISP_RUN);
+	assert_true(pcitsm_emu_tdi_state(pcitsm_emu_find(&c->fx->m.plat, &vf1)) !=
+		    PCITSM_TDISP_RUN);
 }
 
 static inline double now_s(void)
@@ -362,7 +342,7 @@ static inline void campaign_setup(struct campaign *c, bool host)
 	memset(c, 0, sizeof(*c));
 	c->host = host;
 	c->fx = fx_new(host);
-	fn = tsm_fn_find(c->fx->core, &pf);
+	fn = tsm_fn_find(c->fx->m.core, &pf);
 	assert_non_null(fn);
 	mut_install(&c->m, &fn->doe.x, env_ul("PCITSM_CAMPAIGN_SEED", 1));
 	/* The clean run: the reference evidence and objects. */
@@ -370,7 +350,7 @@ static inline void campaign_setup(struct campaign *c, bool host)
 	{
 		struct pcitsm_bdf b = B(PF);
 
-		assert_ok(pcitsm_tsm_evidence_get(c->fx->core, &b, &c->base.ev));
+		assert_ok(pcitsm_tsm_evidence_get(c->fx->m.core, &b, &c->base.ev));
 	}
 	mut_keep_base(&c->m);
 	teardown(c);

@@ -608,13 +608,13 @@ static void connect_lock_start(struct ifx *f)
 	struct pcitsm_bdf *b = &f->ep_bdf;
 	double t0 = cpu_s();
 
-	assert_int_equal(pcitsm_tsm_connect_write(f->fx->core, b, "tsm0", 4), 0);
+	assert_int_equal(pcitsm_tsm_connect_write(f->fx->m.core, b, "tsm0", 4), 0);
 	f->cpu[0] += cpu_s() - t0;
 	t0 = cpu_s();
-	assert_int_equal(pcitsm_tsm_lock_write(f->fx->core, b, "tsm1", 4), 0);
+	assert_int_equal(pcitsm_tsm_lock_write(f->fx->m.core, b, "tsm1", 4), 0);
 	/* The verifier reads the report; accept is bound to what it read. */
-	assert_ok(pcitsm_tsm_tdi_evidence_get(f->fx->core, b, f->ev));
-	assert_int_equal(pcitsm_tsm_accept_write(f->fx->core, b, "1", 1), 0);
+	assert_ok(pcitsm_tsm_tdi_evidence_get(f->fx->m.core, b, f->ev));
+	assert_int_equal(pcitsm_tsm_accept_write(f->fx->m.core, b, "1", 1), 0);
 	assert_int_equal(pcitsm_emu_tdi_state(f->ep), PCITSM_TDISP_RUN);
 	f->cpu[1] += cpu_s() - t0;
 }
@@ -627,8 +627,8 @@ static void reset(struct ifx *f)
 	struct pcitsm_bdf *b = &f->ep_bdf;
 	double t0 = cpu_s();
 
-	assert_int_equal(pcitsm_tsm_unlock_write(f->fx->core, b, "tsm1", 4), 0);
-	assert_int_equal(pcitsm_tsm_disconnect_write(f->fx->core, b, "tsm0", 4), 0);
+	assert_int_equal(pcitsm_tsm_unlock_write(f->fx->m.core, b, "tsm1", 4), 0);
+	assert_int_equal(pcitsm_tsm_disconnect_write(f->fx->m.core, b, "tsm0", 4), 0);
 	f->cpu[3] += cpu_s() - t0;
 	test_tsm_assert_clean(f->fx);
 }
@@ -749,7 +749,7 @@ static void play(struct ifx *f, int force_a, struct outcome *r)
 	r->rp = stream_state(f->rp);
 	r->tdi = pcitsm_emu_tdi_state(f->ep);
 	r->tsm_tdi = -1;
-	assert_ok(pcitsm_tsm_tdi_state_get(f->fx->core, &f->ep_bdf, &r->tsm_tdi));
+	assert_ok(pcitsm_tsm_tdi_state_get(f->fx->m.core, &f->ep_bdf, &r->tsm_tdi));
 }
 
 /* The judge of one trial (the file's head comment). */
@@ -880,27 +880,22 @@ static void test_interposer_campaign(void **state)
 static int setup(void **state)
 {
 	struct ifx *f = calloc(1, sizeof(*f));
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
+	struct pcitsm_emu_devices_cfg dc;
 	struct pcitsm_tdisp_report rep;
 	unsigned seed = campaign_count("PCITSM_CAMPAIGN_SEED", SEED_DEFAULT);
+	struct fx *fx = test_tsm_cfg(seed, &mc, &cfg, &dc);
 
 	assert_non_null(f);
-	assert_non_null(fx);
 	print_message("interposer campaign: seed %u\n", seed);
-	pcitsm_env_test_init(&fx->env, seed);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
 	pcitsm_emu_config_ports(&cfg, 1);
 	cfg.ports[0].ep_pasid_funcs = 1; /* PF0 does PASID DMA: its report says DMA_WITH_PASID */
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
 	f->fx = fx;
 	f->ev = calloc(1, sizeof(*f->ev));
 	assert_non_null(f->ev);
-	f->l = &fx->plat.links[0];
+	f->l = &fx->m.plat.links[0];
 	f->ep = f->l->ep;
 	f->rp = f->l->rp;
 	f->ep_bdf = f->ep->bdf;

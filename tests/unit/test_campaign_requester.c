@@ -49,40 +49,9 @@ struct hostile {
 	unsigned long sent, answered, refused, reopened, raw, vdm, tcp, tcp_reconnects;
 };
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-
-static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->core, &b, s, strlen(s));
-}
-
 static struct fx *fx_new(void)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = {0};
-
-	assert_non_null(fx);
-	pcitsm_env_test_init(&fx->env, 29);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	cfg.ports[0].ep_extra_funcs = 1;
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
-	dc.curve_bits = 256;
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
-	return fx;
+	return test_tsm_new(29, 1);
 }
 
 /* The firmware TSM's whole flow on the device, and back. */
@@ -94,9 +63,10 @@ static void full_flow(struct fx *fx)
 	assert_non_null(ev);
 	assert_int_equal(W(fx, pcitsm_tsm_connect_write, PF, "tsm0"), 0);
 	assert_int_equal(W(fx, pcitsm_tsm_lock_write, VF1, "tsm1"), 0);
-	assert_ok(pcitsm_tsm_tdi_evidence_get(fx->core, &vf1, ev));
+	assert_ok(pcitsm_tsm_tdi_evidence_get(fx->m.core, &vf1, ev));
 	assert_int_equal(W(fx, pcitsm_tsm_accept_write, VF1, "1"), 0);
-	assert_int_equal(pcitsm_emu_tdi_state(pcitsm_emu_find(&fx->plat, &vf1)), PCITSM_TDISP_RUN);
+	assert_int_equal(pcitsm_emu_tdi_state(pcitsm_emu_find(&fx->m.plat, &vf1)),
+			 PCITSM_TDISP_RUN);
 	assert_int_equal(W(fx, pcitsm_tsm_unlock_write, VF1, "tsm1"), 0);
 	assert_int_equal(W(fx, pcitsm_tsm_disconnect_write, PF, "tsm0"), 0);
 	free(ev);
@@ -407,12 +377,12 @@ static void hostile_requester(void **state)
 	(void)state;
 	assert_non_null(h);
 	h->fx = fx_new();
-	h->ep = pcitsm_emu_find(&h->fx->plat, &pf);
+	h->ep = pcitsm_emu_find(&h->fx->m.plat, &pf);
 	assert_non_null(h->ep);
 	pcitsm_xport_loop_init(&h->loop, &h->ep->doe);
 	mut_install(&h->m, &h->loop.x, seed ? strtoull(seed, NULL, 0) : 1);
 	pcitsm_spdm_auth_opts_default(&h->ao, &h->fx->env.env);
-	h->ao.cfg.trust = h->fx->trust;
+	h->ao.cfg.trust = h->fx->m.trust;
 	/* The corpus: a clean authentication, session and a few VDMs, as the device saw them. */
 	open_session(h);
 	for (unsigned i = 0; i < 8; i++)

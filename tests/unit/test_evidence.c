@@ -28,26 +28,10 @@ struct ev_fx {
 	struct pcitsm_evidence_verdict v;
 };
 
-/* The emulated endpoint's shape: BAR 0 with the MSI-X table and PBA, BAR 2 with a non-TEE page. */
+/* The emulated endpoint's report and its digest. */
 static void build_report(struct ev_fx *x)
 {
-	struct pcitsm_tdisp_ifdesc d;
-	struct pcitsm_wr w;
-
-	memset(&d, 0, sizeof(d));
-	d.interface_info = PCITSM_TDISP_INFO_DMA_NO_PASID;
-	d.bar[0] = (struct pcitsm_tdisp_bar){ 0, 0xfe000000, 0x10000, true, true };
-	d.bar[1] = (struct pcitsm_tdisp_bar){ 2, 0xfd000000, 0x4000, false, false };
-	d.nr_bars = 2;
-	d.msix = true;
-	d.msix_table = (struct pcitsm_tdisp_region){ 0, 0x2000, 0x100 };
-	d.msix_pba = (struct pcitsm_tdisp_region){ 0, 0x3000, 8 };
-	d.non_tee[0] = (struct pcitsm_tdisp_region){ 2, 0x1000, 0x1000 };
-	d.nr_non_tee = 1;
-	pcitsm_wr_init(&w, x->report, sizeof(x->report));
-	assert_ok(pcitsm_tdisp_report_build(&d, PCITSM_TDISP_LOCK_NO_FW_UPDATE | PCITSM_TDISP_LOCK_MSIX,
-					    0, &w));
-	x->report_len = pcitsm_wr_len(&w);
+	x->report_len = test_tdisp_endpoint_report(x->report, sizeof(x->report), 0);
 	assert_ok(pcitsm_tdisp_report_digest(x->report, x->report_len, x->digest));
 }
 

@@ -22,27 +22,10 @@ struct fixture {
 	size_t nr_blocks;
 };
 
-/* A function as the emulated endpoints have it: BAR 0 64-bit with MSI-X table and PBA, BAR 2 with
- * a non-TEE page. */
+/* A function as the emulated endpoints have it, decoded. */
 static void build_report(struct fixture *f, int64_t mmio_offset)
 {
-	struct pcitsm_tdisp_ifdesc d;
-	struct pcitsm_wr w;
-
-	memset(&d, 0, sizeof(d));
-	d.interface_info = PCITSM_TDISP_INFO_DMA_NO_PASID;
-	d.bar[0] = (struct pcitsm_tdisp_bar){ 0, 0xfe000000, 0x10000, true, true };
-	d.bar[1] = (struct pcitsm_tdisp_bar){ 2, 0xfd000000, 0x4000, false, false };
-	d.nr_bars = 2;
-	d.msix = true;
-	d.msix_table = (struct pcitsm_tdisp_region){ 0, 0x2000, 0x100 };
-	d.msix_pba = (struct pcitsm_tdisp_region){ 0, 0x3000, 8 };
-	d.non_tee[0] = (struct pcitsm_tdisp_region){ 2, 0x1000, 0x1000 };
-	d.nr_non_tee = 1;
-	pcitsm_wr_init(&w, f->report, sizeof(f->report));
-	assert_ok(pcitsm_tdisp_report_build(&d, PCITSM_TDISP_LOCK_NO_FW_UPDATE | PCITSM_TDISP_LOCK_MSIX,
-					    mmio_offset, &w));
-	f->report_len = pcitsm_wr_len(&w);
+	f->report_len = test_tdisp_endpoint_report(f->report, sizeof(f->report), mmio_offset);
 	assert_ok(pcitsm_tdisp_report_decode(f->report, f->report_len, &f->rep));
 }
 

@@ -16,10 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "pcitsm/emu.h"
+#include "pcitsm/machine.h"
 #include "pcitsm/sva.h"
-#include "pcitsm/tio.h"
-#include "pcitsm/tsm.h"
 #include "sva/sva_priv.h"
 
 static const char PATTERN[16] = "SVA-SECRET-PATT!";
@@ -212,11 +210,7 @@ static void test_plaintext(void **state)
  * A connected endpoint: the full platform (devices, firmware TSM, the TSM core) in this process.
  */
 struct stack {
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_trust *trust;
-	struct pcitsm_emu_devices *devs;
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
+	struct pcitsm_machine m;
 	struct pcitsm_bdf ep;
 	struct pcitsm_sva_server *srv;
 	char sock[108];
@@ -224,44 +218,32 @@ struct stack {
 
 static void stack_new(struct stack *k)
 {
+	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
 	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { .env = pcitsm_env_default() };
 	struct pcitsm_sva_server_cfg sc = { .ndev = 2 };
 
 	memset(k, 0, sizeof(*k));
+	pcitsm_machine_cfg_default(&mc, pcitsm_env_default());
 	pcitsm_emu_config_default(&cfg);
 	cfg.ports[0].ep_pasid_funcs = 1;
-	assert_ok(pcitsm_emu_platform_init(&k->plat, &cfg, pcitsm_env_default()));
-	assert_ok(pcitsm_trust_new(&k->trust));
-	assert_ok(pcitsm_emu_devices_new(&k->devs, &k->plat, &dc, k->trust));
-	fc.trust = k->trust;
-	pcitsm_emu_rp_keys(&k->plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&k->fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, pcitsm_env_default());
-	pcitsm_emu_tsm_platform(&k->plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = k->fw;
-	assert_ok(pcitsm_tsm_core_new(&k->core, &cc));
-	k->ep = k->plat.links[0].ep->bdf;
-	assert_int_equal(pcitsm_tsm_connect_write(k->core, &k->ep, "tsm0", 4), 0);
+	mc.plat = &cfg;
+	mc.devs = &dc;
+	assert_ok(pcitsm_machine_build(&k->m, &mc, PCITSM_MACHINE_CORE, NULL));
+	k->ep = k->m.plat.links[0].ep->bdf;
+	assert_int_equal(pcitsm_tsm_connect_write(k->m.core, &k->ep, "tsm0", 4), 0);
 	snprintf(k->sock, sizeof(k->sock), "/tmp/pcitsm-sva-link2-%ld.sock", (long)getpid());
 	sc.socket_path = k->sock;
-	sc.platform = &k->plat;
-	sc.ep[0] = k->plat.links[0].ep; /* connected */
-	sc.ep[1] = k->plat.links[1].ep; /* not connected */
+	sc.platform = &k->m.plat;
+	sc.ep[0] = k->m.plat.links[0].ep; /* connected */
+	sc.ep[1] = k->m.plat.links[1].ep; /* not connected */
 	assert_ok(pcitsm_sva_server_start_cfg(&sc, &k->srv));
 }
 
 static void stack_free(struct stack *k)
 {
 	pcitsm_sva_server_stop(k->srv);
-	pcitsm_tsm_core_free(k->core);
-	pcitsm_tio_fw_free(k->fw);
-	pcitsm_emu_devices_free(k->devs);
-	pcitsm_emu_platform_free(&k->plat);
-	pcitsm_trust_free(k->trust);
+	pcitsm_machine_free(&k->m);
 }
 
 /* Encrypted: the tap sees IDE TLPs only, never the pattern; the data arrives intact. */
@@ -278,7 +260,7 @@ static void test_encrypted(void **state)
 
 	(void)state;
 	stack_new(&k);
-	l = &k.plat.links[0];
+	l = &k.m.plat.links[0];
 	assert_ok(pcitsm_sva_open_emu(k.sock, 0, &dev, why, sizeof(why)));
 	assert_ok(pcitsm_sva_ring_init(&r, dev, 16));
 	memset(&seen, 0, sizeof(seen));
@@ -352,21 +334,21 @@ static void test_tee_gate(void **state)
 	(void)state;
 	assert_non_null(ev);
 	stack_new(&k);
-	l = &k.plat.links[0];
+	l = &k.m.plat.links[0];
 	/* CONFIG_UNLOCKED: the ring itself cannot be fetched with T=1 */
 	refused = l->tee_refused[PCITSM_IDE_SIDE_RP];
 	assert_int_equal(t1_copy(&k, 0, src, dst, n), QUEUE_FAULT);
 	assert_true(l->tee_refused[PCITSM_IDE_SIDE_RP] > refused);
 	/* CONFIG_LOCKED */
-	assert_int_equal(pcitsm_tsm_lock_write(k.core, &k.ep, "tsm1", 4), 0);
+	assert_int_equal(pcitsm_tsm_lock_write(k.m.core, &k.ep, "tsm1", 4), 0);
 	assert_int_equal(pcitsm_emu_tdi_state(l->ep), PCITSM_TDISP_CONFIG_LOCKED);
 	assert_int_equal(t1_copy(&k, 0, src, dst, n), QUEUE_FAULT);
 	/* the report advertises DMA_WITH_PASID for the function */
-	assert_ok(pcitsm_tsm_tdi_evidence_get(k.core, &k.ep, ev));
+	assert_ok(pcitsm_tsm_tdi_evidence_get(k.m.core, &k.ep, ev));
 	assert_ok(pcitsm_tdisp_report_decode(ev->report, ev->report_len, &rep));
 	assert_true(rep.interface_info & PCITSM_TDISP_INFO_DMA_WITH_PASID);
 	/* RUN: T=1 DMA works */
-	assert_int_equal(pcitsm_tsm_accept_write(k.core, &k.ep, "1", 1), 0);
+	assert_int_equal(pcitsm_tsm_accept_write(k.m.core, &k.ep, "1", 1), 0);
 	assert_int_equal(pcitsm_emu_tdi_state(l->ep), PCITSM_TDISP_RUN);
 	refused = l->tee_refused[PCITSM_IDE_SIDE_RP];
 	assert_int_equal(t1_copy(&k, 0, src, dst, n), PCITSM_SVA_ST_SUCCESS);
@@ -380,7 +362,7 @@ static void test_tee_gate(void **state)
 	refused = l->tee_refused[PCITSM_IDE_SIDE_RP];
 	assert_int_equal(t1_copy(&k, 0, src, dst, n), QUEUE_FAULT);
 	assert_true(l->tee_refused[PCITSM_IDE_SIDE_RP] > refused);
-	assert_int_equal(pcitsm_tsm_unlock_write(k.core, &k.ep, "tsm1", 4), 0);
+	assert_int_equal(pcitsm_tsm_unlock_write(k.m.core, &k.ep, "tsm1", 4), 0);
 	stack_free(&k);
 	free(ev);
 	free(src);

@@ -41,16 +41,13 @@ struct fx_opts {
 
 static struct fx *fx_new(const struct fx_opts *o)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { 0 };
-	const struct pcitsm_env *env;
+	struct pcitsm_emu_devices_cfg dc;
+	struct fx *fx = test_tsm_cfg(7, &mc, &cfg, &dc);
 
-	assert_non_null(fx);
-	pcitsm_env_test_init(&fx->env, 7);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
-	env = o && o->real_env ? pcitsm_env_default() : &fx->env.env;
-	pcitsm_emu_config_default(&cfg);
+	if (o && o->real_env)
+		mc.env = pcitsm_env_default();
 	if (o && o->nr_ports) {
 		cfg.nr_ports = o->nr_ports;
 		for (unsigned i = 1; i < o->nr_ports; i++)
@@ -63,21 +60,20 @@ static struct fx *fx_new(const struct fx_opts *o)
 	}
 	if (o && o->no_secured_cma)
 		cfg.ports[0].ep_no_secured_cma = true;
-	if (o)
-		cfg.ports[0].ep_extra_funcs = o->extra_funcs;
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
 	if (o) {
+		cfg.ports[0].ep_extra_funcs = o->extra_funcs;
 		memcpy(dc.faults, o->faults, sizeof(dc.faults));
 		dc.key_observer = o->key_observer;
 		dc.key_observer_arg = o->key_observer_arg;
+		mc.no_anchors = o->no_anchors;
+		mc.fw.faults = o->fw;
+		mc.core.nr_streams = o->nr_streams;
+		mc.core.relay_tap = o->relay_tap;
 	}
-	dc.curve_bits = 256;
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_FIRMWARE, NULL));
 	if (o && o->pre_core)
 		o->pre_core(fx);
-	test_tsm_boot(fx, env, o && o->no_anchors ? NULL : fx->trust, o ? &o->fw : NULL,
-		      o ? o->nr_streams : -1, o ? o->relay_tap : NULL);
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
 	return fx;
 }
 
@@ -91,33 +87,25 @@ static struct fx_opts defaults(void)
 	return o;
 }
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
 static int wr(struct fx *fx, const char *bdf, const char *s)
 {
 	struct pcitsm_bdf b = B(bdf);
 
-	return pcitsm_tsm_connect_write(fx->core, &b, s, strlen(s));
+	return pcitsm_tsm_connect_write(fx->m.core, &b, s, strlen(s));
 }
 
 static int dis(struct fx *fx, const char *bdf, const char *s)
 {
 	struct pcitsm_bdf b = B(bdf);
 
-	return pcitsm_tsm_disconnect_write(fx->core, &b, s, strlen(s));
+	return pcitsm_tsm_disconnect_write(fx->m.core, &b, s, strlen(s));
 }
 
 static void read_attr(struct fx *fx, const char *bdf, enum pcitsm_tsm_attr a, const char *want)
 {
 	struct pcitsm_bdf b = B(bdf);
 	char buf[64];
-	int n = pcitsm_tsm_attr_read(fx->core, &b, a, buf, sizeof(buf));
+	int n = pcitsm_tsm_attr_read(fx->m.core, &b, a, buf, sizeof(buf));
 
 	assert_true(n >= 0);
 	assert_string_equal(buf, want);
@@ -141,28 +129,28 @@ static void attrs_and_errnos(void **state)
 
 	(void)state;
 	/* The backend is both the link TSM (tsm0) and the devsec TSM (tsm1). */
-	assert_int_equal(pcitsm_tsm_nr_devices(fx->core), 2);
-	assert_ok(pcitsm_tsm_device_name(fx->core, 0, name));
+	assert_int_equal(pcitsm_tsm_nr_devices(fx->m.core), 2);
+	assert_ok(pcitsm_tsm_device_name(fx->m.core, 0, name));
 	assert_string_equal(name, "tsm0");
-	assert_ok(pcitsm_tsm_device_name(fx->core, 1, name));
+	assert_ok(pcitsm_tsm_device_name(fx->m.core, 1, name));
 	assert_string_equal(name, "tsm1");
-	assert_string_equal(pcitsm_tsm_pci_mode(fx->core, 0), "link");
-	assert_string_equal(pcitsm_tsm_pci_mode(fx->core, 1), "devsec");
-	assert_null(pcitsm_tsm_pci_mode(fx->core, 2));
+	assert_string_equal(pcitsm_tsm_pci_mode(fx->m.core, 0), "link");
+	assert_string_equal(pcitsm_tsm_pci_mode(fx->m.core, 1), "devsec");
+	assert_null(pcitsm_tsm_pci_mode(fx->m.core, 2));
 	/* tsm/ on the DSM-capable endpoint only. */
-	assert_true(pcitsm_tsm_attr_exists(fx->core, &ep, PCITSM_TSM_ATTR_DIR));
-	assert_true(pcitsm_tsm_attr_exists(fx->core, &ep, PCITSM_TSM_ATTR_BOUND));
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &rp, PCITSM_TSM_ATTR_DIR));
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &rp, PCITSM_TSM_ATTR_CONNECT));
-	assert_int_equal(pcitsm_tsm_attr_read(fx->core, &rp, PCITSM_TSM_ATTR_CONNECT, buf, 32),
+	assert_true(pcitsm_tsm_attr_exists(fx->m.core, &ep, PCITSM_TSM_ATTR_DIR));
+	assert_true(pcitsm_tsm_attr_exists(fx->m.core, &ep, PCITSM_TSM_ATTR_BOUND));
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &rp, PCITSM_TSM_ATTR_DIR));
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &rp, PCITSM_TSM_ATTR_CONNECT));
+	assert_int_equal(pcitsm_tsm_attr_read(fx->m.core, &rp, PCITSM_TSM_ATTR_CONNECT, buf, 32),
 			 -ENOENT);
 	assert_int_equal(wr(fx, "0000:00:01.0", "tsm0"), -ENOENT);
-	assert_int_equal(pcitsm_tsm_attr_read(fx->core, &ep, PCITSM_TSM_ATTR_DISCONNECT, buf, 32),
+	assert_int_equal(pcitsm_tsm_attr_read(fx->m.core, &ep, PCITSM_TSM_ATTR_DISCONNECT, buf, 32),
 			 -EACCES);
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_CONNECT, "\n");
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_DSM, "\n");
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_AUTHENTICATED, "\n");
-	assert_int_equal(pcitsm_tsm_available_streams_read(fx->core, 0, buf, sizeof(buf)), 4);
+	assert_int_equal(pcitsm_tsm_available_streams_read(fx->m.core, 0, buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "256\n");
 
 	/* Write errors. */
@@ -178,15 +166,15 @@ static void attrs_and_errnos(void **state)
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_AUTHENTICATED, "tsm0\n");
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_DSM, "0000:01:00.0\n");
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_BOUND, "\n");
-	assert_int_equal(pcitsm_tsm_available_streams_read(fx->core, 0, buf, sizeof(buf)), 4);
+	assert_int_equal(pcitsm_tsm_available_streams_read(fx->m.core, 0, buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "255\n");
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 1);
 	assert_string_equal(si[0].name, "stream0.0.0");
 	assert_int_equal(si[0].stream_id, 0);
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -EBUSY);
 
 	/* Status: Secure at both ends, read from config space. */
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_true(st.connected);
 	assert_string_equal(st.tsm, "tsm0");
 	assert_true(st.has_stream);
@@ -208,7 +196,7 @@ static void attrs_and_errnos(void **state)
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0\n"), 0);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), -ENXIO);
 	read_attr(fx, "0000:01:00.0", PCITSM_TSM_ATTR_CONNECT, "\n");
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 0);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 0);
 	assert_clean(fx);
 	fx_free(fx);
 }
@@ -220,9 +208,9 @@ static void evidence(void **state)
 	struct pcitsm_tsm_evidence ev;
 
 	(void)state;
-	assert_err(pcitsm_tsm_evidence_get(fx->core, &ep, &ev), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_evidence_get(fx->m.core, &ep, &ev), PCITSM_E_STATE);
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &ep, &ev));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &ep, &ev));
 	assert_true(ev.chain_len > ev.certs_off && ev.certs_off > 4);
 	assert_int_equal(ev.chain[ev.certs_off], 0x30); /* a DER SEQUENCE */
 	/* The signed MEASUREMENTS response whole: its header, then (DSP0274 MEASUREMENTS) the
@@ -252,9 +240,10 @@ static void pool_zero(void **state)
 	(void)state;
 	o.nr_streams = 0;
 	fx = fx_new(&o);
-	assert_int_equal(pcitsm_tsm_available_streams_read(fx->core, 0, buf, sizeof(buf)), -ENXIO);
+	assert_int_equal(pcitsm_tsm_available_streams_read(fx->m.core, 0, buf, sizeof(buf)),
+			 -ENXIO);
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -ENOSPC);
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_int_equal(st.last_failure.step, PCITSM_TSM_STEP_STREAM_ALLOC);
 	assert_non_null(strstr(st.last_failure.why, "exhausted"));
 	assert_false(st.connected);
@@ -272,7 +261,7 @@ static void pool_exhausted(void **state)
 	o.nr_streams = 1;
 	fx = fx_new(&o);
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_int_equal(pcitsm_tsm_available_streams_read(fx->core, 0, buf, sizeof(buf)), 2);
+	assert_int_equal(pcitsm_tsm_available_streams_read(fx->m.core, 0, buf, sizeof(buf)), 2);
 	assert_string_equal(buf, "0\n");
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), -ENOSPC);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
@@ -295,31 +284,31 @@ static void managed_functions(void **state)
 	(void)state;
 	o.extra_funcs = 2;
 	fx = fx_new(&o);
-	assert_int_equal(fx->plat.nr_funcs, 6);
+	assert_int_equal(fx->m.plat.nr_funcs, 6);
 	/* One PF with SR-IOV: not multi-function; its VFs read 0xFFFF IDs. */
-	assert_ok(pcitsm_cfg_read8(&fx->plat.funcs[2].cfg.cfg, PCITSM_CFG_HEADER_TYPE, &ht));
+	assert_ok(pcitsm_cfg_read8(&fx->m.plat.funcs[2].cfg.cfg, PCITSM_CFG_HEADER_TYPE, &ht));
 	assert_int_equal(ht & 0x80, 0);
-	assert_ok(pcitsm_cfg_read16(&fx->plat.funcs[4].cfg.cfg, PCITSM_CFG_VENDOR_ID, &vid));
+	assert_ok(pcitsm_cfg_read16(&fx->m.plat.funcs[4].cfg.cfg, PCITSM_CFG_VENDOR_ID, &vid));
 	assert_int_equal(vid, 0xffff);
 	/* tsm/ exists on the TEE functions for the devsec TSM's lock; dsm only once connected. */
-	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
-	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_LOCK));
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DSM));
+	assert_true(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_true(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_LOCK));
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_DSM));
 	assert_int_equal(wr(fx, "0000:01:00.1", "tsm0"), -ENOENT); /* PF0 only */
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR));
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_CONNECT));
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DISCONNECT));
+	assert_true(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_DIR));
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_CONNECT));
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_DISCONNECT));
 	read_attr(fx, "0000:01:00.1", PCITSM_TSM_ATTR_DSM, "0000:01:00.0\n");
 	read_attr(fx, "0000:01:00.2", PCITSM_TSM_ATTR_DSM, "0000:01:00.0\n");
-	assert_ok(pcitsm_tsm_status(fx->core, &f2, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &f2, &st));
 	assert_true(st.managed);
 	assert_false(st.connected);
 	assert_int_equal(dis(fx, "0000:01:00.1", "tsm0"), -ENOENT);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_true(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DIR)); /* devsec's */
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &f1, PCITSM_TSM_ATTR_DSM));
-	assert_ok(pcitsm_tsm_status(fx->core, &f2, &st));
+	assert_true(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_DIR)); /* devsec's */
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &f1, PCITSM_TSM_ATTR_DSM));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &f2, &st));
 	assert_false(st.managed);
 	fx_free(fx);
 }
@@ -327,13 +316,13 @@ static void managed_functions(void **state)
 /* Firmware left a stream enabled before the core started: the core adopts it. */
 static void pre_enabled_pair(struct fx *fx)
 {
-	test_ide_enable_block0(&fx->plat.funcs[0], 7); /* root port 0000:00:01.0 */
-	test_ide_enable_block0(&fx->plat.funcs[2], 7); /* endpoint 0000:01:00.0 */
+	test_ide_enable_block0(&fx->m.plat.funcs[0], 7); /* root port 0000:00:01.0 */
+	test_ide_enable_block0(&fx->m.plat.funcs[2], 7); /* endpoint 0000:01:00.0 */
 }
 
 static void pre_enabled_conflict(struct fx *fx)
 {
-	test_ide_enable_block0(&fx->plat.funcs[2], 9); /* the endpoint alone: no partner at the root port */
+	test_ide_enable_block0(&fx->m.plat.funcs[2], 9); /* the endpoint alone: no partner at the root port */
 }
 
 static void adopted_streams(void **state)
@@ -348,29 +337,29 @@ static void adopted_streams(void **state)
 	(void)state;
 	o.pre_core = pre_enabled_pair;
 	fx = fx_new(&o);
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 1);
 	assert_true(si[0].adopted);
 	assert_int_equal(si[0].stream_id, 7);
 	assert_string_equal(si[0].name, "stream0.0.0");
-	assert_int_equal(pcitsm_tsm_available_streams_read(fx->core, 0, buf, sizeof(buf)), 4);
+	assert_int_equal(pcitsm_tsm_available_streams_read(fx->m.core, 0, buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "255\n");
 	/* A connect of the same endpoint takes the next slot and blocks. */
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_int_equal(st.h, 1);
 	assert_int_equal(st.r, 1);
 	assert_int_equal(st.e, 1);
 	assert_int_equal(st.stream_id, 1);
 	assert_int_equal(st.ep.state, PCITSM_IDE_STATE_SECURE);
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 2);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 2);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 1);
 	fx_free(fx);
 
 	/* A claim that conflicts: IDE is not set up for that device. */
 	o.pre_core = pre_enabled_conflict;
 	fx = fx_new(&o);
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 0);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 0);
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -ENXIO);
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_int_equal(dis(fx, "0000:02:00.0", "tsm0"), 0);
@@ -388,7 +377,7 @@ static void fault_case(struct fx_opts *o, int want_errno, enum pcitsm_tsm_step w
 	struct pcitsm_tsm_status st;
 
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -want_errno);
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_false(st.connected);
 	assert_int_equal(st.last_failure.step, want_step);
 	assert_int_equal(st.last_failure.errno_val, want_errno);
@@ -424,7 +413,7 @@ static void fault_no_anchors(void **state)
 		struct pcitsm_tsm_status st;
 
 		assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -EACCES);
-		assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+		assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 		assert_int_equal(st.last_failure.step, PCITSM_TSM_STEP_SPDM_AUTH);
 		assert_clean(fx);
 		fx_free(fx);
@@ -452,7 +441,7 @@ static void fault_refused_key_prog(void **state)
 	fault_case(&o, EIO, PCITSM_TSM_STEP_KEY_PROG);
 	fx = fx_new(&o);
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), -EIO);
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_int_equal(st.last_failure.peer_status, 4);
 	fx_free(fx);
 }
@@ -514,14 +503,14 @@ static void traffic_and_tap(void **state)
 {
 	struct fx *fx = fx_new(NULL);
 	struct pcitsm_bdf ep = B("0000:01:00.0");
-	struct pcitsm_emu_link *l = fx->plat.funcs[fx->plat.config.nr_ports].link;
+	struct pcitsm_emu_link *l = fx->m.plat.funcs[fx->m.plat.config.nr_ports].link;
 	struct pcitsm_tsm_traffic r;
 
 	(void)state;
 	l->wire->tap = count_tap;
 	/* Before connect: plaintext crosses the link. */
 	memset(&g_tap, 0, sizeof(g_tap));
-	assert_ok(pcitsm_tsm_traffic(fx->core, &ep, 20, 64, &r));
+	assert_ok(pcitsm_tsm_traffic(fx->m.core, &ep, 20, 64, &r));
 	assert_int_equal(r.failures, 0);
 	assert_int_equal(r.tlps_secure, 0);
 	assert_true(g_tap.clear_frames > 0);
@@ -529,7 +518,7 @@ static void traffic_and_tap(void **state)
 
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
 	memset(&g_tap, 0, sizeof(g_tap));
-	assert_ok(pcitsm_tsm_traffic(fx->core, &ep, 200, 256, &r));
+	assert_ok(pcitsm_tsm_traffic(fx->m.core, &ep, 200, 256, &r));
 	assert_int_equal(r.failures, 0);
 	assert_int_equal(r.ops, 200);
 	assert_int_equal(r.writes, 200);
@@ -564,28 +553,28 @@ static void switch_endpoints(void **state)
 	for (unsigned i = 0; i < 3; i++) {
 		struct pcitsm_bdf b = B(sw[i]);
 
-		assert_false(pcitsm_tsm_attr_exists(fx->core, &b, PCITSM_TSM_ATTR_CONNECT));
+		assert_false(pcitsm_tsm_attr_exists(fx->m.core, &b, PCITSM_TSM_ATTR_CONNECT));
 	}
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(wr(fx, eps[i], "tsm0"), 0);
 	for (unsigned round = 0; round < 2; round++)
 		for (unsigned i = 0; i < 3; i++) {
 			struct pcitsm_bdf b = B(eps[i]);
-			struct pcitsm_emu_link *l = &fx->plat.links[i];
+			struct pcitsm_emu_link *l = &fx->m.plat.links[i];
 
-			assert_ok(pcitsm_tsm_traffic(fx->core, &b, 100, 256, &r));
+			assert_ok(pcitsm_tsm_traffic(fx->m.core, &b, 100, 256, &r));
 			assert_int_equal(r.failures, 0);
 			assert_int_equal(r.tlps_clear, 0);
 			assert_true(r.tlps_secure >= 300);
 			assert_int_equal(l->sw_unrouted, 0);
 			assert_int_equal(l->ep->ide_port->misrouted, 0);
 		}
-	assert_int_equal(fx->plat.links[0].rp->ide_port->misrouted, 0);
-	assert_ok(pcitsm_tsm_host_bridge(fx->core, 0, &hb));
+	assert_int_equal(fx->m.plat.links[0].rp->ide_port->misrouted, 0);
+	assert_ok(pcitsm_tsm_host_bridge(fx->m.core, 0, &hb));
 	assert_int_equal(hb.h_in_use, 3);
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(dis(fx, eps[i], "tsm0"), 0);
-	assert_ok(pcitsm_tsm_host_bridge(fx->core, 0, &hb));
+	assert_ok(pcitsm_tsm_host_bridge(fx->m.core, 0, &hb));
 	assert_int_equal(hb.h_in_use, 0);
 	fx_free(fx);
 }
@@ -598,27 +587,27 @@ static void rekey_under_traffic(void **state)
 	struct pcitsm_tsm_status st;
 
 	(void)state;
-	assert_err(pcitsm_tsm_rekey(fx->core, &ep), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_rekey(fx->m.core, &ep), PCITSM_E_STATE);
 	assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
-	assert_ok(pcitsm_tsm_traffic_rekey(fx->core, &ep, 400, 128, 10, &r));
+	assert_ok(pcitsm_tsm_traffic_rekey(fx->m.core, &ep, 400, 128, 10, &r));
 	if (r.failures)
 		fprintf(stderr, "rekey traffic: %s\n", pcitsm_err_name(r.first_err));
 	assert_int_equal(r.failures, 0);
 	assert_int_equal(r.reads, 400);
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_int_equal(st.rekeys, 39);
 	assert_int_equal(st.key_set, 1);
 	assert_int_equal(st.rp.state, PCITSM_IDE_STATE_SECURE);
 	assert_int_equal(st.ep.state, PCITSM_IDE_STATE_SECURE);
 	/* Explicit rekeys with no traffic in between: the link flush switches every receiver. */
-	assert_ok(pcitsm_tsm_rekey(fx->core, &ep));
-	assert_ok(pcitsm_tsm_rekey(fx->core, &ep));
-	assert_ok(pcitsm_tsm_rekey(fx->core, &ep));
-	assert_ok(pcitsm_tsm_traffic(fx->core, &ep, 50, 4096, &r));
+	assert_ok(pcitsm_tsm_rekey(fx->m.core, &ep));
+	assert_ok(pcitsm_tsm_rekey(fx->m.core, &ep));
+	assert_ok(pcitsm_tsm_rekey(fx->m.core, &ep));
+	assert_ok(pcitsm_tsm_traffic(fx->m.core, &ep, 50, 4096, &r));
 	if (r.failures)
-		fprintf(stderr, "4096: %s w=%lu r=%lu rej=%s/%s\n", pcitsm_err_name(r.first_err), (unsigned long)r.writes, (unsigned long)r.reads, pcitsm_err_name(fx->plat.links[0].wire->stats[0].last_reject), pcitsm_err_name(fx->plat.links[0].wire->stats[1].last_reject));
+		fprintf(stderr, "4096: %s w=%lu r=%lu rej=%s/%s\n", pcitsm_err_name(r.first_err), (unsigned long)r.writes, (unsigned long)r.reads, pcitsm_err_name(fx->m.plat.links[0].wire->stats[0].last_reject), pcitsm_err_name(fx->m.plat.links[0].wire->stats[1].last_reject));
 	assert_int_equal(r.failures, 0);
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, &st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, &st));
 	assert_int_equal(st.key_set, 0);
 	assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
 	assert_clean(fx);
@@ -677,7 +666,7 @@ static void add_session_secrets(struct recorder *r, struct fx *fx, const char *b
 {
 	struct pcitsm_bdf b = B(bdf);
 	const struct pcitsm_session *sm =
-		pcitsm_tio_test_session(fx->fw, b.seg, pcitsm_bdf_rid(&b));
+		pcitsm_tio_test_session(fx->m.fw, b.seg, pcitsm_bdf_rid(&b));
 
 	assert_non_null(sm);
 	for (int d = 0; d < 2; d++) {
@@ -768,12 +757,12 @@ static void key_isolation(void **state)
 		struct fx *fx = fx_new(&o);
 
 		/* And the link's tap (docs/tap.md): what an interposer records. */
-		assert_ok(pcitsm_link_capture_open(&lcap, lpath, &fx->plat.links[0].rp->bdf));
-		pcitsm_link_capture_attach(&lcap, fx->plat.links[0].wire);
+		assert_ok(pcitsm_link_capture_open(&lcap, lpath, &fx->m.plat.links[0].rp->bdf));
+		pcitsm_link_capture_attach(&lcap, fx->m.plat.links[0].wire);
 		for (unsigned c = 0; c < 3; c++) {
 			assert_int_equal(wr(fx, "0000:01:00.0", "tsm0"), 0);
 			add_session_secrets(r, fx, "0000:01:00.0");
-			assert_ok(pcitsm_tsm_traffic_rekey(fx->core, &ep, 40, 64, 10, &t));
+			assert_ok(pcitsm_tsm_traffic_rekey(fx->m.core, &ep, 40, 64, 10, &t));
 			assert_int_equal(t.failures, 0);
 			assert_int_equal(dis(fx, "0000:01:00.0", "tsm0"), 0);
 		}
@@ -851,10 +840,10 @@ static void *status_poll(void *arg)
 			struct pcitsm_bdf b = { 0, (uint8_t)(i + 1), 0, 0 };
 			char buf[16];
 
-			if (pcitsm_tsm_status(p->fx->core, &b, &st) != PCITSM_OK)
+			if (pcitsm_tsm_status(p->fx->m.core, &b, &st) != PCITSM_OK)
 				abort();
 			p->busy += st.busy;
-			if (pcitsm_tsm_attr_read(p->fx->core, &b, PCITSM_TSM_ATTR_CONNECT, buf,
+			if (pcitsm_tsm_attr_read(p->fx->m.core, &b, PCITSM_TSM_ATTR_CONNECT, buf,
 						 sizeof(buf)) < 0)
 				abort();
 			p->polls++;
@@ -926,7 +915,7 @@ static void thousand_cycles(void **state)
 		const char *bdf = i & 1 ? "0000:02:00.0" : "0000:01:00.0";
 
 		assert_int_equal(wr(fx, bdf, "tsm0"), 0);
-		pcitsm_tsm_counters(fx->core, &k);
+		pcitsm_tsm_counters(fx->m.core, &k);
 		assert_int_equal(k.h_in_use, 1);
 		assert_int_equal(k.ids_in_use, 1);
 		assert_int_equal(k.sessions_open, 1);
@@ -945,7 +934,7 @@ static void thousand_cycles(void **state)
 	print_message("heap in use: %zu bytes after 500 cycles, %zu after 1000\n", heap,
 		      heap_after);
 	assert_true(heap_after <= heap + 16384);
-	pcitsm_tsm_counters(fx->core, &k);
+	pcitsm_tsm_counters(fx->m.core, &k);
 	assert_int_equal(k.connects, 1001);
 	assert_int_equal(k.disconnects, 1001);
 	assert_clean(fx);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pcitsm/emu.h"
+#include "pcitsm/machine.h"
 #include "pcitsm/pci.h"
 #include "testutil.h"
 #include "pcitsm/tsm.h"
@@ -30,75 +31,63 @@ static pcitsm_err silent_relay(void *host, uint8_t type, const uint8_t *req, siz
 	return PCITSM_E_NORESPONSE;
 }
 
+/* The default platform without device responders (nothing answers its mailboxes), made up to
+ * upto. */
+static void machine_quiet(struct pcitsm_env_test *t, struct pcitsm_machine *m,
+			  enum pcitsm_machine_part upto)
+{
+	struct pcitsm_machine_cfg mc;
+
+	pcitsm_env_test_init(t, 1);
+	t->env.log_level = PCITSM_LOG_ERR;
+	pcitsm_machine_cfg_default(&mc, &t->env);
+	memset(m, 0, sizeof(*m));
+	assert_ok(pcitsm_machine_build(m, &mc, upto, NULL));
+}
+
 static void rekey_needs_session_and_stream(void **state)
 {
 	struct pcitsm_env_test t;
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_tio_cfg fc = { 0 };
-	struct pcitsm_tio_fw *fw;
+	struct pcitsm_machine m;
 	struct pcitsm_tio_dev *dev = NULL;
 	struct pcitsm_tsm_failure fail = { .peer_status = -1 };
 	struct pcitsm_pci_id id = { 0 };
 	bool found = false;
 
 	(void)state;
-	pcitsm_env_test_init(&t, 1);
-	t.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	assert_ok(pcitsm_emu_platform_init(&plat, &cfg, &t.env));
-	fc.env = &t.env;
-	pcitsm_emu_rp_keys(&plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&fw, &fc));
-	for (unsigned i = 0; i < plat.nr_funcs && !found; i++)
-		if (plat.funcs[i].kind == PCITSM_EMU_ROOT_PORT) {
-			assert_ok(pcitsm_pci_read_id(&plat.funcs[i].cfg.cfg, &id));
+	machine_quiet(&t, &m, PCITSM_MACHINE_FIRMWARE);
+	for (unsigned i = 0; i < m.plat.nr_funcs && !found; i++)
+		if (m.plat.funcs[i].kind == PCITSM_EMU_ROOT_PORT) {
+			assert_ok(pcitsm_pci_read_id(&m.plat.funcs[i].cfg.cfg, &id));
 			found = true;
 		}
 	assert_true(found);
-	assert_ok(pcitsm_tio_dev_create(fw, 0, 0x0100, id.port_number, silent_relay, NULL, &dev));
+	assert_ok(pcitsm_tio_dev_create(m.fw, 0, 0x0100, id.port_number, silent_relay, NULL, &dev));
 	/* No session: nothing to program keys over. */
 	assert_err(pcitsm_tio_dev_rekey(dev), PCITSM_E_STATE);
 	/* A connect that gets no answer leaves it so. */
 	assert_true(pcitsm_tio_dev_connect(dev, &fail, NULL) != PCITSM_OK);
 	assert_err(pcitsm_tio_dev_rekey(dev), PCITSM_E_STATE);
 	assert_int_equal(pcitsm_tio_dev_key_set(dev), 0);
-	assert_int_equal(pcitsm_tio_sessions_open(fw), 0);
+	assert_int_equal(pcitsm_tio_sessions_open(m.fw), 0);
 	pcitsm_tio_dev_reclaim(dev);
-	pcitsm_tio_fw_free(fw);
-	pcitsm_emu_platform_free(&plat);
+	pcitsm_machine_free(&m);
 }
 
 static void enable_needs_id_and_secure(void **state)
 {
 	struct pcitsm_env_test t;
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_platform plat;
-	struct pcitsm_tsm_core_cfg cc;
-	struct pcitsm_tio_cfg fc = { 0 };
-	struct pcitsm_tio_fw *fw;
-	struct pcitsm_tsm_core *core;
+	struct pcitsm_machine m;
 	struct tsm_fn *ep = NULL;
 	struct tsm_stream *s;
 	const struct tsm_setup_opts o = { .rid_limit = 0xffff };
 	uint32_t ctl;
 
 	(void)state;
-	pcitsm_env_test_init(&t, 1);
-	t.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	assert_ok(pcitsm_emu_platform_init(&plat, &cfg, &t.env));
-	fc.env = &t.env;
-	pcitsm_emu_rp_keys(&plat, &fc.rp_keys);
-	assert_ok(pcitsm_tio_fw_new(&fw, &fc));
-	pcitsm_tsm_core_cfg_default(&cc, &t.env);
-	pcitsm_emu_tsm_platform(&plat, &cc.plat);
-	cc.backend = &pcitsm_tsm_sevtio;
-	cc.backend_arg = fw;
-	assert_ok(pcitsm_tsm_core_new(&core, &cc));
-	for (unsigned i = 0; i < plat.nr_funcs && !ep; i++)
-		if (plat.funcs[i].kind == PCITSM_EMU_ENDPOINT && plat.funcs[i].ide_off)
-			ep = tsm_fn_find(core, &plat.funcs[i].bdf);
+	machine_quiet(&t, &m, PCITSM_MACHINE_CORE);
+	for (unsigned i = 0; i < m.plat.nr_funcs && !ep; i++)
+		if (m.plat.funcs[i].kind == PCITSM_EMU_ENDPOINT && m.plat.funcs[i].ide_off)
+			ep = tsm_fn_find(m.core, &m.plat.funcs[i].bdf);
 	assert_non_null(ep);
 	assert_ok(tsm_stream_alloc(ep, &s));
 	/* No Stream ID yet: the block is not set up, nor one the port does not have. */
@@ -113,9 +102,7 @@ static void enable_needs_id_and_secure(void **state)
 	assert_ok(pcitsm_cfg_read32(ep->cfg, ep->port.sel_off[s->e] + PCITSM_IDE_SEL_CTL, &ctl));
 	assert_int_equal(ctl & PCITSM_IDE_CTL_EN, 0);
 	tsm_stream_release(s);
-	pcitsm_tsm_core_free(core);
-	pcitsm_tio_fw_free(fw);
-	pcitsm_emu_platform_free(&plat);
+	pcitsm_machine_free(&m);
 }
 
 int main(void)

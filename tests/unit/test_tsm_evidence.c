@@ -22,38 +22,9 @@
 #define PF "0000:01:00.0"
 #define VF1 "0000:01:00.1"
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
 static struct fx *fx_new(void)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
-
-	assert_non_null(fx);
-	pcitsm_env_test_init(&fx->env, 23);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	cfg.ports[0].ep_extra_funcs = 1;
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
-	return fx;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->core, &b, s, strlen(s));
+	return test_tsm_new(23, 1);
 }
 
 /* Connected, and VF1 locked by the devsec TSM. */
@@ -119,10 +90,10 @@ static void nonce_in_signed_out(void **state)
 	memset(nonce, 0xa5, sizeof(nonce));
 	memcpy(other, nonce, sizeof(other));
 	other[31] ^= 1;
-	assert_ok(pcitsm_tsm_status(fx->core, &pf, &before));
-	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, nonce));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &pf, &before));
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, nonce));
 
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t));
 	assert_true(t.refreshed && t.has_nonce);
 	assert_memory_equal(t.nonce, nonce, 32);
 	/* The nonce in the request the device signed: right after its 4-byte header. */
@@ -135,29 +106,29 @@ static void nonce_in_signed_out(void **state)
 	assert_ok(bundle_of(&t, t.meas, t.meas_len, nonce, &ev));
 	assert_int_equal(ev.meas_req_len, t.meas_req_len);
 	assert_memory_equal(ev.meas_req, t.meas_req, t.meas_req_len);
-	assert_ok(pcitsm_evidence_verify(&ev, fx->trust, nonce, NULL, v));
+	assert_ok(pcitsm_evidence_verify(&ev, fx->m.trust, nonce, NULL, v));
 	assert_true(v->nonce_pinned);
 	/* Another verifier's nonce: refused at the nonce, the signature not even tried. */
-	assert_err(pcitsm_evidence_verify(&ev, fx->trust, other, NULL, v), PCITSM_E_NONCE);
+	assert_err(pcitsm_evidence_verify(&ev, fx->m.trust, other, NULL, v), PCITSM_E_NONCE);
 	assert_int_equal(v->failed, PCITSM_EVIDENCE_NONCE);
 	/* A file recording another nonce than the signed one. */
 	ev.nonce[0] ^= 1;
-	assert_err(pcitsm_evidence_verify(&ev, fx->trust, nonce, NULL, v), PCITSM_E_NONCE);
-	assert_err(pcitsm_evidence_verify(&ev, fx->trust, NULL, NULL, v), PCITSM_E_NONCE);
+	assert_err(pcitsm_evidence_verify(&ev, fx->m.trust, nonce, NULL, v), PCITSM_E_NONCE);
+	assert_err(pcitsm_evidence_verify(&ev, fx->m.trust, NULL, NULL, v), PCITSM_E_NONCE);
 	pcitsm_evidence_free(&ev);
 	write_corpus(&t);
 
 	/* No host SPDM, nothing of the connection changed: the same session, the stream Secure at
 	 * both ends, the TDI still CONFIG_LOCKED. */
-	assert_ok(pcitsm_tsm_status(fx->core, &pf, &after));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &pf, &after));
 	assert_int_equal(after.session_id, before.session_id);
 	assert_true(after.connected && after.has_stream);
 	assert_int_equal(after.ep.state, 2);
 	assert_int_equal(after.rp.state, 2);
 	assert_int_equal(after.key_set, before.key_set);
-	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &tdi));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &vf1, &tdi));
 	assert_string_equal(tdi.lock_tsm, "tsm1");
-	assert_int_equal(pcitsm_emu_tdi_state(pcitsm_emu_find(&fx->plat, &vf1)),
+	assert_int_equal(pcitsm_emu_tdi_state(pcitsm_emu_find(&fx->m.plat, &vf1)),
 			 PCITSM_TDISP_CONFIG_LOCKED);
 	pcitsm_tsm_evidence_free(&t);
 	free(v);
@@ -179,24 +150,24 @@ static void replayed_response_fails(void **state)
 	assert_non_null(v);
 	memset(n1, 0x11, sizeof(n1));
 	memset(n2, 0x22, sizeof(n2));
-	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, n1));
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t1));
-	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, n2));
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t2));
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, n1));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t1));
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, n2));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t2));
 	assert_memory_equal(t2.nonce, n2, 32);
 	assert_true(t1.meas_len != t2.meas_len || memcmp(t1.meas, t2.meas, t1.meas_len));
 
 	assert_ok(bundle_of(&t2, t2.meas, t2.meas_len, n2, &ev));
-	assert_ok(pcitsm_evidence_verify(&ev, fx->trust, n2, NULL, v));
+	assert_ok(pcitsm_evidence_verify(&ev, fx->m.trust, n2, NULL, v));
 	pcitsm_evidence_free(&ev);
 	assert_ok(bundle_of(&t2, t1.meas, t1.meas_len, n2, &ev));
-	assert_err(pcitsm_evidence_verify(&ev, fx->trust, n2, NULL, v), PCITSM_E_SIGNATURE);
+	assert_err(pcitsm_evidence_verify(&ev, fx->m.trust, n2, NULL, v), PCITSM_E_SIGNATURE);
 	assert_int_equal(v->failed, PCITSM_EVIDENCE_SIGNATURE);
 	pcitsm_evidence_free(&ev);
 	/* The old response with its own nonce still verifies: it is a real signature, only not
 	 * a fresh one for n2. */
 	assert_ok(bundle_of(&t1, t1.meas, t1.meas_len, n1, &ev));
-	assert_ok(pcitsm_evidence_verify(&ev, fx->trust, n1, NULL, v));
+	assert_ok(pcitsm_evidence_verify(&ev, fx->m.trust, n1, NULL, v));
 	pcitsm_evidence_free(&ev);
 	pcitsm_tsm_evidence_free(&t1);
 	pcitsm_tsm_evidence_free(&t2);
@@ -216,8 +187,8 @@ static void rebuild_refusals(void **state)
 	size_t len;
 
 	(void)state;
-	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, nonce));
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t));
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, nonce));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t));
 	big = calloc(1, t.meas_len + 4);
 	assert_non_null(big);
 	memcpy(big, t.meas, t.meas_len);
@@ -256,17 +227,17 @@ static void wrong_state(void **state)
 	uint8_t nonce[32] = { 1 };
 
 	(void)state;
-	assert_err(pcitsm_tsm_evidence_refresh(fx->core, &pf, nonce), PCITSM_E_STATE);
-	assert_err(pcitsm_tsm_evidence_refresh(fx->core, &none, nonce), PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, nonce), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_evidence_refresh(fx->m.core, &none, nonce), PCITSM_E_NOTFOUND);
 	assert_int_equal(W(fx, pcitsm_tsm_connect_write, PF, "tsm0"), 0);
-	assert_err(pcitsm_tsm_evidence_refresh(fx->core, &pf, NULL), PCITSM_E_INVAL);
+	assert_err(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, NULL), PCITSM_E_INVAL);
 	/* Before any refresh: the connect-time exchange, the firmware's own nonce. */
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t));
 	assert_false(t.refreshed);
 	assert_true(t.has_nonce);
 	pcitsm_tsm_evidence_free(&t);
 	assert_int_equal(W(fx, pcitsm_tsm_disconnect_write, PF, "tsm0"), 0);
-	assert_err(pcitsm_tsm_evidence_refresh(fx->core, &pf, nonce), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, nonce), PCITSM_E_STATE);
 	test_tsm_assert_clean(fx);
 	fx_free(fx);
 }
@@ -284,15 +255,15 @@ static void firmware_checks_published_pieces(void **state)
 	(void)state;
 	memset(n1, 0x31, sizeof(n1));
 	memset(n2, 0x32, sizeof(n2));
-	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, n1));
-	assert_ok(pcitsm_tio_test_session_unsigned_measurements(fx->fw, pf.seg, pcitsm_bdf_rid(&pf)));
-	assert_err(pcitsm_tsm_evidence_refresh(fx->core, &pf, n2), PCITSM_E_SIGNATURE);
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t));
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, n1));
+	assert_ok(pcitsm_tio_test_session_unsigned_measurements(fx->m.fw, pf.seg, pcitsm_bdf_rid(&pf)));
+	assert_err(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, n2), PCITSM_E_SIGNATURE);
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t));
 	assert_memory_equal(t.nonce, n1, 32); /* nothing published */
 	pcitsm_tsm_evidence_free(&t);
 	/* The signed MEASUREMENTS restarted M: the next refresh publishes. */
-	assert_ok(pcitsm_tsm_evidence_refresh(fx->core, &pf, n2));
-	assert_ok(pcitsm_tsm_evidence_get(fx->core, &pf, &t));
+	assert_ok(pcitsm_tsm_evidence_refresh(fx->m.core, &pf, n2));
+	assert_ok(pcitsm_tsm_evidence_get(fx->m.core, &pf, &t));
 	assert_memory_equal(t.nonce, n2, 32);
 	pcitsm_tsm_evidence_free(&t);
 	fx_free(fx);

@@ -46,41 +46,35 @@ static void key_seen(void *arg, const uint8_t key[32], const uint8_t ifv[8])
  * endpoint before the core started. */
 static struct fx *fx_new(const struct pcitsm_emu_dev_faults *f0, int adopt_id, bool log)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { 0 };
+	struct pcitsm_emu_devices_cfg dc;
+	struct fx *fx = test_tsm_cfg(11, &mc, &cfg, &dc);
 
-	assert_non_null(fx);
-	pcitsm_env_test_init(&fx->env, 11);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
 	if (log) {
 		fx->env.env.log_level = PCITSM_LOG_DEBUG;
 		fx->env.env.log = capture;
 	}
 	g_nr_log = g_keys_seen = 0;
-	pcitsm_emu_config_default(&cfg);
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
 	if (f0)
 		dc.faults[0] = *f0;
-	dc.curve_bits = 256;
 	dc.key_observer = key_seen;
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_FIRMWARE, NULL));
 	if (adopt_id >= 0) {
-		test_ide_enable_block0(&fx->plat.funcs[0], (uint8_t)adopt_id); /* root port 0000:00:01.0 */
-		test_ide_enable_block0(&fx->plat.funcs[2], (uint8_t)adopt_id); /* endpoint 0000:01:00.0 */
+		/* Root port 0000:00:01.0 and its endpoint 0000:01:00.0. */
+		test_ide_enable_block0(&fx->m.plat.funcs[0], (uint8_t)adopt_id);
+		test_ide_enable_block0(&fx->m.plat.funcs[2], (uint8_t)adopt_id);
 	}
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
 	return fx;
 }
-
 
 static int wr(struct fx *fx, const char *bdf, const char *s)
 {
 	struct pcitsm_bdf b;
 
 	assert_ok(pcitsm_bdf_parse(bdf, &b));
-	return pcitsm_tsm_connect_write(fx->core, &b, s, strlen(s));
+	return pcitsm_tsm_connect_write(fx->m.core, &b, s, strlen(s));
 }
 
 static int dis(struct fx *fx, const char *bdf)
@@ -88,7 +82,7 @@ static int dis(struct fx *fx, const char *bdf)
 	struct pcitsm_bdf b;
 
 	assert_ok(pcitsm_bdf_parse(bdf, &b));
-	return pcitsm_tsm_disconnect_write(fx->core, &b, "tsm0", 4);
+	return pcitsm_tsm_disconnect_write(fx->m.core, &b, "tsm0", 4);
 }
 
 static void status(struct fx *fx, const char *bdf, struct pcitsm_tsm_status *st)
@@ -96,26 +90,7 @@ static void status(struct fx *fx, const char *bdf, struct pcitsm_tsm_status *st)
 	struct pcitsm_bdf b;
 
 	assert_ok(pcitsm_bdf_parse(bdf, &b));
-	assert_ok(pcitsm_tsm_status(fx->core, &b, st));
-}
-
-/* No selective block of any function enabled except those of skip_id's stream. */
-static void assert_nothing_enabled(struct fx *fx, int skip_id)
-{
-	for (unsigned i = 0; i < fx->plat.nr_funcs; i++) {
-		struct pcitsm_emu_func *f = &fx->plat.funcs[i];
-		struct pcitsm_ide_info ide;
-		struct pcitsm_ide_sel sel;
-
-		if (!f->ide_off)
-			continue;
-		assert_ok(pcitsm_ide_read(&f->cfg.cfg, f->ide_off, &ide));
-		for (unsigned s = 0; s < ide.nr_sel; s++) {
-			assert_ok(pcitsm_ide_sel_read(&f->cfg.cfg, &ide, s, &sel));
-			if (sel.ctl.enable)
-				assert_int_equal(sel.ctl.stream_id, skip_id);
-		}
-	}
+	assert_ok(pcitsm_tsm_status(fx->m.core, &b, st));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -124,7 +99,6 @@ static void assert_nothing_enabled(struct fx *fx, int skip_id)
 static void query_resp_lie(void **state)
 {
 	struct pcitsm_emu_dev_faults lie = { .query_resp_lie = true };
-	struct pcitsm_tsm_counters k;
 	struct pcitsm_tsm_status st;
 	struct fx *fx;
 
@@ -138,12 +112,7 @@ static void query_resp_lie(void **state)
 	assert_non_null(strstr(st.last_failure.why, "QUERY_RESP IDE Capability: device 0x"));
 	assert_int_equal(g_keys_seen, 0); /* no KEY_PROG reached the device */
 	/* No stream enabled, no ID, slot or block taken, the session ended. */
-	assert_nothing_enabled(fx, -1);
-	pcitsm_tsm_counters(fx->core, &k);
-	assert_int_equal(k.h_in_use, 0);
-	assert_int_equal(k.ids_in_use, 0);
-	assert_int_equal(k.port_blocks_in_use, 0);
-	assert_int_equal(k.sessions_open, 0);
+	test_tsm_assert_clean(fx);
 	/* The honest neighbour connects. */
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), 0);
 	assert_true(g_keys_seen == 6);
@@ -186,23 +155,23 @@ static void connect_collides_with_adopted(void **state)
 
 	(void)state;
 	fx = fx_new(NULL, 1, false);
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 1);
 	assert_true(si[0].adopted);
 	assert_int_equal(si[0].stream_id, 1);
-	pcitsm_tsm_counters(fx->core, &before);
+	pcitsm_tsm_counters(fx->m.core, &before);
 	assert_int_equal(wr(fx, "0000:02:00.0", "tsm0"), -EBUSY);
 	status(fx, "0000:02:00.0", &st);
 	assert_false(st.connected);
 	assert_int_equal(st.last_failure.step, PCITSM_TSM_STEP_STREAM_ALLOC);
 	assert_err(st.last_failure.err, PCITSM_E_BUSY);
 	assert_int_equal(g_keys_seen, 0);
-	pcitsm_tsm_counters(fx->core, &after);
+	pcitsm_tsm_counters(fx->m.core, &after);
 	assert_int_equal(after.h_in_use, before.h_in_use);
 	assert_int_equal(after.ids_in_use, before.ids_in_use);
 	assert_int_equal(after.port_blocks_in_use, before.port_blocks_in_use);
 	assert_int_equal(after.sessions_open, 0);
-	assert_int_equal(pcitsm_tsm_streams(fx->core, 0, si, 4), 1);
-	assert_nothing_enabled(fx, 1); /* only the adopted stream */
+	assert_int_equal(pcitsm_tsm_streams(fx->m.core, 0, si, 4), 1);
+	test_tsm_assert_blocks_idle(fx, 1); /* only the adopted stream */
 	fx_free(fx);
 }
 
@@ -270,7 +239,7 @@ static void fw_key_order(void **state)
 	check_order(0, true);
 	assert_ok(pcitsm_bdf_parse("0000:01:00.0", &ep));
 	g_nr_log = 0;
-	assert_ok(pcitsm_tsm_rekey(fx->core, &ep));
+	assert_ok(pcitsm_tsm_rekey(fx->m.core, &ep));
 	check_order(1, false);
 	assert_int_equal(count("QUERY"), 0);
 	assert_int_equal(dis(fx, "0000:01:00.0"), 0);

@@ -50,27 +50,16 @@ static enum pcitsm_tap_verdict k_tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_
 
 static struct fx *fx_new(uint64_t max_tlps, uint64_t max_age_ns)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { 0 };
+	struct fx *fx = test_tsm_new(23, 0);
 	struct pcitsm_tsm_key_policy p = { max_tlps, max_age_ns };
 	struct pcitsm_bdf ep;
 
-	assert_non_null(fx);
-	pcitsm_env_test_init(&fx->env, 23);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
-	dc.curve_bits = 256;
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
-	assert_ok(pcitsm_tio_key_policy_set(fx->fw, &p));
+	assert_ok(pcitsm_tio_key_policy_set(fx->m.fw, &p));
 	assert_ok(pcitsm_bdf_parse(EP_BDF, &ep));
-	assert_int_equal(pcitsm_tsm_connect_write(fx->core, &ep, "tsm0", 4), 0);
+	assert_int_equal(pcitsm_tsm_connect_write(fx->m.core, &ep, "tsm0", 4), 0);
 	memset(&g_tap, 0, sizeof(g_tap));
 	g_tap.last_k[0] = g_tap.last_k[1] = -1;
-	fx->plat.links[0].wire->tap = k_tap;
+	fx->m.plat.links[0].wire->tap = k_tap;
 	return fx;
 }
 
@@ -79,8 +68,8 @@ static void fx_done(struct fx *fx)
 	struct pcitsm_bdf ep;
 
 	assert_ok(pcitsm_bdf_parse(EP_BDF, &ep));
-	fx->plat.links[0].wire->tap = NULL;
-	assert_int_equal(pcitsm_tsm_disconnect_write(fx->core, &ep, "tsm0", 4), 0);
+	fx->m.plat.links[0].wire->tap = NULL;
+	assert_int_equal(pcitsm_tsm_disconnect_write(fx->m.core, &ep, "tsm0", 4), 0);
 	fx_free(fx);
 }
 
@@ -89,7 +78,7 @@ static void status(struct fx *fx, struct pcitsm_tsm_status *st)
 	struct pcitsm_bdf ep;
 
 	assert_ok(pcitsm_bdf_parse(EP_BDF, &ep));
-	assert_ok(pcitsm_tsm_status(fx->core, &ep, st));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &ep, st));
 	assert_true(st->connected && st->has_stream);
 }
 
@@ -98,13 +87,13 @@ static void traffic(struct fx *fx, uint64_t n, struct pcitsm_tsm_traffic *r)
 	struct pcitsm_bdf ep;
 
 	assert_ok(pcitsm_bdf_parse(EP_BDF, &ep));
-	assert_ok(pcitsm_tsm_traffic(fx->core, &ep, n, 64, r));
+	assert_ok(pcitsm_tsm_traffic(fx->m.core, &ep, n, 64, r));
 }
 
 static struct pcitsm_ide_port *port(struct fx *fx, enum pcitsm_ide_side side)
 {
-	return side == PCITSM_IDE_SIDE_RP ? fx->plat.links[0].rp->ide_port
-					  : fx->plat.links[0].ep->ide_port;
+	return side == PCITSM_IDE_SIDE_RP ? fx->m.plat.links[0].rp->ide_port
+					  : fx->m.plat.links[0].ep->ide_port;
 }
 
 static struct pcitsm_ide_stream *stream_of(struct fx *fx, enum pcitsm_ide_side side, uint8_t id)
@@ -136,13 +125,13 @@ struct wire_snap {
 
 static void snap(struct fx *fx, struct wire_snap *w)
 {
-	memcpy(w->st, fx->plat.links[0].wire->stats, sizeof(w->st));
+	memcpy(w->st, fx->m.plat.links[0].wire->stats, sizeof(w->st));
 }
 
 /* Since the snapshot: nothing rejected or refused, every TLP sent delivered, both ways. */
 static void assert_no_loss(struct fx *fx, const struct wire_snap *a)
 {
-	const struct pcitsm_ide_wire_stats *b = fx->plat.links[0].wire->stats;
+	const struct pcitsm_ide_wire_stats *b = fx->m.plat.links[0].wire->stats;
 
 	for (int side = 0; side < 2; side++) {
 		assert_int_equal(b[side].rejected - a->st[side].rejected, 0);
@@ -351,7 +340,7 @@ static void wrap_refreshed_age_only(void **state)
 static void wrap_refused(enum pcitsm_ide_side from)
 {
 	struct fx *fx = fx_new(0, 0);
-	struct pcitsm_emu_link *l = &fx->plat.links[0];
+	struct pcitsm_emu_link *l = &fx->m.plat.links[0];
 	struct pcitsm_ide_wire_stats *ws = l->wire->stats;
 	uint64_t at = l->side[!from].base;
 	struct pcitsm_tsm_traffic r;
@@ -418,17 +407,17 @@ static void policy_setting(void **state)
 
 	(void)state;
 	/* Above the cap: refused, the policy unchanged. */
-	assert_err(pcitsm_tio_key_policy_set(fx->fw, &p), PCITSM_E_RANGE);
-	pcitsm_tio_key_policy_get(fx->fw, &q);
+	assert_err(pcitsm_tio_key_policy_set(fx->m.fw, &p), PCITSM_E_RANGE);
+	pcitsm_tio_key_policy_get(fx->m.fw, &q);
 	assert_int_equal(q.max_tlps, 100);
 	p.max_tlps = PCITSM_TSM_KEY_MAX_TLPS_CAP;
-	assert_ok(pcitsm_tio_key_policy_set(fx->fw, &p));
-	pcitsm_tio_key_policy_get(fx->fw, &q);
+	assert_ok(pcitsm_tio_key_policy_set(fx->m.fw, &p));
+	pcitsm_tio_key_policy_get(fx->m.fw, &q);
 	assert_int_equal(q.max_tlps, PCITSM_TSM_KEY_MAX_TLPS_CAP);
-	assert_err(pcitsm_tio_key_policy_set(fx->fw, NULL), PCITSM_E_INVAL);
+	assert_err(pcitsm_tio_key_policy_set(fx->m.fw, NULL), PCITSM_E_INVAL);
 	/* The same check at TIO_INIT; no policy given: the defaults. */
 	fc.env = &fx->env.env;
-	pcitsm_emu_rp_keys(&fx->plat, &fc.rp_keys);
+	pcitsm_emu_rp_keys(&fx->m.plat, &fc.rp_keys);
 	p.max_tlps = PCITSM_TSM_KEY_MAX_TLPS_CAP + 1;
 	fc.key_policy = &p;
 	assert_err(pcitsm_tio_fw_new(&fw, &fc), PCITSM_E_RANGE);
@@ -441,13 +430,13 @@ static void policy_setting(void **state)
 	pcitsm_tio_fw_free(fw);
 	/* The host's check: nothing due, nothing done; errors for what is not connected. */
 	assert_ok(pcitsm_bdf_parse(EP_BDF, &ep));
-	assert_ok(pcitsm_tsm_key_check(fx->core, &ep, &refreshed));
+	assert_ok(pcitsm_tsm_key_check(fx->m.core, &ep, &refreshed));
 	assert_false(refreshed);
-	assert_err(pcitsm_tsm_key_check(fx->core, &ep, NULL), PCITSM_E_INVAL);
+	assert_err(pcitsm_tsm_key_check(fx->m.core, &ep, NULL), PCITSM_E_INVAL);
 	assert_ok(pcitsm_bdf_parse("0000:07:00.0", &none));
-	assert_err(pcitsm_tsm_key_check(fx->core, &none, &refreshed), PCITSM_E_NOTFOUND);
+	assert_err(pcitsm_tsm_key_check(fx->m.core, &none, &refreshed), PCITSM_E_NOTFOUND);
 	/* A rekey asked for ends like a policy refresh: old set stopped at both ports. */
-	assert_ok(pcitsm_tsm_rekey(fx->core, &ep));
+	assert_ok(pcitsm_tsm_rekey(fx->m.core, &ep));
 	{
 		struct pcitsm_tsm_status st;
 
@@ -456,9 +445,9 @@ static void policy_setting(void **state)
 		assert_int_equal(st.keys.refreshes, 0);
 		assert_set_wiped(fx, st.stream_id, 0);
 	}
-	assert_int_equal(pcitsm_tsm_disconnect_write(fx->core, &ep, "tsm0", 4), 0);
-	assert_err(pcitsm_tsm_key_check(fx->core, &ep, &refreshed), PCITSM_E_STATE);
-	assert_int_equal(pcitsm_tsm_connect_write(fx->core, &ep, "tsm0", 4), 0);
+	assert_int_equal(pcitsm_tsm_disconnect_write(fx->m.core, &ep, "tsm0", 4), 0);
+	assert_err(pcitsm_tsm_key_check(fx->m.core, &ep, &refreshed), PCITSM_E_STATE);
+	assert_int_equal(pcitsm_tsm_connect_write(fx->m.core, &ep, "tsm0", 4), 0);
 	fx_done(fx);
 }
 

@@ -25,22 +25,16 @@
 
 static struct fx *fx_new_hb(uint8_t heartbeat_period)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { .heartbeat_period = heartbeat_period,
-					     .heartbeat_watchdog = heartbeat_period != 0 };
+	struct pcitsm_emu_devices_cfg dc;
+	struct fx *fx = test_tsm_cfg(11, &mc, &cfg, &dc);
 
-	assert_non_null(fx);
-	pcitsm_env_test_init(&fx->env, 11);
-	fx->env.env.log_level = PCITSM_LOG_ERR;
-	pcitsm_emu_config_default(&cfg);
 	cfg.ports[0].ep_extra_funcs = 2;
 	cfg.ports[0].ep_pasid_funcs = 0x4; /* function 2 does PASID DMA */
-	assert_ok(pcitsm_emu_platform_init(&fx->plat, &cfg, &fx->env.env));
-	assert_ok(pcitsm_trust_new(&fx->trust));
-	dc.curve_bits = 256;
-	assert_ok(pcitsm_emu_devices_new(&fx->devs, &fx->plat, &dc, fx->trust));
-	test_tsm_boot(fx, &fx->env.env, fx->trust, NULL, -1, NULL);
+	dc.heartbeat_period = heartbeat_period;
+	dc.heartbeat_watchdog = heartbeat_period != 0;
+	assert_ok(pcitsm_machine_build(&fx->m, &mc, PCITSM_MACHINE_CORE, NULL));
 	return fx;
 }
 
@@ -50,30 +44,13 @@ static struct fx *fx_new(void)
 }
 
 
-static struct pcitsm_bdf B(const char *s)
-{
-	struct pcitsm_bdf b;
-
-	assert_ok(pcitsm_bdf_parse(s, &b));
-	return b;
-}
-
 static struct pcitsm_emu_func *F(struct fx *fx, const char *s)
 {
 	struct pcitsm_bdf b = B(s);
-	struct pcitsm_emu_func *f = pcitsm_emu_find(&fx->plat, &b);
+	struct pcitsm_emu_func *f = pcitsm_emu_find(&fx->m.plat, &b);
 
 	assert_non_null(f);
 	return f;
-}
-
-typedef int (*write_fn)(struct pcitsm_tsm_core *, const struct pcitsm_bdf *, const char *, size_t);
-
-static int W(struct fx *fx, write_fn fn, const char *bdf, const char *s)
-{
-	struct pcitsm_bdf b = B(bdf);
-
-	return fn(fx->core, &b, s, strlen(s));
 }
 
 #define CONNECT(fx, bdf, s) W(fx, pcitsm_tsm_connect_write, bdf, s)
@@ -85,7 +62,7 @@ static void read_attr(struct fx *fx, const char *bdf, enum pcitsm_tsm_attr a, co
 {
 	struct pcitsm_bdf b = B(bdf);
 	char buf[64];
-	int n = pcitsm_tsm_attr_read(fx->core, &b, a, buf, sizeof(buf));
+	int n = pcitsm_tsm_attr_read(fx->m.core, &b, a, buf, sizeof(buf));
 
 	if (n < 0)
 		fail_msg("%s attribute %d: %d", bdf, (int)a, n);
@@ -96,17 +73,17 @@ static pcitsm_err evidence(struct fx *fx, const char *bdf, struct pcitsm_tsm_tdi
 {
 	struct pcitsm_bdf b = B(bdf);
 
-	return pcitsm_tsm_tdi_evidence_get(fx->core, &b, ev);
+	return pcitsm_tsm_tdi_evidence_get(fx->m.core, &b, ev);
 }
 
 static int bind(struct fx *fx, const char *bdf)
 {
-	return pcitsm_tsm_driver_bind(fx->core, PCITSM_TSM_DRIVER, bdf, strlen(bdf));
+	return pcitsm_tsm_driver_bind(fx->m.core, PCITSM_TSM_DRIVER, bdf, strlen(bdf));
 }
 
 static int unbind(struct fx *fx, const char *bdf)
 {
-	return pcitsm_tsm_driver_unbind(fx->core, PCITSM_TSM_DRIVER, bdf, strlen(bdf));
+	return pcitsm_tsm_driver_unbind(fx->m.core, PCITSM_TSM_DRIVER, bdf, strlen(bdf));
 }
 
 static int state(struct fx *fx, const char *bdf)
@@ -170,7 +147,7 @@ static void flow(void **st)
 		assert_ok(pcitsm_tdisp_report_digest(ev->report, ev->report_len, dg));
 		assert_memory_equal(dg, ev->digest, sizeof(dg));
 	}
-	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &vf1, &s));
 	assert_string_equal(s.lock_tsm, "tsm1");
 	assert_int_equal(s.tdi_state, PCITSM_TDISP_CONFIG_LOCKED);
 
@@ -210,7 +187,7 @@ static void lock_errnos(void **st)
 	struct pcitsm_bdf rp = B("0000:00:01.0");
 
 	(void)st;
-	assert_false(pcitsm_tsm_attr_exists(fx->core, &rp, PCITSM_TSM_ATTR_LOCK));
+	assert_false(pcitsm_tsm_attr_exists(fx->m.core, &rp, PCITSM_TSM_ATTR_LOCK));
 	assert_int_equal(LOCK(fx, "0000:00:01.0", "tsm1"), -ENOENT);
 	/* The op's error: the DSM has no link connection. */
 	assert_int_equal(LOCK(fx, VF1, "tsm1"), -ENOTCONN);
@@ -311,7 +288,7 @@ static void accept_transactional(void **st)
 	t->report[t->report_len - 5] ^= 0x01; /* device-specific info length's neighbour */
 	assert_int_equal(ACCEPT(fx, VF1, "1"), -ESTALE);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_LOCKED);
-	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &vf1, &s));
 	assert_int_equal(s.last_failure.step, PCITSM_TSM_STEP_TDI_ACCEPT);
 	/* Reading the evidence again binds to the new report (a new generation). */
 	assert_ok(evidence(fx, VF1, ev));
@@ -327,7 +304,7 @@ static void accept_transactional(void **st)
 	assert_int_equal(ACCEPT(fx, VF1, "1"), -EIO);
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_ERROR);
 	/* Refused by the firmware's state check, not left to the device to refuse START. */
-	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &vf1, &s));
 	assert_int_equal(s.last_failure.err, PCITSM_E_STATE);
 	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0); /* STOP is legal in ERROR */
 	assert_int_equal(state(fx, VF1), PCITSM_TDISP_CONFIG_UNLOCKED);
@@ -454,7 +431,7 @@ static void session_end(void **st)
 		struct pcitsm_bdf pfb = B(PF);
 		struct pcitsm_tsm_status s;
 
-		assert_ok(pcitsm_tsm_status(fx->core, &pfb, &s));
+		assert_ok(pcitsm_tsm_status(fx->m.core, &pfb, &s));
 		assert_true(s.has_stream);
 		assert_true(s.ep.enabled);
 		assert_int_equal(s.ep.state, PCITSM_IDE_STATE_INSECURE);
@@ -501,7 +478,7 @@ static void heartbeat_loss(void **st)
 	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF1)), PCITSM_TDISP_CAUSE_SESSION_ENDED);
 	assert_int_equal(state(fx, VF2), PCITSM_TDISP_CONFIG_UNLOCKED);
 	assert_int_equal(pcitsm_emu_tdi_cause(F(fx, VF2)), PCITSM_TDISP_CAUSE_NONE);
-	assert_ok(pcitsm_tsm_status(fx->core, &pfb, &s));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &pfb, &s));
 	assert_true(s.has_stream);
 	assert_true(s.ep.enabled);
 	assert_int_equal(s.ep.state, PCITSM_IDE_STATE_INSECURE);
@@ -528,7 +505,7 @@ static void heartbeat_kept(void **st)
 	for (int i = 0; i < 4; i++) {
 		fx->env.clock_ns += 8ull * 1000000000ull;
 		/* Any SPDM message of the session counts: the TSM asks the TDI's state. */
-		assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &pfb, &live));
+		assert_ok(pcitsm_tsm_tdi_state_get(fx->m.core, &pfb, &live));
 		assert_int_equal(live, PCITSM_TDISP_RUN);
 	}
 	assert_int_equal(state(fx, PF), PCITSM_TDISP_RUN);
@@ -549,30 +526,30 @@ static void tee_traffic(void **st)
 	struct pcitsm_tsm_traffic r;
 
 	(void)st;
-	assert_err(pcitsm_tsm_traffic_tee(fx->core, &rp, 1, 64, &r), PCITSM_E_UNSUPPORTED);
-	assert_err(pcitsm_tsm_traffic_tee(fx->core, &pf, 1, 6, &r), PCITSM_E_INVAL);
+	assert_err(pcitsm_tsm_traffic_tee(fx->m.core, &rp, 1, 64, &r), PCITSM_E_UNSUPPORTED);
+	assert_err(pcitsm_tsm_traffic_tee(fx->m.core, &pf, 1, 6, &r), PCITSM_E_INVAL);
 	/* No Secure stream yet: the port sends no T=1 request at all. */
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 2, 64, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &pf, 2, 64, &r));
 	assert_true(r.tee);
 	assert_int_equal(r.failures, 2);
 	assert_int_equal(r.first_err, PCITSM_E_STATE);
 	assert_int_equal(r.reads, 0);
 	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
 	/* CONFIG_UNLOCKED, then CONFIG_LOCKED: the host refuses (write dropped, read UR). */
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &pf, 4, 256, &r));
 	assert_int_equal(r.writes, 4);
 	assert_int_equal(r.reads, 0);
 	assert_int_equal(r.failures, 4);
 	assert_int_equal(r.first_err, PCITSM_E_IO);
 	assert_int_equal(r.tee_refused, 8);
 	assert_int_equal(LOCK(fx, PF, "tsm1"), 0);
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &pf, 4, 256, &r));
 	assert_int_equal(r.reads, 0);
 	assert_int_equal(r.tee_refused, 8);
 	/* RUN: written, read back, verified; IDE TLPs, none refused. */
 	assert_ok(evidence(fx, PF, ev));
 	assert_int_equal(ACCEPT(fx, PF, "1"), 0);
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 300, 256, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &pf, 300, 256, &r));
 	assert_int_equal(r.writes, 300);
 	assert_int_equal(r.reads, 300);
 	assert_int_equal(r.bytes, 2 * 300 * 256);
@@ -585,20 +562,20 @@ static void tee_traffic(void **st)
 	assert_ok(evidence(fx, VF1, ev));
 	assert_int_equal(ACCEPT(fx, VF1, "1"), 0);
 	assert_int_equal(LOCK(fx, VF2, "tsm1"), 0);
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf1, 8, 64, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &vf1, 8, 64, &r));
 	assert_int_equal(r.reads, 8);
 	assert_int_equal(r.failures, 0);
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf2, 8, 64, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &vf2, 8, 64, &r));
 	assert_int_equal(r.reads, 0);
 	assert_int_equal(r.tee_refused, 16);
 	/* ERROR (a write to PF0's locked Command register): refused again; VF1 still RUN. */
 	cfg_write(fx, PF, PCITSM_CFG_COMMAND, 2, 0x0002);
 	assert_int_equal(state(fx, PF), PCITSM_TDISP_ERROR);
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &pf, 4, 256, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &pf, 4, 256, &r));
 	assert_int_equal(r.reads, 0);
 	assert_int_equal(r.failures, 4);
 	assert_int_equal(r.tee_refused, 8);
-	assert_ok(pcitsm_tsm_traffic_tee(fx->core, &vf1, 2, 64, &r));
+	assert_ok(pcitsm_tsm_traffic_tee(fx->m.core, &vf1, 2, 64, &r));
 	assert_int_equal(r.reads, 2);
 	free(ev);
 	fx_free(fx);
@@ -615,25 +592,25 @@ static void live_state(void **st)
 	int live;
 
 	(void)st;
-	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->m.core, &vf1, &live), PCITSM_E_STATE);
 	assert_int_equal(live, -1);
-	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &rp, &live), PCITSM_E_STATE);
-	assert_err(pcitsm_tsm_tdi_state_get(fx->core, &vf1, NULL), PCITSM_E_INVAL);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->m.core, &rp, &live), PCITSM_E_STATE);
+	assert_err(pcitsm_tsm_tdi_state_get(fx->m.core, &vf1, NULL), PCITSM_E_INVAL);
 	assert_int_equal(CONNECT(fx, PF, "tsm0"), 0);
-	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf2, &live));
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->m.core, &vf2, &live));
 	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
 	assert_int_equal(LOCK(fx, VF1, "tsm1"), 0);
-	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->m.core, &vf1, &live));
 	assert_int_equal(live, PCITSM_TDISP_CONFIG_LOCKED);
 	cfg_write(fx, VF1, PCITSM_CFG_COMMAND, 2, 0x0004);
-	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->m.core, &vf1, &live));
 	assert_int_equal(live, PCITSM_TDISP_ERROR);
-	assert_ok(pcitsm_tsm_status(fx->core, &vf1, &s));
+	assert_ok(pcitsm_tsm_status(fx->m.core, &vf1, &s));
 	assert_int_equal(s.tdi_state, PCITSM_TDISP_ERROR);
-	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf2, &live));
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->m.core, &vf2, &live));
 	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
 	assert_int_equal(UNLOCK(fx, VF1, "tsm1"), 0);
-	assert_ok(pcitsm_tsm_tdi_state_get(fx->core, &vf1, &live));
+	assert_ok(pcitsm_tsm_tdi_state_get(fx->m.core, &vf1, &live));
 	assert_int_equal(live, PCITSM_TDISP_CONFIG_UNLOCKED);
 	fx_free(fx);
 }
@@ -770,25 +747,25 @@ static void driver_binding(void **st)
 	char buf[64];
 
 	(void)st;
-	assert_int_equal(pcitsm_tsm_driver_override_read(fx->core, &vf1, buf, sizeof(buf)), 7);
+	assert_int_equal(pcitsm_tsm_driver_override_read(fx->m.core, &vf1, buf, sizeof(buf)), 7);
 	assert_string_equal(buf, "(null)\n");
-	assert_int_equal(pcitsm_tsm_driver_bind(fx->core, "vfio-pci", VF1, 12), -ENODEV);
-	assert_int_equal(pcitsm_tsm_driver_bind(fx->core, PCITSM_TSM_DRIVER, "0000:09:00.0", 12),
+	assert_int_equal(pcitsm_tsm_driver_bind(fx->m.core, "vfio-pci", VF1, 12), -ENODEV);
+	assert_int_equal(pcitsm_tsm_driver_bind(fx->m.core, PCITSM_TSM_DRIVER, "0000:09:00.0", 12),
 			 -ENODEV);
 	assert_int_equal(bind(fx, "0000:00:01.0"), -ENODEV); /* a root port does not match */
-	assert_int_equal(pcitsm_tsm_driver_override_write(fx->core, &vf1, "vfio-pci\n", 9), 0);
-	assert_true(pcitsm_tsm_driver_override_read(fx->core, &vf1, buf, sizeof(buf)) > 0);
+	assert_int_equal(pcitsm_tsm_driver_override_write(fx->m.core, &vf1, "vfio-pci\n", 9), 0);
+	assert_true(pcitsm_tsm_driver_override_read(fx->m.core, &vf1, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "vfio-pci\n");
 	assert_int_equal(bind(fx, VF1), -ENODEV); /* the override names another driver */
-	assert_int_equal(pcitsm_tsm_driver_override_write(fx->core, &vf1, "\n", 1), 0);
+	assert_int_equal(pcitsm_tsm_driver_override_write(fx->m.core, &vf1, "\n", 1), 0);
 	assert_int_equal(bind(fx, VF1 "\n"), 0);
 	assert_int_equal(bind(fx, VF1), -EBUSY);
-	assert_int_equal(pcitsm_tsm_driver_of(fx->core, &vf1, buf, sizeof(buf)), 9);
+	assert_int_equal(pcitsm_tsm_driver_of(fx->m.core, &vf1, buf, sizeof(buf)), 9);
 	assert_string_equal(buf, PCITSM_TSM_DRIVER);
-	assert_int_equal(pcitsm_tsm_driver_unbind(fx->core, "vfio-pci", VF1, 12), -ENODEV);
+	assert_int_equal(pcitsm_tsm_driver_unbind(fx->m.core, "vfio-pci", VF1, 12), -ENODEV);
 	assert_int_equal(unbind(fx, VF1), 0);
 	assert_int_equal(unbind(fx, VF1), -ENODEV);
-	assert_int_equal(pcitsm_tsm_driver_of(fx->core, &vf1, buf, sizeof(buf)), 0);
+	assert_int_equal(pcitsm_tsm_driver_of(fx->m.core, &vf1, buf, sizeof(buf)), 0);
 	fx_free(fx);
 }
 

@@ -220,4 +220,35 @@ static inline void test_ide_link_free(struct test_ide_link *l)
 	pcitsm_emu_platform_free(&l->plat);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * TDISP: the interface report of a function shaped as the emulated endpoints are (BAR 0 64-bit
+ * with the MSI-X table and PBA, BAR 2 with a non-TEE page; no firmware update, MSI-X locked), the
+ * pinned device the evidence and policy tests verify. Its length; MMIO offset as the device
+ * reports it.
+ */
+#include <string.h>
+
+#include "pcitsm/tdisp.h"
+
+static inline size_t test_tdisp_endpoint_report(uint8_t *buf, size_t cap, int64_t mmio_offset)
+{
+	struct pcitsm_tdisp_ifdesc d;
+	struct pcitsm_wr w;
+
+	memset(&d, 0, sizeof(d));
+	d.interface_info = PCITSM_TDISP_INFO_DMA_NO_PASID;
+	d.bar[0] = (struct pcitsm_tdisp_bar){ 0, 0xfe000000, 0x10000, true, true };
+	d.bar[1] = (struct pcitsm_tdisp_bar){ 2, 0xfd000000, 0x4000, false, false };
+	d.nr_bars = 2;
+	d.msix = true;
+	d.msix_table = (struct pcitsm_tdisp_region){ 0, 0x2000, 0x100 };
+	d.msix_pba = (struct pcitsm_tdisp_region){ 0, 0x3000, 8 };
+	d.non_tee[0] = (struct pcitsm_tdisp_region){ 2, 0x1000, 0x1000 };
+	d.nr_non_tee = 1;
+	pcitsm_wr_init(&w, buf, cap);
+	assert_ok(pcitsm_tdisp_report_build(&d, PCITSM_TDISP_LOCK_NO_FW_UPDATE | PCITSM_TDISP_LOCK_MSIX,
+					    mmio_offset, &w));
+	return pcitsm_wr_len(&w);
+}
+
 #endif

@@ -54,6 +54,9 @@ check_layout() {
 	example=$(find "$root$prefix/share/doc" -path '*/examples/sva_copy.c')
 	[ -n "$example" ] || fail "examples/sva_copy.c not installed"
 	cmp -s "$example" "$src/examples/sva_copy.c" || fail "$example differs from the source's"
+	# Its option parsing, shared with sva_tee.c, beside it (the example includes it by "").
+	cmp -s "${example%/*}/sva_opts.h" "$src/examples/sva_opts.h" ||
+		fail "examples/sva_opts.h not installed beside sva_copy.c"
 	comp="$root$prefix/share/bash-completion/completions/pcitsm"
 	[ -f "$comp" ] || fail "no bash completion"
 	unit=$(find "$root" -name pcitsmd.service)

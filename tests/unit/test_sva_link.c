@@ -4,7 +4,8 @@
  * wire's tap and from both ends: every request carries the PASID prefix and respects MPS / MRRS;
  * completions split by the completer and reordered on the wire are gathered by tag; on an
  * unconnected link the data is in the clear, on a connected one (Secure stream) the tap sees only
- * ciphertext while the data arrives intact; T=1 DMA works only while the TDI is RUN (faults in
+ * ciphertext while the data arrives intact, and no byte of the stream's IDE keys or of the TSM's
+ * session secrets crosses it (the hostile-host scan of docs/security.md, for SVA DMA); T=1 DMA works only while the TDI is RUN (faults in
  * CONFIG_UNLOCKED, CONFIG_LOCKED, ERROR, and on a link without a Secure stream), and the TDI's
  * report advertises DMA_WITH_PASID.
  */
@@ -19,8 +20,43 @@
 #include "pcitsm/machine.h"
 #include "pcitsm/sva.h"
 #include "sva/sva_priv.h"
+#include "tsmfw/fw_test.h"
 
 static const char PATTERN[16] = "SVA-SECRET-PATT!";
+
+/* The IDE keys the device was given during connect (IDE_KM KEY_PROG byte order), and every byte
+ * the tap saw, for the secret scan. */
+static struct {
+	uint8_t key[16][32];
+	unsigned nkeys;
+	uint8_t *wire;
+	size_t len, cap;
+} scan;
+
+static void key_seen(void *arg, const uint8_t key[32], const uint8_t ifv[8])
+{
+	(void)arg;
+	(void)ifv;
+	assert_true(scan.nkeys < 16);
+	memcpy(scan.key[scan.nkeys++], key, 32);
+}
+
+static void scan_keep(const uint8_t *p, size_t n)
+{
+	if (scan.len + n > scan.cap) {
+		scan.cap = 2 * (scan.len + n);
+		scan.wire = realloc(scan.wire, scan.cap);
+		assert_non_null(scan.wire);
+	}
+	memcpy(scan.wire + scan.len, p, n);
+	scan.len += n;
+}
+
+static void assert_not_on_wire(const char *what, const uint8_t *secret, size_t n)
+{
+	if (scan.wire && memmem(scan.wire, scan.len, secret, n))
+		fail_msg("%s found on the wire", what);
+}
 
 /* What the tap saw. */
 static struct {
@@ -50,6 +86,8 @@ static enum pcitsm_tap_verdict tap(struct pcitsm_ide_wire *w, enum pcitsm_ide_si
 {
 	struct pcitsm_tlp t;
 
+	if (scan.cap)
+		scan_keep(f->data, f->len);
 	if (memmem(f->data, f->len, PATTERN, sizeof(PATTERN)))
 		seen.pattern_seen++;
 	if (f->len && f->data[0] == PCITSM_IDE_PFX_BYTE0) {
@@ -220,10 +258,11 @@ static void stack_new(struct stack *k)
 {
 	struct pcitsm_machine_cfg mc;
 	struct pcitsm_emu_config cfg;
-	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256 };
+	struct pcitsm_emu_devices_cfg dc = { .curve_bits = 256, .key_observer = key_seen };
 	struct pcitsm_sva_server_cfg sc = { .ndev = 2 };
 
 	memset(k, 0, sizeof(*k));
+	scan.nkeys = 0;
 	pcitsm_machine_cfg_default(&mc, pcitsm_env_default());
 	pcitsm_emu_config_default(&cfg);
 	cfg.ports[0].ep_pasid_funcs = 1;
@@ -265,6 +304,8 @@ static void test_encrypted(void **state)
 	assert_ok(pcitsm_sva_ring_init(&r, dev, 16));
 	memset(&seen, 0, sizeof(seen));
 	seen.pasid = pcitsm_sva_pasid(dev);
+	scan.len = 0;
+	scan.cap = 1;
 	l->wire->tap = tap;
 	c = copy(&r, seen.pasid, src, dst, n);
 	l->wire->tap = NULL;
@@ -273,6 +314,35 @@ static void test_encrypted(void **state)
 	assert_true(seen.ide >= 2 * n / 4096);
 	assert_int_equal(seen.plain, 0);
 	assert_int_equal(seen.pattern_seen, 0);
+	/* The secret scan: the six keys of the stream (both byte orders) and the session's secrets
+	 * are nowhere in the wire's bytes; a planted key checks the search itself. */
+	assert_int_equal(scan.nkeys, 6);
+	assert_true(scan.len >= 2 * n);
+	for (unsigned i = 0; i < scan.nkeys; i++) {
+		uint8_t aes[32];
+
+		pcitsm_ide_km_key_to_aes(scan.key[i], aes);
+		assert_not_on_wire("an IDE key (KEY_PROG order)", scan.key[i], 32);
+		assert_not_on_wire("an IDE key (AES order)", aes, 32);
+	}
+	{
+		const struct pcitsm_session *sm =
+			pcitsm_tio_test_session(k.m.fw, k.ep.seg, pcitsm_bdf_rid(&k.ep));
+
+		assert_non_null(sm);
+		for (int d = 0; d < 2; d++) {
+			assert_not_on_wire("a session key", sm->app[d].key, 32);
+			assert_not_on_wire("a session IV", sm->app[d].iv, PCITSM_AEAD_IV_LEN);
+			assert_not_on_wire("an application secret", sm->ks.app_secret[d],
+					   sm->ks.hash_len);
+		}
+		assert_not_on_wire("the export master secret", sm->ks.export_master_secret,
+				   sm->ks.hash_len);
+	}
+	scan_keep(scan.key[0], 32);
+	assert_non_null(memmem(scan.wire, scan.len, scan.key[0], 32));
+	free(scan.wire);
+	memset(&scan, 0, sizeof(scan));
 	assert_true(seen.requests >= 2 * n / 4096); /* each with the PASID prefix after IDE's */
 	pcitsm_sva_ring_fini(&r);
 	assert_ok(pcitsm_sva_close(dev));

@@ -39,19 +39,33 @@ struct emu_dma_scratch {
 	/* the requester's burst of requests: headers, and their payloads where they lie */
 	uint8_t req[BURST][PCITSM_TLP_HDR_MAX];
 	struct pcitsm_tlp_ref req_ref[BURST];
-	uint8_t edge[BURST][PCITSM_TLP_DATA_MAX]; /* payloads of writes with partial DWs */
+	struct emu_dma_bufs *bufs; /* NULL until the link's first DMA (below) */
 	/* the completer: requests collected, data read (stage[k] for pend[k]: valid until the
 	 * completions built on it are sent, at the end of emu_dma_serve), completions built */
 	struct emu_pending pend[PEND_MAX];
 	unsigned npend;
 	struct pcitsm_emu_dma_seg seg[PEND_MAX];
-	uint8_t stage[PEND_MAX][PCITSM_TLP_DATA_MAX];
 	uint8_t cpl[BURST][PCITSM_TLP_HDR_MAX];
 	struct pcitsm_tlp_ref cpl_ref[BURST];
 	unsigned ncpl;
 	enum pcitsm_ide_side cpl_from; /* the side the built completions leave from */
 	bool cpl_tee;                  /* and their T bit */
 };
+
+/* The payload buffers of DMA (384 KiB): allocated at a link's first DMA as requester or through
+ * the IOMMU, not at start, since most links of a large platform never do any (docs/performance.md
+ * "Scale"). */
+struct emu_dma_bufs {
+	uint8_t edge[BURST][PCITSM_TLP_DATA_MAX];     /* payloads of writes with partial DWs */
+	uint8_t stage[PEND_MAX][PCITSM_TLP_DATA_MAX]; /* what the IOMMU read, for pend[k] */
+};
+
+static bool dma_bufs(struct emu_dma_scratch *x)
+{
+	if (!x->bufs)
+		x->bufs = calloc(1, sizeof(*x->bufs));
+	return x->bufs != NULL;
+}
 
 pcitsm_err emu_dma_init(struct pcitsm_emu_link *l)
 {
@@ -66,7 +80,11 @@ void emu_dma_free(struct pcitsm_emu_link *l)
 {
 	if (!l->scratch)
 		return;
-	pcitsm_wipe(l->scratch, sizeof(*l->scratch)); /* DMA data in the clear */
+	if (l->scratch->bufs) {
+		pcitsm_wipe(l->scratch->bufs, sizeof(*l->scratch->bufs)); /* DMA data in the clear */
+		free(l->scratch->bufs);
+	}
+	pcitsm_wipe(l->scratch, sizeof(*l->scratch));
 	free(l->scratch);
 	l->scratch = NULL;
 }
@@ -226,7 +244,7 @@ bool emu_dma_collect(struct pcitsm_emu_link *l, enum pcitsm_ide_side to, const s
 {
 	struct emu_dma_scratch *x = l->scratch;
 
-	if (to != PCITSM_IDE_SIDE_RP || !x || !l->iommu.access)
+	if (to != PCITSM_IDE_SIDE_RP || !x || !l->iommu.access || !dma_bufs(x))
 		return false;
 	if (!t->has_pasid && in_host_mem(&l->side[to], t))
 		return false;
@@ -339,7 +357,7 @@ static void serve_group(struct pcitsm_emu_link *l, unsigned i, unsigned j, int f
 		x->seg[k] = (struct pcitsm_emu_dma_seg){
 			t->addr + skip,
 			dir == PCITSM_EMU_DMA_WRITE ? (uint8_t *)(uintptr_t)t->data + skip
-						    : x->stage[k],
+						    : x->bufs->stage[k],
 			keep };
 	}
 	e = l->iommu.access(l->iommu.ctx, p0->t.req_id, p0->t.has_pasid ? p0->t.pasid.pasid : 0,
@@ -479,9 +497,9 @@ static pcitsm_err build_write(struct dma_run *r, const uint8_t *buf, unsigned sl
 	if (lo == r->cur && hi == r->cur + n) {
 		t.data = buf + (r->cur - r->va);
 	} else {
-		memset(x->edge[slot], 0, n);
-		memcpy(x->edge[slot] + (lo - r->cur), buf + (lo - r->va), (size_t)(hi - lo));
-		t.data = x->edge[slot];
+		memset(x->bufs->edge[slot], 0, n);
+		memcpy(x->bufs->edge[slot] + (lo - r->cur), buf + (lo - r->va), (size_t)(hi - lo));
+		t.data = x->bufs->edge[slot];
 		/* First DW: bytes from lo; last DW: bytes up to hi (PCIe 6.x §2.2.5). */
 		fb = (0xfu << (lo & 3)) & 0xf;
 		lb = 0xfu >> ((4 - (hi & 3)) & 3);
@@ -511,6 +529,10 @@ pcitsm_err pcitsm_emu_dma_write(struct pcitsm_emu_link *l, const struct pcitsm_e
 		return PCITSM_E_INVAL;
 	PCITSM_TRY(run_init(&r, l, d, va, len));
 	emu_link_lock(l);
+	if (!dma_bufs(l->scratch)) { /* the edge buffers of partial DWs */
+		emu_link_unlock(l);
+		return PCITSM_E_NOMEM;
+	}
 	l->dma_fault[r.fn].set = false;
 	e = PCITSM_OK;
 	while (!e && r.cur < r.end) {

@@ -93,8 +93,11 @@ pcitsm_err pcitsm_spdmemu_server_listen(struct pcitsm_spdmemu_server *s, const c
 		if (fd < 0)
 			continue;
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		/* A backlog that takes a burst of clients; the loop accepts (or refuses) them. */
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) {
+		/* The kernel's whole accept queue (SOMAXCONN, capped by net.core.somaxconn): with a
+		 * short one, a burst of connections overflows it, and a peer whose handshake the
+		 * kernel dropped waits for SYN-ACK retransmissions (1 s, 3 s, ...) while it already
+		 * believes it is connected; the server's limits and timers then start late. */
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
 			s->lfd = fd;
 			break;
 		}
